@@ -1,0 +1,1 @@
+"""Per-group ATS integrations (Lever first; shaped so more ATSs can be added)."""

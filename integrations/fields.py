@@ -1,0 +1,72 @@
+"""EncryptedTextField: secrets at rest with MultiFernet over settings.FIELD_ENCRYPTION_KEYS.
+
+The first key encrypts, every key decrypts, so keys can be rotated
+(`manage.py rotate_encryption_keys`). It fails closed: a value that cannot be decrypted raises
+`DecryptionError`; it never returns ciphertext or an empty string in its place. Like every
+encrypted field, it cannot be filtered, ordered or indexed on. An empty string is stored as-is
+and means "not set".
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+
+class DecryptionError(Exception):
+    """A stored secret could not be decrypted with any configured key."""
+
+
+@lru_cache(maxsize=8)
+def _fernet_for(keys: tuple[str, ...]) -> MultiFernet:
+    if not keys:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS is empty: set it to one or more comma-separated Fernet keys."
+        )
+    try:
+        return MultiFernet([Fernet(key.encode()) for key in keys])
+    except ValueError as exc:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS holds an invalid Fernet key.") from exc
+
+
+def fernet() -> MultiFernet:
+    return _fernet_for(tuple(settings.FIELD_ENCRYPTION_KEYS))
+
+
+def encrypt(value: str) -> str:
+    return fernet().encrypt(value.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    try:
+        return fernet().decrypt(token.encode()).decode()
+    except InvalidToken as exc:
+        raise DecryptionError(
+            "A stored secret could not be decrypted with any key in FIELD_ENCRYPTION_KEYS."
+        ) from exc
+
+
+class EncryptedTextField(models.TextField):
+    description = "Text encrypted at rest with MultiFernet"
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
+        if value is None or value == "":
+            return value
+        return decrypt(value)
+
+    def get_prep_value(self, value: Any) -> str | None:
+        value = super().get_prep_value(value)
+        if value is None or value == "":
+            return value
+        return encrypt(str(value))
+
+    def get_lookup(self, lookup_name: str) -> Any:
+        # Ciphertext differs every time, so lookups could only ever be wrong. Only isnull works.
+        if lookup_name not in {"isnull"}:
+            raise TypeError(f"EncryptedTextField does not support the '{lookup_name}' lookup.")
+        return super().get_lookup(lookup_name)

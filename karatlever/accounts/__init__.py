@@ -1,0 +1,1 @@
+"""Accounts: users (email login), organizations, groups and memberships."""

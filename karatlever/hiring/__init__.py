@@ -1,0 +1,1 @@
+"""Karat's own hiring domain: roles, candidacies and their timeline."""

@@ -1,0 +1,118 @@
+"""Roles, candidacies (Karat status + ATS side) and the candidacy timeline."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Role(models.Model):
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    group = models.ForeignKey("accounts.Group", on_delete=models.CASCADE, related_name="roles")
+    title = models.CharField(max_length=200)
+    requisition_code = models.CharField(max_length=100, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "requisition_code"],
+                condition=~Q(requisition_code=""),
+                name="role_unique_requisition_code",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.requisition_code})" if self.requisition_code else self.title
+
+
+class KaratStatus(models.TextChoices):
+    INVITED = "invited", "Invited"
+    SCHEDULED = "scheduled", "Scheduled"
+    COMPLETED = "completed", "Interview completed"
+    RESULTS_READY = "results_ready", "Results ready"
+    CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired"
+
+
+class Recommendation(models.TextChoices):
+    STRONG_YES = "strong_yes", "Strong yes"
+    YES = "yes", "Yes"
+    NO = "no", "No"
+    STRONG_NO = "strong_no", "Strong no"
+
+
+class Candidacy(models.Model):
+    """One candidate interviewing for one role, with Karat's status and the ATS's view of them."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    group = models.ForeignKey("accounts.Group", on_delete=models.CASCADE, related_name="candidacies")
+    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="candidacies")
+    candidate_name = models.CharField(max_length=200)
+    candidate_email = models.EmailField()
+    karat_status = models.CharField(
+        max_length=20, choices=KaratStatus.choices, default=KaratStatus.INVITED
+    )
+    recommendation = models.CharField(max_length=20, choices=Recommendation.choices, blank=True)
+    # The ATS side, kept current by webhooks and reconciliation.
+    ats_stage_id = models.CharField(max_length=100, blank=True)
+    ats_stage_name = models.CharField(max_length=200, blank=True)
+    ats_archived = models.BooleanField(default=False)
+    ats_archive_reason_id = models.CharField(max_length=100, blank=True)
+    ats_archive_reason_name = models.CharField(max_length=200, blank=True)
+    ats_archive_reason_hired = models.BooleanField(default=False)
+    ats_hired = models.BooleanField(default=False)
+    # Lever's opportunity `updatedAt` (ms) of the state applied last: older state never wins.
+    ats_state_version = models.BigIntegerField(null=True, blank=True)
+    ats_state_updated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "candidacies"
+        indexes = [models.Index(fields=["group", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.candidate_name} — {self.role.title}"
+
+
+class CandidacyEvent(models.Model):
+    """One entry of a candidacy's timeline: what happened, when and where it came from."""
+
+    class Source(models.TextChoices):
+        KARAT = "karat", "Karat"
+        LEVER = "lever", "Lever"
+        PERSON = "person", "A person"
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Candidacy created"
+        STATUS_CHANGED = "status_changed", "Karat status changed"
+        ATS_STAGE_CHANGED = "ats_stage_changed", "Lever stage changed"
+        ATS_ARCHIVED = "ats_archived", "Archived in Lever"
+        ATS_UNARCHIVED = "ats_unarchived", "Unarchived in Lever"
+        ATS_HIRED = "ats_hired", "Hired in Lever"
+
+    candidacy = models.ForeignKey(Candidacy, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    summary = models.CharField(max_length=300)
+    detail = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["candidacy", "-occurred_at"])]
+
+    def __str__(self) -> str:
+        return self.summary

@@ -1,0 +1,22 @@
+"""URL configuration: console pages, webhooks, REST API, health."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from karatlever import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/", include("karatlever.accounts.urls")),
+    path("admin/", admin.site.urls),
+    path("", include("karatlever.hiring.urls")),
+    path("settings/ats-integrations/", include("integrations.urls")),
+    path("webhooks/", include("webhooks.urls")),
+    path("api/v1/", include("karatlever.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("karatlever.health")),
+]

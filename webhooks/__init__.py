@@ -1,0 +1,1 @@
+"""Inbound Lever webhooks: the durable inbox."""
