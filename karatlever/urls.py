@@ -14,6 +14,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("karatlever.hiring.urls")),
     path("settings/ats-integrations/", include("integrations.urls")),
+    # Webhook setup and activity pages live under each integration's URL space too.
+    path("settings/ats-integrations/", include("webhooks.console_urls")),
     path("webhooks/", include("webhooks.urls")),
     path("api/v1/", include("karatlever.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
