@@ -1,0 +1,335 @@
+"""Per-API-key request limiter shared by every process: Redis or a local SQLite file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import redis
+
+from integrations.lever.errors import LeverRateLimited
+
+logger = logging.getLogger(__name__)
+
+# Why not pyrate-limiter: its buckets keep a sliding log of "N per window" rates and have no
+# shared "blocked until" (what a 429 Retry-After needs), and its SQLite bucket serialises
+# processes with a separate file lock. The whole algorithm below is ~30 lines, runs the same
+# way on both stores, and needs no new dependency.
+#
+# Semantics, in Lever's own words ("about 10 requests/s steady, bursts up to 20/s"):
+#   * `rate`  — tokens per second, refilled continuously (the steady rate);
+#   * `burst` — bucket capacity AND the most requests allowed in any one-second window.
+# A plain token bucket lets `burst + rate` through in the first second after a quiet spell;
+# the short grant log caps every one-second window at `burst` as well.
+DEFAULT_RATE = 8.0
+DEFAULT_BURST = 10
+WINDOW_SECONDS = 1.0
+# Never sleep less than this between polls of the store (float rounding at window edges).
+_MIN_WAIT = 0.001
+# A penalty longer than this is a bug or a hostile header; the client caps Retry-After too.
+_PENALTY_MAX = 300.0
+_REDIS_SOCKET_TIMEOUT = 0.25
+_SQLITE_FILENAME = "lever-ratelimit.sqlite3"
+KEY_PREFIX = "karatlever:lever:ratelimit"
+
+
+class BucketStore(Protocol):
+    """Where bucket state lives. Both operations are atomic across processes."""
+
+    name: str
+
+    def take(self, bucket: str, *, rate: float, burst: int) -> float:
+        """Take one token if allowed and return 0.0; otherwise return seconds to wait."""
+        ...
+
+    def block(self, bucket: str, *, seconds: float) -> None:
+        """Refuse every token for ``seconds`` (extends, never shortens, an existing block)."""
+        ...
+
+
+def bucket_id_for(api_key: str) -> str:
+    """A stable, non-reversible bucket name: never the key itself."""
+    digest = hashlib.sha256(b"karatlever/lever-ratelimit\0" + api_key.encode()).hexdigest()
+    return digest[:32]
+
+
+class RateLimiter:
+    """Token bucket for one API key, shared by every process that uses the same store."""
+
+    def __init__(
+        self,
+        store: BucketStore,
+        bucket: str,
+        *,
+        rate: float = DEFAULT_RATE,
+        burst: int = DEFAULT_BURST,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        if burst < 1:
+            # With burst < rate the one-second window wins: the effective rate becomes burst/s.
+            raise ValueError("burst must be at least 1")
+        self.store = store
+        self.bucket = bucket
+        self.rate = float(rate)
+        self.burst = int(burst)
+        self._sleep = sleep
+        self._clock = clock
+
+    def acquire(self, timeout: float | None = None) -> None:
+        """Block until a token is granted.
+
+        Raises ``LeverRateLimited`` (status_code None, ``retry_after`` = the expected wait) when
+        no token can be had within ``timeout`` seconds, or when the store cannot be reached.
+        """
+        deadline = None if timeout is None else self._clock() + timeout
+        while True:
+            wait = self.store.take(self.bucket, rate=self.rate, burst=self.burst)
+            if wait <= 0:
+                return
+            if deadline is not None and self._clock() + wait > deadline:
+                raise LeverRateLimited(
+                    f"local rate limit: no token within {timeout:.2f}s", retry_after=wait
+                )
+            self._sleep(max(wait, _MIN_WAIT))
+
+    def penalize(self, seconds: float) -> None:
+        """Make every process using this key wait ``seconds`` (e.g. Lever's Retry-After)."""
+        seconds = min(max(float(seconds), 0.0), _PENALTY_MAX)
+        if seconds > 0:
+            self.store.block(self.bucket, seconds=seconds)
+
+    def __repr__(self) -> str:
+        return (
+            f"RateLimiter(bucket={self.bucket[:8]}…, rate={self.rate:g}/s, "
+            f"burst={self.burst}, store={self.store.name})"
+        )
+
+
+def rate_limiter_for(
+    api_key: str,
+    *,
+    rate: float = DEFAULT_RATE,
+    burst: int = DEFAULT_BURST,
+    redis_url: str | None,
+    local_dir: str | Path,
+    key_prefix: str = KEY_PREFIX,
+) -> RateLimiter:
+    """The limiter for one API key: Redis when ``redis_url`` is set, else a SQLite file."""
+    store: BucketStore
+    if redis_url:
+        store = RedisBucketStore(redis_url, key_prefix=key_prefix)
+    else:
+        store = SqliteBucketStore(Path(local_dir) / _SQLITE_FILENAME)
+    return RateLimiter(store, bucket_id_for(api_key), rate=rate, burst=burst)
+
+
+# --- the algorithm (Python copy for SQLite; the Lua below is the same steps) -----------------
+
+
+# (tokens, ts of last refill, blocked_until, grant log oldest-first with at most `burst` entries)
+_State = tuple[float, float, float, list[float]]
+
+
+def _take(state: _State | None, now: float, rate: float, burst: int) -> tuple[float, _State | None]:
+    """Return (wait, new_state); new_state is None when nothing needs saving."""
+    tokens, ts, blocked_until, log = state if state else (float(burst), now, 0.0, [])
+    if blocked_until > now:
+        return blocked_until - now, None
+    tokens = min(float(burst), tokens + max(0.0, now - ts) * rate)
+    wait = (1.0 - tokens) / rate if tokens < 1.0 else 0.0
+    if len(log) >= burst and now - log[-burst] < WINDOW_SECONDS:
+        wait = max(wait, log[-burst] + WINDOW_SECONDS - now)
+    if wait > 0:
+        return wait, None
+    return 0.0, (tokens - 1.0, now, blocked_until, [*log, now][-burst:])
+
+
+def _block(state: _State | None, now: float, seconds: float) -> _State:
+    _tokens, _ts, blocked_until, log = state if state else (0.0, now, 0.0, [])
+    blocked_until = max(blocked_until, now + seconds)
+    # Start from an empty bucket once the block ends: no saved-up burst right after a 429.
+    return 0.0, blocked_until, blocked_until, log
+
+
+class SqliteBucketStore:
+    """Bucket rows in one SQLite file; ``BEGIN IMMEDIATE`` serialises processes."""
+
+    name = "sqlite"
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = 5.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._busy_timeout = busy_timeout
+        self._local = threading.local()
+        with self._connect() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS lever_bucket ("
+                " bucket TEXT PRIMARY KEY, tokens REAL NOT NULL, ts REAL NOT NULL,"
+                " blocked_until REAL NOT NULL, log TEXT NOT NULL)"
+            )
+
+    def take(self, bucket: str, *, rate: float, burst: int) -> float:
+        def step(state: _State | None, now: float) -> tuple[float, _State | None]:
+            return _take(state, now, rate, burst)
+
+        return self._transaction(bucket, step)
+
+    def block(self, bucket: str, *, seconds: float) -> None:
+        def step(state: _State | None, now: float) -> tuple[float, _State | None]:
+            return 0.0, _block(state, now, seconds)
+
+        self._transaction(bucket, step)
+
+    def _transaction(
+        self, bucket: str, step: Callable[[_State | None, float], tuple[float, _State | None]]
+    ) -> float:
+        try:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute(
+                    "SELECT tokens, ts, blocked_until, log FROM lever_bucket WHERE bucket = ?",
+                    (bucket,),
+                ).fetchone()
+                state = (row[0], row[1], row[2], json.loads(row[3])) if row else None
+                # Read the clock inside the lock so grants are written in time order.
+                result, new_state = step(state, time.time())
+                if new_state is not None:
+                    conn.execute(
+                        "INSERT INTO lever_bucket (bucket, tokens, ts, blocked_until, log)"
+                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT(bucket) DO UPDATE SET"
+                        " tokens = excluded.tokens, ts = excluded.ts,"
+                        " blocked_until = excluded.blocked_until, log = excluded.log",
+                        (bucket, *new_state[:3], json.dumps(new_state[3])),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            logger.warning("lever rate-limit store unavailable: %s", type(exc).__name__)
+            raise LeverRateLimited("rate-limit store unavailable", retry_after=1.0) from exc
+        return result
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
+        # Losing limiter state in a power cut is harmless; fsync on every token is not.
+        conn.execute("PRAGMA synchronous=OFF")
+        return conn
+
+    def _connection(self) -> sqlite3.Connection:
+        # One connection per thread and process: sqlite3 connections must not cross either.
+        cached = getattr(self._local, "conn", None)
+        if cached is None or cached[0] != os.getpid():
+            cached = (os.getpid(), self._connect())
+            self._local.conn = cached
+        return cached[1]
+
+
+# KEYS[1] = bucket hash {tokens, ts, blocked_until}; KEYS[2] = grant log (newest first).
+# ARGV = op ("take" | "block"), rate, burst, window, seconds (block only).
+# Uses the Redis server clock so workers on different hosts agree on time.
+_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local rate = tonumber(ARGV[2])
+local burst = tonumber(ARGV[3])
+local window = tonumber(ARGV[4])
+local ttl = math.ceil((burst / rate + window) * 1000) + 60000
+local st = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'blocked_until')
+local tokens = tonumber(st[1]) or burst
+local ts = tonumber(st[2]) or now
+local blocked = tonumber(st[3]) or 0
+if ARGV[1] == 'block' then
+  local untl = now + tonumber(ARGV[5])
+  if untl > blocked then blocked = untl end
+  redis.call('HSET', KEYS[1], 'tokens', 0, 'ts', tostring(blocked), 'blocked_until', tostring(blocked))
+  redis.call('PEXPIRE', KEYS[1], ttl + math.ceil((blocked - now) * 1000))
+  return '0'
+end
+if blocked > now then return tostring(blocked - now) end
+local elapsed = now - ts
+if elapsed < 0 then elapsed = 0 end
+tokens = math.min(burst, tokens + elapsed * rate)
+local wait = 0
+if tokens < 1 then wait = (1 - tokens) / rate end
+local oldest = tonumber(redis.call('LINDEX', KEYS[2], burst - 1))
+if oldest and now - oldest < window then
+  wait = math.max(wait, oldest + window - now)
+end
+if wait > 0 then return tostring(wait) end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1), 'ts', tostring(now))
+redis.call('LPUSH', KEYS[2], tostring(now))
+redis.call('LTRIM', KEYS[2], 0, burst - 1)
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
+return '0'
+"""
+
+_redis_clients: dict[str, redis.Redis] = {}
+_redis_lock = threading.Lock()
+
+
+class RedisBucketStore:
+    """Bucket state in Redis, changed only by one Lua script (atomic, one round trip)."""
+
+    name = "redis"
+
+    def __init__(
+        self,
+        redis_url: str,
+        *,
+        key_prefix: str = KEY_PREFIX,
+        socket_timeout: float = _REDIS_SOCKET_TIMEOUT,
+    ) -> None:
+        self.key_prefix = key_prefix
+        self._redis = _redis_client(redis_url, socket_timeout)
+        self._script = self._redis.register_script(_LUA)
+
+    def take(self, bucket: str, *, rate: float, burst: int) -> float:
+        return self._run(bucket, "take", rate, burst, 0.0)
+
+    def block(self, bucket: str, *, seconds: float) -> None:
+        self._run(bucket, "block", DEFAULT_RATE, DEFAULT_BURST, seconds)
+
+    def keys_for(self, bucket: str) -> list[str]:
+        return [f"{self.key_prefix}:{bucket}", f"{self.key_prefix}:{bucket}:log"]
+
+    def _run(self, bucket: str, op: str, rate: float, burst: int, seconds: float) -> float:
+        try:
+            result = self._script(
+                keys=self.keys_for(bucket),
+                args=[op, repr(float(rate)), int(burst), repr(WINDOW_SECONDS), repr(seconds)],
+            )
+        except redis.RedisError as exc:
+            # Fail closed: sending without a token could break the limit for every worker.
+            logger.warning("lever rate-limit store unavailable: %s", type(exc).__name__)
+            raise LeverRateLimited("rate-limit store unavailable", retry_after=1.0) from exc
+        return float(result)
+
+
+def _redis_client(url: str, socket_timeout: float) -> redis.Redis:
+    # One pool per URL per process; redis-py resets pools itself after a fork.
+    with _redis_lock:
+        client = _redis_clients.get(url)
+        if client is None:
+            client = redis.Redis.from_url(
+                url,
+                socket_timeout=socket_timeout,
+                socket_connect_timeout=socket_timeout,
+                health_check_interval=30,
+            )
+            _redis_clients[url] = client
+        return client

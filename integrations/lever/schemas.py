@@ -1,0 +1,228 @@
+"""Typed views of Lever's JSON: ignore unknown fields, tolerate nulls, timestamps as int ms."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    AliasChoices,
+    AliasPath,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+
+def _none_to_list(value: Any) -> Any:
+    return [] if value is None else value
+
+
+def _id_of(value: Any) -> Any:
+    # Expanded references ({"id": ..., ...}) and plain ids both become the id.
+    if isinstance(value, dict):
+        return value.get("id")
+    return value
+
+
+# A list Lever may send as null; a reference Lever may send as an id or an expanded object.
+NullableList = Annotated[list[str], BeforeValidator(_none_to_list)]
+Ref = Annotated[str | None, BeforeValidator(_id_of)]
+
+
+class LeverModel(BaseModel):
+    """Base: camelCase aliases, unknown fields ignored, models immutable."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True
+    )
+
+    # Lever keys a model reads that are not field aliases (legacy shapes folded in validators).
+    extra_lever_keys: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def lever_keys(cls) -> set[str]:
+        """Top-level Lever keys this model reads (used to check us against the OpenAPI spec)."""
+        keys = set(cls.extra_lever_keys)
+        for name, field in cls.model_fields.items():
+            alias = field.validation_alias or field.alias or name
+            choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
+            for choice in choices:
+                keys.add(str(choice.path[0]) if isinstance(choice, AliasPath) else choice)
+        return keys
+
+
+class Archived(LeverModel):
+    reason: str | None = None
+    archived_at: int | None = None
+
+
+class Application(LeverModel):
+    """An application id, or the expanded object (``expand=applications``) with its posting."""
+
+    id: str
+    posting: Ref = None
+    type: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_id(cls, data: Any) -> Any:
+        return {"id": data} if isinstance(data, str) else data
+
+
+class OpportunityUrls(LeverModel):
+    list: str | None = None
+    show: str | None = None
+
+
+class Opportunity(LeverModel):
+    id: str
+    name: str = ""
+    headline: str | None = None
+    contact: Ref = None
+    emails: NullableList = Field(default_factory=list)
+    links: NullableList = Field(default_factory=list)
+    # `stage` is an id (UUID or a slug like "applicant-new"), or {id, text} when expanded.
+    stage_id: str | None = Field(
+        default=None, validation_alias=AliasChoices(AliasPath("stage", "id"), "stage")
+    )
+    stage_name: str | None = Field(default=None, validation_alias=AliasPath("stage", "text"))
+    archived: Archived | None = None
+    applications: Annotated[list[Application], BeforeValidator(_none_to_list)] = Field(
+        default_factory=list
+    )
+    tags: NullableList = Field(default_factory=list)
+    sources: NullableList = Field(default_factory=list)
+    origin: str | None = None
+    owner: Ref = None
+    confidentiality: str | None = None
+    urls: OpportunityUrls | None = None
+    created_at: int | None = None
+    updated_at: int | None = None
+    last_advanced_at: int | None = None
+
+    extra_lever_keys = ("archivedAt", "archiveReason")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_archive_fields(cls, data: Any) -> Any:
+        # Older responses carry top-level archivedAt/archiveReason instead of `archived`.
+        if isinstance(data, dict) and "archived" not in data:
+            archived_at, reason = data.get("archivedAt"), data.get("archiveReason")
+            if archived_at is not None or reason is not None:
+                data = {**data, "archived": {"archivedAt": archived_at, "reason": reason}}
+        return data
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived is not None
+
+    @property
+    def posting_id(self) -> str | None:
+        """The posting of the (at most one) application, when applications were expanded."""
+        return next((a.posting for a in self.applications if a.posting), None)
+
+
+class PostingCategories(LeverModel):
+    team: str | None = None
+    department: str | None = None
+    location: str | None = None
+    commitment: str | None = None
+    level: str | None = None
+    all_locations: NullableList = Field(default_factory=list)
+
+
+class PostingUrls(LeverModel):
+    list: str | None = None
+    show: str | None = None
+    apply: str | None = None
+
+
+class Posting(LeverModel):
+    id: str
+    text: str = ""
+    state: str | None = None
+    confidentiality: str | None = None
+    distribution_channels: NullableList = Field(default_factory=list)
+    requisition_codes: NullableList = Field(default_factory=list)
+    # Deprecated single code; still read so old postings match by requisition code.
+    req_code: str | None = None
+    categories: PostingCategories = Field(default_factory=PostingCategories)
+    tags: NullableList = Field(default_factory=list)
+    owner: Ref = None
+    hiring_manager: Ref = None
+    urls: PostingUrls | None = None
+    created_at: int | None = None
+    updated_at: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_categories(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("categories") is None:
+            data = {**data, "categories": {}}
+        return data
+
+    @property
+    def all_requisition_codes(self) -> list[str]:
+        codes = list(self.requisition_codes)
+        if self.req_code and self.req_code not in codes:
+            codes.append(self.req_code)
+        return codes
+
+
+class Stage(LeverModel):
+    id: str
+    text: str = ""
+
+
+class ArchiveReason(LeverModel):
+    id: str
+    text: str = ""
+    status: str | None = None
+    type: str | None = None
+
+    @property
+    def is_hired(self) -> bool:
+        return self.type == "hired"
+
+
+class User(LeverModel):
+    id: str
+    name: str = ""
+    email: str | None = None
+    access_role: str | None = None
+    deactivated_at: int | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.deactivated_at is None
+
+
+class Note(LeverModel):
+    # Lever documents {"noteId"}; real responses are the whole note plus noteId. Prefer noteId.
+    id: str = Field(validation_alias=AliasChoices("noteId", "id"))
+    text: str | None = None
+    value: str | None = Field(default=None, validation_alias=AliasPath("fields", 0, "value"))
+    user: Ref = None
+    secret: bool | None = None
+    score: int | None = Field(default=None, validation_alias=AliasPath("fields", 0, "score"))
+    created_at: int | None = None
+
+
+class Webhook(LeverModel):
+    id: str
+    event: str | None = None
+    url: str | None = None
+    origins: NullableList = Field(
+        default_factory=list, validation_alias=AliasPath("configuration", "conditions", "origins")
+    )
+    # Only the create response carries it; repr=False keeps it out of logs and tracebacks.
+    signature_token: str | None = Field(
+        default=None,
+        repr=False,
+        validation_alias=AliasPath("configuration", "signatureToken"),
+    )
+    created_at: int | None = None
+    updated_at: int | None = None
