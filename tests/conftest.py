@@ -15,6 +15,12 @@ from tests.factories import (
 )
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: object) -> None:
+    """PBKDF2 is deliberately slow; tests don't need it."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
 @pytest.fixture
 def organization(db: None) -> Organization:
     return OrganizationFactory(name="Acme Corp")

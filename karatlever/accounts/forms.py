@@ -10,3 +10,7 @@ class EmailAuthenticationForm(AuthenticationForm):
     username = forms.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
+
+    def clean_username(self) -> str:
+        # Emails are stored lower-case (UserManager.create_user); match them the same way.
+        return self.cleaned_data["username"].strip().lower()
