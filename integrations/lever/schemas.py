@@ -20,6 +20,10 @@ def _none_to_list(value: Any) -> Any:
     return [] if value is None else value
 
 
+def _none_to_str(value: Any) -> Any:
+    return "" if value is None else value
+
+
 def _id_of(value: Any) -> Any:
     # Expanded references ({"id": ..., ...}) and plain ids both become the id.
     if isinstance(value, dict):
@@ -29,6 +33,7 @@ def _id_of(value: Any) -> Any:
 
 # A list Lever may send as null; a reference Lever may send as an id or an expanded object.
 NullableList = Annotated[list[str], BeforeValidator(_none_to_list)]
+NullableStr = Annotated[str, BeforeValidator(_none_to_str)]
 Ref = Annotated[str | None, BeforeValidator(_id_of)]
 
 
@@ -79,7 +84,7 @@ class OpportunityUrls(LeverModel):
 
 class Opportunity(LeverModel):
     id: str
-    name: str = ""
+    name: NullableStr = ""
     headline: str | None = None
     contact: Ref = None
     emails: NullableList = Field(default_factory=list)
@@ -142,7 +147,7 @@ class PostingUrls(LeverModel):
 
 class Posting(LeverModel):
     id: str
-    text: str = ""
+    text: NullableStr = ""
     state: str | None = None
     confidentiality: str | None = None
     distribution_channels: NullableList = Field(default_factory=list)
@@ -174,12 +179,12 @@ class Posting(LeverModel):
 
 class Stage(LeverModel):
     id: str
-    text: str = ""
+    text: NullableStr = ""
 
 
 class ArchiveReason(LeverModel):
     id: str
-    text: str = ""
+    text: NullableStr = ""
     status: str | None = None
     type: str | None = None
 
@@ -190,7 +195,7 @@ class ArchiveReason(LeverModel):
 
 class User(LeverModel):
     id: str
-    name: str = ""
+    name: NullableStr = ""
     email: str | None = None
     access_role: str | None = None
     deactivated_at: int | None = None

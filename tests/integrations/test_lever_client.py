@@ -1,0 +1,996 @@
+"""LeverClient against faked HTTP (responses) and a tiny real local server (for log capture)."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+import responses
+
+from integrations.lever.client import (
+    API_BASE_URLS,
+    RETRY_AFTER_MAX,
+    LeverClient,
+    base_url_for_region,
+)
+from integrations.lever.errors import (
+    LeverAuthError,
+    LeverBadRequest,
+    LeverConnectionError,
+    LeverError,
+    LeverNotFound,
+    LeverPermissionError,
+    LeverRateLimited,
+    LeverServerError,
+    LeverTransientError,
+    is_retryable,
+)
+from integrations.lever.ratelimit import RateLimiter, SqliteBucketStore
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lever"
+BASE = "https://api.lever.co/v1"
+KEY = "lvk_test_0123456789abcdefWXYZ"
+BASIC = base64.b64encode(f"{KEY}:".encode()).decode()
+PERFORM_AS = "2b6f9e3a-7c1d-4a5e-9b08-6d4c3e2f1a07"
+OPP_ID = "8f2c6a1e-4b7d-4c0e-9a35-2d1e7f6b9c40"
+PAGE_TOKEN = "%5B4%2C1767139200000%2C%227e2a9c4f-1b3d-4f5e-8a6c-2d0b9e7f5c31%22%5D"
+
+
+def fixture(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def opportunity_body() -> dict[str, Any]:
+    return fixture("get-opportunity.json")
+
+
+def make_client(**kwargs: Any) -> LeverClient:
+    defaults: dict[str, Any] = {"api_key": KEY, "base_url": BASE, "backoff_base": 0.001}
+    return LeverClient(**{**defaults, **kwargs})
+
+
+def query(call: Any) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(call.request.url).query, keep_blank_values=True)
+
+
+def sent_json(call: Any) -> Any:
+    return json.loads(call.request.body)
+
+
+@pytest.fixture
+def lever() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+# --- base URLs and repr ---------------------------------------------------------------------
+
+
+def test_each_region_has_its_api_root_and_an_override_wins() -> None:
+    assert base_url_for_region("us") == "https://api.lever.co/v1"
+    assert base_url_for_region("eu") == "https://api.eu.lever.co/v1"
+    assert base_url_for_region("sandbox") == "https://api.sandbox.lever.co/v1"
+    assert base_url_for_region("global") == API_BASE_URLS["us"]
+    assert base_url_for_region("eu", override="http://127.0.0.1:8001/v1/") == (
+        "http://127.0.0.1:8001/v1"
+    )
+
+
+def test_unknown_region_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown Lever region"):
+        base_url_for_region("mars")
+
+
+def test_repr_shows_base_url_and_only_the_last_four_key_characters() -> None:
+    client = make_client()
+
+    assert repr(client) == f"LeverClient(base_url='{BASE}', key=…WXYZ)"
+    assert KEY not in repr(client)
+    assert BASIC not in repr(client)
+
+
+def test_repr_of_a_short_key_shows_no_characters_at_all() -> None:
+    assert repr(make_client(api_key="short-key")) == f"LeverClient(base_url='{BASE}', key=…)"
+
+
+def test_an_empty_key_is_refused() -> None:
+    with pytest.raises(ValueError, match="api_key"):
+        make_client(api_key="")
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+
+def test_get_opportunity_sends_basic_auth_and_returns_a_typed_opportunity(
+    lever: responses.RequestsMock,
+) -> None:
+    lever.get(f"{BASE}/opportunities/{OPP_ID}", json=opportunity_body())
+
+    opp = make_client().get_opportunity(OPP_ID, expand=["applications", "stage"])
+
+    call = lever.calls[0]
+    assert call.request.method == "GET"
+    assert call.request.headers["Authorization"] == f"Basic {BASIC}"
+    assert query(call) == {"expand": ["applications", "stage"]}
+    assert opp.id == OPP_ID
+    assert opp.name == "Priya Raman"
+    assert opp.emails == ["priya.raman@example.com"]
+    assert opp.stage_id == "3c8e5f1a-9d2b-4c7e-a6f0-8b1d2e3f4a56"
+    assert opp.archived is None
+    assert opp.applications[0].id == "a7d3e1f0-6b2c-4d9e-8f15-3c4b5a6d7e8f"
+    assert opp.urls is not None
+    assert opp.urls.show == f"https://hire.lever.co/candidates/{OPP_ID}"
+    assert opp.updated_at == 1767258000125
+
+
+def test_a_single_expand_string_is_sent_as_one_value(lever: responses.RequestsMock) -> None:
+    lever.get(f"{BASE}/opportunities/{OPP_ID}", json=opportunity_body())
+
+    make_client().get_opportunity(OPP_ID, expand="applications")
+
+    assert query(lever.calls[0]) == {"expand": ["applications"]}
+
+
+def test_expanded_stage_and_applications_are_read(lever: responses.RequestsMock) -> None:
+    body = opportunity_body()
+    body["data"]["stage"] = {"id": "applicant-new", "text": "New applicant"}
+    body["data"]["applications"] = [{"id": "app-1", "posting": "post-1", "type": "posting"}]
+    lever.get(f"{BASE}/opportunities/{OPP_ID}", json=body)
+
+    opp = make_client().get_opportunity(OPP_ID, expand=["stage", "applications"])
+
+    assert (opp.stage_id, opp.stage_name) == ("applicant-new", "New applicant")
+    assert opp.posting_id == "post-1"
+
+
+def test_archived_object_and_legacy_archive_fields_are_both_read(
+    lever: responses.RequestsMock,
+) -> None:
+    current = opportunity_body()
+    current["data"]["archived"] = {"reason": "reason-1", "archivedAt": 1767258000999}
+    legacy = opportunity_body()
+    del legacy["data"]["archived"]
+    legacy["data"].update({"archivedAt": 1700000000000, "archiveReason": "reason-2"})
+    lever.get(f"{BASE}/opportunities/a", json=current)
+    lever.get(f"{BASE}/opportunities/b", json=legacy)
+    client = make_client()
+
+    archived_now, archived_legacy = client.get_opportunity("a"), client.get_opportunity("b")
+
+    assert archived_now.archived is not None
+    assert archived_now.archived.reason == "reason-1"
+    assert archived_now.archived.archived_at == 1767258000999
+    assert archived_legacy.archived is not None
+    assert (archived_legacy.archived.reason, archived_legacy.archived.archived_at) == (
+        "reason-2",
+        1700000000000,
+    )
+
+
+def test_nulls_where_lists_are_expected_become_empty_lists(lever: responses.RequestsMock) -> None:
+    lever.get(
+        f"{BASE}/opportunities/x",
+        json={
+            "data": {"id": "x", "name": None, "emails": None, "tags": None, "applications": None}
+        },
+    )
+
+    opp = make_client().get_opportunity("x")
+
+    assert (opp.emails, opp.tags, opp.applications, opp.name) == ([], [], [], "")
+
+
+def test_an_id_with_a_slash_cannot_change_the_route(lever: responses.RequestsMock) -> None:
+    lever.get(f"{BASE}/opportunities/..%2Fusers", json=opportunity_body())
+
+    make_client().get_opportunity("../users")
+
+    assert urlsplit(lever.calls[0].request.url).path == "/v1/opportunities/..%2Fusers"
+
+
+def test_an_empty_id_is_refused_before_any_request(lever: responses.RequestsMock) -> None:
+    with pytest.raises(ValueError, match="non-empty"):
+        make_client().get_opportunity("")
+
+    assert len(lever.calls) == 0
+
+
+def test_a_response_without_the_data_wrapper_is_accepted(lever: responses.RequestsMock) -> None:
+    lever.get(f"{BASE}/postings/p1", json={"id": "p1", "text": "Engineer"})
+
+    assert make_client().get_posting("p1").text == "Engineer"
+
+
+def test_a_response_that_does_not_fit_the_schema_is_a_lever_error(
+    lever: responses.RequestsMock,
+) -> None:
+    lever.get(f"{BASE}/postings/p1", json={"data": {"text": "no id"}})
+
+    with pytest.raises(LeverError, match="unexpected Posting shape") as info:
+        make_client().get_posting("p1")
+
+    assert not is_retryable(info.value)
+
+
+def test_a_2xx_that_is_not_json_is_a_server_error(lever: responses.RequestsMock) -> None:
+    lever.get(f"{BASE}/postings/p1", body="<html>maintenance</html>", status=200)
+
+    with pytest.raises(LeverServerError, match="not JSON"):
+        make_client(max_retries=0).get_posting("p1")
+
+
+def test_iter_postings_follows_next_passing_the_token_back_verbatim(
+    lever: responses.RequestsMock,
+) -> None:
+    first = fixture("get-postings-page.json")
+    assert first["next"] == PAGE_TOKEN
+    second = {"data": [copy.deepcopy(first["data"][0]) | {"id": "last-one"}], "hasNext": False}
+    lever.get(f"{BASE}/postings", json=first)
+    lever.get(f"{BASE}/postings", json=second)
+
+    postings = list(make_client().iter_postings())
+
+    assert [p.id for p in postings][-1] == "last-one"
+    assert len(postings) == len(first["data"]) + 1
+    assert len(lever.calls) == 2
+    assert "offset" not in lever.calls[0].request.url
+    second_url = lever.calls[1].request.url
+    assert second_url == f"{BASE}/postings?offset={PAGE_TOKEN}"
+    assert "%25" not in second_url
+
+
+def test_a_raw_page_token_is_sent_url_safe(lever: responses.RequestsMock) -> None:
+    lever.get(
+        f"{BASE}/stages",
+        json={"data": [{"id": "a", "text": "A"}], "hasNext": True, "next": "0.14 1&x"},
+    )
+    lever.get(f"{BASE}/stages", json={"data": [{"id": "b", "text": "B"}], "hasNext": False})
+
+    stages = make_client().list_stages()
+
+    assert [s.id for s in stages] == ["a", "b"]
+    assert lever.calls[1].request.url.endswith("?offset=0.14%201%26x")
+
+
+def test_the_first_page_of_the_fixture_parses_into_postings(lever: responses.RequestsMock) -> None:
+    page = fixture("get-postings-page.json")
+    page["hasNext"] = False
+    lever.get(f"{BASE}/postings", json=page)
+
+    postings = list(make_client().iter_postings())
+
+    published = postings[0]
+    assert published.text == "Senior Backend Engineer"
+    assert published.state == "published"
+    assert published.requisition_codes == ["ENG-101"]
+    assert published.categories.team == "Platform"
+    assert published.updated_at == 1766102300000
+    assert postings[3].urls is None  # drafts have no public URLs
+
+
+def test_a_repeated_page_token_raises_instead_of_looping_forever(
+    lever: responses.RequestsMock,
+) -> None:
+    page = {"data": [{"id": "s", "text": "S"}], "hasNext": True, "next": "same-token"}
+    lever.get(f"{BASE}/stages", json=page)
+
+    with pytest.raises(LeverServerError, match="pagination token repeated"):
+        make_client().list_stages()
+
+    assert len(lever.calls) == 2
+
+
+def test_a_list_endpoint_answering_an_object_is_an_error(lever: responses.RequestsMock) -> None:
+    lever.get(f"{BASE}/stages", json={"data": {"id": "s"}})
+
+    with pytest.raises(LeverServerError, match="expected a list"):
+        make_client().list_stages()
+
+
+def test_published_postings_ask_for_both_distribution_channels(
+    lever: responses.RequestsMock,
+) -> None:
+    lever.get(f"{BASE}/postings", json={"data": [], "hasNext": False})
+
+    list(make_client().iter_postings(states=["published", "internal"], confidentiality="all"))
+
+    assert query(lever.calls[0]) == {
+        "state": ["published", "internal"],
+        "confidentiality": ["all"],
+        "distributionChannel": ["public", "internal"],
+    }
+
+
+def test_incremental_postings_sync_sends_only_updated_at_start_and_confidentiality(
+    lever: responses.RequestsMock,
+) -> None:
+    lever.get(f"{BASE}/postings", json={"data": [], "hasNext": False})
+
+    list(make_client().iter_postings(updated_at_start=1767000000000, confidentiality="all"))
+
+    assert query(lever.calls[0]) == {
+        "confidentiality": ["all"],
+        "updated_at_start": ["1767000000000"],
+    }
+
+
+def test_updated_at_start_with_a_state_filter_is_refused_as_lever_would(
+    lever: responses.RequestsMock,
+) -> None:
+    with pytest.raises(ValueError, match="only be combined with confidentiality"):
+        list(make_client().iter_postings(states=["published"], updated_at_start=1))
+
+    assert len(lever.calls) == 0
+
+
+def test_iter_opportunities_sends_repeated_filters(lever: responses.RequestsMock) -> None:
+    lever.get(f"{BASE}/opportunities", json={"data": [opportunity_body()["data"]]})
+
+    opps = list(
+        make_client().iter_opportunities(
+            contact_id=["c1", "c2"], expand=["applications"], archived=False, email="a@b.test"
+        )
+    )
+
+    assert [o.id for o in opps] == [OPP_ID]
+    assert query(lever.calls[0]) == {
+        "archived": ["false"],
+        "email": ["a@b.test"],
+        "contact_id": ["c1", "c2"],
+        "expand": ["applications"],
+    }
+
+
+def test_iter_opportunities_refuses_filters_lever_does_not_have() -> None:
+    with pytest.raises(TypeError, match="unknown opportunity filters: stage"):
+        list(make_client().iter_opportunities(stage="x"))
+
+
+def test_stages_keep_slug_ids_and_archive_reasons_filter_by_type(
+    lever: responses.RequestsMock,
+) -> None:
+    lever.get(
+        f"{BASE}/stages",
+        json={"data": [{"id": "lead-new", "text": "New lead"}, {"id": "3c8e", "text": "Screen"}]},
+    )
+    lever.get(
+        f"{BASE}/archive_reasons",
+        json={"data": [{"id": "r1", "text": "Hired", "status": "active", "type": "hired"}]},
+    )
+    client = make_client()
+
+    stages = client.list_stages()
+    reasons = client.list_archive_reasons(type="hired")
+
+    assert [s.id for s in stages] == ["lead-new", "3c8e"]
+    assert reasons[0].is_hired
+    assert query(lever.calls[1]) == {"type": ["hired"]}
+
+
+def test_users_are_looked_up_by_email_and_can_include_deactivated(
+    lever: responses.RequestsMock,
+) -> None:
+    user = {
+        "id": "u1",
+        "name": "Ada",
+        "email": "ada@example.com",
+        "accessRole": "super admin",
+        "deactivatedAt": None,
+    }
+    lever.get(f"{BASE}/users", json={"data": [user]})
+    lever.get(f"{BASE}/users/u1", json={"data": user | {"deactivatedAt": 1700000000000}})
+    client = make_client()
+
+    found = list(client.iter_users(email="ada@example.com", include_deactivated=True))
+    fetched = client.get_user("u1")
+
+    assert query(lever.calls[0]) == {"email": ["ada@example.com"], "includeDeactivated": ["true"]}
+    assert found[0].access_role == "super admin"
+    assert found[0].is_active
+    assert not fetched.is_active
+
+
+def test_iter_notes_reads_each_note(lever: responses.RequestsMock) -> None:
+    note = {"id": "n1", "text": "Note", "fields": [{"value": "Karat: invited", "score": None}]}
+    lever.get(f"{BASE}/opportunities/{OPP_ID}/notes", json={"data": [note], "hasNext": False})
+
+    notes = list(make_client().iter_notes(OPP_ID))
+
+    assert [(n.id, n.value) for n in notes] == [("n1", "Karat: invited")]
+
+
+# --- writes ---------------------------------------------------------------------------------
+
+
+def test_move_stage_puts_the_stage_with_perform_as_in_the_query(
+    lever: responses.RequestsMock,
+) -> None:
+    lever.put(f"{BASE}/opportunities/{OPP_ID}/stage", json=opportunity_body())
+
+    opp = make_client(perform_as=PERFORM_AS).move_stage(OPP_ID, "applicant-new")
+
+    call = lever.calls[0]
+    assert call.request.method == "PUT"
+    assert query(call) == {"perform_as": [PERFORM_AS]}
+    assert sent_json(call) == {"stage": "applicant-new"}
+    assert call.request.headers["Content-Type"] == "application/json"
+    assert call.request.headers["Authorization"] == f"Basic {BASIC}"
+    assert opp.id == OPP_ID
+
+
+def test_writes_without_perform_as_have_no_query_string(lever: responses.RequestsMock) -> None:
+    lever.post(f"{BASE}/opportunities/{OPP_ID}/addTags", json=opportunity_body())
+
+    make_client().add_tags(OPP_ID, ["karat:invited"])
+
+    assert lever.calls[0].request.url == f"{BASE}/opportunities/{OPP_ID}/addTags"
+
+
+def test_archive_and_unarchive_send_the_reason(lever: responses.RequestsMock) -> None:
+    lever.put(f"{BASE}/opportunities/{OPP_ID}/archived", json=opportunity_body())
+    client = make_client(perform_as=PERFORM_AS)
+
+    client.archive(OPP_ID, "reason-1", clean_interviews=True)
+    client.unarchive(OPP_ID)
+
+    assert sent_json(lever.calls[0]) == {"reason": "reason-1", "cleanInterviews": True}
+    assert sent_json(lever.calls[1]) == {"reason": None}
+    assert all(query(c) == {"perform_as": [PERFORM_AS]} for c in lever.calls)
+
+
+def test_tags_and_links_are_posted_as_lists(lever: responses.RequestsMock) -> None:
+    for action in ("addTags", "removeTags", "addLinks", "removeLinks"):
+        lever.post(f"{BASE}/opportunities/{OPP_ID}/{action}", json=opportunity_body())
+    client = make_client(perform_as=PERFORM_AS)
+
+    client.add_tags(OPP_ID, ("karat:invited", "karat:scheduled"))
+    client.remove_tags(OPP_ID, ["karat:invited"])
+    client.add_links(OPP_ID, ["https://karat.example/report/1"])
+    client.remove_links(OPP_ID, ["https://karat.example/report/1"])
+
+    assert [sent_json(c) for c in lever.calls] == [
+        {"tags": ["karat:invited", "karat:scheduled"]},
+        {"tags": ["karat:invited"]},
+        {"links": ["https://karat.example/report/1"]},
+        {"links": ["https://karat.example/report/1"]},
+    ]
+    assert [c.request.method for c in lever.calls] == ["POST"] * 4
+
+
+@pytest.mark.parametrize("tags", ["karat:invited", [], ["ok", ""], [None]])
+def test_bad_tag_lists_are_refused_before_any_request(
+    lever: responses.RequestsMock, tags: Any
+) -> None:
+    with pytest.raises((TypeError, ValueError)):
+        make_client().add_tags(OPP_ID, tags)
+
+    assert len(lever.calls) == 0
+
+
+def test_add_note_posts_value_secret_and_score_and_reads_note_id(
+    lever: responses.RequestsMock,
+) -> None:
+    lever.post(
+        f"{BASE}/opportunities/{OPP_ID}/notes",
+        status=201,
+        json={
+            "data": {
+                "id": "full-note-id",
+                "text": "Note",
+                "fields": [{"type": "note", "value": "Karat: passed", "score": 4}],
+                "secret": True,
+                "noteId": "note-id",
+            }
+        },
+    )
+
+    note = make_client(perform_as=PERFORM_AS).add_note(
+        OPP_ID, "Karat: passed", secret=True, score=4
+    )
+
+    call = lever.calls[0]
+    assert query(call) == {"perform_as": [PERFORM_AS]}
+    assert sent_json(call) == {"value": "Karat: passed", "secret": True, "score": 4}
+    assert note.id == "note-id"
+    assert note.value == "Karat: passed"
+
+
+def test_add_note_reads_the_documented_note_id_only_reply(lever: responses.RequestsMock) -> None:
+    lever.post(f"{BASE}/opportunities/{OPP_ID}/notes", status=201, json={"data": {"noteId": "n9"}})
+
+    note = make_client().add_note(OPP_ID, "hello")
+
+    assert note.id == "n9"
+    assert sent_json(lever.calls[0]) == {"value": "hello", "secret": False}
+
+
+@pytest.mark.parametrize(
+    ("value", "score"), [("", None), ("   ", None), ("ok", 0), ("ok", 5), ("ok", True)]
+)
+def test_bad_notes_are_refused_before_any_request(
+    lever: responses.RequestsMock, value: str, score: Any
+) -> None:
+    with pytest.raises(ValueError, match=r"note value|score"):
+        make_client().add_note(OPP_ID, value, score=score)
+
+    assert len(lever.calls) == 0
+
+
+# --- webhooks -------------------------------------------------------------------------------
+
+
+def test_create_webhook_sends_origins_and_returns_the_signature_token_hidden_from_repr(
+    lever: responses.RequestsMock,
+) -> None:
+    token = "d2e4f6a8b0c1d3e5f7a9b1c3d5e7f9a0b2c4d6e8f0a1b3c5"
+    lever.post(
+        f"{BASE}/webhooks",
+        status=201,
+        json={
+            "data": {
+                "id": "wh1",
+                "event": "candidateStageChange",
+                "url": "https://karat.example/webhooks/lever/abc/",
+                "configuration": {"conditions": {"origins": ["applied"]}, "signatureToken": token},
+            }
+        },
+    )
+
+    webhook = make_client(perform_as=PERFORM_AS).create_webhook(
+        url="https://karat.example/webhooks/lever/abc/",
+        event="candidateStageChange",
+        origins=["applied"],
+    )
+
+    call = lever.calls[0]
+    assert sent_json(call) == {
+        "url": "https://karat.example/webhooks/lever/abc/",
+        "event": "candidateStageChange",
+        "configuration": {"conditions": {"origins": ["applied"]}},
+    }
+    assert query(call) == {}  # perform_as is not used on /webhooks
+    assert webhook.signature_token == token
+    assert webhook.origins == ["applied"]
+    assert token not in repr(webhook)
+    assert token not in str(webhook)
+
+
+def test_create_webhook_accepts_the_double_data_wrapper_of_lever_doc_examples(
+    lever: responses.RequestsMock,
+) -> None:
+    lever.post(
+        f"{BASE}/webhooks",
+        status=201,
+        json={"data": {"data": {"id": "wh2", "configuration": {"signatureToken": "tok"}}}},
+    )
+
+    webhook = make_client().create_webhook(url="https://k.example/", event="candidateHired")
+
+    assert (webhook.id, webhook.signature_token) == ("wh2", "tok")
+    assert "configuration" not in sent_json(lever.calls[0])
+
+
+def test_unknown_webhook_origins_are_refused(lever: responses.RequestsMock) -> None:
+    with pytest.raises(ValueError, match="unknown webhook origins: website"):
+        make_client().create_webhook(url="https://k.example/", event="x", origins=["website"])
+
+    assert len(lever.calls) == 0
+
+
+def test_list_update_and_delete_webhooks(lever: responses.RequestsMock) -> None:
+    listed = {"id": "wh1", "event": "candidateHired", "url": "https://k.example/old"}
+    lever.get(f"{BASE}/webhooks", json={"data": [listed], "hasNext": False})
+    lever.put(
+        f"{BASE}/webhooks",
+        json={"data": [{"id": "other"}, listed | {"url": "https://k.example/new"}]},
+    )
+    lever.delete(f"{BASE}/webhooks/wh1", status=204)
+    client = make_client()
+
+    webhooks = client.list_webhooks()
+    updated = client.update_webhook("wh1", url="https://k.example/new", origins=["sourced"])
+    client.delete_webhook("wh1")
+
+    assert webhooks[0].signature_token is None
+    assert sent_json(lever.calls[1]) == {
+        "data": [
+            {
+                "id": "wh1",
+                "url": "https://k.example/new",
+                "configuration": {"conditions": {"origins": ["sourced"]}},
+            }
+        ]
+    }
+    assert updated.url == "https://k.example/new"
+    assert lever.calls[2].request.method == "DELETE"
+
+
+def test_update_webhook_reply_without_that_webhook_is_an_error(
+    lever: responses.RequestsMock,
+) -> None:
+    lever.put(f"{BASE}/webhooks", json={"data": [{"id": "other"}]})
+
+    with pytest.raises(LeverError, match="did not include the webhook"):
+        make_client().update_webhook("wh1", url="https://k.example/")
+
+
+# --- error mapping --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class", "retryable"),
+    [
+        (400, LeverBadRequest, False),
+        (401, LeverAuthError, False),
+        (403, LeverPermissionError, False),
+        (404, LeverNotFound, False),
+        (409, LeverBadRequest, False),
+        (422, LeverBadRequest, False),
+        (429, LeverRateLimited, True),
+        (500, LeverServerError, True),
+        (503, LeverServerError, True),
+    ],
+)
+def test_each_status_maps_to_its_error_with_lever_code_and_message(
+    lever: responses.RequestsMock, status: int, error_class: type[LeverError], retryable: bool
+) -> None:
+    lever.get(
+        f"{BASE}/opportunities/{OPP_ID}",
+        status=status,
+        json={"code": "SomeCode", "message": "explained"},
+    )
+
+    with pytest.raises(error_class) as info:
+        make_client(max_retries=0).get_opportunity(OPP_ID, expand=["stage"])
+
+    error = info.value
+    assert type(error) is error_class
+    assert (error.status_code, error.code, error.message) == (status, "SomeCode", "explained")
+    assert (error.method, error.path) == ("GET", f"/opportunities/{OPP_ID}")
+    assert is_retryable(error) is retryable
+    assert str(error) == f"{status} SomeCode: explained (GET /opportunities/{OPP_ID})"
+    assert "expand" not in str(error)
+
+
+def test_a_403_is_also_an_auth_error() -> None:
+    assert issubclass(LeverPermissionError, LeverAuthError)
+    assert issubclass(LeverRateLimited, LeverTransientError)
+
+
+def test_an_error_without_a_json_body_still_maps(lever: responses.RequestsMock) -> None:
+    lever.get(f"{BASE}/users/u1", status=502, body="<html>Bad gateway</html>")
+
+    with pytest.raises(LeverServerError) as info:
+        make_client(max_retries=0).get_user("u1")
+
+    assert (info.value.status_code, info.value.code, info.value.message) == (502, None, "HTTP 502")
+
+
+def test_an_oversized_error_message_is_clipped(lever: responses.RequestsMock) -> None:
+    lever.get(f"{BASE}/users/u1", status=400, json={"code": "BadRequest", "message": "x" * 10_000})
+
+    with pytest.raises(LeverBadRequest) as info:
+        make_client().get_user("u1")
+
+    assert len(info.value.message) <= 300
+
+
+def test_a_429_keeps_retry_after_seconds(lever: responses.RequestsMock) -> None:
+    lever.get(f"{BASE}/users/u1", status=429, headers={"Retry-After": "7"}, json={})
+
+    with pytest.raises(LeverRateLimited) as info:
+        make_client(max_retries=0).get_user("u1")
+
+    assert info.value.retry_after == 7.0
+    assert info.value.status_code == 429
+
+
+def test_a_429_retry_after_http_date_becomes_seconds(lever: responses.RequestsMock) -> None:
+    when = datetime.now(UTC) + timedelta(seconds=30)
+    lever.get(
+        f"{BASE}/users/u1", status=429, headers={"Retry-After": format_datetime(when, usegmt=True)}
+    )
+
+    with pytest.raises(LeverRateLimited) as info:
+        make_client(max_retries=0).get_user("u1")
+
+    assert info.value.retry_after is not None
+    assert 27 <= info.value.retry_after <= 31
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("3600", RETRY_AFTER_MAX), ("-5", 0.0), ("soon", None), ("nan", None), (None, None)],
+)
+def test_a_429_retry_after_is_capped_and_garbage_ignored(
+    lever: responses.RequestsMock, header: str | None, expected: float | None
+) -> None:
+    headers = {"Retry-After": header} if header is not None else {}
+    lever.get(f"{BASE}/users/u1", status=429, headers=headers)
+
+    with pytest.raises(LeverRateLimited) as info:
+        make_client(max_retries=0).get_user("u1")
+
+    assert info.value.retry_after == expected
+
+
+def test_a_connection_error_becomes_lever_connection_error(lever: responses.RequestsMock) -> None:
+    lever.get(f"{BASE}/users/u1", body=requests.ConnectionError("refused"))
+
+    with pytest.raises(LeverConnectionError) as info:
+        make_client(max_retries=0).get_user("u1")
+
+    assert isinstance(info.value.__cause__, requests.ConnectionError)
+    assert info.value.status_code is None
+    assert is_retryable(info.value)
+
+
+@pytest.mark.parametrize("timeout", [requests.ReadTimeout("slow"), requests.ConnectTimeout("x")])
+def test_a_timeout_becomes_lever_connection_error(
+    lever: responses.RequestsMock, timeout: Exception
+) -> None:
+    lever.get(f"{BASE}/users/u1", body=timeout)
+
+    with pytest.raises(LeverConnectionError, match="timed out") as info:
+        make_client(max_retries=0).get_user("u1")
+
+    assert info.value.__cause__ is timeout
+
+
+# --- retries --------------------------------------------------------------------------------
+
+
+def test_get_retries_transient_errors_until_it_succeeds(lever: responses.RequestsMock) -> None:
+    url = f"{BASE}/opportunities/{OPP_ID}"
+    lever.get(url, status=503)
+    lever.get(url, body=requests.ReadTimeout("slow"))
+    lever.get(url, status=500)
+    lever.get(url, json=opportunity_body())
+
+    opp = make_client(max_retries=3).get_opportunity(OPP_ID)
+
+    assert opp.id == OPP_ID
+    assert len(lever.calls) == 4
+
+
+def test_retries_stop_after_max_retries(lever: responses.RequestsMock) -> None:
+    lever.get(f"{BASE}/users/u1", status=503)
+
+    with pytest.raises(LeverServerError):
+        make_client(max_retries=2).get_user("u1")
+
+    assert len(lever.calls) == 3
+
+
+def test_put_stage_is_retried(lever: responses.RequestsMock) -> None:
+    url = f"{BASE}/opportunities/{OPP_ID}/stage"
+    lever.put(url, status=502)
+    lever.put(url, json=opportunity_body())
+
+    make_client().move_stage(OPP_ID, "offer")
+
+    assert len(lever.calls) == 2
+
+
+@pytest.mark.parametrize("failure", [503, requests.ReadTimeout("lost reply")])
+def test_post_note_is_never_retried(lever: responses.RequestsMock, failure: Any) -> None:
+    url = f"{BASE}/opportunities/{OPP_ID}/notes"
+    if isinstance(failure, int):
+        lever.post(url, status=failure)
+    else:
+        lever.post(url, body=failure)
+    lever.post(url, status=201, json={"data": {"noteId": "n1"}})
+
+    with pytest.raises(LeverTransientError):
+        make_client(max_retries=3).add_note(OPP_ID, "Karat: invited")
+
+    assert len(lever.calls) == 1
+
+
+def test_post_webhook_is_never_retried(lever: responses.RequestsMock) -> None:
+    lever.post(f"{BASE}/webhooks", status=500)
+
+    with pytest.raises(LeverServerError):
+        make_client(max_retries=3).create_webhook(url="https://k.example/", event="candidateHired")
+
+    assert len(lever.calls) == 1
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404])
+def test_permanent_errors_are_not_retried(lever: responses.RequestsMock, status: int) -> None:
+    lever.get(f"{BASE}/users/u1", status=status)
+
+    with pytest.raises(LeverError):
+        make_client(max_retries=3).get_user("u1")
+
+    assert len(lever.calls) == 1
+
+
+def test_backoff_sleeps_stay_within_the_configured_caps(lever: responses.RequestsMock) -> None:
+    lever.get(f"{BASE}/users/u1", status=503)
+    started = time.monotonic()
+
+    with pytest.raises(LeverServerError):
+        make_client(max_retries=3, backoff_base=0.05, backoff_max=0.1).get_user("u1")
+
+    # Full jitter: each sleep is in [0, min(0.1, 0.05 * 2**n)] → at most 0.05 + 0.1 + 0.1.
+    assert time.monotonic() - started < 0.25 + 0.5
+    assert len(lever.calls) == 4
+
+
+def test_a_429_retry_after_is_slept_before_the_retry(lever: responses.RequestsMock) -> None:
+    url = f"{BASE}/users/u1"
+    lever.get(url, status=429, headers={"Retry-After": "0.4"})
+    lever.get(url, json={"data": {"id": "u1"}})
+    started = time.monotonic()
+
+    user = make_client(max_retries=1).get_user("u1")
+
+    assert user.id == "u1"
+    assert time.monotonic() - started >= 0.4
+
+
+def limiter(tmp_path: Path, *, rate: float = 1000.0, burst: int = 1000) -> RateLimiter:
+    return RateLimiter(SqliteBucketStore(tmp_path / "rl.sqlite3"), "bucket", rate=rate, burst=burst)
+
+
+def test_a_429_pauses_the_shared_limiter_then_retries(
+    lever: responses.RequestsMock, tmp_path: Path
+) -> None:
+    url = f"{BASE}/users/u1"
+    lever.get(url, status=429, headers={"Retry-After": "0.5"})
+    lever.get(url, json={"data": {"id": "u1"}})
+    shared = limiter(tmp_path)
+    started = time.monotonic()
+
+    make_client(max_retries=1, rate_limiter=shared).get_user("u1")
+
+    assert time.monotonic() - started >= 0.5
+    assert len(lever.calls) == 2
+
+
+def test_a_long_retry_after_is_not_slept_but_blocks_every_process_sharing_the_key(
+    lever: responses.RequestsMock, tmp_path: Path
+) -> None:
+    lever.get(f"{BASE}/users/u1", status=429, headers={"Retry-After": "30"})
+    shared = limiter(tmp_path)
+    started = time.monotonic()
+
+    with pytest.raises(LeverRateLimited) as info:
+        make_client(max_retries=3, rate_limiter=shared, backoff_max=5).get_user("u1")
+
+    assert time.monotonic() - started < 5
+    assert info.value.retry_after == 30
+    assert len(lever.calls) == 1
+    other_process_view = limiter(tmp_path)  # a fresh limiter on the same store file
+    with pytest.raises(LeverRateLimited, match="local rate limit"):
+        other_process_view.acquire(timeout=0.2)
+
+
+def test_every_attempt_takes_a_limiter_token(lever: responses.RequestsMock, tmp_path: Path) -> None:
+    url = f"{BASE}/users/u1"
+    lever.get(url, status=503)
+    lever.get(url, status=503)
+    lever.get(url, json={"data": {"id": "u1"}})
+    # Three tokens and (practically) no refill: the three attempts use them all.
+    shared = limiter(tmp_path, rate=0.001, burst=3)
+
+    make_client(max_retries=3, rate_limiter=shared).get_user("u1")
+
+    assert len(lever.calls) == 3
+    with pytest.raises(LeverRateLimited):
+        shared.acquire(timeout=0)
+
+
+def test_a_limiter_timeout_is_raised_with_the_request_and_nothing_is_sent(
+    lever: responses.RequestsMock, tmp_path: Path
+) -> None:
+    shared = limiter(tmp_path, rate=0.001, burst=1)
+    shared.acquire()
+
+    with pytest.raises(LeverRateLimited) as info:
+        make_client(rate_limiter=shared, acquire_timeout=0.05).get_user("u1")
+
+    assert (info.value.status_code, info.value.method, info.value.path) == (
+        None,
+        "GET",
+        "/users/u1",
+    )
+    assert len(lever.calls) == 0
+
+
+# --- secrets never leak (real HTTP so urllib3 logs for real) --------------------------------
+
+
+class _HostileLever(BaseHTTPRequestHandler):
+    """Answers by path; error bodies echo the Authorization header back, as a worst case."""
+
+    def do_GET(self) -> None:
+        status = int(self.path.strip("/").split("/")[-1].split("?")[0])
+        if status == 599:
+            time.sleep(1.0)  # longer than the client's read timeout
+            status = 200
+        auth = self.headers.get("Authorization", "")
+        body = json.dumps({"code": "Echo", "message": f"you sent {auth} {auth.split(' ')[-1]}"})
+        if status == 200:
+            body = json.dumps({"data": {"id": "u1"}})
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        if status == 429:
+            self.send_header("Retry-After", "0")
+        self.end_headers()
+        try:
+            self.wfile.write(body.encode())
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the 599 case: the client gave up (timed out) on purpose
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.fixture
+def hostile_lever() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _HostileLever)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_key_never_reaches_logs_errors_or_reprs(
+    hostile_lever: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("urllib3").setLevel(logging.DEBUG)
+    client = make_client(base_url=hostile_lever, max_retries=1, timeout=(1.0, 0.3))
+    closed = make_client(base_url="http://127.0.0.1:9/v1", max_retries=0, timeout=(0.5, 0.5))
+    errors: list[BaseException] = []
+
+    assert client.get_user("200").id == "u1"
+    for status in (400, 401, 403, 404, 422, 429, 500, 503, 599):
+        with pytest.raises(LeverError) as info:
+            client.get_user(str(status))
+        errors.append(info.value)
+    with pytest.raises(LeverConnectionError) as info:
+        closed.get_user("200")
+    errors.append(info.value)
+
+    assert any("urllib3" in r.name for r in caplog.records)  # urllib3 really logged
+    assert {type(e) for e in errors} >= {
+        LeverBadRequest,
+        LeverAuthError,
+        LeverPermissionError,
+        LeverNotFound,
+        LeverRateLimited,
+        LeverServerError,
+        LeverConnectionError,
+    }
+    texts = [caplog.text, repr(client), repr(closed)]
+    for error in errors:
+        texts += [
+            str(error),
+            repr(error),
+            str(error.__cause__),
+            repr(error.__cause__),
+            str(error.args),
+        ]
+    for text in texts:
+        assert KEY not in text
+        assert BASIC not in text
+    assert "[redacted]" in str(errors[1])  # the echoed header was scrubbed, not just absent
