@@ -2,33 +2,108 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import uuid
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from karatlever.accounts.models import Group, User
 from karatlever.accounts.selectors import group_list_visible
-from karatlever.hiring.models import Candidacy, Role
+from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
+
+
+def _uuid_or_404(code: object) -> uuid.UUID:
+    # A malformed code in a query string is a missing page, not a 500 from the UUID field.
+    if isinstance(code, uuid.UUID):
+        return code
+    try:
+        return uuid.UUID(str(code))
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise Http404("No such group.") from exc
 
 
 def group_get_visible(*, user: User, code: object) -> Group:
-    return get_object_or_404(group_list_visible(user=user), code=code)
+    return get_object_or_404(group_list_visible(user=user), code=_uuid_or_404(code))
+
+
+def group_get_default(*, user: User, code: object | None = None) -> Group:
+    """The group named by `code` (404 if not visible), else the user's first visible group."""
+    if code:
+        return group_get_visible(user=user, code=code)
+    group = group_list_visible(user=user).first()
+    if group is None:
+        raise Http404("Your organization has no groups yet.")
+    return group
 
 
 def role_list(*, group: Group) -> QuerySet[Role]:
     return Role.objects.filter(group=group).order_by("-active", "title")
 
 
+def role_list_with_counts(*, group: Group) -> QuerySet[Role]:
+    """A group's roles, active first, each annotated with `candidacy_count`."""
+    return role_list(group=group).annotate(candidacy_count=Count("candidacies"))
+
+
 def role_get(*, group: Group, code: object) -> Role:
-    return get_object_or_404(Role.objects.filter(group=group), code=code)
+    return get_object_or_404(Role.objects.filter(group=group), code=_uuid_or_404(code))
+
+
+def role_get_visible(*, user: User, code: object) -> Role:
+    """A role of a group the user may see; any other role is a 404."""
+    return get_object_or_404(
+        Role.objects.filter(group__in=group_list_visible(user=user)).select_related("group"),
+        code=_uuid_or_404(code),
+    )
+
+
+def role_requisition_code_taken(*, group: Group, requisition_code: str, exclude: Role | None = None) -> bool:
+    if not requisition_code:
+        return False
+    roles = Role.objects.filter(group=group, requisition_code=requisition_code)
+    if exclude is not None:
+        roles = roles.exclude(pk=exclude.pk)
+    return roles.exists()
 
 
 def candidacy_list(*, user: User) -> QuerySet[Candidacy]:
     return (
         Candidacy.objects.filter(group__in=group_list_visible(user=user))
         .select_related("role", "group")
-        .order_by("-created_at")
+        .order_by("-created_at", "-id")
     )
 
 
+def candidacy_list_filtered(
+    *,
+    user: User,
+    group: Group | None = None,
+    karat_status: str = "",
+    search: str = "",
+) -> QuerySet[Candidacy]:
+    """Visible candidacies narrowed by group, Karat status and a name/email search."""
+    candidacies = candidacy_list(user=user)
+    if group is not None:
+        candidacies = candidacies.filter(group=group)
+    if karat_status:
+        candidacies = candidacies.filter(karat_status=karat_status)
+    search = search.strip()
+    if search:
+        candidacies = candidacies.filter(
+            Q(candidate_name__icontains=search) | Q(candidate_email__icontains=search)
+        )
+    return candidacies
+
+
 def candidacy_get(*, user: User, code: object) -> Candidacy:
-    return get_object_or_404(candidacy_list(user=user), code=code)
+    return get_object_or_404(candidacy_list(user=user), code=_uuid_or_404(code))
+
+
+def candidacy_event_list(*, candidacy: Candidacy) -> QuerySet[CandidacyEvent]:
+    """The candidacy's timeline, newest first."""
+    return (
+        CandidacyEvent.objects.filter(candidacy=candidacy)
+        .select_related("actor")
+        .order_by("-occurred_at", "-id")
+    )

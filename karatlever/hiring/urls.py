@@ -10,4 +10,15 @@ app_name = "hiring"
 
 urlpatterns = [
     path("candidates/", views.candidate_list, name="candidate-list"),
+    # /candidates/invite/ is reserved for the invite-by-URL page; it must stay above <uuid:code>.
+    path("candidates/<uuid:code>/", views.candidate_detail, name="candidate-detail"),
+    path(
+        "candidates/<uuid:code>/status/",
+        views.candidate_status_change,
+        name="candidate-status-change",
+    ),
+    path("roles/", views.role_list, name="role-list"),
+    path("roles/new/", views.role_create, name="role-create"),
+    path("roles/<uuid:code>/edit/", views.role_edit, name="role-edit"),
+    path("roles/<uuid:code>/active/", views.role_set_active, name="role-set-active"),
 ]

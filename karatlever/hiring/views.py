@@ -2,14 +2,191 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from karatlever.accounts.permissions import member_required
-from karatlever.hiring import selectors
+from karatlever.accounts.selectors import group_list_visible
+from karatlever.hiring import selectors, services
+from karatlever.hiring.forms import CandidateFilterForm, RoleForm, StatusChangeForm
+from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
+
+CANDIDATES_PER_PAGE = 50
+
+
+def _require_admin(request: HttpRequest, message: str) -> None:
+    if not request.membership.is_admin:  # type: ignore[attr-defined]
+        raise PermissionDenied(message)
+
+
+def _role_list_url(role_or_group_code: object) -> str:
+    return f"{reverse('hiring:role-list')}?group={role_or_group_code}"
+
+
+# --- Roles -----------------------------------------------------------------------------------
+
+
+@member_required
+def role_list(request: HttpRequest) -> HttpResponse:
+    groups = group_list_visible(user=request.user)  # type: ignore[arg-type]
+    code = request.GET.get("group")
+    # An organization without groups gets an explanatory empty page rather than a 404.
+    group = (
+        selectors.group_get_visible(user=request.user, code=code)  # type: ignore[arg-type]
+        if code
+        else groups.first()
+    )
+    return render(
+        request,
+        "hiring/role_list.html",
+        {
+            "groups": groups,
+            "group": group,
+            "roles": selectors.role_list_with_counts(group=group) if group else [],
+            "can_edit": request.membership.is_admin,  # type: ignore[attr-defined]
+        },
+    )
+
+
+def _role_save(form: RoleForm, *, role: Role | None) -> Role | None:
+    """Create or update through the services; a lost uniqueness race becomes a form error."""
+    data = form.cleaned_data
+    try:
+        with transaction.atomic():
+            if role is None:
+                return services.role_create(
+                    group=form.group,
+                    title=data["title"],
+                    requisition_code=data["requisition_code"],
+                    active=data["active"],
+                )
+            return services.role_update(
+                role=role,
+                title=data["title"],
+                requisition_code=data["requisition_code"],
+                active=data["active"],
+            )
+    except IntegrityError:
+        # Another request took the same requisition code between validation and insert.
+        form.add_error("requisition_code", "Another role in this group already uses this code.")
+        return None
+
+
+@member_required
+def role_create(request: HttpRequest) -> HttpResponse:
+    group = selectors.group_get_default(
+        user=request.user,  # type: ignore[arg-type]
+        code=request.GET.get("group"),
+    )
+    _require_admin(request, "Only organization admins can create roles.")
+    form = RoleForm(request.POST or None, group=group)
+    if request.method == "POST" and form.is_valid():
+        role = _role_save(form, role=None)
+        if role is not None:
+            messages.success(request, f"Role “{role.title}” created.")
+            return redirect(_role_list_url(group.code))
+    return render(request, "hiring/role_form.html", {"form": form, "group": group, "role": None})
+
+
+@member_required
+def role_edit(request: HttpRequest, code: object) -> HttpResponse:
+    role = selectors.role_get_visible(user=request.user, code=code)  # type: ignore[arg-type]
+    _require_admin(request, "Only organization admins can edit roles.")
+    form = RoleForm(request.POST or None, group=role.group, role=role)
+    if request.method == "POST" and form.is_valid():
+        saved = _role_save(form, role=role)
+        if saved is not None:
+            messages.success(request, f"Role “{saved.title}” saved.")
+            return redirect(_role_list_url(role.group.code))
+    return render(
+        request, "hiring/role_form.html", {"form": form, "group": role.group, "role": role}
+    )
+
+
+@require_POST
+@member_required
+def role_set_active(request: HttpRequest, code: object) -> HttpResponse:
+    role = selectors.role_get_visible(user=request.user, code=code)  # type: ignore[arg-type]
+    _require_admin(request, "Only organization admins can deactivate or reactivate roles.")
+    active = request.POST.get("active") == "1"
+    services.role_update(
+        role=role, title=role.title, requisition_code=role.requisition_code, active=active
+    )
+    verb = "reactivated" if active else "deactivated"
+    messages.success(request, f"Role “{role.title}” {verb}.")
+    return redirect(_role_list_url(role.group.code))
+
+
+# --- Candidates ------------------------------------------------------------------------------
 
 
 @member_required
 def candidate_list(request: HttpRequest) -> HttpResponse:
-    candidacies = selectors.candidacy_list(user=request.user)  # type: ignore[arg-type]
-    return render(request, "hiring/candidate_list.html", {"candidacies": candidacies[:200]})
+    groups = group_list_visible(user=request.user)  # type: ignore[arg-type]
+    form = CandidateFilterForm(request.GET or None, groups=groups)
+    filters = form.filters() if request.GET else {}
+    candidacies = selectors.candidacy_list_filtered(user=request.user, **filters)  # type: ignore[arg-type]
+    page = Paginator(candidacies, CANDIDATES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "hiring/candidate_list.html",
+        {
+            "form": form,
+            "page_obj": page,
+            "candidacies": page.object_list,
+            "filtered": any(filters.values()),
+            "show_group_filter": groups.count() > 1,
+        },
+    )
+
+
+def _candidate_detail_render(
+    request: HttpRequest, candidacy: Candidacy, status_form: StatusChangeForm | None = None
+) -> HttpResponse:
+    is_admin = request.membership.is_admin  # type: ignore[attr-defined]
+    if is_admin and status_form is None:
+        status_form = StatusChangeForm(candidacy=candidacy)
+    return render(
+        request,
+        "hiring/candidate_detail.html",
+        {
+            "candidacy": candidacy,
+            "events": selectors.candidacy_event_list(candidacy=candidacy),
+            "status_form": status_form if is_admin else None,
+        },
+    )
+
+
+@member_required
+def candidate_detail(request: HttpRequest, code: object) -> HttpResponse:
+    candidacy = selectors.candidacy_get(user=request.user, code=code)  # type: ignore[arg-type]
+    return _candidate_detail_render(request, candidacy)
+
+
+@require_POST
+@member_required
+def candidate_status_change(request: HttpRequest, code: object) -> HttpResponse:
+    candidacy = selectors.candidacy_get(user=request.user, code=code)  # type: ignore[arg-type]
+    _require_admin(request, "Only organization admins can change a candidacy's Karat status.")
+    form = StatusChangeForm(request.POST, candidacy=candidacy)
+    if form.is_valid():
+        try:
+            services.candidacy_status_change(
+                candidacy=candidacy,
+                status=form.cleaned_data["status"],
+                recommendation=form.cleaned_data["recommendation"],
+                actor=request.user,  # type: ignore[arg-type]
+                source=CandidacyEvent.Source.PERSON,
+            )
+        except services.InvalidTransition as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Karat status updated.")
+            return redirect("hiring:candidate-detail", code=candidacy.code)
+    return _candidate_detail_render(request, candidacy, status_form=form)

@@ -1,0 +1,108 @@
+"""Hiring selectors: everything is scoped to the groups a user may see."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.http import Http404
+from django.utils import timezone
+
+from karatlever.accounts.models import Group, User
+from karatlever.hiring import selectors
+from karatlever.hiring.models import CandidacyEvent, KaratStatus
+from tests.factories import CandidacyFactory, GroupFactory, MembershipFactory, RoleFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_role_list_with_counts_counts_candidacies_and_puts_active_roles_first(group: Group) -> None:
+    busy = RoleFactory(group=group, title="Backend")
+    RoleFactory(group=group, title="Archive", active=False)
+    CandidacyFactory.create_batch(3, role=busy)
+
+    roles = list(selectors.role_list_with_counts(group=group))
+
+    assert [(r.title, r.candidacy_count) for r in roles] == [("Backend", 3), ("Archive", 0)]
+
+
+def test_role_get_visible_refuses_another_organizations_role(admin_user: User) -> None:
+    foreign = RoleFactory()
+
+    with pytest.raises(Http404):
+        selectors.role_get_visible(user=admin_user, code=foreign.code)
+
+
+def test_malformed_group_code_is_a_404_not_a_crash(admin_user: User, group: Group) -> None:
+    with pytest.raises(Http404):
+        selectors.group_get_visible(user=admin_user, code="not-a-uuid")
+    with pytest.raises(Http404):
+        selectors.group_get_visible(user=admin_user, code=uuid.uuid4())
+
+
+def test_default_group_is_the_first_visible_group_by_name(
+    admin_user: User, group: Group, second_group: Group
+) -> None:
+    assert selectors.group_get_default(user=admin_user) == second_group  # "Data" < "Engineering"
+    assert selectors.group_get_default(user=admin_user, code=str(group.code)) == group
+
+
+def test_recruiter_limited_to_one_group_sees_only_that_groups_candidacies(
+    organization: object, group: Group, second_group: Group
+) -> None:
+    membership = MembershipFactory(organization=organization, role="recruiter")
+    membership.groups.add(group)
+    mine = CandidacyFactory(role=RoleFactory(group=group))
+    CandidacyFactory(role=RoleFactory(group=second_group))
+
+    assert list(selectors.candidacy_list(user=membership.user)) == [mine]
+    with pytest.raises(Http404):
+        selectors.group_get_visible(user=membership.user, code=second_group.code)
+
+
+def test_candidacy_filters_combine_group_status_and_search(
+    admin_user: User, group: Group, second_group: Group
+) -> None:
+    role = RoleFactory(group=group)
+    ada = CandidacyFactory(role=role, candidate_name="Ada Lovelace", candidate_email="ada@x.test")
+    CandidacyFactory(role=role, candidate_name="Grace Hopper", karat_status=KaratStatus.SCHEDULED)
+    CandidacyFactory(role=RoleFactory(group=second_group), candidate_name="Ada Other")
+
+    found = selectors.candidacy_list_filtered(
+        user=admin_user, group=group, karat_status=KaratStatus.INVITED, search="  ADA "
+    )
+
+    assert list(found) == [ada]
+    assert list(selectors.candidacy_list_filtered(user=admin_user, search="ada@x")) == [ada]
+
+
+def test_timeline_is_newest_first(group: Group) -> None:
+    candidacy = CandidacyFactory(role=RoleFactory(group=group))
+    now = timezone.now()
+    for minutes, summary in ((10, "old"), (0, "new"), (5, "middle")):
+        CandidacyEvent.objects.create(
+            candidacy=candidacy,
+            kind=CandidacyEvent.Kind.STATUS_CHANGED,
+            source=CandidacyEvent.Source.KARAT,
+            summary=summary,
+            occurred_at=now - timedelta(minutes=minutes),
+        )
+
+    summaries = [e.summary for e in selectors.candidacy_event_list(candidacy=candidacy)]
+
+    assert summaries == ["new", "middle", "old"]
+
+
+def test_requisition_code_taken_ignores_blank_codes_and_the_role_itself(group: Group) -> None:
+    role = RoleFactory(group=group, requisition_code="ENG-1")
+    RoleFactory(group=group, requisition_code="")
+
+    assert selectors.role_requisition_code_taken(group=group, requisition_code="ENG-1")
+    assert not selectors.role_requisition_code_taken(
+        group=group, requisition_code="ENG-1", exclude=role
+    )
+    assert not selectors.role_requisition_code_taken(group=group, requisition_code="")
+    assert not selectors.role_requisition_code_taken(
+        group=GroupFactory(organization=group.organization), requisition_code="ENG-1"
+    )
