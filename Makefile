@@ -1,0 +1,65 @@
+# The two commands: `make run` (the whole product, locally) and `make test` (lint + full suite).
+# Everything else here is a convenience. Embedded defaults only: no service needs to be running.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Reinstall only when pyproject.toml changed since the last install.
+STAMP := $(VENV)/.pyproject-installed
+PYTEST_ARGS ?=
+WEB_PORT ?= 8000
+SANDBOX_PORT ?= 8001
+
+.PHONY: help venv browser run test lint migrate seed sandbox bench clean-var
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(STAMP)  ## create .venv and install the project (only when pyproject.toml changed)
+
+# Browser tests drive Debian's chromium through Playwright; never a browser download.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update && apt-get install -y chromium; \
+	  else \
+	    echo "chromium is not installed: browser tests will fail (sudo apt-get install chromium)" >&2; \
+	  fi; \
+	fi
+
+run: venv  ## migrate, seed the demo org, then run web :8000, worker, beat and the Lever sandbox :8001
+	$(BIN)/python bin/run-local --web-port $(WEB_PORT) --sandbox-port $(SANDBOX_PORT)
+
+test: venv browser  ## ruff, then the full pytest suite (non-zero on any failure, or on no tests)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv  ## ruff check and migrations up to date
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+migrate: venv  ## apply migrations to the configured database
+	$(BIN)/python manage.py migrate --noinput
+
+seed: venv  ## create the demo organization (idempotent)
+	$(BIN)/python manage.py seed_demo
+
+sandbox: venv  ## run only the local Lever sandbox on :8001
+	$(BIN)/python manage.py lever_sandbox --port $(SANDBOX_PORT)
+
+bench: venv  ## run the benchmarks (see bench/README.md)
+	$(BIN)/python bench/run.py
+
+clean-var:  ## delete local state (SQLite database, file broker, beat schedule; keeps keys)
+	rm -rf var/karatlever.sqlite3* var/broker var/cache var/ratelimit var/celerybeat-schedule*

@@ -1,0 +1,134 @@
+"""bin/run-local: the supervisor behind `make run` stops everything together, and nothing leaks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_LOCAL = ROOT / "bin" / "run-local"
+PY = sys.executable
+
+
+def _start(*commands: str, grace: float = 5.0) -> subprocess.Popen[str]:
+    argv = [PY, str(RUN_LOCAL), "--stop-grace", str(grace)]
+    for command in commands:
+        argv += ["--command", command]
+    return subprocess.Popen(  # noqa: S603 - fixed argv
+        argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def _read_until(process: subprocess.Popen[str], needle: str, timeout: float = 10) -> list[str]:
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if needle in line:
+            return lines
+    raise AssertionError(f"{needle!r} not seen in output: {''.join(lines)}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); only a reaped or running process matters here.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _pid_from(lines: list[str], name: str) -> int:
+    for line in lines:
+        if line.startswith(name) and "started (pid " in line:
+            return int(line.split("started (pid ", 1)[1].split(")", 1)[0])
+    raise AssertionError(f"no pid for {name}")
+
+
+def test_when_one_process_dies_the_others_are_stopped_and_the_exit_is_non_zero() -> None:
+    process = _start(
+        "sleeper=sleep 60",
+        f"crasher={PY} -c 'import time, sys; print(\"boom\", flush=True); time.sleep(1); sys.exit(3)'",
+    )
+
+    output, _ = process.communicate(timeout=20)
+
+    assert process.returncode == 3
+    assert "crasher | boom" in output
+    assert "crasher exited with code 3; stopping the others" in output
+    sleeper_pid = _pid_from(output.splitlines(), "sleeper")
+    assert not _alive(sleeper_pid)
+
+
+def test_a_process_exiting_cleanly_still_stops_the_run_with_a_failure() -> None:
+    process = _start("sleeper=sleep 60", "quitter=true")
+
+    process.communicate(timeout=20)
+
+    assert process.returncode == 1
+
+
+def test_sigint_stops_every_process_and_their_children() -> None:
+    # The shell starts a grandchild that would be orphaned if only the shell were signalled.
+    process = _start(
+        "one=sleep 60",
+        "two=sh -c 'sleep 61 & echo grandchild $!; wait'",
+    )
+    # Output lines look like "two     | grandchild 1234"; the "started" lines come first, in order.
+    lines = _read_until(process, "| grandchild ")
+    grandchild = int(lines[-1].split()[-1])
+    one_pid = _pid_from(lines, "one")
+    assert _alive(grandchild)
+
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=20)
+
+    assert process.returncode == 0
+    assert "got SIGINT; stopping all" in output
+    assert time.monotonic() - started < 10
+    assert not _alive(one_pid)
+    assert not _alive(grandchild)
+
+
+def test_a_process_ignoring_sigterm_is_killed_after_the_grace_period() -> None:
+    process = _start(
+        f"stubborn={PY} -c 'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print(\"ready\", flush=True); time.sleep(60)'",
+        grace=1.0,
+    )
+    lines = _read_until(process, "| ready")
+    stubborn = _pid_from(lines, "stubborn")
+
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=20)
+
+    assert "stubborn did not stop in 1s; killing it" in output
+    assert not _alive(stubborn)
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_both_stop_signals_are_forwarded(signame: str) -> None:
+    process = _start(f"waiter={PY} -c 'import time; print(\"up\", flush=True); time.sleep(60)'")
+    lines = _read_until(process, "| up")
+
+    process.send_signal(getattr(signal, signame))
+    output, _ = process.communicate(timeout=20)
+
+    assert process.returncode == 0
+    assert f"got {signame}; stopping all" in output
+    assert "waiter  | stopped (exit -15)" in output
+    assert not _alive(_pid_from(lines, "waiter"))
