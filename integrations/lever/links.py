@@ -1,0 +1,186 @@
+"""Parse the Lever candidate links recruiters paste, and build them back (lever-api.md §7)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from urllib.parse import SplitResult, urlsplit
+
+# Long enough for any real Lever link with tracking parameters; anything longer is a paste accident.
+MAX_URL_LENGTH = 2048
+
+
+class Region(StrEnum):
+    """Which Lever data centre an account lives in. Values match ``integrations.models.Region``."""
+
+    US = "us"
+    EU = "eu"
+    SANDBOX = "sandbox"
+
+
+REGION_LABELS: dict[Region, str] = {Region.US: "US", Region.EU: "EU", Region.SANDBOX: "sandbox"}
+
+_HIRE_HOSTS: dict[str, Region] = {
+    "hire.lever.co": Region.US,
+    "hire.eu.lever.co": Region.EU,
+    "hire.sandbox.lever.co": Region.SANDBOX,
+}
+_HOST_FOR_REGION: dict[Region, str] = {region: host for host, region in _HIRE_HOSTS.items()}
+# Public job sites. The sandbox one is UNCONFIRMED, but it is a posting link if it exists.
+_JOBS_HOSTS = frozenset({"jobs.lever.co", "jobs.eu.lever.co", "jobs.sandbox.lever.co"})
+
+# Lever ids are canonical 8-4-4-4-12 UUIDs; ASCII classes so no other digits sneak in.
+_UUID_RE = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+# "javascript:", "mailto:", "data:" … A dotted "scheme" is really a host with a port
+# ("hire.lever.co:443/…"), so dots are excluded here on purpose.
+_OTHER_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+-]*:(?!//)")
+# Recruiters copy links out of emails and chat, which wrap them in these (and in invisible
+# zero-width spaces or a byte-order mark that str.strip() keeps).
+_WRAPPERS = "<>\"'`()[]\u200b\ufeff"
+
+
+class UrlErrorCode(StrEnum):
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+    HAS_SPACES = "has_spaces"
+    NOT_LEVER = "not_lever"
+    JOB_POSTING = "job_posting"
+    APPLICATION_SEARCH = "application_search"
+    NO_ID = "no_id"
+    MALFORMED_ID = "malformed_id"
+    REGION_MISMATCH = "region_mismatch"
+
+
+_MESSAGES: dict[UrlErrorCode, str] = {
+    UrlErrorCode.EMPTY: "Paste a Lever candidate link.",
+    UrlErrorCode.TOO_LONG: (
+        f"That is longer than any Lever link (over {MAX_URL_LENGTH} characters). "
+        "Copy the link from the candidate's profile in Lever and paste it again."
+    ),
+    UrlErrorCode.HAS_SPACES: (
+        "A link can't contain spaces. Paste one Lever candidate link at a time (one per line)."
+    ),
+    UrlErrorCode.NOT_LEVER: (
+        "This isn't a Lever candidate link. Open the candidate's profile in Lever and copy "
+        "the link from the address bar; it starts with https://hire.lever.co/candidates/."
+    ),
+    UrlErrorCode.JOB_POSTING: (
+        "This is a job posting link. Paste the candidate's profile link from Lever instead "
+        "(https://hire.lever.co/candidates/…)."
+    ),
+    UrlErrorCode.APPLICATION_SEARCH: (
+        "This link points to an application search, not to a candidate. Open the candidate's "
+        "profile in Lever and copy that link (https://hire.lever.co/candidates/…)."
+    ),
+    UrlErrorCode.NO_ID: (
+        "This Lever link doesn't point to one candidate. Open the candidate's profile in Lever "
+        "and copy the link from the address bar (https://hire.lever.co/candidates/…)."
+    ),
+    UrlErrorCode.MALFORMED_ID: (
+        "The candidate id in this Lever link is incomplete or damaged. Copy the link from the "
+        "candidate's profile in Lever again."
+    ),
+}
+
+
+class LeverUrlError(ValueError):
+    """A pasted link that can't be used. ``code`` is for machines, ``str(exc)`` for recruiters.
+
+    The message never repeats the pasted text, so it is safe to show and to log as is.
+    """
+
+    def __init__(self, code: UrlErrorCode | str, message: str | None = None) -> None:
+        self.code: str = UrlErrorCode(code)
+        self.message = message if message is not None else _MESSAGES[self.code]
+        super().__init__(self.message)
+
+    def __reduce__(self) -> tuple[type[LeverUrlError], tuple[str, str]]:
+        # Keeps the code when pickled (Celery results, multiprocessing); the default drops it.
+        return (type(self), (self.code, self.message))
+
+
+@dataclass(frozen=True)
+class ParsedCandidateUrl:
+    region: Region
+    opportunity_id: str  # lower-case UUID; also accepted by Lever for a legacy candidate id
+
+
+def parse_candidate_url(
+    raw: str, *, expected_region: Region | str | None = None
+) -> ParsedCandidateUrl:
+    """Return the region and opportunity id of a pasted Lever candidate link.
+
+    Raises only ``LeverUrlError`` for bad input, each kind with its own ``code``. With
+    ``expected_region`` (the integration's region), a link from another region is an error too.
+    A wrong ``expected_region`` value is a programming error and raises a plain ``ValueError``.
+    """
+    expected = Region(expected_region) if expected_region is not None else None
+    parts = _split(raw)
+    host = (parts.hostname or "").rstrip(".")
+
+    if host in _JOBS_HOSTS:
+        raise LeverUrlError(UrlErrorCode.JOB_POSTING)
+    region = _HIRE_HOSTS.get(host)
+    if region is None or parts.username is not None or parts.password is not None:
+        raise LeverUrlError(UrlErrorCode.NOT_LEVER)
+
+    # Only the path is read. Lever's query strings (e.g. "?id=…") are UNCONFIRMED, so a UUID
+    # there is ignored even when it differs: the documented /candidates/<id> always wins.
+    segments = [segment for segment in parts.path.split("/") if segment]
+    first = segments[0].lower() if segments else ""
+    if first == "search" and len(segments) > 1 and segments[1].lower() == "application":
+        raise LeverUrlError(UrlErrorCode.APPLICATION_SEARCH)
+    if first != "candidates" or len(segments) < 2:
+        raise LeverUrlError(UrlErrorCode.NO_ID)
+    opportunity_id = segments[1]
+    if not _UUID_RE.fullmatch(opportunity_id):
+        raise LeverUrlError(UrlErrorCode.MALFORMED_ID)
+
+    if expected is not None and region != expected:
+        raise LeverUrlError(
+            UrlErrorCode.REGION_MISMATCH,
+            f"This link is from Lever's {REGION_LABELS[region]} site ({_HOST_FOR_REGION[region]}), "
+            f"but this integration is connected to Lever's {REGION_LABELS[expected]} site "
+            f"({_HOST_FOR_REGION[expected]}). Paste a link from {_HOST_FOR_REGION[expected]}, "
+            "or change the integration's region.",
+        )
+    return ParsedCandidateUrl(region=region, opportunity_id=opportunity_id.lower())
+
+
+def candidate_url(region: Region | str, opportunity_id: str) -> str:
+    """The recruiter-facing link to an opportunity, the same as Lever's ``urls.show``."""
+    if not isinstance(opportunity_id, str) or not _UUID_RE.fullmatch(opportunity_id):
+        raise LeverUrlError(UrlErrorCode.MALFORMED_ID)
+    return f"https://{_HOST_FOR_REGION[Region(region)]}/candidates/{opportunity_id.lower()}"
+
+
+def _split(raw: str) -> SplitResult:
+    if not isinstance(raw, str):  # form fields can hand over None
+        raise LeverUrlError(UrlErrorCode.EMPTY if raw is None else UrlErrorCode.NOT_LEVER)
+    if len(raw) > MAX_URL_LENGTH * 4:  # don't even strip megabytes of paste
+        raise LeverUrlError(UrlErrorCode.TOO_LONG)
+    text = raw.strip().strip(_WRAPPERS).strip()
+    if not text:
+        raise LeverUrlError(UrlErrorCode.EMPTY)
+    if len(text) > MAX_URL_LENGTH:
+        raise LeverUrlError(UrlErrorCode.TOO_LONG)
+    if any(char.isspace() for char in text):
+        raise LeverUrlError(UrlErrorCode.HAS_SPACES)
+
+    if text.startswith("//"):
+        text = "https:" + text
+    elif "://" not in text:
+        if _OTHER_SCHEME_RE.match(text):
+            raise LeverUrlError(UrlErrorCode.NOT_LEVER)
+        text = "https://" + text  # "hire.lever.co/candidates/…" copied without the scheme
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # raises ValueError for a non-numeric or out-of-range port
+    except ValueError as exc:  # bad IPv6 brackets, NFKC tricks in the host, bad port …
+        raise LeverUrlError(UrlErrorCode.NOT_LEVER) from exc
+    if parts.scheme.lower() not in ("http", "https") or port not in (None, 80, 443):
+        raise LeverUrlError(UrlErrorCode.NOT_LEVER)
+    return parts
