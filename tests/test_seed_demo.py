@@ -1,0 +1,137 @@
+"""`manage.py seed_demo`: the demo organization is created once, whatever the number of runs."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+
+from integrations.lever.sandbox.demo import DEMO_API_KEY, demo_opportunity_ids
+from integrations.models import AtsIntegration, OpportunityLink, Region
+from karatlever.accounts.models import Group, Membership, Organization, User
+from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def _counts() -> dict[str, int]:
+    return {
+        "organizations": Organization.objects.count(),
+        "groups": Group.objects.count(),
+        "users": User.objects.count(),
+        "memberships": Membership.objects.count(),
+        "roles": Role.objects.count(),
+        "integrations": AtsIntegration.objects.count(),
+        "candidacies": Candidacy.objects.count(),
+        "links": OpportunityLink.objects.count(),
+        "events": CandidacyEvent.objects.count(),
+    }
+
+
+def test_running_twice_creates_everything_once() -> None:
+    first_output = _seed()
+    after_first = _counts()
+
+    second_output = _seed()
+
+    assert _counts() == after_first
+    assert after_first["organizations"] == 1
+    assert after_first["groups"] == 2
+    assert after_first["users"] == 2
+    assert after_first["integrations"] == 1
+    assert after_first["candidacies"] == after_first["links"] == 8
+    assert "Demo data created" in first_output
+    assert "nothing created" in second_output
+
+
+def test_the_demo_shape_matches_what_the_readme_promises() -> None:
+    output = _seed()
+
+    organization = Organization.objects.get(name="Acme Corp")
+    assert set(organization.groups.values_list("name", flat=True)) == {"Engineering", "Data"}
+    assert User.objects.get(email="admin@acme.test").membership.role == Membership.Role.ADMIN
+    assert (
+        User.objects.get(email="recruiter@acme.test").membership.role
+        == Membership.Role.RECRUITER
+    )
+    for group in organization.groups.all():
+        assert group.roles.count() >= 2
+    assert "admin@acme.test / karat-demo-admin" in output
+    assert "recruiter@acme.test / karat-demo-recruiter" in output
+
+
+def test_candidacies_are_linked_to_the_deterministic_sandbox_opportunities() -> None:
+    _seed()
+
+    integration = AtsIntegration.objects.get(group__name="Engineering")
+    linked = set(integration.opportunity_links.values_list("opportunity_id", flat=True))
+    assert linked == set(demo_opportunity_ids(8))
+    for link in integration.opportunity_links.select_related("candidacy__role"):
+        assert link.candidacy.group_id == integration.group_id
+        assert link.candidacy.role.group_id == integration.group_id
+        assert link.candidacy.ats_stage_id
+        assert link.candidacy.ats_state_version is not None
+
+
+def test_the_integration_holds_the_sandbox_key_encrypted_at_rest() -> None:
+    output = _seed()
+
+    integration = AtsIntegration.objects.get(group__name="Engineering")
+    assert integration.region == Region.SANDBOX
+    assert integration.api_key == DEMO_API_KEY
+    assert integration.api_key_last4 == DEMO_API_KEY[-4:]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT api_key FROM integrations_atsintegration WHERE id = %s", [integration.pk]
+        )
+        (stored,) = cursor.fetchone()
+    assert DEMO_API_KEY not in stored
+    assert DEMO_API_KEY not in output
+
+
+def test_a_rerun_keeps_a_changed_password_unless_asked_to_reset() -> None:
+    _seed()
+    admin = User.objects.get(email="admin@acme.test")
+    admin.set_password("my own password 42")
+    admin.save(update_fields=["password"])
+
+    _seed()
+    admin.refresh_from_db()
+    assert admin.check_password("my own password 42")
+
+    _seed("--reset-passwords")
+    admin.refresh_from_db()
+    assert admin.check_password("karat-demo-admin")
+
+
+def test_the_printed_admin_credentials_sign_in() -> None:
+    _seed()
+    client = Client()
+
+    response = client.post(
+        "/accounts/login/", {"username": "admin@acme.test", "password": "karat-demo-admin"}
+    )
+
+    assert response.status_code == 302
+    assert client.session.get("_auth_user_id") == str(User.objects.get(email="admin@acme.test").pk)
+
+
+def test_a_partial_demo_is_completed_without_duplicates() -> None:
+    # Someone already created the organization and one group by hand.
+    organization = Organization.objects.create(name="Acme Corp")
+    Group.objects.create(organization=organization, name="Engineering")
+
+    _seed()
+
+    assert Organization.objects.count() == 1
+    assert Group.objects.filter(organization=organization).count() == 2
+    assert OpportunityLink.objects.count() == 8
