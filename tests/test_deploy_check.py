@@ -1,0 +1,99 @@
+"""`manage.py check --deploy` is clean with the documented production variables, and loud without."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+# Variables a production run sets; anything else is dropped so the developer's env can't leak in.
+_PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "DATABASE_URL", "SYSTEMROOT")
+
+
+def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
+    env = {name: os.environ[name] for name in _PASSTHROUGH if name in os.environ}
+    env.update(
+        {
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+            "DJANGO_ALLOWED_HOSTS": "karat.example.com",
+            "DJANGO_CSRF_TRUSTED_ORIGINS": "https://karat.example.com",
+            "PUBLIC_BASE_URL": "https://karat.example.com",
+            "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "KARATLEVER_VAR_DIR": str(tmp_path / "var"),
+        }
+    )
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_production_variables_pass_check_deploy(tmp_path: Path) -> None:
+    result = check_deploy(production_env(tmp_path))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_missing_field_encryption_keys_is_a_system_check_error(tmp_path: Path) -> None:
+    result = check_deploy(production_env(tmp_path, FIELD_ENCRYPTION_KEYS=None))
+
+    assert result.returncode != 0
+    assert "integrations.E001" in result.stderr
+    # Production never invents keys into var/ when they are missing.
+    assert not (tmp_path / "var" / "field-encryption-keys").exists()
+
+
+def test_an_invalid_field_encryption_key_is_a_system_check_error(tmp_path: Path) -> None:
+    good = Fernet.generate_key().decode()
+    result = check_deploy(production_env(tmp_path, FIELD_ENCRYPTION_KEYS=f"{good},not-a-key"))
+
+    assert result.returncode != 0
+    assert "integrations.E002" in result.stderr
+    assert "not-a-key" not in result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
+    result = check_deploy(production_env(tmp_path, DJANGO_SECRET_KEY=None))
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+    assert not (tmp_path / "var" / "django-secret-key").exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "warning"),
+    [
+        ({"DJANGO_SECRET_KEY": "too-short"}, "security.W009"),
+        ({"DJANGO_SECURE_SSL_REDIRECT": "0"}, "security.W008"),
+        ({"DJANGO_SECURE_HSTS_SECONDS": "0"}, "security.W004"),
+    ],
+)
+def test_weakening_a_production_setting_fails_check_deploy(
+    tmp_path: Path, overrides: dict[str, str], warning: str
+) -> None:
+    result = check_deploy(production_env(tmp_path, **overrides))
+
+    assert result.returncode != 0
+    assert warning in result.stderr
