@@ -101,7 +101,7 @@ class StatusChangeForm(forms.Form):
         super().__init__(*args, **kwargs)
         allowed = ALLOWED_TRANSITIONS[candidacy.karat_status]
         # Offer only the allowed next steps; a forged value still reaches the service's check.
-        self.fields["status"].widget.choices = [
+        self.fields["status"].widget.choices = [("", "Choose…")] + [
             (value, label) for value, label in KaratStatus.choices if value in allowed
         ]
         self.has_next_steps = bool(allowed)

@@ -1,0 +1,132 @@
+"""Browser harness: Debian's Chromium driven by Playwright against pytest-django's live server."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; Django would otherwise refuse the
+# ORM calls our fixtures make from it.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from karatlever.accounts.models import User
+from tests.factories import DEFAULT_PASSWORD
+
+CHROMIUM = Path(os.environ.get("KARATLEVER_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+NARROW = {"width": 375, "height": 740}
+# Screenshots are for people to look at after a run; they are never compared.
+SCREENSHOT_DIR = Path(os.environ.get("KARATLEVER_SCREENSHOTS", tempfile.gettempdir()))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        # Fail, never skip: a missing browser must not turn the browser suite silently green.
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}. Install Debian's package "
+            "(`apt-get install -y chromium`, which `make test` does) or set KARATLEVER_CHROMIUM.",
+            pytrace=False,
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: object) -> Iterator[Page]:
+    context = browser.new_context(base_url=live_server.url)  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    expect.set_options(timeout=10_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+LoginFunc = Callable[[User], None]
+
+
+def login_as(page: Page, user: User, password: str = DEFAULT_PASSWORD) -> None:
+    """Sign in through the real login form."""
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+@pytest.fixture
+def login(page: Page) -> LoginFunc:
+    def _login(user: User) -> None:
+        login_as(page, user)
+        expect(page.get_by_role("heading", name="Candidates")).to_be_visible()
+
+    return _login
+
+
+def has_horizontal_overflow(page: Page) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth > window.innerWidth"))
+
+
+@pytest.fixture
+def hiring_demo(group: object, second_group: object) -> dict[str, object]:
+    """Roles and candidates with long names, so layout problems show up."""
+    from karatlever.hiring import services
+    from karatlever.hiring.models import KaratStatus
+    from tests.factories import RoleFactory
+
+    backend = RoleFactory(group=group, title="Senior Backend Engineer", requisition_code="ENG-1042")
+    RoleFactory(
+        group=group,
+        title="Principal Site Reliability Engineer, Infrastructure Platform",
+        requisition_code="REQ-2026-INFRA-PLATFORM-000123",
+    )
+    RoleFactory(group=group, title="Frontend Engineer (retired)", requisition_code="", active=False)
+    RoleFactory(group=second_group, title="Data Scientist", requisition_code="DS-7")
+    people = [
+        ("Ada Lovelace", "ada.lovelace@analytical-engines.example.com"),
+        ("Grace Brewster Murray Hopper", "grace.hopper.very.long.address@navy-computing.example.org"),
+        ("Alan Turing", "alan@bletchley.example"),
+    ]
+    candidacies = [
+        services.candidacy_create(role=backend, candidate_name=name, candidate_email=email)
+        for name, email in people
+    ]
+    services.candidacy_status_change(candidacy=candidacies[1], status=KaratStatus.SCHEDULED)
+    services.candidacy_ats_state_apply(
+        candidacy=candidacies[2],
+        state=services.AtsState(
+            stage_id="offer",
+            stage_name="Offer",
+            archived=True,
+            archive_reason_id="hired",
+            archive_reason_name="Hired",
+            archive_reason_hired=True,
+            version=1,
+        ),
+    )
+    return {"role": backend, "candidacies": candidacies}
+
+
+def screenshot(page: Page, name: str) -> Path:
+    path = SCREENSHOT_DIR / f"karatlever-{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,62 @@
+"""Candidate detail in the browser: the timeline, and the admin's status change."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from karatlever.accounts.models import User
+from karatlever.hiring.models import Candidacy, CandidacyEvent, KaratStatus
+from tests.browser.conftest import LoginFunc, screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def test_timeline_shows_events_newest_first_and_a_status_change_adds_one(
+    page: Page, login: LoginFunc, admin_user: User, hiring_demo: dict[str, object]
+) -> None:
+    candidacy: Candidacy = hiring_demo["candidacies"][2]  # type: ignore[index]
+    login(admin_user)
+
+    page.get_by_role("link", name=candidacy.candidate_name).click()
+
+    expect(page.get_by_role("heading", name=candidacy.candidate_name)).to_be_visible()
+    expect(page.locator(".kv", has_text="Lever stage")).to_contain_text("Offer")
+    items = page.locator(".timeline-item")
+    expect(items).to_have_count(4)  # created, stage, archived, hired
+    expect(items.first).to_contain_text("Hired in Lever")
+    expect(items.first).to_contain_text("Lever")
+    expect(items.last).to_contain_text("Invited to interview for Senior Backend Engineer")
+
+    # when: the admin schedules the interview from the detail page
+    page.get_by_label("New Karat status").select_option(label="Scheduled")
+    page.get_by_role("button", name="Change status").click()
+
+    # then: one new event at the top, by this admin, from a person
+    expect(page.get_by_role("status")).to_contain_text("Karat status updated.")
+    expect(items).to_have_count(5)
+    expect(items.first).to_contain_text("Karat status: Invited → Scheduled")
+    expect(items.first).to_contain_text(f"by {admin_user.display_name}")
+    expect(items.first).to_contain_text("A person")
+    candidacy.refresh_from_db()
+    assert candidacy.karat_status == KaratStatus.SCHEDULED
+    assert candidacy.events.filter(kind=CandidacyEvent.Kind.STATUS_CHANGED).count() == 1
+    screenshot(page, "candidate-wide")
+
+
+def test_invalid_transition_shows_an_error_and_changes_nothing(
+    page: Page, login: LoginFunc, admin_user: User, hiring_demo: dict[str, object]
+) -> None:
+    candidacy: Candidacy = hiring_demo["candidacies"][1]  # type: ignore[index]  # scheduled
+    login(admin_user)
+    page.goto(f"/candidates/{candidacy.code}/")
+
+    # Completed → results needs a recommendation: pick "completed" first, then results without one.
+    page.get_by_label("New Karat status").select_option(label="Interview completed")
+    page.get_by_role("button", name="Change status").click()
+    page.get_by_label("New Karat status").select_option(label="Results ready")
+    page.get_by_role("button", name="Change status").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("Results need a recommendation.")
+    candidacy.refresh_from_db()
+    assert candidacy.karat_status == KaratStatus.COMPLETED
