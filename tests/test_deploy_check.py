@@ -97,3 +97,65 @@ def test_weakening_a_production_setting_fails_check_deploy(
 
     assert result.returncode != 0
     assert warning in result.stderr
+
+
+# docker-compose.yml: there is no Docker engine (or compose v2) in CI, so the file's structure is
+# checked here; `docker-compose config -q` (v1.29) also accepts it when a .env file exists.
+
+
+def _compose() -> dict:
+    import yaml
+
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_runs_the_production_shape() -> None:
+    services = _compose()["services"]
+
+    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
+    assert services["postgres"]["image"].startswith("postgres:16")
+    assert services["redis"]["image"].startswith("redis:7")
+    web_command = " ".join(services["web"]["command"])
+    assert "manage.py migrate --noinput" in web_command
+    assert "manage.py collectstatic --noinput" in web_command
+    assert "gunicorn karatlever.wsgi" in web_command
+    assert services["worker"]["command"][:4] == ["celery", "-A", "karatlever", "worker"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "karatlever", "beat"]
+    assert services["beat"]["deploy"]["replicas"] == 1
+    assert "pgdata" in _compose()["volumes"]
+    assert "pgdata:/var/lib/postgresql/data" in services["postgres"]["volumes"]
+
+
+def test_compose_app_services_use_production_values() -> None:
+    services = _compose()["services"]
+
+    for name in ("web", "worker", "beat"):
+        environment = services[name]["environment"]
+        assert environment["DJANGO_DEBUG"] == "0", name
+        assert environment["DATABASE_URL"].startswith("postgres://"), name
+        assert environment["DATABASE_URL"].endswith("@postgres:5432/karatlever"), name
+        assert environment["CELERY_BROKER_URL"] == "redis://redis:6379/0", name
+        assert environment["REDIS_URL"] == "redis://redis:6379/1", name
+        assert services[name]["env_file"] == ".env", name
+
+
+def test_compose_health_checks_and_start_order() -> None:
+    services = _compose()["services"]
+
+    assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+    assert services["redis"]["healthcheck"]["test"][-2:] == ["redis-cli", "ping"]
+    assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
+    for name, service in services.items():
+        for dependency, condition in service.get("depends_on", {}).items():
+            assert dependency in services, (name, dependency)
+            assert "healthcheck" in services[dependency], (name, dependency)
+            assert condition == {"condition": "service_healthy"}, (name, dependency)
+
+
+def test_the_image_runs_as_an_unprivileged_user() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+
+    assert "\nFROM python:3.11-slim\n" in dockerfile
+    assert "\nUSER karat\n" in dockerfile
+    assert "KARATLEVER_VAR_DIR=/app/var" in dockerfile
+    assert ".env" in (ROOT / ".dockerignore").read_text().split()
