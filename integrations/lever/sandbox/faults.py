@@ -1,0 +1,175 @@
+"""Fault knobs (latency, error rates, hangs, lost responses) and the per-key token bucket."""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+FAULT_STATUSES = frozenset({400, 401, 403, 404, 408, 409, 422, 429, 500, 502, 503, 504})
+
+
+@dataclass
+class FaultConfig:
+    """What to break on ``/v1`` requests. All zero/empty = behave normally.
+
+    - ``latency_ms``: sleep this long before handling every matching request.
+    - ``error_rates``: ``{"503": 0.2}`` answers that share of requests with that status
+      (before the request is applied, so a failed write changes nothing).
+    - ``fail_next``: the next requests answer these statuses, one per request, in order.
+    - ``hang_seconds``: sleep this long before answering (to trigger client timeouts).
+    - ``drop_after_apply``: the next N matching *writes* are applied, then the connection is
+      closed without a response — the "did my note get created?" case.
+    - ``paths`` / ``methods``: only requests whose path starts with one of ``paths`` (e.g.
+      ``"/v1/opportunities"``) and whose method is in ``methods`` are affected (empty = all).
+    - ``seed``: seed for the error-rate dice, for reproducible benches.
+    """
+
+    latency_ms: float = 0.0
+    error_rates: dict[str, float] = field(default_factory=dict)
+    fail_next: list[int] = field(default_factory=list)
+    hang_seconds: float = 0.0
+    drop_after_apply: int = 0
+    paths: list[str] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)
+    seed: int | None = None
+
+    @classmethod
+    def from_json(cls, body: Any) -> FaultConfig:
+        """Validate a JSON body; raises ValueError with a readable message."""
+        if not isinstance(body, dict):
+            raise ValueError("faults must be a JSON object")
+        unknown = set(body) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown fault knobs: {', '.join(sorted(unknown))}")
+        config = cls()
+        config.latency_ms = _number(body.get("latency_ms", 0), "latency_ms", 0, 60_000)
+        config.hang_seconds = _number(body.get("hang_seconds", 0), "hang_seconds", 0, 600)
+        config.drop_after_apply = int(
+            _number(body.get("drop_after_apply", 0), "drop_after_apply", 0, 10_000)
+        )
+        rates = body.get("error_rates", {}) or {}
+        if not isinstance(rates, dict):
+            raise ValueError('error_rates must be an object like {"503": 0.2}')
+        for status, rate in rates.items():
+            code = _status(status)
+            config.error_rates[str(code)] = _number(rate, f"error_rates[{status}]", 0, 1)
+        fail_next = body.get("fail_next", []) or []
+        if not isinstance(fail_next, list):
+            raise ValueError("fail_next must be a list of status codes")
+        config.fail_next = [_status(s) for s in fail_next]
+        for name in ("paths", "methods"):
+            values = body.get(name, []) or []
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise ValueError(f"{name} must be a list of strings")
+            setattr(config, name, [v.upper() for v in values] if name == "methods" else values)
+        seed = body.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError("seed must be an integer")
+        config.seed = seed
+        return config
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _number(value: Any, name: str, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise ValueError(f"{name} must be a number")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low:g} and {high:g}")
+    return float(value)
+
+
+def _status(value: Any) -> int:
+    try:
+        code = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{value!r} is not a status code") from None
+    if code not in FAULT_STATUSES:
+        raise ValueError(f"status {code} is not one of {sorted(FAULT_STATUSES)}")
+    return code
+
+
+@dataclass(frozen=True)
+class FaultDecision:
+    delay: float = 0.0
+    status: int | None = None
+    drop_after_apply: bool = False
+
+
+class Faults:
+    """Thread-safe holder of the current ``FaultConfig``; decides per request."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._config = FaultConfig()
+        self._rng = random.Random()  # noqa: S311 - fault dice, not security
+
+    @property
+    def config(self) -> FaultConfig:
+        with self._lock:
+            return FaultConfig.from_json(self._config.to_json())
+
+    def set(self, config: FaultConfig) -> None:
+        with self._lock:
+            self._config = config
+            self._rng = random.Random(config.seed)  # noqa: S311
+
+    def reset(self) -> None:
+        self.set(FaultConfig())
+
+    def decide(self, method: str, path: str, *, is_write: bool) -> FaultDecision:
+        with self._lock:
+            c = self._config
+            if c.paths and not any(path.startswith(p) for p in c.paths):
+                return FaultDecision()
+            if c.methods and method.upper() not in c.methods:
+                return FaultDecision()
+            delay = c.latency_ms / 1000 + c.hang_seconds
+            if c.fail_next:
+                return FaultDecision(delay=delay, status=c.fail_next.pop(0))
+            for status, rate in c.error_rates.items():
+                if rate and self._rng.random() < rate:
+                    return FaultDecision(delay=delay, status=int(status))
+            drop = False
+            if is_write and c.drop_after_apply > 0:
+                c.drop_after_apply -= 1
+                drop = True
+            return FaultDecision(delay=delay, drop_after_apply=drop)
+
+
+class TokenBucket:
+    """Per-key token buckets: ``rate`` tokens/s, at most ``burst`` saved. ``rate=None`` = off."""
+
+    def __init__(self, rate: float | None = 10.0, burst: int = 20) -> None:
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self.configure(rate, burst)
+
+    def configure(self, rate: float | None, burst: int) -> None:
+        if rate is not None and rate <= 0:
+            raise ValueError("rate must be positive (or None to disable)")
+        if burst < 1:
+            raise ValueError("burst must be at least 1")
+        with self._lock:
+            self.rate = rate
+            self.burst = burst
+            self._buckets.clear()
+
+    def take(self, key: str) -> int | None:
+        """Take one token; None when allowed, else the whole seconds to wait (≥ 1)."""
+        with self._lock:
+            if self.rate is None:
+                return None
+            now = time.monotonic()
+            tokens, last = self._buckets.get(key, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            if tokens >= 1:
+                self._buckets[key] = (tokens - 1, now)
+                return None
+            self._buckets[key] = (tokens, now)
+            return max(1, math.ceil((1 - tokens) / self.rate))

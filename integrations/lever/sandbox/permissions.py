@@ -1,0 +1,43 @@
+"""API-key permissions the sandbox knows, named after Lever's OAuth scopes (lever-api.md §1.3)."""
+
+from __future__ import annotations
+
+# Lever permissions API keys per endpoint; the names here are its OAuth scope names so the
+# product can check "each permission it needs" by one stable name. A `…:write:admin`
+# permission also grants the matching `…:read:admin` (documented sandbox choice).
+PERMISSIONS: dict[str, str] = {
+    "opportunities:read:admin": "Opportunities: read (GET /opportunities, /opportunities/:id)",
+    "opportunities:write:admin": "Opportunities: write (stage, archived, tags, links)",
+    "notes:read:admin": "Notes: read (GET /opportunities/:id/notes)",
+    "notes:write:admin": "Notes: write (POST /opportunities/:id/notes)",
+    "postings:read:admin": "Postings: read (GET /postings)",
+    "stages:read:admin": "Stages: read (GET /stages)",
+    "archive_reasons:read:admin": "Archive reasons: read (GET /archive_reasons)",
+    "users:read:admin": "Users: read (GET /users)",
+    "tags:read:admin": "Tags: read (GET /tags)",
+    "webhooks:read:admin": "Webhooks: read (GET /webhooks)",
+    "webhooks:write:admin": "Webhooks: write (POST/PUT/DELETE /webhooks)",
+}
+ALL_PERMISSIONS: frozenset[str] = frozenset(PERMISSIONS)
+
+# What the Karat integration asks for when a Super Admin flips the Karat tile on
+# (seed-setup-guide.txt step 1: "the system will inform you which permissions …").
+KARAT_PERMISSIONS: tuple[str, ...] = (
+    "opportunities:write:admin",
+    "notes:write:admin",
+    "postings:read:admin",
+    "stages:read:admin",
+    "archive_reasons:read:admin",
+    "users:read:admin",
+    "tags:read:admin",
+    "webhooks:write:admin",
+)
+
+
+def expand(granted: frozenset[str] | set[str] | list[str] | tuple[str, ...]) -> frozenset[str]:
+    """The effective permission set: every write permission implies its read."""
+    effective = set(granted) & ALL_PERMISSIONS
+    for name in list(effective):
+        if ":write:" in name:
+            effective.add(name.replace(":write:", ":read:"))
+    return frozenset(effective & ALL_PERMISSIONS)

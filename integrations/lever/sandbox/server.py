@@ -1,0 +1,474 @@
+"""SandboxServer: the threaded HTTP server, the /v1 request pipeline and the Python control API."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+import logging
+import secrets
+import socket
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from integrations.lever.sandbox import api
+from integrations.lever.sandbox.delivery import MAX_RETRIES, Dispatcher
+from integrations.lever.sandbox.demo import DEMO_SEED
+from integrations.lever.sandbox.faults import FaultConfig, Faults, TokenBucket
+from integrations.lever.sandbox.permissions import expand
+from integrations.lever.sandbox.state import Sandbox, SandboxError
+from integrations.lever.sandbox.store import Store
+from integrations.lever.sandbox.web import MAX_BODY, Request, Response, Router
+
+logger = logging.getLogger(__name__)
+
+_ERROR_CODES = {
+    400: "BadRequestError",
+    401: "UnauthorizedError",
+    403: "ForbiddenError",
+    404: "ResourceNotFound",
+    408: "RequestTimeout",
+    409: "ConflictError",
+    422: "UnprocessableEntity",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
+
+
+class SandboxApp:
+    """Everything behind the socket: routing, auth, permissions, rate limit, faults."""
+
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        dispatcher: Dispatcher,
+        *,
+        limiter: TokenBucket,
+        faults: Faults,
+        stopping: threading.Event,
+    ) -> None:
+        from integrations.lever.sandbox.control import Control  # control imports this module
+
+        self.sandbox = sandbox
+        self.dispatcher = dispatcher
+        self.limiter = limiter
+        self.faults = faults
+        self.stopping = stopping
+        self.form_token = secrets.token_urlsafe(24)
+        self.base_url = ""
+        self._stats_lock = threading.Lock()
+        self._stats: Counter[str] = Counter()
+        self.api_router: Router[api.ApiRoute] = Router()
+        for route in api.ROUTES:
+            self.api_router.add(route.method, route.pattern, route)
+        self.control = Control(self)
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + "/v1"
+
+    def handle(self, req: Request) -> Response:
+        try:
+            if req.path == "/v1" or req.path.startswith("/v1/"):
+                response = self._handle_api(req)
+            else:
+                response = self.control.handle(req)
+        except Exception:
+            logger.exception("lever sandbox: error handling %s %s", req.method, req.path)
+            response = Response.error(500, "InternalServerError", "sandbox error")
+        with self._stats_lock:
+            self._stats[str(response.status) if not response.drop else "dropped"] += 1
+        return response
+
+    def _handle_api(self, req: Request) -> Response:
+        is_write = req.method != "GET"
+        decision = self.faults.decide(req.method, req.path, is_write=is_write)
+        if decision.delay:
+            # Interruptible, so stop() never waits out a long hang.
+            self.stopping.wait(decision.delay)
+        if decision.status is not None:
+            headers = [("Retry-After", "1")] if decision.status == 429 else []
+            return Response.error(
+                decision.status, _ERROR_CODES[decision.status], "injected fault", headers
+            )
+        try:
+            key = self._authenticate(req)
+            wait = self.limiter.take(key["id"])
+            if wait is not None:
+                return Response.error(
+                    429,
+                    "TooManyRequests",
+                    "Rate limit exceeded: about 10 requests per second per API key",
+                    [("Retry-After", str(wait))],
+                )
+            route = self.api_router.resolve(req)
+            if route.permission not in key["permissions"]:
+                raise SandboxError(
+                    403,
+                    "ForbiddenError",
+                    f"This API key does not have the {route.permission} permission",
+                )
+            response = route.handler(self.sandbox, req)
+        except SandboxError as exc:
+            return Response.error(exc.status, exc.code, exc.message)
+        if decision.drop_after_apply and response.status < 300:
+            response.drop = True
+        return response
+
+    def _authenticate(self, req: Request) -> dict[str, Any]:
+        header = req.headers.get("authorization", "")
+        scheme, _, encoded = header.partition(" ")
+        if scheme.lower() != "basic" or not encoded.strip():
+            raise SandboxError(
+                401, "UnauthorizedError", "Missing API key (HTTP Basic, key as username)"
+            )
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise SandboxError(401, "UnauthorizedError", "Malformed Authorization header") from None
+        key = decoded.partition(":")[0]
+        row = self.sandbox.store.key_by_secret(key) if key else None
+        if row is None:
+            raise SandboxError(401, "UnauthorizedError", "Invalid API key")
+        return {"id": row["id"], "permissions": expand(json.loads(row["permissions"]))}
+
+    def request_stats(self) -> dict[str, int]:
+        with self._stats_lock:
+            return dict(self._stats)
+
+    def reset_request_stats(self) -> None:
+        with self._stats_lock:
+            self._stats.clear()
+
+    def reset_all(self) -> None:
+        self.sandbox.reset()
+        self.faults.reset()
+        self.reset_request_stats()
+        self.limiter.configure(self.limiter.rate, self.limiter.burst)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "lever-sandbox"
+    sys_version = ""
+    server: _HTTPServer
+    # Idle keep-alive connections are closed after this many seconds.
+    timeout = 30
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, add=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.track(self.connection, add=False)
+
+    def _serve(self) -> None:
+        length_header = self.headers.get("Content-Length") or "0"
+        try:
+            length = int(length_header)
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY:
+            self._write(
+                Response.error(
+                    413 if length > 0 else 400,
+                    "BadRequestError",
+                    "body too large or bad Content-Length",
+                )
+            )
+            self.close_connection = True
+            return
+        body = self.rfile.read(length) if length else b""
+        req = Request.build(self.command, self.path, dict(self.headers.items()), body)
+        response = self.server.app.handle(req)
+        if response.drop:
+            # Fault injection: the write happened, the client never hears about it.
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self._write(response)
+
+    def _write(self, response: Response) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("x-lever-region", "sandbox")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("lever sandbox: %s", format % args)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], app: SandboxApp) -> None:
+        self.app = app
+        self._connections: set[socket.socket] = set()
+        self._conn_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def track(self, conn: socket.socket, *, add: bool) -> None:
+        with self._conn_lock:
+            (self._connections.add if add else self._connections.discard)(conn)
+
+    def close_connections(self) -> None:
+        with self._conn_lock:
+            conns = list(self._connections)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+class SandboxServer:
+    """A local stand-in Lever: Data API under ``/v1``, control pages, webhook deliveries.
+
+    Pure stdlib (no Django), so tests and benches can run it in a thread::
+
+        with SandboxServer(port=0) as lever:
+            requests.get(lever.api_url + "/stages", auth=(DEMO_API_KEY, ""))
+
+    State lives in SQLite at ``db_path`` (``":memory:"`` by default, gone on stop; a file
+    keeps it across restarts). The demo data is seeded on first start when ``seed`` is true.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        db_path: str | Path = ":memory:",
+        seed: bool = True,
+        *,
+        seed_value: int = DEMO_SEED,
+        reset: bool = False,
+        region: str = "global",
+        rate_per_second: float | None = 10.0,
+        rate_burst: int = 20,
+        webhook_retry_base: float = 2.0,
+        webhook_max_retries: int = MAX_RETRIES,
+        webhook_timeout: float = 10.0,
+        delivery_workers: int = 2,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.db_path = str(db_path)
+        self.seed = seed
+        self.seed_value = seed_value
+        self.reset = reset
+        self.region = region
+        self.limiter = TokenBucket(rate_per_second, rate_burst)
+        self.faults_holder = Faults()
+        self.webhook_retry_base = webhook_retry_base
+        self.webhook_max_retries = webhook_max_retries
+        self.webhook_timeout = webhook_timeout
+        self.delivery_workers = delivery_workers
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._app: SandboxApp | None = None
+        self._stopping = threading.Event()
+
+    def __repr__(self) -> str:
+        return f"SandboxServer(url={self.url if self._httpd else None!r}, db_path={self.db_path!r})"
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def _open(self) -> _HTTPServer:
+        if self._httpd is not None:
+            raise RuntimeError("sandbox already started")
+        self._stopping.clear()
+        store = Store(self.db_path)
+        sandbox = Sandbox(
+            store, region=self.region, seed=self.seed and not self.reset, seed_value=self.seed_value
+        )
+        if self.reset:
+            sandbox.reset()
+        dispatcher = Dispatcher(
+            store,
+            retry_base=self.webhook_retry_base,
+            max_retries=self.webhook_max_retries,
+            timeout=self.webhook_timeout,
+            workers=self.delivery_workers,
+        )
+        sandbox.on_delivery = dispatcher.notify
+        app = SandboxApp(
+            sandbox,
+            dispatcher,
+            limiter=self.limiter,
+            faults=self.faults_holder,
+            stopping=self._stopping,
+        )
+        try:
+            self._httpd = _HTTPServer((self.host, self.port), app)
+        except OSError:
+            store.close()
+            raise
+        host, port = self._httpd.server_address[:2]
+        self.port = int(port)
+        app.base_url = f"http://{host}:{self.port}"
+        self._app = app
+        dispatcher.start()
+        return self._httpd
+
+    def start(self) -> SandboxServer:
+        """Bind, then serve from a background thread. Returns self."""
+        httpd = self._open()
+        self._thread = threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="lever-sandbox-http",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until ``stop()`` or KeyboardInterrupt (Ctrl-C)."""
+        httpd = self._open()
+        try:
+            httpd.serve_forever(poll_interval=0.2)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self._close()
+
+    def stop(self) -> None:
+        """Stop serving, close open connections and delivery threads, close the database."""
+        if self._httpd is None:
+            return
+        self._stopping.set()
+        self._httpd.shutdown()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._close()
+
+    def _close(self) -> None:
+        if self._httpd is None or self._app is None:
+            return
+        self._stopping.set()
+        httpd, app = self._httpd, self._app
+        self._httpd = None
+        httpd.server_close()
+        httpd.close_connections()
+        app.dispatcher.stop()
+        app.sandbox.store.close()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- addresses ------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/v1"
+
+    @property
+    def app(self) -> SandboxApp:
+        if self._app is None:
+            raise RuntimeError("sandbox not started")
+        return self._app
+
+    @property
+    def sandbox(self) -> Sandbox:
+        return self.app.sandbox
+
+    # --- Python control API (same effects as /_control and the pages) ---------------------
+
+    def set_faults(self, config: dict[str, Any] | None = None, **knobs: Any) -> FaultConfig:
+        """Replace the fault knobs (see ``FaultConfig``); ``set_faults()`` clears them."""
+        fault_config = FaultConfig.from_json({**(config or {}), **knobs})
+        self.faults_holder.set(fault_config)
+        return fault_config
+
+    def reset_faults(self) -> None:
+        self.faults_holder.reset()
+
+    @property
+    def faults(self) -> dict[str, Any]:
+        return self.faults_holder.config.to_json()
+
+    def set_rate_limit(self, rate_per_second: float | None, burst: int = 20) -> None:
+        """Change the per-key token bucket (``None`` turns rate limiting off)."""
+        self.limiter.configure(rate_per_second, burst)
+
+    def counters(self, opportunity_id: str | None = None) -> dict[str, Any]:
+        """API writes applied: ``{"total": {kind: n}, "opportunities": {id: {kind: n}}}``,
+        or one opportunity's ``{kind: n}``. Kinds: ``state.COUNTER_KINDS``."""
+        return self.sandbox.counters(opportunity_id)
+
+    def reset_counters(self) -> None:
+        self.sandbox.reset_counters()
+
+    def request_stats(self) -> dict[str, int]:
+        return self.app.request_stats()
+
+    def create_api_key(
+        self, permissions: list[str] | tuple[str, ...], label: str = "test key"
+    ) -> str:
+        return self.sandbox.create_key(label=label, permissions=permissions)[1]
+
+    def opportunity(self, opportunity_id: str, expand: tuple[str, ...] = ()) -> dict[str, Any]:
+        return self.sandbox.public(self.sandbox.opportunity(opportunity_id), expand)
+
+    def notes(self, opportunity_id: str) -> list[dict[str, Any]]:
+        return [api.public_note(n) for n in self.sandbox.notes(opportunity_id)]
+
+    def move_stage(self, opportunity_id: str, stage_id: str) -> dict[str, Any]:
+        return self.sandbox.public(self.sandbox.move_stage(opportunity_id, stage_id, count=False))
+
+    def archive(self, opportunity_id: str, reason_id: str) -> dict[str, Any]:
+        return self.sandbox.public(
+            self.sandbox.set_archived(opportunity_id, reason_id, count=False)
+        )
+
+    def unarchive(self, opportunity_id: str) -> dict[str, Any]:
+        return self.sandbox.public(self.sandbox.set_archived(opportunity_id, None, count=False))
+
+    def hire(self, opportunity_id: str, reason_id: str | None = None) -> dict[str, Any]:
+        return self.sandbox.public(self.sandbox.hire(opportunity_id, reason_id))
+
+    def set_event_enabled(self, event: str, enabled: bool) -> None:
+        self.sandbox.set_event_enabled(event, enabled)
+
+    def deliveries(self, event: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """Recorded webhook deliveries, newest first, each with its attempts."""
+        return self.sandbox.deliveries(event=event, limit=limit)
+
+    def wait_for_deliveries(self, timeout: float = 10.0) -> bool:
+        """Block until no delivery is pending or being sent; False on timeout."""
+        return self.app.dispatcher.wait_idle(timeout)
+
+    def reset_data(self) -> None:
+        """Wipe and reseed (keys, webhooks, deliveries and counters too); clear faults."""
+        self.app.reset_all()
