@@ -11,6 +11,7 @@ import secrets
 import socket
 import threading
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -340,10 +341,15 @@ class SandboxServer:
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until ``stop()`` or KeyboardInterrupt (Ctrl-C)."""
+    def serve_forever(self, ready: Callable[[], None] | None = None) -> None:
+        """Serve in the calling thread until ``stop()`` or KeyboardInterrupt (Ctrl-C).
+
+        ``ready`` is called once the socket is bound (``url`` is then final).
+        """
         httpd = self._open()
         try:
+            if ready is not None:
+                ready()
             httpd.serve_forever(poll_interval=0.2)
         except KeyboardInterrupt:
             pass
