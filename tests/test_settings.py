@@ -1,0 +1,167 @@
+"""Settings: the embedded defaults are what README.md says, and every variable is documented."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS_FILE = ROOT / "karatlever" / "settings.py"
+# What a clean shell has; nothing that configures karatlever.
+_PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+
+_PROBE = """
+import json, django
+django.setup()
+from django.conf import settings
+from django.db import connection
+from karatlever.celery import app
+
+journal = None
+if connection.vendor == "sqlite":
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        journal = cursor.fetchone()[0]
+conf = app.conf
+print(json.dumps({
+    "debug": settings.DEBUG,
+    "vendor": connection.vendor,
+    "db_name": str(settings.DATABASES["default"]["NAME"]),
+    "journal_mode": journal,
+    "broker_url": settings.CELERY_BROKER_URL,
+    "transport_options": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+    "cache_backend": settings.CACHES["default"]["BACKEND"],
+    "cache_location": str(settings.CACHES["default"]["LOCATION"]),
+    "var_dir": str(settings.VAR_DIR),
+    "beat_schedule_filename": conf.beat_schedule_filename,
+    "celery": {
+        "accept_content": list(conf.accept_content),
+        "task_serializer": conf.task_serializer,
+        "result_serializer": conf.result_serializer,
+        "task_acks_late": conf.task_acks_late,
+        "task_reject_on_worker_lost": conf.task_reject_on_worker_lost,
+        "worker_prefetch_multiplier": conf.worker_prefetch_multiplier,
+        "task_soft_time_limit": conf.task_soft_time_limit,
+        "task_time_limit": conf.task_time_limit,
+        "task_ignore_result": conf.task_ignore_result,
+        "broker_connection_timeout": conf.broker_connection_timeout,
+    },
+    "email_backend": settings.EMAIL_BACKEND,
+    "field_keys": len(settings.FIELD_ENCRYPTION_KEYS),
+}))
+"""
+
+
+def probe_settings(var_dir: Path, **env_overrides: str) -> dict[str, Any]:
+    """Import the settings in a fresh process with a clean environment (plus `env_overrides`)."""
+    env = {name: os.environ[name] for name in _PASSTHROUGH if name in os.environ}
+    env.update(
+        DJANGO_SETTINGS_MODULE="karatlever.settings",
+        KARATLEVER_VAR_DIR=str(var_dir),
+        **env_overrides,
+    )
+    result = subprocess.run(  # noqa: S603 - fixed argv
+        [sys.executable, "-c", _PROBE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_embedded_default_is_sqlite_in_wal_mode_under_var(tmp_path: Path) -> None:
+    probed = probe_settings(tmp_path)
+
+    assert probed["vendor"] == "sqlite"
+    assert probed["db_name"] == str(tmp_path / "karatlever.sqlite3")
+    assert probed["journal_mode"] == "wal"
+    assert probed["debug"] is True
+    assert probed["email_backend"] == "django.core.mail.backends.console.EmailBackend"
+
+
+def test_the_embedded_broker_is_kombu_filesystem_with_folders_under_var(tmp_path: Path) -> None:
+    probed = probe_settings(tmp_path)
+
+    assert probed["broker_url"] == "filesystem://"
+    options = probed["transport_options"]
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
+        folder = Path(options[key])
+        assert folder.is_relative_to(tmp_path / "broker"), key
+        assert folder.is_dir(), key
+    assert probed["cache_backend"].endswith("FileBasedCache")
+    assert Path(probed["cache_location"]).is_relative_to(tmp_path)
+    assert Path(probed["beat_schedule_filename"]).is_relative_to(tmp_path)
+
+
+def test_local_secrets_are_generated_once_into_var_and_kept(tmp_path: Path) -> None:
+    probe_settings(tmp_path)
+    key_file = tmp_path / "field-encryption-keys"
+    first = key_file.read_text()
+
+    probed = probe_settings(tmp_path)
+
+    assert probed["field_keys"] == 1
+    assert key_file.read_text() == first
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_celery_is_configured_for_safe_redelivery(tmp_path: Path) -> None:
+    celery = probe_settings(tmp_path)["celery"]
+
+    assert celery["accept_content"] == ["json"]
+    assert celery["task_serializer"] == celery["result_serializer"] == "json"
+    assert celery["task_acks_late"] is True
+    assert celery["task_reject_on_worker_lost"] is True
+    assert celery["worker_prefetch_multiplier"] == 1
+    assert 0 < celery["task_soft_time_limit"] < celery["task_time_limit"]
+    assert celery["task_ignore_result"] is True
+    assert celery["broker_connection_timeout"] <= 1
+
+
+def test_redis_broker_fails_fast_and_outlives_countdowns(tmp_path: Path) -> None:
+    probed = probe_settings(
+        tmp_path,
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+        REDIS_URL="redis://127.0.0.1:6379/1",
+    )
+
+    options = probed["transport_options"]
+    assert probed["broker_url"] == "redis://127.0.0.1:6379/0"
+    assert options["socket_timeout"] <= 1
+    assert options["socket_connect_timeout"] <= 1
+    assert options["visibility_timeout"] >= 3600
+    assert probed["cache_backend"] == "django.core.cache.backends.redis.RedisCache"
+    assert not (tmp_path / "broker").exists()
+
+
+def _env_names_read_by_settings() -> set[str]:
+    source = SETTINGS_FILE.read_text()
+    pattern = re.compile(r"""\benv(?:\.(?:str|bool|int|float|list|dict|json|db|url|path))?\(\s*["']([A-Z][A-Z0-9_]*)["']""")
+    return set(pattern.findall(source))
+
+
+def test_the_settings_parser_finds_the_variables() -> None:
+    names = _env_names_read_by_settings()
+
+    assert {"DJANGO_DEBUG", "DATABASE_URL", "CELERY_BROKER_URL", "FIELD_ENCRYPTION_KEYS"} <= names
+
+
+def test_every_environment_variable_is_in_the_readme_and_env_example() -> None:
+    readme = (ROOT / "README.md").read_text()
+    env_example = (ROOT / ".env.example").read_text()
+    listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", env_example, flags=re.MULTILINE))
+    in_table = set(re.findall(r"^\|\s*`([A-Z][A-Z0-9_]*)`", readme, flags=re.MULTILINE))
+
+    names = _env_names_read_by_settings()
+
+    assert names - listed == set(), ".env.example is missing these"
+    assert names - in_table == set(), "README.md's configuration table is missing these"
