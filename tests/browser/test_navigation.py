@@ -29,6 +29,9 @@ def test_main_navigation_reaches_candidates_roles_and_settings(
     expect(page.get_by_role("heading", name="Ada Lovelace")).to_be_visible()
     expect(nav.get_by_role("link", name="Candidates")).to_have_attribute("aria-current", "page")
 
+    # Settings is a menu: its items stay hidden until it is opened.
+    expect(nav.get_by_role("link", name="ATS Integrations")).to_be_hidden()
+    nav.get_by_text("Settings", exact=True).click()
     nav.get_by_role("link", name="ATS Integrations").click()
     expect(page).to_have_url(re.compile(r"/settings/ats-integrations/$"))
 
@@ -100,4 +103,19 @@ def test_candidate_detail_fits_a_375px_wide_screen(
 
     expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
     screenshot(page, "candidate-narrow")
+    assert not has_horizontal_overflow(page)
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 500}, NARROW])
+def test_open_settings_menu_fits_the_screen(
+    page: Page, login: LoginFunc, admin_user: User, viewport: dict[str, int]
+) -> None:
+    login(admin_user)
+    page.set_viewport_size(viewport)
+    nav = page.get_by_role("navigation", name="Main")
+
+    nav.get_by_text("Settings", exact=True).click()
+
+    expect(nav.get_by_role("link", name="ATS Integrations")).to_be_visible()
+    screenshot(page, f"settings-menu-{viewport['width']}")
     assert not has_horizontal_overflow(page)
