@@ -343,3 +343,48 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
+
+# ---------------------------------------------------------------------------------------------
+# Webhook intake, processing and reconciliation (webhooks app)
+# ---------------------------------------------------------------------------------------------
+
+# Lever's deliveries are a few hundred bytes; anything bigger is refused before parsing (413).
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=256 * 1024)
+# Processing attempts before a delivery is dead-lettered; retries back off exponentially.
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=15)
+WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=3600)
+# A claim older than this belongs to a dead worker (must exceed CELERY_TASK_TIME_LIMIT).
+WEBHOOK_CLAIM_TIMEOUT_SECONDS = env.int("WEBHOOK_CLAIM_TIMEOUT_SECONDS", default=300)
+# A received delivery not claimed after this long was never enqueued (broker down): re-enqueue.
+WEBHOOK_SWEEP_GRACE_SECONDS = env.int("WEBHOOK_SWEEP_GRACE_SECONDS", default=30)
+WEBHOOK_SWEEP_INTERVAL_SECONDS = env.int("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=60)
+# Finished deliveries lose their payload after this many days; the dedupe key stays longer.
+WEBHOOK_PAYLOAD_RETENTION_DAYS = env.int("WEBHOOK_PAYLOAD_RETENTION_DAYS", default=30)
+WEBHOOK_DEDUPE_RETENTION_DAYS = max(
+    env.int("WEBHOOK_DEDUPE_RETENTION_DAYS", default=60), WEBHOOK_PAYLOAD_RETENTION_DAYS
+)
+# Archive reasons and stages change rarely: cache them per integration for this long.
+WEBHOOK_LOOKUP_CACHE_SECONDS = env.int("WEBHOOK_LOOKUP_CACHE_SECONDS", default=300)
+# After a cache or broker failure, skip it for this long so requests stay fast (fail open).
+WEBHOOK_CIRCUIT_OPEN_SECONDS = env.float("WEBHOOK_CIRCUIT_OPEN_SECONDS", default=15.0)
+
+# The reconciliation poll heals missed webhooks for linked candidacies.
+RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=900)
+# Each poll re-reads this much before the last cursor (clock skew, late commits in Lever).
+RECONCILE_OVERLAP_SECONDS = env.int("RECONCILE_OVERLAP_SECONDS", default=120)
+# Polls in a row that found changes no webhook announced before "webhooks not arriving".
+RECONCILE_UNANNOUNCED_STREAK_ALERT = env.int("RECONCILE_UNANNOUNCED_STREAK_ALERT", default=3)
+
+CELERY_BEAT_SCHEDULE["webhooks-delivery-sweep"] = {
+    "task": "webhooks.tasks.delivery_sweep",
+    "schedule": float(WEBHOOK_SWEEP_INTERVAL_SECONDS),
+}
+CELERY_BEAT_SCHEDULE["webhooks-delivery-prune"] = {
+    "task": "webhooks.tasks.delivery_prune",
+    "schedule": 3600.0,
+}
+CELERY_BEAT_SCHEDULE["webhooks-reconcile-all"] = {
+    "task": "webhooks.tasks.reconcile_all",
+    "schedule": float(RECONCILE_INTERVAL_SECONDS),
+}

@@ -1,0 +1,1 @@
+"""Webhook services: intake (receive and store), processing, reconciliation and setup."""

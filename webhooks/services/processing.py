@@ -1,0 +1,355 @@
+"""Processing stored deliveries: claim, re-fetch from Lever, apply to the candidacy; sweep; prune."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from integrations.lever.errors import (
+    LeverAuthError,
+    LeverError,
+    LeverNotFound,
+    LeverRateLimited,
+    LeverTransientError,
+)
+from integrations.models import AtsIntegration, OpportunityLink, WebhookEvent
+from karatlever.accounts.models import User
+from karatlever.hiring.services import AtsStateResult, candidacy_ats_state_apply
+from webhooks.models import WebhookDelivery, WebhookRejection
+from webhooks.services import lever_state
+from webhooks.services.intake import delivery_enqueue
+
+logger = logging.getLogger(__name__)
+
+Status = WebhookDelivery.Status
+
+# Countdowns longer than this are left to the sweeper (they live in next_attempt_at).
+COUNTDOWN_MAX_SECONDS = 300
+SWEEP_BATCH = 500
+# The integration row is hot: refresh last_success_at at most this often.
+SUCCESS_RESOLUTION = timedelta(seconds=30)
+REJECTION_RETENTION = timedelta(days=7)
+
+
+class _ClaimLost(Exception):
+    """Another worker re-claimed the delivery while this one was busy: drop our work."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a handler decided: ignore (with a reason) or apply a state inside the finish."""
+
+    ignore_reason: str = ""
+    apply: Callable[[], AtsStateResult] | None = None
+
+
+@dataclass
+class SweepResult:
+    requeued: list[int] = field(default_factory=list)
+    reclaimed: int = 0
+    dead: int = 0
+
+
+def _opportunity_change(delivery: WebhookDelivery) -> _Plan:
+    """Every supported event means "this opportunity changed": re-fetch it, apply its state.
+
+    The signature does not cover ``data``, and deliveries arrive late, twice or out of order,
+    so the payload only names the opportunity; Lever's current state is what gets applied.
+    """
+    link = (
+        OpportunityLink.objects.select_related("candidacy")
+        .filter(integration=delivery.integration, opportunity_id=delivery.opportunity_id)
+        .first()
+    )
+    if link is None:
+        return _Plan(ignore_reason="No linked Karat candidacy")
+    client = lever_state.lever_client(delivery.integration)
+    try:
+        opportunity = lever_state.opportunity_fetch(
+            client=client, opportunity_id=delivery.opportunity_id
+        )
+    except LeverNotFound:
+        return _Plan(ignore_reason="Opportunity not found in Lever (deleted?)")
+    state = lever_state.opportunity_state(
+        integration=delivery.integration, client=client, opportunity=opportunity
+    )
+    origin = {"via": "webhook", "event": delivery.event, "delivery_id": delivery.pk}
+    return _Plan(
+        apply=partial(
+            candidacy_ats_state_apply, candidacy=link.candidacy, state=state, origin=origin
+        )
+    )
+
+
+HANDLERS: dict[str, Callable[[WebhookDelivery], _Plan]] = {
+    WebhookEvent.CANDIDATE_STAGE_CHANGE: _opportunity_change,
+    WebhookEvent.CANDIDATE_ARCHIVE_CHANGE: _opportunity_change,
+    WebhookEvent.CANDIDATE_HIRED: _opportunity_change,
+}
+
+
+def delivery_process(*, delivery_id: int) -> str | None:
+    """Process one delivery; safe to call twice, concurrently, or for a deleted row.
+
+    Claims the row with a conditional UPDATE (received/retry and due → processing), so only
+    one caller works on it. The candidacy change and the ``processed`` mark commit together.
+    Transient Lever errors go back to ``retry`` with backoff, then ``dead`` after
+    WEBHOOK_MAX_ATTEMPTS; 401/403 mark it ``failed`` and record the integration's error.
+    Returns the final status, or None when there was nothing to claim.
+    """
+    attempt = _claim(delivery_id)
+    if attempt is None:
+        return None
+    delivery = WebhookDelivery.objects.select_related("integration").get(pk=delivery_id)
+    integration = delivery.integration
+    handler = HANDLERS.get(delivery.event)
+    try:
+        if handler is None:
+            plan = _Plan(ignore_reason="Event not acted on")
+        elif not delivery.opportunity_id:
+            plan = _Plan(ignore_reason="Test delivery from Lever")
+        elif not integration.enabled:
+            plan = _Plan(ignore_reason="Integration disabled")
+        else:
+            plan = handler(delivery)
+        with transaction.atomic():
+            if plan.apply is None:
+                status, outcome = Status.IGNORED, plan.ignore_reason
+            else:
+                status, outcome = Status.PROCESSED, _describe(plan.apply())
+            if not _finish(delivery_id, attempt, status=status, outcome=outcome):
+                raise _ClaimLost
+    except _ClaimLost:
+        logger.warning("webhook delivery %s was re-claimed; dropping this attempt", delivery_id)
+        return None
+    except LeverAuthError as exc:
+        _finish(delivery_id, attempt, status=Status.FAILED, error=str(exc))
+        _integration_error(
+            integration, f"Lever refused the API key while processing a webhook: {exc}"
+        )
+        return Status.FAILED
+    except LeverTransientError as exc:
+        return _retry_later(delivery_id, attempt, error=str(exc), exc=exc)
+    except LeverError as exc:
+        # Any other 4xx or an unexpected shape: the same request would fail the same way.
+        _finish(delivery_id, attempt, status=Status.FAILED, error=str(exc))
+        return Status.FAILED
+    except Exception as exc:  # a bug or a database hiccup: retry, then dead-letter
+        logger.exception("webhook delivery %s failed unexpectedly", delivery_id)
+        return _retry_later(delivery_id, attempt, error=f"{type(exc).__name__}: {exc}"[:500])
+    if status == Status.PROCESSED:
+        _integration_success(integration)
+    logger.info("webhook delivery %s %s: %s", delivery_id, status, outcome)
+    return status
+
+
+def delivery_sweep(*, now: datetime | None = None) -> SweepResult:
+    """Re-enqueue what was left behind and free claims of dead workers.
+
+    A ``received`` row older than WEBHOOK_SWEEP_GRACE_SECONDS was never picked up (broker
+    down at the time); a due ``retry`` row is re-enqueued; a ``processing`` claim older than
+    WEBHOOK_CLAIM_TIMEOUT_SECONDS belonged to a killed worker and goes back to ``retry``
+    (or ``dead`` once it has used all attempts).
+    """
+    now = now or timezone.now()
+    result = SweepResult()
+    stale_before = now - timedelta(seconds=settings.WEBHOOK_CLAIM_TIMEOUT_SECONDS)
+    stale = WebhookDelivery.objects.filter(
+        status=Status.PROCESSING, claimed_at__lt=stale_before
+    ).values_list("pk", "attempts", "claimed_at")[:SWEEP_BATCH]
+    for pk, attempts, claimed_at in stale:
+        dead = attempts >= settings.WEBHOOK_MAX_ATTEMPTS
+        updated = WebhookDelivery.objects.filter(
+            pk=pk, status=Status.PROCESSING, claimed_at=claimed_at
+        ).update(
+            status=Status.DEAD if dead else Status.RETRY,
+            next_attempt_at=None if dead else now,
+            error="The worker stopped while processing this delivery.",
+            processed_at=now if dead else None,
+        )
+        if updated:
+            result.dead += int(dead)
+            result.reclaimed += int(not dead)
+    grace_before = now - timedelta(seconds=settings.WEBHOOK_SWEEP_GRACE_SECONDS)
+    due = (
+        WebhookDelivery.objects.filter(
+            Q(status=Status.RECEIVED, received_at__lt=grace_before)
+            | Q(status=Status.RETRY, next_attempt_at__lte=now)
+            | Q(status=Status.RETRY, next_attempt_at__isnull=True)
+        )
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    for pk in due:
+        if not delivery_enqueue(pk):
+            break  # broker still down: the next sweep tries again
+        result.requeued.append(pk)
+    if result.requeued or result.reclaimed or result.dead:
+        logger.info(
+            "webhook sweep: %d re-enqueued, %d stale claims freed, %d dead",
+            len(result.requeued),
+            result.reclaimed,
+            result.dead,
+        )
+    return result
+
+
+def delivery_prune(*, now: datetime | None = None) -> tuple[int, int]:
+    """Clear payloads of finished deliveries after the retention period; delete their rows
+    (the dedupe keys) only after WEBHOOK_DEDUPE_RETENTION_DAYS. Returns (cleared, deleted)."""
+    now = now or timezone.now()
+    payload_cutoff = now - timedelta(days=settings.WEBHOOK_PAYLOAD_RETENTION_DAYS)
+    key_cutoff = now - timedelta(days=settings.WEBHOOK_DEDUPE_RETENTION_DAYS)
+    cleared = WebhookDelivery.objects.filter(
+        status__in=WebhookDelivery.FINISHED,
+        received_at__lt=payload_cutoff,
+        payload_pruned_at__isnull=True,
+    ).update(payload=None, payload_pruned_at=now)
+    deleted, _ = WebhookDelivery.objects.filter(
+        status__in=WebhookDelivery.FINISHED, received_at__lt=key_cutoff
+    ).delete()
+    WebhookRejection.objects.filter(hour__lt=now - REJECTION_RETENTION).delete()
+    return cleared, deleted
+
+
+def delivery_replay(*, delivery: WebhookDelivery, actor: User | None = None) -> bool:
+    """Process again: put a delivery that is not running back in the queue, attempts reset.
+
+    False when it is being processed right now.
+    """
+    with transaction.atomic():
+        updated = (
+            WebhookDelivery.objects.filter(pk=delivery.pk)
+            .exclude(status=Status.PROCESSING)
+            .update(
+                status=Status.RECEIVED,
+                attempts=0,
+                next_attempt_at=None,
+                claimed_at=None,
+                processed_at=None,
+                error="",
+                outcome="",
+            )
+        )
+        if updated:
+            transaction.on_commit(partial(delivery_enqueue, delivery.pk))
+    if updated:
+        logger.info(
+            "webhook delivery %s queued again by %s", delivery.pk, actor.pk if actor else "system"
+        )
+    return bool(updated)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _claim(delivery_id: int) -> int | None:
+    """The attempt number we now own, or None. The conditional UPDATE is the lock."""
+    now = timezone.now()
+    claimable = WebhookDelivery.objects.filter(
+        pk=delivery_id, status__in=WebhookDelivery.CLAIMABLE
+    ).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    row = claimable.values_list("attempts", flat=True).first()
+    if row is None:
+        return None
+    attempt = row + 1
+    # Matching on the attempts we read makes two racing claims for the same row exclusive.
+    updated = claimable.filter(attempts=row).update(
+        status=Status.PROCESSING, claimed_at=now, attempts=attempt
+    )
+    return attempt if updated else None
+
+
+def _finish(
+    delivery_id: int, attempt: int, *, status: str, outcome: str = "", error: str = ""
+) -> bool:
+    """Record the end of our attempt, only if the claim is still ours."""
+    return bool(
+        WebhookDelivery.objects.filter(
+            pk=delivery_id, status=Status.PROCESSING, attempts=attempt
+        ).update(
+            status=status,
+            outcome=outcome[:300],
+            error=error,
+            processed_at=timezone.now(),
+            next_attempt_at=None,
+        )
+    )
+
+
+def _retry_later(
+    delivery_id: int, attempt: int, *, error: str, exc: Exception | None = None
+) -> str | None:
+    if attempt >= settings.WEBHOOK_MAX_ATTEMPTS:
+        _finish(delivery_id, attempt, status=Status.DEAD, error=error)
+        logger.warning("webhook delivery %s dead after %d attempts", delivery_id, attempt)
+        return Status.DEAD
+    delay = _backoff(attempt)
+    if isinstance(exc, LeverRateLimited) and exc.retry_after:
+        delay = max(delay, exc.retry_after)
+    updated = WebhookDelivery.objects.filter(
+        pk=delivery_id, status=Status.PROCESSING, attempts=attempt
+    ).update(
+        status=Status.RETRY,
+        error=error,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+    )
+    if not updated:
+        return None
+    if delay <= COUNTDOWN_MAX_SECONDS:
+        _enqueue_later(delivery_id, delay)
+    logger.info("webhook delivery %s retry %d in %.0fs: %s", delivery_id, attempt, delay, error)
+    return Status.RETRY
+
+
+def _backoff(attempt: int) -> float:
+    step = min(
+        settings.WEBHOOK_RETRY_MAX_SECONDS, settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
+    )
+    # Jitter keeps a burst of failures from retrying in lockstep.
+    return step * random.uniform(0.5, 1.0)  # noqa: S311
+
+
+def _enqueue_later(delivery_id: int, delay: float) -> None:
+    from webhooks import circuit
+    from webhooks.tasks import delivery_process as delivery_process_task
+
+    if circuit.broker.is_open():
+        return
+    try:
+        delivery_process_task.apply_async((delivery_id,), countdown=delay)
+    except Exception as exc:  # the sweeper picks the row up when it is due
+        logger.warning(
+            "could not schedule retry of delivery %s (%s)", delivery_id, type(exc).__name__
+        )
+        circuit.broker.trip()
+
+
+def _describe(result: AtsStateResult) -> str:
+    if result.stale:
+        return "Skipped: newer Lever state already applied"
+    if not result.events:
+        return "No change"
+    return "; ".join(e.summary for e in result.events)[:300]
+
+
+def _integration_success(integration: AtsIntegration) -> None:
+    now = timezone.now()
+    AtsIntegration.objects.filter(pk=integration.pk).filter(
+        Q(last_success_at__isnull=True) | Q(last_success_at__lt=now - SUCCESS_RESOLUTION)
+    ).update(last_success_at=now)
+
+
+def _integration_error(integration: AtsIntegration, message: str) -> None:
+    AtsIntegration.objects.filter(pk=integration.pk).update(
+        last_error=message[:1000], last_error_at=timezone.now()
+    )

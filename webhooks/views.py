@@ -1,0 +1,71 @@
+"""The Lever webhook receiver (DRF): verify → record → 2xx; nothing but the database is touched."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from rest_framework.exceptions import ParseError
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from webhooks.parsers import BoundedJSONParser, PayloadTooLarge
+from webhooks.services import intake
+from webhooks.services.intake import Outcome
+from webhooks.throttling import IntegrationWebhookThrottle
+
+JSON_MEDIA_TYPES = ("application/json",)
+
+
+class LeverWebhookReceiveApi(APIView):
+    """``POST /webhooks/lever/<integration id>/``: Lever's deliveries for one integration.
+
+    No authentication classes (so no CSRF): the body's signature is the authentication.
+    """
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    parser_classes = [BoundedJSONParser]
+    renderer_classes = [JSONRenderer]
+    throttle_classes = [IntegrationWebhookThrottle]
+
+    def post(self, request: Request, integration_id: uuid.UUID) -> Response:
+        if _declared_length(request) > settings.WEBHOOK_MAX_BODY_BYTES:
+            return self._reject(integration_id, Outcome.TOO_LARGE)
+        if not _is_json(request.content_type):
+            return self._reject(integration_id, Outcome.UNSUPPORTED_MEDIA_TYPE)
+        try:
+            body = request.data
+        except PayloadTooLarge:
+            return self._reject(integration_id, Outcome.TOO_LARGE)
+        except ParseError:
+            return self._reject(integration_id, Outcome.MALFORMED, "The body is not valid JSON.")
+        result = intake.delivery_record(integration_public_id=integration_id, body=body)
+        return _answer(result)
+
+    def _reject(self, integration_id: uuid.UUID, outcome: Outcome, detail: str = "") -> Response:
+        result = intake.delivery_reject(
+            integration_public_id=integration_id, outcome=outcome, detail=detail
+        )
+        return _answer(result)
+
+
+def _answer(result: intake.RecordResult) -> Response:
+    data: dict[str, object] = {"status": result.outcome.code}
+    if result.detail:
+        data["detail"] = result.detail
+    return Response(data, status=result.outcome.http_status)
+
+
+def _declared_length(request: Request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type in JSON_MEDIA_TYPES or media_type.endswith("+json")
