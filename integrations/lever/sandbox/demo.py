@@ -18,8 +18,9 @@ DEMO_SEED = 20260101
 BASE_MS = 1767225600000  # 2026-01-01T00:00:00Z
 DAY_MS = 86_400_000
 
+# Region names match integrations.models.Region ("global" is accepted as an alias of "us").
 CANDIDATE_HOSTS = {
-    "global": "https://hire.lever.co",
+    "us": "https://hire.lever.co",
     "eu": "https://hire.eu.lever.co",
     "sandbox": "https://hire.sandbox.lever.co",
 }
@@ -407,9 +408,13 @@ def _uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
-def candidate_url(opportunity_id: str, region: str = "global") -> str:
+def candidate_url(opportunity_id: str, region: str = "us") -> str:
     """The recruiter-facing URL Lever shows for an opportunity (``urls.show``)."""
-    return f"{CANDIDATE_HOSTS[region]}/candidates/{opportunity_id}"
+    return f"{CANDIDATE_HOSTS[_region(region)]}/candidates/{opportunity_id}"
+
+
+def _region(region: str) -> str:
+    return "us" if region == "global" else region
 
 
 @lru_cache(maxsize=4)
@@ -661,7 +666,7 @@ def _opportunities(
                 "resume": None,
                 "followers": [owner],
                 "urls": {
-                    "list": f"{CANDIDATE_HOSTS['global']}/candidates",
+                    "list": f"{CANDIDATE_HOSTS['us']}/candidates",
                     "show": candidate_url(oid),
                 },
                 "dataProtection": None,
@@ -683,7 +688,9 @@ def _pick_stage(rng: random.Random, i: int, count: int) -> int:
 
 
 def demo_opportunity_ids(n: int, *, seed: int = DEMO_SEED) -> list[str]:
-    """The first ``n`` seeded opportunities a Karat demo can invite: active, with a published posting.
+    """The first ``n`` seeded opportunities a Karat demo can invite.
+
+    Each is active, applied to a published posting, and has a name and an email.
 
     Stable for a given seed, so the Karat demo seed can link candidacies to sandbox
     opportunities without talking to the sandbox.
@@ -693,7 +700,11 @@ def demo_opportunity_ids(n: int, *, seed: int = DEMO_SEED) -> list[str]:
     ids = [
         o["id"]
         for o in data.opportunities
-        if o["archived"] is None and o["_application"] and o["_application"]["posting"] in published
+        if o["archived"] is None
+        and o["_application"]
+        and o["_application"]["posting"] in published
+        and o["emails"]
+        and o["name"]
     ]
     if n > len(ids):
         raise ValueError(f"only {len(ids)} demo opportunities are invitable, {n} requested")

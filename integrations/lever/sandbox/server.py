@@ -163,6 +163,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     # Idle keep-alive connections are closed after this many seconds.
     timeout = 30
+    # Headers and body go out in two writes; without this, Nagle + delayed ACK add ~40 ms.
+    disable_nagle_algorithm = True
 
     def setup(self) -> None:
         super().setup()
@@ -261,7 +263,7 @@ class SandboxServer:
         *,
         seed_value: int = DEMO_SEED,
         reset: bool = False,
-        region: str = "global",
+        region: str = "us",
         rate_per_second: float | None = 10.0,
         rate_burst: int = 20,
         webhook_retry_base: float = 2.0,
@@ -334,7 +336,7 @@ class SandboxServer:
         httpd = self._open()
         self._thread = threading.Thread(
             target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            kwargs={"poll_interval": 0.02},
             name="lever-sandbox-http",
             daemon=True,
         )

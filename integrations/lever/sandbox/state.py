@@ -99,10 +99,11 @@ class Sandbox:
         self,
         store: Store,
         *,
-        region: str = "global",
+        region: str = "us",
         seed: bool = True,
         seed_value: int = DEMO_SEED,
     ) -> None:
+        region = "us" if region == "global" else region
         if region not in CANDIDATE_HOSTS:
             raise ValueError(f"region must be one of {sorted(CANDIDATE_HOSTS)}")
         self.store = store

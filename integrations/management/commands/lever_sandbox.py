@@ -43,8 +43,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--region",
             choices=sorted(CANDIDATE_HOSTS),
-            default="global",
-            help="which hire.*.lever.co host urls.show uses (default global)",
+            default="us",
+            help="which hire.*.lever.co host urls.show uses (default us = hire.lever.co)",
         )
         parser.add_argument(
             "--rate", type=float, default=10.0, help="requests/s per API key (default 10)"
