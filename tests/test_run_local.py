@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
+
+from integrations.lever.sandbox.demo import DEMO_API_KEY, demo_opportunity_ids
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_LOCAL = ROOT / "bin" / "run-local"
@@ -132,3 +139,71 @@ def test_both_stop_signals_are_forwarded(signame: str) -> None:
     assert f"got {signame}; stopping all" in output
     assert "waiter  | stopped (exit -15)" in output
     assert not _alive(_pid_from(lines, "waiter"))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _get(url: str, api_key: str | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url)  # noqa: S310 - 127.0.0.1 only
+    if api_key:
+        token = base64.b64encode(f"{api_key}:".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 - 127.0.0.1 only
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@pytest.mark.live
+def test_the_real_stack_starts_answers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    # The embedded default in a private var/ dir: never touch a configured database or broker.
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "LEVER_API_BASE_URL"}
+    }
+    env["KARATLEVER_VAR_DIR"] = str(tmp_path / "var")
+    web_port, sandbox_port = _free_port(), _free_port()
+    process = subprocess.Popen(  # noqa: S603 - fixed argv
+        [PY, str(RUN_LOCAL), "--web-port", str(web_port), "--sandbox-port", str(sandbox_port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = _read_until(process, "ready: open", timeout=120)
+        output = "".join(lines)
+
+        readyz = _get(f"http://127.0.0.1:{web_port}/readyz")
+        sandbox = _get(f"http://127.0.0.1:{sandbox_port}/v1/postings")
+        linked = demo_opportunity_ids(8)[-1]
+        opportunity = _get(
+            f"http://127.0.0.1:{sandbox_port}/v1/opportunities/{linked}", api_key=DEMO_API_KEY
+        )
+        login = _get(f"http://127.0.0.1:{web_port}/accounts/login/")
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=30)
+
+    assert "admin@acme.test / karat-demo-admin" in output
+    for name in ("web", "worker", "beat", "sandbox"):
+        assert f"{name:<8}| started (pid" in output
+    assert readyz == (200, b'{"database": {"ok": true}, "broker": {"ok": true}}')
+    # The sandbox answers like Lever: no key, no data.
+    assert sandbox[0] == 401
+    # The seeded candidacies point at opportunities the running sandbox really serves.
+    assert opportunity[0] == 200
+    assert json.loads(opportunity[1])["data"]["id"] == linked
+    assert login[0] == 200
+    assert process.returncode == 0
+    for name in ("web", "worker", "beat", "sandbox"):
+        pid = _pid_from(lines, name)
+        assert not _alive(pid), name
+    assert "got SIGINT; stopping all" in rest
