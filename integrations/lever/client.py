@@ -436,7 +436,9 @@ class LeverClient:
             error = error_for_status(
                 status, body, method=method, path=path, retry_after=retry_after
             )
+            # Lever's texts never should contain the key, but an echoing proxy might.
             error.message = self._redact(error.message)
+            error.code = self._redact(error.code) if error.code else None
             error.args = (error.message,)
             raise error
         if status == 204 or not response.content:

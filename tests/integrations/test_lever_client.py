@@ -924,7 +924,9 @@ class _HostileLever(BaseHTTPRequestHandler):
             time.sleep(1.0)  # longer than the client's read timeout
             status = 200
         auth = self.headers.get("Authorization", "")
-        body = json.dumps({"code": "Echo", "message": f"you sent {auth} {auth.split(' ')[-1]}"})
+        body = json.dumps(
+            {"code": f"Echo {auth}", "message": f"you sent {auth} {auth.split(' ')[-1]}"}
+        )
         if status == 200:
             body = json.dumps({"data": {"id": "u1"}})
         self.send_response(status)
