@@ -357,7 +357,7 @@ class Control:
                 )
             )
             + "</td></tr>"
-            for k in self.sb
+            for k in self.sb.api_keys()
         )
         body = (
             secret

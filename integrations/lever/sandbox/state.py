@@ -673,7 +673,7 @@ class Sandbox:
                 (now_ms(), key_id),
             )
 
-    def keys(self) -> list[dict[str, Any]]:
+    def api_keys(self) -> list[dict[str, Any]]:
         rows = self.store.query("SELECT * FROM api_keys ORDER BY created_at, id")
         return [
             {

@@ -1,0 +1,219 @@
+"""Rate limiting, fault knobs and write counters, through Python and the /_control JSON API."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer, demo_data
+from tests.integrations.sandbox.conftest import Api
+
+DATA = demo_data()
+OPPORTUNITY = next(o for o in DATA.opportunities if o["archived"] is None and o["_application"])
+
+
+@pytest.fixture
+def limited() -> SandboxServer:
+    with SandboxServer(port=0, rate_per_second=10.0, rate_burst=20) as server:
+        yield server
+
+
+def test_burst_above_the_bucket_gets_429_with_integer_retry_after(limited: SandboxServer) -> None:
+    session = requests.Session()
+    session.auth = (DEMO_API_KEY, "")
+
+    statuses = [session.get(limited.api_url + "/stages", timeout=5) for _ in range(30)]
+
+    limited_responses = [r for r in statuses if r.status_code == 429]
+    assert sum(r.status_code == 200 for r in statuses) >= 20
+    assert limited_responses
+    first = limited_responses[0]
+    assert int(first.headers["Retry-After"]) >= 1
+    assert first.json()["code"] == "TooManyRequests"
+
+
+def test_each_api_key_has_its_own_bucket(limited: SandboxServer) -> None:
+    other = limited.create_api_key(["stages:read:admin"])
+    for _ in range(25):
+        requests.get(limited.api_url + "/stages", auth=(DEMO_API_KEY, ""), timeout=5)
+
+    response = requests.get(limited.api_url + "/stages", auth=(other, ""), timeout=5)
+
+    assert response.status_code == 200
+
+
+def test_bucket_refills_over_time(limited: SandboxServer) -> None:
+    limited.set_rate_limit(50.0, burst=2)
+    session = requests.Session()
+    session.auth = (DEMO_API_KEY, "")
+    [session.get(limited.api_url + "/stages", timeout=5) for _ in range(3)]
+
+    time.sleep(0.1)
+
+    assert session.get(limited.api_url + "/stages", timeout=5).status_code == 200
+
+
+def test_error_rate_one_fails_every_request_before_applying_it(
+    api: Api, sandbox: SandboxServer
+) -> None:
+    sandbox.set_faults(error_rates={"503": 1.0})
+
+    response = api.post(f"/opportunities/{OPPORTUNITY['id']}/addTags", json={"tags": ["x"]})
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "ServiceUnavailable"
+    assert sandbox.counters(OPPORTUNITY["id"])["tags_added"] == 0
+    sandbox.reset_faults()
+    assert api.get("/stages").status_code == 200
+
+
+def test_fail_next_answers_the_listed_statuses_in_order_then_recovers(
+    api: Api, sandbox: SandboxServer
+) -> None:
+    sandbox.set_faults(fail_next=[500, 429, 502])
+
+    statuses = [api.get("/stages").status_code for _ in range(4)]
+
+    assert statuses == [500, 429, 502, 200]
+
+
+def test_faults_can_be_limited_to_paths_and_methods(api: Api, sandbox: SandboxServer) -> None:
+    sandbox.set_faults(error_rates={"500": 1.0}, paths=["/v1/opportunities"], methods=["POST"])
+
+    assert api.get("/stages").status_code == 200
+    assert api.get(f"/opportunities/{OPPORTUNITY['id']}").status_code == 200
+    assert (
+        api.post(f"/opportunities/{OPPORTUNITY['id']}/notes", json={"value": "x"}).status_code
+        == 500
+    )
+
+
+def test_latency_and_hang_delay_the_answer(api: Api, sandbox: SandboxServer) -> None:
+    sandbox.set_faults(latency_ms=150)
+    started = time.monotonic()
+    api.get("/stages")
+    slow = time.monotonic() - started
+
+    sandbox.set_faults(hang_seconds=2)
+    with pytest.raises(requests.Timeout):
+        api.session.get(sandbox.api_url + "/stages", timeout=0.3)
+
+    assert slow >= 0.15
+
+
+def test_drop_after_apply_applies_the_write_but_sends_no_response(
+    api: Api, sandbox: SandboxServer
+) -> None:
+    sandbox.set_faults(drop_after_apply=1)
+
+    with pytest.raises(requests.ConnectionError):
+        api.post(f"/opportunities/{OPPORTUNITY['id']}/notes", json={"value": "Karat: invited"})
+    again = api.post(f"/opportunities/{OPPORTUNITY['id']}/notes", json={"value": "second"})
+
+    assert again.status_code == 201
+    assert [n["fields"][0]["value"] for n in sandbox.notes(OPPORTUNITY["id"])] == [
+        "Karat: invited",
+        "second",
+    ]
+    assert sandbox.counters(OPPORTUNITY["id"])["notes"] == 2
+
+
+def test_counters_count_each_kind_per_opportunity_and_in_total(
+    api: Api, sandbox: SandboxServer
+) -> None:
+    url = f"/opportunities/{OPPORTUNITY['id']}"
+    api.post(url + "/notes", json={"value": "n"})
+    api.post(url + "/addTags", json={"tags": ["a"]})
+    api.post(url + "/addLinks", json={"links": ["https://k.example/r"]})
+    api.put(url + "/stage", json={"stage": "offer"})
+
+    mine = sandbox.counters(OPPORTUNITY["id"])
+    total = requests.get(sandbox.url + "/_control/counters", timeout=5).json()["total"]
+
+    assert mine["notes"] == mine["tags_added"] == mine["links_added"] == mine["stage_moves"] == 1
+    assert mine["archives"] == 0
+    assert total["notes"] == 1
+    requests.delete(sandbox.url + "/_control/counters", timeout=5)
+    assert sandbox.counters(OPPORTUNITY["id"])["notes"] == 0
+
+
+def test_control_faults_endpoint_sets_reads_and_resets(sandbox: SandboxServer, api: Api) -> None:
+    control = sandbox.url + "/_control/faults"
+
+    set_response = requests.post(control, json={"error_rates": {"503": 1}, "seed": 3}, timeout=5)
+    failing = api.get("/stages").status_code
+    current = requests.get(control, timeout=5).json()
+    requests.delete(control, timeout=5)
+
+    assert set_response.status_code == 200
+    assert failing == 503
+    assert current["error_rates"] == {"503": 1.0}
+    assert api.get("/stages").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"latency_ms": -1},
+        {"error_rates": {"200": 0.5}},
+        {"error_rates": {"503": 2}},
+        {"surprise": 1},
+        [1],
+        {"fail_next": "503"},
+    ],
+)
+def test_control_faults_rejects_bad_knobs(sandbox: SandboxServer, body: object) -> None:
+    response = requests.post(sandbox.url + "/_control/faults", json=body, timeout=5)
+
+    assert response.status_code == 400
+    assert sandbox.faults["error_rates"] == {}
+
+
+def test_control_json_posts_require_a_json_content_type(sandbox: SandboxServer) -> None:
+    response = requests.post(
+        sandbox.url + "/_control/faults",
+        data="error_rates=1",
+        headers={"Content-Type": "text/plain"},
+        timeout=5,
+    )
+
+    assert response.status_code == 415
+
+
+def test_control_creates_keys_moves_opportunities_and_resets(sandbox: SandboxServer) -> None:
+    key = requests.post(
+        sandbox.url + "/_control/keys",
+        json={"label": "ro", "permissions": ["stages:read:admin"]},
+        timeout=5,
+    ).json()["key"]
+    moved = requests.post(
+        f"{sandbox.url}/_control/opportunities/{OPPORTUNITY['id']}/stage",
+        json={"stage": "offer"},
+        timeout=5,
+    ).json()["data"]
+
+    requests.post(sandbox.url + "/_control/reset", timeout=5)
+
+    assert moved["stage"] == "offer"
+    assert sandbox.opportunity(OPPORTUNITY["id"])["stage"] == OPPORTUNITY["stage"]
+    assert requests.get(sandbox.api_url + "/stages", auth=(key, ""), timeout=5).status_code == 401
+
+
+def test_control_rate_limit_and_request_stats(sandbox: SandboxServer, api: Api) -> None:
+    requests.post(
+        sandbox.url + "/_control/rate-limit", json={"rate_per_second": 1, "burst": 1}, timeout=5
+    )
+
+    statuses = [api.get("/stages").status_code for _ in range(2)]
+    stats = requests.get(sandbox.url + "/_control/requests", timeout=5).json()
+
+    assert statuses == [200, 429]
+    assert stats["429"] == 1
+    assert (
+        requests.post(
+            sandbox.url + "/_control/rate-limit", json={"rate_per_second": -1}, timeout=5
+        ).status_code
+        == 400
+    )
