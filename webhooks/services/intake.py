@@ -178,7 +178,8 @@ def _parse_envelope(body: Any) -> _Envelope:
     ):
         raise _Malformed("triggeredAt must be an integer (milliseconds)")
     # A missing signature is a 401 (verification fails); a non-string one is a broken body.
-    if "signature" in body and not isinstance(body["signature"], str):
+    signature = body.get("signature")
+    if signature is not None and not isinstance(signature, str):
         raise _Malformed("signature must be a string")
     data = body.get("data")
     if not isinstance(data, dict):

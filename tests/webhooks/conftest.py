@@ -1,0 +1,178 @@
+"""Webhook fixtures: an integration with the three example tokens, signed deliveries, a Lever."""
+
+from __future__ import annotations
+
+import copy
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from integrations.lever import signatures
+from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer
+from integrations.models import AtsIntegration, OpportunityLink, WebhookEvent, WebhookSubscription
+from karatlever.celery import app as celery_app
+from karatlever.hiring.models import Candidacy
+from tests.factories import CandidacyFactory, IntegrationFactory, RoleFactory
+from webhooks import circuit
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lever"
+
+# The signing tokens of the shared example payloads (lever-api.md §6.8).
+EXAMPLE_TOKENS = {
+    WebhookEvent.CANDIDATE_STAGE_CHANGE: "d2e4f6a8b0c1d3e5f7a9b1c3d5e7f9a0b2c4d6e8f0a1b3c5",
+    WebhookEvent.CANDIDATE_ARCHIVE_CHANGE: "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718",
+    WebhookEvent.CANDIDATE_HIRED: "f0e1d2c3b4a5968778695a4b3c2d1e0ff0e1d2c3b4a59687",
+}
+EXAMPLE_FILES = {
+    WebhookEvent.CANDIDATE_STAGE_CHANGE: "webhook-candidateStageChange.json",
+    WebhookEvent.CANDIDATE_ARCHIVE_CHANGE: "webhook-candidateArchiveChange.json",
+    WebhookEvent.CANDIDATE_HIRED: "webhook-candidateHired.json",
+}
+EXAMPLE_OPPORTUNITY_ID = "8f2c6a1e-4b7d-4c0e-9a35-2d1e7f6b9c40"
+
+
+def example_payload(event: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / EXAMPLE_FILES[event]).read_text())
+
+
+def make_delivery(
+    event: str = WebhookEvent.CANDIDATE_STAGE_CHANGE,
+    *,
+    opportunity_id: str = EXAMPLE_OPPORTUNITY_ID,
+    signature_token: str | None = None,
+    token: str | None = None,
+    triggered_at: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A delivery shaped like Lever's, signed with ``signature_token`` (the event's example one)."""
+    token = token or secrets.token_hex(24)
+    triggered_at = triggered_at if triggered_at is not None else int(time.time() * 1000)
+    if data is None:
+        data = {"opportunityId": opportunity_id, "candidateId": opportunity_id, "contactId": "c-1"}
+        if event == WebhookEvent.CANDIDATE_STAGE_CHANGE:
+            data |= {"fromStageId": "applicant-new", "toStageId": "offer"}
+    key = signature_token if signature_token is not None else EXAMPLE_TOKENS.get(event, "x" * 48)
+    return {
+        "triggeredAt": triggered_at,
+        "event": event,
+        "data": data,
+        "token": token,
+        "signature": signatures.sign(signature_token=key, token=token, triggered_at=triggered_at),
+    }
+
+
+def resign(body: dict[str, Any], signature_token: str) -> dict[str, Any]:
+    body = copy.deepcopy(body)
+    body["signature"] = signatures.sign(
+        signature_token=signature_token, token=body["token"], triggered_at=body["triggeredAt"]
+    )
+    return body
+
+
+def subscriptions_set(integration: AtsIntegration, tokens: dict[str, str]) -> None:
+    for event, token in tokens.items():
+        WebhookSubscription.objects.update_or_create(
+            integration=integration,
+            event=event,
+            defaults={"signature_token": token, "signature_token_last4": token[-4:]},
+        )
+
+
+def use_broker(url: str, transport_options: dict[str, Any] | None = None) -> None:
+    """Point the Celery app's publishing at another broker (drops the cached pools)."""
+    conf = celery_app.conf
+    conf.broker_url, conf.broker_transport_options = url, transport_options or {}
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture(autouse=True)
+def _memory_broker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Publish to an in-process broker: tests never write into var/broker of a running app."""
+    conf = celery_app.conf
+    saved = conf.broker_url, conf.broker_transport_options
+    # Celery reads this variable before its configuration; the tests choose the broker.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    use_broker("memory://")
+    circuit.broker.reset()
+    circuit.throttle_cache.reset()
+    yield
+    use_broker(*saved)
+    circuit.broker.reset()
+    circuit.throttle_cache.reset()
+
+
+@pytest.fixture
+def webhook_integration(integration: AtsIntegration) -> AtsIntegration:
+    """The shared `integration`, with the example tokens configured for the three events."""
+    subscriptions_set(integration, EXAMPLE_TOKENS)
+    return integration
+
+
+@pytest.fixture
+def other_integration(second_group: Any) -> AtsIntegration:
+    other = IntegrationFactory(group=second_group)
+    subscriptions_set(other, {e: secrets.token_hex(24) for e in EXAMPLE_TOKENS})
+    return other
+
+
+PostFn = Callable[..., Any]
+
+
+@pytest.fixture
+def post_delivery(client: Client, webhook_integration: AtsIntegration) -> PostFn:
+    """POST a body (dict → JSON, or raw bytes) to an integration's receiver URL."""
+
+    def post(
+        body: dict[str, Any] | bytes | str,
+        *,
+        integration: AtsIntegration | None = None,
+        public_id: Any = None,
+        content_type: str = "application/json",
+        **extra: Any,
+    ) -> Any:
+        target = public_id or (integration or webhook_integration).public_id
+        url = reverse("webhooks:lever-receive", kwargs={"integration_id": target})
+        data = json.dumps(body) if isinstance(body, dict) else body
+        return client.post(url, data=data, content_type=content_type, **extra)
+
+    return post
+
+
+@pytest.fixture
+def linked_candidacy(webhook_integration: AtsIntegration) -> Candidacy:
+    role = RoleFactory(group=webhook_integration.group)
+    candidacy = CandidacyFactory(role=role)
+    OpportunityLink.objects.create(
+        integration=webhook_integration,
+        candidacy=candidacy,
+        opportunity_id=EXAMPLE_OPPORTUNITY_ID,
+        contact_id="c41d7e92-1a3b-4f5c-8e6d-7b2a9f0e3d15",
+    )
+    return candidacy
+
+
+@pytest.fixture
+def lever() -> Iterator[SandboxServer]:
+    """The local Lever sandbox (demo data), rate limiting off."""
+    with SandboxServer(port=0, rate_per_second=None, webhook_retry_base=0.05) as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox_integration(
+    webhook_integration: AtsIntegration, lever: SandboxServer, settings: Any
+) -> AtsIntegration:
+    """The integration, talking to the sandbox with the demo key."""
+    settings.LEVER_API_BASE_URL = lever.api_url
+    webhook_integration.api_key = DEMO_API_KEY
+    webhook_integration.api_key_last4 = DEMO_API_KEY[-4:]
+    webhook_integration.save(update_fields=["api_key", "api_key_last4"])
+    return webhook_integration

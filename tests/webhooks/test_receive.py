@@ -1,0 +1,547 @@
+"""The receiver: known-answer deliveries, the negative matrix, duplicates, rotation, throttle."""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+import threading
+import time
+import uuid
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from rest_framework.exceptions import ParseError
+
+from integrations.models import AtsIntegration, WebhookEvent, WebhookSubscription
+from webhooks import circuit
+from webhooks.models import WebhookDelivery, WebhookRejection
+from webhooks.parsers import BoundedJSONParser, PayloadTooLarge
+from webhooks.services import processing
+
+from .conftest import (
+    EXAMPLE_OPPORTUNITY_ID,
+    EXAMPLE_TOKENS,
+    PostFn,
+    example_payload,
+    make_delivery,
+    resign,
+    use_broker,
+)
+
+pytestmark = pytest.mark.django_db
+
+EVENTS = list(EXAMPLE_TOKENS)
+
+
+def _rejections(integration: AtsIntegration) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in WebhookRejection.objects.filter(integration=integration):
+        counts[row.reason] = counts.get(row.reason, 0) + row.count
+    return counts
+
+
+# --- known answers --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("event", EVENTS)
+def test_example_payload_is_accepted_stored_and_enqueued_after_commit(
+    event: str,
+    post_delivery: PostFn,
+    webhook_integration: AtsIntegration,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    body = example_payload(event)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post_delivery(body)
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "accepted"}
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.integration == webhook_integration
+    assert delivery.event == event
+    assert delivery.opportunity_id == EXAMPLE_OPPORTUNITY_ID
+    assert delivery.token == body["token"]
+    assert delivery.triggered_at_ms == body["triggeredAt"]
+    assert delivery.payload == body
+    assert delivery.status == WebhookDelivery.Status.RECEIVED
+    assert len(callbacks) == 1  # the processing task, published only once the row committed
+
+
+def test_verified_delivery_marks_the_subscription_last_delivery(
+    post_delivery: PostFn, webhook_integration: AtsIntegration
+) -> None:
+    post_delivery(example_payload(WebhookEvent.CANDIDATE_HIRED))
+
+    subscription = WebhookSubscription.objects.get(
+        integration=webhook_integration, event=WebhookEvent.CANDIDATE_HIRED
+    )
+    assert subscription.last_delivery_at is not None
+    other = WebhookSubscription.objects.get(
+        integration=webhook_integration, event=WebhookEvent.CANDIDATE_STAGE_CHANGE
+    )
+    assert other.last_delivery_at is None
+
+
+def test_duplicate_delivery_is_stored_once_and_answered_200(
+    post_delivery: PostFn, django_capture_on_commit_callbacks: Any
+) -> None:
+    body = example_payload(WebhookEvent.CANDIDATE_STAGE_CHANGE)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        answers = [post_delivery(body) for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert [a.json()["status"] for a in answers] == ["accepted", "duplicate", "duplicate"]
+    assert WebhookDelivery.objects.count() == 1
+    assert len(callbacks) == 1
+
+
+def test_same_token_for_another_opportunity_is_a_different_delivery(post_delivery: PostFn) -> None:
+    first = make_delivery(opportunity_id="opp-1", token="t" * 48, triggered_at=1)
+    second = make_delivery(opportunity_id="opp-2", token="t" * 48, triggered_at=1)
+
+    assert post_delivery(first).json()["status"] == "accepted"
+    assert post_delivery(second).json()["status"] == "accepted"
+    assert WebhookDelivery.objects.count() == 2
+
+
+def test_lever_test_delivery_is_answered_200_and_recorded_as_ignored(
+    post_delivery: PostFn, django_capture_on_commit_callbacks: Any
+) -> None:
+    body = make_delivery(WebhookEvent.CANDIDATE_ARCHIVE_CHANGE, data={})
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post_delivery(body)
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "test"}
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == WebhookDelivery.Status.IGNORED
+    assert delivery.outcome == "Test delivery from Lever"
+    assert callbacks == []
+
+
+def test_event_we_do_not_act_on_is_recorded_as_ignored_when_signed_with_a_known_token(
+    post_delivery: PostFn,
+) -> None:
+    body = make_delivery(
+        "applicationCreated",
+        signature_token=EXAMPLE_TOKENS[WebhookEvent.CANDIDATE_HIRED],
+        data={"opportunityId": "opp-9", "applicationId": "app-1"},
+    )
+
+    response = post_delivery(body)
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ignored"}
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.event, delivery.status) == ("applicationCreated", "ignored")
+
+
+def test_event_we_do_not_act_on_with_an_unknown_token_is_401(post_delivery: PostFn) -> None:
+    body = make_delivery("contactUpdated", signature_token="u" * 48, data={"contactId": "c"})
+
+    assert post_delivery(body).status_code == 401
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_previous_token_stays_valid_during_rotation(
+    post_delivery: PostFn, webhook_integration: AtsIntegration
+) -> None:
+    old = EXAMPLE_TOKENS[WebhookEvent.CANDIDATE_STAGE_CHANGE]
+    new = secrets.token_hex(24)
+    subscription = WebhookSubscription.objects.get(
+        integration=webhook_integration, event=WebhookEvent.CANDIDATE_STAGE_CHANGE
+    )
+    subscription.previous_signature_token = old
+    subscription.signature_token = new
+    subscription.save()
+
+    assert post_delivery(make_delivery(signature_token=old)).status_code == 200
+    assert post_delivery(make_delivery(signature_token=new)).status_code == 200
+    assert post_delivery(make_delivery(signature_token="z" * 48)).status_code == 401
+
+
+# --- 401 ------------------------------------------------------------------------------------
+
+
+def test_missing_signature_is_401(
+    post_delivery: PostFn, webhook_integration: AtsIntegration
+) -> None:
+    body = make_delivery()
+    del body["signature"]
+
+    response = post_delivery(body)
+
+    assert response.status_code == 401
+    assert response.json() == {"status": "bad_signature"}
+    assert not WebhookDelivery.objects.exists()
+    assert _rejections(webhook_integration) == {"bad_signature": 1}
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(lambda b: b | {"signature": "0" * 64}, id="wrong-signature"),
+        pytest.param(lambda b: b | {"signature": b["signature"].upper()}, id="uppercase"),
+        pytest.param(lambda b: b | {"signature": ""}, id="empty"),
+        pytest.param(lambda b: b | {"token": b["token"] + "x"}, id="token-changed"),
+        pytest.param(lambda b: b | {"triggeredAt": b["triggeredAt"] + 1}, id="time-changed"),
+        pytest.param(lambda b: b | {"signature": None}, id="null"),
+    ],
+)
+def test_bad_signature_is_401_and_stores_nothing(post_delivery: PostFn, tamper: Any) -> None:
+    body = tamper(make_delivery())
+
+    response = post_delivery(body)
+
+    assert response.status_code == 401
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_body_signed_with_another_integrations_token_is_401_and_stores_nothing(
+    post_delivery: PostFn,
+    webhook_integration: AtsIntegration,
+    other_integration: AtsIntegration,
+) -> None:
+    other_token = WebhookSubscription.objects.get(
+        integration=other_integration, event=WebhookEvent.CANDIDATE_STAGE_CHANGE
+    ).signature_token
+    body = make_delivery(signature_token=other_token)
+
+    assert post_delivery(body, integration=other_integration).status_code == 200
+    assert post_delivery(resign(body, other_token)).status_code == 401
+    assert WebhookDelivery.objects.filter(integration=webhook_integration).count() == 0
+    assert WebhookDelivery.objects.filter(integration=other_integration).count() == 1
+
+
+def test_token_of_another_event_does_not_verify(post_delivery: PostFn) -> None:
+    body = make_delivery(
+        WebhookEvent.CANDIDATE_STAGE_CHANGE,
+        signature_token=EXAMPLE_TOKENS[WebhookEvent.CANDIDATE_HIRED],
+    )
+
+    assert post_delivery(body).status_code == 401
+
+
+def test_event_without_a_configured_token_is_401(
+    post_delivery: PostFn, webhook_integration: AtsIntegration
+) -> None:
+    WebhookSubscription.objects.filter(
+        integration=webhook_integration, event=WebhookEvent.CANDIDATE_HIRED
+    ).delete()
+
+    assert post_delivery(example_payload(WebhookEvent.CANDIDATE_HIRED)).status_code == 401
+
+
+# --- 404, 410 -------------------------------------------------------------------------------
+
+
+def test_unknown_integration_is_404_and_counts_nothing(post_delivery: PostFn) -> None:
+    response = post_delivery(make_delivery(), public_id=uuid.uuid4())
+
+    assert response.status_code == 404
+    assert not WebhookDelivery.objects.exists()
+    assert not WebhookRejection.objects.exists()
+
+
+def test_integration_id_that_is_not_a_uuid_is_404(client: Client) -> None:
+    response = client.post(
+        "/webhooks/lever/42/", data=json.dumps(make_delivery()), content_type="application/json"
+    )
+
+    assert response.status_code == 404
+
+
+def test_disabled_integration_is_410(
+    post_delivery: PostFn, webhook_integration: AtsIntegration
+) -> None:
+    webhook_integration.enabled = False
+    webhook_integration.save(update_fields=["enabled"])
+
+    response = post_delivery(example_payload(WebhookEvent.CANDIDATE_STAGE_CHANGE))
+
+    assert response.status_code == 410
+    assert response.json() == {"status": "disabled"}
+    assert not WebhookDelivery.objects.exists()
+
+
+# --- 400 ------------------------------------------------------------------------------------
+
+
+def _without(key: str) -> Any:
+    def change(body: dict[str, Any]) -> dict[str, Any]:
+        body = dict(body)
+        del body[key]
+        return body
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(_without("event"), id="no-event"),
+        pytest.param(_without("token"), id="no-token"),
+        pytest.param(_without("triggeredAt"), id="no-triggeredAt"),
+        pytest.param(_without("data"), id="no-data"),
+        pytest.param(lambda b: b | {"event": 7}, id="event-number"),
+        pytest.param(lambda b: b | {"event": ""}, id="event-empty"),
+        pytest.param(lambda b: b | {"event": "e" * 65}, id="event-too-long"),
+        pytest.param(lambda b: b | {"token": ["a"]}, id="token-list"),
+        pytest.param(lambda b: b | {"token": "t" * 129}, id="token-too-long"),
+        pytest.param(lambda b: b | {"triggeredAt": "1767258000123"}, id="triggeredAt-string"),
+        pytest.param(lambda b: b | {"triggeredAt": True}, id="triggeredAt-bool"),
+        pytest.param(lambda b: b | {"triggeredAt": 1.5}, id="triggeredAt-float"),
+        pytest.param(lambda b: b | {"triggeredAt": -1}, id="triggeredAt-negative"),
+        pytest.param(lambda b: b | {"triggeredAt": 2**70}, id="triggeredAt-huge"),
+        pytest.param(lambda b: b | {"signature": 12345}, id="signature-number"),
+        pytest.param(lambda b: b | {"data": []}, id="data-list"),
+        pytest.param(lambda b: b | {"data": "x"}, id="data-string"),
+        pytest.param(lambda b: b | {"data": {"candidateId": "c"}}, id="no-opportunityId"),
+        pytest.param(lambda b: b | {"data": {"opportunityId": 5}}, id="opportunityId-number"),
+        pytest.param(lambda b: b | {"data": {"opportunityId": "o" * 65}}, id="opportunityId-long"),
+        pytest.param(lambda b: b | {"data": {"opportunityId": "o", "n": "a\u0000b"}}, id="nul"),
+    ],
+)
+def test_malformed_delivery_is_400_and_counted(
+    post_delivery: PostFn, webhook_integration: AtsIntegration, change: Any
+) -> None:
+    response = post_delivery(change(make_delivery()))
+
+    assert response.status_code == 400
+    assert response.json()["status"] == "malformed"
+    assert not WebhookDelivery.objects.exists()
+    assert _rejections(webhook_integration) == {"malformed": 1}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"{not json", id="broken"),
+        pytest.param(b"[1, 2, 3]", id="array"),
+        pytest.param(b'"a string"', id="string"),
+        pytest.param(b"null", id="null"),
+        pytest.param(b"\xff\xfe{}", id="not-utf8"),
+        pytest.param(b'{"triggeredAt": NaN}', id="nan"),
+        pytest.param(b'{"triggeredAt": Infinity}', id="infinity"),
+        pytest.param(b"[" * 50_000 + b"]" * 50_000, id="deeply-nested"),
+        pytest.param(b'{"triggeredAt": 1' + b"0" * 5000 + b"}", id="5000-digit-number"),
+        pytest.param(b'{"event": "candidateStageChange", "x": "\\ud800"}', id="lone-surrogate"),
+    ],
+)
+def test_body_that_is_not_a_json_delivery_is_400(post_delivery: PostFn, raw: bytes) -> None:
+    response = post_delivery(raw)
+
+    assert response.status_code == 400
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_empty_json_body_is_400(post_delivery: PostFn) -> None:
+    response = post_delivery(b"", CONTENT_TYPE="application/json")
+
+    assert response.status_code == 400
+
+
+# --- 413, 415 -------------------------------------------------------------------------------
+
+
+def test_body_over_the_cap_is_413_and_counted(
+    post_delivery: PostFn, webhook_integration: AtsIntegration, settings: Any
+) -> None:
+    body = make_delivery()
+    body["data"]["padding"] = "p" * (256 * 1024)
+
+    response = post_delivery(body)
+
+    assert response.status_code == 413
+    assert not WebhookDelivery.objects.exists()
+    assert _rejections(webhook_integration) == {"too_large": 1}
+
+
+def test_body_just_under_the_cap_is_accepted(post_delivery: PostFn) -> None:
+    body = make_delivery()
+    body["data"]["padding"] = ""
+    size = len(json.dumps(body).encode())
+    body["data"]["padding"] = "p" * (256 * 1024 - size)
+
+    assert len(json.dumps(body).encode()) == 256 * 1024
+    assert post_delivery(body).status_code == 200
+
+
+def test_parser_reads_at_most_one_byte_past_the_cap(settings: Any) -> None:
+    settings.WEBHOOK_MAX_BODY_BYTES = 10
+    stream = io.BytesIO(b'{"a": "' + b"x" * 10_000 + b'"}')
+
+    with pytest.raises(PayloadTooLarge):
+        BoundedJSONParser().parse(stream)
+
+    assert stream.tell() == 11
+    with pytest.raises(ParseError):
+        BoundedJSONParser().parse(io.BytesIO(b"{oops"))
+
+
+def test_declared_length_over_the_cap_is_413_before_reading(
+    post_delivery: PostFn, settings: Any
+) -> None:
+    settings.WEBHOOK_MAX_BODY_BYTES = 100
+
+    response = post_delivery(make_delivery(), CONTENT_LENGTH="5000000")
+
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "application/xml", ""],
+)
+def test_wrong_content_type_is_415(
+    post_delivery: PostFn, webhook_integration: AtsIntegration, content_type: str
+) -> None:
+    response = post_delivery(make_delivery(), content_type=content_type)
+
+    assert response.status_code == 415
+    assert not WebhookDelivery.objects.exists()
+    assert _rejections(webhook_integration) == {"unsupported_media_type": 1}
+
+
+def test_json_with_charset_parameter_is_accepted(post_delivery: PostFn) -> None:
+    response = post_delivery(make_delivery(), content_type="application/json; charset=utf-8")
+
+    assert response.status_code == 200
+
+
+def test_get_is_not_allowed(client: Client, webhook_integration: AtsIntegration) -> None:
+    url = reverse(
+        "webhooks:lever-receive", kwargs={"integration_id": webhook_integration.public_id}
+    )
+
+    assert client.get(url).status_code == 405
+
+
+def test_receiver_needs_no_csrf_token(webhook_integration: AtsIntegration) -> None:
+    client = Client(enforce_csrf_checks=True)
+    url = reverse(
+        "webhooks:lever-receive", kwargs={"integration_id": webhook_integration.public_id}
+    )
+
+    response = client.post(url, data=json.dumps(make_delivery()), content_type="application/json")
+
+    assert response.status_code == 200
+
+
+# --- throttle -------------------------------------------------------------------------------
+
+
+def test_flood_on_one_integration_is_throttled_without_starving_another(
+    post_delivery: PostFn, other_integration: AtsIntegration
+) -> None:
+    from webhooks.throttling import IntegrationWebhookThrottle
+
+    saved = IntegrationWebhookThrottle.THROTTLE_RATES
+    IntegrationWebhookThrottle.THROTTLE_RATES = {**saved, "lever_webhook": "3/min"}
+
+    try:
+        answers = [post_delivery(make_delivery()).status_code for _ in range(5)]
+        other_token = WebhookSubscription.objects.get(
+            integration=other_integration, event=WebhookEvent.CANDIDATE_STAGE_CHANGE
+        ).signature_token
+        other = post_delivery(
+            make_delivery(signature_token=other_token), integration=other_integration
+        )
+    finally:
+        IntegrationWebhookThrottle.THROTTLE_RATES = saved
+
+    assert answers == [200, 200, 200, 429, 429]
+    assert other.status_code == 200
+    assert WebhookDelivery.objects.count() == 4
+
+
+def test_throttle_fails_open_quickly_when_the_cache_is_down(
+    post_delivery: PostFn, settings: Any
+) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_timeout": 1.0, "socket_connect_timeout": 1.0},
+        }
+    }
+
+    started = time.monotonic()
+    answers = [post_delivery(make_delivery()).status_code for _ in range(3)]
+    elapsed = time.monotonic() - started
+
+    assert answers == [200, 200, 200]
+    assert elapsed < 1.5
+    assert circuit.throttle_cache.is_open()
+
+
+# --- broker down ----------------------------------------------------------------------------
+
+
+def test_dead_broker_still_answers_200_fast_and_the_sweeper_enqueues_later(
+    post_delivery: PostFn, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    use_broker(
+        "redis://127.0.0.1:1/0",
+        {"socket_timeout": 1.0, "socket_connect_timeout": 1.0, "max_retries": 1},
+    )
+
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        answers = [post_delivery(make_delivery()).status_code for _ in range(5)]
+    elapsed = time.monotonic() - started
+
+    assert answers == [200] * 5
+    assert elapsed < 1.0 * 5
+    assert WebhookDelivery.objects.filter(status="received").count() == 5
+    assert circuit.broker.is_open()
+
+    # the broker is back
+    use_broker("memory://")
+    circuit.broker.reset()
+    settings.WEBHOOK_SWEEP_GRACE_SECONDS = 0
+
+    result = processing.delivery_sweep()
+
+    assert sorted(result.requeued) == sorted(WebhookDelivery.objects.values_list("pk", flat=True))
+
+
+# --- concurrency ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_same_delivery_sent_three_times_concurrently_is_stored_once(
+    webhook_integration: AtsIntegration,
+) -> None:
+    body = json.dumps(example_payload(WebhookEvent.CANDIDATE_ARCHIVE_CHANGE))
+    url = reverse(
+        "webhooks:lever-receive", kwargs={"integration_id": webhook_integration.public_id}
+    )
+    barrier = threading.Barrier(3)
+    answers: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def send() -> None:
+        barrier.wait()
+        try:
+            response = Client().post(url, data=body, content_type="application/json")
+            with lock:
+                answers.append((response.status_code, response.json()["status"]))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+    assert sorted(answers) == [(200, "accepted"), (200, "duplicate"), (200, "duplicate")]
+    assert WebhookDelivery.objects.count() == 1
