@@ -73,13 +73,7 @@ class Command(BaseCommand):
         )
         previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
         try:
-            server.serve_forever(
-                ready=lambda: self.stdout.write(
-                    f"Lever sandbox on {server.url} (API {server.api_url}), state in {options['db']}.\n"
-                    "Demo key: DEMO_API_KEY in integrations/lever/sandbox/demo.py; "
-                    f"more keys at {server.url}/settings/integrations. Ctrl-C to stop."
-                )
-            )
+            server.serve_forever(ready=lambda: self._announce(server, options["db"]))
         except OSError as exc:
             raise CommandError(
                 f"cannot start the sandbox on {options['host']}:{options['port']}: {exc}"
@@ -87,3 +81,12 @@ class Command(BaseCommand):
         finally:
             signal.signal(signal.SIGTERM, previous)
         self.stdout.write("Lever sandbox stopped.")
+
+    def _announce(self, server: SandboxServer, db: str) -> None:
+        self.stdout.write(
+            f"Lever sandbox on {server.url} (API {server.api_url}), state in {db}.\n"
+            "Demo key: DEMO_API_KEY in integrations/lever/sandbox/demo.py; "
+            f"more keys at {server.url}/settings/integrations. Ctrl-C to stop."
+        )
+        # Flushed so a supervising process (make run, tests) sees the URL right away.
+        self.stdout.flush()
