@@ -457,10 +457,8 @@ class Sandbox:
 
     def _queue_events(self, events: list[Event]) -> int:
         queued = 0
-        enabled = {
-            r["event"]
-            for r in self.store.query("SELECT event FROM webhook_events WHERE enabled = 1")
-        }
+        # An event with no stored toggle is ON, as on Lever's page by default.
+        enabled = {event for event, on in self.event_toggles().items() if on}
         for event in events:
             if event.name not in enabled:
                 continue

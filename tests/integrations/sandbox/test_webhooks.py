@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
+import requests
 
-from integrations.lever.sandbox import SandboxServer, demo_data
+from integrations.lever.sandbox import DELIVERED_EVENTS, SandboxServer, demo_data
 from integrations.lever.signatures import verify
 from tests.integrations.sandbox.conftest import Api, Receiver
 
@@ -238,3 +239,12 @@ def test_send_test_posts_empty_data(
     assert delivery["body"]["data"] == {}
     assert delivery["body"]["event"] == event
     assert verify(delivery["body"], signature_tokens=[token])
+
+
+def test_events_are_on_by_default_even_without_seeding() -> None:
+    with SandboxServer(port=0, seed=False) as empty:
+        key = empty.create_api_key(["webhooks:write:admin", "opportunities:read:admin"])
+        response = requests.get(empty.api_url + "/opportunities", auth=(key, ""), timeout=5)
+
+        assert empty.sandbox.event_toggles() == dict.fromkeys(DELIVERED_EVENTS, True)
+        assert response.json() == {"data": [], "hasNext": False}
