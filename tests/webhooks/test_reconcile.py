@@ -1,0 +1,170 @@
+"""The reconciliation poll heals missed webhooks and notices when webhooks stop arriving."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from integrations.lever.sandbox import SandboxServer
+from integrations.lever.sandbox.demo import demo_opportunity_ids
+from integrations.models import AtsIntegration, OpportunityLink, WebhookEvent
+from karatlever.hiring.models import Candidacy, CandidacyEvent
+from tests.factories import CandidacyFactory, IntegrationFactory, RoleFactory
+from webhooks import selectors
+from webhooks.services import intake, reconcile
+
+from .conftest import make_delivery
+
+pytestmark = pytest.mark.django_db
+
+OPPORTUNITY_IDS = demo_opportunity_ids(3)
+
+
+def _link(
+    integration: AtsIntegration, lever: SandboxServer, opportunity_id: str, contact: bool = True
+) -> Candidacy:
+    candidacy = CandidacyFactory(role=RoleFactory(group=integration.group))
+    OpportunityLink.objects.create(
+        integration=integration,
+        candidacy=candidacy,
+        opportunity_id=opportunity_id,
+        contact_id=lever.opportunity(opportunity_id)["contact"] if contact else "",
+    )
+    return candidacy
+
+
+def _poll(integration: AtsIntegration) -> reconcile.ReconcileResult:
+    result = reconcile.integration_reconcile(integration_id=integration.pk)
+    assert result is not None
+    return result
+
+
+def test_poll_applies_a_change_no_webhook_announced(
+    sandbox_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    candidacy = _link(sandbox_integration, lever, OPPORTUNITY_IDS[0])
+    other = _link(sandbox_integration, lever, OPPORTUNITY_IDS[1])
+    _poll(sandbox_integration)  # first poll: catches up with Lever's current state
+    lever.move_stage(OPPORTUNITY_IDS[0], "offer")
+
+    result = _poll(sandbox_integration)
+
+    candidacy.refresh_from_db()
+    sandbox_integration.refresh_from_db()
+    assert (candidacy.ats_stage_id, candidacy.ats_stage_name) == ("offer", "Offer")
+    assert result.changed == 1
+    assert result.unannounced == 1
+    assert sandbox_integration.unannounced_change_streak >= 1
+    assert sandbox_integration.reconciled_at is not None
+    assert sandbox_integration.reconcile_cursor_ms is not None
+    event = candidacy.events.filter(kind=CandidacyEvent.Kind.ATS_STAGE_CHANGED).latest("id")
+    assert event.detail["origin"] == {"via": "reconcile"}
+    assert other.events.filter(kind=CandidacyEvent.Kind.ATS_STAGE_CHANGED).count() <= 1
+
+
+def test_poll_without_changes_changes_nothing(
+    sandbox_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    candidacy = _link(sandbox_integration, lever, OPPORTUNITY_IDS[0])
+    _poll(sandbox_integration)
+    events = candidacy.events.count()
+
+    result = _poll(sandbox_integration)
+
+    assert result.changed == 0
+    assert candidacy.events.count() == events
+
+
+def test_change_announced_by_a_stored_delivery_does_not_count_as_unannounced(
+    sandbox_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    _link(sandbox_integration, lever, OPPORTUNITY_IDS[0])
+    _poll(sandbox_integration)
+    lever.move_stage(OPPORTUNITY_IDS[0], "offer")
+    intake.delivery_record(
+        integration_public_id=sandbox_integration.public_id,
+        body=make_delivery(opportunity_id=OPPORTUNITY_IDS[0]),
+    )  # stored, not processed yet
+
+    result = _poll(sandbox_integration)
+
+    sandbox_integration.refresh_from_db()
+    assert (result.changed, result.unannounced) == (1, 0)
+    assert sandbox_integration.unannounced_change_streak == 0
+
+
+def test_repeated_unannounced_changes_show_webhooks_as_not_arriving(
+    sandbox_integration: AtsIntegration, lever: SandboxServer, settings: Any
+) -> None:
+    settings.RECONCILE_UNANNOUNCED_STREAK_ALERT = 3
+    _link(sandbox_integration, lever, OPPORTUNITY_IDS[0])
+    _poll(sandbox_integration)
+    AtsIntegration.objects.filter(pk=sandbox_integration.pk).update(unannounced_change_streak=0)
+
+    for stage in ("applicant-new", "offer", "lead-new"):
+        assert not selectors.webhooks_not_arriving(integration=_fresh(sandbox_integration))
+        lever.move_stage(OPPORTUNITY_IDS[0], stage)
+        _poll(sandbox_integration)
+
+    assert _fresh(sandbox_integration).unannounced_change_streak == 3
+    assert selectors.webhooks_not_arriving(integration=_fresh(sandbox_integration))
+
+    # A webhook announces the next change: the streak resets.
+    lever.move_stage(OPPORTUNITY_IDS[0], "offer")
+    intake.delivery_record(
+        integration_public_id=sandbox_integration.public_id,
+        body=make_delivery(opportunity_id=OPPORTUNITY_IDS[0]),
+    )
+    _poll(sandbox_integration)
+    assert not selectors.webhooks_not_arriving(integration=_fresh(sandbox_integration))
+
+
+def _fresh(integration: AtsIntegration) -> AtsIntegration:
+    return AtsIntegration.objects.get(pk=integration.pk)
+
+
+def test_link_without_contact_id_is_found_through_the_unfiltered_list(
+    sandbox_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    candidacy = _link(sandbox_integration, lever, OPPORTUNITY_IDS[2], contact=False)
+    _poll(sandbox_integration)
+    lever.hire(OPPORTUNITY_IDS[2])
+
+    _poll(sandbox_integration)
+
+    candidacy.refresh_from_db()
+    assert candidacy.ats_hired is True
+
+
+def test_lever_error_keeps_the_cursor_and_records_the_error(
+    sandbox_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    _link(sandbox_integration, lever, OPPORTUNITY_IDS[0])
+    _poll(sandbox_integration)
+    cursor = _fresh(sandbox_integration).reconcile_cursor_ms
+    lever.set_faults(fail_next=[401])
+
+    assert reconcile.integration_reconcile(integration_id=sandbox_integration.pk) is None
+
+    integration = _fresh(sandbox_integration)
+    assert integration.reconcile_cursor_ms == cursor
+    assert "API key" in integration.last_error
+
+
+def test_only_enabled_integrations_with_a_key_and_links_are_polled(
+    sandbox_integration: AtsIntegration, lever: SandboxServer, second_group: Any
+) -> None:
+    _link(sandbox_integration, lever, OPPORTUNITY_IDS[0])
+    _link(sandbox_integration, lever, OPPORTUNITY_IDS[1])
+    IntegrationFactory(group=second_group)  # no key, no links
+
+    assert reconcile.reconcile_due_integration_ids() == [sandbox_integration.pk]
+
+    AtsIntegration.objects.filter(pk=sandbox_integration.pk).update(enabled=False)
+    assert reconcile.reconcile_due_integration_ids() == []
+    assert reconcile.integration_reconcile(integration_id=sandbox_integration.pk) is None
+
+
+def test_webhook_event_constant_matches_the_supported_set() -> None:
+    assert set(intake.SUPPORTED_EVENTS) == set(WebhookEvent.values)
