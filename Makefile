@@ -58,8 +58,10 @@ seed: venv  ## create the demo organization (idempotent)
 sandbox: venv  ## run only the local Lever sandbox on :8001
 	$(BIN)/python manage.py lever_sandbox --port $(SANDBOX_PORT)
 
-bench: venv  ## run the benchmarks (see bench/README.md)
-	$(BIN)/python bench/run.py
+bench: venv  ## run every bench/*.py (or BENCH=bench/x.py); fails if a target is missed
+	@status=0; for script in $(or $(BENCH),$(wildcard bench/*.py)); do \
+	  echo "== $$script"; $(BIN)/python $$script || status=1; \
+	done; exit $$status
 
 clean-var:  ## delete local state (SQLite database, file broker, beat schedule; keeps keys)
 	rm -rf var/karatlever.sqlite3* var/broker var/cache var/ratelimit var/celerybeat-schedule*
