@@ -1,7 +1,19 @@
-"""ATS integration console pages."""
+"""ATS integration console pages (under /settings/ats-integrations/)."""
 
 from __future__ import annotations
 
+from django.urls import path
+
+from integrations import views
+
 app_name = "integrations"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.integration_list, name="list"),
+    path("<uuid:public_id>/", views.integration_detail, name="detail"),
+    path("<uuid:public_id>/settings/", views.integration_settings, name="settings"),
+    path("<uuid:public_id>/settings/check/", views.integration_check_key, name="check-key"),
+    path("<uuid:public_id>/status/", views.integration_status, name="status"),
+    path("<uuid:public_id>/enabled/", views.integration_set_enabled, name="set-enabled"),
+    path("<uuid:public_id>/delete/", views.integration_delete, name="delete"),
+]

@@ -1,0 +1,91 @@
+"""Forms for the integration pages; the input rules themselves live in services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from integrations import services
+from integrations.models import Ats, AtsIntegration, Region
+from karatlever.accounts.models import Group
+
+
+class IntegrationCreateForm(forms.Form):
+    """Group (a drop-down only when the user sees several groups) and "Select ATS"."""
+
+    group = forms.ModelChoiceField(
+        queryset=Group.objects.none(),
+        to_field_name="code",
+        empty_label=None,
+        label="Group",
+        error_messages={"invalid_choice": "Choose one of your organization's groups."},
+    )
+    ats = forms.ChoiceField(
+        choices=[("", "Select ATS"), *Ats.choices],
+        label="Select ATS",
+        error_messages={
+            "invalid_choice": "Choose an ATS from the list.",
+            "required": "Choose an ATS.",
+        },
+    )
+
+    def __init__(self, *args: Any, groups: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["group"]
+        field.queryset = groups  # type: ignore[attr-defined]
+        if len(groups) == 1:
+            # One group: nothing to choose, so no drop-down (seed guide step 2).
+            field.widget = forms.HiddenInput()
+            field.initial = groups[0].code
+
+    @property
+    def has_group_choice(self) -> bool:
+        return not isinstance(self.fields["group"].widget, forms.HiddenInput)
+
+
+class IntegrationSettingsForm(forms.Form):
+    """API key (write-only), optional User ID and region."""
+
+    api_key = forms.CharField(
+        label="API Key",
+        required=False,
+        strip=False,  # services.api_key_normalize strips and explains what's wrong
+        widget=forms.PasswordInput(
+            render_value=False,
+            attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"},
+        ),
+    )
+    lever_user_id = forms.CharField(
+        label="User ID",
+        required=False,
+        max_length=200,
+        help_text="Optional. You don't need to add a User ID. If you do, Karat's notes and "
+        "changes in Lever are made as this Lever user.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    region = forms.ChoiceField(
+        label="Region",
+        choices=Region.choices,
+        help_text="Where your Lever account lives. Most accounts are US.",
+        error_messages={"invalid_choice": "Choose a region: US, EU or Sandbox."},
+    )
+
+    def __init__(self, *args: Any, integration: AtsIntegration, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial", {"lever_user_id": integration.lever_user_id, "region": integration.region}
+        )
+        super().__init__(*args, **kwargs)
+        if integration.has_api_key:
+            keep = f"Leave blank to keep {integration.masked_api_key}."
+            if integration.pending_api_key_last4:
+                keep += f" A new key ••••{integration.pending_api_key_last4} is waiting for Lever's check."
+        else:
+            keep = "Paste the key you generated in Lever (Settings → Integrations → Karat)."
+        self.fields["api_key"].help_text = keep
+
+    def clean_api_key(self) -> str | None:
+        return services.api_key_normalize(self.cleaned_data.get("api_key"))
+
+    def clean_lever_user_id(self) -> str:
+        return services.lever_user_id_normalize(self.cleaned_data.get("lever_user_id"))

@@ -1,0 +1,23 @@
+"""Thin Celery tasks for integrations: take ids, call one service."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def api_key_validate(integration_id: int) -> str | None:
+    """Check the integration's key (and any pending replacement) with Lever; see the service.
+
+    Not auto-retried: "Lever unreachable" is itself a result the admin sees, with "Check again".
+    """
+    from integrations import services  # imported here: services import this module
+
+    status = services.api_key_validate(integration_id=integration_id)
+    if status is None:
+        logger.info("key check skipped: integration %s no longer exists", integration_id)
+    return status

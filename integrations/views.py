@@ -1,0 +1,211 @@
+"""ATS integration pages (thin: authorise, validate, call a service or selector, render)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from integrations import selectors, services
+from integrations.forms import IntegrationCreateForm, IntegrationSettingsForm
+from integrations.models import AtsIntegration
+from karatlever.accounts.permissions import admin_required
+from karatlever.accounts.selectors import group_list_visible
+
+KeyStatus = AtsIntegration.KeyStatus
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def integration_list(request: HttpRequest) -> HttpResponse:
+    """Settings → ATS Integrations: the list and "Create New ATS Integration"."""
+    groups = list(group_list_visible(user=request.user))  # type: ignore[arg-type]
+    form = IntegrationCreateForm(request.POST or None, groups=groups)
+    if request.method == "POST" and form.is_valid():
+        group, ats = form.cleaned_data["group"], form.cleaned_data["ats"]
+        try:
+            integration = services.integration_create(group=group, ats=ats, actor=request.user)  # type: ignore[arg-type]
+        except services.IntegrationError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(
+                request,
+                f"{integration.get_ats_display()} integration created for {group.name}. "
+                "Next: click Settings and add your Lever API key.",
+            )
+            return redirect("integrations:detail", public_id=integration.public_id)
+    if request.method == "POST" and form.errors:
+        messages.error(request, "The integration was not created. See the form below.")
+    integrations = selectors.integration_list(user=request.user)  # type: ignore[arg-type]
+    return render(
+        request,
+        "integrations/list.html",
+        {
+            "form": form,
+            "groups": groups,
+            "integrations": [
+                (i, selectors.integration_overall_status(integration=i)) for i in integrations
+            ],
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@admin_required
+def integration_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    integration = selectors.integration_get(user=request.user, public_id=public_id)  # type: ignore[arg-type]
+    return render(
+        request,
+        "integrations/detail.html",
+        {
+            "integration": integration,
+            "overall": selectors.integration_overall_status(integration=integration),
+            "key_check": selectors.key_check_view(integration=integration),
+            "audit_entries": selectors.audit_entry_list(integration=integration),
+            "tab": "overview",
+        },
+    )
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def integration_settings(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """API Key (write-only), optional User ID, Region → Save → background check with Lever."""
+    integration = selectors.integration_get(user=request.user, public_id=public_id)  # type: ignore[arg-type]
+    settings_url = reverse("integrations:settings", kwargs={"public_id": integration.public_id})
+    if request.method == "POST":
+        form = IntegrationSettingsForm(request.POST, integration=integration)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                outcome = services.integration_settings_update(
+                    integration=integration,
+                    actor=request.user,  # type: ignore[arg-type]
+                    api_key=data["api_key"],
+                    lever_user_id=data["lever_user_id"],
+                    region=data["region"],
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                if outcome.check_enqueued:
+                    messages.success(request, "Saved. Checking the key with Lever…")
+                    return redirect(f"{settings_url}?checking=1")
+                messages.success(request, "Saved.")
+                return redirect(settings_url)
+        messages.error(request, "Nothing was saved. See the form below.")
+        status = 400
+    else:
+        form = IntegrationSettingsForm(integration=integration)
+        status = 200
+        if request.GET.get("checking") and not selectors.key_check_in_progress(
+            integration=integration
+        ):
+            _announce_key_check(request, integration)
+    return render(
+        request,
+        "integrations/settings.html",
+        {
+            "integration": integration,
+            "form": form,
+            "key_check": selectors.key_check_view(integration=integration),
+            "tab": "settings",
+        },
+        status=status,
+    )
+
+
+def _announce_key_check(request: HttpRequest, integration: AtsIntegration) -> None:
+    """The background check finished while the page was refreshing: say how it went."""
+    view = selectors.key_check_view(integration=integration)
+    rejected, pending = view["rejected"], view["pending"]
+    if rejected:
+        messages.error(
+            request,
+            f"Lever rejected the new key ••••{rejected['last4']}. Karat keeps using "
+            f"{integration.masked_api_key}. {rejected['summary']}",
+        )
+    elif pending and pending.get("status") == KeyStatus.UNREACHABLE:
+        messages.warning(
+            request,
+            f"Karat could not reach Lever to check the new key ••••{pending['last4']}; "
+            f"it keeps using {integration.masked_api_key} meanwhile. Use “Check again”.",
+        )
+    elif integration.key_status == KeyStatus.VALID:
+        messages.success(request, f"Lever accepted the key {integration.masked_api_key}.")
+    elif integration.key_status == KeyStatus.INVALID:
+        messages.error(request, "Lever check failed. See the results below.")
+    elif integration.key_status == KeyStatus.UNREACHABLE:
+        messages.warning(request, "Karat could not reach Lever to check the key. Try again.")
+
+
+@admin_required
+@require_POST
+def integration_check_key(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    integration = selectors.integration_get(user=request.user, public_id=public_id)  # type: ignore[arg-type]
+    settings_url = reverse("integrations:settings", kwargs={"public_id": integration.public_id})
+    if services.api_key_check_request(integration=integration, actor=request.user):  # type: ignore[arg-type]
+        messages.success(request, "Checking the key with Lever…")
+        return redirect(f"{settings_url}?checking=1")
+    messages.error(request, "There is no API key to check yet. Add one first.")
+    return redirect(settings_url)
+
+
+@admin_required
+def integration_status(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    integration = selectors.integration_get(user=request.user, public_id=public_id)  # type: ignore[arg-type]
+    return render(
+        request,
+        "integrations/status.html",
+        {
+            "integration": integration,
+            "overall": selectors.integration_overall_status(integration=integration),
+            "key_check": selectors.key_check_view(integration=integration),
+            "tab": "status",
+        },
+    )
+
+
+@admin_required
+@require_POST
+def integration_set_enabled(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    integration = selectors.integration_get(user=request.user, public_id=public_id)  # type: ignore[arg-type]
+    enable = request.POST.get("enabled") == "1"
+    if enable:
+        changed = services.integration_enable(integration=integration, actor=request.user)  # type: ignore[arg-type]
+        text = "Integration enabled." if changed else "The integration was already enabled."
+    else:
+        changed = services.integration_disable(integration=integration, actor=request.user)  # type: ignore[arg-type]
+        text = (
+            "Integration disabled: Karat makes no Lever calls until you enable it again."
+            if changed
+            else "The integration was already disabled."
+        )
+    (messages.success if changed else messages.info)(request, text)
+    return redirect("integrations:detail", public_id=integration.public_id)
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def integration_delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    integration = selectors.integration_get(user=request.user, public_id=public_id)  # type: ignore[arg-type]
+    if request.method == "POST":
+        label = f"{integration.get_ats_display()} integration for {integration.group.name}"
+        services.integration_delete(integration=integration, actor=request.user)  # type: ignore[arg-type]
+        messages.success(request, f"{label} deleted. Its audit log is kept.")
+        return redirect("integrations:list")
+    return render(
+        request,
+        "integrations/delete.html",
+        {
+            "integration": integration,
+            "linked_candidacies": integration.opportunity_links.count(),
+        },
+    )
