@@ -2,6 +2,24 @@
 
 from __future__ import annotations
 
+from django.urls import path
+
+from webhooks import console_views as views
+
 app_name = "webhooks-console"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("<uuid:integration_id>/activity/", views.activity, name="activity"),
+    path(
+        "<uuid:integration_id>/activity/<int:delivery_id>/",
+        views.delivery_detail,
+        name="delivery-detail",
+    ),
+    path(
+        "<uuid:integration_id>/activity/<int:delivery_id>/process-again/",
+        views.delivery_process_again,
+        name="delivery-process-again",
+    ),
+    path("<uuid:integration_id>/webhooks/tokens/", views.tokens_save, name="tokens"),
+    path("<uuid:integration_id>/webhooks/register/", views.register, name="register"),
+]

@@ -1,0 +1,382 @@
+"""Step 3 (tokens, register in Lever), the settings partial and the activity page; access rules."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.contrib.messages import get_messages
+from django.template.loader import render_to_string
+from django.test import Client, RequestFactory
+from django.urls import reverse
+
+from integrations.lever.sandbox import SandboxServer
+from integrations.models import AtsIntegration, AuditEntry, WebhookEvent, WebhookSubscription
+from karatlever.accounts.models import User
+from karatlever.accounts.selectors import membership_get
+from webhooks.models import WebhookDelivery
+from webhooks.services import intake
+
+from .conftest import EXAMPLE_TOKENS, make_delivery
+
+pytestmark = pytest.mark.django_db
+
+NEW_TOKEN = "n3wT0ken-for-stage-change-0123456789abcdef0123456"
+
+
+def _url(name: str, integration: AtsIntegration, **kwargs: Any) -> str:
+    return reverse(
+        f"webhooks-console:{name}", kwargs={"integration_id": integration.public_id, **kwargs}
+    )
+
+
+def _messages(response: Any) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def _render_partial(integration: AtsIntegration, user: User) -> str:
+    request = RequestFactory().get("/settings/")
+    request.user = user
+    return render_to_string(
+        "webhooks/_integration_webhooks.html",
+        {"integration": integration, "membership": membership_get(user=user)},
+        request=request,
+    )
+
+
+# --- the settings partial -------------------------------------------------------------------
+
+
+def test_partial_shows_the_url_each_events_state_and_the_actions(
+    webhook_integration: AtsIntegration, admin_user: User, settings: Any
+) -> None:
+    settings.PUBLIC_BASE_URL = "https://karat.example"
+    WebhookSubscription.objects.filter(
+        integration=webhook_integration, event=WebhookEvent.CANDIDATE_HIRED
+    ).delete()
+    intake.delivery_record(
+        integration_public_id=webhook_integration.public_id,
+        body=make_delivery(WebhookEvent.CANDIDATE_STAGE_CHANGE),
+    )
+
+    html = _render_partial(webhook_integration, admin_user)
+
+    assert f"https://karat.example/webhooks/lever/{webhook_integration.public_id}/" in html
+    assert html.count("Configured") == 2
+    assert "Not configured" in html
+    assert "Register webhooks in Lever" in html
+    assert "None yet" in html  # the archive event has had no delivery
+    for token in EXAMPLE_TOKENS.values():
+        assert token not in html
+        if token != EXAMPLE_TOKENS[WebhookEvent.CANDIDATE_HIRED]:
+            assert f"••••{token[-4:]}" in html
+    assert _url("activity", webhook_integration) in html
+
+
+def test_partial_hides_actions_from_recruiters(
+    webhook_integration: AtsIntegration, recruiter_user: User
+) -> None:
+    html = _render_partial(webhook_integration, recruiter_user)
+
+    assert "Register webhooks in Lever" not in html
+    assert "Save tokens" not in html
+
+
+def test_partial_warns_when_webhooks_are_not_arriving(
+    webhook_integration: AtsIntegration, admin_user: User
+) -> None:
+    AtsIntegration.objects.filter(pk=webhook_integration.pk).update(unannounced_change_streak=5)
+    webhook_integration.refresh_from_db()
+
+    assert "Webhooks are not arriving" in _render_partial(webhook_integration, admin_user)
+
+
+# --- pasted tokens --------------------------------------------------------------------------
+
+
+def test_admin_saves_a_pasted_token_and_the_old_one_stays_valid(
+    admin_client: Client, webhook_integration: AtsIntegration
+) -> None:
+    response = admin_client.post(
+        _url("tokens", webhook_integration), {"stage_change_token": f"  {NEW_TOKEN} "}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"].endswith("#webhooks")
+    subscription = WebhookSubscription.objects.get(
+        integration=webhook_integration, event=WebhookEvent.CANDIDATE_STAGE_CHANGE
+    )
+    assert subscription.signature_token == NEW_TOKEN
+    assert subscription.signature_token_last4 == NEW_TOKEN[-4:]
+    assert (
+        subscription.previous_signature_token == EXAMPLE_TOKENS[WebhookEvent.CANDIDATE_STAGE_CHANGE]
+    )
+    hired = WebhookSubscription.objects.get(
+        integration=webhook_integration, event=WebhookEvent.CANDIDATE_HIRED
+    )
+    assert hired.signature_token == EXAMPLE_TOKENS[WebhookEvent.CANDIDATE_HIRED]  # blank = kept
+    audit = AuditEntry.objects.get(action=AuditEntry.Action.WEBHOOKS_CHANGED)
+    assert NEW_TOKEN not in json.dumps(audit.detail) + audit.summary
+    assert any("Candidate Stage Change" in m for m in _messages(response))
+
+
+def test_invalid_token_is_refused_without_echoing_it(
+    admin_client: Client, webhook_integration: AtsIntegration
+) -> None:
+    response = admin_client.post(
+        _url("tokens", webhook_integration), {"hired_token": "has spaces in it 123456"}
+    )
+
+    assert response.status_code == 302
+    messages = _messages(response)
+    assert any("without spaces" in m for m in messages)
+    assert all("has spaces" not in m for m in messages)
+    assert (
+        WebhookSubscription.objects.get(
+            integration=webhook_integration, event=WebhookEvent.CANDIDATE_HIRED
+        ).signature_token
+        == EXAMPLE_TOKENS[WebhookEvent.CANDIDATE_HIRED]
+    )
+
+
+def test_empty_token_form_is_refused(
+    admin_client: Client, webhook_integration: AtsIntegration
+) -> None:
+    response = admin_client.post(_url("tokens", webhook_integration), {})
+
+    assert any("at least one" in m for m in _messages(response))
+    assert not AuditEntry.objects.exists()
+
+
+# --- register in Lever ----------------------------------------------------------------------
+
+
+def test_register_creates_three_webhooks_in_lever_and_stores_their_tokens(
+    admin_client: Client, sandbox_integration: AtsIntegration, lever: SandboxServer, settings: Any
+) -> None:
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:9"
+    url = f"http://127.0.0.1:9/webhooks/lever/{sandbox_integration.public_id}/"
+
+    response = admin_client.post(_url("register", sandbox_integration))
+
+    assert response.status_code == 302
+    hooks = {row["event"]: row for row in lever.sandbox.webhooks()}
+    assert set(hooks) == set(WebhookEvent.values)
+    for event, hook in hooks.items():
+        subscription = WebhookSubscription.objects.get(integration=sandbox_integration, event=event)
+        assert hook["url"] == url
+        assert subscription.lever_webhook_id == hook["id"]
+        assert subscription.signature_token == hook["signature_token"]
+        # the pasted example token keeps working while Lever retries older deliveries
+        assert subscription.previous_signature_token == EXAMPLE_TOKENS[event]
+    text = " ".join(_messages(response))
+    assert "switch the three toggles ON" in text
+    assert "created 3" in text
+
+
+def test_register_again_keeps_the_webhooks_and_repairs_a_changed_url(
+    admin_client: Client, sandbox_integration: AtsIntegration, lever: SandboxServer, settings: Any
+) -> None:
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:9"
+    admin_client.post(_url("register", sandbox_integration))
+    tokens = dict(
+        WebhookSubscription.objects.filter(integration=sandbox_integration).values_list(
+            "event", "signature_token_last4"
+        )
+    )
+
+    again = admin_client.post(_url("register", sandbox_integration))
+    settings.PUBLIC_BASE_URL = "https://karat.example"
+    moved = admin_client.post(_url("register", sandbox_integration))
+
+    assert "3 already in place" in " ".join(_messages(again))
+    assert "repaired 3" in " ".join(_messages(moved))
+    hooks = lever.sandbox.webhooks()
+    assert len(hooks) == 3
+    assert {h["url"] for h in hooks} == {
+        f"https://karat.example/webhooks/lever/{sandbox_integration.public_id}/"
+    }
+    assert tokens == dict(
+        WebhookSubscription.objects.filter(integration=sandbox_integration).values_list(
+            "event", "signature_token_last4"
+        )
+    )
+
+
+def test_register_removes_extra_webhooks_pointing_at_our_url(
+    admin_client: Client, sandbox_integration: AtsIntegration, lever: SandboxServer, settings: Any
+) -> None:
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:9"
+    url = f"http://127.0.0.1:9/webhooks/lever/{sandbox_integration.public_id}/"
+    lever.sandbox.create_webhook(url=url, event="candidateHired", origins=None, source="api")
+    lever.sandbox.create_webhook(
+        url="http://elsewhere.example/", event="candidateHired", origins=None, source="api"
+    )
+
+    admin_client.post(_url("register", sandbox_integration))
+
+    hooks = lever.sandbox.webhooks()
+    assert sorted(h["event"] for h in hooks if h["url"] == url) == sorted(WebhookEvent.values)
+    assert any(h["url"] == "http://elsewhere.example/" for h in hooks)
+
+
+def test_register_explains_a_key_without_webhook_permissions(
+    admin_client: Client, sandbox_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    key = lever.create_api_key(["opportunities:read:admin"])
+    sandbox_integration.api_key, sandbox_integration.api_key_last4 = key, key[-4:]
+    sandbox_integration.save(update_fields=["api_key", "api_key_last4"])
+
+    response = admin_client.post(_url("register", sandbox_integration))
+
+    text = " ".join(_messages(response))
+    assert "paste their signature tokens" in text
+    assert key not in text
+    assert lever.sandbox.webhooks() == []
+
+
+def test_register_needs_an_api_key(
+    admin_client: Client, webhook_integration: AtsIntegration
+) -> None:
+    response = admin_client.post(_url("register", webhook_integration))
+
+    assert any("API key first" in m for m in _messages(response))
+
+
+# --- activity -------------------------------------------------------------------------------
+
+
+def _deliveries(integration: AtsIntegration) -> list[int]:
+    ids = []
+    for event in (WebhookEvent.CANDIDATE_STAGE_CHANGE, WebhookEvent.CANDIDATE_HIRED):
+        result = intake.delivery_record(
+            integration_public_id=integration.public_id, body=make_delivery(event)
+        )
+        ids.append(result.delivery_id)
+    return ids
+
+
+def test_activity_lists_deliveries_newest_first_and_counts_rejections(
+    admin_client: Client, webhook_integration: AtsIntegration, post_delivery: Any
+) -> None:
+    stage_id, hired_id = _deliveries(webhook_integration)
+    post_delivery(make_delivery(signature_token="w" * 48))
+    post_delivery(b"{oops")
+    post_delivery(b"{oops")
+
+    response = admin_client.get(_url("activity", webhook_integration))
+
+    assert response.status_code == 200
+    assert [d.pk for d in response.context["deliveries"]] == [hired_id, stage_id]
+    assert dict(response.context["rejections"]) == {
+        "Bad or missing signature": 1,
+        "Malformed body": 2,
+        "Body too large": 0,
+        "Not JSON (content type)": 0,
+    }
+
+
+def test_activity_filters_by_event_and_outcome(
+    admin_client: Client, webhook_integration: AtsIntegration
+) -> None:
+    stage_id, hired_id = _deliveries(webhook_integration)
+    WebhookDelivery.objects.filter(pk=stage_id).update(status=WebhookDelivery.Status.PROCESSED)
+
+    by_event = admin_client.get(
+        _url("activity", webhook_integration), {"event": WebhookEvent.CANDIDATE_HIRED}
+    )
+    by_status = admin_client.get(_url("activity", webhook_integration), {"status": "processed"})
+
+    assert [d.pk for d in by_event.context["deliveries"]] == [hired_id]
+    assert [d.pk for d in by_status.context["deliveries"]] == [stage_id]
+
+
+def test_delivery_detail_masks_the_token_and_signature(
+    admin_client: Client, webhook_integration: AtsIntegration
+) -> None:
+    body = make_delivery()
+    result = intake.delivery_record(integration_public_id=webhook_integration.public_id, body=body)
+
+    response = admin_client.get(
+        _url("delivery-detail", webhook_integration, delivery_id=result.delivery_id)
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert body["token"] not in html
+    assert body["signature"] not in html
+    assert body["data"]["opportunityId"] in html
+    assert "Process again" in html
+
+
+def test_admin_processes_a_delivery_again(
+    admin_client: Client, webhook_integration: AtsIntegration
+) -> None:
+    delivery_id = _deliveries(webhook_integration)[0]
+    WebhookDelivery.objects.filter(pk=delivery_id).update(
+        status=WebhookDelivery.Status.DEAD, attempts=8, error="boom"
+    )
+
+    response = admin_client.post(
+        _url("delivery-process-again", webhook_integration, delivery_id=delivery_id)
+    )
+
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    assert response.status_code == 302
+    assert (delivery.status, delivery.attempts, delivery.error) == ("received", 0, "")
+
+
+# --- access ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "name", "with_delivery"),
+    [
+        ("get", "activity", False),
+        ("get", "delivery-detail", True),
+        ("post", "delivery-process-again", True),
+        ("post", "tokens", False),
+        ("post", "register", False),
+    ],
+)
+def test_recruiters_get_403_and_other_organizations_404(
+    recruiter_client: Client,
+    outsider_client: Client,
+    client: Client,
+    webhook_integration: AtsIntegration,
+    method: str,
+    name: str,
+    with_delivery: bool,
+) -> None:
+    kwargs = {"delivery_id": _deliveries(webhook_integration)[0]} if with_delivery else {}
+    url = _url(name, webhook_integration, **kwargs)
+    data = {"stage_change_token": NEW_TOKEN} if name == "tokens" else {}
+
+    assert getattr(recruiter_client, method)(url, data).status_code == 403
+    assert getattr(outsider_client, method)(url, data).status_code == 404
+    assert getattr(client, method)(url, data).status_code == 302  # anonymous → login
+    assert (
+        WebhookSubscription.objects.get(
+            integration=webhook_integration, event=WebhookEvent.CANDIDATE_STAGE_CHANGE
+        ).signature_token
+        == EXAMPLE_TOKENS[WebhookEvent.CANDIDATE_STAGE_CHANGE]
+    )
+
+
+def test_delivery_of_another_integration_is_404(
+    admin_client: Client, webhook_integration: AtsIntegration, other_integration: AtsIntegration
+) -> None:
+    token = WebhookSubscription.objects.get(
+        integration=other_integration, event=WebhookEvent.CANDIDATE_STAGE_CHANGE
+    ).signature_token
+    other = intake.delivery_record(
+        integration_public_id=other_integration.public_id,
+        body=make_delivery(signature_token=token),
+    )
+
+    response = admin_client.get(
+        _url("delivery-detail", webhook_integration, delivery_id=other.delivery_id)
+    )
+
+    assert response.status_code == 404

@@ -1,0 +1,151 @@
+"""Webhook console pages: Step 3 actions (tokens, register in Lever) and the activity page."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from integrations.models import AtsIntegration, WebhookEvent
+from karatlever.accounts.permissions import admin_required
+from webhooks import selectors
+from webhooks.forms import DeliveryFilterForm, SignatureTokensForm
+from webhooks.models import WebhookRejection
+from webhooks.services import processing, setup
+
+DELIVERIES_PER_PAGE = 50
+
+
+def _integration(request: HttpRequest, integration_id: uuid.UUID) -> AtsIntegration:
+    return selectors.integration_get_visible(user=request.user, public_id=integration_id)  # type: ignore[arg-type]
+
+
+def _settings_url(integration: AtsIntegration) -> str:
+    try:
+        url = reverse("integrations:settings", kwargs={"public_id": integration.public_id})
+    except NoReverseMatch:
+        # The settings page's route belongs to the integrations app; its path is stable.
+        url = f"/settings/ats-integrations/{integration.public_id}/settings/"
+    return url + "#webhooks"
+
+
+@admin_required
+@require_POST
+def tokens_save(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
+    integration = _integration(request, integration_id)
+    form = SignatureTokensForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return HttpResponseRedirect(_settings_url(integration))
+    changed = setup.signature_tokens_set(
+        integration=integration,
+        tokens=form.tokens,
+        actor=request.user,  # type: ignore[arg-type]
+    )
+    if changed:
+        labels = ", ".join(WebhookEvent(e).label for e in changed)
+        messages.success(request, f"Signature token saved for {labels}.")
+    else:
+        messages.info(request, "Those tokens were already saved.")
+    return HttpResponseRedirect(_settings_url(integration))
+
+
+@admin_required
+@require_POST
+def register(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
+    integration = _integration(request, integration_id)
+    try:
+        result = setup.webhooks_register(integration=integration, actor=request.user)  # type: ignore[arg-type]
+    except setup.WebhookSetupError as exc:
+        messages.error(request, str(exc))
+        return HttpResponseRedirect(_settings_url(integration))
+    done = []
+    if result.created:
+        done.append(f"created {len(result.created)}")
+    if result.repaired:
+        done.append(f"repaired {len(result.repaired)}")
+    if result.kept:
+        done.append(f"{len(result.kept)} already in place")
+    messages.success(
+        request,
+        "Webhooks registered in Lever ("
+        + ", ".join(done)
+        + "). Now switch the three toggles ON in Lever: Settings → Integrations and API → "
+        "Webhooks (Candidate Stage Change, Candidate Archive State Change, Candidate Hired).",
+    )
+    if result.not_removed:
+        messages.warning(
+            request,
+            f"{result.not_removed} other webhook(s) in Lever point at this URL and could not be "
+            "removed through the API; delete them on Lever's Webhooks page.",
+        )
+    return HttpResponseRedirect(_settings_url(integration))
+
+
+@admin_required
+@require_GET
+def activity(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
+    integration = _integration(request, integration_id)
+    form = DeliveryFilterForm(request.GET or None)
+    event = status = ""
+    if form.is_valid():
+        event, status = form.cleaned_data["event"], form.cleaned_data["status"]
+    deliveries = selectors.delivery_list(integration=integration, event=event, status=status)
+    page = Paginator(deliveries, DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
+    counts = selectors.rejection_counts(integration=integration)
+    return render(
+        request,
+        "webhooks/activity.html",
+        {
+            "integration": integration,
+            "form": form,
+            "page_obj": page,
+            "deliveries": page.object_list,
+            "filtered": bool(event or status),
+            "rejections": [
+                (WebhookRejection.Reason(reason).label, count) for reason, count in counts.items()
+            ],
+            "settings_url": _settings_url(integration),
+        },
+    )
+
+
+@admin_required
+@require_GET
+def delivery_detail(
+    request: HttpRequest, integration_id: uuid.UUID, delivery_id: int
+) -> HttpResponse:
+    integration = _integration(request, integration_id)
+    delivery = selectors.delivery_get(integration=integration, delivery_id=delivery_id)
+    payload = None
+    if delivery.payload is not None:
+        payload = json.dumps(selectors.payload_masked(delivery.payload), indent=2, sort_keys=True)
+    return render(
+        request,
+        "webhooks/delivery_detail.html",
+        {"integration": integration, "delivery": delivery, "payload": payload},
+    )
+
+
+@admin_required
+@require_POST
+def delivery_process_again(
+    request: HttpRequest, integration_id: uuid.UUID, delivery_id: int
+) -> HttpResponse:
+    integration = _integration(request, integration_id)
+    delivery = selectors.delivery_get(integration=integration, delivery_id=delivery_id)
+    if processing.delivery_replay(delivery=delivery, actor=request.user):  # type: ignore[arg-type]
+        messages.success(request, f"Delivery #{delivery.pk} will be processed again shortly.")
+    else:
+        messages.warning(request, f"Delivery #{delivery.pk} is being processed right now.")
+    return redirect(
+        "webhooks-console:delivery-detail", integration_id=integration_id, delivery_id=delivery.pk
+    )
