@@ -1,5 +1,16 @@
-"""REST API routes for integrations."""
+"""REST API routes for integrations (included under /api/v1/)."""
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from integrations import api
+
+urlpatterns = [
+    path("integrations/", api.IntegrationListApi.as_view(), name="api-integration-list"),
+    path(
+        "integrations/<uuid:public_id>/",
+        api.IntegrationDetailApi.as_view(),
+        name="api-integration-detail",
+    ),
+]

@@ -1,0 +1,185 @@
+"""Django admin for integrations: secrets are write-only, the audit log is read-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+
+from integrations import services
+from integrations.models import AtsIntegration, AuditEntry, OpportunityLink, WebhookSubscription
+
+
+class AtsIntegrationAdminForm(forms.ModelForm):
+    """The encrypted fields are not model fields of this form: a new key is typed into
+    ``new_api_key`` (never rendered back) and saved through the same service as the console."""
+
+    new_api_key = forms.CharField(
+        label="Replace API key",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Write-only. Leave blank to keep the current key. The new key is checked "
+        "with Lever before it replaces a working one.",
+    )
+
+    class Meta:
+        model = AtsIntegration
+        fields = ["enabled", "rate_limit_per_second", "rate_limit_burst"]
+
+    def clean_new_api_key(self) -> str | None:
+        return services.api_key_normalize(self.cleaned_data.get("new_api_key"))
+
+
+@admin.register(AtsIntegration)
+class AtsIntegrationAdmin(admin.ModelAdmin):
+    form = AtsIntegrationAdminForm
+    list_display = ["public_id", "group", "ats", "enabled", "region", "masked_key", "key_status"]
+    list_filter = ["ats", "enabled", "region", "key_status"]
+    search_fields = ["group__name", "group__organization__name", "lever_user_id"]
+    list_select_related = ["group"]
+    readonly_fields = [
+        "public_id",
+        "group",
+        "ats",
+        "region",
+        "lever_user_id",
+        "masked_key",
+        "api_key_fingerprint",
+        "api_key_set_at",
+        "pending_key",
+        "key_status",
+        "key_checked_at",
+        "key_check_detail",
+        "last_success_at",
+        "last_error",
+        "last_error_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = (
+        (None, {"fields": ("public_id", "group", "ats", "enabled", "region", "lever_user_id")}),
+        (
+            "API key",
+            {
+                "fields": (
+                    "masked_key",
+                    "api_key_fingerprint",
+                    "api_key_set_at",
+                    "pending_key",
+                    "new_api_key",
+                    "key_status",
+                    "key_checked_at",
+                    "key_check_detail",
+                )
+            },
+        ),
+        ("Rate limit", {"fields": ("rate_limit_per_second", "rate_limit_burst")}),
+        (
+            "Health",
+            {"fields": ("last_success_at", "last_error", "last_error_at")},
+        ),
+        ("History", {"fields": ("created_by", "created_at", "updated_at")}),
+    )
+
+    @admin.display(description="API key")
+    def masked_key(self, obj: AtsIntegration) -> str:
+        return obj.masked_api_key or "—"
+
+    @admin.display(description="Pending key")
+    def pending_key(self, obj: AtsIntegration) -> str:
+        return f"••••{obj.pending_api_key_last4}" if obj.pending_api_key_last4 else "—"
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        # Nothing here shows a key, so don't decrypt them at all.
+        return super().get_queryset(request).defer("api_key", "pending_api_key")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Integrations are created in the console, where the group and audit trail are set.
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: AtsIntegration, form: Any, change: bool
+    ) -> None:
+        obj.save(
+            update_fields=["enabled", "rate_limit_per_second", "rate_limit_burst", "updated_at"]
+        )
+        new_key = form.cleaned_data.get("new_api_key")
+        if new_key:
+            try:
+                services.integration_settings_update(
+                    integration=obj,
+                    actor=request.user,  # type: ignore[arg-type]
+                    api_key=new_key,
+                    lever_user_id=obj.lever_user_id,
+                    region=obj.region,
+                )
+            except ValidationError as exc:
+                self.message_user(request, "; ".join(exc.messages), level=messages.ERROR)
+            else:
+                self.message_user(request, "New API key saved; checking it with Lever.")
+
+    def delete_model(self, request: HttpRequest, obj: AtsIntegration) -> None:
+        services.integration_delete(integration=obj, actor=request.user)  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset.select_related("group"):
+            services.integration_delete(integration=obj, actor=request.user)  # type: ignore[arg-type]
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    """Read-only: signature tokens are set in the console and shown as last 4 at most."""
+
+    list_display = ["integration", "event", "token", "lever_webhook_id", "last_delivery_at"]
+    list_filter = ["event"]
+    list_select_related = ["integration__group"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).defer("signature_token", "previous_signature_token")
+
+    fields = ["integration", "event", "token", "lever_webhook_id", "last_delivery_at", "updated_at"]
+    readonly_fields = fields
+
+    @admin.display(description="Signature token")
+    def token(self, obj: WebhookSubscription) -> str:
+        return f"••••{obj.signature_token_last4}" if obj.signature_token_last4 else "—"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(OpportunityLink)
+class OpportunityLinkAdmin(admin.ModelAdmin):
+    list_display = ["opportunity_id", "integration", "candidacy", "created_at"]
+    search_fields = ["opportunity_id", "contact_id", "candidacy__candidate_email"]
+    list_select_related = ["integration__group", "candidacy__role"]
+    raw_id_fields = ["integration", "candidacy"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read-only: the audit log is written by services only."""
+
+    list_display = ["created_at", "group", "integration_public_id", "actor", "action", "summary"]
+    list_filter = ["action"]
+    search_fields = ["summary", "integration_public_id", "actor__email"]
+    list_select_related = ["group", "actor"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,174 @@
+"""REST API for integrations (admins only): list, create, read, change settings, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from integrations import selectors, services
+from integrations.models import AtsIntegration
+from integrations.serializers import (
+    IntegrationCreateInputSerializer,
+    IntegrationOutputSerializer,
+    IntegrationUpdateInputSerializer,
+)
+from karatlever.accounts.selectors import group_list_visible, membership_get
+
+
+class IsOrganizationAdmin(BasePermission):
+    """Admins of an organization; recruiters and users without a membership get 403."""
+
+    message = "Only organization admins can read or change ATS integration settings."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        membership = membership_get(user=request.user)  # type: ignore[arg-type]
+        return membership is not None and membership.is_admin
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "That already exists."
+    default_code = "conflict"
+
+
+_ERRORS = {
+    400: OpenApiResponse(description="Invalid input: {error: {code, message, fields}}"),
+    403: OpenApiResponse(description="Not signed in, or not an organization admin"),
+}
+
+
+def _raise_validation(exc: DjangoValidationError) -> None:
+    raise serializers.ValidationError(
+        exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+    ) from None
+
+
+class IntegrationListApi(APIView):
+    permission_classes = [IsAuthenticated, IsOrganizationAdmin]
+
+    @extend_schema(
+        operation_id="integrations_list",
+        summary="List the ATS integrations of the groups you can see",
+        responses={200: IntegrationOutputSerializer(many=True), 403: _ERRORS[403]},
+        tags=["integrations"],
+    )
+    def get(self, request: Request) -> Response:
+        integrations = selectors.integration_list(user=request.user)  # type: ignore[arg-type]
+        return Response(IntegrationOutputSerializer(integrations, many=True).data)
+
+    @extend_schema(
+        operation_id="integrations_create",
+        summary="Create an integration for a group (optionally with its API key and settings)",
+        request=IntegrationCreateInputSerializer,
+        responses={
+            201: IntegrationOutputSerializer,
+            409: OpenApiResponse(description="The group already has an integration for this ATS"),
+            **_ERRORS,
+        },
+        tags=["integrations"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = IntegrationCreateInputSerializer(
+            data=request.data,
+            context={"groups": group_list_visible(user=request.user)},  # type: ignore[arg-type]
+        )
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            with transaction.atomic():
+                integration = services.integration_create(
+                    group=data["group"],
+                    ats=data["ats"],
+                    actor=request.user,  # type: ignore[arg-type]
+                )
+                if {"api_key", "lever_user_id", "region"} & set(data):
+                    services.integration_settings_update(
+                        integration=integration,
+                        actor=request.user,  # type: ignore[arg-type]
+                        api_key=data.get("api_key"),
+                        lever_user_id=data.get("lever_user_id", ""),
+                        region=data.get("region", integration.region),
+                    )
+        except services.IntegrationAlreadyExists as exc:
+            raise Conflict(exc.message) from None
+        except services.IntegrationError as exc:
+            raise serializers.ValidationError(
+                {exc.field or "non_field_errors": [exc.message]}
+            ) from None
+        except DjangoValidationError as exc:
+            _raise_validation(exc)
+        return Response(
+            IntegrationOutputSerializer(integration).data, status=status.HTTP_201_CREATED
+        )
+
+
+class IntegrationDetailApi(APIView):
+    permission_classes = [IsAuthenticated, IsOrganizationAdmin]
+
+    def _get(self, request: Request, public_id: UUID) -> AtsIntegration:
+        # Another organization's or a hidden group's integration is a 404.
+        return selectors.integration_get(user=request.user, public_id=public_id)  # type: ignore[arg-type]
+
+    @extend_schema(
+        operation_id="integrations_retrieve",
+        summary="Read one integration (the API key is never returned, only its last 4)",
+        responses={200: IntegrationOutputSerializer, 403: _ERRORS[403], 404: None},
+        tags=["integrations"],
+    )
+    def get(self, request: Request, public_id: UUID) -> Response:
+        return Response(IntegrationOutputSerializer(self._get(request, public_id)).data)
+
+    @extend_schema(
+        operation_id="integrations_partial_update",
+        summary="Change the API key, User ID, region or enabled state",
+        description="A new `api_key` is checked with Lever in the background; while a working "
+        "key is being replaced the old one stays in use until the new one passes. Poll "
+        "`key_status` / `pending_api_key_last4` for the outcome.",
+        request=IntegrationUpdateInputSerializer,
+        responses={200: IntegrationOutputSerializer, 404: None, **_ERRORS},
+        tags=["integrations"],
+    )
+    def patch(self, request: Request, public_id: UUID) -> Response:
+        integration = self._get(request, public_id)
+        serializer = IntegrationUpdateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        actor = request.user
+        try:
+            with transaction.atomic():
+                if {"api_key", "lever_user_id", "region"} & set(data):
+                    services.integration_settings_update(
+                        integration=integration,
+                        actor=actor,  # type: ignore[arg-type]
+                        api_key=data.get("api_key"),
+                        lever_user_id=data.get("lever_user_id", integration.lever_user_id),
+                        region=data.get("region", integration.region),
+                    )
+                if data.get("enabled") is True:
+                    services.integration_enable(integration=integration, actor=actor)  # type: ignore[arg-type]
+                elif data.get("enabled") is False:
+                    services.integration_disable(integration=integration, actor=actor)  # type: ignore[arg-type]
+        except DjangoValidationError as exc:
+            _raise_validation(exc)
+        integration.refresh_from_db()
+        return Response(IntegrationOutputSerializer(integration).data)
+
+    @extend_schema(
+        operation_id="integrations_destroy",
+        summary="Delete an integration (its audit log is kept)",
+        responses={204: None, 403: _ERRORS[403], 404: None},
+        tags=["integrations"],
+    )
+    def delete(self, request: Request, public_id: UUID) -> Response:
+        integration = self._get(request, public_id)
+        services.integration_delete(integration=integration, actor=request.user)  # type: ignore[arg-type]
+        return Response(status=status.HTTP_204_NO_CONTENT)

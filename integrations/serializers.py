@@ -1,0 +1,101 @@
+"""REST API serializers for integrations: the API key is write-only, output shows last 4 only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from integrations import services
+from integrations.models import Ats, AtsIntegration, Region
+
+
+def _rule(rule: Any, value: Any) -> Any:
+    try:
+        return rule(value)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.messages) from None
+
+
+class GroupRefSerializer(serializers.Serializer):
+    code = serializers.UUIDField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+class KeyCheckSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    ok = serializers.BooleanField(allow_null=True, help_text="null: not checked")
+    message = serializers.CharField()
+
+
+class IntegrationOutputSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True, help_text="Integration ID")
+    group = GroupRefSerializer(read_only=True)
+    api_key_set = serializers.BooleanField(source="has_api_key", read_only=True)
+    key_checks = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AtsIntegration
+        fields = [
+            "id",
+            "group",
+            "ats",
+            "enabled",
+            "region",
+            "api_key_set",
+            "api_key_last4",
+            "pending_api_key_last4",
+            "lever_user_id",
+            "key_status",
+            "key_checked_at",
+            "key_checks",
+            "last_success_at",
+            "last_error",
+            "last_error_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_key_checks(self, obj: AtsIntegration) -> list[dict[str, Any]]:
+        detail = obj.key_check_detail or {}
+        checks = detail.get("checks") if detail.get("subject") == "current" else None
+        return KeyCheckSerializer(checks or [], many=True).data  # type: ignore[return-value]
+
+
+class _SettingsInputSerializer(serializers.Serializer):
+    api_key = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        trim_whitespace=False,
+        help_text="Write-only. Blank or absent keeps the current key.",
+    )
+    lever_user_id = serializers.CharField(
+        required=False, allow_blank=True, help_text="Optional Lever user id (UUID)."
+    )
+    region = serializers.ChoiceField(choices=Region.choices, required=False)
+
+    def validate_api_key(self, value: str | None) -> str | None:
+        return _rule(services.api_key_normalize, value)
+
+    def validate_lever_user_id(self, value: str) -> str:
+        return _rule(services.lever_user_id_normalize, value)
+
+
+class IntegrationCreateInputSerializer(_SettingsInputSerializer):
+    group = serializers.UUIDField(help_text="The group's code.")
+    ats = serializers.ChoiceField(choices=Ats.choices)
+
+    def validate_group(self, value: Any) -> Any:
+        group = self.context["groups"].filter(code=value).first()
+        if group is None:
+            raise serializers.ValidationError("No group with this code in your organization.")
+        return group
+
+
+class IntegrationUpdateInputSerializer(_SettingsInputSerializer):
+    enabled = serializers.BooleanField(required=False)
