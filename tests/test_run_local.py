@@ -7,11 +7,13 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -159,8 +161,26 @@ def _get(url: str, api_key: str | None = None) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
+def _poll_demo_state(database: Path, opportunity_id: str, timeout: float = 30) -> tuple[str, str]:
+    """The linked candidacy's Lever stage and the integration's key status, once both settle."""
+    deadline = time.monotonic() + timeout
+    stage = key_status = ""
+    while time.monotonic() < deadline:
+        with closing(sqlite3.connect(database, timeout=5)) as db:
+            stage = db.execute(
+                "SELECT c.ats_stage_id FROM hiring_candidacy c JOIN integrations_opportunitylink l"
+                " ON l.candidacy_id = c.id WHERE l.opportunity_id = ?",
+                [opportunity_id],
+            ).fetchone()[0]
+            key_status = db.execute("SELECT key_status FROM integrations_atsintegration").fetchone()[0]
+        if stage == "offer" and key_status == "valid":
+            break
+        time.sleep(0.5)
+    return stage, key_status
+
+
 @pytest.mark.live
-def test_the_real_stack_starts_answers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+def test_the_make_run_stack_serves_the_demo_end_to_end_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     # The embedded default in a private var/ dir: never touch a configured database or broker.
     env = {
         name: value
@@ -188,11 +208,23 @@ def test_the_real_stack_starts_answers_and_stops_on_ctrl_c(tmp_path: Path) -> No
             f"http://127.0.0.1:{sandbox_port}/v1/opportunities/{linked}", api_key=DEMO_API_KEY
         )
         login = _get(f"http://127.0.0.1:{web_port}/accounts/login/")
+
+        # A recruiter moves the candidate in Lever: the webhook reaches the web, the worker
+        # processes it, the Karat candidacy shows the new stage; the worker also checked the key.
+        moved = urllib.request.Request(
+            f"http://127.0.0.1:{sandbox_port}/_control/opportunities/{linked}/stage",
+            data=b'{"stage": "offer"}',
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        urllib.request.urlopen(moved, timeout=5).close()  # noqa: S310 - 127.0.0.1 only
+        stage, key_status = _poll_demo_state(tmp_path / "var" / "karatlever.sqlite3", linked)
     finally:
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=30)
 
     assert "admin@acme.test / karat-demo-admin" in output
+    assert "Demo webhooks → http://127.0.0.1:" in output
     for name in ("web", "worker", "beat", "sandbox"):
         assert f"{name:<8}| started (pid" in output
     assert readyz == (200, b'{"database": {"ok": true}, "broker": {"ok": true}}')
@@ -202,6 +234,8 @@ def test_the_real_stack_starts_answers_and_stops_on_ctrl_c(tmp_path: Path) -> No
     assert opportunity[0] == 200
     assert json.loads(opportunity[1])["data"]["id"] == linked
     assert login[0] == 200
+    assert stage == "offer"
+    assert key_status == "valid"
     assert process.returncode == 0
     for name in ("web", "worker", "beat", "sandbox"):
         pid = _pid_from(lines, name)

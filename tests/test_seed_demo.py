@@ -5,12 +5,22 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
+import requests
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.test import Client
 
+from integrations.lever.sandbox import SandboxServer
 from integrations.lever.sandbox.demo import DEMO_API_KEY, demo_opportunity_ids
-from integrations.models import AtsIntegration, OpportunityLink, Region
+from integrations.models import (
+    AtsIntegration,
+    AuditEntry,
+    OpportunityLink,
+    Region,
+    WebhookEvent,
+    WebhookSubscription,
+)
 from karatlever.accounts.models import Group, Membership, Organization, User
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
 
@@ -98,6 +108,19 @@ def test_the_integration_holds_the_sandbox_key_encrypted_at_rest() -> None:
     assert DEMO_API_KEY not in output
 
 
+def test_the_demo_key_is_set_through_the_audited_console_service() -> None:
+    _seed()
+
+    integration = AtsIntegration.objects.get(group__name="Engineering")
+    entry = integration.audit_entries.get(action=AuditEntry.Action.API_KEY_SET)
+    assert entry.actor.email == "admin@acme.test"
+    assert entry.detail["api_key_last4"] == DEMO_API_KEY[-4:]
+    assert DEMO_API_KEY not in str(entry.detail)
+    assert integration.audit_entries.filter(action=AuditEntry.Action.CREATED).count() == 1
+    # The worker checks the key against the sandbox; until then it is being checked.
+    assert integration.key_status == AtsIntegration.KeyStatus.CHECKING
+
+
 def test_a_rerun_keeps_a_changed_password_unless_asked_to_reset() -> None:
     _seed()
     admin = User.objects.get(email="admin@acme.test")
@@ -135,3 +158,31 @@ def test_a_partial_demo_is_completed_without_duplicates() -> None:
     assert Organization.objects.count() == 1
     assert Group.objects.filter(organization=organization).count() == 2
     assert OpportunityLink.objects.count() == 8
+
+
+def test_register_webhooks_points_the_sandbox_webhooks_at_the_console_once(settings) -> None:
+    with SandboxServer(port=0, rate_per_second=None) as sandbox:
+        settings.LEVER_API_BASE_URL = sandbox.api_url
+        settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+        _seed()
+        integration = AtsIntegration.objects.get(group__name="Engineering")
+
+        first = _seed("--register-webhooks")
+        second = _seed("--register-webhooks")
+        in_lever = requests.get(
+            f"{sandbox.api_url}/webhooks", auth=(DEMO_API_KEY, ""), timeout=5
+        ).json()["data"]
+
+    expected_url = f"http://127.0.0.1:8000/webhooks/lever/{integration.public_id}/"
+    subscriptions = WebhookSubscription.objects.filter(integration=integration)
+    assert {s.event for s in subscriptions} == set(WebhookEvent.values)
+    assert all(s.signature_token and s.lever_webhook_id for s in subscriptions)
+    assert f"Demo webhooks → {expected_url} (created: " in first
+    assert "(kept: " in second
+    assert sorted(hook["event"] for hook in in_lever) == sorted(WebhookEvent.values)
+    assert {hook["url"] for hook in in_lever} == {expected_url}
+
+
+def test_register_webhooks_without_the_demo_is_a_clear_error() -> None:
+    with pytest.raises(CommandError, match=r"run `manage\.py seed_demo` first"):
+        _seed("--register-webhooks")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
-from django.utils import timezone
 
 from karatlever.accounts.models import Group, Membership, Organization, User
 
@@ -47,14 +45,29 @@ class Command(BaseCommand):
             help="set the demo users' passwords back to the printed ones",
         )
         parser.add_argument(
+            "--register-webhooks",
+            action="store_true",
+            help="register the demo integration's three webhooks in the (running) Lever sandbox "
+            "instead of seeding; `make run` does this once the sandbox answers",
+        )
+        parser.add_argument(
             "--candidacies",
             type=int,
             default=DEMO_CANDIDACIES,
             help="how many sandbox opportunities to link (first run only)",
         )
 
-    def handle(self, *args: Any, reset_passwords: bool = False, candidacies: int = 8,
-               **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        reset_passwords: bool = False,
+        candidacies: int = DEMO_CANDIDACIES,
+        register_webhooks: bool = False,
+        **options: Any,
+    ) -> None:
+        if register_webhooks:
+            self.stdout.write(demo_webhooks_register())
+            return
         report = seed_demo(reset_passwords=reset_passwords, candidacies=candidacies)
         if report.created:
             self.stdout.write(f"Demo data created: {', '.join(report.created)}.")
@@ -133,29 +146,26 @@ def _role(*, group: Group, title: str, requisition_code: str, report: SeedReport
     return role
 
 
-def _key_fingerprint(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
 def _lever_integration(*, group: Group, actor: User, report: SeedReport) -> Any:
-    """The Engineering group's Lever integration on the sandbox region, holding the demo key."""
+    """The Engineering group's Lever integration on the sandbox region, holding the demo key.
+
+    Created through the same services as the console, so the key is encrypted, audited and
+    checked against the sandbox by the worker (the check is enqueued on commit).
+    """
     from integrations.lever.sandbox.demo import DEMO_API_KEY
     from integrations.models import Ats, AtsIntegration, Region
+    from integrations.services import integration_create, integration_settings_update
 
     integration = AtsIntegration.objects.filter(group=group, ats=Ats.LEVER).first()
     if integration is not None:
         return integration
-    # TODO(integrations): switch to integrations.services.integration_create /
-    # integration_settings_update once they land, so the key is set and audited like the console.
-    integration = AtsIntegration.objects.create(
-        group=group,
-        ats=Ats.LEVER,
-        region=Region.SANDBOX,
+    integration = integration_create(group=group, ats=Ats.LEVER, actor=actor)
+    integration_settings_update(
+        integration=integration,
+        actor=actor,
         api_key=DEMO_API_KEY,
-        api_key_last4=DEMO_API_KEY[-4:],
-        api_key_fingerprint=_key_fingerprint(DEMO_API_KEY),
-        api_key_set_at=timezone.now(),
-        created_by=actor,
+        lever_user_id="",
+        region=Region.SANDBOX,
     )
     report.add("Lever integration", True)
     return integration
@@ -215,3 +225,32 @@ def _linked_candidacies(*, integration: Any, count: int, actor: User, report: Se
         )
         created += 1
     report.add(f"{created} linked candidacies", created > 0)
+
+
+def demo_webhooks_register() -> str:
+    """Point the sandbox's three webhooks at this console (idempotent: kept when already there).
+
+    Raises CommandError when the demo is missing or the sandbox refuses, so `make run` says why.
+    """
+    from django.core.management.base import CommandError
+
+    from integrations.models import Ats, AtsIntegration
+    from webhooks.services.setup import WebhookSetupError, webhooks_register
+
+    integration = AtsIntegration.objects.filter(
+        group__organization__name=ORGANIZATION, group__name=ENGINEERING, ats=Ats.LEVER
+    ).first()
+    if integration is None:
+        raise CommandError("No demo integration: run `manage.py seed_demo` first.")
+    admin = User.objects.filter(email=ADMIN_EMAIL).first()
+    try:
+        result = webhooks_register(integration=integration, actor=admin)
+    except WebhookSetupError as exc:
+        raise CommandError(f"Webhook registration failed: {exc}") from exc
+    parts = [
+        f"{label}: {', '.join(events)}"
+        for label, events in (("created", result.created), ("repaired", result.repaired),
+                              ("kept", result.kept))
+        if events
+    ]
+    return f"Demo webhooks → {result.url} ({'; '.join(parts) or 'nothing to do'})."
