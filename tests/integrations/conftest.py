@@ -1,0 +1,57 @@
+"""Fixtures for the integration console tests: keys, a keyed integration, a local Lever sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from integrations import services
+from integrations.lever.sandbox import SandboxServer
+from integrations.models import AtsIntegration
+from karatlever.accounts.models import User
+
+# Looks like a Lever key; the tests search for it (and its Basic-auth form) everywhere.
+API_KEY = "lvr_TEST_9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2aXy12"
+OTHER_KEY = "lvr_TEST_0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7fZz34"
+
+
+@pytest.fixture(autouse=True)
+def _private_rate_limit_dir(settings: Any, tmp_path: Path) -> None:
+    # The Lever client's shared token bucket lives in files; keep each test's apart.
+    settings.LEVER_RATE_LIMIT_DIR = tmp_path / "ratelimit"
+
+
+def set_key(integration: AtsIntegration, actor: User | None, key: str = API_KEY) -> None:
+    services.integration_settings_update(
+        integration=integration,
+        actor=actor,
+        api_key=key,
+        lever_user_id=integration.lever_user_id,
+        region=integration.region,
+    )
+
+
+def mark_valid(integration: AtsIntegration) -> None:
+    """As if Lever's check had passed (for tests about what happens next)."""
+    AtsIntegration.objects.filter(pk=integration.pk).update(
+        key_status=AtsIntegration.KeyStatus.VALID
+    )
+    integration.refresh_from_db()
+
+
+@pytest.fixture
+def keyed_integration(integration: AtsIntegration, admin_user: User) -> AtsIntegration:
+    set_key(integration, admin_user)
+    integration.refresh_from_db()
+    return integration
+
+
+@pytest.fixture
+def lever_sandbox(settings: Any) -> Iterator[SandboxServer]:
+    """A local Lever on 127.0.0.1:<free port>; every integration talks to it."""
+    with SandboxServer(port=0, rate_per_second=None) as server:
+        settings.LEVER_API_BASE_URL = server.api_url
+        yield server

@@ -1,0 +1,356 @@
+"""Checking an API key with Lever: against the local sandbox over HTTP, and error paths with
+`responses`. Task bodies are called directly."""
+
+from __future__ import annotations
+
+import base64
+import socket
+from typing import Any
+
+import pytest
+import responses
+
+from integrations import services, tasks
+from integrations.lever.sandbox import DEMO_API_KEY, KARAT_PERMISSIONS, SandboxServer, demo_data
+from integrations.models import AtsIntegration, AuditEntry, Region
+from karatlever.accounts.models import User
+from tests.integrations.conftest import API_KEY, set_key
+
+pytestmark = pytest.mark.django_db
+KeyStatus = AtsIntegration.KeyStatus
+Action = AuditEntry.Action
+
+
+def _checks(integration: AtsIntegration) -> dict[str, dict[str, Any]]:
+    return {c["code"]: c for c in integration.key_check_detail["checks"]}
+
+
+def _validate(integration: AtsIntegration) -> AtsIntegration:
+    tasks.api_key_validate(integration.pk)
+    integration.refresh_from_db()
+    return integration
+
+
+def _users() -> tuple[str, str]:
+    users = demo_data().users
+    active = next(u["id"] for u in users if u["deactivatedAt"] is None)
+    deactivated = next(u["id"] for u in users if u["deactivatedAt"] is not None)
+    return active, deactivated
+
+
+# --- against the sandbox ----------------------------------------------------------------------
+
+
+def test_the_demo_key_is_valid_against_the_sandbox(
+    lever_sandbox: SandboxServer, integration: AtsIntegration, admin_user: User
+) -> None:
+    set_key(integration, admin_user, DEMO_API_KEY)
+
+    integration = _validate(integration)
+
+    assert integration.key_status == KeyStatus.VALID
+    assert integration.key_checked_at is not None
+    assert integration.last_success_at is not None
+    checks = _checks(integration)
+    for code in (
+        "auth",
+        "region",
+        "read_users",
+        "read_opportunities",
+        "read_postings",
+        "read_stages",
+        "read_archive_reasons",
+        "read_webhooks",
+    ):
+        assert checks[code]["ok"] is True, code
+    for code in ("write_notes", "write_opportunities", "write_webhooks"):
+        assert checks[code]["ok"] is None
+        assert "Not checked until the first write" in checks[code]["message"]
+    entry = AuditEntry.objects.filter(action=Action.API_KEY_VALIDATED).get()
+    assert entry.actor is None
+    assert entry.detail["api_key_last4"] == DEMO_API_KEY[-4:]
+
+
+def test_a_key_without_a_needed_permission_is_invalid_and_names_it(
+    lever_sandbox: SandboxServer, integration: AtsIntegration, admin_user: User
+) -> None:
+    key = lever_sandbox.create_api_key(
+        [p for p in KARAT_PERMISSIONS if p != "postings:read:admin"], label="no postings"
+    )
+    set_key(integration, admin_user, key)
+
+    integration = _validate(integration)
+
+    assert integration.key_status == KeyStatus.INVALID
+    checks = _checks(integration)
+    assert checks["auth"]["ok"] is True
+    assert checks["read_postings"]["ok"] is False
+    assert "Missing" in checks["read_postings"]["message"]
+    assert checks["read_opportunities"]["ok"] is True
+    assert "Read postings" in integration.key_check_detail["summary"]
+    rejected = AuditEntry.objects.get(action=Action.API_KEY_REJECTED)
+    assert rejected.detail["checks"] == ["read_postings"]
+    assert key not in integration.last_error
+
+
+def test_a_key_lever_does_not_know_is_invalid_and_blames_key_or_region(
+    lever_sandbox: SandboxServer, integration: AtsIntegration, admin_user: User
+) -> None:
+    set_key(integration, admin_user, API_KEY)
+
+    integration = _validate(integration)
+
+    assert integration.key_status == KeyStatus.INVALID
+    checks = _checks(integration)
+    assert checks["auth"]["ok"] is False
+    assert checks["region"]["ok"] is False
+    assert "wrong region or bad key" in checks["region"]["message"]
+    assert checks["read_postings"]["ok"] is None
+
+
+def test_an_active_user_id_passes_and_a_deactivated_or_unknown_one_fails(
+    lever_sandbox: SandboxServer, integration: AtsIntegration, admin_user: User
+) -> None:
+    active, deactivated = _users()
+    outcomes = {}
+    for user_id in (active, deactivated, "00000000-0000-4000-8000-000000000000"):
+        services.integration_settings_update(
+            integration=integration,
+            actor=admin_user,
+            api_key=DEMO_API_KEY,
+            lever_user_id=user_id,
+            region=Region.US,
+        )
+        integration = _validate(integration)
+        outcomes[user_id] = (integration.key_status, _checks(integration)["user_id"])
+
+    assert outcomes[active][0] == KeyStatus.VALID
+    assert outcomes[active][1]["ok"] is True
+    assert outcomes[deactivated][0] == KeyStatus.INVALID
+    assert "deactivated" in outcomes[deactivated][1]["message"]
+    assert outcomes["00000000-0000-4000-8000-000000000000"][1]["message"] == (
+        "No Lever user has this User ID."
+    )
+
+
+def test_a_user_id_cannot_be_checked_without_the_users_permission(
+    lever_sandbox: SandboxServer, integration: AtsIntegration, admin_user: User
+) -> None:
+    key = lever_sandbox.create_api_key(
+        [p for p in KARAT_PERMISSIONS if p != "users:read:admin"], label="no users"
+    )
+    services.integration_settings_update(
+        integration=integration,
+        actor=admin_user,
+        api_key=key,
+        lever_user_id=_users()[0],
+        region=Region.US,
+    )
+
+    integration = _validate(integration)
+
+    checks = _checks(integration)
+    assert checks["auth"]["ok"] is True  # a 403 still proves Lever knows the key
+    assert checks["read_users"]["ok"] is False
+    assert checks["user_id"]["ok"] is False
+    assert "Read users" in checks["user_id"]["message"]
+
+
+def test_lever_unreachable_is_reported_as_unreachable(
+    settings: Any, integration: AtsIntegration, admin_user: User
+) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.LEVER_API_BASE_URL = f"http://127.0.0.1:{port}/v1"
+    set_key(integration, admin_user, API_KEY)
+
+    integration = _validate(integration)
+
+    assert integration.key_status == KeyStatus.UNREACHABLE
+    assert _checks(integration)["reachable"]["ok"] is False
+    assert not AuditEntry.objects.filter(
+        action__in=[Action.API_KEY_VALIDATED, Action.API_KEY_REJECTED]
+    ).exists()
+
+
+def test_replacing_a_working_key_with_a_bad_one_keeps_the_old_key(
+    lever_sandbox: SandboxServer, integration: AtsIntegration, admin_user: User
+) -> None:
+    set_key(integration, admin_user, DEMO_API_KEY)
+    integration = _validate(integration)
+    assert integration.key_status == KeyStatus.VALID
+
+    set_key(integration, admin_user, API_KEY)
+    integration = _validate(integration)
+
+    assert integration.api_key == DEMO_API_KEY
+    assert integration.key_status == KeyStatus.VALID
+    assert integration.pending_api_key == ""
+    assert integration.key_check_detail["rejected"]["last4"] == API_KEY[-4:]
+    assert integration.key_check_detail["rejected"]["status"] == KeyStatus.INVALID
+    entry = AuditEntry.objects.get(action=Action.API_KEY_REJECTED)
+    assert "still using ••••" + DEMO_API_KEY[-4:] in entry.summary
+    assert API_KEY[-4:] in entry.summary
+
+
+def test_replacing_a_working_key_with_a_good_one_swaps_them(
+    lever_sandbox: SandboxServer, integration: AtsIntegration, admin_user: User
+) -> None:
+    set_key(integration, admin_user, DEMO_API_KEY)
+    _validate(integration)
+    new_key = lever_sandbox.create_api_key(list(KARAT_PERMISSIONS), label="replacement")
+
+    set_key(integration, admin_user, new_key)
+    integration.refresh_from_db()
+    assert integration.api_key == DEMO_API_KEY  # the old key works until the new one passes
+    integration = _validate(integration)
+
+    assert integration.api_key == new_key
+    assert integration.api_key_last4 == new_key[-4:]
+    assert integration.pending_api_key == ""
+    assert integration.key_status == KeyStatus.VALID
+    swap = AuditEntry.objects.filter(action=Action.API_KEY_VALIDATED).first()
+    assert swap is not None
+    assert f"••••{new_key[-4:]} replaced ••••{DEMO_API_KEY[-4:]}" in swap.summary
+
+
+def test_a_pending_key_lever_cannot_be_asked_about_keeps_waiting(
+    lever_sandbox: SandboxServer, integration: AtsIntegration, admin_user: User
+) -> None:
+    set_key(integration, admin_user, DEMO_API_KEY)
+    _validate(integration)
+    set_key(integration, admin_user, API_KEY)
+    lever_sandbox.set_faults(error_rates={"503": 1.0})
+
+    integration = _validate(integration)
+
+    assert integration.api_key == DEMO_API_KEY
+    assert integration.pending_api_key == API_KEY
+    assert integration.key_check_detail["pending"]["status"] == KeyStatus.UNREACHABLE
+
+
+def test_a_stale_check_never_overwrites_a_newer_key(
+    lever_sandbox: SandboxServer, integration: AtsIntegration, admin_user: User
+) -> None:
+    set_key(integration, admin_user, API_KEY)
+    integration.refresh_from_db()
+    result = services.api_key_check(integration=integration, api_key=API_KEY)
+    # Meanwhile the admin pasted the demo key (which is what is stored now).
+    set_key(integration, admin_user, DEMO_API_KEY)
+
+    services._current_result_apply(integration.pk, services.api_key_fingerprint(API_KEY), result)
+
+    integration.refresh_from_db()
+    assert integration.api_key == DEMO_API_KEY
+    assert integration.key_status == KeyStatus.CHECKING
+
+
+def test_running_the_check_twice_is_harmless(
+    lever_sandbox: SandboxServer, integration: AtsIntegration, admin_user: User
+) -> None:
+    set_key(integration, admin_user, DEMO_API_KEY)
+    _validate(integration)
+    set_key(integration, admin_user, lever_sandbox.create_api_key(list(KARAT_PERMISSIONS)))
+
+    _validate(integration)
+    integration = _validate(integration)
+
+    assert integration.key_status == KeyStatus.VALID
+    assert AuditEntry.objects.filter(action=Action.API_KEY_VALIDATED).count() == 2
+
+
+def test_the_task_tolerates_a_deleted_integration(integration: AtsIntegration) -> None:
+    pk = integration.pk
+    integration.delete()
+
+    assert tasks.api_key_validate(pk) is None
+
+
+def test_an_integration_without_a_key_is_left_alone(integration: AtsIntegration) -> None:
+    assert tasks.api_key_validate(integration.pk) == KeyStatus.NOT_SET
+
+
+# --- error paths with responses ----------------------------------------------------------------
+
+BASE = "https://lever.test/v1"
+
+
+@pytest.fixture
+def fake_lever(settings: Any) -> Any:
+    settings.LEVER_API_BASE_URL = BASE
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+def _ok_everywhere(rsps: Any, **overrides: tuple[int, Any]) -> None:
+    for path in ("users", "opportunities", "postings", "stages", "archive_reasons", "webhooks"):
+        status, body = overrides.get(path, (200, {"data": [], "hasNext": False}))
+        rsps.get(f"{BASE}/{path}", status=status, json=body)
+
+
+def test_the_check_sends_the_key_as_basic_auth_and_only_reads(
+    fake_lever: Any, integration: AtsIntegration, admin_user: User
+) -> None:
+    _ok_everywhere(fake_lever)
+    set_key(integration, admin_user, API_KEY)
+
+    integration = _validate(integration)
+
+    assert integration.key_status == KeyStatus.VALID
+    assert {call.request.method for call in fake_lever.calls} == {"GET"}
+    expected = "Basic " + base64.b64encode(f"{API_KEY}:".encode()).decode()
+    assert all(call.request.headers["Authorization"] == expected for call in fake_lever.calls)
+
+
+def test_a_lever_server_error_is_unreachable_not_invalid(
+    fake_lever: Any, integration: AtsIntegration, admin_user: User
+) -> None:
+    _ok_everywhere(fake_lever, postings=(500, {"code": "InternalServerError", "message": "x"}))
+    set_key(integration, admin_user, API_KEY)
+
+    integration = _validate(integration)
+
+    assert integration.key_status == KeyStatus.UNREACHABLE
+    assert "Try again" in _checks(integration)["reachable"]["message"]
+
+
+def test_a_forbidden_webhooks_list_is_a_missing_permission(
+    fake_lever: Any, integration: AtsIntegration, admin_user: User
+) -> None:
+    _ok_everywhere(fake_lever, webhooks=(403, {"code": "ForbiddenError", "message": "nope"}))
+    set_key(integration, admin_user, API_KEY)
+
+    integration = _validate(integration)
+
+    assert integration.key_status == KeyStatus.INVALID
+    assert _checks(integration)["read_webhooks"]["ok"] is False
+
+
+def test_a_host_that_is_not_lever_fails_the_region_check(
+    fake_lever: Any, integration: AtsIntegration, admin_user: User
+) -> None:
+    _ok_everywhere(fake_lever, users=(404, {"message": "no such route"}))
+    set_key(integration, admin_user, API_KEY)
+
+    integration = _validate(integration)
+
+    assert integration.key_status == KeyStatus.INVALID
+    checks = _checks(integration)
+    assert checks["region"]["ok"] is False
+    assert checks["auth"]["ok"] is None
+
+
+def test_an_echoed_key_in_a_lever_error_never_reaches_the_results(
+    fake_lever: Any, integration: AtsIntegration, admin_user: User
+) -> None:
+    _ok_everywhere(
+        fake_lever, users=(401, {"code": "UnauthorizedError", "message": f"bad key {API_KEY}"})
+    )
+    set_key(integration, admin_user, API_KEY)
+
+    integration = _validate(integration)
+
+    assert integration.key_status == KeyStatus.INVALID
+    assert API_KEY not in str(integration.key_check_detail)
+    assert API_KEY not in integration.last_error
