@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import ParseError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -31,6 +33,13 @@ class LeverWebhookReceiveApi(APIView):
     renderer_classes = [JSONRenderer]
     throttle_classes = [IntegrationWebhookThrottle]
 
+    # Lever's delivery JSON is signed, not schema-validated here; documented as a free-form object.
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT},
+        auth=[],
+        summary="Receive one Lever webhook delivery",
+    )
     def post(self, request: Request, integration_id: uuid.UUID) -> Response:
         if _declared_length(request) > settings.WEBHOOK_MAX_BODY_BYTES:
             return self._reject(integration_id, Outcome.TOO_LARGE)
