@@ -34,10 +34,11 @@ class IntegrationCreateForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["group"]
         field.queryset = groups  # type: ignore[attr-defined]
-        if len(groups) == 1:
+        only = list(groups[:2])
+        if len(only) == 1:
             # One group: nothing to choose, so no drop-down (seed guide step 2).
             field.widget = forms.HiddenInput()
-            field.initial = groups[0].code
+            field.initial = only[0].code
 
     @property
     def has_group_choice(self) -> bool:

@@ -24,7 +24,7 @@ KeyStatus = AtsIntegration.KeyStatus
 @require_http_methods(["GET", "POST"])
 def integration_list(request: HttpRequest) -> HttpResponse:
     """Settings → ATS Integrations: the list and "Create New ATS Integration"."""
-    groups = list(group_list_visible(user=request.user))  # type: ignore[arg-type]
+    groups = group_list_visible(user=request.user)  # type: ignore[arg-type]
     form = IntegrationCreateForm(request.POST or None, groups=groups)
     if request.method == "POST" and form.is_valid():
         group, ats = form.cleaned_data["group"], form.cleaned_data["ats"]

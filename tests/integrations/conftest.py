@@ -50,6 +50,27 @@ def keyed_integration(integration: AtsIntegration, admin_user: User) -> AtsInteg
 
 
 @pytest.fixture
+def memory_broker() -> Iterator[Any]:
+    """Publish to an in-process broker, never into var/broker of a running app (whose worker
+    would act on the message against its own database). Yields the Celery app."""
+    from karatlever.celery import app
+
+    conf = app.conf
+    saved = conf.broker_url, conf.broker_transport_options
+
+    def use(url: str, options: dict[str, Any] | None) -> None:
+        conf.broker_url, conf.broker_transport_options = url, options or {}
+        app._pool = None  # drop cached connections so the new broker is used
+        app.amqp._producer_pool = None
+
+    use("memory://", None)
+    try:
+        yield app
+    finally:
+        use(*saved)
+
+
+@pytest.fixture
 def lever_sandbox(settings: Any) -> Iterator[SandboxServer]:
     """A local Lever on 127.0.0.1:<free port>; every integration talks to it."""
     with SandboxServer(port=0, rate_per_second=None) as server:

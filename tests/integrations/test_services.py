@@ -282,14 +282,22 @@ def test_asking_for_a_check_without_a_key_does_nothing(
     assert integration.key_status == KeyStatus.NOT_SET
 
 
-def test_the_enqueued_check_really_reaches_the_broker(
-    integration: AtsIntegration, admin_user: User, django_capture_on_commit_callbacks: Any
+def test_the_check_is_published_to_the_broker_after_commit(
+    integration: AtsIntegration,
+    admin_user: User,
+    django_capture_on_commit_callbacks: Any,
+    memory_broker: Any,
 ) -> None:
-    # The embedded broker is kombu's filesystem transport: publishing must just work.
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         set_key(integration, admin_user)
 
     assert len(callbacks) == 1
+    with memory_broker.connection_for_read() as connection:
+        message = connection.SimpleQueue("celery").get(timeout=2)
+        message.ack()
+    assert message.headers["task"] == "integrations.tasks.api_key_validate"
+    assert message.payload[0] == [integration.pk]  # ids only, never the key
+    assert API_KEY not in json.dumps(message.payload)
 
 
 # --- enable, disable, delete ----------------------------------------------------------------

@@ -1,0 +1,536 @@
+"""Integration pages: access matrix, the setup guide's Step 2 and Step 4, bad input, actions."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from integrations import services
+from integrations.models import Ats, AtsIntegration, AuditEntry, Region
+from karatlever.accounts.models import Group, Membership, User
+from tests.factories import GroupFactory, IntegrationFactory, MembershipFactory
+from tests.integrations.conftest import API_KEY, OTHER_KEY, mark_valid, set_key
+
+pytestmark = pytest.mark.django_db
+KeyStatus = AtsIntegration.KeyStatus
+
+LIST = reverse("integrations:list")
+
+
+def _url(name: str, integration: AtsIntegration) -> str:
+    return reverse(f"integrations:{name}", kwargs={"public_id": integration.public_id})
+
+
+# (method, url name, POST data) for every page; "list" has no id.
+ROUTES: list[tuple[str, str, dict[str, str]]] = [
+    ("get", "list", {}),
+    ("post", "list", {"ats": "lever"}),
+    ("get", "detail", {}),
+    ("get", "settings", {}),
+    ("post", "settings", {"api_key": "", "lever_user_id": "", "region": "us"}),
+    ("post", "check-key", {}),
+    ("get", "status", {}),
+    ("post", "set-enabled", {"enabled": "0"}),
+    ("get", "delete", {}),
+    ("post", "delete", {}),
+]
+ROUTE_IDS = [f"{m.upper()} {name}" for m, name, _ in ROUTES]
+
+
+def _call(
+    client: Client, integration: AtsIntegration, route: tuple[str, str, dict[str, str]]
+) -> Any:
+    method, name, data = route
+    url = LIST if name == "list" else _url(name, integration)
+    if name == "list" and method == "post":
+        data = {**data, "group": str(integration.group.code)}
+    return getattr(client, method)(url, data) if method == "post" else client.get(url)
+
+
+# --- access matrix ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
+def test_an_admin_can_use_every_page(
+    admin_client: Client, integration: AtsIntegration, route: Any
+) -> None:
+    response = _call(admin_client, integration, route)
+
+    # POST list: the group already has a Lever integration → the form explains (400).
+    expected = {"get": {200}, "post": {302, 400}}[route[0]]
+    assert response.status_code in expected
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
+def test_a_recruiter_gets_the_403_page_everywhere(
+    recruiter_client: Client, integration: AtsIntegration, route: Any
+) -> None:
+    before = AuditEntry.objects.count()
+
+    response = _call(recruiter_client, integration, route)
+
+    assert response.status_code == 403
+    assert "Only organization admins" in response.content.decode()
+    assert AtsIntegration.objects.filter(pk=integration.pk, enabled=True).exists()
+    assert AuditEntry.objects.count() == before
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r[1] != "list"], ids=ROUTE_IDS[2:])
+def test_another_organizations_admin_gets_404_for_our_integration(
+    outsider_client: Client, integration: AtsIntegration, route: Any
+) -> None:
+    response = _call(outsider_client, integration, route)
+
+    assert response.status_code == 404
+    assert AtsIntegration.objects.filter(pk=integration.pk, enabled=True).exists()
+
+
+def test_another_organizations_admin_sees_none_of_ours_in_the_list(
+    outsider_client: Client, integration: AtsIntegration
+) -> None:
+    response = outsider_client.get(LIST)
+
+    assert response.status_code == 200
+    assert str(integration.public_id) not in response.content.decode()
+    assert str(integration.group.code) not in response.content.decode()
+    assert "<strong>Engineering</strong>" not in response.content.decode()
+
+
+def test_another_organizations_admin_cannot_create_in_our_group(
+    outsider_client: Client, group: Group
+) -> None:
+    response = outsider_client.post(LIST, {"group": str(group.code), "ats": "lever"})
+
+    assert response.status_code == 400
+    assert not AtsIntegration.objects.exists()
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
+def test_anonymous_visitors_are_sent_to_the_login_page(
+    client: Client, integration: AtsIntegration, route: Any
+) -> None:
+    response = _call(client, integration, route)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+    assert AtsIntegration.objects.filter(pk=integration.pk, enabled=True).exists()
+
+
+def test_a_hidden_group_integration_is_a_404_for_a_limited_admin(
+    integration: AtsIntegration, second_group: Group
+) -> None:
+    limited = MembershipFactory(
+        organization=integration.group.organization, role=Membership.Role.ADMIN
+    )
+    limited.groups.set([second_group])
+    client = Client()
+    client.force_login(limited.user)
+
+    assert client.get(_url("detail", integration)).status_code == 404
+    assert str(integration.public_id) not in client.get(LIST).content.decode()
+
+
+def test_posts_need_a_csrf_token(admin_user: User, integration: AtsIntegration) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+
+    response = client.post(_url("set-enabled", integration), {"enabled": "0"})
+
+    assert response.status_code == 403
+    integration.refresh_from_db()
+    assert integration.enabled is True
+
+
+# --- Step 2 of the setup guide ---------------------------------------------------------------
+
+
+def test_settings_menu_leads_to_ats_integrations(admin_client: Client, group: Group) -> None:
+    home = admin_client.get("/", follow=True).content.decode()
+
+    assert 'href="/settings/ats-integrations/"' in home
+    assert ">ATS Integrations<" in home
+
+
+def test_step_2_with_one_group_has_no_group_drop_down(admin_client: Client, group: Group) -> None:
+    page = admin_client.get(LIST).content.decode()
+
+    assert "Create New ATS Integration" in page
+    assert 'name="group"' in page
+    assert '<select name="group"' not in page
+    assert 'type="hidden" name="group"' in page
+    assert "Select ATS" in page
+    assert '<option value="lever">Lever</option>' in page
+    assert ">Create</button>" in page
+
+
+def test_step_2_with_several_groups_offers_a_group_drop_down(
+    admin_client: Client, group: Group, second_group: Group
+) -> None:
+    page = admin_client.get(LIST).content.decode()
+
+    assert '<select name="group"' in page
+    assert f'value="{group.code}"' in page
+    assert f'value="{second_group.code}"' in page
+
+
+def test_step_2_the_whole_setup_flow(
+    admin_client: Client, admin_user: User, group: Group, second_group: Group
+) -> None:
+    # Settings → ATS Integrations → group drop-down → Select ATS → Create
+    response = admin_client.post(LIST, {"group": str(second_group.code), "ats": "lever"})
+    integration = AtsIntegration.objects.get()
+    assert integration.group == second_group
+    assert response.status_code == 302
+    assert response["Location"] == _url("detail", integration)
+
+    # "You will be sent to the following page": the Integration ID, Settings right under it.
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "Integration ID" in page
+    id_at = page.index(str(integration.public_id))
+    settings_link = page.index(f'href="{_url("settings", integration)}"')
+    status_link = page.index(f'href="{_url("status", integration)}"')
+    assert id_at < settings_link
+    assert id_at < status_link
+    assert "integration created for Data" in page  # the message
+
+    # Click Settings → API Key (paste), no User ID → Save
+    settings_page = admin_client.get(_url("settings", integration)).content.decode()
+    assert "API Key" in settings_page
+    assert "You don&#x27;t need to add a User ID" in settings_page
+    assert ">Save</button>" in settings_page
+    saved = admin_client.post(
+        _url("settings", integration),
+        {"api_key": API_KEY + "\n", "lever_user_id": "", "region": "us"},
+        follow=True,
+    )
+    assert saved.status_code == 200
+    body = saved.content.decode()
+    assert "Saved. Checking the key with Lever…" in body
+    assert "••••" + API_KEY[-4:] in body
+    assert API_KEY not in body
+    integration.refresh_from_db()
+    assert integration.api_key == API_KEY
+    assert integration.key_status == KeyStatus.CHECKING
+    assert 'http-equiv="refresh"' in body  # the page refreshes itself while checking
+
+    # The audit log on the integration page says who did what.
+    detail = admin_client.get(_url("detail", integration)).content.decode()
+    assert "Audit log" in detail
+    assert "API key ••••" + API_KEY[-4:] + " set" in detail
+    assert "Lever integration created for Data" in detail
+    assert admin_user.display_name in detail
+
+
+def test_step_4_status_page_shows_overall_status_and_basic_information(
+    admin_client: Client, integration: AtsIntegration, admin_user: User
+) -> None:
+    set_key(integration, admin_user)
+    mark_valid(integration)
+
+    page = admin_client.get(LIST).content.decode()
+    assert f'href="{_url("status", integration)}"' in page  # "Click Status"
+
+    status = admin_client.get(_url("status", integration)).content.decode()
+    assert "Overall status" in status
+    assert "Connected" in status
+    assert "Basic information" in status
+    assert str(integration.public_id) in status
+    assert integration.group.name in status
+    assert "US (api.lever.co)" in status
+    assert "••••" + API_KEY[-4:] in status
+
+
+def test_the_settings_page_includes_the_webhooks_section(
+    admin_client: Client, integration: AtsIntegration
+) -> None:
+    response = admin_client.get(_url("settings", integration))
+
+    assert "webhooks/_integration_webhooks.html" in [t.name for t in response.templates]
+
+
+def test_the_api_key_field_never_renders_a_value(
+    admin_client: Client, integration: AtsIntegration, admin_user: User
+) -> None:
+    set_key(integration, admin_user)
+
+    page = admin_client.get(_url("settings", integration)).content.decode()
+
+    field = re.search(r'<input[^>]*name="api_key"[^>]*>', page)
+    assert field is not None
+    assert 'type="password"' in field.group(0)
+    assert "value=" not in field.group(0)
+    assert "Leave blank to keep ••••" + API_KEY[-4:] in page
+
+
+# --- creating: duplicates and bad input --------------------------------------------------------
+
+
+def test_a_duplicate_create_explains_and_creates_nothing(
+    admin_client: Client, integration: AtsIntegration
+) -> None:
+    response = admin_client.post(LIST, {"group": str(integration.group.code), "ats": "lever"})
+
+    assert response.status_code == 400
+    assert "already has a Lever integration" in response.content.decode()
+    assert AtsIntegration.objects.count() == 1
+    assert not AuditEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"ats": "greenhouse"},
+        {"ats": ""},
+        {},
+        {"ats": "lever", "group": str(uuid.uuid4())},
+        {"ats": "lever", "group": "not-a-uuid"},
+        {"ats": "lever", "group": ""},
+        {"ats": ["lever", "lever"], "group": "x" * 5000},
+    ],
+    ids=["unknown ats", "no ats", "empty", "unknown group", "junk group", "blank group", "junk"],
+)
+def test_bad_create_input_gets_form_errors_and_creates_nothing(
+    admin_client: Client, group: Group, second_group: Group, data: dict[str, Any]
+) -> None:
+    data = {"group": str(group.code), **data}
+
+    response = admin_client.post(LIST, data)
+
+    assert response.status_code == 400
+    assert 'class="field-error"' in response.content.decode()
+    assert not AtsIntegration.objects.exists()
+
+
+def test_another_organizations_group_code_is_refused(
+    admin_client: Client, group: Group, outsider_user: User
+) -> None:
+    globex_group = outsider_user.membership.organization.groups.get()
+
+    response = admin_client.post(LIST, {"group": str(globex_group.code), "ats": "lever"})
+
+    assert response.status_code == 400
+    assert "Choose one of your organization" in response.content.decode()
+    assert not AtsIntegration.objects.exists()
+
+
+def test_the_select_ats_menu_is_built_from_the_ats_choices(
+    admin_client: Client, group: Group
+) -> None:
+    page = admin_client.get(LIST).content.decode()
+
+    for value, label in Ats.choices:
+        assert f'<option value="{value}">{label}</option>' in page
+
+
+def test_an_organization_without_groups_gets_an_explanation(admin_user: User) -> None:
+    admin_user.membership.organization.groups.all().delete()
+    client = Client()
+    client.force_login(admin_user)
+
+    response = client.get(LIST)
+
+    assert response.status_code == 200
+    assert "no groups yet" in response.content.decode()
+
+
+# --- settings: bad input -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"api_key": "k" * 513}, "too long"),
+        ({"api_key": "lvr_TEST_abcd\nefgh12345678"}, "spaces or line breaks"),
+        ({"api_key": "lvr_TEST_abcd efgh12345678"}, "spaces or line breaks"),
+        ({"api_key": "abc"}, "too short"),
+        ({"region": "apac"}, "Choose a region"),
+        ({"region": ""}, "This field is required"),
+        ({"lever_user_id": "bob"}, "User ID looks like"),
+        ({"lever_user_id": "x" * 300}, "at most 200"),
+    ],
+    ids=[
+        "oversized key",
+        "newline in key",
+        "space in key",
+        "short key",
+        "unknown region",
+        "no region",
+        "bad user id",
+        "huge user id",
+    ],
+)
+def test_bad_settings_get_form_errors_and_change_nothing(
+    admin_client: Client,
+    keyed_integration: AtsIntegration,
+    data: dict[str, str],
+    error: str,
+) -> None:
+    before = AuditEntry.objects.count()
+    post = {"api_key": "", "lever_user_id": "", "region": "eu", **data}
+
+    response = admin_client.post(_url("settings", keyed_integration), post)
+
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert error in body
+    assert "Nothing was saved" in body
+    keyed_integration.refresh_from_db()
+    assert keyed_integration.api_key == API_KEY
+    assert keyed_integration.region == Region.US
+    assert AuditEntry.objects.count() == before
+    assert "efgh12345678" not in body  # a refused key is not echoed back
+
+
+def test_saving_without_a_key_keeps_the_current_one(
+    admin_client: Client, keyed_integration: AtsIntegration
+) -> None:
+    mark_valid(keyed_integration)
+
+    response = admin_client.post(
+        _url("settings", keyed_integration),
+        {"api_key": "", "lever_user_id": "", "region": "us"},
+        follow=True,
+    )
+
+    keyed_integration.refresh_from_db()
+    assert keyed_integration.api_key == API_KEY
+    assert "Saved." in response.content.decode()
+
+
+def test_replacing_a_working_key_shows_both_while_the_new_one_is_checked(
+    admin_client: Client, keyed_integration: AtsIntegration
+) -> None:
+    mark_valid(keyed_integration)
+
+    response = admin_client.post(
+        _url("settings", keyed_integration),
+        {"api_key": OTHER_KEY, "lever_user_id": "", "region": "us"},
+        follow=True,
+    )
+
+    body = response.content.decode()
+    assert "New key ••••" + OTHER_KEY[-4:] in body
+    assert "••••" + API_KEY[-4:] in body
+    assert OTHER_KEY not in body
+
+
+def test_the_settings_page_announces_the_finished_check(
+    admin_client: Client, keyed_integration: AtsIntegration
+) -> None:
+    mark_valid(keyed_integration)
+
+    body = admin_client.get(_url("settings", keyed_integration) + "?checking=1").content.decode()
+
+    assert "Lever accepted the key ••••" + API_KEY[-4:] in body
+    assert 'http-equiv="refresh"' not in body
+
+
+def test_the_settings_page_announces_a_rejected_replacement(
+    admin_client: Client, keyed_integration: AtsIntegration
+) -> None:
+    AtsIntegration.objects.filter(pk=keyed_integration.pk).update(
+        key_status=KeyStatus.VALID,
+        key_check_detail={
+            "rejected": {
+                "last4": "Zz34",
+                "status": "invalid",
+                "summary": "Lever check failed: API key accepted: Lever rejected the key (401).",
+                "checks": [
+                    {"code": "auth", "name": "API key accepted", "ok": False, "message": "401"}
+                ],
+            }
+        },
+    )
+
+    body = admin_client.get(_url("settings", keyed_integration) + "?checking=1").content.decode()
+
+    assert "Lever rejected the new key ••••Zz34" in body
+    assert "Karat keeps using ••••" + API_KEY[-4:] in body
+
+
+def test_check_again_marks_the_key_checking(
+    admin_client: Client, keyed_integration: AtsIntegration
+) -> None:
+    AtsIntegration.objects.filter(pk=keyed_integration.pk).update(key_status=KeyStatus.UNREACHABLE)
+
+    response = admin_client.post(_url("check-key", keyed_integration), follow=True)
+
+    keyed_integration.refresh_from_db()
+    assert keyed_integration.key_status == KeyStatus.CHECKING
+    assert "Checking the key with Lever" in response.content.decode()
+
+
+def test_check_again_without_a_key_explains(
+    admin_client: Client, integration: AtsIntegration
+) -> None:
+    response = admin_client.post(_url("check-key", integration), follow=True)
+
+    assert "no API key to check yet" in response.content.decode()
+
+
+# --- enable, disable, delete -------------------------------------------------------------------
+
+
+def test_disable_and_enable_from_the_integration_page(
+    admin_client: Client, integration: AtsIntegration
+) -> None:
+    response = admin_client.post(_url("set-enabled", integration), {"enabled": "0"}, follow=True)
+    integration.refresh_from_db()
+    assert integration.enabled is False
+    assert "Integration disabled" in response.content.decode()
+    assert "Enable integration" in response.content.decode()
+
+    response = admin_client.post(_url("set-enabled", integration), {"enabled": "1"}, follow=True)
+    integration.refresh_from_db()
+    assert integration.enabled is True
+    assert "Integration enabled." in response.content.decode()
+
+
+def test_get_is_not_allowed_on_actions(admin_client: Client, integration: AtsIntegration) -> None:
+    assert admin_client.get(_url("set-enabled", integration)).status_code == 405
+    assert admin_client.get(_url("check-key", integration)).status_code == 405
+
+
+def test_delete_asks_first_then_deletes_and_keeps_the_audit_log(
+    admin_client: Client, integration: AtsIntegration
+) -> None:
+    confirm = admin_client.get(_url("delete", integration)).content.decode()
+    assert "Delete the Lever integration for Engineering?" in confirm
+    assert AtsIntegration.objects.exists()
+
+    response = admin_client.post(_url("delete", integration), follow=True)
+
+    assert response.redirect_chain[-1][0] == LIST
+    assert "deleted. Its audit log is kept." in response.content.decode()
+    assert not AtsIntegration.objects.exists()
+    assert AuditEntry.objects.filter(
+        integration_public_id=integration.public_id, action=AuditEntry.Action.DELETED
+    ).exists()
+
+
+def test_unknown_integration_ids_are_404(admin_client: Client, group: Group) -> None:
+    missing = reverse("integrations:detail", kwargs={"public_id": uuid.uuid4()})
+
+    assert admin_client.get(missing).status_code == 404
+    assert admin_client.get("/settings/ats-integrations/not-a-uuid/").status_code == 404
+
+
+def test_the_list_shows_each_integration_with_settings_and_status_links(
+    admin_client: Client, integration: AtsIntegration, organization: Any
+) -> None:
+    other = IntegrationFactory(group=GroupFactory(organization=organization, name="Sales"))
+    services.integration_disable(integration=other, actor=None)
+
+    page = admin_client.get(LIST).content.decode()
+
+    for item in (integration, other):
+        assert str(item.public_id) in page
+        assert _url("settings", item) in page
+        assert _url("status", item) in page
+    assert "Disabled" in page
+    assert "Not set up" in page
