@@ -516,9 +516,7 @@ def api_key_check(*, integration: AtsIntegration, api_key: str) -> KeyCheckResul
             permissions_ok[code] = False
             message = f"Missing: Karat needs this {why}. Add it to the key in Lever."
         except LeverAuthError:
-            checks.append(
-                KeyCheck("auth", "API key accepted", False, "Lever rejected the key (401).")
-            )
+            checks.append(KeyCheck("auth", "API key", False, "Lever rejected the key (401)."))
             checks.append(
                 KeyCheck(
                     "region",
@@ -540,9 +538,7 @@ def api_key_check(*, integration: AtsIntegration, api_key: str) -> KeyCheckResul
             permissions_ok[code] = False
             message = f"Unexpected answer from Lever ({exc.status_code or 'no status'})."
             if position == 0:
-                checks.append(
-                    KeyCheck("auth", "API key accepted", None, "Unclear: see the checks below.")
-                )
+                checks.append(KeyCheck("auth", "API key", None, "Unclear: see the checks below."))
                 checks.append(
                     KeyCheck("region", "Region", False, f"{host} did not answer like Lever's API.")
                 )
@@ -551,7 +547,7 @@ def api_key_check(*, integration: AtsIntegration, api_key: str) -> KeyCheckResul
             message = "Allowed."
         if position == 0 and not checks:
             # The first call answered with 2xx or 403: Lever knows the key in this region.
-            checks.append(KeyCheck("auth", "API key accepted", True, "Lever accepted the key."))
+            checks.append(KeyCheck("auth", "API key", True, "Lever accepted the key."))
             checks.append(KeyCheck("region", "Region", True, f"The key works with {host}."))
         checks.append(KeyCheck(code, name, permissions_ok[code], message))
 

@@ -439,10 +439,8 @@ def test_the_settings_page_announces_a_rejected_replacement(
             "rejected": {
                 "last4": "Zz34",
                 "status": "invalid",
-                "summary": "Lever check failed: API key accepted: Lever rejected the key (401).",
-                "checks": [
-                    {"code": "auth", "name": "API key accepted", "ok": False, "message": "401"}
-                ],
+                "summary": "Lever check failed: API key: Lever rejected the key (401).",
+                "checks": [{"code": "auth", "name": "API key", "ok": False, "message": "401"}],
             }
         },
     )
