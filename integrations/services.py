@@ -364,7 +364,8 @@ def _enqueue_key_check(integration_pk: int) -> None:
     from integrations.tasks import api_key_validate as api_key_validate_task
 
     # After commit: the worker must see the key we just saved (a bare .delay() might not).
-    transaction.on_commit(lambda: api_key_validate_task.delay(integration_pk))
+    # Robust: a broker outage is logged, never a 500 after the save; "Check again" retries.
+    transaction.on_commit(lambda: api_key_validate_task.delay(integration_pk), robust=True)
 
 
 def integration_disable(*, integration: AtsIntegration, actor: User | None) -> bool:

@@ -18,6 +18,8 @@ from karatlever.accounts.permissions import admin_required
 from karatlever.accounts.selectors import group_list_visible
 
 KeyStatus = AtsIntegration.KeyStatus
+# The settings page refreshes every 3 s while a key check runs: at most two minutes.
+MAX_REFRESHES = 40
 
 
 @admin_required
@@ -105,10 +107,10 @@ def integration_settings(request: HttpRequest, public_id: UUID) -> HttpResponse:
     else:
         form = IntegrationSettingsForm(integration=integration)
         status = 200
-        if request.GET.get("checking") and not selectors.key_check_in_progress(
-            integration=integration
-        ):
-            _announce_key_check(request, integration)
+    refreshes = _refresh_count(request)
+    in_progress = selectors.key_check_in_progress(integration=integration)
+    if request.method == "GET" and refreshes and not in_progress:
+        _announce_key_check(request, integration)
     return render(
         request,
         "integrations/settings.html",
@@ -116,10 +118,18 @@ def integration_settings(request: HttpRequest, public_id: UUID) -> HttpResponse:
             "integration": integration,
             "form": form,
             "key_check": selectors.key_check_view(integration=integration),
+            # Refresh every few seconds while checking, but not forever (no worker running?).
+            "refresh_next": refreshes + 1 if in_progress and refreshes < MAX_REFRESHES else None,
+            "refresh_gave_up": in_progress and refreshes >= MAX_REFRESHES,
             "tab": "settings",
         },
         status=status,
     )
+
+
+def _refresh_count(request: HttpRequest) -> int:
+    raw = request.GET.get("checking", "")
+    return min(int(raw), MAX_REFRESHES) if raw.isdigit() and len(raw) < 4 else 0
 
 
 def _announce_key_check(request: HttpRequest, integration: AtsIntegration) -> None:

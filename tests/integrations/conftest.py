@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +51,8 @@ def keyed_integration(integration: AtsIntegration, admin_user: User) -> AtsInteg
     return integration
 
 
-@pytest.fixture
-def memory_broker() -> Iterator[Any]:
-    """Publish to an in-process broker, never into var/broker of a running app (whose worker
-    would act on the message against its own database). Yields the Celery app."""
+@contextmanager
+def _broker(url: str, options: dict[str, Any] | None = None) -> Iterator[Any]:
     from karatlever.celery import app
 
     conf = app.conf
@@ -63,11 +63,30 @@ def memory_broker() -> Iterator[Any]:
         app._pool = None  # drop cached connections so the new broker is used
         app.amqp._producer_pool = None
 
-    use("memory://", None)
+    use(url, options)
     try:
         yield app
     finally:
         use(*saved)
+
+
+@pytest.fixture
+def memory_broker() -> Iterator[Any]:
+    """Publish to an in-process broker, never into var/broker of a running app (whose worker
+    would act on the message against its own database). Yields the Celery app."""
+    with _broker("memory://") as app:
+        yield app
+
+
+@pytest.fixture
+def dead_broker() -> Iterator[Any]:
+    """A Redis broker URL where nothing listens: every publish fails (fast)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    options = {"socket_connect_timeout": 0.2, "socket_timeout": 0.2, "max_retries": 0}
+    with _broker(f"redis://127.0.0.1:{port}/0", options) as app:
+        yield app
 
 
 @pytest.fixture

@@ -451,6 +451,43 @@ def test_the_settings_page_announces_a_rejected_replacement(
     assert "Karat keeps using ••••" + API_KEY[-4:] in body
 
 
+def test_the_settings_page_stops_refreshing_after_two_minutes(
+    admin_client: Client, keyed_integration: AtsIntegration
+) -> None:
+    url = _url("settings", keyed_integration)
+
+    early = admin_client.get(url + "?checking=3").content.decode()
+    late = admin_client.get(url + "?checking=40").content.decode()
+    junk = admin_client.get(url + "?checking=99999999999999999999")
+
+    assert "?checking=4" in early
+    assert 'http-equiv="refresh"' not in late
+    assert "Still checking" in late
+    assert junk.status_code == 200
+    assert "?checking=1" in junk.content.decode()
+
+
+def test_a_broker_outage_never_turns_a_save_into_an_error(
+    admin_client: Client,
+    integration: AtsIntegration,
+    dead_broker: Any,
+    django_capture_on_commit_callbacks: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = admin_client.post(
+            _url("settings", integration), {"api_key": API_KEY, "lever_user_id": "", "region": "us"}
+        )
+
+    assert len(callbacks) == 1
+    assert response.status_code == 302
+    integration.refresh_from_db()
+    assert integration.api_key == API_KEY
+    assert integration.key_status == KeyStatus.CHECKING  # "Check again" can retry later
+    assert "in on_commit()" in caplog.text  # the publish really failed, and was logged
+    assert API_KEY not in caplog.text
+
+
 def test_check_again_marks_the_key_checking(
     admin_client: Client, keyed_integration: AtsIntegration
 ) -> None:
