@@ -16,7 +16,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from karatlever.accounts.models import User
-from karatlever.celery import app as celery_app
+from tests.brokers import broker
 from tests.factories import DEFAULT_PASSWORD
 
 CHROMIUM = Path(os.environ.get("KARATLEVER_CHROMIUM", "/usr/bin/chromium"))
@@ -34,23 +34,12 @@ NARROW = {"width": 375, "height": 740}
 SCREENSHOT_DIR = Path(os.environ.get("KARATLEVER_SCREENSHOTS", tempfile.gettempdir()))
 
 
-def _use_broker(url: str, transport_options: dict | None = None) -> None:
-    conf = celery_app.conf
-    conf.broker_url, conf.broker_transport_options = url, transport_options or {}
-    # Drop the cached connection and producer pools so the new broker is used.
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
 @pytest.fixture(autouse=True)
-def _memory_broker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _memory_broker() -> Iterator[None]:
     """Tasks the live server enqueues go to an in-process broker, never into var/broker of a
     running app (whose worker would act on them against its own database)."""
-    saved = celery_app.conf.broker_url, celery_app.conf.broker_transport_options
-    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
-    _use_broker("memory://")
-    yield
-    _use_broker(*saved)
+    with broker("memory://"):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from integrations import services
 from integrations.lever.sandbox import SandboxServer
 from integrations.models import AtsIntegration
 from karatlever.accounts.models import User
+from tests.brokers import broker
 
 # Looks like a Lever key; the tests search for it (and its Basic-auth form) everywhere.
 API_KEY = "lvr_TEST_9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2aXy12"
@@ -51,30 +51,11 @@ def keyed_integration(integration: AtsIntegration, admin_user: User) -> AtsInteg
     return integration
 
 
-@contextmanager
-def _broker(url: str, options: dict[str, Any] | None = None) -> Iterator[Any]:
-    from karatlever.celery import app
-
-    conf = app.conf
-    saved = conf.broker_url, conf.broker_transport_options
-
-    def use(url: str, options: dict[str, Any] | None) -> None:
-        conf.broker_url, conf.broker_transport_options = url, options or {}
-        app._pool = None  # drop cached connections so the new broker is used
-        app.amqp._producer_pool = None
-
-    use(url, options)
-    try:
-        yield app
-    finally:
-        use(*saved)
-
-
 @pytest.fixture
 def memory_broker() -> Iterator[Any]:
     """Publish to an in-process broker, never into var/broker of a running app (whose worker
     would act on the message against its own database). Yields the Celery app."""
-    with _broker("memory://") as app:
+    with broker("memory://") as app:
         yield app
 
 
@@ -85,7 +66,7 @@ def dead_broker() -> Iterator[Any]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     options = {"socket_connect_timeout": 0.2, "socket_timeout": 0.2, "max_retries": 0}
-    with _broker(f"redis://127.0.0.1:{port}/0", options) as app:
+    with broker(f"redis://127.0.0.1:{port}/0", options) as app:
         yield app
 
 

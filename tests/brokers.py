@@ -1,0 +1,34 @@
+"""Point the Celery app's publishing at another broker for one test (one helper for all)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from karatlever.celery import app as celery_app
+
+
+def use_broker(url: str, transport_options: dict[str, Any] | None = None) -> None:
+    """Switch brokers now, dropping the cached connection and producer pools."""
+    conf = celery_app.conf
+    conf.broker_url, conf.broker_transport_options = url, transport_options or {}
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@contextmanager
+def broker(url: str, transport_options: dict[str, Any] | None = None) -> Iterator[Any]:
+    """Use `url` inside the block. Celery reads CELERY_BROKER_URL from the environment before
+    its configuration, so the variable is hidden meanwhile (CI's PostgreSQL + Redis run sets it)."""
+    conf = celery_app.conf
+    saved = conf.broker_url, conf.broker_transport_options
+    saved_env = os.environ.pop("CELERY_BROKER_URL", None)
+    use_broker(url, transport_options)
+    try:
+        yield celery_app
+    finally:
+        if saved_env is not None:
+            os.environ["CELERY_BROKER_URL"] = saved_env
+        use_broker(*saved)
