@@ -8,3 +8,18 @@ from django.apps import AppConfig
 class WebhooksConfig(AppConfig):
     name = "webhooks"
     verbose_name = "Webhooks"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from integrations.models import AtsIntegration, WebhookSubscription
+        from webhooks.services.intake import targets_forget
+
+        # The receiver caches tokens per process for a moment; a save here takes effect at once.
+        for model in (AtsIntegration, WebhookSubscription):
+            post_save.connect(
+                targets_forget, sender=model, dispatch_uid=f"webhooks-{model.__name__}-save"
+            )
+            post_delete.connect(
+                targets_forget, sender=model, dispatch_uid=f"webhooks-{model.__name__}-delete"
+            )

@@ -23,6 +23,18 @@ def delivery_process(delivery_id: int) -> str | None:
 
 
 @shared_task(ignore_result=True)
+def delivery_process_many(delivery_ids: list[int]) -> None:
+    """Process a batch of stored deliveries one by one (the receiver coalesces publishes)."""
+    from webhooks.services import processing
+
+    for delivery_id in delivery_ids:
+        try:
+            processing.delivery_process(delivery_id=delivery_id)
+        except Exception:  # one bad row must not strand the rest; the sweeper retries it
+            logger.exception("webhook delivery %s could not be processed", delivery_id)
+
+
+@shared_task(ignore_result=True)
 def delivery_sweep() -> int:
     """Re-enqueue deliveries left behind and free claims of killed workers."""
     from webhooks.services import processing

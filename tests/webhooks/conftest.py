@@ -21,6 +21,7 @@ from karatlever.celery import app as celery_app
 from karatlever.hiring.models import Candidacy
 from tests.factories import CandidacyFactory, IntegrationFactory, RoleFactory
 from webhooks import circuit
+from webhooks.services import enqueue, intake
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lever"
 
@@ -103,6 +104,10 @@ def _memory_broker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     use_broker("memory://")
     circuit.broker.reset()
     circuit.throttle_cache.reset()
+    enqueue.pending_clear()
+    intake.targets_forget()
+    # Publish in the calling thread, so a test sees the message as soon as the call returns.
+    monkeypatch.setattr(enqueue, "FLUSH_DELAY", 0)
     yield
     use_broker(*saved)
     circuit.broker.reset()

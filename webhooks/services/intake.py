@@ -5,20 +5,22 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import threading
+import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from integrations.lever import signatures
 from integrations.models import AtsIntegration, WebhookEvent, WebhookSubscription
-from webhooks import circuit
 from webhooks.models import WebhookDelivery, WebhookRejection
+from webhooks.services.enqueue import delivery_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -101,25 +103,27 @@ def delivery_record(*, integration_public_id: uuid.UUID, body: Any) -> RecordRes
             integration_public_id=integration_public_id, outcome=Outcome.MALFORMED, detail=str(exc)
         )
 
-    subscription = _subscription_for(integration_public_id, envelope.event)
-    if subscription is not None:
-        integration = subscription.integration
-        tokens = [subscription.signature_token, subscription.previous_signature_token]
-    else:
+    target = _target_for(integration_public_id, envelope.event)
+    if target is None:
         integration = _integration_for(integration_public_id)
         if integration is None:
             return RecordResult(Outcome.UNKNOWN_INTEGRATION)
-        tokens = _fallback_tokens(integration, envelope.event)
-    if not integration.enabled:
+        target = _Target(
+            integration_id=integration.pk,
+            public_id=integration.public_id,
+            enabled=integration.enabled,
+            tokens=tuple(_fallback_tokens(integration, envelope.event)),
+        )
+    if not target.enabled:
         return RecordResult(Outcome.DISABLED)
 
-    if not signatures.verify(body, signature_tokens=[t for t in tokens if t]):
-        _rejection_count(integration=integration, outcome=Outcome.BAD_SIGNATURE)
+    if not signatures.verify(body, signature_tokens=target.tokens):
+        _rejection_count(integration_id=target.integration_id, outcome=Outcome.BAD_SIGNATURE)
         return RecordResult(Outcome.BAD_SIGNATURE)
 
-    result = _delivery_insert(integration=integration, envelope=envelope, body=body)
-    if subscription is not None:
-        _last_delivery_touch(subscription)
+    result = _delivery_insert(target=target, envelope=envelope, body=body)
+    if target.subscription_id is not None:
+        _last_delivery_touch(target)
     return result
 
 
@@ -132,30 +136,14 @@ def delivery_reject(
         return RecordResult(Outcome.UNKNOWN_INTEGRATION)
     if not integration.enabled:
         return RecordResult(Outcome.DISABLED)
-    _rejection_count(integration=integration, outcome=outcome)
+    _rejection_count(integration_id=integration.pk, outcome=outcome)
     return RecordResult(outcome, detail=detail)
 
 
-def delivery_enqueue(delivery_id: int) -> bool:
-    """Publish the processing task; False (logged, never raised) when the broker is down.
-
-    The row is already durable, so a lost publish only delays processing until the sweeper.
-    """
-    from webhooks.tasks import delivery_process as delivery_process_task
-
-    if circuit.broker.is_open():
-        return False
-    try:
-        delivery_process_task.apply_async((delivery_id,))
-    except Exception as exc:  # any broker failure: the sweeper re-enqueues the row
-        logger.warning(
-            "could not enqueue webhook delivery %s (%s); the sweeper will retry",
-            delivery_id,
-            type(exc).__name__,
-        )
-        circuit.broker.trip()
-        return False
-    return True
+def targets_forget(**kwargs: Any) -> None:
+    """Drop this process's cached tokens (connected to saves of integrations and tokens)."""
+    with _targets_lock:
+        _targets.clear()
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -212,8 +200,35 @@ def _check_storable(body: dict[str, Any]) -> None:
         raise _Malformed("the body contains NUL characters")
 
 
-def _subscription_for(public_id: uuid.UUID, event: str) -> WebhookSubscription | None:
-    """The hot path: one query for the integration and this event's tokens."""
+@dataclass
+class _Target:
+    """What verifying and storing a delivery needs: the integration and this event's tokens."""
+
+    integration_id: int
+    public_id: uuid.UUID
+    enabled: bool
+    tokens: tuple[str, ...]
+    subscription_id: int | None = None
+    last_delivery_at: datetime | None = None
+
+
+# Per-process cache of the hot lookup (tokens decrypted once, not per delivery). Saves in this
+# process clear it (signals, apps.py); other processes see a change within TARGET_TTL seconds:
+# at worst a just-disabled integration accepts deliveries, or a just-rotated token is refused
+# (and Lever retries), for that long.
+TARGET_TTL = 2.0
+_targets: dict[tuple[uuid.UUID, str], tuple[float, _Target]] = {}
+_targets_lock = threading.Lock()
+TARGETS_MAX = 10_000
+
+
+def _target_for(public_id: uuid.UUID, event: str) -> _Target | None:
+    key = (public_id, event)
+    now = time.monotonic()
+    with _targets_lock:
+        cached = _targets.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
     rows = list(
         WebhookSubscription.objects.filter(integration__public_id=public_id, event=event)
         .select_related("integration")
@@ -228,7 +243,22 @@ def _subscription_for(public_id: uuid.UUID, event: str) -> WebhookSubscription |
         )
         .order_by()[:1]
     )
-    return rows[0] if rows else None
+    if not rows:
+        return None
+    sub = rows[0]
+    target = _Target(
+        integration_id=sub.integration.pk,
+        public_id=sub.integration.public_id,
+        enabled=sub.integration.enabled,
+        tokens=tuple(t for t in (sub.signature_token, sub.previous_signature_token) if t),
+        subscription_id=sub.pk,
+        last_delivery_at=sub.last_delivery_at,
+    )
+    with _targets_lock:
+        if len(_targets) >= TARGETS_MAX:
+            _targets.clear()
+        _targets[key] = (now + TARGET_TTL, target)
+    return target
 
 
 def _integration_for(public_id: uuid.UUID) -> AtsIntegration | None:
@@ -253,13 +283,11 @@ def _fallback_tokens(integration: AtsIntegration, event: str) -> list[str]:
     for sub in WebhookSubscription.objects.filter(integration=integration).only(
         "signature_token", "previous_signature_token"
     ):
-        tokens += [sub.signature_token, sub.previous_signature_token]
+        tokens += [t for t in (sub.signature_token, sub.previous_signature_token) if t]
     return tokens
 
 
-def _delivery_insert(
-    *, integration: AtsIntegration, envelope: _Envelope, body: dict[str, Any]
-) -> RecordResult:
+def _delivery_insert(*, target: _Target, envelope: _Envelope, body: dict[str, Any]) -> RecordResult:
     now = timezone.now()
     if envelope.event not in SUPPORTED_EVENTS:
         status, outcome, result = (
@@ -275,69 +303,116 @@ def _delivery_insert(
         )
     else:
         status, outcome, result = WebhookDelivery.Status.RECEIVED, "", Outcome.ACCEPTED
-    try:
-        with transaction.atomic():
-            delivery = WebhookDelivery.objects.create(
-                integration=integration,
-                event=envelope.event,
-                token=envelope.token,
-                opportunity_id=envelope.opportunity_id,
-                triggered_at_ms=envelope.triggered_at,
-                payload=body,
-                status=status,
-                outcome=outcome,
-                processed_at=None if status == WebhookDelivery.Status.RECEIVED else now,
-            )
-            if status == WebhookDelivery.Status.RECEIVED:
-                transaction.on_commit(partial(delivery_enqueue, delivery.pk))
-    except IntegrityError:
+    delivery_id = _insert_unless_stored(
+        {
+            "integration": target.integration_id,
+            "event": envelope.event,
+            "token": envelope.token,
+            "opportunity_id": envelope.opportunity_id,
+            "triggered_at_ms": envelope.triggered_at,
+            "payload": body,
+            "status": status,
+            "outcome": outcome,
+            "error": "",
+            "attempts": 0,
+            "received_at": now,
+            "processed_at": None if status == WebhookDelivery.Status.RECEIVED else now,
+        }
+    )
+    if delivery_id is None:
         # Lever retried, or the same delivery arrived twice at once: already stored.
         return RecordResult(Outcome.DUPLICATE)
-    logger.info(
+    if status == WebhookDelivery.Status.RECEIVED:
+        # Runs now in autocommit, or after the caller's transaction commits.
+        transaction.on_commit(partial(delivery_enqueue, delivery_id))
+    logger.debug(
         "webhook delivery %s stored (integration_id=%s event=%s status=%s)",
-        delivery.pk,
-        integration.public_id,
+        delivery_id,
+        target.public_id,
         envelope.event,
         status,
     )
-    return RecordResult(result, delivery_id=delivery.pk)
+    return RecordResult(result, delivery_id=delivery_id)
 
 
-def _last_delivery_touch(subscription: WebhookSubscription) -> None:
+_DEDUPE_COLUMNS = ("integration_id", "event", "token", "opportunity_id")
+
+
+def _insert_unless_stored(values: dict[str, Any]) -> int | None:
+    """Insert one delivery; its id, or None when the dedupe key already exists.
+
+    One ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` (PostgreSQL, SQLite ≥ 3.35): a
+    duplicate neither raises nor aborts a surrounding transaction, and the hot path skips the
+    ORM's per-save machinery. Values go through each field's own DB conversion.
+    """
+    connection = connections[router.db_for_write(WebhookDelivery)]
+    if connection.vendor not in ("postgresql", "sqlite"):
+        return _insert_with_orm(values)
+    meta = WebhookDelivery._meta
+    fields = [meta.get_field(name) for name in values]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
+    placeholders = ", ".join(["%s"] * len(fields))
+    conflict = ", ".join(quote(c) for c in _DEDUPE_COLUMNS)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608 - names from the model
+        f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
+
+
+def _insert_with_orm(values: dict[str, Any]) -> int | None:
+    values = {**values, "integration_id": values.pop("integration")}
+    try:
+        with transaction.atomic():
+            return WebhookDelivery.objects.create(**values).pk
+    except IntegrityError:
+        return None
+
+
+def _last_delivery_touch(target: _Target) -> None:
     now = timezone.now()
-    last = subscription.last_delivery_at
+    last = target.last_delivery_at
     if last is not None and now - last < LAST_DELIVERY_RESOLUTION:
         return
+    # Also remembered in the cached target, so this process asks again only after a while.
+    target.last_delivery_at = now
     try:
-        WebhookSubscription.objects.filter(pk=subscription.pk).filter(
+        WebhookSubscription.objects.filter(pk=target.subscription_id).filter(
             Q(last_delivery_at__isnull=True)
             | Q(last_delivery_at__lt=now - LAST_DELIVERY_RESOLUTION)
         ).update(last_delivery_at=now)
     except DatabaseError:
         # The delivery is stored; a stale "last delivery" time is not worth a Lever retry.
-        logger.warning("could not update last_delivery_at (subscription %s)", subscription.pk)
+        logger.warning(
+            "could not update last_delivery_at (subscription %s)", target.subscription_id
+        )
 
 
-def _rejection_count(*, integration: AtsIntegration, outcome: Outcome) -> None:
+def _rejection_count(*, integration_id: int, outcome: Outcome) -> None:
     """One counter row per integration, reason and hour: bounded however many arrive."""
     reason = _REJECTION_REASONS.get(outcome)
     if reason is None:
         return
     now = timezone.now()
     hour = now.replace(minute=0, second=0, microsecond=0)
-    bucket = WebhookRejection.objects.filter(integration=integration, reason=reason, hour=hour)
+    bucket = WebhookRejection.objects.filter(
+        integration_id=integration_id, reason=reason, hour=hour
+    )
     try:
         if bucket.update(count=F("count") + 1, last_at=now):
             return
         try:
             with transaction.atomic():
                 WebhookRejection.objects.create(
-                    integration=integration, reason=reason, hour=hour, count=1, last_at=now
+                    integration_id=integration_id, reason=reason, hour=hour, count=1, last_at=now
                 )
         except IntegrityError:  # another request created the bucket first
             bucket.update(count=F("count") + 1, last_at=now)
     except DatabaseError:
         # Counting is best effort; the answer (4xx) must not become a 5xx because of it.
-        logger.warning(
-            "could not count a webhook rejection (integration_id=%s)", integration.public_id
-        )
+        logger.warning("could not count a webhook rejection (integration pk %s)", integration_id)

@@ -26,7 +26,7 @@ from karatlever.accounts.models import User
 from karatlever.hiring.services import AtsStateResult, candidacy_ats_state_apply
 from webhooks.models import WebhookDelivery, WebhookRejection
 from webhooks.services import lever_state
-from webhooks.services.intake import delivery_enqueue
+from webhooks.services.enqueue import deliveries_publish, delivery_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ Status = WebhookDelivery.Status
 # Countdowns longer than this are left to the sweeper (they live in next_attempt_at).
 COUNTDOWN_MAX_SECONDS = 300
 SWEEP_BATCH = 500
+BATCH = 25
 # The integration row is hot: refresh last_success_at at most this often.
 SUCCESS_RESOLUTION = timedelta(seconds=30)
 REJECTION_RETENTION = timedelta(days=7)
@@ -189,10 +190,12 @@ def delivery_sweep(*, now: datetime | None = None) -> SweepResult:
         .order_by("received_at")
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
-    for pk in due:
-        if not delivery_enqueue(pk):
+    due = list(due)
+    for i in range(0, len(due), BATCH):
+        batch = due[i : i + BATCH]
+        if not deliveries_publish(batch):
             break  # broker still down: the next sweep tries again
-        result.requeued.append(pk)
+        result.requeued += batch
     if result.requeued or result.reclaimed or result.dead:
         logger.info(
             "webhook sweep: %d re-enqueued, %d stale claims freed, %d dead",
