@@ -97,22 +97,29 @@ def busiest_window(times: list[float], window: float = 1.0) -> int:
     return best
 
 
-def test_a_fresh_bucket_gives_a_burst_then_the_steady_rate(store_spec: StoreSpec) -> None:
+def test_a_fresh_bucket_gives_a_burst_at_once_then_makes_callers_wait(
+    store_spec: StoreSpec,
+) -> None:
     rl = limiter(store_spec)
 
-    first_second = grant_times(rl, 1.0)
+    for _ in range(BURST):
+        rl.acquire(timeout=0)  # a full bucket grants the whole burst without waiting
 
-    assert BURST <= len(first_second) <= BURST + RATE
+    with pytest.raises(LeverRateLimited) as info:
+        rl.acquire(timeout=0)
+    assert info.value.retry_after is not None
+    assert info.value.retry_after > 0
 
 
-def test_no_one_second_window_exceeds_the_burst_and_the_rate_holds(store_spec: StoreSpec) -> None:
+def test_no_one_second_window_exceeds_the_burst_nor_the_total_the_rate_allows(store_spec: StoreSpec) -> None:
     rl = limiter(store_spec)
 
     times = grant_times(rl, 2.5)
 
+    # Only upper bounds: a loaded machine grants fewer tokens, never more. The achieved rate
+    # is measured by bench/outbound_rate.py, not asserted here.
     assert busiest_window(times) <= BURST
-    assert len(times) <= BURST + RATE * 2.5
-    assert len(times) >= RATE * 2.5 * 0.8
+    assert 0 < len(times) <= BURST + RATE * 2.5
 
 
 def _worker(spec: StoreSpec, start: float, seconds: float, out: Any) -> None:
@@ -135,7 +142,7 @@ def test_two_processes_sharing_one_bucket_stay_within_rate_and_burst_together(
     combined = [t for result in results for t in result]
     assert all(proc.exitcode == 0 for proc in procs)
     assert all(result for result in results), "both processes got tokens"
-    assert RATE * seconds * 0.8 <= len(combined) <= BURST + RATE * seconds
+    assert len(combined) <= BURST + RATE * seconds
     assert busiest_window(combined) <= BURST
 
 
