@@ -124,6 +124,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+    # A file, not pytest-django's shared in-memory database: that one takes table-level locks,
+    # so concurrency tests would see "database table is locked" instead of SQLite's real
+    # behaviour under WAL.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-karatlever.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
