@@ -8,6 +8,7 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import ParseError
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +22,18 @@ from webhooks.throttling import IntegrationWebhookThrottle
 JSON_MEDIA_TYPES = ("application/json",)
 
 
+class _JsonOnly(BaseContentNegotiation):
+    """Lever ignores the answer's body: always JSON, whatever the Accept header says."""
+
+    def select_parser(self, request: Request, parsers: list) -> object | None:
+        return parsers[0] if request.content_type else None
+
+    def select_renderer(
+        self, request: Request, renderers: list, format_suffix: str | None = None
+    ) -> tuple[object, str]:
+        return renderers[0], renderers[0].media_type
+
+
 class LeverWebhookReceiveApi(APIView):
     """``POST /webhooks/lever/<integration id>/``: Lever's deliveries for one integration.
 
@@ -32,6 +45,7 @@ class LeverWebhookReceiveApi(APIView):
     parser_classes = [BoundedJSONParser]
     renderer_classes = [JSONRenderer]
     throttle_classes = [IntegrationWebhookThrottle]
+    content_negotiation_class = _JsonOnly
 
     # Lever's delivery JSON is signed, not schema-validated here; documented as a free-form object.
     @extend_schema(

@@ -81,6 +81,8 @@ class _Envelope:
     triggered_at: int
     opportunity_id: str
     is_test: bool
+    # The body as JSON text, checked storable: stored as is (no second serialisation).
+    payload_json: str
 
 
 class _Malformed(ValueError):
@@ -178,26 +180,27 @@ def _parse_envelope(body: Any) -> _Envelope:
             raise _Malformed("data.opportunityId must be a non-empty string")
     elif not isinstance(opportunity_id, str) or len(opportunity_id) > OPPORTUNITY_ID_MAX:
         opportunity_id = ""
-    _check_storable(body)
     return _Envelope(
         event=event,
         token=token,
+        payload_json=_storable_json(body),
         triggered_at=triggered_at,
         opportunity_id=opportunity_id,
         is_test=not data,
     )
 
 
-def _check_storable(body: dict[str, Any]) -> None:
+def _storable_json(body: dict[str, Any]) -> str:
     # PostgreSQL's jsonb refuses NUL characters and lone surrogates; refuse them here (400)
     # rather than fail the insert (500, and Lever would retry a body that can never be stored).
     try:
-        text = json.dumps(body, ensure_ascii=False, allow_nan=False)
+        text = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         text.encode("utf-8")
     except (ValueError, UnicodeEncodeError) as exc:
         raise _Malformed("the body contains values that cannot be stored") from exc
     if "\\u0000" in text:
         raise _Malformed("the body contains NUL characters")
+    return text
 
 
 @dataclass
@@ -310,7 +313,7 @@ def _delivery_insert(*, target: _Target, envelope: _Envelope, body: dict[str, An
             "token": envelope.token,
             "opportunity_id": envelope.opportunity_id,
             "triggered_at_ms": envelope.triggered_at,
-            "payload": body,
+            "payload": _JsonText(envelope.payload_json),
             "status": status,
             "outcome": outcome,
             "error": "",
@@ -352,8 +355,17 @@ def _insert_unless_stored(values: dict[str, Any]) -> int | None:
     fields = [meta.get_field(name) for name in values]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
-    params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
-    placeholders = ", ".join(["%s"] * len(fields))
+    params, marks = [], []
+    for f in fields:
+        value = values[f.name]
+        if isinstance(value, _JsonText):
+            # Already serialised and checked: skip the field's own json.dumps.
+            params.append(str(value))
+            marks.append("%s::jsonb" if connection.vendor == "postgresql" else "%s")
+        else:
+            params.append(f.get_db_prep_save(value, connection))
+            marks.append("%s")
+    placeholders = ", ".join(marks)
     conflict = ", ".join(quote(c) for c in _DEDUPE_COLUMNS)
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608 - names from the model
@@ -365,8 +377,14 @@ def _insert_unless_stored(values: dict[str, Any]) -> int | None:
     return int(row[0]) if row else None
 
 
+class _JsonText(str):
+    """JSON text that goes into the payload column as is."""
+
+
 def _insert_with_orm(values: dict[str, Any]) -> int | None:
     values = {**values, "integration_id": values.pop("integration")}
+    if isinstance(values["payload"], _JsonText):
+        values["payload"] = json.loads(values["payload"])
     try:
         with transaction.atomic():
             return WebhookDelivery.objects.create(**values).pk
