@@ -490,6 +490,8 @@ def run_one(db: str, args: argparse.Namespace, sandbox_url: str) -> dict[str, An
             str(args.workers),
             "--threads",
             str(args.threads),
+            # Not the shared ~/.gunicorn/gunicorn.ctl another gunicorn on this host may use.
+            "--no-control-socket",
             "--keep-alive",
             "30",
             "--log-level",
