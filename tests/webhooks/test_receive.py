@@ -545,3 +545,28 @@ def test_same_delivery_sent_three_times_concurrently_is_stored_once(
 
     assert sorted(answers) == [(200, "accepted"), (200, "duplicate"), (200, "duplicate")]
     assert WebhookDelivery.objects.count() == 1
+
+
+# --- publishing -----------------------------------------------------------------------------
+
+
+def test_deliveries_stored_while_a_publish_is_pending_share_one_message() -> None:
+    from kombu.transport.memory import Channel as MemoryChannel
+
+    from webhooks.services import enqueue
+
+    MemoryChannel.queues.clear()
+    enqueue._flush_scheduled = True  # another request's publish is already on its way
+
+    assert enqueue.delivery_enqueue(1) is True
+    assert enqueue.delivery_enqueue(2) is True
+    assert "celery" not in MemoryChannel.queues or MemoryChannel.queues["celery"].empty()
+
+    enqueue._flush_scheduled = False
+    assert enqueue.delivery_enqueue(3) is True
+
+    queue = MemoryChannel.queues["celery"]
+    assert queue.qsize() == 1
+    message = queue.get_nowait()
+    assert message["headers"]["argsrepr"] == "([1, 2, 3],)"
+    assert message["headers"]["task"] == "webhooks.tasks.delivery_process_many"
