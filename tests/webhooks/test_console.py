@@ -380,3 +380,31 @@ def test_delivery_of_another_integration_is_404(
     )
 
     assert response.status_code == 404
+
+
+def test_integration_settings_page_shows_the_webhook_step(
+    admin_client: Client, webhook_integration: AtsIntegration, settings: Any
+) -> None:
+    settings.PUBLIC_BASE_URL = "https://karat.example"
+    url = reverse("integrations:settings", kwargs={"public_id": webhook_integration.public_id})
+
+    response = admin_client.get(url)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Step 3: Webhooks" in html
+    assert f"https://karat.example/webhooks/lever/{webhook_integration.public_id}/" in html
+    assert _url("register", webhook_integration) in html
+    for token in EXAMPLE_TOKENS.values():
+        assert token not in html
+
+
+def test_token_form_redirects_back_to_the_settings_page(
+    admin_client: Client, webhook_integration: AtsIntegration
+) -> None:
+    response = admin_client.post(_url("tokens", webhook_integration), {"hired_token": NEW_TOKEN})
+
+    settings_url = reverse(
+        "integrations:settings", kwargs={"public_id": webhook_integration.public_id}
+    )
+    assert response["Location"] == settings_url + "#webhooks"
