@@ -17,8 +17,8 @@ from django.urls import reverse
 from integrations.lever import signatures
 from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer
 from integrations.models import AtsIntegration, OpportunityLink, WebhookEvent, WebhookSubscription
-from karatlever.celery import app as celery_app
 from karatlever.hiring.models import Candidacy
+from tests.brokers import broker
 from tests.factories import CandidacyFactory, IntegrationFactory, RoleFactory
 from webhooks import circuit
 from webhooks.services import enqueue, intake
@@ -86,30 +86,17 @@ def subscriptions_set(integration: AtsIntegration, tokens: dict[str, str]) -> No
         )
 
 
-def use_broker(url: str, transport_options: dict[str, Any] | None = None) -> None:
-    """Point the Celery app's publishing at another broker (drops the cached pools)."""
-    conf = celery_app.conf
-    conf.broker_url, conf.broker_transport_options = url, transport_options or {}
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
 @pytest.fixture(autouse=True)
 def _memory_broker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Publish to an in-process broker: tests never write into var/broker of a running app."""
-    conf = celery_app.conf
-    saved = conf.broker_url, conf.broker_transport_options
-    # Celery reads this variable before its configuration; the tests choose the broker.
-    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
-    use_broker("memory://")
     circuit.broker.reset()
     circuit.throttle_cache.reset()
     enqueue.pending_clear()
     intake.targets_forget()
     # Publish in the calling thread, so a test sees the message as soon as the call returns.
     monkeypatch.setattr(enqueue, "FLUSH_DELAY", 0)
-    yield
-    use_broker(*saved)
+    with broker("memory://"):
+        yield
     circuit.broker.reset()
     circuit.throttle_cache.reset()
 

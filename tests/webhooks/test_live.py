@@ -20,13 +20,14 @@ from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer
 from integrations.lever.sandbox.demo import demo_opportunity_ids
 from integrations.models import AtsIntegration, OpportunityLink, WebhookEvent
 from karatlever.hiring.models import CandidacyEvent
+from tests.brokers import use_broker
 from tests.factories import CandidacyFactory, RoleFactory
 from webhooks import circuit
 from webhooks.models import WebhookDelivery
 from webhooks.services import processing, setup
 from webhooks.tasks import delivery_process_many
 
-from .conftest import EXAMPLE_TOKENS, make_delivery, use_broker
+from .conftest import EXAMPLE_TOKENS, make_delivery
 
 pytestmark = pytest.mark.live
 

@@ -17,6 +17,7 @@ from django.urls import reverse
 from rest_framework.exceptions import ParseError
 
 from integrations.models import AtsIntegration, WebhookEvent, WebhookSubscription
+from tests.brokers import use_broker
 from webhooks import circuit
 from webhooks.models import WebhookDelivery, WebhookRejection
 from webhooks.parsers import BoundedJSONParser, PayloadTooLarge
@@ -29,7 +30,6 @@ from .conftest import (
     example_payload,
     make_delivery,
     resign,
-    use_broker,
 )
 
 pytestmark = pytest.mark.django_db
