@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -46,9 +47,121 @@ class OverallStatus:
     explanation: str
 
 
-def integration_overall_status(*, integration: AtsIntegration) -> OverallStatus:
-    """Basic overall status from the enabled flag and the key check (the full status page
-    with per-feature health comes later)."""
+# --- features ---------------------------------------------------------------------------------
+# The status page lists every feature the integration includes. A feature's health is computed
+# by the app that implements it, which registers a provider here from its AppConfig.ready().
+# Why a registry rather than a template tag from that app: health is computed once, in Python,
+# and feeds both the Features section and the overall roll-up below (testable without
+# templates), the view stays the one place that builds the page's context, and `integrations`
+# never imports the apps that depend on it (webhooks → integrations, never the reverse).
+
+INVITE_FROM_LEVER_URL = "invite_from_lever_url"
+POST_CANDIDACY_UPDATES = "post_candidacy_updates"
+AUTO_STATE_UPDATING = "auto_state_updating"
+ROLE_MATCHING = "role_matching"
+
+# (key, name, what it will do) in the order of DESIGN.md; a feature's provider describes what
+# it does once built.
+FEATURES: tuple[tuple[str, str, str], ...] = (
+    (
+        INVITE_FROM_LEVER_URL,
+        "Invite candidates using Lever URL",
+        "Karat will read pasted Lever candidate URLs, match each posting to a Karat role, and "
+        "create and invite the candidacies.",
+    ),
+    (
+        POST_CANDIDACY_UPDATES,
+        "Post candidacy updates to Lever",
+        "Karat will write each interview milestone (invited, scheduled, completed, results) "
+        "back to the Lever opportunity as notes, tags and links.",
+    ),
+    (
+        AUTO_STATE_UPDATING,
+        "Auto state updating",
+        "Karat will keep each candidacy's Lever stage, archive state and hired flag current "
+        "from Lever's webhooks.",
+    ),
+    (
+        ROLE_MATCHING,
+        "Ensure Lever roles match Karat roles",
+        "Karat will sync Lever postings, map them to Karat roles and count unmatched postings "
+        "on this page.",
+    ),
+)
+FEATURE_NAMES = {key: name for key, name, _ in FEATURES}
+
+
+@dataclass(frozen=True)
+class FeatureIssue:
+    """Something to fix, with where to fix it."""
+
+    text: str
+    url: str = ""
+    link_text: str = ""
+
+
+@dataclass(frozen=True)
+class FeatureHealth:
+    key: str
+    name: str
+    description: str
+    level: str  # ok | warn | bad | muted, like OverallStatus
+    label: str
+    summary: str
+    issues: tuple[FeatureIssue, ...] = ()
+    # A partial with the feature's details, owned by the app that provides the health.
+    template: str = ""
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.level in ("warn", "bad")
+
+
+FeatureHealthProvider = Callable[[AtsIntegration], FeatureHealth]
+_feature_health_providers: dict[str, FeatureHealthProvider] = {}
+
+
+def feature_health_register(*, key: str, provider: FeatureHealthProvider) -> None:
+    """Let the app that implements a feature report its health (call from AppConfig.ready())."""
+    if key not in FEATURE_NAMES:
+        raise ValueError(f"Unknown integration feature {key!r}")
+    _feature_health_providers[key] = provider
+
+
+def feature_not_available(*, key: str) -> FeatureHealth:
+    name, description = next((n, d) for k, n, d in FEATURES if k == key)
+    return FeatureHealth(
+        key=key,
+        name=name,
+        description=description,
+        level="muted",
+        label="Not available yet",
+        summary="",
+    )
+
+
+def integration_features(*, integration: AtsIntegration) -> list[FeatureHealth]:
+    """Every feature the integration includes, in a fixed order; one without a registered
+    provider is shown as not available (never as working). Each provider must run a constant
+    number of queries."""
+    return [
+        provider(integration)
+        if (provider := _feature_health_providers.get(key))
+        else feature_not_available(key=key)
+        for key, _, _ in FEATURES
+    ]
+
+
+_LEVEL_RANK = {"ok": 0, "muted": 0, "warn": 1, "bad": 2}
+
+
+def integration_overall_status(
+    *, integration: AtsIntegration, features: Sequence[FeatureHealth] = ()
+) -> OverallStatus:
+    """Overall status from the enabled flag and the key check, then the features' health: with
+    a working key, any feature that needs attention makes the whole integration need it. Pages
+    that pass no features (the list) get the key-driven status only."""
     if not integration.enabled:
         return OverallStatus(
             "muted", "Disabled", "The integration is off: Karat makes no Lever calls."
@@ -65,6 +178,16 @@ def integration_overall_status(*, integration: AtsIntegration) -> OverallStatus:
     if status == KeyStatus.INVALID:
         return OverallStatus(
             "bad", "Not working", "Lever rejected the key or it lacks a permission. See below."
+        )
+    troubled = [f for f in features if f.needs_attention]
+    if troubled:
+        worst = max(troubled, key=lambda f: _LEVEL_RANK[f.level])
+        names = " and ".join(f.name for f in troubled)
+        verb = "needs" if len(troubled) == 1 else "need"
+        return OverallStatus(
+            worst.level,
+            "Needs attention",
+            f"Lever accepted the API key, but {names} {verb} attention: see Features below.",
         )
     return OverallStatus("ok", "Connected", "Lever accepted the API key.")
 

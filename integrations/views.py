@@ -171,12 +171,16 @@ def integration_check_key(request: HttpRequest, public_id: UUID) -> HttpResponse
 @admin_required
 def integration_status(request: HttpRequest, public_id: UUID) -> HttpResponse:
     integration = selectors.integration_get(user=request.user, public_id=public_id)  # type: ignore[arg-type]
+    features = selectors.integration_features(integration=integration)
     return render(
         request,
         "integrations/status.html",
         {
             "integration": integration,
-            "overall": selectors.integration_overall_status(integration=integration),
+            "overall": selectors.integration_overall_status(
+                integration=integration, features=features
+            ),
+            "features": features,
             "key_check": selectors.key_check_view(integration=integration),
             "tab": "status",
         },

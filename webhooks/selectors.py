@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import AtsIntegration, WebhookEvent, WebhookSubscription
+from integrations.selectors import AUTO_STATE_UPDATING, FEATURES, FeatureHealth, FeatureIssue
 from karatlever.accounts.models import User
 from karatlever.accounts.selectors import group_list_visible
 from webhooks.models import WebhookDelivery, WebhookRejection
@@ -106,6 +107,121 @@ def rejection_counts(*, integration: AtsIntegration, hours: int = 24) -> dict[st
     for row in rows:
         counts[row["reason"]] = row["total"]
     return counts
+
+
+def delivery_failure_counts(*, integration: AtsIntegration, hours: int = 24) -> dict[str, int]:
+    """Deliveries received in the last ``hours`` that ended failed or dead. One query."""
+    since = timezone.now() - timedelta(hours=hours)
+    Status = WebhookDelivery.Status
+    return WebhookDelivery.objects.filter(
+        integration=integration, received_at__gte=since
+    ).aggregate(
+        failed=Count("id", filter=Q(status=Status.FAILED)),
+        dead=Count("id", filter=Q(status=Status.DEAD)),
+    )
+
+
+def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
+    """The "Auto state updating" feature for the status page: tokens configured, deliveries
+    arriving (and not only found by reconciliation), recent processing failures. Three
+    queries whatever the volume."""
+    kwargs = {"integration_id": integration.public_id}
+    settings_url = (
+        reverse("integrations:settings", kwargs={"public_id": integration.public_id}) + "#webhooks"
+    )
+    activity_url = reverse("webhooks-console:activity", kwargs=kwargs)
+    events = webhook_setup(integration=integration)
+    rejections = rejection_counts(integration=integration)
+    failures = delivery_failure_counts(integration=integration)
+    not_arriving = webhooks_not_arriving(integration=integration)
+    detail = {
+        "events": events,
+        "rejected_total": sum(rejections.values()),
+        "rejections": [
+            (WebhookRejection.Reason(reason).label, count)
+            for reason, count in rejections.items()
+            if count
+        ],
+        "bad_signatures": rejections.get(WebhookRejection.Reason.BAD_SIGNATURE, 0),
+        "failures": failures,
+        "settings_url": settings_url,
+        "activity_url": activity_url,
+    }
+    name = next(n for k, n, _ in FEATURES if k == AUTO_STATE_UPDATING)
+    description = (
+        "Lever's webhooks (Candidate Stage Change, Candidate Archive State Change, Candidate "
+        "Hired) keep each Karat candidacy's Lever stage, archive state and hired flag current."
+    )
+
+    def health(level: str, label: str, summary: str, *issues: FeatureIssue) -> FeatureHealth:
+        return FeatureHealth(
+            key=AUTO_STATE_UPDATING,
+            name=name,
+            description=description,
+            level=level,
+            label=label,
+            summary=summary,
+            issues=issues,
+            template="webhooks/_status_feature.html",
+            detail=detail,
+        )
+
+    if not integration.enabled:
+        return health(
+            "muted", "Off", "The integration is disabled: Karat ignores Lever's webhooks."
+        )
+
+    issues: list[FeatureIssue] = []
+    missing = [e.label for e in events if not e.configured]
+    if missing:
+        issues.append(
+            FeatureIssue(
+                f"No signature token for {', '.join(missing)}: Karat rejects these webhooks. "
+                "Add the tokens, or use “Register webhooks in Lever”.",
+                settings_url,
+                "Settings → Step 3: Webhooks",
+            )
+        )
+    if not_arriving:
+        minutes = settings.RECONCILE_INTERVAL_SECONDS // 60
+        issues.append(
+            FeatureIssue(
+                f"Lever changes are reaching Karat only through the {minutes}-minute "
+                "reconciliation: check the three webhook toggles are ON in Lever.",
+                settings_url,
+                "Settings → Step 3: Webhooks",
+            )
+        )
+    failed = failures["failed"] + failures["dead"]
+    if failed:
+        status = (
+            WebhookDelivery.Status.FAILED if failures["failed"] else WebhookDelivery.Status.DEAD
+        )
+        issues.append(
+            FeatureIssue(
+                f"{failed} {'delivery' if failed == 1 else 'deliveries'} in the last 24 hours "
+                "could not be processed: open each one to see why and process it again.",
+                f"{activity_url}?status={status}",
+                "Failed deliveries",
+            )
+        )
+    if issues:
+        return health("warn", "Needs attention", "Some Lever changes may not reach Karat.", *issues)
+    if not any(e.last_delivery_at for e in events):
+        return health(
+            "warn",
+            "Waiting for deliveries",
+            "The tokens are set, but no verified webhook has arrived yet.",
+            FeatureIssue(
+                "Switch the three webhook toggles ON in Lever; the next candidate change "
+                "(or Lever's test delivery) shows up here.",
+                settings_url,
+                "Settings → Step 3: Webhooks",
+            ),
+        )
+    return health(
+        "ok", "Working", "Lever's webhooks are arriving and keep candidacies' ATS state current."
+    )
 
 
 # Payload fields that authenticate a delivery: never shown, even to admins.

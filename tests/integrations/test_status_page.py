@@ -1,0 +1,474 @@
+"""The integration status page: overall status rolled up from the key and the features, and the
+Features section (Auto state updating live, the other three honestly not available yet)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from itertools import count
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from integrations import selectors
+from integrations.models import AtsIntegration, WebhookEvent, WebhookSubscription
+from karatlever.accounts.models import User
+from tests.integrations.conftest import API_KEY, mark_valid, set_key
+from webhooks.models import WebhookDelivery, WebhookRejection
+
+pytestmark = pytest.mark.django_db
+KeyStatus = AtsIntegration.KeyStatus
+Status = WebhookDelivery.Status
+
+# Shaped like Lever's signature tokens; only the last 4 characters may ever be shown.
+TOKENS = {
+    WebhookEvent.CANDIDATE_STAGE_CHANGE: "stgTokenSecret0123456789abcdefABCDEF0123456789Q1",
+    WebhookEvent.CANDIDATE_ARCHIVE_CHANGE: "arcTokenSecret0123456789abcdefABCDEF0123456789Q2",
+    WebhookEvent.CANDIDATE_HIRED: "hirTokenSecret0123456789abcdefABCDEF0123456789Q3",
+}
+PREVIOUS_TOKEN = "oldTokenSecret0123456789abcdefABCDEF0123456789Q0"
+NOT_ARRIVING = (
+    "Lever changes are reaching Karat only through the 15-minute reconciliation: "
+    "check the three webhook toggles are ON in Lever."
+)
+OTHER_FEATURES = [
+    "Invite candidates using Lever URL",
+    "Post candidacy updates to Lever",
+    "Ensure Lever roles match Karat roles",
+]
+_tokens = count()
+
+
+def _status_url(integration: AtsIntegration) -> str:
+    return reverse("integrations:status", kwargs={"public_id": integration.public_id})
+
+
+@pytest.fixture
+def connected(integration: AtsIntegration, admin_user: User) -> AtsIntegration:
+    """An integration whose API key Lever accepted; no webhooks yet."""
+    set_key(integration, admin_user)
+    mark_valid(integration)
+    return integration
+
+
+def _tokens_set(
+    integration: AtsIntegration, events: list[str] | None = None, delivered: bool = False
+) -> None:
+    for event in events if events is not None else list(TOKENS):
+        WebhookSubscription.objects.update_or_create(
+            integration=integration,
+            event=event,
+            defaults={
+                "signature_token": TOKENS[event],
+                "signature_token_last4": TOKENS[event][-4:],
+                "previous_signature_token": PREVIOUS_TOKEN,
+                "last_delivery_at": timezone.now() - timedelta(minutes=5) if delivered else None,
+            },
+        )
+
+
+def _delivery(
+    integration: AtsIntegration, status: str, received_ago: timedelta = timedelta(0)
+) -> WebhookDelivery:
+    delivery = WebhookDelivery.objects.create(
+        integration=integration,
+        event=WebhookEvent.CANDIDATE_STAGE_CHANGE,
+        token=f"delivery-{next(_tokens)}",
+        opportunity_id="opp-1",
+        triggered_at_ms=1_700_000_000_000,
+        payload={"data": {"opportunityId": "opp-1"}},
+        status=status,
+    )
+    if received_ago:
+        # received_at is auto_now_add: backdate it the way a day-old row would look.
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            received_at=timezone.now() - received_ago
+        )
+    return delivery
+
+
+def _rejection(integration: AtsIntegration, reason: str, n: int, hours_ago: int = 0) -> None:
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours_ago)
+    WebhookRejection.objects.create(
+        integration=integration, reason=reason, hour=hour, count=n, last_at=hour
+    )
+
+
+def _auto(integration: AtsIntegration) -> selectors.FeatureHealth:
+    features = selectors.integration_features(integration=integration)
+    return next(f for f in features if f.key == selectors.AUTO_STATE_UPDATING)
+
+
+def _page(client: Client, integration: AtsIntegration) -> str:
+    response = client.get(_status_url(integration))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _feature_html(page: str, name: str) -> str:
+    """The <article> of one feature on the page."""
+    match = re.search(
+        rf'<article class="feature"[^>]*>\s*<div class="feature-head">\s*<h3[^>]*>{re.escape(name)}</h3>.*?</article>',
+        page,
+        re.S,
+    )
+    assert match, f"no feature {name!r} on the page"
+    return match.group(0)
+
+
+# --- Auto state updating: each state ------------------------------------------------------------
+
+
+def test_without_tokens_auto_state_updating_needs_attention_and_links_to_step_3(
+    admin_client: Client, connected: AtsIntegration
+) -> None:
+    health = _auto(connected)
+
+    assert health.level == "warn"
+    assert health.label == "Needs attention"
+    assert len(health.issues) == 1
+    issue = health.issues[0]
+    assert "Candidate Stage Change, Candidate Archive State Change, Candidate Hired" in issue.text
+    assert "Register webhooks in Lever" in issue.text
+    settings_url = reverse("integrations:settings", kwargs={"public_id": connected.public_id})
+    assert issue.url == settings_url + "#webhooks"
+
+    feature = _feature_html(_page(admin_client, connected), "Auto state updating")
+    assert "Needs attention" in feature
+    assert f'href="{settings_url}#webhooks"' in feature
+    assert feature.count("Not configured") == 3
+
+
+def test_a_missing_token_for_one_event_is_named(connected: AtsIntegration) -> None:
+    _tokens_set(
+        connected,
+        [WebhookEvent.CANDIDATE_STAGE_CHANGE, WebhookEvent.CANDIDATE_ARCHIVE_CHANGE],
+        delivered=True,
+    )
+
+    health = _auto(connected)
+
+    assert health.level == "warn"
+    assert [i.text.split(":")[0] for i in health.issues] == [
+        "No signature token for Candidate Hired"
+    ]
+
+
+def test_tokens_without_any_delivery_are_waiting_for_deliveries(
+    admin_client: Client, connected: AtsIntegration
+) -> None:
+    _tokens_set(connected)
+
+    health = _auto(connected)
+
+    assert (health.level, health.label) == ("warn", "Waiting for deliveries")
+    assert "toggles ON in Lever" in health.issues[0].text
+    feature = _feature_html(_page(admin_client, connected), "Auto state updating")
+    assert feature.count("Configured") == 3
+    assert feature.count("None yet") == 3
+
+
+def test_arriving_deliveries_make_the_feature_work_and_show_each_last_delivery(
+    admin_client: Client, connected: AtsIntegration
+) -> None:
+    _tokens_set(connected, delivered=True)
+    _delivery(connected, Status.PROCESSED)
+
+    health = _auto(connected)
+
+    assert (health.level, health.label, health.issues) == ("ok", "Working", ())
+    feature = _feature_html(_page(admin_client, connected), "Auto state updating")
+    assert "Working" in feature
+    assert "None yet" not in feature
+    assert feature.count("<time datetime=") == 3
+    activity = reverse("webhooks-console:activity", kwargs={"integration_id": connected.public_id})
+    assert f'href="{activity}"' in feature
+
+
+def test_reconciliation_finding_unannounced_changes_says_webhooks_are_not_arriving(
+    admin_client: Client, connected: AtsIntegration, settings: object
+) -> None:
+    _tokens_set(connected, delivered=True)
+    AtsIntegration.objects.filter(pk=connected.pk).update(
+        unannounced_change_streak=settings.RECONCILE_UNANNOUNCED_STREAK_ALERT  # type: ignore[attr-defined]
+    )
+    connected.refresh_from_db()
+
+    health = _auto(connected)
+
+    assert health.level == "warn"
+    assert [i.text for i in health.issues] == [NOT_ARRIVING]
+    assert NOT_ARRIVING in _page(admin_client, connected)
+
+
+def test_a_streak_below_the_alert_threshold_is_not_reported(
+    connected: AtsIntegration, settings: object
+) -> None:
+    _tokens_set(connected, delivered=True)
+    AtsIntegration.objects.filter(pk=connected.pk).update(
+        unannounced_change_streak=settings.RECONCILE_UNANNOUNCED_STREAK_ALERT - 1  # type: ignore[attr-defined]
+    )
+    connected.refresh_from_db()
+
+    assert _auto(connected).level == "ok"
+
+
+def test_failed_and_dead_deliveries_of_the_last_day_need_attention_with_a_filtered_link(
+    admin_client: Client, connected: AtsIntegration
+) -> None:
+    _tokens_set(connected, delivered=True)
+    _delivery(connected, Status.PROCESSED)
+    _delivery(connected, Status.FAILED)
+    _delivery(connected, Status.DEAD)
+    _delivery(connected, Status.FAILED, received_ago=timedelta(hours=25))  # too old to count
+
+    health = _auto(connected)
+
+    assert health.level == "warn"
+    (issue,) = health.issues
+    assert issue.text.startswith("2 deliveries in the last 24 hours could not be processed")
+    activity = reverse("webhooks-console:activity", kwargs={"integration_id": connected.public_id})
+    assert issue.url == f"{activity}?status=failed"
+    assert f'href="{activity}?status=failed"' in _page(admin_client, connected)
+
+
+def test_only_dead_deliveries_link_to_the_dead_filter(connected: AtsIntegration) -> None:
+    _tokens_set(connected, delivered=True)
+    _delivery(connected, Status.DEAD)
+
+    (issue,) = _auto(connected).issues
+
+    assert issue.text.startswith("1 delivery in the last 24 hours")
+    assert issue.url.endswith("?status=dead")
+
+
+def test_every_problem_is_listed_at_once(connected: AtsIntegration, settings: object) -> None:
+    _tokens_set(connected, [WebhookEvent.CANDIDATE_HIRED], delivered=True)
+    _delivery(connected, Status.FAILED)
+    AtsIntegration.objects.filter(pk=connected.pk).update(unannounced_change_streak=99)
+    connected.refresh_from_db()
+
+    issues = [i.text for i in _auto(connected).issues]
+
+    assert len(issues) == 3
+    assert issues[0].startswith("No signature token for Candidate Stage Change")
+    assert issues[1] == NOT_ARRIVING
+    assert issues[2].startswith("1 delivery")
+
+
+def test_rejections_of_the_last_24_hours_are_counted_by_reason(
+    admin_client: Client, connected: AtsIntegration
+) -> None:
+    _tokens_set(connected, delivered=True)
+    _rejection(connected, WebhookRejection.Reason.BAD_SIGNATURE, 4)
+    _rejection(connected, WebhookRejection.Reason.MALFORMED, 1, hours_ago=3)
+    _rejection(connected, WebhookRejection.Reason.BAD_SIGNATURE, 50, hours_ago=30)  # too old
+
+    health = _auto(connected)
+
+    assert health.detail["rejected_total"] == 5
+    feature = _feature_html(_page(admin_client, connected), "Auto state updating")
+    assert re.search(r"Rejected deliveries in the last 24 hours: <strong[^>]*>5</strong>", feature)
+    assert "bad or missing signature: 4" in feature
+    assert "malformed body: 1" in feature
+    assert "doesn't match Lever's" in feature
+    # Rejections alone don't change the state: forged requests would otherwise flip it.
+    assert health.level == "ok"
+
+
+def test_a_disabled_integration_shows_the_feature_off(connected: AtsIntegration) -> None:
+    _tokens_set(connected)
+    AtsIntegration.objects.filter(pk=connected.pk).update(enabled=False)
+    connected.refresh_from_db()
+
+    health = _auto(connected)
+
+    assert (health.level, health.label) == ("muted", "Off")
+
+
+# --- the other three features -------------------------------------------------------------------
+
+
+def test_the_other_three_features_are_listed_as_not_available_yet(
+    admin_client: Client, connected: AtsIntegration
+) -> None:
+    _tokens_set(connected, delivered=True)
+
+    page = _page(admin_client, connected)
+
+    names = re.findall(r'<h3 id="feature-[a-z_]+">([^<]+)</h3>', page)
+    assert names == [OTHER_FEATURES[0], OTHER_FEATURES[1], "Auto state updating", OTHER_FEATURES[2]]
+    for name in OTHER_FEATURES:
+        feature = _feature_html(page, name)
+        assert '<span class="badge badge-muted">Not available yet</span>' in feature
+        assert "Karat will " in feature
+        assert "Working" not in feature
+        assert "Needs attention" not in feature
+
+
+def test_unknown_features_cannot_register() -> None:
+    def provider(integration: AtsIntegration) -> selectors.FeatureHealth:
+        raise AssertionError("never called")
+
+    with pytest.raises(ValueError, match="Unknown integration feature"):
+        selectors.feature_health_register(key="teleport_candidates", provider=provider)
+
+
+# --- overall roll-up ----------------------------------------------------------------------------
+
+
+def test_overall_is_connected_only_when_the_key_is_valid_and_webhooks_work(
+    admin_client: Client, connected: AtsIntegration
+) -> None:
+    _tokens_set(connected, delivered=True)
+
+    page = _page(admin_client, connected)
+
+    assert '<span class="badge badge-ok">Connected</span>' in page
+
+
+@pytest.mark.parametrize(
+    ("tokens", "streak"),
+    [("none", 0), ("all", 0), ("delivered", 99)],
+    ids=["missing", "waiting", "not arriving"],
+)
+def test_overall_needs_attention_when_the_key_works_but_webhooks_do_not(
+    admin_client: Client, connected: AtsIntegration, tokens: str, streak: int
+) -> None:
+    if tokens != "none":
+        _tokens_set(connected, delivered=tokens == "delivered")
+    AtsIntegration.objects.filter(pk=connected.pk).update(unannounced_change_streak=streak)
+
+    page = _page(admin_client, connected)
+
+    hero = re.search(r'<div class="status-hero">(.*?)</div>', page, re.S)
+    assert hero
+    assert '<span class="badge badge-warn">Needs attention</span>' in hero.group(1)
+    assert "Lever accepted the API key, but Auto state updating needs attention" in hero.group(1)
+
+
+@pytest.mark.parametrize(
+    ("key_status", "label"),
+    [
+        (KeyStatus.INVALID, "Not working"),
+        (KeyStatus.UNREACHABLE, "Could not reach Lever"),
+        (KeyStatus.CHECKING, "Checking"),
+    ],
+)
+def test_key_problems_keep_their_own_overall_state(
+    connected: AtsIntegration, key_status: str, label: str
+) -> None:
+    AtsIntegration.objects.filter(pk=connected.pk).update(key_status=key_status)
+    connected.refresh_from_db()
+    features = selectors.integration_features(integration=connected)
+    assert _auto(connected).needs_attention
+
+    overall = selectors.integration_overall_status(integration=connected, features=features)
+
+    assert overall.label == label
+
+
+def test_without_a_key_the_overall_state_is_not_set_up(integration: AtsIntegration) -> None:
+    features = selectors.integration_features(integration=integration)
+
+    overall = selectors.integration_overall_status(integration=integration, features=features)
+
+    assert (overall.level, overall.label) == ("warn", "Not set up")
+
+
+def test_a_disabled_integration_stays_disabled_overall(connected: AtsIntegration) -> None:
+    AtsIntegration.objects.filter(pk=connected.pk).update(enabled=False)
+    connected.refresh_from_db()
+
+    overall = selectors.integration_overall_status(
+        integration=connected, features=selectors.integration_features(integration=connected)
+    )
+
+    assert overall.label == "Disabled"
+
+
+def test_the_worst_feature_level_wins_and_several_features_are_named(
+    connected: AtsIntegration,
+) -> None:
+    def feature(name: str, level: str) -> selectors.FeatureHealth:
+        return selectors.FeatureHealth(
+            key=name, name=name, description="", level=level, label="", summary=""
+        )
+
+    overall = selectors.integration_overall_status(
+        integration=connected,
+        features=[
+            feature("A", "warn"),
+            feature("B", "ok"),
+            feature("C", "bad"),
+            feature("D", "muted"),
+        ],
+    )
+
+    assert (overall.level, overall.label) == ("bad", "Needs attention")
+    assert "but A and C need attention" in overall.explanation
+
+
+def test_the_list_page_keeps_the_key_driven_status(
+    admin_client: Client, connected: AtsIntegration
+) -> None:
+    page = admin_client.get(reverse("integrations:list")).content.decode()
+
+    assert "Connected" in page  # no webhooks yet, but the list shows only the key's state
+
+
+# --- access, queries, secrets -------------------------------------------------------------------
+
+
+def test_access_matrix_is_unchanged(
+    admin_client: Client,
+    recruiter_client: Client,
+    outsider_client: Client,
+    connected: AtsIntegration,
+) -> None:
+    url = _status_url(connected)
+
+    assert admin_client.get(url).status_code == 200
+    assert recruiter_client.get(url).status_code == 403
+    assert outsider_client.get(url).status_code == 404
+
+
+def _query_count(client: Client, integration: AtsIntegration) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(_status_url(integration)).status_code == 200
+    return len(queries)
+
+
+def test_the_page_runs_a_constant_number_of_queries(
+    admin_client: Client, connected: AtsIntegration, django_assert_max_num_queries: object
+) -> None:
+    empty = _query_count(admin_client, connected)
+
+    _tokens_set(connected, delivered=True)
+    for status in [Status.PROCESSED] * 30 + [Status.FAILED] * 10 + [Status.DEAD] * 5:
+        _delivery(connected, status)
+    for hours_ago in range(24):
+        _rejection(connected, WebhookRejection.Reason.BAD_SIGNATURE, 2, hours_ago=hours_ago)
+        _rejection(connected, WebhookRejection.Reason.MALFORMED, 1, hours_ago=hours_ago)
+    busy = _query_count(admin_client, connected)
+
+    assert busy == empty
+    # session, user, memberships (2), groups, integration; then tokens, rejections, failures.
+    with django_assert_max_num_queries(9):  # type: ignore[operator]
+        admin_client.get(_status_url(connected))
+
+
+def test_no_secret_reaches_the_html(admin_client: Client, connected: AtsIntegration) -> None:
+    _tokens_set(connected, delivered=True)
+    _delivery(connected, Status.FAILED)
+
+    page = _page(admin_client, connected)
+
+    for secret in [API_KEY, *TOKENS.values(), PREVIOUS_TOKEN]:
+        assert secret not in page
+        assert secret[:-4] not in page
+    assert "••••" + API_KEY[-4:] in page
