@@ -106,8 +106,6 @@ def test_step_2_and_step_4_work_as_written(
 
     # "You can see the overall status, basic information and features that your ATS
     # integration includes."
-    # Not asserted yet: the status page has no per-feature section so far (reported to the
-    # coordinator); overall status and basic information are there.
     overall = page.get_by_role("region", name="Overall status")
     expect(overall).to_be_visible()
     expect(overall.locator(".badge")).not_to_be_empty()
@@ -116,6 +114,24 @@ def test_step_2_and_step_4_work_as_written(
     expect(basics).to_contain_text("Engineering")
     expect(basics).to_contain_text("Lever")
     expect(basics).to_contain_text(f"••••{LAST4}")
+    features = page.get_by_role("region", name="Features")
+    expect(features.get_by_role("article")).to_have_count(4)
+    # Webhooks are Step 3 of the guide, not done here: the feature says so and where to fix it.
+    auto = features.get_by_role("article", name="Auto state updating")
+    expect(auto.locator(".badge").first).to_have_text("Needs attention")
+    expect(auto).to_contain_text("No signature token for Candidate Stage Change")
+    expect(auto.get_by_role("link", name="Settings → Step 3: Webhooks")).to_have_attribute(
+        "href", re.compile(r"/settings/#webhooks$")
+    )
+    expect(auto.get_by_role("link", name="Webhook activity →")).to_be_visible()
+    for name in (
+        "Invite candidates using Lever URL",
+        "Post candidacy updates to Lever",
+        "Ensure Lever roles match Karat roles",
+    ):
+        feature = features.get_by_role("article", name=name)
+        expect(feature.locator(".badge")).to_have_text("Not available yet")
+        expect(feature).to_contain_text("Karat will ")
     assert LEVER_KEY not in page.content()
     screenshot(page, "guide-status")
 
