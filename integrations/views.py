@@ -66,7 +66,11 @@ def integration_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
         "integrations/detail.html",
         {
             "integration": integration,
-            "overall": selectors.integration_overall_status(integration=integration),
+            # Same roll-up as the Status page, so the two never disagree.
+            "overall": selectors.integration_overall_status(
+                integration=integration,
+                features=selectors.integration_features(integration=integration),
+            ),
             "key_check": selectors.key_check_view(integration=integration),
             "audit_entries": selectors.audit_entry_list(integration=integration),
             "tab": "overview",
