@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 WEB_PORT ?= 8000
 SANDBOX_PORT ?= 8001
 
-.PHONY: help venv browser run test lint migrate seed sandbox bench clean-var
+.PHONY: help venv browser wrk run test lint migrate seed sandbox bench clean-var
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -58,7 +58,17 @@ seed: venv  ## create the demo organization (idempotent)
 sandbox: venv  ## run only the local Lever sandbox on :8001
 	$(BIN)/python manage.py lever_sandbox --port $(SANDBOX_PORT)
 
-bench: venv  ## run every bench/*.py (or BENCH=bench/x.py); fails if a target is missed
+# bench/webhook_ingest.py drives the server with wrk (C load generator, Debian package).
+wrk:
+	@if ! command -v wrk >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update && apt-get install -y wrk; \
+	  else \
+	    echo "wrk is not installed: bench/webhook_ingest.py will fail (sudo apt-get install wrk)" >&2; \
+	  fi; \
+	fi
+
+bench: venv wrk  ## run every bench/*.py (or BENCH=bench/x.py); fails if a target is missed
 	@status=0; for script in $(or $(BENCH),$(wildcard bench/*.py)); do \
 	  echo "== $$script"; $(BIN)/python $$script || status=1; \
 	done; exit $$status

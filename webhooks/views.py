@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from django.conf import settings
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import ParseError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from webhooks.parsers import BoundedJSONParser, PayloadTooLarge
@@ -54,7 +55,7 @@ class LeverWebhookReceiveApi(APIView):
         auth=[],
         summary="Receive one Lever webhook delivery",
     )
-    def post(self, request: Request, integration_id: uuid.UUID) -> Response:
+    def post(self, request: Request, integration_id: uuid.UUID) -> HttpResponse:
         if _declared_length(request) > settings.WEBHOOK_MAX_BODY_BYTES:
             return self._reject(integration_id, Outcome.TOO_LARGE)
         if not _is_json(request.content_type):
@@ -68,18 +69,31 @@ class LeverWebhookReceiveApi(APIView):
         result = intake.delivery_record(integration_public_id=integration_id, body=body)
         return _answer(result)
 
-    def _reject(self, integration_id: uuid.UUID, outcome: Outcome, detail: str = "") -> Response:
+    def _reject(
+        self, integration_id: uuid.UUID, outcome: Outcome, detail: str = ""
+    ) -> HttpResponse:
         result = intake.delivery_reject(
             integration_public_id=integration_id, outcome=outcome, detail=detail
         )
         return _answer(result)
 
 
-def _answer(result: intake.RecordResult) -> Response:
-    data: dict[str, object] = {"status": result.outcome.code}
+def _answer(result: intake.RecordResult) -> HttpResponse:
+    # Lever reads only the status code; the body is for people. Rendered like DRF's
+    # JSONRenderer (compact, UTF-8) but without its per-request rendering machinery, and the
+    # bodies without a detail once per process.
     if result.detail:
-        data["detail"] = result.detail
-    return Response(data, status=result.outcome.http_status)
+        data = {"status": result.outcome.code, "detail": result.detail}
+        content = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    else:
+        content = _PLAIN_ANSWERS[result.outcome]
+    return HttpResponse(content, status=result.outcome.http_status, content_type="application/json")
+
+
+_PLAIN_ANSWERS = {
+    outcome: json.dumps({"status": outcome.code}, separators=(",", ":")).encode()
+    for outcome in Outcome
+}
 
 
 def _declared_length(request: Request) -> int:

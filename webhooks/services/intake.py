@@ -13,7 +13,15 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, connections, router, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connections,
+    router,
+    transaction,
+)
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -351,30 +359,70 @@ def _insert_unless_stored(values: dict[str, Any]) -> int | None:
     connection = connections[router.db_for_write(WebhookDelivery)]
     if connection.vendor not in ("postgresql", "sqlite"):
         return _insert_with_orm(values)
+    sql, fields = _insert_statement(connection, tuple(values))
+    params = [
+        str(value) if isinstance(value, _JsonText) else f.get_db_prep_save(value, connection)
+        for f, value in zip(fields, values.values(), strict=True)
+    ]
+    row = _execute_checked_lazily(connection, sql, params)
+    return int(row[0]) if row else None
+
+
+# (database alias, vendor, column names) -> (SQL, fields): built once per process, not per request.
+_statements: dict[tuple[str, str, tuple[str, ...]], tuple[str, list[Any]]] = {}
+
+
+def _insert_statement(connection: Any, names: tuple[str, ...]) -> tuple[str, list[Any]]:
+    key = (connection.alias, connection.vendor, names)
+    cached = _statements.get(key)
+    if cached is not None:
+        return cached
     meta = WebhookDelivery._meta
-    fields = [meta.get_field(name) for name in values]
+    fields = [meta.get_field(name) for name in names]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
-    params, marks = [], []
-    for f in fields:
-        value = values[f.name]
-        if isinstance(value, _JsonText):
-            # Already serialised and checked: skip the field's own json.dumps.
-            params.append(str(value))
-            marks.append("%s::jsonb" if connection.vendor == "postgresql" else "%s")
-        else:
-            params.append(f.get_db_prep_save(value, connection))
-            marks.append("%s")
-    placeholders = ", ".join(marks)
+    # The payload is JSON text already serialised and checked: it skips the field's json.dumps.
+    json_mark = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    placeholders = ", ".join(json_mark if f.name == "payload" else "%s" for f in fields)
     conflict = ", ".join(quote(c) for c in _DEDUPE_COLUMNS)
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608 - names from the model
         f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return int(row[0]) if row else None
+    _statements[key] = (sql, fields)
+    return sql, fields
+
+
+def _execute_checked_lazily(connection: Any, sql: str, params: list[Any]) -> tuple[Any, ...] | None:
+    """Run the insert; check a persistent connection's health only if the insert fails.
+
+    With ``CONN_HEALTH_CHECKS`` Django sends ``SELECT 1`` before the first query of every
+    request: a second round trip per delivery. Here, outside a transaction, the insert goes
+    first; if it fails and the connection turns out to be dead, it is closed and the insert
+    runs once more on a new one (as the health check would have). Re-running is safe: the
+    statement is idempotent, so an insert that did commit before the connection died comes
+    back as a duplicate, and the row is left to the sweeper to enqueue.
+    """
+    deferred = (
+        connection.connection is not None
+        and connection.health_check_enabled
+        and not connection.health_check_done
+        and not connection.in_atomic_block
+    )
+    if deferred:
+        connection.health_check_done = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    except (OperationalError, InterfaceError):
+        if not deferred or connection.is_usable():
+            raise  # a real error, not a connection that went away while idle
+        logger.info("webhook intake: stale database connection replaced")
+        connection.close()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
 
 
 class _JsonText(str):
