@@ -41,8 +41,9 @@ browser:
 run: venv  ## migrate, seed the demo org, then run web :8000, worker, beat and the Lever sandbox :8001
 	$(BIN)/python bin/run-local --web-port $(WEB_PORT) --sandbox-port $(SANDBOX_PORT)
 
-test: venv browser  ## ruff, then the full pytest suite (non-zero on any failure, or on no tests)
+test: venv browser  ## ruff, migrations up to date, then the full pytest suite (non-zero on any failure, or on no tests)
 	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv  ## ruff check and migrations up to date
