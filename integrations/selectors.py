@@ -160,8 +160,8 @@ def integration_overall_status(
     *, integration: AtsIntegration, features: Sequence[FeatureHealth] = ()
 ) -> OverallStatus:
     """Overall status from the enabled flag and the key check, then the features' health: with
-    a working key, any feature that needs attention makes the whole integration need it. Pages
-    that pass no features (the list) get the key-driven status only."""
+    a working key, any feature that needs attention makes the whole integration need it. Without
+    `features`, the status is the key-driven one only."""
     if not integration.enabled:
         return OverallStatus(
             "muted", "Disabled", "The integration is off: Karat makes no Lever calls."

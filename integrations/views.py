@@ -50,8 +50,16 @@ def integration_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "groups": groups,
+            # The same roll-up as the Status page, so the pages never disagree. A few queries
+            # per row: an organization has at most one integration per group and ATS.
             "integrations": [
-                (i, selectors.integration_overall_status(integration=i)) for i in integrations
+                (
+                    i,
+                    selectors.integration_overall_status(
+                        integration=i, features=selectors.integration_features(integration=i)
+                    ),
+                )
+                for i in integrations
             ],
         },
         status=400 if form.errors else 200,

@@ -413,12 +413,21 @@ def test_the_worst_feature_level_wins_and_several_features_are_named(
     assert "but A and C need attention" in overall.explanation
 
 
-def test_the_list_page_keeps_the_key_driven_status(
+def test_the_list_and_overview_pages_show_the_same_overall_status_as_the_status_page(
     admin_client: Client, connected: AtsIntegration
 ) -> None:
-    page = admin_client.get(reverse("integrations:list")).content.decode()
+    pages = [
+        admin_client.get(reverse("integrations:list")).content.decode(),
+        admin_client.get(
+            reverse("integrations:detail", kwargs={"public_id": connected.public_id})
+        ).content.decode(),
+        admin_client.get(_status_url(connected)).content.decode(),
+    ]
 
-    assert "Connected" in page  # no webhooks yet, but the list shows only the key's state
+    # A valid key but no webhooks yet: every page says so, none says "Connected".
+    for page in pages:
+        assert "Needs attention" in page
+        assert "Connected" not in page
 
 
 # --- access, queries, secrets -------------------------------------------------------------------
