@@ -65,10 +65,16 @@ def _filesystem_broker_check(options: dict[str, Any]) -> Check:
     if not folders:
         return {"ok": False, "error": "filesystem broker has no data folder configured"}
     for folder in sorted(folders):
-        if not Path(folder).is_dir():
-            return {"ok": False, "error": f"broker folder {folder} does not exist"}
-        if not os.access(folder, os.W_OK | os.X_OK):
-            return {"ok": False, "error": f"broker folder {folder} is not writable"}
+        problem = (
+            "does not exist"
+            if not Path(folder).is_dir()
+            else "is not writable"
+            if not os.access(folder, os.W_OK | os.X_OK)
+            else ""
+        )
+        if problem:
+            logger.warning("readyz: broker folder %s %s", folder, problem)
+            return {"ok": False, "error": f"broker folder {folder} {problem}"}
     return {"ok": True}
 
 
@@ -125,10 +131,20 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """200 when the database and the broker both answer, 503 otherwise (with the reasons)."""
+    """200 when the database and the broker both answer, 503 otherwise.
+
+    The endpoint is public, so the answer only says which part failed; the reason (which can
+    name hosts, users and databases) goes to the server log.
+    """
     checks = {"database": database_check(), "broker": broker_check()}
     ready = all(check["ok"] for check in checks.values())
-    return JsonResponse(checks, status=200 if ready else 503)
+    public = {
+        name: {"ok": True}
+        if check["ok"]
+        else {"ok": False, "error": f"{name} unreachable (details in the server log)"}
+        for name, check in checks.items()
+    }
+    return JsonResponse(public, status=200 if ready else 503)
 
 
 urlpatterns = [
