@@ -433,13 +433,11 @@ class LeverClient:
             retry_after = (
                 _retry_after(response.headers.get("Retry-After")) if status == 429 else None
             )
+            # Lever's texts never should contain the key, but an echoing proxy might. Redact
+            # before the error clips its message, so no fragment of a key survives the cut.
             error = error_for_status(
-                status, body, method=method, path=path, retry_after=retry_after
+                status, self._redact_body(body), method=method, path=path, retry_after=retry_after
             )
-            # Lever's texts never should contain the key, but an echoing proxy might.
-            error.message = self._redact(error.message)
-            error.code = self._redact(error.code) if error.code else None
-            error.args = (error.message,)
             raise error
         if status == 204 or not response.content:
             return _Envelope(None)
@@ -461,6 +459,11 @@ class LeverClient:
         for secret in self._secrets:
             text = text.replace(secret, "[redacted]")
         return text
+
+    def _redact_body(self, body: Any) -> Any:
+        if not isinstance(body, dict):
+            return body
+        return {k: self._redact(v) if isinstance(v, str) else v for k, v in body.items()}
 
 
 def _unwrap(body: Any) -> _Envelope:

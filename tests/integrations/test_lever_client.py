@@ -996,3 +996,18 @@ def test_the_key_never_reaches_logs_errors_or_reprs(
         assert KEY not in text
         assert BASIC not in text
     assert "[redacted]" in str(errors[1])  # the echoed header was scrubbed, not just absent
+
+
+def test_a_key_echoed_across_the_message_cut_leaves_no_fragment(
+    lever: responses.RequestsMock,
+) -> None:
+    # 290 characters of text, then the key: a clip at 300 before redaction would keep its head.
+    message = "x" * 290 + KEY + " and the Basic form " + BASIC
+    lever.get(f"{BASE}/users", json={"code": "BadRequest", "message": message}, status=400)
+
+    with pytest.raises(LeverBadRequest) as info:
+        list(make_client().iter_users())
+
+    text = f"{info.value} {info.value!r} {info.value.message}"
+    assert KEY[:8] not in text
+    assert BASIC[:8] not in text
