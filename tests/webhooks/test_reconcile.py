@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import responses
 
 from integrations.lever.sandbox import SandboxServer
 from integrations.lever.sandbox.demo import demo_opportunity_ids
@@ -168,3 +170,30 @@ def test_only_enabled_integrations_with_a_key_and_links_are_polled(
 
 def test_webhook_event_constant_matches_the_supported_set() -> None:
     assert set(intake.SUPPORTED_EVENTS) == set(WebhookEvent.values)
+
+
+@responses.activate
+def test_links_sharing_a_contact_are_polled_by_contact_not_through_the_whole_account(
+    webhook_integration: AtsIntegration, settings: Any
+) -> None:
+    settings.LEVER_API_BASE_URL = "https://lever.test/v1"
+    webhook_integration.api_key = "k" * 40
+    webhook_integration.api_key_last4 = "kkkk"
+    webhook_integration.save(update_fields=["api_key", "api_key_last4"])
+    for opportunity_id in ("opp-1", "opp-2"):
+        OpportunityLink.objects.create(
+            integration=webhook_integration,
+            candidacy=CandidacyFactory(role=RoleFactory(group=webhook_integration.group)),
+            opportunity_id=opportunity_id,
+            contact_id="contact-shared",
+        )
+    responses.get(
+        "https://lever.test/v1/opportunities", json={"data": [], "hasNext": False}, status=200
+    )
+
+    result = reconcile.integration_reconcile(integration_id=webhook_integration.pk)
+
+    assert result is not None
+    assert len(responses.calls) == 1
+    query = parse_qs(urlsplit(responses.calls[0].request.url).query)
+    assert query["contact_id"] == ["contact-shared"]

@@ -127,11 +127,13 @@ def reconcile_due_integration_ids() -> list[int]:
 def _updated_opportunities(
     client: LeverClient, links: dict[str, OpportunityLink], start_ms: int
 ) -> Iterator[Opportunity]:
-    contacts = sorted({link.contact_id for link in links.values() if link.contact_id})
-    if len(contacts) < len(links):
+    # Several links may share a contact (one person, several opportunities): only a link
+    # with no contact id at all forces the unfiltered list.
+    if any(not link.contact_id for link in links.values()):
         # A link without a contact id can only be found in the unfiltered list.
         yield from client.iter_opportunities(updated_at_start=start_ms, expand=("stage",))
         return
+    contacts = sorted({link.contact_id for link in links.values()})
     for i in range(0, len(contacts), CONTACTS_PER_REQUEST):
         yield from client.iter_opportunities(
             updated_at_start=start_ms,
