@@ -46,10 +46,6 @@ def role_list_with_counts(*, group: Group) -> QuerySet[Role]:
     return role_list(group=group).annotate(candidacy_count=Count("candidacies"))
 
 
-def role_get(*, group: Group, code: object) -> Role:
-    return get_object_or_404(Role.objects.filter(group=group), code=_uuid_or_404(code))
-
-
 def role_get_visible(*, user: User, code: object) -> Role:
     """A role of a group the user may see; any other role is a 404."""
     return get_object_or_404(
