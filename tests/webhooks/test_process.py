@@ -7,8 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import requests
 import time_machine
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from integrations.lever.sandbox import SandboxServer
@@ -470,3 +471,28 @@ def test_two_workers_processing_the_same_delivery_apply_it_once(
 
     assert sorted(results, key=str) == sorted([Status.PROCESSED, None], key=str)
     assert candidacy.events.count() == 1
+
+
+def test_unexpected_error_stores_only_its_class_never_its_message(
+    sandbox_integration: AtsIntegration,
+    candidacy: Candidacy,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    delivery_id = record(sandbox_integration)
+    leaked = "SELECT * FROM accounts_user WHERE email = 'secret@example.com'"
+
+    def broken_send(*args: Any, **kwargs: Any) -> None:
+        raise DatabaseError(leaked)
+
+    monkeypatch.setattr(requests.Session, "send", broken_send)
+
+    status = processing.delivery_process(delivery_id=delivery_id)
+
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    assert status == Status.RETRY
+    assert "DatabaseError" in delivery.error
+    assert "secret@example.com" not in delivery.error
+    assert "SELECT" not in delivery.error
+    # the detail is still in the worker log for whoever debugs it
+    assert any("failed unexpectedly" in r.getMessage() and r.exc_info for r in caplog.records)

@@ -145,8 +145,13 @@ def delivery_process(*, delivery_id: int) -> str | None:
         _finish(delivery_id, attempt, status=Status.FAILED, error=str(exc))
         return Status.FAILED
     except Exception as exc:  # a bug or a database hiccup: retry, then dead-letter
+        # The message may carry SQL and its parameters: the log gets it, admins only the class.
         logger.exception("webhook delivery %s failed unexpectedly", delivery_id)
-        return _retry_later(delivery_id, attempt, error=f"{type(exc).__name__}: {exc}"[:500])
+        return _retry_later(
+            delivery_id,
+            attempt,
+            error=f"Unexpected error ({type(exc).__name__}); details are in the worker log.",
+        )
     if status == Status.PROCESSED:
         _integration_success(integration)
     logger.info("webhook delivery %s %s: %s", delivery_id, status, outcome)
