@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "karatlever.hiring",
     "integrations",
     "webhooks",
+    "karatlever.demo",
 ]
 
 MIDDLEWARE = [

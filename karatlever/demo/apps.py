@@ -1,0 +1,11 @@
+"""Demo app configuration (the seed_demo command)."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class DemoConfig(AppConfig):
+    name = "karatlever.demo"
+    label = "demo"
+    verbose_name = "Demo data"
