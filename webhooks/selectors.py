@@ -8,6 +8,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Length
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -47,15 +48,13 @@ class EventSetup:
 
 def webhook_setup(*, integration: AtsIntegration) -> list[EventSetup]:
     """One row per supported event: token configured?, last verified delivery. One query."""
+    # "Rotating" is computed in SQL from the ciphertext's length (an empty token is stored as
+    # ''), so the previous signature token is never decrypted just to show a flag.
     subscriptions = {
         s.event: s
-        for s in WebhookSubscription.objects.filter(integration=integration).only(
-            "event",
-            "signature_token_last4",
-            "lever_webhook_id",
-            "last_delivery_at",
-            "previous_signature_token",
-        )
+        for s in WebhookSubscription.objects.filter(integration=integration)
+        .only("event", "signature_token_last4", "lever_webhook_id", "last_delivery_at")
+        .annotate(previous_token_length=Length("previous_signature_token"))
     }
     rows = []
     for event in WebhookEvent:
@@ -66,7 +65,7 @@ def webhook_setup(*, integration: AtsIntegration) -> list[EventSetup]:
                 label=event.label,
                 configured=bool(sub and sub.signature_token_last4),
                 token_last4=sub.signature_token_last4 if sub else "",
-                rotating=bool(sub and sub.previous_signature_token),
+                rotating=bool(sub and sub.previous_token_length),
                 lever_webhook_id=sub.lever_webhook_id if sub else "",
                 last_delivery_at=sub.last_delivery_at if sub else None,
             )

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -15,6 +16,7 @@ from integrations.lever.sandbox import SandboxServer
 from integrations.models import AtsIntegration, AuditEntry, WebhookEvent, WebhookSubscription
 from karatlever.accounts.models import User
 from karatlever.accounts.selectors import membership_get
+from webhooks import selectors
 from webhooks.models import WebhookDelivery
 from webhooks.services import intake
 
@@ -408,3 +410,24 @@ def test_token_form_redirects_back_to_the_settings_page(
         "integrations:settings", kwargs={"public_id": webhook_integration.public_id}
     )
     assert response["Location"] == settings_url + "#webhooks"
+
+
+def test_setup_rows_show_rotation_without_decrypting_the_previous_token(
+    webhook_integration: AtsIntegration,
+) -> None:
+    stage = WebhookSubscription.objects.get(
+        integration=webhook_integration, event=WebhookEvent.CANDIDATE_STAGE_CHANGE
+    )
+    # Ciphertext no key can open: reading it through the field would raise DecryptionError.
+    table = WebhookSubscription._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET previous_signature_token = %s WHERE id = %s",  # noqa: S608
+            ["gAAAAA-not-a-valid-fernet-token", stage.pk],
+        )
+
+    rows = {row.event: row for row in selectors.webhook_setup(integration=webhook_integration)}
+
+    assert rows[WebhookEvent.CANDIDATE_STAGE_CHANGE].rotating is True
+    assert rows[WebhookEvent.CANDIDATE_HIRED].rotating is False
+    assert all(row.configured for row in rows.values())
