@@ -60,6 +60,9 @@ class AtsIntegration(models.Model):
     key_checked_at = models.DateTimeField(null=True, blank=True)
     # Per-check results of the last validation (auth, each permission, region, User ID).
     key_check_detail = models.JSONField(default=dict, blank=True)
+    # Bumped on every check request; a check writes its result only if it is still the latest,
+    # so a slow check of an old region/User ID can't overwrite (or pre-empt) a newer one.
+    key_check_generation = models.PositiveIntegerField(default=0)
 
     # Health roll-up (healthchecks' Channel.last_error pattern).
     last_success_at = models.DateTimeField(null=True, blank=True)

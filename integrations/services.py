@@ -287,8 +287,12 @@ def integration_settings_update(
                 "pending": {"last4": current.pending_api_key_last4, "status": "checking"},
             }
             fields.append("key_check_detail")
-        current.save(update_fields=sorted(set(fields)))
         enqueue = check_current or check_pending
+        if enqueue:
+            # Any check still running was for the old settings: its result must not land.
+            current.key_check_generation += 1
+            fields.append("key_check_generation")
+        current.save(update_fields=sorted(set(fields)))
         if enqueue:
             _enqueue_key_check(current.pk)
 
@@ -339,7 +343,8 @@ def api_key_check_request(*, integration: AtsIntegration, actor: User | None) ->
         current = AtsIntegration.objects.select_for_update().get(pk=integration.pk)
         if not current.has_api_key and not current.pending_api_key_last4:
             return False
-        fields = ["updated_at"]
+        current.key_check_generation += 1
+        fields = ["updated_at", "key_check_generation"]
         if current.has_api_key:
             current.key_status = KeyStatus.CHECKING
             fields.append("key_status")
@@ -619,8 +624,10 @@ def _host_label(client: LeverClient, integration: AtsIntegration) -> str:
 def api_key_validate(*, integration_id: int) -> str | None:
     """Check the pending key (if any) and/or the key in use, and record the outcome.
 
-    Safe to run twice and safe against races: results are written only if the key that was
-    checked is still the one stored (a newer key's own check is already queued). A pending key
+    Safe to run twice and safe against races: a result is written only if no check was
+    requested since this run started (``key_check_generation`` unchanged) and the key that was
+    checked is still the one stored; otherwise the newer request's own check (already queued)
+    records the outcome. A pending key
     that passes replaces the key in use ("API key validated"); one that fails is dropped and the
     old key stays ("API key rejected"); one Lever could not be asked about stays pending.
     Returns the resulting key status, or None if the integration is gone.
@@ -629,18 +636,37 @@ def api_key_validate(*, integration_id: int) -> str | None:
     if integration is None:
         return None
 
+    generation = integration.key_check_generation
     if integration.pending_api_key:
         pending_fp = integration.pending_api_key_fingerprint
         result = api_key_check(integration=integration, api_key=integration.pending_api_key)
-        outcome = _pending_result_apply(integration_id, pending_fp, result)
+        outcome = _pending_result_apply(integration_id, pending_fp, result, generation=generation)
         if outcome in {"promoted", "stale"}:
             return _status_of(integration_id)
     integration.refresh_from_db()
+    if integration.key_check_generation != generation:
+        return _status_of(integration_id)  # a newer request's check is queued and decides
+    # Not "checking" while the generation is unchanged means this generation's result is
+    # already recorded (a duplicate delivery): checking again would only repeat the audit entry.
+    # A stale run can't get here first any more, so a newer check is never skipped.
     if integration.has_api_key and integration.key_status == KeyStatus.CHECKING:
         current_fp = integration.api_key_fingerprint
         result = api_key_check(integration=integration, api_key=integration.api_key)
-        _current_result_apply(integration_id, current_fp, result)
+        _current_result_apply(integration_id, current_fp, result, generation=generation)
     return _status_of(integration_id)
+
+
+def _save_if_latest(row: AtsIntegration, generation: int, fields: list[str]) -> bool:
+    """Write ``fields`` of ``row`` only if no check was requested since ``generation``.
+
+    A conditional UPDATE (not read-then-save), so it holds even where SELECT … FOR UPDATE is a
+    no-op (SQLite). False: a newer check owns the outcome and nothing was written.
+    """
+    values = {name: getattr(row, name) for name in fields if name != "updated_at"}
+    updated = AtsIntegration.objects.filter(pk=row.pk, key_check_generation=generation).update(
+        **values, updated_at=timezone.now()
+    )
+    return bool(updated)
 
 
 def _status_of(integration_id: int) -> str | None:
@@ -662,11 +688,15 @@ def _detail(result: KeyCheckResult, *, last4: str, subject: str) -> dict[str, An
     }
 
 
-def _pending_result_apply(integration_id: int, fingerprint: str, result: KeyCheckResult) -> str:
+def _pending_result_apply(
+    integration_id: int, fingerprint: str, result: KeyCheckResult, *, generation: int
+) -> str:
     now = timezone.now()
     with transaction.atomic():
         row = AtsIntegration.objects.select_for_update().filter(pk=integration_id).first()
         if row is None or row.pending_api_key_fingerprint != fingerprint or not fingerprint:
+            return "stale"
+        if row.key_check_generation != generation:
             return "stale"
         last4 = row.pending_api_key_last4
         key = _key_detail(last4=last4, fingerprint=fingerprint)
@@ -681,16 +711,18 @@ def _pending_result_apply(integration_id: int, fingerprint: str, result: KeyChec
             row.key_checked_at = now
             row.key_check_detail = _detail(result, last4=last4, subject="current")
             row.last_success_at = now
-            row.save(
-                update_fields=[
+            if not _save_if_latest(
+                row,
+                generation,
+                [
                     *_KEY_FIELDS,
                     "key_status",
                     "key_checked_at",
                     "key_check_detail",
                     "last_success_at",
-                    "updated_at",
-                ]
-            )
+                ],
+            ):
+                return "stale"
             audit_entry_record(
                 integration=row,
                 actor=None,
@@ -707,15 +739,12 @@ def _pending_result_apply(integration_id: int, fingerprint: str, result: KeyChec
             row.key_check_detail = detail
             row.last_error = f"New API key ••••{last4} rejected: {result.summary()}"[:1000]
             row.last_error_at = now
-            row.save(
-                update_fields=[
-                    *_KEY_FIELDS,
-                    "key_check_detail",
-                    "last_error",
-                    "last_error_at",
-                    "updated_at",
-                ]
-            )
+            if not _save_if_latest(
+                row,
+                generation,
+                [*_KEY_FIELDS, "key_check_detail", "last_error", "last_error_at"],
+            ):
+                return "stale"
             audit_entry_record(
                 integration=row,
                 actor=None,
@@ -728,15 +757,20 @@ def _pending_result_apply(integration_id: int, fingerprint: str, result: KeyChec
         detail = dict(row.key_check_detail or {})
         detail["pending"] = _detail(result, last4=last4, subject="pending")
         row.key_check_detail = detail
-        row.save(update_fields=["key_check_detail", "updated_at"])
+        if not _save_if_latest(row, generation, ["key_check_detail"]):
+            return "stale"
         return "waiting"
 
 
-def _current_result_apply(integration_id: int, fingerprint: str, result: KeyCheckResult) -> None:
+def _current_result_apply(
+    integration_id: int, fingerprint: str, result: KeyCheckResult, *, generation: int
+) -> None:
     now = timezone.now()
     with transaction.atomic():
         row = AtsIntegration.objects.select_for_update().filter(pk=integration_id).first()
         if row is None or row.api_key_fingerprint != fingerprint:
+            return
+        if row.key_check_generation != generation:
             return
         last4 = row.api_key_last4
         detail = _detail(result, last4=last4, subject="current")
@@ -748,7 +782,7 @@ def _current_result_apply(integration_id: int, fingerprint: str, result: KeyChec
         row.key_status = result.status
         row.key_checked_at = now
         row.key_check_detail = detail
-        fields = ["key_status", "key_checked_at", "key_check_detail", "updated_at"]
+        fields = ["key_status", "key_checked_at", "key_check_detail"]
         if result.status == KeyStatus.VALID:
             row.last_success_at = now
             fields.append("last_success_at")
@@ -756,7 +790,8 @@ def _current_result_apply(integration_id: int, fingerprint: str, result: KeyChec
             row.last_error = f"API key ••••{last4}: {result.summary()}"[:1000]
             row.last_error_at = now
             fields += ["last_error", "last_error_at"]
-        row.save(update_fields=fields)
+        if not _save_if_latest(row, generation, fields):
+            return
         if result.status == KeyStatus.VALID:
             audit_entry_record(
                 integration=row,

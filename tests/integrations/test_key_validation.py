@@ -14,7 +14,7 @@ from integrations import services, tasks
 from integrations.lever.sandbox import DEMO_API_KEY, KARAT_PERMISSIONS, SandboxServer, demo_data
 from integrations.models import AtsIntegration, AuditEntry, Region
 from karatlever.accounts.models import User
-from tests.integrations.conftest import API_KEY, set_key
+from tests.integrations.conftest import API_KEY, OTHER_KEY, mark_valid, set_key
 
 pytestmark = pytest.mark.django_db
 KeyStatus = AtsIntegration.KeyStatus
@@ -235,11 +235,14 @@ def test_a_stale_check_never_overwrites_a_newer_key(
 ) -> None:
     set_key(integration, admin_user, API_KEY)
     integration.refresh_from_db()
+    generation = integration.key_check_generation
     result = services.api_key_check(integration=integration, api_key=API_KEY)
     # Meanwhile the admin pasted the demo key (which is what is stored now).
     set_key(integration, admin_user, DEMO_API_KEY)
 
-    services._current_result_apply(integration.pk, services.api_key_fingerprint(API_KEY), result)
+    services._current_result_apply(
+        integration.pk, services.api_key_fingerprint(API_KEY), result, generation=generation
+    )
 
     integration.refresh_from_db()
     assert integration.api_key == DEMO_API_KEY
@@ -354,3 +357,84 @@ def test_an_echoed_key_in_a_lever_error_never_reaches_the_results(
     assert integration.key_status == KeyStatus.INVALID
     assert API_KEY not in str(integration.key_check_detail)
     assert API_KEY not in integration.last_error
+
+
+# --- a slow check racing a newer request --------------------------------------------------------
+
+NEW_USER_ID = "8f3c2a4e-1b2c-4d5e-8f90-123456789abc"
+
+
+def _change_user_id_during_first_call(
+    rsps: Any, integration: AtsIntegration, admin_user: User
+) -> None:
+    """Lever answers /users normally, but while the first call is in flight the admin saves a
+    new User ID (which queues a new check); that user does not exist in Lever."""
+    calls = {"n": 0}
+
+    def users(request: Any) -> tuple[int, dict[str, str], str]:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            services.integration_settings_update(
+                integration=AtsIntegration.objects.get(pk=integration.pk),
+                actor=admin_user,
+                api_key=None,
+                lever_user_id=NEW_USER_ID,
+                region=Region.US,
+            )
+        return 200, {"Content-Type": "application/json"}, '{"data": [], "hasNext": false}'
+
+    rsps.add_callback("GET", f"{BASE}/users", callback=users)
+    rsps.get(f"{BASE}/users/{NEW_USER_ID}", status=404, json={"code": "NotFound"})
+    for path in ("opportunities", "postings", "stages", "archive_reasons", "webhooks"):
+        rsps.get(f"{BASE}/{path}", json={"data": [], "hasNext": False})
+
+
+def test_a_check_overtaken_by_a_settings_change_writes_nothing_and_the_newer_check_decides(
+    fake_lever: Any, integration: AtsIntegration, admin_user: User
+) -> None:
+    set_key(integration, admin_user, API_KEY)
+    _change_user_id_during_first_call(fake_lever, integration, admin_user)
+
+    integration = _validate(integration)  # check A: started before the User ID change
+
+    assert integration.lever_user_id == NEW_USER_ID
+    assert integration.key_status == KeyStatus.CHECKING  # A's verdict was for the old User ID
+    assert not AuditEntry.objects.filter(action=Action.API_KEY_VALIDATED).exists()
+
+    integration = _validate(integration)  # check B: queued by the change, must not be skipped
+
+    assert integration.key_status == KeyStatus.INVALID
+    assert _checks(integration)["user_id"]["ok"] is False
+
+
+def test_a_pending_key_check_overtaken_by_a_settings_change_does_not_promote_the_key(
+    fake_lever: Any, integration: AtsIntegration, admin_user: User
+) -> None:
+    set_key(integration, admin_user, API_KEY)
+    mark_valid(integration)
+    set_key(integration, admin_user, OTHER_KEY)
+    _change_user_id_during_first_call(fake_lever, integration, admin_user)
+
+    integration = _validate(integration)  # A checked the new key without the new User ID
+
+    assert integration.api_key == API_KEY
+    assert integration.pending_api_key == OTHER_KEY
+    assert integration.key_check_detail["pending"]["status"] == "checking"
+
+    integration = _validate(integration)  # B checks with the User ID that is saved now
+
+    assert integration.api_key == API_KEY
+    assert integration.pending_api_key == ""
+    assert integration.key_check_detail["rejected"]["last4"] == OTHER_KEY[-4:]
+
+
+def test_every_check_request_starts_a_new_generation(
+    keyed_integration: AtsIntegration, admin_user: User
+) -> None:
+    first = keyed_integration.key_check_generation
+
+    services.api_key_check_request(integration=keyed_integration, actor=admin_user)
+    keyed_integration.refresh_from_db()
+
+    assert first >= 1
+    assert keyed_integration.key_check_generation == first + 1
