@@ -26,6 +26,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "received_at",
     )
     list_filter = ("status", "event")
+    list_select_related = ["integration__group"]
     search_fields = ("opportunity_id",)
     date_hierarchy = "received_at"
     actions = ["process_again"]
@@ -47,6 +48,11 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "processed_at",
         "payload_pruned_at",
     )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookDelivery]:
+        # The changelist never shows the payload (up to the body limit per row); the detail
+        # page loads it for the masked copy with one extra query.
+        return super().get_queryset(request).defer("payload")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -13,6 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from integrations.models import AtsIntegration, WebhookEvent
+from integrations.selectors import integration_get
 from karatlever.accounts.permissions import admin_required
 from webhooks import selectors
 from webhooks.forms import DeliveryFilterForm, SignatureTokensForm
@@ -23,7 +24,7 @@ DELIVERIES_PER_PAGE = 50
 
 
 def _integration(request: HttpRequest, integration_id: uuid.UUID) -> AtsIntegration:
-    return selectors.integration_get_visible(user=request.user, public_id=integration_id)  # type: ignore[arg-type]
+    return integration_get(user=request.user, public_id=integration_id)  # type: ignore[arg-type]
 
 
 def _settings_url(integration: AtsIntegration) -> str:

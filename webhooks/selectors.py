@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from uuid import UUID
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
@@ -15,18 +14,7 @@ from django.utils import timezone
 
 from integrations.models import AtsIntegration, WebhookEvent, WebhookSubscription
 from integrations.selectors import AUTO_STATE_UPDATING, FEATURES, FeatureHealth, FeatureIssue
-from karatlever.accounts.models import User
-from karatlever.accounts.selectors import group_list_visible
 from webhooks.models import WebhookDelivery, WebhookRejection
-
-
-def integration_get_visible(*, user: User, public_id: UUID) -> AtsIntegration:
-    """The integration if the user's groups include it; 404 otherwise (never 403)."""
-    return get_object_or_404(
-        AtsIntegration.objects.select_related("group"),
-        public_id=public_id,
-        group__in=group_list_visible(user=user),
-    )
 
 
 def webhook_url(*, integration: AtsIntegration) -> str:
