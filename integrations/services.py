@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from integrations.models import Ats, AtsIntegration, AuditEntry, Region
@@ -23,6 +27,14 @@ logger = logging.getLogger(__name__)
 
 API_KEY_MIN_LENGTH = 16
 API_KEY_MAX_LENGTH = 512
+# A key check makes up to 7 GETs. It stops starting new ones after this many seconds; with one
+# retry and a 5 s read timeout per call it ends well inside the task's 60 s soft time limit.
+KEY_CHECK_BUDGET_SECONDS = 20.0
+KEY_CHECK_READ_TIMEOUT = 5.0
+KEY_CHECK_ACQUIRE_TIMEOUT = 2.0
+# A check still "checking" this long after it was asked for was lost (broker down, worker died).
+KEY_CHECK_STUCK_AFTER = timedelta(minutes=10)
+KEY_CHECK_MAX_RESUMES = 3
 KeyStatus = AtsIntegration.KeyStatus
 
 
@@ -291,7 +303,8 @@ def integration_settings_update(
         if enqueue:
             # Any check still running was for the old settings: its result must not land.
             current.key_check_generation += 1
-            fields.append("key_check_generation")
+            current.key_check_detail = _without_resumes(current.key_check_detail)
+            fields += ["key_check_generation", "key_check_detail"]
         current.save(update_fields=sorted(set(fields)))
         if enqueue:
             _enqueue_key_check(current.pk)
@@ -344,7 +357,8 @@ def api_key_check_request(*, integration: AtsIntegration, actor: User | None) ->
         if not current.has_api_key and not current.pending_api_key_last4:
             return False
         current.key_check_generation += 1
-        fields = ["updated_at", "key_check_generation"]
+        current.key_check_detail = _without_resumes(current.key_check_detail)
+        fields = ["updated_at", "key_check_generation", "key_check_detail"]
         if current.has_api_key:
             current.key_status = KeyStatus.CHECKING
             fields.append("key_status")
@@ -363,6 +377,79 @@ def api_key_check_request(*, integration: AtsIntegration, actor: User | None) ->
         getattr(actor, "pk", None),
     )
     return True
+
+
+def _without_resumes(detail: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (detail or {}).items() if k != "resumed"}
+
+
+def key_checks_stuck_resume() -> int:
+    """Re-queue key checks lost on the way (broker down, worker died); returns how many.
+
+    A check (of the key in use or of a pending key) still "checking" KEY_CHECK_STUCK_AFTER after
+    the last change is queued again, at most KEY_CHECK_MAX_RESUMES times; after that it is
+    recorded as "could not reach Lever" so the page never shows "Checking" forever and the admin
+    can press "Check again". Each resume starts a new generation, so a straggler can't land.
+    """
+    cutoff = timezone.now() - KEY_CHECK_STUCK_AFTER
+    candidates = AtsIntegration.objects.filter(updated_at__lt=cutoff).filter(
+        Q(key_status=KeyStatus.CHECKING) | ~Q(pending_api_key_last4="")
+    )
+    handled = 0
+    for pk in candidates.values_list("pk", flat=True):
+        with transaction.atomic():
+            row = AtsIntegration.objects.select_for_update().filter(pk=pk).first()
+            if row is None or row.updated_at >= cutoff:
+                continue
+            detail = dict(row.key_check_detail or {})
+            pending = detail.get("pending") or {}
+            current_stuck = row.has_api_key and row.key_status == KeyStatus.CHECKING
+            pending_stuck = bool(row.pending_api_key_last4) and pending.get("status") == "checking"
+            if not current_stuck and not pending_stuck:
+                continue
+            handled += 1
+            row.key_check_generation += 1
+            fields = ["key_check_generation", "key_check_detail", "updated_at"]
+            tries = int(detail.get("resumed") or 0)
+            if tries < KEY_CHECK_MAX_RESUMES:
+                detail["resumed"] = tries + 1
+                row.key_check_detail = detail
+                row.save(update_fields=fields)
+                _enqueue_key_check(row.pk)
+                logger.warning(
+                    "key check lost, queued again integration_id=%s try=%s",
+                    row.public_id,
+                    tries + 1,
+                )
+                continue
+            message = (
+                "The check did not finish (Karat's background worker did not answer). "
+                "Press Check again in a few minutes."
+            )
+            gave_up = KeyCheckResult(
+                KeyStatus.UNREACHABLE, (KeyCheck("reachable", "Lever reachable", False, message),)
+            )
+            detail = _without_resumes(detail)
+            if pending_stuck:
+                detail["pending"] = _detail(
+                    gave_up, last4=row.pending_api_key_last4, subject="pending"
+                )
+            if current_stuck:
+                detail = {
+                    **_detail(gave_up, last4=row.api_key_last4, subject="current"),
+                    **{k: v for k, v in detail.items() if k in {"pending", "rejected"}},
+                }
+                row.key_status = KeyStatus.UNREACHABLE
+                row.key_checked_at = timezone.now()
+                row.last_error = f"API key ••••{row.api_key_last4}: {message}"[:1000]
+                row.last_error_at = row.key_checked_at
+                fields += ["key_status", "key_checked_at", "last_error", "last_error_at"]
+            row.key_check_detail = detail
+            row.save(update_fields=fields)
+            logger.warning(
+                "key check lost %s times, gave up integration_id=%s", tries, row.public_id
+            )
+    return handled
 
 
 def _enqueue_key_check(integration_pk: int) -> None:
@@ -457,6 +544,8 @@ class KeyCheckResult:
         if self.status == KeyStatus.VALID:
             return "Lever accepted the key and it has every permission Karat reads with."
         if self.status == KeyStatus.UNREACHABLE:
+            if any("took too long" in check.message for check in self.failed):
+                return "The check took too long: Lever answered too slowly. Try again later."
             return "Karat could not reach Lever to check the key. Try again in a few minutes."
         return "Lever check failed: " + "; ".join(
             f"{check.name}: {check.message}" for check in self.failed
@@ -483,8 +572,12 @@ def api_key_check(*, integration: AtsIntegration, api_key: str) -> KeyCheckResul
     )
 
     client = lever_client_for(integration, api_key=api_key)
-    # A check should answer quickly; the admin can press "Check again".
+    # A check should answer quickly (the admin can press "Check again") and must end well
+    # before the task's soft time limit: one retry, short read and rate-limiter waits.
     client.max_retries = 1
+    client.timeout = (client.timeout[0], min(client.timeout[1], KEY_CHECK_READ_TIMEOUT))
+    client.acquire_timeout = KEY_CHECK_ACQUIRE_TIMEOUT
+    deadline = time.monotonic() + KEY_CHECK_BUDGET_SECONDS
     host = _host_label(client, integration)
     checks: list[KeyCheck] = []
     permissions_ok: dict[str, bool] = {}
@@ -515,7 +608,14 @@ def api_key_check(*, integration: AtsIntegration, api_key: str) -> KeyCheckResul
         )
         return KeyCheckResult(KeyStatus.UNREACHABLE, tuple(checks))
 
+    def took_too_long() -> KeyCheckResult:
+        logger.warning("key check: over budget integration_id=%s", integration.public_id)
+        checks.append(_too_long_check(host))
+        return KeyCheckResult(KeyStatus.UNREACHABLE, tuple(checks))
+
     for position, (code, name, why) in enumerate(_READ_PERMISSIONS):
+        if time.monotonic() > deadline:
+            return took_too_long()
         try:
             probes[code](client)
         except LeverPermissionError:
@@ -567,6 +667,8 @@ def api_key_check(*, integration: AtsIntegration, api_key: str) -> KeyCheckResul
         for code, name in _WRITE_PERMISSIONS
     ]
 
+    if integration.lever_user_id and time.monotonic() > deadline:
+        return took_too_long()
     if integration.lever_user_id:
         if not permissions_ok.get("read_users"):
             checks.append(
@@ -616,6 +718,28 @@ def api_key_check(*, integration: AtsIntegration, api_key: str) -> KeyCheckResul
     return KeyCheckResult(status, tuple(checks))
 
 
+def _too_long_check(host: str) -> KeyCheck:
+    return KeyCheck(
+        "reachable",
+        "Lever reachable",
+        False,
+        f"The check took too long: Lever at {host} answered too slowly. "
+        "Try again in a few minutes.",
+    )
+
+
+def _api_key_check_in_time(*, integration: AtsIntegration, api_key: str) -> KeyCheckResult:
+    """api_key_check, but the task's soft time limit becomes an "unreachable" result that is
+    recorded (it is not a LeverError, and leaving "checking" behind would show forever)."""
+    try:
+        return api_key_check(integration=integration, api_key=api_key)
+    except SoftTimeLimitExceeded:
+        logger.warning("key check: soft time limit integration_id=%s", integration.public_id)
+        return KeyCheckResult(
+            KeyStatus.UNREACHABLE, (_too_long_check(Region(integration.region).label),)
+        )
+
+
 def _host_label(client: LeverClient, integration: AtsIntegration) -> str:
     host = client.base_url.split("://", 1)[-1].split("/", 1)[0]
     return f"{host} ({Region(integration.region).label.split(' ')[0]})"
@@ -639,7 +763,9 @@ def api_key_validate(*, integration_id: int) -> str | None:
     generation = integration.key_check_generation
     if integration.pending_api_key:
         pending_fp = integration.pending_api_key_fingerprint
-        result = api_key_check(integration=integration, api_key=integration.pending_api_key)
+        result = _api_key_check_in_time(
+            integration=integration, api_key=integration.pending_api_key
+        )
         outcome = _pending_result_apply(integration_id, pending_fp, result, generation=generation)
         if outcome in {"promoted", "stale"}:
             return _status_of(integration_id)
@@ -651,7 +777,7 @@ def api_key_validate(*, integration_id: int) -> str | None:
     # A stale run can't get here first any more, so a newer check is never skipped.
     if integration.has_api_key and integration.key_status == KeyStatus.CHECKING:
         current_fp = integration.api_key_fingerprint
-        result = api_key_check(integration=integration, api_key=integration.api_key)
+        result = _api_key_check_in_time(integration=integration, api_key=integration.api_key)
         _current_result_apply(integration_id, current_fp, result, generation=generation)
     return _status_of(integration_id)
 

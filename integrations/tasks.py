@@ -21,3 +21,11 @@ def api_key_validate(integration_id: int) -> str | None:
     if status is None:
         logger.info("key check skipped: integration %s no longer exists", integration_id)
     return status
+
+
+@shared_task(ignore_result=True)
+def api_key_checks_resume() -> int:
+    """Periodic (beat, every 5 minutes): re-queue key checks stuck in "checking"; see the service."""
+    from integrations import services
+
+    return services.key_checks_stuck_resume()

@@ -389,6 +389,11 @@ CELERY_BEAT_SCHEDULE["webhooks-delivery-prune"] = {
     "task": "webhooks.tasks.delivery_prune",
     "schedule": 3600.0,
 }
+# Key checks lost on the way (broker down, worker died) are queued again, then given up.
+CELERY_BEAT_SCHEDULE["integrations-key-checks-resume"] = {
+    "task": "integrations.tasks.api_key_checks_resume",
+    "schedule": 300.0,
+}
 CELERY_BEAT_SCHEDULE["webhooks-reconcile-all"] = {
     "task": "webhooks.tasks.reconcile_all",
     "schedule": float(RECONCILE_INTERVAL_SECONDS),

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import base64
 import socket
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import responses
+from celery.exceptions import SoftTimeLimitExceeded
+from django.utils import timezone
 
 from integrations import services, tasks
 from integrations.lever.sandbox import DEMO_API_KEY, KARAT_PERMISSIONS, SandboxServer, demo_data
@@ -438,3 +441,124 @@ def test_every_check_request_starts_a_new_generation(
 
     assert first >= 1
     assert keyed_integration.key_check_generation == first + 1
+
+
+# --- a check never stays "checking" forever ------------------------------------------------------
+
+
+def test_hitting_the_soft_time_limit_records_unreachable_with_a_clear_message(
+    fake_lever: Any, integration: AtsIntegration, admin_user: User
+) -> None:
+    # Celery raises SoftTimeLimitExceeded in the middle of whatever runs: here, an HTTP call.
+    _ok_everywhere(fake_lever, postings=(200, None))
+    fake_lever.replace("GET", f"{BASE}/postings", body=SoftTimeLimitExceeded())
+    set_key(integration, admin_user, API_KEY)
+
+    integration = _validate(integration)
+
+    assert integration.key_status == KeyStatus.UNREACHABLE
+    assert "took too long" in _checks(integration)["reachable"]["message"]
+    assert "took too long" in integration.last_error
+
+
+def test_a_check_over_its_time_budget_stops_and_says_it_took_too_long(
+    fake_lever: Any,
+    integration: AtsIntegration,
+    admin_user: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _ok_everywhere(fake_lever)
+    monkeypatch.setattr(services, "KEY_CHECK_BUDGET_SECONDS", -1.0)
+    set_key(integration, admin_user, API_KEY)
+
+    integration = _validate(integration)
+
+    assert integration.key_status == KeyStatus.UNREACHABLE
+    assert "took too long" in _checks(integration)["reachable"]["message"]
+    assert len(fake_lever.calls) == 0
+
+
+def test_the_check_uses_short_timeouts_and_one_retry(
+    fake_lever: Any, integration: AtsIntegration, admin_user: User, settings: Any
+) -> None:
+    settings.LEVER_READ_TIMEOUT = 30.0
+    _ok_everywhere(fake_lever, postings=(503, {"code": "ServiceUnavailable"}))
+    set_key(integration, admin_user, API_KEY)
+
+    integration = _validate(integration)
+
+    assert integration.key_status == KeyStatus.UNREACHABLE
+    assert all(call.request.req_kwargs["timeout"][1] <= 10 for call in fake_lever.calls)
+    assert sum("/postings" in call.request.url for call in fake_lever.calls) == 2
+
+
+def _age(integration: AtsIntegration, minutes: int) -> None:
+    AtsIntegration.objects.filter(pk=integration.pk).update(
+        updated_at=timezone.now() - timedelta(minutes=minutes)
+    )
+
+
+def test_a_check_stuck_in_checking_is_queued_again_then_given_up(
+    keyed_integration: AtsIntegration,
+    django_capture_on_commit_callbacks: Any,
+    memory_broker: Any,
+) -> None:
+    assert keyed_integration.key_status == KeyStatus.CHECKING
+    generation = keyed_integration.key_check_generation
+    for attempt in range(1, services.KEY_CHECK_MAX_RESUMES + 1):
+        _age(keyed_integration, 11)
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            assert tasks.api_key_checks_resume() == 1
+        assert len(callbacks) == 1
+        with memory_broker.connection_for_read() as connection:
+            message = connection.SimpleQueue("celery").get(timeout=2)
+            message.ack()
+        assert message.headers["task"] == "integrations.tasks.api_key_validate"
+        keyed_integration.refresh_from_db()
+        assert keyed_integration.key_status == KeyStatus.CHECKING
+        assert keyed_integration.key_check_generation == generation + attempt
+
+    _age(keyed_integration, 11)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert tasks.api_key_checks_resume() == 1
+
+    assert callbacks == []
+    keyed_integration.refresh_from_db()
+    assert keyed_integration.key_status == KeyStatus.UNREACHABLE
+    assert "did not finish" in _checks(keyed_integration)["reachable"]["message"]
+    assert tasks.api_key_checks_resume() == 0  # nothing left "checking"
+
+
+def test_a_recent_or_finished_check_is_not_resumed(
+    keyed_integration: AtsIntegration, integration: AtsIntegration
+) -> None:
+    _age(keyed_integration, 5)
+    assert tasks.api_key_checks_resume() == 0
+
+    mark_valid(keyed_integration)
+    _age(keyed_integration, 60)
+    assert tasks.api_key_checks_resume() == 0
+
+
+def test_a_stuck_pending_key_check_is_queued_again(
+    keyed_integration: AtsIntegration,
+    admin_user: User,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    mark_valid(keyed_integration)
+    set_key(keyed_integration, admin_user, OTHER_KEY)
+    _age(keyed_integration, 11)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert tasks.api_key_checks_resume() == 1
+
+    assert len(callbacks) == 1
+    keyed_integration.refresh_from_db()
+    assert keyed_integration.key_status == KeyStatus.VALID  # the working key is untouched
+    assert keyed_integration.key_check_detail["resumed"] == 1
+
+
+def test_the_resume_task_runs_every_five_minutes(settings: Any) -> None:
+    entry = settings.CELERY_BEAT_SCHEDULE["integrations-key-checks-resume"]
+    assert entry["task"] == tasks.api_key_checks_resume.name
+    assert entry["schedule"] == 300.0
