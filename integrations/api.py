@@ -84,20 +84,14 @@ class IntegrationListApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            with transaction.atomic():
-                integration = services.integration_create(
-                    group=data["group"],
-                    ats=data["ats"],
-                    actor=request.user,  # type: ignore[arg-type]
-                )
-                if {"api_key", "lever_user_id", "region"} & set(data):
-                    services.integration_settings_update(
-                        integration=integration,
-                        actor=request.user,  # type: ignore[arg-type]
-                        api_key=data.get("api_key"),
-                        lever_user_id=data.get("lever_user_id", ""),
-                        region=data.get("region", integration.region),
-                    )
+            integration = services.integration_create(
+                group=data["group"],
+                ats=data["ats"],
+                actor=request.user,  # type: ignore[arg-type]
+                api_key=data.get("api_key"),
+                lever_user_id=data.get("lever_user_id"),
+                region=data.get("region"),
+            )
         except services.IntegrationAlreadyExists as exc:
             raise Conflict(exc.message) from None
         except services.IntegrationError as exc:

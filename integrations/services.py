@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -161,11 +162,21 @@ def _key_detail(*, last4: str, fingerprint: str) -> dict[str, str]:
 # --- create, settings, enable, delete ---------------------------------------------------------
 
 
-def integration_create(*, group: Group, ats: str, actor: User | None) -> AtsIntegration:
-    """Create the group's integration for ``ats``.
+def integration_create(
+    *,
+    group: Group,
+    ats: str,
+    actor: User | None,
+    api_key: str | None = None,
+    lever_user_id: str | None = None,
+    region: str | None = None,
+) -> AtsIntegration:
+    """Create the group's integration for ``ats``, optionally with its key, User ID and region.
 
-    Raises IntegrationError for an unknown ATS and IntegrationAlreadyExists when the group
-    already has one (also when a concurrent request won the race); nothing is created then.
+    The rate limit starts at LEVER_RATE_LIMIT_PER_SECOND / LEVER_RATE_LIMIT_BURST. Raises
+    IntegrationError for an unknown ATS, IntegrationAlreadyExists when the group already has one
+    (also when a concurrent request won the race), and ValidationError (by field) for bad
+    settings; nothing is created then. Settings go through integration_settings_update.
     """
     try:
         ats = ats_normalize(ats)
@@ -180,13 +191,27 @@ def integration_create(*, group: Group, ats: str, actor: User | None) -> AtsInte
         raise duplicate
     try:
         with transaction.atomic():
-            integration = AtsIntegration.objects.create(group=group, ats=ats, created_by=actor)
+            integration = AtsIntegration.objects.create(
+                group=group,
+                ats=ats,
+                created_by=actor,
+                rate_limit_per_second=settings.LEVER_RATE_LIMIT_PER_SECOND,
+                rate_limit_burst=settings.LEVER_RATE_LIMIT_BURST,
+            )
             audit_entry_record(
                 integration=integration,
                 actor=actor,
                 action=AuditEntry.Action.CREATED,
                 summary=f"{label} integration created for {group.name}",
             )
+            if api_key is not None or lever_user_id is not None or region is not None:
+                integration_settings_update(
+                    integration=integration,
+                    actor=actor,
+                    api_key=api_key,
+                    lever_user_id=lever_user_id or "",
+                    region=region if region is not None else integration.region,
+                )
     except IntegrityError:
         raise duplicate from None
     logger.info("integration created integration_id=%s group=%s", integration.public_id, group.pk)

@@ -337,3 +337,51 @@ def test_delete_removes_the_integration_but_keeps_its_audit_log(
         "api_key_last4": API_KEY[-4:],
         "api_key_fingerprint": services.api_key_fingerprint(API_KEY),
     }
+
+
+# --- create: rate limit from settings, optional key and settings --------------------------------
+
+
+def test_a_new_integration_gets_the_configured_lever_rate_limit(
+    group: Group, admin_user: User, settings: Any
+) -> None:
+    settings.LEVER_RATE_LIMIT_PER_SECOND = 3.5
+    settings.LEVER_RATE_LIMIT_BURST = 4
+
+    integration = services.integration_create(group=group, ats=Ats.LEVER, actor=admin_user)
+
+    integration.refresh_from_db()
+    assert integration.rate_limit_per_second == 3.5
+    assert integration.rate_limit_burst == 4
+
+
+def test_create_with_a_key_and_settings_saves_them_in_one_go(
+    group: Group, admin_user: User
+) -> None:
+    integration = services.integration_create(
+        group=group,
+        ats=Ats.LEVER,
+        actor=admin_user,
+        api_key=API_KEY,
+        lever_user_id="8F3C2A4E-1B2C-4D5E-8F90-123456789ABC",
+        region=Region.EU,
+    )
+
+    integration.refresh_from_db()
+    assert integration.api_key == API_KEY
+    assert integration.region == Region.EU
+    assert integration.lever_user_id == "8f3c2a4e-1b2c-4d5e-8f90-123456789abc"
+    assert integration.key_status == AtsIntegration.KeyStatus.CHECKING
+    actions = set(AuditEntry.objects.values_list("action", flat=True))
+    assert {AuditEntry.Action.CREATED, AuditEntry.Action.API_KEY_SET} <= actions
+
+
+def test_create_with_bad_settings_creates_nothing(group: Group, admin_user: User) -> None:
+    with pytest.raises(ValidationError) as caught:
+        services.integration_create(
+            group=group, ats=Ats.LEVER, actor=admin_user, api_key="short", region="mars"
+        )
+
+    assert set(caught.value.message_dict) == {"api_key", "region"}
+    assert not AtsIntegration.objects.exists()
+    assert not AuditEntry.objects.exists()
