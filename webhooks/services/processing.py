@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -134,6 +135,12 @@ def delivery_process(*, delivery_id: int) -> str | None:
     except _ClaimLost:
         logger.warning("webhook delivery %s was re-claimed; dropping this attempt", delivery_id)
         return None
+    except SoftTimeLimitExceeded:
+        # Not a failure of the delivery: free the claim at once (instead of waiting for the
+        # sweeper's stale-claim timeout) and let the task stop. The attempt stays counted, so
+        # a delivery that always overruns still ends dead instead of looping.
+        _release(delivery_id, attempt)
+        raise
     except LeverAuthError as exc:
         _finish(delivery_id, attempt, status=Status.FAILED, error=str(exc))
         _integration_error(
@@ -341,6 +348,17 @@ def _retry_later(
         _enqueue_later(delivery_id, delay)
     logger.info("webhook delivery %s retry %d in %.0fs: %s", delivery_id, attempt, delay, error)
     return Status.RETRY
+
+
+def _release(delivery_id: int, attempt: int) -> None:
+    WebhookDelivery.objects.filter(
+        pk=delivery_id, status=Status.PROCESSING, attempts=attempt
+    ).update(
+        status=Status.RETRY,
+        error="Stopped at the worker's time limit; it will be processed again.",
+        next_attempt_at=timezone.now(),
+    )
+    logger.warning("webhook delivery %s stopped at the task time limit", delivery_id)
 
 
 def _backoff(attempt: int) -> float:
