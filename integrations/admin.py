@@ -33,6 +33,17 @@ class AtsIntegrationAdminForm(forms.ModelForm):
     def clean_new_api_key(self) -> str | None:
         return services.api_key_normalize(self.cleaned_data.get("new_api_key"))
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        per_second, burst = cleaned.get("rate_limit_per_second"), cleaned.get("rate_limit_burst")
+        if per_second is not None and burst is not None:
+            try:
+                services.rate_limit_validate(per_second=per_second, burst=burst)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    self.add_error(field, errors)
+        return cleaned
+
 
 @admin.register(AtsIntegration)
 class AtsIntegrationAdmin(admin.ModelAdmin):
@@ -105,9 +116,18 @@ class AtsIntegrationAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: AtsIntegration, form: Any, change: bool
     ) -> None:
-        obj.save(
-            update_fields=["enabled", "rate_limit_per_second", "rate_limit_burst", "updated_at"]
-        )
+        # Every change goes through the services, so the audit log sees admin edits too.
+        actor = request.user
+        if "enabled" in form.changed_data:
+            toggle = services.integration_enable if obj.enabled else services.integration_disable
+            toggle(integration=obj, actor=actor)  # type: ignore[arg-type]
+        if {"rate_limit_per_second", "rate_limit_burst"} & set(form.changed_data):
+            services.integration_rate_limit_set(
+                integration=obj,
+                actor=actor,  # type: ignore[arg-type]
+                per_second=obj.rate_limit_per_second,
+                burst=obj.rate_limit_burst,
+            )
         new_key = form.cleaned_data.get("new_api_key")
         if new_key:
             try:

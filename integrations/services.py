@@ -495,6 +495,49 @@ def integration_enable(*, integration: AtsIntegration, actor: User | None) -> bo
     return _set_enabled(integration=integration, actor=actor, enabled=True)
 
 
+# Lever allows about 10 requests/s per key; anything outside these bounds is a typo.
+RATE_LIMIT_PER_SECOND_RANGE = (0.1, 50.0)
+RATE_LIMIT_BURST_RANGE = (1, 100)
+
+
+def rate_limit_validate(*, per_second: float, burst: int) -> None:
+    """Raise a per-field ValidationError when the client-side rate limit is out of bounds."""
+    errors = {}
+    low, high = RATE_LIMIT_PER_SECOND_RANGE
+    if not low <= per_second <= high:
+        errors["rate_limit_per_second"] = f"Use between {low:g} and {high:g} requests per second."
+    low_burst, high_burst = RATE_LIMIT_BURST_RANGE
+    if not low_burst <= burst <= high_burst:
+        errors["rate_limit_burst"] = f"Use a burst between {low_burst} and {high_burst}."
+    if errors:
+        raise ValidationError(errors)
+
+
+def integration_rate_limit_set(
+    *, integration: AtsIntegration, actor: User | None, per_second: float, burst: int
+) -> bool:
+    """Change the key's shared rate limit (audited). False when nothing changed."""
+    rate_limit_validate(per_second=per_second, burst=burst)
+    with transaction.atomic():
+        changed = (
+            AtsIntegration.objects.filter(pk=integration.pk)
+            .exclude(rate_limit_per_second=per_second, rate_limit_burst=burst)
+            .update(
+                rate_limit_per_second=per_second, rate_limit_burst=burst, updated_at=timezone.now()
+            )
+        )
+        if changed:
+            audit_entry_record(
+                integration=integration,
+                actor=actor,
+                action=AuditEntry.Action.SETTINGS_CHANGED,
+                summary=f"Rate limit set to {per_second:g} requests/s, burst {burst}",
+                detail={"rate_limit_per_second": per_second, "rate_limit_burst": burst},
+            )
+    integration.rate_limit_per_second, integration.rate_limit_burst = per_second, burst
+    return bool(changed)
+
+
 def _set_enabled(*, integration: AtsIntegration, actor: User | None, enabled: bool) -> bool:
     with transaction.atomic():
         changed = AtsIntegration.objects.filter(pk=integration.pk, enabled=not enabled).update(

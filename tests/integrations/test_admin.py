@@ -187,6 +187,42 @@ def test_saving_the_admin_form_without_a_key_keeps_the_key(
     assert integration.api_key == API_KEY
 
 
+def test_disabling_and_rate_limits_in_the_admin_are_audited(
+    staff_client: Client, everything: dict[str, object]
+) -> None:
+    integration = everything["integration"]
+
+    response = staff_client.post(
+        _admin_url(integration),
+        {"rate_limit_per_second": "4", "rate_limit_burst": "6", "new_api_key": ""},
+    )
+
+    assert response.status_code == 302
+    integration.refresh_from_db()
+    assert integration.enabled is False
+    assert (integration.rate_limit_per_second, integration.rate_limit_burst) == (4, 6)
+    actions = set(AuditEntry.objects.values_list("action", flat=True))
+    assert AuditEntry.Action.DISABLED in actions
+    assert AuditEntry.Action.SETTINGS_CHANGED in actions
+
+
+@pytest.mark.parametrize(("per_second", "burst"), [("0", "10"), ("500", "10"), ("8", "0")])
+def test_an_out_of_range_rate_limit_in_the_admin_is_a_form_error(
+    staff_client: Client, everything: dict[str, object], per_second: str, burst: str
+) -> None:
+    integration = everything["integration"]
+
+    response = staff_client.post(
+        _admin_url(integration),
+        {"enabled": "on", "rate_limit_per_second": per_second, "rate_limit_burst": burst},
+    )
+
+    assert response.status_code == 200
+    integration.refresh_from_db()
+    assert (integration.rate_limit_per_second, integration.rate_limit_burst) == (8, 10)
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.SETTINGS_CHANGED).exists()
+
+
 def test_deleting_in_the_admin_keeps_the_audit_log(
     staff_client: Client, everything: dict[str, object]
 ) -> None:
