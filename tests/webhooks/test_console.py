@@ -431,3 +431,49 @@ def test_setup_rows_show_rotation_without_decrypting_the_previous_token(
     assert rows[WebhookEvent.CANDIDATE_STAGE_CHANGE].rotating is True
     assert rows[WebhookEvent.CANDIDATE_HIRED].rotating is False
     assert all(row.configured for row in rows.values())
+
+
+def test_register_fails_fast_without_retrying_when_lever_errors(
+    admin_client: Client, sandbox_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    lever.set_faults(fail_next=[503, 503, 503, 503])
+    lever.app.reset_request_stats()
+
+    response = admin_client.post(_url("register", sandbox_integration))
+
+    # one call inside the admin's request, no retries with backoff
+    assert lever.request_stats() == {"503": 1}
+    text = " ".join(_messages(response))
+    assert "did not answer in time or could not be reached" in text
+    assert "Not registered: Candidate Stage Change" in text
+    assert "again to finish" in text
+    assert lever.sandbox.webhooks() == []
+
+
+def test_register_stopped_midway_says_what_was_and_was_not_registered(
+    admin_client: Client, sandbox_integration: AtsIntegration, lever: SandboxServer, settings: Any
+) -> None:
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:9"
+    admin_client.post(_url("register", sandbox_integration))
+    # Two events lost their tokens: they need new webhooks, and Lever fails the first create.
+    WebhookSubscription.objects.filter(integration=sandbox_integration).exclude(
+        event=WebhookEvent.CANDIDATE_STAGE_CHANGE
+    ).update(signature_token="", signature_token_last4="")
+    lever.set_faults(fail_next=[503], methods=["POST"])
+
+    response = admin_client.post(_url("register", sandbox_integration))
+
+    text = " ".join(_messages(response))
+    assert "Registered: Candidate Stage Change." in text
+    assert "Not registered: Candidate Archive State Change, Candidate Hired." in text
+    assert "again to finish" in text
+
+    lever.reset_faults()
+    again = admin_client.post(_url("register", sandbox_integration))
+
+    assert "created 2" in " ".join(_messages(again))
+    assert all(
+        WebhookSubscription.objects.filter(integration=sandbox_integration).values_list(
+            "signature_token_last4", flat=True
+        )
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -25,6 +26,13 @@ logger = logging.getLogger(__name__)
 
 TOKEN_MIN = 16
 TOKEN_MAX = 200
+# Registering runs inside the admin's request: at most ~10 Lever calls, each kept short.
+INTERACTIVE_MAX_RETRIES = 0
+INTERACTIVE_ACQUIRE_TIMEOUT = 5.0
+INTERACTIVE_CONNECT_TIMEOUT = 3.05
+INTERACTIVE_READ_TIMEOUT = 10.0
+# No new event is started after this long, well inside gunicorn's 30 s worker timeout.
+INTERACTIVE_BUDGET_SECONDS = 12.0
 
 
 class WebhookSetupError(Exception):
@@ -121,23 +129,35 @@ def webhooks_register(*, integration: AtsIntegration, actor: User | None) -> Reg
     if not integration.has_api_key:
         raise WebhookSetupError("Save a Lever API key first (Step 2).")
     url = webhook_url(integration=integration)
-    client = lever_client_for(integration)
+    client = interactive_client(integration)
     result = RegisterResult(url=url)
     try:
+        deadline = time.monotonic() + INTERACTIVE_BUDGET_SECONDS
         existing = client.list_webhooks()
         for event in WebhookEvent:
+            if time.monotonic() > deadline:
+                raise WebhookSetupError("Lever is answering slowly, so Karat stopped early.")
             _register_event(client, integration, event.value, url, existing, result)
     except LeverPermissionError as exc:
         raise WebhookSetupError(
             "The API key may not manage webhooks in Lever (it needs the webhooks permissions). "
             "Create the three webhooks in Lever and paste their signature tokens below instead."
+            + _progress(result)
         ) from exc
     except LeverAuthError as exc:
-        raise WebhookSetupError("Lever refused the API key. Check it in Step 2.") from exc
+        raise WebhookSetupError(
+            "Lever refused the API key. Check it in Step 2." + _progress(result)
+        ) from exc
     except LeverTransientError as exc:
-        raise WebhookSetupError("Lever could not be reached. Try again in a minute.") from exc
+        raise WebhookSetupError(
+            "Lever did not answer in time or could not be reached." + _progress(result)
+        ) from exc
     except LeverError as exc:
-        raise WebhookSetupError(f"Lever rejected the request: {exc.message}") from exc
+        raise WebhookSetupError(
+            f"Lever rejected the request: {exc.message}" + _progress(result)
+        ) from exc
+    except WebhookSetupError as exc:
+        raise WebhookSetupError(str(exc) + _progress(result)) from exc
     finally:
         if result.created or result.repaired or result.removed:
             audit_entry_record(
@@ -161,6 +181,39 @@ def webhooks_register(*, integration: AtsIntegration, actor: User | None) -> Reg
         result.removed,
     )
     return result
+
+
+def interactive_client(integration: AtsIntegration) -> LeverClient:
+    """A client for calls made inside a web request: a tight time budget per call.
+
+    The defaults suit workers (several retries with backoff, up to a minute waiting for a
+    rate-limit token); in a request they could outlast the web server's timeout. Here a call
+    fails fast and the page says what was done; clicking again repairs the rest.
+    """
+    client = lever_client_for(integration)
+    client.max_retries = INTERACTIVE_MAX_RETRIES
+    client.acquire_timeout = INTERACTIVE_ACQUIRE_TIMEOUT
+    connect, read = client.timeout
+    client.timeout = (
+        min(connect, INTERACTIVE_CONNECT_TIMEOUT),
+        min(read, INTERACTIVE_READ_TIMEOUT),
+    )
+    return client
+
+
+def _progress(result: RegisterResult) -> str:
+    """What was and wasn't registered before an error, for the admin's message."""
+    done = result.created + result.repaired + result.kept
+    missing = [e for e in WebhookEvent.values if e not in done]
+    text = ""
+    if done:
+        text += " Registered: " + ", ".join(WebhookEvent(e).label for e in done) + "."
+    if missing:
+        text += " Not registered: " + ", ".join(WebhookEvent(e).label for e in missing) + "."
+    return (
+        text + " Click “Register webhooks in Lever” again to finish: what is already "
+        "registered is kept, not duplicated."
+    )
 
 
 def _register_event(
