@@ -276,7 +276,15 @@ def _merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
             p["server_cpu_ms_per_request"] for p in parts
         ),
         "machine_busy": statistics.median(p["machine_busy"] for p in parts),
-    }
+    } | (
+        {
+            "database_cpu_ms_per_request": statistics.median(
+                p["database_cpu_ms_per_request"] for p in parts
+            )
+        }
+        if "database_cpu_ms_per_request" in parts[0]
+        else {}
+    )
 
 
 def machine_idle() -> float:
@@ -301,6 +309,23 @@ def tree_cpu_seconds(pid: int) -> float:
     for p in pids:
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def database_cpu_seconds() -> float:
+    """User + system CPU of every PostgreSQL server process on this host (backends, WAL writer, …)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         total += (int(fields[11]) + int(fields[12])) / tick
@@ -474,11 +499,14 @@ def run_one(db: str, args: argparse.Namespace, sandbox_url: str) -> dict[str, An
             for name, path, bodies in plan:
                 bodies = bodies or receiver_bodies(f"r{r}")
                 before, idle_before = tree_cpu_seconds(gunicorn.pid), machine_idle()
+                db_before = database_cpu_seconds() if db == "postgres" else 0.0
                 row[name] = run_load(port, path, bodies=bodies, **load)
                 used = tree_cpu_seconds(gunicorn.pid) - before
-                row[name]["server_cpu_ms_per_request"] = round(
-                    used / max(1, row[name]["requests"]) * 1000, 3
-                )
+                requests = max(1, row[name]["requests"])
+                row[name]["server_cpu_ms_per_request"] = round(used / requests * 1000, 3)
+                if db == "postgres":
+                    db_used = database_cpu_seconds() - db_before
+                    row[name]["database_cpu_ms_per_request"] = round(db_used / requests * 1000, 3)
                 row[name]["machine_busy"] = round(
                     1
                     - (machine_idle() - idle_before)
