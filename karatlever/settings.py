@@ -133,6 +133,13 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+    # Django's own queries bind parameters on the client and are never prepared, whatever this
+    # says; only the webhook receiver's insert uses a server-binding cursor, which psycopg
+    # prepares after this many runs on a connection. Turn it off behind a transaction-mode
+    # pooler that cannot keep prepared statements (PgBouncer before 1.21).
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
+        5 if env.bool("DATABASE_PREPARED_STATEMENTS", default=True) else None
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

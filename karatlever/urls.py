@@ -9,6 +9,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from karatlever import views
 
 urlpatterns = [
+    # First: Lever's deliveries are the busiest route, and resolving stops at the first match.
+    path("webhooks/", include("webhooks.urls")),
     path("", views.home, name="home"),
     path("accounts/", include("karatlever.accounts.urls")),
     path("admin/", admin.site.urls),
@@ -16,7 +18,6 @@ urlpatterns = [
     path("settings/ats-integrations/", include("integrations.urls")),
     # Webhook setup and activity pages live under each integration's URL space too.
     path("settings/ats-integrations/", include("webhooks.console_urls")),
-    path("webhooks/", include("webhooks.urls")),
     path("api/v1/", include("karatlever.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

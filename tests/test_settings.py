@@ -53,6 +53,9 @@ print(json.dumps({
     },
     "email_backend": settings.EMAIL_BACKEND,
     "field_keys": len(settings.FIELD_ENCRYPTION_KEYS),
+    "prepare_threshold": settings.DATABASES["default"].get("OPTIONS", {}).get(
+        "prepare_threshold", "unset"
+    ),
 }))
 """
 
@@ -125,6 +128,15 @@ def test_celery_is_configured_for_safe_redelivery(tmp_path: Path) -> None:
     assert 0 < celery["task_soft_time_limit"] < celery["task_time_limit"]
     assert celery["task_ignore_result"] is True
     assert celery["broker_connection_timeout"] <= 1
+
+
+def test_prepared_statements_are_on_for_postgresql_unless_turned_off(tmp_path: Path) -> None:
+    url = "postgres://karatlever@127.0.0.1:5432/karatlever"  # not connected to by the probe
+
+    assert probe_settings(tmp_path)["prepare_threshold"] == "unset"  # SQLite
+    assert probe_settings(tmp_path, DATABASE_URL=url)["prepare_threshold"] == 5
+    off = probe_settings(tmp_path, DATABASE_URL=url, DATABASE_PREPARED_STATEMENTS="0")
+    assert off["prepare_threshold"] is None
 
 
 def test_redis_broker_fails_fast_and_outlives_countdowns(tmp_path: Path) -> None:

@@ -27,7 +27,10 @@ class WebhookDelivery(models.Model):
     FINISHED = (Status.PROCESSED, Status.IGNORED, Status.FAILED, Status.DEAD)
 
     integration = models.ForeignKey(
-        "integrations.AtsIntegration", on_delete=models.CASCADE, related_name="webhook_deliveries"
+        "integrations.AtsIntegration",
+        on_delete=models.CASCADE,
+        related_name="webhook_deliveries",
+        db_index=False,
     )
     event = models.CharField(max_length=64)
     # Lever's random per-delivery string (part of the signed message), not a secret token.
@@ -36,11 +39,15 @@ class WebhookDelivery(models.Model):
     triggered_at_ms = models.BigIntegerField()
     # The body as received; cleared by the prune task after the retention period.
     payload = models.JSONField(null=True, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    # Database defaults as well as Python ones: the receiver's hot insert names only the
+    # columns that vary (webhooks/services/intake.py).
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.RECEIVED, db_default=Status.RECEIVED
+    )
     # Why it ended the way it did ("no linked Karat candidacy", "2 changes", …).
-    outcome = models.CharField(max_length=300, blank=True)
-    error = models.TextField(blank=True)
-    attempts = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=300, blank=True, default="", db_default="")
+    error = models.TextField(blank=True, default="", db_default="")
+    attempts = models.PositiveIntegerField(default=0, db_default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)

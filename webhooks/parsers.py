@@ -24,8 +24,25 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+class JsonObjectWithText(dict):
+    """A parsed JSON object that remembers the exact text it was parsed from.
+
+    The receiver stores a delivery's body as received; keeping the text saves serialising the
+    parsed object again on every delivery.
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, parsed: dict[str, Any], text: str) -> None:
+        super().__init__(parsed)
+        self.text = text
+
+
 class BoundedJSONParser(JSONParser):
-    """Reads one byte past the cap so a body without (or lying about) Content-Length is caught."""
+    """Reads one byte past the cap so a body without (or lying about) Content-Length is caught.
+
+    A JSON object comes back as a ``JsonObjectWithText``; any other JSON value as parsed.
+    """
 
     def parse(
         self,
@@ -40,7 +57,8 @@ class BoundedJSONParser(JSONParser):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             text = codecs.decode(raw, encoding)
-            return json.loads(text, parse_constant=_reject_constant)
+            parsed = json.loads(text, parse_constant=_reject_constant)
         except (ValueError, UnicodeDecodeError, RecursionError, LookupError) as exc:
             # RecursionError: deeply nested arrays; ValueError also covers huge integers.
             raise ParseError("The body is not valid JSON.") from exc
+        return JsonObjectWithText(parsed, text) if isinstance(parsed, dict) else parsed

@@ -21,7 +21,8 @@ def sign(*, signature_token: str, token: str, triggered_at: int) -> str:
     if isinstance(triggered_at, bool) or not isinstance(triggered_at, int):
         raise TypeError("triggered_at must be an int (epoch milliseconds)")
     message = f"{token}{triggered_at}".encode()
-    return hmac.new(signature_token.encode(), message, hashlib.sha256).hexdigest()
+    # The one-shot C digest: no HMAC object per delivery (same bytes as hmac.new().hexdigest()).
+    return hmac.digest(signature_token.encode(), message, hashlib.sha256).hex()
 
 
 def verify(body: Mapping[str, Any], *, signature_tokens: Iterable[str]) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -28,6 +29,7 @@ from django.utils import timezone
 from integrations.lever import signatures
 from integrations.models import AtsIntegration, WebhookEvent, WebhookSubscription
 from webhooks.models import WebhookDelivery, WebhookRejection
+from webhooks.parsers import JsonObjectWithText
 from webhooks.services.enqueue import delivery_enqueue
 
 logger = logging.getLogger(__name__)
@@ -131,9 +133,10 @@ def delivery_record(*, integration_public_id: uuid.UUID, body: Any) -> RecordRes
         _rejection_count(integration_id=target.integration_id, outcome=Outcome.BAD_SIGNATURE)
         return RecordResult(Outcome.BAD_SIGNATURE)
 
-    result = _delivery_insert(target=target, envelope=envelope, body=body)
+    now = timezone.now()
+    result = _delivery_insert(target=target, envelope=envelope, now=now)
     if target.subscription_id is not None:
-        _last_delivery_touch(target)
+        _last_delivery_touch(target, now)
     return result
 
 
@@ -198,7 +201,18 @@ def _parse_envelope(body: Any) -> _Envelope:
     )
 
 
+# A JSON number with a three-digit exponent, which may be out of range for a float or for
+# PostgreSQL's numeric (a false match, e.g. inside a string, only takes the slower path).
+_BIG_EXPONENT = re.compile(r"[:,\[]\s*-?[0-9.]+[eE][+-]?[0-9]{3}")
+
+
 def _storable_json(body: dict[str, Any]) -> str:
+    # The text as received when nothing in it can trouble the database: it was just parsed,
+    # so it is valid JSON, and the values jsonb refuses (NUL, lone surrogates) can only be
+    # written as \u escapes. Anything else is serialised again and checked.
+    text = body.text if isinstance(body, JsonObjectWithText) else None
+    if text is not None and "\\u" not in text and not _BIG_EXPONENT.search(text):
+        return text
     # PostgreSQL's jsonb refuses NUL characters and lone surrogates; refuse them here (400)
     # rather than fail the insert (500, and Lever would retry a body that can never be stored).
     try:
@@ -298,50 +312,39 @@ def _fallback_tokens(integration: AtsIntegration, event: str) -> list[str]:
     return tokens
 
 
-def _delivery_insert(*, target: _Target, envelope: _Envelope, body: dict[str, Any]) -> RecordResult:
-    now = timezone.now()
+def _delivery_insert(*, target: _Target, envelope: _Envelope, now: datetime) -> RecordResult:
+    # Only the columns that vary; the rest take their database defaults (status "received",
+    # no outcome, no error, no attempts, nothing processed).
+    values: dict[str, Any] = {
+        "integration": target.integration_id,
+        "event": envelope.event,
+        "token": envelope.token,
+        "opportunity_id": envelope.opportunity_id,
+        "triggered_at_ms": envelope.triggered_at,
+        "payload": _JsonText(envelope.payload_json),
+        "received_at": now,
+    }
     if envelope.event not in SUPPORTED_EVENTS:
-        status, outcome, result = (
-            WebhookDelivery.Status.IGNORED,
-            "Event not acted on",
-            Outcome.IGNORED,
-        )
+        result, outcome = Outcome.IGNORED, "Event not acted on"
     elif envelope.is_test:
-        status, outcome, result = (
-            WebhookDelivery.Status.IGNORED,
-            "Test delivery from Lever",
-            Outcome.TEST,
-        )
+        result, outcome = Outcome.TEST, "Test delivery from Lever"
     else:
-        status, outcome, result = WebhookDelivery.Status.RECEIVED, "", Outcome.ACCEPTED
-    delivery_id = _insert_unless_stored(
-        {
-            "integration": target.integration_id,
-            "event": envelope.event,
-            "token": envelope.token,
-            "opportunity_id": envelope.opportunity_id,
-            "triggered_at_ms": envelope.triggered_at,
-            "payload": _JsonText(envelope.payload_json),
-            "status": status,
-            "outcome": outcome,
-            "error": "",
-            "attempts": 0,
-            "received_at": now,
-            "processed_at": None if status == WebhookDelivery.Status.RECEIVED else now,
-        }
-    )
+        result, outcome = Outcome.ACCEPTED, ""
+    if outcome:
+        values |= {"status": WebhookDelivery.Status.IGNORED, "outcome": outcome, "processed_at": now}
+    delivery_id = _insert_unless_stored(values)
     if delivery_id is None:
         # Lever retried, or the same delivery arrived twice at once: already stored.
         return RecordResult(Outcome.DUPLICATE)
-    if status == WebhookDelivery.Status.RECEIVED:
+    if result is Outcome.ACCEPTED:
         # Runs now in autocommit, or after the caller's transaction commits.
         transaction.on_commit(partial(delivery_enqueue, delivery_id))
     logger.debug(
-        "webhook delivery %s stored (integration_id=%s event=%s status=%s)",
+        "webhook delivery %s stored (integration_id=%s event=%s outcome=%s)",
         delivery_id,
         target.public_id,
         envelope.event,
-        status,
+        result.code,
     )
     return RecordResult(result, delivery_id=delivery_id)
 
@@ -354,16 +357,23 @@ def _insert_unless_stored(values: dict[str, Any]) -> int | None:
 
     One ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` (PostgreSQL, SQLite ≥ 3.35): a
     duplicate neither raises nor aborts a surrounding transaction, and the hot path skips the
-    ORM's per-save machinery. Values go through each field's own DB conversion.
+    ORM's per-save machinery. On PostgreSQL the statement is sent with server-side parameters
+    and, after a few runs, as a prepared statement (see ``_server_binding_cursor``); elsewhere
+    values go through each field's own DB conversion.
     """
     connection = connections[router.db_for_write(WebhookDelivery)]
     if connection.vendor not in ("postgresql", "sqlite"):
         return _insert_with_orm(values)
     sql, fields = _insert_statement(connection, tuple(values))
-    params = [
-        str(value) if isinstance(value, _JsonText) else f.get_db_prep_save(value, connection)
-        for f, value in zip(fields, values.values(), strict=True)
-    ]
+    if connection.vendor == "postgresql":
+        # Plain ints, strings, aware datetimes and None: psycopg adapts them natively, and the
+        # payload is JSON text cast by the statement.
+        params = [str(value) if isinstance(value, _JsonText) else value for value in values.values()]
+    else:
+        params = [
+            str(value) if isinstance(value, _JsonText) else f.get_db_prep_save(value, connection)
+            for f, value in zip(fields, values.values(), strict=True)
+        ]
     row = _execute_checked_lazily(connection, sql, params)
     return int(row[0]) if row else None
 
@@ -412,7 +422,7 @@ def _execute_checked_lazily(connection: Any, sql: str, params: list[Any]) -> tup
     if deferred:
         connection.health_check_done = True
     try:
-        with connection.cursor() as cursor:
+        with _insert_cursor(connection) as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone()
     except (OperationalError, InterfaceError):
@@ -420,9 +430,30 @@ def _execute_checked_lazily(connection: Any, sql: str, params: list[Any]) -> tup
             raise  # a real error, not a connection that went away while idle
         logger.info("webhook intake: stale database connection replaced")
         connection.close()
-        with connection.cursor() as cursor:
+        with _insert_cursor(connection) as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone()
+
+
+def _insert_cursor(connection: Any) -> Any:
+    """Django's cursor, or on PostgreSQL a server-binding one wrapped like Django's.
+
+    Django's PostgreSQL cursors bind parameters on the client: psycopg quotes every value
+    (the whole payload) into the SQL text in Python, and the server parses and plans the
+    statement again for each delivery. A server-binding cursor sends the values separately,
+    and once the connection has run the statement ``prepare_threshold`` times (settings:
+    ``DATABASE_PREPARED_STATEMENTS``) psycopg prepares it, so each later delivery is only
+    bound and executed. Django's wrapper keeps error translation, query logging and
+    execute wrappers as for any other query.
+    """
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = ServerBindingCursor(connection.connection)
+    return connection._prepare_cursor(cursor)
 
 
 class _JsonText(str):
@@ -440,8 +471,7 @@ def _insert_with_orm(values: dict[str, Any]) -> int | None:
         return None
 
 
-def _last_delivery_touch(target: _Target) -> None:
-    now = timezone.now()
+def _last_delivery_touch(target: _Target, now: datetime) -> None:
     last = target.last_delivery_at
     if last is not None and now - last < LAST_DELIVERY_RESOLUTION:
         return
