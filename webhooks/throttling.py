@@ -16,7 +16,7 @@ from webhooks import circuit
 logger = logging.getLogger(__name__)
 
 # At most this many requests are taken from the shared counter at once (see _Lease).
-LEASE_MAX = 50
+LEASE_MAX = 200
 LEASES_MAX = 10_000
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import secrets
@@ -70,6 +71,62 @@ def test_example_payload_is_accepted_stored_and_enqueued_after_commit(
     assert delivery.payload == body
     assert delivery.status == WebhookDelivery.Status.RECEIVED
     assert len(callbacks) == 1  # the processing task, published only once the row committed
+
+
+def test_payload_is_stored_as_received_with_database_defaults(
+    post_delivery: PostFn, webhook_integration: AtsIntegration
+) -> None:
+    body = make_delivery()
+    # Lever's own spacing and key order; stored as is, not serialised again.
+    text = json.dumps(body, indent=2, sort_keys=True)
+
+    assert post_delivery(text).json() == {"status": "accepted"}
+
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.payload == body
+    assert (delivery.outcome, delivery.error, delivery.attempts) == ("", "", 0)
+    assert delivery.processed_at is None
+    if connection.vendor == "sqlite":  # PostgreSQL's jsonb keeps the value, not the text
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT payload FROM webhooks_webhookdelivery")
+            assert cursor.fetchone()[0] == text
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        pytest.param('"name": "Jos\\u00e9 \\ud83d\\ude00"', "José 😀", id="unicode-escapes"),
+        # jsonb gives 1e99 back as the integer 10**99: the same number.
+        pytest.param('"n": 1e99', 1e99, id="two-digit-exponent"),
+        pytest.param('"n": 12' + "0" * 400, 12 * 10**400, id="400-digit-integer"),
+    ],
+)
+def test_bodies_with_escapes_and_large_numbers_are_stored(
+    post_delivery: PostFn, webhook_integration: AtsIntegration, extra: str, expected: Any
+) -> None:
+    text = json.dumps(make_delivery())[:-1] + ", " + extra + "}"
+
+    assert post_delivery(text).json() == {"status": "accepted"}
+
+    stored = WebhookDelivery.objects.get().payload[extra.split('"')[1]]
+    assert (float(stored) if isinstance(expected, float) else stored) == expected
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1E+999", "2.5e-400"])
+def test_number_beyond_a_float_is_400_not_a_database_error(
+    post_delivery: PostFn, webhook_integration: AtsIntegration, number: str
+) -> None:
+    text = json.dumps(make_delivery())[:-1] + f', "n": {number}' + "}"
+
+    response = post_delivery(text)
+
+    if number == "2.5e-400":  # underflows to 0.0: a finite value, stored
+        assert response.json() == {"status": "accepted"}
+        assert WebhookDelivery.objects.get().payload["n"] == 0.0
+    else:
+        assert response.status_code == 400
+        assert response.json()["detail"] == "the body contains values that cannot be stored"
+        assert not WebhookDelivery.objects.exists()
 
 
 def test_verified_delivery_marks_the_subscription_last_delivery(
@@ -570,3 +627,39 @@ def test_deliveries_stored_while_a_publish_is_pending_share_one_message() -> Non
     message = queue.get_nowait()
     assert message["headers"]["argsrepr"] == "([1, 2, 3],)"
     assert message["headers"]["task"] == "webhooks.tasks.delivery_process_many"
+
+
+def test_each_publish_tick_sends_what_waits_then_later_arrivals_on_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kombu.transport.memory import Channel as MemoryChannel
+
+    from webhooks.services import enqueue
+
+    MemoryChannel.queues.clear()
+    monkeypatch.setattr(enqueue, "FLUSH_DELAY", 0.05)
+    ids = list(range(1, enqueue.BATCH_MAX + 31))
+
+    for delivery_id in ids:  # a burst, stored within one tick
+        enqueue.delivery_enqueue(delivery_id)
+    batches = _published_batches(MemoryChannel, 2)
+    enqueue.delivery_enqueue(999)
+    later = _published_batches(MemoryChannel, 1)
+
+    assert batches == [ids[: enqueue.BATCH_MAX], ids[enqueue.BATCH_MAX :]]
+    assert later == [[999]]
+    assert enqueue._flush_scheduled is False
+    assert enqueue._pending == []
+
+
+def _published_batches(channel: Any, n: int, timeout: float = 5.0) -> list[list[int]]:
+    deadline = time.monotonic() + timeout
+    batches: list[list[int]] = []
+    while len(batches) < n and time.monotonic() < deadline:
+        queue = channel.queues.get("celery")
+        if queue is not None and not queue.empty():
+            (ids,) = ast.literal_eval(queue.get_nowait()["headers"]["argsrepr"])
+            batches.append(ids)
+        else:
+            time.sleep(0.01)
+    return batches
