@@ -49,6 +49,11 @@ class LeverWebhookReceiveApi(APIView):
     content_negotiation_class = _JsonOnly
 
     # Lever's delivery JSON is signed, not schema-validated here; documented as a free-form object.
+    def perform_authentication(self, request: Request) -> None:
+        # Nothing to authenticate up front (DRF's documented way to skip the eager
+        # ``request.user`` lookup): the signature is checked by the intake service.
+        return None
+
     @extend_schema(
         request=OpenApiTypes.OBJECT,
         responses={200: OpenApiTypes.OBJECT},

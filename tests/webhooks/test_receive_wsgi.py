@@ -1,0 +1,155 @@
+"""Deliveries through the production WSGI entry point: /webhooks/ runs on the lean stack."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from integrations.models import AtsIntegration
+from karatlever.wsgi_routing import WEBHOOK_MIDDLEWARE, LeanWSGIHandler
+from webhooks.models import WebhookDelivery
+
+from .conftest import make_delivery
+
+# Real requests through the handler: request_started/finished close connections as in production.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def wsgi_request(
+    method: str,
+    path: str,
+    body: bytes = b"",
+    *,
+    content_type: str = "application/json",
+    host: str = "testserver",
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """One request through ``karatlever.wsgi.application``: status, headers, body."""
+    from karatlever.wsgi import application
+
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "CONTENT_TYPE": content_type,
+        "CONTENT_LENGTH": str(len(body)),
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": host,
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.url_scheme": "http",
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    answer: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        answer["status"], answer["headers"] = int(status.split()[0]), headers
+
+    chunks = application(environ, start_response)
+    try:
+        content = b"".join(chunks)
+    finally:
+        chunks.close()
+    return answer["status"], answer["headers"], content
+
+
+def _receive_path(integration: AtsIntegration) -> str:
+    return reverse("webhooks:lever-receive", kwargs={"integration_id": integration.public_id})
+
+
+def _names(headers: list[tuple[str, str]]) -> set[str]:
+    return {name.lower() for name, _ in headers}
+
+
+def test_delivery_is_stored_without_the_console_middleware(
+    webhook_integration: AtsIntegration,
+) -> None:
+    body = json.dumps(make_delivery()).encode()
+
+    status, headers, content = wsgi_request("POST", _receive_path(webhook_integration), body)
+
+    assert (status, json.loads(content)) == (200, {"status": "accepted"})
+    assert WebhookDelivery.objects.filter(integration=webhook_integration).count() == 1
+    names = _names(headers)
+    assert "x-content-type-options" in names  # SecurityMiddleware still runs
+    # No session, CSRF cookie, clickjacking header or Vary: Cookie: those stacks never ran.
+    assert "set-cookie" not in names
+    assert "x-frame-options" not in names
+    assert all("cookie" not in value.lower() for name, value in headers if name.lower() == "vary")
+
+
+def test_console_pages_keep_the_full_stack() -> None:
+    status, headers, _ = wsgi_request("GET", reverse("accounts:login"), content_type="")
+
+    assert status == 200
+    assert ("X-Frame-Options", "DENY") in headers
+    assert any(name == "Set-Cookie" and "csrftoken=" in value for name, value in headers)
+
+
+def test_webhook_route_still_checks_the_host_header(webhook_integration: AtsIntegration) -> None:
+    body = json.dumps(make_delivery()).encode()
+
+    status, _, _ = wsgi_request(
+        "POST", _receive_path(webhook_integration), body, host="attacker.example"
+    )
+
+    assert status == 400
+    assert not WebhookDelivery.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "expected"),
+    [
+        pytest.param(b"{not json", "application/json", (400, "malformed"), id="malformed"),
+        pytest.param(None, "text/plain", (415, "unsupported_media_type"), id="content-type"),
+        pytest.param(b"x" * (257 * 1024), "application/json", (413, "too_large"), id="too-large"),
+    ],
+)
+def test_bad_deliveries_get_the_same_answers_on_the_lean_stack(
+    webhook_integration: AtsIntegration,
+    body: bytes | None,
+    content_type: str,
+    expected: tuple[int, str],
+) -> None:
+    payload = body if body is not None else json.dumps(make_delivery()).encode()
+
+    status, _, content = wsgi_request(
+        "POST", _receive_path(webhook_integration), payload, content_type=content_type
+    )
+
+    assert (status, json.loads(content)["status"]) == expected
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_forged_signature_and_unknown_integration_on_the_lean_stack(
+    webhook_integration: AtsIntegration,
+) -> None:
+    forged = make_delivery(signature_token="not-the-configured-token")
+    unknown = "/webhooks/lever/00000000-0000-4000-8000-000000000000/"
+
+    assert (
+        wsgi_request("POST", _receive_path(webhook_integration), json.dumps(forged).encode())[0]
+        == 401
+    )
+    assert wsgi_request("POST", unknown, json.dumps(make_delivery()).encode())[0] == 404
+    assert wsgi_request("GET", _receive_path(webhook_integration))[0] == 405
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_lean_handler_builds_only_its_own_middleware(settings: Any) -> None:
+    console_middleware = list(settings.MIDDLEWARE)
+
+    handler = LeanWSGIHandler(WEBHOOK_MIDDLEWARE)
+
+    assert list(settings.MIDDLEWARE) == console_middleware  # the setting is left as it was
+    assert handler._view_middleware == []  # CsrfViewMiddleware (a view middleware) is not in it
