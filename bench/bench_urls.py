@@ -1,4 +1,8 @@
-"""The app's URLs plus /bench/bare/: a POST view that reads the body and answers JSON."""
+"""The app's URLs plus a bare POST view that reads the body and answers JSON, mounted twice.
+
+``/bench/bare/`` goes through the console's middleware stack (the yardstick of the target);
+``/webhooks/bench-bare/`` through the lean stack the receiver runs on (karatlever/wsgi_routing.py).
+"""
 
 from __future__ import annotations
 
@@ -14,4 +18,8 @@ def bare(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "bytes": len(request.body)})
 
 
-urlpatterns = [path("bench/bare/", bare), *app_urlpatterns]
+urlpatterns = [
+    path("bench/bare/", bare),
+    path("webhooks/bench-bare/", bare),
+    *app_urlpatterns,
+]

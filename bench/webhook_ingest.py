@@ -4,10 +4,12 @@ For each database (SQLite, PostgreSQL) in one run:
 
 1. migrate a fresh database, create one integration with the three tokens and linked candidacies
    on the Lever sandbox's demo opportunities;
-2. start gunicorn (gthread) with the real settings plus one bare Django view (bench_urls.py);
-3. drive the bare view, then the real receiver, with wrk (bench/webhook_ingest.lua: bodies
-   signed beforehand, each sent once) for the same time with the same connections and server;
-   report requests/s of each, their ratio, p50/p99 latency and that rows stored = accepted;
+2. start gunicorn (gthread) with the real settings plus a bare Django view (bench_urls.py),
+   mounted on the console's middleware stack and on the webhook route's lean one;
+3. drive the bare view, the real receiver and the lean-stack bare view in turn with wrk
+   (bench/webhook_ingest.lua: bodies signed beforehand, each sent once) for the same time with
+   the same connections and server; report requests/s of each, the receiver's ratio to each
+   bare view (the target is on the first), p50/p99 latency and that rows stored = accepted;
 4. drain: queue deliveries for linked candidacies, start a Celery worker with the sandbox as
    Lever, time until every one is processed.
 
@@ -48,6 +50,8 @@ PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "karatlever_bench"
 REDIS_BENCH_URL = "redis://127.0.0.1:6379/15"
 TARGETS = {"ratio_postgres": 0.35, "p99_ms": 100.0, "lost": 0}
+# The bare view again, under /webhooks/: served by the receiver's lean middleware stack.
+LEAN_BARE_PATH = "/webhooks/bench-bare/"
 
 
 # --- Django-side steps (run in a subprocess with the bench environment) ----------------------
@@ -252,6 +256,10 @@ def run_load(
         "p99_ms": round(out["p99_us"] / 1000, 2),
         "max_ms": round(out["max_us"] / 1000, 2),
     }
+
+
+def _ratio(receiver: dict[str, Any], bare: dict[str, Any]) -> float:
+    return round(receiver["rps"] / bare["rps"], 3) if bare["rps"] else 0.0
 
 
 def _merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -485,17 +493,24 @@ def run_one(db: str, args: argparse.Namespace, sandbox_url: str) -> dict[str, An
         def receiver_bodies(name: str) -> Path:
             return write_bodies(var_dir / f"{name}.jsonl", name, args.bodies, unlinked)
 
-        # Warm-up of both (connections, tokens, code paths); its deliveries count as stored.
-        warm = [
-            run_load(port, "/bench/bare/", bodies=bare_bodies, **load | {"duration": 1}),
-            run_load(port, receive_path, bodies=receiver_bodies("warm"), **load | {"duration": 1}),
+        # Warm-up of each view (connections, tokens, code paths); its deliveries count as stored.
+        warm_bare = [
+            run_load(port, path, bodies=bare_bodies, **load | {"duration": 1})
+            for path in ("/bench/bare/", LEAN_BARE_PATH)
         ]
-        # Alternate the two views so drifting background load hits both alike; the ratio is
-        # the median of the per-round ratios.
+        warm = run_load(port, receive_path, bodies=receiver_bodies("warm"), **load | {"duration": 1})
+        if not all(w["ok"] for w in warm_bare):
+            raise RuntimeError("a bare view did not answer 200 (see gunicorn.log with --keep)")
+        # Alternate the views so drifting background load hits all alike; each ratio is the
+        # median of the per-round ratios.
         rounds: list[dict[str, Any]] = []
         for r in range(args.rounds):
             row: dict[str, Any] = {}
-            plan = (("bare", "/bench/bare/", bare_bodies), ("ingest", receive_path, None))
+            plan = (
+                ("bare", "/bench/bare/", bare_bodies),
+                ("ingest", receive_path, None),
+                ("bare_lean", LEAN_BARE_PATH, bare_bodies),
+            )
             for name, path, bodies in plan:
                 bodies = bodies or receiver_bodies(f"r{r}")
                 before, idle_before = tree_cpu_seconds(gunicorn.pid), machine_idle()
@@ -513,21 +528,25 @@ def run_one(db: str, args: argparse.Namespace, sandbox_url: str) -> dict[str, An
                     / max(1e-9, args.duration * (os.cpu_count() or 1)),
                     2,
                 )
-            row["ratio"] = (
-                round(row["ingest"]["rps"] / row["bare"]["rps"], 3) if row["bare"]["rps"] else 0.0
-            )
+            row["ratio"] = _ratio(row["ingest"], row["bare"])
+            row["ratio_lean"] = _ratio(row["ingest"], row["bare_lean"])
             rounds.append(row)
         bare = _merge([row["bare"] for row in rounds])
+        bare_lean = _merge([row["bare_lean"] for row in rounds])
         ingest = _merge([row["ingest"] for row in rounds])
         counted = step(env, "count")
-        sent = ingest["sent"] + warm[1]["sent"]
-        accepted = ingest["accepted"] + warm[1]["accepted"]
-        answered = ingest["requests"] + warm[1]["requests"]
+        sent = ingest["sent"] + warm["sent"]
+        accepted = ingest["accepted"] + warm["accepted"]
+        answered = ingest["requests"] + warm["requests"]
         result |= {
             "bare": bare,
             "ingest": ingest,
             "ratio": statistics.median(row["ratio"] for row in rounds),
             "round_ratios": [row["ratio"] for row in rounds],
+            # Informational: against the same bare view on the receiver's lean stack.
+            "bare_lean": bare_lean,
+            "ratio_lean_stack": statistics.median(row["ratio_lean"] for row in rounds),
+            "round_ratios_lean_stack": [row["ratio_lean"] for row in rounds],
             # Over warm-up + rounds. wrk stops with up to one request per connection in flight:
             # those may be stored without an answer having been read ("cut off").
             "deliveries_sent": sent,
@@ -637,7 +656,7 @@ def main() -> int:
     parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class")
     parser.add_argument("--duration", type=int, default=3, help="seconds per measurement")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
-    parser.add_argument("--rounds", type=int, default=5, help="bare/ingest alternations")
+    parser.add_argument("--rounds", type=int, default=5, help="bare/ingest/lean-bare alternations")
     # Sized for the 2-core bench host (6 x 3 and 2 x 4 were slower for the receiver there).
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=2, help="gunicorn threads per worker")
