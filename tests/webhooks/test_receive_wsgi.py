@@ -153,3 +153,47 @@ def test_lean_handler_builds_only_its_own_middleware(settings: Any) -> None:
 
     assert list(settings.MIDDLEWARE) == console_middleware  # the setting is left as it was
     assert handler._view_middleware == []  # CsrfViewMiddleware (a view middleware) is not in it
+
+
+JUNK_BODIES = [
+    b"",
+    b" ",
+    b"\x00",
+    b"\xff\xfe\xfd",
+    b"x" * 100_000,
+    b"[" * 5000,
+    b'{"event": "candidateStageChange", "data": {"opportunityId": "\\ud800"}}',
+    b'{"event": null, "token": {}, "triggeredAt": [], "signature": 1, "data": 2}',
+    b'{"n": 1e999999}',
+    "ﬁ𝔘𝔫𝔦𝔠𝔬𝔡𝔢".encode(),
+]
+
+
+def test_junk_on_the_lean_stack_never_gives_a_server_error(
+    webhook_integration: AtsIntegration,
+) -> None:
+    paths = [
+        _receive_path(webhook_integration),
+        _receive_path(webhook_integration).rstrip("/"),
+        "/webhooks/lever/not-a-uuid/",
+        "/webhooks/",
+        "/webhooks/lever/../../admin/",
+    ]
+    failures = []
+    for path in paths:
+        for method in ("POST", "GET", "PUT", "DELETE", "OPTIONS"):
+            for content_type in (
+                "application/json",
+                "text/plain",
+                "",
+                "application/json; charset=nope",
+            ):
+                for body in JUNK_BODIES:
+                    status, _, _ = wsgi_request(method, path, body, content_type=content_type)
+                    if status >= 500:
+                        failures.append(
+                            f"{method} {path} {content_type!r} {body[:20]!r} → {status}"
+                        )
+
+    assert failures == []
+    assert not WebhookDelivery.objects.exists()
