@@ -23,4 +23,4 @@ USER karat
 EXPOSE 8000
 # Static files are collected at start (settings need the production secrets, which are not
 # baked into the image).
-CMD ["sh", "-c", "python manage.py collectstatic --noinput && exec gunicorn karatlever.wsgi --bind 0.0.0.0:8000 --access-logfile -"]
+CMD ["sh", "-c", "python manage.py collectstatic --noinput && exec gunicorn karatlever.wsgi --bind 0.0.0.0:8000 --workers 3 --threads 2 --access-logfile -"]
