@@ -15,7 +15,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from webhooks.parsers import BoundedJSONParser, PayloadTooLarge
+from webhooks.parsers import BoundedJSONParser, JsonObjectWithText, PayloadTooLarge
 from webhooks.services import intake
 from webhooks.services.intake import Outcome
 from webhooks.throttling import IntegrationWebhookThrottle
@@ -48,12 +48,12 @@ class LeverWebhookReceiveApi(APIView):
     throttle_classes = [IntegrationWebhookThrottle]
     content_negotiation_class = _JsonOnly
 
-    # Lever's delivery JSON is signed, not schema-validated here; documented as a free-form object.
     def perform_authentication(self, request: Request) -> None:
         # Nothing to authenticate up front (DRF's documented way to skip the eager
         # ``request.user`` lookup): the signature is checked by the intake service.
         return None
 
+    # Lever's delivery JSON is signed, not schema-validated here; documented as a free-form object.
     @extend_schema(
         request=OpenApiTypes.OBJECT,
         responses={200: OpenApiTypes.OBJECT},
@@ -71,7 +71,11 @@ class LeverWebhookReceiveApi(APIView):
             return self._reject(integration_id, Outcome.TOO_LARGE)
         except ParseError:
             return self._reject(integration_id, Outcome.MALFORMED, "The body is not valid JSON.")
-        result = intake.delivery_record(integration_public_id=integration_id, body=body)
+        result = intake.delivery_record(
+            integration_public_id=integration_id,
+            body=body,
+            body_text=body.text if isinstance(body, JsonObjectWithText) else None,
+        )
         return _answer(result)
 
     def _reject(

@@ -29,7 +29,6 @@ from django.utils import timezone
 from integrations.lever import signatures
 from integrations.models import AtsIntegration, WebhookEvent, WebhookSubscription
 from webhooks.models import WebhookDelivery, WebhookRejection
-from webhooks.parsers import JsonObjectWithText
 from webhooks.services.enqueue import delivery_enqueue
 
 logger = logging.getLogger(__name__)
@@ -99,9 +98,13 @@ class _Malformed(ValueError):
     """The body is not a Lever delivery; the message says which field (safe to return)."""
 
 
-def delivery_record(*, integration_public_id: uuid.UUID, body: Any) -> RecordResult:
+def delivery_record(
+    *, integration_public_id: uuid.UUID, body: Any, body_text: str | None = None
+) -> RecordResult:
     """Verify a parsed delivery body and store it once.
 
+    ``body_text`` is the exact JSON text ``body`` was parsed from, when the caller has it: it
+    is stored as received unless it could trouble the database (see ``_storable_json``).
     Touches only the database. A new delivery of a supported event is stored as ``received``
     and its processing task is enqueued after commit (a broker failure is logged and left to
     the sweeper). Test pings and events we do not act on are stored as ``ignored``. A repeat of
@@ -109,7 +112,7 @@ def delivery_record(*, integration_public_id: uuid.UUID, body: Any) -> RecordRes
     integration. Raises only when the database itself fails.
     """
     try:
-        envelope = _parse_envelope(body)
+        envelope = _parse_envelope(body, body_text)
     except _Malformed as exc:
         return delivery_reject(
             integration_public_id=integration_public_id, outcome=Outcome.MALFORMED, detail=str(exc)
@@ -162,7 +165,7 @@ def targets_forget(**kwargs: Any) -> None:
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _parse_envelope(body: Any) -> _Envelope:
+def _parse_envelope(body: Any, body_text: str | None) -> _Envelope:
     if not isinstance(body, dict):
         raise _Malformed("the body must be a JSON object")
     event = body.get("event")
@@ -194,7 +197,7 @@ def _parse_envelope(body: Any) -> _Envelope:
     return _Envelope(
         event=event,
         token=token,
-        payload_json=_storable_json(body),
+        payload_json=_storable_json(body, body_text),
         triggered_at=triggered_at,
         opportunity_id=opportunity_id,
         is_test=not data,
@@ -206,13 +209,12 @@ def _parse_envelope(body: Any) -> _Envelope:
 _BIG_EXPONENT = re.compile(r"[:,\[]\s*-?[0-9.]+[eE][+-]?[0-9]{3}")
 
 
-def _storable_json(body: dict[str, Any]) -> str:
+def _storable_json(body: dict[str, Any], body_text: str | None) -> str:
     # The text as received when nothing in it can trouble the database: it was just parsed,
     # so it is valid JSON, and the values jsonb refuses (NUL, lone surrogates) can only be
     # written as \u escapes. Anything else is serialised again and checked.
-    text = body.text if isinstance(body, JsonObjectWithText) else None
-    if text is not None and "\\u" not in text and not _BIG_EXPONENT.search(text):
-        return text
+    if body_text is not None and "\\u" not in body_text and not _BIG_EXPONENT.search(body_text):
+        return body_text
     # PostgreSQL's jsonb refuses NUL characters and lone surrogates; refuse them here (400)
     # rather than fail the insert (500, and Lever would retry a body that can never be stored).
     try:
@@ -358,7 +360,7 @@ def _insert_unless_stored(values: dict[str, Any]) -> int | None:
     One ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` (PostgreSQL, SQLite ≥ 3.35): a
     duplicate neither raises nor aborts a surrounding transaction, and the hot path skips the
     ORM's per-save machinery. On PostgreSQL the statement is sent with server-side parameters
-    and, after a few runs, as a prepared statement (see ``_server_binding_cursor``); elsewhere
+    and, after a few runs, as a prepared statement (see ``_insert_cursor``); elsewhere
     values go through each field's own DB conversion.
     """
     connection = connections[router.db_for_write(WebhookDelivery)]
