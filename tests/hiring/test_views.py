@@ -531,3 +531,19 @@ def test_invite_url_is_not_taken_by_the_detail_route() -> None:
     except Resolver404:
         return
     assert match.view_name != "hiring:candidate-detail"
+
+
+def test_candidate_list_links_the_next_and_previous_page(admin_client: Client, role: Role) -> None:
+    from karatlever.hiring.views import CANDIDATES_PER_PAGE
+
+    CandidacyFactory.create_batch(CANDIDATES_PER_PAGE + 1, role=role)
+    url = reverse("hiring:candidate-list")
+
+    first = admin_client.get(url).content.decode()
+    second = admin_client.get(url, {"page": 2}).content.decode()
+
+    assert "Page 1 of 2" in first
+    assert 'href="?page=2" rel="next">Next →' in first
+    assert 'rel="prev"' not in first
+    assert 'href="?page=1" rel="prev">← Previous' in second
+    assert 'rel="next"' not in second

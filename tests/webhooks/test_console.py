@@ -294,6 +294,31 @@ def test_activity_filters_by_event_and_outcome(
     assert [d.pk for d in by_status.context["deliveries"]] == [stage_id]
 
 
+def test_activity_pages_keep_the_filter_and_link_older_and_newer(
+    admin_client: Client, webhook_integration: AtsIntegration
+) -> None:
+    from webhooks.console_views import DELIVERIES_PER_PAGE
+
+    for _ in range(DELIVERIES_PER_PAGE + 1):
+        intake.delivery_record(
+            integration_public_id=webhook_integration.public_id,
+            body=make_delivery(WebhookEvent.CANDIDATE_HIRED),
+        )
+    url = _url("activity", webhook_integration)
+
+    first = admin_client.get(url, {"event": WebhookEvent.CANDIDATE_HIRED}).content.decode()
+    second = admin_client.get(
+        url, {"event": WebhookEvent.CANDIDATE_HIRED, "page": 2}
+    ).content.decode()
+
+    assert "Page 1 of 2" in first
+    assert f'href="?event={WebhookEvent.CANDIDATE_HIRED}&amp;page=2" rel="next">Older →' in first
+    assert 'rel="prev"' not in first
+    assert "Page 2 of 2" in second
+    assert 'rel="prev">← Newer' in second
+    assert 'rel="next"' not in second
+
+
 def test_delivery_detail_masks_the_token_and_signature(
     admin_client: Client, webhook_integration: AtsIntegration
 ) -> None:

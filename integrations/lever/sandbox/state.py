@@ -556,15 +556,7 @@ class Sandbox:
         self, hook_id: str, *, url: Any = None, origins: list[str] | None = None, source: str
     ) -> Any:
         with self.store.tx() as c:
-            row = c.execute("SELECT * FROM webhooks WHERE id = ?", (hook_id,)).fetchone()
-            if row is None:
-                raise not_found(f"webhooks {hook_id} was not found")
-            if source == "api" and row["source"] != "api":
-                raise SandboxError(
-                    403,
-                    "ForbiddenError",
-                    "only webhooks created through the API can be changed through the API",
-                )
+            row = _webhook_for_change(c, hook_id, source=source, verb="changed")
             new_url = _webhook_url(url) if url is not None else row["url"]
             new_origins = dumps(origins) if origins is not None else row["origins"]
             c.execute(
@@ -575,15 +567,7 @@ class Sandbox:
 
     def delete_webhook(self, hook_id: str, *, source: str) -> None:
         with self.store.tx() as c:
-            row = c.execute("SELECT source FROM webhooks WHERE id = ?", (hook_id,)).fetchone()
-            if row is None:
-                raise not_found(f"webhooks {hook_id} was not found")
-            if source == "api" and row["source"] != "api":
-                raise SandboxError(
-                    403,
-                    "ForbiddenError",
-                    "only webhooks created through the API can be deleted through the API",
-                )
+            _webhook_for_change(c, hook_id, source=source, verb="deleted")
             c.execute("DELETE FROM webhooks WHERE id = ?", (hook_id,))
 
     def regenerate_token(self, hook_id: str) -> str:
@@ -694,6 +678,20 @@ def _string_list(values: Any, name: str) -> list[str]:
     if len(values) > 100:
         raise bad_request(f"at most 100 {name} per request")
     return list(values)
+
+
+def _webhook_for_change(c: Any, hook_id: str, *, source: str, verb: str) -> Any:
+    """The webhook row, if ``source`` may change it: the API may touch only what it created."""
+    row = c.execute("SELECT * FROM webhooks WHERE id = ?", (hook_id,)).fetchone()
+    if row is None:
+        raise not_found(f"webhooks {hook_id} was not found")
+    if source == "api" and row["source"] != "api":
+        raise SandboxError(
+            403,
+            "ForbiddenError",
+            f"only webhooks created through the API can be {verb} through the API",
+        )
+    return row
 
 
 def _webhook_url(url: Any) -> str:
