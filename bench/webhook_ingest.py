@@ -498,7 +498,9 @@ def run_one(db: str, args: argparse.Namespace, sandbox_url: str) -> dict[str, An
             run_load(port, path, bodies=bare_bodies, **load | {"duration": 1})
             for path in ("/bench/bare/", LEAN_BARE_PATH)
         ]
-        warm = run_load(port, receive_path, bodies=receiver_bodies("warm"), **load | {"duration": 1})
+        warm = run_load(
+            port, receive_path, bodies=receiver_bodies("warm"), **load | {"duration": 1}
+        )
         if not all(w["ok"] for w in warm_bare):
             raise RuntimeError("a bare view did not answer 200 (see gunicorn.log with --keep)")
         # Alternate the views so drifting background load hits all alike; each ratio is the

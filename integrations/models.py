@@ -56,7 +56,9 @@ class AtsIntegration(models.Model):
     rate_limit_per_second = models.FloatField(default=8.0)
     rate_limit_burst = models.PositiveIntegerField(default=10)
 
-    key_status = models.CharField(max_length=16, choices=KeyStatus.choices, default=KeyStatus.NOT_SET)
+    key_status = models.CharField(
+        max_length=16, choices=KeyStatus.choices, default=KeyStatus.NOT_SET
+    )
     key_checked_at = models.DateTimeField(null=True, blank=True)
     # Per-check results of the last validation (auth, each permission, region, User ID).
     key_check_detail = models.JSONField(default=dict, blank=True)

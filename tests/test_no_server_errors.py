@@ -104,4 +104,3 @@ def test_junk_input_on_every_route_never_gives_a_server_error(
                 failures.append(f"{method.upper()} {url} → {response.status_code}")
 
     assert failures == []
-

@@ -116,7 +116,7 @@ def test_sigint_stops_every_process_and_their_children() -> None:
 def test_a_process_ignoring_sigterm_is_killed_after_the_grace_period() -> None:
     process = _start(
         f"stubborn={PY} -c 'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-        "print(\"ready\", flush=True); time.sleep(60)'",
+        'print("ready", flush=True); time.sleep(60)\'',
         grace=1.0,
     )
     lines = _read_until(process, "| ready")
@@ -172,7 +172,9 @@ def _poll_demo_state(database: Path, opportunity_id: str, timeout: float = 30) -
                 " ON l.candidacy_id = c.id WHERE l.opportunity_id = ?",
                 [opportunity_id],
             ).fetchone()[0]
-            key_status = db.execute("SELECT key_status FROM integrations_atsintegration").fetchone()[0]
+            key_status = db.execute(
+                "SELECT key_status FROM integrations_atsintegration"
+            ).fetchone()[0]
         if stage == "offer" and key_status == "valid":
             break
         time.sleep(0.5)

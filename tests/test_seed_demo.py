@@ -70,8 +70,7 @@ def test_the_demo_shape_matches_what_the_readme_promises() -> None:
     assert set(organization.groups.values_list("name", flat=True)) == {"Engineering", "Data"}
     assert User.objects.get(email="admin@acme.test").membership.role == Membership.Role.ADMIN
     assert (
-        User.objects.get(email="recruiter@acme.test").membership.role
-        == Membership.Role.RECRUITER
+        User.objects.get(email="recruiter@acme.test").membership.role == Membership.Role.RECRUITER
     )
     for group in organization.groups.all():
         assert group.roles.count() >= 2

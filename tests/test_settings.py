@@ -157,7 +157,9 @@ def test_redis_broker_fails_fast_and_outlives_countdowns(tmp_path: Path) -> None
 
 def _env_names_read_by_settings() -> set[str]:
     source = SETTINGS_FILE.read_text()
-    pattern = re.compile(r"""\benv(?:\.(?:str|bool|int|float|list|dict|json|db|url|path))?\(\s*["']([A-Z][A-Z0-9_]*)["']""")
+    pattern = re.compile(
+        r"""\benv(?:\.(?:str|bool|int|float|list|dict|json|db|url|path))?\(\s*["']([A-Z][A-Z0-9_]*)["']"""
+    )
     return set(pattern.findall(source))
 
 

@@ -72,9 +72,7 @@ class CandidateFilterForm(forms.Form):
         self.fields["group"].choices = [("", "All groups")] + [
             (code, g.name) for code, g in self._groups.items()
         ]
-        self.fields["q"].widget.attrs.update(
-            {"placeholder": "Name or email", "type": "search"}
-        )
+        self.fields["q"].widget.attrs.update({"placeholder": "Name or email", "type": "search"})
 
     def filters(self) -> dict[str, Any]:
         """The valid filters as selector arguments; invalid fields are dropped, never raised."""

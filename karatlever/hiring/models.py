@@ -52,7 +52,9 @@ class Candidacy(models.Model):
     """One candidate interviewing for one role, with Karat's status and the ATS's view of them."""
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    group = models.ForeignKey("accounts.Group", on_delete=models.CASCADE, related_name="candidacies")
+    group = models.ForeignKey(
+        "accounts.Group", on_delete=models.CASCADE, related_name="candidacies"
+    )
     role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="candidacies")
     candidate_name = models.CharField(max_length=200)
     candidate_email = models.EmailField()

@@ -54,7 +54,9 @@ def role_get_visible(*, user: User, code: object) -> Role:
     )
 
 
-def role_requisition_code_taken(*, group: Group, requisition_code: str, exclude: Role | None = None) -> bool:
+def role_requisition_code_taken(
+    *, group: Group, requisition_code: str, exclude: Role | None = None
+) -> bool:
     if not requisition_code:
         return False
     roles = Role.objects.filter(group=group, requisition_code=requisition_code)

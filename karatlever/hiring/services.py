@@ -65,7 +65,9 @@ def _event_record(
     return event
 
 
-def role_create(*, group: Group, title: str, requisition_code: str = "", active: bool = True) -> Role:
+def role_create(
+    *, group: Group, title: str, requisition_code: str = "", active: bool = True
+) -> Role:
     return Role.objects.create(
         group=group, title=title.strip(), requisition_code=requisition_code.strip(), active=active
     )

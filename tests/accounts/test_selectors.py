@@ -18,7 +18,9 @@ def test_member_sees_every_group_of_their_organization_only(
     assert group not in group_list_visible(user=outsider_user)
 
 
-def test_membership_limited_to_some_groups_sees_only_those(group: Group, second_group: Group) -> None:
+def test_membership_limited_to_some_groups_sees_only_those(
+    group: Group, second_group: Group
+) -> None:
     membership = MembershipFactory(organization=group.organization, role="recruiter")
     membership.groups.add(second_group)
 

@@ -112,7 +112,10 @@ def hiring_demo(group: object, second_group: object) -> dict[str, object]:
     RoleFactory(group=second_group, title="Data Scientist", requisition_code="DS-7")
     people = [
         ("Ada Lovelace", "ada.lovelace@analytical-engines.example.com"),
-        ("Grace Brewster Murray Hopper", "grace.hopper.very.long.address@navy-computing.example.org"),
+        (
+            "Grace Brewster Murray Hopper",
+            "grace.hopper.very.long.address@navy-computing.example.org",
+        ),
         ("Alan Turing", "alan@bletchley.example"),
     ]
     candidacies = [

@@ -101,7 +101,9 @@ def test_ats_state_is_applied_once_with_one_event_per_change() -> None:
 def test_older_ats_state_never_overwrites_newer_state() -> None:
     candidacy = CandidacyFactory()
     newer = services.AtsState(stage_id="onsite", stage_name="Onsite", archived=False, version=2000)
-    older = services.AtsState(stage_id="lead-new", stage_name="New lead", archived=False, version=1000)
+    older = services.AtsState(
+        stage_id="lead-new", stage_name="New lead", archived=False, version=1000
+    )
 
     services.candidacy_ats_state_apply(candidacy=candidacy, state=newer)
     result = services.candidacy_ats_state_apply(candidacy=candidacy, state=older)

@@ -41,10 +41,28 @@ def _pages(role: Role, candidacy: Candidacy) -> dict[str, str]:
 
 # --- Access matrix ---------------------------------------------------------------------------
 
-ADMIN_EXPECTED = {"roles": 200, "role-new": 200, "role-edit": 200, "candidates": 200, "candidate": 200}
-RECRUITER_EXPECTED = {"roles": 200, "role-new": 403, "role-edit": 403, "candidates": 200, "candidate": 200}
+ADMIN_EXPECTED = {
+    "roles": 200,
+    "role-new": 200,
+    "role-edit": 200,
+    "candidates": 200,
+    "candidate": 200,
+}
+RECRUITER_EXPECTED = {
+    "roles": 200,
+    "role-new": 403,
+    "role-edit": 403,
+    "candidates": 200,
+    "candidate": 200,
+}
 # Another organization's admin: lists are empty pages of their own org, objects are 404.
-OUTSIDER_EXPECTED = {"roles": 200, "role-new": 404, "role-edit": 404, "candidates": 200, "candidate": 404}
+OUTSIDER_EXPECTED = {
+    "roles": 200,
+    "role-new": 404,
+    "role-edit": 404,
+    "candidates": 200,
+    "candidate": 404,
+}
 
 
 @pytest.mark.parametrize(
@@ -108,7 +126,9 @@ def test_recruiter_cannot_post_role_changes(
     create = recruiter_client.post(
         f"{reverse('hiring:role-create')}?group={group.code}", {"title": "New"}
     )
-    toggle = recruiter_client.post(reverse("hiring:role-set-active", args=[role.code]), {"active": "0"})
+    toggle = recruiter_client.post(
+        reverse("hiring:role-set-active", args=[role.code]), {"active": "0"}
+    )
 
     role.refresh_from_db()
     assert (edit.status_code, create.status_code, toggle.status_code) == (403, 403, 403)
@@ -184,7 +204,11 @@ def test_admin_creates_a_role_through_the_form(admin_client: Client, group: Grou
     assert response.status_code == 302
     assert response.url == f"{reverse('hiring:role-list')}?group={group.code}"
     role = Role.objects.get(group=group)
-    assert (role.title, role.requisition_code, role.active) == ("Site Reliability Engineer", "SRE-7", True)
+    assert (role.title, role.requisition_code, role.active) == (
+        "Site Reliability Engineer",
+        "SRE-7",
+        True,
+    )
 
 
 def test_admin_edits_a_role_and_can_deactivate_it(admin_client: Client, role: Role) -> None:
@@ -195,10 +219,16 @@ def test_admin_edits_a_role_and_can_deactivate_it(admin_client: Client, role: Ro
 
     role.refresh_from_db()
     assert response.status_code == 302
-    assert (role.title, role.requisition_code, role.active) == ("Staff Backend Engineer", "ENG-2", False)
+    assert (role.title, role.requisition_code, role.active) == (
+        "Staff Backend Engineer",
+        "ENG-2",
+        False,
+    )
 
 
-def test_deactivate_and_reactivate_buttons_flip_only_active(admin_client: Client, role: Role) -> None:
+def test_deactivate_and_reactivate_buttons_flip_only_active(
+    admin_client: Client, role: Role
+) -> None:
     url = reverse("hiring:role-set-active", args=[role.code])
 
     admin_client.post(url, {"active": "0"})
@@ -219,8 +249,16 @@ def test_set_active_refuses_get(admin_client: Client, role: Role) -> None:
         ({"title": ""}, "title", "This field is required."),
         ({"title": "   "}, "title", "This field is required."),
         ({"title": "x" * 201}, "title", "at most 200 characters"),
-        ({"title": "Ok", "requisition_code": "R" * 101}, "requisition_code", "at most 100 characters"),
-        ({"title": "Ok", "requisition_code": "ENG-1"}, "requisition_code", "already uses this requisition code"),
+        (
+            {"title": "Ok", "requisition_code": "R" * 101},
+            "requisition_code",
+            "at most 100 characters",
+        ),
+        (
+            {"title": "Ok", "requisition_code": "ENG-1"},
+            "requisition_code",
+            "already uses this requisition code",
+        ),
     ],
 )
 def test_invalid_role_input_is_a_form_error_and_saves_nothing(
@@ -233,7 +271,9 @@ def test_invalid_role_input_is_a_form_error_and_saves_nothing(
     assert Role.objects.count() == 1
 
 
-def test_duplicate_requisition_code_on_edit_is_a_form_error(admin_client: Client, role: Role) -> None:
+def test_duplicate_requisition_code_on_edit_is_a_form_error(
+    admin_client: Client, role: Role
+) -> None:
     other = RoleFactory(group=role.group, title="Frontend", requisition_code="FE-1")
 
     response = admin_client.post(
@@ -271,11 +311,15 @@ def test_role_edit_with_unknown_code_is_a_404(admin_client: Client) -> None:
 def cast(group: Group, second_group: Group) -> dict[str, Candidacy]:
     eng, data = RoleFactory(group=group), RoleFactory(group=second_group)
     return {
-        "ada": CandidacyFactory(role=eng, candidate_name="Ada Lovelace", candidate_email="ada@x.test"),
+        "ada": CandidacyFactory(
+            role=eng, candidate_name="Ada Lovelace", candidate_email="ada@x.test"
+        ),
         "grace": CandidacyFactory(
             role=eng, candidate_name="Grace Hopper", karat_status=KaratStatus.SCHEDULED
         ),
-        "alan": CandidacyFactory(role=data, candidate_name="Alan Turing", candidate_email="alan@y.test"),
+        "alan": CandidacyFactory(
+            role=data, candidate_name="Alan Turing", candidate_email="alan@y.test"
+        ),
     }
 
 
@@ -421,7 +465,9 @@ def test_timeline_lists_events_newest_first_with_source_and_actor(
     admin_client: Client, admin_user: User, candidacy: Candidacy
 ) -> None:
     services.candidacy_status_change(
-        candidacy=candidacy, status=KaratStatus.SCHEDULED, actor=admin_user,
+        candidacy=candidacy,
+        status=KaratStatus.SCHEDULED,
+        actor=admin_user,
         source=CandidacyEvent.Source.PERSON,
     )
     services.candidacy_ats_state_apply(
@@ -438,7 +484,9 @@ def test_timeline_lists_events_newest_first_with_source_and_actor(
         CandidacyEvent.Kind.CREATED,
     ]
     html = response.content.decode()
-    assert html.index("Lever stage: none → On-site") < html.index("Karat status: Invited → Scheduled")
+    assert html.index("Lever stage: none → On-site") < html.index(
+        "Karat status: Invited → Scheduled"
+    )
     assert html.index("Karat status: Invited → Scheduled") < html.index("Invited to interview for")
     assert f"by {admin_user.display_name}" in html
     assert ">Lever<" in html
@@ -491,7 +539,9 @@ def test_invalid_status_change_shows_an_error_and_changes_nothing(
     assert candidacy.events.count() == before
 
 
-def test_results_need_a_recommendation_from_the_form(admin_client: Client, candidacy: Candidacy) -> None:
+def test_results_need_a_recommendation_from_the_form(
+    admin_client: Client, candidacy: Candidacy
+) -> None:
     Candidacy.objects.filter(pk=candidacy.pk).update(karat_status=KaratStatus.COMPLETED)
     url = reverse("hiring:candidate-status-change", args=[candidacy.code])
 
@@ -504,7 +554,9 @@ def test_results_need_a_recommendation_from_the_form(admin_client: Client, candi
     assert (candidacy.karat_status, candidacy.recommendation) == ("results_ready", "strong_yes")
 
 
-def test_status_form_offers_only_allowed_next_statuses(admin_client: Client, candidacy: Candidacy) -> None:
+def test_status_form_offers_only_allowed_next_statuses(
+    admin_client: Client, candidacy: Candidacy
+) -> None:
     response = admin_client.get(reverse("hiring:candidate-detail", args=[candidacy.code]))
 
     html = response.content.decode()

@@ -111,7 +111,9 @@ def test_a_fresh_bucket_gives_a_burst_at_once_then_makes_callers_wait(
     assert info.value.retry_after > 0
 
 
-def test_no_one_second_window_exceeds_the_burst_nor_the_total_the_rate_allows(store_spec: StoreSpec) -> None:
+def test_no_one_second_window_exceeds_the_burst_nor_the_total_the_rate_allows(
+    store_spec: StoreSpec,
+) -> None:
     rl = limiter(store_spec)
 
     times = grant_times(rl, 2.5)

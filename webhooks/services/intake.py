@@ -333,7 +333,11 @@ def _delivery_insert(*, target: _Target, envelope: _Envelope, now: datetime) -> 
     else:
         result, outcome = Outcome.ACCEPTED, ""
     if outcome:
-        values |= {"status": WebhookDelivery.Status.IGNORED, "outcome": outcome, "processed_at": now}
+        values |= {
+            "status": WebhookDelivery.Status.IGNORED,
+            "outcome": outcome,
+            "processed_at": now,
+        }
     delivery_id = _insert_unless_stored(values)
     if delivery_id is None:
         # Lever retried, or the same delivery arrived twice at once: already stored.
@@ -370,7 +374,9 @@ def _insert_unless_stored(values: dict[str, Any]) -> int | None:
     if connection.vendor == "postgresql":
         # Plain ints, strings, aware datetimes and None: psycopg adapts them natively, and the
         # payload is JSON text cast by the statement.
-        params = [str(value) if isinstance(value, _JsonText) else value for value in values.values()]
+        params = [
+            str(value) if isinstance(value, _JsonText) else value for value in values.values()
+        ]
     else:
         params = [
             str(value) if isinstance(value, _JsonText) else f.get_db_prep_save(value, connection)

@@ -26,9 +26,13 @@ class Command(BaseCommand):
             count = 0
             with transaction.atomic():
                 # Loading decrypts with any key; saving encrypts with the first one.
-                for obj in model._default_manager.select_for_update().only("pk", *fields).iterator():
+                for obj in (
+                    model._default_manager.select_for_update().only("pk", *fields).iterator()
+                ):
                     obj.save(update_fields=fields)
                     count += 1
             total += count
             self.stdout.write(f"{model._meta.label}: re-encrypted {count} row(s)")
-        self.stdout.write(self.style.SUCCESS(f"Done: {total} row(s) re-encrypted with the first key."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Done: {total} row(s) re-encrypted with the first key.")
+        )

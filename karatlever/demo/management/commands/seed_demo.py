@@ -85,8 +85,14 @@ class Command(BaseCommand):
 
 
 def _user(
-    *, email: str, password: str, full_name: str, organization: Organization, role: str,
-    reset_password: bool, report: SeedReport,
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    organization: Organization,
+    role: str,
+    reset_password: bool,
+    report: SeedReport,
 ) -> User:
     user = User.objects.filter(email=email).first()
     if user is None:
@@ -115,14 +121,22 @@ def seed_demo(*, reset_passwords: bool = False, candidacies: int = DEMO_CANDIDAC
     report.add(f"group {DATA}", created)
 
     admin = _user(
-        email=ADMIN_EMAIL, password=ADMIN_PASSWORD, full_name="Ada Admin",
-        organization=organization, role=Membership.Role.ADMIN,
-        reset_password=reset_passwords, report=report,
+        email=ADMIN_EMAIL,
+        password=ADMIN_PASSWORD,
+        full_name="Ada Admin",
+        organization=organization,
+        role=Membership.Role.ADMIN,
+        reset_password=reset_passwords,
+        report=report,
     )
     _user(
-        email=RECRUITER_EMAIL, password=RECRUITER_PASSWORD, full_name="Rae Recruiter",
-        organization=organization, role=Membership.Role.RECRUITER,
-        reset_password=reset_passwords, report=report,
+        email=RECRUITER_EMAIL,
+        password=RECRUITER_PASSWORD,
+        full_name="Rae Recruiter",
+        organization=organization,
+        role=Membership.Role.RECRUITER,
+        reset_password=reset_passwords,
+        report=report,
     )
 
     for title, code in DATA_ROLES:
@@ -249,8 +263,11 @@ def demo_webhooks_register() -> str:
         raise CommandError(f"Webhook registration failed: {exc}") from exc
     parts = [
         f"{label}: {', '.join(events)}"
-        for label, events in (("created", result.created), ("repaired", result.repaired),
-                              ("kept", result.kept))
+        for label, events in (
+            ("created", result.created),
+            ("repaired", result.repaired),
+            ("kept", result.kept),
+        )
         if events
     ]
     return f"Demo webhooks → {result.url} ({'; '.join(parts) or 'nothing to do'})."
