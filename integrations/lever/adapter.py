@@ -1,0 +1,582 @@
+"""The Lever adapter: the ATS interface (``integrations/ats.py``) spoken in Lever.
+
+Everything Lever-specific that generic code needs lives here or below: the webhook envelope,
+opportunity state (stage names, archive reasons, hired), the reconciliation list read, the
+Webhooks API, the key's permission probes, regions and candidate URLs. Lever's failures are
+classified once, here, into the ATS-neutral ``AtsError`` classes (DESIGN.md "Whose fault is
+it"). Facts come from ``shared/lever-api.md`` (sections cited inline).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+from integrations import ats
+from integrations.ats import (
+    AtsAccount,
+    AtsError,
+    AtsKeyError,
+    AtsRecordForbidden,
+    AtsRecordNotFound,
+    AtsRequestError,
+    AtsUnavailable,
+    CallProfile,
+    CandidateRef,
+    CandidateUrlError,
+    DeliveryMalformed,
+    InboundDelivery,
+    KeyCheckResult,
+    KeyCheckStatus,
+    OpportunityState,
+    PermissionCheck,
+    RemoteWebhook,
+    WebhookEventSpec,
+)
+from integrations.lever import links, signatures
+from integrations.lever.client import LeverClient, base_url_for_region
+from integrations.lever.errors import (
+    LeverAuthError,
+    LeverError,
+    LeverNotFound,
+    LeverPermissionError,
+    LeverRateLimited,
+    LeverTransientError,
+)
+from integrations.lever.ratelimit import rate_limiter_for
+from integrations.lever.schemas import Opportunity
+from karatlever.hiring.services import AtsState
+
+logger = logging.getLogger(__name__)
+
+# Lever's three candidate events this product acts on (lever-api.md §6.2).
+STAGE_CHANGE = "candidateStageChange"
+ARCHIVE_CHANGE = "candidateArchiveChange"
+HIRED = "candidateHired"
+WEBHOOK_EVENTS = (
+    WebhookEventSpec(STAGE_CHANGE, "Candidate Stage Change"),
+    WebhookEventSpec(ARCHIVE_CHANGE, "Candidate Archive State Change"),
+    WebhookEventSpec(HIRED, "Candidate Hired"),
+)
+_SUPPORTED = frozenset(spec.code for spec in WEBHOOK_EVENTS)
+
+# Envelope field sizes: anything longer is malformed, never a database error.
+EVENT_MAX = 64
+TOKEN_MAX = 128
+OPPORTUNITY_ID_MAX = 64
+TRIGGERED_AT_MAX = 2**63 - 1
+
+# Contact ids per list request: keeps the query string well under URL length limits.
+CONTACTS_PER_REQUEST = 50
+
+# Why each read matters to the product; the probe is the cheapest call that needs it.
+_READ_PERMISSIONS: tuple[tuple[str, str, str], ...] = (
+    ("read_users", "Read users", "to check the User ID and find who makes changes"),
+    ("read_opportunities", "Read opportunities", "to invite candidates from a Lever URL"),
+    ("read_postings", "Read postings", "to match Lever postings to Karat roles"),
+    ("read_stages", "Read stages", "to show each candidate's Lever stage"),
+    ("read_archive_reasons", "Read archive reasons", "to show why a candidate was archived"),
+    ("read_webhooks", "Read webhooks", "to set up and check the three webhooks"),
+)
+# Writes can't be probed without changing data in Lever, so they are only reported.
+_WRITE_PERMISSIONS: tuple[tuple[str, str], ...] = (
+    ("write_notes", "Write notes"),
+    ("write_opportunities", "Update opportunities (tags, links, stage)"),
+    ("write_webhooks", "Manage webhooks"),
+)
+_PROBES: dict[str, Callable[[LeverClient], object]] = {
+    "read_users": lambda c: next(iter(c.iter_users()), None),
+    "read_opportunities": lambda c: next(iter(c.iter_opportunities()), None),
+    "read_postings": lambda c: next(iter(c.iter_postings()), None),
+    "read_stages": lambda c: c.list_stages(),
+    "read_archive_reasons": lambda c: c.list_archive_reasons(),
+    "read_webhooks": lambda c: c.list_webhooks(),
+}
+
+
+class LeverAdapter:
+    """The one object generic code uses to speak Lever (see ``ats.AtsAdapter``)."""
+
+    ats = "lever"
+    label = "Lever"
+    regions: Sequence[tuple[str, str]] = (
+        ("us", "US (api.lever.co)"),
+        ("eu", "EU (api.eu.lever.co)"),
+        ("sandbox", "Sandbox (api.sandbox.lever.co)"),
+    )
+    webhook_events: Sequence[WebhookEventSpec] = WEBHOOK_EVENTS
+
+    def api_host(self, region: str) -> str:
+        base = base_url_for_region(region, override=settings.LEVER_API_BASE_URL or None)
+        return base.split("://", 1)[-1].split("/", 1)[0]
+
+    # --- inbound deliveries (lever-api.md §6) ---------------------------------------------
+
+    def delivery_parse(self, body: Mapping[str, Any]) -> InboundDelivery:
+        """Lever's envelope ``{event, token, triggeredAt, signature, data: {opportunityId}}``.
+
+        Raises DeliveryMalformed naming the field. ``data: {}`` is Lever's test delivery.
+        """
+        if not isinstance(body, Mapping):
+            raise DeliveryMalformed("the body must be a JSON object")
+        event = body.get("event")
+        if not isinstance(event, str) or not 0 < len(event) <= EVENT_MAX:
+            raise DeliveryMalformed("event must be a non-empty string")
+        token = body.get("token")
+        if not isinstance(token, str) or not 0 < len(token) <= TOKEN_MAX:
+            raise DeliveryMalformed("token must be a non-empty string")
+        triggered_at = body.get("triggeredAt")
+        if (
+            isinstance(triggered_at, bool)
+            or not isinstance(triggered_at, int)
+            or not 0 <= triggered_at <= TRIGGERED_AT_MAX
+        ):
+            raise DeliveryMalformed("triggeredAt must be an integer (milliseconds)")
+        # A missing signature is a 401 (verification fails); a non-string one is a broken body.
+        signature = body.get("signature")
+        if signature is not None and not isinstance(signature, str):
+            raise DeliveryMalformed("signature must be a string")
+        data = body.get("data")
+        if not isinstance(data, Mapping):
+            raise DeliveryMalformed("data must be an object")
+        opportunity_id = data.get("opportunityId", "")
+        if event in _SUPPORTED and data:
+            if (
+                not isinstance(opportunity_id, str)
+                or not 0 < len(opportunity_id) <= OPPORTUNITY_ID_MAX
+            ):
+                raise DeliveryMalformed("data.opportunityId must be a non-empty string")
+        elif not isinstance(opportunity_id, str) or len(opportunity_id) > OPPORTUNITY_ID_MAX:
+            opportunity_id = ""
+        return InboundDelivery(
+            event=event,
+            delivery_key=token,
+            triggered_at_ms=triggered_at,
+            opportunity_id=opportunity_id,
+            is_test=not data,
+        )
+
+    def delivery_verify(self, body: Mapping[str, Any], *, signature_tokens: Sequence[str]) -> bool:
+        return signatures.verify(body, signature_tokens=list(signature_tokens))
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def opportunity_state(
+        self, account: AtsAccount, opportunity_id: str, *, profile: CallProfile
+    ) -> OpportunityState:
+        """``GET /opportunities/:id?expand=stage`` (lever-api.md §3.1), mapped to AtsState."""
+        client = _client(account, profile)
+        with _translated(client, record=True):
+            opportunity = client.get_opportunity(opportunity_id, expand=("stage",))
+            return _state_of(account, client, opportunity)
+
+    def opportunities_changed(
+        self,
+        account: AtsAccount,
+        *,
+        since_ms: int,
+        contact_ids: Sequence[str] | None,
+        profile: CallProfile,
+    ) -> Iterator[OpportunityState]:
+        """``GET /opportunities?updated_at_start=…&confidentiality=all`` (lever-api.md §3.2):
+        Lever lists only non-confidential records unless asked for all of them."""
+        client = _client(account, profile)
+        with _translated(client, record=False):
+            batches: list[list[str] | None]
+            if contact_ids is None:
+                batches = [None]
+            else:
+                ids = sorted(set(contact_ids))
+                batches = [
+                    ids[i : i + CONTACTS_PER_REQUEST]
+                    for i in range(0, len(ids), CONTACTS_PER_REQUEST)
+                ]
+            for batch in batches:
+                for opportunity in client.iter_opportunities(
+                    updated_at_start=since_ms,
+                    contact_id=batch or (),
+                    expand=("stage",),
+                    confidentiality="all",
+                ):
+                    yield _state_of(account, client, opportunity)
+
+    # --- webhooks (lever-api.md §6.6) -----------------------------------------------------
+
+    def webhooks_list(self, account: AtsAccount, *, profile: CallProfile) -> list[RemoteWebhook]:
+        client = _client(account, profile)
+        with _translated(client, record=False):
+            return [
+                RemoteWebhook(id=w.id, event=w.event or "", url=w.url or "")
+                for w in client.list_webhooks()
+            ]
+
+    def webhook_create(
+        self, account: AtsAccount, *, url: str, event: str, profile: CallProfile
+    ) -> RemoteWebhook:
+        """Lever returns the signature token only in this response."""
+        client = _client(account, profile)
+        with _translated(client, record=False):
+            created = client.create_webhook(url=url, event=event)
+        return RemoteWebhook(
+            id=created.id,
+            event=created.event or event,
+            url=created.url or url,
+            signature_token=created.signature_token or "",
+        )
+
+    def webhook_update_url(
+        self, account: AtsAccount, webhook_id: str, *, url: str, profile: CallProfile
+    ) -> None:
+        client = _client(account, profile)
+        with _translated(client, record=False):
+            client.update_webhook(webhook_id, url=url)
+
+    def webhook_delete(self, account: AtsAccount, webhook_id: str, *, profile: CallProfile) -> None:
+        client = _client(account, profile)
+        with _translated(client, record=True):
+            client.delete_webhook(webhook_id)
+
+    # --- keys (lever-api.md §1, §9) -------------------------------------------------------
+
+    def key_check(self, account: AtsAccount, *, budget_seconds: float) -> KeyCheckResult:
+        """Probe each read permission with its cheapest call, then the acting user.
+
+        GETs only. A 401 makes the key (and its region) invalid; a 403 on a list endpoint is
+        a missing permission; no answer is ``unreachable``. Never raises for Lever trouble.
+        """
+        client = _client(account, ats.KEY_CHECK)
+        deadline = time.monotonic() + budget_seconds
+        host = f"{self.api_host(account.region)} ({account.region.upper()})"
+        return _key_check(client, account, host=host, deadline=deadline)
+
+    # --- candidate URLs (lever-api.md §7) -------------------------------------------------
+
+    def candidate_url_parse(self, raw: str, *, region: str | None = None) -> CandidateRef:
+        try:
+            parsed = links.parse_candidate_url(raw, expected_region=region)
+        except links.LeverUrlError as exc:
+            raise CandidateUrlError(exc.code, exc.message) from None
+        return CandidateRef(
+            opportunity_id=parsed.opportunity_id,
+            region=str(parsed.region),
+            url=links.candidate_url(parsed.region, parsed.opportunity_id),
+        )
+
+    def candidate_url(self, region: str, opportunity_id: str) -> str:
+        return links.candidate_url(region, opportunity_id)
+
+
+adapter = LeverAdapter()
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _client(account: AtsAccount, profile: CallProfile) -> LeverClient:
+    """The one Lever client for an account: base URL, key, perform_as, shared rate bucket."""
+    limiter = rate_limiter_for(
+        account.api_key,
+        rate=account.rate_per_second,
+        burst=account.burst,
+        redis_url=settings.REDIS_URL or None,
+        local_dir=settings.LEVER_RATE_LIMIT_DIR,
+    )
+    return LeverClient(
+        api_key=account.api_key,
+        base_url=base_url_for_region(account.region, override=settings.LEVER_API_BASE_URL or None),
+        perform_as=account.acting_user_id or None,
+        rate_limiter=limiter,
+        timeout=(
+            min(profile.connect_timeout, settings.LEVER_CONNECT_TIMEOUT),
+            min(profile.read_timeout, settings.LEVER_READ_TIMEOUT),
+        ),
+        max_retries=profile.max_retries,
+        acquire_timeout=profile.acquire_timeout,
+    )
+
+
+@contextmanager
+def _translated(client: LeverClient, *, record: bool) -> Iterator[None]:
+    """Turn LeverError into the AtsError that says whose fault it is.
+
+    ``record``: the call is about one record (an opportunity, a webhook). There a 404 means
+    that record is gone, and a 403 is about that record (a confidential candidate) unless the
+    whole endpoint is refused, which one cheap list read tells apart (lever-api.md §2: 403 is
+    "endpoint or confidential data").
+    """
+    try:
+        yield
+    except AtsError:
+        raise
+    except LeverPermissionError as exc:
+        if record and _record_level_forbidden(client, exc):
+            raise AtsRecordForbidden(
+                f"Lever does not let this API key see this record ({exc}): it is probably "
+                "confidential. Give the key access to confidential data in Lever.",
+                status_code=exc.status_code,
+            ) from exc
+        raise AtsKeyError(
+            f"Lever refused the API key permission for this ({exc}). Add the permission to "
+            "the key in Lever.",
+            status_code=exc.status_code,
+        ) from exc
+    except LeverAuthError as exc:
+        raise AtsKeyError(
+            f"Lever rejected the API key ({exc}). Copy a working key into Settings.",
+            status_code=exc.status_code,
+        ) from exc
+    except LeverNotFound as exc:
+        if record:
+            raise AtsRecordNotFound(
+                f"Lever has no such record ({exc}); it was probably deleted.",
+                status_code=exc.status_code,
+            ) from exc
+        raise AtsRequestError(f"Lever did not find {exc.path}.", status_code=404) from exc
+    except LeverRateLimited as exc:
+        raise AtsUnavailable(
+            f"Lever asked Karat to slow down ({exc}).",
+            status_code=exc.status_code,
+            retry_after=exc.retry_after,
+        ) from exc
+    except LeverTransientError as exc:
+        raise AtsUnavailable(
+            f"Lever did not answer usefully ({exc}); Karat will try again.",
+            status_code=exc.status_code,
+        ) from exc
+    except LeverError as exc:
+        raise AtsRequestError(
+            f"Lever refused the request ({exc}).", status_code=exc.status_code
+        ) from exc
+
+
+def _record_level_forbidden(client: LeverClient, exc: LeverPermissionError) -> bool:
+    if "confidential" in (exc.message or "").lower():
+        return True
+    # Can the key read the endpoint at all? If the list answers, only this record is hidden.
+    try:
+        next(iter(client.iter_opportunities()), None)
+    except LeverPermissionError:
+        return False
+    except LeverError:
+        return True  # unknown: don't blame the key for one record on a guess
+    return True
+
+
+def _state_of(
+    account: AtsAccount, client: LeverClient, opportunity: Opportunity
+) -> OpportunityState:
+    """Map an opportunity to AtsState; hired = archived with a reason of type ``hired``.
+
+    Archive reasons and stage names are looked up through a short per-integration cache
+    (refreshed once when an id is unknown, e.g. a reason created a minute ago).
+    """
+    stage_id = opportunity.stage_id or ""
+    stage_name = opportunity.stage_name or ""
+    if stage_id and not stage_name:
+        stage_name = _lookup(account, client, "stages", stage_id).get("text", "")
+    archived = opportunity.archived is not None
+    reason_id = (opportunity.archived.reason or "") if opportunity.archived else ""
+    reason: dict[str, Any] = {}
+    if reason_id:
+        reason = _lookup(account, client, "archive_reasons", reason_id)
+    reason_hired = reason.get("type") == "hired"
+    return OpportunityState(
+        opportunity_id=opportunity.id,
+        contact_id=opportunity.contact or "",
+        state=AtsState(
+            stage_id=stage_id,
+            stage_name=stage_name,
+            archived=archived,
+            archive_reason_id=reason_id,
+            archive_reason_name=reason.get("text", ""),
+            archive_reason_hired=reason_hired,
+            hired=archived and reason_hired,
+            version=opportunity.updated_at,
+        ),
+    )
+
+
+def _lookup(account: AtsAccount, client: LeverClient, kind: str, item_id: str) -> dict[str, Any]:
+    key = f"lever:{kind}:{account.integration_id}"
+    items = _cache_get(key)
+    if items is None or item_id not in items:
+        if kind == "stages":
+            items = {s.id: {"text": s.text} for s in client.list_stages()}
+        else:
+            items = {r.id: {"text": r.text, "type": r.type} for r in client.list_archive_reasons()}
+        _cache_set(key, items)
+    return items.get(item_id, {})
+
+
+def _cache_get(key: str) -> dict[str, dict[str, Any]] | None:
+    try:
+        return cache.get(key)
+    except Exception:  # the cache only saves Lever calls; without it we just ask Lever
+        logger.warning("lookup cache unavailable (%s)", key)
+        return None
+
+
+def _cache_set(key: str, items: dict[str, dict[str, Any]]) -> None:
+    try:
+        cache.set(key, items, settings.WEBHOOK_LOOKUP_CACHE_SECONDS)
+    except Exception:  # see _cache_get
+        logger.warning("lookup cache unavailable (%s)", key)
+
+
+def _key_check(
+    client: LeverClient, account: AtsAccount, *, host: str, deadline: float
+) -> KeyCheckResult:
+    checks: list[PermissionCheck] = []
+    permissions_ok: dict[str, bool] = {}
+
+    def unreachable(exc: LeverError) -> KeyCheckResult:
+        logger.warning(
+            "key check: Lever unreachable integration_id=%s (%s)",
+            account.public_id,
+            type(exc).__name__,
+        )
+        checks.append(
+            PermissionCheck(
+                "reachable",
+                "Lever reachable",
+                False,
+                f"No answer from Lever at {host} ({exc.status_code or type(exc).__name__}). "
+                "Try again in a few minutes.",
+            )
+        )
+        return KeyCheckResult(KeyCheckStatus.UNREACHABLE, tuple(checks), ats_label="Lever")
+
+    def took_too_long() -> KeyCheckResult:
+        logger.warning("key check: over budget integration_id=%s", account.public_id)
+        checks.append(too_long_check(host))
+        return KeyCheckResult(KeyCheckStatus.UNREACHABLE, tuple(checks), ats_label="Lever")
+
+    for position, (code, name, why) in enumerate(_READ_PERMISSIONS):
+        if time.monotonic() > deadline:
+            return took_too_long()
+        try:
+            _PROBES[code](client)
+        except LeverPermissionError:
+            permissions_ok[code] = False
+            message = f"Missing: Karat needs this {why}. Add it to the key in Lever."
+        except LeverAuthError:
+            checks.append(
+                PermissionCheck("auth", "API key", False, "Lever rejected the key (401).")
+            )
+            checks.append(
+                PermissionCheck(
+                    "region",
+                    "Region",
+                    False,
+                    f"{host} does not accept this key: wrong region or bad key. Check that the "
+                    "region matches your Lever account and copy the key again.",
+                )
+            )
+            checks += [
+                PermissionCheck(c, n, None, "Not checked: the key was rejected.")
+                for c, n, _ in _READ_PERMISSIONS
+            ]
+            return KeyCheckResult(KeyCheckStatus.INVALID, tuple(checks), ats_label="Lever")
+        except LeverTransientError as exc:
+            return unreachable(exc)
+        except LeverError as exc:
+            # 404 or an odd reply on a list endpoint: the host is probably not Lever's API.
+            permissions_ok[code] = False
+            message = f"Unexpected answer from Lever ({exc.status_code or 'no status'})."
+            if position == 0:
+                checks.append(
+                    PermissionCheck("auth", "API key", None, "Unclear: see the checks below.")
+                )
+                checks.append(
+                    PermissionCheck(
+                        "region", "Region", False, f"{host} did not answer like Lever's API."
+                    )
+                )
+        else:
+            permissions_ok[code] = True
+            message = "Allowed."
+        if position == 0 and not checks:
+            # The first call answered with 2xx or 403: Lever knows the key in this region.
+            checks.append(PermissionCheck("auth", "API key", True, "Lever accepted the key."))
+            checks.append(PermissionCheck("region", "Region", True, f"The key works with {host}."))
+        checks.append(PermissionCheck(code, name, permissions_ok[code], message))
+
+    checks += [
+        PermissionCheck(
+            code,
+            name,
+            None,
+            "Not checked until the first write (can't be tested without changing data in Lever).",
+        )
+        for code, name in _WRITE_PERMISSIONS
+    ]
+
+    user_id = account.acting_user_id
+    if user_id and time.monotonic() > deadline:
+        return took_too_long()
+    if user_id:
+        if not permissions_ok.get("read_users"):
+            checks.append(
+                PermissionCheck(
+                    "user_id",
+                    "User ID",
+                    False,
+                    "Can't check the User ID: the key lacks the Read users permission.",
+                )
+            )
+        else:
+            try:
+                user = client.get_user(user_id)
+            except LeverNotFound:
+                checks.append(
+                    PermissionCheck("user_id", "User ID", False, "No Lever user has this User ID.")
+                )
+            except LeverTransientError as exc:
+                return unreachable(exc)
+            except LeverError as exc:
+                checks.append(
+                    PermissionCheck(
+                        "user_id",
+                        "User ID",
+                        False,
+                        f"Lever would not show this user ({exc.status_code or 'error'}).",
+                    )
+                )
+            else:
+                if user.is_active:
+                    who = user.name or user.email or "the user"
+                    checks.append(
+                        PermissionCheck("user_id", "User ID", True, f"Changes are made as {who}.")
+                    )
+                else:
+                    checks.append(
+                        PermissionCheck(
+                            "user_id",
+                            "User ID",
+                            False,
+                            "This Lever user is deactivated; choose an active user or leave "
+                            "the User ID blank.",
+                        )
+                    )
+
+    failed = any(c.ok is False for c in checks)
+    return KeyCheckResult(
+        KeyCheckStatus.INVALID if failed else KeyCheckStatus.VALID, tuple(checks), ats_label="Lever"
+    )
+
+
+def too_long_check(host: str) -> PermissionCheck:
+    """The line a check that ran out of time shows (also used for the task's soft limit)."""
+    return PermissionCheck(
+        "reachable",
+        "Lever reachable",
+        False,
+        f"The check took too long: Lever at {host} answered too slowly. "
+        "Try again in a few minutes.",
+    )
