@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from integrations.models import AtsIntegration, WebhookEvent
+from integrations.models import AtsIntegration
 from integrations.selectors import integration_get
 from karatlever.accounts.permissions import admin_required
 from webhooks import selectors
@@ -40,7 +40,7 @@ def _settings_url(integration: AtsIntegration) -> str:
 @require_POST
 def tokens_save(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
     integration = _integration(request, integration_id)
-    form = SignatureTokensForm(request.POST)
+    form = SignatureTokensForm(request.POST, integration=integration)
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
@@ -52,7 +52,7 @@ def tokens_save(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse
         actor=request.user,  # type: ignore[arg-type]
     )
     if changed:
-        labels = ", ".join(WebhookEvent(e).label for e in changed)
+        labels = ", ".join(form.events[e] for e in changed)
         messages.success(request, f"Signature token saved for {labels}.")
     else:
         messages.info(request, "Those tokens were already saved.")
@@ -95,7 +95,7 @@ def register(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
 @require_GET
 def activity(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
     integration = _integration(request, integration_id)
-    form = DeliveryFilterForm(request.GET or None)
+    form = DeliveryFilterForm(request.GET or None, integration=integration)
     event = status = ""
     if form.is_valid():
         event, status = form.cleaned_data["event"], form.cleaned_data["status"]

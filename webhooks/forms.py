@@ -6,9 +6,9 @@ from typing import Any
 
 from django import forms
 
-from integrations.models import WebhookEvent
+from integrations.models import AtsIntegration
 from webhooks.models import WebhookDelivery
-from webhooks.services.setup import WebhookSetupError, signature_token_validate
+from webhooks.services.setup import WebhookSetupError, event_labels, signature_token_validate
 
 
 def _token_field(label: str) -> forms.CharField:
@@ -23,46 +23,45 @@ def _token_field(label: str) -> forms.CharField:
     )
 
 
-# Form field → Lever event, in the order Lever's Webhooks page lists them.
-TOKEN_FIELDS = {
-    "stage_change_token": WebhookEvent.CANDIDATE_STAGE_CHANGE,
-    "archive_change_token": WebhookEvent.CANDIDATE_ARCHIVE_CHANGE,
-    "hired_token": WebhookEvent.CANDIDATE_HIRED,
-}
-
-
 class SignatureTokensForm(forms.Form):
-    """The three signature tokens from Lever's Webhooks page; a blank field keeps the token."""
+    """One signature token per event the integration's ATS acts on, as its webhook page lists
+    them; a blank field keeps the stored token. Fields are named ``token_<event>``."""
 
-    stage_change_token = _token_field(WebhookEvent.CANDIDATE_STAGE_CHANGE.label)
-    archive_change_token = _token_field(WebhookEvent.CANDIDATE_ARCHIVE_CHANGE.label)
-    hired_token = _token_field(WebhookEvent.CANDIDATE_HIRED.label)
+    def __init__(self, *args: Any, integration: AtsIntegration, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.events = event_labels(integration)
+        for event, label in self.events.items():
+            self.fields[f"token_{event}"] = _token_field(label)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        for name in TOKEN_FIELDS:
+        for event in self.events:
+            name = f"token_{event}"
             value = data.get(name) or ""
             if value:
                 try:
                     data[name] = signature_token_validate(value)
                 except WebhookSetupError as exc:
                     self.add_error(name, str(exc))
-        if not self.errors and not any(data.get(name) for name in TOKEN_FIELDS):
+        if not self.errors and not any(data.get(f"token_{e}") for e in self.events):
             raise forms.ValidationError("Paste at least one signature token.")
         return data
 
     @property
     def tokens(self) -> dict[str, str]:
         """Event → pasted token ("" = keep the stored one)."""
-        return {
-            event.value: self.cleaned_data.get(name) or "" for name, event in TOKEN_FIELDS.items()
-        }
+        return {event: self.cleaned_data.get(f"token_{event}") or "" for event in self.events}
 
 
 class DeliveryFilterForm(forms.Form):
-    event = forms.ChoiceField(required=False, choices=[("", "All events"), *WebhookEvent.choices])
+    event = forms.ChoiceField(required=False)
     status = forms.ChoiceField(
         label="Outcome",
         required=False,
         choices=[("", "All outcomes"), *WebhookDelivery.Status.choices],
     )
+
+    def __init__(self, *args: Any, integration: AtsIntegration, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        events = list(event_labels(integration).items())
+        self.fields["event"].choices = [("", "All events"), *events]

@@ -12,7 +12,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.models import AtsIntegration, WebhookEvent, WebhookSubscription
+from integrations import ats
+from integrations.models import AtsIntegration, WebhookSubscription
 from integrations.selectors import AUTO_STATE_UPDATING, FEATURES, FeatureHealth, FeatureIssue
 from webhooks.models import WebhookDelivery, WebhookRejection
 
@@ -45,12 +46,12 @@ def webhook_setup(*, integration: AtsIntegration) -> list[EventSetup]:
         .annotate(previous_token_length=Length("previous_signature_token"))
     }
     rows = []
-    for event in WebhookEvent:
-        sub = subscriptions.get(event.value)
+    for spec in ats.adapter_for(integration.ats).webhook_events:
+        sub = subscriptions.get(spec.code)
         rows.append(
             EventSetup(
-                event=event.value,
-                label=event.label,
+                event=spec.code,
+                label=spec.label,
                 configured=bool(sub and sub.signature_token_last4),
                 token_last4=sub.signature_token_last4 if sub else "",
                 rotating=bool(sub and sub.previous_token_length),

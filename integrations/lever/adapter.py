@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import models
 
 from integrations import ats
 from integrations.ats import (
@@ -55,15 +56,16 @@ from karatlever.hiring.services import AtsState
 
 logger = logging.getLogger(__name__)
 
-# Lever's three candidate events this product acts on (lever-api.md §6.2).
-STAGE_CHANGE = "candidateStageChange"
-ARCHIVE_CHANGE = "candidateArchiveChange"
-HIRED = "candidateHired"
-WEBHOOK_EVENTS = (
-    WebhookEventSpec(STAGE_CHANGE, "Candidate Stage Change"),
-    WebhookEventSpec(ARCHIVE_CHANGE, "Candidate Archive State Change"),
-    WebhookEventSpec(HIRED, "Candidate Hired"),
-)
+
+class WebhookEvent(models.TextChoices):
+    """Lever's three candidate events this product acts on (lever-api.md §6.2)."""
+
+    CANDIDATE_STAGE_CHANGE = "candidateStageChange", "Candidate Stage Change"
+    CANDIDATE_ARCHIVE_CHANGE = "candidateArchiveChange", "Candidate Archive State Change"
+    CANDIDATE_HIRED = "candidateHired", "Candidate Hired"
+
+
+WEBHOOK_EVENTS = tuple(WebhookEventSpec(event.value, event.label) for event in WebhookEvent)
 _SUPPORTED = frozenset(spec.code for spec in WEBHOOK_EVENTS)
 
 # Envelope field sizes: anything longer is malformed, never a database error.

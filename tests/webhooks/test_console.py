@@ -101,7 +101,7 @@ def test_admin_saves_a_pasted_token_and_the_old_one_stays_valid(
     admin_client: Client, webhook_integration: AtsIntegration
 ) -> None:
     response = admin_client.post(
-        _url("tokens", webhook_integration), {"stage_change_token": f"  {NEW_TOKEN} "}
+        _url("tokens", webhook_integration), {"token_candidateStageChange": f"  {NEW_TOKEN} "}
     )
 
     assert response.status_code == 302
@@ -127,7 +127,7 @@ def test_invalid_token_is_refused_without_echoing_it(
     admin_client: Client, webhook_integration: AtsIntegration
 ) -> None:
     response = admin_client.post(
-        _url("tokens", webhook_integration), {"hired_token": "has spaces in it 123456"}
+        _url("tokens", webhook_integration), {"token_candidateHired": "has spaces in it 123456"}
     )
 
     assert response.status_code == 302
@@ -378,7 +378,7 @@ def test_recruiters_get_403_and_other_organizations_404(
 ) -> None:
     kwargs = {"delivery_id": _deliveries(webhook_integration)[0]} if with_delivery else {}
     url = _url(name, webhook_integration, **kwargs)
-    data = {"stage_change_token": NEW_TOKEN} if name == "tokens" else {}
+    data = {"token_candidateStageChange": NEW_TOKEN} if name == "tokens" else {}
 
     assert getattr(recruiter_client, method)(url, data).status_code == 403
     assert getattr(outsider_client, method)(url, data).status_code == 404
@@ -429,7 +429,7 @@ def test_integration_settings_page_shows_the_webhook_step(
 def test_token_form_redirects_back_to_the_settings_page(
     admin_client: Client, webhook_integration: AtsIntegration
 ) -> None:
-    response = admin_client.post(_url("tokens", webhook_integration), {"hired_token": NEW_TOKEN})
+    response = admin_client.post(_url("tokens", webhook_integration), {"token_candidateHired": NEW_TOKEN})
 
     settings_url = reverse(
         "integrations:settings", kwargs={"public_id": webhook_integration.public_id}

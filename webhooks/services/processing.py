@@ -1,4 +1,4 @@
-"""Processing stored deliveries: claim, re-fetch from Lever, apply to the candidacy; sweep; prune."""
+"""Processing stored deliveries: claim, re-read through the ATS adapter, apply to the candidacy; sweep; prune."""
 
 from __future__ import annotations
 
@@ -15,18 +15,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations.lever.errors import (
-    LeverAuthError,
-    LeverError,
-    LeverNotFound,
-    LeverRateLimited,
-    LeverTransientError,
-)
-from integrations.models import AtsIntegration, OpportunityLink, WebhookEvent
+from integrations import ats
+from integrations.models import AtsIntegration, OpportunityLink
+from integrations.services.health import integration_failure_record, integration_success_record
 from karatlever.accounts.models import User
 from karatlever.hiring.services import AtsStateResult, candidacy_ats_state_apply
 from webhooks.models import WebhookDelivery, WebhookRejection
-from webhooks.services import lever_state
 from webhooks.services.enqueue import deliveries_publish, delivery_enqueue
 
 logger = logging.getLogger(__name__)
@@ -37,8 +31,6 @@ Status = WebhookDelivery.Status
 COUNTDOWN_MAX_SECONDS = 300
 SWEEP_BATCH = 500
 BATCH = 25
-# The integration row is hot: refresh last_success_at at most this often.
-SUCCESS_RESOLUTION = timedelta(seconds=30)
 REJECTION_RETENTION = timedelta(days=7)
 
 
@@ -62,10 +54,11 @@ class SweepResult:
 
 
 def _opportunity_change(delivery: WebhookDelivery) -> _Plan:
-    """Every supported event means "this opportunity changed": re-fetch it, apply its state.
+    """Every supported event means "this opportunity changed": re-read it, apply its state.
 
     The signature does not cover ``data``, and deliveries arrive late, twice or out of order,
-    so the payload only names the opportunity; Lever's current state is what gets applied.
+    so the payload only names the opportunity; the ATS's current state is what gets applied.
+    The link follows the opportunity's current contact (merged profiles move opportunities).
     """
     link = (
         OpportunityLink.objects.select_related("candidacy")
@@ -74,29 +67,43 @@ def _opportunity_change(delivery: WebhookDelivery) -> _Plan:
     )
     if link is None:
         return _Plan(ignore_reason="No linked Karat candidacy")
-    client = lever_state.lever_client(delivery.integration)
+    integration = delivery.integration
+    adapter = ats.adapter_for(integration.ats)
     try:
-        opportunity = lever_state.opportunity_fetch(
-            client=client, opportunity_id=delivery.opportunity_id
+        current = adapter.opportunity_state(
+            ats.account_for(integration), delivery.opportunity_id, profile=ats.DELIVERY
         )
-    except LeverNotFound:
-        return _Plan(ignore_reason="Opportunity not found in Lever (deleted?)")
-    state = lever_state.opportunity_state(
-        integration=delivery.integration, client=client, opportunity=opportunity
-    )
+    except ats.AtsRecordNotFound:
+        return _Plan(ignore_reason=f"Opportunity not found in {adapter.label} (deleted?)")
     origin = {"via": "webhook", "event": delivery.event, "delivery_id": delivery.pk}
-    return _Plan(
-        apply=partial(
-            candidacy_ats_state_apply, candidacy=link.candidacy, state=state, origin=origin
+
+    def apply() -> AtsStateResult:
+        opportunity_link_follow(link=link, contact_id=current.contact_id)
+        return candidacy_ats_state_apply(
+            candidacy=link.candidacy, state=current.state, origin=origin
         )
+
+    return _Plan(apply=apply)
+
+
+def opportunity_link_follow(*, link: OpportunityLink, contact_id: str) -> bool:
+    """Point the link at the opportunity's current contact (Lever moves an opportunity to
+    another contact when two profiles are merged). True when it changed."""
+    if not contact_id or contact_id == link.contact_id:
+        return False
+    OpportunityLink.objects.filter(pk=link.pk).update(contact_id=contact_id)
+    logger.info(
+        "opportunity %s moved from contact %s to %s",
+        link.opportunity_id,
+        link.contact_id,
+        contact_id,
     )
+    link.contact_id = contact_id
+    return True
 
 
-HANDLERS: dict[str, Callable[[WebhookDelivery], _Plan]] = {
-    WebhookEvent.CANDIDATE_STAGE_CHANGE: _opportunity_change,
-    WebhookEvent.CANDIDATE_ARCHIVE_CHANGE: _opportunity_change,
-    WebhookEvent.CANDIDATE_HIRED: _opportunity_change,
-}
+def _supported_events(integration: AtsIntegration) -> frozenset[str]:
+    return frozenset(spec.code for spec in ats.adapter_for(integration.ats).webhook_events)
 
 
 def delivery_process(*, delivery_id: int) -> str | None:
@@ -104,8 +111,9 @@ def delivery_process(*, delivery_id: int) -> str | None:
 
     Claims the row with a conditional UPDATE (received/retry and due → processing), so only
     one caller works on it. The candidacy change and the ``processed`` mark commit together.
-    Transient Lever errors go back to ``retry`` with backoff, then ``dead`` after
-    WEBHOOK_MAX_ATTEMPTS; 401/403 mark it ``failed`` and record the integration's error.
+    An unavailable ATS sends it back to ``retry`` with backoff (the ATS's Retry-After at
+    least), then ``dead`` after WEBHOOK_MAX_ATTEMPTS. A refused key marks it ``failed`` and
+    records the integration's error; a hidden or deleted opportunity marks only it ``failed``.
     Returns the final status, or None when there was nothing to claim.
     """
     attempt = _claim(delivery_id)
@@ -113,18 +121,20 @@ def delivery_process(*, delivery_id: int) -> str | None:
         return None
     delivery = WebhookDelivery.objects.select_related("integration").get(pk=delivery_id)
     integration = delivery.integration
-    handler = HANDLERS.get(delivery.event)
+    # Every event the adapter acts on names an opportunity that changed.
+    supported = delivery.event in _supported_events(integration)
     try:
-        if handler is None:
+        if not supported:
             plan = _Plan(ignore_reason="Event not acted on")
         elif not delivery.opportunity_id:
-            plan = _Plan(ignore_reason="Test delivery from Lever")
+            label = ats.adapter_for(integration.ats).label
+            plan = _Plan(ignore_reason=f"Test delivery from {label}")
         elif not integration.enabled:
             plan = _Plan(ignore_reason="Integration disabled")
         elif _token_replayed(delivery):
             plan = _Plan(ignore_reason="Replayed token with different data")
         else:
-            plan = handler(delivery)
+            plan = _opportunity_change(delivery)
         with transaction.atomic():
             if plan.apply is None:
                 status, outcome = Status.IGNORED, plan.ignore_reason
@@ -141,17 +151,22 @@ def delivery_process(*, delivery_id: int) -> str | None:
         # a delivery that always overruns still ends dead instead of looping.
         _release(delivery_id, attempt)
         raise
-    except LeverAuthError as exc:
-        _finish(delivery_id, attempt, status=Status.FAILED, error=str(exc))
-        _integration_error(
-            integration, f"Lever refused the API key while processing a webhook: {exc}"
+    except ats.AtsKeyError as exc:
+        # The key is the integration's problem: an admin must fix it in Settings.
+        _finish(delivery_id, attempt, status=Status.FAILED, error=exc.message)
+        integration_failure_record(
+            integration_id=integration.pk, context="Processing a webhook", error=exc
         )
         return Status.FAILED
-    except LeverTransientError as exc:
-        return _retry_later(delivery_id, attempt, error=str(exc), exc=exc)
-    except LeverError as exc:
-        # Any other 4xx or an unexpected shape: the same request would fail the same way.
-        _finish(delivery_id, attempt, status=Status.FAILED, error=str(exc))
+    except ats.AtsRecordError as exc:
+        # One hidden (confidential) or gone opportunity: this delivery ends, nothing else.
+        _finish(delivery_id, attempt, status=Status.FAILED, error=exc.message)
+        return Status.FAILED
+    except ats.AtsUnavailable as exc:
+        return _retry_later(delivery_id, attempt, error=exc.message, retry_after=exc.retry_after)
+    except ats.AtsError as exc:
+        # The ATS refused the request itself: the same request would fail the same way.
+        _finish(delivery_id, attempt, status=Status.FAILED, error=exc.message)
         return Status.FAILED
     except Exception as exc:  # a bug or a database hiccup: retry, then dead-letter
         # The message may carry SQL and its parameters: the log gets it, admins only the class.
@@ -162,7 +177,7 @@ def delivery_process(*, delivery_id: int) -> str | None:
             error=f"Unexpected error ({type(exc).__name__}); details are in the worker log.",
         )
     if status == Status.PROCESSED:
-        _integration_success(integration)
+        integration_success_record(integration_id=integration.pk)
     logger.info("webhook delivery %s %s: %s", delivery_id, status, outcome)
     return status
 
@@ -282,7 +297,7 @@ def _token_replayed(delivery: WebhookDelivery) -> bool:
     return (
         WebhookDelivery.objects.filter(
             integration_id=delivery.integration_id,
-            event__in=WebhookEvent.values,
+            event__in=_supported_events(delivery.integration),
             token=delivery.token,
             pk__lt=delivery.pk,
         )
@@ -326,15 +341,15 @@ def _finish(
 
 
 def _retry_later(
-    delivery_id: int, attempt: int, *, error: str, exc: Exception | None = None
+    delivery_id: int, attempt: int, *, error: str, retry_after: float | None = None
 ) -> str | None:
     if attempt >= settings.WEBHOOK_MAX_ATTEMPTS:
         _finish(delivery_id, attempt, status=Status.DEAD, error=error)
         logger.warning("webhook delivery %s dead after %d attempts", delivery_id, attempt)
         return Status.DEAD
     delay = _backoff(attempt)
-    if isinstance(exc, LeverRateLimited) and exc.retry_after:
-        delay = max(delay, exc.retry_after)
+    if retry_after:
+        delay = max(delay, retry_after)
     updated = WebhookDelivery.objects.filter(
         pk=delivery_id, status=Status.PROCESSING, attempts=attempt
     ).update(
@@ -370,18 +385,14 @@ def _backoff(attempt: int) -> float:
 
 
 def _enqueue_later(delivery_id: int, delay: float) -> None:
-    from webhooks import circuit
     from webhooks.tasks import delivery_process as delivery_process_task
 
-    if circuit.broker.is_open():
-        return
     try:
         delivery_process_task.apply_async((delivery_id,), countdown=delay)
     except Exception as exc:  # the sweeper picks the row up when it is due
         logger.warning(
             "could not schedule retry of delivery %s (%s)", delivery_id, type(exc).__name__
         )
-        circuit.broker.trip()
 
 
 def _describe(result: AtsStateResult) -> str:
@@ -390,16 +401,3 @@ def _describe(result: AtsStateResult) -> str:
     if not result.events:
         return "No change"
     return "; ".join(e.summary for e in result.events)[:300]
-
-
-def _integration_success(integration: AtsIntegration) -> None:
-    now = timezone.now()
-    AtsIntegration.objects.filter(pk=integration.pk).filter(
-        Q(last_success_at__isnull=True) | Q(last_success_at__lt=now - SUCCESS_RESOLUTION)
-    ).update(last_success_at=now)
-
-
-def _integration_error(integration: AtsIntegration, message: str) -> None:
-    AtsIntegration.objects.filter(pk=integration.pk).update(
-        last_error=message[:1000], last_error_at=timezone.now()
-    )

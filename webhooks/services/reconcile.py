@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -12,18 +11,15 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from integrations.lever.client import LeverClient
-from integrations.lever.errors import LeverAuthError, LeverError
-from integrations.lever.schemas import Opportunity
+from integrations import ats
 from integrations.models import AtsIntegration, OpportunityLink
+from integrations.services.health import integration_failure_record, integration_success_record
 from karatlever.hiring.services import candidacy_ats_state_apply
 from webhooks.models import WebhookDelivery
-from webhooks.services import lever_state
+from webhooks.services.processing import opportunity_link_follow
 
 logger = logging.getLogger(__name__)
 
-# Contact ids per list request: keeps the query string well under URL length limits.
-CONTACTS_PER_REQUEST = 50
 # A webhook "announced" a change if a delivery for the opportunity arrived after this much
 # before the change's updatedAt (Lever's clock and ours differ a little).
 ANNOUNCE_SKEW = timedelta(minutes=5)
@@ -38,11 +34,11 @@ class ReconcileResult:
 
 
 def integration_reconcile(*, integration_id: int) -> ReconcileResult | None:
-    """Apply Lever's current state to every linked candidacy whose opportunity changed since
+    """Apply the ATS's current state to every linked candidacy whose opportunity changed since
     the last poll (minus RECONCILE_OVERLAP_SECONDS), with the same logic as a webhook.
 
     Changes that no stored delivery announced grow ``unannounced_change_streak``; a poll whose
-    changes were all announced resets it. Lever errors leave the cursor where it was, so the
+    changes were all announced resets it. ATS errors leave the cursor where it was, so the
     next poll covers the gap. Returns None when there was nothing to poll.
     """
     integration = AtsIntegration.objects.filter(pk=integration_id, enabled=True).first()
@@ -62,41 +58,54 @@ def integration_reconcile(*, integration_id: int) -> ReconcileResult | None:
     start = max(0, cursor - settings.RECONCILE_OVERLAP_SECONDS * 1000)
     seen = changed = unannounced = 0
     if links:
-        client = lever_state.lever_client(integration)
+        adapter = ats.adapter_for(integration.ats)
+        # Several links may share a contact (one person, several opportunities): only a link
+        # with no contact id at all forces the unfiltered list.
+        contact_ids = (
+            None
+            if any(not link.contact_id for link in links.values())
+            else [link.contact_id for link in links.values()]
+        )
         try:
-            for opportunity in _updated_opportunities(client, links, start):
-                link = links.get(opportunity.id)
+            for current in adapter.opportunities_changed(
+                ats.account_for(integration),
+                since_ms=start,
+                contact_ids=contact_ids,
+                profile=ats.DELIVERY,
+            ):
+                link = links.get(current.opportunity_id)
                 if link is None:
                     continue
                 seen += 1
-                state = lever_state.opportunity_state(
-                    integration=integration, client=client, opportunity=opportunity
-                )
+                opportunity_link_follow(link=link, contact_id=current.contact_id)
                 result = candidacy_ats_state_apply(
-                    candidacy=link.candidacy, state=state, origin={"via": "reconcile"}
+                    candidacy=link.candidacy, state=current.state, origin={"via": "reconcile"}
                 )
                 if result.events:
                     changed += 1
-                    if not _announced(integration, opportunity):
+                    if not _announced(integration, current):
                         unannounced += 1
-        except LeverAuthError as exc:
-            _error(integration, f"Lever refused the API key during reconciliation: {exc}")
-            return None
-        except LeverError as exc:
-            _error(integration, f"Reconciliation could not read Lever: {exc}")
+        except ats.AtsError as exc:
+            # The cursor stays where it was, so the next poll covers the gap.
+            logger.warning(
+                "reconcile integration_id=%s failed (%s)", integration.public_id, exc.fault
+            )
+            integration_failure_record(
+                integration_id=integration.pk, context="Reconciliation", error=exc
+            )
             return None
 
     updates: dict[str, object] = {
         "reconciled_at": now,
         "reconcile_cursor_ms": started_ms,
     }
-    if links:
-        updates["last_success_at"] = now
     if unannounced:
         updates["unannounced_change_streak"] = F("unannounced_change_streak") + 1
     elif changed:
         updates["unannounced_change_streak"] = 0
     AtsIntegration.objects.filter(pk=integration.pk).update(**updates)
+    if links:
+        integration_success_record(integration_id=integration.pk)
     streak = (
         AtsIntegration.objects.filter(pk=integration.pk)
         .values_list("unannounced_change_streak", flat=True)
@@ -124,35 +133,10 @@ def reconcile_due_integration_ids() -> list[int]:
     )
 
 
-def _updated_opportunities(
-    client: LeverClient, links: dict[str, OpportunityLink], start_ms: int
-) -> Iterator[Opportunity]:
-    # Several links may share a contact (one person, several opportunities): only a link
-    # with no contact id at all forces the unfiltered list.
-    if any(not link.contact_id for link in links.values()):
-        # A link without a contact id can only be found in the unfiltered list.
-        yield from client.iter_opportunities(updated_at_start=start_ms, expand=("stage",))
-        return
-    contacts = sorted({link.contact_id for link in links.values()})
-    for i in range(0, len(contacts), CONTACTS_PER_REQUEST):
-        yield from client.iter_opportunities(
-            updated_at_start=start_ms,
-            contact_id=contacts[i : i + CONTACTS_PER_REQUEST],
-            expand=("stage",),
-        )
-
-
-def _announced(integration: AtsIntegration, opportunity: Opportunity) -> bool:
+def _announced(integration: AtsIntegration, current: ats.OpportunityState) -> bool:
     since = timezone.now() - timedelta(seconds=settings.RECONCILE_INTERVAL_SECONDS * 2)
-    if opportunity.updated_at:
-        since = datetime.fromtimestamp(opportunity.updated_at / 1000, tz=UTC) - ANNOUNCE_SKEW
+    if current.state.version:
+        since = datetime.fromtimestamp(current.state.version / 1000, tz=UTC) - ANNOUNCE_SKEW
     return WebhookDelivery.objects.filter(
-        integration=integration, opportunity_id=opportunity.id, received_at__gte=since
+        integration=integration, opportunity_id=current.opportunity_id, received_at__gte=since
     ).exists()
-
-
-def _error(integration: AtsIntegration, message: str) -> None:
-    logger.warning("reconcile integration_id=%s failed: %s", integration.public_id, message)
-    AtsIntegration.objects.filter(pk=integration.pk).update(
-        last_error=message[:1000], last_error_at=timezone.now()
-    )

@@ -1,4 +1,4 @@
-"""Step 3 of the setup guide: signature tokens pasted by an admin, or webhooks registered in Lever."""
+"""Step 3 of the setup guide: signature tokens pasted by an admin, or webhooks registered through the ATS."""
 
 from __future__ import annotations
 
@@ -8,16 +8,8 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from integrations.connections import lever_client_for
-from integrations.lever.client import LeverClient
-from integrations.lever.errors import (
-    LeverAuthError,
-    LeverError,
-    LeverPermissionError,
-    LeverTransientError,
-)
-from integrations.lever.schemas import Webhook
-from integrations.models import AtsIntegration, AuditEntry, WebhookEvent, WebhookSubscription
+from integrations import ats
+from integrations.models import AtsIntegration, AuditEntry, WebhookSubscription
 from integrations.services import audit_entry_record
 from karatlever.accounts.models import User
 from webhooks.selectors import webhook_url
@@ -26,12 +18,9 @@ logger = logging.getLogger(__name__)
 
 TOKEN_MIN = 16
 TOKEN_MAX = 200
-# Registering runs inside the admin's request: at most ~10 Lever calls, each kept short.
-INTERACTIVE_MAX_RETRIES = 0
-INTERACTIVE_ACQUIRE_TIMEOUT = 5.0
-INTERACTIVE_CONNECT_TIMEOUT = 3.05
-INTERACTIVE_READ_TIMEOUT = 10.0
-# No new event is started after this long, well inside gunicorn's 30 s worker timeout.
+# Registering runs inside the admin's request (at most ~10 calls, each with the INTERACTIVE
+# profile's short timeouts). No new event is started after this long, well inside gunicorn's
+# 30 s worker timeout.
 INTERACTIVE_BUDGET_SECONDS = 12.0
 
 
@@ -82,9 +71,10 @@ def signature_tokens_set(
     Returns the events whose token changed. The previous token keeps verifying deliveries,
     so Lever's in-flight retries signed with it still land. Audited without the tokens.
     """
+    labels = event_labels(integration)
     changed: list[str] = []
     for event, raw in tokens.items():
-        if event not in WebhookEvent.values:
+        if event not in labels:
             raise WebhookSetupError(f"Unknown webhook event “{event}”.")
         if not raw or not raw.strip():
             continue
@@ -99,8 +89,7 @@ def signature_tokens_set(
             integration=integration,
             actor=actor,
             action=AuditEntry.Action.WEBHOOKS_CHANGED,
-            summary="Webhook signature tokens set for "
-            + ", ".join(WebhookEvent(e).label for e in changed),
+            summary="Webhook signature tokens set for " + ", ".join(labels[e] for e in changed),
             detail={"events": changed, "source": "pasted"},
         )
     return changed
@@ -116,60 +105,69 @@ class RegisterResult:
     not_removed: int = 0
 
 
+def event_labels(integration: AtsIntegration) -> dict[str, str]:
+    """The events this integration's ATS acts on, code -> label, in display order."""
+    return {spec.code: spec.label for spec in ats.adapter_for(integration.ats).webhook_events}
+
+
 def webhooks_register(*, integration: AtsIntegration, actor: User | None) -> RegisterResult:
-    """Create (or repair) the three webhooks in Lever pointing at this integration's URL.
+    """Create (or repair) the integration's webhooks in the ATS pointing at its URL.
 
     For each event: a webhook we created before and still hold the token for is kept (its URL
     is corrected if PUBLIC_BASE_URL changed); otherwise a new one is created and its signature
     token (returned only at creation) is stored at once, the old token staying valid as the
     previous one. Other webhooks for the same event and URL would deliver with tokens we don't
-    have, so they are removed where Lever allows. Raises WebhookSetupError with a message for
-    the admin; work done before an error is kept.
+    have, so they are removed where the ATS allows. Raises WebhookSetupError with a message for
+    the admin; work done before an error is kept. Calls use the INTERACTIVE profile.
     """
+    adapter = ats.adapter_for(integration.ats)
     if not integration.has_api_key:
-        raise WebhookSetupError("Save a Lever API key first (Step 2).")
+        raise WebhookSetupError(f"Save a {adapter.label} API key first (Step 2).")
     url = webhook_url(integration=integration)
-    client = interactive_client(integration)
+    account = ats.account_for(integration)
+    labels = event_labels(integration)
     result = RegisterResult(url=url)
     try:
         deadline = time.monotonic() + INTERACTIVE_BUDGET_SECONDS
-        existing = client.list_webhooks()
-        for event in WebhookEvent:
+        existing = adapter.webhooks_list(account, profile=ats.INTERACTIVE)
+        for event in labels:
             if time.monotonic() > deadline:
-                raise WebhookSetupError("Lever is answering slowly, so Karat stopped early.")
-            _register_event(client, integration, event.value, url, existing, result)
-    except LeverPermissionError as exc:
+                raise WebhookSetupError(
+                    f"{adapter.label} is answering slowly, so Karat stopped early."
+                )
+            _register_event(adapter, account, integration, event, url, existing, result)
+    except ats.AtsKeyError as exc:
+        if exc.status_code == 403:
+            raise WebhookSetupError(
+                f"The API key may not manage webhooks in {adapter.label} (it needs the webhooks "
+                f"permissions). Create the webhooks in {adapter.label} and paste their "
+                "signature tokens below instead." + _progress(result, labels, adapter.label)
+            ) from exc
         raise WebhookSetupError(
-            "The API key may not manage webhooks in Lever (it needs the webhooks permissions). "
-            "Create the three webhooks in Lever and paste their signature tokens below instead."
-            + _progress(result)
+            f"{adapter.label} refused the API key. Check it in Step 2."
+            + _progress(result, labels, adapter.label)
         ) from exc
-    except LeverAuthError as exc:
+    except ats.AtsUnavailable as exc:
         raise WebhookSetupError(
-            "Lever refused the API key. Check it in Step 2." + _progress(result)
+            f"{adapter.label} did not answer in time or could not be reached."
+            + _progress(result, labels, adapter.label)
         ) from exc
-    except LeverTransientError as exc:
-        raise WebhookSetupError(
-            "Lever did not answer in time or could not be reached." + _progress(result)
-        ) from exc
-    except LeverError as exc:
-        raise WebhookSetupError(
-            f"Lever rejected the request: {exc.message}" + _progress(result)
-        ) from exc
+    except ats.AtsError as exc:
+        raise WebhookSetupError(exc.message + _progress(result, labels, adapter.label)) from exc
     except WebhookSetupError as exc:
-        raise WebhookSetupError(str(exc) + _progress(result)) from exc
+        raise WebhookSetupError(str(exc) + _progress(result, labels, adapter.label)) from exc
     finally:
         if result.created or result.repaired or result.removed:
             audit_entry_record(
                 integration=integration,
                 actor=actor,
                 action=AuditEntry.Action.WEBHOOKS_CHANGED,
-                summary="Webhooks registered in Lever",
+                summary=f"Webhooks registered in {adapter.label}",
                 detail={
                     "created": result.created,
                     "repaired": result.repaired,
                     "removed": result.removed,
-                    "source": "lever_api",
+                    "source": f"{adapter.ats}_api",
                 },
             )
     logger.info(
@@ -183,45 +181,28 @@ def webhooks_register(*, integration: AtsIntegration, actor: User | None) -> Reg
     return result
 
 
-def interactive_client(integration: AtsIntegration) -> LeverClient:
-    """A client for calls made inside a web request: a tight time budget per call.
-
-    The defaults suit workers (several retries with backoff, up to a minute waiting for a
-    rate-limit token); in a request they could outlast the web server's timeout. Here a call
-    fails fast and the page says what was done; clicking again repairs the rest.
-    """
-    client = lever_client_for(integration)
-    client.max_retries = INTERACTIVE_MAX_RETRIES
-    client.acquire_timeout = INTERACTIVE_ACQUIRE_TIMEOUT
-    connect, read = client.timeout
-    client.timeout = (
-        min(connect, INTERACTIVE_CONNECT_TIMEOUT),
-        min(read, INTERACTIVE_READ_TIMEOUT),
-    )
-    return client
-
-
-def _progress(result: RegisterResult) -> str:
+def _progress(result: RegisterResult, labels: dict[str, str], ats_label: str = "Lever") -> str:
     """What was and wasn't registered before an error, for the admin's message."""
     done = result.created + result.repaired + result.kept
-    missing = [e for e in WebhookEvent.values if e not in done]
+    missing = [e for e in labels if e not in done]
     text = ""
     if done:
-        text += " Registered: " + ", ".join(WebhookEvent(e).label for e in done) + "."
+        text += " Registered: " + ", ".join(labels[e] for e in done) + "."
     if missing:
-        text += " Not registered: " + ", ".join(WebhookEvent(e).label for e in missing) + "."
+        text += " Not registered: " + ", ".join(labels[e] for e in missing) + "."
     return (
-        text + " Click “Register webhooks in Lever” again to finish: what is already "
+        text + f" Click “Register webhooks in {ats_label}” again to finish: what is already "
         "registered is kept, not duplicated."
     )
 
 
 def _register_event(
-    client: LeverClient,
+    adapter: ats.AtsAdapter,
+    account: ats.AtsAccount,
     integration: AtsIntegration,
     event: str,
     url: str,
-    existing: list[Webhook],
+    existing: list[ats.RemoteWebhook],
     result: RegisterResult,
 ) -> None:
     subscription, _ = WebhookSubscription.objects.get_or_create(
@@ -230,26 +211,27 @@ def _register_event(
     known = next(
         (w for w in existing if w.id == subscription.lever_webhook_id and w.event == event), None
     )
-    keep: Webhook | None = None
     if known is not None and subscription.signature_token:
         if known.url != url:
-            client.update_webhook(known.id, url=url)
+            adapter.webhook_update_url(account, known.id, url=url, profile=ats.INTERACTIVE)
             result.repaired.append(event)
         else:
             result.kept.append(event)
         keep = known
     else:
-        created = client.create_webhook(url=url, event=event)
+        created = adapter.webhook_create(account, url=url, event=event, profile=ats.INTERACTIVE)
         if not created.signature_token:
-            raise WebhookSetupError("Lever created the webhook but returned no signature token.")
+            raise WebhookSetupError(
+                f"{adapter.label} created the webhook but returned no signature token."
+            )
         _token_store(subscription, created.signature_token, lever_webhook_id=created.id)
         result.created.append(event)
         keep = created
     for other in existing:
         if other.event == event and other.url == url and other.id != keep.id:
             try:
-                client.delete_webhook(other.id)
+                adapter.webhook_delete(account, other.id, profile=ats.INTERACTIVE)
                 result.removed += 1
-            except LeverError:
+            except ats.AtsError:
                 # Lever only lets the API change webhooks the API created; leave the rest.
                 result.not_removed += 1

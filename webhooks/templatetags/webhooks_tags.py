@@ -22,7 +22,7 @@ def webhook_setup_context(integration: AtsIntegration) -> dict[str, Any]:
         "url": selectors.webhook_url(integration=integration),
         "events": selectors.webhook_setup(integration=integration),
         "not_arriving": selectors.webhooks_not_arriving(integration=integration),
-        "form": SignatureTokensForm(),
+        "form": SignatureTokensForm(integration=integration),
         "tokens_url": reverse("webhooks-console:tokens", kwargs=kwargs),
         "register_url": reverse("webhooks-console:register", kwargs=kwargs),
         "activity_url": reverse("webhooks-console:activity", kwargs=kwargs),
