@@ -1,0 +1,235 @@
+"""A second ATS, defined here, works with the generic code unchanged: intake, processing,
+reconciliation, webhook setup rows and the status page only ever call the adapter."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from integrations import ats as iface
+from integrations.models import AtsIntegration, OpportunityLink, WebhookSubscription
+from karatlever.hiring.models import Candidacy
+from karatlever.hiring.services import AtsState
+from tests.factories import CandidacyFactory, IntegrationFactory, RoleFactory
+from webhooks.models import WebhookDelivery
+from webhooks.services import processing, reconcile
+
+pytestmark = pytest.mark.django_db
+
+SIGNING_KEY = "fake-ats-signing-key-0123456789"
+OPPORTUNITY = "cand-0001"
+
+
+class FakeAts:
+    """A tiny ATS: deliveries ``{"id", "kind", "at", "candidate", "mac"}``, HMAC of id+at."""
+
+    ats = "fakeats"
+    label = "FakeATS"
+    regions: Sequence[tuple[str, str]] = (("us", "US"),)
+    webhook_events: Sequence[iface.WebhookEventSpec] = (
+        iface.WebhookEventSpec("candidate.moved", "Candidate moved"),
+    )
+
+    def __init__(self) -> None:
+        self.states: dict[str, tuple[str, int]] = {}
+        self.calls: list[str] = []
+
+    def api_host(self, region: str) -> str:
+        return "api.fake.example"
+
+    def delivery_parse(self, body: Mapping[str, Any]) -> iface.InboundDelivery:
+        if not isinstance(body.get("id"), str) or not isinstance(body.get("at"), int):
+            raise iface.DeliveryMalformed("id and at are required")
+        return iface.InboundDelivery(
+            event=str(body.get("kind", "")),
+            delivery_key=body["id"],
+            triggered_at_ms=body["at"],
+            opportunity_id=str(body.get("candidate", "")),
+            is_test=not body.get("candidate"),
+        )
+
+    def delivery_verify(self, body: Mapping[str, Any], *, signature_tokens: Sequence[str]) -> bool:
+        message = f"{body.get('id')}{body.get('at')}".encode()
+        return any(
+            hmac.compare_digest(
+                hmac.new(t.encode(), message, hashlib.sha256).hexdigest(), str(body.get("mac"))
+            )
+            for t in signature_tokens
+        )
+
+    def _state(self, opportunity_id: str) -> iface.OpportunityState:
+        stage, version = self.states[opportunity_id]
+        return iface.OpportunityState(
+            opportunity_id=opportunity_id,
+            contact_id="person-1",
+            state=AtsState(
+                stage_id=stage, stage_name=stage.title(), archived=False, version=version
+            ),
+        )
+
+    def opportunity_state(
+        self, account: iface.AtsAccount, opportunity_id: str, *, profile: iface.CallProfile
+    ) -> iface.OpportunityState:
+        self.calls.append(f"read {opportunity_id}")
+        if opportunity_id not in self.states:
+            raise iface.AtsRecordNotFound("no such candidate", status_code=404)
+        return self._state(opportunity_id)
+
+    def opportunities_changed(
+        self,
+        account: iface.AtsAccount,
+        *,
+        since_ms: int,
+        contact_ids: Sequence[str] | None,
+        profile: iface.CallProfile,
+    ) -> Iterator[iface.OpportunityState]:
+        self.calls.append("list changed")
+        for opportunity_id, (_, version) in self.states.items():
+            if version >= since_ms:
+                yield self._state(opportunity_id)
+
+    def webhooks_list(self, account: iface.AtsAccount, *, profile: iface.CallProfile) -> list[Any]:
+        return []
+
+    def webhook_create(self, account: Any, *, url: str, event: str, profile: Any) -> Any:
+        return iface.RemoteWebhook(id="w1", event=event, url=url, signature_token="t" * 32)
+
+    def webhook_update_url(self, account: Any, webhook_id: str, *, url: str, profile: Any) -> None:
+        return None
+
+    def webhook_delete(self, account: Any, webhook_id: str, *, profile: Any) -> None:
+        return None
+
+    def key_check(
+        self, account: iface.AtsAccount, *, budget_seconds: float
+    ) -> iface.KeyCheckResult:
+        return iface.KeyCheckResult(iface.KeyCheckStatus.VALID, (), ats_label=self.label)
+
+    def candidate_url_parse(self, raw: str, *, region: str | None = None) -> iface.CandidateRef:
+        return iface.CandidateRef(opportunity_id=raw.rsplit("/", 1)[-1], region="us", url=raw)
+
+    def candidate_url(self, region: str, opportunity_id: str) -> str:
+        return f"https://fake.example/c/{opportunity_id}"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeAts]:
+    adapter = FakeAts()
+    iface.adapter_register("fakeats", adapter)
+    yield adapter
+    iface.adapter_unregister("fakeats")
+
+
+@pytest.fixture
+def fake_integration(fake: FakeAts, group: Any) -> AtsIntegration:
+    integration = IntegrationFactory(group=group, ats="fakeats")
+    integration.api_key = "fake-key-0123456789abcdef"
+    integration.api_key_last4 = "cdef"
+    integration.save(update_fields=["api_key", "api_key_last4"])
+    WebhookSubscription.objects.create(
+        integration=integration,
+        event="candidate.moved",
+        signature_token=SIGNING_KEY,
+        signature_token_last4=SIGNING_KEY[-4:],
+    )
+    return integration
+
+
+@pytest.fixture
+def fake_candidacy(fake_integration: AtsIntegration) -> Candidacy:
+    candidacy = CandidacyFactory(role=RoleFactory(group=fake_integration.group))
+    OpportunityLink.objects.create(
+        integration=fake_integration, candidacy=candidacy, opportunity_id=OPPORTUNITY
+    )
+    return candidacy
+
+
+def _delivery(delivery_id: str, *, at: int = 1_795_000_000_000, key: str = SIGNING_KEY) -> str:
+    mac = hmac.new(key.encode(), f"{delivery_id}{at}".encode(), hashlib.sha256).hexdigest()
+    body = {"id": delivery_id, "kind": "candidate.moved", "at": at, "candidate": OPPORTUNITY}
+    return json.dumps({**body, "mac": mac})
+
+
+def _receive_url(integration: AtsIntegration) -> str:
+    return f"/webhooks/fakeats/{integration.public_id}/"
+
+
+def test_a_signed_delivery_of_the_second_ats_is_stored_and_processed(
+    client: Client, fake: FakeAts, fake_candidacy: Candidacy, fake_integration: AtsIntegration
+) -> None:
+    fake.states[OPPORTUNITY] = ("onsite", 1_795_000_000_500)
+
+    response = client.post(
+        _receive_url(fake_integration), _delivery("d-1"), content_type="application/json"
+    )
+
+    assert response.status_code == 200
+    delivery = WebhookDelivery.objects.get(integration=fake_integration)
+    assert (delivery.event, delivery.token, delivery.opportunity_id) == (
+        "candidate.moved",
+        "d-1",
+        OPPORTUNITY,
+    )
+    assert processing.delivery_process(delivery_id=delivery.pk) == WebhookDelivery.Status.PROCESSED
+    fake_candidacy.refresh_from_db()
+    assert fake_candidacy.ats_stage_name == "Onsite"
+    assert fake.calls == [f"read {OPPORTUNITY}"]
+
+
+def test_a_badly_signed_delivery_of_the_second_ats_is_refused(
+    client: Client, fake: FakeAts, fake_candidacy: Candidacy, fake_integration: AtsIntegration
+) -> None:
+    response = client.post(
+        _receive_url(fake_integration),
+        _delivery("d-2", key="another-key-0123456789abcdef"),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 401
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_a_deleted_record_of_the_second_ats_is_ignored_without_blaming_the_key(
+    client: Client, fake: FakeAts, fake_candidacy: Candidacy, fake_integration: AtsIntegration
+) -> None:
+    client.post(_receive_url(fake_integration), _delivery("d-3"), content_type="application/json")
+
+    status = processing.delivery_process(delivery_id=WebhookDelivery.objects.get().pk)
+
+    assert status == WebhookDelivery.Status.IGNORED
+    fake_integration.refresh_from_db()
+    assert fake_integration.last_error == ""
+
+
+def test_reconciliation_heals_a_missed_change_of_the_second_ats(
+    fake: FakeAts, fake_candidacy: Candidacy, fake_integration: AtsIntegration
+) -> None:
+    fake.states[OPPORTUNITY] = ("offer", 4_000_000_000_000)
+
+    result = reconcile.integration_reconcile(integration_id=fake_integration.pk)
+
+    assert result is not None
+    assert result.changed == 1
+    fake_candidacy.refresh_from_db()
+    assert fake_candidacy.ats_stage_name == "Offer"
+
+
+def test_the_status_and_settings_pages_show_the_second_ats_events(
+    admin_client: Client, fake: FakeAts, fake_integration: AtsIntegration
+) -> None:
+    kwargs = {"integration_id": fake_integration.public_id}
+
+    status_page = admin_client.get(reverse("integrations:status", kwargs=kwargs))
+    settings_page = admin_client.get(reverse("integrations:settings", kwargs=kwargs))
+
+    assert status_page.status_code == 200
+    assert "Candidate moved" in status_page.content.decode()
+    assert settings_page.status_code == 200
+    assert "Candidate moved" in settings_page.content.decode()
