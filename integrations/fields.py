@@ -51,7 +51,7 @@ def decrypt(token: str) -> str:
         ) from exc
 
 
-class EncryptedTextField(models.TextField[str | None, str | None]):
+class EncryptedTextField(models.TextField[str, str]):
     description = "Text encrypted at rest with MultiFernet"
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:

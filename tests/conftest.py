@@ -29,14 +29,16 @@ def _local_state() -> Iterator[None]:
     secrets yet: hand the new ones to these settings, and to the environment that the tests'
     subprocesses (worker, server, driver; some with their own var/) inherit.
     """
-    local_state_init()
     try:
         secret_key = django_settings.SECRET_KEY
     except ImproperlyConfigured:  # empty: settings were imported before the file existed
         secret_key = ""
-    if django_settings.DEBUG and not secret_key:
+    field_keys = django_settings.FIELD_ENCRYPTION_KEYS
+    # Not settings.DEBUG: pytest-django's test environment has already turned it off.
+    local_state_init(with_secrets=not (secret_key and field_keys))
+    if not secret_key:
         django_settings.SECRET_KEY = django_settings.LOCAL_SECRET_KEY_FILE.read_text().strip()
-    if django_settings.DEBUG and not django_settings.FIELD_ENCRYPTION_KEYS:
+    if not field_keys:
         keys = django_settings.LOCAL_FIELD_ENCRYPTION_KEYS_FILE.read_text().strip()
         django_settings.FIELD_ENCRYPTION_KEYS = [keys]
     with pytest.MonkeyPatch.context() as patch:

@@ -39,16 +39,17 @@ def secret_write_once(path: Path, generate: Callable[[], str]) -> bool:
     return True
 
 
-def local_state_init() -> list[Path]:
+def local_state_init(*, with_secrets: bool | None = None) -> list[Path]:
     """Create the local folders and, on local runs (DEBUG), the secrets; returns what was new.
 
     Idempotent: existing secrets are never replaced (the field keys decrypt stored API keys).
     Production (DEBUG off) gets folders only: its secrets come from the environment.
+    `with_secrets` overrides DEBUG (the test suite, where Django turns DEBUG off).
     """
     created = [folder for folder in local_state_folders() if not folder.is_dir()]
     for folder in created:
         folder.mkdir(parents=True, exist_ok=True)
-    if settings.DEBUG:
+    if settings.DEBUG if with_secrets is None else with_secrets:
         generators: dict[Path, Callable[[], str]] = {
             Path(settings.LOCAL_SECRET_KEY_FILE): lambda: secrets.token_urlsafe(50),
             Path(settings.LOCAL_FIELD_ENCRYPTION_KEYS_FILE): lambda: Fernet.generate_key().decode(),
