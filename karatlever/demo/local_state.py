@@ -14,8 +14,11 @@ from karatlever.celery import local_folders
 
 
 def local_state_folders() -> list[Path]:
-    """Every folder a local run writes into: var/, the SQLite database's, the broker's, beat's."""
-    folders = [Path(settings.VAR_DIR)]
+    """Every folder a local run writes into: var/, the SQLite database's, the broker's, beat's.
+
+    And STATIC_ROOT: WhiteNoise warns about a missing one when DEBUG is off (as in tests).
+    """
+    folders = [Path(settings.VAR_DIR), Path(settings.STATIC_ROOT)]
     database = settings.DATABASES["default"]
     if database["ENGINE"] == "django.db.backends.sqlite3":
         for name in (database["NAME"], database.get("TEST", {}).get("NAME")):
