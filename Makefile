@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 WEB_PORT ?= 8000
 SANDBOX_PORT ?= 8001
 
-.PHONY: help venv browser wrk run test lint migrate seed sandbox bench clean-var
+.PHONY: help venv browser wrk run test lint init-local migrate seed sandbox bench clean-var
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,22 +41,28 @@ browser:
 run: venv  ## migrate, seed the demo org, then run web :8000, worker, beat and the Lever sandbox :8001
 	$(BIN)/python bin/run-local --web-port $(WEB_PORT) --sandbox-port $(SANDBOX_PORT)
 
-test: venv browser  ## ruff, migrations up to date, then the full pytest suite (non-zero on any failure, or on no tests)
-	$(BIN)/ruff check .
-	$(BIN)/python manage.py makemigrations --check --dry-run
+# The suite makes its own var/ folders and local secrets (tests/conftest.py): no setup step.
+test: lint browser  ## lint, then the full pytest suite (non-zero on any failure, or on no tests)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: venv  ## ruff check and migrations up to date
+# makemigrations runs the system checks, which want the local secrets (init-local makes them once).
+# mypy checks the `files` of [tool.mypy] in pyproject.toml (strict for integrations/, webhooks/).
+lint: init-local  ## ruff check and format, migrations up to date, mypy
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/mypy
 
-migrate: venv  ## apply migrations to the configured database
+init-local: venv  ## create var/ folders and the local secrets (once; bin/run-local does this too)
+	$(BIN)/python manage.py init_local
+
+migrate: init-local  ## apply migrations to the configured database
 	$(BIN)/python manage.py migrate --noinput
 
-seed: venv  ## create the demo organization (idempotent)
+seed: init-local  ## create the demo organization (idempotent)
 	$(BIN)/python manage.py seed_demo
 
-sandbox: venv  ## run only the local Lever sandbox on :8001
+sandbox: init-local  ## run only the local Lever sandbox on :8001
 	$(BIN)/python manage.py lever_sandbox --port $(SANDBOX_PORT)
 
 # bench/webhook_ingest.py drives the server with wrk (C load generator, Debian package).

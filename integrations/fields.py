@@ -51,7 +51,7 @@ def decrypt(token: str) -> str:
         ) from exc
 
 
-class EncryptedTextField(models.TextField):
+class EncryptedTextField(models.TextField[str, str]):
     description = "Text encrypted at rest with MultiFernet"
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
@@ -60,10 +60,11 @@ class EncryptedTextField(models.TextField):
         return decrypt(value)
 
     def get_prep_value(self, value: Any) -> str | None:
-        value = super().get_prep_value(value)
-        if value is None or value == "":
-            return value
-        return encrypt(str(value))
+        prepared = super().get_prep_value(value)
+        if prepared is None:
+            return None
+        text = str(prepared)
+        return text if text == "" else encrypt(text)
 
     def get_lookup(self, lookup_name: str) -> Any:
         # Ciphertext differs every time, so lookups could only ever be wrong. Only isnull works.

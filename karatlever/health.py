@@ -61,7 +61,11 @@ def database_check(using: str = DEFAULT_DB_ALIAS) -> Check:
 
 
 def _filesystem_broker_check(options: dict[str, Any]) -> Check:
-    folders = {options.get("data_folder_in"), options.get("data_folder_out")} - {None}
+    folders = {
+        str(folder)
+        for folder in (options.get("data_folder_in"), options.get("data_folder_out"))
+        if folder is not None
+    }
     if not folders:
         return {"ok": False, "error": "filesystem broker has no data folder configured"}
     for folder in sorted(folders):
@@ -101,7 +105,11 @@ def _kombu_broker_check(url: str, options: dict[str, Any]) -> Check:
         url, connect_timeout=PROBE_TIMEOUT_SECONDS, transport_options=options
     ) as connection:
         connection.ensure_connection(
-            max_retries=1, interval_start=0, interval_step=0, timeout=PROBE_TIMEOUT_SECONDS
+            max_retries=1,
+            interval_start=0,
+            interval_step=0,
+            # celery-types annotates int; kombu only adds it to time() (a float is fine).
+            timeout=PROBE_TIMEOUT_SECONDS,  # type: ignore[arg-type]
         )
     return {"ok": True}
 

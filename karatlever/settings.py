@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from pathlib import Path
 
+import django_stubs_ext
 import environ
-from cryptography.fernet import Fernet
+
+# Lets mypy's generic Django classes (ModelAdmin[Model], TextField[str, str]) be subscripted.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -16,30 +18,29 @@ env = environ.Env()
 # Core
 # ---------------------------------------------------------------------------------------------
 
-# Local state (SQLite database, file broker, generated keys) lives here; never committed.
+# Local state (SQLite database, file broker, local secrets) lives here; never committed. This file
+# only computes paths: `manage.py init_local` (run by bin/run-local) creates the folders and the
+# secrets, and the code that uses a folder creates it on first use.
 VAR_DIR = Path(env.str("KARATLEVER_VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+LOCAL_SECRET_KEY_FILE = VAR_DIR / "django-secret-key"
+LOCAL_FIELD_ENCRYPTION_KEYS_FILE = VAR_DIR / "field-encryption-keys"
 
 # Local runs default to DEBUG on; production sets DJANGO_DEBUG=0 (see README "Production").
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
 
-def _local_secret(filename: str, generate: callable) -> str:  # type: ignore[valid-type]
-    """Read a secret generated once into var/ (local runs only; production passes env vars)."""
-    path = VAR_DIR / filename
-    if not path.exists():
-        path.write_text(generate())
-        path.chmod(0o600)
-    return path.read_text().strip()
+def _local_secret(path: Path) -> str:
+    """A secret `manage.py init_local` wrote (local runs only); "" until it has run."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return ""
 
 
 if DEBUG:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _local_secret(
-        "django-secret-key", lambda: secrets.token_urlsafe(50)
-    )
-    _default_field_keys = _local_secret(
-        "field-encryption-keys", lambda: Fernet.generate_key().decode()
-    )
+    # Missing both ways, the karatlever.E001 system check says to run `manage.py init_local`.
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _local_secret(LOCAL_SECRET_KEY_FILE)
+    _default_field_keys = _local_secret(LOCAL_FIELD_ENCRYPTION_KEYS_FILE)
 else:
     SECRET_KEY = env.str("DJANGO_SECRET_KEY")
     # Missing keys are reported by the integrations.E001 system check, never silently generated.
@@ -172,8 +173,7 @@ else:
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "filesystem://"
 BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for _sub in ("queue", "processed", "control"):
-        (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
+    # The folders are made by init_local and on first use (karatlever.celery.local_folders_ensure).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
@@ -289,8 +289,8 @@ SPECTACULAR_SETTINGS = {
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Made by collectstatic; local runs (DEBUG) serve from the finders and never need it.
 STATIC_ROOT = VAR_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -2,17 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
 from integrations.models import AtsIntegration
 from karatlever.accounts.models import Group, Membership, Organization, User
+from karatlever.demo.local_state import local_state_init
 from tests.factories import (
     GroupFactory,
     IntegrationFactory,
     MembershipFactory,
     OrganizationFactory,
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _local_state() -> Iterator[None]:
+    """What `manage.py init_local` makes for `make run`: var/ folders (the SQLite test database's
+    among them) and the local secrets, so a fresh clone's test run needs no setup step.
+
+    pytest-django imported the settings before any fixture ran, so on a fresh clone they found no
+    secrets yet: hand the new ones to these settings, and to the environment that the tests'
+    subprocesses (worker, server, driver; some with their own var/) inherit.
+    """
+    try:
+        secret_key = django_settings.SECRET_KEY
+    except ImproperlyConfigured:  # empty: settings were imported before the file existed
+        secret_key = ""
+    field_keys = django_settings.FIELD_ENCRYPTION_KEYS
+    # Not settings.DEBUG: pytest-django's test environment has already turned it off.
+    local_state_init(with_secrets=not (secret_key and field_keys))
+    if not secret_key:
+        django_settings.SECRET_KEY = django_settings.LOCAL_SECRET_KEY_FILE.read_text().strip()
+    if not field_keys:
+        keys = django_settings.LOCAL_FIELD_ENCRYPTION_KEYS_FILE.read_text().strip()
+        django_settings.FIELD_ENCRYPTION_KEYS = [keys]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_SECRET_KEY", django_settings.SECRET_KEY)
+        patch.setenv("FIELD_ENCRYPTION_KEYS", ",".join(django_settings.FIELD_ENCRYPTION_KEYS))
+        yield
 
 
 @pytest.fixture(autouse=True)

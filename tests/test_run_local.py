@@ -184,11 +184,10 @@ def _poll_demo_state(database: Path, opportunity_id: str, timeout: float = 30) -
 @pytest.mark.live
 def test_the_make_run_stack_serves_the_demo_end_to_end_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     # The embedded default in a private var/ dir: never touch a configured database or broker.
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "LEVER_API_BASE_URL"}
-    }
+    # Nor the test session's secrets: init_local must make them in that var/.
+    dropped = {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "LEVER_API_BASE_URL"}
+    dropped |= {"DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEYS"}
+    env = {name: value for name, value in os.environ.items() if name not in dropped}
     env["KARATLEVER_VAR_DIR"] = str(tmp_path / "var")
     web_port, sandbox_port = _free_port(), _free_port()
     process = subprocess.Popen(  # noqa: S603 - fixed argv
@@ -226,6 +225,8 @@ def test_the_make_run_stack_serves_the_demo_end_to_end_and_stops_on_ctrl_c(tmp_p
         rest, _ = process.communicate(timeout=30)
 
     assert "admin@acme.test / karat-demo-admin" in output
+    for secret in ("django-secret-key", "field-encryption-keys"):
+        assert f"created {tmp_path / 'var' / secret}" in output
     assert "Demo webhooks → http://127.0.0.1:" in output
     for name in ("web", "worker", "beat", "sandbox"):
         assert f"{name:<8}| started (pid" in output

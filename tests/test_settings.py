@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_FILE = ROOT / "karatlever" / "settings.py"
 # What a clean shell has; nothing that configures karatlever.
@@ -60,25 +62,76 @@ print(json.dumps({
 """
 
 
-def probe_settings(var_dir: Path, **env_overrides: str) -> dict[str, Any]:
-    """Import the settings in a fresh process with a clean environment (plus `env_overrides`)."""
+# Everything a process does before it does real work: settings, app registry, the Celery app.
+_IMPORT_ONLY = """
+import django
+django.setup()
+from django.conf import settings
+from karatlever.celery import app
+
+settings.DATABASES, settings.CACHES, settings.FIELD_ENCRYPTION_KEYS
+app.conf.broker_transport_options, app.conf.beat_schedule_filename
+"""
+
+# The first publish on the file broker (kombu never makes its folders; nothing consumes it here).
+_PUBLISH = """
+from karatlever.celery import app
+app.send_task("karatlever.tests.never_run")
+"""
+
+
+def clean_env(var_dir: Path, **env_overrides: str) -> dict[str, str]:
+    """A clean shell's environment pointing at `var_dir` (plus `env_overrides`)."""
     env = {name: os.environ[name] for name in _PASSTHROUGH if name in os.environ}
     env.update(
         DJANGO_SETTINGS_MODULE="karatlever.settings",
         KARATLEVER_VAR_DIR=str(var_dir),
         **env_overrides,
     )
-    result = subprocess.run(  # noqa: S603 - fixed argv
-        [sys.executable, "-c", _PROBE],
+    return env
+
+
+def run_python(var_dir: Path, *argv: str, **env_overrides: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - fixed argv
+        [sys.executable, *argv],
         cwd=ROOT,
-        env=env,
+        env=clean_env(var_dir, **env_overrides),
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def probe_settings(var_dir: Path, **env_overrides: str) -> dict[str, Any]:
+    """Import the settings in a fresh process with a clean environment (plus `env_overrides`)."""
+    result = run_python(var_dir, "-c", _PROBE, **env_overrides)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def init_local(var_dir: Path) -> str:
+    result = run_python(var_dir, "manage.py", "init_local")
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _tree(path: Path) -> list[str]:
+    return sorted(str(item.relative_to(path)) for item in path.rglob("*"))
+
+
+@pytest.mark.parametrize("debug", ["1", "0"])
+def test_importing_the_settings_creates_nothing(tmp_path: Path, debug: str) -> None:
+    empty, missing = tmp_path / "empty", tmp_path / "missing"
+    empty.mkdir()
+    production = {"DJANGO_SECRET_KEY": "x" * 50} if debug == "0" else {}
+
+    for var_dir in (empty, missing):
+        result = run_python(var_dir, "-c", _IMPORT_ONLY, DJANGO_DEBUG=debug, **production)
+        assert result.returncode == 0, result.stderr
+
+    assert _tree(empty) == []
+    assert not missing.exists()
 
 
 def test_the_embedded_default_is_sqlite_in_wal_mode_under_var(tmp_path: Path) -> None:
@@ -97,24 +150,67 @@ def test_the_embedded_broker_is_kombu_filesystem_with_folders_under_var(tmp_path
     assert probed["broker_url"] == "filesystem://"
     options = probed["transport_options"]
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
-        folder = Path(options[key])
-        assert folder.is_relative_to(tmp_path / "broker"), key
-        assert folder.is_dir(), key
+        assert Path(options[key]).is_relative_to(tmp_path / "broker"), key
     assert probed["cache_backend"].endswith("FileBasedCache")
     assert Path(probed["cache_location"]).is_relative_to(tmp_path)
     assert Path(probed["beat_schedule_filename"]).is_relative_to(tmp_path)
 
 
-def test_local_secrets_are_generated_once_into_var_and_kept(tmp_path: Path) -> None:
-    probe_settings(tmp_path)
-    key_file = tmp_path / "field-encryption-keys"
-    first = key_file.read_text()
+def test_the_file_broker_makes_its_folders_on_the_first_publish(tmp_path: Path) -> None:
+    result = run_python(tmp_path, "-c", _PUBLISH)
 
-    probed = probe_settings(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [path.suffix for path in (tmp_path / "broker" / "queue").iterdir()] == [".msg"]
+    assert (tmp_path / "broker" / "control").is_dir()
 
+
+def test_init_local_makes_the_folders_and_secrets_once_and_keeps_them(tmp_path: Path) -> None:
+    var_dir = tmp_path / "var"
+    output = init_local(var_dir)
+    key_file, secret_file = var_dir / "field-encryption-keys", var_dir / "django-secret-key"
+    first = key_file.read_text(), secret_file.read_text()
+
+    again = init_local(var_dir)
+    probed = probe_settings(var_dir)
+
+    assert f"created {key_file}" in output
+    assert f"created {var_dir / 'broker' / 'queue'}" in output
+    assert "is complete" in again
+    assert (key_file.read_text(), secret_file.read_text()) == first
+    for path in (key_file, secret_file):
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert probed["field_keys"] == 1
-    assert key_file.read_text() == first
-    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    for folder in ("queue", "processed", "control"):
+        assert (var_dir / "broker" / folder).is_dir()
+
+
+def test_a_local_run_without_secrets_is_a_system_check_error_naming_init_local(
+    tmp_path: Path,
+) -> None:
+    before = run_python(tmp_path, "manage.py", "check")
+    init_local(tmp_path)
+    after = run_python(tmp_path, "manage.py", "check")
+
+    assert before.returncode != 0
+    assert "karatlever.E001" in before.stderr
+    assert "manage.py init_local" in before.stderr
+    assert after.returncode == 0, after.stderr
+
+
+def test_production_init_local_makes_folders_but_never_secrets(tmp_path: Path) -> None:
+    result = run_python(
+        tmp_path,
+        "manage.py",
+        "init_local",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY="x" * 50,
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "django-secret-key").exists()
+    assert not (tmp_path / "field-encryption-keys").exists()
+    assert not (tmp_path / "broker").exists()
 
 
 def test_celery_is_configured_for_safe_redelivery(tmp_path: Path) -> None:

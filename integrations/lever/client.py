@@ -449,7 +449,7 @@ class LeverClient:
         return _unwrap(body)
 
     def _step(self, attempt: int) -> float:
-        return min(self.backoff_max, self.backoff_base * 2**attempt)
+        return min(self.backoff_max, self.backoff_base * 2.0**attempt)
 
     def _backoff(self, attempt: int) -> float:
         # Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter").

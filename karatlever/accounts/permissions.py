@@ -8,11 +8,19 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
+from karatlever.accounts.http import AuthenticatedHttpRequest
+from karatlever.accounts.models import Membership
 from karatlever.accounts.selectors import membership_get
 
 ViewFunc = Callable[..., HttpResponse]
+
+
+class MemberHttpRequest(AuthenticatedHttpRequest):
+    """A request to a view behind ``member_required``: the user's membership is attached."""
+
+    membership: Membership
 
 
 def member_required(view: ViewFunc) -> ViewFunc:
@@ -20,11 +28,12 @@ def member_required(view: ViewFunc) -> ViewFunc:
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        membership = membership_get(user=request.user)  # type: ignore[arg-type]
+    def wrapper(request: MemberHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # login_required has checked the user; the membership is attached here, before the view.
+        membership = membership_get(user=request.user)
         if membership is None:
             raise PermissionDenied("Your account is not a member of any organization.")
-        request.membership = membership  # type: ignore[attr-defined]
+        request.membership = membership
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -35,8 +44,8 @@ def admin_required(view: ViewFunc) -> ViewFunc:
 
     @member_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.membership.is_admin:  # type: ignore[attr-defined]
+    def wrapper(request: MemberHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.membership.is_admin:
             raise PermissionDenied("Only organization admins can open ATS integration settings.")
         return view(request, *args, **kwargs)
 

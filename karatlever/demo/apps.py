@@ -9,3 +9,6 @@ class DemoConfig(AppConfig):
     name = "karatlever.demo"
     label = "demo"
     verbose_name = "Demo data"
+
+    def ready(self) -> None:
+        from karatlever.demo import checks  # noqa: F401 - registers the local secrets check

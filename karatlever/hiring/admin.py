@@ -26,7 +26,7 @@ class CandidacyEventInline(admin.TabularInline):
     extra = 0
     can_delete = False
     ordering = ["-occurred_at", "-id"]
-    fields = ["occurred_at", "kind", "source", "actor", "summary", "detail"]
+    fields = ("occurred_at", "kind", "source", "actor", "summary", "detail")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.db.models import QuerySet
@@ -69,7 +69,9 @@ class CandidateFilterForm(forms.Form):
     def __init__(self, *args: Any, groups: QuerySet[Group], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._groups = {str(g.code): g for g in groups}
-        self.fields["group"].choices = [("", "All groups")] + [
+        # self.fields holds per-instance copies of the declared fields, typed as plain Field.
+        group_field = cast(forms.ChoiceField, self.fields["group"])
+        group_field.choices = [("", "All groups")] + [
             (code, g.name) for code, g in self._groups.items()
         ]
         self.fields["q"].widget.attrs.update({"placeholder": "Name or email", "type": "search"})

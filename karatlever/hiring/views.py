@@ -6,12 +6,12 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from karatlever.accounts.permissions import member_required
+from karatlever.accounts.permissions import MemberHttpRequest, member_required
 from karatlever.accounts.selectors import group_list_visible
 from karatlever.hiring import selectors, services
 from karatlever.hiring.forms import CandidateFilterForm, RoleForm, StatusChangeForm
@@ -20,8 +20,8 @@ from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
 CANDIDATES_PER_PAGE = 50
 
 
-def _require_admin(request: HttpRequest, message: str) -> None:
-    if not request.membership.is_admin:  # type: ignore[attr-defined]
+def _require_admin(request: MemberHttpRequest, message: str) -> None:
+    if not request.membership.is_admin:
         raise PermissionDenied(message)
 
 
@@ -33,15 +33,11 @@ def _role_list_url(role_or_group_code: object) -> str:
 
 
 @member_required
-def role_list(request: HttpRequest) -> HttpResponse:
-    groups = group_list_visible(user=request.user)  # type: ignore[arg-type]
+def role_list(request: MemberHttpRequest) -> HttpResponse:
+    groups = group_list_visible(user=request.user)
     code = request.GET.get("group")
     # An organization without groups gets an explanatory empty page rather than a 404.
-    group = (
-        selectors.group_get_visible(user=request.user, code=code)  # type: ignore[arg-type]
-        if code
-        else groups.first()
-    )
+    group = selectors.group_get_visible(user=request.user, code=code) if code else groups.first()
     return render(
         request,
         "hiring/role_list.html",
@@ -49,7 +45,7 @@ def role_list(request: HttpRequest) -> HttpResponse:
             "groups": groups,
             "group": group,
             "roles": selectors.role_list_with_counts(group=group) if group else [],
-            "can_edit": request.membership.is_admin,  # type: ignore[attr-defined]
+            "can_edit": request.membership.is_admin,
         },
     )
 
@@ -79,9 +75,9 @@ def _role_save(form: RoleForm, *, role: Role | None) -> Role | None:
 
 
 @member_required
-def role_create(request: HttpRequest) -> HttpResponse:
+def role_create(request: MemberHttpRequest) -> HttpResponse:
     group = selectors.group_get_default(
-        user=request.user,  # type: ignore[arg-type]
+        user=request.user,
         code=request.GET.get("group"),
     )
     _require_admin(request, "Only organization admins can create roles.")
@@ -95,8 +91,8 @@ def role_create(request: HttpRequest) -> HttpResponse:
 
 
 @member_required
-def role_edit(request: HttpRequest, code: object) -> HttpResponse:
-    role = selectors.role_get_visible(user=request.user, code=code)  # type: ignore[arg-type]
+def role_edit(request: MemberHttpRequest, code: object) -> HttpResponse:
+    role = selectors.role_get_visible(user=request.user, code=code)
     _require_admin(request, "Only organization admins can edit roles.")
     form = RoleForm(request.POST or None, group=role.group, role=role)
     if request.method == "POST" and form.is_valid():
@@ -111,8 +107,8 @@ def role_edit(request: HttpRequest, code: object) -> HttpResponse:
 
 @require_POST
 @member_required
-def role_set_active(request: HttpRequest, code: object) -> HttpResponse:
-    role = selectors.role_get_visible(user=request.user, code=code)  # type: ignore[arg-type]
+def role_set_active(request: MemberHttpRequest, code: object) -> HttpResponse:
+    role = selectors.role_get_visible(user=request.user, code=code)
     _require_admin(request, "Only organization admins can deactivate or reactivate roles.")
     active = request.POST.get("active") == "1"
     services.role_update(
@@ -127,11 +123,11 @@ def role_set_active(request: HttpRequest, code: object) -> HttpResponse:
 
 
 @member_required
-def candidate_list(request: HttpRequest) -> HttpResponse:
-    groups = group_list_visible(user=request.user)  # type: ignore[arg-type]
+def candidate_list(request: MemberHttpRequest) -> HttpResponse:
+    groups = group_list_visible(user=request.user)
     form = CandidateFilterForm(request.GET or None, groups=groups)
     filters = form.filters() if request.GET else {}
-    candidacies = selectors.candidacy_list_filtered(user=request.user, **filters)  # type: ignore[arg-type]
+    candidacies = selectors.candidacy_list_filtered(user=request.user, **filters)
     page = Paginator(candidacies, CANDIDATES_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -147,9 +143,9 @@ def candidate_list(request: HttpRequest) -> HttpResponse:
 
 
 def _candidate_detail_render(
-    request: HttpRequest, candidacy: Candidacy, status_form: StatusChangeForm | None = None
+    request: MemberHttpRequest, candidacy: Candidacy, status_form: StatusChangeForm | None = None
 ) -> HttpResponse:
-    is_admin = request.membership.is_admin  # type: ignore[attr-defined]
+    is_admin = request.membership.is_admin
     if is_admin and status_form is None:
         status_form = StatusChangeForm(candidacy=candidacy)
     return render(
@@ -164,15 +160,15 @@ def _candidate_detail_render(
 
 
 @member_required
-def candidate_detail(request: HttpRequest, code: object) -> HttpResponse:
-    candidacy = selectors.candidacy_get(user=request.user, code=code)  # type: ignore[arg-type]
+def candidate_detail(request: MemberHttpRequest, code: object) -> HttpResponse:
+    candidacy = selectors.candidacy_get(user=request.user, code=code)
     return _candidate_detail_render(request, candidacy)
 
 
 @require_POST
 @member_required
-def candidate_status_change(request: HttpRequest, code: object) -> HttpResponse:
-    candidacy = selectors.candidacy_get(user=request.user, code=code)  # type: ignore[arg-type]
+def candidate_status_change(request: MemberHttpRequest, code: object) -> HttpResponse:
+    candidacy = selectors.candidacy_get(user=request.user, code=code)
     _require_admin(request, "Only organization admins can change a candidacy's Karat status.")
     form = StatusChangeForm(request.POST, candidacy=candidacy)
     if form.is_valid():
@@ -181,7 +177,7 @@ def candidate_status_change(request: HttpRequest, code: object) -> HttpResponse:
                 candidacy=candidacy,
                 status=form.cleaned_data["status"],
                 recommendation=form.cleaned_data["recommendation"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 source=CandidacyEvent.Source.PERSON,
             )
         except services.InvalidTransition as exc:

@@ -113,7 +113,7 @@ def paginate(
     limit = 100
     if raw_limit not in (None, ""):
         try:
-            limit = int(raw_limit)  # type: ignore[arg-type]
+            limit = int(raw_limit)
         except ValueError:
             raise bad_request("limit must be an integer from 1 to 100") from None
         if not 1 <= limit <= 100:

@@ -121,7 +121,7 @@ class Dispatcher:
         )
         if not row or row["due"] is None:
             return 1.0
-        return min(1.0, max(0.005, row["due"] - time.time()))
+        return min(1.0, max(0.005, float(row["due"]) - time.time()))
 
     def _claim(self) -> Any:
         with self.store.tx() as c:

@@ -444,7 +444,7 @@ def demo_data(seed: int = DEMO_SEED) -> DemoData:
         }
         for i, (name, role, deactivated) in enumerate(_USERS)
     ]
-    active_users = [u["id"] for u in users if u["deactivatedAt"] is None]
+    active_users = [str(u["id"]) for u in users if u["deactivatedAt"] is None]
 
     stages = [{"id": slug, "text": text} for slug, text in BUILTIN_STAGES]
     stages += [{"id": _uuid(rng), "text": text} for text in CUSTOM_STAGES]

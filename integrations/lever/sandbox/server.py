@@ -325,6 +325,8 @@ class SandboxServer:
             store.close()
             raise
         host, port = self._httpd.server_address[:2]
+        if isinstance(host, bytes):  # only for AF_UNIX, which this server never binds
+            host = host.decode()
         self.port = int(port)
         app.base_url = f"http://{host}:{self.port}"
         self._app = app
