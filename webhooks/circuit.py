@@ -1,36 +1,31 @@
-"""A process-local circuit breaker: after a dependency fails, skip it for a while (fail open)."""
+"""A process-local circuit breaker: after the broker fails, skip it for a while (fail open)."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 from django.conf import settings
 
 
 class Circuit:
-    """Open after a failure for ``WEBHOOK_CIRCUIT_OPEN_SECONDS``; closed again afterwards.
+    """Open for ``WEBHOOK_CIRCUIT_OPEN_SECONDS`` after a failure, closed again afterwards.
 
-    Used around optional work in the webhook receiver (throttle cache, broker publish) so a
-    dead Redis costs one slow request per process, not every request.
+    Publishing runs after the receiver's commit, before its answer: while the broker is
+    unreachable, one request per process pays the broker's connect timeout, not every request.
+    The rows stay ``received`` and the sweeper publishes them.
     """
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+    def __init__(self) -> None:
         self._open_until = 0.0
-        self._lock = threading.Lock()
 
     def is_open(self) -> bool:
         return time.monotonic() < self._open_until
 
     def trip(self) -> None:
-        with self._lock:
-            self._open_until = time.monotonic() + settings.WEBHOOK_CIRCUIT_OPEN_SECONDS
+        self._open_until = time.monotonic() + settings.WEBHOOK_CIRCUIT_OPEN_SECONDS
 
     def reset(self) -> None:
-        with self._lock:
-            self._open_until = 0.0
+        self._open_until = 0.0
 
 
-throttle_cache = Circuit("throttle-cache")
-broker = Circuit("broker")
+broker = Circuit()

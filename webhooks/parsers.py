@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import json
 from collections.abc import Mapping
 from typing import IO, Any
@@ -24,25 +23,8 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-class JsonObjectWithText(dict):
-    """A parsed JSON object that remembers the exact text it was parsed from.
-
-    The receiver stores a delivery's body as received; keeping the text saves serialising the
-    parsed object again on every delivery.
-    """
-
-    __slots__ = ("text",)
-
-    def __init__(self, parsed: dict[str, Any], text: str) -> None:
-        super().__init__(parsed)
-        self.text = text
-
-
 class BoundedJSONParser(JSONParser):
-    """Reads one byte past the cap so a body without (or lying about) Content-Length is caught.
-
-    A JSON object comes back as a ``JsonObjectWithText``; any other JSON value as parsed.
-    """
+    """Reads one byte past the cap, so a body without (or lying about) Content-Length is caught."""
 
     def parse(
         self,
@@ -56,9 +38,7 @@ class BoundedJSONParser(JSONParser):
             raise PayloadTooLarge()
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            text = codecs.decode(raw, encoding)
-            parsed = json.loads(text, parse_constant=_reject_constant)
-        except (ValueError, UnicodeDecodeError, RecursionError, LookupError) as exc:
-            # RecursionError: deeply nested arrays; ValueError also covers huge integers.
+            return json.loads(raw.decode(encoding), parse_constant=_reject_constant)
+        except (ValueError, RecursionError, LookupError) as exc:
+            # ValueError covers bad UTF-8 and huge integers; RecursionError deep nesting.
             raise ParseError("The body is not valid JSON.") from exc
-        return JsonObjectWithText(parsed, text) if isinstance(parsed, dict) else parsed

@@ -1,13 +1,22 @@
-"""Inbound webhook routes."""
+"""Inbound webhook routes: ``/webhooks/<ats>/<integration id>/``, with or without the slash."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from webhooks.views import LeverWebhookReceiveApi
+from webhooks.views import WebhookReceiveAliasApi, WebhookReceiveApi
 
 app_name = "webhooks"
 
 urlpatterns = [
-    path("lever/<uuid:integration_id>/", LeverWebhookReceiveApi.as_view(), name="lever-receive"),
+    path("<slug:ats>/<uuid:integration_id>/", WebhookReceiveApi.as_view(), name="receive"),
+    # Some senders drop the slash; APPEND_SLASH can't redirect a POST.
+    path("<slug:ats>/<uuid:integration_id>", WebhookReceiveAliasApi.as_view()),
+    # The name callers reverse with just the integration id (the Lever webhook URL).
+    path(
+        "lever/<uuid:integration_id>/",
+        WebhookReceiveAliasApi.as_view(),
+        {"ats": "lever"},
+        name="lever-receive",
+    ),
 ]

@@ -21,7 +21,6 @@ from karatlever.hiring.models import Candidacy
 from tests.brokers import broker
 from tests.factories import CandidacyFactory, IntegrationFactory, RoleFactory
 from webhooks import circuit
-from webhooks.services import enqueue, intake
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lever"
 
@@ -87,18 +86,12 @@ def subscriptions_set(integration: AtsIntegration, tokens: dict[str, str]) -> No
 
 
 @pytest.fixture(autouse=True)
-def _memory_broker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _memory_broker() -> Iterator[None]:
     """Publish to an in-process broker: tests never write into var/broker of a running app."""
     circuit.broker.reset()
-    circuit.throttle_cache.reset()
-    enqueue.pending_clear()
-    intake.targets_forget()
-    # Publish in the calling thread, so a test sees the message as soon as the call returns.
-    monkeypatch.setattr(enqueue, "FLUSH_DELAY", 0)
     with broker("memory://"):
         yield
     circuit.broker.reset()
-    circuit.throttle_cache.reset()
 
 
 @pytest.fixture

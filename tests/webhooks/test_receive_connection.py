@@ -51,28 +51,3 @@ def test_delivery_after_the_database_dropped_the_idle_connection_is_stored(
     assert second.status_code == 200
     assert second.json() == {"status": "accepted"}
     assert sorted(WebhookDelivery.objects.values_list("token", flat=True)) == ["a" * 40, "b" * 40]
-
-
-def test_the_insert_becomes_a_prepared_statement_on_a_persistent_connection(
-    webhook_integration: AtsIntegration,
-) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("prepared statements are PostgreSQL's")
-    url = reverse(
-        "webhooks:lever-receive", kwargs={"integration_id": webhook_integration.public_id}
-    )
-    client = Client()
-    for i in range(7):  # psycopg prepares a statement on its sixth run (prepare_threshold 5)
-        response = client.post(
-            url, data=make_delivery(token=f"{i:040d}"), content_type="application/json"
-        )
-        assert response.json() == {"status": "accepted"}
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
-            ['INSERT INTO "webhooks_webhookdelivery"%'],
-        )
-        (prepared,) = cursor.fetchone()
-    assert prepared == 1
-    assert WebhookDelivery.objects.count() == 7

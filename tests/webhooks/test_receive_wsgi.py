@@ -1,4 +1,4 @@
-"""Deliveries through the production WSGI entry point: /webhooks/ runs on the lean stack."""
+"""Deliveries through the production WSGI entry point: one Django handler, one middleware list."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import json
 from typing import Any
 
 import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from integrations.models import AtsIntegration
-from karatlever.wsgi_routing import WEBHOOK_MIDDLEWARE, LeanWSGIHandler
 from webhooks.models import WebhookDelivery
 
 from .conftest import make_delivery
@@ -26,10 +27,11 @@ def wsgi_request(
     *,
     content_type: str = "application/json",
     host: str = "testserver",
+    application: Any = None,
 ) -> tuple[int, list[tuple[str, str]], bytes]:
-    """One request through ``karatlever.wsgi.application``: status, headers, body."""
-    from karatlever.wsgi import application
-
+    """One request through ``karatlever.wsgi.application`` (or ``application``)."""
+    if application is None:
+        from karatlever.wsgi import application
     environ = {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
@@ -71,7 +73,7 @@ def _names(headers: list[tuple[str, str]]) -> set[str]:
     return {name.lower() for name, _ in headers}
 
 
-def test_delivery_is_stored_without_the_console_middleware(
+def test_delivery_is_stored_through_the_project_middleware(
     webhook_integration: AtsIntegration,
 ) -> None:
     body = json.dumps(make_delivery()).encode()
@@ -81,11 +83,37 @@ def test_delivery_is_stored_without_the_console_middleware(
     assert (status, json.loads(content)) == (200, {"status": "accepted"})
     assert WebhookDelivery.objects.filter(integration=webhook_integration).count() == 1
     names = _names(headers)
-    assert "x-content-type-options" in names  # SecurityMiddleware still runs
-    # No session, CSRF cookie, clickjacking header or Vary: Cookie: those stacks never ran.
-    assert "set-cookie" not in names
-    assert "x-frame-options" not in names
-    assert all("cookie" not in value.lower() for name, value in headers if name.lower() == "vary")
+    assert "x-content-type-options" in names  # SecurityMiddleware
+    assert "x-frame-options" in names  # XFrameOptionsMiddleware: the same stack as the console
+    assert "set-cookie" not in names  # no session or CSRF cookie for a machine POST
+
+
+def stamp_middleware(get_response: Any) -> Any:
+    """A project middleware added after the fact: it must run on the receiver too."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        response["X-Stamped"] = "yes"
+        return response
+
+    return middleware
+
+
+def test_middleware_added_to_the_setting_runs_on_webhooks(
+    webhook_integration: AtsIntegration, settings: Any
+) -> None:
+    from karatlever.wsgi import application
+
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.stamp_middleware"]
+    assert type(application) is WSGIHandler  # the plain handler: it reads MIDDLEWARE as is
+    body = json.dumps(make_delivery()).encode()
+
+    status, headers, _ = wsgi_request(
+        "POST", _receive_path(webhook_integration), body, application=WSGIHandler()
+    )
+
+    assert status == 200
+    assert ("X-Stamped", "yes") in headers
 
 
 def test_console_pages_keep_the_full_stack() -> None:
@@ -115,7 +143,7 @@ def test_webhook_route_still_checks_the_host_header(webhook_integration: AtsInte
         pytest.param(b"x" * (257 * 1024), "application/json", (413, "too_large"), id="too-large"),
     ],
 )
-def test_bad_deliveries_get_the_same_answers_on_the_lean_stack(
+def test_bad_deliveries_get_their_answers_through_wsgi(
     webhook_integration: AtsIntegration,
     body: bytes | None,
     content_type: str,
@@ -131,7 +159,7 @@ def test_bad_deliveries_get_the_same_answers_on_the_lean_stack(
     assert not WebhookDelivery.objects.exists()
 
 
-def test_forged_signature_and_unknown_integration_on_the_lean_stack(
+def test_forged_signature_and_unknown_integration_through_wsgi(
     webhook_integration: AtsIntegration,
 ) -> None:
     forged = make_delivery(signature_token="not-the-configured-token")
@@ -143,16 +171,9 @@ def test_forged_signature_and_unknown_integration_on_the_lean_stack(
     )
     assert wsgi_request("POST", unknown, json.dumps(make_delivery()).encode())[0] == 404
     assert wsgi_request("GET", _receive_path(webhook_integration))[0] == 405
+    no_slash = _receive_path(webhook_integration).rstrip("/")
+    assert wsgi_request("POST", no_slash, json.dumps(forged).encode())[0] == 401
     assert not WebhookDelivery.objects.exists()
-
-
-def test_lean_handler_builds_only_its_own_middleware(settings: Any) -> None:
-    console_middleware = list(settings.MIDDLEWARE)
-
-    handler = LeanWSGIHandler(WEBHOOK_MIDDLEWARE)
-
-    assert list(settings.MIDDLEWARE) == console_middleware  # the setting is left as it was
-    assert handler._view_middleware == []  # CsrfViewMiddleware (a view middleware) is not in it
 
 
 JUNK_BODIES = [
@@ -169,7 +190,7 @@ JUNK_BODIES = [
 ]
 
 
-def test_junk_on_the_lean_stack_never_gives_a_server_error(
+def test_junk_through_wsgi_never_gives_a_server_error(
     webhook_integration: AtsIntegration,
 ) -> None:
     paths = [
