@@ -20,7 +20,7 @@ from webhooks.models import WebhookDelivery, WebhookRejection
 
 def webhook_url(*, integration: AtsIntegration) -> str:
     """The URL to paste into Lever (absolute, from PUBLIC_BASE_URL)."""
-    path = reverse("webhooks:lever-receive", kwargs={"integration_id": integration.public_id})
+    path = reverse("webhooks:receive", kwargs={"ats": "lever", "integration_id": integration.public_id})
     return settings.PUBLIC_BASE_URL + path
 
 

@@ -12,11 +12,4 @@ urlpatterns = [
     path("<slug:ats>/<uuid:integration_id>/", WebhookReceiveApi.as_view(), name="receive"),
     # Some senders drop the slash; APPEND_SLASH can't redirect a POST.
     path("<slug:ats>/<uuid:integration_id>", WebhookReceiveAliasApi.as_view()),
-    # The name callers reverse with just the integration id (the Lever webhook URL).
-    path(
-        "lever/<uuid:integration_id>/",
-        WebhookReceiveAliasApi.as_view(),
-        {"ats": "lever"},
-        name="lever-receive",
-    ),
 ]

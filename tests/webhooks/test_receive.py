@@ -472,7 +472,7 @@ def test_json_with_charset_parameter_is_accepted(post_delivery: PostFn) -> None:
 
 def test_get_is_not_allowed(client: Client, webhook_integration: AtsIntegration) -> None:
     url = reverse(
-        "webhooks:lever-receive", kwargs={"integration_id": webhook_integration.public_id}
+        "webhooks:receive", kwargs={"ats": "lever", "integration_id": webhook_integration.public_id}
     )
 
     assert client.get(url).status_code == 405
@@ -481,7 +481,7 @@ def test_get_is_not_allowed(client: Client, webhook_integration: AtsIntegration)
 def test_receiver_needs_no_csrf_token(webhook_integration: AtsIntegration) -> None:
     client = Client(enforce_csrf_checks=True)
     url = reverse(
-        "webhooks:lever-receive", kwargs={"integration_id": webhook_integration.public_id}
+        "webhooks:receive", kwargs={"ats": "lever", "integration_id": webhook_integration.public_id}
     )
 
     response = client.post(url, data=json.dumps(make_delivery()), content_type="application/json")
@@ -576,7 +576,7 @@ def test_same_delivery_sent_three_times_concurrently_is_stored_once(
 ) -> None:
     body = json.dumps(example_payload(WebhookEvent.CANDIDATE_ARCHIVE_CHANGE))
     url = reverse(
-        "webhooks:lever-receive", kwargs={"integration_id": webhook_integration.public_id}
+        "webhooks:receive", kwargs={"ats": "lever", "integration_id": webhook_integration.public_id}
     )
     barrier = threading.Barrier(3)
     answers: list[tuple[int, str]] = []
@@ -669,7 +669,7 @@ def test_lever_receive_name_and_the_generic_route_are_one_url(
 ) -> None:
     public_id = webhook_integration.public_id
 
-    lever = reverse("webhooks:lever-receive", kwargs={"integration_id": public_id})
+    lever = reverse("webhooks:receive", kwargs={"ats": "lever", "integration_id": public_id})
     generic = reverse("webhooks:receive", kwargs={"ats": "lever", "integration_id": public_id})
 
     assert lever == generic == f"/webhooks/lever/{public_id}/"

@@ -10,7 +10,7 @@ import responses
 
 from integrations.lever.sandbox import SandboxServer
 from integrations.lever.sandbox.demo import demo_opportunity_ids
-from integrations.models import AtsIntegration, OpportunityLink, WebhookEvent
+from integrations.models import AtsIntegration, OpportunityLink
 from karatlever.hiring.models import Candidacy, CandidacyEvent
 from tests.factories import CandidacyFactory, IntegrationFactory, RoleFactory
 from webhooks import selectors
@@ -166,10 +166,6 @@ def test_only_enabled_integrations_with_a_key_and_links_are_polled(
     AtsIntegration.objects.filter(pk=sandbox_integration.pk).update(enabled=False)
     assert reconcile.reconcile_due_integration_ids() == []
     assert reconcile.integration_reconcile(integration_id=sandbox_integration.pk) is None
-
-
-def test_webhook_event_constant_matches_the_supported_set() -> None:
-    assert set(intake.SUPPORTED_EVENTS) == set(WebhookEvent.values)
 
 
 @responses.activate

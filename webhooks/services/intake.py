@@ -16,15 +16,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from integrations.ats import DeliveryMalformed, InboundDelivery, adapter_for
-from integrations.models import AtsIntegration, WebhookEvent, WebhookSubscription
+from integrations.models import AtsIntegration, WebhookSubscription
 from webhooks.models import WebhookDelivery, WebhookRejection
 from webhooks.services.enqueue import delivery_enqueue
 
 logger = logging.getLogger(__name__)
 
-# The events a WebhookSubscription can hold. The receiver asks the adapter (webhook_events);
-# this stays for tests/webhooks/test_reconcile.py.
-SUPPORTED_EVENTS = frozenset(WebhookEvent.values)
 # last_delivery_at is informational: refresh it at most this often (it is a hot row).
 LAST_DELIVERY_RESOLUTION = timedelta(seconds=30)
 
