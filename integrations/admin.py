@@ -9,8 +9,15 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
-from integrations import services
-from integrations.models import AtsIntegration, AuditEntry, OpportunityLink, WebhookSubscription
+from integrations.models import (
+    AtsIntegration,
+    AuditEntry,
+    KeyCheck,
+    OpportunityLink,
+    WebhookSubscription,
+)
+from integrations.services import lifecycle
+from karatlever.accounts.http import signed_in_user
 
 
 class AtsIntegrationAdminForm(forms.ModelForm):
@@ -31,23 +38,49 @@ class AtsIntegrationAdminForm(forms.ModelForm):
         fields = ["enabled", "rate_limit_per_second", "rate_limit_burst"]
 
     def clean_new_api_key(self) -> str | None:
-        return services.api_key_normalize(self.cleaned_data.get("new_api_key"))
+        return lifecycle.api_key_normalize(self.cleaned_data.get("new_api_key"))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         per_second, burst = cleaned.get("rate_limit_per_second"), cleaned.get("rate_limit_burst")
         if per_second is not None and burst is not None:
             try:
-                services.rate_limit_validate(per_second=per_second, burst=burst)
+                lifecycle.rate_limit_validate(per_second=per_second, burst=burst)
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     self.add_error(field, errors)
         return cleaned
 
 
+class KeyCheckInline(admin.TabularInline):
+    """Read-only: the key checks, newest first (rows hold the key's last 4, never the key)."""
+
+    model = KeyCheck
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ["-id"]
+    fields = [
+        "subject",
+        "api_key_last4",
+        "requested_by",
+        "requested_at",
+        "started_at",
+        "finished_at",
+        "outcome",
+        "summary",
+        "attempt",
+    ]
+    readonly_fields = fields
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(AtsIntegration)
 class AtsIntegrationAdmin(admin.ModelAdmin):
     form = AtsIntegrationAdminForm
+    inlines = [KeyCheckInline]
     list_display = ["public_id", "group", "ats", "enabled", "region", "masked_key", "key_status"]
     list_filter = ["ats", "enabled", "region", "key_status"]
     search_fields = ["group__name", "group__organization__name", "lever_user_id"]
@@ -64,7 +97,6 @@ class AtsIntegrationAdmin(admin.ModelAdmin):
         "pending_key",
         "key_status",
         "key_checked_at",
-        "key_check_detail",
         "last_success_at",
         "last_error",
         "last_error_at",
@@ -85,7 +117,6 @@ class AtsIntegrationAdmin(admin.ModelAdmin):
                     "new_api_key",
                     "key_status",
                     "key_checked_at",
-                    "key_check_detail",
                 )
             },
         ),
@@ -117,23 +148,23 @@ class AtsIntegrationAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: AtsIntegration, form: Any, change: bool
     ) -> None:
         # Every change goes through the services, so the audit log sees admin edits too.
-        actor = request.user
+        actor = signed_in_user(request)
         if "enabled" in form.changed_data:
-            toggle = services.integration_enable if obj.enabled else services.integration_disable
-            toggle(integration=obj, actor=actor)  # type: ignore[arg-type]
+            toggle = lifecycle.integration_enable if obj.enabled else lifecycle.integration_disable
+            toggle(integration=obj, actor=actor)
         if {"rate_limit_per_second", "rate_limit_burst"} & set(form.changed_data):
-            services.integration_rate_limit_set(
+            lifecycle.integration_rate_limit_set(
                 integration=obj,
-                actor=actor,  # type: ignore[arg-type]
+                actor=actor,
                 per_second=obj.rate_limit_per_second,
                 burst=obj.rate_limit_burst,
             )
         new_key = form.cleaned_data.get("new_api_key")
         if new_key:
             try:
-                services.integration_settings_update(
+                lifecycle.integration_settings_update(
                     integration=obj,
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=actor,
                     api_key=new_key,
                     lever_user_id=obj.lever_user_id,
                     region=obj.region,
@@ -144,11 +175,11 @@ class AtsIntegrationAdmin(admin.ModelAdmin):
                 self.message_user(request, "New API key saved; checking it with Lever.")
 
     def delete_model(self, request: HttpRequest, obj: AtsIntegration) -> None:
-        services.integration_delete(integration=obj, actor=request.user)  # type: ignore[arg-type]
+        lifecycle.integration_delete(integration=obj, actor=signed_in_user(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
         for obj in queryset.select_related("group"):
-            services.integration_delete(integration=obj, actor=request.user)  # type: ignore[arg-type]
+            lifecycle.integration_delete(integration=obj, actor=signed_in_user(request))
 
 
 @admin.register(WebhookSubscription)

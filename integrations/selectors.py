@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
-from integrations.models import AtsIntegration, AuditEntry
+from integrations import ats
+from integrations.models import AtsIntegration, AuditEntry, KeyCheck
 from karatlever.accounts.selectors import group_list_visible
 
 if TYPE_CHECKING:
@@ -192,22 +193,99 @@ def integration_overall_status(
     return OverallStatus("ok", "Connected", "Lever accepted the API key.")
 
 
-def key_check_in_progress(*, integration: AtsIntegration) -> bool:
-    """True while a check of the key in use or of a pending key has not finished."""
-    if integration.key_status == KeyStatus.CHECKING:
-        return True
-    pending = (integration.key_check_detail or {}).get("pending") or {}
-    return bool(integration.pending_api_key_last4) and pending.get("status") == "checking"
+def _latest_check(integration: AtsIntegration, subject: str) -> KeyCheck | None:
+    return KeyCheck.objects.filter(integration=integration, subject=subject).order_by("-id").first()
+
+
+def _live(row: KeyCheck | None, fingerprint: str) -> KeyCheck | None:
+    """The row if it checks the key stored now (a row for a replaced key is history)."""
+    return (
+        row if row is not None and fingerprint and row.api_key_fingerprint == fingerprint else None
+    )
+
+
+def key_check_latest_finished(*, integrations: Iterable[AtsIntegration]) -> dict[int, KeyCheck]:
+    """The key's status as rows: for each integration, the latest finished check of the key in
+    use (by integration pk). Two queries, however many integrations."""
+    pks = [integration.pk for integration in integrations]
+    latest = (
+        KeyCheck.objects.filter(
+            integration_id=OuterRef("pk"),
+            api_key_fingerprint=OuterRef("api_key_fingerprint"),
+            finished_at__isnull=False,
+        )
+        .order_by("-id")
+        .values("id")[:1]
+    )
+    ids = (
+        AtsIntegration.objects.filter(pk__in=pks)
+        .exclude(api_key_fingerprint="")
+        .annotate(latest=Subquery(latest))
+        .values_list("latest", flat=True)
+    )
+    rows = KeyCheck.objects.filter(pk__in=[pk for pk in ids if pk is not None])
+    return {row.integration_id: row for row in rows}
+
+
+def _shown(row: KeyCheck) -> dict[str, Any]:
+    return {
+        "last4": row.api_key_last4,
+        "status": row.status,
+        "summary": row.summary,
+        "checks": row.checks,
+        "checked_at": row.finished_at,
+        "stuck": row.is_stuck,
+    }
 
 
 def key_check_view(*, integration: AtsIntegration) -> dict[str, Any]:
-    """The last check's results shaped for templates: current, pending and rejected keys."""
-    detail: dict[str, Any] = integration.key_check_detail or {}
-    current = detail if detail.get("subject") == "current" else None
-    pending = detail.get("pending") if integration.pending_api_key_last4 else None
+    """The key checks shaped for templates: the key in use's last result, the pending key's
+    check, a rejected replacement, whether a check runs now and whether one did not finish."""
+    current_latest = _live(
+        _latest_check(integration, KeyCheck.Subject.CURRENT), integration.api_key_fingerprint
+    )
+    pending_latest = _latest_check(integration, KeyCheck.Subject.PENDING)
+    pending_live = _live(pending_latest, integration.pending_api_key_fingerprint)
+    finished = key_check_latest_finished(integrations=[integration]).get(integration.pk)
+
+    pending = None
+    if integration.pending_api_key_last4:
+        pending = (
+            _shown(pending_live)
+            if pending_live is not None
+            else {"last4": integration.pending_api_key_last4, "status": "checking", "checks": []}
+        )
+    # A replacement that failed, shown until another key is saved.
+    rejected = None
+    if (
+        pending_latest is not None
+        and pending_latest.outcome == KeyCheck.Outcome.INVALID
+        and not integration.pending_api_key_last4
+        and (
+            integration.api_key_set_at is None
+            or pending_latest.requested_at >= integration.api_key_set_at
+        )
+    ):
+        rejected = _shown(pending_latest)
+    running = [row for row in (current_latest, pending_live) if row and not row.is_finished]
     return {
-        "current": current,
+        "current": _shown(finished) if finished is not None else None,
         "pending": pending,
-        "rejected": detail.get("rejected"),
-        "in_progress": key_check_in_progress(integration=integration),
+        "rejected": rejected,
+        "in_progress": any(not row.is_stuck for row in running),
+        "stuck": any(row.is_stuck for row in running),
     }
+
+
+def key_check_in_progress(*, integration: AtsIntegration) -> bool:
+    """True while a check of the key in use or of a pending key runs (and is not lost)."""
+    return bool(key_check_view(integration=integration)["in_progress"])
+
+
+def integration_region_label(*, integration: AtsIntegration) -> str:
+    """The region as the ATS names it, with its API host ("US (api.lever.co)")."""
+    try:
+        regions = dict(ats.adapter_for(integration.ats).regions)
+    except ats.UnknownAts:
+        regions = {}
+    return regions.get(integration.region, integration.get_region_display())
