@@ -52,35 +52,9 @@ class AtsIntegrationAdminForm(forms.ModelForm):
         return cleaned
 
 
-class KeyCheckInline(admin.TabularInline):
-    """Read-only: the key checks, newest first (rows hold the key's last 4, never the key)."""
-
-    model = KeyCheck
-    extra = 0
-    max_num = 0
-    can_delete = False
-    ordering = ["-id"]
-    fields = [
-        "subject",
-        "api_key_last4",
-        "requested_by",
-        "requested_at",
-        "started_at",
-        "finished_at",
-        "outcome",
-        "summary",
-        "attempt",
-    ]
-    readonly_fields = fields
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(AtsIntegration)
 class AtsIntegrationAdmin(admin.ModelAdmin):
     form = AtsIntegrationAdminForm
-    inlines = [KeyCheckInline]
     list_display = ["public_id", "group", "ats", "enabled", "region", "masked_key", "key_status"]
     list_filter = ["ats", "enabled", "region", "key_status"]
     search_fields = ["group__name", "group__organization__name", "lever_user_id"]
@@ -97,6 +71,7 @@ class AtsIntegrationAdmin(admin.ModelAdmin):
         "pending_key",
         "key_status",
         "key_checked_at",
+        "recent_key_checks",
         "last_success_at",
         "last_error",
         "last_error_at",
@@ -117,6 +92,7 @@ class AtsIntegrationAdmin(admin.ModelAdmin):
                     "new_api_key",
                     "key_status",
                     "key_checked_at",
+                    "recent_key_checks",
                 )
             },
         ),
@@ -131,6 +107,18 @@ class AtsIntegrationAdmin(admin.ModelAdmin):
     @admin.display(description="API key")
     def masked_key(self, obj: AtsIntegration) -> str:
         return obj.masked_api_key or "—"
+
+    @admin.display(description="Key checks")
+    def recent_key_checks(self, obj: AtsIntegration) -> str:
+        """The last few KeyCheck rows (they hold last 4 characters, never a key)."""
+        rows = KeyCheck.objects.filter(integration=obj).order_by("-id")[:5]
+        lines = [
+            f"{row.requested_at:%Y-%m-%d %H:%M} {row.get_subject_display()} "
+            f"••••{row.api_key_last4}: {row.outcome or 'running'}"
+            + (f" ({row.summary})" if row.summary else "")
+            for row in rows
+        ]
+        return "\n".join(lines) or "—"
 
     @admin.display(description="Pending key")
     def pending_key(self, obj: AtsIntegration) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from integrations import ats
@@ -193,10 +193,6 @@ def integration_overall_status(
     return OverallStatus("ok", "Connected", "Lever accepted the API key.")
 
 
-def _latest_check(integration: AtsIntegration, subject: str) -> KeyCheck | None:
-    return KeyCheck.objects.filter(integration=integration, subject=subject).order_by("-id").first()
-
-
 def _live(row: KeyCheck | None, fingerprint: str) -> KeyCheck | None:
     """The row if it checks the key stored now (a row for a replaced key is history)."""
     return (
@@ -227,6 +223,10 @@ def key_check_latest_finished(*, integrations: Iterable[AtsIntegration]) -> dict
     return {row.integration_id: row for row in rows}
 
 
+def _pk(row: KeyCheck) -> int:
+    return row.pk
+
+
 def _shown(row: KeyCheck) -> dict[str, Any]:
     return {
         "last4": row.api_key_last4,
@@ -241,12 +241,40 @@ def _shown(row: KeyCheck) -> dict[str, Any]:
 def key_check_view(*, integration: AtsIntegration) -> dict[str, Any]:
     """The key checks shaped for templates: the key in use's last result, the pending key's
     check, a rejected replacement, whether a check runs now and whether one did not finish."""
-    current_latest = _live(
-        _latest_check(integration, KeyCheck.Subject.CURRENT), integration.api_key_fingerprint
-    )
-    pending_latest = _latest_check(integration, KeyCheck.Subject.PENDING)
+
+    def latest(**filters: Any) -> Subquery:
+        rows = KeyCheck.objects.filter(integration_id=integration.pk, **filters).order_by("-id")
+        return Subquery(rows.values("id")[:1])
+
+    # One query: the latest row of each subject and the key in use's latest finished row.
+    rows = {
+        row.pk: row
+        for row in KeyCheck.objects.filter(
+            Q(pk=latest(subject=KeyCheck.Subject.CURRENT))
+            | Q(pk=latest(subject=KeyCheck.Subject.PENDING))
+            | Q(
+                pk=latest(
+                    api_key_fingerprint=integration.api_key_fingerprint, finished_at__isnull=False
+                )
+            )
+        )
+    }
+    by_subject = {
+        subject: max((r for r in rows.values() if r.subject == subject), key=_pk, default=None)
+        for subject in KeyCheck.Subject.values
+    }
+    current_latest = _live(by_subject[KeyCheck.Subject.CURRENT], integration.api_key_fingerprint)
+    pending_latest = by_subject[KeyCheck.Subject.PENDING]
     pending_live = _live(pending_latest, integration.pending_api_key_fingerprint)
-    finished = key_check_latest_finished(integrations=[integration]).get(integration.pk)
+    finished = max(
+        (
+            r
+            for r in rows.values()
+            if r.is_finished and r.api_key_fingerprint == integration.api_key_fingerprint
+        ),
+        key=_pk,
+        default=None,
+    )
 
     pending = None
     if integration.pending_api_key_last4:

@@ -151,15 +151,15 @@ def _too_long_result(integration: AtsIntegration) -> ats.KeyCheckResult:
     return ats.KeyCheckResult(ats.KeyCheckStatus.UNREACHABLE, (line,), ats_label=adapter.label)
 
 
+DID_NOT_FINISH = (
+    "The check did not finish (Karat's background worker did not answer). "
+    "Press Check again in a few minutes."
+)
+
+
 def _did_not_finish_result(integration: AtsIntegration) -> ats.KeyCheckResult:
     label = ats.adapter_for(integration.ats).label
-    line = ats.PermissionCheck(
-        "reachable",
-        f"{label} reachable",
-        False,
-        "The check did not finish (Karat's background worker did not answer). "
-        "Press Check again in a few minutes.",
-    )
+    line = ats.PermissionCheck("reachable", f"{label} reachable", False, DID_NOT_FINISH)
     return ats.KeyCheckResult(ats.KeyCheckStatus.UNREACHABLE, (line,), ats_label=label)
 
 
@@ -227,14 +227,19 @@ def _newer(check: KeyCheck) -> Exists:
     )
 
 
-def key_check_result_apply(*, check: KeyCheck, result: ats.KeyCheckResult) -> KeyCheckApplied:
+def key_check_result_apply(
+    *, check: KeyCheck, result: ats.KeyCheckResult, summary: str | None = None
+) -> KeyCheckApplied:
     """Finish ``check`` with ``result`` and act on it, unless a newer check superseded it.
+
+    ``summary`` replaces the result's own one-line summary (on the row and in last_error).
 
     The row is finished with a conditional UPDATE ("still unfinished and still the latest row
     for its subject"), so it holds even where SELECT … FOR UPDATE is a no-op (SQLite).
     """
     now = timezone.now()
     outcome = Outcome(str(result.status))
+    summary = summary or result.summary()
     with transaction.atomic():
         integration = (
             AtsIntegration.objects.select_for_update().filter(pk=check.integration_id).first()
@@ -255,15 +260,19 @@ def key_check_result_apply(*, check: KeyCheck, result: ats.KeyCheckResult) -> Ke
                 finished_at=now,
                 outcome=outcome,
                 checks=result.as_json(),
-                summary=result.summary(),
+                summary=summary,
             )
         )
         if not finished:
             return KeyCheckApplied.STALE
         if check.subject == Subject.CURRENT:
-            _current_result_record(integration, check, result, outcome=outcome, now=now)
+            _current_result_record(
+                integration, check, result, outcome=outcome, summary=summary, now=now
+            )
             return KeyCheckApplied.RECORDED
-        return _pending_result_record(integration, check, result, outcome=outcome, now=now)
+        return _pending_result_record(
+            integration, check, result, outcome=outcome, summary=summary, now=now
+        )
 
 
 def _current_result_record(
@@ -272,6 +281,7 @@ def _current_result_record(
     result: ats.KeyCheckResult,
     *,
     outcome: str,
+    summary: str,
     now: datetime,
 ) -> None:
     last4, fingerprint = check.api_key_last4, check.api_key_fingerprint
@@ -287,7 +297,7 @@ def _current_result_record(
         )
         return
     integration_failure_record(
-        integration_id=integration.pk, context=f"API key ••••{last4}", error=result.summary()
+        integration_id=integration.pk, context=f"API key ••••{last4}", error=summary
     )
     if outcome == Outcome.INVALID:
         audit_entry_record(
@@ -309,6 +319,7 @@ def _pending_result_record(
     result: ats.KeyCheckResult,
     *,
     outcome: str,
+    summary: str,
     now: datetime,
 ) -> KeyCheckApplied:
     last4, fingerprint = check.api_key_last4, check.api_key_fingerprint
@@ -338,7 +349,7 @@ def _pending_result_record(
         integration_failure_record(
             integration_id=integration.pk,
             context=f"New API key ••••{last4} rejected",
-            error=result.summary(),
+            error=summary,
         )
         audit_entry_record(
             integration=integration,
@@ -438,7 +449,9 @@ def key_checks_stuck_resume() -> int:
                         row.attempt,
                     )
             continue
-        applied = key_check_result_apply(check=row, result=_did_not_finish_result(integration))
+        applied = key_check_result_apply(
+            check=row, result=_did_not_finish_result(integration), summary=DID_NOT_FINISH
+        )
         if applied != KeyCheckApplied.STALE:
             handled += 1
             logger.warning(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.http import Http404
 
-from integrations import selectors, services
+from integrations import selectors
 from integrations.models import AtsIntegration, AuditEntry
+from integrations.services import lifecycle
 from karatlever.accounts.models import Group, Membership, User
 from tests.factories import GroupFactory, IntegrationFactory, MembershipFactory, UserFactory
 from tests.integrations.conftest import OTHER_KEY, mark_valid, set_key
@@ -68,9 +69,9 @@ def test_audit_entries_are_newest_first_and_only_this_integrations(
     integration: AtsIntegration, admin_user: User
 ) -> None:
     other = IntegrationFactory(group=GroupFactory(organization=integration.group.organization))
-    services.integration_disable(integration=other, actor=admin_user)
-    services.integration_disable(integration=integration, actor=admin_user)
-    services.integration_enable(integration=integration, actor=admin_user)
+    lifecycle.integration_disable(integration=other, actor=admin_user)
+    lifecycle.integration_disable(integration=integration, actor=admin_user)
+    lifecycle.integration_enable(integration=integration, actor=admin_user)
 
     entries = list(selectors.audit_entry_list(integration=integration))
 
