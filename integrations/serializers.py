@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from integrations import ats, selectors
-from integrations.models import Ats, AtsIntegration
+from integrations import selectors
+from integrations.models import Ats, AtsIntegration, Region
 from integrations.services import lifecycle
 
 
@@ -83,8 +83,8 @@ class _SettingsInputSerializer(serializers.Serializer):
     lever_user_id = serializers.CharField(
         required=False, allow_blank=True, help_text="Optional Lever user id (UUID)."
     )
-    # The ATS's own region names, with their API hosts.
-    region = serializers.ChoiceField(choices=ats.adapter_for(Ats.LEVER).regions, required=False)
+    # The same choices as the output's model field (one "Region" enum in the OpenAPI schema).
+    region = serializers.ChoiceField(choices=Region.choices, required=False)
 
     def validate_api_key(self, value: str | None) -> str | None:
         return _rule(lifecycle.api_key_normalize, value)
