@@ -9,8 +9,15 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
-from integrations import services
-from integrations.models import AtsIntegration, AuditEntry, OpportunityLink, WebhookSubscription
+from integrations.models import (
+    AtsIntegration,
+    AuditEntry,
+    KeyCheck,
+    OpportunityLink,
+    WebhookSubscription,
+)
+from integrations.services import lifecycle
+from karatlever.accounts.http import signed_in_user
 
 
 class AtsIntegrationAdminForm(forms.ModelForm):
@@ -31,14 +38,14 @@ class AtsIntegrationAdminForm(forms.ModelForm):
         fields = ["enabled", "rate_limit_per_second", "rate_limit_burst"]
 
     def clean_new_api_key(self) -> str | None:
-        return services.api_key_normalize(self.cleaned_data.get("new_api_key"))
+        return lifecycle.api_key_normalize(self.cleaned_data.get("new_api_key"))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         per_second, burst = cleaned.get("rate_limit_per_second"), cleaned.get("rate_limit_burst")
         if per_second is not None and burst is not None:
             try:
-                services.rate_limit_validate(per_second=per_second, burst=burst)
+                lifecycle.rate_limit_validate(per_second=per_second, burst=burst)
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     self.add_error(field, errors)
@@ -64,7 +71,7 @@ class AtsIntegrationAdmin(admin.ModelAdmin):
         "pending_key",
         "key_status",
         "key_checked_at",
-        "key_check_detail",
+        "recent_key_checks",
         "last_success_at",
         "last_error",
         "last_error_at",
@@ -85,7 +92,7 @@ class AtsIntegrationAdmin(admin.ModelAdmin):
                     "new_api_key",
                     "key_status",
                     "key_checked_at",
-                    "key_check_detail",
+                    "recent_key_checks",
                 )
             },
         ),
@@ -100,6 +107,18 @@ class AtsIntegrationAdmin(admin.ModelAdmin):
     @admin.display(description="API key")
     def masked_key(self, obj: AtsIntegration) -> str:
         return obj.masked_api_key or "—"
+
+    @admin.display(description="Key checks")
+    def recent_key_checks(self, obj: AtsIntegration) -> str:
+        """The last few KeyCheck rows (they hold last 4 characters, never a key)."""
+        rows = KeyCheck.objects.filter(integration=obj).order_by("-id")[:5]
+        lines = [
+            f"{row.requested_at:%Y-%m-%d %H:%M} {row.get_subject_display()} "
+            f"••••{row.api_key_last4}: {row.outcome or 'running'}"
+            + (f" ({row.summary})" if row.summary else "")
+            for row in rows
+        ]
+        return "\n".join(lines) or "—"
 
     @admin.display(description="Pending key")
     def pending_key(self, obj: AtsIntegration) -> str:
@@ -117,23 +136,23 @@ class AtsIntegrationAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: AtsIntegration, form: Any, change: bool
     ) -> None:
         # Every change goes through the services, so the audit log sees admin edits too.
-        actor = request.user
+        actor = signed_in_user(request)
         if "enabled" in form.changed_data:
-            toggle = services.integration_enable if obj.enabled else services.integration_disable
-            toggle(integration=obj, actor=actor)  # type: ignore[arg-type]
+            toggle = lifecycle.integration_enable if obj.enabled else lifecycle.integration_disable
+            toggle(integration=obj, actor=actor)
         if {"rate_limit_per_second", "rate_limit_burst"} & set(form.changed_data):
-            services.integration_rate_limit_set(
+            lifecycle.integration_rate_limit_set(
                 integration=obj,
-                actor=actor,  # type: ignore[arg-type]
+                actor=actor,
                 per_second=obj.rate_limit_per_second,
                 burst=obj.rate_limit_burst,
             )
         new_key = form.cleaned_data.get("new_api_key")
         if new_key:
             try:
-                services.integration_settings_update(
+                lifecycle.integration_settings_update(
                     integration=obj,
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=actor,
                     api_key=new_key,
                     lever_user_id=obj.lever_user_id,
                     region=obj.region,
@@ -144,11 +163,11 @@ class AtsIntegrationAdmin(admin.ModelAdmin):
                 self.message_user(request, "New API key saved; checking it with Lever.")
 
     def delete_model(self, request: HttpRequest, obj: AtsIntegration) -> None:
-        services.integration_delete(integration=obj, actor=request.user)  # type: ignore[arg-type]
+        lifecycle.integration_delete(integration=obj, actor=signed_in_user(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
         for obj in queryset.select_related("group"):
-            services.integration_delete(integration=obj, actor=request.user)  # type: ignore[arg-type]
+            lifecycle.integration_delete(integration=obj, actor=signed_in_user(request))
 
 
 @admin.register(WebhookSubscription)

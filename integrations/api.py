@@ -5,22 +5,23 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import status
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from integrations import selectors, services
+from integrations import selectors
 from integrations.models import AtsIntegration
 from integrations.serializers import (
     IntegrationCreateInputSerializer,
     IntegrationOutputSerializer,
     IntegrationUpdateInputSerializer,
 )
+from integrations.services import lifecycle
+from karatlever.accounts.http import signed_in_user
 from karatlever.accounts.selectors import group_list_visible, membership_get
 
 
@@ -30,26 +31,14 @@ class IsOrganizationAdmin(BasePermission):
     message = "Only organization admins can read or change ATS integration settings."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        membership = membership_get(user=request.user)  # type: ignore[arg-type]
+        membership = membership_get(user=signed_in_user(request))
         return membership is not None and membership.is_admin
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "That already exists."
-    default_code = "conflict"
 
 
 _ERRORS = {
     400: OpenApiResponse(description="Invalid input: {error: {code, message, fields}}"),
     403: OpenApiResponse(description="Not signed in, or not an organization admin"),
 }
-
-
-def _raise_validation(exc: DjangoValidationError) -> None:
-    raise serializers.ValidationError(
-        exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-    ) from None
 
 
 class IntegrationListApi(APIView):
@@ -62,8 +51,9 @@ class IntegrationListApi(APIView):
         tags=["integrations"],
     )
     def get(self, request: Request) -> Response:
-        integrations = selectors.integration_list(user=request.user)  # type: ignore[arg-type]
-        return Response(IntegrationOutputSerializer(integrations, many=True).data)
+        integrations = list(selectors.integration_list(user=signed_in_user(request)))
+        context = {"key_checks": selectors.key_check_latest_finished(integrations=integrations)}
+        return Response(IntegrationOutputSerializer(integrations, many=True, context=context).data)
 
     @extend_schema(
         operation_id="integrations_create",
@@ -79,38 +69,31 @@ class IntegrationListApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = IntegrationCreateInputSerializer(
             data=request.data,
-            context={"groups": group_list_visible(user=request.user)},  # type: ignore[arg-type]
+            context={"groups": group_list_visible(user=signed_in_user(request))},
         )
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            integration = services.integration_create(
-                group=data["group"],
-                ats=data["ats"],
-                actor=request.user,  # type: ignore[arg-type]
-                api_key=data.get("api_key"),
-                lever_user_id=data.get("lever_user_id"),
-                region=data.get("region"),
-            )
-        except services.IntegrationAlreadyExists as exc:
-            raise Conflict(exc.message) from None
-        except services.IntegrationError as exc:
-            raise serializers.ValidationError(
-                {exc.field or "non_field_errors": [exc.message]}
-            ) from None
-        except DjangoValidationError as exc:
-            _raise_validation(exc)
-        return Response(
-            IntegrationOutputSerializer(integration).data, status=status.HTTP_201_CREATED
+        # Domain errors (409 for a duplicate, 400 by field) become responses in one place:
+        # karatlever.api.exception_handler.
+        integration = lifecycle.integration_create(
+            group=data["group"],
+            ats=data["ats"],
+            actor=signed_in_user(request),
+            api_key=data.get("api_key"),
+            lever_user_id=data.get("lever_user_id"),
+            region=data.get("region"),
         )
+        return Response(_output(integration), status=status.HTTP_201_CREATED)
 
 
 class IntegrationDetailApi(APIView):
     permission_classes = [IsAuthenticated, IsOrganizationAdmin]
 
-    def _get(self, request: Request, public_id: UUID) -> AtsIntegration:
+    def _get(self, request: Request, integration_id: UUID) -> AtsIntegration:
         # Another organization's or a hidden group's integration is a 404.
-        return selectors.integration_get(user=request.user, public_id=public_id)  # type: ignore[arg-type]
+        return selectors.integration_get(
+            user=signed_in_user(request), integration_id=integration_id
+        )
 
     @extend_schema(
         operation_id="integrations_retrieve",
@@ -118,8 +101,8 @@ class IntegrationDetailApi(APIView):
         responses={200: IntegrationOutputSerializer, 403: _ERRORS[403], 404: None},
         tags=["integrations"],
     )
-    def get(self, request: Request, public_id: UUID) -> Response:
-        return Response(IntegrationOutputSerializer(self._get(request, public_id)).data)
+    def get(self, request: Request, integration_id: UUID) -> Response:
+        return Response(_output(self._get(request, integration_id)))
 
     @extend_schema(
         operation_id="integrations_partial_update",
@@ -131,30 +114,27 @@ class IntegrationDetailApi(APIView):
         responses={200: IntegrationOutputSerializer, 404: None, **_ERRORS},
         tags=["integrations"],
     )
-    def patch(self, request: Request, public_id: UUID) -> Response:
-        integration = self._get(request, public_id)
+    def patch(self, request: Request, integration_id: UUID) -> Response:
+        integration = self._get(request, integration_id)
         serializer = IntegrationUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        actor = request.user
-        try:
-            with transaction.atomic():
-                if {"api_key", "lever_user_id", "region"} & set(data):
-                    services.integration_settings_update(
-                        integration=integration,
-                        actor=actor,  # type: ignore[arg-type]
-                        api_key=data.get("api_key"),
-                        lever_user_id=data.get("lever_user_id", integration.lever_user_id),
-                        region=data.get("region", integration.region),
-                    )
-                if data.get("enabled") is True:
-                    services.integration_enable(integration=integration, actor=actor)  # type: ignore[arg-type]
-                elif data.get("enabled") is False:
-                    services.integration_disable(integration=integration, actor=actor)  # type: ignore[arg-type]
-        except DjangoValidationError as exc:
-            _raise_validation(exc)
+        actor = signed_in_user(request)
+        with transaction.atomic():
+            if {"api_key", "lever_user_id", "region"} & set(data):
+                lifecycle.integration_settings_update(
+                    integration=integration,
+                    actor=actor,
+                    api_key=data.get("api_key"),
+                    lever_user_id=data.get("lever_user_id", integration.lever_user_id),
+                    region=data.get("region", integration.region),
+                )
+            if data.get("enabled") is True:
+                lifecycle.integration_enable(integration=integration, actor=actor)
+            elif data.get("enabled") is False:
+                lifecycle.integration_disable(integration=integration, actor=actor)
         integration.refresh_from_db()
-        return Response(IntegrationOutputSerializer(integration).data)
+        return Response(_output(integration))
 
     @extend_schema(
         operation_id="integrations_destroy",
@@ -162,7 +142,12 @@ class IntegrationDetailApi(APIView):
         responses={204: None, 403: _ERRORS[403], 404: None},
         tags=["integrations"],
     )
-    def delete(self, request: Request, public_id: UUID) -> Response:
-        integration = self._get(request, public_id)
-        services.integration_delete(integration=integration, actor=request.user)  # type: ignore[arg-type]
+    def delete(self, request: Request, integration_id: UUID) -> Response:
+        integration = self._get(request, integration_id)
+        lifecycle.integration_delete(integration=integration, actor=signed_in_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _output(integration: AtsIntegration) -> Any:
+    key_checks = selectors.key_check_latest_finished(integrations=[integration])
+    return IntegrationOutputSerializer(integration, context={"key_checks": key_checks}).data

@@ -9,7 +9,7 @@ from integrations import api
 urlpatterns = [
     path("integrations/", api.IntegrationListApi.as_view(), name="api-integration-list"),
     path(
-        "integrations/<uuid:public_id>/",
+        "integrations/<uuid:integration_id>/",
         api.IntegrationDetailApi.as_view(),
         name="api-integration-detail",
     ),

@@ -6,8 +6,9 @@ from typing import Any
 
 from django import forms
 
-from integrations import services
-from integrations.models import Ats, AtsIntegration, Region
+from integrations import ats
+from integrations.models import Ats, AtsIntegration
+from integrations.services import lifecycle
 from karatlever.accounts.models import Group
 
 
@@ -51,7 +52,7 @@ class IntegrationSettingsForm(forms.Form):
     api_key = forms.CharField(
         label="API Key",
         required=False,
-        strip=False,  # services.api_key_normalize strips and explains what's wrong
+        strip=False,  # lifecycle.api_key_normalize strips and explains what's wrong
         widget=forms.PasswordInput(
             render_value=False,
             attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"},
@@ -67,7 +68,8 @@ class IntegrationSettingsForm(forms.Form):
     )
     region = forms.ChoiceField(
         label="Region",
-        choices=Region.choices,
+        # The ATS's region names with their API hosts ("US (api.lever.co)").
+        choices=ats.adapter_for(Ats.LEVER).regions,
         help_text="Where your Lever account lives. Most accounts are US.",
         error_messages={"invalid_choice": "Choose a region: US, EU or Sandbox."},
     )
@@ -86,7 +88,7 @@ class IntegrationSettingsForm(forms.Form):
         self.fields["api_key"].help_text = keep
 
     def clean_api_key(self) -> str | None:
-        return services.api_key_normalize(self.cleaned_data.get("api_key"))
+        return lifecycle.api_key_normalize(self.cleaned_data.get("api_key"))
 
     def clean_lever_user_id(self) -> str:
-        return services.lever_user_id_normalize(self.cleaned_data.get("lever_user_id"))
+        return lifecycle.lever_user_id_normalize(self.cleaned_data.get("lever_user_id"))

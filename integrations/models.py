@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from integrations.fields import EncryptedTextField
 
@@ -15,9 +17,10 @@ class Ats(models.TextChoices):
 
 
 class Region(models.TextChoices):
-    US = "us", "US (api.lever.co)"
-    EU = "eu", "EU (api.eu.lever.co)"
-    SANDBOX = "sandbox", "Sandbox (api.sandbox.lever.co)"
+    # Plain names: each ATS adapter knows its hosts (``adapter.api_host(region)``).
+    US = "us", "US"
+    EU = "eu", "EU"
+    SANDBOX = "sandbox", "Sandbox"
 
 
 class AtsIntegrationQuerySet(models.QuerySet["AtsIntegration"]):
@@ -56,15 +59,13 @@ class AtsIntegration(models.Model):
     rate_limit_per_second = models.FloatField(default=8.0)
     rate_limit_burst = models.PositiveIntegerField(default=10)
 
+    # A copy of the key in use's status for lists, filters and the overall roll-up. The source
+    # of truth is the KeyCheck rows: this is written only by services/keys.py, in the same
+    # transaction as the row it summarises ("checking" while a check of the key in use runs).
     key_status = models.CharField(
         max_length=16, choices=KeyStatus.choices, default=KeyStatus.NOT_SET
     )
     key_checked_at = models.DateTimeField(null=True, blank=True)
-    # Per-check results of the last validation (auth, each permission, region, User ID).
-    key_check_detail = models.JSONField(default=dict, blank=True)
-    # Bumped on every check request; a check writes its result only if it is still the latest,
-    # so a slow check of an old region/User ID can't overwrite (or pre-empt) a newer one.
-    key_check_generation = models.PositiveIntegerField(default=0)
 
     # Health roll-up (healthchecks' Channel.last_error pattern).
     last_success_at = models.DateTimeField(null=True, blank=True)
@@ -102,10 +103,75 @@ class AtsIntegration(models.Model):
         return bool(self.api_key_last4)
 
 
-class WebhookEvent(models.TextChoices):
-    CANDIDATE_STAGE_CHANGE = "candidateStageChange", "Candidate Stage Change"
-    CANDIDATE_ARCHIVE_CHANGE = "candidateArchiveChange", "Candidate Archive State Change"
-    CANDIDATE_HIRED = "candidateHired", "Candidate Hired"
+class KeyCheck(models.Model):
+    """One check of one API key with the ATS: requested, started, finished with an outcome.
+
+    The latest finished row for the key in use (matched by fingerprint) is that key's status.
+    A newer row for the same integration and subject supersedes an older one: the older
+    check's result is never written. A row not finished some minutes after it was requested
+    was lost (see services/keys.py ``KEY_CHECK_STUCK_AFTER``). The key itself is never stored.
+    """
+
+    class Subject(models.TextChoices):
+        CURRENT = "current", "Key in use"
+        PENDING = "pending", "New key"
+
+    class Outcome(models.TextChoices):
+        VALID = "valid", "Valid"
+        INVALID = "invalid", "Invalid"
+        UNREACHABLE = "unreachable", "Could not reach the ATS"
+
+    integration = models.ForeignKey(
+        AtsIntegration, on_delete=models.CASCADE, related_name="key_checks"
+    )
+    subject = models.CharField(max_length=10, choices=Subject.choices)
+    api_key_last4 = models.CharField(max_length=4)
+    api_key_fingerprint = models.CharField(max_length=16)
+    # None: the system asked (a resumed check).
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Blank while running.
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    # One result per permission line: {code, name, ok (None: not checked), message}.
+    checks = models.JSONField(default=list, blank=True)
+    summary = models.TextField(blank=True)
+    # 1 for a request; a check lost on the way is requested again with attempt + 1.
+    attempt = models.PositiveSmallIntegerField(default=1)
+
+    # Not finished this long after it was requested: lost (broker down, worker died).
+    STUCK_AFTER = timedelta(minutes=10)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["integration", "subject", "-id"], name="keycheck_latest"),
+            models.Index(
+                fields=["requested_at"],
+                condition=models.Q(finished_at__isnull=True),
+                name="keycheck_running",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_subject_display()} ••••{self.api_key_last4} check"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.finished_at is not None
+
+    @property
+    def is_stuck(self) -> bool:
+        """Not finished long after it was asked for: the page says it did not finish."""
+        return self.finished_at is None and self.requested_at < timezone.now() - self.STUCK_AFTER
+
+    @property
+    def status(self) -> str:
+        """The outcome, or "checking" while it runs (the key status names)."""
+        return self.outcome or AtsIntegration.KeyStatus.CHECKING
 
 
 class WebhookSubscription(models.Model):
@@ -115,7 +181,8 @@ class WebhookSubscription(models.Model):
     integration = models.ForeignKey(
         AtsIntegration, on_delete=models.CASCADE, related_name="webhook_subscriptions"
     )
-    event = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    # The ATS's own event name; the adapter lists the events it acts on (webhook_events).
+    event = models.CharField(max_length=40)
     signature_token = EncryptedTextField(blank=True)
     signature_token_last4 = models.CharField(max_length=4, blank=True)
     previous_signature_token = EncryptedTextField(blank=True)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
-from integrations.models import AtsIntegration, AuditEntry
+from integrations import ats
+from integrations.models import AtsIntegration, AuditEntry, KeyCheck
 from karatlever.accounts.selectors import group_list_visible
 
 if TYPE_CHECKING:
@@ -28,10 +29,10 @@ def integration_list(*, user: User) -> QuerySet[AtsIntegration]:
     )
 
 
-def integration_get(*, user: User, public_id: UUID | str) -> AtsIntegration:
+def integration_get(*, user: User, integration_id: UUID | str) -> AtsIntegration:
     """The integration, or Http404 when it belongs to another organization or a group the user
     can't see (404, never 403: we don't confirm it exists)."""
-    return get_object_or_404(integration_list(user=user), public_id=public_id)
+    return get_object_or_404(integration_list(user=user), public_id=integration_id)
 
 
 def audit_entry_list(*, integration: AtsIntegration, limit: int = 100) -> QuerySet[AuditEntry]:
@@ -192,22 +193,127 @@ def integration_overall_status(
     return OverallStatus("ok", "Connected", "Lever accepted the API key.")
 
 
-def key_check_in_progress(*, integration: AtsIntegration) -> bool:
-    """True while a check of the key in use or of a pending key has not finished."""
-    if integration.key_status == KeyStatus.CHECKING:
-        return True
-    pending = (integration.key_check_detail or {}).get("pending") or {}
-    return bool(integration.pending_api_key_last4) and pending.get("status") == "checking"
+def _live(row: KeyCheck | None, fingerprint: str) -> KeyCheck | None:
+    """The row if it checks the key stored now (a row for a replaced key is history)."""
+    return (
+        row if row is not None and fingerprint and row.api_key_fingerprint == fingerprint else None
+    )
+
+
+def key_check_latest_finished(*, integrations: Iterable[AtsIntegration]) -> dict[int, KeyCheck]:
+    """The key's status as rows: for each integration, the latest finished check of the key in
+    use (by integration pk). Two queries, however many integrations."""
+    pks = [integration.pk for integration in integrations]
+    latest = (
+        KeyCheck.objects.filter(
+            integration_id=OuterRef("pk"),
+            api_key_fingerprint=OuterRef("api_key_fingerprint"),
+            finished_at__isnull=False,
+        )
+        .order_by("-id")
+        .values("id")[:1]
+    )
+    ids = (
+        AtsIntegration.objects.filter(pk__in=pks)
+        .exclude(api_key_fingerprint="")
+        .annotate(latest=Subquery(latest))
+        .values_list("latest", flat=True)
+    )
+    rows = KeyCheck.objects.filter(pk__in=[pk for pk in ids if pk is not None])
+    return {row.integration_id: row for row in rows}
+
+
+def _pk(row: KeyCheck) -> int:
+    return row.pk
+
+
+def _shown(row: KeyCheck) -> dict[str, Any]:
+    return {
+        "last4": row.api_key_last4,
+        "status": row.status,
+        "summary": row.summary,
+        "checks": row.checks,
+        "checked_at": row.finished_at,
+        "stuck": row.is_stuck,
+    }
 
 
 def key_check_view(*, integration: AtsIntegration) -> dict[str, Any]:
-    """The last check's results shaped for templates: current, pending and rejected keys."""
-    detail: dict[str, Any] = integration.key_check_detail or {}
-    current = detail if detail.get("subject") == "current" else None
-    pending = detail.get("pending") if integration.pending_api_key_last4 else None
-    return {
-        "current": current,
-        "pending": pending,
-        "rejected": detail.get("rejected"),
-        "in_progress": key_check_in_progress(integration=integration),
+    """The key checks shaped for templates: the key in use's last result, the pending key's
+    check, a rejected replacement, whether a check runs now and whether one did not finish."""
+
+    def latest(**filters: Any) -> Subquery:
+        rows = KeyCheck.objects.filter(integration_id=integration.pk, **filters).order_by("-id")
+        return Subquery(rows.values("id")[:1])
+
+    # One query: the latest row of each subject and the key in use's latest finished row.
+    rows = {
+        row.pk: row
+        for row in KeyCheck.objects.filter(
+            Q(pk=latest(subject=KeyCheck.Subject.CURRENT))
+            | Q(pk=latest(subject=KeyCheck.Subject.PENDING))
+            | Q(
+                pk=latest(
+                    api_key_fingerprint=integration.api_key_fingerprint, finished_at__isnull=False
+                )
+            )
+        )
     }
+    by_subject = {
+        subject: max((r for r in rows.values() if r.subject == subject), key=_pk, default=None)
+        for subject in KeyCheck.Subject.values
+    }
+    current_latest = _live(by_subject[KeyCheck.Subject.CURRENT], integration.api_key_fingerprint)
+    pending_latest = by_subject[KeyCheck.Subject.PENDING]
+    pending_live = _live(pending_latest, integration.pending_api_key_fingerprint)
+    finished = max(
+        (
+            r
+            for r in rows.values()
+            if r.is_finished and r.api_key_fingerprint == integration.api_key_fingerprint
+        ),
+        key=_pk,
+        default=None,
+    )
+
+    pending = None
+    if integration.pending_api_key_last4:
+        pending = (
+            _shown(pending_live)
+            if pending_live is not None
+            else {"last4": integration.pending_api_key_last4, "status": "checking", "checks": []}
+        )
+    # A replacement that failed, shown until another key is saved.
+    rejected = None
+    if (
+        pending_latest is not None
+        and pending_latest.outcome == KeyCheck.Outcome.INVALID
+        and not integration.pending_api_key_last4
+        and (
+            integration.api_key_set_at is None
+            or pending_latest.requested_at >= integration.api_key_set_at
+        )
+    ):
+        rejected = _shown(pending_latest)
+    running = [row for row in (current_latest, pending_live) if row and not row.is_finished]
+    return {
+        "current": _shown(finished) if finished is not None else None,
+        "pending": pending,
+        "rejected": rejected,
+        "in_progress": any(not row.is_stuck for row in running),
+        "stuck": any(row.is_stuck for row in running),
+    }
+
+
+def key_check_in_progress(*, integration: AtsIntegration) -> bool:
+    """True while a check of the key in use or of a pending key runs (and is not lost)."""
+    return bool(key_check_view(integration=integration)["in_progress"])
+
+
+def integration_region_label(*, integration: AtsIntegration) -> str:
+    """The region as the ATS names it, with its API host ("US (api.lever.co)")."""
+    try:
+        regions = dict(ats.adapter_for(integration.ats).regions)
+    except ats.UnknownAts:
+        regions = {}
+    return regions.get(integration.region, integration.get_region_display())

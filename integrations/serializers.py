@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from integrations import services
+from integrations import selectors
 from integrations.models import Ats, AtsIntegration, Region
+from integrations.services import lifecycle
 
 
 def _rule(rule: Any, value: Any) -> Any:
@@ -59,10 +61,14 @@ class IntegrationOutputSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(KeyCheckSerializer(many=True))
     def get_key_checks(self, obj: AtsIntegration) -> list[dict[str, Any]]:
-        detail = obj.key_check_detail or {}
-        checks = detail.get("checks") if detail.get("subject") == "current" else None
-        return KeyCheckSerializer(checks or [], many=True).data  # type: ignore[return-value]
+        """One line per check of the key in use's latest finished check ([] before one)."""
+        latest = self.context.get("key_checks")
+        if latest is None:  # a caller that did not fetch them in bulk
+            latest = selectors.key_check_latest_finished(integrations=[obj])
+        row = latest.get(obj.pk)
+        return list(KeyCheckSerializer(row.checks if row else [], many=True).data)
 
 
 class _SettingsInputSerializer(serializers.Serializer):
@@ -77,13 +83,14 @@ class _SettingsInputSerializer(serializers.Serializer):
     lever_user_id = serializers.CharField(
         required=False, allow_blank=True, help_text="Optional Lever user id (UUID)."
     )
+    # The same choices as the output's model field (one "Region" enum in the OpenAPI schema).
     region = serializers.ChoiceField(choices=Region.choices, required=False)
 
     def validate_api_key(self, value: str | None) -> str | None:
-        return _rule(services.api_key_normalize, value)
+        return _rule(lifecycle.api_key_normalize, value)
 
     def validate_lever_user_id(self, value: str) -> str:
-        return _rule(services.lever_user_id_normalize, value)
+        return _rule(lifecycle.lever_user_id_normalize, value)
 
 
 class IntegrationCreateInputSerializer(_SettingsInputSerializer):

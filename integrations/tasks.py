@@ -15,9 +15,9 @@ def api_key_validate(integration_id: int) -> str | None:
 
     Not auto-retried: "Lever unreachable" is itself a result the admin sees, with "Check again".
     """
-    from integrations import services  # imported here: services import this module
+    from integrations.services import keys  # imported here: keys imports this module
 
-    status = services.api_key_validate(integration_id=integration_id)
+    status = keys.api_key_validate(integration_id=integration_id)
     if status is None:
         logger.info("key check skipped: integration %s no longer exists", integration_id)
     return status
@@ -25,7 +25,7 @@ def api_key_validate(integration_id: int) -> str | None:
 
 @shared_task(ignore_result=True)
 def api_key_checks_resume() -> int:
-    """Periodic (beat, every 5 minutes): re-queue key checks stuck in "checking"; see the service."""
-    from integrations import services
+    """Periodic (beat, every 5 minutes): ask again for lost key checks; see the service."""
+    from integrations.services import keys
 
-    return services.key_checks_stuck_resume()
+    return keys.key_checks_stuck_resume()

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from integrations import selectors, services
+from integrations import selectors
 from integrations.forms import IntegrationCreateForm, IntegrationSettingsForm
 from integrations.models import AtsIntegration
+from integrations.services import keys, lifecycle
+from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
 from karatlever.accounts.selectors import group_list_visible
+from karatlever.errors import ApplicationError
+from karatlever.forms import form_errors_from
 
 KeyStatus = AtsIntegration.KeyStatus
 # The settings page refreshes every 3 s while a key check runs: at most two minutes.
@@ -24,26 +29,26 @@ MAX_REFRESHES = 40
 
 @admin_required
 @require_http_methods(["GET", "POST"])
-def integration_list(request: HttpRequest) -> HttpResponse:
+def integration_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Settings → ATS Integrations: the list and "Create New ATS Integration"."""
-    groups = group_list_visible(user=request.user)  # type: ignore[arg-type]
+    groups = group_list_visible(user=request.user)
     form = IntegrationCreateForm(request.POST or None, groups=groups)
     if request.method == "POST" and form.is_valid():
         group, ats = form.cleaned_data["group"], form.cleaned_data["ats"]
         try:
-            integration = services.integration_create(group=group, ats=ats, actor=request.user)  # type: ignore[arg-type]
-        except services.IntegrationError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            integration = lifecycle.integration_create(group=group, ats=ats, actor=request.user)
+        except ApplicationError as exc:
+            form_errors_from(form, exc)
         else:
             messages.success(
                 request,
                 f"{integration.get_ats_display()} integration created for {group.name}. "
                 "Next: click Settings and add your Lever API key.",
             )
-            return redirect("integrations:detail", public_id=integration.public_id)
+            return redirect("integrations:detail", integration_id=integration.public_id)
     if request.method == "POST" and form.errors:
         messages.error(request, "The integration was not created. See the form below.")
-    integrations = selectors.integration_list(user=request.user)  # type: ignore[arg-type]
+    integrations = selectors.integration_list(user=request.user)
     return render(
         request,
         "integrations/list.html",
@@ -67,8 +72,8 @@ def integration_list(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def integration_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    integration = selectors.integration_get(user=request.user, public_id=public_id)  # type: ignore[arg-type]
+def integration_detail(request: AuthenticatedHttpRequest, integration_id: UUID) -> HttpResponse:
+    integration = selectors.integration_get(user=request.user, integration_id=integration_id)
     return render(
         request,
         "integrations/detail.html",
@@ -80,6 +85,7 @@ def integration_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 features=selectors.integration_features(integration=integration),
             ),
             "key_check": selectors.key_check_view(integration=integration),
+            "region_label": selectors.integration_region_label(integration=integration),
             "audit_entries": selectors.audit_entry_list(integration=integration),
             "tab": "overview",
         },
@@ -88,26 +94,26 @@ def integration_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @admin_required
 @require_http_methods(["GET", "POST"])
-def integration_settings(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def integration_settings(request: AuthenticatedHttpRequest, integration_id: UUID) -> HttpResponse:
     """API Key (write-only), optional User ID, Region → Save → background check with Lever."""
-    integration = selectors.integration_get(user=request.user, public_id=public_id)  # type: ignore[arg-type]
-    settings_url = reverse("integrations:settings", kwargs={"public_id": integration.public_id})
+    integration = selectors.integration_get(user=request.user, integration_id=integration_id)
+    settings_url = reverse(
+        "integrations:settings", kwargs={"integration_id": integration.public_id}
+    )
     if request.method == "POST":
         form = IntegrationSettingsForm(request.POST, integration=integration)
         if form.is_valid():
             data = form.cleaned_data
             try:
-                outcome = services.integration_settings_update(
+                outcome = lifecycle.integration_settings_update(
                     integration=integration,
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=request.user,
                     api_key=data["api_key"],
                     lever_user_id=data["lever_user_id"],
                     region=data["region"],
                 )
-            except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    for error in errors:
-                        form.add_error(field if field in form.fields else None, error)
+            except (ApplicationError, ValidationError) as exc:
+                form_errors_from(form, exc)
             else:
                 if outcome.check_enqueued:
                     messages.success(request, "Saved. Checking the key with Lever…")
@@ -120,16 +126,17 @@ def integration_settings(request: HttpRequest, public_id: UUID) -> HttpResponse:
         form = IntegrationSettingsForm(integration=integration)
         status = 200
     refreshes = _refresh_count(request)
-    in_progress = selectors.key_check_in_progress(integration=integration)
+    key_check = selectors.key_check_view(integration=integration)
+    in_progress = key_check["in_progress"]
     if request.method == "GET" and refreshes and not in_progress:
-        _announce_key_check(request, integration)
+        _announce_key_check(request, integration, key_check)
     return render(
         request,
         "integrations/settings.html",
         {
             "integration": integration,
             "form": form,
-            "key_check": selectors.key_check_view(integration=integration),
+            "key_check": key_check,
             # Refresh every few seconds while checking, but not forever (no worker running?).
             "refresh_next": refreshes + 1 if in_progress and refreshes < MAX_REFRESHES else None,
             "refresh_gave_up": in_progress and refreshes >= MAX_REFRESHES,
@@ -139,14 +146,15 @@ def integration_settings(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
 
 
-def _refresh_count(request: HttpRequest) -> int:
+def _refresh_count(request: AuthenticatedHttpRequest) -> int:
     raw = request.GET.get("checking", "")
     return min(int(raw), MAX_REFRESHES) if raw.isdigit() and len(raw) < 4 else 0
 
 
-def _announce_key_check(request: HttpRequest, integration: AtsIntegration) -> None:
+def _announce_key_check(
+    request: AuthenticatedHttpRequest, integration: AtsIntegration, view: dict[str, Any]
+) -> None:
     """The background check finished while the page was refreshing: say how it went."""
-    view = selectors.key_check_view(integration=integration)
     rejected, pending = view["rejected"], view["pending"]
     if rejected:
         messages.error(
@@ -170,10 +178,12 @@ def _announce_key_check(request: HttpRequest, integration: AtsIntegration) -> No
 
 @admin_required
 @require_POST
-def integration_check_key(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    integration = selectors.integration_get(user=request.user, public_id=public_id)  # type: ignore[arg-type]
-    settings_url = reverse("integrations:settings", kwargs={"public_id": integration.public_id})
-    if services.api_key_check_request(integration=integration, actor=request.user):  # type: ignore[arg-type]
+def integration_check_key(request: AuthenticatedHttpRequest, integration_id: UUID) -> HttpResponse:
+    integration = selectors.integration_get(user=request.user, integration_id=integration_id)
+    settings_url = reverse(
+        "integrations:settings", kwargs={"integration_id": integration.public_id}
+    )
+    if keys.api_key_check_request(integration=integration, actor=request.user):
         messages.success(request, "Checking the key with Lever…")
         return redirect(f"{settings_url}?checking=1")
     messages.error(request, "There is no API key to check yet. Add one first.")
@@ -181,8 +191,8 @@ def integration_check_key(request: HttpRequest, public_id: UUID) -> HttpResponse
 
 
 @admin_required
-def integration_status(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    integration = selectors.integration_get(user=request.user, public_id=public_id)  # type: ignore[arg-type]
+def integration_status(request: AuthenticatedHttpRequest, integration_id: UUID) -> HttpResponse:
+    integration = selectors.integration_get(user=request.user, integration_id=integration_id)
     features = selectors.integration_features(integration=integration)
     return render(
         request,
@@ -194,6 +204,7 @@ def integration_status(request: HttpRequest, public_id: UUID) -> HttpResponse:
             ),
             "features": features,
             "key_check": selectors.key_check_view(integration=integration),
+            "region_label": selectors.integration_region_label(integration=integration),
             "tab": "status",
         },
     )
@@ -201,30 +212,32 @@ def integration_status(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @admin_required
 @require_POST
-def integration_set_enabled(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    integration = selectors.integration_get(user=request.user, public_id=public_id)  # type: ignore[arg-type]
+def integration_set_enabled(
+    request: AuthenticatedHttpRequest, integration_id: UUID
+) -> HttpResponse:
+    integration = selectors.integration_get(user=request.user, integration_id=integration_id)
     enable = request.POST.get("enabled") == "1"
     if enable:
-        changed = services.integration_enable(integration=integration, actor=request.user)  # type: ignore[arg-type]
+        changed = lifecycle.integration_enable(integration=integration, actor=request.user)
         text = "Integration enabled." if changed else "The integration was already enabled."
     else:
-        changed = services.integration_disable(integration=integration, actor=request.user)  # type: ignore[arg-type]
+        changed = lifecycle.integration_disable(integration=integration, actor=request.user)
         text = (
             "Integration disabled: Karat makes no Lever calls until you enable it again."
             if changed
             else "The integration was already disabled."
         )
     (messages.success if changed else messages.info)(request, text)
-    return redirect("integrations:detail", public_id=integration.public_id)
+    return redirect("integrations:detail", integration_id=integration.public_id)
 
 
 @admin_required
 @require_http_methods(["GET", "POST"])
-def integration_delete(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    integration = selectors.integration_get(user=request.user, public_id=public_id)  # type: ignore[arg-type]
+def integration_delete(request: AuthenticatedHttpRequest, integration_id: UUID) -> HttpResponse:
+    integration = selectors.integration_get(user=request.user, integration_id=integration_id)
     if request.method == "POST":
         label = f"{integration.get_ats_display()} integration for {integration.group.name}"
-        services.integration_delete(integration=integration, actor=request.user)  # type: ignore[arg-type]
+        lifecycle.integration_delete(integration=integration, actor=request.user)
         messages.success(request, f"{label} deleted. Its audit log is kept.")
         return redirect("integrations:list")
     return render(

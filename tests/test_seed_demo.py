@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test import Client
 
+from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import SandboxServer
 from integrations.lever.sandbox.demo import DEMO_API_KEY, demo_opportunity_ids
 from integrations.models import (
@@ -18,7 +19,6 @@ from integrations.models import (
     AuditEntry,
     OpportunityLink,
     Region,
-    WebhookEvent,
     WebhookSubscription,
 )
 from karatlever.accounts.models import Group, Membership, Organization, User

@@ -7,13 +7,14 @@ import uuid
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from integrations.models import AtsIntegration
 from integrations.selectors import integration_get
+from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
 from webhooks import selectors
 from webhooks.forms import DeliveryFilterForm, SignatureTokensForm
@@ -23,22 +24,18 @@ from webhooks.services import processing, setup
 DELIVERIES_PER_PAGE = 50
 
 
-def _integration(request: HttpRequest, integration_id: uuid.UUID) -> AtsIntegration:
-    return integration_get(user=request.user, public_id=integration_id)  # type: ignore[arg-type]
+def _integration(request: AuthenticatedHttpRequest, integration_id: uuid.UUID) -> AtsIntegration:
+    return integration_get(user=request.user, integration_id=integration_id)
 
 
 def _settings_url(integration: AtsIntegration) -> str:
-    try:
-        url = reverse("integrations:settings", kwargs={"public_id": integration.public_id})
-    except NoReverseMatch:
-        # The settings page's route belongs to the integrations app; its path is stable.
-        url = f"/settings/ats-integrations/{integration.public_id}/settings/"
-    return url + "#webhooks"
+    kwargs = {"integration_id": integration.public_id}
+    return reverse("integrations:settings", kwargs=kwargs) + "#webhooks"
 
 
 @admin_required
 @require_POST
-def tokens_save(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
+def tokens_save(request: AuthenticatedHttpRequest, integration_id: uuid.UUID) -> HttpResponse:
     integration = _integration(request, integration_id)
     form = SignatureTokensForm(request.POST, integration=integration)
     if not form.is_valid():
@@ -49,7 +46,7 @@ def tokens_save(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse
     changed = setup.signature_tokens_set(
         integration=integration,
         tokens=form.tokens,
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
     )
     if changed:
         labels = ", ".join(form.events[e] for e in changed)
@@ -61,10 +58,10 @@ def tokens_save(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse
 
 @admin_required
 @require_POST
-def register(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
+def register(request: AuthenticatedHttpRequest, integration_id: uuid.UUID) -> HttpResponse:
     integration = _integration(request, integration_id)
     try:
-        result = setup.webhooks_register(integration=integration, actor=request.user)  # type: ignore[arg-type]
+        result = setup.webhooks_register(integration=integration, actor=request.user)
     except setup.WebhookSetupError as exc:
         messages.error(request, str(exc))
         return HttpResponseRedirect(_settings_url(integration))
@@ -93,7 +90,7 @@ def register(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
 
 @admin_required
 @require_GET
-def activity(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
+def activity(request: AuthenticatedHttpRequest, integration_id: uuid.UUID) -> HttpResponse:
     integration = _integration(request, integration_id)
     form = DeliveryFilterForm(request.GET or None, integration=integration)
     event = status = ""
@@ -122,7 +119,7 @@ def activity(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
 @admin_required
 @require_GET
 def delivery_detail(
-    request: HttpRequest, integration_id: uuid.UUID, delivery_id: int
+    request: AuthenticatedHttpRequest, integration_id: uuid.UUID, delivery_id: int
 ) -> HttpResponse:
     integration = _integration(request, integration_id)
     delivery = selectors.delivery_get(integration=integration, delivery_id=delivery_id)
@@ -139,11 +136,11 @@ def delivery_detail(
 @admin_required
 @require_POST
 def delivery_process_again(
-    request: HttpRequest, integration_id: uuid.UUID, delivery_id: int
+    request: AuthenticatedHttpRequest, integration_id: uuid.UUID, delivery_id: int
 ) -> HttpResponse:
     integration = _integration(request, integration_id)
     delivery = selectors.delivery_get(integration=integration, delivery_id=delivery_id)
-    if processing.delivery_replay(delivery=delivery, actor=request.user):  # type: ignore[arg-type]
+    if processing.delivery_replay(delivery=delivery, actor=request.user):
         messages.success(request, f"Delivery #{delivery.pk} will be processed again shortly.")
     else:
         messages.warning(request, f"Delivery #{delivery.pk} is being processed right now.")

@@ -20,7 +20,9 @@ from webhooks.models import WebhookDelivery, WebhookRejection
 
 def webhook_url(*, integration: AtsIntegration) -> str:
     """The URL to paste into Lever (absolute, from PUBLIC_BASE_URL)."""
-    path = reverse("webhooks:receive", kwargs={"ats": "lever", "integration_id": integration.public_id})
+    path = reverse(
+        "webhooks:receive", kwargs={"ats": integration.ats, "integration_id": integration.public_id}
+    )
     return settings.PUBLIC_BASE_URL + path
 
 
@@ -115,7 +117,8 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
     queries whatever the volume."""
     kwargs = {"integration_id": integration.public_id}
     settings_url = (
-        reverse("integrations:settings", kwargs={"public_id": integration.public_id}) + "#webhooks"
+        reverse("integrations:settings", kwargs={"integration_id": integration.public_id})
+        + "#webhooks"
     )
     activity_url = reverse("webhooks-console:activity", kwargs=kwargs)
     events = webhook_setup(integration=integration)

@@ -173,7 +173,7 @@ class LeverAdapter:
         self, account: AtsAccount, opportunity_id: str, *, profile: CallProfile
     ) -> OpportunityState:
         """``GET /opportunities/:id?expand=stage`` (lever-api.md §3.1), mapped to AtsState."""
-        client = _client(account, profile)
+        client = client_for(account, profile)
         with _translated(client, record=True):
             opportunity = client.get_opportunity(opportunity_id, expand=("stage",))
             return _state_of(account, client, opportunity)
@@ -188,7 +188,7 @@ class LeverAdapter:
     ) -> Iterator[OpportunityState]:
         """``GET /opportunities?updated_at_start=…&confidentiality=all`` (lever-api.md §3.2):
         Lever lists only non-confidential records unless asked for all of them."""
-        client = _client(account, profile)
+        client = client_for(account, profile)
         with _translated(client, record=False):
             batches: list[list[str] | None]
             if contact_ids is None:
@@ -211,7 +211,7 @@ class LeverAdapter:
     # --- webhooks (lever-api.md §6.6) -----------------------------------------------------
 
     def webhooks_list(self, account: AtsAccount, *, profile: CallProfile) -> list[RemoteWebhook]:
-        client = _client(account, profile)
+        client = client_for(account, profile)
         with _translated(client, record=False):
             return [
                 RemoteWebhook(id=w.id, event=w.event or "", url=w.url or "")
@@ -222,7 +222,7 @@ class LeverAdapter:
         self, account: AtsAccount, *, url: str, event: str, profile: CallProfile
     ) -> RemoteWebhook:
         """Lever returns the signature token only in this response."""
-        client = _client(account, profile)
+        client = client_for(account, profile)
         with _translated(client, record=False):
             created = client.create_webhook(url=url, event=event)
         return RemoteWebhook(
@@ -235,12 +235,12 @@ class LeverAdapter:
     def webhook_update_url(
         self, account: AtsAccount, webhook_id: str, *, url: str, profile: CallProfile
     ) -> None:
-        client = _client(account, profile)
+        client = client_for(account, profile)
         with _translated(client, record=False):
             client.update_webhook(webhook_id, url=url)
 
     def webhook_delete(self, account: AtsAccount, webhook_id: str, *, profile: CallProfile) -> None:
-        client = _client(account, profile)
+        client = client_for(account, profile)
         with _translated(client, record=True):
             client.delete_webhook(webhook_id)
 
@@ -252,7 +252,7 @@ class LeverAdapter:
         GETs only. A 401 makes the key (and its region) invalid; a 403 on a list endpoint is
         a missing permission; no answer is ``unreachable``. Never raises for Lever trouble.
         """
-        client = _client(account, ats.KEY_CHECK)
+        client = client_for(account, ats.KEY_CHECK)
         deadline = time.monotonic() + budget_seconds
         host = f"{self.api_host(account.region)} ({account.region.upper()})"
         return _key_check(client, account, host=host, deadline=deadline)
@@ -280,7 +280,7 @@ adapter = LeverAdapter()
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _client(account: AtsAccount, profile: CallProfile) -> LeverClient:
+def client_for(account: AtsAccount, profile: CallProfile) -> LeverClient:
     """The one Lever client for an account: base URL, key, perform_as, shared rate bucket."""
     limiter = rate_limiter_for(
         account.api_key,

@@ -11,16 +11,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 
 from karatlever.accounts.http import AuthenticatedHttpRequest
-from karatlever.accounts.models import Membership
 from karatlever.accounts.selectors import membership_get
 
 ViewFunc = Callable[..., HttpResponse]
-
-
-class MemberHttpRequest(AuthenticatedHttpRequest):
-    """A request to a view behind ``member_required``: the user's membership is attached."""
-
-    membership: Membership
 
 
 def member_required(view: ViewFunc) -> ViewFunc:
@@ -28,7 +21,7 @@ def member_required(view: ViewFunc) -> ViewFunc:
 
     @login_required
     @wraps(view)
-    def wrapper(request: MemberHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # login_required has checked the user; the membership is attached here, before the view.
         membership = membership_get(user=request.user)
         if membership is None:
@@ -44,7 +37,7 @@ def admin_required(view: ViewFunc) -> ViewFunc:
 
     @member_required
     @wraps(view)
-    def wrapper(request: MemberHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.membership.is_admin:
             raise PermissionDenied("Only organization admins can open ATS integration settings.")
         return view(request, *args, **kwargs)

@@ -11,7 +11,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from karatlever.accounts.permissions import MemberHttpRequest, member_required
+from karatlever.accounts.http import AuthenticatedHttpRequest
+from karatlever.accounts.permissions import member_required
 from karatlever.accounts.selectors import group_list_visible
 from karatlever.hiring import selectors, services
 from karatlever.hiring.forms import CandidateFilterForm, RoleForm, StatusChangeForm
@@ -20,7 +21,7 @@ from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
 CANDIDATES_PER_PAGE = 50
 
 
-def _require_admin(request: MemberHttpRequest, message: str) -> None:
+def _require_admin(request: AuthenticatedHttpRequest, message: str) -> None:
     if not request.membership.is_admin:
         raise PermissionDenied(message)
 
@@ -33,7 +34,7 @@ def _role_list_url(role_or_group_code: object) -> str:
 
 
 @member_required
-def role_list(request: MemberHttpRequest) -> HttpResponse:
+def role_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     groups = group_list_visible(user=request.user)
     code = request.GET.get("group")
     # An organization without groups gets an explanatory empty page rather than a 404.
@@ -75,7 +76,7 @@ def _role_save(form: RoleForm, *, role: Role | None) -> Role | None:
 
 
 @member_required
-def role_create(request: MemberHttpRequest) -> HttpResponse:
+def role_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     group = selectors.group_get_default(
         user=request.user,
         code=request.GET.get("group"),
@@ -91,7 +92,7 @@ def role_create(request: MemberHttpRequest) -> HttpResponse:
 
 
 @member_required
-def role_edit(request: MemberHttpRequest, code: object) -> HttpResponse:
+def role_edit(request: AuthenticatedHttpRequest, code: object) -> HttpResponse:
     role = selectors.role_get_visible(user=request.user, code=code)
     _require_admin(request, "Only organization admins can edit roles.")
     form = RoleForm(request.POST or None, group=role.group, role=role)
@@ -107,7 +108,7 @@ def role_edit(request: MemberHttpRequest, code: object) -> HttpResponse:
 
 @require_POST
 @member_required
-def role_set_active(request: MemberHttpRequest, code: object) -> HttpResponse:
+def role_set_active(request: AuthenticatedHttpRequest, code: object) -> HttpResponse:
     role = selectors.role_get_visible(user=request.user, code=code)
     _require_admin(request, "Only organization admins can deactivate or reactivate roles.")
     active = request.POST.get("active") == "1"
@@ -123,7 +124,7 @@ def role_set_active(request: MemberHttpRequest, code: object) -> HttpResponse:
 
 
 @member_required
-def candidate_list(request: MemberHttpRequest) -> HttpResponse:
+def candidate_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     groups = group_list_visible(user=request.user)
     form = CandidateFilterForm(request.GET or None, groups=groups)
     filters = form.filters() if request.GET else {}
@@ -143,7 +144,9 @@ def candidate_list(request: MemberHttpRequest) -> HttpResponse:
 
 
 def _candidate_detail_render(
-    request: MemberHttpRequest, candidacy: Candidacy, status_form: StatusChangeForm | None = None
+    request: AuthenticatedHttpRequest,
+    candidacy: Candidacy,
+    status_form: StatusChangeForm | None = None,
 ) -> HttpResponse:
     is_admin = request.membership.is_admin
     if is_admin and status_form is None:
@@ -160,14 +163,14 @@ def _candidate_detail_render(
 
 
 @member_required
-def candidate_detail(request: MemberHttpRequest, code: object) -> HttpResponse:
+def candidate_detail(request: AuthenticatedHttpRequest, code: object) -> HttpResponse:
     candidacy = selectors.candidacy_get(user=request.user, code=code)
     return _candidate_detail_render(request, candidacy)
 
 
 @require_POST
 @member_required
-def candidate_status_change(request: MemberHttpRequest, code: object) -> HttpResponse:
+def candidate_status_change(request: AuthenticatedHttpRequest, code: object) -> HttpResponse:
     candidacy = selectors.candidacy_get(user=request.user, code=code)
     _require_admin(request, "Only organization admins can change a candidacy's Karat status.")
     form = StatusChangeForm(request.POST, candidacy=candidacy)

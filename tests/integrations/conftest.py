@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
-from integrations import services
 from integrations.lever.sandbox import SandboxServer
-from integrations.models import AtsIntegration
+from integrations.models import AtsIntegration, KeyCheck
+from integrations.services import lifecycle
 from karatlever.accounts.models import User
 from tests.brokers import broker
 
@@ -27,7 +28,7 @@ def _private_rate_limit_dir(settings: Any, tmp_path: Path) -> None:
 
 
 def set_key(integration: AtsIntegration, actor: User | None, key: str = API_KEY) -> None:
-    services.integration_settings_update(
+    lifecycle.integration_settings_update(
         integration=integration,
         actor=actor,
         api_key=key,
@@ -37,11 +38,25 @@ def set_key(integration: AtsIntegration, actor: User | None, key: str = API_KEY)
 
 
 def mark_valid(integration: AtsIntegration) -> None:
-    """As if Lever's check had passed (for tests about what happens next)."""
+    """As if Lever's check of the key in use had passed (for tests about what happens next)."""
+    integration.refresh_from_db()
+    KeyCheck.objects.filter(
+        integration=integration,
+        subject=KeyCheck.Subject.CURRENT,
+        api_key_fingerprint=integration.api_key_fingerprint,
+        finished_at__isnull=True,
+    ).update(finished_at=timezone.now(), outcome=KeyCheck.Outcome.VALID)
     AtsIntegration.objects.filter(pk=integration.pk).update(
         key_status=AtsIntegration.KeyStatus.VALID
     )
     integration.refresh_from_db()
+
+
+def latest_check(integration: AtsIntegration, subject: str = "current") -> KeyCheck:
+    """The latest KeyCheck row of ``subject`` (the one whose result counts)."""
+    row = KeyCheck.objects.filter(integration=integration, subject=subject).order_by("-id").first()
+    assert row is not None, f"no {subject} key check"
+    return row
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from integrations import services
 from integrations.models import AtsIntegration, AuditEntry, OpportunityLink, WebhookSubscription
+from integrations.services import lifecycle
 from karatlever.accounts.models import User
 from karatlever.hiring import services as hiring_services
 from karatlever.hiring.models import Candidacy, CandidacyEvent, KaratStatus, Role
@@ -273,7 +273,7 @@ def test_the_candidacy_admin_shows_the_timeline_read_only(
 def test_audit_entries_of_deleted_integrations_stay_visible_in_the_admin(
     staff_client: Client, keyed_integration: AtsIntegration, admin_user: User
 ) -> None:
-    services.integration_delete(integration=keyed_integration, actor=admin_user)
+    lifecycle.integration_delete(integration=keyed_integration, actor=admin_user)
 
     page = staff_client.get(reverse("admin:integrations_auditentry_changelist")).content.decode()
 

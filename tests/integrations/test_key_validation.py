@@ -13,19 +13,35 @@ import responses
 from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
-from integrations import services, tasks
+from integrations import ats, selectors, tasks
 from integrations.lever.sandbox import DEMO_API_KEY, KARAT_PERMISSIONS, SandboxServer, demo_data
-from integrations.models import AtsIntegration, AuditEntry, Region
+from integrations.models import AtsIntegration, AuditEntry, KeyCheck, Region
+from integrations.services import audit, keys, lifecycle
 from karatlever.accounts.models import User
-from tests.integrations.conftest import API_KEY, OTHER_KEY, mark_valid, set_key
+from tests.integrations.conftest import API_KEY, OTHER_KEY, latest_check, mark_valid, set_key
 
 pytestmark = pytest.mark.django_db
 KeyStatus = AtsIntegration.KeyStatus
 Action = AuditEntry.Action
 
 
+def _result(integration: AtsIntegration) -> KeyCheck:
+    """The key in use's status: its latest finished check."""
+    row = (
+        KeyCheck.objects.filter(
+            integration=integration,
+            api_key_fingerprint=integration.api_key_fingerprint,
+            finished_at__isnull=False,
+        )
+        .order_by("-id")
+        .first()
+    )
+    assert row is not None
+    return row
+
+
 def _checks(integration: AtsIntegration) -> dict[str, dict[str, Any]]:
-    return {c["code"]: c for c in integration.key_check_detail["checks"]}
+    return {c["code"]: c for c in _result(integration).checks}
 
 
 def _validate(integration: AtsIntegration) -> AtsIntegration:
@@ -90,7 +106,7 @@ def test_a_key_without_a_needed_permission_is_invalid_and_names_it(
     assert checks["read_postings"]["ok"] is False
     assert "Missing" in checks["read_postings"]["message"]
     assert checks["read_opportunities"]["ok"] is True
-    assert "Read postings" in integration.key_check_detail["summary"]
+    assert "Read postings" in _result(integration).summary
     rejected = AuditEntry.objects.get(action=Action.API_KEY_REJECTED)
     assert rejected.detail["checks"] == ["read_postings"]
     assert key not in integration.last_error
@@ -117,7 +133,7 @@ def test_an_active_user_id_passes_and_a_deactivated_or_unknown_one_fails(
     active, deactivated = _users()
     outcomes = {}
     for user_id in (active, deactivated, "00000000-0000-4000-8000-000000000000"):
-        services.integration_settings_update(
+        lifecycle.integration_settings_update(
             integration=integration,
             actor=admin_user,
             api_key=DEMO_API_KEY,
@@ -142,7 +158,7 @@ def test_a_user_id_cannot_be_checked_without_the_users_permission(
     key = lever_sandbox.create_api_key(
         [p for p in KARAT_PERMISSIONS if p != "users:read:admin"], label="no users"
     )
-    services.integration_settings_update(
+    lifecycle.integration_settings_update(
         integration=integration,
         actor=admin_user,
         api_key=key,
@@ -190,8 +206,9 @@ def test_replacing_a_working_key_with_a_bad_one_keeps_the_old_key(
     assert integration.api_key == DEMO_API_KEY
     assert integration.key_status == KeyStatus.VALID
     assert integration.pending_api_key == ""
-    assert integration.key_check_detail["rejected"]["last4"] == API_KEY[-4:]
-    assert integration.key_check_detail["rejected"]["status"] == KeyStatus.INVALID
+    rejected_check = latest_check(integration, KeyCheck.Subject.PENDING)
+    assert rejected_check.api_key_last4 == API_KEY[-4:]
+    assert rejected_check.outcome == KeyCheck.Outcome.INVALID
     entry = AuditEntry.objects.get(action=Action.API_KEY_REJECTED)
     assert "still using ••••" + DEMO_API_KEY[-4:] in entry.summary
     assert API_KEY[-4:] in entry.summary
@@ -230,7 +247,7 @@ def test_a_pending_key_lever_cannot_be_asked_about_keeps_waiting(
 
     assert integration.api_key == DEMO_API_KEY
     assert integration.pending_api_key == API_KEY
-    assert integration.key_check_detail["pending"]["status"] == KeyStatus.UNREACHABLE
+    assert latest_check(integration, "pending").outcome == KeyCheck.Outcome.UNREACHABLE
 
 
 def test_a_stale_check_never_overwrites_a_newer_key(
@@ -238,18 +255,36 @@ def test_a_stale_check_never_overwrites_a_newer_key(
 ) -> None:
     set_key(integration, admin_user, API_KEY)
     integration.refresh_from_db()
-    generation = integration.key_check_generation
-    result = services.api_key_check(integration=integration, api_key=API_KEY)
+    first = latest_check(integration)
+    result = keys.api_key_check(integration=integration, api_key=API_KEY)
     # Meanwhile the admin pasted the demo key (which is what is stored now).
     set_key(integration, admin_user, DEMO_API_KEY)
 
-    services._current_result_apply(
-        integration.pk, services.api_key_fingerprint(API_KEY), result, generation=generation
-    )
+    applied = keys.key_check_result_apply(check=first, result=result)
 
+    assert applied == keys.KeyCheckApplied.STALE
     integration.refresh_from_db()
     assert integration.api_key == DEMO_API_KEY
     assert integration.key_status == KeyStatus.CHECKING
+    first.refresh_from_db()
+    assert first.finished_at is None  # its result never landed
+
+
+def test_a_result_for_a_superseded_check_of_the_same_key_never_lands(
+    integration: AtsIntegration, admin_user: User
+) -> None:
+    set_key(integration, admin_user, API_KEY)
+    first = latest_check(integration)
+    keys.api_key_check_request(integration=integration, actor=admin_user)  # "Check again"
+    passed = ats.KeyCheckResult(ats.KeyCheckStatus.VALID, (), ats_label="Lever")
+
+    assert keys.key_check_result_apply(check=first, result=passed) == keys.KeyCheckApplied.STALE
+    newer = latest_check(integration)
+    assert keys.key_check_result_apply(check=newer, result=passed) == (
+        keys.KeyCheckApplied.RECORDED
+    )
+    integration.refresh_from_db()
+    assert integration.key_status == KeyStatus.VALID
 
 
 def test_running_the_check_twice_is_harmless(
@@ -358,7 +393,7 @@ def test_an_echoed_key_in_a_lever_error_never_reaches_the_results(
     integration = _validate(integration)
 
     assert integration.key_status == KeyStatus.INVALID
-    assert API_KEY not in str(integration.key_check_detail)
+    assert API_KEY not in str(list(KeyCheck.objects.values()))
     assert API_KEY not in integration.last_error
 
 
@@ -377,7 +412,7 @@ def _change_user_id_during_first_call(
     def users(request: Any) -> tuple[int, dict[str, str], str]:
         calls["n"] += 1
         if calls["n"] == 1:
-            services.integration_settings_update(
+            lifecycle.integration_settings_update(
                 integration=AtsIntegration.objects.get(pk=integration.pk),
                 actor=admin_user,
                 api_key=None,
@@ -422,25 +457,28 @@ def test_a_pending_key_check_overtaken_by_a_settings_change_does_not_promote_the
 
     assert integration.api_key == API_KEY
     assert integration.pending_api_key == OTHER_KEY
-    assert integration.key_check_detail["pending"]["status"] == "checking"
+    assert latest_check(integration, "pending").finished_at is None  # B's own check waits
 
     integration = _validate(integration)  # B checks with the User ID that is saved now
 
     assert integration.api_key == API_KEY
     assert integration.pending_api_key == ""
-    assert integration.key_check_detail["rejected"]["last4"] == OTHER_KEY[-4:]
+    rejected = latest_check(integration, "pending")
+    assert (rejected.api_key_last4, rejected.outcome) == (OTHER_KEY[-4:], KeyCheck.Outcome.INVALID)
 
 
-def test_every_check_request_starts_a_new_generation(
+def test_every_check_request_adds_a_row_that_supersedes_the_last(
     keyed_integration: AtsIntegration, admin_user: User
 ) -> None:
-    first = keyed_integration.key_check_generation
+    first = latest_check(keyed_integration)
 
-    services.api_key_check_request(integration=keyed_integration, actor=admin_user)
-    keyed_integration.refresh_from_db()
+    keys.api_key_check_request(integration=keyed_integration, actor=admin_user)
 
-    assert first >= 1
-    assert keyed_integration.key_check_generation == first + 1
+    newer = latest_check(keyed_integration)
+    assert newer.pk > first.pk
+    assert (newer.requested_by, newer.api_key_last4) == (admin_user, API_KEY[-4:])
+    assert newer.api_key_fingerprint == audit.api_key_fingerprint(API_KEY)
+    assert KeyCheck.objects.filter(integration=keyed_integration).count() == 2
 
 
 # --- a check never stays "checking" forever ------------------------------------------------------
@@ -468,7 +506,7 @@ def test_a_check_over_its_time_budget_stops_and_says_it_took_too_long(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _ok_everywhere(fake_lever)
-    monkeypatch.setattr(services, "KEY_CHECK_BUDGET_SECONDS", -1.0)
+    monkeypatch.setattr(keys, "KEY_CHECK_BUDGET_SECONDS", -1.0)
     set_key(integration, admin_user, API_KEY)
 
     integration = _validate(integration)
@@ -493,8 +531,8 @@ def test_the_check_uses_short_timeouts_and_one_retry(
 
 
 def _age(integration: AtsIntegration, minutes: int) -> None:
-    AtsIntegration.objects.filter(pk=integration.pk).update(
-        updated_at=timezone.now() - timedelta(minutes=minutes)
+    KeyCheck.objects.filter(integration=integration).update(
+        requested_at=timezone.now() - timedelta(minutes=minutes)
     )
 
 
@@ -504,8 +542,7 @@ def test_a_check_stuck_in_checking_is_queued_again_then_given_up(
     memory_broker: Any,
 ) -> None:
     assert keyed_integration.key_status == KeyStatus.CHECKING
-    generation = keyed_integration.key_check_generation
-    for attempt in range(1, services.KEY_CHECK_MAX_RESUMES + 1):
+    for attempt in range(1, keys.KEY_CHECK_MAX_RESUMES + 1):
         _age(keyed_integration, 11)
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             assert tasks.api_key_checks_resume() == 1
@@ -516,7 +553,9 @@ def test_a_check_stuck_in_checking_is_queued_again_then_given_up(
         assert message.headers["task"] == "integrations.tasks.api_key_validate"
         keyed_integration.refresh_from_db()
         assert keyed_integration.key_status == KeyStatus.CHECKING
-        assert keyed_integration.key_check_generation == generation + attempt
+        resumed = latest_check(keyed_integration)
+        assert (resumed.attempt, resumed.requested_by) == (attempt + 1, None)
+        assert selectors.key_check_view(integration=keyed_integration)["in_progress"] is True
 
     _age(keyed_integration, 11)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -526,7 +565,32 @@ def test_a_check_stuck_in_checking_is_queued_again_then_given_up(
     keyed_integration.refresh_from_db()
     assert keyed_integration.key_status == KeyStatus.UNREACHABLE
     assert "did not finish" in _checks(keyed_integration)["reachable"]["message"]
+    assert "did not finish" in keyed_integration.last_error
     assert tasks.api_key_checks_resume() == 0  # nothing left "checking"
+
+
+def test_a_lost_check_shows_as_not_finished_until_it_is_resumed(
+    keyed_integration: AtsIntegration,
+) -> None:
+    _age(keyed_integration, 11)
+
+    view = selectors.key_check_view(integration=keyed_integration)
+
+    assert (view["in_progress"], view["stuck"]) == (False, True)
+
+
+def test_a_straggler_of_a_resumed_check_does_not_land(
+    keyed_integration: AtsIntegration, django_capture_on_commit_callbacks: Any
+) -> None:
+    lost = latest_check(keyed_integration)
+    _age(keyed_integration, 11)
+    with django_capture_on_commit_callbacks():
+        assert tasks.api_key_checks_resume() == 1
+    failed = ats.KeyCheckResult(ats.KeyCheckStatus.INVALID, (), ats_label="Lever")
+
+    assert keys.key_check_result_apply(check=lost, result=failed) == keys.KeyCheckApplied.STALE
+    keyed_integration.refresh_from_db()
+    assert keyed_integration.key_status == KeyStatus.CHECKING
 
 
 def test_a_recent_or_finished_check_is_not_resumed(
@@ -555,7 +619,7 @@ def test_a_stuck_pending_key_check_is_queued_again(
     assert len(callbacks) == 1
     keyed_integration.refresh_from_db()
     assert keyed_integration.key_status == KeyStatus.VALID  # the working key is untouched
-    assert keyed_integration.key_check_detail["resumed"] == 1
+    assert latest_check(keyed_integration, "pending").attempt == 2
 
 
 def test_the_resume_task_runs_every_five_minutes(settings: Any) -> None:

@@ -45,7 +45,9 @@ def saved(
     caplog.set_level(logging.DEBUG, logger="urllib3")  # quiet by default; not in this test
     first = lever_sandbox.create_api_key(list(KARAT_PERMISSIONS), label="first")
     second = lever_sandbox.create_api_key(list(KARAT_PERMISSIONS), label="second")
-    settings_url = reverse("integrations:settings", kwargs={"public_id": integration.public_id})
+    settings_url = reverse(
+        "integrations:settings", kwargs={"integration_id": integration.public_id}
+    )
     responses = []
 
     responses.append(
@@ -66,10 +68,10 @@ def test_no_page_shows_the_key(saved: dict[str, Any], admin_client: Client) -> N
     pages = [
         reverse("integrations:list"),
         *(
-            reverse(f"integrations:{name}", kwargs={"public_id": integration.public_id})
+            reverse(f"integrations:{name}", kwargs={"integration_id": integration.public_id})
             for name in ("detail", "settings", "status", "delete")
         ),
-        reverse("integrations:settings", kwargs={"public_id": integration.public_id})
+        reverse("integrations:settings", kwargs={"integration_id": integration.public_id})
         + "?checking=1",
     ]
 
@@ -131,9 +133,11 @@ def test_no_log_record_holds_the_key(
 def test_the_database_column_holds_ciphertext_only(saved: dict[str, Any]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT api_key, pending_api_key, key_check_detail FROM integrations_atsintegration"
+            "SELECT api_key, pending_api_key, key_status FROM integrations_atsintegration"
         )
         rows = cursor.fetchall()
+        cursor.execute("SELECT api_key_last4, checks, summary FROM integrations_keycheck")
+        checks = cursor.fetchall()
         cursor.execute("SELECT summary, detail FROM integrations_auditentry")
         audit = cursor.fetchall()
 
@@ -141,15 +145,19 @@ def test_the_database_column_holds_ciphertext_only(saved: dict[str, Any]) -> Non
     api_key, pending, _detail = rows[0]
     assert api_key.startswith("gAAAA")  # a Fernet token
     assert pending.startswith("gAAAA")
-    raw = repr(rows) + repr(audit)
+    assert checks  # the promotion's check is a row too
+    raw = repr(rows) + repr(audit) + repr(checks)
     _assert_absent(raw, saved["keys"], "the database")
 
 
 def test_reprs_and_errors_never_show_the_key(saved: dict[str, Any]) -> None:
-    from integrations.connections import lever_client_for
+    from integrations import ats
+    from integrations.lever.adapter import client_for
 
     integration = saved["integration"]
-    client = lever_client_for(integration)
+    account = ats.account_for(integration)
+    client = client_for(account, ats.WORKER)
 
     _assert_absent(repr(integration) + str(integration), saved["keys"], "the model repr")
+    _assert_absent(repr(account), saved["keys"], "the ATS account")
     _assert_absent(repr(client) + repr(vars(client).get("_auth")), saved["keys"], "the client")

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
-from integrations import services
-from integrations.models import Ats, AtsIntegration, AuditEntry, Region
+from integrations.models import Ats, AtsIntegration, AuditEntry, KeyCheck, Region
+from integrations.services import audit, keys, lifecycle
 from karatlever.accounts.models import Group, User
-from tests.integrations.conftest import API_KEY, OTHER_KEY, mark_valid, set_key
+from tests.integrations.conftest import API_KEY, OTHER_KEY, latest_check, mark_valid, set_key
 
 pytestmark = pytest.mark.django_db
 KeyStatus = AtsIntegration.KeyStatus
@@ -25,7 +25,7 @@ def _update(integration: AtsIntegration, actor: User | None, **changes: Any) -> 
         "region": integration.region,
         **changes,
     }
-    return services.integration_settings_update(integration=integration, actor=actor, **values)
+    return lifecycle.integration_settings_update(integration=integration, actor=actor, **values)
 
 
 # --- create ----------------------------------------------------------------------------------
@@ -34,7 +34,7 @@ def _update(integration: AtsIntegration, actor: User | None, **changes: Any) -> 
 def test_create_makes_an_integration_and_records_who_created_it(
     group: Group, admin_user: User
 ) -> None:
-    integration = services.integration_create(group=group, ats=Ats.LEVER, actor=admin_user)
+    integration = lifecycle.integration_create(group=group, ats=Ats.LEVER, actor=admin_user)
 
     assert integration.group == group
     assert integration.ats == Ats.LEVER
@@ -54,8 +54,8 @@ def test_create_makes_an_integration_and_records_who_created_it(
 def test_a_second_integration_for_the_same_group_and_ats_is_refused_clearly(
     integration: AtsIntegration, admin_user: User
 ) -> None:
-    with pytest.raises(services.IntegrationAlreadyExists, match="already has a Lever integration"):
-        services.integration_create(group=integration.group, ats=Ats.LEVER, actor=admin_user)
+    with pytest.raises(lifecycle.IntegrationAlreadyExists, match="already has a Lever integration"):
+        lifecycle.integration_create(group=integration.group, ats=Ats.LEVER, actor=admin_user)
 
     assert AtsIntegration.objects.count() == 1
     assert AuditEntry.objects.count() == 0
@@ -64,15 +64,15 @@ def test_a_second_integration_for_the_same_group_and_ats_is_refused_clearly(
 def test_another_group_may_have_its_own_lever_integration(
     integration: AtsIntegration, second_group: Group, admin_user: User
 ) -> None:
-    services.integration_create(group=second_group, ats=Ats.LEVER, actor=admin_user)
+    lifecycle.integration_create(group=second_group, ats=Ats.LEVER, actor=admin_user)
 
     assert AtsIntegration.objects.count() == 2
 
 
 @pytest.mark.parametrize("ats", ["greenhouse", "", "LEVER", "lever "])
 def test_an_unknown_ats_is_refused(group: Group, admin_user: User, ats: str) -> None:
-    with pytest.raises(services.IntegrationError, match="Choose an ATS"):
-        services.integration_create(group=group, ats=ats, actor=admin_user)
+    with pytest.raises(lifecycle.IntegrationError, match="Choose an ATS"):
+        lifecycle.integration_create(group=group, ats=ats, actor=admin_user)
 
     assert not AtsIntegration.objects.exists()
 
@@ -90,7 +90,7 @@ def test_a_first_key_is_stored_encrypted_and_checked_in_the_background(
     assert (outcome.key_set, outcome.key_pending, outcome.check_enqueued) == (True, False, True)
     assert integration.api_key == API_KEY
     assert integration.api_key_last4 == API_KEY[-4:]
-    assert integration.api_key_fingerprint == services.api_key_fingerprint(API_KEY)
+    assert integration.api_key_fingerprint == audit.api_key_fingerprint(API_KEY)
     assert integration.api_key_set_at is not None
     assert integration.key_status == KeyStatus.CHECKING
     assert integration.masked_api_key == "••••" + API_KEY[-4:]
@@ -105,7 +105,7 @@ def test_setting_a_key_records_only_its_last_four_and_fingerprint(
     entry = AuditEntry.objects.get(action=Action.API_KEY_SET)
     assert entry.actor == admin_user
     assert entry.detail["api_key_last4"] == API_KEY[-4:]
-    assert entry.detail["api_key_fingerprint"] == services.api_key_fingerprint(API_KEY)
+    assert entry.detail["api_key_fingerprint"] == audit.api_key_fingerprint(API_KEY)
     assert API_KEY not in json.dumps(entry.detail) + entry.summary
     assert API_KEY[:-4] not in json.dumps(entry.detail) + entry.summary
 
@@ -146,7 +146,9 @@ def test_a_key_replacing_a_working_one_waits_until_it_validates(
     assert keyed_integration.key_status == KeyStatus.VALID
     assert keyed_integration.pending_api_key == OTHER_KEY
     assert keyed_integration.pending_api_key_last4 == OTHER_KEY[-4:]
-    assert keyed_integration.key_check_detail["pending"]["status"] == "checking"
+    pending = latest_check(keyed_integration, KeyCheck.Subject.PENDING)
+    assert (pending.api_key_last4, pending.finished_at) == (OTHER_KEY[-4:], None)
+    assert pending.requested_by == admin_user
     entry = AuditEntry.objects.filter(action=Action.API_KEY_SET).first()
     assert entry is not None
     assert entry.detail["pending"] is True
@@ -252,7 +254,7 @@ def test_bad_settings_input_is_refused_and_changes_nothing(
 def test_a_key_of_exactly_the_maximum_length_is_accepted(
     integration: AtsIntegration, admin_user: User
 ) -> None:
-    key = "k" * services.API_KEY_MAX_LENGTH
+    key = "k" * lifecycle.API_KEY_MAX_LENGTH
 
     _update(integration, admin_user, api_key=key)
 
@@ -266,7 +268,7 @@ def test_asking_for_a_new_check_marks_the_key_checking(
     AtsIntegration.objects.filter(pk=keyed_integration.pk).update(key_status=KeyStatus.UNREACHABLE)
 
     with django_capture_on_commit_callbacks() as callbacks:
-        asked = services.api_key_check_request(integration=keyed_integration, actor=admin_user)
+        asked = keys.api_key_check_request(integration=keyed_integration, actor=admin_user)
 
     keyed_integration.refresh_from_db()
     assert asked is True
@@ -277,7 +279,7 @@ def test_asking_for_a_new_check_marks_the_key_checking(
 def test_asking_for_a_check_without_a_key_does_nothing(
     integration: AtsIntegration, admin_user: User
 ) -> None:
-    assert services.api_key_check_request(integration=integration, actor=admin_user) is False
+    assert keys.api_key_check_request(integration=integration, actor=admin_user) is False
     integration.refresh_from_db()
     assert integration.key_status == KeyStatus.NOT_SET
 
@@ -306,13 +308,13 @@ def test_the_check_is_published_to_the_broker_after_commit(
 def test_disable_and_enable_are_audited_once_each(
     integration: AtsIntegration, admin_user: User
 ) -> None:
-    assert services.integration_disable(integration=integration, actor=admin_user) is True
-    assert services.integration_disable(integration=integration, actor=admin_user) is False
+    assert lifecycle.integration_disable(integration=integration, actor=admin_user) is True
+    assert lifecycle.integration_disable(integration=integration, actor=admin_user) is False
     integration.refresh_from_db()
     assert integration.enabled is False
 
-    assert services.integration_enable(integration=integration, actor=admin_user) is True
-    assert services.integration_enable(integration=integration, actor=admin_user) is False
+    assert lifecycle.integration_enable(integration=integration, actor=admin_user) is True
+    assert lifecycle.integration_enable(integration=integration, actor=admin_user) is False
     integration.refresh_from_db()
     assert integration.enabled is True
 
@@ -325,7 +327,7 @@ def test_delete_removes_the_integration_but_keeps_its_audit_log(
 ) -> None:
     public_id, group = keyed_integration.public_id, keyed_integration.group
 
-    services.integration_delete(integration=keyed_integration, actor=admin_user)
+    lifecycle.integration_delete(integration=keyed_integration, actor=admin_user)
 
     assert not AtsIntegration.objects.exists()
     entries = AuditEntry.objects.filter(integration_public_id=public_id)
@@ -335,7 +337,7 @@ def test_delete_removes_the_integration_but_keeps_its_audit_log(
     assert deleted.actor == admin_user
     assert deleted.detail == {
         "api_key_last4": API_KEY[-4:],
-        "api_key_fingerprint": services.api_key_fingerprint(API_KEY),
+        "api_key_fingerprint": audit.api_key_fingerprint(API_KEY),
     }
 
 
@@ -348,7 +350,7 @@ def test_a_new_integration_gets_the_configured_lever_rate_limit(
     settings.LEVER_RATE_LIMIT_PER_SECOND = 3.5
     settings.LEVER_RATE_LIMIT_BURST = 4
 
-    integration = services.integration_create(group=group, ats=Ats.LEVER, actor=admin_user)
+    integration = lifecycle.integration_create(group=group, ats=Ats.LEVER, actor=admin_user)
 
     integration.refresh_from_db()
     assert integration.rate_limit_per_second == 3.5
@@ -358,7 +360,7 @@ def test_a_new_integration_gets_the_configured_lever_rate_limit(
 def test_create_with_a_key_and_settings_saves_them_in_one_go(
     group: Group, admin_user: User
 ) -> None:
-    integration = services.integration_create(
+    integration = lifecycle.integration_create(
         group=group,
         ats=Ats.LEVER,
         actor=admin_user,
@@ -378,7 +380,7 @@ def test_create_with_a_key_and_settings_saves_them_in_one_go(
 
 def test_create_with_bad_settings_creates_nothing(group: Group, admin_user: User) -> None:
     with pytest.raises(ValidationError) as caught:
-        services.integration_create(
+        lifecycle.integration_create(
             group=group, ats=Ats.LEVER, actor=admin_user, api_key="short", region="mars"
         )
 

@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations import selectors
-from integrations.models import AtsIntegration, WebhookEvent, WebhookSubscription
+from integrations.lever.adapter import WebhookEvent
+from integrations.models import AtsIntegration, WebhookSubscription
 from karatlever.accounts.models import User
 from tests.integrations.conftest import API_KEY, mark_valid, set_key
 from webhooks.models import WebhookDelivery, WebhookRejection
@@ -44,7 +45,7 @@ _tokens = count()
 
 
 def _status_url(integration: AtsIntegration) -> str:
-    return reverse("integrations:status", kwargs={"public_id": integration.public_id})
+    return reverse("integrations:status", kwargs={"integration_id": integration.public_id})
 
 
 @pytest.fixture
@@ -134,7 +135,7 @@ def test_without_tokens_auto_state_updating_needs_attention_and_links_to_step_3(
     issue = health.issues[0]
     assert "Candidate Stage Change, Candidate Archive State Change, Candidate Hired" in issue.text
     assert "Register webhooks in Lever" in issue.text
-    settings_url = reverse("integrations:settings", kwargs={"public_id": connected.public_id})
+    settings_url = reverse("integrations:settings", kwargs={"integration_id": connected.public_id})
     assert issue.url == settings_url + "#webhooks"
 
     feature = _feature_html(_page(admin_client, connected), "Auto state updating")
@@ -419,7 +420,7 @@ def test_the_list_and_overview_pages_show_the_same_overall_status_as_the_status_
     pages = [
         admin_client.get(reverse("integrations:list")).content.decode(),
         admin_client.get(
-            reverse("integrations:detail", kwargs={"public_id": connected.public_id})
+            reverse("integrations:detail", kwargs={"integration_id": connected.public_id})
         ).content.decode(),
         admin_client.get(_status_url(connected)).content.decode(),
     ]
@@ -466,8 +467,9 @@ def test_the_page_runs_a_constant_number_of_queries(
     busy = _query_count(admin_client, connected)
 
     assert busy == empty
-    # session, user, memberships (2), groups, integration; then tokens, rejections, failures.
-    with django_assert_max_num_queries(9):  # type: ignore[operator]
+    # session, user, memberships (2), groups, integration, key checks; then tokens, rejections,
+    # failures.
+    with django_assert_max_num_queries(10):  # type: ignore[operator]
         admin_client.get(_status_url(connected))
 
 

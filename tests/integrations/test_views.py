@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from integrations import services
-from integrations.models import Ats, AtsIntegration, AuditEntry, Region
+from integrations.models import Ats, AtsIntegration, AuditEntry, KeyCheck, Region
+from integrations.services import lifecycle
 from karatlever.accounts.models import Group, Membership, User
 from tests.factories import GroupFactory, IntegrationFactory, MembershipFactory
 from tests.integrations.conftest import API_KEY, OTHER_KEY, mark_valid, set_key
@@ -23,7 +24,7 @@ LIST = reverse("integrations:list")
 
 
 def _url(name: str, integration: AtsIntegration) -> str:
-    return reverse(f"integrations:{name}", kwargs={"public_id": integration.public_id})
+    return reverse(f"integrations:{name}", kwargs={"integration_id": integration.public_id})
 
 
 # (method, url name, POST data) for every page; "list" has no id.
@@ -433,16 +434,17 @@ def test_the_settings_page_announces_the_finished_check(
 def test_the_settings_page_announces_a_rejected_replacement(
     admin_client: Client, keyed_integration: AtsIntegration
 ) -> None:
-    AtsIntegration.objects.filter(pk=keyed_integration.pk).update(
-        key_status=KeyStatus.VALID,
-        key_check_detail={
-            "rejected": {
-                "last4": "Zz34",
-                "status": "invalid",
-                "summary": "Lever check failed: API key: Lever rejected the key (401).",
-                "checks": [{"code": "auth", "name": "API key", "ok": False, "message": "401"}],
-            }
-        },
+    mark_valid(keyed_integration)
+    KeyCheck.objects.create(
+        integration=keyed_integration,
+        subject=KeyCheck.Subject.PENDING,
+        api_key_last4="Zz34",
+        api_key_fingerprint="0" * 16,
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+        outcome=KeyCheck.Outcome.INVALID,
+        summary="Lever check failed: API key: Lever rejected the key (401).",
+        checks=[{"code": "auth", "name": "API key", "ok": False, "message": "401"}],
     )
 
     body = admin_client.get(_url("settings", keyed_integration) + "?checking=1").content.decode()
@@ -549,7 +551,7 @@ def test_delete_asks_first_then_deletes_and_keeps_the_audit_log(
 
 
 def test_unknown_integration_ids_are_404(admin_client: Client, group: Group) -> None:
-    missing = reverse("integrations:detail", kwargs={"public_id": uuid.uuid4()})
+    missing = reverse("integrations:detail", kwargs={"integration_id": uuid.uuid4()})
 
     assert admin_client.get(missing).status_code == 404
     assert admin_client.get("/settings/ats-integrations/not-a-uuid/").status_code == 404
@@ -559,7 +561,7 @@ def test_the_list_shows_each_integration_with_settings_and_status_links(
     admin_client: Client, integration: AtsIntegration, organization: Any
 ) -> None:
     other = IntegrationFactory(group=GroupFactory(organization=organization, name="Sales"))
-    services.integration_disable(integration=other, actor=None)
+    lifecycle.integration_disable(integration=other, actor=None)
 
     page = admin_client.get(LIST).content.decode()
 

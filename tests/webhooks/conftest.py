@@ -15,8 +15,9 @@ from django.test import Client
 from django.urls import reverse
 
 from integrations.lever import signatures
+from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer
-from integrations.models import AtsIntegration, OpportunityLink, WebhookEvent, WebhookSubscription
+from integrations.models import AtsIntegration, OpportunityLink, WebhookSubscription
 from karatlever.hiring.models import Candidacy
 from tests.brokers import broker
 from tests.factories import CandidacyFactory, IntegrationFactory, RoleFactory

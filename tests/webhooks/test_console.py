@@ -12,8 +12,9 @@ from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import SandboxServer
-from integrations.models import AtsIntegration, AuditEntry, WebhookEvent, WebhookSubscription
+from integrations.models import AtsIntegration, AuditEntry, WebhookSubscription
 from karatlever.accounts.models import User
 from karatlever.accounts.selectors import membership_get
 from webhooks import selectors
@@ -429,7 +430,9 @@ def test_integration_settings_page_shows_the_webhook_step(
 def test_token_form_redirects_back_to_the_settings_page(
     admin_client: Client, webhook_integration: AtsIntegration
 ) -> None:
-    response = admin_client.post(_url("tokens", webhook_integration), {"token_candidateHired": NEW_TOKEN})
+    response = admin_client.post(
+        _url("tokens", webhook_integration), {"token_candidateHired": NEW_TOKEN}
+    )
 
     settings_url = reverse(
         "integrations:settings", kwargs={"public_id": webhook_integration.public_id}

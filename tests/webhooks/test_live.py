@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from kombu.transport.memory import Channel as MemoryChannel
 
+from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer
 from integrations.lever.sandbox.demo import demo_opportunity_ids
-from integrations.models import AtsIntegration, OpportunityLink, WebhookEvent
+from integrations.models import AtsIntegration, OpportunityLink
 from karatlever.hiring.models import CandidacyEvent
 from tests.brokers import use_broker
 from tests.factories import CandidacyFactory, RoleFactory

@@ -12,9 +12,10 @@ import time_machine
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import SandboxServer
 from integrations.lever.sandbox.demo import demo_opportunity_ids
-from integrations.models import AtsIntegration, OpportunityLink, WebhookEvent
+from integrations.models import AtsIntegration, OpportunityLink
 from karatlever.hiring.models import Candidacy, CandidacyEvent
 from karatlever.hiring.services import AtsState, candidacy_ats_state_apply
 from tests.factories import CandidacyFactory, RoleFactory

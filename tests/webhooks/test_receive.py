@@ -18,7 +18,8 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.exceptions import ParseError
 
-from integrations.models import AtsIntegration, WebhookEvent, WebhookSubscription
+from integrations.lever.adapter import WebhookEvent
+from integrations.models import AtsIntegration, WebhookSubscription
 from tests.brokers import use_broker
 from webhooks import circuit
 from webhooks.models import WebhookDelivery, WebhookRejection
