@@ -199,7 +199,7 @@ class WebhookSubscription(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_event_display()} webhook"
+        return f"{self.event} webhook"
 
 
 class OpportunityLink(models.Model):

@@ -665,15 +665,16 @@ def test_post_without_the_trailing_slash_gets_the_same_answers(
     assert WebhookDelivery.objects.count() == 1
 
 
-def test_lever_receive_name_and_the_generic_route_are_one_url(
-    webhook_integration: AtsIntegration,
+def test_the_webhook_url_shown_to_admins_is_the_generic_route_for_the_ats(
+    webhook_integration: AtsIntegration, settings: Any
 ) -> None:
+    from webhooks.selectors import webhook_url
+
     public_id = webhook_integration.public_id
 
-    lever = reverse("webhooks:receive", kwargs={"ats": "lever", "integration_id": public_id})
-    generic = reverse("webhooks:receive", kwargs={"ats": "lever", "integration_id": public_id})
-
-    assert lever == generic == f"/webhooks/lever/{public_id}/"
+    assert webhook_url(integration=webhook_integration) == (
+        f"{settings.PUBLIC_BASE_URL}/webhooks/lever/{public_id}/"
+    )
 
 
 def test_ats_in_the_path_that_is_not_the_integrations_is_404(
