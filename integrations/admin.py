@@ -20,7 +20,7 @@ from integrations.services import lifecycle
 from karatlever.accounts.http import signed_in_user
 
 
-class AtsIntegrationAdminForm(forms.ModelForm):
+class AtsIntegrationAdminForm(forms.ModelForm[AtsIntegration]):
     """The encrypted fields are not model fields of this form: a new key is typed into
     ``new_api_key`` (never rendered back) and saved through the same service as the console."""
 
@@ -41,7 +41,7 @@ class AtsIntegrationAdminForm(forms.ModelForm):
         return lifecycle.api_key_normalize(self.cleaned_data.get("new_api_key"))
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         per_second, burst = cleaned.get("rate_limit_per_second"), cleaned.get("rate_limit_burst")
         if per_second is not None and burst is not None:
             try:
@@ -53,7 +53,7 @@ class AtsIntegrationAdminForm(forms.ModelForm):
 
 
 @admin.register(AtsIntegration)
-class AtsIntegrationAdmin(admin.ModelAdmin):
+class AtsIntegrationAdmin(admin.ModelAdmin[AtsIntegration]):
     form = AtsIntegrationAdminForm
     list_display = ["public_id", "group", "ats", "enabled", "region", "masked_key", "key_status"]
     list_filter = ["ats", "enabled", "region", "key_status"]
@@ -171,7 +171,7 @@ class AtsIntegrationAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookSubscription)
-class WebhookSubscriptionAdmin(admin.ModelAdmin):
+class WebhookSubscriptionAdmin(admin.ModelAdmin[WebhookSubscription]):
     """Read-only: signature tokens are set in the console and shown as last 4 at most."""
 
     list_display = ["integration", "event", "token", "lever_webhook_id", "last_delivery_at"]
@@ -181,7 +181,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request).defer("signature_token", "previous_signature_token")
 
-    fields = ["integration", "event", "token", "lever_webhook_id", "last_delivery_at", "updated_at"]
+    fields = ("integration", "event", "token", "lever_webhook_id", "last_delivery_at", "updated_at")
     readonly_fields = fields
 
     @admin.display(description="Signature token")
@@ -196,7 +196,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(OpportunityLink)
-class OpportunityLinkAdmin(admin.ModelAdmin):
+class OpportunityLinkAdmin(admin.ModelAdmin[OpportunityLink]):
     list_display = ["opportunity_id", "integration", "candidacy", "created_at"]
     search_fields = ["opportunity_id", "contact_id", "candidacy__candidate_email"]
     list_select_related = ["integration__group", "candidacy__role"]
@@ -205,7 +205,7 @@ class OpportunityLinkAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
     """Read-only: the audit log is written by services only."""
 
     list_display = ["created_at", "group", "integration_public_id", "actor", "action", "summary"]

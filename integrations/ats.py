@@ -333,14 +333,14 @@ class UnknownAts(LookupError):
 
 def adapter_for(ats: str) -> AtsAdapter:
     """The adapter for ``ats`` (e.g. ``"lever"``); raises UnknownAts when none is registered."""
-    adapter = _loaded.get(ats)
-    if adapter is not None:
-        return adapter
+    loaded = _loaded.get(ats)
+    if loaded is not None:
+        return loaded
     target = ADAPTERS.get(ats)
     if target is None:
         raise UnknownAts(f"No adapter for ATS {ats!r}")
     module_name, _, attribute = target.partition(":")
-    adapter = getattr(importlib.import_module(module_name), attribute)
+    adapter: AtsAdapter = getattr(importlib.import_module(module_name), attribute)
     _loaded[ats] = adapter
     return adapter
 

@@ -20,19 +20,19 @@ def _rule(rule: Any, value: Any) -> Any:
         raise serializers.ValidationError(exc.messages) from None
 
 
-class GroupRefSerializer(serializers.Serializer):
+class GroupRefSerializer(serializers.Serializer[Any]):
     code = serializers.UUIDField(read_only=True)
     name = serializers.CharField(read_only=True)
 
 
-class KeyCheckSerializer(serializers.Serializer):
+class KeyCheckSerializer(serializers.Serializer[Any]):
     code = serializers.CharField()
     name = serializers.CharField()
     ok = serializers.BooleanField(allow_null=True, help_text="null: not checked")
     message = serializers.CharField()
 
 
-class IntegrationOutputSerializer(serializers.ModelSerializer):
+class IntegrationOutputSerializer(serializers.ModelSerializer[AtsIntegration]):
     id = serializers.UUIDField(source="public_id", read_only=True, help_text="Integration ID")
     group = GroupRefSerializer(read_only=True)
     api_key_set = serializers.BooleanField(source="has_api_key", read_only=True)
@@ -71,7 +71,7 @@ class IntegrationOutputSerializer(serializers.ModelSerializer):
         return list(KeyCheckSerializer(row.checks if row else [], many=True).data)
 
 
-class _SettingsInputSerializer(serializers.Serializer):
+class _SettingsInputSerializer(serializers.Serializer[Any]):
     api_key = serializers.CharField(
         write_only=True,
         required=False,
@@ -87,10 +87,12 @@ class _SettingsInputSerializer(serializers.Serializer):
     region = serializers.ChoiceField(choices=Region.choices, required=False)
 
     def validate_api_key(self, value: str | None) -> str | None:
-        return _rule(lifecycle.api_key_normalize, value)
+        key: str | None = _rule(lifecycle.api_key_normalize, value)
+        return key
 
     def validate_lever_user_id(self, value: str) -> str:
-        return _rule(lifecycle.lever_user_id_normalize, value)
+        user_id: str = _rule(lifecycle.lever_user_id_normalize, value)
+        return user_id
 
 
 class IntegrationCreateInputSerializer(_SettingsInputSerializer):

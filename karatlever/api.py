@@ -25,7 +25,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, ApplicationError):
         return _application_error(exc)
     if isinstance(exc, DjangoValidationError):
-        fields = (
+        fields: dict[str, Any] = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
         body = {"code": "invalid", "message": INVALID_MESSAGE, "fields": fields}

@@ -15,7 +15,7 @@ from webhooks.services import processing
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
     list_display = (
         "id",
         "integration",
@@ -77,7 +77,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookRejection)
-class WebhookRejectionAdmin(admin.ModelAdmin):
+class WebhookRejectionAdmin(admin.ModelAdmin[WebhookRejection]):
     list_display = ("integration", "reason", "hour", "count", "last_at")
     list_filter = ("reason",)
 

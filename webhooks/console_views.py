@@ -41,7 +41,7 @@ def tokens_save(request: AuthenticatedHttpRequest, integration_id: uuid.UUID) ->
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return HttpResponseRedirect(_settings_url(integration))
     changed = setup.signature_tokens_set(
         integration=integration,

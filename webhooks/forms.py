@@ -54,7 +54,7 @@ class SignatureTokensForm(forms.Form):
 
 
 class DeliveryFilterForm(forms.Form):
-    event = forms.ChoiceField(required=False)
+    event: forms.ChoiceField = forms.ChoiceField(required=False)
     status = forms.ChoiceField(
         label="Outcome",
         required=False,
@@ -64,4 +64,10 @@ class DeliveryFilterForm(forms.Form):
     def __init__(self, *args: Any, integration: AtsIntegration, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         events = list(event_labels(integration).items())
-        self.fields["event"].choices = [("", "All events"), *events]
+        self.event_field.choices = [("", "All events"), *events]
+
+    @property
+    def event_field(self) -> forms.ChoiceField:
+        field = self.fields["event"]
+        assert isinstance(field, forms.ChoiceField)  # noqa: S101 - declared above
+        return field

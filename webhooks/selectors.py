@@ -19,11 +19,11 @@ from webhooks.models import WebhookDelivery, WebhookRejection
 
 
 def webhook_url(*, integration: AtsIntegration) -> str:
-    """The URL to paste into Lever (absolute, from PUBLIC_BASE_URL)."""
+    """The URL to paste into the ATS's webhook settings (absolute, from PUBLIC_BASE_URL)."""
     path = reverse(
         "webhooks:receive", kwargs={"ats": integration.ats, "integration_id": integration.public_id}
     )
-    return settings.PUBLIC_BASE_URL + path
+    return f"{settings.PUBLIC_BASE_URL}{path}"
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,8 @@ def webhook_setup(*, integration: AtsIntegration) -> list[EventSetup]:
 
 def webhooks_not_arriving(*, integration: AtsIntegration) -> bool:
     """Reconciliation kept finding changes no webhook announced."""
-    return integration.unannounced_change_streak >= settings.RECONCILE_UNANNOUNCED_STREAK_ALERT
+    threshold: int = settings.RECONCILE_UNANNOUNCED_STREAK_ALERT
+    return integration.unannounced_change_streak >= threshold
 
 
 def delivery_list(

@@ -418,10 +418,11 @@ def _lookup(account: AtsAccount, client: LeverClient, kind: str, item_id: str) -
 
 def _cache_get(key: str) -> dict[str, dict[str, Any]] | None:
     try:
-        return cache.get(key)
+        items: dict[str, dict[str, Any]] | None = cache.get(key)
     except Exception:  # the cache only saves Lever calls; without it we just ask Lever
         logger.warning("lookup cache unavailable (%s)", key)
         return None
+    return items
 
 
 def _cache_set(key: str, items: dict[str, dict[str, Any]]) -> None:

@@ -210,7 +210,7 @@ def delivery_sweep(*, now: datetime | None = None) -> SweepResult:
             result.dead += int(dead)
             result.reclaimed += int(not dead)
     grace_before = now - timedelta(seconds=settings.WEBHOOK_SWEEP_GRACE_SECONDS)
-    due = (
+    due = list(
         WebhookDelivery.objects.filter(
             Q(status=Status.RECEIVED, received_at__lt=grace_before)
             | Q(status=Status.RETRY, next_attempt_at__lte=now)
@@ -219,7 +219,6 @@ def delivery_sweep(*, now: datetime | None = None) -> SweepResult:
         .order_by("received_at")
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
-    due = list(due)
     for i in range(0, len(due), BATCH):
         batch = due[i : i + BATCH]
         if not deliveries_publish(batch):
@@ -377,7 +376,7 @@ def _release(delivery_id: int, attempt: int) -> None:
 
 
 def _backoff(attempt: int) -> float:
-    step = min(
+    step: float = min(
         settings.WEBHOOK_RETRY_MAX_SECONDS, settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
     )
     # Jitter keeps a burst of failures from retrying in lockstep.
