@@ -154,6 +154,34 @@ def integration_features(*, integration: AtsIntegration) -> list[FeatureHealth]:
     ]
 
 
+# --- settings sections ------------------------------------------------------------------------
+# An app that adds a step to an integration's Settings page (webhooks: Step 3) registers a
+# provider here from its AppConfig.ready(), as features do for the status page: the settings
+# view builds every section's context in Python and `integrations` never imports that app.
+
+
+@dataclass(frozen=True)
+class SettingsSection:
+    """One extra block of the Settings page: a partial and the context it renders with."""
+
+    template: str
+    context: Mapping[str, Any]
+
+
+SettingsSectionProvider = Callable[[AtsIntegration], SettingsSection]
+_settings_section_providers: dict[str, SettingsSectionProvider] = {}
+
+
+def settings_section_register(*, key: str, provider: SettingsSectionProvider) -> None:
+    """Add a section to every integration's Settings page (call from AppConfig.ready())."""
+    _settings_section_providers[key] = provider
+
+
+def integration_settings_sections(*, integration: AtsIntegration) -> list[SettingsSection]:
+    """The registered sections, in registration order."""
+    return [provider(integration) for provider in _settings_section_providers.values()]
+
+
 _LEVEL_RANK = {"ok": 0, "muted": 0, "warn": 1, "bad": 2}
 
 

@@ -140,6 +140,7 @@ def integration_settings(request: AuthenticatedHttpRequest, integration_id: UUID
             # Refresh every few seconds while checking, but not forever (no worker running?).
             "refresh_next": refreshes + 1 if in_progress and refreshes < MAX_REFRESHES else None,
             "refresh_gave_up": in_progress and refreshes >= MAX_REFRESHES,
+            "sections": selectors.integration_settings_sections(integration=integration),
             "tab": "settings",
         },
         status=status,

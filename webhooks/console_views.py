@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from integrations.models import AtsIntegration
-from integrations.selectors import integration_get
+from integrations.selectors import SettingsSection, integration_get
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
 from webhooks import selectors
@@ -31,6 +31,24 @@ def _integration(request: AuthenticatedHttpRequest, integration_id: uuid.UUID) -
 def _settings_url(integration: AtsIntegration) -> str:
     kwargs = {"integration_id": integration.public_id}
     return reverse("integrations:settings", kwargs=kwargs) + "#webhooks"
+
+
+def settings_section(integration: AtsIntegration) -> SettingsSection:
+    """Step 3 on the integration's Settings page: URL, per-event state, the token form, links
+    (registered with integrations.selectors.settings_section_register in apps.py)."""
+    kwargs = {"integration_id": integration.public_id}
+    return SettingsSection(
+        template="webhooks/_integration_webhooks.html",
+        context={
+            "url": selectors.webhook_url(integration=integration),
+            "events": selectors.webhook_setup(integration=integration),
+            "not_arriving": selectors.webhooks_not_arriving(integration=integration),
+            "form": SignatureTokensForm(integration=integration),
+            "tokens_url": reverse("webhooks-console:tokens", kwargs=kwargs),
+            "register_url": reverse("webhooks-console:register", kwargs=kwargs),
+            "activity_url": reverse("webhooks-console:activity", kwargs=kwargs),
+        },
+    )
 
 
 @admin_required

@@ -17,7 +17,7 @@ from integrations.lever.sandbox import SandboxServer
 from integrations.models import AtsIntegration, AuditEntry, WebhookSubscription
 from karatlever.accounts.models import User
 from karatlever.accounts.selectors import membership_get
-from webhooks import selectors
+from webhooks import console_views, selectors
 from webhooks.models import WebhookDelivery
 from webhooks.services import intake
 
@@ -41,9 +41,14 @@ def _messages(response: Any) -> list[str]:
 def _render_partial(integration: AtsIntegration, user: User) -> str:
     request = RequestFactory().get("/settings/")
     request.user = user
+    section = console_views.settings_section(integration)
     return render_to_string(
-        "webhooks/_integration_webhooks.html",
-        {"integration": integration, "membership": membership_get(user=user)},
+        section.template,
+        {
+            "integration": integration,
+            "membership": membership_get(user=user),
+            "section": section.context,
+        },
         request=request,
     )
 
