@@ -354,11 +354,6 @@ def adapter_unregister(ats: str) -> None:
     _loaded.pop(ats, None)
 
 
-def ats_choices() -> list[tuple[str, str]]:
-    """(value, label) of every registered ATS, for forms."""
-    return [(ats, adapter_for(ats).label) for ats in ADAPTERS]
-
-
 def account_for(integration: AtsIntegration, *, api_key: str | None = None) -> AtsAccount:
     """The account an adapter talks to for this integration (or for a candidate ``api_key``
     being checked). The rate bucket is shared by every process using the key."""

@@ -8,12 +8,3 @@
 
 Import the module you need (``from integrations.services import lifecycle``).
 """
-
-from __future__ import annotations
-
-# Kept for callers outside integrations/ until they import the module they need
-# (webhooks/services/setup.py, karatlever/demo/management/commands/seed_demo.py).
-from integrations.services.audit import audit_entry_record
-from integrations.services.lifecycle import integration_create, integration_settings_update
-
-__all__ = ["audit_entry_record", "integration_create", "integration_settings_update"]

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from integrations import ats
 from integrations.models import AtsIntegration, AuditEntry, WebhookSubscription
-from integrations.services import audit_entry_record
+from integrations.services.audit import audit_entry_record
 from karatlever.accounts.models import User
 from webhooks.selectors import webhook_url
 

@@ -168,13 +168,13 @@ def _lever_integration(*, group: Group, actor: User, report: SeedReport) -> Any:
     """
     from integrations.lever.sandbox.demo import DEMO_API_KEY
     from integrations.models import Ats, AtsIntegration, Region
-    from integrations.services import integration_create, integration_settings_update
+    from integrations.services import lifecycle
 
     integration = AtsIntegration.objects.filter(group=group, ats=Ats.LEVER).first()
     if integration is not None:
         return integration
-    integration = integration_create(group=group, ats=Ats.LEVER, actor=actor)
-    integration_settings_update(
+    integration = lifecycle.integration_create(group=group, ats=Ats.LEVER, actor=actor)
+    lifecycle.integration_settings_update(
         integration=integration,
         actor=actor,
         api_key=DEMO_API_KEY,
