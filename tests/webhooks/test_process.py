@@ -522,3 +522,47 @@ def test_replayed_token_with_another_opportunity_is_ignored_without_calling_leve
     assert other.events.count() == 0
     # the first delivery with that token is the genuine one and is processed as usual
     assert processing.delivery_process(delivery_id=genuine) == Status.PROCESSED
+
+
+def test_a_403_on_one_opportunity_fails_that_delivery_without_blaming_the_key(
+    sandbox_integration: AtsIntegration, lever: SandboxServer, candidacy: Candidacy
+) -> None:
+    # Lever answers 403 for one confidential opportunity; the list endpoint still answers.
+    delivery_id = record(sandbox_integration)
+    lever.set_faults(fail_next=[403])
+
+    status = processing.delivery_process(delivery_id=delivery_id)
+
+    sandbox_integration.refresh_from_db()
+    assert status == Status.FAILED
+    assert "confidential" in WebhookDelivery.objects.get(pk=delivery_id).error
+    assert sandbox_integration.last_error == ""
+
+
+def test_a_403_on_the_whole_endpoint_is_the_keys_problem(
+    sandbox_integration: AtsIntegration, lever: SandboxServer, candidacy: Candidacy
+) -> None:
+    # The record read and the endpoint probe are both refused: the key lacks the permission.
+    delivery_id = record(sandbox_integration)
+    lever.set_faults(fail_next=[403, 403])
+
+    status = processing.delivery_process(delivery_id=delivery_id)
+
+    sandbox_integration.refresh_from_db()
+    assert status == Status.FAILED
+    assert sandbox_integration.last_error.startswith("Processing a webhook: ")
+    assert "permission" in sandbox_integration.last_error
+
+
+def test_a_deleted_opportunity_is_ignored_without_blaming_the_key(
+    sandbox_integration: AtsIntegration, lever: SandboxServer, candidacy: Candidacy
+) -> None:
+    delivery_id = record(sandbox_integration)
+    lever.set_faults(fail_next=[404])
+
+    status = processing.delivery_process(delivery_id=delivery_id)
+
+    sandbox_integration.refresh_from_db()
+    assert status == Status.IGNORED
+    assert "not found" in WebhookDelivery.objects.get(pk=delivery_id).outcome
+    assert sandbox_integration.last_error == ""
