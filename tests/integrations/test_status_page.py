@@ -13,6 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from pytest_django import DjangoAssertNumQueries
 
 from integrations import selectors
 from integrations.lever.adapter import WebhookEvent
@@ -26,7 +27,7 @@ KeyStatus = AtsIntegration.KeyStatus
 Status = WebhookDelivery.Status
 
 # Shaped like Lever's signature tokens; only the last 4 characters may ever be shown.
-TOKENS = {
+TOKENS: dict[str, str] = {
     WebhookEvent.CANDIDATE_STAGE_CHANGE: "stgTokenSecret0123456789abcdefABCDEF0123456789Q1",
     WebhookEvent.CANDIDATE_ARCHIVE_CHANGE: "arcTokenSecret0123456789abcdefABCDEF0123456789Q2",
     WebhookEvent.CANDIDATE_HIRED: "hirTokenSecret0123456789abcdefABCDEF0123456789Q3",
@@ -454,7 +455,7 @@ def _query_count(client: Client, integration: AtsIntegration) -> int:
 
 
 def test_the_page_runs_a_constant_number_of_queries(
-    admin_client: Client, connected: AtsIntegration, django_assert_max_num_queries: object
+    admin_client: Client, connected: AtsIntegration, django_assert_max_num_queries: DjangoAssertNumQueries
 ) -> None:
     empty = _query_count(admin_client, connected)
 
@@ -469,7 +470,7 @@ def test_the_page_runs_a_constant_number_of_queries(
     assert busy == empty
     # session, user, memberships (2), groups, integration, key checks; then tokens, rejections,
     # failures.
-    with django_assert_max_num_queries(10):  # type: ignore[operator]
+    with django_assert_max_num_queries(10):
         admin_client.get(_status_url(connected))
 
 
