@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from pytest_django import DjangoAssertNumQueries
+from pytest_django import DjangoAssertNumQueries, Settings
 
 from integrations import selectors
 from integrations.lever.adapter import WebhookEvent
@@ -192,11 +192,11 @@ def test_arriving_deliveries_make_the_feature_work_and_show_each_last_delivery(
 
 
 def test_reconciliation_finding_unannounced_changes_says_webhooks_are_not_arriving(
-    admin_client: Client, connected: AtsIntegration, settings: object
+    admin_client: Client, connected: AtsIntegration, settings: Settings
 ) -> None:
     _tokens_set(connected, delivered=True)
     AtsIntegration.objects.filter(pk=connected.pk).update(
-        unannounced_change_streak=settings.RECONCILE_UNANNOUNCED_STREAK_ALERT  # type: ignore[attr-defined]
+        unannounced_change_streak=settings.RECONCILE_UNANNOUNCED_STREAK_ALERT
     )
     connected.refresh_from_db()
 
@@ -208,11 +208,11 @@ def test_reconciliation_finding_unannounced_changes_says_webhooks_are_not_arrivi
 
 
 def test_a_streak_below_the_alert_threshold_is_not_reported(
-    connected: AtsIntegration, settings: object
+    connected: AtsIntegration, settings: Settings
 ) -> None:
     _tokens_set(connected, delivered=True)
     AtsIntegration.objects.filter(pk=connected.pk).update(
-        unannounced_change_streak=settings.RECONCILE_UNANNOUNCED_STREAK_ALERT - 1  # type: ignore[attr-defined]
+        unannounced_change_streak=settings.RECONCILE_UNANNOUNCED_STREAK_ALERT - 1
     )
     connected.refresh_from_db()
 
@@ -248,7 +248,7 @@ def test_only_dead_deliveries_link_to_the_dead_filter(connected: AtsIntegration)
     assert issue.url.endswith("?status=dead")
 
 
-def test_every_problem_is_listed_at_once(connected: AtsIntegration, settings: object) -> None:
+def test_every_problem_is_listed_at_once(connected: AtsIntegration, settings: Settings) -> None:
     _tokens_set(connected, [WebhookEvent.CANDIDATE_HIRED], delivered=True)
     _delivery(connected, Status.FAILED)
     AtsIntegration.objects.filter(pk=connected.pk).update(unannounced_change_streak=99)
