@@ -116,7 +116,9 @@ def test_readyz_is_503_quickly_when_the_database_is_unreachable(
     assert elapsed < 3
 
 
-def test_health_endpoints_are_exempt_from_the_ssl_redirect(client: Client, settings: Settings) -> None:
+def test_health_endpoints_are_exempt_from_the_ssl_redirect(
+    client: Client, settings: Settings
+) -> None:
     settings.SECURE_SSL_REDIRECT = True
 
     assert client.get("/healthz").status_code == 200

@@ -161,7 +161,9 @@ def test_a_partial_demo_is_completed_without_duplicates() -> None:
     assert OpportunityLink.objects.count() == 8
 
 
-def test_register_webhooks_points_the_sandbox_webhooks_at_the_console_once(settings: Settings) -> None:
+def test_register_webhooks_points_the_sandbox_webhooks_at_the_console_once(
+    settings: Settings,
+) -> None:
     with SandboxServer(port=0, rate_per_second=None) as sandbox:
         settings.LEVER_API_BASE_URL = sandbox.api_url
         settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"

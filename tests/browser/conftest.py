@@ -13,7 +13,8 @@ import pytest
 # ORM calls our fixtures make from it.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
+from pytest_django.live_server_helper import LiveServer
 
 from karatlever.accounts.models import User
 from tests.brokers import broker
@@ -29,7 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-NARROW = {"width": 375, "height": 740}
+NARROW: ViewportSize = {"width": 375, "height": 740}
 # Screenshots are for people to look at after a run; they are never compared.
 SCREENSHOT_DIR = Path(os.environ.get("KARATLEVER_SCREENSHOTS", tempfile.gettempdir()))
 
@@ -60,8 +61,8 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, live_server: object) -> Iterator[Page]:
-    context = browser.new_context(base_url=live_server.url)  # type: ignore[attr-defined]
+def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    context = browser.new_context(base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(10_000)
     expect.set_options(timeout=10_000)

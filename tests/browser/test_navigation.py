@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from karatlever.accounts.models import User
 from tests.browser.conftest import NARROW, LoginFunc, has_horizontal_overflow, screenshot
@@ -108,7 +108,7 @@ def test_candidate_detail_fits_a_375px_wide_screen(
 
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 500}, NARROW])
 def test_open_settings_menu_fits_the_screen(
-    page: Page, login: LoginFunc, admin_user: User, viewport: dict[str, int]
+    page: Page, login: LoginFunc, admin_user: User, viewport: ViewportSize
 ) -> None:
     login(admin_user)
     page.set_viewport_size(viewport)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+
 import pytest
 from django.test import Client
-from pytest_django import DjangoAssertNumQueries
 from django.urls import Resolver404, resolve, reverse
+from pytest_django import DjangoAssertNumQueries
 
 from karatlever.accounts.models import Group, User
 from karatlever.hiring import services
@@ -392,7 +393,9 @@ def test_candidates_are_paginated_fifty_per_page_and_keep_filters(
     CandidacyFactory.create_batch(51, role=role, karat_status=KaratStatus.SCHEDULED)
 
     first = admin_client.get(reverse("hiring:candidate-list"), {"status": "scheduled"})
-    second = admin_client.get(reverse("hiring:candidate-list"), {"status": "scheduled", "page": "2"})
+    second = admin_client.get(
+        reverse("hiring:candidate-list"), {"status": "scheduled", "page": "2"}
+    )
 
     assert len(first.context["candidacies"]) == 50
     assert len(second.context["candidacies"]) == 1

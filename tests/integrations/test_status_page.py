@@ -455,7 +455,9 @@ def _query_count(client: Client, integration: AtsIntegration) -> int:
 
 
 def test_the_page_runs_a_constant_number_of_queries(
-    admin_client: Client, connected: AtsIntegration, django_assert_max_num_queries: DjangoAssertNumQueries
+    admin_client: Client,
+    connected: AtsIntegration,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
 ) -> None:
     empty = _query_count(admin_client, connected)
 
