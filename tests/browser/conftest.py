@@ -6,6 +6,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
@@ -16,7 +17,8 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
-from karatlever.accounts.models import User
+from karatlever.accounts.models import Group, User
+from karatlever.hiring.models import Candidacy, Role
 from tests.brokers import broker
 from tests.factories import DEFAULT_PASSWORD
 
@@ -96,8 +98,13 @@ def has_horizontal_overflow(page: Page) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth > window.innerWidth"))
 
 
+class HiringDemo(TypedDict):
+    role: Role
+    candidacies: list[Candidacy]
+
+
 @pytest.fixture
-def hiring_demo(group: object, second_group: object) -> dict[str, object]:
+def hiring_demo(group: Group, second_group: Group) -> HiringDemo:
     """Roles and candidates with long names, so layout problems show up."""
     from karatlever.hiring import services
     from karatlever.hiring.models import KaratStatus

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import TypedDict, cast
+from typing import TYPE_CHECKING, TypedDict, cast
 
 import pytest
 from django.http import Http404
 from django.utils import timezone
-from django_stubs_ext import WithAnnotations
 
 from karatlever.accounts.models import Group, User
 from karatlever.hiring import selectors
 from karatlever.hiring.models import CandidacyEvent, KaratStatus, Role
 from tests.factories import CandidacyFactory, GroupFactory, MembershipFactory, RoleFactory
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +32,7 @@ def test_role_list_with_counts_counts_candidacies_and_puts_active_roles_first(gr
 
     # The selector returns QuerySet[Role]; its docstring, not its type, promises the annotation.
     roles = cast(
-        list[WithAnnotations[Role, _CandidacyCount]],
+        "list[WithAnnotations[Role, _CandidacyCount]]",
         list(selectors.role_list_with_counts(group=group)),
     )
 

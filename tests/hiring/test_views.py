@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 import pytest
 from django.test import Client
@@ -13,6 +14,10 @@ from karatlever.accounts.models import Group, User
 from karatlever.hiring import services
 from karatlever.hiring.models import Candidacy, CandidacyEvent, KaratStatus, Role
 from tests.factories import CandidacyFactory, RoleFactory
+
+if TYPE_CHECKING:
+    # Only in django-stubs: the test client's response type.
+    from django.test.client import _MonkeyPatchedWSGIResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -323,8 +328,8 @@ def cast(group: Group, second_group: Group) -> dict[str, Candidacy]:
     }
 
 
-def _names(response: object) -> set[str]:
-    return {c.candidate_name for c in response.context["candidacies"]}  # type: ignore[attr-defined]
+def _names(response: _MonkeyPatchedWSGIResponse) -> set[str]:
+    return {c.candidate_name for c in response.context["candidacies"]}
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,12 @@ def _csrf(html: str) -> str:
     return match.group(1)
 
 
+def _captured(pattern: str, html: str) -> str:
+    match = re.search(pattern, html)
+    assert match, f"page has no {pattern}"
+    return match.group(1)
+
+
 def _post(browser: SandboxSession, page: str, action: str, **fields: str) -> requests.Response:
     token = _csrf(browser.get(browser.base + page, timeout=5).text)
     return browser.post(browser.base + action, data={"csrf": token, **fields}, timeout=5)
@@ -156,7 +162,7 @@ def test_generated_key_is_shown_once_and_has_the_chosen_permissions(
         data={"csrf": token, "label": "Read stages", "permissions": ["stages:read:admin"]},
         timeout=5,
     )
-    key = re.search(r"id='new-api-key'>([^<]+)<", created.text).group(1)  # type: ignore[union-attr]
+    key = _captured(r"id='new-api-key'>([^<]+)<", created.text)
     later = browser.get(browser.base + page, timeout=5).text
 
     assert key not in later
@@ -175,7 +181,7 @@ def test_karat_tile_generates_a_key_with_karat_permissions(
         preset="karat",
         label="Karat",
     )
-    key = re.search(r"id='new-api-key'>([^<]+)<", created.text).group(1)  # type: ignore[union-attr]
+    key = _captured(r"id='new-api-key'>([^<]+)<", created.text)
 
     stored = next(k for k in sandbox.sandbox.api_keys() if k["label"] == "Karat")
 
@@ -195,7 +201,7 @@ def test_webhooks_page_adds_a_webhook_toggles_events_and_sends_a_test(
     page = "/settings/integrations/webhooks"
 
     added = _post(browser, page, page + "/add", event="candidateStageChange", url=receiver.url)
-    token = re.search(r"id='signature-token'>([^<]+)<", added.text).group(1)  # type: ignore[union-attr]
+    token = _captured(r"id='signature-token'>([^<]+)<", added.text)
     _post(browser, page, page + "/events/candidateStageChange", enabled="off")
     off_page = browser.get(browser.base + page, timeout=5).text
     hook_id = sandbox.sandbox.webhooks()[0]["id"]
