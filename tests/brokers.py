@@ -13,9 +13,12 @@ from karatlever.celery import app as celery_app
 def use_broker(url: str, transport_options: dict[str, Any] | None = None) -> None:
     """Switch brokers now, dropping the cached connection and producer pools."""
     conf = celery_app.conf
-    conf.broker_url, conf.broker_transport_options = url, transport_options or {}
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+    # Item assignment is what Celery's attribute assignment does; the stubs make `broker_url` a
+    # read-only property.
+    conf["broker_url"], conf["broker_transport_options"] = url, transport_options or {}
+    # Celery's own reset (Celery._after_fork); celery-types doesn't declare these private caches.
+    celery_app._pool = None  # type: ignore[attr-defined]
+    celery_app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
 
 @contextmanager

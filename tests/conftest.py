@@ -8,6 +8,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
+from pytest_django import Settings
 
 from integrations.models import AtsIntegration
 from karatlever.accounts.models import Group, Membership, Organization, User
@@ -48,9 +49,9 @@ def _local_state() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: object) -> None:
+def _fast_password_hashing(settings: Settings) -> None:
     """PBKDF2 is deliberately slow; tests don't need it."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, TypeVar
+
 import factory
+from django.db import models
 
 from integrations.models import AtsIntegration
 from karatlever.accounts.models import Group, Membership, Organization, User
@@ -10,15 +13,33 @@ from karatlever.hiring.models import Candidacy, Role
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 
+_M = TypeVar("_M", bound=models.Model)
 
-class OrganizationFactory(factory.django.DjangoModelFactory):
+
+class ModelFactory(factory.django.DjangoModelFactory[_M]):
+    """DjangoModelFactory whose call, `XFactory(...)`, is typed as the model it creates.
+
+    factory_boy types `create()`/`build()` but not the call itself: its metaclass `__call__` is
+    unannotated, so mypy types `XFactory(...)` as the factory (python/mypy#14122). The `__new__`
+    below exists only for the type checker; at runtime the metaclass handles the call.
+    """
+
+    class Meta:
+        abstract = True
+
+    if TYPE_CHECKING:
+        # mypy wants __new__ to return an instance of its class; here it returns the model.
+        def __new__(cls, **kwargs: Any) -> _M: ...  # type: ignore[misc]
+
+
+class OrganizationFactory(ModelFactory[Organization]):
     class Meta:
         model = Organization
 
     name = factory.Sequence(lambda n: f"Organization {n}")
 
 
-class GroupFactory(factory.django.DjangoModelFactory):
+class GroupFactory(ModelFactory[Group]):
     class Meta:
         model = Group
 
@@ -26,7 +47,7 @@ class GroupFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Group {n}")
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(ModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -41,7 +62,7 @@ class UserFactory(factory.django.DjangoModelFactory):
             obj.save()
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(ModelFactory[Membership]):
     class Meta:
         model = Membership
 
@@ -50,7 +71,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Membership.Role.ADMIN
 
 
-class RoleFactory(factory.django.DjangoModelFactory):
+class RoleFactory(ModelFactory[Role]):
     class Meta:
         model = Role
 
@@ -59,7 +80,7 @@ class RoleFactory(factory.django.DjangoModelFactory):
     requisition_code = factory.Sequence(lambda n: f"ENG-{100 + n}")
 
 
-class CandidacyFactory(factory.django.DjangoModelFactory):
+class CandidacyFactory(ModelFactory[Candidacy]):
     class Meta:
         model = Candidacy
 
@@ -69,7 +90,7 @@ class CandidacyFactory(factory.django.DjangoModelFactory):
     candidate_email = factory.Sequence(lambda n: f"candidate{n}@example.com")
 
 
-class IntegrationFactory(factory.django.DjangoModelFactory):
+class IntegrationFactory(ModelFactory[AtsIntegration]):
     class Meta:
         model = AtsIntegration
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.utils import load_backend
 from django.test import Client
+from pytest_django import Settings
 
 # A password that must never show up in a readiness answer.
 LEAKY_PASSWORD = "s3cret-hunter2"
@@ -56,7 +58,7 @@ def test_readyz_is_200_on_the_embedded_default(client: Client) -> None:
 
 
 @pytest.mark.django_db
-def test_readyz_is_503_quickly_when_the_broker_is_dead(client: Client, settings) -> None:
+def test_readyz_is_503_quickly_when_the_broker_is_dead(client: Client, settings: Settings) -> None:
     settings.CELERY_BROKER_URL = f"redis://karat:{LEAKY_PASSWORD}@127.0.0.1:1/0"
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
@@ -75,7 +77,7 @@ def test_readyz_is_503_quickly_when_the_broker_is_dead(client: Client, settings)
 
 @pytest.mark.django_db
 def test_readyz_is_503_when_the_filesystem_broker_folder_is_missing(
-    client: Client, settings, tmp_path, caplog: pytest.LogCaptureFixture
+    client: Client, settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings.CELERY_BROKER_URL = "filesystem://"
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -114,7 +116,9 @@ def test_readyz_is_503_quickly_when_the_database_is_unreachable(
     assert elapsed < 3
 
 
-def test_health_endpoints_are_exempt_from_the_ssl_redirect(client: Client, settings) -> None:
+def test_health_endpoints_are_exempt_from_the_ssl_redirect(
+    client: Client, settings: Settings
+) -> None:
     settings.SECURE_SSL_REDIRECT = True
 
     assert client.get("/healthz").status_code == 200

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.test import Client
+from pytest_django import Settings
 
 from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import SandboxServer
@@ -112,6 +113,7 @@ def test_the_demo_key_is_set_through_the_audited_console_service() -> None:
 
     integration = AtsIntegration.objects.get(group__name="Engineering")
     entry = integration.audit_entries.get(action=AuditEntry.Action.API_KEY_SET)
+    assert entry.actor is not None
     assert entry.actor.email == "admin@acme.test"
     assert entry.detail["api_key_last4"] == DEMO_API_KEY[-4:]
     assert DEMO_API_KEY not in str(entry.detail)
@@ -159,7 +161,9 @@ def test_a_partial_demo_is_completed_without_duplicates() -> None:
     assert OpportunityLink.objects.count() == 8
 
 
-def test_register_webhooks_points_the_sandbox_webhooks_at_the_console_once(settings) -> None:
+def test_register_webhooks_points_the_sandbox_webhooks_at_the_console_once(
+    settings: Settings,
+) -> None:
     with SandboxServer(port=0, rate_per_second=None) as sandbox:
         settings.LEVER_API_BASE_URL = sandbox.api_url
         settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"

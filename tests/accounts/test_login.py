@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -9,10 +11,14 @@ from django.urls import reverse
 from karatlever.accounts.models import User
 from tests.factories import DEFAULT_PASSWORD
 
+if TYPE_CHECKING:
+    # Only in django-stubs: the test client's response type.
+    from django.test.client import _MonkeyPatchedWSGIResponse
+
 pytestmark = pytest.mark.django_db
 
 
-def _login(client: Client, email: str, password: str) -> object:
+def _login(client: Client, email: str, password: str) -> _MonkeyPatchedWSGIResponse:
     return client.post(reverse("accounts:login"), {"username": email, "password": password})
 
 
@@ -60,7 +66,7 @@ def test_anonymous_visitor_is_sent_to_login() -> None:
     response = Client().get(reverse("hiring:candidate-list"))
 
     assert response.status_code == 302
-    assert response.url.startswith(reverse("accounts:login"))
+    assert response["Location"].startswith(reverse("accounts:login"))
 
 
 def test_logout_ends_the_session(admin_client: Client) -> None:

@@ -6,6 +6,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
@@ -13,9 +14,11 @@ import pytest
 # ORM calls our fixtures make from it.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
+from pytest_django.live_server_helper import LiveServer
 
-from karatlever.accounts.models import User
+from karatlever.accounts.models import Group, User
+from karatlever.hiring.models import Candidacy, Role
 from tests.brokers import broker
 from tests.factories import DEFAULT_PASSWORD
 
@@ -29,7 +32,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-NARROW = {"width": 375, "height": 740}
+NARROW: ViewportSize = {"width": 375, "height": 740}
 # Screenshots are for people to look at after a run; they are never compared.
 SCREENSHOT_DIR = Path(os.environ.get("KARATLEVER_SCREENSHOTS", tempfile.gettempdir()))
 
@@ -60,8 +63,8 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, live_server: object) -> Iterator[Page]:
-    context = browser.new_context(base_url=live_server.url)  # type: ignore[attr-defined]
+def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    context = browser.new_context(base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(10_000)
     expect.set_options(timeout=10_000)
@@ -95,8 +98,13 @@ def has_horizontal_overflow(page: Page) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth > window.innerWidth"))
 
 
+class HiringDemo(TypedDict):
+    role: Role
+    candidacies: list[Candidacy]
+
+
 @pytest.fixture
-def hiring_demo(group: object, second_group: object) -> dict[str, object]:
+def hiring_demo(group: Group, second_group: Group) -> HiringDemo:
     """Roles and candidates with long names, so layout problems show up."""
     from karatlever.hiring import services
     from karatlever.hiring.models import KaratStatus

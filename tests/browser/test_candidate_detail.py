@@ -7,15 +7,15 @@ from playwright.sync_api import Page, expect
 
 from karatlever.accounts.models import User
 from karatlever.hiring.models import Candidacy, CandidacyEvent, KaratStatus
-from tests.browser.conftest import LoginFunc, screenshot
+from tests.browser.conftest import HiringDemo, LoginFunc, screenshot
 
 pytestmark = pytest.mark.browser
 
 
 def test_timeline_shows_events_newest_first_and_a_status_change_adds_one(
-    page: Page, login: LoginFunc, admin_user: User, hiring_demo: dict[str, object]
+    page: Page, login: LoginFunc, admin_user: User, hiring_demo: HiringDemo
 ) -> None:
-    candidacy: Candidacy = hiring_demo["candidacies"][2]  # type: ignore[index]
+    candidacy: Candidacy = hiring_demo["candidacies"][2]
     login(admin_user)
 
     page.get_by_role("link", name=candidacy.candidate_name).click()
@@ -45,9 +45,9 @@ def test_timeline_shows_events_newest_first_and_a_status_change_adds_one(
 
 
 def test_invalid_transition_shows_an_error_and_changes_nothing(
-    page: Page, login: LoginFunc, admin_user: User, hiring_demo: dict[str, object]
+    page: Page, login: LoginFunc, admin_user: User, hiring_demo: HiringDemo
 ) -> None:
-    candidacy: Candidacy = hiring_demo["candidacies"][1]  # type: ignore[index]  # scheduled
+    candidacy: Candidacy = hiring_demo["candidacies"][1]  # scheduled
     login(admin_user)
     page.goto(f"/candidates/{candidacy.code}/")
 

@@ -5,16 +5,22 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from karatlever.accounts.models import User
-from tests.browser.conftest import NARROW, LoginFunc, has_horizontal_overflow, screenshot
+from tests.browser.conftest import (
+    NARROW,
+    HiringDemo,
+    LoginFunc,
+    has_horizontal_overflow,
+    screenshot,
+)
 
 pytestmark = pytest.mark.browser
 
 
 def test_main_navigation_reaches_candidates_roles_and_settings(
-    page: Page, login: LoginFunc, admin_user: User, hiring_demo: dict[str, object]
+    page: Page, login: LoginFunc, admin_user: User, hiring_demo: HiringDemo
 ) -> None:
     login(admin_user)
     nav = page.get_by_role("navigation", name="Main")
@@ -37,7 +43,7 @@ def test_main_navigation_reaches_candidates_roles_and_settings(
 
 
 def test_candidate_filters_work_in_the_browser(
-    page: Page, login: LoginFunc, admin_user: User, hiring_demo: dict[str, object]
+    page: Page, login: LoginFunc, admin_user: User, hiring_demo: HiringDemo
 ) -> None:
     login(admin_user)
 
@@ -66,7 +72,7 @@ def test_pages_fit_a_375px_wide_screen(
     page: Page,
     login: LoginFunc,
     admin_user: User,
-    hiring_demo: dict[str, object],
+    hiring_demo: HiringDemo,
     url: str,
     heading: str,
     shot: str,
@@ -93,11 +99,11 @@ def test_pages_fit_a_375px_wide_screen(
 
 
 def test_candidate_detail_fits_a_375px_wide_screen(
-    page: Page, login: LoginFunc, admin_user: User, hiring_demo: dict[str, object]
+    page: Page, login: LoginFunc, admin_user: User, hiring_demo: HiringDemo
 ) -> None:
     login(admin_user)
     page.set_viewport_size(NARROW)
-    candidacy = hiring_demo["candidacies"][1]  # type: ignore[index]
+    candidacy = hiring_demo["candidacies"][1]
 
     page.goto(f"/candidates/{candidacy.code}/")
 
@@ -108,7 +114,7 @@ def test_candidate_detail_fits_a_375px_wide_screen(
 
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 500}, NARROW])
 def test_open_settings_menu_fits_the_screen(
-    page: Page, login: LoginFunc, admin_user: User, viewport: dict[str, int]
+    page: Page, login: LoginFunc, admin_user: User, viewport: ViewportSize
 ) -> None:
     login(admin_user)
     page.set_viewport_size(viewport)

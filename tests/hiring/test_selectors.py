@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import TYPE_CHECKING, TypedDict, cast
 
 import pytest
 from django.http import Http404
@@ -11,10 +12,17 @@ from django.utils import timezone
 
 from karatlever.accounts.models import Group, User
 from karatlever.hiring import selectors
-from karatlever.hiring.models import CandidacyEvent, KaratStatus
+from karatlever.hiring.models import CandidacyEvent, KaratStatus, Role
 from tests.factories import CandidacyFactory, GroupFactory, MembershipFactory, RoleFactory
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 pytestmark = pytest.mark.django_db
+
+
+class _CandidacyCount(TypedDict):
+    candidacy_count: int
 
 
 def test_role_list_with_counts_counts_candidacies_and_puts_active_roles_first(group: Group) -> None:
@@ -22,7 +30,11 @@ def test_role_list_with_counts_counts_candidacies_and_puts_active_roles_first(gr
     RoleFactory(group=group, title="Archive", active=False)
     CandidacyFactory.create_batch(3, role=busy)
 
-    roles = list(selectors.role_list_with_counts(group=group))
+    # The selector returns QuerySet[Role]; its docstring, not its type, promises the annotation.
+    roles = cast(
+        "list[WithAnnotations[Role, _CandidacyCount]]",
+        list(selectors.role_list_with_counts(group=group)),
+    )
 
     assert [(r.title, r.candidacy_count) for r in roles] == [("Backend", 3), ("Archive", 0)]
 

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 from django.test import Client
 from django.urls import Resolver404, resolve, reverse
+from pytest_django import DjangoAssertNumQueries
 
 from karatlever.accounts.models import Group, User
 from karatlever.hiring import services
 from karatlever.hiring.models import Candidacy, CandidacyEvent, KaratStatus, Role
 from tests.factories import CandidacyFactory, RoleFactory
+
+if TYPE_CHECKING:
+    # Only in django-stubs: the test client's response type.
+    from django.test.client import _MonkeyPatchedWSGIResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -95,7 +100,7 @@ def test_anonymous_visitor_is_sent_to_login_from_every_hiring_page(
     for url in _pages(role, candidacy).values():
         response = client.get(url)
         assert response.status_code == 302, url
-        assert response.url.startswith(reverse("accounts:login")), url
+        assert response["Location"].startswith(reverse("accounts:login")), url
 
 
 def test_outsider_does_not_see_acmes_roles_or_candidates(
@@ -202,7 +207,7 @@ def test_admin_creates_a_role_through_the_form(admin_client: Client, group: Grou
     )
 
     assert response.status_code == 302
-    assert response.url == f"{reverse('hiring:role-list')}?group={group.code}"
+    assert response["Location"] == f"{reverse('hiring:role-list')}?group={group.code}"
     role = Role.objects.get(group=group)
     assert (role.title, role.requisition_code, role.active) == (
         "Site Reliability Engineer",
@@ -323,8 +328,8 @@ def cast(group: Group, second_group: Group) -> dict[str, Candidacy]:
     }
 
 
-def _names(response: object) -> set[str]:
-    return {c.candidate_name for c in response.context["candidacies"]}  # type: ignore[attr-defined]
+def _names(response: _MonkeyPatchedWSGIResponse) -> set[str]:
+    return {c.candidate_name for c in response.context["candidacies"]}
 
 
 @pytest.mark.parametrize(
@@ -393,7 +398,9 @@ def test_candidates_are_paginated_fifty_per_page_and_keep_filters(
     CandidacyFactory.create_batch(51, role=role, karat_status=KaratStatus.SCHEDULED)
 
     first = admin_client.get(reverse("hiring:candidate-list"), {"status": "scheduled"})
-    second = admin_client.get(reverse("hiring:candidate-list"), {"status": "scheduled", "page": 2})
+    second = admin_client.get(
+        reverse("hiring:candidate-list"), {"status": "scheduled", "page": "2"}
+    )
 
     assert len(first.context["candidacies"]) == 50
     assert len(second.context["candidacies"]) == 1
@@ -425,11 +432,11 @@ def test_group_filter_is_shown_only_with_several_groups(
 def test_candidate_list_query_count_does_not_grow_with_rows(
     admin_client: Client,
     group: Group,
-    django_assert_max_num_queries: Callable[..., object],
+    django_assert_max_num_queries: DjangoAssertNumQueries,
 ) -> None:
     CandidacyFactory.create_batch(30, role=RoleFactory(group=group))
 
-    with django_assert_max_num_queries(12):  # type: ignore[operator]
+    with django_assert_max_num_queries(12):
         admin_client.get(reverse("hiring:candidate-list"))
 
 
@@ -507,6 +514,7 @@ def test_admin_status_change_through_the_form_creates_one_event(
     assert candidacy.karat_status == KaratStatus.SCHEDULED
     assert candidacy.events.count() == before + 1
     event = candidacy.events.first()
+    assert event is not None
     assert (event.kind, event.source, event.actor) == (
         CandidacyEvent.Kind.STATUS_CHANGED,
         CandidacyEvent.Source.PERSON,

@@ -144,7 +144,7 @@ ERRORS = [
 @pytest.mark.parametrize(("raw", "code"), ERRORS)
 def test_each_bad_link_gets_its_own_error_code(raw: object, code: UrlErrorCode) -> None:
     with pytest.raises(LeverUrlError) as excinfo:
-        parse_candidate_url(raw)  # type: ignore[arg-type]
+        parse_candidate_url(raw)  # type: ignore[arg-type]  # some inputs deliberately not str
 
     assert excinfo.value.code == code
     assert str(excinfo.value)
@@ -160,7 +160,7 @@ def test_messages_are_distinct_and_never_echo_the_pasted_text() -> None:
     messages = {}
     for raw, code in ERRORS:
         with pytest.raises(LeverUrlError) as excinfo:
-            parse_candidate_url(raw)  # type: ignore[arg-type]
+            parse_candidate_url(raw)  # type: ignore[arg-type]  # some inputs deliberately not str
         messages[code] = str(excinfo.value)
         for pasted_part in (OPP, OTHER, OPP[:8], "evil", "script", "acme", "example"):
             assert pasted_part not in str(excinfo.value)
@@ -238,7 +238,7 @@ def test_candidate_url_builds_the_lever_profile_link(region: Region | str, expec
 @pytest.mark.parametrize("bad_id", ["", "12345", OPP + "/../x", f"{OPP}?x=1", None])
 def test_candidate_url_refuses_ids_that_are_not_uuids(bad_id: object) -> None:
     with pytest.raises(LeverUrlError) as excinfo:
-        candidate_url(Region.US, bad_id)  # type: ignore[arg-type]
+        candidate_url(Region.US, bad_id)  # type: ignore[arg-type]  # None deliberately
 
     assert excinfo.value.code == UrlErrorCode.MALFORMED_ID
 

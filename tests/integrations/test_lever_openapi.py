@@ -211,8 +211,10 @@ def sent_params() -> Iterator[dict[str, set[str]]]:
 
         sent: dict[str, set[str]] = {}
         for call in mock.calls:
-            names = set(parse_qs(urlsplit(call.request.url).query))
-            sent.setdefault(spec_path_for(call.request.url), set()).update(names)
+            url = call.request.url
+            assert url is not None
+            names = set(parse_qs(urlsplit(url).query))
+            sent.setdefault(spec_path_for(url), set()).update(names)
         yield sent
 
 

@@ -77,7 +77,7 @@ def grant_times(
     start = time.time() if start is None else start
     while time.time() < start:
         time.sleep(0.005)
-    granted = []
+    granted: list[float] = []
     while True:
         rl.acquire()
         now = time.time()

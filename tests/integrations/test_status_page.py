@@ -13,6 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from pytest_django import DjangoAssertNumQueries, Settings
 
 from integrations import selectors
 from integrations.lever.adapter import WebhookEvent
@@ -26,7 +27,7 @@ KeyStatus = AtsIntegration.KeyStatus
 Status = WebhookDelivery.Status
 
 # Shaped like Lever's signature tokens; only the last 4 characters may ever be shown.
-TOKENS = {
+TOKENS: dict[str, str] = {
     WebhookEvent.CANDIDATE_STAGE_CHANGE: "stgTokenSecret0123456789abcdefABCDEF0123456789Q1",
     WebhookEvent.CANDIDATE_ARCHIVE_CHANGE: "arcTokenSecret0123456789abcdefABCDEF0123456789Q2",
     WebhookEvent.CANDIDATE_HIRED: "hirTokenSecret0123456789abcdefABCDEF0123456789Q3",
@@ -191,11 +192,11 @@ def test_arriving_deliveries_make_the_feature_work_and_show_each_last_delivery(
 
 
 def test_reconciliation_finding_unannounced_changes_says_webhooks_are_not_arriving(
-    admin_client: Client, connected: AtsIntegration, settings: object
+    admin_client: Client, connected: AtsIntegration, settings: Settings
 ) -> None:
     _tokens_set(connected, delivered=True)
     AtsIntegration.objects.filter(pk=connected.pk).update(
-        unannounced_change_streak=settings.RECONCILE_UNANNOUNCED_STREAK_ALERT  # type: ignore[attr-defined]
+        unannounced_change_streak=settings.RECONCILE_UNANNOUNCED_STREAK_ALERT
     )
     connected.refresh_from_db()
 
@@ -207,11 +208,11 @@ def test_reconciliation_finding_unannounced_changes_says_webhooks_are_not_arrivi
 
 
 def test_a_streak_below_the_alert_threshold_is_not_reported(
-    connected: AtsIntegration, settings: object
+    connected: AtsIntegration, settings: Settings
 ) -> None:
     _tokens_set(connected, delivered=True)
     AtsIntegration.objects.filter(pk=connected.pk).update(
-        unannounced_change_streak=settings.RECONCILE_UNANNOUNCED_STREAK_ALERT - 1  # type: ignore[attr-defined]
+        unannounced_change_streak=settings.RECONCILE_UNANNOUNCED_STREAK_ALERT - 1
     )
     connected.refresh_from_db()
 
@@ -247,7 +248,7 @@ def test_only_dead_deliveries_link_to_the_dead_filter(connected: AtsIntegration)
     assert issue.url.endswith("?status=dead")
 
 
-def test_every_problem_is_listed_at_once(connected: AtsIntegration, settings: object) -> None:
+def test_every_problem_is_listed_at_once(connected: AtsIntegration, settings: Settings) -> None:
     _tokens_set(connected, [WebhookEvent.CANDIDATE_HIRED], delivered=True)
     _delivery(connected, Status.FAILED)
     AtsIntegration.objects.filter(pk=connected.pk).update(unannounced_change_streak=99)
@@ -454,7 +455,9 @@ def _query_count(client: Client, integration: AtsIntegration) -> int:
 
 
 def test_the_page_runs_a_constant_number_of_queries(
-    admin_client: Client, connected: AtsIntegration, django_assert_max_num_queries: object
+    admin_client: Client,
+    connected: AtsIntegration,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
 ) -> None:
     empty = _query_count(admin_client, connected)
 
@@ -469,7 +472,7 @@ def test_the_page_runs_a_constant_number_of_queries(
     assert busy == empty
     # session, user, memberships (2), groups, integration, key checks; then tokens, rejections,
     # failures.
-    with django_assert_max_num_queries(10):  # type: ignore[operator]
+    with django_assert_max_num_queries(10):
         admin_client.get(_status_url(connected))
 
 

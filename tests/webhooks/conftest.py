@@ -26,12 +26,12 @@ from webhooks import circuit
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lever"
 
 # The signing tokens of the shared example payloads (lever-api.md §6.8).
-EXAMPLE_TOKENS = {
+EXAMPLE_TOKENS: dict[str, str] = {
     WebhookEvent.CANDIDATE_STAGE_CHANGE: "d2e4f6a8b0c1d3e5f7a9b1c3d5e7f9a0b2c4d6e8f0a1b3c5",
     WebhookEvent.CANDIDATE_ARCHIVE_CHANGE: "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718",
     WebhookEvent.CANDIDATE_HIRED: "f0e1d2c3b4a5968778695a4b3c2d1e0ff0e1d2c3b4a59687",
 }
-EXAMPLE_FILES = {
+EXAMPLE_FILES: dict[str, str] = {
     WebhookEvent.CANDIDATE_STAGE_CHANGE: "webhook-candidateStageChange.json",
     WebhookEvent.CANDIDATE_ARCHIVE_CHANGE: "webhook-candidateArchiveChange.json",
     WebhookEvent.CANDIDATE_HIRED: "webhook-candidateHired.json",

@@ -261,6 +261,7 @@ def _deliveries(integration: AtsIntegration) -> list[int]:
         result = intake.delivery_record(
             integration_public_id=integration.public_id, body=make_delivery(event)
         )
+        assert result.delivery_id is not None
         ids.append(result.delivery_id)
     return ids
 
@@ -314,7 +315,7 @@ def test_activity_pages_keep_the_filter_and_link_older_and_newer(
 
     first = admin_client.get(url, {"event": WebhookEvent.CANDIDATE_HIRED}).content.decode()
     second = admin_client.get(
-        url, {"event": WebhookEvent.CANDIDATE_HIRED, "page": 2}
+        url, {"event": WebhookEvent.CANDIDATE_HIRED, "page": "2"}
     ).content.decode()
 
     assert "Page 1 of 2" in first

@@ -116,10 +116,9 @@ def test_archive_change_applies_reason_and_its_type(
     candidacy.refresh_from_db()
     assert candidacy.ats_archived is True
     assert candidacy.ats_archive_reason_id == reason
-    assert (
-        candidacy.ats_archive_reason_name
-        == lever.sandbox.store.doc("archive_reasons", reason)["text"]
-    )
+    archive_reason = lever.sandbox.store.doc("archive_reasons", reason)
+    assert archive_reason is not None
+    assert candidacy.ats_archive_reason_name == archive_reason["text"]
     assert candidacy.ats_archive_reason_hired is False
     assert candidacy.ats_hired is False
     assert CandidacyEvent.Kind.ATS_ARCHIVED in _kinds(candidacy)
@@ -271,6 +270,7 @@ def test_transient_lever_error_schedules_a_retry_then_succeeds(
     delivery = WebhookDelivery.objects.get(pk=delivery_id)
     assert status == Status.RETRY
     assert delivery.status == Status.RETRY
+    assert delivery.next_attempt_at is not None
     assert delivery.next_attempt_at > timezone.now()
     assert "503" in delivery.error
     assert processing.delivery_process(delivery_id=delivery_id) is None  # not due yet
@@ -294,6 +294,7 @@ def test_delivery_is_dead_after_max_attempts(
 
     first = processing.delivery_process(delivery_id=delivery_id)
     due = WebhookDelivery.objects.get(pk=delivery_id).next_attempt_at
+    assert due is not None
     with time_machine.travel(due + timedelta(seconds=1)):
         second = processing.delivery_process(delivery_id=delivery_id)
 
@@ -411,6 +412,7 @@ def test_prune_clears_old_payloads_but_keeps_the_dedupe_key(
 ) -> None:
     body = make_delivery(opportunity_id="opp-old")
     old = intake.delivery_record(integration_public_id=sandbox_integration.public_id, body=body)
+    assert old.delivery_id is not None
     fresh_id = record(sandbox_integration, opportunity_id="opp-new")
     WebhookDelivery.objects.filter(pk__in=[old.delivery_id, fresh_id]).update(
         status=Status.PROCESSED

@@ -191,5 +191,7 @@ def test_links_sharing_a_contact_are_polled_by_contact_not_through_the_whole_acc
 
     assert result is not None
     assert len(responses.calls) == 1
-    query = parse_qs(urlsplit(responses.calls[0].request.url).query)
+    url = responses.calls[0].request.url
+    assert url is not None
+    query = parse_qs(urlsplit(url).query)
     assert query["contact_id"] == ["contact-shared"]

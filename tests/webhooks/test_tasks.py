@@ -98,6 +98,7 @@ def test_soft_time_limit_mid_delivery_frees_the_claim_and_hands_the_rest_on(
 
     delivery = WebhookDelivery.objects.get(pk=interrupted)
     assert delivery.status == Status.RETRY  # not "processing" until the sweeper's timeout
+    assert delivery.next_attempt_at is not None
     assert delivery.next_attempt_at <= timezone.now()
     assert "time limit" in delivery.error
     assert WebhookDelivery.objects.get(pk=rest).status == Status.RECEIVED

@@ -20,11 +20,17 @@ REJECT_REASON = next(
 UUID_STAGE = DATA.stages[4]
 
 
+class SandboxSession(requests.Session):
+    """A session that knows the sandbox's base URL."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__()
+        self.base = base
+
+
 @pytest.fixture
-def browser(sandbox: SandboxServer) -> requests.Session:
-    session = requests.Session()
-    session.base = sandbox.url  # type: ignore[attr-defined]
-    return session
+def browser(sandbox: SandboxServer) -> SandboxSession:
+    return SandboxSession(sandbox.url)
 
 
 def _csrf(html: str) -> str:
@@ -33,9 +39,15 @@ def _csrf(html: str) -> str:
     return match.group(1)
 
 
-def _post(browser: requests.Session, page: str, action: str, **fields: str) -> requests.Response:
-    token = _csrf(browser.get(browser.base + page, timeout=5).text)  # type: ignore[attr-defined]
-    return browser.post(browser.base + action, data={"csrf": token, **fields}, timeout=5)  # type: ignore[attr-defined]
+def _captured(pattern: str, html: str) -> str:
+    match = re.search(pattern, html)
+    assert match, f"page has no {pattern}"
+    return match.group(1)
+
+
+def _post(browser: SandboxSession, page: str, action: str, **fields: str) -> requests.Response:
+    token = _csrf(browser.get(browser.base + page, timeout=5).text)
+    return browser.post(browser.base + action, data={"csrf": token, **fields}, timeout=5)
 
 
 @pytest.mark.parametrize(
@@ -49,8 +61,8 @@ def _post(browser: requests.Session, page: str, action: str, **fields: str) -> r
         "/settings/integrations/webhooks/deliveries",
     ],
 )
-def test_every_page_renders_as_html(browser: requests.Session, page: str) -> None:
-    response = browser.get(browser.base + page, timeout=5)  # type: ignore[attr-defined]
+def test_every_page_renders_as_html(browser: SandboxSession, page: str) -> None:
+    response = browser.get(browser.base + page, timeout=5)
 
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/html")
@@ -58,49 +70,49 @@ def test_every_page_renders_as_html(browser: requests.Session, page: str) -> Non
     assert DEMO_API_KEY not in response.text
 
 
-def test_candidates_page_lists_everyone_with_copyable_lever_urls(browser: requests.Session) -> None:
-    html = browser.get(browser.base + "/candidates", timeout=5).text  # type: ignore[attr-defined]
+def test_candidates_page_lists_everyone_with_copyable_lever_urls(browser: SandboxSession) -> None:
+    html = browser.get(browser.base + "/candidates", timeout=5).text
 
     assert html.count("https://hire.lever.co/candidates/") == len(DATA.opportunities)
     assert f"https://hire.lever.co/candidates/{OPPORTUNITY['id']}" in html
 
 
-def test_names_are_escaped(browser: requests.Session) -> None:
-    html = browser.get(browser.base + "/candidates", timeout=5).text  # type: ignore[attr-defined]
+def test_names_are_escaped(browser: SandboxSession) -> None:
+    html = browser.get(browser.base + "/candidates", timeout=5).text
 
     assert "<b>&amp;</b>" not in html
     assert "&lt;b&gt;&amp;amp;&lt;/b&gt;" in html
 
 
-def test_candidate_page_shows_region_variants(browser: requests.Session) -> None:
-    html = browser.get(f"{browser.base}/candidates/{OPPORTUNITY['id']}", timeout=5).text  # type: ignore[attr-defined]
+def test_candidate_page_shows_region_variants(browser: SandboxSession) -> None:
+    html = browser.get(f"{browser.base}/candidates/{OPPORTUNITY['id']}", timeout=5).text
 
     for host in ("hire.lever.co", "hire.eu.lever.co", "hire.sandbox.lever.co"):
         assert f"https://{host}/candidates/{OPPORTUNITY['id']}" in html
 
 
-def test_search_filters_the_list(browser: requests.Session) -> None:
+def test_search_filters_the_list(browser: SandboxSession) -> None:
     html = browser.get(
         browser.base + "/candidates", params={"q": OPPORTUNITY["emails"][0]}, timeout=5
-    ).text  # type: ignore[attr-defined]
+    ).text
 
     assert OPPORTUNITY["id"] in html
     assert html.count("https://hire.lever.co/candidates/") < 5
 
 
 def test_move_archive_unarchive_and_hire_buttons_change_state(
-    browser: requests.Session, sandbox: SandboxServer
+    browser: SandboxSession, sandbox: SandboxServer
 ) -> None:
     page = f"/candidates/{OPPORTUNITY['id']}"
 
     moved = _post(browser, page, page + "/stage", stage=UUID_STAGE["id"])
-    after_move = browser.get(browser.base + page, timeout=5).text  # type: ignore[attr-defined]
+    after_move = browser.get(browser.base + page, timeout=5).text
     _post(browser, page, page + "/archive", reason=REJECT_REASON["id"])
-    after_archive = browser.get(browser.base + page, timeout=5).text  # type: ignore[attr-defined]
+    after_archive = browser.get(browser.base + page, timeout=5).text
     _post(browser, page, page + "/unarchive")
     after_unarchive = sandbox.opportunity(OPPORTUNITY["id"])
     _post(browser, page, page + "/hire")
-    after_hire = browser.get(browser.base + page, timeout=5).text  # type: ignore[attr-defined]
+    after_hire = browser.get(browser.base + page, timeout=5).text
 
     assert moved.history[0].status_code == 303
     assert f"Stage: {UUID_STAGE['text']}" in after_move
@@ -110,9 +122,9 @@ def test_move_archive_unarchive_and_hire_buttons_change_state(
 
 
 def test_form_without_a_valid_token_is_refused_and_changes_nothing(
-    browser: requests.Session, sandbox: SandboxServer
+    browser: SandboxSession, sandbox: SandboxServer
 ) -> None:
-    response = browser.post(  # type: ignore[attr-defined]
+    response = browser.post(
         f"{browser.base}/candidates/{OPPORTUNITY['id']}/stage",
         data={"stage": "offer", "csrf": "forged"},
         timeout=5,
@@ -122,7 +134,7 @@ def test_form_without_a_valid_token_is_refused_and_changes_nothing(
     assert sandbox.opportunity(OPPORTUNITY["id"])["stage"] == OPPORTUNITY["stage"]
 
 
-def test_redirect_after_a_button_never_leaves_the_site(browser: requests.Session) -> None:
+def test_redirect_after_a_button_never_leaves_the_site(browser: SandboxSession) -> None:
     page = f"/candidates/{OPPORTUNITY['id']}"
 
     response = _post(browser, page, page + "/stage", stage="offer", next="//evil.example/")
@@ -130,7 +142,7 @@ def test_redirect_after_a_button_never_leaves_the_site(browser: requests.Session
     assert response.history[0].headers["Location"] == page
 
 
-def test_bad_stage_from_a_form_is_a_400_page(browser: requests.Session) -> None:
+def test_bad_stage_from_a_form_is_a_400_page(browser: SandboxSession) -> None:
     page = f"/candidates/{OPPORTUNITY['id']}"
 
     response = _post(browser, page, page + "/stage", stage="<script>")
@@ -140,18 +152,18 @@ def test_bad_stage_from_a_form_is_a_400_page(browser: requests.Session) -> None:
 
 
 def test_generated_key_is_shown_once_and_has_the_chosen_permissions(
-    browser: requests.Session, sandbox: SandboxServer
+    browser: SandboxSession, sandbox: SandboxServer
 ) -> None:
     page = "/settings/integrations"
-    token = _csrf(browser.get(browser.base + page, timeout=5).text)  # type: ignore[attr-defined]
+    token = _csrf(browser.get(browser.base + page, timeout=5).text)
 
-    created = browser.post(  # type: ignore[attr-defined]
+    created = browser.post(
         browser.base + page + "/keys",
         data={"csrf": token, "label": "Read stages", "permissions": ["stages:read:admin"]},
         timeout=5,
     )
-    key = re.search(r"id='new-api-key'>([^<]+)<", created.text).group(1)  # type: ignore[union-attr]
-    later = browser.get(browser.base + page, timeout=5).text  # type: ignore[attr-defined]
+    key = _captured(r"id='new-api-key'>([^<]+)<", created.text)
+    later = browser.get(browser.base + page, timeout=5).text
 
     assert key not in later
     assert f"…{key[-4:]}" in later
@@ -160,7 +172,7 @@ def test_generated_key_is_shown_once_and_has_the_chosen_permissions(
 
 
 def test_karat_tile_generates_a_key_with_karat_permissions(
-    browser: requests.Session, sandbox: SandboxServer
+    browser: SandboxSession, sandbox: SandboxServer
 ) -> None:
     created = _post(
         browser,
@@ -169,7 +181,7 @@ def test_karat_tile_generates_a_key_with_karat_permissions(
         preset="karat",
         label="Karat",
     )
-    key = re.search(r"id='new-api-key'>([^<]+)<", created.text).group(1)  # type: ignore[union-attr]
+    key = _captured(r"id='new-api-key'>([^<]+)<", created.text)
 
     stored = next(k for k in sandbox.sandbox.api_keys() if k["label"] == "Karat")
 
@@ -177,26 +189,26 @@ def test_karat_tile_generates_a_key_with_karat_permissions(
     assert requests.get(sandbox.api_url + "/webhooks", auth=(key, ""), timeout=5).status_code == 200
 
 
-def test_key_without_permissions_is_refused(browser: requests.Session) -> None:
+def test_key_without_permissions_is_refused(browser: SandboxSession) -> None:
     response = _post(browser, "/settings/integrations", "/settings/integrations/keys", label="none")
 
     assert response.status_code == 400
 
 
 def test_webhooks_page_adds_a_webhook_toggles_events_and_sends_a_test(
-    browser: requests.Session, sandbox: SandboxServer, receiver: Receiver
+    browser: SandboxSession, sandbox: SandboxServer, receiver: Receiver
 ) -> None:
     page = "/settings/integrations/webhooks"
 
     added = _post(browser, page, page + "/add", event="candidateStageChange", url=receiver.url)
-    token = re.search(r"id='signature-token'>([^<]+)<", added.text).group(1)  # type: ignore[union-attr]
+    token = _captured(r"id='signature-token'>([^<]+)<", added.text)
     _post(browser, page, page + "/events/candidateStageChange", enabled="off")
-    off_page = browser.get(browser.base + page, timeout=5).text  # type: ignore[attr-defined]
+    off_page = browser.get(browser.base + page, timeout=5).text
     hook_id = sandbox.sandbox.webhooks()[0]["id"]
     _post(browser, page, f"{page}/{hook_id}/test")
     [test_delivery] = receiver.wait_for(1)
     sandbox.wait_for_deliveries(5)
-    deliveries_page = browser.get(browser.base + page + "/deliveries", timeout=5).text  # type: ignore[attr-defined]
+    deliveries_page = browser.get(browser.base + page + "/deliveries", timeout=5).text
 
     assert len(token) == 48
     assert token not in off_page
@@ -208,7 +220,7 @@ def test_webhooks_page_adds_a_webhook_toggles_events_and_sends_a_test(
 
 
 def test_deliveries_page_shows_each_failed_attempt(
-    browser: requests.Session, sandbox: SandboxServer, receiver: Receiver
+    browser: SandboxSession, sandbox: SandboxServer, receiver: Receiver
 ) -> None:
     sandbox.sandbox.create_webhook(
         url=receiver.url, event="candidateStageChange", origins=None, source="ui"
@@ -217,7 +229,7 @@ def test_deliveries_page_shows_each_failed_attempt(
 
     sandbox.move_stage(OPPORTUNITY["id"], "offer")
     sandbox.wait_for_deliveries(5)
-    html = browser.get(browser.base + "/settings/integrations/webhooks/deliveries", timeout=5).text  # type: ignore[attr-defined]
+    html = browser.get(browser.base + "/settings/integrations/webhooks/deliveries", timeout=5).text
 
     assert "#1" in html
     assert "HTTP 500" in html

@@ -53,7 +53,8 @@ def test_opportunity_filters_and_expand_reach_the_sandbox(client: LeverClient) -
     assert opportunity.applications[0].posting == OPPORTUNITY["_application"]["posting"]
     assert opportunity.stage_id == OPPORTUNITY["stage"]
     assert opportunity.stage_name
-    assert opportunity.urls.show == f"https://hire.lever.co/candidates/{OPPORTUNITY['id']}"  # type: ignore[union-attr]
+    assert opportunity.urls is not None
+    assert opportunity.urls.show == f"https://hire.lever.co/candidates/{OPPORTUNITY['id']}"
 
 
 def test_postings_by_state_include_every_published_channel(client: LeverClient) -> None:
@@ -137,7 +138,8 @@ def test_hiring_through_the_client_marks_the_opportunity_hired(
 ) -> None:
     hired = client.archive(OPPORTUNITY["id"], HIRED_REASON)
 
-    assert hired.archived.reason == HIRED_REASON  # type: ignore[union-attr]
+    assert hired.archived is not None
+    assert hired.archived.reason == HIRED_REASON
     assert sandbox.counters(OPPORTUNITY["id"])["hires"] == 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import pytest
 import requests
@@ -15,7 +16,7 @@ OPPORTUNITY = next(o for o in DATA.opportunities if o["archived"] is None and o[
 
 
 @pytest.fixture
-def limited() -> SandboxServer:
+def limited() -> Iterator[SandboxServer]:
     with SandboxServer(port=0, rate_per_second=10.0, rate_burst=20) as server:
         yield server
 

@@ -96,8 +96,11 @@ def test_management_command_serves_until_interrupted_or_terminated(
         text=True,
     )
     try:
-        line = process.stdout.readline()  # type: ignore[union-attr]
-        url = re.search(r"on (http://127\.0\.0\.1:\d+) ", line).group(1)  # type: ignore[union-attr]
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.search(r"on (http://127\.0\.0\.1:\d+) ", line)
+        assert match is not None, line
+        url = match.group(1)
         health = requests.get(url + "/_control/health", timeout=5).json()
         stages = requests.get(url + "/v1/stages", auth=(DEMO_API_KEY, ""), timeout=5)
     finally:
