@@ -66,7 +66,9 @@ def wsgi_request(
 
 
 def _receive_path(integration: AtsIntegration) -> str:
-    return reverse("webhooks:receive", kwargs={"ats": "lever", "integration_id": integration.public_id})
+    return reverse(
+        "webhooks:receive", kwargs={"ats": "lever", "integration_id": integration.public_id}
+    )
 
 
 def _names(headers: list[tuple[str, str]]) -> set[str]:
