@@ -106,8 +106,8 @@ def delivery_record(
     result = _delivery_store(
         verifier.integration_id, delivery, body, result=stored, outcome=outcome
     )
-    if supported:
-        _last_delivery_touch(verifier, timezone.now())
+    if verifier.subscription_id is not None:
+        _last_delivery_touch(verifier, verifier.subscription_id, timezone.now())
     return result
 
 
@@ -186,11 +186,11 @@ def _verifier_load(public_id: uuid.UUID, ats: str | None, event: str | None) -> 
             .first()
         )
         if subscription is not None:
-            integration = subscription.integration
+            owner = subscription.integration
             return Verifier(
-                integration.pk,
-                integration.ats,
-                integration.enabled,
+                owner.pk,
+                owner.ats,
+                owner.enabled,
                 _tokens([subscription]),
                 subscription.pk,
                 subscription.last_delivery_at,
@@ -275,12 +275,12 @@ def _delivery_store(
     return RecordResult(result, delivery_id=row.pk)
 
 
-def _last_delivery_touch(verifier: Verifier, now: datetime) -> None:
+def _last_delivery_touch(verifier: Verifier, subscription_id: int, now: datetime) -> None:
     stale_before = now - LAST_DELIVERY_RESOLUTION
     last = verifier.last_delivery_at
     if last is not None and last >= stale_before:
         return
-    WebhookSubscription.objects.filter(pk=verifier.subscription_id).filter(
+    WebhookSubscription.objects.filter(pk=subscription_id).filter(
         Q(last_delivery_at__isnull=True) | Q(last_delivery_at__lt=stale_before)
     ).update(last_delivery_at=now)
     verifier.last_delivery_at = now
