@@ -10,8 +10,12 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Webhooks"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from integrations import selectors as integration_selectors
+        from integrations.models import AtsIntegration, WebhookSubscription
         from webhooks import console_views, selectors
+        from webhooks.services.intake import verifiers_clear
 
         # The integration status page shows this app's feature (see integrations.selectors).
         integration_selectors.feature_health_register(
@@ -22,3 +26,8 @@ class WebhooksConfig(AppConfig):
         integration_selectors.settings_section_register(
             key="webhooks", provider=console_views.settings_section
         )
+        # The receiver caches decrypted tokens briefly (see intake.VERIFIER_TTL): a saved or
+        # deleted integration or subscription takes effect in this process at once.
+        for model in (AtsIntegration, WebhookSubscription):
+            for signal in (post_save, post_delete):
+                signal.connect(verifiers_clear, sender=model, dispatch_uid="webhooks.verifiers")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from rest_framework.request import Request
@@ -10,6 +11,28 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 logger = logging.getLogger(__name__)
+
+# Each process takes its requests from the shared counter this many at a time (a 1/SHARES part
+# of the rate, at least one): one cache round trip per part instead of per request. The sum
+# never exceeds the rate; a process may hold an unused part while another is refused.
+SHARES = 100
+
+
+class _Allowance:
+    """Requests this process may still admit, per integration, in the current window."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.window = -1
+        self.left: dict[str, int] = {}
+
+    def take(self, window: int, ident: str, granted: int = 0) -> bool:
+        with self.lock:
+            if window != self.window:
+                self.window, self.left = window, {}
+            left = self.left.get(ident, 0) + granted
+            self.left[ident] = max(0, left - 1)
+            return left > 0
 
 
 class IntegrationWebhookThrottle(SimpleRateThrottle):
@@ -24,6 +47,7 @@ class IntegrationWebhookThrottle(SimpleRateThrottle):
     # Set by SimpleRateThrottle.__init__ from the rate.
     num_requests: int
     duration: int
+    allowance = _Allowance()
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": view.kwargs["integration_id"]}
@@ -33,18 +57,24 @@ class IntegrationWebhookThrottle(SimpleRateThrottle):
             return True
         now = time.time()
         window = int(now // self.duration)
-        key = f"{self.get_cache_key(request, view)}:{window}"
+        ident = self.get_cache_key(request, view)
+        if self.allowance.take(window, ident):
+            return True
+        part = max(1, self.num_requests // SHARES)
+        key = f"{ident}:{window}"
         try:
             try:
-                count = self.cache.incr(key)
-            except ValueError:  # the window's first request (the key does not exist yet)
-                count = 1 if self.cache.add(key, 1, self.duration + 1) else self.cache.incr(key)
+                count = self.cache.incr(key, part)
+            except ValueError:  # the window's first part (the key does not exist yet)
+                added = self.cache.add(key, part, self.duration + 1)
+                count = part if added else self.cache.incr(key, part)
         except Exception as exc:  # the cache is optional here
             logger.warning(
                 "webhook throttle: cache unavailable (%s); let through", type(exc).__name__
             )
             return True
-        if count <= self.num_requests:
+        granted = min(part, self.num_requests - (count - part))
+        if self.allowance.take(window, ident, granted=max(0, granted)):
             return True
         self.retry_in = (window + 1) * self.duration - now
         return False

@@ -21,7 +21,7 @@ from integrations.models import AtsIntegration, OpportunityLink, WebhookSubscrip
 from karatlever.hiring.models import Candidacy
 from tests.brokers import broker
 from tests.factories import CandidacyFactory, IntegrationFactory, RoleFactory
-from webhooks import circuit
+from webhooks.services import enqueue, intake
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lever"
 
@@ -88,11 +88,15 @@ def subscriptions_set(integration: AtsIntegration, tokens: dict[str, str]) -> No
 
 @pytest.fixture(autouse=True)
 def _memory_broker() -> Iterator[None]:
-    """Publish to an in-process broker: tests never write into var/broker of a running app."""
-    circuit.broker.reset()
+    """Publish to an in-process broker: tests never write into var/broker of a running app.
+
+    Also starts each test with no cached tokens, and ends it once the publisher thread has
+    published (or given up on) every id, so nothing reaches the next test's broker.
+    """
+    intake.verifiers_clear()
     with broker("memory://"):
         yield
-    circuit.broker.reset()
+        enqueue.pending.join()
 
 
 @pytest.fixture

@@ -15,16 +15,16 @@ from typing import Any
 import pytest
 from django.db import OperationalError, connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.exceptions import ParseError
 
 from integrations.lever.adapter import WebhookEvent
 from integrations.models import AtsIntegration, WebhookSubscription
 from tests.brokers import use_broker
-from webhooks import circuit
 from webhooks.models import WebhookDelivery, WebhookRejection
 from webhooks.parsers import BoundedJSONParser, PayloadTooLarge
-from webhooks.services import processing
+from webhooks.services import enqueue, processing
 
 from .conftest import (
     EXAMPLE_OPPORTUNITY_ID,
@@ -220,6 +220,53 @@ def test_previous_token_stays_valid_during_rotation(
     assert post_delivery(make_delivery(signature_token=old)).status_code == 200
     assert post_delivery(make_delivery(signature_token=new)).status_code == 200
     assert post_delivery(make_delivery(signature_token="z" * 48)).status_code == 401
+
+
+def test_rotated_token_verifies_at_once_although_tokens_are_cached(
+    post_delivery: PostFn, webhook_integration: AtsIntegration
+) -> None:
+    assert post_delivery(make_delivery()).status_code == 200  # caches the event's tokens
+    with CaptureQueriesContext(connection) as queries:
+        assert post_delivery(make_delivery()).status_code == 200
+    # the insert only (in the test's transaction, a savepoint around it): no SELECT
+    assert [q["sql"].split()[0] for q in queries] == ["SAVEPOINT", "INSERT", "RELEASE"]
+    new = secrets.token_hex(24)
+    subscription = WebhookSubscription.objects.get(
+        integration=webhook_integration, event=WebhookEvent.CANDIDATE_STAGE_CHANGE
+    )
+    subscription.signature_token, subscription.previous_signature_token = new, ""
+    subscription.save()  # post_save clears this process's cache
+
+    assert post_delivery(make_delivery(signature_token=new)).status_code == 200
+    assert post_delivery(make_delivery()).status_code == 401  # the old token is gone
+
+
+def test_disabled_integration_is_410_at_once_after_a_save(
+    post_delivery: PostFn, webhook_integration: AtsIntegration
+) -> None:
+    assert post_delivery(make_delivery()).status_code == 200
+    webhook_integration.enabled = False
+    webhook_integration.save()
+
+    assert post_delivery(make_delivery()).status_code == 410
+
+
+def test_cached_tokens_expire_after_the_ttl(
+    post_delivery: PostFn, webhook_integration: AtsIntegration, monkeypatch: Any
+) -> None:
+    from webhooks.services import intake
+
+    assert post_delivery(make_delivery()).status_code == 200
+    new = secrets.token_hex(24)
+    # A change this process is not told about (another process, or QuerySet.update).
+    WebhookSubscription.objects.filter(
+        integration=webhook_integration, event=WebhookEvent.CANDIDATE_STAGE_CHANGE
+    ).update(signature_token=new)
+    assert post_delivery(make_delivery(signature_token=new)).status_code == 401  # stale
+
+    later = time.monotonic() + intake.VERIFIER_TTL + 0.1
+    monkeypatch.setattr(intake.time, "monotonic", lambda: later)
+    assert post_delivery(make_delivery(signature_token=new)).status_code == 200
 
 
 # --- 401 ------------------------------------------------------------------------------------
@@ -537,6 +584,26 @@ def test_throttle_fails_open_quickly_when_the_cache_is_down(
     assert WebhookDelivery.objects.count() == 3
 
 
+def test_throttle_takes_a_share_of_the_rate_per_cache_round_trip(
+    post_delivery: PostFn, webhook_integration: AtsIntegration
+) -> None:
+    from django.core.cache import cache
+
+    from webhooks.throttling import IntegrationWebhookThrottle
+
+    saved = IntegrationWebhookThrottle.THROTTLE_RATES
+    IntegrationWebhookThrottle.THROTTLE_RATES = {**saved, "lever_webhook": "500/min"}
+    try:
+        answers = {post_delivery(make_delivery()).status_code for _ in range(6)}
+    finally:
+        IntegrationWebhookThrottle.THROTTLE_RATES = saved
+
+    assert answers == {200}
+    window = int(time.time() // 60)
+    key = f"throttle_lever_webhook_{webhook_integration.public_id}:{window}"
+    assert cache.get(key) == 10  # two shares of 5 taken for 6 requests
+
+
 # --- broker down ----------------------------------------------------------------------------
 
 
@@ -556,11 +623,10 @@ def test_dead_broker_still_answers_200_fast_and_the_sweeper_enqueues_later(
     assert answers == [200] * 5
     assert elapsed < 1.0 * 5
     assert WebhookDelivery.objects.filter(status="received").count() == 5
-    assert circuit.broker.is_open()
+    enqueue.pending.join()  # the publisher thread tried the dead broker and gave up
 
     # the broker is back
     use_broker("memory://")
-    circuit.broker.reset()
     settings.WEBHOOK_SWEEP_GRACE_SECONDS = 0
 
     result = processing.delivery_sweep()
@@ -614,6 +680,7 @@ def test_accepted_delivery_publishes_one_task_with_its_id_after_commit(
 
     with django_capture_on_commit_callbacks(execute=True):
         response = post_delivery(make_delivery())
+    enqueue.pending.join()  # published by the publisher thread, not by the request
 
     delivery = WebhookDelivery.objects.get()
     assert response.json() == {"status": "accepted"}

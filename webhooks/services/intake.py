@@ -5,7 +5,10 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import time
 import uuid
+from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -76,41 +79,35 @@ def delivery_record(
     other events are stored as ``ignored``. A repeat is ``DUPLICATE`` with no second effect.
     Rejections are counted per integration. Raises only when the database fails.
     """
-    integration = _integration_get(integration_public_id, ats)
-    if integration is None:
+    event = body.get("event") if isinstance(body, dict) else None
+    verifier = _verifier_get(integration_public_id, ats, event if isinstance(event, str) else None)
+    if verifier is None:
         return RecordResult(Outcome.UNKNOWN_INTEGRATION)
-    if not integration.enabled:
+    if not verifier.enabled:
         return RecordResult(Outcome.DISABLED)
-    adapter = adapter_for(integration.ats)
+    adapter = adapter_for(verifier.ats)
     try:
         delivery = adapter.delivery_parse(body)
         _check_storable(body)
     except DeliveryMalformed as exc:
-        _rejection_count(integration, Outcome.MALFORMED)
+        _rejection_count(verifier.integration_id, Outcome.MALFORMED)
         return RecordResult(Outcome.MALFORMED, detail=str(exc))
-
-    supported = delivery.event in {spec.code for spec in adapter.webhook_events}
-    subscriptions = WebhookSubscription.objects.filter(integration=integration)
-    if supported:
-        subscriptions = subscriptions.filter(event=delivery.event)
-    # else: no row of its own; any of the integration's tokens proves where it came from.
-    rows = list(
-        subscriptions.only("signature_token", "previous_signature_token", "last_delivery_at")
-    )
-    tokens = [t for row in rows for t in (row.signature_token, row.previous_signature_token) if t]
-    if not adapter.delivery_verify(body, signature_tokens=tokens):
-        _rejection_count(integration, Outcome.BAD_SIGNATURE)
+    if not adapter.delivery_verify(body, signature_tokens=verifier.tokens):
+        _rejection_count(verifier.integration_id, Outcome.BAD_SIGNATURE)
         return RecordResult(Outcome.BAD_SIGNATURE)
 
+    supported = verifier.subscription_id is not None
     if not supported:
         stored, outcome = Outcome.IGNORED, "Event not acted on"
     elif delivery.is_test:
         stored, outcome = Outcome.TEST, f"Test delivery from {adapter.label}"
     else:
         stored, outcome = Outcome.ACCEPTED, ""
-    result = _delivery_store(integration, delivery, body, result=stored, outcome=outcome)
-    if supported and rows:
-        _last_delivery_touch(rows[0], timezone.now())
+    result = _delivery_store(
+        verifier.integration_id, delivery, body, result=stored, outcome=outcome
+    )
+    if verifier.subscription_id is not None:
+        _last_delivery_touch(verifier, verifier.subscription_id, timezone.now())
     return result
 
 
@@ -118,20 +115,108 @@ def delivery_reject(
     *, integration_public_id: uuid.UUID, outcome: Outcome, detail: str = "", ats: str | None = None
 ) -> RecordResult:
     """Answer a delivery refused before it could be parsed; count it if the integration exists."""
-    integration = _integration_get(integration_public_id, ats)
-    if integration is None:
+    verifier = _verifier_get(integration_public_id, ats, None)
+    if verifier is None:
         return RecordResult(Outcome.UNKNOWN_INTEGRATION)
-    if not integration.enabled:
+    if not verifier.enabled:
         return RecordResult(Outcome.DISABLED)
-    _rejection_count(integration, outcome)
+    _rejection_count(verifier.integration_id, outcome)
     return RecordResult(outcome, detail=detail)
 
 
-def _integration_get(public_id: uuid.UUID, ats: str | None) -> AtsIntegration | None:
-    integrations = AtsIntegration.objects.filter(public_id=public_id)
-    if ats is not None:
-        integrations = integrations.filter(ats=ats)
-    return integrations.only("id", "ats", "enabled").first()
+# --- what verification needs, cached per process ------------------------------------------
+
+
+@dataclass
+class Verifier:
+    """An integration's state and the signature tokens that may sign one event's deliveries.
+
+    ``subscription_id`` is set for an event the integration subscribes to (the adapter acts
+    on it: its own tokens only); otherwise any of the integration's tokens proves the sender.
+    """
+
+    integration_id: int
+    ats: str
+    enabled: bool
+    tokens: tuple[str, ...]
+    subscription_id: int | None = None
+    last_delivery_at: datetime | None = None
+
+
+# Decrypted tokens by (integration public id, ats from the URL, event), kept VERIFIER_TTL
+# seconds. Saving or deleting an integration or subscription clears this process's entries
+# (signals wired in webhooks/apps.py); other processes (and changes made with QuerySet.update,
+# such as enabling or disabling) catch up within the TTL: meanwhile a just-rotated token may be
+# refused (401: Lever retries) and a just-disabled integration may still store deliveries.
+VERIFIER_TTL = 2.0
+_VERIFIERS_MAX = 1000
+_verifiers: dict[tuple[uuid.UUID, str | None, str | None], tuple[float, Verifier]] = {}
+
+
+def verifiers_clear(**kwargs: Any) -> None:
+    """Forget every cached verifier (a signal receiver, hence ``**kwargs``)."""
+    _verifiers.clear()
+
+
+def _verifier_get(public_id: uuid.UUID, ats: str | None, event: str | None) -> Verifier | None:
+    key = (public_id, ats, event)
+    cached = _verifiers.get(key)
+    if cached is not None and time.monotonic() < cached[0]:
+        return cached[1]
+    verifier = _verifier_load(public_id, ats, event)
+    if verifier is not None:
+        if len(_verifiers) >= _VERIFIERS_MAX:  # events are the sender's strings: stay bounded
+            _verifiers.clear()
+        _verifiers[key] = (time.monotonic() + VERIFIER_TTL, verifier)
+    return verifier
+
+
+def _verifier_load(public_id: uuid.UUID, ats: str | None, event: str | None) -> Verifier | None:
+    """One query when the integration subscribes to ``event``; else the integration, then
+    (for an event it does not act on) all its tokens."""
+    by_integration = {"public_id": public_id} | ({"ats": ats} if ats is not None else {})
+    if event is not None:
+        subscription = (
+            WebhookSubscription.objects.filter(
+                event=event, **{f"integration__{k}": v for k, v in by_integration.items()}
+            )
+            .select_related("integration")
+            .only(*_TOKEN_FIELDS, "last_delivery_at", *(f"integration__{f}" for f in _STATE))
+            .order_by("pk")  # not the models' ordering, which joins the group
+            .first()
+        )
+        if subscription is not None:
+            owner = subscription.integration
+            return Verifier(
+                owner.pk,
+                owner.ats,
+                owner.enabled,
+                _tokens([subscription]),
+                subscription.pk,
+                subscription.last_delivery_at,
+            )
+    integration = (
+        AtsIntegration.objects.filter(**by_integration).only(*_STATE).order_by("pk").first()
+    )
+    if integration is None:
+        return None
+    supported = event in {spec.code for spec in adapter_for(integration.ats).webhook_events}
+    # A subscribed event without its row has no token (401); any other event, any token.
+    rows = [] if supported or event is None else integration.webhook_subscriptions.all()
+    return Verifier(integration.pk, integration.ats, integration.enabled, _tokens(rows))
+
+
+_STATE = ("id", "ats", "enabled")
+_TOKEN_FIELDS = ("signature_token", "previous_signature_token")
+
+
+def _tokens(rows: Iterable[WebhookSubscription]) -> tuple[str, ...]:
+    return tuple(
+        token
+        for row in rows
+        for token in (row.signature_token, row.previous_signature_token)
+        if token
+    )
 
 
 def _check_storable(body: Any) -> None:
@@ -147,7 +232,7 @@ def _check_storable(body: Any) -> None:
 
 
 def _delivery_store(
-    integration: AtsIntegration,
+    integration_id: int,
     delivery: InboundDelivery,
     body: Any,
     *,
@@ -156,10 +241,13 @@ def _delivery_store(
 ) -> RecordResult:
     """Insert the row (``outcome`` set: already finished as ignored); publish it after commit."""
     now = timezone.now()
+    # In autocommit the INSERT commits by itself (no BEGIN/COMMIT round trips); inside a
+    # caller's transaction a savepoint keeps a duplicate from breaking that transaction.
+    guard = nullcontext() if transaction.get_autocommit() else transaction.atomic()
     try:
-        with transaction.atomic():
+        with guard:
             row = WebhookDelivery.objects.create(
-                integration=integration,
+                integration_id=integration_id,
                 event=delivery.event,
                 token=delivery.delivery_key,
                 opportunity_id=delivery.opportunity_id,
@@ -180,37 +268,37 @@ def _delivery_store(
     logger.debug(
         "webhook delivery %s stored (integration_id=%s event=%s outcome=%s)",
         row.pk,
-        integration.pk,
+        integration_id,
         delivery.event,
         result.code,
     )
     return RecordResult(result, delivery_id=row.pk)
 
 
-def _last_delivery_touch(subscription: WebhookSubscription, now: datetime) -> None:
+def _last_delivery_touch(verifier: Verifier, subscription_id: int, now: datetime) -> None:
     stale_before = now - LAST_DELIVERY_RESOLUTION
-    last = subscription.last_delivery_at
+    last = verifier.last_delivery_at
     if last is not None and last >= stale_before:
         return
-    WebhookSubscription.objects.filter(pk=subscription.pk).filter(
+    WebhookSubscription.objects.filter(pk=subscription_id).filter(
         Q(last_delivery_at__isnull=True) | Q(last_delivery_at__lt=stale_before)
     ).update(last_delivery_at=now)
+    verifier.last_delivery_at = now
 
 
-def _rejection_count(integration: AtsIntegration, outcome: Outcome) -> None:
+def _rejection_count(integration_id: int, outcome: Outcome) -> None:
     """One counter row per integration, reason and hour: bounded however many arrive."""
     reason = _REJECTION_REASONS.get(outcome)
     if reason is None:
         return
     now = timezone.now()
     hour = now.replace(minute=0, second=0, microsecond=0)
-    bucket = WebhookRejection.objects.filter(integration=integration, reason=reason, hour=hour)
+    key = {"integration_id": integration_id, "reason": reason, "hour": hour}
+    bucket = WebhookRejection.objects.filter(**key)
     if bucket.update(count=F("count") + 1, last_at=now):
         return
     try:
         with transaction.atomic():
-            WebhookRejection.objects.create(
-                integration=integration, reason=reason, hour=hour, count=1, last_at=now
-            )
+            WebhookRejection.objects.create(**key, count=1, last_at=now)
     except IntegrityError:  # another request created the bucket first
         bucket.update(count=F("count") + 1, last_at=now)
