@@ -428,8 +428,6 @@ def bench_env(var_dir: Path, db: str, sandbox_url: str) -> dict[str, str]:
         "KARATLEVER_VAR_DIR": str(var_dir),
         "LEVER_API_BASE_URL": sandbox_url,
         "LOG_LEVEL": "WARNING",
-        # The throttle still runs (one cache hit per request) but never refuses the bench.
-        "WEBHOOK_THROTTLE_RATE": "100000000/min",
         "PYTHONPATH": str(ROOT),
     }
     if db == "postgres":

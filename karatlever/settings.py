@@ -263,9 +263,6 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "karatlever.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_THROTTLE_RATES": {
-        "lever_webhook": env.str("WEBHOOK_THROTTLE_RATE", default="1200/min"),
-    },
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -321,6 +318,9 @@ USE_TZ = True
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies we run in front of the app (each appends to X-Forwarded-For). The client's
+# address is the one the outermost of them saw (karatlever/clients.py); 0 trusts REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
@@ -371,9 +371,10 @@ WEBHOOK_DEDUPE_RETENTION_DAYS = max(
 )
 # Archive reasons and stages change rarely: cache them per integration for this long.
 WEBHOOK_LOOKUP_CACHE_SECONDS = env.int("WEBHOOK_LOOKUP_CACHE_SECONDS", default=300)
-# After a broker failure, skip publishing for this long so requests stay fast (the sweeper
-# publishes what was stored meanwhile).
-WEBHOOK_CIRCUIT_OPEN_SECONDS = env.float("WEBHOOK_CIRCUIT_OPEN_SECONDS", default=15.0)
+# Rejected webhook requests (bad signature, malformed, unknown integration, …) allowed per
+# client address; past it the client is answered 429 until the window ends. Signed
+# deliveries are never throttled.
+WEBHOOK_REJECTED_RATE = env.str("WEBHOOK_REJECTED_RATE", default="60/min")
 
 # The reconciliation poll heals missed webhooks for linked candidacies.
 RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=900)

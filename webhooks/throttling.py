@@ -1,4 +1,12 @@
-"""Per-integration request throttle for the webhook receiver: a fixed window that fails open."""
+"""Limit rejected webhook requests per client, so junk never uses up anything signed deliveries need.
+
+Signed deliveries are never throttled: Lever sends at the pace recruiters move candidates,
+and a per-integration budget would let anyone who knows the URL spend it with unsigned junk.
+Instead each client address may be rejected (bad signature, malformed, too large, …)
+``WEBHOOK_REJECTED_RATE`` times per window; past that it is answered 429 before anything is
+read or stored, until the window ends. The count is shared through the Django cache; each
+process also remembers the clients it found over the limit, so blocking costs no cache call.
+"""
 
 from __future__ import annotations
 
@@ -6,78 +14,61 @@ import logging
 import threading
 import time
 
-from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
-from rest_framework.views import APIView
+from django.conf import settings
+from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
 
-# Each process takes its requests from the shared counter this many at a time (a 1/SHARES part
-# of the rate, at least one): one cache round trip per part instead of per request. The sum
-# never exceeds the rate; a process may hold an unused part while another is refused.
-SHARES = 100
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_BLOCKED_MAX = 10_000
 
 
-class _Allowance:
-    """Requests this process may still admit, per integration, in the current window."""
+def rate_parse(rate: str) -> tuple[int, int]:
+    """``"60/min"`` → (60, 60): requests and the window in seconds (DRF's rate syntax)."""
+    number, _, period = rate.partition("/")
+    return int(number), _PERIODS[period.strip()[:1].lower()]
+
+
+class RejectionLimiter:
+    """Per client address: rejections counted in the cache, blocked clients remembered here."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.window = -1
-        self.left: dict[str, int] = {}
+        self._blocked: dict[str, float] = {}
+        self._lock = threading.Lock()
 
-    def take(self, window: int, ident: str, granted: int = 0) -> bool:
-        with self.lock:
-            if window != self.window:
-                self.window, self.left = window, {}
-            left = self.left.get(ident, 0) + granted
-            self.left[ident] = max(0, left - 1)
-            return left > 0
+    def blocked_for(self, client: str) -> float:
+        """Seconds this process still refuses ``client`` (0: not blocked)."""
+        with self._lock:
+            until = self._blocked.get(client, 0.0)
+        return max(0.0, until - time.time())
 
+    def rejected(self, client: str) -> float:
+        """Count one rejection of ``client``; seconds to block it for (0 while under the limit).
 
-class IntegrationWebhookThrottle(SimpleRateThrottle):
-    """``lever_webhook`` rate per integration id, so a flood on one cannot starve the others.
-
-    One counter per integration and window in the Django cache (``incr``, atomic on Redis)
-    instead of DRF's default list of request times, which grows with the rate. A cache
-    failure lets the request through: the throttle must never turn into a 5xx.
-    """
-
-    scope = "lever_webhook"
-    # Set by SimpleRateThrottle.__init__ from the rate.
-    num_requests: int
-    duration: int
-    allowance = _Allowance()
-
-    def get_cache_key(self, request: Request, view: APIView) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": view.kwargs["integration_id"]}
-
-    def allow_request(self, request: Request, view: APIView) -> bool:
-        if self.rate is None:
-            return True
+        A cache failure counts nothing (fails open): limiting is protection, not a gate.
+        """
+        limit, window = rate_parse(settings.WEBHOOK_REJECTED_RATE)
         now = time.time()
-        window = int(now // self.duration)
-        ident = self.get_cache_key(request, view)
-        if self.allowance.take(window, ident):
-            return True
-        part = max(1, self.num_requests // SHARES)
-        key = f"{ident}:{window}"
+        start = int(now // window) * window
+        key = f"webhooks:rejected:{client}:{start}"
         try:
-            try:
-                count = self.cache.incr(key, part)
-            except ValueError:  # the window's first part (the key does not exist yet)
-                added = self.cache.add(key, part, self.duration + 1)
-                count = part if added else self.cache.incr(key, part)
+            count = 1 if cache.add(key, 1, window + 1) else cache.incr(key)
         except Exception as exc:  # the cache is optional here
-            logger.warning(
-                "webhook throttle: cache unavailable (%s); let through", type(exc).__name__
-            )
-            return True
-        granted = min(part, self.num_requests - (count - part))
-        if self.allowance.take(window, ident, granted=max(0, granted)):
-            return True
-        self.retry_in = (window + 1) * self.duration - now
-        return False
+            logger.warning("webhook rejection limit: cache unavailable (%s)", type(exc).__name__)
+            return 0.0
+        if count <= limit:
+            return 0.0
+        with self._lock:
+            if len(self._blocked) >= _BLOCKED_MAX:
+                self._blocked.clear()
+            self._blocked[client] = start + window
+        if count == limit + 1:
+            logger.warning("webhook rejection limit reached by %s for %ss", client, window)
+        return start + window - now
 
-    def wait(self) -> float | None:
-        return getattr(self, "retry_in", None)
+    def clear(self) -> None:
+        with self._lock:
+            self._blocked.clear()
+
+
+limiter = RejectionLimiter()

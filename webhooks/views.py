@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import Iterable
 from functools import partial
@@ -18,15 +19,27 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from karatlever.clients import client_ip
 from webhooks.parsers import BoundedJSONParser, PayloadTooLarge
 from webhooks.services import intake
 from webhooks.services.intake import Outcome
-from webhooks.throttling import IntegrationWebhookThrottle
+from webhooks.throttling import limiter
 
 logger = logging.getLogger(__name__)
 
 # While the database is down: when the ATS should try again (seconds).
 RETRY_AFTER_SECONDS = 30
+# Answers that count against the sender's rejection limit (webhooks/throttling.py). 410 does
+# not: the ATS itself keeps delivering to a disabled integration.
+REJECTIONS = frozenset(
+    {
+        Outcome.MALFORMED,
+        Outcome.BAD_SIGNATURE,
+        Outcome.UNKNOWN_INTEGRATION,
+        Outcome.TOO_LARGE,
+        Outcome.UNSUPPORTED_MEDIA_TYPE,
+    }
+)
 
 
 class JsonAnswers(DefaultContentNegotiation):
@@ -45,11 +58,12 @@ class WebhookReceiveApi(APIView):
     No authentication classes (so no CSRF): the body's signature is the authentication.
     """
 
-    authentication_classes: list = []
-    permission_classes: list = []
+    authentication_classes: list[type] = []
+    permission_classes: list[type] = []
     parser_classes = [BoundedJSONParser]
     renderer_classes = [JSONRenderer]
-    throttle_classes = [IntegrationWebhookThrottle]
+    # Signed deliveries are never throttled; rejected senders are limited per client below.
+    throttle_classes: list[type] = []
     content_negotiation_class = JsonAnswers
 
     # The delivery is signed, not schema-validated here; documented as a free-form object.
@@ -60,6 +74,10 @@ class WebhookReceiveApi(APIView):
         summary="Receive one ATS webhook delivery",
     )
     def post(self, request: Request, integration_id: uuid.UUID, ats: str = "lever") -> Response:
+        client = client_ip(request)
+        blocked = limiter.blocked_for(client)
+        if blocked:
+            return _too_many(blocked)
         try:
             result = _receive(request, ats, integration_id)
         except (OperationalError, InterfaceError) as exc:
@@ -74,10 +92,20 @@ class WebhookReceiveApi(APIView):
                 status=503,
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
+        if result.outcome in REJECTIONS:
+            limiter.rejected(client)
         data = {"status": result.outcome.code}
         if result.detail:
             data["detail"] = result.detail
         return Response(data, status=result.outcome.http_status)
+
+
+def _too_many(seconds: float) -> Response:
+    return Response(
+        {"status": "too_many_rejected"},
+        status=429,
+        headers={"Retry-After": str(max(1, math.ceil(seconds)))},
+    )
 
 
 def _receive(request: Request, ats: str, integration_id: uuid.UUID) -> intake.RecordResult:

@@ -22,6 +22,7 @@ from karatlever.hiring.models import Candidacy
 from tests.brokers import broker
 from tests.factories import CandidacyFactory, IntegrationFactory, RoleFactory
 from webhooks.services import enqueue, intake
+from webhooks.throttling import limiter
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lever"
 
@@ -97,6 +98,21 @@ def _memory_broker() -> Iterator[None]:
     with broker("memory://"):
         yield
         enqueue.pending.join()
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_and_rate_buckets(settings: Any, tmp_path: Path) -> None:
+    """Each test starts with an empty cache (rejection counts, Lever lookups) and its own
+    Lever rate-limit store, so a 429 or a rejection in one test never affects the next."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"webhooks-test-{tmp_path.name}",
+        }
+    }
+    settings.LEVER_RATE_LIMIT_DIR = tmp_path / "ratelimit"
+    settings.REDIS_URL = ""
+    limiter.clear()
 
 
 @pytest.fixture

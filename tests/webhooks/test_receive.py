@@ -106,7 +106,9 @@ def test_bodies_with_escapes_and_large_numbers_are_stored(
 
     assert post_delivery(text).json() == {"status": "accepted"}
 
-    stored = WebhookDelivery.objects.get().payload[extra.split('"')[1]]
+    payload = WebhookDelivery.objects.get().payload
+    assert payload is not None
+    stored = payload[extra.split('"')[1]]
     assert (float(stored) if isinstance(expected, float) else stored) == expected
 
 
@@ -120,7 +122,9 @@ def test_number_beyond_a_float_is_400_not_a_database_error(
 
     if number == "2.5e-400":  # underflows to 0.0: a finite value, stored
         assert response.json() == {"status": "accepted"}
-        assert WebhookDelivery.objects.get().payload["n"] == 0.0
+        payload = WebhookDelivery.objects.get().payload
+        assert payload is not None
+        assert payload["n"] == 0.0
     else:
         assert response.status_code == 400
         assert response.json()["detail"] == "the body contains values that cannot be stored"
@@ -265,7 +269,7 @@ def test_cached_tokens_expire_after_the_ttl(
     assert post_delivery(make_delivery(signature_token=new)).status_code == 401  # stale
 
     later = time.monotonic() + intake.VERIFIER_TTL + 0.1
-    monkeypatch.setattr(intake.time, "monotonic", lambda: later)
+    monkeypatch.setattr(time, "monotonic", lambda: later)
     assert post_delivery(make_delivery(signature_token=new)).status_code == 200
 
 
@@ -537,34 +541,72 @@ def test_receiver_needs_no_csrf_token(webhook_integration: AtsIntegration) -> No
     assert response.status_code == 200
 
 
-# --- throttle -------------------------------------------------------------------------------
+# --- rejected senders are limited per client; signed deliveries never are -------------------
 
 
-def test_flood_on_one_integration_is_throttled_without_starving_another(
-    post_delivery: PostFn, other_integration: AtsIntegration
+def test_unsigned_junk_never_uses_up_what_signed_deliveries_need(
+    post_delivery: PostFn, settings: Any
 ) -> None:
-    from webhooks.throttling import IntegrationWebhookThrottle
+    # Issue input: 30 junk posts at a 30/min limit, then a correctly signed delivery.
+    settings.WEBHOOK_REJECTED_RATE = "30/min"
+    junk = make_delivery()
+    junk["signature"] = "0" * 64
+    attacker = {"REMOTE_ADDR": "203.0.113.9"}
 
-    saved = IntegrationWebhookThrottle.THROTTLE_RATES
-    IntegrationWebhookThrottle.THROTTLE_RATES = {**saved, "lever_webhook": "3/min"}
+    junk_answers = [post_delivery(junk, **attacker).status_code for _ in range(30)]
+    signed = post_delivery(make_delivery(), REMOTE_ADDR="198.51.100.7")
 
-    try:
-        answers = [post_delivery(make_delivery()).status_code for _ in range(5)]
-        other_token = WebhookSubscription.objects.get(
-            integration=other_integration, event=WebhookEvent.CANDIDATE_STAGE_CHANGE
-        ).signature_token
-        other = post_delivery(
-            make_delivery(signature_token=other_token), integration=other_integration
-        )
-    finally:
-        IntegrationWebhookThrottle.THROTTLE_RATES = saved
-
-    assert answers == [200, 200, 200, 429, 429]
-    assert other.status_code == 200
-    assert WebhookDelivery.objects.count() == 4
+    assert junk_answers == [401] * 30
+    assert signed.status_code == 200
+    assert WebhookDelivery.objects.count() == 1
 
 
-def test_throttle_fails_open_quickly_when_the_cache_is_down(
+def test_a_client_over_its_rejection_limit_gets_429_and_records_nothing_more(
+    post_delivery: PostFn, webhook_integration: AtsIntegration, settings: Any
+) -> None:
+    settings.WEBHOOK_REJECTED_RATE = "3/min"
+    junk = make_delivery()
+    junk["signature"] = "0" * 64
+
+    answers = [post_delivery(junk, REMOTE_ADDR="203.0.113.9").status_code for _ in range(6)]
+    late = post_delivery(junk, REMOTE_ADDR="203.0.113.9")
+
+    assert answers == [401, 401, 401, 401, 429, 429]
+    assert int(late["Retry-After"]) >= 1
+    counted = WebhookRejection.objects.get(integration=webhook_integration).count
+    assert counted == 4  # the rejections up to the limit, then nothing more is written
+    assert post_delivery(make_delivery(), REMOTE_ADDR="198.51.100.7").status_code == 200
+
+
+def test_signed_deliveries_are_never_throttled(post_delivery: PostFn, settings: Any) -> None:
+    settings.WEBHOOK_REJECTED_RATE = "1/min"
+
+    answers = {post_delivery(make_delivery()).status_code for _ in range(20)}
+
+    assert answers == {200}
+    assert WebhookDelivery.objects.count() == 20
+
+
+def test_the_client_is_the_address_the_outermost_trusted_proxy_saw(
+    post_delivery: PostFn, settings: Any
+) -> None:
+    # Behind one proxy every request comes from the proxy: the limit must hit the sender.
+    settings.WEBHOOK_REJECTED_RATE = "2/min"
+    settings.TRUSTED_PROXY_COUNT = 1
+    junk = make_delivery()
+    junk["signature"] = "0" * 64
+    via_proxy = {"REMOTE_ADDR": "10.0.0.2"}
+
+    for _ in range(4):
+        post_delivery(junk, HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.9", **via_proxy)
+    blocked = post_delivery(junk, HTTP_X_FORWARDED_FOR="203.0.113.9", **via_proxy)
+    signed = post_delivery(make_delivery(), HTTP_X_FORWARDED_FOR="198.51.100.7", **via_proxy)
+
+    assert blocked.status_code == 429
+    assert signed.status_code == 200
+
+
+def test_the_rejection_limit_fails_open_quickly_when_the_cache_is_down(
     post_delivery: PostFn, settings: Any
 ) -> None:
     settings.CACHES = {
@@ -574,34 +616,16 @@ def test_throttle_fails_open_quickly_when_the_cache_is_down(
             "OPTIONS": {"socket_timeout": 1.0, "socket_connect_timeout": 1.0},
         }
     }
+    settings.WEBHOOK_REJECTED_RATE = "1/min"
+    junk = make_delivery()
+    junk["signature"] = "0" * 64
 
     started = time.monotonic()
-    answers = [post_delivery(make_delivery()).status_code for _ in range(3)]
+    answers = [post_delivery(junk).status_code for _ in range(3)]
     elapsed = time.monotonic() - started
 
-    assert answers == [200, 200, 200]
-    assert elapsed < 1.5
-    assert WebhookDelivery.objects.count() == 3
-
-
-def test_throttle_takes_a_share_of_the_rate_per_cache_round_trip(
-    post_delivery: PostFn, webhook_integration: AtsIntegration
-) -> None:
-    from django.core.cache import cache
-
-    from webhooks.throttling import IntegrationWebhookThrottle
-
-    saved = IntegrationWebhookThrottle.THROTTLE_RATES
-    IntegrationWebhookThrottle.THROTTLE_RATES = {**saved, "lever_webhook": "500/min"}
-    try:
-        answers = {post_delivery(make_delivery()).status_code for _ in range(6)}
-    finally:
-        IntegrationWebhookThrottle.THROTTLE_RATES = saved
-
-    assert answers == {200}
-    window = int(time.time() // 60)
-    key = f"throttle_lever_webhook_{webhook_integration.public_id}:{window}"
-    assert cache.get(key) == 10  # two shares of 5 taken for 6 requests
+    assert answers == [401, 401, 401]
+    assert elapsed < 4.5
 
 
 # --- broker down ----------------------------------------------------------------------------
