@@ -119,25 +119,7 @@ def main() -> int:
             env,
             var_dir / "gunicorn.log",
         )
-        worker = ingest.start(
-            [
-                ingest.PY,
-                "-m",
-                "celery",
-                "-A",
-                "karatlever",
-                "worker",
-                "--concurrency",
-                "4",
-                "-l",
-                "warning",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            env,
-            var_dir / "worker.log",
-        )
+        worker = ingest.worker_start(env, var_dir)
         try:
             ingest.wait_http(port)
             report["burst"] = send_all(

@@ -368,6 +368,13 @@ def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
     )
 
 
+def worker_start(env: dict[str, str], var_dir: Path) -> subprocess.Popen[bytes]:
+    """A Celery worker (prefork, 4 processes) on the bench's broker, logging to var_dir."""
+    argv = [PY, "-m", "celery", "-A", "karatlever", "worker", "--concurrency", "4"]
+    argv += ["-l", "warning", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    return start(argv, env, var_dir / "worker.log")
+
+
 def stop(process: subprocess.Popen[bytes], *, group: bool = True) -> None:
     """SIGTERM (the process group, or only the leader: a Celery worker stops its own pool)."""
     if process.poll() is None:
@@ -584,25 +591,7 @@ def drain(
         response.read()
         assert response.status == 200, response.status
     conn.close()
-    worker = start(
-        [
-            PY,
-            "-m",
-            "celery",
-            "-A",
-            "karatlever",
-            "worker",
-            "--concurrency",
-            "4",
-            "-l",
-            "warning",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        env,
-        var_dir / "worker.log",
-    )
+    worker = worker_start(env, var_dir)
     started = time.monotonic()
     first_done: float | None = None
     processed = 0
