@@ -54,6 +54,17 @@ def _fast_password_hashing(settings: Settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _no_rejection_limit_carried_over(settings: Settings) -> None:
+    """The receiver's per-client rejection limit counts in the shared cache, and every test
+    client has the same address: start each test with nobody blocked and a limit no ordinary
+    test reaches (tests of the limit set their own rate, in tests/webhooks with their own cache)."""
+    from webhooks.throttling import limiter
+
+    settings.WEBHOOK_REJECTED_RATE = "1000000/min"
+    limiter.clear()
+
+
 @pytest.fixture
 def organization(db: None) -> Organization:
     return OrganizationFactory(name="Acme Corp")

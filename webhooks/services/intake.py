@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from integrations.ats import DeliveryMalformed, InboundDelivery, adapter_for
+from integrations.ats import DeliveryMalformed, InboundDelivery, UnknownAts, adapter_for
 from integrations.models import AtsIntegration, WebhookSubscription
 from webhooks.models import WebhookDelivery, WebhookRejection
 from webhooks.services.enqueue import delivery_enqueue
@@ -73,25 +73,38 @@ def delivery_record(
 ) -> RecordResult:
     """Verify a parsed delivery body and store it once; touches only the database.
 
-    ``ats`` (from the URL) must match the integration's, when given. A new delivery of an
+    ``ats`` (from the URL) must match the integration's; without it the integration's own is
+    used. The ATS's adapter parses and verifies the body. A new delivery of an
     event the adapter acts on is stored as ``received`` and its processing task is published
     after commit (a broker failure is logged and left to the sweeper). Test deliveries and
     other events are stored as ``ignored``. A repeat is ``DUPLICATE`` with no second effect.
     Rejections are counted per integration. Raises only when the database fails.
     """
-    event = body.get("event") if isinstance(body, dict) else None
-    verifier = _verifier_get(integration_public_id, ats, event if isinstance(event, str) else None)
-    if verifier is None:
+    if ats is None:  # a caller without a URL (tests, tools): the integration's own ATS
+        ats = (
+            AtsIntegration.objects.filter(public_id=integration_public_id)
+            .values_list("ats", flat=True)
+            .first()
+        )
+    try:
+        adapter = adapter_for(ats or "")
+    except UnknownAts:
         return RecordResult(Outcome.UNKNOWN_INTEGRATION)
-    if not verifier.enabled:
-        return RecordResult(Outcome.DISABLED)
-    adapter = adapter_for(verifier.ats)
     try:
         delivery = adapter.delivery_parse(body)
         _check_storable(body)
     except DeliveryMalformed as exc:
-        _rejection_count(verifier.integration_id, Outcome.MALFORMED)
-        return RecordResult(Outcome.MALFORMED, detail=str(exc))
+        return delivery_reject(
+            integration_public_id=integration_public_id,
+            outcome=Outcome.MALFORMED,
+            detail=str(exc),
+            ats=ats,
+        )
+    verifier = _verifier_get(integration_public_id, ats, delivery.event)
+    if verifier is None:
+        return RecordResult(Outcome.UNKNOWN_INTEGRATION)
+    if not verifier.enabled:
+        return RecordResult(Outcome.DISABLED)
     if not adapter.delivery_verify(body, signature_tokens=verifier.tokens):
         _rejection_count(verifier.integration_id, Outcome.BAD_SIGNATURE)
         return RecordResult(Outcome.BAD_SIGNATURE)
