@@ -354,7 +354,14 @@ LOGGING = {
 # ---------------------------------------------------------------------------------------------
 
 # Lever's deliveries are a few hundred bytes; anything bigger is refused before parsing (413).
-WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=256 * 1024)
+# Lever's deliveries are well under 1 KiB (an envelope and a few ids); 16 KiB leaves room for
+# payloads Lever may grow without letting a replayer store megabytes.
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=16 * 1024)
+# A verified delivery whose triggeredAt is older than this, or further in the future than the
+# skew, is refused (400, nothing stored). Lever retries for a while and can "Rerun" deliveries
+# from its two-week history (lever-api.md §6.1, §6.5), hence a generous window.
+WEBHOOK_MAX_AGE_SECONDS = env.int("WEBHOOK_MAX_AGE_SECONDS", default=14 * 24 * 3600)
+WEBHOOK_MAX_FUTURE_SECONDS = env.int("WEBHOOK_MAX_FUTURE_SECONDS", default=300)
 # Processing attempts before a delivery is dead-lettered; retries back off exponentially.
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=15)
@@ -366,8 +373,11 @@ WEBHOOK_SWEEP_GRACE_SECONDS = env.int("WEBHOOK_SWEEP_GRACE_SECONDS", default=30)
 WEBHOOK_SWEEP_INTERVAL_SECONDS = env.int("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=60)
 # Finished deliveries lose their payload after this many days; the dedupe key stays longer.
 WEBHOOK_PAYLOAD_RETENTION_DAYS = env.int("WEBHOOK_PAYLOAD_RETENTION_DAYS", default=30)
+# A token must be remembered for as long as a delivery carrying it can be accepted.
 WEBHOOK_DEDUPE_RETENTION_DAYS = max(
-    env.int("WEBHOOK_DEDUPE_RETENTION_DAYS", default=60), WEBHOOK_PAYLOAD_RETENTION_DAYS
+    env.int("WEBHOOK_DEDUPE_RETENTION_DAYS", default=60),
+    WEBHOOK_PAYLOAD_RETENTION_DAYS,
+    WEBHOOK_MAX_AGE_SECONDS // 86400 + 1,
 )
 # Archive reasons and stages change rarely: cache them per integration for this long.
 WEBHOOK_LOOKUP_CACHE_SECONDS = env.int("WEBHOOK_LOOKUP_CACHE_SECONDS", default=300)

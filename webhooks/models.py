@@ -6,11 +6,11 @@ from django.db import models
 
 
 class WebhookDelivery(models.Model):
-    """One verified Lever delivery, stored before anything else happens.
+    """One verified ATS delivery, stored before anything else happens.
 
-    The unique key (integration, event, token, opportunity id) makes a repeated delivery a
-    no-op. After the retention period the payload is cleared but the row (the dedupe key)
-    stays for a while longer.
+    The unique key (integration, token) makes a repeated or replayed delivery a no-op. After
+    the retention period the payload is cleared but the row (the dedupe key) stays a while
+    longer.
     """
 
     class Status(models.TextChoices):
@@ -58,10 +58,10 @@ class WebhookDelivery(models.Model):
         ordering = ["-received_at", "-id"]
         verbose_name_plural = "webhook deliveries"
         constraints = [
-            models.UniqueConstraint(
-                fields=["integration", "event", "token", "opportunity_id"],
-                name="webhook_delivery_dedupe",
-            ),
+            # Lever's token is new for every delivery (lever-api.md §6.3), and only it and
+            # triggeredAt are signed: a captured delivery re-sent with other `data` (another
+            # event or opportunity) is the same delivery, so the token alone is the key.
+            models.UniqueConstraint(fields=["integration", "token"], name="webhook_delivery_token"),
         ]
         indexes = [
             models.Index(fields=["integration", "-received_at"], name="webhook_delivery_recent"),
@@ -85,6 +85,7 @@ class WebhookRejection(models.Model):
         MALFORMED = "malformed", "Malformed body"
         TOO_LARGE = "too_large", "Body too large"
         UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", "Not JSON (content type)"
+        STALE = "stale", "Sent outside the accepted time window"
 
     integration = models.ForeignKey(
         "integrations.AtsIntegration", on_delete=models.CASCADE, related_name="webhook_rejections"

@@ -7,10 +7,12 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 
@@ -38,6 +40,18 @@ EXAMPLE_FILES: dict[str, str] = {
     WebhookEvent.CANDIDATE_HIRED: "webhook-candidateHired.json",
 }
 EXAMPLE_OPPORTUNITY_ID = "8f2c6a1e-4b7d-4c0e-9a35-2d1e7f6b9c40"
+
+
+# Lever's example deliveries were sent on 1 to 3 January 2026; tests that post them as they are
+# (signed, so their triggeredAt can't change) run on this day, inside the freshness window.
+EXAMPLES_SENT_AROUND = datetime(2026, 1, 4, tzinfo=UTC)
+
+
+@pytest.fixture
+def at_example_time() -> Iterator[None]:
+    """Be in January 2026, when the example deliveries were sent (the clock keeps ticking)."""
+    with time_machine.travel(EXAMPLES_SENT_AROUND, tick=True):
+        yield
 
 
 def example_payload(event: str) -> dict[str, Any]:

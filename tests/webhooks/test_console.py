@@ -283,6 +283,7 @@ def test_activity_lists_deliveries_newest_first_and_counts_rejections(
         "Malformed body": 2,
         "Body too large": 0,
         "Not JSON (content type)": 0,
+        "Sent outside the accepted time window": 0,
     }
 
 

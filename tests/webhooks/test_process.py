@@ -501,31 +501,6 @@ def test_unexpected_error_stores_only_its_class_never_its_message(
     assert any("failed unexpectedly" in r.getMessage() and r.exc_info for r in caplog.records)
 
 
-def test_replayed_token_with_another_opportunity_is_ignored_without_calling_lever(
-    sandbox_integration: AtsIntegration, lever: SandboxServer, candidacy: Candidacy
-) -> None:
-    other_id = demo_opportunity_ids(2)[1]
-    other = _link(sandbox_integration, lever, other_id)
-    lever.move_stage(other_id, "offer")
-    token = "captured-delivery-token-0123456789"
-    genuine = record(sandbox_integration, token=token)
-    replayed = record(sandbox_integration, opportunity_id=other_id, token=token)
-    relabelled = record(sandbox_integration, WebhookEvent.CANDIDATE_HIRED, token=token)
-    lever.app.reset_request_stats()
-
-    results = [processing.delivery_process(delivery_id=i) for i in (replayed, relabelled)]
-
-    assert results == [Status.IGNORED, Status.IGNORED]
-    assert sum(lever.request_stats().values()) == 0
-    for delivery_id in (replayed, relabelled):
-        assert WebhookDelivery.objects.get(pk=delivery_id).outcome == (
-            "Replayed token with different data"
-        )
-    assert other.events.count() == 0
-    # the first delivery with that token is the genuine one and is processed as usual
-    assert processing.delivery_process(delivery_id=genuine) == Status.PROCESSED
-
-
 def test_a_403_on_one_opportunity_fails_that_delivery_without_blaming_the_key(
     sandbox_integration: AtsIntegration, lever: SandboxServer, candidacy: Candidacy
 ) -> None:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -37,6 +38,7 @@ class Outcome(enum.Enum):
     TEST = ("test", 200)
     IGNORED = ("ignored", 200)
     MALFORMED = ("malformed", 400)
+    STALE = ("stale", 400)
     BAD_SIGNATURE = ("bad_signature", 401)
     UNKNOWN_INTEGRATION = ("unknown_integration", 404)
     DISABLED = ("disabled", 410)
@@ -55,6 +57,7 @@ class Outcome(enum.Enum):
 # Rejections counted per integration and hour for the activity page.
 _REJECTION_REASONS = {
     Outcome.MALFORMED: WebhookRejection.Reason.MALFORMED,
+    Outcome.STALE: WebhookRejection.Reason.STALE,
     Outcome.BAD_SIGNATURE: WebhookRejection.Reason.BAD_SIGNATURE,
     Outcome.TOO_LARGE: WebhookRejection.Reason.TOO_LARGE,
     Outcome.UNSUPPORTED_MEDIA_TYPE: WebhookRejection.Reason.UNSUPPORTED_MEDIA_TYPE,
@@ -108,6 +111,10 @@ def delivery_record(
     if not adapter.delivery_verify(body, signature_tokens=verifier.tokens):
         _rejection_count(verifier.integration_id, Outcome.BAD_SIGNATURE)
         return RecordResult(Outcome.BAD_SIGNATURE)
+    if not _fresh(delivery.triggered_at_ms):
+        # Signed, but captured long ago (or dated ahead): a replay, not Lever's retry.
+        _rejection_count(verifier.integration_id, Outcome.STALE)
+        return RecordResult(Outcome.STALE, detail="triggeredAt is outside the accepted time window")
 
     supported = verifier.subscription_id is not None
     if not supported:
@@ -232,6 +239,14 @@ def _tokens(rows: Iterable[WebhookSubscription]) -> tuple[str, ...]:
     )
 
 
+def _fresh(triggered_at_ms: int) -> bool:
+    """Sent within WEBHOOK_MAX_AGE_SECONDS before now and WEBHOOK_MAX_FUTURE_SECONDS after."""
+    now_ms = time.time() * 1000
+    max_age_s: int = settings.WEBHOOK_MAX_AGE_SECONDS
+    max_ahead_s: int = settings.WEBHOOK_MAX_FUTURE_SECONDS
+    return now_ms - max_age_s * 1000 <= triggered_at_ms <= now_ms + max_ahead_s * 1000
+
+
 def _check_storable(body: Any) -> None:
     # PostgreSQL's jsonb refuses NUL characters, lone surrogates and numbers beyond a float;
     # refuse them here (400) rather than fail the insert (5xx, retried by the ATS forever).
@@ -273,7 +288,8 @@ def _delivery_store(
                 processed_at=now if outcome else None,
             )
     except IntegrityError:
-        # The dedupe key exists: the ATS retried, or sent the same delivery twice at once.
+        # The token was stored before: the ATS retried, sent the same delivery twice at once,
+        # or someone replayed it (with other unsigned data): nothing new either way.
         return RecordResult(Outcome.DUPLICATE)
     if result is Outcome.ACCEPTED:
         # Runs now in autocommit, or after the caller's transaction commits.

@@ -131,8 +131,6 @@ def delivery_process(*, delivery_id: int) -> str | None:
             plan = _Plan(ignore_reason=f"Test delivery from {label}")
         elif not integration.enabled:
             plan = _Plan(ignore_reason="Integration disabled")
-        elif _token_replayed(delivery):
-            plan = _Plan(ignore_reason="Replayed token with different data")
         else:
             plan = _opportunity_change(delivery)
         with transaction.atomic():
@@ -281,28 +279,6 @@ def delivery_replay(*, delivery: WebhookDelivery, actor: User | None = None) -> 
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _token_replayed(delivery: WebhookDelivery) -> bool:
-    """An earlier delivery carried the same token for another opportunity or event.
-
-    The signature covers only ``token`` and ``triggeredAt``, so a captured delivery can be
-    re-sent with a different ``data``; Lever's token is per delivery, so the first row stored
-    is the genuine one and later ones are not worth a Lever call. ``event IN (...)`` lets the
-    dedupe constraint's index (integration, event, token, …) answer it with no extra index on
-    the receiver's insert path; only supported events need checking, as a supported event is
-    verified with its own signature token and can't be re-labelled from another event.
-    """
-    return (
-        WebhookDelivery.objects.filter(
-            integration_id=delivery.integration_id,
-            event__in=_supported_events(delivery.integration),
-            token=delivery.token,
-            pk__lt=delivery.pk,
-        )
-        .exclude(event=delivery.event, opportunity_id=delivery.opportunity_id)
-        .exists()
-    )
 
 
 def _claim(delivery_id: int) -> int | None:
