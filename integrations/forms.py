@@ -34,7 +34,8 @@ class IntegrationCreateForm(forms.Form):
     def __init__(self, *args: Any, groups: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["group"]
-        field.queryset = groups  # type: ignore[attr-defined]
+        assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 - declared above
+        field.queryset = groups
         only = list(groups[:2])
         if len(only) == 1:
             # One group: nothing to choose, so no drop-down (seed guide step 2).

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from karatlever.accounts.http import signed_in_user
 from webhooks.models import WebhookDelivery, WebhookRejection
 from webhooks.selectors import payload_masked
 from webhooks.services import processing
@@ -70,7 +71,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
     @admin.action(description="Process again")
     def process_again(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         queued = sum(
-            processing.delivery_replay(delivery=d, actor=request.user)  # type: ignore[arg-type]
+            processing.delivery_replay(delivery=d, actor=signed_in_user(request))
             for d in queryset
         )
         self.message_user(request, f"{queued} deliveries queued again.", messages.SUCCESS)
