@@ -191,22 +191,25 @@ def integration_overall_status(
     """Overall status from the enabled flag and the key check, then the features' health: with
     a working key, any feature that needs attention makes the whole integration need it. Without
     `features`, the status is the key-driven one only."""
+    ats_name = ats.adapter_for(integration.ats).label
     if not integration.enabled:
         return OverallStatus(
-            "muted", "Disabled", "The integration is off: Karat makes no Lever calls."
+            "muted", "Disabled", f"The integration is off: Karat makes no {ats_name} calls."
         )
     status = integration.key_status
     if not integration.has_api_key or status == KeyStatus.NOT_SET:
-        return OverallStatus("warn", "Not set up", "Add your Lever API key in Settings.")
+        return OverallStatus("warn", "Not set up", f"Add your {ats_name} API key in Settings.")
     if status == KeyStatus.CHECKING:
-        return OverallStatus("warn", "Checking", "Karat is checking the API key with Lever.")
+        return OverallStatus("warn", "Checking", f"Karat is checking the API key with {ats_name}.")
     if status == KeyStatus.UNREACHABLE:
         return OverallStatus(
-            "warn", "Could not reach Lever", "The last check got no answer from Lever."
+            "warn", f"Could not reach {ats_name}", f"The last check got no answer from {ats_name}."
         )
     if status == KeyStatus.INVALID:
         return OverallStatus(
-            "bad", "Not working", "Lever rejected the key or it lacks a permission. See below."
+            "bad",
+            "Not working",
+            f"{ats_name} rejected the key or it lacks a permission. See below.",
         )
     troubled = [f for f in features if f.needs_attention]
     if troubled:
@@ -216,9 +219,9 @@ def integration_overall_status(
         return OverallStatus(
             worst.level,
             "Needs attention",
-            f"Lever accepted the API key, but {names} {verb} attention: see Features below.",
+            f"{ats_name} accepted the API key, but {names} {verb} attention: see Features below.",
         )
-    return OverallStatus("ok", "Connected", "Lever accepted the API key.")
+    return OverallStatus("ok", "Connected", f"{ats_name} accepted the API key.")
 
 
 def _live(row: KeyCheck | None, fingerprint: str) -> KeyCheck | None:

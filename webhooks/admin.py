@@ -71,8 +71,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
     @admin.action(description="Process again")
     def process_again(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         queued = sum(
-            processing.delivery_replay(delivery=d, actor=signed_in_user(request))
-            for d in queryset
+            processing.delivery_replay(delivery=d, actor=signed_in_user(request)) for d in queryset
         )
         self.message_user(request, f"{queued} deliveries queued again.", messages.SUCCESS)
 

@@ -112,6 +112,9 @@ def delivery_failure_counts(*, integration: AtsIntegration, hours: int = 24) -> 
     )
 
 
+_NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
+
+
 def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
     """The "Auto state updating" feature for the status page: tokens configured, deliveries
     arriving (and not only found by reconciliation), recent processing failures. Three
@@ -140,9 +143,13 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
         "activity_url": activity_url,
     }
     name = next(n for k, n, _ in FEATURES if k == AUTO_STATE_UPDATING)
+    adapter = ats.adapter_for(integration.ats)
+    ats_name = adapter.label  # the ATS's name in what the admin reads
+    toggles = f"{_NUMBER_WORDS.get(len(events), str(len(events)))} webhook toggles"
+    event_names = ", ".join(e.label for e in events)
     description = (
-        "Lever's webhooks (Candidate Stage Change, Candidate Archive State Change, Candidate "
-        "Hired) keep each Karat candidacy's Lever stage, archive state and hired flag current."
+        f"{ats_name}'s webhooks ({event_names}) keep each Karat candidacy's {ats_name} stage, "
+        "archive state and hired flag current."
     )
 
     def health(level: str, label: str, summary: str, *issues: FeatureIssue) -> FeatureHealth:
@@ -160,7 +167,7 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
 
     if not integration.enabled:
         return health(
-            "muted", "Off", "The integration is disabled: Karat ignores Lever's webhooks."
+            "muted", "Off", f"The integration is disabled: Karat ignores {ats_name}'s webhooks."
         )
 
     issues: list[FeatureIssue] = []
@@ -169,7 +176,7 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
         issues.append(
             FeatureIssue(
                 f"No signature token for {', '.join(missing)}: Karat rejects these webhooks. "
-                "Add the tokens, or use “Register webhooks in Lever”.",
+                f"Add the tokens, or use “Register webhooks in {ats_name}”.",
                 settings_url,
                 "Settings → Step 3: Webhooks",
             )
@@ -178,8 +185,8 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
         minutes = settings.RECONCILE_INTERVAL_SECONDS // 60
         issues.append(
             FeatureIssue(
-                f"Lever changes are reaching Karat only through the {minutes}-minute "
-                "reconciliation: check the three webhook toggles are ON in Lever.",
+                f"{ats_name} changes are reaching Karat only through the {minutes}-minute "
+                f"reconciliation: check the {toggles} are ON in {ats_name}.",
                 settings_url,
                 "Settings → Step 3: Webhooks",
             )
@@ -198,21 +205,25 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
             )
         )
     if issues:
-        return health("warn", "Needs attention", "Some Lever changes may not reach Karat.", *issues)
+        return health(
+            "warn", "Needs attention", f"Some {ats_name} changes may not reach Karat.", *issues
+        )
     if not any(e.last_delivery_at for e in events):
         return health(
             "warn",
             "Waiting for deliveries",
             "The tokens are set, but no verified webhook has arrived yet.",
             FeatureIssue(
-                "Switch the three webhook toggles ON in Lever; the next candidate change "
-                "(or Lever's test delivery) shows up here.",
+                f"Switch the {toggles} ON in {ats_name}; the next candidate change "
+                f"(or {ats_name}'s test delivery) shows up here.",
                 settings_url,
                 "Settings → Step 3: Webhooks",
             ),
         )
     return health(
-        "ok", "Working", "Lever's webhooks are arriving and keep candidacies' ATS state current."
+        "ok",
+        "Working",
+        f"{ats_name}'s webhooks are arriving and keep candidacies' ATS state current.",
     )
 
 
