@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 # Lets mypy's generic Django classes (ModelAdmin[Model], TextField[str, str]) be subscripted.
 django_stubs_ext.monkeypatch()
@@ -202,6 +204,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
+# The hard limit: past it the task's process is killed. Claim timeouts derive from it
+# (WEBHOOK_CLAIM_TIMEOUT_SECONDS below).
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=2)
 CELERY_TIMEZONE = "UTC"
@@ -366,8 +370,23 @@ WEBHOOK_MAX_FUTURE_SECONDS = env.int("WEBHOOK_MAX_FUTURE_SECONDS", default=300)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=15)
 WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=3600)
-# A claim older than this belongs to a dead worker (must exceed CELERY_TASK_TIME_LIMIT).
-WEBHOOK_CLAIM_TIMEOUT_SECONDS = env.int("WEBHOOK_CLAIM_TIMEOUT_SECONDS", default=300)
+# A processing claim older than this belongs to a killed worker (SIGKILL, OOM, lost host): the
+# sweeper gives it to another. No live task holds a claim past CELERY_TASK_TIME_LIMIT, so the
+# default is twice that (90 s → 180 s). An explicit value must exceed the hard limit: refused
+# in production; a local run (DEBUG) only warns, so a test can kill a worker and see its claim
+# taken back within seconds.
+WEBHOOK_CLAIM_TIMEOUT_SECONDS = env.int(
+    "WEBHOOK_CLAIM_TIMEOUT_SECONDS", default=2 * CELERY_TASK_TIME_LIMIT
+)
+if WEBHOOK_CLAIM_TIMEOUT_SECONDS <= CELERY_TASK_TIME_LIMIT:
+    _claim_problem = (
+        f"WEBHOOK_CLAIM_TIMEOUT_SECONDS ({WEBHOOK_CLAIM_TIMEOUT_SECONDS}) must be greater than "
+        f"CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT}), or a running task's claim is "
+        "taken from it; leave it unset for twice the time limit."
+    )
+    if not DEBUG:
+        raise ImproperlyConfigured(_claim_problem)
+    warnings.warn(_claim_problem, stacklevel=1)
 # A received delivery not claimed after this long was never enqueued (broker down): re-enqueue.
 WEBHOOK_SWEEP_GRACE_SECONDS = env.int("WEBHOOK_SWEEP_GRACE_SECONDS", default=30)
 WEBHOOK_SWEEP_INTERVAL_SECONDS = env.int("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=60)

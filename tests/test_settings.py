@@ -53,6 +53,7 @@ print(json.dumps({
         "task_ignore_result": conf.task_ignore_result,
         "broker_connection_timeout": conf.broker_connection_timeout,
     },
+    "webhook_claim_timeout": settings.WEBHOOK_CLAIM_TIMEOUT_SECONDS,
     "email_backend": settings.EMAIL_BACKEND,
     "field_keys": len(settings.FIELD_ENCRYPTION_KEYS),
     "prepare_threshold": settings.DATABASES["default"].get("OPTIONS", {}).get(
@@ -224,6 +225,42 @@ def test_celery_is_configured_for_safe_redelivery(tmp_path: Path) -> None:
     assert 0 < celery["task_soft_time_limit"] < celery["task_time_limit"]
     assert celery["task_ignore_result"] is True
     assert celery["broker_connection_timeout"] <= 1
+
+
+def test_the_claim_timeout_defaults_to_twice_the_task_hard_time_limit(tmp_path: Path) -> None:
+    # Issue #9: a SIGKILLed worker's claims waited 300 s; no live task holds one past the hard
+    # time limit, so by default another worker may take them at twice that limit.
+    default = probe_settings(tmp_path)
+    longer_tasks = probe_settings(tmp_path, CELERY_TASK_TIME_LIMIT="200")
+    explicit = probe_settings(tmp_path, WEBHOOK_CLAIM_TIMEOUT_SECONDS="120")
+
+    assert default["celery"]["task_time_limit"] == 90
+    assert default["webhook_claim_timeout"] == 180
+    assert longer_tasks["webhook_claim_timeout"] == 400
+    assert explicit["webhook_claim_timeout"] == 120
+
+
+def test_a_claim_timeout_not_above_the_hard_time_limit_is_refused_in_production(
+    tmp_path: Path,
+) -> None:
+    production = run_python(
+        tmp_path,
+        "-c",
+        _IMPORT_ONLY,
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY="x" * 50,
+        WEBHOOK_CLAIM_TIMEOUT_SECONDS="90",
+    )
+    local = run_python(
+        tmp_path, "-W", "always", "-c", _IMPORT_ONLY, WEBHOOK_CLAIM_TIMEOUT_SECONDS="2"
+    )
+
+    assert production.returncode != 0
+    assert "ImproperlyConfigured" in production.stderr
+    assert "must be greater than CELERY_TASK_TIME_LIMIT" in production.stderr
+    # A local run only warns: a test may kill a worker and want its claim back in seconds.
+    assert local.returncode == 0, local.stderr
+    assert "must be greater than CELERY_TASK_TIME_LIMIT" in local.stderr
 
 
 def test_postgresql_options_leave_statement_preparation_to_psycopg(tmp_path: Path) -> None:

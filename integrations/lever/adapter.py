@@ -74,9 +74,6 @@ TOKEN_MAX = 128
 OPPORTUNITY_ID_MAX = 64
 TRIGGERED_AT_MAX = 2**63 - 1
 
-# Contact ids per list request: keeps the query string well under URL length limits.
-CONTACTS_PER_REQUEST = 50
-
 # Why each read matters to the product; the probe is the cheapest call that needs it.
 _READ_PERMISSIONS: tuple[tuple[str, str, str], ...] = (
     ("read_users", "Read users", "to check the User ID and find who makes changes"),
@@ -92,6 +89,8 @@ _WRITE_PERMISSIONS: tuple[tuple[str, str], ...] = (
     ("write_opportunities", "Update opportunities (tags, links, stage)"),
     ("write_webhooks", "Manage webhooks"),
 )
+# The list probes ask for every record (the client's default ``confidentiality=all``), like
+# every other list read: a key is checked the way it is used.
 _PROBES: dict[str, Callable[[LeverClient], object]] = {
     "read_users": lambda c: next(iter(c.iter_users()), None),
     "read_opportunities": lambda c: next(iter(c.iter_opportunities()), None),
@@ -186,27 +185,22 @@ class LeverAdapter:
         contact_ids: Sequence[str] | None,
         profile: CallProfile,
     ) -> Iterator[OpportunityState]:
-        """``GET /opportunities?updated_at_start=…&confidentiality=all`` (lever-api.md §3.2):
-        Lever lists only non-confidential records unless asked for all of them."""
+        """One paginated ``GET /opportunities?updated_at_start=…&confidentiality=all&expand=stage``
+        (lever-api.md §3.2): Lever lists only non-confidential records unless asked for all.
+
+        Never filtered by contact in Lever: a profile merge moves an opportunity to another
+        contact, so a stored contact id can be stale. ``contact_ids`` (reconciliation passes
+        None) only filters what the list returned, by each opportunity's current contact.
+        """
+        wanted = None if contact_ids is None else frozenset(contact_ids)
         client = client_for(account, profile)
         with _translated(client, record=False):
-            batches: list[list[str] | None]
-            if contact_ids is None:
-                batches = [None]
-            else:
-                ids = sorted(set(contact_ids))
-                batches = [
-                    ids[i : i + CONTACTS_PER_REQUEST]
-                    for i in range(0, len(ids), CONTACTS_PER_REQUEST)
-                ]
-            for batch in batches:
-                for opportunity in client.iter_opportunities(
-                    updated_at_start=since_ms,
-                    contact_id=batch or (),
-                    expand=("stage",),
-                    confidentiality="all",
-                ):
-                    yield _state_of(account, client, opportunity)
+            for opportunity in client.iter_opportunities(
+                updated_at_start=since_ms, expand=("stage",), confidentiality="all"
+            ):
+                if wanted is not None and (opportunity.contact or "") not in wanted:
+                    continue
+                yield _state_of(account, client, opportunity)
 
     # --- webhooks (lever-api.md §6.6) -----------------------------------------------------
 
@@ -320,7 +314,8 @@ def _translated(client: LeverClient, *, record: bool) -> Iterator[None]:
         if record and _record_level_forbidden(client, exc):
             raise AtsRecordForbidden(
                 f"Lever does not let this API key see this record ({exc}): it is probably "
-                "confidential. Give the key access to confidential data in Lever.",
+                "confidential. Lever grants access to confidential data only to a new key: "
+                "generate one with it turned on and paste it in Settings.",
                 status_code=exc.status_code,
             ) from exc
         raise AtsKeyError(
@@ -361,6 +356,7 @@ def _record_level_forbidden(client: LeverClient, exc: LeverPermissionError) -> b
     if "confidential" in (exc.message or "").lower():
         return True
     # Can the key read the endpoint at all? If the list answers, only this record is hidden.
+    # (The list asks for confidential records too, the client's default.)
     try:
         next(iter(client.iter_opportunities()), None)
     except LeverPermissionError:

@@ -46,8 +46,15 @@ API_BASE_URLS = {
 }
 _REGION_ALIASES = {"global": "us"}
 
-# Lever documents no Retry-After; when one comes, trust it up to this many seconds.
-RETRY_AFTER_MAX = 60.0
+# Lever documents no Retry-After; when one comes it is honoured as given (the next attempt
+# must not land inside Lever's penalty), up to this bound: an hour is longer than any wait a
+# rate limit or maintenance window has needed, and a longer value is a broken header. Waits
+# beyond ``backoff_max`` are never slept here: the caller stores them (a delivery's
+# next_attempt_at, an update's row) and the shared limiter holds the key for the same time.
+RETRY_AFTER_MAX = 3600.0
+# Lever's list endpoints leave confidential records out unless asked for all of them
+# (lever-api.md §3.2, §4.1); "all" is every record the key may read, so it is the default.
+CONFIDENTIALITY_ALL = "all"
 # Query parameters iter_opportunities() accepts besides its named ones (lever-api.md §3.2).
 OPPORTUNITY_FILTERS = frozenset(
     {
@@ -55,7 +62,6 @@ OPPORTUNITY_FILTERS = frozenset(
         "email",
         "origin",
         "source",
-        "confidentiality",
         "stage_id",
         "posting_id",
         "archived_posting_id",
@@ -173,14 +179,19 @@ class LeverClient:
         updated_at_start: int | None = None,
         contact_id: Iterable[str] = (),
         expand: Iterable[str] = (),
+        confidentiality: str = CONFIDENTIALITY_ALL,
         **filters: Any,
     ) -> Iterator[Opportunity]:
-        """All opportunities matching the filters (list filters are OR-ed by Lever)."""
+        """All opportunities matching the filters (list filters are OR-ed by Lever).
+
+        Confidential ones included unless ``confidentiality`` says otherwise: Lever's default
+        would silently skip them."""
         unknown = sorted(set(filters) - OPPORTUNITY_FILTERS)
         if unknown:
             raise TypeError(f"unknown opportunity filters: {', '.join(unknown)}")
         params = {
             **filters,
+            "confidentiality": confidentiality,
             "updated_at_start": updated_at_start,
             "contact_id": _strings(contact_id),
             "expand": _strings(expand),
@@ -254,9 +265,11 @@ class LeverClient:
         self,
         *,
         states: Iterable[str] = (),
-        confidentiality: str | None = None,
+        confidentiality: str = CONFIDENTIALITY_ALL,
         updated_at_start: int | None = None,
     ) -> Iterator[Posting]:
+        """All postings in ``states`` (every state when empty), confidential ones included
+        unless ``confidentiality`` says otherwise."""
         states = _strings(states)
         if updated_at_start is not None and states:
             # Lever: updated_at_start/_end "may only be combined with confidentiality".
@@ -549,7 +562,8 @@ def _json_or_none(response: requests.Response) -> Any:
 
 
 def _retry_after(header: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), capped."""
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), at most
+    RETRY_AFTER_MAX."""
     if not header:
         return None
     header = header.strip()

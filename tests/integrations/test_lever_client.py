@@ -254,7 +254,7 @@ def test_iter_postings_follows_next_passing_the_token_back_verbatim(
     assert len(lever.calls) == 2
     assert "offset" not in request_url(lever.calls[0])
     second_url = request_url(lever.calls[1])
-    assert second_url == f"{BASE}/postings?offset={PAGE_TOKEN}"
+    assert second_url == f"{BASE}/postings?confidentiality=all&offset={PAGE_TOKEN}"
     assert "%25" not in second_url
 
 
@@ -357,7 +357,41 @@ def test_iter_opportunities_sends_repeated_filters(lever: responses.RequestsMock
         "email": ["a@b.test"],
         "contact_id": ["c1", "c2"],
         "expand": ["applications"],
+        "confidentiality": ["all"],
     }
+
+
+def test_every_list_of_opportunities_or_postings_asks_for_confidential_records_too(
+    lever: responses.RequestsMock,
+) -> None:
+    # Lever's lists leave confidential records out unless asked for all of them (issue #9).
+    lever.get(f"{BASE}/opportunities", json={"data": [], "hasNext": False})
+    lever.get(f"{BASE}/postings", json={"data": [], "hasNext": False})
+    client = make_client()
+
+    list(client.iter_opportunities())
+    list(client.iter_opportunities(updated_at_start=5))
+    list(client.iter_postings())
+    list(client.iter_postings(states=["published"]))
+    list(client.iter_postings(updated_at_start=5))
+
+    assert [query(call)["confidentiality"] for call in lever.calls] == [["all"]] * 5
+
+
+def test_the_key_check_probes_and_the_endpoint_probe_list_confidential_records_too(
+    lever: responses.RequestsMock,
+) -> None:
+    from integrations.lever import adapter
+
+    lever.get(f"{BASE}/opportunities", json={"data": [], "hasNext": False})
+    lever.get(f"{BASE}/postings", json={"data": [], "hasNext": False})
+    client = make_client()
+
+    adapter._PROBES["read_opportunities"](client)
+    adapter._PROBES["read_postings"](client)
+    assert adapter._record_level_forbidden(client, LeverPermissionError("403", status_code=403))
+
+    assert [query(call)["confidentiality"] for call in lever.calls] == [["all"]] * 3
 
 
 def test_iter_opportunities_refuses_filters_lever_does_not_have() -> None:
@@ -719,7 +753,14 @@ def test_a_429_retry_after_http_date_becomes_seconds(lever: responses.RequestsMo
 
 @pytest.mark.parametrize(
     ("header", "expected"),
-    [("3600", RETRY_AFTER_MAX), ("-5", 0.0), ("soon", None), ("nan", None), (None, None)],
+    [
+        ("3600", RETRY_AFTER_MAX),
+        ("86400", RETRY_AFTER_MAX),
+        ("-5", 0.0),
+        ("soon", None),
+        ("nan", None),
+        (None, None),
+    ],
 )
 def test_a_429_retry_after_is_capped_and_garbage_ignored(
     lever: responses.RequestsMock, header: str | None, expected: float | None
@@ -866,6 +907,33 @@ def test_a_429_pauses_the_shared_limiter_then_retries(
 
     assert time.monotonic() - started >= 0.5
     assert len(lever.calls) == 2
+
+
+def test_a_retry_after_of_two_minutes_is_kept_whole_and_pauses_the_key_as_long(
+    lever: responses.RequestsMock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue #9: a Retry-After over 60 s was cut to 60, so the retry landed inside the penalty.
+    lever.get(f"{BASE}/users/u1", status=429, headers={"Retry-After": "120"})
+    shared = limiter(tmp_path)
+    penalties: list[float] = []
+    original = RateLimiter.penalize
+
+    def spy(self: RateLimiter, seconds: float) -> None:
+        penalties.append(seconds)
+        original(self, seconds)
+
+    monkeypatch.setattr(RateLimiter, "penalize", spy)
+    sleeps: list[float] = []
+    monkeypatch.setattr("integrations.lever.client.time.sleep", sleeps.append)
+
+    with pytest.raises(LeverRateLimited) as info:
+        make_client(max_retries=3, rate_limiter=shared).get_user("u1")
+
+    assert RETRY_AFTER_MAX == 3600
+    assert info.value.retry_after == 120
+    assert penalties == [120]
+    assert sleeps == []
+    assert len(lever.calls) == 1
 
 
 def test_a_long_retry_after_is_not_slept_but_blocks_every_process_sharing_the_key(

@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from itertools import count
+from typing import Any
 
 import pytest
+import requests
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -16,11 +18,17 @@ from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries, Settings
 
 from integrations import selectors
+from integrations.lever import signatures
 from integrations.lever.adapter import WebhookEvent
-from integrations.models import AtsIntegration, WebhookSubscription
+from integrations.lever.sandbox import KARAT_PERMISSIONS, SandboxServer
+from integrations.lever.sandbox.demo import demo_opportunity_ids
+from integrations.lever.sandbox.permissions import CONFIDENTIAL_ACCESS
+from integrations.models import AtsIntegration, OpportunityLink, WebhookSubscription
 from karatlever.accounts.models import User
+from tests.factories import CandidacyFactory, RoleFactory
 from tests.integrations.conftest import API_KEY, mark_valid, set_key
 from webhooks.models import WebhookDelivery, WebhookRejection
+from webhooks.services import intake, processing
 
 pytestmark = pytest.mark.django_db
 KeyStatus = AtsIntegration.KeyStatus
@@ -486,3 +494,77 @@ def test_no_secret_reaches_the_html(admin_client: Client, connected: AtsIntegrat
         assert secret not in page
         assert secret[:-4] not in page
     assert "••••" + API_KEY[-4:] in page
+
+
+# --- issue #9: a 403 on one confidential opportunity is not the key's fault -----------------
+
+
+def test_a_confidential_opportunity_the_key_may_not_see_is_not_reported_as_a_refused_key(
+    admin_client: Client,
+    integration: AtsIntegration,
+    admin_user: User,
+    lever_sandbox: SandboxServer,
+    memory_broker: Any,
+) -> None:
+    # A key made without Lever's "access to confidential data", and one linked candidate whose
+    # opportunity is confidential: reading it is Lever's 403 for that record only.
+    key = lever_sandbox.create_api_key(
+        [p for p in KARAT_PERMISSIONS if p != CONFIDENTIAL_ACCESS], label="no confidential"
+    )
+    set_key(integration, admin_user, key)
+    mark_valid(integration)
+    _tokens_set(integration)
+    opportunity_id = demo_opportunity_ids(1)[0]
+    OpportunityLink.objects.create(
+        integration=integration,
+        candidacy=CandidacyFactory(role=RoleFactory(group=integration.group)),
+        opportunity_id=opportunity_id,
+        contact_id=lever_sandbox.opportunity(opportunity_id)["contact"],
+    )
+    lever_sandbox.set_confidential(opportunity_id)
+    forbidden = requests.get(
+        f"{lever_sandbox.api_url}/opportunities/{opportunity_id}", auth=(key, ""), timeout=5
+    )
+    assert forbidden.status_code == 403
+    assert "not authorized to access confidential data" in forbidden.json()["message"]
+
+    token, triggered_at = "delivery-confidential", int(timezone.now().timestamp() * 1000)
+    event = WebhookEvent.CANDIDATE_STAGE_CHANGE
+    received = intake.delivery_record(
+        integration_public_id=integration.public_id,
+        body={
+            "triggeredAt": triggered_at,
+            "event": event,
+            "token": token,
+            "signature": signatures.sign(
+                signature_token=TOKENS[event], token=token, triggered_at=triggered_at
+            ),
+            "data": {"opportunityId": opportunity_id, "toStageId": "offer"},
+        },
+    )
+    assert received.delivery_id is not None
+
+    status = processing.delivery_process(delivery_id=received.delivery_id)
+
+    integration.refresh_from_db()
+    delivery = WebhookDelivery.objects.get(pk=received.delivery_id)
+    assert status == Status.FAILED
+    assert "confidential" in delivery.error
+    assert integration.last_error == ""
+    assert integration.last_error_at is None
+    assert integration.key_status == KeyStatus.VALID
+    page = _page(admin_client, integration)
+    assert "refused the API key" not in page
+    assert "Lever rejected the key" not in page
+    activity = admin_client.get(
+        reverse("webhooks-console:activity", kwargs={"integration_id": integration.public_id})
+    ).content.decode()
+    assert "Failed" in activity
+    assert "see this record" in activity
+    detail = admin_client.get(
+        reverse(
+            "webhooks-console:delivery-detail",
+            kwargs={"integration_id": integration.public_id, "delivery_id": delivery.pk},
+        )
+    ).content.decode()
+    assert "not authorized to access confidential data" in detail

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -285,6 +286,34 @@ def test_transient_lever_error_schedules_a_retry_then_succeeds(
     assert candidacy.events.count() == 1
 
 
+def test_a_429_with_a_two_minute_retry_after_waits_in_the_row_not_in_a_worker(
+    sandbox_integration: AtsIntegration,
+    lever: SandboxServer,
+    candidacy: Candidacy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Issue #9: Retry-After was cut to 60 s, so the next attempt landed inside Lever's penalty.
+    delivery_id = record(sandbox_integration)
+    lever.set_faults(fail_next=[429], retry_after=120)
+    sleeps: list[float] = []
+    monkeypatch.setattr("integrations.lever.client.time.sleep", sleeps.append)
+    before = timezone.now()
+    started = time.monotonic()
+
+    status = processing.delivery_process(delivery_id=delivery_id)
+
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    assert status == Status.RETRY
+    assert delivery.next_attempt_at is not None
+    assert delivery.next_attempt_at >= before + timedelta(seconds=120)
+    assert "slow down" in delivery.error
+    assert sleeps == []
+    assert time.monotonic() - started < 5
+    with time_machine.travel(before + timedelta(seconds=119)):
+        assert processing.delivery_process(delivery_id=delivery_id) is None  # not due yet
+    assert candidacy.events.count() == 0
+
+
 def test_delivery_is_dead_after_max_attempts(
     sandbox_integration: AtsIntegration, lever: SandboxServer, candidacy: Candidacy, settings: Any
 ) -> None:
@@ -353,6 +382,33 @@ def test_sweeper_frees_a_killed_workers_claim_and_the_delivery_is_processed_once
     assert status == Status.PROCESSED
     assert candidacy.events.count() == 1
     assert WebhookDelivery.objects.get(pk=delivery_id).attempts == 2
+
+
+def test_a_claim_older_than_twice_the_hard_time_limit_is_taken_back_a_younger_one_is_not(
+    sandbox_integration: AtsIntegration, settings: Any
+) -> None:
+    # Issue #9: a SIGKILLed worker's claims waited 300 s; no live task holds one past the
+    # hard time limit, so the default is twice that limit (90 s -> 180 s).
+    assert settings.WEBHOOK_CLAIM_TIMEOUT_SECONDS == 2 * settings.CELERY_TASK_TIME_LIMIT
+    timeout = timedelta(seconds=settings.WEBHOOK_CLAIM_TIMEOUT_SECONDS)
+    now = timezone.now()
+    stale = record(sandbox_integration)
+    young = record(sandbox_integration)
+    for delivery_id, claimed_at in (
+        (stale, now - timeout - timedelta(seconds=1)),
+        (young, now - timeout + timedelta(seconds=1)),  # past the hard limit, not the timeout
+    ):
+        WebhookDelivery.objects.filter(pk=delivery_id).update(
+            status=Status.PROCESSING, attempts=1, claimed_at=claimed_at
+        )
+
+    result = processing.delivery_sweep(now=now)
+
+    assert result.reclaimed == 1
+    assert WebhookDelivery.objects.get(pk=stale).status == Status.RETRY
+    assert WebhookDelivery.objects.get(pk=young).status == Status.PROCESSING
+    assert stale in result.requeued
+    assert young not in result.requeued
 
 
 def test_sweeper_dead_letters_a_claim_that_used_all_attempts(

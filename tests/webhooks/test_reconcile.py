@@ -169,19 +169,19 @@ def test_only_enabled_integrations_with_a_key_and_links_are_polled(
 
 
 @responses.activate
-def test_links_sharing_a_contact_are_polled_by_contact_not_through_the_whole_account(
+def test_the_poll_is_one_list_of_the_account_never_filtered_by_contact(
     webhook_integration: AtsIntegration, settings: Any
 ) -> None:
     settings.LEVER_API_BASE_URL = "https://lever.test/v1"
     webhook_integration.api_key = "k" * 40
     webhook_integration.api_key_last4 = "kkkk"
     webhook_integration.save(update_fields=["api_key", "api_key_last4"])
-    for opportunity_id in ("opp-1", "opp-2"):
+    for opportunity_id, contact_id in (("opp-1", "contact-a"), ("opp-2", "contact-b")):
         OpportunityLink.objects.create(
             integration=webhook_integration,
             candidacy=CandidacyFactory(role=RoleFactory(group=webhook_integration.group)),
             opportunity_id=opportunity_id,
-            contact_id="contact-shared",
+            contact_id=contact_id,
         )
     responses.get(
         "https://lever.test/v1/opportunities", json={"data": [], "hasNext": False}, status=200
@@ -194,4 +194,44 @@ def test_links_sharing_a_contact_are_polled_by_contact_not_through_the_whole_acc
     url = responses.calls[0].request.url
     assert url is not None
     query = parse_qs(urlsplit(url).query)
-    assert query["contact_id"] == ["contact-shared"]
+    assert "contact_id" not in query
+    assert query["confidentiality"] == ["all"]
+    assert query["updated_at_start"]
+
+
+# --- issue #9: confidential records and merged profiles -------------------------------------
+
+
+def test_a_confidential_opportunity_changed_without_a_webhook_is_healed(
+    sandbox_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    candidacy = _link(sandbox_integration, lever, OPPORTUNITY_IDS[0])
+    _poll(sandbox_integration)
+    lever.set_confidential(OPPORTUNITY_IDS[0])
+    lever.move_stage(OPPORTUNITY_IDS[0], "offer")  # no webhook registered: nothing announces it
+    assert lever.opportunity(OPPORTUNITY_IDS[0])["confidentiality"] == "confidential"
+
+    result = _poll(sandbox_integration)
+
+    candidacy.refresh_from_db()
+    assert (candidacy.ats_stage_id, candidacy.ats_stage_name) == ("offer", "Offer")
+    assert (result.changed, result.unannounced) == (1, 1)
+
+
+def test_an_opportunity_moved_to_another_contact_by_a_profile_merge_is_healed_and_followed(
+    sandbox_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    candidacy = _link(sandbox_integration, lever, OPPORTUNITY_IDS[0])
+    _link(sandbox_integration, lever, OPPORTUNITY_IDS[1])  # another contact stays linked
+    contact_a = lever.opportunity(OPPORTUNITY_IDS[0])["contact"]
+    _poll(sandbox_integration)
+    contact_b = lever.merge_contact(OPPORTUNITY_IDS[0])  # A merged into a new profile B
+    lever.move_stage(OPPORTUNITY_IDS[0], "offer")  # no webhook
+    assert lever.opportunity(OPPORTUNITY_IDS[0])["contact"] == contact_b != contact_a
+
+    _poll(sandbox_integration)
+
+    candidacy.refresh_from_db()
+    link = OpportunityLink.objects.get(opportunity_id=OPPORTUNITY_IDS[0])
+    assert (candidacy.ats_stage_id, candidacy.ats_stage_name) == ("offer", "Offer")
+    assert link.contact_id == contact_b

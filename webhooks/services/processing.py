@@ -185,7 +185,8 @@ def delivery_sweep(*, now: datetime | None = None) -> SweepResult:
 
     A ``received`` row older than WEBHOOK_SWEEP_GRACE_SECONDS was never picked up (broker
     down at the time); a due ``retry`` row is re-enqueued; a ``processing`` claim older than
-    WEBHOOK_CLAIM_TIMEOUT_SECONDS belonged to a killed worker and goes back to ``retry``
+    WEBHOOK_CLAIM_TIMEOUT_SECONDS (by default twice the task hard time limit, past which no
+    live task still holds it) belonged to a killed worker and goes back to ``retry``
     (or ``dead`` once it has used all attempts).
     """
     now = now or timezone.now()
@@ -324,6 +325,9 @@ def _retry_later(
         return Status.DEAD
     delay = _backoff(attempt)
     if retry_after:
+        # The ATS's whole Retry-After (the Lever client keeps up to an hour): an attempt
+        # inside the penalty only earns another 429. The wait is next_attempt_at; a countdown
+        # is only a shortcut for short ones, never a sleeping worker.
         delay = max(delay, retry_after)
     updated = WebhookDelivery.objects.filter(
         pk=delivery_id, status=Status.PROCESSING, attempts=attempt

@@ -59,24 +59,25 @@ def integration_reconcile(*, integration_id: int) -> ReconcileResult | None:
     seen = changed = unannounced = 0
     if links:
         adapter = ats.adapter_for(integration.ats)
-        # Several links may share a contact (one person, several opportunities): only a link
-        # with no contact id at all forces the unfiltered list.
-        contact_ids = (
-            None
-            if any(not link.contact_id for link in links.values())
-            else [link.contact_id for link in links.values()]
-        )
         try:
+            # Never keyed on the links' stored contacts: a profile merge moves an opportunity
+            # to another contact, and a poll filtered on the old one would never see it again.
+            # So this is every opportunity of the account updated since the cursor (confidential
+            # ones included), matched to links by opportunity id. Cost: one list read, i.e.
+            # ceil(n / 100) requests for the n opportunities changed anywhere in the account
+            # within one poll window (RECONCILE_INTERVAL_SECONDS + RECONCILE_OVERLAP_SECONDS),
+            # linked or not; a busy account with 2,000 changes in 17 minutes pays 20 requests.
             for current in adapter.opportunities_changed(
                 ats.account_for(integration),
                 since_ms=start,
-                contact_ids=contact_ids,
+                contact_ids=None,
                 profile=ats.DELIVERY,
             ):
                 link = links.get(current.opportunity_id)
                 if link is None:
                     continue
                 seen += 1
+                # The link follows the opportunity's current contact, as a webhook does.
                 opportunity_link_follow(link=link, contact_id=current.contact_id)
                 result = candidacy_ats_state_apply(
                     candidacy=link.candidacy, state=current.state, origin={"via": "reconcile"}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
+from integrations.lever.sandbox.permissions import CONFIDENTIAL_ACCESS
 from integrations.lever.sandbox.state import ORIGINS, Sandbox, SandboxError, bad_request, not_found
 from integrations.lever.sandbox.web import Request, Response
 
@@ -138,6 +139,39 @@ def paginate(
     return Response.json(body)
 
 
+def may_see_confidential(req: Request) -> bool:
+    """Whether the request's key has Lever's "confidential data" access (set by the server)."""
+    return CONFIDENTIAL_ACCESS in req.context.get("permissions", ())
+
+
+def _visible(req: Request, doc: dict[str, Any], kind: str) -> dict[str, Any]:
+    """``doc`` if the key may read it; a confidential record without the access is Lever's 403."""
+    if doc.get("confidentiality") == "confidential" and not may_see_confidential(req):
+        raise SandboxError(
+            403,
+            "ForbiddenError",
+            f"This API key is not authorized to access confidential data ({kind} {doc['id']})",
+        )
+    return doc
+
+
+def _listed(req: Request, confidentiality: str) -> Callable[[dict[str, Any]], bool]:
+    """Lever's ``confidentiality`` list filter: ``non-confidential`` unless asked otherwise;
+    ``all`` is every record the key may read (a key without confidential access sees none)."""
+    allowed = may_see_confidential(req)
+
+    def keep(d: dict[str, Any]) -> bool:
+        if d["confidentiality"] == "confidential" and not allowed:
+            return False
+        return confidentiality == "all" or d["confidentiality"] == confidentiality
+
+    return keep
+
+
+def _opportunity(sb: Sandbox, req: Request) -> dict[str, Any]:
+    return _visible(req, sb.opportunity(req.params["id"]), "opportunities")
+
+
 def _perform_as(sb: Sandbox, req: Request) -> str | None:
     value = req.arg("perform_as")
     return sb.check_perform_as(value if value is not None else None)
@@ -177,9 +211,10 @@ def list_opportunities(sb: Sandbox, req: Request) -> Response:
     tags = set(req.args("tag"))
     origins = set(req.args("origin"))
     reasons = set(req.args("archive_reason_id"))
+    listed = _listed(req, confidentiality)
 
     def keep(d: dict[str, Any]) -> bool:
-        if confidentiality != "all" and d["confidentiality"] != confidentiality:
+        if not listed(d):
             return False
         if contact_ids and d["contact"] not in contact_ids:
             return False
@@ -208,11 +243,12 @@ def list_opportunities(sb: Sandbox, req: Request) -> Response:
 
 def get_opportunity(sb: Sandbox, req: Request) -> Response:
     expand = _expand(req, OPPORTUNITY_EXPANDS)
-    doc = sb.opportunity(req.params["id"])
+    doc = _opportunity(sb, req)
     return _data(_include(req, sb.public(doc, expand)))
 
 
 def put_stage(sb: Sandbox, req: Request) -> Response:
+    _opportunity(sb, req)
     user = _perform_as(sb, req)
     body = req.json_object()
     doc = sb.move_stage(req.params["id"], body.get("stage"), user_id=user)
@@ -220,6 +256,7 @@ def put_stage(sb: Sandbox, req: Request) -> Response:
 
 
 def put_archived(sb: Sandbox, req: Request) -> Response:
+    _opportunity(sb, req)
     user = _perform_as(sb, req)
     body = req.json_object()
     if "reason" not in body:
@@ -234,6 +271,7 @@ def put_archived(sb: Sandbox, req: Request) -> Response:
 
 def _tags_handler(add: bool) -> Callable[[Sandbox, Request], Response]:
     def handler(sb: Sandbox, req: Request) -> Response:
+        _opportunity(sb, req)
         _perform_as(sb, req)
         body = req.json_object()
         doc = sb.change_tags(req.params["id"], body.get("tags"), add=add)
@@ -244,6 +282,7 @@ def _tags_handler(add: bool) -> Callable[[Sandbox, Request], Response]:
 
 def _links_handler(add: bool) -> Callable[[Sandbox, Request], Response]:
     def handler(sb: Sandbox, req: Request) -> Response:
+        _opportunity(sb, req)
         _perform_as(sb, req)
         body = req.json_object()
         doc = sb.change_links(req.params["id"], body.get("links"), add=add)
@@ -257,18 +296,19 @@ def public_note(note: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_notes(sb: Sandbox, req: Request) -> Response:
-    sb.opportunity(req.params["id"])
+    _opportunity(sb, req)
     return paginate(req, sb.notes(req.params["id"]), _created, public_note)
 
 
 def get_note(sb: Sandbox, req: Request) -> Response:
-    for note in sb.notes(sb.opportunity(req.params["id"])["id"]):
+    for note in sb.notes(_opportunity(sb, req)["id"]):
         if note["id"] == req.params["note_id"]:
             return _data(public_note(note))
     raise not_found(f"notes {req.params['note_id']} was not found")
 
 
 def post_note(sb: Sandbox, req: Request) -> Response:
+    _opportunity(sb, req)
     user = _perform_as(sb, req)
     body = req.json_object()
     note = sb.add_note(req.params["id"], body, user_id=user, parent_note_id=req.arg("note_id"))
@@ -294,6 +334,7 @@ def list_postings(sb: Sandbox, req: Request) -> Response:
     }
     tags = set(req.args("tag"))
     channels = set(req.args("distributionChannel"))
+    listed = _listed(req, confidentiality)
     if updated != (None, None):
         others = sorted(
             name
@@ -317,7 +358,7 @@ def list_postings(sb: Sandbox, req: Request) -> Response:
             )
 
     def keep(p: dict[str, Any]) -> bool:
-        if confidentiality != "all" and p["confidentiality"] != confidentiality:
+        if not listed(p):
             return False
         if states and p["state"] not in states:
             return False
@@ -349,7 +390,7 @@ def get_posting(sb: Sandbox, req: Request) -> Response:
     posting = sb.store.doc("postings", req.params["id"])
     if posting is None:
         raise not_found(f"postings {req.params['id']} was not found")
-    return _data(posting)
+    return _data(_visible(req, posting, "postings"))
 
 
 def _positioned(

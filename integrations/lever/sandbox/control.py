@@ -63,6 +63,7 @@ class Control:
             ("POST", "/candidates/{id}/archive", self.form_archive),
             ("POST", "/candidates/{id}/unarchive", self.form_unarchive),
             ("POST", "/candidates/{id}/hire", self.form_hire),
+            ("POST", "/candidates/{id}/confidential", self.form_confidential),
             ("GET", "/settings/integrations", self.keys_page),
             ("POST", "/settings/integrations/keys", self.form_key_create),
             ("POST", "/settings/integrations/keys/{id}/revoke", self.form_key_revoke),
@@ -168,11 +169,12 @@ class Control:
         return {r["id"]: r for r in self.sb.archive_reasons()}
 
     def _state_label(self, doc: dict[str, Any], reasons: dict[str, dict[str, Any]]) -> str:
+        suffix = " (confidential)" if doc["confidentiality"] == "confidential" else ""
         if not doc["archived"]:
-            return "Active"
+            return "Active" + suffix
         reason = reasons.get(doc["archived"]["reason"], {})
         prefix = "Hired" if reason.get("type") == "hired" else "Archived"
-        return f"{prefix}: {reason.get('text', doc['archived']['reason'])}"
+        return f"{prefix}: {reason.get('text', doc['archived']['reason'])}{suffix}"
 
     def _action_forms(self, doc: dict[str, Any], back: str) -> str:
         oid = quote(doc["id"], safe="")
@@ -202,6 +204,15 @@ class Control:
         if doc["archived"]:
             parts.append(self._form(f"/candidates/{oid}/unarchive", "", "Unarchive", back=back))
         parts.append(self._form(f"/candidates/{oid}/hire", "", "Hire", back=back))
+        confidential = doc["confidentiality"] == "confidential"
+        parts.append(
+            self._form(
+                f"/candidates/{oid}/confidential",
+                f"<input type='hidden' name='confidential' value='{'off' if confidential else 'on'}'>",
+                "Make non-confidential" if confidential else "Make confidential",
+                back=back,
+            )
+        )
         return " ".join(parts)
 
     # --- pages ----------------------------------------------------------------------------
@@ -326,6 +337,10 @@ class Control:
 
     def form_hire(self, req: Request) -> Response:
         self.sb.hire(req.params["id"])
+        return self._back(req, self._default_back(req))
+
+    def form_confidential(self, req: Request) -> Response:
+        self.sb.set_confidentiality(req.params["id"], self._field(req, "confidential") == "on")
         return self._back(req, self._default_back(req))
 
     def keys_page(
@@ -522,7 +537,8 @@ class Control:
                     "GET|DELETE /_control/requests",
                     "GET /_control/deliveries[?event=&limit=]",
                     "GET /_control/deliveries/wait[?timeout=]",
-                    "POST /_control/opportunities/{id}/stage|archive|unarchive|hire",
+                    "POST /_control/opportunities/{id}/stage|archive|unarchive|hire"
+                    "|confidential|merge",
                     "POST /_control/keys",
                     "GET|POST /_control/webhook-events",
                     "POST /_control/rate-limit",
@@ -590,6 +606,17 @@ class Control:
             doc = self.sb.set_archived(oid, None, count=False)
         elif action == "hire":
             doc = self.sb.hire(oid, body.get("reason"))
+        elif action == "confidential":
+            confidential = body.get("confidential", True)
+            if not isinstance(confidential, bool):
+                raise bad_request("confidential must be true or false")
+            doc = self.sb.set_confidentiality(oid, confidential)
+        elif action == "merge":
+            into = body.get("contact")
+            if into is not None and (not isinstance(into, str) or not into):
+                raise bad_request("contact must be a contact id (or absent for a new one)")
+            self.sb.merge_contact(oid, into)
+            doc = self.sb.opportunity(oid)
         else:
             raise SandboxError(404, "ResourceNotFound", f"unknown action {action!r}")
         return Response.json({"data": self.sb.public(doc)})

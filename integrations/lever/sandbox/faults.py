@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 FAULT_STATUSES = frozenset({400, 401, 403, 404, 408, 409, 422, 429, 500, 502, 503, 504})
+# Longest Retry-After an injected 429 may carry (a day: enough to test any client cap).
+RETRY_AFTER_MAX = 86_400
 
 
 @dataclass
@@ -25,6 +27,7 @@ class FaultConfig:
       closed without a response — the "did my note get created?" case.
     - ``paths`` / ``methods``: only requests whose path starts with one of ``paths`` (e.g.
       ``"/v1/opportunities"``) and whose method is in ``methods`` are affected (empty = all).
+    - ``retry_after``: the ``Retry-After`` (whole seconds) an injected 429 carries.
     - ``seed``: seed for the error-rate dice, for reproducible benches.
     """
 
@@ -35,6 +38,7 @@ class FaultConfig:
     drop_after_apply: int = 0
     paths: list[str] = field(default_factory=list)
     methods: list[str] = field(default_factory=list)
+    retry_after: int = 1
     seed: int | None = None
 
     @classmethod
@@ -50,6 +54,9 @@ class FaultConfig:
         config.hang_seconds = _number(body.get("hang_seconds", 0), "hang_seconds", 0, 600)
         config.drop_after_apply = int(
             _number(body.get("drop_after_apply", 0), "drop_after_apply", 0, 10_000)
+        )
+        config.retry_after = int(
+            _number(body.get("retry_after", 1), "retry_after", 0, RETRY_AFTER_MAX)
         )
         rates = body.get("error_rates", {}) or {}
         if not isinstance(rates, dict):
@@ -99,6 +106,7 @@ class FaultDecision:
     delay: float = 0.0
     status: int | None = None
     drop_after_apply: bool = False
+    retry_after: str = "1"
 
 
 class Faults:
@@ -130,11 +138,14 @@ class Faults:
             if c.methods and method.upper() not in c.methods:
                 return FaultDecision()
             delay = c.latency_ms / 1000 + c.hang_seconds
+            retry_after = str(c.retry_after)
             if c.fail_next:
-                return FaultDecision(delay=delay, status=c.fail_next.pop(0))
+                return FaultDecision(
+                    delay=delay, status=c.fail_next.pop(0), retry_after=retry_after
+                )
             for status, rate in c.error_rates.items():
                 if rate and self._rng.random() < rate:
-                    return FaultDecision(delay=delay, status=int(status))
+                    return FaultDecision(delay=delay, status=int(status), retry_after=retry_after)
             drop = False
             if is_write and c.drop_after_apply > 0:
                 c.drop_after_apply -= 1

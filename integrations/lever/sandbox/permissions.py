@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+# Lever's "Allow access to confidential data" toggle on a new key. Without it, a confidential
+# opportunity or posting read by id is a 403 ("not authorized to access confidential data"),
+# writes to it are refused the same way, and lists leave confidential records out even when
+# asked for ``confidentiality=all`` (a list returns every record the key may read).
+CONFIDENTIAL_ACCESS = "confidential:access:admin"
+
 # Lever permissions API keys per endpoint; the names here are its OAuth scope names so the
 # product can check "each permission it needs" by one stable name. A `…:write:admin`
 # permission also grants the matching `…:read:admin` (documented sandbox choice).
@@ -17,6 +23,8 @@ PERMISSIONS: dict[str, str] = {
     "tags:read:admin": "Tags: read (GET /tags)",
     "webhooks:read:admin": "Webhooks: read (GET /webhooks)",
     "webhooks:write:admin": "Webhooks: write (POST/PUT/DELETE /webhooks)",
+    CONFIDENTIAL_ACCESS: "Allow access to confidential data (confidential opportunities and "
+    "postings; Lever only grants it when the key is created)",
 }
 ALL_PERMISSIONS: frozenset[str] = frozenset(PERMISSIONS)
 
@@ -31,6 +39,7 @@ KARAT_PERMISSIONS: tuple[str, ...] = (
     "users:read:admin",
     "tags:read:admin",
     "webhooks:write:admin",
+    CONFIDENTIAL_ACCESS,
 )
 
 

@@ -96,7 +96,7 @@ class SandboxApp:
             # Interruptible, so stop() never waits out a long hang.
             self.stopping.wait(decision.delay)
         if decision.status is not None:
-            headers = [("Retry-After", "1")] if decision.status == 429 else []
+            headers = [("Retry-After", decision.retry_after)] if decision.status == 429 else []
             return Response.error(
                 decision.status, _ERROR_CODES[decision.status], "injected fault", headers
             )
@@ -111,6 +111,8 @@ class SandboxApp:
                     [("Retry-After", str(wait))],
                 )
             route = self.api_router.resolve(req)
+            # Handlers read it for Lever's confidential-data rules (api.may_see_confidential).
+            req.context["permissions"] = key["permissions"]
             if route.permission not in key["permissions"]:
                 raise SandboxError(
                     403,
@@ -467,6 +469,16 @@ class SandboxServer:
 
     def hire(self, opportunity_id: str, reason_id: str | None = None) -> dict[str, Any]:
         return self.sandbox.public(self.sandbox.hire(opportunity_id, reason_id))
+
+    def set_confidential(self, opportunity_id: str, confidential: bool = True) -> dict[str, Any]:
+        """Make an opportunity confidential (or not again); its updatedAt moves, no webhook."""
+        return self.sandbox.public(self.sandbox.set_confidentiality(opportunity_id, confidential))
+
+    def merge_contact(self, opportunity_id: str, into_contact: str | None = None) -> str:
+        """Lever's profile merge: the opportunity's contact (all its opportunities) becomes
+        ``into_contact`` (a new contact id when None); updatedAt moves, no webhook. Returns
+        the surviving contact id."""
+        return self.sandbox.merge_contact(opportunity_id, into_contact)
 
     def set_event_enabled(self, event: str, enabled: bool) -> None:
         self.sandbox.set_event_enabled(event, enabled)

@@ -376,6 +376,40 @@ class Sandbox:
         kind = "links_added" if add else "links_removed"
         return self._write(opportunity_id, change, counter=kind if count else None)
 
+    def set_confidentiality(self, opportunity_id: str, confidential: bool) -> dict[str, Any]:
+        """Make an opportunity confidential or not (in Lever: moved onto a confidential
+        posting). Its updatedAt moves; no webhook fires. Keys without confidential access
+        then get a 403 reading it, and lists leave it out."""
+        value = "confidential" if confidential else "non-confidential"
+
+        def change(doc: dict[str, Any], at: int) -> list[Event]:
+            doc["confidentiality"] = value
+            return []
+
+        return self._write(opportunity_id, change, counter=None)
+
+    def merge_contact(self, opportunity_id: str, into_contact: str | None = None) -> str:
+        """Lever's profile merge: the opportunity's contact, with every opportunity it has, is
+        merged into ``into_contact`` (a new contact when None). Each moved opportunity gets
+        the surviving contact id (and that person's emails, phones and links added) and a new
+        updatedAt; no webhook fires. Returns the surviving contact id."""
+        source = self.opportunity(opportunity_id)["contact"]
+        target = into_contact or str(uuid.uuid4())
+        if not isinstance(target, str) or target == source:
+            raise bad_request("merge into another contact id")
+        with self.store.tx():
+            survivors = self.store.opportunities_of_contact(target)
+            at = self.now()
+            for doc in self.store.opportunities_of_contact(source):
+                doc["contact"] = target
+                for name in ("emails", "links"):
+                    doc[name] = list(
+                        dict.fromkeys([*doc[name], *(v for o in survivors for v in o[name])])
+                    )
+                doc["updatedAt"] = at
+                self.store.put_opportunity(doc)
+        return target
+
     def add_note(
         self,
         opportunity_id: str,

@@ -191,7 +191,10 @@ class Store:
 
     def put_opportunity(self, doc: dict[str, Any]) -> None:
         with self.tx() as c:
-            c.execute("UPDATE opportunities SET doc = ? WHERE id = ?", (dumps(doc), doc["id"]))
+            c.execute(
+                "UPDATE opportunities SET doc = ?, contact = ? WHERE id = ?",
+                (dumps(doc), doc["contact"], doc["id"]),
+            )
 
     def opportunities_of_contact(self, contact: str) -> list[dict[str, Any]]:
         rows = self.query("SELECT doc FROM opportunities WHERE contact = ? ORDER BY id", (contact,))
