@@ -286,7 +286,8 @@ class AtsAdapter(Protocol):
         profile: CallProfile,
     ) -> Iterator[OpportunityState]:
         """Every opportunity updated at or after ``since_ms`` (ms, UTC), confidential ones
-        included where the key may read them; only those of ``contact_ids`` unless None."""
+        included where the key may read them. ``contact_ids`` narrows the result to those
+        contacts' opportunities (by each opportunity's current contact); None keeps all."""
         ...
 
     # webhooks

@@ -36,8 +36,9 @@ DEFAULT_BURST = 10
 WINDOW_SECONDS = 1.05
 # Never sleep less than this between polls of the store (float rounding at window edges).
 _MIN_WAIT = 0.001
-# A penalty longer than this is a bug or a hostile header; the client caps Retry-After too.
-_PENALTY_MAX = 300.0
+# A penalty longer than this is a bug or a hostile header: the client's cap on Retry-After
+# (RETRY_AFTER_MAX, one hour), so a long Retry-After pauses the key for every process in full.
+_PENALTY_MAX = 3600.0
 _REDIS_SOCKET_TIMEOUT = 0.25
 _SQLITE_FILENAME = "lever-ratelimit.sqlite3"
 KEY_PREFIX = "karatlever:lever:ratelimit"

@@ -27,8 +27,9 @@ logger = logging.getLogger(__name__)
 
 Status = WebhookDelivery.Status
 
-# Countdowns longer than this are left to the sweeper (they live in next_attempt_at).
-COUNTDOWN_MAX_SECONDS = 300
+# Retries due within this many seconds are sent with a Celery countdown; later ones wait in
+# their row (next_attempt_at) for the sweeper, not in a worker's ETA queue.
+COUNTDOWN_MAX_SECONDS = 30
 SWEEP_BATCH = 500
 BATCH = 25
 REJECTION_RETENTION = timedelta(days=7)
