@@ -98,6 +98,13 @@ def test_the_api_docs_render_from_our_own_files(
     # Swagger UI ran (its scripts loaded) and drew the operations from our schema.
     expect(page.get_by_text("/api/v1/integrations/", exact=True).first).to_be_visible()
     expect(page.get_by_text("/api/v1/tokens/", exact=True).first).to_be_visible()
+    # Try one operation: its request, response and highlighted JSON are drawn too.
+    page.locator("#operations-tokens-tokens_list").get_by_role("button").first.click()
+    page.get_by_role("button", name="Try it out").click()
+    page.get_by_role("button", name="Execute").click()
+    expect(page.locator(".live-responses-table tbody .response-col_status").first).to_have_text(
+        "200"
+    )
     assert refused == []
     elsewhere = [
         url for url in requested if not url.startswith((f"{live_server.url}/", "data:", "blob:"))
