@@ -13,5 +13,5 @@ urlpatterns = [
     path(
         "tokens/revoke-all/", accounts_api.TokenRevokeAllApi.as_view(), name="api-token-revoke-all"
     ),
-    path("tokens/<int:token_id>/", accounts_api.TokenDetailApi.as_view(), name="api-token-detail"),
+    path("tokens/<uuid:code>/", accounts_api.TokenDetailApi.as_view(), name="api-token-detail"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -17,7 +18,7 @@ from karatlever.accounts.http import signed_in_user
 
 
 class TokenOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.UUIDField(source="code")
     name = serializers.CharField()
     prefix = serializers.CharField(
         source="token_key", help_text="The token's first characters, to tell tokens apart."
@@ -108,8 +109,8 @@ class TokenDetailApi(APIView):
         responses={204: None, 403: _403, 404: None},
         tags=["tokens"],
     )
-    def delete(self, request: Request, token_id: int) -> Response:
-        tokens.api_token_revoke(user=signed_in_user(request), token_id=token_id)
+    def delete(self, request: Request, code: UUID) -> Response:
+        tokens.api_token_revoke(user=signed_in_user(request), code=code)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

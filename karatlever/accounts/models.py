@@ -116,9 +116,11 @@ class ApiToken(models.Model):
     database keeps its SHA-512 ``digest`` and its first characters (``token_key``: the prefix
     people tell their tokens apart by, and knox looks rows up by). The fields are knox's
     ``AbstractAuthToken``'s, but rows are named by a plain id: knox's own model makes the digest
-    the primary key, which would put it in URLs and API answers.
+    the primary key, which would put it in URLs and API answers. Like the other public objects,
+    a token is named outside by its ``code``.
     """
 
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     digest = models.CharField(max_length=128, unique=True, editable=False)
     token_key = models.CharField(max_length=25, db_index=True, editable=False)
     # knox's authentication reads the user's other tokens through ``auth_token_set``.

@@ -8,6 +8,7 @@ and its first characters (``ApiToken.token_key``, the "prefix"). Tokens expire a
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import UUID
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -65,9 +66,9 @@ def api_token_create(
     return row, token
 
 
-def api_token_revoke(*, user: User, token_id: int) -> None:
+def api_token_revoke(*, user: User, code: UUID) -> None:
     """Delete one of the user's tokens; another user's (or an unknown) token is a 404."""
-    deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
+    deleted, _ = ApiToken.objects.filter(user=user, code=code).delete()
     if not deleted:
         raise Http404("No such token.")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -47,7 +48,8 @@ def _every_stored_value() -> list[str]:
 
 def test_the_routes_are_where_the_docs_say() -> None:
     assert reverse("api-token-list") == TOKENS
-    assert reverse("api-token-detail", kwargs={"token_id": 7}) == f"{TOKENS}7/"
+    code = uuid.UUID(int=7)
+    assert reverse("api-token-detail", kwargs={"code": code}) == f"{TOKENS}{code}/"
     assert reverse("api-token-revoke-all") == f"{TOKENS}revoke-all/"
 
 
@@ -70,7 +72,7 @@ def test_a_created_token_is_shown_once_and_authenticates(
     assert token.startswith("kl_")
     assert token.startswith(body["prefix"])
     assert body["name"] == "nightly sync"
-    row = ApiToken.objects.get(pk=body["id"])
+    row = ApiToken.objects.get(code=body["id"])
     assert row.user == admin_user
     assert row.expiry is not None
     assert timedelta(days=29) < row.expiry - timezone.now() <= timedelta(days=30)
@@ -109,7 +111,7 @@ def test_the_list_shows_metadata_never_the_token_or_its_digest(
     assert response.status_code == 200
     assert response.json() == [
         {
-            "id": row.pk,
+            "id": str(row.code),
             "name": "",
             "prefix": row.token_key,
             "created": response.json()[0]["created"],
@@ -128,14 +130,14 @@ def test_the_list_shows_only_your_own_live_tokens(
 ) -> None:
     token_for(admin_user)
     token_for(recruiter_user)
-    expired = ApiToken.objects.get(pk=api_token_create(user=admin_user)[0].pk)
+    expired = api_token_create(user=admin_user)[0]
     ApiToken.objects.filter(pk=expired.pk).update(expiry=timezone.now() - timedelta(seconds=1))
 
     ids = [item["id"] for item in admin_client.get(TOKENS).json()]
 
-    assert ids == list(
-        ApiToken.objects.filter(user=admin_user).exclude(pk=expired.pk).values_list("pk", flat=True)
-    )
+    live = ApiToken.objects.filter(user=admin_user).exclude(pk=expired.pk)
+    assert len(ids) == 1
+    assert ids == [str(code) for code in live.values_list("code", flat=True)]
 
 
 def test_the_admin_shows_token_metadata_only(admin_user: User) -> None:
@@ -170,7 +172,7 @@ def test_revoking_a_token_stops_it_working(
     client = _bearer(token)
     assert client.get(TOKENS).status_code == 200
 
-    assert client.delete(f"{TOKENS}{row.pk}/").status_code == 204
+    assert client.delete(f"{TOKENS}{row.code}/").status_code == 204
 
     refused = client.get(TOKENS)
     assert refused.status_code in {401, 403}
@@ -190,10 +192,11 @@ def test_another_users_token_cannot_be_revoked(
     colleague_row = ApiToken.objects.get(user=recruiter_user)
 
     # A session of another user, and another user's token: both a 404, as for no token at all.
-    assert admin_client.delete(f"{TOKENS}{outsider_row.pk}/").status_code == 404
-    assert admin_client.delete(f"{TOKENS}{colleague_row.pk}/").status_code == 404
-    assert _bearer(theirs).delete(f"{TOKENS}{colleague_row.pk}/").status_code == 404
-    assert admin_client.delete(f"{TOKENS}999999/").status_code == 404
+    assert admin_client.delete(f"{TOKENS}{outsider_row.code}/").status_code == 404
+    assert admin_client.delete(f"{TOKENS}{colleague_row.code}/").status_code == 404
+    assert _bearer(theirs).delete(f"{TOKENS}{colleague_row.code}/").status_code == 404
+    assert admin_client.delete(f"{TOKENS}{uuid.uuid4()}/").status_code == 404
+    assert admin_client.delete(f"{TOKENS}{outsider_row.pk}/").status_code == 404  # not a code
 
     assert ApiToken.objects.count() == 2
     assert _bearer(theirs).get(TOKENS).status_code == 200
@@ -279,7 +282,7 @@ def test_the_openapi_schema_documents_token_auth_and_routes(admin_client: Client
     schema = admin_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
 
     assert set(schema["paths"][TOKENS]) >= {"get", "post"}
-    assert "delete" in schema["paths"][f"{TOKENS}{{token_id}}/"]
+    assert "delete" in schema["paths"][f"{TOKENS}{{code}}/"]
     listed = schema["components"]["schemas"]["TokenOutput"]["properties"]
     assert "token" not in listed
     assert "digest" not in listed
