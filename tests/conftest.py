@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.conf import settings as django_settings
@@ -128,3 +128,27 @@ def outsider_client(outsider_user: User) -> Client:
 @pytest.fixture
 def integration(group: Group) -> AtsIntegration:
     return IntegrationFactory(group=group)
+
+
+TokenFor = Callable[[User], str]
+
+
+@pytest.fixture
+def token_for(db: None) -> TokenFor:
+    """Makes an API token (django-rest-knox, hashed at rest) for a user; returns the token."""
+    from karatlever.accounts.tokens import api_token_create
+
+    def _token_for(user: User) -> str:
+        return api_token_create(user=user)[1]
+
+    return _token_for
+
+
+@pytest.fixture
+def token_client(token_for: TokenFor) -> Callable[[User], Client]:
+    """A test client that authenticates as the user with a new API token."""
+
+    def _token_client(user: User) -> Client:
+        return Client(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
+
+    return _token_client

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
-from karatlever.accounts.models import Group, Membership, Organization, User
+from karatlever.accounts.models import ApiToken, Group, Membership, Organization, User
 
 
 @admin.register(User)
@@ -47,3 +50,23 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role", "organization"]
     filter_horizontal = ["groups"]
     autocomplete_fields = ["user"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Metadata only: the token was shown once to whoever made it, and its digest never leaves
+    the database. Staff can revoke (delete) a token here; nobody can make one here."""
+
+    list_display = ["prefix", "name", "user", "created", "expiry"]
+    list_filter = ["created", "expiry"]
+    search_fields = ["user__email", "name", "token_key"]
+    fields = ["user", "name", "prefix", "created", "expiry"]
+    readonly_fields = ["user", "prefix", "created", "expiry"]
+    list_select_related = ["user"]
+
+    @admin.display(description="prefix", ordering="token_key")
+    def prefix(self, obj: ApiToken) -> str:
+        return f"{obj.token_key}…"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -107,3 +107,31 @@ class Membership(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == self.Role.ADMIN
+
+
+class ApiToken(models.Model):
+    """A REST API token, for django-rest-knox's ``TokenAuthentication`` (``KNOX_TOKEN_MODEL``).
+
+    The token itself is shown once, when it is made (``accounts.tokens.api_token_create``); the
+    database keeps its SHA-512 ``digest`` and its first characters (``token_key``: the prefix
+    people tell their tokens apart by, and knox looks rows up by). The fields are knox's
+    ``AbstractAuthToken``'s, but rows are named by a plain id: knox's own model makes the digest
+    the primary key, which would put it in URLs and API answers. Like the other public objects,
+    a token is named outside by its ``code``.
+    """
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    digest = models.CharField(max_length=128, unique=True, editable=False)
+    token_key = models.CharField(max_length=25, db_index=True, editable=False)
+    # knox's authentication reads the user's other tokens through ``auth_token_set``.
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_token_set")
+    name = models.CharField(max_length=100, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    expiry = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.token_key}… ({self.user})"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from integrations.models import AtsIntegration, AuditEntry, Region
 from karatlever.accounts.models import Group, User
@@ -119,9 +119,10 @@ def test_anonymous_requests_are_refused(
     assert AtsIntegration.objects.filter(pk=integration.pk, region=Region.US).exists()
 
 
-def test_token_authentication_works(admin_user: User, integration: AtsIntegration) -> None:
-    token = Token.objects.create(user=admin_user)
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+def test_token_authentication_works(
+    admin_user: User, integration: AtsIntegration, token_client: Callable[[User], Client]
+) -> None:
+    client = token_client(admin_user)
 
     response = client.get(LIST)
 
