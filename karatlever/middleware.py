@@ -73,10 +73,18 @@ def _database_error_of(request: HttpRequest) -> BaseException | None:
     return error
 
 
+def _where(request: HttpRequest) -> str:
+    """Which part of the app a request is for, as the outage log names it."""
+    for prefix, name in (("/api/", "api"), ("/webhooks/", "webhooks")):
+        if request.path.startswith(prefix):
+            return name
+    return "console"
+
+
 def _outage_record(request: HttpRequest, exc: BaseException) -> None:
     setattr(request, _OUTAGE_ATTRIBUTE, exc)
     outages.database_outage_logged(
-        exc if isinstance(exc, Exception) else Exception(str(exc)), where="console"
+        exc if isinstance(exc, Exception) else Exception(str(exc)), where=_where(request)
     )
 
 
@@ -120,7 +128,7 @@ class DatabaseOutageMiddleware:
             # The view's error is already a 503 (process_exception); a middleware's is a 500.
             return response if response.status_code == 503 else _unavailable(request)
         if outages.database_outage_ongoing() and _database_connected():
-            outages.database_back_logged(where="console")
+            outages.database_back_logged(where=_where(request))
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

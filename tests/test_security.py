@@ -141,14 +141,14 @@ def test_a_console_page_says_the_service_is_unavailable_while_the_database_is_do
         assert "try again in a minute" in text
     lines = _outage_lines(caplog)
     assert len(lines) == 1, lines
-    assert "database unavailable" in lines[0]
+    assert "database unavailable where=console" in lines[0]
     assert "Connection refused" in lines[0]
     # Not a traceback per request either.
     assert not [r for r in caplog.records if r.exc_info]
 
 
 def test_the_api_answers_a_json_503_while_the_database_is_down(
-    admin_client: Client, database_down: None
+    admin_client: Client, database_down: None, caplog: pytest.LogCaptureFixture
 ) -> None:
     admin_client.raise_request_exception = False
 
@@ -157,6 +157,7 @@ def test_the_api_answers_a_json_503_while_the_database_is_down(
     assert response.status_code == 503
     assert response["Retry-After"] == "60"
     assert response.json()["error"]["code"] == "service_unavailable"
+    assert "where=api" in _outage_lines(caplog)[0]
 
 
 def _session_writing_view(request: HttpRequest) -> HttpResponse:
