@@ -7,7 +7,9 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from integrations.models import (
     AtsIntegration,
@@ -123,6 +125,19 @@ class AtsIntegrationAdmin(admin.ModelAdmin[AtsIntegration]):
     @admin.display(description="Pending key")
     def pending_key(self, obj: AtsIntegration) -> str:
         return f"••••{obj.pending_api_key_last4}" if obj.pending_api_key_last4 else "—"
+
+    # The change form takes a new API key: error reports show neither the posted key nor any
+    # local variable of the view or what it calls (the form, save_model, the services).
+    @method_decorator(sensitive_post_parameters("new_api_key"))
+    @sensitive_variables()
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_queryset(self, request: HttpRequest) -> Any:
         # Nothing here shows a key, so don't decrypt them at all.

@@ -6,6 +6,8 @@ from typing import Any
 from uuid import UUID
 
 from django.db import transaction
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -41,6 +43,11 @@ _ERRORS = {
 }
 
 
+# Both take an ``api_key``. The JSON body never appears on Django's error page, but the locals
+# holding it would (the validated data, the serializer's repr with its ``data=``): the methods
+# are ``sensitive_variables``, which hides every local of them and of what they call. The
+# posted-parameter marker covers a form-encoded body, should a form parser ever be added.
+@method_decorator(sensitive_post_parameters("api_key"), name="dispatch")
 class IntegrationListApi(APIView):
     permission_classes = [IsAuthenticated, IsOrganizationAdmin]
 
@@ -66,6 +73,7 @@ class IntegrationListApi(APIView):
         },
         tags=["integrations"],
     )
+    @sensitive_variables()
     def post(self, request: Request) -> Response:
         serializer = IntegrationCreateInputSerializer(
             data=request.data,
@@ -86,6 +94,7 @@ class IntegrationListApi(APIView):
         return Response(_output(integration), status=status.HTTP_201_CREATED)
 
 
+@method_decorator(sensitive_post_parameters("api_key"), name="dispatch")
 class IntegrationDetailApi(APIView):
     permission_classes = [IsAuthenticated, IsOrganizationAdmin]
 
@@ -114,6 +123,7 @@ class IntegrationDetailApi(APIView):
         responses={200: IntegrationOutputSerializer, 404: None, **_ERRORS},
         tags=["integrations"],
     )
+    @sensitive_variables()
     def patch(self, request: Request, integration_id: UUID) -> Response:
         integration = self._get(request, integration_id)
         serializer = IntegrationUpdateInputSerializer(data=request.data)

@@ -16,13 +16,17 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.views.decorators.debug import sensitive_variables
 
 
 class DecryptionError(Exception):
     """A stored secret could not be decrypted with any configured key."""
 
 
+# Plaintext secrets and the encryption keys themselves never show in an error report's local
+# variables (these functions' nor their callees', cryptography's included).
 @lru_cache(maxsize=8)
+@sensitive_variables()
 def _fernet_for(keys: tuple[str, ...]) -> MultiFernet:
     if not keys:
         raise ImproperlyConfigured(
@@ -38,10 +42,12 @@ def fernet() -> MultiFernet:
     return _fernet_for(tuple(settings.FIELD_ENCRYPTION_KEYS))
 
 
+@sensitive_variables()
 def encrypt(value: str) -> str:
     return fernet().encrypt(value.encode()).decode()
 
 
+@sensitive_variables()
 def decrypt(token: str) -> str:
     try:
         return fernet().decrypt(token.encode()).decode()
@@ -59,6 +65,7 @@ class EncryptedTextField(models.TextField[str, str]):
             return value
         return decrypt(value)
 
+    @sensitive_variables()
     def get_prep_value(self, value: Any) -> str | None:
         prepared = super().get_prep_value(value)
         if prepared is None:

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from integrations import selectors
@@ -92,6 +93,10 @@ def integration_detail(request: AuthenticatedHttpRequest, integration_id: UUID) 
     )
 
 
+# Takes an API key: error reports (the debug page too) show neither the posted key nor any
+# local variable of this view or what it calls (karatlever.middleware.ErrorReportSecretsMiddleware).
+@sensitive_post_parameters("api_key")
+@sensitive_variables()
 @admin_required
 @require_http_methods(["GET", "POST"])
 def integration_settings(request: AuthenticatedHttpRequest, integration_id: UUID) -> HttpResponse:

@@ -83,12 +83,17 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every error page of every layer below hides what views mark sensitive.
+    "karatlever.middleware.ErrorReportSecretsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside the sessions: a database error while saving one is answered 503 too.
+    "karatlever.middleware.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "karatlever.middleware.NoStoreWhenSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -250,7 +255,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+# Lock out the pair (account, client address): the attacker's address, never the account for
+# everyone. Behind the TLS proxy REMOTE_ADDR is the proxy's for every client, so the address is
+# the one TRUSTED_PROXY_COUNT resolves (karatlever/clients.py), as everywhere else.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "karatlever.clients.client_ip"
 # The login form posts the email as "username" (axes would otherwise read USERNAME_FIELD).
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True

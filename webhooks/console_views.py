@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
 from integrations.models import AtsIntegration
@@ -51,6 +52,10 @@ def settings_section(integration: AtsIntegration) -> SettingsSection:
     )
 
 
+# Takes signature tokens (one field per event): error reports show no posted value and no local
+# variable of this view or what it calls.
+@sensitive_post_parameters()
+@sensitive_variables()
 @admin_required
 @require_POST
 def tokens_save(request: AuthenticatedHttpRequest, integration_id: uuid.UUID) -> HttpResponse:
@@ -74,6 +79,8 @@ def tokens_save(request: AuthenticatedHttpRequest, integration_id: uuid.UUID) ->
     return HttpResponseRedirect(_settings_url(integration))
 
 
+# Handles the API key and the tokens Lever returns: no local variable in error reports.
+@sensitive_variables()
 @admin_required
 @require_POST
 def register(request: AuthenticatedHttpRequest, integration_id: uuid.UUID) -> HttpResponse:

@@ -23,6 +23,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from integrations import ats
 from integrations.models import AtsIntegration, AuditEntry, KeyCheck
@@ -126,6 +127,9 @@ def _enqueue_key_check(integration_pk: int) -> None:
 # --- running checks ---------------------------------------------------------------------------
 
 
+# The functions that hold a decrypted key hide all their locals (and their callees', the ATS
+# client's among them) from error reports.
+@sensitive_variables()
 def api_key_check(*, integration: AtsIntegration, api_key: str) -> ats.KeyCheckResult:
     """Check ``api_key`` with the integration's ATS for its region and acting user.
 
@@ -163,6 +167,7 @@ def _did_not_finish_result(integration: AtsIntegration) -> ats.KeyCheckResult:
     return ats.KeyCheckResult(ats.KeyCheckStatus.UNREACHABLE, (line,), ats_label=label)
 
 
+@sensitive_variables()
 def _api_key_check_in_time(*, integration: AtsIntegration, api_key: str) -> ats.KeyCheckResult:
     """api_key_check, but the task's soft time limit becomes an "unreachable" result that is
     recorded (leaving the row unfinished would show "checking" until the resume task)."""
@@ -173,6 +178,7 @@ def _api_key_check_in_time(*, integration: AtsIntegration, api_key: str) -> ats.
         return _too_long_result(integration)
 
 
+@sensitive_variables()
 def api_key_validate(*, integration_id: int) -> str | None:
     """Run the integration's latest unfinished checks (pending key first) and record them.
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from integrations.models import Ats, AtsIntegration, AuditEntry, Region
 from integrations.services import keys
@@ -43,6 +44,8 @@ class IntegrationAlreadyExists(IntegrationError):
 # --- input rules (shared by forms, serializers and the services themselves) ------------------
 
 
+# Functions that hold an API key hide all their locals (and their callees') from error reports.
+@sensitive_variables()
 def api_key_normalize(raw: str | None) -> str | None:
     """The key as stored, or None for "keep the current key" (None or blank input).
 
@@ -115,6 +118,7 @@ def ats_normalize(raw: str | None) -> str:
     return str(raw)
 
 
+@sensitive_variables()
 def integration_create(
     *,
     group: Group,
@@ -181,6 +185,7 @@ class SettingsOutcome:
     check_enqueued: bool = False
 
 
+@sensitive_variables()
 def integration_settings_update(
     *,
     integration: AtsIntegration,

@@ -1,0 +1,173 @@
+"""Project middleware: error reports that keep secrets out, a 503 page while the database is
+down, and no caching of anything answered to a signed-in user."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from django.core.signals import got_request_exception
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connections,
+)
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.template.loader import render_to_string
+from django.utils.cache import add_never_cache_headers
+from django.views.debug import SafeExceptionReporterFilter
+
+from karatlever import outages
+
+GetResponse = Callable[[HttpRequest], HttpResponseBase]
+
+# --- error reports ----------------------------------------------------------------------------
+
+
+class SecretsHiddenReporterFilter(SafeExceptionReporterFilter):
+    """Django's filter, with DEBUG on too.
+
+    Django's own is active only when DEBUG is off, so the debug error page (DJANGO_DEBUG=1)
+    showed exactly what views mark with ``sensitive_post_parameters`` / ``sensitive_variables``:
+    a posted API key or signature token, and every local variable holding one. Settings whose
+    names look secret are hidden either way.
+    """
+
+    def is_active(self, request: HttpRequest | None) -> bool:
+        return True
+
+
+_REPORTER_FILTER = SecretsHiddenReporterFilter()
+
+
+class ErrorReportSecretsMiddleware:
+    """Every error report of the request (the debug page, error emails) uses the filter above."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        # Django's hook for a per-request filter (django.views.debug.get_exception_reporter_filter).
+        request.exception_reporter_filter = _REPORTER_FILTER
+        return self.get_response(request)
+
+
+# --- database down ----------------------------------------------------------------------------
+
+# What a driver raises when the server can't be reached (refused, gone away, closed).
+DATABASE_DOWN_ERRORS = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 60
+UNAVAILABLE_MESSAGE = (
+    "Karat is temporarily unavailable (its database can't be reached). Please try again in a "
+    "minute."
+)
+# Set on a request that failed because the database is down (the exception).
+_OUTAGE_ATTRIBUTE = "karatlever_database_error"
+
+
+def _database_error_of(request: HttpRequest) -> BaseException | None:
+    error: BaseException | None = getattr(request, _OUTAGE_ATTRIBUTE, None)
+    return error
+
+
+def _where(request: HttpRequest) -> str:
+    """Which part of the app a request is for, as the outage log names it."""
+    for prefix, name in (("/api/", "api"), ("/webhooks/", "webhooks")):
+        if request.path.startswith(prefix):
+            return name
+    return "console"
+
+
+def _outage_record(request: HttpRequest, exc: BaseException) -> None:
+    setattr(request, _OUTAGE_ATTRIBUTE, exc)
+    outages.database_outage_logged(
+        exc if isinstance(exc, Exception) else Exception(str(exc)), where=_where(request)
+    )
+
+
+def _unavailable(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After: JSON for the REST API, the on-brand page for everything else.
+
+    Rendered without the request: context processors would query the database."""
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        body = {"error": {"code": "service_unavailable", "message": UNAVAILABLE_MESSAGE}}
+        response = JsonResponse(body, status=503)
+    else:
+        response = HttpResponse(render_to_string("503.html"), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    add_never_cache_headers(response)
+    return response
+
+
+def _middleware_error_remember(sender: Any, request: HttpRequest | None = None, **_: Any) -> None:
+    """A database error raised by a middleware (say, the session middleware saving a session)
+    never reaches ``process_exception``: Django turns it into a 500 at that middleware. Django
+    signals it first, with the exception being handled; note it so the 500 becomes a 503."""
+    exc = sys.exc_info()[1]
+    if request is not None and isinstance(exc, DATABASE_DOWN_ERRORS):
+        _outage_record(request, exc)
+
+
+got_request_exception.connect(_middleware_error_remember, dispatch_uid="karatlever-db-outage")
+
+
+class DatabaseOutageMiddleware:
+    """While PostgreSQL is down: a clear 503 page with Retry-After instead of a server error,
+    and one log line per outage (karatlever.outages) instead of a traceback per request."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if _database_error_of(request) is not None:
+            # The view's error is already a 503 (process_exception); a middleware's is a 500.
+            return response if response.status_code == 503 else _unavailable(request)
+        if outages.database_outage_ongoing() and _database_connected():
+            outages.database_back_logged(where=_where(request))
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DATABASE_DOWN_ERRORS):
+            return None
+        _outage_record(request, exception)
+        return _unavailable(request)
+
+
+def _database_connected() -> bool:
+    """This request's database connection is open (no I/O: a failed one is closed)."""
+    return connections[DEFAULT_DB_ALIAS].connection is not None
+
+
+# --- caching ----------------------------------------------------------------------------------
+
+
+class NoStoreWhenSignedInMiddleware:
+    """``Cache-Control: no-store`` (Django's never_cache headers) on every response to a
+    signed-in user, console pages and API alike, as Django's admin does: a shared or browser
+    cache must never keep a page of someone's data. Anonymous responses are left alone (the
+    login page is never_cache already); static files are served before this runs."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if _signed_in(request):
+            add_never_cache_headers(response)
+        return response
+
+
+def _signed_in(request: HttpRequest) -> bool:
+    if _database_error_of(request) is not None:
+        return True  # the 503 is no-store already; don't try the database again
+    # A REST API view's user (token or session) is set on the request by DRF; None if anonymous.
+    user = getattr(request, "user", None)
+    try:
+        return bool(user is not None and user.is_authenticated)
+    except DatabaseError:
+        return True  # can't tell who it is: not storing is the safe answer
