@@ -94,7 +94,7 @@ def integration_detail(request: AuthenticatedHttpRequest, integration_id: UUID) 
 
 
 # Takes an API key: error reports (the debug page too) show neither the posted key nor any
-# local variable of this view or what it calls (karatlever.middleware.ErrorReportSecretsMiddleware).
+# local variable of this view or what it calls (DEFAULT_EXCEPTION_REPORTER_FILTER in settings).
 @sensitive_post_parameters("api_key")
 @sensitive_variables()
 @admin_required

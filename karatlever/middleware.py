@@ -1,5 +1,5 @@
-"""Project middleware: error reports that keep secrets out, a 503 page while the database is
-down, and no caching of anything answered to a signed-in user."""
+"""Project middleware and the error-report filter: secrets kept out of error reports, a 503
+page while the database is down, and no caching of anything answered to a signed-in user."""
 
 from __future__ import annotations
 
@@ -40,19 +40,7 @@ class SecretsHiddenReporterFilter(SafeExceptionReporterFilter):
         return True
 
 
-_REPORTER_FILTER = SecretsHiddenReporterFilter()
-
-
-class ErrorReportSecretsMiddleware:
-    """Every error report of the request (the debug page, error emails) uses the filter above."""
-
-    def __init__(self, get_response: GetResponse) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        # Django's hook for a per-request filter (django.views.debug.get_exception_reporter_filter).
-        request.exception_reporter_filter = _REPORTER_FILTER
-        return self.get_response(request)
+# Every error report (the debug page, error emails) uses it: DEFAULT_EXCEPTION_REPORTER_FILTER.
 
 
 # --- database down ----------------------------------------------------------------------------
@@ -89,13 +77,17 @@ def _outage_record(request: HttpRequest, exc: BaseException) -> None:
 
 
 def _unavailable(request: HttpRequest) -> HttpResponse:
-    """503 with Retry-After: JSON for the REST API, the on-brand page for everything else.
+    """503 with Retry-After: JSON for the REST API and the webhook receiver, the on-brand page
+    for everything else.
 
     Rendered without the request: context processors would query the database."""
     response: HttpResponse
     if request.path.startswith("/api/"):
         body = {"error": {"code": "service_unavailable", "message": UNAVAILABLE_MESSAGE}}
         response = JsonResponse(body, status=503)
+    elif request.path.startswith("/webhooks/"):
+        # The ATS reads only the status: 503 + Retry-After makes it send the delivery again.
+        response = JsonResponse({"status": "unavailable"}, status=503)
     else:
         response = HttpResponse(render_to_string("503.html"), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -71,6 +71,13 @@ def database_outage_logged(exc: Exception, *, where: str) -> None:
         )
 
 
+class OutageAnswersFilter(logging.Filter):
+    """Drops ``django.request``'s line for each 503 answer: an outage is logged once, here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, "status_code", None) != 503
+
+
 def database_outage_ongoing() -> bool:
     """Whether a failure was reported and no success since (cheap: no I/O)."""
     return _current is not None

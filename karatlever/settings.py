@@ -82,9 +82,9 @@ INSTALLED_APPS = [
     "karatlever.demo",
 ]
 
+# Error reports (the debug page included) hide what views and services mark sensitive.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "karatlever.middleware.SecretsHiddenReporterFilter"
 MIDDLEWARE = [
-    # First, so every error page of every layer below hides what views mark sensitive.
-    "karatlever.middleware.ErrorReportSecretsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside the sessions: a database error while saving one is answered 503 too.
@@ -387,9 +387,13 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    "filters": {"no_outage_answers": {"()": "karatlever.outages.OutageAnswersFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # A 503 while the database is down is logged once per outage (karatlever.outages), not
+        # once per request by Django.
+        "django.request": {"filters": ["no_outage_answers"]},
         # urllib3 logs full request lines at DEBUG; keep it quiet so URLs never leak by accident.
         "urllib3": {"level": "WARNING"},
     },
@@ -399,7 +403,6 @@ LOGGING = {
 # Webhook intake, processing and reconciliation (webhooks app)
 # ---------------------------------------------------------------------------------------------
 
-# Lever's deliveries are a few hundred bytes; anything bigger is refused before parsing (413).
 # Lever's deliveries are well under 1 KiB (an envelope and a few ids); 16 KiB leaves room for
 # payloads Lever may grow without letting a replayer store megabytes.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=16 * 1024)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
@@ -20,7 +20,6 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, path, reverse
 from django.views.debug import ExceptionReporter
 from pytest_django import Settings
-from rest_framework.authtoken.models import Token
 
 from integrations import fields
 from integrations.models import AtsIntegration
@@ -428,9 +427,10 @@ def test_every_page_answered_to_a_signed_in_user_is_no_store(
     assert missing == []
 
 
-def test_api_responses_to_a_token_user_are_no_store(admin_user: User) -> None:
-    token = Token.objects.create(user=admin_user)
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+def test_api_responses_to_a_token_user_are_no_store(
+    admin_user: User, token_client: Callable[[User], Client]
+) -> None:
+    client = token_client(admin_user)
 
     response = client.get(reverse("api-integration-list"))
 

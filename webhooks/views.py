@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import uuid
 from collections.abc import Iterable
 from functools import partial
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
@@ -25,10 +23,6 @@ from webhooks.services import intake
 from webhooks.services.intake import Outcome
 from webhooks.throttling import limiter
 
-logger = logging.getLogger(__name__)
-
-# While the database is down: when the ATS should try again (seconds).
-RETRY_AFTER_SECONDS = 30
 # Answers that count against the sender's rejection limit (webhooks/throttling.py). 410 does
 # not: the ATS itself keeps delivering to a disabled integration.
 REJECTIONS = frozenset(
@@ -78,20 +72,9 @@ class WebhookReceiveApi(APIView):
         blocked = limiter.blocked_for(client)
         if blocked:
             return _too_many(blocked)
-        try:
-            result = _receive(request, ats, integration_id)
-        except (OperationalError, InterfaceError) as exc:
-            # The one answer that asks the ATS to send the delivery again.
-            logger.warning(
-                "webhook receiver: database unavailable (%s), answered 503 (integration_id=%s)",
-                type(exc).__name__,
-                integration_id,
-            )
-            return Response(
-                {"status": "unavailable"},
-                status=503,
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
+        # While the database is down, karatlever.middleware answers 503 + Retry-After (the
+        # one answer that makes the ATS send the delivery again) and logs the outage once.
+        result = _receive(request, ats, integration_id)
         if result.outcome in REJECTIONS:
             limiter.rejected(client)
         data = {"status": result.outcome.code}

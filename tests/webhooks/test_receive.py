@@ -22,6 +22,7 @@ from rest_framework.exceptions import ParseError
 
 from integrations.lever.adapter import WebhookEvent
 from integrations.models import AtsIntegration, WebhookSubscription
+from karatlever import outages
 from tests.brokers import use_broker
 from webhooks.models import WebhookDelivery, WebhookRejection
 from webhooks.parsers import BoundedJSONParser, PayloadTooLarge
@@ -714,19 +715,24 @@ def _database_down(execute: Any, sql: str, params: Any, many: bool, context: Any
     raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
 
 
-def test_database_down_is_503_with_retry_after_and_one_warning_line(
-    post_delivery: PostFn, webhook_integration: AtsIntegration, caplog: Any
+def test_database_down_is_503_with_retry_after_and_one_line_per_outage(
+    post_delivery: PostFn,
+    webhook_integration: AtsIntegration,
+    caplog: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(outages, "_current", None)  # no outage left over from another test
     body = make_delivery()
 
     with caplog.at_level(logging.WARNING), connection.execute_wrapper(_database_down):
-        response = post_delivery(body)
+        responses = [post_delivery(body) for _ in range(3)]
 
-    assert response.status_code == 503
-    assert response["Retry-After"] == "30"
-    ours = [r for r in caplog.records if r.name.startswith("webhooks")]
-    assert [r.levelname for r in ours] == ["WARNING"]
-    assert "database unavailable (OperationalError)" in ours[0].getMessage()
+    assert [r.status_code for r in responses] == [503, 503, 503]
+    assert {r["Retry-After"] for r in responses} == {"60"}
+    assert responses[0].json() == {"status": "unavailable"}
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1  # one line for the outage, not one per request
+    assert "database unavailable where=webhooks" in warnings[0].getMessage()
     assert not [r for r in caplog.records if r.exc_info]  # no traceback anywhere
     # the database is back: Lever's retry is stored
     assert post_delivery(body).json() == {"status": "accepted"}
