@@ -98,11 +98,9 @@ class IntegrationListApi(APIView):
 class IntegrationDetailApi(APIView):
     permission_classes = [IsAuthenticated, IsOrganizationAdmin]
 
-    def _get(self, request: Request, integration_id: UUID) -> AtsIntegration:
+    def _get(self, request: Request, public_id: UUID) -> AtsIntegration:
         # Another organization's or a hidden group's integration is a 404.
-        return selectors.integration_get(
-            user=signed_in_user(request), integration_id=integration_id
-        )
+        return selectors.integration_get(user=signed_in_user(request), public_id=public_id)
 
     @extend_schema(
         operation_id="integrations_retrieve",
@@ -110,8 +108,8 @@ class IntegrationDetailApi(APIView):
         responses={200: IntegrationOutputSerializer, 403: _ERRORS[403], 404: None},
         tags=["integrations"],
     )
-    def get(self, request: Request, integration_id: UUID) -> Response:
-        return Response(_output(self._get(request, integration_id)))
+    def get(self, request: Request, public_id: UUID) -> Response:
+        return Response(_output(self._get(request, public_id)))
 
     @extend_schema(
         operation_id="integrations_partial_update",
@@ -124,8 +122,8 @@ class IntegrationDetailApi(APIView):
         tags=["integrations"],
     )
     @sensitive_variables()
-    def patch(self, request: Request, integration_id: UUID) -> Response:
-        integration = self._get(request, integration_id)
+    def patch(self, request: Request, public_id: UUID) -> Response:
+        integration = self._get(request, public_id)
         serializer = IntegrationUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -152,8 +150,8 @@ class IntegrationDetailApi(APIView):
         responses={204: None, 403: _ERRORS[403], 404: None},
         tags=["integrations"],
     )
-    def delete(self, request: Request, integration_id: UUID) -> Response:
-        integration = self._get(request, integration_id)
+    def delete(self, request: Request, public_id: UUID) -> Response:
+        integration = self._get(request, public_id)
         lifecycle.integration_delete(integration=integration, actor=signed_in_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 

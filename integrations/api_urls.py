@@ -9,7 +9,7 @@ from integrations import api
 urlpatterns = [
     path("integrations/", api.IntegrationListApi.as_view(), name="api-integration-list"),
     path(
-        "integrations/<uuid:integration_id>/",
+        "integrations/<uuid:public_id>/",
         api.IntegrationDetailApi.as_view(),
         name="api-integration-detail",
     ),

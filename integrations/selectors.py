@@ -29,10 +29,10 @@ def integration_list(*, user: User) -> QuerySet[AtsIntegration]:
     )
 
 
-def integration_get(*, user: User, integration_id: UUID | str) -> AtsIntegration:
+def integration_get(*, user: User, public_id: UUID | str) -> AtsIntegration:
     """The integration, or Http404 when it belongs to another organization or a group the user
     can't see (404, never 403: we don't confirm it exists)."""
-    return get_object_or_404(integration_list(user=user), public_id=integration_id)
+    return get_object_or_404(integration_list(user=user), public_id=public_id)
 
 
 def audit_entry_list(*, integration: AtsIntegration, limit: int = 100) -> QuerySet[AuditEntry]:

@@ -8,14 +8,14 @@ from integrations import views
 
 app_name = "integrations"
 
-# ``integration_id`` is the integration's public UUID (``AtsIntegration.public_id``), as in
+# ``public_id`` is the integration's public UUID (``AtsIntegration.public_id``), as in
 # the webhook URLs.
 urlpatterns = [
     path("", views.integration_list, name="list"),
-    path("<uuid:integration_id>/", views.integration_detail, name="detail"),
-    path("<uuid:integration_id>/settings/", views.integration_settings, name="settings"),
-    path("<uuid:integration_id>/settings/check/", views.integration_check_key, name="check-key"),
-    path("<uuid:integration_id>/status/", views.integration_status, name="status"),
-    path("<uuid:integration_id>/enabled/", views.integration_set_enabled, name="set-enabled"),
-    path("<uuid:integration_id>/delete/", views.integration_delete, name="delete"),
+    path("<uuid:public_id>/", views.integration_detail, name="detail"),
+    path("<uuid:public_id>/settings/", views.integration_settings, name="settings"),
+    path("<uuid:public_id>/settings/check/", views.integration_check_key, name="check-key"),
+    path("<uuid:public_id>/status/", views.integration_status, name="status"),
+    path("<uuid:public_id>/enabled/", views.integration_set_enabled, name="set-enabled"),
+    path("<uuid:public_id>/delete/", views.integration_delete, name="delete"),
 ]

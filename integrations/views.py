@@ -46,7 +46,7 @@ def integration_list(request: AuthenticatedHttpRequest) -> HttpResponse:
                 f"{integration.get_ats_display()} integration created for {group.name}. "
                 "Next: click Settings and add your Lever API key.",
             )
-            return redirect("integrations:detail", integration_id=integration.public_id)
+            return redirect("integrations:detail", public_id=integration.public_id)
     if request.method == "POST" and form.errors:
         messages.error(request, "The integration was not created. See the form below.")
     integrations = selectors.integration_list(user=request.user)
@@ -73,8 +73,8 @@ def integration_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @admin_required
-def integration_detail(request: AuthenticatedHttpRequest, integration_id: UUID) -> HttpResponse:
-    integration = selectors.integration_get(user=request.user, integration_id=integration_id)
+def integration_detail(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
+    integration = selectors.integration_get(user=request.user, public_id=public_id)
     return render(
         request,
         "integrations/detail.html",
@@ -99,12 +99,10 @@ def integration_detail(request: AuthenticatedHttpRequest, integration_id: UUID) 
 @sensitive_variables()
 @admin_required
 @require_http_methods(["GET", "POST"])
-def integration_settings(request: AuthenticatedHttpRequest, integration_id: UUID) -> HttpResponse:
+def integration_settings(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
     """API Key (write-only), optional User ID, Region → Save → background check with Lever."""
-    integration = selectors.integration_get(user=request.user, integration_id=integration_id)
-    settings_url = reverse(
-        "integrations:settings", kwargs={"integration_id": integration.public_id}
-    )
+    integration = selectors.integration_get(user=request.user, public_id=public_id)
+    settings_url = reverse("integrations:settings", kwargs={"public_id": integration.public_id})
     if request.method == "POST":
         form = IntegrationSettingsForm(request.POST, integration=integration)
         if form.is_valid():
@@ -184,11 +182,9 @@ def _announce_key_check(
 
 @admin_required
 @require_POST
-def integration_check_key(request: AuthenticatedHttpRequest, integration_id: UUID) -> HttpResponse:
-    integration = selectors.integration_get(user=request.user, integration_id=integration_id)
-    settings_url = reverse(
-        "integrations:settings", kwargs={"integration_id": integration.public_id}
-    )
+def integration_check_key(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
+    integration = selectors.integration_get(user=request.user, public_id=public_id)
+    settings_url = reverse("integrations:settings", kwargs={"public_id": integration.public_id})
     if keys.api_key_check_request(integration=integration, actor=request.user):
         messages.success(request, "Checking the key with Lever…")
         return redirect(f"{settings_url}?checking=1")
@@ -197,8 +193,8 @@ def integration_check_key(request: AuthenticatedHttpRequest, integration_id: UUI
 
 
 @admin_required
-def integration_status(request: AuthenticatedHttpRequest, integration_id: UUID) -> HttpResponse:
-    integration = selectors.integration_get(user=request.user, integration_id=integration_id)
+def integration_status(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
+    integration = selectors.integration_get(user=request.user, public_id=public_id)
     features = selectors.integration_features(integration=integration)
     return render(
         request,
@@ -218,10 +214,8 @@ def integration_status(request: AuthenticatedHttpRequest, integration_id: UUID) 
 
 @admin_required
 @require_POST
-def integration_set_enabled(
-    request: AuthenticatedHttpRequest, integration_id: UUID
-) -> HttpResponse:
-    integration = selectors.integration_get(user=request.user, integration_id=integration_id)
+def integration_set_enabled(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
+    integration = selectors.integration_get(user=request.user, public_id=public_id)
     enable = request.POST.get("enabled") == "1"
     if enable:
         changed = lifecycle.integration_enable(integration=integration, actor=request.user)
@@ -234,13 +228,13 @@ def integration_set_enabled(
             else "The integration was already disabled."
         )
     (messages.success if changed else messages.info)(request, text)
-    return redirect("integrations:detail", integration_id=integration.public_id)
+    return redirect("integrations:detail", public_id=integration.public_id)
 
 
 @admin_required
 @require_http_methods(["GET", "POST"])
-def integration_delete(request: AuthenticatedHttpRequest, integration_id: UUID) -> HttpResponse:
-    integration = selectors.integration_get(user=request.user, integration_id=integration_id)
+def integration_delete(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
+    integration = selectors.integration_get(user=request.user, public_id=public_id)
     if request.method == "POST":
         label = f"{integration.get_ats_display()} integration for {integration.group.name}"
         lifecycle.integration_delete(integration=integration, actor=request.user)

@@ -68,7 +68,6 @@ def ids(group: Group, admin_user: Any) -> dict[str, str]:
     return {
         "code": str(candidacy.code),
         "public_id": str(integration.public_id),
-        "integration_id": str(integration.public_id),
         "ats": integration.ats,
         "delivery_id": str(delivery.pk),
     }

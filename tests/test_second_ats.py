@@ -224,7 +224,7 @@ def test_reconciliation_heals_a_missed_change_of_the_second_ats(
 def test_the_status_and_settings_pages_show_the_second_ats_events(
     admin_client: Client, fake: FakeAts, fake_integration: AtsIntegration
 ) -> None:
-    kwargs = {"integration_id": fake_integration.public_id}
+    kwargs = {"public_id": fake_integration.public_id}
 
     status_page = admin_client.get(reverse("integrations:status", kwargs=kwargs))
     settings_page = admin_client.get(reverse("integrations:settings", kwargs=kwargs))

@@ -249,7 +249,7 @@ def test_debug_page_of_the_settings_form_hides_the_posted_api_key(
     admin_client: Client, integration: AtsIntegration, wrong_encryption_key: str
 ) -> None:
     admin_client.raise_request_exception = False
-    url = reverse("integrations:settings", kwargs={"integration_id": integration.public_id})
+    url = reverse("integrations:settings", kwargs={"public_id": integration.public_id})
 
     response = admin_client.post(url, {"api_key": CANARY_KEY, "lever_user_id": "", "region": "us"})
 
@@ -260,7 +260,7 @@ def test_debug_page_of_the_webhook_tokens_form_hides_the_posted_token(
     admin_client: Client, integration: AtsIntegration, wrong_encryption_key: str
 ) -> None:
     admin_client.raise_request_exception = False
-    url = reverse("webhooks-console:tokens", kwargs={"integration_id": integration.public_id})
+    url = reverse("webhooks-console:tokens", kwargs={"public_id": integration.public_id})
 
     response = admin_client.post(url, {"token_candidateStageChange": CANARY_TOKEN})
 
@@ -271,7 +271,7 @@ def test_debug_page_of_the_api_hides_the_api_key_of_a_patch(
     admin_client: Client, integration: AtsIntegration, wrong_encryption_key: str
 ) -> None:
     admin_client.raise_request_exception = False
-    url = reverse("api-integration-detail", kwargs={"integration_id": integration.public_id})
+    url = reverse("api-integration-detail", kwargs={"public_id": integration.public_id})
 
     response = admin_client.patch(url, {"api_key": CANARY_KEY}, content_type="application/json")
 
@@ -399,7 +399,6 @@ def route_ids(group: Group, admin_user: User) -> dict[str, str]:
         "code": str(candidacy.code),
         "role_code": str(candidacy.role.code),
         "public_id": str(integration.public_id),
-        "integration_id": str(integration.public_id),
         "ats": integration.ats,
         "delivery_id": str(delivery.pk),
     }

@@ -25,19 +25,19 @@ from webhooks.services import processing, setup
 DELIVERIES_PER_PAGE = 50
 
 
-def _integration(request: AuthenticatedHttpRequest, integration_id: uuid.UUID) -> AtsIntegration:
-    return integration_get(user=request.user, integration_id=integration_id)
+def _integration(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> AtsIntegration:
+    return integration_get(user=request.user, public_id=public_id)
 
 
 def _settings_url(integration: AtsIntegration) -> str:
-    kwargs = {"integration_id": integration.public_id}
+    kwargs = {"public_id": integration.public_id}
     return reverse("integrations:settings", kwargs=kwargs) + "#webhooks"
 
 
 def settings_section(integration: AtsIntegration) -> SettingsSection:
     """Step 3 on the integration's Settings page: URL, per-event state, the token form, links
     (registered with integrations.selectors.settings_section_register in apps.py)."""
-    kwargs = {"integration_id": integration.public_id}
+    kwargs = {"public_id": integration.public_id}
     return SettingsSection(
         template="webhooks/_integration_webhooks.html",
         context={
@@ -58,8 +58,8 @@ def settings_section(integration: AtsIntegration) -> SettingsSection:
 @sensitive_variables()
 @admin_required
 @require_POST
-def tokens_save(request: AuthenticatedHttpRequest, integration_id: uuid.UUID) -> HttpResponse:
-    integration = _integration(request, integration_id)
+def tokens_save(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    integration = _integration(request, public_id)
     form = SignatureTokensForm(request.POST, integration=integration)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -83,8 +83,8 @@ def tokens_save(request: AuthenticatedHttpRequest, integration_id: uuid.UUID) ->
 @sensitive_variables()
 @admin_required
 @require_POST
-def register(request: AuthenticatedHttpRequest, integration_id: uuid.UUID) -> HttpResponse:
-    integration = _integration(request, integration_id)
+def register(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    integration = _integration(request, public_id)
     try:
         result = setup.webhooks_register(integration=integration, actor=request.user)
     except setup.WebhookSetupError as exc:
@@ -115,8 +115,8 @@ def register(request: AuthenticatedHttpRequest, integration_id: uuid.UUID) -> Ht
 
 @admin_required
 @require_GET
-def activity(request: AuthenticatedHttpRequest, integration_id: uuid.UUID) -> HttpResponse:
-    integration = _integration(request, integration_id)
+def activity(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    integration = _integration(request, public_id)
     form = DeliveryFilterForm(request.GET or None, integration=integration)
     event = status = ""
     if form.is_valid():
@@ -144,9 +144,9 @@ def activity(request: AuthenticatedHttpRequest, integration_id: uuid.UUID) -> Ht
 @admin_required
 @require_GET
 def delivery_detail(
-    request: AuthenticatedHttpRequest, integration_id: uuid.UUID, delivery_id: int
+    request: AuthenticatedHttpRequest, public_id: uuid.UUID, delivery_id: int
 ) -> HttpResponse:
-    integration = _integration(request, integration_id)
+    integration = _integration(request, public_id)
     delivery = selectors.delivery_get(integration=integration, delivery_id=delivery_id)
     payload = None
     if delivery.payload is not None:
@@ -161,14 +161,14 @@ def delivery_detail(
 @admin_required
 @require_POST
 def delivery_process_again(
-    request: AuthenticatedHttpRequest, integration_id: uuid.UUID, delivery_id: int
+    request: AuthenticatedHttpRequest, public_id: uuid.UUID, delivery_id: int
 ) -> HttpResponse:
-    integration = _integration(request, integration_id)
+    integration = _integration(request, public_id)
     delivery = selectors.delivery_get(integration=integration, delivery_id=delivery_id)
     if processing.delivery_replay(delivery=delivery, actor=request.user):
         messages.success(request, f"Delivery #{delivery.pk} will be processed again shortly.")
     else:
         messages.warning(request, f"Delivery #{delivery.pk} is being processed right now.")
     return redirect(
-        "webhooks-console:delivery-detail", integration_id=integration_id, delivery_id=delivery.pk
+        "webhooks-console:delivery-detail", public_id=public_id, delivery_id=delivery.pk
     )

@@ -21,7 +21,7 @@ from webhooks.models import WebhookDelivery, WebhookRejection
 def webhook_url(*, integration: AtsIntegration) -> str:
     """The URL to paste into the ATS's webhook settings (absolute, from PUBLIC_BASE_URL)."""
     path = reverse(
-        "webhooks:receive", kwargs={"ats": integration.ats, "integration_id": integration.public_id}
+        "webhooks:receive", kwargs={"ats": integration.ats, "public_id": integration.public_id}
     )
     return f"{settings.PUBLIC_BASE_URL}{path}"
 
@@ -119,10 +119,9 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
     """The "Auto state updating" feature for the status page: tokens configured, deliveries
     arriving (and not only found by reconciliation), recent processing failures. Three
     queries whatever the volume."""
-    kwargs = {"integration_id": integration.public_id}
+    kwargs = {"public_id": integration.public_id}
     settings_url = (
-        reverse("integrations:settings", kwargs={"integration_id": integration.public_id})
-        + "#webhooks"
+        reverse("integrations:settings", kwargs={"public_id": integration.public_id}) + "#webhooks"
     )
     activity_url = reverse("webhooks-console:activity", kwargs=kwargs)
     events = webhook_setup(integration=integration)

@@ -9,7 +9,7 @@ from webhooks.views import WebhookReceiveAliasApi, WebhookReceiveApi
 app_name = "webhooks"
 
 urlpatterns = [
-    path("<slug:ats>/<uuid:integration_id>/", WebhookReceiveApi.as_view(), name="receive"),
+    path("<slug:ats>/<uuid:public_id>/", WebhookReceiveApi.as_view(), name="receive"),
     # Some senders drop the slash; APPEND_SLASH can't redirect a POST.
-    path("<slug:ats>/<uuid:integration_id>", WebhookReceiveAliasApi.as_view()),
+    path("<slug:ats>/<uuid:public_id>", WebhookReceiveAliasApi.as_view()),
 ]

@@ -67,14 +67,14 @@ class WebhookReceiveApi(APIView):
         auth=[],
         summary="Receive one ATS webhook delivery",
     )
-    def post(self, request: Request, integration_id: uuid.UUID, ats: str = "lever") -> Response:
+    def post(self, request: Request, public_id: uuid.UUID, ats: str = "lever") -> Response:
         client = client_ip(request)
         blocked = limiter.blocked_for(client)
         if blocked:
             return _too_many(blocked)
         # While the database is down, karatlever.middleware answers 503 + Retry-After (the
         # one answer that makes the ATS send the delivery again) and logs the outage once.
-        result = _receive(request, ats, integration_id)
+        result = _receive(request, ats, public_id)
         if result.outcome in REJECTIONS:
             limiter.rejected(client)
         data = {"status": result.outcome.code}
@@ -91,8 +91,8 @@ def _too_many(seconds: float) -> Response:
     )
 
 
-def _receive(request: Request, ats: str, integration_id: uuid.UUID) -> intake.RecordResult:
-    reject = partial(intake.delivery_reject, integration_public_id=integration_id, ats=ats)
+def _receive(request: Request, ats: str, public_id: uuid.UUID) -> intake.RecordResult:
+    reject = partial(intake.delivery_reject, integration_public_id=public_id, ats=ats)
     if _declared_length(request) > settings.WEBHOOK_MAX_BODY_BYTES:
         return reject(outcome=Outcome.TOO_LARGE)
     try:
@@ -103,7 +103,7 @@ def _receive(request: Request, ats: str, integration_id: uuid.UUID) -> intake.Re
         return reject(outcome=Outcome.TOO_LARGE)
     except ParseError:
         return reject(outcome=Outcome.MALFORMED, detail="The body is not valid JSON.")
-    return intake.delivery_record(integration_public_id=integration_id, body=body, ats=ats)
+    return intake.delivery_record(integration_public_id=public_id, body=body, ats=ats)
 
 
 def _declared_length(request: Request) -> int:

@@ -47,9 +47,7 @@ def _visit(page: Page, url: str, messages: list[str]) -> list[str]:
 def cast(integration: AtsIntegration) -> Cast:
     subscriptions_set(integration, EXAMPLE_TOKENS)
     # One stored delivery, so the activity page and a delivery's page have rows to show.
-    url = reverse(
-        "webhooks:receive", kwargs={"ats": "lever", "integration_id": integration.public_id}
-    )
+    url = reverse("webhooks:receive", kwargs={"ats": "lever", "public_id": integration.public_id})
     Client().post(url, data=make_delivery(), content_type="application/json")
     return Cast(integration)
 

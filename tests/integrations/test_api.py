@@ -53,7 +53,7 @@ def _call(client: Client, integration: AtsIntegration, route: tuple[str, str, di
 
 def test_the_routes_are_where_the_docs_say() -> None:
     assert reverse("api-integration-list") == LIST
-    assert reverse("api-integration-detail", kwargs={"integration_id": uuid.UUID(int=1)}) == (
+    assert reverse("api-integration-detail", kwargs={"public_id": uuid.UUID(int=1)}) == (
         f"{LIST}{uuid.UUID(int=1)}/"
     )
 
@@ -312,7 +312,7 @@ def test_the_openapi_schema_documents_the_integration_routes(admin_client: Clien
 
     paths = schema["paths"]
     assert set(paths["/api/v1/integrations/"]) >= {"get", "post"}
-    assert set(paths["/api/v1/integrations/{integration_id}/"]) >= {"get", "patch", "delete"}
+    assert set(paths["/api/v1/integrations/{public_id}/"]) >= {"get", "patch", "delete"}
     output = schema["components"]["schemas"]["IntegrationOutput"]["properties"]
     assert "api_key_last4" in output
     assert "api_key" not in output

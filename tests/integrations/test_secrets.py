@@ -45,9 +45,7 @@ def saved(
     caplog.set_level(logging.DEBUG, logger="urllib3")  # quiet by default; not in this test
     first = lever_sandbox.create_api_key(list(KARAT_PERMISSIONS), label="first")
     second = lever_sandbox.create_api_key(list(KARAT_PERMISSIONS), label="second")
-    settings_url = reverse(
-        "integrations:settings", kwargs={"integration_id": integration.public_id}
-    )
+    settings_url = reverse("integrations:settings", kwargs={"public_id": integration.public_id})
     responses = []
 
     responses.append(
@@ -68,10 +66,10 @@ def test_no_page_shows_the_key(saved: dict[str, Any], admin_client: Client) -> N
     pages = [
         reverse("integrations:list"),
         *(
-            reverse(f"integrations:{name}", kwargs={"integration_id": integration.public_id})
+            reverse(f"integrations:{name}", kwargs={"public_id": integration.public_id})
             for name in ("detail", "settings", "status", "delete")
         ),
-        reverse("integrations:settings", kwargs={"integration_id": integration.public_id})
+        reverse("integrations:settings", kwargs={"public_id": integration.public_id})
         + "?checking=1",
     ]
 

@@ -38,7 +38,7 @@ def test_list_respects_a_membership_limited_to_some_groups(
 
     assert list(selectors.integration_list(user=limited.user)) == [hidden]
     with pytest.raises(Http404):
-        selectors.integration_get(user=limited.user, integration_id=integration.public_id)
+        selectors.integration_get(user=limited.user, public_id=integration.public_id)
 
 
 def test_a_user_without_membership_sees_nothing(integration: AtsIntegration) -> None:
@@ -48,7 +48,7 @@ def test_a_user_without_membership_sees_nothing(integration: AtsIntegration) -> 
 
 
 def test_get_finds_the_users_integration(integration: AtsIntegration, admin_user: User) -> None:
-    found = selectors.integration_get(user=admin_user, integration_id=integration.public_id)
+    found = selectors.integration_get(user=admin_user, public_id=integration.public_id)
 
     assert found == integration
 
@@ -57,14 +57,12 @@ def test_get_is_a_404_for_another_organizations_integration(
     other_org_integration: AtsIntegration, admin_user: User
 ) -> None:
     with pytest.raises(Http404):
-        selectors.integration_get(user=admin_user, integration_id=other_org_integration.public_id)
+        selectors.integration_get(user=admin_user, public_id=other_org_integration.public_id)
 
 
 def test_get_is_a_404_for_an_unknown_id(admin_user: User) -> None:
     with pytest.raises(Http404):
-        selectors.integration_get(
-            user=admin_user, integration_id="00000000-0000-0000-0000-000000000000"
-        )
+        selectors.integration_get(user=admin_user, public_id="00000000-0000-0000-0000-000000000000")
 
 
 def test_audit_entries_are_newest_first_and_only_this_integrations(

@@ -54,7 +54,7 @@ _tokens = count()
 
 
 def _status_url(integration: AtsIntegration) -> str:
-    return reverse("integrations:status", kwargs={"integration_id": integration.public_id})
+    return reverse("integrations:status", kwargs={"public_id": integration.public_id})
 
 
 @pytest.fixture
@@ -144,7 +144,7 @@ def test_without_tokens_auto_state_updating_needs_attention_and_links_to_step_3(
     issue = health.issues[0]
     assert "Candidate Stage Change, Candidate Archive State Change, Candidate Hired" in issue.text
     assert "Register webhooks in Lever" in issue.text
-    settings_url = reverse("integrations:settings", kwargs={"integration_id": connected.public_id})
+    settings_url = reverse("integrations:settings", kwargs={"public_id": connected.public_id})
     assert issue.url == settings_url + "#webhooks"
 
     feature = _feature_html(_page(admin_client, connected), "Auto state updating")
@@ -195,7 +195,7 @@ def test_arriving_deliveries_make_the_feature_work_and_show_each_last_delivery(
     assert "Working" in feature
     assert "None yet" not in feature
     assert feature.count("<time datetime=") == 3
-    activity = reverse("webhooks-console:activity", kwargs={"integration_id": connected.public_id})
+    activity = reverse("webhooks-console:activity", kwargs={"public_id": connected.public_id})
     assert f'href="{activity}"' in feature
 
 
@@ -241,7 +241,7 @@ def test_failed_and_dead_deliveries_of_the_last_day_need_attention_with_a_filter
     assert health.level == "warn"
     (issue,) = health.issues
     assert issue.text.startswith("2 deliveries in the last 24 hours could not be processed")
-    activity = reverse("webhooks-console:activity", kwargs={"integration_id": connected.public_id})
+    activity = reverse("webhooks-console:activity", kwargs={"public_id": connected.public_id})
     assert issue.url == f"{activity}?status=failed"
     assert f'href="{activity}?status=failed"' in _page(admin_client, connected)
 
@@ -429,7 +429,7 @@ def test_the_list_and_overview_pages_show_the_same_overall_status_as_the_status_
     pages = [
         admin_client.get(reverse("integrations:list")).content.decode(),
         admin_client.get(
-            reverse("integrations:detail", kwargs={"integration_id": connected.public_id})
+            reverse("integrations:detail", kwargs={"public_id": connected.public_id})
         ).content.decode(),
         admin_client.get(_status_url(connected)).content.decode(),
     ]
@@ -557,14 +557,14 @@ def test_a_confidential_opportunity_the_key_may_not_see_is_not_reported_as_a_ref
     assert "refused the API key" not in page
     assert "Lever rejected the key" not in page
     activity = admin_client.get(
-        reverse("webhooks-console:activity", kwargs={"integration_id": integration.public_id})
+        reverse("webhooks-console:activity", kwargs={"public_id": integration.public_id})
     ).content.decode()
     assert "Failed" in activity
     assert "see this record" in activity
     detail = admin_client.get(
         reverse(
             "webhooks-console:delivery-detail",
-            kwargs={"integration_id": integration.public_id, "delivery_id": delivery.pk},
+            kwargs={"public_id": integration.public_id, "delivery_id": delivery.pk},
         )
     ).content.decode()
     assert "not authorized to access confidential data" in detail

@@ -24,7 +24,7 @@ LIST = reverse("integrations:list")
 
 
 def _url(name: str, integration: AtsIntegration) -> str:
-    return reverse(f"integrations:{name}", kwargs={"integration_id": integration.public_id})
+    return reverse(f"integrations:{name}", kwargs={"public_id": integration.public_id})
 
 
 # (method, url name, POST data) for every page; "list" has no id.
@@ -551,7 +551,7 @@ def test_delete_asks_first_then_deletes_and_keeps_the_audit_log(
 
 
 def test_unknown_integration_ids_are_404(admin_client: Client, group: Group) -> None:
-    missing = reverse("integrations:detail", kwargs={"integration_id": uuid.uuid4()})
+    missing = reverse("integrations:detail", kwargs={"public_id": uuid.uuid4()})
 
     assert admin_client.get(missing).status_code == 404
     assert admin_client.get("/settings/ats-integrations/not-a-uuid/").status_code == 404

@@ -159,7 +159,7 @@ def post_delivery(client: Client, webhook_integration: AtsIntegration) -> PostFn
         **extra: Any,
     ) -> Any:
         target = public_id or (integration or webhook_integration).public_id
-        url = reverse("webhooks:receive", kwargs={"ats": "lever", "integration_id": target})
+        url = reverse("webhooks:receive", kwargs={"ats": "lever", "public_id": target})
         data = json.dumps(body) if isinstance(body, dict) else body
         return client.post(url, data=data, content_type=content_type, **extra)
 

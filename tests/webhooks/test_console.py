@@ -30,7 +30,7 @@ NEW_TOKEN = "n3wT0ken-for-stage-change-0123456789abcdef0123456"
 
 def _url(name: str, integration: AtsIntegration, **kwargs: Any) -> str:
     return reverse(
-        f"webhooks-console:{name}", kwargs={"integration_id": integration.public_id, **kwargs}
+        f"webhooks-console:{name}", kwargs={"public_id": integration.public_id, **kwargs}
     )
 
 
@@ -421,7 +421,7 @@ def test_integration_settings_page_shows_the_webhook_step(
     admin_client: Client, webhook_integration: AtsIntegration, settings: Any
 ) -> None:
     settings.PUBLIC_BASE_URL = "https://karat.example"
-    url = reverse("integrations:settings", kwargs={"integration_id": webhook_integration.public_id})
+    url = reverse("integrations:settings", kwargs={"public_id": webhook_integration.public_id})
 
     response = admin_client.get(url)
 
@@ -442,7 +442,7 @@ def test_token_form_redirects_back_to_the_settings_page(
     )
 
     settings_url = reverse(
-        "integrations:settings", kwargs={"integration_id": webhook_integration.public_id}
+        "integrations:settings", kwargs={"public_id": webhook_integration.public_id}
     )
     assert response["Location"] == settings_url + "#webhooks"
 

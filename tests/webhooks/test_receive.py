@@ -518,7 +518,7 @@ def test_json_with_charset_parameter_is_accepted(post_delivery: PostFn) -> None:
 
 def test_get_is_not_allowed(client: Client, webhook_integration: AtsIntegration) -> None:
     url = reverse(
-        "webhooks:receive", kwargs={"ats": "lever", "integration_id": webhook_integration.public_id}
+        "webhooks:receive", kwargs={"ats": "lever", "public_id": webhook_integration.public_id}
     )
 
     assert client.get(url).status_code == 405
@@ -527,7 +527,7 @@ def test_get_is_not_allowed(client: Client, webhook_integration: AtsIntegration)
 def test_receiver_needs_no_csrf_token(webhook_integration: AtsIntegration) -> None:
     client = Client(enforce_csrf_checks=True)
     url = reverse(
-        "webhooks:receive", kwargs={"ats": "lever", "integration_id": webhook_integration.public_id}
+        "webhooks:receive", kwargs={"ats": "lever", "public_id": webhook_integration.public_id}
     )
 
     response = client.post(url, data=json.dumps(make_delivery()), content_type="application/json")
@@ -662,7 +662,7 @@ def test_same_delivery_sent_three_times_concurrently_is_stored_once(
 ) -> None:
     body = json.dumps(example_payload(WebhookEvent.CANDIDATE_ARCHIVE_CHANGE))
     url = reverse(
-        "webhooks:receive", kwargs={"ats": "lever", "integration_id": webhook_integration.public_id}
+        "webhooks:receive", kwargs={"ats": "lever", "public_id": webhook_integration.public_id}
     )
     barrier = threading.Barrier(3)
     answers: list[tuple[int, str]] = []

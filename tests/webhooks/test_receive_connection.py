@@ -36,7 +36,7 @@ def test_delivery_after_the_database_dropped_the_idle_connection_is_stored(
     if connection.vendor != "postgresql" or not connection.settings_dict.get("CONN_HEALTH_CHECKS"):
         pytest.skip("needs PostgreSQL with CONN_HEALTH_CHECKS (the DATABASE_URL shape)")
     url = reverse(
-        "webhooks:receive", kwargs={"ats": "lever", "integration_id": webhook_integration.public_id}
+        "webhooks:receive", kwargs={"ats": "lever", "public_id": webhook_integration.public_id}
     )
     client = Client()
     first = client.post(url, data=make_delivery(token="a" * 40), content_type="application/json")

@@ -66,9 +66,7 @@ def wsgi_request(
 
 
 def _receive_path(integration: AtsIntegration) -> str:
-    return reverse(
-        "webhooks:receive", kwargs={"ats": "lever", "integration_id": integration.public_id}
-    )
+    return reverse("webhooks:receive", kwargs={"ats": "lever", "public_id": integration.public_id})
 
 
 def _names(headers: list[tuple[str, str]]) -> set[str]:
