@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from integrations.models import AtsIntegration
 from karatlever.accounts.models import Group
 from tests.factories import CandidacyFactory, RoleFactory
+from tests.routes import all_routes, route_fill
 from webhooks.models import WebhookDelivery
 
 pytestmark = pytest.mark.django_db
@@ -40,21 +39,8 @@ FIELD_NAMES = [
 
 
 def _routes() -> list[str]:
-    def walk(patterns: list[Any], prefix: str = "") -> list[str]:
-        found = []
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                found += walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            elif isinstance(pattern, URLPattern):
-                found.append(prefix + str(pattern.pattern))
-        return found
-
     # Django's own admin is out of scope; the accounts routes are exercised as anonymous below.
-    return [r for r in walk(get_resolver().url_patterns) if not r.startswith("admin/")]
-
-
-def _fill(route: str, ids: dict[str, str]) -> str:
-    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: ids[m.group(1)], route)
+    return [r for r in all_routes() if not r.startswith("admin/")]
 
 
 @pytest.fixture
@@ -88,7 +74,7 @@ def test_junk_input_on_every_route_never_gives_a_server_error(
 
     # Deleting the integration would turn every later route into a 404: delete last.
     for route in sorted(_routes(), key=lambda r: r.endswith("delete/")):
-        url = _fill(route, _roles_codes(route, ids, role_code))
+        url = route_fill(route, _roles_codes(route, ids, role_code))
         if url == "/accounts/logout/":
             continue  # would end the admin's session for the routes after it
         for method, kwargs in (

@@ -5,7 +5,6 @@ signed-in pages."""
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from unittest import mock
@@ -17,7 +16,7 @@ from django.db import OperationalError
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, path, reverse
+from django.urls import path, reverse
 from django.views.debug import ExceptionReporter
 from pytest_django import Settings
 
@@ -28,6 +27,7 @@ from karatlever import outages
 from karatlever.accounts.models import Group, User
 from tests.factories import DEFAULT_PASSWORD, CandidacyFactory, RoleFactory
 from tests.integrations.conftest import set_key
+from tests.routes import all_routes, route_fill
 from webhooks.models import WebhookDelivery
 
 if TYPE_CHECKING:
@@ -370,20 +370,11 @@ def test_encryption_hides_the_plaintext_and_the_keys_from_error_reports(
 
 
 def _routes() -> list[str]:
-    def walk(patterns: list[Any], prefix: str = "") -> list[str]:
-        found = []
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                found += walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            elif isinstance(pattern, URLPattern):
-                found.append(prefix + str(pattern.pattern))
-        return found
-
     # Django's admin sends no-store itself; logout would end the session for the routes after
     # it; the webhook receiver authenticates no one (its answer is the same for everybody).
     return [
         r
-        for r in walk(get_resolver().url_patterns)
+        for r in all_routes()
         if not r.startswith(("admin/", "webhooks/")) and r != "accounts/logout/"
     ]
 
@@ -407,7 +398,7 @@ def route_ids(group: Group, admin_user: User) -> dict[str, str]:
 def _fill(route: str, ids: dict[str, str]) -> str:
     if route.startswith("roles/"):
         ids = {**ids, "code": ids["role_code"]}
-    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: ids[m.group(1)], route)
+    return route_fill(route, ids)
 
 
 def test_every_page_answered_to_a_signed_in_user_is_no_store(
