@@ -22,20 +22,22 @@ def test_a_datetime_is_a_time_element_in_utc_with_its_iso_moment() -> None:
     moment = datetime(2026, 3, 7, 9, 5, 30, tzinfo=UTC)
 
     assert _render("{{ moment|when }}", moment=moment) == (
-        '<time class="when" datetime="2026-03-07T09:05:30Z">Mar 7, 2026, 09:05 UTC</time>'
+        '<time datetime="2026-03-07T09:05:30Z" class="when">Mar 7, 2026, 09:05 UTC</time>'
     )
 
 
 def test_another_time_zone_is_shown_as_the_same_moment_in_utc() -> None:
     moment = datetime(2026, 3, 7, 1, 5, tzinfo=timezone(timedelta(hours=-8)))
 
-    assert 'datetime="2026-03-07T09:05:00Z">Mar 7, 2026, 09:05 UTC<' in str(when(moment))
+    assert 'datetime="2026-03-07T09:05:00Z" class="when">Mar 7, 2026, 09:05 UTC<' in str(
+        when(moment)
+    )
 
 
 def test_epoch_milliseconds_are_a_date_like_any_other() -> None:
     # Lever's triggeredAt
     assert str(when(1795965022799)) == (
-        '<time class="when" datetime="2026-11-29T15:10:22.799Z">Nov 29, 2026, 15:10 UTC</time>'
+        '<time datetime="2026-11-29T15:10:22.799Z" class="when">Nov 29, 2026, 15:10 UTC</time>'
     )
 
 

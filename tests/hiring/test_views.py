@@ -520,7 +520,7 @@ def test_timeline_credits_what_karat_did_by_itself_to_karat_and_dates_every_even
     assert "A person" not in timeline
     assert f"by {admin_user.display_name}" not in timeline
     iso = event.occurred_at.astimezone(UTC).isoformat(timespec="milliseconds")
-    assert f'<time class="when" datetime="{iso.replace("+00:00", "Z")}">' in timeline
+    assert f'<time datetime="{iso.replace("+00:00", "Z")}" class="when">' in timeline
 
 
 def test_admin_status_change_through_the_form_creates_one_event(

@@ -394,10 +394,10 @@ def test_delivery_detail_shows_dates_the_candidate_and_real_characters(
 
     assert "1795965022799</code>" not in html
     assert (
-        '<dt>Triggered in Lever</dt><dd><time class="when" '
-        'datetime="2026-11-29T15:10:22.799Z">Nov 29, 2026, 15:10 UTC</time></dd>'
+        '<dt>Triggered in Lever</dt><dd><time datetime="2026-11-29T15:10:22.799Z" '
+        'class="when">Nov 29, 2026, 15:10 UTC</time></dd>'
     ) in html
-    received = '<time class="when" datetime="2026-11-29T15:11:00Z">Nov 29, 2026, 15:11 UTC</time>'
+    received = '<time datetime="2026-11-29T15:11:00Z" class="when">Nov 29, 2026, 15:11 UTC</time>'
     assert f"<dt>Received</dt><dd>{received}</dd>" in html
     assert "\\u" not in html
     assert "••••••" in html

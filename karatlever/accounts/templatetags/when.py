@@ -1,6 +1,6 @@
 """`{{ value|when }}`: the console's one way to show a moment.
 
-Renders ``<time class="when" datetime="ISO-8601 UTC">Nov 29, 2026, 17:35 UTC</time>``; the
+Renders ``<time datetime="ISO-8601 UTC" class="when">Nov 29, 2026, 17:35 UTC</time>``; the
 console's script (static/js/console.js) rewrites the text into the viewer's own time zone.
 Accepts an aware datetime or epoch milliseconds (Lever's ``triggeredAt``); anything empty
 renders as "" so ``|when|default:"—"`` works.
@@ -47,7 +47,7 @@ def when(value: datetime | int | float | None) -> SafeString | str:
         return ""
     iso = moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds")
     return format_html(
-        '<time class="when" datetime="{}">{}</time>',
+        '<time datetime="{}" class="when">{}</time>',
         iso.replace("+00:00", "Z"),
         text(moment),
     )
