@@ -113,13 +113,67 @@ def test_the_demo_key_is_set_through_the_audited_console_service() -> None:
 
     integration = AtsIntegration.objects.get(group__name="Engineering")
     entry = integration.audit_entries.get(action=AuditEntry.Action.API_KEY_SET)
-    assert entry.actor is not None
-    assert entry.actor.email == "admin@acme.test"
+    assert entry.actor is None  # the seed did it, not the demo admin (issue #10)
     assert entry.detail["api_key_last4"] == DEMO_API_KEY[-4:]
     assert DEMO_API_KEY not in str(entry.detail)
     assert integration.audit_entries.filter(action=AuditEntry.Action.CREATED).count() == 1
     # The worker checks the key against the sandbox; until then it is being checked.
     assert integration.key_status == AtsIntegration.KeyStatus.CHECKING
+
+
+def test_what_the_seed_did_is_credited_to_the_system_not_the_demo_admin() -> None:
+    _seed()
+
+    integration = AtsIntegration.objects.get(group__name="Engineering")
+    assert integration.created_by is None
+    assert integration.audit_entries.exists()
+    assert not integration.audit_entries.filter(actor__isnull=False).exists()
+    events = CandidacyEvent.objects.all()
+    assert events.exists()
+    assert not events.filter(actor__isnull=False).exists()
+    assert not events.filter(source=CandidacyEvent.Source.PERSON).exists()
+    created = events.filter(kind=CandidacyEvent.Kind.CREATED)
+    assert set(created.values_list("source", flat=True)) == {CandidacyEvent.Source.KARAT}
+
+
+def test_pages_show_the_seeds_entries_as_automatic() -> None:
+    _seed()
+    client = Client()
+    client.force_login(User.objects.get(email="admin@acme.test"))
+    integration = AtsIntegration.objects.get(group__name="Engineering")
+    candidacy = Candidacy.objects.filter(group=integration.group).first()
+    assert candidacy is not None
+
+    timeline = client.get(f"/candidates/{candidacy.code}/").content.decode()
+    audit = client.get(f"/settings/ats-integrations/{integration.public_id}/").content.decode()
+
+    assert "Ada Admin" not in timeline.split('id="timeline-h"')[1]
+    assert "A person" not in timeline
+    assert "Karat (automatic)" in timeline
+    audit_log = audit.split('id="audit-heading"')[1]
+    assert "Ada Admin" not in audit_log
+    assert "Karat (automatic)" in audit_log
+
+
+def test_the_background_check_of_the_seeded_key_is_credited_to_the_system(
+    settings: Settings,
+) -> None:
+    from integrations import tasks
+
+    with SandboxServer(port=0, rate_per_second=None) as sandbox:
+        settings.LEVER_API_BASE_URL = sandbox.api_url
+        _seed()
+        integration = AtsIntegration.objects.get(group__name="Engineering")
+        tasks.api_key_validate(integration.pk)  # what the worker runs in the background
+
+    entry = integration.audit_entries.get(action=AuditEntry.Action.API_KEY_VALIDATED)
+    assert entry.actor is None
+    client = Client()
+    client.force_login(User.objects.get(email="admin@acme.test"))
+    page = client.get(f"/settings/ats-integrations/{integration.public_id}/").content.decode()
+    audit_log = page.split('id="audit-heading"')[1]
+    assert "API key validated" in audit_log
+    assert "Ada Admin" not in audit_log
 
 
 def test_a_rerun_keeps_a_changed_password_unless_asked_to_reset() -> None:
@@ -184,6 +238,9 @@ def test_register_webhooks_points_the_sandbox_webhooks_at_the_console_once(
     assert "(kept: " in second
     assert sorted(hook["event"] for hook in in_lever) == sorted(WebhookEvent.values)
     assert {hook["url"] for hook in in_lever} == {expected_url}
+    registered = integration.audit_entries.filter(action=AuditEntry.Action.WEBHOOKS_CHANGED)
+    assert registered.exists()
+    assert not registered.filter(actor__isnull=False).exists()  # `make run` did it, no person
 
 
 def test_register_webhooks_without_the_demo_is_a_clear_error() -> None:

@@ -65,7 +65,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
     def masked_payload(self, obj: WebhookDelivery) -> str:
         if obj.payload is None:
             return "—"
-        text = json.dumps(payload_masked(obj.payload), indent=2, sort_keys=True)
+        text = json.dumps(payload_masked(obj.payload), ensure_ascii=False, indent=2, sort_keys=True)
         return format_html("<pre>{}</pre>", text)
 
     @admin.action(description="Process again")

@@ -150,7 +150,13 @@ def delivery_detail(
     delivery = selectors.delivery_get(integration=integration, delivery_id=delivery_id)
     payload = None
     if delivery.payload is not None:
-        payload = json.dumps(selectors.payload_masked(delivery.payload), indent=2, sort_keys=True)
+        # Real characters (names, the mask "••••••"), not \u escapes.
+        payload = json.dumps(
+            selectors.payload_masked(delivery.payload),
+            ensure_ascii=False,
+            indent=2,
+            sort_keys=True,
+        )
     return render(
         request,
         "webhooks/delivery_detail.html",

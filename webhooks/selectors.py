@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Length
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
 from integrations import ats
-from integrations.models import AtsIntegration, WebhookSubscription
+from integrations.models import AtsIntegration, OpportunityLink, WebhookSubscription
 from integrations.selectors import AUTO_STATE_UPDATING, FEATURES, FeatureHealth, FeatureIssue
 from webhooks.models import WebhookDelivery, WebhookRejection
 
@@ -70,19 +70,37 @@ def webhooks_not_arriving(*, integration: AtsIntegration) -> bool:
     return integration.unannounced_change_streak >= threshold
 
 
+def _with_candidate(
+    deliveries: QuerySet[WebhookDelivery], *, integration: AtsIntegration
+) -> QuerySet[WebhookDelivery]:
+    """Each delivery's ``candidate_name`` and ``candidacy_code``: the candidacy its opportunity
+    is linked to (None when none). Subqueries, so still one query however many rows."""
+    links = OpportunityLink.objects.filter(
+        integration=integration, opportunity_id=OuterRef("opportunity_id")
+    )
+    return deliveries.annotate(
+        candidate_name=Subquery(links.values("candidacy__candidate_name")[:1]),
+        candidacy_code=Subquery(links.values("candidacy__code")[:1]),
+    )
+
+
 def delivery_list(
     *, integration: AtsIntegration, event: str = "", status: str = ""
 ) -> QuerySet[WebhookDelivery]:
+    """The integration's deliveries, newest first, with their candidate (_with_candidate)."""
     deliveries = WebhookDelivery.objects.filter(integration=integration).defer("payload")
     if event:
         deliveries = deliveries.filter(event=event)
     if status:
         deliveries = deliveries.filter(status=status)
+    deliveries = _with_candidate(deliveries, integration=integration)
     return deliveries.order_by("-received_at", "-id")
 
 
 def delivery_get(*, integration: AtsIntegration, delivery_id: int) -> WebhookDelivery:
-    return get_object_or_404(WebhookDelivery, integration=integration, pk=delivery_id)
+    """One delivery, with its candidate (_with_candidate)."""
+    deliveries = WebhookDelivery.objects.filter(integration=integration)
+    return get_object_or_404(_with_candidate(deliveries, integration=integration), pk=delivery_id)
 
 
 def rejection_counts(*, integration: AtsIntegration, hours: int = 24) -> dict[str, int]:

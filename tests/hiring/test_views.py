@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 import pytest
@@ -498,6 +499,28 @@ def test_timeline_lists_events_newest_first_with_source_and_actor(
     assert f"by {admin_user.display_name}" in html
     assert ">Lever<" in html
     assert ">A person<" in html
+
+
+def test_timeline_credits_what_karat_did_by_itself_to_karat_and_dates_every_event(
+    admin_client: Client, admin_user: User, role: Role
+) -> None:
+    candidacy = services.candidacy_create(
+        role=role,
+        candidate_name="Seeded Person",
+        candidate_email="seeded@example.com",
+        actor=None,
+        source=CandidacyEvent.Source.KARAT,
+    )
+    event = candidacy.events.get()
+
+    html = admin_client.get(reverse("hiring:candidate-detail", args=[candidacy.code])).content
+    timeline = html.decode().split('id="timeline-h"')[1]
+
+    assert "Karat (automatic)" in timeline
+    assert "A person" not in timeline
+    assert f"by {admin_user.display_name}" not in timeline
+    iso = event.occurred_at.astimezone(UTC).isoformat(timespec="milliseconds")
+    assert f'<time datetime="{iso.replace("+00:00", "Z")}" class="when">' in timeline
 
 
 def test_admin_status_change_through_the_form_creates_one_event(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from integrations.lever.adapter import WebhookEvent
@@ -343,6 +346,64 @@ def test_delivery_detail_masks_the_token_and_signature(
     assert body["signature"] not in html
     assert body["data"]["opportunityId"] in html
     assert "Process again" in html
+
+
+def test_activity_names_the_linked_candidate_in_a_constant_number_of_queries(
+    admin_client: Client,
+    webhook_integration: AtsIntegration,
+    linked_candidacy: Any,
+    django_assert_max_num_queries: Any,
+) -> None:
+    _deliveries(webhook_integration)  # both for the linked opportunity
+    unlinked = make_delivery(WebhookEvent.CANDIDATE_HIRED, opportunity_id="opp-not-linked-0001")
+    intake.delivery_record(integration_public_id=webhook_integration.public_id, body=unlinked)
+    url = _url("activity", webhook_integration)
+    admin_client.get(url)  # warm the session and caches
+    with CaptureQueriesContext(connection) as few:
+        admin_client.get(url)
+
+    for _ in range(10):
+        intake.delivery_record(
+            integration_public_id=webhook_integration.public_id,
+            body=make_delivery(WebhookEvent.CANDIDATE_HIRED),
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = admin_client.get(url)
+
+    html = response.content.decode()
+    candidate_url = reverse("hiring:candidate-detail", args=[linked_candidacy.code])
+    assert html.count(f'<a href="{candidate_url}">{linked_candidacy.candidate_name}</a>') == 12
+    assert "opp-not-linked-0001" in html  # no candidate: the opportunity id, said so
+    assert "Not linked to a candidate" in html
+
+
+def test_delivery_detail_shows_dates_the_candidate_and_real_characters(
+    admin_client: Client, webhook_integration: AtsIntegration, linked_candidacy: Any
+) -> None:
+    body = make_delivery(triggered_at=1795965022799)  # 2026-11-29T15:10:22.799Z
+    body["data"]["note"] = "Zoë \u2014 café"
+    with time_machine.travel(datetime(2026, 11, 29, 15, 11, tzinfo=UTC), tick=False):
+        result = intake.delivery_record(
+            integration_public_id=webhook_integration.public_id, body=body
+        )
+    assert result.delivery_id is not None
+
+    html = admin_client.get(
+        _url("delivery-detail", webhook_integration, delivery_id=result.delivery_id)
+    ).content.decode()
+
+    assert "1795965022799</code>" not in html
+    assert (
+        '<dt>Triggered in Lever</dt><dd><time datetime="2026-11-29T15:10:22.799Z" '
+        'class="when">Nov 29, 2026, 15:10 UTC</time></dd>'
+    ) in html
+    received = '<time datetime="2026-11-29T15:11:00Z" class="when">Nov 29, 2026, 15:11 UTC</time>'
+    assert f"<dt>Received</dt><dd>{received}</dd>" in html
+    assert "\\u" not in html
+    assert "••••••" in html
+    assert "Zoë \u2014 café" in html
+    candidate_url = reverse("hiring:candidate-detail", args=[linked_candidacy.code])
+    assert f'<a href="{candidate_url}">{linked_candidacy.candidate_name}</a>' in html
 
 
 def test_admin_processes_a_delivery_again(
