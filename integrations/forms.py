@@ -102,7 +102,9 @@ class IntegrationSettingsForm(forms.Form):
         label="Region",
         # The ATS's region names with their API hosts ("US (api.lever.co)").
         choices=ats.adapter_for(Ats.LEVER).regions,
-        help_text="Where your Lever account lives. Most accounts are US.",
+        help_text="Where your Lever account lives. How to tell: you sign in to Lever at "
+        "hire.lever.co → US; at hire.eu.lever.co → EU. Sandbox is only for Lever sandbox "
+        "accounts (hire.sandbox.lever.co).",
         error_messages={"invalid_choice": "Choose a region: US, EU or Sandbox."},
     )
 
