@@ -107,6 +107,7 @@ def test_an_admin_sees_the_settings_menu(
 ) -> None:
     login(admin_user)
     nav = page.get_by_role("navigation", name="Main")
+    expect(nav).not_to_contain_text("{#")  # no template comment leaks into the menu
 
     nav.get_by_text("Settings", exact=True).click()
     nav.get_by_role("link", name="ATS Integrations").click()

@@ -657,6 +657,7 @@ def test_the_settings_menu_shows_for_admins_only(
     assert "<summary" in admin_page
     assert f'href="{LIST}"' not in recruiter_page
     assert ">Settings</summary>" not in recruiter_page
+    assert "{#" not in admin_page  # no template comment leaks into the page
 
 
 # --- the create form offers only groups that can take an integration --------------------------
