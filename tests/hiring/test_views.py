@@ -646,3 +646,20 @@ def test_an_unlinked_candidacy_has_no_lever_profile_link(admin_client: Client, r
 
     assert "Open profile in" not in page
     assert "lever.co/candidates" not in page
+
+
+def test_a_link_with_a_damaged_opportunity_id_shows_no_profile_link(
+    admin_client: Client, role: Role
+) -> None:
+    from integrations.models import OpportunityLink
+    from tests.factories import IntegrationFactory
+
+    candidacy = CandidacyFactory(role=role)
+    OpportunityLink.objects.create(
+        integration=IntegrationFactory(group=role.group), candidacy=candidacy, opportunity_id="x"
+    )
+
+    response = admin_client.get(reverse("hiring:candidate-detail", kwargs={"code": candidacy.code}))
+
+    assert response.status_code == 200
+    assert "Open profile in" not in response.content.decode()
