@@ -11,3 +11,8 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from integrations import checks  # noqa: F401  (registers system checks)
+        from integrations.selectors import candidacy_page_context
+        from karatlever.hiring.views import candidacy_context_hook_register
+
+        # The candidacy page links the candidate's ATS profile (hiring never imports us).
+        candidacy_context_hook_register(candidacy_page_context)

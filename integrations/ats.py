@@ -191,6 +191,8 @@ class PermissionCheck:
     name: str
     ok: bool | None
     message: str
+    # On a failed "region" line: the region whose host accepted the key ("" when none did).
+    suggested_region: str = ""
 
 
 @dataclass(frozen=True)

@@ -35,12 +35,43 @@ class IntegrationCreateForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["group"]
         assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 - declared above
+        # Every visible group stays valid input (so a stale page gets a clear error below),
+        # but the drop-down offers only the groups that can still take an integration.
         field.queryset = groups
-        only = list(groups[:2])
-        if len(only) == 1:
+        taken: dict[int, set[str]] = {}
+        for group_id, ats_code in AtsIntegration.objects.filter(group__in=groups).values_list(
+            "group_id", "ats"
+        ):
+            taken.setdefault(group_id, set()).add(ats_code)
+        every_ats = {value for value, _ in Ats.choices}
+        labels = dict(Ats.choices)
+        self.available_groups = [g for g in groups if not every_ats <= taken.get(g.pk, set())]
+        # (group, why it can't take one), e.g. "Platform already has a Lever integration".
+        self.unavailable_groups = [
+            (g, self._taken_reason(g.name, taken[g.pk], labels))
+            for g in groups
+            if every_ats <= taken.get(g.pk, set())
+        ]
+        self._full_group_ids = {g.pk for g, _ in self.unavailable_groups}
+        field.choices = [(g.code, g.name) for g in self.available_groups]
+        if len(self.available_groups) == 1:
             # One group: nothing to choose, so no drop-down (seed guide step 2).
             field.widget = forms.HiddenInput()
-            field.initial = only[0].code
+            field.initial = self.available_groups[0].code
+
+    @staticmethod
+    def _taken_reason(name: str, codes: set[str], labels: dict[str, str]) -> str:
+        names = " and ".join(sorted(labels[c] for c in codes if c in labels))
+        return f"{name} already has a {names} integration"
+
+    def clean_group(self) -> Any:
+        group = self.cleaned_data.get("group")
+        if group is not None and group.pk in self._full_group_ids:
+            reason = {g.pk: why for g, why in self.unavailable_groups}[group.pk]
+            raise forms.ValidationError(
+                f"{reason}. Open it from the list to change it.", code="duplicate"
+            )
+        return group
 
     @property
     def has_group_choice(self) -> bool:
@@ -71,7 +102,9 @@ class IntegrationSettingsForm(forms.Form):
         label="Region",
         # The ATS's region names with their API hosts ("US (api.lever.co)").
         choices=ats.adapter_for(Ats.LEVER).regions,
-        help_text="Where your Lever account lives. Most accounts are US.",
+        help_text="Where your Lever account lives. How to tell: you sign in to Lever at "
+        "hire.lever.co → US; at hire.eu.lever.co → EU. Sandbox is only for Lever sandbox "
+        "accounts (hire.sandbox.lever.co).",
         error_messages={"invalid_choice": "Choose a region: US, EU or Sandbox."},
     )
 

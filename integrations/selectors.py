@@ -348,3 +348,25 @@ def integration_region_label(*, integration: AtsIntegration) -> str:
     except ats.UnknownAts:
         regions = {}
     return regions.get(integration.region, integration.get_region_display())
+
+
+def candidacy_ats_profile(*, candidacy: Any) -> tuple[str, str] | None:
+    """(ATS label, URL) of the candidate's profile in the ATS, on the integration's region
+    host; None when the candidacy is not linked to an ATS. The candidacy page shows it
+    through the hook ``IntegrationsConfig.ready`` registers with karatlever.hiring.views."""
+    from integrations.models import OpportunityLink
+
+    link = OpportunityLink.objects.filter(candidacy=candidacy).select_related("integration").first()
+    if link is None:
+        return None
+    adapter = ats.adapter_for(link.integration.ats)
+    try:
+        url = adapter.candidate_url(link.integration.region, link.opportunity_id)
+    except ValueError:  # a region the ATS has no site for
+        return None
+    return adapter.label, url
+
+
+def candidacy_page_context(candidacy: Any) -> dict[str, Any]:
+    """Extra context for the candidacy page (see karatlever.hiring.views)."""
+    return {"ats_profile": candidacy_ats_profile(candidacy=candidacy)}

@@ -15,6 +15,11 @@ urlpatterns = [
     path("<uuid:public_id>/", views.integration_detail, name="detail"),
     path("<uuid:public_id>/settings/", views.integration_settings, name="settings"),
     path("<uuid:public_id>/settings/check/", views.integration_check_key, name="check-key"),
+    path(
+        "<uuid:public_id>/settings/region/",
+        views.integration_switch_region,
+        name="switch-region",
+    ),
     path("<uuid:public_id>/status/", views.integration_status, name="status"),
     path("<uuid:public_id>/enabled/", views.integration_set_enabled, name="set-enabled"),
     path("<uuid:public_id>/delete/", views.integration_delete, name="delete"),

@@ -193,6 +193,32 @@ def integration_check_key(request: AuthenticatedHttpRequest, public_id: UUID) ->
 
 
 @admin_required
+@require_POST
+def integration_switch_region(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
+    """The settings page's one-click "Switch to EU" after the key check found the key works
+    in another region: save that region (same service as Save) and check the key again."""
+    integration = selectors.integration_get(user=request.user, public_id=public_id)
+    settings_url = reverse("integrations:settings", kwargs={"public_id": integration.public_id})
+    try:
+        outcome = lifecycle.integration_settings_update(
+            integration=integration,
+            actor=request.user,
+            api_key=None,
+            lever_user_id=integration.lever_user_id,
+            region=request.POST.get("region", ""),
+        )
+    except (ApplicationError, ValidationError):
+        messages.error(request, "The region was not changed: choose one of the listed regions.")
+        return redirect(settings_url)
+    label = selectors.integration_region_label(integration=integration)
+    if outcome.check_enqueued:
+        messages.success(request, f"Region switched to {label}. Checking the key with Lever…")
+        return redirect(f"{settings_url}?checking=1")
+    messages.success(request, f"Region switched to {label}.")
+    return redirect(settings_url)
+
+
+@admin_required
 def integration_status(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
     integration = selectors.integration_get(user=request.user, public_id=public_id)
     features = selectors.integration_features(integration=integration)

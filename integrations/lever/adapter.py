@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
@@ -249,7 +250,32 @@ class LeverAdapter:
         client = client_for(account, ats.KEY_CHECK)
         deadline = time.monotonic() + budget_seconds
         host = f"{self.api_host(account.region)} ({account.region.upper()})"
-        return _key_check(client, account, host=host, deadline=deadline)
+        result = _key_check(client, account, host=host, deadline=deadline)
+        return self._with_region_hint(result, account, host=host, deadline=deadline)
+
+    def _with_region_hint(
+        self, result: KeyCheckResult, account: AtsAccount, *, host: str, deadline: float
+    ) -> KeyCheckResult:
+        """Lever refused the key (401) in the chosen region: ask the other regions' hosts
+        (one cheap GET each) and, when one accepts it, say so on the "region" line."""
+        refused = any(c.code == "auth" and c.ok is False for c in result.checks)
+        # The local sandbox serves one host for every region: nothing to learn there.
+        if not refused or settings.LEVER_API_BASE_URL:
+            return result
+        found = _region_accepting(account, deadline=deadline)
+        if found is None:
+            return result
+        label = links.REGION_LABELS[links.Region(found)]
+        line = PermissionCheck(
+            "region",
+            "Region",
+            False,
+            f"{host} does not accept this key, but {self.api_host(found)} ({label}) does: "
+            f"your Lever account is in the {label} region. Switch the region to {label}.",
+            suggested_region=found,
+        )
+        checks = tuple(line if c.code == "region" else c for c in result.checks)
+        return KeyCheckResult(result.status, checks, ats_label=result.ats_label)
 
     # --- candidate URLs (lever-api.md §7) -------------------------------------------------
 
@@ -568,6 +594,24 @@ def _key_check(
     return KeyCheckResult(
         KeyCheckStatus.INVALID if failed else KeyCheckStatus.VALID, tuple(checks), ats_label="Lever"
     )
+
+
+def _region_accepting(account: AtsAccount, *, deadline: float) -> str | None:
+    """The first other region whose API host knows the key (a 2xx or 403 on the cheapest
+    read), or None. One GET per region, no retries, within the check's budget."""
+    profile = replace(ats.KEY_CHECK, max_retries=0)
+    first_probe = _PROBES[_READ_PERMISSIONS[0][0]]
+    for region, _ in LeverAdapter.regions:
+        if region == account.region or time.monotonic() > deadline:
+            continue
+        try:
+            first_probe(client_for(replace(account, region=region), profile))
+        except LeverPermissionError:
+            return region  # known there, only missing a permission
+        except LeverError:
+            continue  # refused (401), unreachable or not Lever: not this one
+        return region
+    return None
 
 
 def too_long_check(host: str) -> PermissionCheck:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -19,6 +22,16 @@ from karatlever.hiring.forms import CandidateFilterForm, RoleForm, StatusChangeF
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
 
 CANDIDATES_PER_PAGE = 50
+
+# Extra context for the candidacy page from apps above hiring, which hiring never imports:
+# integrations registers the candidate's ATS profile link in its AppConfig.ready().
+CandidacyContextHook = Callable[[Candidacy], dict[str, Any]]
+_candidacy_context_hooks: list[CandidacyContextHook] = []
+
+
+def candidacy_context_hook_register(hook: CandidacyContextHook) -> None:
+    if hook not in _candidacy_context_hooks:
+        _candidacy_context_hooks.append(hook)
 
 
 def _require_admin(request: AuthenticatedHttpRequest, message: str) -> None:
@@ -151,15 +164,14 @@ def _candidate_detail_render(
     is_admin = request.membership.is_admin
     if is_admin and status_form is None:
         status_form = StatusChangeForm(candidacy=candidacy)
-    return render(
-        request,
-        "hiring/candidate_detail.html",
-        {
-            "candidacy": candidacy,
-            "events": selectors.candidacy_event_list(candidacy=candidacy),
-            "status_form": status_form if is_admin else None,
-        },
-    )
+    context: dict[str, Any] = {
+        "candidacy": candidacy,
+        "events": selectors.candidacy_event_list(candidacy=candidacy),
+        "status_form": status_form if is_admin else None,
+    }
+    for hook in _candidacy_context_hooks:
+        context.update(hook(candidacy))
+    return render(request, "hiring/candidate_detail.html", context)
 
 
 @member_required

@@ -630,3 +630,59 @@ def test_candidate_list_links_the_next_and_previous_page(admin_client: Client, r
     assert 'rel="prev"' not in first
     assert 'href="?page=1" rel="prev">← Previous' in second
     assert 'rel="next"' not in second
+
+
+# --- the candidate's Lever profile (issue 10, item 11) ------------------------------------------
+
+
+@pytest.mark.parametrize(("region", "host"), [("us", "hire.lever.co"), ("eu", "hire.eu.lever.co")])
+def test_a_linked_candidacy_links_the_lever_profile_on_its_region_host(
+    admin_client: Client, recruiter_client: Client, role: Role, region: str, host: str
+) -> None:
+    # Through the integrations side: hiring itself never imports integrations.
+    from integrations.models import OpportunityLink
+    from tests.factories import IntegrationFactory
+
+    integration = IntegrationFactory(group=role.group, region=region)
+    candidacy = CandidacyFactory(role=role)
+    OpportunityLink.objects.create(
+        integration=integration,
+        candidacy=candidacy,
+        opportunity_id="0A1B2C3D-0000-4000-8000-00000000ABCD",
+    )
+    url = reverse("hiring:candidate-detail", kwargs={"code": candidacy.code})
+
+    for client in (admin_client, recruiter_client):
+        page = client.get(url).content.decode()
+
+        assert f'href="https://{host}/candidates/0a1b2c3d-0000-4000-8000-00000000abcd"' in page
+        assert "Open profile in Lever" in page
+        assert 'rel="noopener noreferrer"' in page
+
+
+def test_an_unlinked_candidacy_has_no_lever_profile_link(admin_client: Client, role: Role) -> None:
+    candidacy = CandidacyFactory(role=role)
+
+    page = admin_client.get(
+        reverse("hiring:candidate-detail", kwargs={"code": candidacy.code})
+    ).content.decode()
+
+    assert "Open profile in" not in page
+    assert "lever.co/candidates" not in page
+
+
+def test_a_link_with_a_damaged_opportunity_id_shows_no_profile_link(
+    admin_client: Client, role: Role
+) -> None:
+    from integrations.models import OpportunityLink
+    from tests.factories import IntegrationFactory
+
+    candidacy = CandidacyFactory(role=role)
+    OpportunityLink.objects.create(
+        integration=IntegrationFactory(group=role.group), candidacy=candidacy, opportunity_id="x"
+    )
+
+    response = admin_client.get(reverse("hiring:candidate-detail", kwargs={"code": candidacy.code}))
+
+    assert response.status_code == 200
+    assert "Open profile in" not in response.content.decode()

@@ -626,3 +626,100 @@ def test_the_resume_task_runs_every_five_minutes(settings: Any) -> None:
     entry = settings.CELERY_BEAT_SCHEDULE["integrations-key-checks-resume"]
     assert entry["task"] == tasks.api_key_checks_resume.name
     assert entry["schedule"] == 300.0
+
+
+# --- the key works in another region (issue 10, item 14) --------------------------------------
+
+US = "https://api.lever.co/v1"
+EU = "https://api.eu.lever.co/v1"
+SANDBOX = "https://api.sandbox.lever.co/v1"
+REFUSED = (401, {"code": "UnauthorizedError", "message": "Invalid API key"})
+
+
+@pytest.fixture
+def real_hosts(settings: Any) -> Any:
+    """Fakes of Lever's real hosts; no local-sandbox override (it serves every region)."""
+    settings.LEVER_API_BASE_URL = ""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+def _host(rsps: Any, base: str, status: int, body: Any) -> None:
+    for path in ("users", "opportunities", "postings", "stages", "archive_reasons", "webhooks"):
+        rsps.get(f"{base}/{path}", status=status, json=body)
+
+
+def test_a_key_refused_in_us_but_accepted_in_eu_suggests_eu(
+    real_hosts: Any, integration: AtsIntegration, admin_user: User
+) -> None:
+    _host(real_hosts, US, *REFUSED)
+    _host(real_hosts, EU, 200, {"data": [], "hasNext": False})
+    _host(real_hosts, SANDBOX, *REFUSED)
+    set_key(integration, admin_user, API_KEY)
+
+    integration = _validate(integration)
+
+    assert integration.key_status == KeyStatus.INVALID  # it does not work where it is set up
+    region = _checks(integration)["region"]
+    assert region["ok"] is False
+    assert region["suggested_region"] == "eu"
+    assert "api.eu.lever.co (EU) does" in region["message"]
+    assert "Switch the region to EU" in region["message"]
+    # One cheap GET on the EU host, never a write, and never more than one per other host.
+    eu_calls = [c for c in real_hosts.calls if c.request.url.startswith(EU)]
+    assert [c.request.method for c in eu_calls] == ["GET"]
+    assert len([c for c in real_hosts.calls if c.request.url.startswith(SANDBOX)]) <= 1
+
+
+def test_a_key_known_but_short_of_a_permission_in_eu_still_suggests_eu(
+    real_hosts: Any, integration: AtsIntegration, admin_user: User
+) -> None:
+    _host(real_hosts, US, *REFUSED)
+    _host(real_hosts, EU, 403, {"code": "ForbiddenError", "message": "nope"})
+    _host(real_hosts, SANDBOX, *REFUSED)
+    set_key(integration, admin_user, API_KEY)
+
+    integration = _validate(integration)
+
+    assert _checks(integration)["region"]["suggested_region"] == "eu"
+
+
+def test_a_key_refused_everywhere_suggests_no_region(
+    real_hosts: Any, integration: AtsIntegration, admin_user: User
+) -> None:
+    for base in (US, EU, SANDBOX):
+        _host(real_hosts, base, *REFUSED)
+    set_key(integration, admin_user, API_KEY)
+
+    integration = _validate(integration)
+
+    region = _checks(integration)["region"]
+    assert region["ok"] is False
+    assert region["suggested_region"] == ""
+    assert "wrong region or bad key" in region["message"]
+
+
+def test_a_working_key_asks_no_other_region(
+    real_hosts: Any, integration: AtsIntegration, admin_user: User
+) -> None:
+    _host(real_hosts, US, 200, {"data": [], "hasNext": False})
+    set_key(integration, admin_user, API_KEY)
+
+    integration = _validate(integration)
+
+    assert integration.key_status == KeyStatus.VALID
+    assert all(c.request.url.startswith(US) for c in real_hosts.calls)
+    assert _checks(integration)["region"]["suggested_region"] == ""
+
+
+def test_with_one_host_for_every_region_no_other_region_is_asked(
+    fake_lever: Any, integration: AtsIntegration, admin_user: User
+) -> None:
+    # The local sandbox (LEVER_API_BASE_URL) answers for every region: asking again is useless.
+    _ok_everywhere(fake_lever, users=REFUSED)
+    set_key(integration, admin_user, API_KEY)
+
+    integration = _validate(integration)
+
+    assert _checks(integration)["region"]["suggested_region"] == ""
+    assert len([c for c in fake_lever.calls if c.request.url.endswith("/users")]) == 1

@@ -571,3 +571,252 @@ def test_the_list_shows_each_integration_with_settings_and_status_links(
         assert _url("status", item) in page
     assert "Disabled" in page
     assert "Not set up" in page
+
+
+# --- finding your way (issue 10): one breadcrumb and one tab row on every integration page -----
+
+
+def _integration_pages(integration: AtsIntegration) -> dict[str, tuple[str, str]]:
+    """Every page of an integration: url and the breadcrumb's last part."""
+    from tests.webhooks.conftest import EXAMPLE_TOKENS, make_delivery, subscriptions_set
+    from webhooks.services import intake
+
+    subscriptions_set(integration, EXAMPLE_TOKENS)
+    delivery = intake.delivery_record(
+        integration_public_id=integration.public_id, body=make_delivery()
+    )
+    activity = reverse("webhooks-console:activity", kwargs={"public_id": integration.public_id})
+    return {
+        "overview": (_url("detail", integration), "Overview"),
+        "settings": (_url("settings", integration), "Settings"),
+        "status": (_url("status", integration), "Status"),
+        "activity": (activity, "Webhook activity"),
+        "delivery": (
+            reverse(
+                "webhooks-console:delivery-detail",
+                kwargs={"public_id": integration.public_id, "delivery_id": delivery.delivery_id},
+            ),
+            f"Delivery #{delivery.delivery_id}",
+        ),
+        "delete": (_url("delete", integration), "Delete"),
+    }
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html)).strip()
+
+
+def test_every_integration_page_has_the_same_breadcrumb_and_tabs(
+    admin_client: Client, integration: AtsIntegration
+) -> None:
+    group = integration.group.name
+    activity = reverse("webhooks-console:activity", kwargs={"public_id": integration.public_id})
+    tab_links = [
+        _url("detail", integration),
+        _url("settings", integration),
+        _url("status", integration),
+        activity,
+    ]
+    for name, (url, last) in _integration_pages(integration).items():
+        page = admin_client.get(url).content.decode()
+
+        crumbs = re.search(r'<nav class="breadcrumbs" aria-label="Breadcrumb">(.*?)</nav>', page)
+        assert crumbs is not None, name
+        parts = ["Settings", "ATS Integrations", group]
+        parts += ["Webhook activity"] if name == "delivery" else []
+        assert _text(crumbs.group(1)) == " \u203a ".join([*parts, last]), name
+        assert f'href="{LIST}"' in crumbs.group(1), name
+        assert f'href="{_url("detail", integration)}"' in crumbs.group(1), name
+
+        tabs = re.search(r'<nav class="tabs" aria-label="Integration">(.*?)</nav>', page, re.S)
+        assert tabs is not None, name
+        assert re.findall(r'href="([^"]+)"', tabs.group(1)) == tab_links, name
+        assert _text(tabs.group(1)).split() == ["Overview", "Settings", "Status", "Activity"]
+        current = re.findall(r'<a [^>]*aria-current="page"[^>]*>([^<]+)</a>', tabs.group(1))
+        expected_current = {
+            "overview": ["Overview"],
+            "settings": ["Settings"],
+            "status": ["Status"],
+            "activity": ["Activity"],
+            "delivery": ["Activity"],
+            "delete": [],
+        }[name]
+        assert current == expected_current, name
+
+
+# --- the Settings menu only for those who may open it ------------------------------------------
+
+
+def test_the_settings_menu_shows_for_admins_only(
+    admin_client: Client, recruiter_client: Client, group: Group
+) -> None:
+    admin_page = admin_client.get(reverse("hiring:candidate-list")).content.decode()
+    recruiter_page = recruiter_client.get(reverse("hiring:candidate-list")).content.decode()
+
+    assert f'href="{LIST}"' in admin_page
+    assert "<summary" in admin_page
+    assert f'href="{LIST}"' not in recruiter_page
+    assert ">Settings</summary>" not in recruiter_page
+    assert "{#" not in admin_page  # no template comment leaks into the page
+
+
+# --- the create form offers only groups that can take an integration --------------------------
+
+
+def test_the_create_form_offers_only_groups_without_a_lever_integration(
+    admin_client: Client, group: Group, second_group: Group, organization: Any
+) -> None:
+    third = GroupFactory(organization=organization, name="Platform")
+    IntegrationFactory(group=third)
+    IntegrationFactory(group=group)
+
+    page = admin_client.get(LIST).content.decode()
+
+    form = page[page.index('id="create-heading"') :]
+    # Only one group can take one: no drop-down, that group named, the others explained.
+    assert f'type="hidden" name="group" value="{second_group.code}"' in form
+    assert f"Group: <strong>{second_group.name}</strong>" in form
+    assert f'value="{third.code}"' not in form
+    assert "Platform already has a Lever integration." in form
+    assert f"{group.name} already has a Lever integration." in form
+
+
+def test_the_create_form_drop_down_lists_only_the_free_groups(
+    admin_client: Client, group: Group, second_group: Group, organization: Any
+) -> None:
+    free = GroupFactory(organization=organization, name="Zeta")
+    IntegrationFactory(group=group)
+
+    page = admin_client.get(LIST).content.decode()
+
+    select = re.search(r'<select name="group"[^>]*>(.*?)</select>', page, re.S)
+    assert select is not None
+    offered = re.findall(r'<option value="([^"]+)"', select.group(1))
+    assert offered == [str(second_group.code), str(free.code)]
+    assert f"{group.name} already has a Lever integration." in page
+
+
+def test_when_every_group_has_one_the_create_form_says_so(
+    admin_client: Client, integration: AtsIntegration
+) -> None:
+    page = admin_client.get(LIST).content.decode()
+
+    assert ">Create</button>" not in page
+    assert "Every group already has an integration" in page
+    assert f"{integration.group.name} already has a Lever integration." in page
+
+
+def test_posting_a_group_that_has_one_still_explains(
+    admin_client: Client, integration: AtsIntegration, second_group: Group
+) -> None:
+    response = admin_client.post(LIST, {"group": str(integration.group.code), "ats": "lever"})
+
+    assert response.status_code == 400
+    assert f"{integration.group.name} already has a Lever integration" in response.content.decode()
+    assert AtsIntegration.objects.count() == 1
+
+
+# --- region: the note on the form, and switching when the key works elsewhere -----------------
+
+
+def test_the_settings_form_explains_how_to_pick_the_region(
+    admin_client: Client, integration: AtsIntegration
+) -> None:
+    page = admin_client.get(_url("settings", integration)).content.decode()
+
+    help_text = re.search(r'<div class="help" id="id_region_help">(.*?)</div>', page, re.S)
+    assert help_text is not None
+    assert "hire.lever.co" in help_text.group(1)
+    assert "hire.eu.lever.co" in help_text.group(1)
+
+
+def _region_check(integration: AtsIntegration, suggested: str) -> None:
+    integration.refresh_from_db()
+    KeyCheck.objects.filter(integration=integration).update(
+        finished_at=timezone.now(),
+        outcome=KeyCheck.Outcome.INVALID,
+        summary="Lever check failed.",
+        checks=[
+            {"code": "auth", "name": "API key", "ok": False, "message": "401"},
+            {
+                "code": "region",
+                "name": "Region",
+                "ok": False,
+                "message": "api.lever.co (US) does not accept this key, but api.eu.lever.co (EU) "
+                "does: your Lever account is in the EU region. Switch the region to EU.",
+                "suggested_region": suggested,
+            },
+        ],
+    )
+    AtsIntegration.objects.filter(pk=integration.pk).update(
+        key_status=AtsIntegration.KeyStatus.INVALID
+    )
+
+
+def test_the_settings_page_offers_to_switch_to_the_region_that_accepted_the_key(
+    admin_client: Client, keyed_integration: AtsIntegration
+) -> None:
+    _region_check(keyed_integration, "eu")
+
+    page = admin_client.get(_url("settings", keyed_integration)).content.decode()
+
+    assert "Lever accepted this key in the EU region" in page
+    form = re.search(
+        rf'<form method="post" action="{_url("switch-region", keyed_integration)}".*?</form>',
+        page,
+        re.S,
+    )
+    assert form is not None
+    assert 'name="region" value="eu"' in form.group(0)
+    assert ">Switch to EU</button>" in form.group(0)
+
+
+def test_no_switch_is_offered_without_a_suggested_region(
+    admin_client: Client, keyed_integration: AtsIntegration
+) -> None:
+    _region_check(keyed_integration, "")
+
+    page = admin_client.get(_url("settings", keyed_integration)).content.decode()
+
+    assert "Switch to" not in page
+
+
+def test_switch_region_saves_the_region_and_checks_the_key_again(
+    admin_client: Client, keyed_integration: AtsIntegration, admin_user: User
+) -> None:
+    _region_check(keyed_integration, "eu")
+    checks_before = KeyCheck.objects.count()
+
+    response = admin_client.post(_url("switch-region", keyed_integration), {"region": "eu"})
+
+    assert response.status_code == 302
+    assert response["Location"] == _url("settings", keyed_integration) + "?checking=1"
+    keyed_integration.refresh_from_db()
+    assert keyed_integration.region == Region.EU
+    assert keyed_integration.api_key == API_KEY  # the key stays
+    assert KeyCheck.objects.count() == checks_before + 1
+    changed = AuditEntry.objects.filter(action=AuditEntry.Action.SETTINGS_CHANGED).get()
+    assert changed.detail["changes"]["region"] == ["us", "eu"]
+    assert changed.actor == admin_user
+
+
+@pytest.mark.parametrize("region", ["", "mars"])
+def test_switch_region_refuses_an_unknown_region(
+    admin_client: Client, keyed_integration: AtsIntegration, region: str
+) -> None:
+    response = admin_client.post(_url("switch-region", keyed_integration), {"region": region})
+
+    assert response.status_code == 302
+    keyed_integration.refresh_from_db()
+    assert keyed_integration.region == Region.US
+
+
+def test_switch_region_is_for_admins_and_posts_only(
+    admin_client: Client, recruiter_client: Client, keyed_integration: AtsIntegration
+) -> None:
+    url = _url("switch-region", keyed_integration)
+
+    assert recruiter_client.post(url, {"region": "eu"}).status_code == 403
+    assert admin_client.get(url).status_code == 405
+    keyed_integration.refresh_from_db()
+    assert keyed_integration.region == Region.US
