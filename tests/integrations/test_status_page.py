@@ -666,3 +666,54 @@ def test_a_confidential_opportunity_the_key_may_not_see_is_not_reported_as_a_ref
         )
     ).content.decode()
     assert "not authorized to access confidential data" in detail
+
+
+# --- issue #10: Lever's test delivery counts as a verified delivery ----------------------------
+
+
+def _test_delivery(integration: AtsIntegration, event: str, token: str) -> intake.RecordResult:
+    triggered_at = int(timezone.now().timestamp() * 1000)
+    delivery_token = f"test-{next(_tokens)}"
+    return intake.delivery_record(
+        integration_public_id=integration.public_id,
+        body={
+            "triggeredAt": triggered_at,
+            "event": event,
+            "token": delivery_token,
+            "signature": signatures.sign(
+                signature_token=token, token=delivery_token, triggered_at=triggered_at
+            ),
+            "data": {},
+        },
+    )
+
+
+def test_a_verified_test_delivery_is_the_last_verified_delivery(
+    admin_client: Client, connected: AtsIntegration
+) -> None:
+    _tokens_set(connected)
+    intake.verifiers_clear()
+
+    for event, token in TOKENS.items():
+        assert _test_delivery(connected, event, token).outcome is intake.Outcome.TEST
+
+    subscriptions = WebhookSubscription.objects.filter(integration=connected)
+    assert all(s.last_delivery_at is not None for s in subscriptions)
+    health = _auto(connected)
+    assert (health.level, health.label) == ("ok", "Working")
+    feature = _feature_html(_page(admin_client, connected), "Auto state updating")
+    assert feature.count("<time datetime=") == 3
+    assert "None yet" not in feature
+
+
+def test_a_badly_signed_test_delivery_is_not_a_verified_delivery(
+    connected: AtsIntegration,
+) -> None:
+    _tokens_set(connected)
+    intake.verifiers_clear()
+
+    result = _test_delivery(connected, WebhookEvent.CANDIDATE_HIRED, "not-the-token")
+
+    assert result.outcome is intake.Outcome.BAD_SIGNATURE
+    assert not WebhookSubscription.objects.filter(last_delivery_at__isnull=False).exists()
+    assert _auto(connected).label == "Waiting for the first delivery"
