@@ -95,6 +95,7 @@ def test_after_the_webhooks_are_registered_the_test_deliveries_show_and_nothing_
         "Ensure Lever roles match Karat roles",
     ):
         expect(_feature(page, name).locator(".badge")).to_have_text("Not available yet")
+    expect(page.get_by_text("{#")).to_have_count(0)  # no template source leaks into the page
     screenshot(page, "health-status-partly-available")
 
     # the list and the Overview say the same
@@ -187,4 +188,5 @@ def test_a_rejected_key_is_not_mentioned_once_a_valid_key_replaced_it_and_was_ch
     expect(card.get_by_text("Key in use", exact=True)).to_have_count(1)
     expect(page.locator(".badge", has_text=re.compile(r"^\s*Valid\s*$"))).to_have_count(1)
     expect(card).to_contain_text("Lever accepted the key and it has every permission")
+    expect(page.get_by_text("{#")).to_have_count(0)
     screenshot(page, "health-settings-after-key-b")
