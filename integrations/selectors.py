@@ -233,13 +233,16 @@ def integration_overall_status(
         return OverallStatus("warn", "Checking", f"Karat is checking the API key with {ats_name}.")
     if status == KeyStatus.UNREACHABLE:
         return OverallStatus(
-            "warn", f"Could not reach {ats_name}", f"The last check got no answer from {ats_name}."
+            "warn",
+            f"Could not reach {ats_name}",
+            f"The last check got no answer from {ats_name}: press “Check again” in Settings.",
         )
     if status == KeyStatus.INVALID:
         return OverallStatus(
             "bad",
             "Not working",
-            f"{ats_name} rejected the key or it lacks a permission. See below.",
+            f"{ats_name} rejected the key or it lacks a permission: the key check in Settings "
+            "says which; paste a key with every permission there.",
         )
     troubled = [f for f in features if f.needs_attention]
     waiting = [f for f in features if f.waiting]
@@ -249,7 +252,8 @@ def integration_overall_status(
     if troubled:
         parts.append(
             f"{ats_name} accepted the API key, but {_names(troubled)} "
-            f"{_verb(troubled, 'needs', 'need')} attention (see Features below)"
+            f"{_verb(troubled, 'needs', 'need')} attention (the Status page's Features say "
+            "what to do)"
         )
     parts += [f"{f.name} is {f.label[:1].lower()}{f.label[1:]}" for f in waiting]
     if working:

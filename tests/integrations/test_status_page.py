@@ -504,7 +504,8 @@ def test_features_not_available_yet_are_named_next_to_a_feature_that_needs_atten
     overall = selectors.integration_overall_status(integration=connected, features=features)
 
     assert overall.explanation == (
-        "Lever accepted the API key, but A needs attention (see Features below); Invite "
+        "Lever accepted the API key, but A needs attention (the Status page's Features say what "
+        "to do); Invite "
         "candidates using Lever URL and Ensure Lever roles match Karat roles are not "
         "available yet."
     )
