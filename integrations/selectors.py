@@ -43,7 +43,7 @@ def audit_entry_list(*, integration: AtsIntegration, limit: int = 100) -> QueryS
 
 @dataclass(frozen=True)
 class OverallStatus:
-    level: str  # ok | warn | bad | muted (console.css badge-* names)
+    level: str  # ok | info | warn | bad | muted (console.css badge-* names)
     label: str
     explanation: str
 
@@ -106,17 +106,30 @@ class FeatureHealth:
     key: str
     name: str
     description: str
-    level: str  # ok | warn | bad | muted, like OverallStatus
+    # ok: working; info: nothing wrong, but waiting for something that has not happened yet
+    # (no webhook delivered so far); warn | bad: needs attention (``issues`` say what to do);
+    # muted: off, or not available yet (``available`` False).
+    level: str
     label: str
     summary: str
     issues: tuple[FeatureIssue, ...] = ()
     # A partial with the feature's details, owned by the app that provides the health.
     template: str = ""
     detail: Mapping[str, Any] = field(default_factory=dict)
+    # False for a feature the product does not have yet: never counted as working.
+    available: bool = True
 
     @property
     def needs_attention(self) -> bool:
         return self.level in ("warn", "bad")
+
+    @property
+    def waiting(self) -> bool:
+        return self.available and self.level == "info"
+
+    @property
+    def working(self) -> bool:
+        return self.available and self.level == "ok"
 
 
 FeatureHealthProvider = Callable[[AtsIntegration], FeatureHealth]
@@ -139,6 +152,7 @@ def feature_not_available(*, key: str) -> FeatureHealth:
         level="muted",
         label="Not available yet",
         summary="",
+        available=False,
     )
 
 
@@ -182,15 +196,31 @@ def integration_settings_sections(*, integration: AtsIntegration) -> list[Settin
     return [provider(integration) for provider in _settings_section_providers.values()]
 
 
-_LEVEL_RANK = {"ok": 0, "muted": 0, "warn": 1, "bad": 2}
+_LEVEL_RANK = {"ok": 0, "muted": 0, "info": 0, "warn": 1, "bad": 2}
+
+
+def _names(features: Sequence[FeatureHealth]) -> str:
+    """ "A", "A and B", "A, B and C"."""
+    names = [f.name for f in features]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _verb(features: Sequence[FeatureHealth], one: str, many: str) -> str:
+    return one if len(features) == 1 else many
 
 
 def integration_overall_status(
     *, integration: AtsIntegration, features: Sequence[FeatureHealth] = ()
 ) -> OverallStatus:
-    """Overall status from the enabled flag and the key check, then the features' health: with
-    a working key, any feature that needs attention makes the whole integration need it. Without
-    `features`, the status is the key-driven one only."""
+    """Overall status from the enabled flag and the key check, then the features' health.
+
+    With a working key, the integration is "Connected" (ok) only when every included feature
+    works: any feature that needs attention makes the whole integration need it (naming it);
+    otherwise a feature that does not exist yet makes it "Partly available", and one that is
+    only waiting (nothing delivered yet) makes it "Waiting". The explanation names every
+    feature that is not working, and what works. Without `features`, the status is the
+    key-driven one only. The list, Overview and Status pages all show this roll-up.
+    """
     ats_name = ats.adapter_for(integration.ats).label
     if not integration.enabled:
         return OverallStatus(
@@ -203,25 +233,44 @@ def integration_overall_status(
         return OverallStatus("warn", "Checking", f"Karat is checking the API key with {ats_name}.")
     if status == KeyStatus.UNREACHABLE:
         return OverallStatus(
-            "warn", f"Could not reach {ats_name}", f"The last check got no answer from {ats_name}."
+            "warn",
+            f"Could not reach {ats_name}",
+            f"The last check got no answer from {ats_name}: press “Check again” in Settings.",
         )
     if status == KeyStatus.INVALID:
         return OverallStatus(
             "bad",
             "Not working",
-            f"{ats_name} rejected the key or it lacks a permission. See below.",
+            f"{ats_name} rejected the key or it lacks a permission: the key check in Settings "
+            "says which; paste a key with every permission there.",
         )
     troubled = [f for f in features if f.needs_attention]
+    waiting = [f for f in features if f.waiting]
+    working = [f for f in features if f.working]
+    missing = [f for f in features if not f.available]
+    parts = []
+    if troubled:
+        parts.append(
+            f"{ats_name} accepted the API key, but {_names(troubled)} "
+            f"{_verb(troubled, 'needs', 'need')} attention (the Status page's Features say "
+            "what to do)"
+        )
+    parts += [f"{f.name} is {f.label[:1].lower()}{f.label[1:]}" for f in waiting]
+    if working:
+        parts.append(f"{_names(working)} {_verb(working, 'works', 'work')}")
+    if missing:
+        parts.append(f"{_names(missing)} {_verb(missing, 'is', 'are')} not available yet")
+    explanation = "; ".join(parts) + "." if parts else ""
     if troubled:
         worst = max(troubled, key=lambda f: _LEVEL_RANK[f.level])
-        names = " and ".join(f.name for f in troubled)
-        verb = "needs" if len(troubled) == 1 else "need"
-        return OverallStatus(
-            worst.level,
-            "Needs attention",
-            f"{ats_name} accepted the API key, but {names} {verb} attention: see Features below.",
-        )
-    return OverallStatus("ok", "Connected", f"{ats_name} accepted the API key.")
+        return OverallStatus(worst.level, "Needs attention", explanation)
+    if missing:
+        return OverallStatus("info", "Partly available", explanation)
+    if waiting:
+        return OverallStatus("info", "Waiting", explanation)
+    return OverallStatus(
+        "ok", "Connected", f"{ats_name} accepted the API key. {explanation}".strip()
+    )
 
 
 def _live(row: KeyCheck | None, fingerprint: str) -> KeyCheck | None:
@@ -314,7 +363,10 @@ def key_check_view(*, integration: AtsIntegration) -> dict[str, Any]:
             if pending_live is not None
             else {"last4": integration.pending_api_key_last4, "status": "checking", "checks": []}
         )
-    # A replacement that failed, shown until another key is saved.
+    # A replacement that failed is shown only while its check is the latest word on the keys:
+    # a later save of a key (api_key_set_at) or a later check of the key in use ("Check again",
+    # a settings change) makes it history, so an old verdict never outlives its moment.
+    current_any = by_subject[KeyCheck.Subject.CURRENT]
     rejected = None
     if (
         pending_latest is not None
@@ -324,6 +376,7 @@ def key_check_view(*, integration: AtsIntegration) -> dict[str, Any]:
             integration.api_key_set_at is None
             or pending_latest.requested_at >= integration.api_key_set_at
         )
+        and (current_any is None or current_any.pk < pending_latest.pk)
     ):
         rejected = _shown(pending_latest)
     running = [row for row in (current_latest, pending_live) if row and not row.is_finished]

@@ -226,16 +226,14 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
             "warn", "Needs attention", f"Some {ats_name} changes may not reach Karat.", *issues
         )
     if not any(e.last_delivery_at for e in events):
+        # Nothing is wrong yet: nothing has happened. Waiting, not a problem to fix.
         return health(
-            "warn",
-            "Waiting for deliveries",
-            "The tokens are set, but no verified webhook has arrived yet.",
-            FeatureIssue(
-                f"Switch the {toggles} ON in {ats_name}; the next candidate change "
-                f"(or {ats_name}'s test delivery) shows up here.",
-                settings_url,
-                "Settings → Step 3: Webhooks",
-            ),
+            "info",
+            "Waiting for the first delivery",
+            f"The tokens are set; no verified {ats_name} webhook has arrived yet. The next "
+            f"candidate change (or {ats_name}'s test delivery, sent when a webhook is saved) "
+            f"shows up here. Nothing arriving after a candidate moved? Check the {toggles} "
+            f"are ON in {ats_name}.",
         )
     return health(
         "ok",

@@ -723,3 +723,28 @@ def test_with_one_host_for_every_region_no_other_region_is_asked(
 
     assert _checks(integration)["region"]["suggested_region"] == ""
     assert len([c for c in fake_lever.calls if c.request.url.endswith("/users")]) == 1
+
+
+def test_a_rejected_key_leaves_no_trace_once_a_valid_key_replaced_it_and_was_checked_again(
+    lever_sandbox: SandboxServer, integration: AtsIntegration, admin_user: User
+) -> None:
+    # Issue #10: key A (rejected by the sandbox), then key B (valid), then "Check again".
+    set_key(integration, admin_user, DEMO_API_KEY)
+    _validate(integration)
+    set_key(integration, admin_user, API_KEY)
+    integration = _validate(integration)
+    assert selectors.key_check_view(integration=integration)["rejected"]["last4"] == API_KEY[-4:]
+    key_b = lever_sandbox.create_api_key(list(KARAT_PERMISSIONS), label="B")
+
+    set_key(integration, admin_user, key_b)
+    integration = _validate(integration)
+    keys.api_key_check_request(integration=integration, actor=admin_user)
+    integration = _validate(integration)
+
+    view = selectors.key_check_view(integration=integration)
+    assert integration.api_key == key_b
+    assert integration.key_status == KeyStatus.VALID
+    assert view["rejected"] is None
+    assert view["pending"] is None
+    assert view["current"]["last4"] == key_b[-4:]
+    assert view["current"]["status"] == KeyStatus.VALID

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 from django.http import Http404
+from django.utils import timezone
 
 from integrations import selectors
-from integrations.models import AtsIntegration, AuditEntry
-from integrations.services import lifecycle
+from integrations.models import AtsIntegration, AuditEntry, KeyCheck
+from integrations.services import keys, lifecycle
 from karatlever.accounts.models import Group, Membership, User
 from tests.factories import GroupFactory, IntegrationFactory, MembershipFactory, UserFactory
-from tests.integrations.conftest import OTHER_KEY, mark_valid, set_key
+from tests.integrations.conftest import OTHER_KEY, latest_check, mark_valid, set_key
 
 pytestmark = pytest.mark.django_db
 KeyStatus = AtsIntegration.KeyStatus
@@ -114,3 +115,65 @@ def test_a_pending_key_being_checked_counts_as_a_check_in_progress(
     view = selectors.key_check_view(integration=integration)
     assert view["in_progress"] is True
     assert view["pending"]["last4"] == OTHER_KEY[-4:]
+
+
+# --- issue #10: a rejected replacement is shown only while its check is the latest word ---------
+
+
+def _finish(check: KeyCheck, outcome: str) -> None:
+    KeyCheck.objects.filter(pk=check.pk).update(
+        started_at=timezone.now(), finished_at=timezone.now(), outcome=outcome
+    )
+
+
+def _rejected_replacement(integration: AtsIntegration, admin_user: User) -> None:
+    """A working key, then a replacement Lever rejected (as keys.py leaves it)."""
+    set_key(integration, admin_user)
+    mark_valid(integration)
+    set_key(integration, admin_user, OTHER_KEY)
+    integration.refresh_from_db()
+    _finish(latest_check(integration, "pending"), KeyCheck.Outcome.INVALID)
+    AtsIntegration.objects.filter(pk=integration.pk).update(
+        pending_api_key="", pending_api_key_last4="", pending_api_key_fingerprint=""
+    )
+    integration.refresh_from_db()
+
+
+def test_a_rejected_replacement_is_shown_while_its_check_is_the_latest(
+    integration: AtsIntegration, admin_user: User
+) -> None:
+    _rejected_replacement(integration, admin_user)
+
+    view = selectors.key_check_view(integration=integration)
+
+    assert view["rejected"]["last4"] == OTHER_KEY[-4:]
+
+
+def test_a_later_check_of_the_key_in_use_makes_the_rejection_history(
+    integration: AtsIntegration, admin_user: User
+) -> None:
+    _rejected_replacement(integration, admin_user)
+
+    keys.api_key_check_request(integration=integration, actor=admin_user)  # "Check again"
+    integration.refresh_from_db()
+    running = selectors.key_check_view(integration=integration)
+    _finish(latest_check(integration), KeyCheck.Outcome.VALID)
+    done = selectors.key_check_view(integration=integration)
+
+    assert running["rejected"] is None
+    assert done["rejected"] is None
+
+
+def test_saving_another_key_makes_the_rejection_history(
+    integration: AtsIntegration, admin_user: User
+) -> None:
+    _rejected_replacement(integration, admin_user)
+    AtsIntegration.objects.filter(pk=integration.pk).update(
+        key_status=KeyStatus.INVALID  # the key in use stopped working: a new key replaces it
+    )
+    integration.refresh_from_db()
+
+    set_key(integration, admin_user, "lvr_TEST_ffffeeeeddddccccbbbbaaaa99998888777766665555Qq99")
+    integration.refresh_from_db()
+
+    assert selectors.key_check_view(integration=integration)["rejected"] is None

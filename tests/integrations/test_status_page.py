@@ -119,6 +119,13 @@ def _page(client: Client, integration: AtsIntegration) -> str:
     return response.content.decode()
 
 
+def _hero(page: str) -> str:
+    """The overall status line of the Status page."""
+    hero = re.search(r'<div class="status-hero">(.*?)</div>', page, re.S)
+    assert hero
+    return hero.group(1)
+
+
 def _feature_html(page: str, name: str) -> str:
     """The <article> of one feature on the page."""
     match = re.search(
@@ -175,11 +182,20 @@ def test_tokens_without_any_delivery_are_waiting_for_deliveries(
 
     health = _auto(connected)
 
-    assert (health.level, health.label) == ("warn", "Waiting for deliveries")
-    assert "toggles ON in Lever" in health.issues[0].text
-    feature = _feature_html(_page(admin_client, connected), "Auto state updating")
+    # Nothing has arrived yet: that is waiting (neutral), not a problem to fix.
+    assert (health.level, health.label) == ("info", "Waiting for the first delivery")
+    assert not health.needs_attention
+    assert health.issues == ()
+    assert "test delivery" in health.summary
+    assert "toggles are ON in Lever" in health.summary
+    page = _page(admin_client, connected)
+    feature = _feature_html(page, "Auto state updating")
+    assert '<span class="badge badge-info">Waiting for the first delivery</span>' in feature
     assert feature.count("Configured") == 3
     assert feature.count("None yet") == 3
+    hero = _hero(page)
+    assert "Needs attention" not in hero
+    assert "Auto state updating is waiting for the first delivery" in hero
 
 
 def test_arriving_deliveries_make_the_feature_work_and_show_each_last_delivery(
@@ -331,20 +347,45 @@ def test_unknown_features_cannot_register() -> None:
 # --- overall roll-up ----------------------------------------------------------------------------
 
 
-def test_overall_is_connected_only_when_the_key_is_valid_and_webhooks_work(
+PARTLY = (
+    "Auto state updating works; Invite candidates using Lever URL, Post candidacy updates to "
+    "Lever and Ensure Lever roles match Karat roles are not available yet."
+)
+
+
+def test_overall_is_partly_available_while_features_do_not_exist_yet(
     admin_client: Client, connected: AtsIntegration
 ) -> None:
     _tokens_set(connected, delivered=True)
 
-    page = _page(admin_client, connected)
+    hero = _hero(_page(admin_client, connected))
 
-    assert '<span class="badge badge-ok">Connected</span>' in page
+    # A working key and working webhooks, but three of four features are missing: never a
+    # green "Connected".
+    assert '<span class="badge badge-info">Partly available</span>' in hero
+    assert PARTLY in hero
+    assert "Connected" not in hero
+    assert "badge-ok" not in hero
+
+
+def test_overall_is_connected_only_when_every_feature_works(connected: AtsIntegration) -> None:
+    def feature(name: str) -> selectors.FeatureHealth:
+        return selectors.FeatureHealth(
+            key=name, name=name, description="", level="ok", label="Working", summary=""
+        )
+
+    overall = selectors.integration_overall_status(
+        integration=connected, features=[feature("A"), feature("B")]
+    )
+
+    assert (overall.level, overall.label) == ("ok", "Connected")
+    assert overall.explanation == "Lever accepted the API key. A and B work."
 
 
 @pytest.mark.parametrize(
     ("tokens", "streak"),
-    [("none", 0), ("all", 0), ("delivered", 99)],
-    ids=["missing", "waiting", "not arriving"],
+    [("none", 0), ("delivered", 99)],
+    ids=["missing", "not arriving"],
 )
 def test_overall_needs_attention_when_the_key_works_but_webhooks_do_not(
     admin_client: Client, connected: AtsIntegration, tokens: str, streak: int
@@ -353,12 +394,35 @@ def test_overall_needs_attention_when_the_key_works_but_webhooks_do_not(
         _tokens_set(connected, delivered=tokens == "delivered")
     AtsIntegration.objects.filter(pk=connected.pk).update(unannounced_change_streak=streak)
 
-    page = _page(admin_client, connected)
+    hero = _hero(_page(admin_client, connected))
 
-    hero = re.search(r'<div class="status-hero">(.*?)</div>', page, re.S)
-    assert hero
-    assert '<span class="badge badge-warn">Needs attention</span>' in hero.group(1)
-    assert "Lever accepted the API key, but Auto state updating needs attention" in hero.group(1)
+    assert '<span class="badge badge-warn">Needs attention</span>' in hero
+    assert "Lever accepted the API key, but Auto state updating needs attention" in hero
+    # The features that don't exist yet are still named.
+    assert "Ensure Lever roles match Karat roles are not available yet" in hero
+
+
+def test_waiting_for_the_first_delivery_is_not_needing_attention_overall(
+    admin_client: Client, connected: AtsIntegration
+) -> None:
+    _tokens_set(connected)
+
+    hero = _hero(_page(admin_client, connected))
+
+    assert '<span class="badge badge-info">Partly available</span>' in hero
+    assert "Auto state updating is waiting for the first delivery" in hero
+    assert "Needs attention" not in hero
+
+
+def test_waiting_alone_is_waiting_overall(connected: AtsIntegration) -> None:
+    _tokens_set(connected)
+
+    overall = selectors.integration_overall_status(
+        integration=connected, features=[_auto(connected)]
+    )
+
+    assert (overall.level, overall.label) == ("info", "Waiting")
+    assert overall.explanation == "Auto state updating is waiting for the first delivery."
 
 
 @pytest.mark.parametrize(
@@ -421,6 +485,30 @@ def test_the_worst_feature_level_wins_and_several_features_are_named(
 
     assert (overall.level, overall.label) == ("bad", "Needs attention")
     assert "but A and C need attention" in overall.explanation
+    assert "B works" in overall.explanation
+
+
+def test_features_not_available_yet_are_named_next_to_a_feature_that_needs_attention(
+    connected: AtsIntegration,
+) -> None:
+    features = [
+        selectors.FeatureHealth(
+            key="a", name="A", description="", level="warn", label="Needs attention", summary=""
+        ),
+        *(
+            selectors.feature_not_available(key=key)
+            for key in (selectors.INVITE_FROM_LEVER_URL, selectors.ROLE_MATCHING)
+        ),
+    ]
+
+    overall = selectors.integration_overall_status(integration=connected, features=features)
+
+    assert overall.explanation == (
+        "Lever accepted the API key, but A needs attention (the Status page's Features say what "
+        "to do); Invite "
+        "candidates using Lever URL and Ensure Lever roles match Karat roles are not "
+        "available yet."
+    )
 
 
 def test_the_list_and_overview_pages_show_the_same_overall_status_as_the_status_page(
@@ -434,9 +522,20 @@ def test_the_list_and_overview_pages_show_the_same_overall_status_as_the_status_
         admin_client.get(_status_url(connected)).content.decode(),
     ]
 
-    # A valid key but no webhooks yet: every page says so, none says "Connected".
+    # A valid key but no webhook tokens yet: every page says so, none says "Connected".
     for page in pages:
         assert "Needs attention" in page
+        assert "Connected" not in page
+        assert "Auto state updating needs attention" in page
+    _tokens_set(connected, delivered=True)
+    for url in (
+        reverse("integrations:list"),
+        reverse("integrations:detail", kwargs={"public_id": connected.public_id}),
+        _status_url(connected),
+    ):
+        page = admin_client.get(url).content.decode()
+        assert '<span class="badge badge-info">Partly available</span>' in page
+        assert PARTLY in page
         assert "Connected" not in page
 
 
@@ -568,3 +667,54 @@ def test_a_confidential_opportunity_the_key_may_not_see_is_not_reported_as_a_ref
         )
     ).content.decode()
     assert "not authorized to access confidential data" in detail
+
+
+# --- issue #10: Lever's test delivery counts as a verified delivery ----------------------------
+
+
+def _test_delivery(integration: AtsIntegration, event: str, token: str) -> intake.RecordResult:
+    triggered_at = int(timezone.now().timestamp() * 1000)
+    delivery_token = f"test-{next(_tokens)}"
+    return intake.delivery_record(
+        integration_public_id=integration.public_id,
+        body={
+            "triggeredAt": triggered_at,
+            "event": event,
+            "token": delivery_token,
+            "signature": signatures.sign(
+                signature_token=token, token=delivery_token, triggered_at=triggered_at
+            ),
+            "data": {},
+        },
+    )
+
+
+def test_a_verified_test_delivery_is_the_last_verified_delivery(
+    admin_client: Client, connected: AtsIntegration
+) -> None:
+    _tokens_set(connected)
+    intake.verifiers_clear()
+
+    for event, token in TOKENS.items():
+        assert _test_delivery(connected, event, token).outcome is intake.Outcome.TEST
+
+    subscriptions = WebhookSubscription.objects.filter(integration=connected)
+    assert all(s.last_delivery_at is not None for s in subscriptions)
+    health = _auto(connected)
+    assert (health.level, health.label) == ("ok", "Working")
+    feature = _feature_html(_page(admin_client, connected), "Auto state updating")
+    assert feature.count("<time datetime=") == 3
+    assert "None yet" not in feature
+
+
+def test_a_badly_signed_test_delivery_is_not_a_verified_delivery(
+    connected: AtsIntegration,
+) -> None:
+    _tokens_set(connected)
+    intake.verifiers_clear()
+
+    result = _test_delivery(connected, WebhookEvent.CANDIDATE_HIRED, "not-the-token")
+
+    assert result.outcome is intake.Outcome.BAD_SIGNATURE
+    assert not WebhookSubscription.objects.filter(last_delivery_at__isnull=False).exists()
+    assert _auto(connected).label == "Waiting for the first delivery"

@@ -820,3 +820,123 @@ def test_switch_region_is_for_admins_and_posts_only(
     assert admin_client.get(url).status_code == 405
     keyed_integration.refresh_from_db()
     assert keyed_integration.region == Region.US
+
+
+# --- issue #10: old key outcomes never outlive the key they were about ---------------------------
+
+
+def _rejected_mentions(body: str, last4: str) -> list[str]:
+    """Every place the page speaks about ••••last4 being rejected (banner or block)."""
+    return [
+        line
+        for line in body.splitlines()
+        if f"••••{last4}" in line and ("rejected" in line.lower() or "Rejected" in line)
+    ]
+
+
+@pytest.mark.parametrize(
+    "start", ["working key", "no key"], ids=["A replaces a working key", "A is the first key"]
+)
+def test_a_rejected_key_is_forgotten_once_a_valid_key_is_saved_and_checked(
+    admin_client: Client, integration: AtsIntegration, lever_sandbox: Any, start: str
+) -> None:
+    from integrations import tasks
+    from integrations.lever.sandbox import DEMO_API_KEY, KARAT_PERMISSIONS
+
+    settings_url = _url("settings", integration)
+
+    def save(key: str) -> str:
+        admin_client.post(settings_url, {"api_key": key, "lever_user_id": "", "region": "us"})
+        tasks.api_key_validate(integration.pk)
+        return admin_client.get(settings_url + "?checking=1").content.decode()
+
+    if start == "working key":
+        save(DEMO_API_KEY)
+    key_a = API_KEY  # unknown to the sandbox: rejected
+    key_b = lever_sandbox.create_api_key(list(KARAT_PERMISSIONS), label="B")
+
+    after_a = save(key_a)
+    # A's rejection is said once it happens: as a rejected replacement, or as the key in use.
+    assert _rejected_mentions(after_a, key_a[-4:]) or (
+        f"••••{key_a[-4:]}" in after_a and 'badge-invalid">Invalid' in after_a
+    )
+    after_b = save(key_b)
+    admin_client.post(_url("check-key", integration))
+    tasks.api_key_validate(integration.pk)
+    after_check = admin_client.get(settings_url + "?checking=1").content.decode()
+
+    integration.refresh_from_db()
+    assert integration.api_key_last4 == key_b[-4:]
+    assert integration.key_status == KeyStatus.VALID
+    for body in (after_b, after_check):
+        assert f"••••{key_a[-4:]}" not in body  # nothing on the page is about A any more
+        assert "badge-invalid" not in body
+        assert "Rejected key" not in body
+        assert "msg-error" not in body
+    assert f"Lever accepted the key ••••{key_b[-4:]}" in after_check
+
+
+def test_check_again_after_a_rejected_replacement_speaks_only_about_the_key_in_use(
+    admin_client: Client, integration: AtsIntegration, lever_sandbox: Any
+) -> None:
+    # The admin tried key A (rejected), pasted the working key again (nothing to change) and
+    # pressed "Check again": the new check is about the key in use; A is history.
+    from integrations import tasks
+    from integrations.lever.sandbox import DEMO_API_KEY
+
+    settings_url = _url("settings", integration)
+    for key in (DEMO_API_KEY, API_KEY, DEMO_API_KEY):
+        admin_client.post(settings_url, {"api_key": key, "lever_user_id": "", "region": "us"})
+        tasks.api_key_validate(integration.pk)
+    still_shown = admin_client.get(settings_url).content.decode()
+    assert "Rejected key ••••" + API_KEY[-4:] in still_shown  # no new check yet
+
+    admin_client.post(_url("check-key", integration))
+    tasks.api_key_validate(integration.pk)
+    body = admin_client.get(settings_url + "?checking=1").content.decode()
+
+    assert _rejected_mentions(body, API_KEY[-4:]) == []
+    assert "msg-error" not in body
+    assert "Lever accepted the key ••••" + DEMO_API_KEY[-4:] in body
+
+
+def test_check_again_with_a_pending_key_reports_that_keys_rejection(
+    admin_client: Client, integration: AtsIntegration, lever_sandbox: Any
+) -> None:
+    # "Check again" while a replacement waits checks both; the replacement's verdict is the
+    # latest word, so it is announced.
+    from integrations import tasks
+    from integrations.lever.sandbox import DEMO_API_KEY
+
+    settings_url = _url("settings", integration)
+    admin_client.post(settings_url, {"api_key": DEMO_API_KEY, "lever_user_id": "", "region": "us"})
+    tasks.api_key_validate(integration.pk)
+    admin_client.post(settings_url, {"api_key": API_KEY, "lever_user_id": "", "region": "us"})
+
+    admin_client.post(_url("check-key", integration))
+    tasks.api_key_validate(integration.pk)
+    body = admin_client.get(settings_url + "?checking=1").content.decode()
+
+    assert "Lever rejected the new key ••••" + API_KEY[-4:] in body
+    assert "Rejected key ••••" + API_KEY[-4:] in body
+
+
+def test_the_settings_page_says_key_in_use_and_its_status_once(
+    admin_client: Client, integration: AtsIntegration, lever_sandbox: Any
+) -> None:
+    from integrations import tasks
+    from integrations.lever.sandbox import DEMO_API_KEY
+
+    settings_url = _url("settings", integration)
+    admin_client.post(settings_url, {"api_key": DEMO_API_KEY, "lever_user_id": "", "region": "us"})
+    tasks.api_key_validate(integration.pk)
+
+    body = admin_client.get(settings_url).content.decode()
+
+    assert body.count("Key in use") == 1
+    assert len(re.findall(r'<span class="badge badge-valid">\s*Valid\s*</span>', body)) == 1
+    # The check's results are still there (summary and each line), just not a second badge.
+    assert "Lever accepted the key and it has every permission Karat reads with." in body
+    assert "Read postings" in body
+    status = admin_client.get(_url("status", integration)).content.decode()
+    assert len(re.findall(r'<span class="badge badge-valid">\s*Valid\s*</span>', status)) == 1

@@ -413,13 +413,26 @@ class Control:
         self.sb.revoke_key(req.params["id"])
         return Response.redirect("/settings/integrations?msg=" + quote("Key revoked"))
 
-    def webhooks_page(self, req: Request, *, new_token: tuple[str, str] | None = None) -> Response:
+    def webhooks_page(
+        self,
+        req: Request,
+        *,
+        new_token: tuple[str, str] | None = None,
+        test_sent: bool = False,
+    ) -> Response:
         secret = ""
         if new_token:
             url, token = new_token
             secret = (
                 f"<div class='secret'>Signature token for <code>{e(url)}</code>:<br>"
-                f"<code id='signature-token'>{e(token)}</code><br>Copy it now.</div>"
+                f"<code id='signature-token'>{e(token)}</code><br>Copy it now."
+                + (
+                    " Lever sends this URL a test delivery (<code>data: {}</code>) in a moment: "
+                    "see <a href='/settings/integrations/webhooks/deliveries'>Deliveries</a>."
+                    if test_sent
+                    else ""
+                )
+                + "</div>"
             )
         toggles = self.sb.event_toggles()
         hooks = self.sb.webhooks()
@@ -488,7 +501,9 @@ class Control:
             origins=None,
             source="ui",
         )
-        return self.webhooks_page(req, new_token=(row["url"], row["signature_token"]))
+        return self.webhooks_page(
+            req, new_token=(row["url"], row["signature_token"]), test_sent=True
+        )
 
     def form_webhook_test(self, req: Request) -> Response:
         self.sb.send_test(req.params["id"])

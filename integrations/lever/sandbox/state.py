@@ -18,6 +18,9 @@ from integrations.lever.sandbox.demo import CANDIDATE_HOSTS, DEMO_SEED, candidat
 from integrations.lever.sandbox.permissions import ALL_PERMISSIONS
 from integrations.lever.sandbox.store import Store, dumps, now_ms
 
+# Lever sends a test delivery when a webhook is saved; the sandbox sends it this much later.
+TEST_DELIVERY_DELAY_SECONDS = 1.0
+
 # Events the sandbox delivers, in the order Lever's webhook page lists them.
 DELIVERED_EVENTS = ("candidateStageChange", "candidateArchiveChange", "candidateHired")
 EVENT_LABELS = {
@@ -511,6 +514,8 @@ class Sandbox:
         data: dict[str, Any],
         triggered_at: int,
         opportunity_id: str | None,
+        *,
+        delay: float = 0.0,
     ) -> int:
         token = _new_token()
         body = {
@@ -530,7 +535,7 @@ class Sandbox:
                     hook["url"],
                     opportunity_id,
                     dumps(body),
-                    time.time(),
+                    time.time() + delay,
                     now_ms(),
                 ),
             )
@@ -566,6 +571,10 @@ class Sandbox:
     def create_webhook(
         self, *, url: Any, event: Any, origins: list[str] | None, source: str
     ) -> Any:
+        """Save a webhook and, as Lever does when a webhook is saved, send it a signed test
+        delivery (``data: {}``), whatever the event toggle says. The test goes out
+        TEST_DELIVERY_DELAY_SECONDS later, so the caller can store the signature token that
+        only this answer carries before the delivery that needs it arrives."""
         url = _webhook_url(url)
         if event not in KNOWN_EVENTS:
             raise bad_request(f"event must be one of {', '.join(KNOWN_EVENTS)}")
@@ -584,7 +593,10 @@ class Sandbox:
                     at,
                 ),
             )
-        return self.store.one("SELECT * FROM webhooks WHERE id = ?", (hook_id,))
+            hook = c.execute("SELECT * FROM webhooks WHERE id = ?", (hook_id,)).fetchone()
+            self._queue(hook, event, {}, at, None, delay=TEST_DELIVERY_DELAY_SECONDS)
+        self.on_delivery()
+        return hook
 
     def update_webhook(
         self, hook_id: str, *, url: Any = None, origins: list[str] | None = None, source: str

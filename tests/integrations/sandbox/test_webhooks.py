@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 import requests
 
-from integrations.lever.sandbox import DELIVERED_EVENTS, SandboxServer, demo_data
+from integrations.lever.sandbox import DELIVERED_EVENTS, SandboxServer, demo_data, state
 from integrations.lever.signatures import verify
 from tests.integrations.sandbox.conftest import Api, Receiver
 
@@ -20,17 +21,108 @@ OPPORTUNITY = next(o for o in DATA.opportunities if o["archived"] is None and o[
 UUID_STAGE = DATA.stages[6]["id"]
 
 
-def _register(api: Api, url: str, event: str, **configuration: object) -> str:
+@pytest.fixture(autouse=True)
+def _test_deliveries_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The test delivery Lever sends when a webhook is saved goes out a moment later; here, now.
+    monkeypatch.setattr(state, "TEST_DELIVERY_DELAY_SECONDS", 0.0)
+
+
+def _register(
+    api: Api, url: str, event: str, *, receiver: Receiver | None = None, **configuration: object
+) -> str:
+    """Create a webhook through the API; with ``receiver``, its test delivery is awaited and
+    then forgotten, so the test sees only what its own writes send."""
     body: dict = {"url": url, "event": event}
     if configuration:
         body["configuration"] = configuration
     response = api.post("/webhooks", json=body)
     assert response.status_code == 201
+    if receiver is not None:
+        assert any(_is_test(d["body"]) for d in receiver.wait_for(len(receiver.received) + 1))
+        with receiver.lock:
+            receiver.received.clear()
     return response.json()["data"]["configuration"]["signatureToken"]
 
 
+def _is_test(body: dict) -> bool:
+    return body["data"] == {}
+
+
+def _event_deliveries(sandbox: SandboxServer) -> list[dict]:
+    """The sandbox's deliveries of candidate changes (not the test sent on create)."""
+    return [d for d in sandbox.deliveries() if not _is_test(d["body"])]
+
+
+# --- the test delivery Lever sends when a webhook is saved ------------------------------------
+
+
+def test_creating_a_webhook_through_the_api_sends_a_signed_test_delivery(
+    api: Api, sandbox: SandboxServer, receiver: Receiver
+) -> None:
+    token = _register(api, receiver.url, "candidateHired")
+
+    [delivery] = receiver.wait_for(1)
+
+    body = delivery["body"]
+    assert body["event"] == "candidateHired"
+    assert body["data"] == {}
+    assert verify(body, signature_tokens=[token])
+    assert sandbox.wait_for_deliveries(5)
+    [sent] = sandbox.deliveries()
+    assert (sent["status"], sent["opportunityId"]) == ("delivered", None)
+
+
+def test_the_test_delivery_waits_a_moment_so_the_token_can_be_stored_first(
+    api: Api, sandbox: SandboxServer, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(state, "TEST_DELIVERY_DELAY_SECONDS", 0.5)
+    started = time.monotonic()
+
+    _register(api, receiver.url, "candidateStageChange")
+
+    assert receiver.received == []
+    [delivery] = receiver.wait_for(1)
+    assert time.monotonic() - started >= 0.4
+    assert delivery["body"]["data"] == {}
+
+
+def test_a_test_delivery_is_sent_even_when_the_event_is_switched_off(
+    api: Api, sandbox: SandboxServer, receiver: Receiver
+) -> None:
+    sandbox.set_event_enabled("candidateStageChange", False)
+
+    _register(api, receiver.url, "candidateStageChange")
+
+    [delivery] = receiver.wait_for(1)
+    assert delivery["body"]["data"] == {}
+
+
+def test_adding_a_webhook_on_the_settings_page_sends_a_test_delivery(
+    sandbox: SandboxServer, receiver: Receiver
+) -> None:
+    session = requests.Session()
+    page = session.get(sandbox.url + "/settings/integrations/webhooks", timeout=5).text
+    csrf = re.search(r"name='csrf' value='([^']+)'", page)
+    assert csrf
+    data = {"event": "candidateArchiveChange", "url": receiver.url, "csrf": csrf.group(1)}
+
+    added = session.post(sandbox.url + "/settings/integrations/webhooks/add", data=data, timeout=5)
+
+    assert added.status_code == 200
+    assert "test delivery" in added.text
+    token = re.search(r"<code id='signature-token'>([^<]+)</code>", added.text)
+    assert token
+    [delivery] = receiver.wait_for(1)
+    assert delivery["body"]["event"] == "candidateArchiveChange"
+    assert delivery["body"]["data"] == {}
+    assert verify(delivery["body"], signature_tokens=[token.group(1)])
+
+
+# --- deliveries of candidate changes ----------------------------------------------------------
+
+
 def test_stage_move_delivers_a_signed_lever_shaped_body(api: Api, receiver: Receiver) -> None:
-    token = _register(api, receiver.url, "candidateStageChange")
+    token = _register(api, receiver.url, "candidateStageChange", receiver=receiver)
 
     api.put(f"/opportunities/{OPPORTUNITY['id']}/stage", json={"stage": UUID_STAGE})
 
@@ -73,7 +165,7 @@ def test_api_reply_does_not_wait_for_a_slow_receiver(api: Api, sandbox: SandboxS
 def test_archive_sends_archive_change_with_from_and_to_archived(
     api: Api, receiver: Receiver
 ) -> None:
-    token = _register(api, receiver.url, "candidateArchiveChange")
+    token = _register(api, receiver.url, "candidateArchiveChange", receiver=receiver)
 
     api.put(f"/opportunities/{OPPORTUNITY['id']}/archived", json={"reason": REJECT_REASON})
     api.put(f"/opportunities/{OPPORTUNITY['id']}/archived", json={"reason": None})
@@ -90,8 +182,8 @@ def test_archive_sends_archive_change_with_from_and_to_archived(
 def test_hiring_sends_both_candidate_hired_and_archive_change(
     api: Api, sandbox: SandboxServer, receiver: Receiver
 ) -> None:
-    hired_token = _register(api, receiver.url, "candidateHired")
-    archive_token = _register(api, receiver.url, "candidateArchiveChange")
+    hired_token = _register(api, receiver.url, "candidateHired", receiver=receiver)
+    archive_token = _register(api, receiver.url, "candidateArchiveChange", receiver=receiver)
 
     api.put(f"/opportunities/{OPPORTUNITY['id']}/archived", json={"reason": HIRED_REASON})
 
@@ -106,7 +198,7 @@ def test_hiring_sends_both_candidate_hired_and_archive_change(
 def test_repeating_the_same_write_fires_nothing_new(
     api: Api, sandbox: SandboxServer, receiver: Receiver
 ) -> None:
-    _register(api, receiver.url, "candidateStageChange")
+    _register(api, receiver.url, "candidateStageChange", receiver=receiver)
     url = f"/opportunities/{OPPORTUNITY['id']}/stage"
 
     api.put(url, json={"stage": UUID_STAGE})
@@ -120,7 +212,7 @@ def test_repeating_the_same_write_fires_nothing_new(
 def test_control_page_actions_fire_webhooks_too(
     sandbox: SandboxServer, api: Api, receiver: Receiver
 ) -> None:
-    _register(api, receiver.url, "candidateHired")
+    _register(api, receiver.url, "candidateHired", receiver=receiver)
 
     sandbox.hire(OPPORTUNITY["id"])
 
@@ -132,13 +224,13 @@ def test_control_page_actions_fire_webhooks_too(
 def test_failing_receiver_is_retried_five_times_then_given_up(
     api: Api, sandbox: SandboxServer, receiver: Receiver
 ) -> None:
-    token = _register(api, receiver.url, "candidateStageChange")
+    token = _register(api, receiver.url, "candidateStageChange", receiver=receiver)
     receiver.statuses = [500, 503, 302, 404, 500, 500, 500]
 
     api.put(f"/opportunities/{OPPORTUNITY['id']}/stage", json={"stage": UUID_STAGE})
 
     assert sandbox.wait_for_deliveries(10)
-    [delivery] = sandbox.deliveries()
+    [delivery] = _event_deliveries(sandbox)
     assert len(receiver.received) == 6
     assert delivery["status"] == "failed"
     assert [a["statusCode"] for a in delivery["attempts"]] == [500, 503, 302, 404, 500, 500]
@@ -156,13 +248,13 @@ def test_failing_receiver_is_retried_five_times_then_given_up(
 def test_receiver_that_recovers_gets_the_delivery(
     api: Api, sandbox: SandboxServer, receiver: Receiver
 ) -> None:
-    _register(api, receiver.url, "candidateStageChange")
+    _register(api, receiver.url, "candidateStageChange", receiver=receiver)
     receiver.statuses = [503, 503]
 
     api.put(f"/opportunities/{OPPORTUNITY['id']}/stage", json={"stage": UUID_STAGE})
 
     assert sandbox.wait_for_deliveries(5)
-    [delivery] = sandbox.deliveries()
+    [delivery] = _event_deliveries(sandbox)
     assert delivery["status"] == "delivered"
     assert [a["statusCode"] for a in delivery["attempts"]] == [503, 503, 200]
 
@@ -179,7 +271,7 @@ def test_unreachable_receiver_records_connection_errors(api: Api, sandbox: Sandb
     api.put(f"/opportunities/{OPPORTUNITY['id']}/stage", json={"stage": UUID_STAGE})
 
     assert sandbox.wait_for_deliveries(10)
-    [delivery] = sandbox.deliveries()
+    [delivery] = _event_deliveries(sandbox)
     assert delivery["status"] == "failed"
     assert len(delivery["attempts"]) == 6
     assert all(a["statusCode"] is None and a["error"] for a in delivery["attempts"])
@@ -188,14 +280,14 @@ def test_unreachable_receiver_records_connection_errors(api: Api, sandbox: Sandb
 def test_event_switched_off_delivers_nothing(
     api: Api, sandbox: SandboxServer, receiver: Receiver
 ) -> None:
-    _register(api, receiver.url, "candidateStageChange")
+    _register(api, receiver.url, "candidateStageChange", receiver=receiver)
     sandbox.set_event_enabled("candidateStageChange", False)
 
     api.put(f"/opportunities/{OPPORTUNITY['id']}/stage", json={"stage": UUID_STAGE})
 
     assert sandbox.wait_for_deliveries(5)
     assert receiver.received == []
-    assert sandbox.deliveries() == []
+    assert _event_deliveries(sandbox) == []
 
 
 def test_origin_conditions_filter_deliveries(
@@ -204,7 +296,13 @@ def test_origin_conditions_filter_deliveries(
     other_origin = next(
         o for o in ("applied", "sourced", "referred", "agency") if o != OPPORTUNITY["origin"]
     )
-    _register(api, receiver.url, "candidateStageChange", conditions={"origins": [other_origin]})
+    _register(
+        api,
+        receiver.url,
+        "candidateStageChange",
+        receiver=receiver,
+        conditions={"origins": [other_origin]},
+    )
 
     api.put(f"/opportunities/{OPPORTUNITY['id']}/stage", json={"stage": UUID_STAGE})
 
@@ -215,8 +313,8 @@ def test_origin_conditions_filter_deliveries(
 def test_every_registered_url_gets_its_own_signed_copy(
     api: Api, sandbox: SandboxServer, receiver: Receiver
 ) -> None:
-    first = _register(api, receiver.url, "candidateStageChange")
-    second = _register(api, receiver.url + "?second=1", "candidateStageChange")
+    first = _register(api, receiver.url, "candidateStageChange", receiver=receiver)
+    second = _register(api, receiver.url + "?second=1", "candidateStageChange", receiver=receiver)
 
     api.put(f"/opportunities/{OPPORTUNITY['id']}/stage", json={"stage": UUID_STAGE})
 
@@ -230,7 +328,7 @@ def test_every_registered_url_gets_its_own_signed_copy(
 def test_send_test_posts_empty_data(
     sandbox: SandboxServer, api: Api, receiver: Receiver, event: str
 ) -> None:
-    token = _register(api, receiver.url, event)
+    token = _register(api, receiver.url, event, receiver=receiver)
     hook_id = api.get("/webhooks").json()["data"][0]["id"]
 
     sandbox.sandbox.send_test(hook_id)
