@@ -105,7 +105,13 @@ def test_management_command_serves_until_interrupted_or_terminated(
         stages = requests.get(url + "/v1/stages", auth=(DEMO_API_KEY, ""), timeout=5)
     finally:
         process.send_signal(stop_signal)
-        out, err = process.communicate(timeout=10)
+        try:
+            out, err = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            # Never leave a sandbox behind: kill it, then fail.
+            process.kill()
+            process.communicate()
+            raise
 
     assert health["ok"] is True
     assert stages.status_code == 200
