@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
@@ -31,7 +33,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("_test/bad-request/", _bad_request),
     path("_test/denied/", _denied),
     path("_test/boom/", _boom),
-    *console_urlpatterns,
+    *console_urlpatterns,  # type: ignore[list-item]
 ]
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
@@ -54,7 +56,7 @@ def _production(settings: Settings) -> None:
     settings.DEBUG = False
 
 
-def _assert_console_page(response: HttpResponse, status: int, heading: str) -> str:
+def _assert_console_page(response: Any, status: int, heading: str) -> str:
     assert response.status_code == status
     html = response.content.decode()
     for part in CONSOLE_LOOK:
