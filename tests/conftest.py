@@ -179,6 +179,19 @@ def _live_children(parent: int) -> dict[int, str]:
     return children
 
 
+# Helpers that belong to the interpreter, not to a test: multiprocessing's resource tracker (started
+# by the first multiprocessing primitive) lives until this process exits, by design.
+_INTERPRETER_HELPERS = ("multiprocessing.resource_tracker",)
+
+
+def _leftover_children() -> dict[int, str]:
+    return {
+        pid: cmdline
+        for pid, cmdline in _live_children(os.getpid()).items()
+        if not any(helper in cmdline for helper in _INTERPRETER_HELPERS)
+    }
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """No test may leave a process behind (a sandbox, worker or server it started): after every
     fixture is torn down, any child of this pytest process still alive fails the run; it is
@@ -186,10 +199,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not Path("/proc/self/stat").exists():  # not Linux: nothing to read
         return
     deadline = time.monotonic() + 5
-    leftovers = _live_children(os.getpid())
+    leftovers = _leftover_children()
     while leftovers and time.monotonic() < deadline:
         time.sleep(0.1)
-        leftovers = _live_children(os.getpid())
+        leftovers = _leftover_children()
     if not leftovers:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
