@@ -20,10 +20,13 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(BIN)/python:
+	@echo "Creating the virtualenv $(VENV)…"
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
+	@echo "Installing Python packages into $(VENV) (first run: about 2 minutes; again only when pyproject.toml changes)…"
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "Python packages installed."
 	touch $@
 
 venv: $(STAMP)  ## create .venv and install the project (only when pyproject.toml changed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,23 @@ from celery import Celery
 from celery.signals import before_task_publish, import_modules
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "karatlever.settings")
+
+
+class FilesystemBrokerNoHostnameFilter(logging.Filter):
+    """Drops kombu's "No hostname was supplied. Reverting to default 'localhost'" warning.
+
+    kombu logs it (logger kombu.connection) whenever a connection to a URL without a host is
+    described, e.g. the embedded `filesystem://` broker, which has no host at all; the warning
+    is noise there. settings.LOGGING attaches this filter only when the broker is `filesystem://`,
+    so a Redis URL missing its host still warns.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.name == "kombu.connection"
+            and str(record.msg).startswith("No hostname was supplied.")
+        )
+
 
 app = Celery("karatlever")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -58,6 +58,8 @@ FIELD_ENCRYPTION_KEYS: list[str] = [
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# A failed CSRF check gets the console's page (templates/csrf_failure.html), not Django's.
+CSRF_FAILURE_VIEW = "karatlever.views.csrf_failure"
 # Absolute base URL of this console, used to build the webhook URL an admin pastes into Lever.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
@@ -402,6 +404,15 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The file broker has no host, so kombu warns "No hostname was supplied" on every connection:
+    # drop exactly that message (karatlever.celery.FilesystemBrokerNoHostnameFilter).
+    LOGGING["filters"]["filesystem_broker_no_hostname"] = {  # type: ignore[index]
+        "()": "karatlever.celery.FilesystemBrokerNoHostnameFilter"
+    }
+    LOGGING["loggers"]["kombu.connection"] = {  # type: ignore[index]
+        "filters": ["filesystem_broker_no_hostname"]
+    }
 
 # ---------------------------------------------------------------------------------------------
 # Webhook intake, processing and reconciliation (webhooks app)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -152,3 +157,59 @@ def token_client(token_for: TokenFor) -> Callable[[User], Client]:
         return Client(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
 
     return _token_client
+
+
+def _live_children(parent: int) -> dict[int, str]:
+    """Child processes of `parent` still running (not zombies), pid → command line, from /proc."""
+    children: dict[int, str] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # exited meanwhile
+            continue
+        # pid (comm) state ppid ...; comm may hold spaces and parentheses.
+        state, ppid = text[text.rindex(")") + 2 :].split()[:2]
+        if int(ppid) == parent and state != "Z":
+            pid = int(stat.parent.name)
+            try:
+                cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                cmdline = "?"
+            children[pid] = cmdline.strip()
+    return children
+
+
+# Helpers that belong to the interpreter, not to a test: multiprocessing's resource tracker (started
+# by the first multiprocessing primitive) lives until this process exits, by design.
+_INTERPRETER_HELPERS = ("multiprocessing.resource_tracker",)
+
+
+def _leftover_children() -> dict[int, str]:
+    return {
+        pid: cmdline
+        for pid, cmdline in _live_children(os.getpid()).items()
+        if not any(helper in cmdline for helper in _INTERPRETER_HELPERS)
+    }
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """No test may leave a process behind (a sandbox, worker or server it started): after every
+    fixture is torn down, any child of this pytest process still alive fails the run; it is
+    then killed so it does not outlive the run either."""
+    if not Path("/proc/self/stat").exists():  # not Linux: nothing to read
+        return
+    deadline = time.monotonic() + 5
+    leftovers = _leftover_children()
+    while leftovers and time.monotonic() < deadline:
+        time.sleep(0.1)
+        leftovers = _leftover_children()
+    if not leftovers:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    for pid, cmdline in leftovers.items():
+        message = f"process leak: child {pid} still running after the tests: {cmdline}"
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -244,3 +244,7 @@ def test_the_make_run_stack_serves_the_demo_end_to_end_and_stops_on_ctrl_c(tmp_p
         pid = _pid_from(lines, name)
         assert not _alive(pid), name
     assert "got SIGINT; stopping all" in rest
+    # Progress is announced, and kombu's warning about the host-less file broker URL is gone.
+    for step in ("step 1/4", "step 2/4", "step 3/4", "step 4/4"):
+        assert f"setup   | {step}: " in output
+    assert "No hostname was supplied" not in output + rest

@@ -72,6 +72,9 @@ class Command(BaseCommand):
             webhook_retry_base=options["webhook_retry_base"],
         )
         previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
+        # A shell starts background jobs with SIGINT ignored, and Python keeps an ignored SIGINT
+        # ignored: restore Ctrl-C (KeyboardInterrupt) so SIGINT stops the sandbox cleanly anywhere.
+        previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             server.serve_forever(ready=lambda: self._announce(server, options["db"]))
         except OSError as exc:
@@ -80,6 +83,7 @@ class Command(BaseCommand):
             ) from exc
         finally:
             signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, previous_int)
         self.stdout.write("Lever sandbox stopped.")
 
     def _announce(self, server: SandboxServer, db: str) -> None:

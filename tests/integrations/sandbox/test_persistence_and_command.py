@@ -83,9 +83,18 @@ def test_a_stopped_server_refuses_connections_and_stop_is_idempotent() -> None:
 
 
 @pytest.mark.live
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def _ignore_sigint() -> None:
+    # What a shell does to a background job (`make test &`): SIGINT ignored, inherited by children.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(
+    ("stop_signal", "background"),
+    [(signal.SIGINT, False), (signal.SIGINT, True), (signal.SIGTERM, False)],
+    ids=["SIGINT", "SIGINT-as-background-job", "SIGTERM"],
+)
 def test_management_command_serves_until_interrupted_or_terminated(
-    tmp_path: Path, stop_signal: signal.Signals
+    tmp_path: Path, stop_signal: signal.Signals, background: bool
 ) -> None:
     db = tmp_path / "cmd.sqlite3"
     process = subprocess.Popen(  # noqa: S603 - our own manage.py with fixed arguments
@@ -94,6 +103,7 @@ def test_management_command_serves_until_interrupted_or_terminated(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ignore_sigint if background else None,
     )
     try:
         assert process.stdout is not None
@@ -105,7 +115,13 @@ def test_management_command_serves_until_interrupted_or_terminated(
         stages = requests.get(url + "/v1/stages", auth=(DEMO_API_KEY, ""), timeout=5)
     finally:
         process.send_signal(stop_signal)
-        out, err = process.communicate(timeout=10)
+        try:
+            out, err = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            # Never leave a sandbox behind: kill it, then fail.
+            process.kill()
+            process.communicate()
+            raise
 
     assert health["ok"] is True
     assert stages.status_code == 200
