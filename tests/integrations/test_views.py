@@ -724,7 +724,7 @@ def test_the_settings_form_explains_how_to_pick_the_region(
 ) -> None:
     page = admin_client.get(_url("settings", integration)).content.decode()
 
-    help_text = re.search(r'<div class="help" id="id_region_help">(.*?)</div>', page, re.S)
+    help_text = re.search(r'<div class="help" id="id_region_helptext">(.*?)</div>', page, re.S)
     assert help_text is not None
     assert "hire.lever.co" in help_text.group(1)
     assert "hire.eu.lever.co" in help_text.group(1)
