@@ -47,7 +47,10 @@ def _integration_chrome(page: Page, current: str) -> None:
     """What every integration page shows: the same breadcrumb trail and the same tabs."""
     breadcrumb = page.get_by_role("navigation", name="Breadcrumb")
     expect(breadcrumb).to_have_text(
-        re.compile(r"Settings\s*›\s*ATS Integrations\s*›\s*Engineering\s*›\s*" + current)
+        # The separators are U+203A (single right-pointing angle quotation mark), as on the page.
+        re.compile(
+            r"Settings\s*\u203a\s*ATS Integrations\s*\u203a\s*Engineering\s*\u203a\s*" + current
+        )
     )
     expect(breadcrumb.get_by_role("link", name="ATS Integrations")).to_be_visible()
     tabs = page.get_by_role("navigation", name="Integration")
