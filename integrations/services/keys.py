@@ -59,6 +59,21 @@ class KeyCheckApplied(enum.StrEnum):
 # --- asking for checks ------------------------------------------------------------------------
 
 
+def _check_row(
+    integration: AtsIntegration, subject: str, actor: User | None, *, pending: bool
+) -> KeyCheck:
+    """An unsaved check row for the key in use or the pending key (last 4 + fingerprint only)."""
+    return KeyCheck(
+        integration=integration,
+        subject=subject,
+        api_key_last4=integration.pending_api_key_last4 if pending else integration.api_key_last4,
+        api_key_fingerprint=(
+            integration.pending_api_key_fingerprint if pending else integration.api_key_fingerprint
+        ),
+        requested_by=actor,
+    )
+
+
 def key_checks_request(
     *, integration: AtsIntegration, actor: User | None, current: bool, pending: bool
 ) -> bool:
@@ -69,27 +84,11 @@ def key_checks_request(
     """
     rows = []
     if current and integration.has_api_key:
-        rows.append(
-            KeyCheck(
-                integration=integration,
-                subject=Subject.CURRENT,
-                api_key_last4=integration.api_key_last4,
-                api_key_fingerprint=integration.api_key_fingerprint,
-                requested_by=actor,
-            )
-        )
+        rows.append(_check_row(integration, Subject.CURRENT, actor, pending=False))
         AtsIntegration.objects.filter(pk=integration.pk).update(key_status=KeyStatus.CHECKING)
         integration.key_status = KeyStatus.CHECKING
     if pending and integration.pending_api_key_last4:
-        rows.append(
-            KeyCheck(
-                integration=integration,
-                subject=Subject.PENDING,
-                api_key_last4=integration.pending_api_key_last4,
-                api_key_fingerprint=integration.pending_api_key_fingerprint,
-                requested_by=actor,
-            )
-        )
+        rows.append(_check_row(integration, Subject.PENDING, actor, pending=True))
     if not rows:
         return False
     for row in rows:
