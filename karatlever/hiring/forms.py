@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 
 from karatlever.accounts.models import Group
 from karatlever.hiring import selectors
-from karatlever.hiring.models import Candidacy, KaratStatus, Recommendation, Role
-from karatlever.hiring.services import ALLOWED_TRANSITIONS
+from karatlever.hiring.models import Candidacy, KaratStatus, Milestone, Recommendation, Role
+from karatlever.hiring.services import SUMMARY_MAX_LENGTH, milestones_allowed
 
 
 class RoleForm(forms.Form):
@@ -87,21 +87,31 @@ class CandidateFilterForm(forms.Form):
         }
 
 
-class StatusChangeForm(forms.Form):
-    """The admin's demo action: move the Karat status; the service decides what is allowed."""
+class MilestoneForm(forms.Form):
+    """An admin records a milestone by hand; the service decides what is allowed."""
 
-    status = forms.ChoiceField(label="New Karat status", choices=KaratStatus.choices)
+    milestone = forms.ChoiceField(label="Milestone", choices=Milestone.choices)
+    scheduled_at = forms.DateTimeField(
+        label="Interview time",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="Needed when scheduling; in your time zone.",
+    )
     recommendation = forms.ChoiceField(
         required=False,
         choices=[("", "—"), *Recommendation.choices],
         help_text="Needed when results are ready.",
     )
+    summary = forms.CharField(
+        required=False, max_length=SUMMARY_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    report_url = forms.URLField(label="Report link", required=False, max_length=500)
 
     def __init__(self, *args: Any, candidacy: Candidacy, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        allowed = ALLOWED_TRANSITIONS[candidacy.karat_status]
+        allowed = milestones_allowed(candidacy.karat_status)
         # Offer only the allowed next steps; a forged value still reaches the service's check.
-        self.fields["status"].widget.choices = [("", "Choose…")] + [
-            (value, label) for value, label in KaratStatus.choices if value in allowed
+        self.fields["milestone"].widget.choices = [("", "Choose…")] + [
+            (value, label) for value, label in Milestone.choices if value in allowed
         ]
         self.has_next_steps = bool(allowed)

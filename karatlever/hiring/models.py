@@ -41,6 +41,21 @@ class KaratStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
+class Milestone(models.TextChoices):
+    """What the Karat interview platform reports about a candidacy (the outbound updates' units).
+
+    ``redo`` lets a candidate take the interview again: the candidacy goes back to invited.
+    """
+
+    INVITED = "invited", "Invited"
+    SCHEDULED = "scheduled", "Interview scheduled"
+    COMPLETED = "completed", "Interview completed"
+    RESULTS_READY = "results_ready", "Results ready"
+    CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired"
+    REDO = "redo", "Redo"
+
+
 class Recommendation(models.TextChoices):
     STRONG_YES = "strong_yes", "Strong yes"
     YES = "yes", "Yes"
@@ -62,6 +77,10 @@ class Candidacy(models.Model):
         max_length=20, choices=KaratStatus.choices, default=KaratStatus.INVITED
     )
     recommendation = models.CharField(max_length=20, choices=Recommendation.choices, blank=True)
+    # From the interview platform's milestones (see services.candidacy_milestone_record).
+    interview_scheduled_at = models.DateTimeField(null=True, blank=True)
+    results_summary = models.TextField(blank=True)
+    report_url = models.URLField(max_length=500, blank=True)
     # The ATS side, kept current by webhooks and reconciliation.
     ats_stage_id = models.CharField(max_length=100, blank=True)
     ats_stage_name = models.CharField(max_length=200, blank=True)
@@ -96,6 +115,9 @@ class CandidacyEvent(models.Model):
     class Kind(models.TextChoices):
         CREATED = "created", "Candidacy created"
         STATUS_CHANGED = "status_changed", "Karat status changed"
+        # Written by apps above hiring (integrations), which own these kinds' meaning.
+        INVITE_SENT = "invite_sent", "Invitation sent"
+        ATS_UPDATE = "ats_update", "Update posted to Lever"
         ATS_STAGE_CHANGED = "ats_stage_changed", "Lever stage changed"
         ATS_ARCHIVED = "ats_archived", "Archived in Lever"
         ATS_UNARCHIVED = "ats_unarchived", "Unarchived in Lever"
@@ -108,6 +130,10 @@ class CandidacyEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     summary = models.CharField(max_length=300)
+    # The Karat milestone this event records (blank for ATS-side and other events).
+    milestone = models.CharField(max_length=20, choices=Milestone.choices, blank=True)
+    # The interview platform's own event id: the same id twice records one event.
+    external_id = models.CharField(max_length=100, blank=True)
     detail = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -115,6 +141,13 @@ class CandidacyEvent(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         indexes = [models.Index(fields=["candidacy", "-occurred_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["candidacy", "external_id"],
+                condition=~Q(external_id=""),
+                name="candidacy_event_external_id_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.summary

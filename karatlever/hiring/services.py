@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,6 +15,7 @@ from karatlever.hiring.models import (
     Candidacy,
     CandidacyEvent,
     KaratStatus,
+    Milestone,
     Recommendation,
     Role,
 )
@@ -24,22 +27,54 @@ class HiringError(Exception):
 
 
 class InvalidTransition(HiringError):
-    pass
+    """The milestone cannot follow the candidacy's Karat status (an API answers 409)."""
 
 
-# Which Karat statuses may follow which. Cancelled and expired candidacies can be re-invited.
-ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    KaratStatus.INVITED: frozenset(
-        {KaratStatus.SCHEDULED, KaratStatus.CANCELLED, KaratStatus.EXPIRED}
+class MilestoneInvalid(HiringError):
+    """A milestone's fields are wrong or missing (an API answers 400)."""
+
+
+class EventIdReused(HiringError):
+    """The interview platform's event id was already used for a different milestone (409)."""
+
+
+# Which Karat statuses each milestone may follow, and the status it leads to. "invited" is the
+# candidacy's creation (candidacy_create); "redo" sends a finished or stopped interview back to
+# invited so the candidate can take it again; "scheduled" again is a reschedule.
+MILESTONE_RULES: dict[str, tuple[frozenset[str], str]] = {
+    Milestone.SCHEDULED: (
+        frozenset({KaratStatus.INVITED, KaratStatus.SCHEDULED}),
+        KaratStatus.SCHEDULED,
     ),
-    KaratStatus.SCHEDULED: frozenset(
-        {KaratStatus.INVITED, KaratStatus.COMPLETED, KaratStatus.CANCELLED, KaratStatus.EXPIRED}
+    Milestone.COMPLETED: (frozenset({KaratStatus.SCHEDULED}), KaratStatus.COMPLETED),
+    Milestone.RESULTS_READY: (frozenset({KaratStatus.COMPLETED}), KaratStatus.RESULTS_READY),
+    Milestone.CANCELLED: (
+        frozenset({KaratStatus.INVITED, KaratStatus.SCHEDULED}),
+        KaratStatus.CANCELLED,
     ),
-    KaratStatus.COMPLETED: frozenset({KaratStatus.RESULTS_READY}),
-    KaratStatus.RESULTS_READY: frozenset(),
-    KaratStatus.CANCELLED: frozenset({KaratStatus.INVITED}),
-    KaratStatus.EXPIRED: frozenset({KaratStatus.INVITED}),
+    Milestone.EXPIRED: (
+        frozenset({KaratStatus.INVITED, KaratStatus.SCHEDULED}),
+        KaratStatus.EXPIRED,
+    ),
+    Milestone.REDO: (
+        frozenset(
+            {
+                KaratStatus.COMPLETED,
+                KaratStatus.RESULTS_READY,
+                KaratStatus.CANCELLED,
+                KaratStatus.EXPIRED,
+            }
+        ),
+        KaratStatus.INVITED,
+    ),
 }
+
+SUMMARY_MAX_LENGTH = 5000
+
+
+def milestones_allowed(status: str) -> list[str]:
+    """The milestones that may follow a Karat status, in Milestone order."""
+    return [m for m, (after, _) in MILESTONE_RULES.items() if status in after]
 
 
 def _event_record(
@@ -51,6 +86,8 @@ def _event_record(
     detail: dict | None = None,
     actor: User | None = None,
     occurred_at: datetime | None = None,
+    milestone: str = "",
+    external_id: str = "",
 ) -> CandidacyEvent:
     event = CandidacyEvent.objects.create(
         candidacy=candidacy,
@@ -60,9 +97,33 @@ def _event_record(
         detail=detail or {},
         actor=actor,
         occurred_at=occurred_at or timezone.now(),
+        milestone=milestone,
+        external_id=external_id,
     )
     candidacy_changed.send(sender=Candidacy, candidacy=candidacy, event=event)
     return event
+
+
+def candidacy_event_add(
+    *,
+    candidacy: Candidacy,
+    kind: str,
+    source: str,
+    summary: str,
+    detail: dict | None = None,
+    actor: User | None = None,
+) -> CandidacyEvent:
+    """Add a timeline entry written by an app above hiring (an invitation email sent, an
+    update posted to the ATS). It records no milestone, so outbound receivers skip it;
+    ``candidacy_changed`` still fires. ``summary`` is cut to 300 characters."""
+    return _event_record(
+        candidacy=candidacy,
+        kind=kind,
+        source=source,
+        summary=summary,
+        detail=detail,
+        actor=actor,
+    )
 
 
 def role_create(
@@ -105,47 +166,155 @@ def candidacy_create(
         kind=CandidacyEvent.Kind.CREATED,
         source=source,
         summary=f"Invited to interview for {role.title}",
+        detail={"to": KaratStatus.INVITED},
         actor=actor,
+        milestone=Milestone.INVITED,
     )
     return candidacy
+
+
+@dataclass(frozen=True)
+class MilestoneResult:
+    """What ``candidacy_milestone_record`` did: ``created`` is False for a replayed event id."""
+
+    candidacy: Candidacy
+    event: CandidacyEvent
+    created: bool
+
+
+def _milestone_fields_check(
+    milestone: str,
+    *,
+    scheduled_at: datetime | None,
+    recommendation: str,
+    summary: str,
+    report_url: str,
+) -> None:
+    if milestone not in MILESTONE_RULES:
+        raise MilestoneInvalid(
+            f"Unknown milestone “{milestone}”; use one of {', '.join(MILESTONE_RULES)}."
+        )
+    if milestone == Milestone.SCHEDULED and scheduled_at is None:
+        raise MilestoneInvalid("A scheduled interview needs its time (scheduled_at).")
+    if scheduled_at is not None and timezone.is_naive(scheduled_at):
+        raise MilestoneInvalid("The interview time needs a time zone (for example …Z).")
+    if milestone == Milestone.RESULTS_READY and recommendation not in Recommendation.values:
+        raise MilestoneInvalid(
+            "Results need a recommendation: " + ", ".join(Recommendation.values) + "."
+        )
+    if len(summary) > SUMMARY_MAX_LENGTH:
+        raise MilestoneInvalid(f"The summary is longer than {SUMMARY_MAX_LENGTH} characters.")
+    if report_url:
+        try:
+            URLValidator(schemes=["https", "http"])(report_url)
+        except ValidationError:
+            raise MilestoneInvalid("The report link is not a valid http(s) URL.") from None
+        if len(report_url) > 500:
+            raise MilestoneInvalid("The report link is longer than 500 characters.")
 
 
 @transaction.atomic
-def candidacy_status_change(
+def candidacy_milestone_record(
     *,
     candidacy: Candidacy,
-    status: str,
+    milestone: str,
+    event_id: str = "",
+    scheduled_at: datetime | None = None,
     recommendation: str = "",
+    summary: str = "",
+    report_url: str = "",
     actor: User | None = None,
     source: str = CandidacyEvent.Source.KARAT,
-) -> Candidacy:
-    """Move the Karat status along an allowed transition; results need a recommendation."""
+) -> MilestoneResult:
+    """Record a Karat milestone: move the Karat status and timeline it, in one transaction.
+
+    ``event_id`` is the interview platform's id for this event (≤ 100 characters): the same
+    id again returns the first event with ``created=False`` and changes nothing.
+    ``scheduled_at`` is an aware datetime (required for ``scheduled``); ``recommendation``
+    one of Recommendation (required for ``results_ready``); ``summary`` ≤ 5,000 characters;
+    ``report_url`` an http(s) URL ≤ 500 characters.
+
+    The timeline event has ``kind=status_changed``, ``milestone`` set, and ``detail`` =
+    ``{"from", "to", "milestone", "recommendation", "scheduled_at" (ISO 8601 or ""),
+    "summary", "report_url"}``; ``candidacy_changed`` fires inside this transaction.
+
+    Raises MilestoneInvalid (bad or missing fields), InvalidTransition (the milestone cannot
+    follow the current status) or EventIdReused (the id was used for another milestone).
+    Concurrent calls with one new event id are serialised by the candidacy's row lock; where
+    the database has no row locks the unique constraint on (candidacy, external_id) raises
+    IntegrityError for the loser, which callers answer by calling again (a replay).
+    """
+    summary, report_url, event_id = summary.strip(), report_url.strip(), event_id.strip()
+    if len(event_id) > 100:
+        raise MilestoneInvalid("The event id is longer than 100 characters.")
+    _milestone_fields_check(
+        milestone,
+        scheduled_at=scheduled_at,
+        recommendation=recommendation,
+        summary=summary,
+        report_url=report_url,
+    )
     candidacy = Candidacy.objects.select_for_update().get(pk=candidacy.pk)
-    if status not in KaratStatus.values:
-        raise InvalidTransition(f"Unknown status “{status}”.")
-    if status not in ALLOWED_TRANSITIONS[candidacy.karat_status]:
+    if event_id:
+        earlier = CandidacyEvent.objects.filter(candidacy=candidacy, external_id=event_id).first()
+        if earlier is not None:
+            if earlier.milestone != milestone:
+                raise EventIdReused(
+                    f"The event id “{event_id}” was already used for "
+                    f"“{earlier.get_milestone_display()}”."
+                )
+            return MilestoneResult(candidacy=candidacy, event=earlier, created=False)
+    after, status = MILESTONE_RULES[milestone]
+    if candidacy.karat_status not in after:
         raise InvalidTransition(
-            f"A candidacy that is {candidacy.get_karat_status_display().lower()} "
-            f"cannot become {KaratStatus(status).label.lower()}."
+            f"A candidacy that is {candidacy.get_karat_status_display().lower()} cannot be "
+            f"marked “{Milestone(milestone).label.lower()}”."
         )
-    if status == KaratStatus.RESULTS_READY and recommendation not in Recommendation.values:
-        raise InvalidTransition("Results need a recommendation.")
     previous = candidacy.karat_status
     candidacy.karat_status = status
-    candidacy.recommendation = recommendation if status == KaratStatus.RESULTS_READY else ""
-    candidacy.save(update_fields=["karat_status", "recommendation", "updated_at"])
-    summary = f"Karat status: {KaratStatus(previous).label} → {KaratStatus(status).label}"
-    if candidacy.recommendation:
-        summary += f" ({Recommendation(candidacy.recommendation).label})"
-    _event_record(
+    if milestone == Milestone.SCHEDULED:
+        candidacy.interview_scheduled_at = scheduled_at
+    if milestone == Milestone.RESULTS_READY:
+        candidacy.recommendation = recommendation
+        candidacy.results_summary = summary
+        candidacy.report_url = report_url
+    if milestone == Milestone.REDO:
+        # A new attempt: the previous interview's time and results no longer describe it.
+        candidacy.interview_scheduled_at = None
+        candidacy.recommendation = candidacy.results_summary = candidacy.report_url = ""
+    candidacy.save(
+        update_fields=[
+            "karat_status",
+            "interview_scheduled_at",
+            "recommendation",
+            "results_summary",
+            "report_url",
+            "updated_at",
+        ]
+    )
+    text = f"{Milestone(milestone).label} (Karat status: {KaratStatus(previous).label} → "
+    text += f"{KaratStatus(status).label})"
+    if milestone == Milestone.RESULTS_READY:
+        text = f"Results ready: {Recommendation(recommendation).label}"
+    event = _event_record(
         candidacy=candidacy,
         kind=CandidacyEvent.Kind.STATUS_CHANGED,
         source=source,
-        summary=summary,
-        detail={"from": previous, "to": status, "recommendation": candidacy.recommendation},
+        summary=text,
+        detail={
+            "from": previous,
+            "to": status,
+            "milestone": milestone,
+            "recommendation": recommendation if milestone == Milestone.RESULTS_READY else "",
+            "scheduled_at": scheduled_at.isoformat() if scheduled_at else "",
+            "summary": summary,
+            "report_url": report_url,
+        },
         actor=actor,
+        milestone=milestone,
+        external_id=event_id,
     )
-    return candidacy
+    return MilestoneResult(candidacy=candidacy, event=event, created=True)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import member_required
 from karatlever.accounts.selectors import group_list_visible
 from karatlever.hiring import selectors, services
-from karatlever.hiring.forms import CandidateFilterForm, RoleForm, StatusChangeForm
+from karatlever.hiring.forms import CandidateFilterForm, MilestoneForm, RoleForm
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
 
 CANDIDATES_PER_PAGE = 50
@@ -159,11 +159,11 @@ def candidate_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 def _candidate_detail_render(
     request: AuthenticatedHttpRequest,
     candidacy: Candidacy,
-    status_form: StatusChangeForm | None = None,
+    status_form: MilestoneForm | None = None,
 ) -> HttpResponse:
     is_admin = request.membership.is_admin
     if is_admin and status_form is None:
-        status_form = StatusChangeForm(candidacy=candidacy)
+        status_form = MilestoneForm(candidacy=candidacy)
     context: dict[str, Any] = {
         "candidacy": candidacy,
         "events": selectors.candidacy_event_list(candidacy=candidacy),
@@ -185,19 +185,23 @@ def candidate_detail(request: AuthenticatedHttpRequest, code: object) -> HttpRes
 def candidate_status_change(request: AuthenticatedHttpRequest, code: object) -> HttpResponse:
     candidacy = selectors.candidacy_get(user=request.user, code=code)
     _require_admin(request, "Only organization admins can change a candidacy's Karat status.")
-    form = StatusChangeForm(request.POST, candidacy=candidacy)
+    form = MilestoneForm(request.POST, candidacy=candidacy)
     if form.is_valid():
+        data = form.cleaned_data
         try:
-            services.candidacy_status_change(
+            services.candidacy_milestone_record(
                 candidacy=candidacy,
-                status=form.cleaned_data["status"],
-                recommendation=form.cleaned_data["recommendation"],
+                milestone=data["milestone"],
+                scheduled_at=data["scheduled_at"],
+                recommendation=data["recommendation"],
+                summary=data["summary"],
+                report_url=data["report_url"],
                 actor=request.user,
                 source=CandidacyEvent.Source.PERSON,
             )
-        except services.InvalidTransition as exc:
+        except services.HiringError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, "Karat status updated.")
+            messages.success(request, "Milestone recorded.")
             return redirect("hiring:candidate-detail", code=candidacy.code)
     return _candidate_detail_render(request, candidacy, status_form=form)

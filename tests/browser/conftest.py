@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypedDict
 
@@ -18,7 +19,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwr
 from pytest_django.live_server_helper import LiveServer
 
 from karatlever.accounts.models import Group, User
-from karatlever.hiring.models import Candidacy, Role
+from karatlever.hiring.models import Candidacy, Milestone, Role
 from tests.brokers import broker
 from tests.factories import DEFAULT_PASSWORD
 
@@ -107,7 +108,6 @@ class HiringDemo(TypedDict):
 def hiring_demo(group: Group, second_group: Group) -> HiringDemo:
     """Roles and candidates with long names, so layout problems show up."""
     from karatlever.hiring import services
-    from karatlever.hiring.models import KaratStatus
     from tests.factories import RoleFactory
 
     backend = RoleFactory(group=group, title="Senior Backend Engineer", requisition_code="ENG-1042")
@@ -130,7 +130,11 @@ def hiring_demo(group: Group, second_group: Group) -> HiringDemo:
         services.candidacy_create(role=backend, candidate_name=name, candidate_email=email)
         for name, email in people
     ]
-    services.candidacy_status_change(candidacy=candidacies[1], status=KaratStatus.SCHEDULED)
+    services.candidacy_milestone_record(
+        candidacy=candidacies[1],
+        milestone=Milestone.SCHEDULED,
+        scheduled_at=datetime(2026, 12, 1, 15, 0, tzinfo=UTC),
+    )
     services.candidacy_ats_state_apply(
         candidacy=candidacies[2],
         state=services.AtsState(

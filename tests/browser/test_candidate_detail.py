@@ -29,13 +29,14 @@ def test_timeline_shows_events_newest_first_and_a_status_change_adds_one(
     expect(items.last).to_contain_text("Invited to interview for Senior Backend Engineer")
 
     # when: the admin schedules the interview from the detail page
-    page.get_by_label("New Karat status").select_option(label="Scheduled")
-    page.get_by_role("button", name="Change status").click()
+    page.get_by_label("Milestone", exact=True).select_option(label="Interview scheduled")
+    page.get_by_label("Interview time").fill("2026-12-01T15:00")
+    page.get_by_role("button", name="Record milestone").click()
 
     # then: one new event at the top, by this admin, from a person
-    expect(page.get_by_role("status")).to_contain_text("Karat status updated.")
+    expect(page.get_by_role("status")).to_contain_text("Milestone recorded.")
     expect(items).to_have_count(5)
-    expect(items.first).to_contain_text("Karat status: Invited → Scheduled")
+    expect(items.first).to_contain_text("Interview scheduled (Karat status: Invited → Scheduled)")
     expect(items.first).to_contain_text(f"by {admin_user.display_name}")
     expect(items.first).to_contain_text("A person")
     candidacy.refresh_from_db()
@@ -52,11 +53,11 @@ def test_invalid_transition_shows_an_error_and_changes_nothing(
     page.goto(f"/candidates/{candidacy.code}/")
 
     # Completed → results needs a recommendation: pick "completed" first, then results without one.
-    page.get_by_label("New Karat status").select_option(label="Interview completed")
-    page.get_by_role("button", name="Change status").click()
-    page.get_by_label("New Karat status").select_option(label="Results ready")
-    page.get_by_role("button", name="Change status").click()
+    page.get_by_label("Milestone", exact=True).select_option(label="Interview completed")
+    page.get_by_role("button", name="Record milestone").click()
+    page.get_by_label("Milestone", exact=True).select_option(label="Results ready")
+    page.get_by_role("button", name="Record milestone").click()
 
-    expect(page.get_by_role("alert")).to_contain_text("Results need a recommendation.")
+    expect(page.get_by_role("alert")).to_contain_text("Results need a recommendation: ")
     candidacy.refresh_from_db()
     assert candidacy.karat_status == KaratStatus.COMPLETED

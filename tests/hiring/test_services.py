@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from karatlever.hiring import services
-from karatlever.hiring.models import CandidacyEvent, KaratStatus
+from karatlever.hiring.models import CandidacyEvent, KaratStatus, Milestone
 from tests.factories import CandidacyFactory, RoleFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,32 +34,44 @@ def test_inactive_role_cannot_take_candidates() -> None:
 def test_allowed_transition_path_reaches_results_with_recommendation() -> None:
     candidacy = CandidacyFactory()
 
-    for status in (KaratStatus.SCHEDULED, KaratStatus.COMPLETED):
-        candidacy = services.candidacy_status_change(candidacy=candidacy, status=status)
-    candidacy = services.candidacy_status_change(
-        candidacy=candidacy, status=KaratStatus.RESULTS_READY, recommendation="strong_yes"
-    )
+    candidacy = services.candidacy_milestone_record(
+        candidacy=candidacy, milestone=Milestone.SCHEDULED, scheduled_at=timezone.now()
+    ).candidacy
+    candidacy = services.candidacy_milestone_record(
+        candidacy=candidacy, milestone=Milestone.COMPLETED
+    ).candidacy
+    candidacy = services.candidacy_milestone_record(
+        candidacy=candidacy,
+        milestone=Milestone.RESULTS_READY,
+        recommendation="strong_yes",
+        summary="Solid fundamentals.",
+        report_url="https://karat.example/reports/1",
+    ).candidacy
 
     assert candidacy.karat_status == KaratStatus.RESULTS_READY
     assert candidacy.recommendation == "strong_yes"
+    assert candidacy.report_url == "https://karat.example/reports/1"
     assert candidacy.events.filter(kind=CandidacyEvent.Kind.STATUS_CHANGED).count() == 3
 
 
 @pytest.mark.parametrize(
     ("start", "target"),
     [
-        (KaratStatus.INVITED, KaratStatus.COMPLETED),
-        (KaratStatus.INVITED, KaratStatus.RESULTS_READY),
-        (KaratStatus.RESULTS_READY, KaratStatus.INVITED),
-        (KaratStatus.COMPLETED, KaratStatus.CANCELLED),
-        (KaratStatus.INVITED, "bogus"),
+        (KaratStatus.INVITED, Milestone.COMPLETED),
+        (KaratStatus.INVITED, Milestone.RESULTS_READY),
+        (KaratStatus.INVITED, Milestone.REDO),
+        (KaratStatus.RESULTS_READY, Milestone.CANCELLED),
+        (KaratStatus.COMPLETED, Milestone.CANCELLED),
+        (KaratStatus.COMPLETED, Milestone.SCHEDULED),
     ],
 )
 def test_invalid_transition_is_refused_and_changes_nothing(start: str, target: str) -> None:
     candidacy = CandidacyFactory(karat_status=start)
 
     with pytest.raises(services.InvalidTransition):
-        services.candidacy_status_change(candidacy=candidacy, status=target, recommendation="yes")
+        services.candidacy_milestone_record(
+            candidacy=candidacy, milestone=target, recommendation="yes", scheduled_at=timezone.now()
+        )
 
     candidacy.refresh_from_db()
     assert candidacy.karat_status == start
@@ -68,8 +81,8 @@ def test_invalid_transition_is_refused_and_changes_nothing(start: str, target: s
 def test_results_without_recommendation_are_refused() -> None:
     candidacy = CandidacyFactory(karat_status=KaratStatus.COMPLETED)
 
-    with pytest.raises(services.InvalidTransition, match="recommendation"):
-        services.candidacy_status_change(candidacy=candidacy, status=KaratStatus.RESULTS_READY)
+    with pytest.raises(services.MilestoneInvalid, match="recommendation"):
+        services.candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.RESULTS_READY)
 
 
 def test_ats_state_is_applied_once_with_one_event_per_change() -> None:

@@ -13,7 +13,7 @@ from pytest_django import DjangoAssertNumQueries
 
 from karatlever.accounts.models import Group, User
 from karatlever.hiring import services
-from karatlever.hiring.models import Candidacy, CandidacyEvent, KaratStatus, Role
+from karatlever.hiring.models import Candidacy, CandidacyEvent, KaratStatus, Milestone, Role
 from tests.factories import CandidacyFactory, RoleFactory
 
 if TYPE_CHECKING:
@@ -466,15 +466,15 @@ def test_candidate_detail_shows_karat_and_lever_sides(
     assert "Phone screen" in html
     assert "Yes — Withdrew" in html
     # Recruiters see the page but not the admin-only status form.
-    assert "Change Karat status" not in html
+    assert "Record a milestone" not in html
 
 
 def test_timeline_lists_events_newest_first_with_source_and_actor(
     admin_client: Client, admin_user: User, candidacy: Candidacy
 ) -> None:
-    services.candidacy_status_change(
+    services.candidacy_milestone_record(
         candidacy=candidacy,
-        status=KaratStatus.SCHEDULED,
+        milestone=Milestone.CANCELLED,
         actor=admin_user,
         source=CandidacyEvent.Source.PERSON,
     )
@@ -493,9 +493,11 @@ def test_timeline_lists_events_newest_first_with_source_and_actor(
     ]
     html = response.content.decode()
     assert html.index("Lever stage: none → On-site") < html.index(
-        "Karat status: Invited → Scheduled"
+        "Cancelled (Karat status: Invited → Cancelled)"
     )
-    assert html.index("Karat status: Invited → Scheduled") < html.index("Invited to interview for")
+    assert html.index("Cancelled (Karat status: Invited → Cancelled)") < html.index(
+        "Invited to interview for"
+    )
     assert f"by {admin_user.display_name}" in html
     assert ">Lever<" in html
     assert ">A person<" in html
@@ -529,7 +531,8 @@ def test_admin_status_change_through_the_form_creates_one_event(
     before = candidacy.events.count()
 
     response = admin_client.post(
-        reverse("hiring:candidate-status-change", args=[candidacy.code]), {"status": "scheduled"}
+        reverse("hiring:candidate-status-change", args=[candidacy.code]),
+        {"milestone": "scheduled", "scheduled_at": "2026-12-01T15:00"},
     )
 
     candidacy.refresh_from_db()
@@ -548,10 +551,12 @@ def test_admin_status_change_through_the_form_creates_one_event(
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"status": "results_ready", "recommendation": "yes"}, "cannot become results ready"),
-        ({"status": "bogus"}, "Select a valid choice"),
+        ({"milestone": "results_ready", "recommendation": "yes"}, "cannot be marked"),
+        ({"milestone": "bogus"}, "Select a valid choice"),
         ({}, "This field is required"),
-        ({"status": "scheduled", "recommendation": "maybe"}, "Select a valid choice"),
+        ({"milestone": "scheduled", "recommendation": "maybe"}, "Select a valid choice"),
+        ({"milestone": "scheduled"}, "needs its time"),
+        ({"milestone": "cancelled", "report_url": "javascript:alert(1)"}, "Enter a valid URL"),
     ],
 )
 def test_invalid_status_change_shows_an_error_and_changes_nothing(
@@ -576,11 +581,13 @@ def test_results_need_a_recommendation_from_the_form(
     Candidacy.objects.filter(pk=candidacy.pk).update(karat_status=KaratStatus.COMPLETED)
     url = reverse("hiring:candidate-status-change", args=[candidacy.code])
 
-    refused = admin_client.post(url, {"status": "results_ready"})
-    accepted = admin_client.post(url, {"status": "results_ready", "recommendation": "strong_yes"})
+    refused = admin_client.post(url, {"milestone": "results_ready"})
+    accepted = admin_client.post(
+        url, {"milestone": "results_ready", "recommendation": "strong_yes"}
+    )
 
     candidacy.refresh_from_db()
-    assert b"Results need a recommendation." in refused.content
+    assert b"Results need a recommendation: strong_yes" in refused.content
     assert accepted.status_code == 302
     assert (candidacy.karat_status, candidacy.recommendation) == ("results_ready", "strong_yes")
 

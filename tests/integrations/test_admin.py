@@ -15,7 +15,7 @@ from integrations.models import AtsIntegration, AuditEntry, OpportunityLink, Web
 from integrations.services import lifecycle
 from karatlever.accounts.models import Group, User
 from karatlever.hiring import services as hiring_services
-from karatlever.hiring.models import Candidacy, CandidacyEvent, KaratStatus, Role
+from karatlever.hiring.models import Candidacy, CandidacyEvent, Milestone, Role
 from tests.factories import RoleFactory
 from tests.integrations.conftest import API_KEY, OTHER_KEY, mark_valid
 
@@ -37,7 +37,7 @@ def candidacy(group: Group) -> Candidacy:
     candidacy = hiring_services.candidacy_create(
         role=role, candidate_name="Ada Lovelace", candidate_email="ada@example.com"
     )
-    hiring_services.candidacy_status_change(candidacy=candidacy, status=KaratStatus.SCHEDULED)
+    hiring_services.candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
     return candidacy
 
 
