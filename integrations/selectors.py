@@ -60,6 +60,7 @@ INVITE_FROM_LEVER_URL = "invite_from_lever_url"
 POST_CANDIDACY_UPDATES = "post_candidacy_updates"
 AUTO_STATE_UPDATING = "auto_state_updating"
 ROLE_MATCHING = "role_matching"
+AUTOMATIC_INVITES = "automatic_invites"
 
 # (key, name, what it will do) in the order of DESIGN.md; a feature's provider describes what
 # it does once built.
@@ -88,6 +89,11 @@ FEATURES: tuple[tuple[str, str, str], ...] = (
         "Karat will sync Lever postings, map them to Karat roles and count unmatched postings "
         "on this page.",
     ),
+    (
+        AUTOMATIC_INVITES,
+        "Automatic invites",
+        "Karat will invite candidates who enter a chosen Lever stage, when an admin turns it on.",
+    ),
 )
 FEATURE_NAMES = {key: name for key, name, _ in FEATURES}
 
@@ -102,6 +108,23 @@ class FeatureIssue:
 
 
 @dataclass(frozen=True)
+class FeatureCheck:
+    """One named check of a feature (e.g. "Permission to write notes").
+
+    ``level``: ok | info (nothing wrong, waiting for something) | warn | bad | muted (not
+    applicable or off). A failing check says what is wrong in ``message`` and where to fix it
+    (``fix_url``, ``fix_text``). Plain strings only: status snapshots store checks as JSON.
+    """
+
+    code: str
+    name: str
+    level: str
+    message: str = ""
+    fix_url: str = ""
+    fix_text: str = ""
+
+
+@dataclass(frozen=True)
 class FeatureHealth:
     key: str
     name: str
@@ -113,6 +136,8 @@ class FeatureHealth:
     label: str
     summary: str
     issues: tuple[FeatureIssue, ...] = ()
+    # Every check the feature ran, healthy ones included, in a fixed order.
+    checks: tuple[FeatureCheck, ...] = ()
     # A partial with the feature's details, owned by the app that provides the health.
     template: str = ""
     detail: Mapping[str, Any] = field(default_factory=dict)

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.browser
 
 PARTLY = (
     "Auto state updating works; Invite candidates using Lever URL, Post candidacy updates to "
-    "Lever and Ensure Lever roles match Karat roles are not available yet."
+    "Lever, Ensure Lever roles match Karat roles and Automatic invites are not available yet."
 )
 
 
@@ -93,6 +93,7 @@ def test_after_the_webhooks_are_registered_the_test_deliveries_show_and_nothing_
         "Invite candidates using Lever URL",
         "Post candidacy updates to Lever",
         "Ensure Lever roles match Karat roles",
+        "Automatic invites",
     ):
         expect(_feature(page, name).locator(".badge")).to_have_text("Not available yet")
     expect(page.get_by_text("{#")).to_have_count(0)  # no template source leaks into the page

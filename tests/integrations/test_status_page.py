@@ -49,6 +49,7 @@ OTHER_FEATURES = [
     "Invite candidates using Lever URL",
     "Post candidacy updates to Lever",
     "Ensure Lever roles match Karat roles",
+    "Automatic invites",
 ]
 _tokens = count()
 
@@ -327,7 +328,7 @@ def test_the_other_three_features_are_listed_as_not_available_yet(
     page = _page(admin_client, connected)
 
     names = re.findall(r'<h3 id="feature-[a-z_]+">([^<]+)</h3>', page)
-    assert names == [OTHER_FEATURES[0], OTHER_FEATURES[1], "Auto state updating", OTHER_FEATURES[2]]
+    assert names == [*OTHER_FEATURES[:2], "Auto state updating", *OTHER_FEATURES[2:]]
     for name in OTHER_FEATURES:
         feature = _feature_html(page, name)
         assert '<span class="badge badge-muted">Not available yet</span>' in feature
@@ -349,7 +350,7 @@ def test_unknown_features_cannot_register() -> None:
 
 PARTLY = (
     "Auto state updating works; Invite candidates using Lever URL, Post candidacy updates to "
-    "Lever and Ensure Lever roles match Karat roles are not available yet."
+    "Lever, Ensure Lever roles match Karat roles and Automatic invites are not available yet."
 )
 
 
@@ -399,7 +400,9 @@ def test_overall_needs_attention_when_the_key_works_but_webhooks_do_not(
     assert '<span class="badge badge-warn">Needs attention</span>' in hero
     assert "Lever accepted the API key, but Auto state updating needs attention" in hero
     # The features that don't exist yet are still named.
-    assert "Ensure Lever roles match Karat roles are not available yet" in hero
+    assert "Ensure Lever roles match Karat roles and Automatic invites are not available yet" in (
+        hero
+    )
 
 
 def test_waiting_for_the_first_delivery_is_not_needing_attention_overall(
