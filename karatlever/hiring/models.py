@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.dateparse import parse_datetime
 
 
 class Role(models.Model):
@@ -151,3 +153,27 @@ class CandidacyEvent(models.Model):
 
     def __str__(self) -> str:
         return self.summary
+
+    @property
+    def detail_scheduled_at(self) -> datetime | None:
+        """The interview time a ``scheduled`` milestone recorded (None if absent or unreadable)."""
+        value = self.detail.get("scheduled_at") if isinstance(self.detail, dict) else None
+        try:
+            return parse_datetime(value) if isinstance(value, str) and value else None
+        except ValueError:
+            return None
+
+    @property
+    def detail_recommendation_label(self) -> str:
+        """The recommendation a ``results_ready`` milestone recorded, as shown ("Strong yes")."""
+        value = self.detail.get("recommendation") if isinstance(self.detail, dict) else None
+        if value in Recommendation.values:
+            return str(Recommendation(value).label)
+        return ""
+
+    @property
+    def detail_status(self) -> str:
+        """The outcome another app recorded on its entry (an update posted to the ATS: "sent",
+        "failed", "dead"…), lower-case; "" when there is none."""
+        value = self.detail.get("status") if isinstance(self.detail, dict) else None
+        return value.strip().lower()[:40] if isinstance(value, str) else ""

@@ -77,21 +77,59 @@ def candidacy_list_filtered(
     *,
     user: User,
     group: Group | None = None,
+    role: Role | None = None,
     karat_status: str = "",
+    ats_stage_name: str = "",
+    ats_archived: bool | None = None,
+    ats_hired: bool | None = None,
     search: str = "",
 ) -> QuerySet[Candidacy]:
-    """Visible candidacies narrowed by group, Karat status and a name/email search."""
+    """Visible candidacies narrowed by group, role, Karat status, Lever stage (by name, as
+    shown), archived and hired (None: either), and a name/email search (case-insensitive,
+    substring). Callers pass only objects they got from a visible-scoped selector; the
+    result stays scoped to the user's groups whatever they pass."""
     candidacies = candidacy_list(user=user)
     if group is not None:
         candidacies = candidacies.filter(group=group)
+    if role is not None:
+        candidacies = candidacies.filter(role=role)
     if karat_status:
         candidacies = candidacies.filter(karat_status=karat_status)
+    if ats_stage_name:
+        candidacies = candidacies.filter(ats_stage_name=ats_stage_name)
+    if ats_archived is not None:
+        candidacies = candidacies.filter(ats_archived=ats_archived)
+    if ats_hired is not None:
+        candidacies = candidacies.filter(ats_hired=ats_hired)
     search = search.strip()
     if search:
         candidacies = candidacies.filter(
             Q(candidate_name__icontains=search) | Q(candidate_email__icontains=search)
         )
     return candidacies
+
+
+def candidacy_role_list(*, groups: QuerySet[Group]) -> QuerySet[Role]:
+    """Roles of ``groups`` (the user's, from ``group_list_visible``) for the candidates filter,
+    inactive ones too: their candidacies are still listed."""
+    return (
+        Role.objects.filter(group__in=groups)
+        .select_related("group")
+        .order_by("title", "group__name", "id")
+    )
+
+
+def candidacy_stage_names(*, groups: QuerySet[Group]) -> list[str]:
+    """The distinct Lever stage names on the candidacies of ``groups`` (the user's, from
+    ``group_list_visible``), sorted; one query."""
+    names = (
+        Candidacy.objects.filter(group__in=groups)
+        .exclude(ats_stage_name="")
+        .order_by("ats_stage_name")
+        .values_list("ats_stage_name", flat=True)
+        .distinct()
+    )
+    return list(names)
 
 
 def candidacy_get(*, user: User, code: object) -> Candidacy:

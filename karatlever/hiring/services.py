@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from karatlever.accounts.models import Group, User
+from karatlever.errors import ApplicationError
 from karatlever.hiring.models import (
     Candidacy,
     CandidacyEvent,
@@ -22,20 +23,34 @@ from karatlever.hiring.models import (
 from karatlever.hiring.signals import candidacy_changed
 
 
-class HiringError(Exception):
-    """A hiring rule was broken; the message is safe to show to the user."""
+class HiringError(ApplicationError):
+    """A hiring rule was broken; the message is safe to show to the user.
+
+    An ``ApplicationError``: the API answers with ``status_code`` and the error's ``field``
+    (``karatlever/api.py``), a console form puts it on that field (``form_errors_from``).
+    """
+
+    default_code = "hiring_rule"
 
 
 class InvalidTransition(HiringError):
     """The milestone cannot follow the candidacy's Karat status (an API answers 409)."""
 
+    status_code = 409
+    default_code = "invalid_transition"
+
 
 class MilestoneInvalid(HiringError):
     """A milestone's fields are wrong or missing (an API answers 400)."""
 
+    default_code = "invalid"
+
 
 class EventIdReused(HiringError):
     """The interview platform's event id was already used for a different milestone (409)."""
+
+    status_code = 409
+    default_code = "event_id_reused"
 
 
 # Which Karat statuses each milestone may follow, and the status it leads to. "invited" is the
@@ -192,25 +207,37 @@ def _milestone_fields_check(
 ) -> None:
     if milestone not in MILESTONE_RULES:
         raise MilestoneInvalid(
-            f"Unknown milestone “{milestone}”; use one of {', '.join(MILESTONE_RULES)}."
+            f"Unknown milestone “{milestone}”; use one of {', '.join(MILESTONE_RULES)}.",
+            field="milestone",
         )
     if milestone == Milestone.SCHEDULED and scheduled_at is None:
-        raise MilestoneInvalid("A scheduled interview needs its time (scheduled_at).")
+        raise MilestoneInvalid(
+            "A scheduled interview needs its time (scheduled_at).", field="scheduled_at"
+        )
     if scheduled_at is not None and timezone.is_naive(scheduled_at):
-        raise MilestoneInvalid("The interview time needs a time zone (for example …Z).")
+        raise MilestoneInvalid(
+            "The interview time needs a time zone (for example …Z).", field="scheduled_at"
+        )
     if milestone == Milestone.RESULTS_READY and recommendation not in Recommendation.values:
         raise MilestoneInvalid(
-            "Results need a recommendation: " + ", ".join(Recommendation.values) + "."
+            "Results need a recommendation: " + ", ".join(Recommendation.values) + ".",
+            field="recommendation",
         )
     if len(summary) > SUMMARY_MAX_LENGTH:
-        raise MilestoneInvalid(f"The summary is longer than {SUMMARY_MAX_LENGTH} characters.")
+        raise MilestoneInvalid(
+            f"The summary is longer than {SUMMARY_MAX_LENGTH} characters.", field="summary"
+        )
     if report_url:
         try:
             URLValidator(schemes=["https", "http"])(report_url)
         except ValidationError:
-            raise MilestoneInvalid("The report link is not a valid http(s) URL.") from None
+            raise MilestoneInvalid(
+                "The report link is not a valid http(s) URL.", field="report_url"
+            ) from None
         if len(report_url) > 500:
-            raise MilestoneInvalid("The report link is longer than 500 characters.")
+            raise MilestoneInvalid(
+                "The report link is longer than 500 characters.", field="report_url"
+            )
 
 
 @transaction.atomic
@@ -246,7 +273,7 @@ def candidacy_milestone_record(
     """
     summary, report_url, event_id = summary.strip(), report_url.strip(), event_id.strip()
     if len(event_id) > 100:
-        raise MilestoneInvalid("The event id is longer than 100 characters.")
+        raise MilestoneInvalid("The event id is longer than 100 characters.", field="event_id")
     _milestone_fields_check(
         milestone,
         scheduled_at=scheduled_at,
@@ -261,7 +288,8 @@ def candidacy_milestone_record(
             if earlier.milestone != milestone:
                 raise EventIdReused(
                     f"The event id “{event_id}” was already used for "
-                    f"“{earlier.get_milestone_display()}”."
+                    f"“{earlier.get_milestone_display()}”.",
+                    field="event_id",
                 )
             return MilestoneResult(candidacy=candidacy, event=earlier, created=False)
     after, status = MILESTONE_RULES[milestone]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -17,21 +16,18 @@ from django.views.decorators.http import require_POST
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import member_required
 from karatlever.accounts.selectors import group_list_visible
+from karatlever.forms import form_errors_from
 from karatlever.hiring import selectors, services
 from karatlever.hiring.forms import CandidateFilterForm, MilestoneForm, RoleForm
+from karatlever.hiring.hooks import candidacy_context
+
+# Registered from integrations' AppConfig.ready() under this name (the registry is in hooks).
+from karatlever.hiring.hooks import (
+    candidacy_context_hook_register as candidacy_context_hook_register,
+)
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
 
 CANDIDATES_PER_PAGE = 50
-
-# Extra context for the candidacy page from apps above hiring, which hiring never imports:
-# integrations registers the candidate's ATS profile link in its AppConfig.ready().
-CandidacyContextHook = Callable[[Candidacy], dict[str, Any]]
-_candidacy_context_hooks: list[CandidacyContextHook] = []
-
-
-def candidacy_context_hook_register(hook: CandidacyContextHook) -> None:
-    if hook not in _candidacy_context_hooks:
-        _candidacy_context_hooks.append(hook)
 
 
 def _require_admin(request: AuthenticatedHttpRequest, message: str) -> None:
@@ -139,7 +135,12 @@ def role_set_active(request: AuthenticatedHttpRequest, code: object) -> HttpResp
 @member_required
 def candidate_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     groups = group_list_visible(user=request.user)
-    form = CandidateFilterForm(request.GET or None, groups=groups)
+    form = CandidateFilterForm(
+        request.GET or None,
+        groups=groups,
+        roles=selectors.candidacy_role_list(groups=groups),
+        stage_names=selectors.candidacy_stage_names(groups=groups),
+    )
     filters = form.filters() if request.GET else {}
     candidacies = selectors.candidacy_list_filtered(user=request.user, **filters)
     page = Paginator(candidacies, CANDIDATES_PER_PAGE).get_page(request.GET.get("page"))
@@ -150,8 +151,8 @@ def candidate_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             "form": form,
             "page_obj": page,
             "candidacies": page.object_list,
-            "filtered": any(filters.values()),
-            "show_group_filter": groups.count() > 1,
+            "filtered": any(value not in (None, "") for value in filters.values()),
+            "show_group_filter": form.several_groups,
         },
     )
 
@@ -163,15 +164,25 @@ def _candidate_detail_render(
 ) -> HttpResponse:
     is_admin = request.membership.is_admin
     if is_admin and status_form is None:
-        status_form = MilestoneForm(candidacy=candidacy)
+        status_form = _milestone_form(request, candidacy, milestone=request.GET.get("milestone"))
     context: dict[str, Any] = {
         "candidacy": candidacy,
         "events": selectors.candidacy_event_list(candidacy=candidacy),
         "status_form": status_form if is_admin else None,
+        **candidacy_context(candidacy),
     }
-    for hook in _candidacy_context_hooks:
-        context.update(hook(candidacy))
     return render(request, "hiring/candidate_detail.html", context)
+
+
+def _milestone_form(
+    request: AuthenticatedHttpRequest, candidacy: Candidacy, *, milestone: str | None = None
+) -> MilestoneForm:
+    return MilestoneForm(
+        request.POST if request.method == "POST" else None,
+        candidacy=candidacy,
+        milestone=milestone or "",
+        fields_url=reverse("hiring:candidate-detail", kwargs={"code": candidacy.code}),
+    )
 
 
 @member_required
@@ -185,22 +196,22 @@ def candidate_detail(request: AuthenticatedHttpRequest, code: object) -> HttpRes
 def candidate_status_change(request: AuthenticatedHttpRequest, code: object) -> HttpResponse:
     candidacy = selectors.candidacy_get(user=request.user, code=code)
     _require_admin(request, "Only organization admins can change a candidacy's Karat status.")
-    form = MilestoneForm(request.POST, candidacy=candidacy)
+    form = _milestone_form(request, candidacy)
     if form.is_valid():
         data = form.cleaned_data
         try:
             services.candidacy_milestone_record(
                 candidacy=candidacy,
                 milestone=data["milestone"],
-                scheduled_at=data["scheduled_at"],
-                recommendation=data["recommendation"],
-                summary=data["summary"],
-                report_url=data["report_url"],
+                scheduled_at=data.get("scheduled_at"),
+                recommendation=data.get("recommendation", ""),
+                summary=data.get("summary", ""),
+                report_url=data.get("report_url", ""),
                 actor=request.user,
                 source=CandidacyEvent.Source.PERSON,
             )
         except services.HiringError as exc:
-            form.add_error(None, str(exc))
+            form_errors_from(form, exc)
         else:
             messages.success(request, "Milestone recorded.")
             return redirect("hiring:candidate-detail", code=candidacy.code)

@@ -554,9 +554,16 @@ def test_admin_status_change_through_the_form_creates_one_event(
         ({"milestone": "results_ready", "recommendation": "yes"}, "cannot be marked"),
         ({"milestone": "bogus"}, "Select a valid choice"),
         ({}, "This field is required"),
-        ({"milestone": "scheduled", "recommendation": "maybe"}, "Select a valid choice"),
+        ({"milestone": "results_ready", "recommendation": "maybe"}, "Select a valid choice"),
         ({"milestone": "scheduled"}, "needs its time"),
-        ({"milestone": "cancelled", "report_url": "javascript:alert(1)"}, "Enter a valid URL"),
+        (
+            {"milestone": "results_ready", "recommendation": "yes", "report_url": "javascript:x"},
+            "Enter a valid URL",
+        ),
+        (
+            {"milestone": "results_ready", "recommendation": "yes", "report_url": "ftp://k.test/r"},
+            "not a valid http(s) URL",
+        ),
     ],
 )
 def test_invalid_status_change_shows_an_error_and_changes_nothing(
@@ -587,7 +594,10 @@ def test_results_need_a_recommendation_from_the_form(
     )
 
     candidacy.refresh_from_db()
-    assert b"Results need a recommendation: strong_yes" in refused.content
+    assert refused.status_code == 200
+    assert (
+        "Results need a recommendation." in refused.context["status_form"].errors["recommendation"]
+    )
     assert accepted.status_code == 302
     assert (candidacy.karat_status, candidacy.recommendation) == ("results_ready", "strong_yes")
 

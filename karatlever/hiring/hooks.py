@@ -1,0 +1,28 @@
+"""Registries through which apps above hiring add to its pages and API (hiring never imports
+them: they register from their ``AppConfig.ready()``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from karatlever.hiring.models import Candidacy
+
+# Extra context for one candidacy. Known keys: ``ats_profile``, a ``(label, url)`` pair or
+# None (integrations: the candidate's profile in the ATS, e.g. ``("Lever", "https://hire…")``).
+CandidacyContextHook = Callable[[Candidacy], dict[str, Any]]
+_candidacy_context_hooks: list[CandidacyContextHook] = []
+
+
+def candidacy_context_hook_register(hook: CandidacyContextHook) -> None:
+    """Add ``hook`` (once, however often it is registered)."""
+    if hook not in _candidacy_context_hooks:
+        _candidacy_context_hooks.append(hook)
+
+
+def candidacy_context(candidacy: Candidacy) -> dict[str, Any]:
+    """Every registered hook's context for ``candidacy``, merged (later hooks win)."""
+    context: dict[str, Any] = {}
+    for hook in _candidacy_context_hooks:
+        context.update(hook(candidacy))
+    return context
