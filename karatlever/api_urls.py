@@ -8,6 +8,7 @@ from karatlever.accounts import api as accounts_api
 
 urlpatterns = [
     path("", include("integrations.api_urls")),
+    path("", include("karatlever.hiring.api_urls")),
     # The signed-in user's own API tokens.
     path("tokens/", accounts_api.TokenListApi.as_view(), name="api-token-list"),
     path(
