@@ -58,6 +58,6 @@ def test_invalid_transition_shows_an_error_and_changes_nothing(
     page.get_by_label("Milestone", exact=True).select_option(label="Results ready")
     page.get_by_role("button", name="Record milestone").click()
 
-    expect(page.get_by_role("alert")).to_contain_text("Results need a recommendation: ")
+    expect(page.get_by_role("alert")).to_contain_text("Results need a recommendation.")
     candidacy.refresh_from_db()
     assert candidacy.karat_status == KaratStatus.COMPLETED
