@@ -35,6 +35,9 @@ FIELD_NAMES = [
     "requisition_code", "active", "status", "recommendation", "event", "outcome", "page", "q",
     "candidateStageChange", "candidateArchiveChange", "candidateHired", "username", "password",
     "next", "unknown_field",
+    # The candidates page's filters, the milestone form and the progress events API.
+    "role", "stage", "archived", "hired", "milestone", "scheduled_at", "summary", "report_url",
+    "type", "event_id", "page_size",
 ]  # fmt: skip
 
 

@@ -860,3 +860,15 @@ def test_timestamps_in_the_future_and_past_are_both_accepted(
     )
 
     assert response.status_code == 201
+
+
+def test_the_route_walks_cover_the_candidacy_api() -> None:
+    """tests/test_no_server_errors.py and tests/test_security.py walk every route with a
+    candidacy's code for ``<code>``: the new routes must be among them."""
+    from tests.routes import all_routes
+
+    assert {
+        "api/v1/candidacies/",
+        "api/v1/candidacies/<uuid:code>/",
+        "api/v1/candidacies/<uuid:code>/events/",
+    } <= set(all_routes())
