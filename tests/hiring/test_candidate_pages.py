@@ -4,7 +4,7 @@ admin's milestone form (the chosen milestone's fields only)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.test import Client
@@ -239,7 +239,7 @@ def _timeline(client: Client, candidacy: Candidacy) -> list[str]:
 def test_milestone_entries_show_their_time_recommendation_summary_and_report(
     recruiter_client: Client, candidacy: Candidacy
 ) -> None:
-    for milestone, fields in [
+    steps: list[tuple[str, dict[str, Any]]] = [
         (Milestone.SCHEDULED, {"scheduled_at": datetime(2026, 12, 1, 13, 0, tzinfo=UTC)}),
         (Milestone.COMPLETED, {}),
         (
@@ -250,7 +250,8 @@ def test_milestone_entries_show_their_time_recommendation_summary_and_report(
                 "report_url": "https://karat.example/reports/7",
             },
         ),
-    ]:
+    ]
+    for milestone, fields in steps:
         services.candidacy_milestone_record(
             candidacy=candidacy, milestone=milestone, event_id=f"evt-{milestone}", **fields
         )
