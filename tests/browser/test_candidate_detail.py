@@ -61,3 +61,31 @@ def test_invalid_transition_shows_an_error_and_changes_nothing(
     expect(page.get_by_role("alert")).to_contain_text("Results need a recommendation.")
     candidacy.refresh_from_db()
     assert candidacy.karat_status == KaratStatus.COMPLETED
+
+
+def test_choosing_a_milestone_shows_its_fields_without_reloading_the_page(
+    page: Page, login: LoginFunc, admin_user: User, hiring_demo: HiringDemo
+) -> None:
+    candidacy: Candidacy = hiring_demo["candidacies"][0]  # invited
+    login(admin_user)
+    page.goto(f"/candidates/{candidacy.code}/")
+    marker = page.evaluate("() => (window.__sameDocument = 'yes')")
+    fields = page.locator("#milestone-fields")
+    expect(fields).to_contain_text("Choose a milestone")
+    expect(page.get_by_label("Interview time")).to_have_count(0)
+
+    page.get_by_label("Milestone", exact=True).select_option(label="Interview scheduled")
+
+    # htmx swapped in the time field; the document is the same one (no navigation).
+    expect(page.get_by_label("Interview time")).to_be_visible()
+    expect(fields).to_contain_text("Sets (or moves) the interview time.")
+    assert page.evaluate("() => window.__sameDocument") == marker
+
+    page.get_by_label("Milestone", exact=True).select_option(label="Cancelled")
+
+    expect(page.get_by_label("Interview time")).to_have_count(0)
+    expect(page.locator("#milestone-fields")).to_contain_text("The interview will not take place.")
+    page.get_by_role("button", name="Record milestone").click()
+    expect(page.get_by_role("status")).to_contain_text("Milestone recorded.")
+    candidacy.refresh_from_db()
+    assert candidacy.karat_status == KaratStatus.CANCELLED
