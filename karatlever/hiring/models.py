@@ -172,6 +172,15 @@ class CandidacyEvent(models.Model):
         return ""
 
     @property
+    def detail_report_url(self) -> str:
+        """The report link a ``results_ready`` milestone recorded, only if it is http(s): the
+        page links it, and a detail written some other way must not become a script link."""
+        value = self.detail.get("report_url") if isinstance(self.detail, dict) else None
+        if isinstance(value, str) and value.lower().startswith(("https://", "http://")):
+            return value
+        return ""
+
+    @property
     def detail_status(self) -> str:
         """The outcome another app recorded on its entry (an update posted to the ATS: "sent",
         "failed", "dead"…), lower-case; "" when there is none."""

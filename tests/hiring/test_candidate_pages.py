@@ -360,6 +360,8 @@ def test_entries_from_other_apps_show_their_status_badge(
         {"status": ["sent"]},
         {"status": '"><script>alert(1)</script>'},
         {"scheduled_at": "not a time", "recommendation": "maybe", "origin": "x"},
+        {"report_url": "javascript:alert(1)", "summary": "<script>alert(1)</script>"},
+        {"report_url": " JavaScript:alert(1)"},
         ["not", "a", "dict"],
     ],
 )
@@ -379,6 +381,7 @@ def test_odd_details_never_break_the_page_or_inject_markup(
     newest = _timeline(admin_client, candidacy)[0]
 
     assert "<script>" not in newest
+    assert "javascript:" not in newest.lower()
     assert "Odd" in newest
 
 
