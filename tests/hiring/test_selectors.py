@@ -118,3 +118,61 @@ def test_requisition_code_taken_ignores_blank_codes_and_the_role_itself(group: G
     assert not selectors.role_requisition_code_taken(
         group=GroupFactory(organization=group.organization), requisition_code="ENG-1"
     )
+
+
+def test_candidacy_filters_by_role_stage_archived_and_hired(admin_user: User, group: Group) -> None:
+    backend, data = RoleFactory(group=group), RoleFactory(group=group)
+    ada = CandidacyFactory(role=backend, ats_stage_name="Offer", ats_archived=True, ats_hired=True)
+    grace = CandidacyFactory(role=backend, ats_stage_name="Offer", ats_archived=True)
+    alan = CandidacyFactory(role=data, ats_stage_name="Phone screen")
+
+    def found(**filters: object) -> set[str]:
+        rows = selectors.candidacy_list_filtered(user=admin_user, **filters)  # type: ignore[arg-type]
+        return {c.candidate_name for c in rows}
+
+    assert found(role=data) == {alan.candidate_name}
+    assert found(ats_stage_name="Offer") == {ada.candidate_name, grace.candidate_name}
+    assert found(ats_archived=False) == {alan.candidate_name}
+    assert found(ats_archived=True, ats_hired=False) == {grace.candidate_name}
+    assert found(ats_hired=None, ats_archived=None) == {
+        ada.candidate_name,
+        grace.candidate_name,
+        alan.candidate_name,
+    }
+
+
+def test_a_foreign_role_passed_to_the_filter_still_finds_nothing_outside_the_users_groups(
+    admin_user: User,
+) -> None:
+    foreign = CandidacyFactory()
+
+    assert list(selectors.candidacy_list_filtered(user=admin_user, role=foreign.role)) == []
+
+
+def test_stage_names_are_distinct_sorted_non_blank_and_scoped(
+    admin_user: User, group: Group
+) -> None:
+    from karatlever.accounts.selectors import group_list_visible
+
+    role = RoleFactory(group=group)
+    for stage in ("On-site", "Offer", "On-site", ""):
+        CandidacyFactory(role=role, ats_stage_name=stage)
+    CandidacyFactory(ats_stage_name="Another organization's stage")
+
+    groups = group_list_visible(user=admin_user)
+
+    assert selectors.candidacy_stage_names(groups=groups) == ["Offer", "On-site"]
+
+
+def test_role_list_for_filters_holds_the_groups_roles_inactive_too(
+    admin_user: User, group: Group
+) -> None:
+    from karatlever.accounts.selectors import group_list_visible
+
+    active = RoleFactory(group=group, title="B")
+    inactive = RoleFactory(group=group, title="A", active=False)
+    RoleFactory(title="Foreign")
+
+    roles = list(selectors.candidacy_role_list(groups=group_list_visible(user=admin_user)))
+
+    assert roles == [inactive, active]

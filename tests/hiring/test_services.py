@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from django.utils import timezone
 
+from karatlever.errors import ApplicationError
 from karatlever.hiring import services
 from karatlever.hiring.models import CandidacyEvent, KaratStatus, Milestone
 from tests.factories import CandidacyFactory, RoleFactory
@@ -124,3 +127,63 @@ def test_older_ats_state_never_overwrites_newer_state() -> None:
     assert result.stale
     candidacy.refresh_from_db()
     assert candidacy.ats_stage_id == "onsite"
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "status", "code", "field"),
+    [
+        (
+            {"milestone": Milestone.COMPLETED},
+            services.InvalidTransition,
+            409,
+            "invalid_transition",
+            None,
+        ),
+        ({"milestone": Milestone.SCHEDULED}, services.MilestoneInvalid, 400, "invalid", "scheduled_at"),
+        (
+            {"milestone": Milestone.SCHEDULED, "scheduled_at": datetime(2026, 12, 1, 15)},  # noqa: DTZ001
+            services.MilestoneInvalid,
+            400,
+            "invalid",
+            "scheduled_at",
+        ),
+        (
+            {"milestone": Milestone.CANCELLED, "event_id": "e" * 101},
+            services.MilestoneInvalid,
+            400,
+            "invalid",
+            "event_id",
+        ),
+        ({"milestone": "bogus"}, services.MilestoneInvalid, 400, "invalid", "milestone"),
+    ],
+)  # fmt: skip
+def test_hiring_errors_carry_the_api_status_code_and_field(
+    call: dict[str, object], error: type[Exception], status: int, code: str, field: str | None
+) -> None:
+    """They are ApplicationErrors: the API's one handler and form_errors_from read these."""
+    candidacy = CandidacyFactory()
+
+    with pytest.raises(error) as raised:
+        services.candidacy_milestone_record(candidacy=candidacy, **call)  # type: ignore[arg-type]
+
+    exc = raised.value
+    assert isinstance(exc, ApplicationError)
+    assert (exc.status_code, exc.code, exc.field) == (status, code, field)
+
+
+def test_an_event_id_reused_for_another_milestone_is_a_409_on_the_event_id() -> None:
+    candidacy = CandidacyFactory()
+    services.candidacy_milestone_record(
+        candidacy=candidacy, milestone=Milestone.CANCELLED, event_id="x"
+    )
+
+    with pytest.raises(services.EventIdReused) as raised:
+        services.candidacy_milestone_record(
+            candidacy=candidacy, milestone=Milestone.REDO, event_id="x"
+        )
+
+    assert (raised.value.status_code, raised.value.code, raised.value.field) == (
+        409,
+        "event_id_reused",
+        "event_id",
+    )
