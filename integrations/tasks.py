@@ -29,3 +29,21 @@ def api_key_checks_resume() -> int:
     from integrations.services import keys
 
     return keys.key_checks_stuck_resume()
+
+
+# Not auto-retried: a row the ATS could not read keeps its reason ("busy, try again"), and
+# the recruiter sees it in the summary; inviting reads nothing from the ATS.
+@shared_task(ignore_result=True)
+def invite_batch_preview(batch_id: int) -> None:
+    """Read each URL of a large invite batch from the ATS; see the service."""
+    from integrations.services import invites
+
+    invites.invite_batch_preview(batch_id=batch_id)
+
+
+@shared_task(ignore_result=True)
+def invite_batch_invite(batch_id: int) -> None:
+    """Invite the chosen rows of a large invite batch; see the service."""
+    from integrations.services import invites
+
+    invites.invite_batch_invite(batch_id=batch_id)
