@@ -21,14 +21,13 @@ from tests.integrations.invites.conftest import posting_of, url_of
 pytestmark = pytest.mark.django_db
 
 
-def preview(
-    integration: AtsIntegration | None, url: str, group: object = None
-) -> invites.InvitePreview:
-    return invites.invite_preview(
-        group=group or integration.group,  # type: ignore[union-attr]
-        integration=integration,
-        url=url,
-    )
+def preview(integration: AtsIntegration, url: str) -> invites.InvitePreview:
+    return invites.invite_preview(group=integration.group, integration=integration, url=url)
+
+
+def matched_role(result: invites.InvitePreview) -> Role:
+    assert result.role_id is not None, result
+    return Role.objects.get(pk=result.role_id)
 
 
 def test_preview_shows_the_candidate_posting_role_and_stage(
@@ -174,7 +173,7 @@ def test_invite_creates_candidacy_link_timeline_and_email(
     lever_integration: AtsIntegration, roles: list[Role], invitable: list[str], admin_user: User
 ) -> None:
     result = preview(lever_integration, url_of(invitable[0]))
-    role = Role.objects.get(pk=result.role_id)
+    role = matched_role(result)
 
     outcome = invites.invite_create(
         integration=lever_integration, preview=result, role=role, actor=admin_user
@@ -195,6 +194,7 @@ def test_invite_creates_candidacy_link_timeline_and_email(
     assert message.to == [result.email]
     assert role.title in message.body
     assert str(candidacy.code) in message.body
+    assert isinstance(message, mail.EmailMultiAlternatives)
     assert message.alternatives[0][1] == "text/html"
 
 
@@ -202,7 +202,7 @@ def test_same_opportunity_is_never_invited_twice(
     lever_integration: AtsIntegration, roles: list[Role], invitable: list[str]
 ) -> None:
     first = preview(lever_integration, url_of(invitable[0]))
-    role = Role.objects.get(pk=first.role_id)
+    role = matched_role(first)
     invites.invite_create(integration=lever_integration, preview=first, role=role, actor=None)
 
     again = preview(lever_integration, url_of(invitable[0]))
@@ -222,7 +222,7 @@ def test_recent_interview_for_the_same_role_needs_a_confirmation(
     lever_integration: AtsIntegration, roles: list[Role], invitable: list[str]
 ) -> None:
     result = preview(lever_integration, url_of(invitable[0]))
-    role = Role.objects.get(pk=result.role_id)
+    role = matched_role(result)
     CandidacyFactory(role=role, candidate_email=result.email)
 
     warned = preview(lever_integration, url_of(invitable[0]))
@@ -242,7 +242,7 @@ def test_an_interview_over_six_months_ago_needs_no_confirmation(
     lever_integration: AtsIntegration, roles: list[Role], invitable: list[str]
 ) -> None:
     result = preview(lever_integration, url_of(invitable[0]))
-    role = Role.objects.get(pk=result.role_id)
+    role = matched_role(result)
     with time_machine.travel(timezone.now() - timedelta(days=190)):
         CandidacyFactory(role=role, candidate_email=result.email)
 
@@ -266,7 +266,7 @@ def test_failed_email_creates_nothing(
     outcome = invites.invite_create(
         integration=lever_integration,
         preview=result,
-        role=Role.objects.get(pk=result.role_id),
+        role=matched_role(result),
         actor=None,
     )
 
