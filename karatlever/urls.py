@@ -15,6 +15,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("karatlever.accounts.urls")),
     path("admin/", admin.site.urls),
+    # Above the hiring pages: /candidates/invite/ must win over /candidates/<uuid:code>/.
+    path("candidates/invite/", include("integrations.invite_urls")),
     path("", include("karatlever.hiring.urls")),
     path("settings/ats-integrations/", include("integrations.urls")),
     # Webhook setup and activity pages live under each integration's URL space too.
