@@ -96,8 +96,7 @@ def main() -> int:
             if posting["state"] == "published":
                 Role.objects.get_or_create(group=group, title=posting["text"])
         urls = [
-            f"https://hire.lever.co/candidates/{o['id']}"
-            for o in data.opportunities[: args.urls]
+            f"https://hire.lever.co/candidates/{o['id']}" for o in data.opportunities[: args.urls]
         ]
         lever.reset_counters()
         before = Counter(lever.request_stats())
