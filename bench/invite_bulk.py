@@ -128,7 +128,7 @@ def main() -> int:
         and report["wall_over_ideal"] <= TARGETS["wall_over_ideal"]
         and report["too_many_requests"] == TARGETS["too_many_requests"]
     )
-    print(json.dumps(report, indent=2))  # noqa: T201
+    print(json.dumps(report, indent=2))
     return 0 if report["targets_met"] else 1
 
 
