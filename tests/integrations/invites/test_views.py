@@ -296,6 +296,8 @@ def test_concurrent_invites_of_one_opportunity_give_one_candidacy(
                 integration=lever_integration, preview=preview, role=role, actor=None
             )
             codes.append(outcome.code)
+        except Exception as exc:  # shown in the assertion below instead of lost in a thread
+            codes.append(repr(exc))
         finally:
             connection.close()
 
