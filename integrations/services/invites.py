@@ -439,27 +439,28 @@ def invite_create(
             f"The role “{role.title}” is not an active role of this group.",
             opportunity_id=preview.opportunity_id,
         )
-    existing = _existing(integration, preview.opportunity_id)
-    if existing is not None:
-        return _already(url, existing, preview.opportunity_id)
-    if not confirm_recent:
-        recent = _recent_candidacy(role=role, email=preview.email)
-        if recent is not None:
-            return InviteOutcome(
-                url,
-                InviteCode.RECENT_INTERVIEW,
-                f"{recent.candidate_name or preview.email} was invited to interview for "
-                f"{role.title} on {recent.created_at:%Y-%m-%d}. Confirm to invite again.",
-                candidacy=recent,
-                opportunity_id=preview.opportunity_id,
-            )
     try:
         with transaction.atomic():
-            # Inside the transaction: on SQLite (IMMEDIATE transactions) this check is
+            # Inside the transaction: on SQLite (IMMEDIATE transactions) these checks are
             # serialised; elsewhere the link's unique constraint below settles a race.
             existing = _existing(integration, preview.opportunity_id)
             if existing is not None:
                 return _already(url, existing, preview.opportunity_id)
+            recent = None if confirm_recent else _recent_candidacy(role=role, email=preview.email)
+            if recent is not None:
+                # A concurrent invite of this same opportunity is "already invited", not an
+                # earlier interview.
+                existing = _existing(integration, preview.opportunity_id)
+                if existing is not None:
+                    return _already(url, existing, preview.opportunity_id)
+                return InviteOutcome(
+                    url,
+                    InviteCode.RECENT_INTERVIEW,
+                    f"{recent.candidate_name or preview.email} was invited to interview for "
+                    f"{role.title} on {recent.created_at:%Y-%m-%d}. Confirm to invite again.",
+                    candidacy=recent,
+                    opportunity_id=preview.opportunity_id,
+                )
             candidacy = _create(
                 integration=integration,
                 preview=preview,
@@ -686,24 +687,36 @@ def _enqueue_unless_small(batch: InviteBatch, phase: str) -> bool:
     from integrations.tasks import invite_batch_preview as preview_task
 
     task = preview_task if phase == "preview" else invite_task
-    transaction.on_commit(partial(task.delay, batch.pk))
+    transaction.on_commit(partial(_publish, task, batch.pk))
     return False
 
 
-def invite_batch_preview(*, batch_id: int, profile: ats.CallProfile = ats.WORKER) -> None:
-    """Read every pending row's opportunity and store its preview; then the batch is
-    ``previewed``. Safe to run twice: rows already previewed are skipped. A row whose ATS
-    read failed for a passing reason (busy) keeps that reason; preview again to retry."""
+def _publish(task: Any, batch_id: int) -> None:
+    try:
+        task.delay(batch_id)
+    except Exception as exc:  # the page keeps showing the progress; see the log
+        logger.error("invite batch %s could not be queued (%s)", batch_id, type(exc).__name__)
+
+
+def invite_batch_preview(
+    *, batch_id: int, profile: ats.CallProfile = ats.WORKER, limit: int | None = None
+) -> bool:
+    """Read pending rows' opportunities (at most ``limit``; None: all) and store each
+    preview; once none is pending the batch is ``previewed``. Returns True while rows remain
+    (the task runs again, so no run nears the task time limit). Safe to run twice: rows
+    already previewed are skipped. A row whose ATS read failed for a passing reason (busy)
+    keeps that reason."""
     batch = InviteBatch.objects.select_related("group", "integration").filter(pk=batch_id).first()
     if batch is None:
         logger.info("invite batch %s no longer exists", batch_id)
-        return
+        return False
     seen = set(
         batch.items.exclude(opportunity_id="")
         .exclude(status=InviteItem.Status.PENDING)
         .values_list("opportunity_id", flat=True)
     )
-    for item in batch.items.filter(status=InviteItem.Status.PENDING).order_by("position"):
+    pending = batch.items.filter(status=InviteItem.Status.PENDING).order_by("position")
+    for item in pending[:limit] if limit is not None else pending:
         preview = invite_preview(
             group=batch.group, integration=batch.integration, url=item.url, profile=profile
         )
@@ -717,9 +730,12 @@ def invite_batch_preview(*, batch_id: int, profile: ats.CallProfile = ats.WORKER
         seen.add(preview.opportunity_id)
         _item_store(item, preview)
         InviteBatch.objects.filter(pk=batch.pk).update(processed=F("processed") + 1)
+    if batch.items.filter(status=InviteItem.Status.PENDING).exists():  # a fresh query
+        return True
     InviteBatch.objects.filter(pk=batch.pk, status=InviteBatch.Status.PREVIEWING).update(
         status=InviteBatch.Status.PREVIEWED
     )
+    return False
 
 
 def _item_store(item: InviteItem, preview: InvitePreview) -> None:
@@ -801,10 +817,11 @@ def invite_batch_confirm(
     return batch
 
 
-def invite_batch_invite(*, batch_id: int) -> None:
-    """Invite every selected row (``invite_create`` for each, from the stored preview: no
-    ATS request); then the batch is ``done``. Safe to run twice: invited rows are done, and
-    an opportunity is never invited twice anyway."""
+def invite_batch_invite(*, batch_id: int, limit: int | None = None) -> bool:
+    """Invite selected rows (at most ``limit``; None: all) with ``invite_create`` from the
+    stored preview (no ATS request); once none is left the batch is ``done``. Returns True
+    while rows remain. Safe to run twice: invited rows are done, and an opportunity is never
+    invited twice anyway."""
     batch = (
         InviteBatch.objects.select_related("group", "integration", "created_by")
         .filter(pk=batch_id)
@@ -812,8 +829,9 @@ def invite_batch_invite(*, batch_id: int) -> None:
     )
     if batch is None:
         logger.info("invite batch %s no longer exists", batch_id)
-        return
-    for item in batch.items.filter(status=InviteItem.Status.SELECTED).select_related("role"):
+        return False
+    selected = batch.items.filter(status=InviteItem.Status.SELECTED).select_related("role")
+    for item in selected[:limit] if limit is not None else selected:
         preview = InvitePreview.from_json(item.preview)
         if batch.integration is None:
             outcome = InviteOutcome(item.url, InviteCode.NO_INTEGRATION, "No ATS integration.")
@@ -831,9 +849,12 @@ def invite_batch_invite(*, batch_id: int) -> None:
         item.candidacy = outcome.candidacy
         item.save(update_fields=["status", "code", "message", "candidacy"])
         InviteBatch.objects.filter(pk=batch.pk).update(processed=F("processed") + 1)
+    if batch.items.filter(status=InviteItem.Status.SELECTED).exists():
+        return True
     InviteBatch.objects.filter(pk=batch.pk).update(
         status=InviteBatch.Status.DONE, finished_at=timezone.now()
     )
+    return False
 
 
 # --- the automatic invite on an ATS stage -----------------------------------------------------

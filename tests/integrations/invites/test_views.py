@@ -310,3 +310,29 @@ def test_concurrent_invites_of_one_opportunity_give_one_candidacy(
     assert sorted(codes) == ["already_invited"] * 3 + ["invited"]
     assert Candidacy.objects.count() == 1
     assert OpportunityLink.objects.count() == 1
+
+
+def test_background_batches_are_read_and_invited_in_chunks(
+    recruiter_client: Client,
+    lever_integration: AtsIntegration,
+    roles: list[Role],
+    invitable: list[str],
+    settings: Any,
+) -> None:
+    settings.INVITE_BACKGROUND_THRESHOLD = 2
+    paste(recruiter_client, lever_integration, [url_of(o) for o in invitable[:5]])
+    batch = InviteBatch.objects.get()
+
+    more = [invites.invite_batch_preview(batch_id=batch.pk, limit=2) for _ in range(3)]
+    batch.refresh_from_db()
+    items = list(batch.items.all())
+    choices = {i.pk: invites.RowChoice(include=True) for i in items}
+    invites.invite_batch_confirm(batch=batch, choices=choices, actor=None)
+    invited_more = [invites.invite_batch_invite(batch_id=batch.pk, limit=3) for _ in range(2)]
+    batch.refresh_from_db()
+
+    assert more == [True, True, False]
+    assert invited_more == [True, False]
+    assert batch.status == InviteBatch.Status.DONE
+    assert batch.processed == batch.total == 5
+    assert Candidacy.objects.count() == 5
