@@ -145,6 +145,9 @@ def invite_from_lever_url_health(integration: AtsIntegration) -> FeatureHealth:
 
     if not integration.enabled:
         return health("muted", "Off", "The integration is disabled: nobody can invite from it.")
+    if integration.key_status == AtsIntegration.KeyStatus.CHECKING:
+        check = FeatureCheck("api_key", "API key", "info", f"{label} is checking the key.")
+        return health("info", "Waiting for the key check", "", check)
     key_ok = integration.has_api_key and integration.key_status == AtsIntegration.KeyStatus.VALID
     if not key_ok:
         check = FeatureCheck(
