@@ -9,7 +9,7 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
-from integrations.lever.sandbox import SandboxServer
+from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer
 from integrations.models import AtsIntegration, OpportunityLink
 from integrations.services import invites
 from integrations.services.invites import InviteCode, InviteWarning
@@ -307,3 +307,25 @@ def test_one_lever_request_per_url_once_names_are_cached(
         assert preview(lever_integration, url_of(opportunity_id)).ok
 
     assert sum(lever.request_stats().values()) - before == 10
+
+
+def test_the_local_demo_shape_sandbox_region_links_invite_end_to_end(
+    integration: AtsIntegration, settings: object, invitable: list[str], admin_user: User
+) -> None:
+    """As in `make run`: the sandbox serves region "sandbox" (hire.sandbox.lever.co links)."""
+    with SandboxServer(port=0, rate_per_second=None, region="sandbox") as lever:
+        settings.LEVER_API_BASE_URL = lever.api_url  # type: ignore[attr-defined]
+        integration.api_key, integration.api_key_last4 = DEMO_API_KEY, DEMO_API_KEY[-4:]
+        integration.region = "sandbox"
+        integration.save(update_fields=["api_key", "api_key_last4", "region"])
+        role = RoleFactory(group=integration.group, title="Any role")
+        url = f"https://hire.sandbox.lever.co/candidates/{invitable[0]}"
+
+        outcomes = invites.invite_urls(
+            group=integration.group, urls=[url], role=role, actor=admin_user
+        )
+
+    assert outcomes[0].code == InviteCode.INVITED
+    link = OpportunityLink.objects.get()
+    assert link.url == url
+    assert len(mail.outbox) == 1
