@@ -277,6 +277,8 @@ class OpportunityDetail:
     posting_ids: tuple[str, ...]
     url: str
     version: int | None = None
+    # Archived with a reason of the "hired" kind.
+    hired: bool = False
 
 
 @dataclass(frozen=True)

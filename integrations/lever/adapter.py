@@ -555,6 +555,7 @@ def _detail_of(
         url=(opportunity.urls.show if opportunity.urls and opportunity.urls.show else "")
         or links.candidate_url(account.region, opportunity.id),
         version=opportunity.updated_at,
+        hired=state.hired,
     )
 
 

@@ -117,7 +117,9 @@ class InvitePreview:
     stage_id: str = ""
     stage_name: str = ""
     archived: bool = False
+    archive_reason_id: str = ""
     archive_reason_name: str = ""
+    hired: bool = False
     origin: str = ""
     confidential: bool = False
     version: int | None = None
@@ -346,7 +348,9 @@ def _preview_of(
         stage_id=detail.stage_id,
         stage_name=detail.stage_name,
         archived=detail.archived,
+        archive_reason_id=detail.archive_reason_id,
         archive_reason_name=detail.archive_reason_name,
+        hired=detail.hired,
         origin=detail.origin,
         confidential=detail.confidential,
         version=detail.version,
@@ -549,7 +553,10 @@ def _create(
         ats_stage_id=preview.stage_id,
         ats_stage_name=preview.stage_name,
         ats_archived=preview.archived,
+        ats_archive_reason_id=preview.archive_reason_id if preview.archived else "",
         ats_archive_reason_name=preview.archive_reason_name if preview.archived else "",
+        ats_archive_reason_hired=preview.hired,
+        ats_hired=preview.hired,
         ats_state_version=preview.version,
         ats_state_updated_at=timezone.now(),
     )
