@@ -307,3 +307,20 @@ def test_activity_page_lists_automatic_invites(
 
     assert "Automatic invites" in page
     assert str(Candidacy.objects.get().code) in page
+
+
+def test_lever_down_sends_the_delivery_back_to_retry_and_invites_nobody(
+    lever_integration: AtsIntegration,
+    lever: SandboxServer,
+    roles: list[Role],
+    invitable: list[str],
+) -> None:
+    rule_on(lever_integration)
+    lever.move_stage(invitable[0], TECHNICAL)
+    lever.set_faults(error_rates={"503": 1.0})
+
+    status = delivery(lever_integration, invitable[0])
+
+    assert status == WebhookDelivery.Status.RETRY
+    assert not Candidacy.objects.exists()
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.AUTO_INVITED).exists()
