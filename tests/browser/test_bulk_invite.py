@@ -19,6 +19,7 @@ from karatlever.accounts.models import User
 from karatlever.celery import app as celery_app
 from karatlever.hiring.models import Candidacy
 from tests.browser.conftest import LoginFunc, screenshot
+from tests.browser.test_accessibility import _problems as axe_problems
 from tests.factories import RoleFactory
 
 pytestmark = pytest.mark.browser
@@ -103,6 +104,7 @@ def test_bulk_invite_of_20_urls_with_3_bad_ones(
     expect(bar).to_have_attribute("value", "20")
     expect(bar).to_have_attribute("max", "20")
     screenshot(page, "bulk-invite-preview")
+    assert axe_problems(page) == []
 
     page.get_by_role("button", name="Invite selected candidates").click()
 
@@ -113,6 +115,7 @@ def test_bulk_invite_of_20_urls_with_3_bad_ones(
     expect(summary.locator("progress")).to_have_attribute("value", "17")
     expect(summary.locator("progress")).to_have_attribute("max", "17")
     screenshot(page, "bulk-invite-summary")
+    assert axe_problems(page) == []
 
     # The bar was seen moving (a value short of the end) in each phase.
     assert any(v < 20 for v in preview_values), preview_values
