@@ -572,12 +572,12 @@ def _postings(
     account: AtsAccount, client: LeverClient, *, refresh_unless: Sequence[str]
 ) -> dict[str, PostingInfo]:
     """Every posting by id, from a short per-integration cache (INVITE_LOOKUP_CACHE_SECONDS).
-    Read again from Lever when empty, or when an id in ``refresh_unless`` is unknown and the
-    cache was not just refreshed for that reason (so a deleted posting costs one re-read per
-    TTL, not one per URL)."""
+    Read again from Lever (``GET /postings``, every state, confidential included) when the
+    cache is empty, or when an id in ``refresh_unless`` is unknown and the cache is older
+    than POSTINGS_REFRESH_SECONDS: a posting created a minute ago is found, and an id Lever
+    no longer has costs at most one list read per that many seconds, not one per URL."""
     key = f"lever:postings:{account.integration_id}"
     cached = _cache_get(key)
-    postings: dict[str, PostingInfo] | None = None
     if cached is not None:
         postings = {
             pid: PostingInfo(
@@ -587,23 +587,26 @@ def _postings(
                 state=item.get("state", ""),
             )
             for pid, item in cached.items()
-            if pid != _REFRESHED
+            if pid != _FETCHED_AT
         }
-        missing = [p for p in refresh_unless if p not in postings]
-        if not missing or cached.get(_REFRESHED, {}).get("title") == "1":
+        fetched_at = float(cached.get(_FETCHED_AT, {}).get("at", 0.0))
+        fresh = time.time() - fetched_at < POSTINGS_REFRESH_SECONDS
+        if fresh or all(p in postings for p in refresh_unless):
             return postings
     postings = {p.id: _posting_info(p) for p in client.iter_postings()}
     items: dict[str, dict[str, Any]] = {
         pid: {"title": p.title, "codes": list(p.requisition_codes), "state": p.state}
         for pid, p in postings.items()
     }
-    # Marks a cache filled because an id was unknown: the next unknown id waits for the TTL.
-    items[_REFRESHED] = {"title": "1" if refresh_unless else "0", "codes": []}
+    items[_FETCHED_AT] = {"at": time.time()}
     _cache_set(key, items, seconds=settings.INVITE_LOOKUP_CACHE_SECONDS)
     return postings
 
 
-_REFRESHED = "__refreshed__"
+# The cache entry's own key for when it was read from Lever (not a posting id).
+_FETCHED_AT = "__fetched_at__"
+# An unknown posting id reads the list again only when the cached one is older than this.
+POSTINGS_REFRESH_SECONDS = 30
 
 
 def _key_check(
