@@ -793,13 +793,21 @@ def invite_batch_confirm(
 ) -> InviteBatch:
     """Mark the chosen ready rows for inviting (the others skipped) and start inviting:
     inline for small selections, otherwise in a Celery task. Only a previewed batch can be
-    confirmed (InviteInputError otherwise, e.g. a second click)."""
+    confirmed (InviteInputError otherwise, e.g. a second click). The invites are made in the
+    name of the batch's creator (``actor`` is who confirmed; logged)."""
     with transaction.atomic():
         claimed = InviteBatch.objects.filter(
             pk=batch.pk, status=InviteBatch.Status.PREVIEWED
         ).update(status=InviteBatch.Status.INVITING, processed=0)
         if not claimed:
+            if InviteBatch.objects.filter(
+                pk=batch.pk, status=InviteBatch.Status.PREVIEWING
+            ).exists():
+                raise InviteInputError("Karat is still reading these candidates: wait for it.")
             raise InviteInputError("This list was already confirmed.")
+        logger.info(
+            "invite batch %s confirmed by user %s", batch.public_id, actor.pk if actor else None
+        )
         selected = 0
         for item in batch.items.filter(status=InviteItem.Status.READY):
             choice = choices.get(item.pk, RowChoice(include=False))

@@ -364,3 +364,23 @@ def test_invite_feature_health_follows_the_key_and_counts_invites(
     assert (working.level, working.label) == ("ok", "Working")
     assert "1 candidate invited" in working.summary
     assert (off.level, off.label) == ("muted", "Off")
+
+
+def test_a_batch_still_being_read_cannot_be_confirmed(
+    recruiter_client: Client,
+    lever_integration: AtsIntegration,
+    invitable: list[str],
+    settings: Any,
+) -> None:
+    settings.INVITE_BACKGROUND_THRESHOLD = 1
+    paste(recruiter_client, lever_integration, [url_of(o) for o in invitable[:2]])
+    batch = InviteBatch.objects.get()
+
+    response = recruiter_client.post(
+        reverse("invites:batch-confirm", args=[batch.public_id]), follow=True
+    )
+
+    assert "still reading" in response.content.decode()
+    batch.refresh_from_db()
+    assert batch.status == InviteBatch.Status.PREVIEWING
+    assert not Candidacy.objects.exists()
