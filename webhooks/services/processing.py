@@ -77,9 +77,10 @@ def _opportunity_change(delivery: WebhookDelivery) -> _Plan:
         invited = invites.auto_invite_consider(
             integration=delivery.integration, opportunity_id=delivery.opportunity_id, via="webhook"
         )
-        if invited is not None:
+        if invited is not None and invited.invited:
             return _Plan(done=invited.message)
-        return _Plan(ignore_reason="No linked Karat candidacy")
+        why = f" ({invited.message})" if invited is not None else ""
+        return _Plan(ignore_reason=f"No linked Karat candidacy{why}")
     integration = delivery.integration
     adapter = ats.adapter_for(integration.ats)
     try:

@@ -102,8 +102,10 @@ def test_a_candidate_in_another_stage_is_not_invited(
     rule_on(lever_integration)
     lever.move_stage(invitable[0], "offer")
 
-    delivery(lever_integration, invitable[0])
+    status = delivery(lever_integration, invitable[0])
 
+    assert status == WebhookDelivery.Status.IGNORED
+    assert "Not in the stage" in WebhookDelivery.objects.get().outcome
     assert not Candidacy.objects.exists()
 
 
