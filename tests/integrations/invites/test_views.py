@@ -384,3 +384,22 @@ def test_a_batch_still_being_read_cannot_be_confirmed(
     batch.refresh_from_db()
     assert batch.status == InviteBatch.Status.PREVIEWING
     assert not Candidacy.objects.exists()
+
+
+def test_staff_read_invite_batches_in_the_admin(
+    recruiter_client: Client, lever_integration: AtsIntegration, invitable: list[str]
+) -> None:
+    from django.contrib.auth import get_user_model
+
+    paste(recruiter_client, lever_integration, [url_of(invitable[0]), BAD_URLS[0]])
+    batch = InviteBatch.objects.get()
+    staff = get_user_model().objects.create_superuser("ops@karat.test", "pw")
+    client = Client()
+    client.force_login(staff)
+
+    listing = client.get(reverse("admin:integrations_invitebatch_changelist"))
+    detail = client.get(reverse("admin:integrations_invitebatch_change", args=[batch.pk]))
+
+    assert listing.status_code == 200
+    assert detail.status_code == 200
+    assert "not_lever" in detail.content.decode()
