@@ -14,6 +14,9 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from integrations.models import (
     AtsIntegration,
     AuditEntry,
+    AutoInviteRule,
+    InviteBatch,
+    InviteItem,
     KeyCheck,
     OpportunityLink,
     WebhookSubscription,
@@ -236,4 +239,80 @@ class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# --- invites: read-only; written by services/invites.py -----------------------------------------
+
+
+class InviteItemInline(admin.TabularInline[InviteItem, InviteBatch]):
+    model = InviteItem
+    fields = ("position", "url", "status", "code", "message", "opportunity_id", "candidacy")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(InviteBatch)
+class InviteBatchAdmin(admin.ModelAdmin[InviteBatch]):
+    """Read-only: a paste of candidate URLs and what became of each."""
+
+    list_display = [
+        "public_id",
+        "group",
+        "created_by",
+        "status",
+        "processed",
+        "total",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["group", "created_by"]
+    readonly_fields = [
+        "public_id",
+        "group",
+        "integration",
+        "created_by",
+        "status",
+        "processed",
+        "total",
+        "created_at",
+        "finished_at",
+    ]
+    inlines = [InviteItemInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AutoInviteRule)
+class AutoInviteRuleAdmin(admin.ModelAdmin[AutoInviteRule]):
+    """Read-only: admins change the automatic invite on the integration's page (audited)."""
+
+    list_display = ["integration", "enabled", "stage_name", "last_action_at", "last_action"]
+    list_select_related = ["integration__group"]
+    readonly_fields = [
+        "integration",
+        "enabled",
+        "stage_id",
+        "stage_name",
+        "posting_ids",
+        "origins",
+        "role",
+        "last_action_at",
+        "last_action",
+        "updated_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

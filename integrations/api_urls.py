@@ -13,4 +13,5 @@ urlpatterns = [
         api.IntegrationDetailApi.as_view(),
         name="api-integration-detail",
     ),
+    path("invitations/", api.InvitationCreateApi.as_view(), name="api-invitation-create"),
 ]

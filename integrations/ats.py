@@ -249,6 +249,56 @@ class CandidateUrlError(ValueError):
         self.message = message
 
 
+# --- invites: what an invite reads about an opportunity --------------------------------------
+
+
+@dataclass(frozen=True)
+class OpportunityDetail:
+    """One opportunity as an invite needs it (read in ONE ATS request; names from caches).
+
+    ``emails`` in the ATS's order (the first is the one invited); ``posting_ids`` the
+    postings of its applications (Lever: 0 or 1); ``origin`` the ATS's own word for how the
+    candidate came in (Lever: applied, sourced, referred, university, agency, internal);
+    ``confidential`` True for a record only keys with confidential access may read;
+    ``version`` the ATS's updatedAt (ms, UTC).
+    """
+
+    opportunity_id: str
+    contact_id: str
+    candidate_name: str
+    emails: tuple[str, ...]
+    stage_id: str
+    stage_name: str
+    archived: bool
+    archive_reason_id: str
+    archive_reason_name: str
+    origin: str
+    confidential: bool
+    posting_ids: tuple[str, ...]
+    url: str
+    version: int | None = None
+    # Archived with a reason of the "hired" kind.
+    hired: bool = False
+
+
+@dataclass(frozen=True)
+class PostingInfo:
+    """A job posting as role matching needs it: its id, title and requisition codes."""
+
+    posting_id: str
+    title: str
+    requisition_codes: tuple[str, ...]
+    state: str = ""
+
+
+@dataclass(frozen=True)
+class StageInfo:
+    """One pipeline stage of the ATS account."""
+
+    stage_id: str
+    name: str
+
+
 # --- the interface ----------------------------------------------------------------------------
 
 
@@ -319,6 +369,43 @@ class AtsAdapter(Protocol):
     def candidate_url_parse(self, raw: str, *, region: str | None = None) -> CandidateRef: ...
 
     def candidate_url(self, region: str, opportunity_id: str) -> str: ...
+
+    # --- invites (integrations/services/invites.py) ---------------------------------------
+    # Names (stages, postings) come from short per-integration caches, so reading one
+    # opportunity for an invite costs about one request once they are warm.
+
+    def opportunity_detail(
+        self, account: AtsAccount, opportunity_id: str, *, profile: CallProfile
+    ) -> OpportunityDetail:
+        """One opportunity with its applications' postings, stage and archive state.
+        Raises AtsRecordNotFound / AtsRecordForbidden (confidential) / AtsKeyError /
+        AtsUnavailable."""
+        ...
+
+    def postings_get(
+        self, account: AtsAccount, posting_ids: Sequence[str], *, profile: CallProfile
+    ) -> dict[str, PostingInfo]:
+        """The postings among ``posting_ids`` that exist (cached); unknown ids are left out."""
+        ...
+
+    def postings_list(self, account: AtsAccount, *, profile: CallProfile) -> list[PostingInfo]:
+        """Every posting of the account, confidential ones included (cached)."""
+        ...
+
+    def stages_list(self, account: AtsAccount, *, profile: CallProfile) -> list[StageInfo]:
+        """The account's pipeline stages, in the ATS's order (cached)."""
+        ...
+
+    def opportunities_in_stage(
+        self, account: AtsAccount, stage_id: str, *, limit: int, profile: CallProfile
+    ) -> list[OpportunityDetail]:
+        """Up to ``limit`` active (not archived) opportunities now in ``stage_id``,
+        confidential ones included where the key may read them."""
+        ...
+
+    def origins(self) -> Sequence[tuple[str, str]]:
+        """(value, label) of the ways a candidate can come in (Lever's ``origin``)."""
+        ...
 
 
 # --- the registry -----------------------------------------------------------------------------

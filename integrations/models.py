@@ -213,6 +213,8 @@ class OpportunityLink(models.Model):
     )
     opportunity_id = models.CharField(max_length=64)
     contact_id = models.CharField(max_length=64, blank=True)
+    # The recruiter-facing ATS link the candidacy was invited from (canonical form).
+    url = models.URLField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -239,6 +241,8 @@ class AuditEntry(models.Model):
         ENABLED = "enabled", "Integration enabled"
         DISABLED = "disabled", "Integration disabled"
         DELETED = "deleted", "Integration deleted"
+        AUTO_INVITE_CHANGED = "auto_invite_changed", "Automatic invite changed"
+        AUTO_INVITED = "auto_invited", "Candidate invited automatically"
 
     group = models.ForeignKey("accounts.Group", on_delete=models.CASCADE, related_name="+")
     integration = models.ForeignKey(
@@ -264,3 +268,113 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return self.summary
+
+
+# --- invites (integrations/services/invites.py) -----------------------------------------------
+
+
+class InviteBatch(models.Model):
+    """One paste of candidate URLs: previewed, then (partly) invited, row by row.
+
+    Small batches run inside the request; larger ones in a Celery task that updates
+    ``processed`` as it goes, so the page's progress bar can poll it. The summary stays
+    available at the batch's own URL afterwards.
+    """
+
+    class Status(models.TextChoices):
+        PREVIEWING = "previewing", "Reading candidates from the ATS"
+        PREVIEWED = "previewed", "Ready to invite"
+        INVITING = "inviting", "Inviting"
+        DONE = "done", "Done"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    group = models.ForeignKey("accounts.Group", on_delete=models.CASCADE, related_name="+")
+    # None when the group had no integration: every row then says so.
+    integration = models.ForeignKey(
+        AtsIntegration, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PREVIEWING)
+    # Rows handled in the current phase (preview, then invite): the progress bar's numerator.
+    processed = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Invite batch {self.public_id}"
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.processed / self.total) if self.total else 100
+
+
+class InviteItem(models.Model):
+    """One pasted URL of a batch: what the ATS said about it, and what became of it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        READY = "ready", "Ready to invite"
+        ERROR = "error", "Can't be invited"
+        SELECTED = "selected", "To invite"
+        INVITED = "invited", "Invited"
+        SKIPPED = "skipped", "Skipped"
+
+    batch = models.ForeignKey(InviteBatch, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField()
+    url = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # A stable code for machines (services/invites.py ``InviteErrorCode``) and its message.
+    code = models.CharField(max_length=32, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    opportunity_id = models.CharField(max_length=64, blank=True)
+    # What the preview showed (from the ATS): see ``invites.OpportunityPreview``.
+    preview = models.JSONField(default=dict, blank=True)
+    # Warning codes of the preview: already_invited, recent_interview, archived, no_email.
+    warnings = models.JSONField(default=list, blank=True)
+    role = models.ForeignKey(
+        "hiring.Role", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    candidacy = models.ForeignKey(
+        "hiring.Candidacy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["batch", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "position"], name="invite_item_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}#{self.position}"
+
+
+class AutoInviteRule(models.Model):
+    """Per integration: invite candidates who enter one ATS stage (off by default).
+
+    Empty ``posting_ids`` / ``origins`` mean "any". ``role`` is used when the opportunity's
+    posting matches no Karat role; without it such candidates are skipped.
+    """
+
+    integration = models.OneToOneField(
+        AtsIntegration, on_delete=models.CASCADE, related_name="auto_invite_rule"
+    )
+    enabled = models.BooleanField(default=False)
+    stage_id = models.CharField(max_length=100, blank=True)
+    stage_name = models.CharField(max_length=200, blank=True)
+    posting_ids = models.JSONField(default=list, blank=True)
+    origins = models.JSONField(default=list, blank=True)
+    role = models.ForeignKey(
+        "hiring.Role", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_action_at = models.DateTimeField(null=True, blank=True)
+    last_action = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Automatic invite for {self.integration}"

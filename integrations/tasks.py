@@ -29,3 +29,28 @@ def api_key_checks_resume() -> int:
     from integrations.services import keys
 
     return keys.key_checks_stuck_resume()
+
+
+# Rows handled per task run: a 200-URL batch is read in several runs, each well inside the
+# task time limit even when the ATS is slow; each run queues the next.
+INVITE_CHUNK = 40
+
+
+# Not auto-retried: a row the ATS could not read keeps its reason ("busy, try again"), and
+# the recruiter sees it in the summary; inviting reads nothing from the ATS.
+@shared_task(ignore_result=True)
+def invite_batch_preview(batch_id: int) -> None:
+    """Read the next rows of a large invite batch from the ATS; see the service."""
+    from integrations.services import invites
+
+    if invites.invite_batch_preview(batch_id=batch_id, limit=INVITE_CHUNK):
+        invite_batch_preview.delay(batch_id)
+
+
+@shared_task(ignore_result=True)
+def invite_batch_invite(batch_id: int) -> None:
+    """Invite the next chosen rows of a large invite batch; see the service."""
+    from integrations.services import invites
+
+    if invites.invite_batch_invite(batch_id=batch_id, limit=INVITE_CHUNK):
+        invite_batch_invite.delay(batch_id)

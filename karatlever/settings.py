@@ -475,6 +475,21 @@ RECONCILE_OVERLAP_SECONDS = env.int("RECONCILE_OVERLAP_SECONDS", default=120)
 # Polls in a row that found changes no webhook announced before "webhooks not arriving".
 RECONCILE_UNANNOUNCED_STREAK_ALERT = env.int("RECONCILE_UNANNOUNCED_STREAK_ALERT", default=3)
 
+# ---------------------------------------------------------------------------------------------
+# Invites (integrations/services/invites.py)
+# ---------------------------------------------------------------------------------------------
+
+# The scheduling link in the invitation email; "{candidacy}" becomes the candidacy's id.
+KARAT_SCHEDULING_URL_TEMPLATE = env.str(
+    "KARAT_SCHEDULING_URL_TEMPLATE", default="https://karat.example/schedule/{candidacy}"
+)
+# Batches with more URLs than this run in the background with a progress bar.
+INVITE_BACKGROUND_THRESHOLD = env.int("INVITE_BACKGROUND_THRESHOLD", default=10)
+# Postings (titles, requisition codes) are cached per integration for this long (seconds).
+INVITE_LOOKUP_CACHE_SECONDS = env.int("INVITE_LOOKUP_CACHE_SECONDS", default=300)
+# A candidate interviewed for the same role within this many days needs a confirmation.
+INVITE_RECENT_INTERVIEW_DAYS = env.int("INVITE_RECENT_INTERVIEW_DAYS", default=183)
+
 CELERY_BEAT_SCHEDULE["webhooks-delivery-sweep"] = {
     "task": "webhooks.tasks.delivery_sweep",
     "schedule": float(WEBHOOK_SWEEP_INTERVAL_SECONDS),

@@ -15,10 +15,13 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("karatlever.accounts.urls")),
     path("admin/", admin.site.urls),
+    # Above the hiring pages: /candidates/invite/ must win over /candidates/<uuid:code>/.
+    path("candidates/invite/", include("integrations.invite_urls")),
     path("", include("karatlever.hiring.urls")),
     path("settings/ats-integrations/", include("integrations.urls")),
     # Webhook setup and activity pages live under each integration's URL space too.
     path("settings/ats-integrations/", include("webhooks.console_urls")),
+    path("settings/ats-integrations/", include("integrations.auto_invite_urls")),
     path("api/v1/", include("karatlever.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI from drf-spectacular-sidecar's static files; the split view serves its init

@@ -39,6 +39,8 @@ def console_pages(cast: Cast) -> dict[str, str]:
         "integration settings": reverse("integrations:settings", args=[integration_id]),
         "integration status": reverse("integrations:status", args=[integration_id]),
         "integration activity": reverse("webhooks-console:activity", args=[integration_id]),
+        "automatic invite": reverse("auto-invite:edit", args=[integration_id]),
+        "invite candidates": reverse("invites:new"),
         "candidates": reverse("hiring:candidate-list"),
         "candidate detail": reverse("hiring:candidate-detail", args=[cast.candidacy.code]),
         "roles": reverse("hiring:role-list"),

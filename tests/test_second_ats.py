@@ -118,6 +118,35 @@ class FakeAts:
     def candidate_url(self, region: str, opportunity_id: str) -> str:
         return f"https://fake.example/c/{opportunity_id}"
 
+    # invites (stubs: the second ATS only proves the interface type-checks)
+    def opportunity_detail(
+        self, account: iface.AtsAccount, opportunity_id: str, *, profile: iface.CallProfile
+    ) -> iface.OpportunityDetail:
+        raise iface.AtsRecordNotFound("no such opportunity")
+
+    def postings_get(
+        self, account: iface.AtsAccount, posting_ids: Sequence[str], *, profile: iface.CallProfile
+    ) -> dict[str, iface.PostingInfo]:
+        return {}
+
+    def postings_list(
+        self, account: iface.AtsAccount, *, profile: iface.CallProfile
+    ) -> list[iface.PostingInfo]:
+        return []
+
+    def stages_list(
+        self, account: iface.AtsAccount, *, profile: iface.CallProfile
+    ) -> list[iface.StageInfo]:
+        return []
+
+    def opportunities_in_stage(
+        self, account: iface.AtsAccount, stage_id: str, *, limit: int, profile: iface.CallProfile
+    ) -> list[iface.OpportunityDetail]:
+        return []
+
+    def origins(self) -> Sequence[tuple[str, str]]:
+        return ()
+
 
 @pytest.fixture
 def fake() -> Iterator[FakeAts]:

@@ -26,6 +26,12 @@ class WebhooksConfig(AppConfig):
         integration_selectors.settings_section_register(
             key="webhooks", provider=console_views.settings_section
         )
+        # The automatic invite acts on these webhooks: its section follows Step 3.
+        from integrations import auto_invite_views
+
+        integration_selectors.settings_section_register(
+            key="automatic_invite", provider=auto_invite_views.settings_section
+        )
         # The receiver caches decrypted tokens briefly (see intake.VERIFIER_TTL): a saved or
         # deleted integration or subscription takes effect in this process at once.
         for model in (AtsIntegration, WebhookSubscription):

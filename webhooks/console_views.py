@@ -14,7 +14,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_POST
 
 from integrations.models import AtsIntegration
-from integrations.selectors import SettingsSection, integration_get
+from integrations.selectors import SettingsSection, auto_invite_recent, integration_get
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
 from webhooks import selectors
@@ -137,6 +137,8 @@ def activity(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRes
                 (WebhookRejection.Reason(reason).label, count) for reason, count in counts.items()
             ],
             "settings_url": _settings_url(integration),
+            # Each automatic invite (integrations/services/invites.py) is listed here too.
+            "auto_invites": auto_invite_recent(integration=integration),
         },
     )
 

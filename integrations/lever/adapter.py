@@ -36,9 +36,12 @@ from integrations.ats import (
     InboundDelivery,
     KeyCheckResult,
     KeyCheckStatus,
+    OpportunityDetail,
     OpportunityState,
     PermissionCheck,
+    PostingInfo,
     RemoteWebhook,
+    StageInfo,
     WebhookEventSpec,
 )
 from integrations.lever import links, signatures
@@ -52,7 +55,7 @@ from integrations.lever.errors import (
     LeverTransientError,
 )
 from integrations.lever.ratelimit import rate_limiter_for
-from integrations.lever.schemas import Opportunity
+from integrations.lever.schemas import Opportunity, Posting
 from karatlever.hiring.services import AtsState
 
 logger = logging.getLogger(__name__)
@@ -65,6 +68,16 @@ class WebhookEvent(models.TextChoices):
     CANDIDATE_ARCHIVE_CHANGE = "candidateArchiveChange", "Candidate Archive State Change"
     CANDIDATE_HIRED = "candidateHired", "Candidate Hired"
 
+
+# How a candidate came in (lever-api.md §3.1 ``origin``), for the automatic invite's filter.
+ORIGINS: tuple[tuple[str, str], ...] = (
+    ("applied", "Applied"),
+    ("sourced", "Sourced"),
+    ("referred", "Referred"),
+    ("university", "University"),
+    ("agency", "Agency"),
+    ("internal", "Internal"),
+)
 
 WEBHOOK_EVENTS = tuple(WebhookEventSpec(event.value, event.label) for event in WebhookEvent)
 _SUPPORTED = frozenset(spec.code for spec in WEBHOOK_EVENTS)
@@ -293,6 +306,72 @@ class LeverAdapter:
     def candidate_url(self, region: str, opportunity_id: str) -> str:
         return links.candidate_url(region, opportunity_id)
 
+    # --- invites (integrations/services/invites.py; lever-api.md §3.1, §7, §10.5) --------
+
+    def opportunity_detail(
+        self, account: AtsAccount, opportunity_id: str, *, profile: CallProfile
+    ) -> OpportunityDetail:
+        """``GET /opportunities/:id?expand=applications&expand=stage``: one request. The
+        archive reason's name comes from the cached reasons (lever-api.md §3.1)."""
+        client = client_for(account, profile)
+        with _translated(client, record=True):
+            opportunity = client.get_opportunity(opportunity_id, expand=("applications", "stage"))
+            return _detail_of(account, client, opportunity)
+
+    def postings_get(
+        self, account: AtsAccount, posting_ids: Sequence[str], *, profile: CallProfile
+    ) -> dict[str, PostingInfo]:
+        """From the cached ``GET /postings`` (every state, confidential included), refreshed
+        once when an id is unknown (a posting created a minute ago)."""
+        wanted = [p for p in posting_ids if p]
+        if not wanted:
+            return {}
+        client = client_for(account, profile)
+        with _translated(client, record=False):
+            postings = _postings(account, client, refresh_unless=wanted)
+        return {pid: postings[pid] for pid in wanted if pid in postings}
+
+    def postings_list(self, account: AtsAccount, *, profile: CallProfile) -> list[PostingInfo]:
+        client = client_for(account, profile)
+        with _translated(client, record=False):
+            postings = _postings(account, client, refresh_unless=[])
+        return sorted(postings.values(), key=lambda p: (p.title.lower(), p.posting_id))
+
+    def stages_list(self, account: AtsAccount, *, profile: CallProfile) -> list[StageInfo]:
+        client = client_for(account, profile)
+        with _translated(client, record=False):
+            # The same cache the webhook state mapping fills (``_lookup``), in Lever's order.
+            key = f"lever:stage_order:{account.integration_id}"
+            cached = _cache_get(key)
+            if cached is None:
+                cached = {s.id: {"text": s.text} for s in client.list_stages()}
+                _cache_set(key, cached)
+        return [StageInfo(stage_id=sid, name=item.get("text", "")) for sid, item in cached.items()]
+
+    def opportunities_in_stage(
+        self, account: AtsAccount, stage_id: str, *, limit: int, profile: CallProfile
+    ) -> list[OpportunityDetail]:
+        """``GET /opportunities?stage_id=…&archived=false&confidentiality=all&expand=…``,
+        read page by page only until ``limit`` are found (lever-api.md §3.2)."""
+        client = client_for(account, profile)
+        found: list[OpportunityDetail] = []
+        with _translated(client, record=False):
+            for opportunity in client.iter_opportunities(
+                stage_id=stage_id,
+                archived="false",
+                expand=("applications", "stage"),
+                confidentiality="all",
+            ):
+                if opportunity.archived is not None:
+                    continue
+                found.append(_detail_of(account, client, opportunity))
+                if len(found) >= limit:
+                    break
+        return found
+
+    def origins(self) -> Sequence[tuple[str, str]]:
+        return ORIGINS
+
 
 adapter = LeverAdapter()
 
@@ -447,11 +526,87 @@ def _cache_get(key: str) -> dict[str, dict[str, Any]] | None:
     return items
 
 
-def _cache_set(key: str, items: dict[str, dict[str, Any]]) -> None:
+def _cache_set(key: str, items: dict[str, dict[str, Any]], *, seconds: int | None = None) -> None:
     try:
-        cache.set(key, items, settings.WEBHOOK_LOOKUP_CACHE_SECONDS)
+        cache.set(key, items, seconds or settings.WEBHOOK_LOOKUP_CACHE_SECONDS)
     except Exception:  # see _cache_get
         logger.warning("lookup cache unavailable (%s)", key)
+
+
+def _detail_of(
+    account: AtsAccount, client: LeverClient, opportunity: Opportunity
+) -> OpportunityDetail:
+    """An opportunity read with ``expand=applications&expand=stage`` as an invite needs it."""
+    state = _state_of(account, client, opportunity).state
+    return OpportunityDetail(
+        opportunity_id=opportunity.id,
+        contact_id=opportunity.contact or "",
+        candidate_name=opportunity.name.strip(),
+        emails=tuple(e.strip() for e in opportunity.emails if e and e.strip()),
+        stage_id=state.stage_id,
+        stage_name=state.stage_name,
+        archived=state.archived,
+        archive_reason_id=state.archive_reason_id,
+        archive_reason_name=state.archive_reason_name,
+        origin=opportunity.origin or "",
+        # Lever: "confidential" / "non-confidential" (lever-api.md §3.1).
+        confidential=(opportunity.confidentiality or "") == "confidential",
+        posting_ids=tuple(a.posting for a in opportunity.applications if a.posting),
+        url=(opportunity.urls.show if opportunity.urls and opportunity.urls.show else "")
+        or links.candidate_url(account.region, opportunity.id),
+        version=opportunity.updated_at,
+        hired=state.hired,
+    )
+
+
+def _posting_info(posting: Posting) -> PostingInfo:
+    return PostingInfo(
+        posting_id=posting.id,
+        title=posting.text.strip(),
+        requisition_codes=tuple(c.strip() for c in posting.all_requisition_codes if c.strip()),
+        state=posting.state or "",
+    )
+
+
+def _postings(
+    account: AtsAccount, client: LeverClient, *, refresh_unless: Sequence[str]
+) -> dict[str, PostingInfo]:
+    """Every posting by id, from a short per-integration cache (INVITE_LOOKUP_CACHE_SECONDS).
+    Read again from Lever (``GET /postings``, every state, confidential included) when the
+    cache is empty, or when an id in ``refresh_unless`` is unknown and the cache is older
+    than POSTINGS_REFRESH_SECONDS: a posting created a minute ago is found, and an id Lever
+    no longer has costs at most one list read per that many seconds, not one per URL."""
+    key = f"lever:postings:{account.integration_id}"
+    cached = _cache_get(key)
+    if cached is not None:
+        postings = {
+            pid: PostingInfo(
+                posting_id=pid,
+                title=item["title"],
+                requisition_codes=tuple(item["codes"]),
+                state=item.get("state", ""),
+            )
+            for pid, item in cached.items()
+            if pid != _FETCHED_AT
+        }
+        fetched_at = float(cached.get(_FETCHED_AT, {}).get("at", 0.0))
+        fresh = time.time() - fetched_at < POSTINGS_REFRESH_SECONDS
+        if fresh or all(p in postings for p in refresh_unless):
+            return postings
+    postings = {p.id: _posting_info(p) for p in client.iter_postings()}
+    items: dict[str, dict[str, Any]] = {
+        pid: {"title": p.title, "codes": list(p.requisition_codes), "state": p.state}
+        for pid, p in postings.items()
+    }
+    items[_FETCHED_AT] = {"at": time.time()}
+    _cache_set(key, items, seconds=settings.INVITE_LOOKUP_CACHE_SECONDS)
+    return postings
+
+
+# The cache entry's own key for when it was read from Lever (not a posting id).
+_FETCHED_AT = "__fetched_at__"
+# An unknown posting id reads the list again only when the cached one is older than this.
+POSTINGS_REFRESH_SECONDS = 30
 
 
 def _key_check(

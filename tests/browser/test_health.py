@@ -27,8 +27,8 @@ from webhooks.services import setup
 pytestmark = pytest.mark.browser
 
 PARTLY = (
-    "Auto state updating works; Invite candidates using Lever URL, Post candidacy updates to "
-    "Lever, Ensure Lever roles match Karat roles and Automatic invites are not available yet."
+    "Invite candidates using Lever URL and Auto state updating work; Post candidacy updates to "
+    "Lever and Ensure Lever roles match Karat roles are not available yet."
 )
 
 
@@ -89,13 +89,9 @@ def test_after_the_webhooks_are_registered_the_test_deliveries_show_and_nothing_
     expect(_overall(page).locator(".badge")).to_have_text("Partly available")
     expect(_overall(page)).to_contain_text(PARTLY)
     expect(page.locator(".badge-ok", has_text="Connected")).to_have_count(0)
-    for name in (
-        "Invite candidates using Lever URL",
-        "Post candidacy updates to Lever",
-        "Ensure Lever roles match Karat roles",
-        "Automatic invites",
-    ):
+    for name in ("Post candidacy updates to Lever", "Ensure Lever roles match Karat roles"):
         expect(_feature(page, name).locator(".badge")).to_have_text("Not available yet")
+    expect(_feature(page, "Automatic invites").locator(".badge")).to_have_text("Off")
     expect(page.get_by_text("{#")).to_have_count(0)  # no template source leaks into the page
     screenshot(page, "health-status-partly-available")
 

@@ -124,15 +124,13 @@ def test_step_2_and_step_4_work_as_written(
         "href", re.compile(r"/settings/#webhooks$")
     )
     expect(auto.get_by_role("link", name="Webhook activity →")).to_be_visible()
-    for name in (
-        "Invite candidates using Lever URL",
-        "Post candidacy updates to Lever",
-        "Ensure Lever roles match Karat roles",
-        "Automatic invites",
-    ):
+    for name in ("Post candidacy updates to Lever", "Ensure Lever roles match Karat roles"):
         feature = features.get_by_role("article", name=name)
         expect(feature.locator(".badge")).to_have_text("Not available yet")
         expect(feature).to_contain_text("Karat will ")
+    expect(
+        features.get_by_role("article", name="Automatic invites").locator(".badge")
+    ).to_have_text("Off")
     assert LEVER_KEY not in page.content()
     screenshot(page, "guide-status")
 

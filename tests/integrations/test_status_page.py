@@ -46,10 +46,8 @@ NOT_ARRIVING = (
     "check the three webhook toggles are ON in Lever."
 )
 OTHER_FEATURES = [
-    "Invite candidates using Lever URL",
     "Post candidacy updates to Lever",
     "Ensure Lever roles match Karat roles",
-    "Automatic invites",
 ]
 _tokens = count()
 
@@ -328,7 +326,13 @@ def test_the_other_three_features_are_listed_as_not_available_yet(
     page = _page(admin_client, connected)
 
     names = re.findall(r'<h3 id="feature-[a-z_]+">([^<]+)</h3>', page)
-    assert names == [*OTHER_FEATURES[:2], "Auto state updating", *OTHER_FEATURES[2:]]
+    assert names == [
+        "Invite candidates using Lever URL",
+        OTHER_FEATURES[0],
+        "Auto state updating",
+        OTHER_FEATURES[1],
+        "Automatic invites",
+    ]
     for name in OTHER_FEATURES:
         feature = _feature_html(page, name)
         assert '<span class="badge badge-muted">Not available yet</span>' in feature
@@ -349,8 +353,8 @@ def test_unknown_features_cannot_register() -> None:
 
 
 PARTLY = (
-    "Auto state updating works; Invite candidates using Lever URL, Post candidacy updates to "
-    "Lever, Ensure Lever roles match Karat roles and Automatic invites are not available yet."
+    "Invite candidates using Lever URL and Auto state updating work; Post candidacy updates to "
+    "Lever and Ensure Lever roles match Karat roles are not available yet."
 )
 
 
@@ -400,7 +404,7 @@ def test_overall_needs_attention_when_the_key_works_but_webhooks_do_not(
     assert '<span class="badge badge-warn">Needs attention</span>' in hero
     assert "Lever accepted the API key, but Auto state updating needs attention" in hero
     # The features that don't exist yet are still named.
-    assert "Ensure Lever roles match Karat roles and Automatic invites are not available yet" in (
+    assert "Post candidacy updates to Lever and Ensure Lever roles match Karat roles are not" in (
         hero
     )
 
@@ -581,8 +585,8 @@ def test_the_page_runs_a_constant_number_of_queries(
 
     assert busy == empty
     # session, user, memberships (2), groups, integration, key checks; then tokens, rejections,
-    # failures.
-    with django_assert_max_num_queries(10):
+    # failures; invites from links, the automatic invite rule.
+    with django_assert_max_num_queries(12):
         admin_client.get(_status_url(connected))
 
 

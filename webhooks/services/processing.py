@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from integrations import ats
 from integrations.models import AtsIntegration, OpportunityLink
+from integrations.services import invites
 from integrations.services.health import integration_failure_record, integration_success_record
 from karatlever.accounts.models import User
 from karatlever.hiring.services import AtsStateResult, candidacy_ats_state_apply
@@ -45,6 +46,8 @@ class _Plan:
 
     ignore_reason: str = ""
     apply: Callable[[], AtsStateResult] | None = None
+    # Work already done outside the state apply (an automatic invite): its outcome.
+    done: str = ""
 
 
 @dataclass
@@ -67,7 +70,17 @@ def _opportunity_change(delivery: WebhookDelivery) -> _Plan:
         .first()
     )
     if link is None:
-        return _Plan(ignore_reason="No linked Karat candidacy")
+        # The automatic invite (integrations/services/invites.py): an opportunity not yet
+        # linked that is now in the integration's invite stage gets invited here. None when
+        # the rule is off (the delivery is ignored, as before); its ATS errors are handled
+        # below like any other read of this delivery.
+        invited = invites.auto_invite_consider(
+            integration=delivery.integration, opportunity_id=delivery.opportunity_id, via="webhook"
+        )
+        if invited is not None and invited.invited:
+            return _Plan(done=invited.message)
+        why = f" ({invited.message})" if invited is not None else ""
+        return _Plan(ignore_reason=f"No linked Karat candidacy{why}")
     integration = delivery.integration
     adapter = ats.adapter_for(integration.ats)
     try:
@@ -135,7 +148,9 @@ def delivery_process(*, delivery_id: int) -> str | None:
         else:
             plan = _opportunity_change(delivery)
         with transaction.atomic():
-            if plan.apply is None:
+            if plan.done:
+                status, outcome = Status.PROCESSED, plan.done
+            elif plan.apply is None:
                 status, outcome = Status.IGNORED, plan.ignore_reason
             else:
                 status, outcome = Status.PROCESSED, _describe(plan.apply())

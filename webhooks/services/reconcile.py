@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from integrations import ats
 from integrations.models import AtsIntegration, OpportunityLink
+from integrations.services import invites
 from integrations.services.health import integration_failure_record, integration_success_record
 from karatlever.hiring.services import candidacy_ats_state_apply
 from webhooks.models import WebhookDelivery
@@ -57,7 +58,9 @@ def integration_reconcile(*, integration_id: int) -> ReconcileResult | None:
     )
     start = max(0, cursor - settings.RECONCILE_OVERLAP_SECONDS * 1000)
     seen = changed = unannounced = 0
-    if links:
+    # The automatic invite also acts on unlinked opportunities the poll sees.
+    auto_invite = invites.auto_invite_enabled(integration=integration)
+    if links or auto_invite:
         adapter = ats.adapter_for(integration.ats)
         try:
             # Never keyed on the links' stored contacts: a profile merge moves an opportunity
@@ -75,6 +78,8 @@ def integration_reconcile(*, integration_id: int) -> ReconcileResult | None:
             ):
                 link = links.get(current.opportunity_id)
                 if link is None:
+                    if auto_invite:
+                        _auto_invite(integration, current)
                     continue
                 seen += 1
                 # The link follows the opportunity's current contact, as a webhook does.
@@ -105,7 +110,7 @@ def integration_reconcile(*, integration_id: int) -> ReconcileResult | None:
     elif changed:
         updates["unannounced_change_streak"] = 0
     AtsIntegration.objects.filter(pk=integration.pk).update(**updates)
-    if links:
+    if links or auto_invite:
         integration_success_record(integration_id=integration.pk)
     streak = (
         AtsIntegration.objects.filter(pk=integration.pk)
@@ -124,14 +129,39 @@ def integration_reconcile(*, integration_id: int) -> ReconcileResult | None:
 
 
 def reconcile_due_integration_ids() -> list[int]:
-    """Enabled integrations with a key and at least one linked candidacy."""
+    """Enabled integrations with a key and at least one linked candidacy or the automatic
+    invite turned on."""
     return list(
-        AtsIntegration.objects.filter(enabled=True, opportunity_links__isnull=False)
+        AtsIntegration.objects.filter(enabled=True)
+        .filter(
+            Q(opportunity_links__isnull=False)
+            | Q(auto_invite_rule__enabled=True, auto_invite_rule__stage_id__gt="")
+        )
         .exclude(api_key_last4="")
         .order_by("pk")
         .values_list("pk", flat=True)
         .distinct()
     )
+
+
+def _auto_invite(integration: AtsIntegration, current: ats.OpportunityState) -> None:
+    """The automatic invite for an unlinked opportunity the poll saw; it reads the ATS again
+    only when the opportunity is in the rule's stage. One hidden or deleted record ends only
+    its own invite; other ATS errors stop the poll (the cursor stays, the next poll retries)."""
+    try:
+        invites.auto_invite_consider(
+            integration=integration,
+            opportunity_id=current.opportunity_id,
+            via="reconciliation",
+            stage_id=current.state.stage_id,
+        )
+    except ats.AtsRecordError as exc:
+        logger.info(
+            "reconcile integration_id=%s: no automatic invite for %s (%s)",
+            integration.public_id,
+            current.opportunity_id,
+            exc.fault,
+        )
 
 
 def _announced(integration: AtsIntegration, current: ats.OpportunityState) -> bool:

@@ -1,0 +1,13 @@
+"""The automatic invite's page (under /settings/ats-integrations/<id>/)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from integrations import auto_invite_views as views
+
+app_name = "auto-invite"
+
+urlpatterns = [
+    path("<uuid:public_id>/automatic-invite/", views.edit, name="edit"),
+]
