@@ -11,8 +11,17 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from integrations import checks  # noqa: F401  (registers system checks)
-        from integrations.selectors import candidacy_page_context
+        from integrations.selectors import (
+            INVITE_FROM_LEVER_URL,
+            candidacy_page_context,
+            feature_health_register,
+        )
+        from integrations.services.status import invite_from_lever_url_health
         from karatlever.hiring.views import candidacy_context_hook_register
+
+        # The status page's "Invite candidates using Lever URL" checks (key, reads,
+        # confidential access) are this app's: the invite flow itself adds no provider.
+        feature_health_register(key=INVITE_FROM_LEVER_URL, provider=invite_from_lever_url_health)
 
         # The candidacy page links the candidate's ATS profile (hiring never imports us).
         candidacy_context_hook_register(candidacy_page_context)

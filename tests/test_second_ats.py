@@ -118,6 +118,13 @@ class FakeAts:
     def candidate_url(self, region: str, opportunity_id: str) -> str:
         return f"https://fake.example/c/{opportunity_id}"
 
+    # status page (issue #14)
+    def user_get(self, account: Any, user_id: str, *, profile: Any) -> iface.AtsUser:
+        return iface.AtsUser(id=user_id, name="Fake User", email="fake@example.com", active=True)
+
+    def confidential_access(self, account: Any, *, profile: Any) -> bool | None:
+        return None
+
 
 @pytest.fixture
 def fake() -> Iterator[FakeAts]:
