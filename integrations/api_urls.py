@@ -13,4 +13,9 @@ urlpatterns = [
         api.IntegrationDetailApi.as_view(),
         name="api-integration-detail",
     ),
+    path(
+        "integrations/<uuid:public_id>/status/",
+        api.IntegrationStatusApi.as_view(),
+        name="api-integration-status",
+    ),
 ]

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
 from integrations import ats
 from integrations.models import AtsIntegration, AuditEntry, IntegrationStatus, KeyCheck
@@ -357,6 +359,48 @@ def integration_status_get(*, integration: AtsIntegration) -> IntegrationStatus 
         return integration.status_snapshot
     except IntegrationStatus.DoesNotExist:
         return None
+
+
+# A check's level as a word on its badge.
+CHECK_STATES = {"ok": "OK", "info": "Info", "warn": "Warning", "bad": "Failing", "muted": "Off"}
+
+
+def status_features(*, snapshot: IntegrationStatus) -> list[dict[str, Any]]:
+    """The snapshot's features shaped for templates: each check gets its badge word
+    (``state``) and ``failing`` (show its fix link)."""
+    features = []
+    for feature in snapshot.features:
+        checks = [
+            {
+                **check,
+                "state": CHECK_STATES.get(check.get("level", ""), ""),
+                "failing": check.get("level") in ("warn", "bad"),
+            }
+            for check in feature.get("checks", [])
+        ]
+        features.append({**feature, "checks": checks})
+    return features
+
+
+def status_page_context(
+    *, integration: AtsIntegration, snapshot: IntegrationStatus
+) -> dict[str, Any]:
+    """Everything the status page (and its live part) shows, from the integration row and its
+    snapshot only: a constant number of queries however many deliveries, updates or
+    postings there are."""
+    path = reverse(
+        "webhooks:receive", kwargs={"ats": integration.ats, "public_id": integration.public_id}
+    )
+    return {
+        "integration": integration,
+        "snapshot": snapshot,
+        "overall": integration_overall_from_snapshot(integration=integration),
+        "features": status_features(snapshot=snapshot),
+        "acting_user": snapshot.basic.get("acting_user") or {"state": "not_set"},
+        "webhook_url": f"{settings.PUBLIC_BASE_URL}{path}",
+        "region_label": integration_region_label(integration=integration),
+        "tab": "status",
+    }
 
 
 def key_check_lines(*, integration: AtsIntegration) -> dict[str, dict[str, Any]]:

@@ -137,6 +137,9 @@ def delivery_failure_counts(*, integration: AtsIntegration, hours: int = 24) -> 
     )
 
 
+# Bad signatures in 24 hours, with no verified delivery, before the tokens are suspected (a
+# stray or forged request alone must not flip the feature).
+SIGNATURE_FAILURES_WARN = 3
 _NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
 
 
@@ -341,15 +344,15 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
     signature_name = "Signature failures (last 24 hours)"
     if not bad_signatures:
         checks.append(FeatureCheck("signatures", signature_name, "ok", "None."))
-    elif verified_today:
+    elif verified_today or bad_signatures < SIGNATURE_FAILURES_WARN:
         # Forged or stray requests alone must not flip the state while real ones verify.
         checks.append(
             FeatureCheck(
                 "signatures",
                 signature_name,
                 "info",
-                f"{bad_signatures} rejected; verified deliveries keep arriving, so the tokens "
-                "match. Repeat Step 3 if deliveries stop.",
+                f"{bad_signatures} rejected. While verified deliveries arrive, the tokens "
+                "match; repeat Step 3 if deliveries stop.",
                 f"{activity_url}",
                 "Webhook activity",
             )

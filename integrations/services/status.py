@@ -110,6 +110,19 @@ def integration_statuses_refresh_all() -> int:
     return len(ids)
 
 
+def status_snapshot_ensure(*, integration: AtsIntegration) -> IntegrationStatus:
+    """The integration's snapshot; when none was ever computed, compute it now (once, with
+    fast-failing ATS reads), so the first visit shows real checks instead of a blank page."""
+    snapshot = selectors.integration_status_get(integration=integration)
+    if snapshot is not None and snapshot.computed_at is not None:
+        return snapshot
+    computed = integration_status_compute(integration_id=integration.pk)
+    if computed is None:  # deleted meanwhile: the caller's 404 comes next time
+        raise AtsIntegration.DoesNotExist
+    integration.status_snapshot = computed
+    return computed
+
+
 # --- computing it -----------------------------------------------------------------------------
 
 
