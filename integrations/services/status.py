@@ -161,6 +161,7 @@ def integration_status_compute(*, integration_id: int) -> IntegrationStatus | No
         _enqueue_compute(integration.pk)  # asked again while we were reading
     if integration.enabled:
         _alert_if_changed(integration, snapshot, overall, features)
+        snapshot.refresh_from_db()
     return snapshot
 
 

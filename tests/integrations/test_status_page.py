@@ -629,8 +629,8 @@ def test_the_page_runs_a_constant_number_of_queries(
     empty = _query_count(admin_client, connected)
 
     _tokens_set(connected, delivered=True)
-    for status in [Status.PROCESSED] * 30 + [Status.FAILED] * 10 + [Status.DEAD] * 5:
-        _delivery(connected, status)
+    for delivery_status in [Status.PROCESSED] * 30 + [Status.FAILED] * 10 + [Status.DEAD] * 5:
+        _delivery(connected, delivery_status)
     for hours_ago in range(24):
         _rejection(connected, WebhookRejection.Reason.BAD_SIGNATURE, 2, hours_ago=hours_ago)
         _rejection(connected, WebhookRejection.Reason.MALFORMED, 1, hours_ago=hours_ago)
