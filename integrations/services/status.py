@@ -89,12 +89,16 @@ def signature_failure_note(*, integration_id: int) -> None:
     window: int = settings.STATUS_SIGNATURE_FAILURE_WINDOW_SECONDS
     bucket = int(timezone.now().timestamp()) // window
     key = f"status:bad-signatures:{integration_id}:{bucket}"
-    cache.add(key, 0, timeout=window * 2)
     try:
+        cache.add(key, 0, timeout=window * 2)
         count = cache.incr(key)
     except ValueError:  # evicted between add and incr: count this one as the first
-        cache.set(key, 1, timeout=window * 2)
         count = 1
+    except Exception:
+        # The cache is down: the receiver answers anyway (fail open); the beat still
+        # recomputes the status within minutes.
+        logger.warning("status: cache unavailable, bad signature not counted", exc_info=True)
+        return
     if count == settings.STATUS_SIGNATURE_FAILURE_BURST:
         status_refresh_request(
             integration_id=integration_id,
