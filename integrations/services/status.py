@@ -287,6 +287,8 @@ def invite_from_lever_url_health(integration: AtsIntegration) -> FeatureHealth:
             )
     checks.append(_confidential_check(integration, lines, ats_name, checks, fix))
     level = selectors.checks_level(checks)
+    if level == "ok" and integration.key_status == KeyStatus.CHECKING:
+        return health("info", "Checking", f"Karat is checking the key with {ats_name}.", checks)
     if level == "bad":
         return health(
             "bad",

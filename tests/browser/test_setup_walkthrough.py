@@ -135,14 +135,14 @@ def test_steps_2_to_4_against_the_sandbox_as_the_demo_admin(
     expect(page).to_have_url(re.compile(rf"/{integration.public_id}/status/$"))
     _integration_chrome(page, "Status")
     overall = page.get_by_role("region", name="Overall status")
-    # Never a green "Connected" while three of the four features don't exist yet.
-    expect(overall.locator(".badge")).to_have_text(re.compile("Partly available|Waiting"))
+    # Never a green "Active" while three of the five features don't exist yet.
+    expect(overall.locator(".badge")).to_have_text("Partly available")
     expect(overall).to_contain_text("not available yet")
     basics = page.get_by_role("region", name="Basic information")
     expect(basics).to_contain_text(str(integration.public_id))
     expect(basics).to_contain_text(MASKED)
     expect(basics).to_contain_text("Region")
     expect(basics).to_contain_text("Sandbox")  # the region note
-    expect(page.get_by_role("region", name="Features").get_by_role("article")).to_have_count(4)
+    expect(page.get_by_role("region", name="Features").get_by_role("article")).to_have_count(5)
     assert DEMO_API_KEY not in page.content()
     _shot(page, "6-status")
