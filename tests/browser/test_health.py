@@ -16,10 +16,10 @@ from playwright.sync_api import Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from integrations import tasks
-from integrations.services import status
 from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import DEMO_API_KEY, KARAT_PERMISSIONS, SandboxServer
 from integrations.models import AtsIntegration, WebhookSubscription
+from integrations.services import status
 from karatlever.accounts.models import User
 from tests.browser.conftest import LoginFunc, screenshot
 from tests.integrations.conftest import API_KEY, set_key
