@@ -308,9 +308,13 @@ def integration_overall_status(
             problems.append(f"{_names(failing)} {_verb(failing, 'is', 'are')} not working")
         if troubled:
             problems.append(f"{_names(troubled)} {_verb(troubled, 'needs', 'need')} attention")
+        # A failing feature may be failing because the ATS refuses the key now: only a
+        # degraded integration can say the key was accepted.
+        lead = "" if failing else f"{ats_name} accepted the API key, but "
+        text = " and ".join(problems)
         parts.append(
-            f"{ats_name} accepted the API key, but {' and '.join(problems)} (the Status "
-            "page's Features say what to do)"
+            f"{lead}{text if lead else text[:1].upper() + text[1:]} (the Status page's "
+            "Features say what to do)"
         )
     parts += [f"{f.name} is {f.label[:1].lower()}{f.label[1:]}" for f in waiting]
     if working:

@@ -164,6 +164,9 @@ def webhook_registration(*, integration: AtsIntegration) -> Registration:
         return Registration({}, f"Can't tell: the API key may not list {adapter.label}'s webhooks.")
     try:
         remote = adapter.webhooks_list(ats.account_for(integration), profile=ats.INTERACTIVE)
+    except ats.AtsKeyError:
+        # The key's own check names the problem (Invite candidates using Lever URL).
+        return Registration({}, f"Can't tell: {adapter.label} refused the API key.")
     except ats.AtsError as exc:
         return Registration({}, f"Can't tell: {exc.message}")
     ours = webhook_url(integration=integration)

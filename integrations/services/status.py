@@ -219,6 +219,12 @@ def _acting_user(integration: AtsIntegration) -> dict[str, Any]:
         user = adapter.user_get(ats.account_for(integration), user_id, profile=STATUS_PROFILE)
     except ats.AtsRecordNotFound:
         return {**shown, "state": "invalid", "message": f"No {adapter.label} user has this ID."}
+    except ats.AtsKeyError:
+        return {
+            **shown,
+            "state": "unknown",
+            "message": f"Can't tell: {adapter.label} refused the API key.",
+        }
     except ats.AtsError as exc:
         return {**shown, "state": "unknown", "message": f"Can't tell: {exc.message}"}
     shown.update(name=user.name, email=user.email)
