@@ -87,7 +87,7 @@ def test_after_the_webhooks_are_registered_the_test_deliveries_show_and_nothing_
     expect(auto.locator("time")).to_have_count(3)
     expect(auto).not_to_contain_text("None yet")
     # and each webhook is registered in Lever (read back through its Webhooks API)
-    expect(auto.locator(".check", has_text="registered in Lever: Registered.")).to_have_count(3)
+    expect(auto.locator(".feature-check", has_text="registered in Lever: Registered.")).to_have_count(3)
     # ... but the overall status is not a green "Active": three features don't exist yet
     expect(_overall(page).locator(".badge")).to_have_text("Partly available")
     expect(_overall(page)).to_contain_text(PARTLY)
@@ -150,7 +150,7 @@ def test_an_integration_that_has_not_received_anything_yet_is_waiting_not_failin
     status.integration_status_compute(integration_id=integration.pk)  # the background task
     page.reload()
     expect(_overall(page).locator(".badge")).to_have_text("Needs attention")
-    hired = auto.locator(".check", has_text="Candidate Hired: signature token")
+    hired = auto.locator(".feature-check", has_text="Candidate Hired: signature token")
     expect(hired).to_contain_text("Missing: Karat rejects these webhooks")
     expect(hired.locator(".badge")).to_have_text("Warning")
     expect(hired.get_by_role("link", name="Settings → Step 3: Webhooks")).to_be_visible()

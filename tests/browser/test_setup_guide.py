@@ -120,7 +120,7 @@ def test_step_2_and_step_4_work_as_written(
     auto = features.get_by_role("article", name="Auto state updating")
     expect(auto.locator(".badge").first).to_have_text("Needs attention")
     # Each webhook's token is a named check that fails with its fix link.
-    stage = auto.locator(".check", has_text="Candidate Stage Change: signature token")
+    stage = auto.locator(".feature-check", has_text="Candidate Stage Change: signature token")
     expect(stage).to_contain_text("Missing: Karat rejects these webhooks")
     expect(stage.get_by_role("link", name="Settings → Step 3: Webhooks")).to_have_attribute(
         "href", re.compile(r"/settings/#webhooks$")
@@ -129,7 +129,7 @@ def test_step_2_and_step_4_work_as_written(
     # Invite by URL waits for the key check that Save started (no worker runs here).
     invite = features.get_by_role("article", name="Invite candidates using Lever URL")
     expect(invite.locator(".feature-head .badge")).to_have_text("Checking")
-    expect(invite.locator(".check", has_text="API key valid")).to_contain_text(
+    expect(invite.locator(".feature-check", has_text="API key valid")).to_contain_text(
         "Checking the key with Lever"
     )
     for name in (

@@ -98,8 +98,8 @@ def test_a_healthy_integration_shows_every_check_passing(
     for name in ("Invite candidates using Lever URL", "Auto state updating"):
         feature = _feature(page, name)
         expect(feature.locator(".feature-head .badge")).to_have_text("Working")
-        expect(feature.locator(".check .badge-bad, .check .badge-warn")).to_have_count(0)
-    expect(_feature(page, "Auto state updating").locator(".check time")).to_have_count(3)
+        expect(feature.locator(".feature-check .badge-bad, .feature-check .badge-warn")).to_have_count(0)
+    expect(_feature(page, "Auto state updating").locator(".feature-check time")).to_have_count(3)
     _shot(page, "status-healthy")
 
 
@@ -124,7 +124,7 @@ def test_a_failing_integration_names_each_failure_with_its_fix(
     expect(overall.locator(".badge")).to_have_text("Not working")
     invite = _feature(page, "Invite candidates using Lever URL")
     expect(invite.locator(".feature-head .badge")).to_have_text("Not working")
-    key_valid = invite.locator(".check", has_text="API key valid")
+    key_valid = invite.locator(".feature-check", has_text="API key valid")
     expect(key_valid.locator(".badge")).to_have_text("Failing")
     expect(key_valid).to_contain_text("Lever rejected the API key")
     expect(key_valid.get_by_role("link", name="Settings → API key")).to_be_visible()
