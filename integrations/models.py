@@ -315,6 +315,15 @@ class IntegrationStatus(models.Model):
         return f"{self.label or 'Not computed'} ({self.integration_id})"
 
     @property
+    def lost(self) -> bool:
+        """A requested recompute never finished (no worker answered in PENDING_FOR)."""
+        return (
+            self.requested_at is not None
+            and (self.computed_at is None or self.computed_at < self.requested_at)
+            and not self.pending
+        )
+
+    @property
     def pending(self) -> bool:
         """A recompute was asked for and has not finished yet (and is not lost)."""
         if self.requested_at is None:

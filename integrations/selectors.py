@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 
 from integrations import ats
 from integrations.models import AtsIntegration, AuditEntry, IntegrationStatus, KeyCheck
@@ -402,6 +404,10 @@ def status_page_context(
         "features": status_features(snapshot=snapshot),
         "acting_user": snapshot.basic.get("acting_user") or {"state": "not_set"},
         "webhook_url": f"{settings.PUBLIC_BASE_URL}{path}",
+        # Older than two refresh intervals: the periodic recompute is not running.
+        "stale": snapshot.computed_at is None
+        or snapshot.computed_at
+        < timezone.now() - 2 * timedelta(seconds=settings.STATUS_REFRESH_INTERVAL_SECONDS),
         "region_label": integration_region_label(integration=integration),
         "tab": "status",
     }

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -208,7 +207,9 @@ def _acting_user(integration: AtsIntegration) -> dict[str, Any]:
     shown: dict[str, Any] = {"id": user_id, "name": "", "email": ""}
     adapter = ats.adapter_for(integration.ats)
     lines = selectors.key_check_lines(integration=integration)
-    if not integration.enabled or not (lines.get("read_users") or {}).get("ok"):
+    if not integration.enabled:
+        return {**shown, "state": "unknown", "message": "Not checked while disabled."}
+    if not (lines.get("read_users") or {}).get("ok"):
         return {
             **shown,
             "state": "unknown",
@@ -527,11 +528,3 @@ def _admin_emails(integration: AtsIntegration) -> list[str]:
         .distinct()
     )
     return sorted({m.user.email for m in memberships if m.user.is_active and m.user.email})
-
-
-def status_is_stale(snapshot: IntegrationStatus) -> bool:
-    """Older than two refresh intervals: the page says the background worker may be down."""
-    if snapshot.computed_at is None:
-        return True
-    interval = timedelta(seconds=settings.STATUS_REFRESH_INTERVAL_SECONDS)
-    return snapshot.computed_at < timezone.now() - 2 * interval

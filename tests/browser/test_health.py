@@ -87,7 +87,9 @@ def test_after_the_webhooks_are_registered_the_test_deliveries_show_and_nothing_
     expect(auto.locator("time")).to_have_count(3)
     expect(auto).not_to_contain_text("None yet")
     # and each webhook is registered in Lever (read back through its Webhooks API)
-    expect(auto.locator(".feature-check", has_text="registered in Lever: Registered.")).to_have_count(3)
+    expect(
+        auto.locator(".feature-check", has_text="registered in Lever: Registered.")
+    ).to_have_count(3)
     # ... but the overall status is not a green "Active": three features don't exist yet
     expect(_overall(page).locator(".badge")).to_have_text("Partly available")
     expect(_overall(page)).to_contain_text(PARTLY)

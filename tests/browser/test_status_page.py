@@ -98,7 +98,9 @@ def test_a_healthy_integration_shows_every_check_passing(
     for name in ("Invite candidates using Lever URL", "Auto state updating"):
         feature = _feature(page, name)
         expect(feature.locator(".feature-head .badge")).to_have_text("Working")
-        expect(feature.locator(".feature-check .badge-bad, .feature-check .badge-warn")).to_have_count(0)
+        expect(
+            feature.locator(".feature-check .badge-bad, .feature-check .badge-warn")
+        ).to_have_count(0)
     expect(_feature(page, "Auto state updating").locator(".feature-check time")).to_have_count(3)
     _shot(page, "status-healthy")
 

@@ -831,3 +831,31 @@ def test_disabling_shows_disabled_at_once(admin_client: Client, healthy: AtsInte
 
     page = admin_client.get(reverse("integrations:list")).content.decode()
     assert '<span class="badge badge-muted">Disabled</span>' in page
+
+
+def test_a_check_again_no_worker_answered_stops_polling_and_says_so(
+    admin_client: Client, healthy: AtsIntegration
+) -> None:
+    _compute(healthy)
+    asked = timezone.now() - IntegrationStatus.PENDING_FOR - timedelta(seconds=1)
+    IntegrationStatus.objects.filter(integration=healthy).update(
+        computed_at=asked - timedelta(minutes=1), requested_at=asked
+    )
+
+    live = admin_client.get(_url("status-live", healthy)).content.decode()
+
+    assert 'hx-trigger="every 1s"' not in live
+    assert "The last check did not finish" in live
+    assert ">Check again</button>" in live
+
+
+def test_an_old_snapshot_says_the_background_worker_may_be_down(
+    admin_client: Client, healthy: AtsIntegration, settings: Settings
+) -> None:
+    snapshot = _compute(healthy)
+    old = timezone.now() - timedelta(seconds=3 * settings.STATUS_REFRESH_INTERVAL_SECONDS)
+    IntegrationStatus.objects.filter(pk=snapshot.pk).update(computed_at=old, requested_at=old)
+
+    page = admin_client.get(_url("status", healthy)).content.decode()
+
+    assert "Karat's background worker may be down" in page
