@@ -14,6 +14,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from integrations.models import (
     AtsIntegration,
     AuditEntry,
+    IntegrationStatus,
     KeyCheck,
     OpportunityLink,
     WebhookSubscription,
@@ -236,4 +237,20 @@ class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(IntegrationStatus)
+class IntegrationStatusAdmin(admin.ModelAdmin[IntegrationStatus]):
+    """Read-only: snapshots are computed by services/status.py (the console's Status page
+    shows them; "Check again" there recomputes)."""
+
+    list_display = ["integration", "label", "computed_at", "requested_at", "alert_state"]
+    list_filter = ["level", "alert_state"]
+    list_select_related = ["integration__group"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
