@@ -12,12 +12,14 @@ presses "Check again". The page, the list and the API only read it.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mail
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F, Q
 from django.urls import reverse
@@ -155,7 +157,7 @@ def integration_status_compute(*, integration_id: int) -> IntegrationStatus | No
         label=overall.label,
         explanation=overall.explanation,
         basic=basic,
-        features=[dataclasses.asdict(feature) for feature in features],
+        features=[_as_json(feature) for feature in features],
         # When the reads began: a request made while this ran is still pending after it.
         computed_at=started,
     )
@@ -192,6 +194,18 @@ def _feature_health(key: str, integration: AtsIntegration) -> FeatureHealth:
         summary=f"Karat could not check this feature: {reason}",
         checks=(FeatureCheck(code="checked", name="Checked", level=level, message=reason),),
     )
+
+
+def _as_json(feature: FeatureHealth) -> dict[str, Any]:
+    """The feature as stored: ``dataclasses.asdict``, datetimes as ISO strings. A ``detail``
+    that is not JSON (a provider's mistake) is dropped with its template, never the snapshot."""
+    data = dataclasses.asdict(feature)
+    try:
+        json.dumps(data, cls=DjangoJSONEncoder)
+    except TypeError:
+        logger.exception("status: feature %s detail is not JSON; dropped", feature.key)
+        data.update(detail={}, template="")
+    return data
 
 
 def _settings_url(integration: AtsIntegration) -> str:

@@ -859,3 +859,30 @@ def test_an_old_snapshot_says_the_background_worker_may_be_down(
     page = admin_client.get(_url("status", healthy)).content.decode()
 
     assert "Karat's background worker may be down" in page
+
+
+def test_a_feature_detail_that_is_not_json_is_dropped_not_the_snapshot(
+    integration: AtsIntegration, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def odd(integration: AtsIntegration) -> selectors.FeatureHealth:
+        return selectors.FeatureHealth(
+            key=selectors.ROLE_MATCHING,
+            name="Ensure Lever roles match Karat roles",
+            description="",
+            level="ok",
+            label="Working",
+            summary="Synced.",
+            template="some/_partial.html",
+            detail={"integration": integration},  # a model instance: not JSON
+        )
+
+    monkeypatch.setitem(selectors._feature_health_providers, selectors.ROLE_MATCHING, odd)
+
+    roles = _feature(_compute(integration), selectors.ROLE_MATCHING)
+
+    assert (roles["label"], roles["summary"], roles["detail"], roles["template"]) == (
+        "Working",
+        "Synced.",
+        {},
+        "",
+    )
