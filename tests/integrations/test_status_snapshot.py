@@ -31,7 +31,7 @@ from tests.integrations.conftest import mark_valid, set_key
 from tests.integrations.test_status_page import TOKENS, _delivery, _tokens_set
 from webhooks.models import WebhookDelivery
 from webhooks.selectors import webhook_url
-from webhooks.services import intake
+from webhooks.services import intake, setup
 
 pytestmark = pytest.mark.django_db
 KeyStatus = AtsIntegration.KeyStatus
@@ -886,3 +886,16 @@ def test_a_feature_detail_that_is_not_json_is_dropped_not_the_snapshot(
         {},
         "",
     )
+
+
+def test_registering_webhooks_in_lever_asks_for_a_recompute(
+    lever_sandbox: SandboxServer, integration: AtsIntegration, admin_user: User
+) -> None:
+    integration = _keyed(integration, admin_user, DEMO_API_KEY)
+    _compute(integration)
+
+    setup.webhooks_register(integration=integration, actor=admin_user)
+
+    snapshot = IntegrationStatus.objects.get(integration=integration)
+    assert snapshot.pending
+    assert snapshot.request_reason == "Webhooks registered"
