@@ -150,21 +150,24 @@ def integration_status_compute(*, integration_id: int) -> IntegrationStatus | No
     IntegrationStatus.objects.bulk_create(
         [IntegrationStatus(integration=integration)], ignore_conflicts=True
     )
-    IntegrationStatus.objects.filter(integration=integration).filter(
-        Q(computed_at__isnull=True) | Q(computed_at__lte=started)
-    ).update(
-        level=overall.level,
-        label=overall.label,
-        explanation=overall.explanation,
-        basic=basic,
-        features=[_as_json(feature) for feature in features],
-        # When the reads began: a request made while this ran is still pending after it.
-        computed_at=started,
+    stored = (
+        IntegrationStatus.objects.filter(integration=integration)
+        .filter(Q(computed_at__isnull=True) | Q(computed_at__lte=started))
+        .update(
+            level=overall.level,
+            label=overall.label,
+            explanation=overall.explanation,
+            basic=basic,
+            features=[_as_json(feature) for feature in features],
+            # When the reads began: a request made while this ran is still pending after it.
+            computed_at=started,
+        )
     )
     snapshot = IntegrationStatus.objects.get(integration=integration)
     if snapshot.requested_at is not None and snapshot.requested_at > started:
         _enqueue_compute(integration.pk)  # asked again while we were reading
-    if integration.enabled:
+    # A computation that started later already stored (and alerted on) newer facts.
+    if stored and integration.enabled:
         _alert_if_changed(integration, snapshot, overall, features)
         snapshot.refresh_from_db()
     return snapshot

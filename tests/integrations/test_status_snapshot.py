@@ -899,3 +899,19 @@ def test_registering_webhooks_in_lever_asks_for_a_recompute(
     snapshot = IntegrationStatus.objects.get(integration=integration)
     assert snapshot.pending
     assert snapshot.request_reason == "Webhooks registered"
+
+
+def test_a_computation_older_than_the_stored_one_changes_nothing(
+    healthy: AtsIntegration,
+) -> None:
+    _compute(healthy)
+    later = timezone.now() + timedelta(minutes=1)
+    IntegrationStatus.objects.filter(integration=healthy).update(
+        computed_at=later, label="From a later run"
+    )
+    _break(healthy)
+
+    snapshot = _compute(healthy)  # started before the stored one: dropped, and no alert
+
+    assert (snapshot.label, snapshot.computed_at) == ("From a later run", later)
+    assert mail.outbox == []
