@@ -299,6 +299,9 @@ class IntegrationStatus(models.Model):
     # Set by a refresh request; a recompute is pending while it is later than computed_at.
     requested_at = models.DateTimeField(null=True, blank=True)
     request_reason = models.CharField(max_length=200, blank=True)
+    # The latest request that found one already pending (deduplicated): a computation that
+    # started before it runs once more when it ends.
+    requested_again_at = models.DateTimeField(null=True, blank=True)
     alert_state = models.CharField(
         max_length=10, choices=AlertState.choices, default=AlertState.NEVER_HEALTHY, blank=True
     )

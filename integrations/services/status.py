@@ -71,6 +71,10 @@ def status_refresh_request(*, integration_id: int, reason: str) -> None:
     if claimed:
         logger.info("status refresh requested integration pk=%s: %s", integration_id, reason)
         _enqueue_compute(integration_id)
+    else:
+        IntegrationStatus.objects.filter(integration_id=integration_id).update(
+            requested_again_at=now
+        )
 
 
 def _enqueue_compute(integration_id: int) -> None:
@@ -164,7 +168,7 @@ def integration_status_compute(*, integration_id: int) -> IntegrationStatus | No
         )
     )
     snapshot = IntegrationStatus.objects.get(integration=integration)
-    if snapshot.requested_at is not None and snapshot.requested_at > started:
+    if snapshot.requested_again_at is not None and snapshot.requested_again_at > started:
         _enqueue_compute(integration.pk)  # asked again while we were reading
     # A computation that started later already stored (and alerted on) newer facts.
     if stored and integration.enabled:

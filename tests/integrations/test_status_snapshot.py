@@ -471,11 +471,23 @@ def test_a_request_that_arrives_while_computing_is_computed_again(
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     _compute(integration)
-    # As if a request landed after this computation had started reading.
-    IntegrationStatus.objects.filter(integration=integration).update(
-        requested_at=timezone.now() + timedelta(seconds=5)
-    )
+    with django_capture_on_commit_callbacks() as first:
+        status.status_refresh_request(integration_id=integration.pk, reason="first")
+        # A second request while the first is pending is not enqueued, only remembered.
+        status.status_refresh_request(integration_id=integration.pk, reason="second")
+    assert len(first) == 1
+    snapshot = IntegrationStatus.objects.get(integration=integration)
+    assert snapshot.requested_again_at is not None
 
+    # Before the second request: computing reads fresh data, nothing more to do.
+    with django_capture_on_commit_callbacks() as callbacks:
+        _compute(integration)
+    assert callbacks == []
+
+    # As if the second request landed after this computation had started reading.
+    IntegrationStatus.objects.filter(integration=integration).update(
+        requested_again_at=timezone.now() + timedelta(seconds=5)
+    )
     with django_capture_on_commit_callbacks() as callbacks:
         _compute(integration)
 
