@@ -15,6 +15,7 @@ from integrations.models import (
     AtsIntegration,
     AuditEntry,
     AutoInviteRule,
+    IntegrationStatus,
     InviteBatch,
     InviteItem,
     KeyCheck,
@@ -310,6 +311,16 @@ class AutoInviteRuleAdmin(admin.ModelAdmin[AutoInviteRule]):
         "last_action",
         "updated_at",
     ]
+
+
+@admin.register(IntegrationStatus)
+class IntegrationStatusAdmin(admin.ModelAdmin[IntegrationStatus]):
+    """Read-only: snapshots are computed by services/status.py (the console's Status page
+    shows them; "Check again" there recomputes)."""
+
+    list_display = ["integration", "label", "computed_at", "requested_at", "alert_state"]
+    list_filter = ["level", "alert_state"]
+    list_select_related = ["integration__group"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -14,4 +14,9 @@ urlpatterns = [
         name="api-integration-detail",
     ),
     path("invitations/", api.InvitationCreateApi.as_view(), name="api-invitation-create"),
+    path(
+        "integrations/<uuid:public_id>/status/",
+        api.IntegrationStatusApi.as_view(),
+        name="api-integration-status",
+    ),
 ]

@@ -232,6 +232,16 @@ class KeyCheckResult:
 
 
 @dataclass(frozen=True)
+class AtsUser:
+    """A user of the ATS account (the acting user, Lever's ``perform_as``)."""
+
+    id: str
+    name: str
+    email: str
+    active: bool
+
+
+@dataclass(frozen=True)
 class CandidateRef:
     """A candidate URL understood: the opportunity it names and the region it belongs to."""
 
@@ -405,6 +415,19 @@ class AtsAdapter(Protocol):
 
     def origins(self) -> Sequence[tuple[str, str]]:
         """(value, label) of the ways a candidate can come in (Lever's ``origin``)."""
+        ...
+
+    # --- status page (issue #14): live reads behind the status snapshot's checks ----------
+
+    def user_get(self, account: AtsAccount, user_id: str, *, profile: CallProfile) -> AtsUser:
+        """One user of the account (deactivated ones included). Raises AtsRecordNotFound
+        for an unknown id, AtsKeyError when the key may not read users."""
+        ...
+
+    def confidential_access(self, account: AtsAccount, *, profile: CallProfile) -> bool | None:
+        """Whether the key may read confidential records: True when it reads one, False when
+        the ATS refuses confidential reads, None when it can't tell (none visible). Raises
+        AtsKeyError when the key itself is refused."""
         ...
 
 

@@ -9,23 +9,14 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
-from django.db.models import Count, Max
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from integrations import ats, selectors
+from integrations import selectors
 from integrations.invite_forms import InviteForm
-from integrations.models import AtsIntegration, InviteBatch, InviteItem, OpportunityLink
-from integrations.selectors import (
-    FEATURES,
-    INVITE_FROM_LEVER_URL,
-    FeatureCheck,
-    FeatureHealth,
-    FeatureIssue,
-)
+from integrations.models import InviteBatch, InviteItem
 from integrations.services import invites
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import member_required
@@ -114,61 +105,3 @@ def batch_confirm(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> Ht
     except invites.InviteInputError as exc:
         messages.error(request, exc.message)
     return redirect("invites:batch", public_id=found.public_id)
-
-
-def invite_from_lever_url_health(integration: AtsIntegration) -> FeatureHealth:
-    """The "Invite candidates using Lever URL" feature for the status page: it works while
-    the integration is on with an accepted key (the key check covers reading opportunities
-    and postings); the summary counts candidacies invited from ATS links (one query)."""
-    name, description = next((n, d) for k, n, d in FEATURES if k == INVITE_FROM_LEVER_URL)
-    label = ats.adapter_for(integration.ats).label
-    settings_url = reverse("integrations:settings", kwargs={"public_id": integration.public_id})
-    description = (
-        f"Recruiters paste {label} candidate URLs on the Invite candidates page (or use the "
-        "invitations API); Karat reads each candidate, matches the posting to a Karat role "
-        "and invites them."
-    )
-
-    def health(level: str, status: str, summary: str, *checks: FeatureCheck) -> FeatureHealth:
-        return FeatureHealth(
-            key=INVITE_FROM_LEVER_URL,
-            name=name,
-            description=description,
-            level=level,
-            label=status,
-            summary=summary,
-            checks=checks,
-            issues=tuple(
-                FeatureIssue(c.message, c.fix_url, c.fix_text) for c in checks if c.level == "bad"
-            ),
-        )
-
-    if not integration.enabled:
-        return health("muted", "Off", "The integration is disabled: nobody can invite from it.")
-    if integration.key_status == AtsIntegration.KeyStatus.CHECKING:
-        check = FeatureCheck("api_key", "API key", "info", f"{label} is checking the key.")
-        return health("info", "Waiting for the key check", "", check)
-    key_ok = integration.has_api_key and integration.key_status == AtsIntegration.KeyStatus.VALID
-    if not key_ok:
-        check = FeatureCheck(
-            "api_key",
-            "API key",
-            "bad",
-            f"Inviting reads candidates from {label} with the integration's API key, which is "
-            "not working yet.",
-            settings_url,
-            "Fix the API key in Settings",
-        )
-        return health("bad", "Needs attention", "", check)
-    stats = OpportunityLink.objects.filter(integration=integration).aggregate(
-        count=Count("pk"), last=Max("created_at")
-    )
-    count, last = stats["count"], stats["last"]
-    summary = (
-        f"{count} candidate{'s' if count != 1 else ''} invited from {label} links"
-        + (f", the last on {last:%Y-%m-%d}." if last else ".")
-        if count
-        else f"Nobody invited from {label} links yet."
-    )
-    check = FeatureCheck("api_key", "API key", "ok", f"{label} accepted the key.")
-    return health("ok", "Working", summary, check)

@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
@@ -243,6 +244,8 @@ class AuditEntry(models.Model):
         DELETED = "deleted", "Integration deleted"
         AUTO_INVITE_CHANGED = "auto_invite_changed", "Automatic invite changed"
         AUTO_INVITED = "auto_invited", "Candidate invited automatically"
+        STATUS_FAILING = "status_failing", "Alert: integration not working"
+        STATUS_RECOVERED = "status_recovered", "Alert: integration working again"
 
     group = models.ForeignKey("accounts.Group", on_delete=models.CASCADE, related_name="+")
     integration = models.ForeignKey(
@@ -378,3 +381,70 @@ class AutoInviteRule(models.Model):
 
     def __str__(self) -> str:
         return f"Automatic invite for {self.integration}"
+
+
+class IntegrationStatus(models.Model):
+    """The status page's snapshot of one integration, computed in the background
+    (services/status.py) and read by the status page, the list and the API.
+
+    ``features`` is a list of ``dataclasses.asdict(FeatureHealth)`` (each with its ``checks``);
+    ``basic`` holds what the Basic information section needs from the ATS (the acting user).
+    ``alert_state`` remembers what the admins were last told, so each transition emails once:
+    it is changed with a conditional UPDATE and only the worker whose UPDATE matched sends.
+    """
+
+    class AlertState(models.TextChoices):
+        NEVER_HEALTHY = "", "Never healthy yet"  # a new integration: nothing to alert about
+        HEALTHY = "healthy", "Healthy"
+        FAILING = "failing", "Failing (admins told)"
+
+    integration = models.OneToOneField(
+        AtsIntegration, on_delete=models.CASCADE, related_name="status_snapshot"
+    )
+    # Overall roll-up (selectors.integration_overall_status): level is a badge name.
+    level = models.CharField(max_length=10, blank=True)
+    label = models.CharField(max_length=40, blank=True)
+    explanation = models.TextField(blank=True)
+    # Datetimes inside are stored as ISO 8601 strings (DjangoJSONEncoder).
+    basic = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    features = models.JSONField(default=list, blank=True, encoder=DjangoJSONEncoder)
+    # None until the first computation finished.
+    computed_at = models.DateTimeField(null=True, blank=True)
+    # Set by a refresh request; a recompute is pending while it is later than computed_at.
+    requested_at = models.DateTimeField(null=True, blank=True)
+    request_reason = models.CharField(max_length=200, blank=True)
+    # The latest request that found one already pending (deduplicated): a computation that
+    # started before it runs once more when it ends.
+    requested_again_at = models.DateTimeField(null=True, blank=True)
+    alert_state = models.CharField(
+        max_length=10, choices=AlertState.choices, default=AlertState.NEVER_HEALTHY, blank=True
+    )
+    alert_changed_at = models.DateTimeField(null=True, blank=True)
+
+    # A requested recompute not done this long after it was asked for was lost (no worker):
+    # the page stops waiting for it.
+    PENDING_FOR = timedelta(minutes=2)
+
+    class Meta:
+        verbose_name_plural = "integration statuses"
+
+    def __str__(self) -> str:
+        return f"{self.label or 'Not computed'} ({self.integration_id})"
+
+    @property
+    def lost(self) -> bool:
+        """A requested recompute never finished (no worker answered in PENDING_FOR)."""
+        return (
+            self.requested_at is not None
+            and (self.computed_at is None or self.computed_at < self.requested_at)
+            and not self.pending
+        )
+
+    @property
+    def pending(self) -> bool:
+        """A recompute was asked for and has not finished yet (and is not lost)."""
+        if self.requested_at is None:
+            return False
+        if self.computed_at is not None and self.computed_at >= self.requested_at:
+            return False
+        return self.requested_at > timezone.now() - self.PENDING_FOR

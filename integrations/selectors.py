@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
 
 from integrations import ats
-from integrations.models import AtsIntegration, AuditEntry, InviteBatch, InviteItem, KeyCheck
+from integrations.models import (
+    AtsIntegration,
+    AuditEntry,
+    IntegrationStatus,
+    InviteBatch,
+    InviteItem,
+    KeyCheck,
+)
 from karatlever.accounts.selectors import group_list_visible
 
 if TYPE_CHECKING:
@@ -24,7 +35,7 @@ def integration_list(*, user: User) -> QuerySet[AtsIntegration]:
     """Integrations of the groups the user may see (none for a user without a membership)."""
     return (
         AtsIntegration.objects.filter(group__in=group_list_visible(user=user))
-        .select_related("group")
+        .select_related("group", "status_snapshot")
         .order_by("group__name", "ats")
     )
 
@@ -122,6 +133,9 @@ class FeatureCheck:
     message: str = ""
     fix_url: str = ""
     fix_text: str = ""
+    # When what the check reports happened (ISO 8601, UTC), e.g. the last verified delivery;
+    # "" when it has no moment. Shown through the ``when`` filter.
+    at: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,6 +170,17 @@ class FeatureHealth:
     def working(self) -> bool:
         return self.available and self.level == "ok"
 
+    @property
+    def off(self) -> bool:
+        """Switched off (an optional feature): muted, and never counted against Active."""
+        return self.available and self.level == "muted"
+
+
+def checks_level(checks: Iterable[FeatureCheck]) -> str:
+    """The worst level among ``checks``: bad, then warn, else ok (info and muted are fine)."""
+    levels = {check.level for check in checks}
+    return "bad" if "bad" in levels else "warn" if "warn" in levels else "ok"
+
 
 FeatureHealthProvider = Callable[[AtsIntegration], FeatureHealth]
 _feature_health_providers: dict[str, FeatureHealthProvider] = {}
@@ -166,6 +191,11 @@ def feature_health_register(*, key: str, provider: FeatureHealthProvider) -> Non
     if key not in FEATURE_NAMES:
         raise ValueError(f"Unknown integration feature {key!r}")
     _feature_health_providers[key] = provider
+
+
+def feature_health_provider(key: str) -> FeatureHealthProvider | None:
+    """The provider registered for ``key``, or None while the feature is not built."""
+    return _feature_health_providers.get(key)
 
 
 def feature_not_available(*, key: str) -> FeatureHealth:
@@ -239,12 +269,15 @@ def integration_overall_status(
 ) -> OverallStatus:
     """Overall status from the enabled flag and the key check, then the features' health.
 
-    With a working key, the integration is "Connected" (ok) only when every included feature
-    works: any feature that needs attention makes the whole integration need it (naming it);
-    otherwise a feature that does not exist yet makes it "Partly available", and one that is
-    only waiting (nothing delivered yet) makes it "Waiting". The explanation names every
-    feature that is not working, and what works. Without `features`, the status is the
-    key-driven one only. The list, Overview and Status pages all show this roll-up.
+    The four answers of the status page: "Disabled" (muted); "Not working" (bad: no key, a key
+    the ATS rejects, or a feature failing); "Needs attention" (warn: something degraded);
+    "Active" (ok: every included feature healthy). A feature only waiting (nothing delivered
+    yet) or switched off (an optional feature such as Automatic invites) is healthy and does
+    not count against Active. A feature not built yet is never counted as working: while one
+    is missing, a healthy integration is "Partly available" (info). The explanation names each
+    feature that is not working, what waits, what is off and what works. Without
+    ``features``, the status is the key-driven one only. The list, Overview and Status pages
+    and the API all show this roll-up (stored in the status snapshot).
     """
     ats_name = ats.adapter_for(integration.ats).label
     if not integration.enabled:
@@ -253,13 +286,15 @@ def integration_overall_status(
         )
     status = integration.key_status
     if not integration.has_api_key or status == KeyStatus.NOT_SET:
-        return OverallStatus("warn", "Not set up", f"Add your {ats_name} API key in Settings.")
+        return OverallStatus(
+            "bad", "Not working", f"No API key yet: add your {ats_name} API key in Settings."
+        )
     if status == KeyStatus.CHECKING:
-        return OverallStatus("warn", "Checking", f"Karat is checking the API key with {ats_name}.")
+        return OverallStatus("info", "Checking", f"Karat is checking the API key with {ats_name}.")
     if status == KeyStatus.UNREACHABLE:
         return OverallStatus(
             "warn",
-            f"Could not reach {ats_name}",
+            "Needs attention",
             f"The last check got no answer from {ats_name}: press “Check again” in Settings.",
         )
     if status == KeyStatus.INVALID:
@@ -269,33 +304,139 @@ def integration_overall_status(
             f"{ats_name} rejected the key or it lacks a permission: the key check in Settings "
             "says which; paste a key with every permission there.",
         )
-    troubled = [f for f in features if f.needs_attention]
+    failing = [f for f in features if f.available and f.level == "bad"]
+    troubled = [f for f in features if f.available and f.level == "warn"]
     waiting = [f for f in features if f.waiting]
     working = [f for f in features if f.working]
+    off = [f for f in features if f.off]
     missing = [f for f in features if not f.available]
     parts = []
-    if troubled:
+    if failing or troubled:
+        problems = []
+        if failing:
+            problems.append(f"{_names(failing)} {_verb(failing, 'is', 'are')} not working")
+        if troubled:
+            problems.append(f"{_names(troubled)} {_verb(troubled, 'needs', 'need')} attention")
+        # A failing feature may be failing because the ATS refuses the key now: only a
+        # degraded integration can say the key was accepted.
+        lead = "" if failing else f"{ats_name} accepted the API key, but "
+        text = " and ".join(problems)
         parts.append(
-            f"{ats_name} accepted the API key, but {_names(troubled)} "
-            f"{_verb(troubled, 'needs', 'need')} attention (the Status page's Features say "
-            "what to do)"
+            f"{lead}{text if lead else text[:1].upper() + text[1:]} (the Status page's "
+            "Features say what to do)"
         )
     parts += [f"{f.name} is {f.label[:1].lower()}{f.label[1:]}" for f in waiting]
     if working:
         parts.append(f"{_names(working)} {_verb(working, 'works', 'work')}")
+    if off:
+        parts.append(f"{_names(off)} {_verb(off, 'is', 'are')} off")
     if missing:
         parts.append(f"{_names(missing)} {_verb(missing, 'is', 'are')} not available yet")
     explanation = "; ".join(parts) + "." if parts else ""
+    if failing:
+        return OverallStatus("bad", "Not working", explanation)
     if troubled:
-        worst = max(troubled, key=lambda f: _LEVEL_RANK[f.level])
-        return OverallStatus(worst.level, "Needs attention", explanation)
+        return OverallStatus("warn", "Needs attention", explanation)
     if missing:
         return OverallStatus("info", "Partly available", explanation)
-    if waiting:
-        return OverallStatus("info", "Waiting", explanation)
-    return OverallStatus(
-        "ok", "Connected", f"{ats_name} accepted the API key. {explanation}".strip()
+    return OverallStatus("ok", "Active", f"{ats_name} accepted the API key. {explanation}".strip())
+
+
+# --- status snapshots -------------------------------------------------------------------------
+# The status page, the list and the API read the snapshot services/status.py computes in the
+# background; they never compute health themselves (constant queries, no ATS calls).
+
+NOT_COMPUTED = OverallStatus(
+    "muted",
+    "Not checked yet",
+    "Karat has not computed this integration's status yet; it does within a few minutes, or "
+    "open its Status page.",
+)
+
+
+def integration_overall_from_snapshot(*, integration: AtsIntegration) -> OverallStatus:
+    """The stored overall status (no query when ``status_snapshot`` was select_related).
+
+    A disabled integration is "Disabled" at once, whatever the snapshot says."""
+    if not integration.enabled:
+        return integration_overall_status(integration=integration)
+    snapshot = integration_status_get(integration=integration)
+    if snapshot is None or snapshot.computed_at is None:
+        return NOT_COMPUTED
+    return OverallStatus(snapshot.level, snapshot.label, snapshot.explanation)
+
+
+def integration_status_get(*, integration: AtsIntegration) -> IntegrationStatus | None:
+    """The integration's snapshot row, or None (cached on the instance by select_related)."""
+    try:
+        return integration.status_snapshot
+    except IntegrationStatus.DoesNotExist:
+        return None
+
+
+# A check's level as a word on its badge.
+CHECK_STATES = {"ok": "OK", "info": "Info", "warn": "Warning", "bad": "Failing", "muted": "Off"}
+
+
+def status_features(*, snapshot: IntegrationStatus) -> list[dict[str, Any]]:
+    """The snapshot's features shaped for templates: each check gets its badge word
+    (``state``) and ``failing`` (show its fix link)."""
+    features = []
+    for feature in snapshot.features:
+        checks = [
+            {
+                **check,
+                "state": CHECK_STATES.get(check.get("level", ""), ""),
+                "failing": check.get("level") in ("warn", "bad"),
+            }
+            for check in feature.get("checks", [])
+        ]
+        features.append({**feature, "checks": checks})
+    return features
+
+
+def status_page_context(
+    *, integration: AtsIntegration, snapshot: IntegrationStatus
+) -> dict[str, Any]:
+    """Everything the status page (and its live part) shows, from the integration row and its
+    snapshot only: a constant number of queries however many deliveries, updates or
+    postings there are."""
+    path = reverse(
+        "webhooks:receive", kwargs={"ats": integration.ats, "public_id": integration.public_id}
     )
+    return {
+        "integration": integration,
+        "snapshot": snapshot,
+        "overall": integration_overall_from_snapshot(integration=integration),
+        "features": status_features(snapshot=snapshot),
+        "acting_user": snapshot.basic.get("acting_user") or {"state": "not_set"},
+        "webhook_url": f"{settings.PUBLIC_BASE_URL}{path}",
+        # Older than two refresh intervals: the periodic recompute is not running.
+        "stale": snapshot.computed_at is None
+        or snapshot.computed_at
+        < timezone.now() - 2 * timedelta(seconds=settings.STATUS_REFRESH_INTERVAL_SECONDS),
+        "region_label": integration_region_label(integration=integration),
+        "tab": "status",
+    }
+
+
+def key_check_lines(*, integration: AtsIntegration) -> dict[str, dict[str, Any]]:
+    """The lines of the latest finished check of the key in use, by code (``auth``,
+    ``read_users``, ``user_id``…; each ``{code, name, ok, message}``); {} before any check."""
+    row = (
+        KeyCheck.objects.filter(
+            integration_id=integration.pk,
+            subject=KeyCheck.Subject.CURRENT,
+            api_key_fingerprint=integration.api_key_fingerprint,
+            finished_at__isnull=False,
+        )
+        .order_by("-id")
+        .only("checks")
+        .first()
+    )
+    if row is None or not integration.api_key_fingerprint:
+        return {}
+    return {line["code"]: line for line in row.checks if isinstance(line, dict) and "code" in line}
 
 
 def _live(row: KeyCheck | None, fingerprint: str) -> KeyCheck | None:

@@ -54,3 +54,21 @@ def invite_batch_invite(batch_id: int) -> None:
 
     if invites.invite_batch_invite(batch_id=batch_id, limit=INVITE_CHUNK):
         invite_batch_invite.delay(batch_id)
+
+
+@shared_task(ignore_result=True)
+def integration_status_compute(integration_id: int) -> None:
+    """Compute and store the integration's status snapshot (and send its alerts); see the
+    service. Not retried: the next request or the periodic refresh computes it again."""
+    from integrations.services import status
+
+    if status.integration_status_compute(integration_id=integration_id) is None:
+        logger.info("status skipped: integration %s no longer exists", integration_id)
+
+
+@shared_task(ignore_result=True)
+def integration_statuses_refresh_all() -> int:
+    """Periodic (beat, STATUS_REFRESH_INTERVAL_SECONDS): refresh every enabled integration."""
+    from integrations.services import status
+
+    return status.integration_statuses_refresh_all()

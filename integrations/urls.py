@@ -21,6 +21,12 @@ urlpatterns = [
         name="switch-region",
     ),
     path("<uuid:public_id>/status/", views.integration_status, name="status"),
+    path("<uuid:public_id>/status/live/", views.integration_status_live, name="status-live"),
+    path(
+        "<uuid:public_id>/status/refresh/",
+        views.integration_status_refresh,
+        name="status-refresh",
+    ),
     path("<uuid:public_id>/enabled/", views.integration_set_enabled, name="set-enabled"),
     path("<uuid:public_id>/delete/", views.integration_delete, name="delete"),
 ]

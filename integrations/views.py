@@ -11,12 +11,12 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from integrations import selectors
 from integrations.forms import IntegrationCreateForm, IntegrationSettingsForm
 from integrations.models import AtsIntegration
-from integrations.services import keys, lifecycle
+from integrations.services import keys, lifecycle, status
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
 from karatlever.accounts.selectors import group_list_visible
@@ -56,15 +56,10 @@ def integration_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         {
             "form": form,
             "groups": groups,
-            # The same roll-up as the Status page, so the pages never disagree. A few queries
-            # per row: an organization has at most one integration per group and ATS.
+            # The Status page's stored roll-up (its snapshot, joined in the list's one query),
+            # so the pages never disagree and the list costs no query per integration.
             "integrations": [
-                (
-                    i,
-                    selectors.integration_overall_status(
-                        integration=i, features=selectors.integration_features(integration=i)
-                    ),
-                )
+                (i, selectors.integration_overall_from_snapshot(integration=i))
                 for i in integrations
             ],
         },
@@ -80,11 +75,8 @@ def integration_detail(request: AuthenticatedHttpRequest, public_id: UUID) -> Ht
         "integrations/detail.html",
         {
             "integration": integration,
-            # Same roll-up as the Status page, so the two never disagree.
-            "overall": selectors.integration_overall_status(
-                integration=integration,
-                features=selectors.integration_features(integration=integration),
-            ),
+            # The Status page's stored roll-up, so the two never disagree.
+            "overall": selectors.integration_overall_from_snapshot(integration=integration),
             "key_check": selectors.key_check_view(integration=integration),
             "region_label": selectors.integration_region_label(integration=integration),
             "audit_entries": selectors.audit_entry_list(integration=integration),
@@ -220,22 +212,47 @@ def integration_switch_region(request: AuthenticatedHttpRequest, public_id: UUID
 
 @admin_required
 def integration_status(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
+    """Step 4: the stored status snapshot (computed here once if there is none yet)."""
     integration = selectors.integration_get(user=request.user, public_id=public_id)
-    features = selectors.integration_features(integration=integration)
+    snapshot = status.status_snapshot_ensure(integration=integration)
     return render(
         request,
         "integrations/status.html",
-        {
-            "integration": integration,
-            "overall": selectors.integration_overall_status(
-                integration=integration, features=features
-            ),
-            "features": features,
-            "key_check": selectors.key_check_view(integration=integration),
-            "region_label": selectors.integration_region_label(integration=integration),
-            "tab": "status",
-        },
+        selectors.status_page_context(integration=integration, snapshot=snapshot),
     )
+
+
+@admin_required
+@require_GET
+def integration_status_live(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
+    """The status page's live part alone: htmx polls it while a recompute is pending."""
+    integration = selectors.integration_get(user=request.user, public_id=public_id)
+    snapshot = status.status_snapshot_ensure(integration=integration)
+    return render(
+        request,
+        "integrations/_status_live.html",
+        selectors.status_page_context(integration=integration, snapshot=snapshot),
+    )
+
+
+@admin_required
+@require_POST
+def integration_status_refresh(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
+    """ "Check again": recompute in the background; htmx swaps in the polling live part."""
+    integration = selectors.integration_get(user=request.user, public_id=public_id)
+    status.status_refresh_request(
+        integration_id=integration.pk, reason=f"Check again by user {request.user.pk}"
+    )
+    if request.htmx:
+        integration = selectors.integration_get(user=request.user, public_id=public_id)
+        snapshot = status.status_snapshot_ensure(integration=integration)
+        return render(
+            request,
+            "integrations/_status_live.html",
+            selectors.status_page_context(integration=integration, snapshot=snapshot),
+        )
+    messages.success(request, "Checking again in the background…")
+    return redirect("integrations:status", public_id=integration.public_id)
 
 
 @admin_required

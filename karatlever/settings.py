@@ -507,3 +507,19 @@ CELERY_BEAT_SCHEDULE["webhooks-reconcile-all"] = {
     "task": "webhooks.tasks.reconcile_all",
     "schedule": float(RECONCILE_INTERVAL_SECONDS),
 }
+
+# ---------------------------------------------------------------------------------------------
+# Integration status page (integrations/services/status.py)
+# ---------------------------------------------------------------------------------------------
+# Every enabled integration's status snapshot is recomputed this often (beat), besides after
+# settings changes and relevant failures.
+STATUS_REFRESH_INTERVAL_SECONDS = env.int("STATUS_REFRESH_INTERVAL_SECONDS", default=300)
+# This many deliveries with a bad signature within one window make the snapshot recompute.
+STATUS_SIGNATURE_FAILURE_BURST = env.int("STATUS_SIGNATURE_FAILURE_BURST", default=10)
+STATUS_SIGNATURE_FAILURE_WINDOW_SECONDS = env.int(
+    "STATUS_SIGNATURE_FAILURE_WINDOW_SECONDS", default=300
+)
+CELERY_BEAT_SCHEDULE["integrations-status-refresh-all"] = {
+    "task": "integrations.tasks.integration_statuses_refresh_all",
+    "schedule": float(STATUS_REFRESH_INTERVAL_SECONDS),
+}

@@ -147,6 +147,13 @@ class FakeAts:
     def origins(self) -> Sequence[tuple[str, str]]:
         return ()
 
+    # status page (issue #14)
+    def user_get(self, account: Any, user_id: str, *, profile: Any) -> iface.AtsUser:
+        return iface.AtsUser(id=user_id, name="Fake User", email="fake@example.com", active=True)
+
+    def confidential_access(self, account: Any, *, profile: Any) -> bool | None:
+        return None
+
 
 @pytest.fixture
 def fake() -> Iterator[FakeAts]:

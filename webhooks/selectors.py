@@ -14,7 +14,14 @@ from django.utils import timezone
 
 from integrations import ats
 from integrations.models import AtsIntegration, OpportunityLink, WebhookSubscription
-from integrations.selectors import AUTO_STATE_UPDATING, FEATURES, FeatureHealth, FeatureIssue
+from integrations.selectors import (
+    AUTO_STATE_UPDATING,
+    FEATURES,
+    FeatureCheck,
+    FeatureHealth,
+    FeatureIssue,
+    key_check_lines,
+)
 from webhooks.models import WebhookDelivery, WebhookRejection
 
 
@@ -130,31 +137,71 @@ def delivery_failure_counts(*, integration: AtsIntegration, hours: int = 24) -> 
     )
 
 
+# Bad signatures in 24 hours, with no verified delivery, before the tokens are suspected (a
+# stray or forged request alone must not flip the feature).
+SIGNATURE_FAILURES_WARN = 3
 _NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
 
 
+@dataclass(frozen=True)
+class Registration:
+    """What the ATS's Webhooks API says about the integration's webhooks: ``events`` maps an
+    event to the URL registered for it (only webhooks pointing at Karat's URL, or the first
+    other one); ``unknown`` says why it can't tell ("" when it could)."""
+
+    events: dict[str, str]
+    unknown: str = ""
+
+
+def webhook_registration(*, integration: AtsIntegration) -> Registration:
+    """Ask the ATS which webhooks are registered (one list call), where the key may list them
+    (its last check allowed "read_webhooks"). Never raises: trouble is ``unknown``."""
+    adapter = ats.adapter_for(integration.ats)
+    lines = key_check_lines(integration=integration)
+    if integration.key_status != AtsIntegration.KeyStatus.VALID or not (
+        lines.get("read_webhooks") or {}
+    ).get("ok"):
+        return Registration({}, f"Can't tell: the API key may not list {adapter.label}'s webhooks.")
+    try:
+        remote = adapter.webhooks_list(ats.account_for(integration), profile=ats.INTERACTIVE)
+    except ats.AtsKeyError:
+        # The key's own check names the problem (Invite candidates using Lever URL).
+        return Registration({}, f"Can't tell: {adapter.label} refused the API key.")
+    except ats.AtsError as exc:
+        return Registration({}, f"Can't tell: {exc.message}")
+    ours = webhook_url(integration=integration)
+    events: dict[str, str] = {}
+    for hook in remote:
+        if hook.url == ours or hook.event not in events:
+            events[hook.event] = hook.url
+    return Registration(events)
+
+
 def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
-    """The "Auto state updating" feature for the status page: tokens configured, deliveries
-    arriving (and not only found by reconciliation), recent processing failures. Three
-    queries whatever the volume."""
+    """The "Auto state updating" feature for the status page, as named checks: per webhook,
+    its signature token, whether it is registered in the ATS (Webhooks API, where the key
+    may list them), its last verified delivery; then signature failures and processing
+    failures over the last 24 hours and whether reconciliation keeps finding changes no
+    webhook announced. Four queries and at most one ATS call, whatever the volume."""
     kwargs = {"public_id": integration.public_id}
     settings_url = (
         reverse("integrations:settings", kwargs={"public_id": integration.public_id}) + "#webhooks"
     )
+    step3 = "Settings → Step 3: Webhooks"
     activity_url = reverse("webhooks-console:activity", kwargs=kwargs)
     events = webhook_setup(integration=integration)
     rejections = rejection_counts(integration=integration)
     failures = delivery_failure_counts(integration=integration)
     not_arriving = webhooks_not_arriving(integration=integration)
+    bad_signatures = rejections.get(WebhookRejection.Reason.BAD_SIGNATURE, 0)
     detail = {
-        "events": events,
         "rejected_total": sum(rejections.values()),
         "rejections": [
             (WebhookRejection.Reason(reason).label, count)
             for reason, count in rejections.items()
             if count
         ],
-        "bad_signatures": rejections.get(WebhookRejection.Reason.BAD_SIGNATURE, 0),
+        "bad_signatures": bad_signatures,
         "failures": failures,
         "settings_url": settings_url,
         "activity_url": activity_url,
@@ -169,7 +216,13 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
         "archive state and hired flag current."
     )
 
-    def health(level: str, label: str, summary: str, *issues: FeatureIssue) -> FeatureHealth:
+    def health(
+        level: str,
+        label: str,
+        summary: str,
+        *issues: FeatureIssue,
+        checks: tuple[FeatureCheck, ...] = (),
+    ) -> FeatureHealth:
         return FeatureHealth(
             key=AUTO_STATE_UPDATING,
             name=name,
@@ -178,6 +231,7 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
             label=label,
             summary=summary,
             issues=issues,
+            checks=checks,
             template="webhooks/_status_feature.html",
             detail=detail,
         )
@@ -187,6 +241,86 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
             "muted", "Off", f"The integration is disabled: Karat ignores {ats_name}'s webhooks."
         )
 
+    registration = webhook_registration(integration=integration)
+    day_ago = timezone.now() - timedelta(hours=24)
+    checks: list[FeatureCheck] = []
+    for e in events:
+        if e.configured:
+            checks.append(
+                FeatureCheck(
+                    f"{e.event}:token",
+                    f"{e.label}: signature token",
+                    "ok",
+                    f"Set (••••{e.token_last4}).",
+                )
+            )
+        else:
+            checks.append(
+                FeatureCheck(
+                    f"{e.event}:token",
+                    f"{e.label}: signature token",
+                    "warn",
+                    f"Missing: Karat rejects these webhooks. Add the token, or use “Register "
+                    f"webhooks in {ats_name}”.",
+                    settings_url,
+                    step3,
+                )
+            )
+        registered_name = f"{e.label}: registered in {ats_name}"
+        recent = e.last_delivery_at is not None and e.last_delivery_at >= day_ago
+        if registration.unknown:
+            checks.append(
+                FeatureCheck(f"{e.event}:registered", registered_name, "info", registration.unknown)
+            )
+        elif e.event not in registration.events and not recent:
+            checks.append(
+                FeatureCheck(
+                    f"{e.event}:registered",
+                    registered_name,
+                    "warn",
+                    f"{ats_name} has no {e.label} webhook: nothing will be sent. Register it.",
+                    settings_url,
+                    step3,
+                )
+            )
+        elif registration.events.get(e.event, webhook_url(integration=integration)) != (
+            webhook_url(integration=integration)
+        ):
+            checks.append(
+                FeatureCheck(
+                    f"{e.event}:registered",
+                    registered_name,
+                    "warn",
+                    f"{ats_name}'s {e.label} webhook points elsewhere "
+                    f"({registration.events[e.event]}): point it at Karat's webhook URL.",
+                    settings_url,
+                    step3,
+                )
+            )
+        else:
+            checks.append(
+                FeatureCheck(f"{e.event}:registered", registered_name, "ok", "Registered.")
+            )
+        if e.last_delivery_at is not None:
+            checks.append(
+                FeatureCheck(
+                    f"{e.event}:last_delivery",
+                    f"{e.label}: last verified delivery",
+                    "ok",
+                    "Received",
+                    at=e.last_delivery_at.isoformat(),
+                )
+            )
+        else:
+            checks.append(
+                FeatureCheck(
+                    f"{e.event}:last_delivery",
+                    f"{e.label}: last verified delivery",
+                    "info",
+                    "No verified delivery yet.",
+                )
+            )
+
     issues: list[FeatureIssue] = []
     missing = [e.label for e in events if not e.configured]
     if missing:
@@ -195,17 +329,64 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
                 f"No signature token for {', '.join(missing)}: Karat rejects these webhooks. "
                 f"Add the tokens, or use “Register webhooks in {ats_name}”.",
                 settings_url,
-                "Settings → Step 3: Webhooks",
+                step3,
             )
         )
-    if not_arriving:
-        minutes = settings.RECONCILE_INTERVAL_SECONDS // 60
+    unregistered = [c for c in checks if c.code.endswith(":registered") and c.level == "warn"]
+    if unregistered:
         issues.append(
             FeatureIssue(
-                f"{ats_name} changes are reaching Karat only through the {minutes}-minute "
-                f"reconciliation: check the {toggles} are ON in {ats_name}.",
+                f"{ats_name} does not send every webhook to Karat: "
+                + "; ".join(c.message for c in unregistered),
                 settings_url,
-                "Settings → Step 3: Webhooks",
+                step3,
+            )
+        )
+
+    verified_today = any(e.last_delivery_at and e.last_delivery_at >= day_ago for e in events)
+    signature_name = "Signature failures (last 24 hours)"
+    if not bad_signatures:
+        checks.append(FeatureCheck("signatures", signature_name, "ok", "None."))
+    elif verified_today or bad_signatures < SIGNATURE_FAILURES_WARN:
+        # Forged or stray requests alone must not flip the state while real ones verify.
+        checks.append(
+            FeatureCheck(
+                "signatures",
+                signature_name,
+                "info",
+                f"{bad_signatures} rejected. While verified deliveries arrive, the tokens "
+                "match; repeat Step 3 if deliveries stop.",
+                f"{activity_url}",
+                "Webhook activity",
+            )
+        )
+    else:
+        text = (
+            f"{bad_signatures} rejected and none verified: the tokens in Karat don't match "
+            f"{ats_name}'s. Copy each webhook's token again."
+        )
+        checks.append(FeatureCheck("signatures", signature_name, "warn", text, settings_url, step3))
+        issues.append(FeatureIssue(text, settings_url, step3))
+
+    minutes = settings.RECONCILE_INTERVAL_SECONDS // 60
+    if not_arriving:
+        text = (
+            f"{ats_name} changes are reaching Karat only through the {minutes}-minute "
+            f"reconciliation: check the {toggles} are ON in {ats_name}."
+        )
+        checks.append(
+            FeatureCheck(
+                "unannounced", "Changes announced by webhooks", "warn", text, settings_url, step3
+            )
+        )
+        issues.append(FeatureIssue(text, settings_url, step3))
+    else:
+        checks.append(
+            FeatureCheck(
+                "unannounced",
+                "Changes announced by webhooks",
+                "ok",
+                f"The {minutes}-minute reconciliation finds no changes that webhooks missed.",
             )
         )
     failed = failures["failed"] + failures["dead"]
@@ -213,17 +394,30 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
         status = (
             WebhookDelivery.Status.FAILED if failures["failed"] else WebhookDelivery.Status.DEAD
         )
-        issues.append(
-            FeatureIssue(
-                f"{failed} {'delivery' if failed == 1 else 'deliveries'} in the last 24 hours "
-                "could not be processed: open each one to see why and process it again.",
-                f"{activity_url}?status={status}",
-                "Failed deliveries",
+        text = (
+            f"{failed} {'delivery' if failed == 1 else 'deliveries'} in the last 24 hours "
+            "could not be processed: open each one to see why and process it again."
+        )
+        url = f"{activity_url}?status={status}"
+        checks.append(
+            FeatureCheck(
+                "processing", "Processing (last 24 hours)", "warn", text, url, "Failed deliveries"
+            )
+        )
+        issues.append(FeatureIssue(text, url, "Failed deliveries"))
+    else:
+        checks.append(
+            FeatureCheck(
+                "processing", "Processing (last 24 hours)", "ok", "Every delivery processed."
             )
         )
     if issues:
         return health(
-            "warn", "Needs attention", f"Some {ats_name} changes may not reach Karat.", *issues
+            "warn",
+            "Needs attention",
+            f"Some {ats_name} changes may not reach Karat.",
+            *issues,
+            checks=tuple(checks),
         )
     if not any(e.last_delivery_at for e in events):
         # Nothing is wrong yet: nothing has happened. Waiting, not a problem to fix.
@@ -234,11 +428,13 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
             f"candidate change (or {ats_name}'s test delivery, sent when a webhook is saved) "
             f"shows up here. Nothing arriving after a candidate moved? Check the {toggles} "
             f"are ON in {ats_name}.",
+            checks=tuple(checks),
         )
     return health(
         "ok",
         "Working",
         f"{ats_name}'s webhooks are arriving and keep candidacies' ATS state current.",
+        checks=tuple(checks),
     )
 
 

@@ -29,6 +29,7 @@ from integrations.ats import (
     AtsRecordNotFound,
     AtsRequestError,
     AtsUnavailable,
+    AtsUser,
     CallProfile,
     CandidateRef,
     CandidateUrlError,
@@ -371,6 +372,40 @@ class LeverAdapter:
 
     def origins(self) -> Sequence[tuple[str, str]]:
         return ORIGINS
+
+    # --- status page (issue #14; lever-api.md §5 users, §1.2 confidential data) -----------
+
+    def user_get(self, account: AtsAccount, user_id: str, *, profile: CallProfile) -> AtsUser:
+        """``GET /users/:id``: Lever returns deactivated users too (``deactivatedAt`` set)."""
+        client = client_for(account, profile)
+        with _translated(client, record=False):
+            try:
+                user = client.get_user(user_id)
+            except LeverNotFound as exc:
+                raise AtsRecordNotFound(
+                    "No Lever user has this User ID.", status_code=exc.status_code
+                ) from exc
+        return AtsUser(
+            id=user.id, name=user.name or "", email=user.email or "", active=user.is_active
+        )
+
+    def confidential_access(self, account: AtsAccount, *, profile: CallProfile) -> bool | None:
+        """One page of ``GET /postings?confidentiality=confidential`` (limit 1).
+
+        Lever grants confidential access only when a key is created (lever-api.md §1.2). A
+        key without it gets a 403 or, as the sandbox does, an empty list; an empty list is
+        also what an account without confidential postings returns, so that is None.
+        A 401 raises AtsKeyError.
+        """
+        client = client_for(account, profile)
+        try:
+            with _translated(client, record=False):
+                first = next(iter(client.iter_postings(confidentiality="confidential")), None)
+        except AtsKeyError as exc:
+            if exc.status_code == 403:
+                return False
+            raise
+        return True if first is not None else None
 
 
 adapter = LeverAdapter()

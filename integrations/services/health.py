@@ -54,4 +54,10 @@ def integration_failure_record(*, integration_id: int, context: str, error: AtsE
         last_error=text, last_error_at=timezone.now()
     )
     logger.warning("integration pk=%s problem: %s", integration_id, text)
+    if isinstance(error, AtsError) and error.fault == Fault.KEY:
+        # Status page: a key-level 401/403 while working changes the integration's health.
+        # (Imported here: the status service imports the key checks, which import this.)
+        from integrations.services.status import status_refresh_request
+
+        status_refresh_request(integration_id=integration_id, reason=text[:200])
     return True

@@ -18,6 +18,7 @@ from django.views.decorators.debug import sensitive_variables
 from integrations.models import Ats, AtsIntegration, AuditEntry, Region
 from integrations.services import keys
 from integrations.services.audit import api_key_fingerprint, audit_entry_record, key_detail
+from integrations.services.status import status_refresh_request
 from karatlever.errors import ApplicationError
 
 if TYPE_CHECKING:
@@ -273,6 +274,8 @@ def integration_settings_update(
         enqueue = keys.key_checks_request(
             integration=current, actor=actor, current=check_current, pending=check_pending
         )
+        # Status page: saved settings change what the status shows; recompute it on commit.
+        status_refresh_request(integration_id=current.pk, reason="Settings saved")
 
     _refresh(integration, current)
     return SettingsOutcome(
@@ -364,6 +367,10 @@ def _set_enabled(*, integration: AtsIntegration, actor: User | None, enabled: bo
                 actor=actor,
                 action=AuditEntry.Action.ENABLED if enabled else AuditEntry.Action.DISABLED,
                 summary=f"Integration {'enabled' if enabled else 'disabled'}",
+            )
+            # Status page: the stored status follows the switch (on commit).
+            status_refresh_request(
+                integration_id=integration.pk, reason="Enabled" if enabled else "Disabled"
             )
     integration.enabled = enabled
     return bool(changed)

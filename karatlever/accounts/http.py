@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, cast
 from django.http import HttpRequest
 
 if TYPE_CHECKING:
+    from django_htmx.middleware import HtmxDetails
     from rest_framework.request import Request
 
     from karatlever.accounts.models import Membership, User
@@ -18,6 +19,8 @@ class AuthenticatedHttpRequest(HttpRequest):
 
     user: User
     membership: Membership
+    # django-htmx's middleware: whether the request came from htmx, and how.
+    htmx: HtmxDetails
 
 
 def signed_in_user(request: HttpRequest | Request) -> User:

@@ -19,6 +19,7 @@ from integrations import tasks
 from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import DEMO_API_KEY, KARAT_PERMISSIONS, SandboxServer
 from integrations.models import AtsIntegration, WebhookSubscription
+from integrations.services import status
 from karatlever.accounts.models import User
 from tests.browser.conftest import LoginFunc, screenshot
 from tests.integrations.conftest import API_KEY, set_key
@@ -85,10 +86,16 @@ def test_after_the_webhooks_are_registered_the_test_deliveries_show_and_nothing_
     expect(auto.locator(".feature-head .badge")).to_have_text("Working")
     expect(auto.locator("time")).to_have_count(3)
     expect(auto).not_to_contain_text("None yet")
-    # ... but the overall status is not a green "Connected": three features don't exist yet
+    # and each webhook is registered in Lever (read back through its Webhooks API)
+    expect(
+        auto.locator(".feature-check", has_text="registered in Lever: Registered.")
+    ).to_have_count(3)
+    # ... but the overall status is not a green "Active": three features don't exist yet
     expect(_overall(page).locator(".badge")).to_have_text("Partly available")
     expect(_overall(page)).to_contain_text(PARTLY)
-    expect(page.locator(".badge-ok", has_text="Connected")).to_have_count(0)
+    expect(page.locator(".badge-ok", has_text="Active")).to_have_count(0)
+    invite = _feature(page, "Invite candidates using Lever URL")
+    expect(invite.locator(".feature-head .badge")).to_have_text("Working")
     for name in ("Post candidacy updates to Lever", "Ensure Lever roles match Karat roles"):
         expect(_feature(page, name).locator(".badge")).to_have_text("Not available yet")
     expect(_feature(page, "Automatic invites").locator(".badge")).to_have_text("Off")
@@ -100,21 +107,24 @@ def test_after_the_webhooks_are_registered_the_test_deliveries_show_and_nothing_
         page.goto(reverse("integrations:list") if name == "list" else _url(name, integration))
         expect(page.locator(".badge", has_text="Partly available")).to_have_count(1)
         expect(page.get_by_text(PARTLY)).to_be_visible()
-        expect(page.get_by_text("Connected", exact=True)).to_have_count(0)
+        expect(page.get_by_text("Active", exact=True)).to_have_count(0)
         expect(page.get_by_text("Needs attention", exact=True)).to_have_count(0)
 
 
 def test_an_integration_that_has_not_received_anything_yet_is_waiting_not_failing(
-    page: Page, login: LoginFunc, admin_user: User, integration: AtsIntegration, lever: Any
+    page: Page,
+    login: LoginFunc,
+    admin_user: User,
+    integration: AtsIntegration,
+    lever: Any,
+    settings: Any,
 ) -> None:
     _working_key(integration, admin_user)
-    for event in WebhookEvent.values:
-        WebhookSubscription.objects.create(
-            integration=integration,
-            event=event,
-            signature_token=f"{event}-token-0123456789abcdef0123456789abcdef",
-            signature_token_last4="cdef",
-        )
+    # The webhooks are registered in Lever (tokens saved), but Karat's public URL is not
+    # reachable from Lever yet, so not even the test deliveries arrive.
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:9"
+    result = setup.webhooks_register(integration=integration, actor=admin_user)
+    assert sorted(result.created) == sorted(WebhookEvent.values)
     login(admin_user)
 
     page.goto(_url("status", integration))
@@ -136,10 +146,13 @@ def test_an_integration_that_has_not_received_anything_yet_is_waiting_not_failin
     WebhookSubscription.objects.filter(integration=integration).update(
         last_delivery_at=timezone.now() - timedelta(minutes=1)
     )
+    status.integration_status_compute(integration_id=integration.pk)  # the background task
     page.reload()
     expect(_overall(page).locator(".badge")).to_have_text("Needs attention")
-    expect(auto).to_contain_text("No signature token for Candidate Hired")
-    expect(auto.get_by_role("link", name="Settings → Step 3: Webhooks")).to_be_visible()
+    hired = auto.locator(".feature-check", has_text="Candidate Hired: signature token")
+    expect(hired).to_contain_text("Missing: Karat rejects these webhooks")
+    expect(hired.locator(".badge")).to_have_text("Warning")
+    expect(hired.get_by_role("link", name="Settings → Step 3: Webhooks")).to_be_visible()
 
 
 def test_a_rejected_key_is_not_mentioned_once_a_valid_key_replaced_it_and_was_checked(

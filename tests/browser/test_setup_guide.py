@@ -119,11 +119,19 @@ def test_step_2_and_step_4_work_as_written(
     # Webhooks are Step 3 of the guide, not done here: the feature says so and where to fix it.
     auto = features.get_by_role("article", name="Auto state updating")
     expect(auto.locator(".badge").first).to_have_text("Needs attention")
-    expect(auto).to_contain_text("No signature token for Candidate Stage Change")
-    expect(auto.get_by_role("link", name="Settings → Step 3: Webhooks")).to_have_attribute(
+    # Each webhook's token is a named check that fails with its fix link.
+    stage = auto.locator(".feature-check", has_text="Candidate Stage Change: signature token")
+    expect(stage).to_contain_text("Missing: Karat rejects these webhooks")
+    expect(stage.get_by_role("link", name="Settings → Step 3: Webhooks")).to_have_attribute(
         "href", re.compile(r"/settings/#webhooks$")
     )
     expect(auto.get_by_role("link", name="Webhook activity →")).to_be_visible()
+    # Invite by URL waits for the key check that Save started (no worker runs here).
+    invite = features.get_by_role("article", name="Invite candidates using Lever URL")
+    expect(invite.locator(".feature-head .badge")).to_have_text("Checking")
+    expect(invite.locator(".feature-check", has_text="API key valid")).to_contain_text(
+        "Checking the key with Lever"
+    )
     for name in ("Post candidacy updates to Lever", "Ensure Lever roles match Karat roles"):
         feature = features.get_by_role("article", name=name)
         expect(feature.locator(".badge")).to_have_text("Not available yet")

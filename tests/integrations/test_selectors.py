@@ -83,11 +83,12 @@ def test_audit_entries_are_newest_first_and_only_this_integrations(
     ("enabled", "has_key", "key_status", "label"),
     [
         (False, True, KeyStatus.VALID, "Disabled"),
-        (True, False, KeyStatus.NOT_SET, "Not set up"),
+        # Issue #14's four answers: nothing works without a key, so it is "Not working".
+        (True, False, KeyStatus.NOT_SET, "Not working"),
         (True, True, KeyStatus.CHECKING, "Checking"),
         (True, True, KeyStatus.INVALID, "Not working"),
-        (True, True, KeyStatus.UNREACHABLE, "Could not reach Lever"),
-        (True, True, KeyStatus.VALID, "Connected"),
+        (True, True, KeyStatus.UNREACHABLE, "Needs attention"),
+        (True, True, KeyStatus.VALID, "Active"),
     ],
 )
 def test_overall_status_follows_enabled_and_key_status(

@@ -94,7 +94,11 @@ def test_a_first_key_is_stored_encrypted_and_checked_in_the_background(
     assert integration.api_key_set_at is not None
     assert integration.key_status == KeyStatus.CHECKING
     assert integration.masked_api_key == "••••" + API_KEY[-4:]
-    assert len(callbacks) == 1  # the key check is enqueued once, after commit
+    # The key check and the status page's recompute are each enqueued once, after commit.
+    assert [c.__qualname__.split(".")[0] for c in callbacks] == [
+        "_enqueue_key_check",
+        "_enqueue_compute",
+    ]
 
 
 def test_setting_a_key_records_only_its_last_four_and_fingerprint(
@@ -212,7 +216,8 @@ def test_settings_without_a_key_save_but_check_nothing(
     assert integration.region == Region.SANDBOX
     assert integration.key_status == KeyStatus.NOT_SET
     assert not outcome.check_enqueued
-    assert callbacks == []
+    # No key check; only the status page's recompute (the region changed).
+    assert [c.__qualname__.split(".")[0] for c in callbacks] == ["_enqueue_compute"]
 
 
 @pytest.mark.parametrize(
@@ -293,10 +298,13 @@ def test_the_check_is_published_to_the_broker_after_commit(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         set_key(integration, admin_user)
 
-    assert len(callbacks) == 1
+    assert len(callbacks) == 2  # the key check, then the status page's recompute
     with memory_broker.connection_for_read() as connection:
-        message = connection.SimpleQueue("celery").get(timeout=2)
+        queue = connection.SimpleQueue("celery")
+        message, status_message = queue.get(timeout=2), queue.get(timeout=2)
         message.ack()
+        status_message.ack()
+    assert status_message.headers["task"] == "integrations.tasks.integration_status_compute"
     assert message.headers["task"] == "integrations.tasks.api_key_validate"
     assert message.payload[0] == [integration.pk]  # ids only, never the key
     assert API_KEY not in json.dumps(message.payload)

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import Ats, AtsIntegration, AuditEntry, KeyCheck, Region
-from integrations.services import lifecycle
+from integrations.services import lifecycle, status
 from karatlever.accounts.models import Group, Membership, User
 from tests.factories import GroupFactory, IntegrationFactory, MembershipFactory
 from tests.integrations.conftest import API_KEY, OTHER_KEY, mark_valid, set_key
@@ -481,7 +481,7 @@ def test_a_broker_outage_never_turns_a_save_into_an_error(
             _url("settings", integration), {"api_key": API_KEY, "lever_user_id": "", "region": "us"}
         )
 
-    assert len(callbacks) == 1
+    assert len(callbacks) == 2  # the key check and the status recompute: both publishes fail
     assert response.status_code == 302
     integration.refresh_from_db()
     assert integration.api_key == API_KEY
@@ -570,7 +570,12 @@ def test_the_list_shows_each_integration_with_settings_and_status_links(
         assert _url("settings", item) in page
         assert _url("status", item) in page
     assert "Disabled" in page
-    assert "Not set up" in page
+    # The list shows the stored status: none computed yet, then the computed one.
+    assert "Not checked yet" in page
+    status.integration_status_compute(integration_id=integration.pk)
+    page = admin_client.get(LIST).content.decode()
+    assert "Not working" in page
+    assert "No API key yet: add your Lever API key in Settings." in page
 
 
 # --- finding your way (issue 10): one breadcrumb and one tab row on every integration page -----

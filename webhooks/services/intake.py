@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from integrations.ats import DeliveryMalformed, InboundDelivery, UnknownAts, adapter_for
 from integrations.models import AtsIntegration, WebhookSubscription
+from integrations.services.status import signature_failure_note
 from webhooks.models import WebhookDelivery, WebhookRejection
 from webhooks.services.enqueue import delivery_enqueue
 
@@ -110,6 +111,8 @@ def delivery_record(
         return RecordResult(Outcome.DISABLED)
     if not adapter.delivery_verify(body, signature_tokens=verifier.tokens):
         _rejection_count(verifier.integration_id, Outcome.BAD_SIGNATURE)
+        # Status page: a burst of these recomputes the integration's status.
+        signature_failure_note(integration_id=verifier.integration_id)
         return RecordResult(Outcome.BAD_SIGNATURE)
     if not _fresh(delivery.triggered_at_ms):
         # Signed, but captured long ago (or dated ahead): a replay, not Lever's retry.

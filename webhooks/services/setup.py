@@ -11,6 +11,7 @@ from django.db import transaction
 from integrations import ats
 from integrations.models import AtsIntegration, AuditEntry, WebhookSubscription
 from integrations.services.audit import audit_entry_record
+from integrations.services.status import status_refresh_request
 from karatlever.accounts.models import User
 from webhooks.selectors import webhook_url
 
@@ -92,6 +93,8 @@ def signature_tokens_set(
             summary="Webhook signature tokens set for " + ", ".join(labels[e] for e in changed),
             detail={"events": changed, "source": "pasted"},
         )
+        # Status page: Step 3 saved; recompute the status on commit.
+        status_refresh_request(integration_id=integration.pk, reason="Webhook tokens saved")
     return changed
 
 
@@ -170,6 +173,8 @@ def webhooks_register(*, integration: AtsIntegration, actor: User | None) -> Reg
                     "source": f"{adapter.ats}_api",
                 },
             )
+            # Status page: the webhooks changed in the ATS; recompute the status on commit.
+            status_refresh_request(integration_id=integration.pk, reason="Webhooks registered")
     logger.info(
         "webhooks registered (integration_id=%s): created=%s repaired=%s kept=%s removed=%d",
         integration.public_id,
