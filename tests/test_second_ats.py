@@ -118,6 +118,27 @@ class FakeAts:
     def candidate_url(self, region: str, opportunity_id: str) -> str:
         return f"https://fake.example/c/{opportunity_id}"
 
+    # --- role matching (posting sync) ---------------------------------------------------------
+
+    posting_states: Sequence[tuple[str, str]] = (("open", "Open"), ("closed", "Closed"))
+    posting_open_states: frozenset[str] = frozenset({"open"})
+
+    def postings_page(
+        self,
+        account: iface.AtsAccount,
+        *,
+        cursor: str | None,
+        updated_since_ms: int | None,
+        profile: iface.CallProfile,
+    ) -> iface.PostingPage:
+        self.calls.append("postings_page")
+        return iface.PostingPage(
+            postings=(
+                iface.RemotePosting(posting_id="p-1", title="Backend Engineer", state="open"),
+            ),
+            next_cursor=None,
+        )
+
 
 @pytest.fixture
 def fake() -> Iterator[FakeAts]:
