@@ -13,4 +13,14 @@ urlpatterns = [
         api.IntegrationDetailApi.as_view(),
         name="api-integration-detail",
     ),
+    path(
+        "integrations/<uuid:public_id>/role-mappings/",
+        api.RoleMappingListApi.as_view(),
+        name="api-role-mapping-list",
+    ),
+    path(
+        "integrations/<uuid:public_id>/role-mappings/<str:posting_id>/",
+        api.RoleMappingDetailApi.as_view(),
+        name="api-role-mapping-detail",
+    ),
 ]

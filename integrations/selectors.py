@@ -812,3 +812,22 @@ def role_matching_health(integration: AtsIntegration) -> FeatureHealth:
     if succeeded is None:
         return health("info", "Waiting", "Postings have not been synced yet.", *checks)
     return health("ok", "Working", synced.message, *checks)
+
+
+def role_mapping_list(
+    *, integration: AtsIntegration, unmatched_only: bool = False, state: str = ""
+) -> QuerySet[AtsPosting]:
+    """Current postings with their mapping, role and deciding admin loaded (for the API)."""
+    postings = AtsPosting.objects.filter(
+        integration=integration, removed_at__isnull=True
+    ).select_related("mapping", "mapping__role", "mapping__decided_by")
+    if unmatched_only:
+        postings = postings.exclude(mapping__role__isnull=False)
+    if state:
+        postings = postings.filter(state=state)
+    return postings.order_by("title", "posting_id")
+
+
+def role_mapping_get(*, integration: AtsIntegration, posting_id: str) -> AtsPosting:
+    """One current posting with its mapping loaded; Http404 when the integration has none."""
+    return get_object_or_404(role_mapping_list(integration=integration), posting_id=posting_id)
