@@ -3,7 +3,6 @@ deleted and confidential postings, resuming a run that failed part-way, and the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,14 +22,12 @@ ALL_STATES = {"published", "internal", "closed", "draft", "pending", "rejected"}
 
 
 @pytest.fixture
-def synced_integration(
-    integration: AtsIntegration, lever_sandbox: SandboxServer
-) -> Iterator[AtsIntegration]:
+def synced_integration(integration: AtsIntegration, lever_sandbox: SandboxServer) -> AtsIntegration:
     AtsIntegration.objects.filter(pk=integration.pk).update(region=Region.SANDBOX)
     integration.refresh_from_db()
     set_key(integration, None, DEMO_API_KEY)
     mark_valid(integration)
-    yield integration
+    return integration
 
 
 def sync(integration: AtsIntegration, kind: str | None = None) -> PostingSyncRun:
