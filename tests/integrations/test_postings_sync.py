@@ -142,6 +142,7 @@ def test_the_schedule_picks_a_full_sync_first_then_changes_only(
     assert first.kind == PostingSyncRun.Kind.FULL
     assert second.kind == PostingSyncRun.Kind.INCREMENTAL
     assert second.updated_since_ms is not None
+    assert first.started_at is not None
     assert second.updated_since_ms < int(first.started_at.timestamp() * 1000)
 
 
