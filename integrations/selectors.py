@@ -687,25 +687,26 @@ def roles_page(
 
 def unmatched_published_with_candidacies(*, integration: AtsIntegration) -> list[AtsPosting]:
     """Open postings with no role whose would-be candidacies exist (see the block comment):
-    candidates Karat can't place. Three queries."""
+    candidates Karat can't place. One query, three when there are unmatched open postings."""
     adapter = ats.adapter_for(integration.ats)
     postings = AtsPosting.objects.filter(
         integration=integration,
         removed_at__isnull=True,
         state__in=list(adapter.posting_open_states),
     ).exclude(mapping__role__isnull=False)
+    unmatched = list(
+        postings.only("posting_id", "title", "title_key", "requisition_codes", "state")
+    )
+    if not unmatched:
+        return []
     facts = _RoleFacts.load(integration)
-    return [
-        p
-        for p in postings.only("posting_id", "title", "title_key", "requisition_codes", "state")
-        if facts.candidacy_count(None, p.title_key, p.requisition_codes)
-    ]
+    return [p for p in unmatched if facts.candidacy_count(None, p.title_key, p.requisition_codes)]
 
 
 def role_matching_health(integration: AtsIntegration) -> FeatureHealth:
     """The "Ensure Lever roles match Karat roles" feature for the status page: postings
     synced (and when), the last sync's outcome, and open postings without a role that have
-    candidacies. A constant number of queries."""
+    candidacies. A constant number of queries: three, at most six."""
     from django.urls import reverse
 
     adapter = ats.adapter_for(integration.ats)
@@ -744,13 +745,11 @@ def role_matching_health(integration: AtsIntegration) -> FeatureHealth:
             FeatureCheck("postings_synced", "Postings synced", "info", "Waiting for a valid key."),
         )
     latest = PostingSyncRun.objects.filter(integration=integration).first()
-    succeeded = (
-        PostingSyncRun.objects.filter(
+    succeeded = latest
+    if latest is not None and latest.status != PostingSyncRun.Status.SUCCEEDED:
+        succeeded = PostingSyncRun.objects.filter(
             integration=integration, status=PostingSyncRun.Status.SUCCEEDED
-        )
-        .only("finished_at", "confidential_included")
-        .first()
-    )
+        ).first()
     total = AtsPosting.objects.filter(integration=integration, removed_at__isnull=True).count()
     if succeeded is None:
         synced = FeatureCheck(
@@ -810,7 +809,9 @@ def role_matching_health(integration: AtsIntegration) -> FeatureHealth:
     if worst in ("warn", "bad"):
         return health(worst, "Needs attention", "See the checks below.", *checks)
     if succeeded is None:
-        return health("info", "Waiting", "Postings have not been synced yet.", *checks)
+        return health(
+            "info", "Waiting for the first sync", "Postings have not been synced yet.", *checks
+        )
     return health("ok", "Working", synced.message, *checks)
 
 

@@ -48,9 +48,9 @@ NOT_ARRIVING = (
 OTHER_FEATURES = [
     "Invite candidates using Lever URL",
     "Post candidacy updates to Lever",
-    "Ensure Lever roles match Karat roles",
     "Automatic invites",
 ]
+ROLE_MATCHING_WAITING = "Ensure Lever roles match Karat roles is waiting for the first sync"
 _tokens = count()
 
 
@@ -328,7 +328,12 @@ def test_the_other_three_features_are_listed_as_not_available_yet(
     page = _page(admin_client, connected)
 
     names = re.findall(r'<h3 id="feature-[a-z_]+">([^<]+)</h3>', page)
-    assert names == [*OTHER_FEATURES[:2], "Auto state updating", *OTHER_FEATURES[2:]]
+    assert names == [
+        *OTHER_FEATURES[:2],
+        "Auto state updating",
+        "Ensure Lever roles match Karat roles",
+        *OTHER_FEATURES[2:],
+    ]
     for name in OTHER_FEATURES:
         feature = _feature_html(page, name)
         assert '<span class="badge badge-muted">Not available yet</span>' in feature
@@ -349,8 +354,8 @@ def test_unknown_features_cannot_register() -> None:
 
 
 PARTLY = (
-    "Auto state updating works; Invite candidates using Lever URL, Post candidacy updates to "
-    "Lever, Ensure Lever roles match Karat roles and Automatic invites are not available yet."
+    f"{ROLE_MATCHING_WAITING}; Auto state updating works; Invite candidates using Lever URL, "
+    "Post candidacy updates to Lever and Automatic invites are not available yet."
 )
 
 
@@ -400,9 +405,7 @@ def test_overall_needs_attention_when_the_key_works_but_webhooks_do_not(
     assert '<span class="badge badge-warn">Needs attention</span>' in hero
     assert "Lever accepted the API key, but Auto state updating needs attention" in hero
     # The features that don't exist yet are still named.
-    assert "Ensure Lever roles match Karat roles and Automatic invites are not available yet" in (
-        hero
-    )
+    assert "Post candidacy updates to Lever and Automatic invites are not available yet" in hero
 
 
 def test_waiting_for_the_first_delivery_is_not_needing_attention_overall(
@@ -581,8 +584,8 @@ def test_the_page_runs_a_constant_number_of_queries(
 
     assert busy == empty
     # session, user, memberships (2), groups, integration, key checks; then tokens, rejections,
-    # failures.
-    with django_assert_max_num_queries(10):
+    # failures; role matching: latest sync run, postings count, unmatched open postings.
+    with django_assert_max_num_queries(13):
         admin_client.get(_status_url(connected))
 
 
