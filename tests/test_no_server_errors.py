@@ -34,7 +34,8 @@ FIELD_NAMES = [
     "group", "ats", "api_key", "lever_user_id", "region", "enabled", "confirm", "title",
     "requisition_code", "active", "status", "recommendation", "event", "outcome", "page", "q",
     "candidateStageChange", "candidateArchiveChange", "candidateHired", "username", "password",
-    "next", "unknown_field",
+    "next", "unknown_field", "posting", "postings", "action", "role", "unmatched", "state",
+    "automatic",
 ]  # fmt: skip
 
 
@@ -56,6 +57,7 @@ def ids(group: Group, admin_user: Any) -> dict[str, str]:
         "public_id": str(integration.public_id),
         "ats": integration.ats,
         "delivery_id": str(delivery.pk),
+        "posting_id": "posting-1",
     }
 
 
