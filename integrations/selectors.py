@@ -466,8 +466,10 @@ def candidacy_page_context(candidacy: Any) -> dict[str, Any]:
 # roles that claim it — same requisition code or same normalised title — i.e. the roles a
 # conflict is between: candidates Karat has for what looks like this posting.
 
-# Similar-title suggestions: difflib ratio of the normalised titles, at least this.
+# Similar-title suggestions: difflib ratio of the normalised titles' words, at least this
+# (or a character ratio of at least NEAR_SPELLING: a typo).
 SUGGESTION_MIN_RATIO = 0.6
+NEAR_SPELLING = 0.9
 SUGGESTIONS_MAX = 3
 POSTINGS_PER_PAGE = 50
 
@@ -565,21 +567,30 @@ class _RoleFacts:
         """Roles an admin may want for an unmatched posting: those claiming it (a conflict),
         then similar titles, best first. Never applied without the admin."""
         claimed = self.claiming(title_key, codes)
+        words = title_key.split()
         scored: list[tuple[float, int]] = []
         for pk, key in self.keys.items():
             if pk in claimed or not self.roles[pk].active:
                 continue
-            matcher = difflib.SequenceMatcher(None, title_key, key)
-            if matcher.real_quick_ratio() < SUGGESTION_MIN_RATIO:
-                continue
-            if matcher.quick_ratio() < SUGGESTION_MIN_RATIO:
-                continue
-            ratio = matcher.ratio()
-            if ratio >= SUGGESTION_MIN_RATIO:
-                scored.append((ratio, pk))
+            score = title_similarity(words, title_key, key)
+            if score >= SUGGESTION_MIN_RATIO:
+                scored.append((score, pk))
         scored.sort(key=lambda item: (-item[0], self.roles[item[1]].title))
         ids = claimed + [pk for _, pk in scored]
         return [self.roles[pk] for pk in ids[:SUGGESTIONS_MAX]]
+
+
+def title_similarity(words: Sequence[str], key: str, other: str) -> float:
+    """How alike two normalised titles are (0..1): difflib's ratio over their words, so a
+    shared "engineer" alone is not similarity ("Staff Frontend Engineer" ~ "Senior Frontend
+    Engineer" 0.67, "Solutions Engineer" ~ "iOS Engineer" 0.5); a near-identical spelling
+    (character ratio ≥ 0.9, e.g. a typo) counts as its character ratio."""
+    score = difflib.SequenceMatcher(None, words, other.split()).ratio()
+    if score < SUGGESTION_MIN_RATIO:
+        chars = difflib.SequenceMatcher(None, key, other)
+        if chars.quick_ratio() >= NEAR_SPELLING:
+            score = max(score, chars.ratio() if chars.ratio() >= NEAR_SPELLING else 0.0)
+    return score
 
 
 @dataclass(frozen=True)

@@ -300,3 +300,33 @@ def test_manual_decisions_survive_the_next_sync(
     assert (unmapped.method, unmapped.role) == (RoleMapping.Method.UNMAPPED, None)
     mapped = RoleMapping.objects.get(posting__posting_id=data_id)
     assert (mapped.method, mapped.role) == (RoleMapping.Method.ADMIN, other)
+
+
+def test_the_demo_postings_mostly_match_the_demo_roles_and_the_rest_get_suggestions(
+    lever_sandbox: SandboxServer,
+) -> None:
+    from integrations import selectors
+    from karatlever.demo.management.commands.seed_demo import seed_demo
+
+    report = seed_demo(candidacies=4)
+    integration = AtsIntegration.objects.get(public_id=report.integration_public_id)
+    mark_valid(integration)
+
+    sync(integration, PostingSyncRun.Kind.FULL)
+
+    page = selectors.roles_page(integration=integration)
+    assert page.postings_total == len(DEMO_POSTINGS)
+    assert page.matched > len(DEMO_POSTINGS) / 2
+    methods = set(
+        RoleMapping.objects.filter(posting__integration=integration).values_list(
+            "method", flat=True
+        )
+    )
+    assert {RoleMapping.Method.REQUISITION_CODE, RoleMapping.Method.TITLE} <= methods
+    unmatched = selectors.roles_page(integration=integration, unmatched_only=True).rows
+    suggested = {r.posting.title: [s.title for s in r.suggestions] for r in unmatched}
+    assert suggested["Staff Frontend Engineer"] == ["Senior Frontend Engineer"]
+    assert suggested["Cloud Infrastructure Engineer"] == ["Cloud Engineer"]
+    assert suggested["Data Engineer (2025 backfill)"] == ["Data Engineer"]
+    # Every unmatched open posting has a suggestion.
+    assert all(r.suggestions for r in unmatched if r.posting.state in {"published", "internal"})
