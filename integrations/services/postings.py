@@ -19,6 +19,7 @@ An admin's decision (map, or unmap on purpose) is never changed by a sync.
 from __future__ import annotations
 
 import logging
+import time
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Value
@@ -166,8 +168,10 @@ def postings_sync_due() -> int:
 
 
 def postings_sync_run(*, run_id: int) -> str | None:
-    """Run (or continue) one sync; the task body. Returns the run's final status, or None
-    when the run is gone or not queued (another worker has it: safe to call twice).
+    """Run (or continue) one sync; the task body. Returns the run's status when this task
+    stops — ``queued`` when a long list goes on in a new task after half the task soft time
+    limit — or None when the run is gone or not queued (another worker has it: safe to call
+    twice).
 
     ATS failures end the run ``failed`` with the message (key-level and "unreachable" ones
     also reach the integration's health), keeping every page stored so far and the cursor.
@@ -192,6 +196,7 @@ def postings_sync_run(*, run_id: int) -> str | None:
     account = ats.account_for(integration)
     cursor: str | None = run.cursor or None
     since = run.updated_since_ms if run.kind == Kind.INCREMENTAL else None
+    deadline = time.monotonic() + _task_budget_seconds()
     try:
         while True:
             page = adapter.postings_page(
@@ -201,6 +206,14 @@ def postings_sync_run(*, run_id: int) -> str | None:
             _page_store(run, page)
             if cursor is None:
                 break
+            if time.monotonic() > deadline:
+                # A long list continues in a new task from the stored cursor, well inside the
+                # task time limit (a killed task would leave the run to the stuck check).
+                _requeue(run, timezone.now())
+                return Status.QUEUED
+    except SoftTimeLimitExceeded:
+        _finish(run, Status.FAILED, error="The sync took longer than a task may run.")
+        return Status.FAILED
     except ats.AtsError as exc:
         _finish(run, Status.FAILED, error=exc.message)
         integration_failure_record(
@@ -218,6 +231,13 @@ def postings_sync_run(*, run_id: int) -> str | None:
     _finish(run, Status.SUCCEEDED, removed=removed)
     integration_success_record(integration_id=integration.pk)
     return Status.SUCCEEDED
+
+
+def _task_budget_seconds() -> float:
+    """How long one task reads pages before handing the run to a new task: half the soft time
+    limit, so a page that waits for the rate limit still ends inside it."""
+    limit = float(settings.CELERY_TASK_SOFT_TIME_LIMIT or 0)
+    return limit / 2 if limit > 0 else 300.0  # no soft limit: still hand over every 5 minutes
 
 
 def _page_store(run: PostingSyncRun, page: ats.PostingPage) -> None:

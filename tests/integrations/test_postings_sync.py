@@ -330,3 +330,29 @@ def test_the_demo_postings_mostly_match_the_demo_roles_and_the_rest_get_suggesti
     assert suggested["Data Engineer (2025 backfill)"] == ["Data Engineer"]
     # Every unmatched open posting has a suggestion.
     assert all(r.suggestions for r in unmatched if r.posting.state in {"published", "internal"})
+
+
+def test_a_long_list_goes_on_in_a_new_task_from_its_cursor(
+    synced_integration: AtsIntegration,
+    lever_sandbox: SandboxServer,
+    settings: Any,
+    memory_broker: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    lever_sandbox.add_postings(150)
+    # Half of this is the time one task reads pages: over after the first page.
+    settings.CELERY_TASK_SOFT_TIME_LIMIT = 0.001
+    run = postings.postings_sync_request(integration=synced_integration, kind="full")
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        first = postings.postings_sync_run(run_id=run.pk)
+
+    run.refresh_from_db()
+    assert (first, run.status, run.pages_done) == ("queued", "queued", 1)
+    assert len(callbacks) == 1  # the next task is enqueued after commit
+    assert current(synced_integration).count() == 100
+
+    assert postings.postings_sync_run(run_id=run.pk) == "succeeded"
+    run.refresh_from_db()
+    assert (run.pages_done, run.postings_seen, run.attempts) == (2, 180, 2)
+    assert run.postings_removed == 0
