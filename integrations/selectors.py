@@ -729,6 +729,8 @@ def role_matching_health(integration: AtsIntegration) -> FeatureHealth:
     )
     roles_url = reverse("integrations:roles", kwargs={"public_id": integration.public_id})
 
+    detail: dict[str, Any] = {"roles_url": roles_url}
+
     def health(level: str, label: str, summary: str, *checks: FeatureCheck) -> FeatureHealth:
         issues = tuple(
             FeatureIssue(c.message, c.fix_url, c.fix_text)
@@ -744,6 +746,8 @@ def role_matching_health(integration: AtsIntegration) -> FeatureHealth:
             summary=summary,
             issues=issues,
             checks=checks,
+            template="integrations/_role_matching_feature.html",
+            detail=detail,
         )
 
     if not integration.enabled:
@@ -761,7 +765,16 @@ def role_matching_health(integration: AtsIntegration) -> FeatureHealth:
         succeeded = PostingSyncRun.objects.filter(
             integration=integration, status=PostingSyncRun.Status.SUCCEEDED
         ).first()
-    total = AtsPosting.objects.filter(integration=integration, removed_at__isnull=True).count()
+    matched_q = Q(mapping__role__isnull=False)
+    counts = AtsPosting.objects.filter(integration=integration, removed_at__isnull=True).aggregate(
+        total=Count("pk"),
+        matched=Count("pk", filter=matched_q),
+        unmatched_open=Count(
+            "pk", filter=~matched_q & Q(state__in=list(adapter.posting_open_states))
+        ),
+    )
+    total = counts["total"]
+    detail.update(counts)
     if succeeded is None:
         synced = FeatureCheck(
             "postings_synced",

@@ -377,3 +377,15 @@ def test_the_api_refuses_recruiters(
 
     assert client.get(api_url(roles_integration)).status_code == 403
     assert put(client, api_url(roles_integration, "post-0"), {"role": None}).status_code == 403
+
+
+def test_the_status_page_shows_the_posting_counts_and_links_the_roles_page(
+    admin_client: Client, roles_integration: AtsIntegration
+) -> None:
+    PostingSyncRun.objects.create(integration=roles_integration, kind="full", status="succeeded")
+
+    page = admin_client.get(url(roles_integration, "status")).content.decode()
+
+    feature = page[page.index('id="feature-role_matching"') :]
+    assert "<dt>Matched to a Karat role</dt><dd>2</dd>" in feature
+    assert f'href="{url(roles_integration)}"' in feature
