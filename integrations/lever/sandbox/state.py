@@ -115,6 +115,7 @@ class Sandbox:
         self.on_delivery: Callable[[], None] = lambda: None
         self._clock_lock = threading.Lock()
         self._last_ms = 0
+        self._postings_cache: list[dict[str, Any]] | None = None
         if seed and not store.is_seeded():
             store.seed(demo_data(seed_value), seed_value=seed_value)
 
@@ -122,6 +123,7 @@ class Sandbox:
         """Wipe everything (keys, webhooks, deliveries, counters too) and reseed."""
         self.store.wipe()
         self.store.seed(demo_data(self.seed_value), seed_value=self.seed_value)
+        self._postings_cache = None
 
     def now(self) -> int:
         # Strictly increasing milliseconds, so two quick writes never share an updatedAt.
@@ -141,7 +143,12 @@ class Sandbox:
         return self.store.docs("users")
 
     def postings(self) -> list[dict[str, Any]]:
-        return self.store.docs("postings")
+        """Every posting, in list order. Read-only: the parsed list is kept until a posting
+        changes (a page of a 10,000-posting list would otherwise parse all 10,000)."""
+        cached = self._postings_cache
+        if cached is None:
+            cached = self._postings_cache = self.store.docs("postings")
+        return cached
 
     def opportunities(self) -> list[dict[str, Any]]:
         return self.store.docs("opportunities")
@@ -448,6 +455,7 @@ class Sandbox:
                 rows.append((pid, doc["createdAt"], dumps(doc)))
                 ids.append(pid)
             c.executemany("INSERT INTO postings VALUES (?, ?, ?)", rows)
+            self._postings_cache = None
         return ids
 
     def update_posting(self, posting_id: str, changes: dict[str, Any]) -> dict[str, Any]:
@@ -467,6 +475,7 @@ class Sandbox:
                 doc["reqCode"] = codes[0] if codes else None
             doc["updatedAt"] = self.now()
             c.execute("UPDATE postings SET doc = ? WHERE id = ?", (dumps(doc), posting_id))
+            self._postings_cache = None
         return doc
 
     def delete_posting(self, posting_id: str) -> None:
@@ -474,6 +483,7 @@ class Sandbox:
         with self.store.tx() as c:
             if c.execute("DELETE FROM postings WHERE id = ?", (posting_id,)).rowcount == 0:
                 raise not_found(f"postings {posting_id} was not found")
+            self._postings_cache = None
 
     def merge_contact(self, opportunity_id: str, into_contact: str | None = None) -> str:
         """Lever's profile merge: the opportunity's contact, with every opportunity it has, is
