@@ -13,6 +13,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from integrations.models import (
     AtsIntegration,
+    AtsPosting,
     AuditEntry,
     AutoInviteRule,
     IntegrationStatus,
@@ -20,6 +21,8 @@ from integrations.models import (
     InviteItem,
     KeyCheck,
     OpportunityLink,
+    PostingSyncRun,
+    RoleMapping,
     WebhookSubscription,
 )
 from integrations.services import lifecycle
@@ -327,3 +330,48 @@ class IntegrationStatusAdmin(admin.ModelAdmin[IntegrationStatus]):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# --- role matching: read-only (the roles page and the sync service change these) -------------
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PostingSyncRun)
+class PostingSyncRunAdmin(_ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "integration",
+        "kind",
+        "status",
+        "requested_at",
+        "finished_at",
+        "pages_done",
+        "postings_seen",
+        "postings_removed",
+        "attempts",
+    ]
+    list_filter = ["kind", "status"]
+    list_select_related = ["integration__group"]
+
+
+@admin.register(AtsPosting)
+class AtsPostingAdmin(_ReadOnlyAdmin):
+    list_display = ["title", "integration", "state", "posting_id", "synced_at", "removed_at"]
+    list_filter = ["state", "confidential"]
+    search_fields = ["title", "posting_id"]
+    list_select_related = ["integration__group"]
+
+
+@admin.register(RoleMapping)
+class RoleMappingAdmin(_ReadOnlyAdmin):
+    list_display = ["posting", "role", "method", "decided_by", "decided_at"]
+    list_filter = ["method"]
+    search_fields = ["posting__title", "posting__posting_id", "role__title"]
+    list_select_related = ["posting", "role", "decided_by"]

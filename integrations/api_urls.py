@@ -19,4 +19,14 @@ urlpatterns = [
         api.IntegrationStatusApi.as_view(),
         name="api-integration-status",
     ),
+    path(
+        "integrations/<uuid:public_id>/role-mappings/",
+        api.RoleMappingListApi.as_view(),
+        name="api-role-mapping-list",
+    ),
+    path(
+        "integrations/<uuid:public_id>/role-mappings/<str:posting_id>/",
+        api.RoleMappingDetailApi.as_view(),
+        name="api-role-mapping-detail",
+    ),
 ]

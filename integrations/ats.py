@@ -309,6 +309,37 @@ class StageInfo:
     name: str
 
 
+@dataclass(frozen=True)
+class RemotePosting:
+    """One posting (a job opening, "role" in Karat's terms) as generic code needs it.
+
+    ``state`` is the ATS's own state name (Lever: published, internal, closed, draft,
+    pending, rejected); ``updated_at_ms`` is the ATS's last change (ms since the epoch, UTC;
+    None when the ATS gave none). ``requisition_codes`` holds no blanks or repeats.
+    """
+
+    posting_id: str
+    title: str
+    state: str
+    team: str = ""
+    location: str = ""
+    requisition_codes: tuple[str, ...] = ()
+    confidential: bool = False
+    updated_at_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class PostingPage:
+    """One page of a posting list. ``next_cursor`` resumes the list after this page (opaque,
+    only meaningful to the adapter that made it; None on the last page).
+    ``confidential_included`` is False when the key may not read confidential postings and
+    the list therefore leaves them out."""
+
+    postings: tuple[RemotePosting, ...]
+    next_cursor: str | None
+    confidential_included: bool = True
+
+
 # --- the interface ----------------------------------------------------------------------------
 
 
@@ -428,6 +459,27 @@ class AtsAdapter(Protocol):
         """Whether the key may read confidential records: True when it reads one, False when
         the ATS refuses confidential reads, None when it can't tell (none visible). Raises
         AtsKeyError when the key itself is refused."""
+
+    # --- role matching (posting sync) -----------------------------------------------------
+
+    # (value, label) of every posting state, in display order, and the states whose postings
+    # take candidates ("open"), for the roles page and the status page.
+    posting_states: Sequence[tuple[str, str]]
+    posting_open_states: frozenset[str]
+
+    def postings_page(
+        self,
+        account: AtsAccount,
+        *,
+        cursor: str | None,
+        updated_since_ms: int | None,
+        profile: CallProfile,
+    ) -> PostingPage:
+        """One page of the account's postings in every state, confidential ones included
+        when the key may read them. ``cursor`` None starts the list; a page's
+        ``next_cursor`` continues it (also in a later process: a sync resumes from it).
+        ``updated_since_ms`` (ms, UTC, inclusive) lists only postings changed since then
+        (an incremental sync); None lists all. Deleted postings are simply absent."""
         ...
 
 

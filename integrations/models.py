@@ -448,3 +448,174 @@ class IntegrationStatus(models.Model):
         if self.computed_at is not None and self.computed_at >= self.requested_at:
             return False
         return self.requested_at > timezone.now() - self.PENDING_FOR
+
+
+# --- role matching: postings synced from the ATS and their Karat roles ------------------------
+
+
+class PostingSyncRun(models.Model):
+    """One sync of an integration's postings: a full list or the changes since a time.
+
+    A run reads the ATS page by page; after each page it stores the page's postings and the
+    cursor of the next page in the same transaction, so a run that fails part-way keeps what
+    it read and a later attempt continues from ``cursor`` (services/postings.py).
+    """
+
+    class Kind(models.TextChoices):
+        FULL = "full", "Full"
+        INCREMENTAL = "incremental", "Changes only"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+    # Active but untouched this long: its worker died; the next request takes it over.
+    STUCK_AFTER = timedelta(minutes=15)
+
+    integration = models.ForeignKey(
+        AtsIntegration, on_delete=models.CASCADE, related_name="posting_sync_runs"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # None: the system asked (key saved, hourly schedule).
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Incremental runs: postings changed at or after this (the ATS's ms since the epoch, UTC).
+    updated_since_ms = models.BigIntegerField(null=True, blank=True)
+    # Where the next page starts (the adapter's opaque cursor); blank before the first page.
+    cursor = models.TextField(blank=True)
+    pages_done = models.PositiveIntegerField(default=0)
+    postings_seen = models.PositiveIntegerField(default=0)
+    # For the progress bar: how many postings the integration had when the run began.
+    postings_expected = models.PositiveIntegerField(default=0)
+    postings_removed = models.PositiveIntegerField(default=0)
+    # False when the key may not read confidential postings (so the list left them out).
+    confidential_included = models.BooleanField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["integration", "-id"], name="postingsync_latest")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="postingsync_one_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} posting sync ({self.get_status_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def progress_percent(self) -> int:
+        """Postings read so far against the count before the run (ATS lists give no total)."""
+        if self.status == self.Status.SUCCEEDED:
+            return 100
+        expected = max(self.postings_expected, self.postings_seen, 1)
+        return min(99, self.postings_seen * 100 // expected)
+
+
+class AtsPosting(models.Model):
+    """One posting (job opening) of the integration's ATS, as last synced.
+
+    ``removed_at`` is set when a full sync no longer finds it (deleted in the ATS, or no longer
+    readable by the key); it is set back to None if it comes back.
+    """
+
+    integration = models.ForeignKey(
+        AtsIntegration, on_delete=models.CASCADE, related_name="postings"
+    )
+    posting_id = models.CharField(max_length=64)
+    title = models.CharField(max_length=300)
+    # The title with case, spacing and punctuation normalised: what title matching compares.
+    title_key = models.CharField(max_length=300, db_index=True)
+    team = models.CharField(max_length=200, blank=True)
+    location = models.CharField(max_length=200, blank=True)
+    # The ATS's state name (Lever: published, internal, closed, draft, pending, rejected).
+    state = models.CharField(max_length=20)
+    requisition_codes = models.JSONField(default=list, blank=True)
+    confidential = models.BooleanField(default=False)
+    # The ATS's own last change (ms since the epoch, UTC).
+    remote_updated_at_ms = models.BigIntegerField(null=True, blank=True)
+    last_seen_run = models.ForeignKey(
+        PostingSyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    synced_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["title", "posting_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "posting_id"], name="ats_posting_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["integration", "state"], name="ats_posting_state")]
+
+    def __str__(self) -> str:
+        return self.title or self.posting_id
+
+
+class RoleMapping(models.Model):
+    """Which Karat role a posting's candidates interview for, and how that was decided.
+
+    Automatic rows (requisition code, title, conflict) are recomputed after every sync;
+    an admin's rows (mapped, or unmapped on purpose) are never changed by a sync.
+    """
+
+    class Method(models.TextChoices):
+        REQUISITION_CODE = "requisition_code", "Automatically, by requisition code"
+        TITLE = "title", "Automatically, by title"
+        # No role: two roles or two postings claim the same match; an admin decides.
+        CONFLICT = "conflict", "Not matched: conflict"
+        ADMIN = "admin", "By an admin"
+        UNMAPPED = "unmapped", "Unmatched by an admin"
+
+    AUTOMATIC = (Method.REQUISITION_CODE, Method.TITLE, Method.CONFLICT)
+    MANUAL = (Method.ADMIN, Method.UNMAPPED)
+
+    posting = models.OneToOneField(AtsPosting, on_delete=models.CASCADE, related_name="mapping")
+    role = models.ForeignKey(
+        "hiring.Role",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="posting_mappings",
+    )
+    method = models.CharField(max_length=20, choices=Method.choices)
+    # Why an automatic match was not made (conflicts), for the roles page.
+    note = models.CharField(max_length=300, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role__isnull=False)
+                | models.Q(method__in=["conflict", "unmapped"]),
+                name="role_mapping_role_unless_unmatched",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.posting} → {self.role or 'no role'}"
+
+    @property
+    def is_manual(self) -> bool:
+        return self.method in self.MANUAL

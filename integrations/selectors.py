@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -17,13 +18,18 @@ from django.utils import timezone
 from integrations import ats
 from integrations.models import (
     AtsIntegration,
+    AtsPosting,
     AuditEntry,
     IntegrationStatus,
     InviteBatch,
     InviteItem,
     KeyCheck,
+    PostingSyncRun,
+    RoleMapping,
 )
+from integrations.services.postings import title_key
 from karatlever.accounts.selectors import group_list_visible
+from karatlever.hiring.models import Candidacy, Role
 
 if TYPE_CHECKING:
     from karatlever.accounts.models import User
@@ -613,3 +619,401 @@ def auto_invite_recent(*, integration: AtsIntegration, limit: int = 20) -> Query
     return AuditEntry.objects.filter(
         integration_public_id=integration.public_id, action=AuditEntry.Action.AUTO_INVITED
     )[:limit]
+
+
+# --- role matching: postings and their Karat roles --------------------------------------------
+# Candidacies have no posting of their own: a posting's candidacies are those of its mapped
+# role (in the integration's group). For an unmatched posting they are the candidacies of the
+# roles that claim it — same requisition code or same normalised title — i.e. the roles a
+# conflict is between: candidates Karat has for what looks like this posting.
+
+# Similar-title suggestions: difflib ratio of the normalised titles' words, at least this
+# (or a character ratio of at least NEAR_SPELLING: a typo).
+SUGGESTION_MIN_RATIO = 0.6
+NEAR_SPELLING = 0.9
+SUGGESTIONS_MAX = 3
+POSTINGS_PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class PostingSummary:
+    """One current posting of an integration, for pickers (the automatic invite's filter)."""
+
+    posting_id: str
+    title: str
+    state: str
+
+
+def posting_role_get(*, integration: AtsIntegration, posting_id: str) -> Role | None:
+    """The Karat role candidates of this posting interview for (automatic or an admin's
+    mapping), or None: unknown posting, unmatched, or a conflict an admin has not settled.
+    A posting deleted in the ATS keeps its last mapping (its candidates still need a role)."""
+    mapping = (
+        RoleMapping.objects.filter(
+            posting__integration=integration, posting__posting_id=posting_id, role__isnull=False
+        )
+        .select_related("role")
+        .first()
+    )
+    return mapping.role if mapping is not None else None
+
+
+def posting_list(
+    *, integration: AtsIntegration, states: Iterable[str] | None = None
+) -> list[PostingSummary]:
+    """The integration's current postings (id, title, state), by title; ``states`` narrows
+    them to those ATS states (e.g. the adapter's ``posting_open_states``). One query."""
+    postings = AtsPosting.objects.filter(integration=integration, removed_at__isnull=True)
+    if states is not None:
+        postings = postings.filter(state__in=list(states))
+    return [
+        PostingSummary(posting_id=posting_id, title=title, state=state)
+        for posting_id, title, state in postings.order_by("title", "posting_id").values_list(
+            "posting_id", "title", "state"
+        )
+    ]
+
+
+def posting_sync_run_latest(*, integration: AtsIntegration) -> PostingSyncRun | None:
+    return PostingSyncRun.objects.filter(integration=integration).first()
+
+
+def posting_sync_run_get(*, integration: AtsIntegration, run_id: int) -> PostingSyncRun:
+    """One sync run of the integration (404 for another integration's)."""
+    return get_object_or_404(PostingSyncRun, integration=integration, pk=run_id)
+
+
+@dataclass(frozen=True)
+class _RoleFacts:
+    """The group's roles, as matching and the roles page need them (two queries)."""
+
+    roles: dict[int, Role]
+    keys: dict[int, str]
+    by_code: dict[str, int]
+    by_title: dict[str, list[int]]
+    candidacies: dict[int, int]
+
+    @classmethod
+    def load(cls, integration: AtsIntegration) -> _RoleFacts:
+        roles = {r.pk: r for r in Role.objects.filter(group_id=integration.group_id)}
+        keys = {pk: title_key(r.title) for pk, r in roles.items()}
+        by_code: dict[str, int] = {}
+        by_title: dict[str, list[int]] = {}
+        for pk, role in roles.items():
+            if not role.active:
+                continue
+            if role.requisition_code.strip():
+                by_code[role.requisition_code.strip().casefold()] = pk
+            by_title.setdefault(keys[pk], []).append(pk)
+        candidacies = dict(
+            Candidacy.objects.filter(group_id=integration.group_id)
+            .values("role_id")
+            .annotate(n=Count("pk"))
+            .values_list("role_id", "n")
+        )
+        return cls(roles, keys, by_code, by_title, candidacies)
+
+    def claiming(self, title_key: str, codes: Iterable[str]) -> list[int]:
+        """Roles with one of ``codes`` or the same normalised title."""
+        found = [self.by_code[c.casefold()] for c in codes if c.casefold() in self.by_code]
+        found += self.by_title.get(title_key, [])
+        return list(dict.fromkeys(found))
+
+    def candidacy_count(self, role_id: int | None, title_key: str, codes: Iterable[str]) -> int:
+        if role_id is not None:
+            return self.candidacies.get(role_id, 0)
+        return sum(self.candidacies.get(r, 0) for r in self.claiming(title_key, codes))
+
+    def suggestions(self, title_key: str, codes: Iterable[str]) -> list[Role]:
+        """Roles an admin may want for an unmatched posting: those claiming it (a conflict),
+        then similar titles, best first. Never applied without the admin."""
+        claimed = self.claiming(title_key, codes)
+        words = title_key.split()
+        scored: list[tuple[float, int]] = []
+        for pk, key in self.keys.items():
+            if pk in claimed or not self.roles[pk].active:
+                continue
+            score = title_similarity(words, title_key, key)
+            if score >= SUGGESTION_MIN_RATIO:
+                scored.append((score, pk))
+        scored.sort(key=lambda item: (-item[0], self.roles[item[1]].title))
+        ids = claimed + [pk for _, pk in scored]
+        return [self.roles[pk] for pk in ids[:SUGGESTIONS_MAX]]
+
+
+def title_similarity(words: Sequence[str], key: str, other: str) -> float:
+    """How alike two normalised titles are (0..1): difflib's ratio over their words, so a
+    shared "engineer" alone is not similarity ("Staff Frontend Engineer" ~ "Senior Frontend
+    Engineer" 0.67, "Solutions Engineer" ~ "iOS Engineer" 0.5); a near-identical spelling
+    (character ratio ≥ 0.9, e.g. a typo) counts as its character ratio."""
+    score = difflib.SequenceMatcher(None, words, other.split()).ratio()
+    if score < SUGGESTION_MIN_RATIO:
+        chars = difflib.SequenceMatcher(None, key, other)
+        if chars.quick_ratio() >= NEAR_SPELLING:
+            score = max(score, chars.ratio() if chars.ratio() >= NEAR_SPELLING else 0.0)
+    return score
+
+
+@dataclass(frozen=True)
+class PostingRow:
+    """One posting on the roles page with its role, how it was matched and its candidacies."""
+
+    posting: AtsPosting
+    role: Role | None
+    method: str  # RoleMapping.Method value, or "" when unmatched
+    method_label: str
+    note: str
+    candidacy_count: int
+    suggestions: tuple[Role, ...]
+    state_label: str
+
+    @property
+    def is_manual(self) -> bool:
+        return self.method in ("admin", "unmapped")
+
+
+@dataclass(frozen=True)
+class RolesPage:
+    rows: list[PostingRow]
+    page_obj: Any
+    postings_total: int
+    matched: int
+    unmatched_open: int
+    unmapped_roles: list[Role]
+    states: Sequence[tuple[str, str]]
+    active_roles: list[Role]
+
+
+def roles_page(
+    *,
+    integration: AtsIntegration,
+    unmatched_only: bool = False,
+    state: str = "",
+    page: str | int | None = None,
+) -> RolesPage:
+    """The roles page: one page of current postings with their roles, the counts at the top
+    and the group's roles no posting maps to. A constant number of queries, whatever the
+    number of postings or roles."""
+    from django.core.paginator import Paginator
+
+    adapter = ats.adapter_for(integration.ats)
+    state_labels = dict(adapter.posting_states)
+    current = AtsPosting.objects.filter(integration=integration, removed_at__isnull=True)
+    matched_q = Q(mapping__role__isnull=False)
+    counts = current.aggregate(
+        total=Count("pk"),
+        matched=Count("pk", filter=matched_q),
+        unmatched_open=Count(
+            "pk", filter=~matched_q & Q(state__in=list(adapter.posting_open_states))
+        ),
+    )
+    listed = current.select_related("mapping", "mapping__role")
+    if unmatched_only:
+        listed = listed.exclude(matched_q)
+    if state:
+        listed = listed.filter(state=state)
+    page_obj = Paginator(listed.order_by("title", "posting_id"), POSTINGS_PER_PAGE).get_page(page)
+    facts = _RoleFacts.load(integration)
+    labels = dict(RoleMapping.Method.choices)
+    rows = []
+    for posting in page_obj.object_list:
+        mapping = getattr(posting, "mapping", None)
+        role_id = mapping.role_id if mapping is not None else None
+        role = facts.roles.get(role_id) if role_id is not None else None
+        method = mapping.method if mapping is not None else ""
+        rows.append(
+            PostingRow(
+                posting=posting,
+                role=role,
+                method=method,
+                method_label=labels.get(method, "Not matched"),
+                note=mapping.note if mapping is not None else "",
+                candidacy_count=facts.candidacy_count(
+                    role_id, posting.title_key, posting.requisition_codes
+                ),
+                suggestions=()
+                if role is not None or method == RoleMapping.Method.UNMAPPED
+                else tuple(facts.suggestions(posting.title_key, posting.requisition_codes)),
+                state_label=state_labels.get(posting.state, posting.state),
+            )
+        )
+    mapped_role_ids = set(
+        RoleMapping.objects.filter(
+            posting__integration=integration,
+            posting__removed_at__isnull=True,
+            role__isnull=False,
+        ).values_list("role_id", flat=True)
+    )
+    roles = sorted(facts.roles.values(), key=lambda r: (r.title.casefold(), r.pk))
+    return RolesPage(
+        rows=rows,
+        page_obj=page_obj,
+        postings_total=counts["total"],
+        matched=counts["matched"],
+        unmatched_open=counts["unmatched_open"],
+        unmapped_roles=[r for r in roles if r.active and r.pk not in mapped_role_ids],
+        states=adapter.posting_states,
+        active_roles=[r for r in roles if r.active],
+    )
+
+
+def unmatched_published_with_candidacies(*, integration: AtsIntegration) -> list[AtsPosting]:
+    """Open postings with no role whose would-be candidacies exist (see the block comment):
+    candidates Karat can't place. One query, three when there are unmatched open postings."""
+    adapter = ats.adapter_for(integration.ats)
+    postings = AtsPosting.objects.filter(
+        integration=integration,
+        removed_at__isnull=True,
+        state__in=list(adapter.posting_open_states),
+    ).exclude(mapping__role__isnull=False)
+    unmatched = list(
+        postings.only("posting_id", "title", "title_key", "requisition_codes", "state")
+    )
+    if not unmatched:
+        return []
+    facts = _RoleFacts.load(integration)
+    return [p for p in unmatched if facts.candidacy_count(None, p.title_key, p.requisition_codes)]
+
+
+def role_matching_health(integration: AtsIntegration) -> FeatureHealth:
+    """The "Ensure Lever roles match Karat roles" feature for the status page: postings
+    synced (and when), the last sync's outcome, and open postings without a role that have
+    candidacies. A constant number of queries: three, at most six."""
+    from django.urls import reverse
+
+    adapter = ats.adapter_for(integration.ats)
+    ats_name = adapter.label
+    name = FEATURE_NAMES[ROLE_MATCHING]
+    description = (
+        f"Karat syncs {ats_name} postings every hour and maps each to a Karat role (by "
+        "requisition code, then by title); the roles page lists what is not matched."
+    )
+    roles_url = reverse("integrations:roles", kwargs={"public_id": integration.public_id})
+
+    detail: dict[str, Any] = {"roles_url": roles_url}
+
+    def health(level: str, label: str, summary: str, *checks: FeatureCheck) -> FeatureHealth:
+        issues = tuple(
+            FeatureIssue(c.message, c.fix_url, c.fix_text)
+            for c in checks
+            if c.level in ("warn", "bad")
+        )
+        return FeatureHealth(
+            key=ROLE_MATCHING,
+            name=name,
+            description=description,
+            level=level,
+            label=label,
+            summary=summary,
+            issues=issues,
+            checks=checks,
+            template="integrations/_role_matching_feature.html",
+            detail=detail,
+        )
+
+    if not integration.enabled:
+        return health("muted", "Off", f"The integration is disabled: no {ats_name} postings sync.")
+    if integration.key_status != KeyStatus.VALID:
+        return health(
+            "info",
+            "Waiting",
+            f"Postings sync once {ats_name} accepts the API key.",
+            FeatureCheck("postings_synced", "Postings synced", "info", "Waiting for a valid key."),
+        )
+    latest = PostingSyncRun.objects.filter(integration=integration).first()
+    succeeded = latest
+    if latest is not None and latest.status != PostingSyncRun.Status.SUCCEEDED:
+        succeeded = PostingSyncRun.objects.filter(
+            integration=integration, status=PostingSyncRun.Status.SUCCEEDED
+        ).first()
+    matched_q = Q(mapping__role__isnull=False)
+    counts = AtsPosting.objects.filter(integration=integration, removed_at__isnull=True).aggregate(
+        total=Count("pk"),
+        matched=Count("pk", filter=matched_q),
+        unmatched_open=Count(
+            "pk", filter=~matched_q & Q(state__in=list(adapter.posting_open_states))
+        ),
+    )
+    total = counts["total"]
+    detail.update(counts)
+    if succeeded is None:
+        synced = FeatureCheck(
+            "postings_synced",
+            "Postings synced",
+            "info",
+            "The first sync is running." if latest and latest.is_active else "Not synced yet.",
+            roles_url,
+            "Roles → Sync now",
+        )
+    else:
+        when = succeeded.finished_at.strftime("%Y-%m-%d %H:%M UTC") if succeeded.finished_at else ""
+        hidden = (
+            " Confidential postings are left out: the key may not read them."
+            if succeeded.confidential_included is False
+            else ""
+        )
+        synced = FeatureCheck(
+            "postings_synced",
+            "Postings synced",
+            "ok",
+            f"{total} postings, last synced {when}.{hidden}",
+        )
+    if latest is not None and latest.status == PostingSyncRun.Status.FAILED:
+        last = FeatureCheck(
+            "last_sync",
+            "Last sync",
+            "bad",
+            f"The last sync failed: {latest.error} What it read is kept; it continues from "
+            "there at the next sync.",
+            roles_url,
+            "Roles → Sync now",
+        )
+    else:
+        last = FeatureCheck("last_sync", "Last sync", "ok" if succeeded else "info", "")
+    unmatched = unmatched_published_with_candidacies(integration=integration)
+    if unmatched:
+        titles = ", ".join(p.title for p in unmatched[:3]) + ("…" if len(unmatched) > 3 else "")
+        problem = FeatureCheck(
+            "unmatched_with_candidacies",
+            "Open postings without a Karat role",
+            "warn",
+            f"{len(unmatched)} open {ats_name} postings with candidacies have no Karat role "
+            f"({titles}): candidates applying to them can't be invited. Map them.",
+            roles_url + "?unmatched=1",
+            "Roles → unmatched postings",
+        )
+    else:
+        problem = FeatureCheck(
+            "unmatched_with_candidacies",
+            "Open postings without a Karat role",
+            "ok",
+            "Every open posting with candidacies has a role.",
+        )
+    checks = (synced, last, problem)
+    worst = max(checks, key=lambda c: _LEVEL_RANK[c.level]).level
+    if worst in ("warn", "bad"):
+        return health(worst, "Needs attention", "See the checks below.", *checks)
+    if succeeded is None:
+        return health(
+            "info", "Waiting for the first sync", "Postings have not been synced yet.", *checks
+        )
+    return health("ok", "Working", synced.message, *checks)
+
+
+def role_mapping_list(
+    *, integration: AtsIntegration, unmatched_only: bool = False, state: str = ""
+) -> QuerySet[AtsPosting]:
+    """Current postings with their mapping, role and deciding admin loaded (for the API)."""
+    postings = AtsPosting.objects.filter(
+        integration=integration, removed_at__isnull=True
+    ).select_related("mapping", "mapping__role", "mapping__decided_by")
+    if unmatched_only:
+        postings = postings.exclude(mapping__role__isnull=False)
+    if state:
+        postings = postings.filter(state=state)
+    return postings.order_by("title", "posting_id")
+
+
+def role_mapping_get(*, integration: AtsIntegration, posting_id: str) -> AtsPosting:
+    """One current posting with its mapping loaded; Http404 when the integration has none."""
+    return get_object_or_404(role_mapping_list(integration=integration), posting_id=posting_id)

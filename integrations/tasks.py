@@ -72,3 +72,28 @@ def integration_statuses_refresh_all() -> int:
     from integrations.services import status
 
     return status.integration_statuses_refresh_all()
+
+
+# --- role matching: posting sync --------------------------------------------------------------
+
+
+@shared_task(ignore_result=True)
+def postings_sync(run_id: int) -> str | None:
+    """Run one posting sync (a ``PostingSyncRun`` row); see the service.
+
+    Not auto-retried: a failed run keeps its cursor and the next request continues it (the
+    hourly schedule, or "Sync now")."""
+    from integrations.services import postings
+
+    status = postings.postings_sync_run(run_id=run_id)
+    if status is None:
+        logger.info("posting sync run %s skipped: gone or not queued", run_id)
+    return status
+
+
+@shared_task(ignore_result=True)
+def postings_sync_due() -> int:
+    """Periodic (beat, ``POSTINGS_SYNC_INTERVAL_SECONDS``): a sync for every working key."""
+    from integrations.services import postings
+
+    return postings.postings_sync_due()

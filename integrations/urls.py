@@ -29,4 +29,13 @@ urlpatterns = [
     ),
     path("<uuid:public_id>/enabled/", views.integration_set_enabled, name="set-enabled"),
     path("<uuid:public_id>/delete/", views.integration_delete, name="delete"),
+    path("<uuid:public_id>/roles/", views.integration_roles, name="roles"),
+    path("<uuid:public_id>/roles/sync/", views.integration_roles_sync, name="roles-sync"),
+    path(
+        "<uuid:public_id>/roles/sync/progress/",
+        views.integration_roles_sync_progress,
+        name="roles-sync-progress",
+    ),
+    path("<uuid:public_id>/roles/map/", views.integration_roles_map, name="roles-map"),
+    path("<uuid:public_id>/roles/create/", views.integration_roles_create, name="roles-create"),
 ]

@@ -523,3 +523,16 @@ CELERY_BEAT_SCHEDULE["integrations-status-refresh-all"] = {
     "task": "integrations.tasks.integration_statuses_refresh_all",
     "schedule": float(STATUS_REFRESH_INTERVAL_SECONDS),
 }
+
+# ---------------------------------------------------------------------------------------------
+# Role matching: posting sync
+# ---------------------------------------------------------------------------------------------
+
+# How often each integration's postings are synced (changes since the last sync).
+POSTINGS_SYNC_INTERVAL_SECONDS = env.int("POSTINGS_SYNC_INTERVAL_SECONDS", default=3600)
+# A full sync (every posting; finds deleted ones) at least this often; changes-only between.
+POSTINGS_FULL_SYNC_HOURS = env.int("POSTINGS_FULL_SYNC_HOURS", default=24)
+CELERY_BEAT_SCHEDULE["integrations-postings-sync-due"] = {
+    "task": "integrations.tasks.postings_sync_due",
+    "schedule": float(POSTINGS_SYNC_INTERVAL_SECONDS),
+}

@@ -38,6 +38,7 @@ def console_pages(cast: Cast) -> dict[str, str]:
         "integration detail": reverse("integrations:detail", args=[integration_id]),
         "integration settings": reverse("integrations:settings", args=[integration_id]),
         "integration status": reverse("integrations:status", args=[integration_id]),
+        "integration roles": reverse("integrations:roles", args=[integration_id]),
         "integration activity": reverse("webhooks-console:activity", args=[integration_id]),
         "automatic invite": reverse("auto-invite:edit", args=[integration_id]),
         "invite candidates": reverse("invites:new"),

@@ -38,6 +38,8 @@ FIELD_NAMES = [
     # The candidates page's filters, the milestone form and the progress events API.
     "role", "stage", "archived", "hired", "milestone", "scheduled_at", "summary", "report_url",
     "type", "event_id", "page_size",
+    # The roles page and the role-mappings API.
+    "posting", "postings", "action", "unmatched", "state", "automatic",
 ]  # fmt: skip
 
 
@@ -59,6 +61,7 @@ def ids(group: Group, admin_user: Any) -> dict[str, str]:
         "public_id": str(integration.public_id),
         "ats": integration.ats,
         "delivery_id": str(delivery.pk),
+        "posting_id": "posting-1",
     }
 
 

@@ -154,6 +154,27 @@ class FakeAts:
     def confidential_access(self, account: Any, *, profile: Any) -> bool | None:
         return None
 
+    # --- role matching (posting sync) ---------------------------------------------------------
+
+    posting_states: Sequence[tuple[str, str]] = (("open", "Open"), ("closed", "Closed"))
+    posting_open_states: frozenset[str] = frozenset({"open"})
+
+    def postings_page(
+        self,
+        account: iface.AtsAccount,
+        *,
+        cursor: str | None,
+        updated_since_ms: int | None,
+        profile: iface.CallProfile,
+    ) -> iface.PostingPage:
+        self.calls.append("postings_page")
+        return iface.PostingPage(
+            postings=(
+                iface.RemotePosting(posting_id="p-1", title="Backend Engineer", state="open"),
+            ),
+            next_cursor=None,
+        )
+
 
 @pytest.fixture
 def fake() -> Iterator[FakeAts]:
@@ -269,3 +290,21 @@ def test_the_status_and_settings_pages_show_the_second_ats_events(
     assert "Candidate moved" in status_page.content.decode()
     assert settings_page.status_code == 200
     assert "Candidate moved" in settings_page.content.decode()
+
+
+def test_the_second_ats_postings_sync_and_match_karat_roles(
+    fake_integration: AtsIntegration,
+) -> None:
+    from integrations import selectors
+    from integrations.services import postings
+
+    role = RoleFactory(group=fake_integration.group, title="Backend engineer")
+    run = postings.postings_sync_request(integration=fake_integration)
+
+    assert postings.postings_sync_run(run_id=run.pk) == "succeeded"
+
+    assert "postings_page" in iface.adapter_for("fakeats").calls  # type: ignore[attr-defined]
+    assert selectors.posting_role_get(integration=fake_integration, posting_id="p-1") == role
+    page = selectors.roles_page(integration=fake_integration)
+    assert [row.state_label for row in page.rows] == ["Open"]
+    assert page.unmatched_open == 0

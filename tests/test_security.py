@@ -392,6 +392,7 @@ def route_ids(group: Group, admin_user: User) -> dict[str, str]:
         "public_id": str(integration.public_id),
         "ats": integration.ats,
         "delivery_id": str(delivery.pk),
+        "posting_id": "posting-1",
     }
 
 

@@ -41,12 +41,14 @@ from integrations.ats import (
     OpportunityState,
     PermissionCheck,
     PostingInfo,
+    PostingPage,
+    RemotePosting,
     RemoteWebhook,
     StageInfo,
     WebhookEventSpec,
 )
 from integrations.lever import links, signatures
-from integrations.lever.client import LeverClient, base_url_for_region
+from integrations.lever.client import CONFIDENTIALITY_ALL, LeverClient, base_url_for_region
 from integrations.lever.errors import (
     LeverAuthError,
     LeverError,
@@ -407,8 +409,96 @@ class LeverAdapter:
             raise
         return True if first is not None else None
 
+    # --- role matching: posting sync (lever-api.md §4) ------------------------------------
+
+    # lever-api.md §4.1; Lever's app shows ``internal`` as "Unlisted"; pending and rejected
+    # exist only where posting approvals are on.
+    posting_states: Sequence[tuple[str, str]] = (
+        ("published", "Published"),
+        ("internal", "Unlisted (internal)"),
+        ("closed", "Closed"),
+        ("draft", "Draft"),
+        ("pending", "Pending approval"),
+        ("rejected", "Rejected"),
+    )
+    posting_open_states: frozenset[str] = frozenset({"published", "internal"})
+
+    def postings_page(
+        self,
+        account: AtsAccount,
+        *,
+        cursor: str | None,
+        updated_since_ms: int | None,
+        profile: CallProfile,
+    ) -> PostingPage:
+        """One page of ``GET /postings`` with no state filter (every state) and
+        ``confidentiality=all``, pages of 100 (lever-api.md §4.1, §4.4).
+
+        Lever lists confidential postings only when asked for them; ``all`` is every posting
+        the key may read. Whether a key without confidential access gets a 403 for asking is
+        UNCONFIRMED: if the first page is refused that way, the list is asked again without
+        confidential postings and the page says so (``confidential_included`` False). The
+        cursor carries that choice and Lever's ``next`` token: ``"<confidentiality> <token>"``.
+        """
+        confidentiality, offset = _posting_cursor_parse(cursor)
+        client = client_for(account, profile)
+        with _translated(client, record=False):
+            try:
+                postings, token = client.postings_page(
+                    offset=offset,
+                    confidentiality=confidentiality,
+                    updated_at_start=updated_since_ms,
+                )
+            except LeverPermissionError as exc:
+                if confidentiality != CONFIDENTIALITY_ALL or offset is not None:
+                    raise
+                if "confidential" not in (exc.message or "").lower():
+                    raise
+                confidentiality = NON_CONFIDENTIAL
+                postings, token = client.postings_page(
+                    confidentiality=confidentiality, updated_at_start=updated_since_ms
+                )
+        return PostingPage(
+            postings=tuple(_remote_posting(p) for p in postings),
+            next_cursor=f"{confidentiality} {token}" if token else None,
+            confidential_included=confidentiality == CONFIDENTIALITY_ALL,
+        )
+
 
 adapter = LeverAdapter()
+
+NON_CONFIDENTIAL = "non-confidential"
+
+
+def _posting_cursor_parse(cursor: str | None) -> tuple[str, str | None]:
+    """(confidentiality, Lever offset token) of a cursor ``postings_page`` made."""
+    if not cursor:
+        return CONFIDENTIALITY_ALL, None
+    confidentiality, _, token = cursor.partition(" ")
+    if confidentiality not in (CONFIDENTIALITY_ALL, NON_CONFIDENTIAL) or not token:
+        raise AtsRequestError("The saved posting sync position is not one Karat made.")
+    return confidentiality, token
+
+
+def _remote_posting(posting: Posting) -> RemotePosting:
+    """Lever's posting → the ATS-neutral one: ``text`` is the title; team and location come
+    from ``categories``; requisition codes merge ``requisitionCodes`` and the deprecated
+    ``reqCode`` without blanks (Lever sends ``[""]`` and null, §4.1)."""
+    codes: list[str] = []
+    for code in posting.all_requisition_codes:
+        code = (code or "").strip()
+        if code and code not in codes:
+            codes.append(code)
+    return RemotePosting(
+        posting_id=posting.id,
+        title=(posting.text or "").strip(),
+        state=posting.state or "",
+        team=(posting.categories.team or "").strip(),
+        location=(posting.categories.location or "").strip(),
+        requisition_codes=tuple(codes),
+        confidential=posting.confidentiality == "confidential",
+        updated_at_ms=posting.updated_at,
+    )
 
 
 # --- helpers ----------------------------------------------------------------------------------

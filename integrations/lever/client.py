@@ -285,6 +285,38 @@ class LeverClient:
         for item in self._iter_pages("/postings", params):
             yield _parse(Posting, item, "GET", "/postings")
 
+    def postings_page(
+        self,
+        *,
+        offset: str | None = None,
+        confidentiality: str = CONFIDENTIALITY_ALL,
+        updated_at_start: int | None = None,
+        limit: int = 100,
+    ) -> tuple[list[Posting], str | None]:
+        """One page of ``GET /postings`` (every state: no ``state`` filter lists all of them,
+        lever-api.md §4.1) and the ``next`` token for the page after it (None on the last).
+
+        ``offset`` is a token an earlier page returned, passed back verbatim (§1.6): a sync
+        keeps it to resume in a later process. ``updated_at_start`` (ms, inclusive) may only
+        be combined with ``confidentiality`` (§4.1), so nothing else is sent with it.
+        """
+        params: dict[str, Any] = {
+            "confidentiality": confidentiality,
+            "updated_at_start": updated_at_start,
+            "limit": max(1, min(limit, 100)),
+        }
+        env = self._request("GET", "/postings", params=params, retry=True, offset=offset)
+        items = env.data if env.data is not None else []
+        if not isinstance(items, list):
+            raise LeverServerError("expected a list", method="GET", path="/postings")
+        postings = [_parse(Posting, item, "GET", "/postings") for item in items]
+        if not env.has_next or not env.next:
+            return postings, None
+        if env.next == offset:
+            # Following it would loop forever; ending here would look like a complete list.
+            raise LeverServerError("pagination token repeated", method="GET", path="/postings")
+        return postings, env.next
+
     def get_posting(self, posting_id: str) -> Posting:
         path = f"/postings/{_segment(posting_id)}"
         return _parse(Posting, self._request("GET", path, retry=True).data, "GET", path)

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0005_invites'),
+        ('integrations', '0007_postings'),
     ]
 
     operations = [

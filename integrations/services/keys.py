@@ -29,6 +29,7 @@ from integrations import ats
 from integrations.models import AtsIntegration, AuditEntry, KeyCheck
 from integrations.services.audit import audit_entry_record, key_detail
 from integrations.services.health import integration_failure_record, integration_success_record
+from integrations.services.postings import postings_sync_on_key_valid
 from integrations.services.status import status_refresh_request
 
 if TYPE_CHECKING:
@@ -274,6 +275,9 @@ def key_check_result_apply(
         # Status page: a key check's verdict changes the integration's health; recompute the
         # status snapshot on commit (deduplicated).
         status_refresh_request(integration_id=integration.pk, reason="API key checked")
+        if outcome == Outcome.VALID:
+            # Role matching: a key that works syncs the integration's postings (after commit).
+            postings_sync_on_key_valid(integration_id=integration.pk)
         if check.subject == Subject.CURRENT:
             _current_result_record(
                 integration, check, result, outcome=outcome, summary=summary, now=now

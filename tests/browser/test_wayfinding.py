@@ -33,7 +33,9 @@ def _expect_place(page: Page, crumbs: list[str], tab: str | None) -> None:
     breadcrumb = page.get_by_role("navigation", name="Breadcrumb")
     expect(breadcrumb).to_have_text(SEP.join(["Settings", "ATS Integrations", *crumbs]))
     tabs = page.get_by_role("navigation", name="Integration")
-    expect(tabs.get_by_role("link")).to_have_text(["Overview", "Settings", "Status", "Activity"])
+    expect(tabs.get_by_role("link")).to_have_text(
+        ["Overview", "Settings", "Status", "Roles", "Activity"]
+    )
     current = tabs.locator('[aria-current="page"]')
     if tab is None:
         expect(current).to_have_count(0)

@@ -71,6 +71,10 @@ def memory_broker() -> Iterator[Any]:
     """Publish to an in-process broker, never into var/broker of a running app (whose worker
     would act on the message against its own database). Yields the Celery app."""
     with broker("memory://") as app:
+        # The in-memory transport is one per process: start from an empty queue, whatever an
+        # earlier test published (a valid key check also queues a posting sync).
+        with app.connection_for_write() as connection:
+            connection.SimpleQueue("celery").clear()
         yield app
 
 

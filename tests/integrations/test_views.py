@@ -595,6 +595,7 @@ def _integration_pages(integration: AtsIntegration) -> dict[str, tuple[str, str]
         "overview": (_url("detail", integration), "Overview"),
         "settings": (_url("settings", integration), "Settings"),
         "status": (_url("status", integration), "Status"),
+        "roles": (_url("roles", integration), "Roles"),
         "activity": (activity, "Webhook activity"),
         "delivery": (
             reverse(
@@ -620,6 +621,7 @@ def test_every_integration_page_has_the_same_breadcrumb_and_tabs(
         _url("detail", integration),
         _url("settings", integration),
         _url("status", integration),
+        _url("roles", integration),
         activity,
     ]
     for name, (url, last) in _integration_pages(integration).items():
@@ -636,12 +638,19 @@ def test_every_integration_page_has_the_same_breadcrumb_and_tabs(
         tabs = re.search(r'<nav class="tabs" aria-label="Integration">(.*?)</nav>', page, re.S)
         assert tabs is not None, name
         assert re.findall(r'href="([^"]+)"', tabs.group(1)) == tab_links, name
-        assert _text(tabs.group(1)).split() == ["Overview", "Settings", "Status", "Activity"]
+        assert _text(tabs.group(1)).split() == [
+            "Overview",
+            "Settings",
+            "Status",
+            "Roles",
+            "Activity",
+        ]
         current = re.findall(r'<a [^>]*aria-current="page"[^>]*>([^<]+)</a>', tabs.group(1))
         expected_current = {
             "overview": ["Overview"],
             "settings": ["Settings"],
             "status": ["Status"],
+            "roles": ["Roles"],
             "activity": ["Activity"],
             "delivery": ["Activity"],
             "delete": [],

@@ -91,6 +91,9 @@ class Control:
             ("GET", "/_control/deliveries/wait", self.c_deliveries_wait),
             ("POST", "/_control/opportunities/{id}/{action}", self.c_opportunity_action),
             ("POST", "/_control/keys", self.c_key_create),
+            ("POST", "/_control/postings", self.c_postings_add),
+            ("POST", "/_control/postings/{id}", self.c_posting_update),
+            ("DELETE", "/_control/postings/{id}", self.c_posting_delete),
             ("GET", "/_control/webhook-events", self.c_events_get),
             ("POST", "/_control/webhook-events", self.c_events_set),
             ("POST", "/_control/rate-limit", self.c_rate_limit),
@@ -555,6 +558,8 @@ class Control:
                     "POST /_control/opportunities/{id}/stage|archive|unarchive|hire"
                     "|confidential|merge",
                     "POST /_control/keys",
+                    "POST /_control/postings",
+                    "POST|DELETE /_control/postings/{id}",
                     "GET|POST /_control/webhook-events",
                     "POST /_control/rate-limit",
                     "POST /_control/reset",
@@ -645,6 +650,26 @@ class Control:
             label=str(body.get("label") or "API key"), permissions=perms
         )
         return Response.json({"id": key_id, "key": key, "permissions": sorted(set(perms))}, 201)
+
+    def c_postings_add(self, req: Request) -> Response:
+        body = req.json_object()
+        count, every = body.get("count"), body.get("confidential_every", 0)
+        for name, value in (("count", count), ("confidential_every", every)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise bad_request(f"{name} must be an integer")
+        title = body.get("title", "Generated Engineer")
+        if not isinstance(title, str) or not title.strip():
+            raise bad_request("title must be a non-empty string")
+        assert isinstance(count, int)  # noqa: S101 - checked above
+        ids = self.sb.add_postings(count, confidential_every=every, title=title.strip())
+        return Response.json({"count": len(ids), "first": ids[0], "last": ids[-1]}, 201)
+
+    def c_posting_update(self, req: Request) -> Response:
+        return Response.json({"data": self.sb.update_posting(req.params["id"], req.json_object())})
+
+    def c_posting_delete(self, req: Request) -> Response:
+        self.sb.delete_posting(req.params["id"])
+        return Response.empty()
 
     def c_events_get(self, req: Request) -> Response:
         return Response.json(self.sb.event_toggles())

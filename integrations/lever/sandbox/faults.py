@@ -22,6 +22,8 @@ class FaultConfig:
     - ``error_rates``: ``{"503": 0.2}`` answers that share of requests with that status
       (before the request is applied, so a failed write changes nothing).
     - ``fail_next``: the next requests answer these statuses, one per request, in order.
+    - ``fail_after``: let this many matching requests through before ``fail_next`` starts
+      (fail a sync on its third page: ``fail_after=2``).
     - ``hang_seconds``: sleep this long before answering (to trigger client timeouts).
     - ``drop_after_apply``: the next N matching *writes* are applied, then the connection is
       closed without a response — the "did my note get created?" case.
@@ -34,6 +36,7 @@ class FaultConfig:
     latency_ms: float = 0.0
     error_rates: dict[str, float] = field(default_factory=dict)
     fail_next: list[int] = field(default_factory=list)
+    fail_after: int = 0
     hang_seconds: float = 0.0
     drop_after_apply: int = 0
     paths: list[str] = field(default_factory=list)
@@ -55,6 +58,7 @@ class FaultConfig:
         config.drop_after_apply = int(
             _number(body.get("drop_after_apply", 0), "drop_after_apply", 0, 10_000)
         )
+        config.fail_after = int(_number(body.get("fail_after", 0), "fail_after", 0, 1_000_000))
         config.retry_after = int(
             _number(body.get("retry_after", 1), "retry_after", 0, RETRY_AFTER_MAX)
         )
@@ -139,7 +143,9 @@ class Faults:
                 return FaultDecision()
             delay = c.latency_ms / 1000 + c.hang_seconds
             retry_after = str(c.retry_after)
-            if c.fail_next:
+            if c.fail_next and c.fail_after > 0:
+                c.fail_after -= 1
+            elif c.fail_next:
                 return FaultDecision(
                     delay=delay, status=c.fail_next.pop(0), retry_after=retry_after
                 )

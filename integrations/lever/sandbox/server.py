@@ -480,6 +480,19 @@ class SandboxServer:
         the surviving contact id."""
         return self.sandbox.merge_contact(opportunity_id, into_contact)
 
+    def add_postings(
+        self, count: int, *, confidential_every: int = 0, title: str = "Generated Engineer"
+    ) -> list[str]:
+        """Create ``count`` postings in every state at once (see ``Sandbox.add_postings``)."""
+        return self.sandbox.add_postings(count, confidential_every=confidential_every, title=title)
+
+    def update_posting(self, posting_id: str, **changes: Any) -> dict[str, Any]:
+        """Change a posting's text/state/requisitionCodes/confidentiality; updatedAt moves."""
+        return self.sandbox.update_posting(posting_id, changes)
+
+    def delete_posting(self, posting_id: str) -> None:
+        self.sandbox.delete_posting(posting_id)
+
     def set_event_enabled(self, event: str, enabled: bool) -> None:
         self.sandbox.set_event_enabled(event, enabled)
 

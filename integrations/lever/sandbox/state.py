@@ -115,6 +115,7 @@ class Sandbox:
         self.on_delivery: Callable[[], None] = lambda: None
         self._clock_lock = threading.Lock()
         self._last_ms = 0
+        self._postings_cache: list[dict[str, Any]] | None = None
         if seed and not store.is_seeded():
             store.seed(demo_data(seed_value), seed_value=seed_value)
 
@@ -122,6 +123,7 @@ class Sandbox:
         """Wipe everything (keys, webhooks, deliveries, counters too) and reseed."""
         self.store.wipe()
         self.store.seed(demo_data(self.seed_value), seed_value=self.seed_value)
+        self._postings_cache = None
 
     def now(self) -> int:
         # Strictly increasing milliseconds, so two quick writes never share an updatedAt.
@@ -141,7 +143,12 @@ class Sandbox:
         return self.store.docs("users")
 
     def postings(self) -> list[dict[str, Any]]:
-        return self.store.docs("postings")
+        """Every posting, in list order. Read-only: the parsed list is kept until a posting
+        changes (a page of a 10,000-posting list would otherwise parse all 10,000)."""
+        cached = self._postings_cache
+        if cached is None:
+            cached = self._postings_cache = self.store.docs("postings")
+        return cached
 
     def opportunities(self) -> list[dict[str, Any]]:
         return self.store.docs("opportunities")
@@ -390,6 +397,93 @@ class Sandbox:
             return []
 
         return self._write(opportunity_id, change, counter=None)
+
+    # --- postings (for role-matching tests, the demo and the posting-sync bench) -----------
+
+    def add_postings(
+        self, count: int, *, confidential_every: int = 0, title: str = "Generated Engineer"
+    ) -> list[str]:
+        """Create ``count`` postings at once (one transaction), cycling through all six
+        states; every ``confidential_every``-th is confidential (0: none). Titles are
+        ``"<title> <n>"`` and requisition codes ``GEN-<n>``, n counting every posting added
+        this way so far. Returns the new ids in creation (= list) order."""
+        if not 1 <= count <= 100_000:
+            raise bad_request("count must be from 1 to 100000")
+        if confidential_every < 0:
+            raise bad_request("confidential_every must be 0 or more")
+        states = ("published", "internal", "closed", "draft", "pending", "rejected")
+        with self.store.tx() as c:
+            start = self.store.one("SELECT COUNT(*) AS n FROM postings WHERE id LIKE 'gen-%'")
+            first = int(start["n"]) if start else 0
+            at = self.now()
+            rows = []
+            ids = []
+            for i in range(first, first + count):
+                state = states[i % len(states)]
+                pid = f"gen-{i:08d}-{uuid.uuid4().hex[:12]}"
+                confidential = bool(confidential_every) and (i + 1) % confidential_every == 0
+                doc = {
+                    "id": pid,
+                    "text": f"{title} {i + 1}",
+                    "createdAt": at + i,
+                    "updatedAt": at + i,
+                    "user": None,
+                    "owner": None,
+                    "hiringManager": None,
+                    "confidentiality": "confidential" if confidential else "non-confidential",
+                    "categories": {
+                        "team": f"Team {i % 12}",
+                        "department": "Engineering",
+                        "location": ("Remote - US", "New York, NY", "London, UK")[i % 3],
+                        "allLocations": [],
+                        "commitment": "Full-time",
+                        "level": None,
+                    },
+                    "content": {"description": "", "descriptionHtml": "", "lists": []},
+                    "country": "US",
+                    "followers": [],
+                    "tags": [],
+                    "state": state,
+                    "distributionChannels": ["public", "internal"]
+                    if state == "published"
+                    else None,
+                    "reqCode": f"GEN-{i + 1}",
+                    "requisitionCodes": [f"GEN-{i + 1}"],
+                    "urls": None,
+                    "workplaceType": "remote",
+                }
+                rows.append((pid, doc["createdAt"], dumps(doc)))
+                ids.append(pid)
+            c.executemany("INSERT INTO postings VALUES (?, ?, ?)", rows)
+            self._postings_cache = None
+        return ids
+
+    def update_posting(self, posting_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change a posting's ``text``, ``state``, ``requisitionCodes`` or
+        ``confidentiality`` as a Lever user would; its ``updatedAt`` moves (no webhook)."""
+        allowed = {"text", "state", "requisitionCodes", "confidentiality"}
+        unknown = sorted(set(changes) - allowed)
+        if unknown:
+            raise bad_request(f"cannot change {', '.join(unknown)}; allowed: {sorted(allowed)}")
+        with self.store.tx() as c:
+            doc = self.store.doc("postings", posting_id)
+            if doc is None:
+                raise not_found(f"postings {posting_id} was not found")
+            doc.update(changes)
+            if "requisitionCodes" in changes:
+                codes = changes["requisitionCodes"] or []
+                doc["reqCode"] = codes[0] if codes else None
+            doc["updatedAt"] = self.now()
+            c.execute("UPDATE postings SET doc = ? WHERE id = ?", (dumps(doc), posting_id))
+            self._postings_cache = None
+        return doc
+
+    def delete_posting(self, posting_id: str) -> None:
+        """Delete a posting, as deleting it in Lever does: lists no longer return it."""
+        with self.store.tx() as c:
+            if c.execute("DELETE FROM postings WHERE id = ?", (posting_id,)).rowcount == 0:
+                raise not_found(f"postings {posting_id} was not found")
+            self._postings_cache = None
 
     def merge_contact(self, opportunity_id: str, into_contact: str | None = None) -> str:
         """Lever's profile merge: the opportunity's contact, with every opportunity it has, is

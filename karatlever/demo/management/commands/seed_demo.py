@@ -20,6 +20,20 @@ RECRUITER_PASSWORD = "karat-demo-recruiter"  # noqa: S105 - public demo credenti
 DEMO_CANDIDACIES = 8
 # Data has no integration in the demo: its roles exist so the group picker has two real choices.
 DATA_ROLES = (("Data Scientist", "DATA-201"), ("Analytics Engineer", "DATA-202"))
+# Engineering's roles, against the sandbox's 30 demo postings (by index): most match a posting
+# automatically on the roles page — by requisition code, or by title where the role has no
+# code — and a few are only similar to one, so the page offers them as suggestions.
+ENGINEERING_ROLES_BY_CODE = (0, 1, 3, 5, 6, 7, 9, 12, 13, 15, 16, 18, 20, 28, 29)
+ENGINEERING_ROLES_BY_TITLE = (
+    (4, "Machine learning engineer"),
+    (10, "Full-Stack Engineer"),
+    (14, "DevOps engineer"),
+)
+ENGINEERING_ROLES_SIMILAR = (
+    "Senior Frontend Engineer",
+    "Cloud Engineer",
+    "Program Manager",
+)
 
 
 @dataclass
@@ -144,6 +158,7 @@ def seed_demo(*, reset_passwords: bool = False, candidacies: int = DEMO_CANDIDAC
 
     # What the seed creates is the system's doing, not the demo admin's: audit entries and
     # timeline events carry no actor (shown as "Karat (automatic)").
+    _engineering_roles(group=engineering, report=report)
     integration = _lever_integration(group=engineering, report=report)
     report.integration_public_id = str(integration.public_id)
     _linked_candidacies(integration=integration, count=candidacies, report=report)
@@ -160,6 +175,26 @@ def _role(*, group: Group, title: str, requisition_code: str, report: SeedReport
         role = role_create(group=group, title=title, requisition_code=requisition_code)
         report.add(f"role {title}", True)
     return role
+
+
+def _engineering_roles(*, group: Group, report: SeedReport) -> None:
+    """Karat roles for the demo postings (see ENGINEERING_ROLES_*); the posting sync that runs
+    once the demo key is checked maps them."""
+    from integrations.lever.sandbox.demo import demo_data
+
+    postings = demo_data().postings
+    for index in ENGINEERING_ROLES_BY_CODE:
+        posting = postings[index]
+        _role(
+            group=group,
+            title=posting["text"],
+            requisition_code=posting["reqCode"] or "",
+            report=report,
+        )
+    for _, title in ENGINEERING_ROLES_BY_TITLE:
+        _role(group=group, title=title, requisition_code="", report=report)
+    for title in ENGINEERING_ROLES_SIMILAR:
+        _role(group=group, title=title, requisition_code="", report=report)
 
 
 def _lever_integration(*, group: Group, report: SeedReport) -> Any:

@@ -1,0 +1,358 @@
+"""Posting sync against the Lever sandbox: full and changes-only runs, pagination, every state,
+deleted and confidential postings, resuming a run that failed part-way, and the key hook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer
+from integrations.lever.sandbox.demo import demo_data
+from integrations.lever.sandbox.permissions import CONFIDENTIAL_ACCESS, KARAT_PERMISSIONS
+from integrations.models import AtsIntegration, AtsPosting, PostingSyncRun, Region, RoleMapping
+from integrations.services import postings
+from karatlever.hiring.services import role_create
+from tests.integrations.conftest import mark_valid, set_key
+
+pytestmark = pytest.mark.django_db
+
+DEMO_POSTINGS = demo_data().postings
+ALL_STATES = {"published", "internal", "closed", "draft", "pending", "rejected"}
+
+
+@pytest.fixture
+def synced_integration(integration: AtsIntegration, lever_sandbox: SandboxServer) -> AtsIntegration:
+    AtsIntegration.objects.filter(pk=integration.pk).update(region=Region.SANDBOX)
+    integration.refresh_from_db()
+    set_key(integration, None, DEMO_API_KEY)
+    mark_valid(integration)
+    return integration
+
+
+def sync(integration: AtsIntegration, kind: str | None = None) -> PostingSyncRun:
+    """Ask for a sync and run it here (the worker's part), as the task would."""
+    run = postings.postings_sync_request(integration=integration, kind=kind)
+    postings.postings_sync_run(run_id=run.pk)
+    run.refresh_from_db()
+    return run
+
+
+def current(integration: AtsIntegration) -> Any:
+    return AtsPosting.objects.filter(integration=integration, removed_at__isnull=True)
+
+
+def test_a_full_sync_reads_every_posting_in_every_state_with_confidential_ones(
+    synced_integration: AtsIntegration,
+) -> None:
+    run = sync(synced_integration, PostingSyncRun.Kind.FULL)
+
+    assert run.status == PostingSyncRun.Status.SUCCEEDED
+    assert run.postings_seen == len(DEMO_POSTINGS) == current(synced_integration).count()
+    assert set(current(synced_integration).values_list("state", flat=True)) == ALL_STATES
+    confidential = current(synced_integration).get(confidential=True)
+    assert confidential.title == "Compiler Engineer (confidential search)"
+    assert run.confidential_included is True
+    # The published posting on the internal job site only is there too (the published quirk).
+    assert current(synced_integration).filter(title="Software Engineer in Test").exists()
+    synced_integration.refresh_from_db()
+    assert synced_integration.last_success_at is not None
+
+
+def test_a_posting_is_stored_with_its_team_location_codes_and_lever_update_time(
+    synced_integration: AtsIntegration,
+) -> None:
+    sync(synced_integration)
+
+    source = DEMO_POSTINGS[0]
+    posting = AtsPosting.objects.get(posting_id=source["id"])
+    assert (posting.title, posting.team, posting.location, posting.state) == (
+        source["text"],
+        source["categories"]["team"],
+        source["categories"]["location"],
+        "published",
+    )
+    assert posting.requisition_codes == source["requisitionCodes"]
+    assert posting.remote_updated_at_ms == source["updatedAt"]
+    assert posting.title_key == "senior backend engineer"
+    # Lever's [""] and null requisition codes are stored as no code.
+    assert AtsPosting.objects.get(posting_id=DEMO_POSTINGS[11]["id"]).requisition_codes == []
+
+
+def test_a_full_sync_follows_every_page_one_upsert_per_page(
+    synced_integration: AtsIntegration, lever_sandbox: SandboxServer
+) -> None:
+    lever_sandbox.add_postings(250)
+
+    run = sync(synced_integration, PostingSyncRun.Kind.FULL)
+
+    assert run.pages_done == 3  # 280 postings, pages of 100
+    assert run.postings_seen == 280 == current(synced_integration).count()
+    assert run.cursor == ""
+
+
+def test_a_key_without_confidential_access_syncs_every_other_posting(
+    synced_integration: AtsIntegration, lever_sandbox: SandboxServer
+) -> None:
+    sync(synced_integration, PostingSyncRun.Kind.FULL)
+    assert current(synced_integration).filter(confidential=True).count() == 1
+    limited = lever_sandbox.create_api_key(
+        [p for p in KARAT_PERMISSIONS if p != CONFIDENTIAL_ACCESS]
+    )
+    # As if the new key had replaced the old one after its check.
+    synced_integration.api_key = limited
+    synced_integration.save(update_fields=["api_key"])
+
+    run = sync(synced_integration, PostingSyncRun.Kind.FULL)
+
+    assert run.status == PostingSyncRun.Status.SUCCEEDED
+    assert current(synced_integration).count() == len(DEMO_POSTINGS) - 1
+    # Lever no longer lists it to this key: it is marked removed, not kept as current.
+    assert not current(synced_integration).filter(confidential=True).exists()
+    assert AtsPosting.objects.filter(confidential=True, removed_at__isnull=False).count() == 1
+
+
+def test_a_changes_only_sync_reads_only_postings_changed_since_the_last_sync(
+    synced_integration: AtsIntegration, lever_sandbox: SandboxServer
+) -> None:
+    sync(synced_integration, PostingSyncRun.Kind.FULL)
+    posting_id = DEMO_POSTINGS[3]["id"]
+    lever_sandbox.update_posting(posting_id, text="Data Engineer II", state="closed")
+
+    run = sync(synced_integration, PostingSyncRun.Kind.INCREMENTAL)
+
+    assert run.kind == PostingSyncRun.Kind.INCREMENTAL
+    assert run.status == PostingSyncRun.Status.SUCCEEDED
+    assert run.postings_seen == 1
+    posting = AtsPosting.objects.get(posting_id=posting_id)
+    assert (posting.title, posting.state, posting.title_key) == (
+        "Data Engineer II",
+        "closed",
+        "data engineer ii",
+    )
+    assert current(synced_integration).count() == len(DEMO_POSTINGS)
+
+
+def test_the_schedule_picks_a_full_sync_first_then_changes_only(
+    synced_integration: AtsIntegration,
+) -> None:
+    first = sync(synced_integration)
+    second = sync(synced_integration)
+
+    assert first.kind == PostingSyncRun.Kind.FULL
+    assert second.kind == PostingSyncRun.Kind.INCREMENTAL
+    assert second.updated_since_ms is not None
+    assert first.started_at is not None
+    assert second.updated_since_ms < int(first.started_at.timestamp() * 1000)
+
+
+def test_a_full_sync_marks_postings_deleted_in_lever_as_removed(
+    synced_integration: AtsIntegration, lever_sandbox: SandboxServer
+) -> None:
+    sync(synced_integration, PostingSyncRun.Kind.FULL)
+    deleted = DEMO_POSTINGS[5]["id"]
+    lever_sandbox.delete_posting(deleted)
+
+    run = sync(synced_integration, PostingSyncRun.Kind.FULL)
+
+    assert run.postings_removed == 1
+    assert AtsPosting.objects.get(posting_id=deleted).removed_at is not None
+    assert current(synced_integration).count() == len(DEMO_POSTINGS) - 1
+    assert deleted not in {p.posting_id for p in postings_list(synced_integration)}
+
+
+def postings_list(integration: AtsIntegration) -> Any:
+    from integrations.selectors import posting_list
+
+    return posting_list(integration=integration)
+
+
+def test_a_sync_that_fails_part_way_keeps_its_pages_and_continues_from_its_cursor(
+    synced_integration: AtsIntegration, lever_sandbox: SandboxServer
+) -> None:
+    lever_sandbox.add_postings(250)
+    # The second page fails on every attempt (the client retries 503s three times).
+    lever_sandbox.set_faults(fail_after=1, fail_next=[503] * 4, paths=["/v1/postings"])
+
+    failed = sync(synced_integration, PostingSyncRun.Kind.FULL)
+
+    assert failed.status == PostingSyncRun.Status.FAILED
+    assert "Lever did not answer usefully" in failed.error
+    assert failed.pages_done == 1
+    assert failed.cursor
+    assert current(synced_integration).count() == 100
+    synced_integration.refresh_from_db()
+    assert "Syncing postings" in synced_integration.last_error
+
+    lever_sandbox.reset_faults()
+    resumed = sync(synced_integration)
+
+    assert resumed.pk == failed.pk  # the same run, continued
+    assert resumed.status == PostingSyncRun.Status.SUCCEEDED
+    assert resumed.attempts == 2
+    assert resumed.pages_done == 3
+    assert resumed.postings_seen == 280  # the first page was not read again
+    assert current(synced_integration).count() == 280
+    assert resumed.postings_removed == 0
+
+
+def test_one_sync_at_a_time_per_integration(synced_integration: AtsIntegration) -> None:
+    first = postings.postings_sync_request(integration=synced_integration)
+    again = postings.postings_sync_request(integration=synced_integration)
+
+    assert again.pk == first.pk
+    assert PostingSyncRun.objects.filter(integration=synced_integration).count() == 1
+
+
+def test_running_a_run_twice_does_nothing_the_second_time(
+    synced_integration: AtsIntegration,
+) -> None:
+    run = sync(synced_integration)
+
+    assert postings.postings_sync_run(run_id=run.pk) is None
+    assert postings.postings_sync_run(run_id=999_999) is None
+
+
+def test_a_disabled_integration_does_not_sync(synced_integration: AtsIntegration) -> None:
+    run = postings.postings_sync_request(integration=synced_integration)
+    AtsIntegration.objects.filter(pk=synced_integration.pk).update(enabled=False)
+
+    assert postings.postings_sync_run(run_id=run.pk) == PostingSyncRun.Status.FAILED
+    assert not AtsPosting.objects.exists()
+
+
+def test_the_schedule_asks_only_for_enabled_integrations_with_a_valid_key(
+    synced_integration: AtsIntegration, second_group: Any
+) -> None:
+    AtsIntegration.objects.create(group=second_group)  # no key
+
+    assert postings.postings_sync_due() == 1
+    assert PostingSyncRun.objects.get().integration_id == synced_integration.pk
+
+
+def test_a_valid_key_check_queues_a_sync_after_commit(
+    integration: AtsIntegration,
+    lever_sandbox: SandboxServer,
+    memory_broker: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from integrations.services import keys
+    from tests.integrations.conftest import latest_check
+
+    AtsIntegration.objects.filter(pk=integration.pk).update(region=Region.SANDBOX)
+    integration.refresh_from_db()
+    set_key(integration, None, DEMO_API_KEY)
+    integration.refresh_from_db()
+    result = keys.api_key_check(integration=integration, api_key=DEMO_API_KEY)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        keys.key_check_result_apply(check=latest_check(integration), result=result)
+
+    run = PostingSyncRun.objects.get(integration=integration)
+    assert run.status == PostingSyncRun.Status.QUEUED
+    assert run.kind == PostingSyncRun.Kind.FULL
+
+
+def test_a_rejected_key_queues_no_sync(
+    integration: AtsIntegration,
+    lever_sandbox: SandboxServer,
+    memory_broker: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from integrations.services import keys
+    from tests.integrations.conftest import latest_check
+
+    AtsIntegration.objects.filter(pk=integration.pk).update(region=Region.SANDBOX)
+    integration.refresh_from_db()
+    set_key(integration, None, "lvr_not_a_key_the_sandbox_knows_0000")
+    integration.refresh_from_db()
+    result = keys.api_key_check(
+        integration=integration, api_key="lvr_not_a_key_the_sandbox_knows_0000"
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        keys.key_check_result_apply(check=latest_check(integration), result=result)
+
+    assert not PostingSyncRun.objects.exists()
+
+
+def test_manual_decisions_survive_the_next_sync(
+    synced_integration: AtsIntegration, lever_sandbox: SandboxServer
+) -> None:
+    group = synced_integration.group
+    backend = role_create(group=group, title="Senior Backend Engineer", requisition_code="ENG-101")
+    other = role_create(group=group, title="Platform generalist")
+    sync(synced_integration, PostingSyncRun.Kind.FULL)
+    senior_id, data_id = DEMO_POSTINGS[0]["id"], DEMO_POSTINGS[3]["id"]
+    assert RoleMapping.objects.get(posting__posting_id=senior_id).role == backend
+
+    postings.role_mapping_set(
+        integration=synced_integration, posting_id=senior_id, role=None, actor=None
+    )
+    postings.role_mapping_set(
+        integration=synced_integration, posting_id=data_id, role=other, actor=None
+    )
+    lever_sandbox.update_posting(data_id, text="Data Engineer (renamed)")
+    sync(synced_integration, PostingSyncRun.Kind.FULL)
+    sync(synced_integration, PostingSyncRun.Kind.INCREMENTAL)
+
+    unmapped = RoleMapping.objects.get(posting__posting_id=senior_id)
+    assert (unmapped.method, unmapped.role) == (RoleMapping.Method.UNMAPPED, None)
+    mapped = RoleMapping.objects.get(posting__posting_id=data_id)
+    assert (mapped.method, mapped.role) == (RoleMapping.Method.ADMIN, other)
+
+
+def test_the_demo_postings_mostly_match_the_demo_roles_and_the_rest_get_suggestions(
+    lever_sandbox: SandboxServer,
+) -> None:
+    from integrations import selectors
+    from karatlever.demo.management.commands.seed_demo import seed_demo
+
+    report = seed_demo(candidacies=4)
+    integration = AtsIntegration.objects.get(public_id=report.integration_public_id)
+    mark_valid(integration)
+
+    sync(integration, PostingSyncRun.Kind.FULL)
+
+    page = selectors.roles_page(integration=integration)
+    assert page.postings_total == len(DEMO_POSTINGS)
+    assert page.matched > len(DEMO_POSTINGS) / 2
+    methods = set(
+        RoleMapping.objects.filter(posting__integration=integration).values_list(
+            "method", flat=True
+        )
+    )
+    assert {RoleMapping.Method.REQUISITION_CODE, RoleMapping.Method.TITLE} <= methods
+    unmatched = selectors.roles_page(integration=integration, unmatched_only=True).rows
+    suggested = {r.posting.title: [s.title for s in r.suggestions] for r in unmatched}
+    assert suggested["Staff Frontend Engineer"] == ["Senior Frontend Engineer"]
+    assert suggested["Cloud Infrastructure Engineer"] == ["Cloud Engineer"]
+    assert suggested["Data Engineer (2025 backfill)"] == ["Data Engineer"]
+    # Every unmatched open posting has a suggestion.
+    assert all(r.suggestions for r in unmatched if r.posting.state in {"published", "internal"})
+
+
+def test_a_long_list_goes_on_in_a_new_task_from_its_cursor(
+    synced_integration: AtsIntegration,
+    lever_sandbox: SandboxServer,
+    settings: Any,
+    memory_broker: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    lever_sandbox.add_postings(150)
+    # Half of this is the time one task reads pages: over after the first page.
+    settings.CELERY_TASK_SOFT_TIME_LIMIT = 0.001
+    run = postings.postings_sync_request(integration=synced_integration, kind="full")
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        first = postings.postings_sync_run(run_id=run.pk)
+
+    run.refresh_from_db()
+    assert (first, run.status, run.pages_done) == ("queued", "queued", 1)
+    assert len(callbacks) == 1  # the next task is enqueued after commit
+    assert current(synced_integration).count() == 100
+
+    assert postings.postings_sync_run(run_id=run.pk) == "succeeded"
+    run.refresh_from_db()
+    assert (run.pages_done, run.postings_seen, run.attempts) == (2, 180, 2)
+    assert run.postings_removed == 0
