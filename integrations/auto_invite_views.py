@@ -4,6 +4,7 @@ its status-page feature. Registered from ``IntegrationsConfig.ready()``."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from django.contrib import messages
 from django.http import HttpResponse
@@ -112,9 +113,12 @@ def edit(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRespons
             stages = [
                 (s.stage_id, s.name) for s in adapter.stages_list(account, profile=ats.INTERACTIVE)
             ]
+            # The postings the roles page synced; before the first sync, the ATS's list.
+            listed: Sequence[ats.PostingInfo | selectors.PostingSummary] = selectors.posting_list(
+                integration=integration
+            ) or adapter.postings_list(account, profile=ats.INTERACTIVE)
             postings = [
-                (p.posting_id, f"{p.title} ({p.state})" if p.state else p.title)
-                for p in adapter.postings_list(account, profile=ats.INTERACTIVE)
+                (p.posting_id, f"{p.title} ({p.state})" if p.state else p.title) for p in listed
             ]
         except ats.AtsError as exc:
             ats_error = exc.message

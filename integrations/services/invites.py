@@ -30,14 +30,17 @@ from django.utils import timezone
 from integrations import ats
 from integrations.models import (
     AtsIntegration,
+    AtsPosting,
     AuditEntry,
     AutoInviteRule,
     InviteBatch,
     InviteItem,
     OpportunityLink,
 )
+from integrations.selectors import posting_role_get
 from integrations.services.audit import audit_entry_record
 from integrations.services.health import integration_failure_record, integration_success_record
+from integrations.services.postings import title_key
 from karatlever.errors import ApplicationError
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
 from karatlever.hiring.services import HiringError, candidacy_create, candidacy_event_add
@@ -161,24 +164,40 @@ class InviteOutcome:
 # --- role matching ----------------------------------------------------------------------------
 
 
-def invite_role_match(*, group: Group, postings: Sequence[ats.PostingInfo]) -> Role | None:
+def invite_role_match(
+    *, integration: AtsIntegration, group: Group, postings: Sequence[ats.PostingInfo]
+) -> Role | None:
     """The active Karat role of ``group`` for an opportunity's postings, or None.
 
-    Until postings are synced and mapped (the roles feature), a posting matches a role when
-    one of its requisition codes equals the role's requisition code, else when its title
-    equals the role's title (case and surrounding spaces ignored). The one place that decides
-    this: the synced posting → role mapping replaces its body later.
+    The roles page's posting → role mapping decides (automatic or an admin's; see
+    services/postings.py). A posting Karat has synced but left unmatched (or in conflict)
+    gets no role: the recruiter picks one. Only a posting not synced yet (created since the
+    last sync) falls back to the automatic rule itself: a requisition code equal to the role's,
+    else the same title after normalising case, spacing and punctuation.
     """
-    roles = list(Role.objects.filter(group=group, active=True))
+    synced = set(
+        AtsPosting.objects.filter(
+            integration=integration, posting_id__in=[p.posting_id for p in postings]
+        ).values_list("posting_id", flat=True)
+    )
     for posting in postings:
+        if posting.posting_id in synced:
+            role = posting_role_get(integration=integration, posting_id=posting.posting_id)
+            if role is not None and role.active and role.group_id == group.pk:
+                return role
+    unsynced = [p for p in postings if p.posting_id not in synced]
+    if not unsynced:
+        return None
+    roles = list(Role.objects.filter(group=group, active=True))
+    for posting in unsynced:
         codes = {c.casefold() for c in posting.requisition_codes}
         for role in roles:
             if role.requisition_code and role.requisition_code.casefold() in codes:
                 return role
-    for posting in postings:
-        title = posting.title.strip().casefold()
+    for posting in unsynced:
+        title = title_key(posting.title)
         for role in roles:
-            if title and role.title.strip().casefold() == title:
+            if title and title_key(role.title) == title:
                 return role
     return None
 
@@ -313,7 +332,11 @@ def _preview_of(
     postings: Sequence[ats.PostingInfo],
     role: Role | None,
 ) -> InvitePreview:
-    matched = role if role is not None else invite_role_match(group=group, postings=postings)
+    matched = (
+        role
+        if role is not None
+        else invite_role_match(integration=integration, group=group, postings=postings)
+    )
     email = detail.emails[0].lower() if detail.emails else ""
     warnings: list[str] = []
     existing = (

@@ -362,7 +362,7 @@ def test_unknown_features_cannot_register() -> None:
 
 PARTLY = (
     f"{ROLE_MATCHING_WAITING}; Invite candidates using Lever URL and Auto state updating "
-    "work; Post candidacy updates to Lever is not available yet."
+    "work; Automatic invites is off; Post candidacy updates to Lever is not available yet."
 )
 
 

@@ -338,34 +338,6 @@ def test_background_batches_are_read_and_invited_in_chunks(
     assert Candidacy.objects.count() == 5
 
 
-def test_invite_feature_health_follows_the_key_and_counts_invites(
-    lever_integration: AtsIntegration, roles: list[Role], invitable: list[str]
-) -> None:
-    from integrations import selectors
-
-    def feature() -> selectors.FeatureHealth:
-        features = selectors.integration_features(integration=lever_integration)
-        return next(f for f in features if f.key == selectors.INVITE_FROM_LEVER_URL)
-
-    no_key_check = feature()
-    AtsIntegration.objects.filter(pk=lever_integration.pk).update(
-        key_status=AtsIntegration.KeyStatus.VALID
-    )
-    lever_integration.refresh_from_db()
-    invites.invite_urls(
-        group=lever_integration.group, urls=[url_of(invitable[0])], role=None, actor=None
-    )
-    working = feature()
-    lever_integration.enabled = False
-    off = feature()
-
-    assert no_key_check.level == "bad"
-    assert no_key_check.issues
-    assert (working.level, working.label) == ("ok", "Working")
-    assert "1 candidate invited" in working.summary
-    assert (off.level, off.label) == ("muted", "Off")
-
-
 def test_a_batch_still_being_read_cannot_be_confirmed(
     recruiter_client: Client,
     lever_integration: AtsIntegration,
