@@ -165,7 +165,7 @@ class IntegrationStatusApi(APIView):
 
     permission_classes = [IsAuthenticated, IsOrganizationAdmin]
 
-    class OutputSerializer(serializers.Serializer[Any]):
+    class IntegrationStatusOutputSerializer(serializers.Serializer[Any]):
         integration_id = serializers.UUIDField()
         computed_at = serializers.DateTimeField(allow_null=True)
         pending = serializers.BooleanField(help_text="A recompute was asked for and runs now")
@@ -184,7 +184,7 @@ class IntegrationStatusApi(APIView):
     @extend_schema(
         operation_id="integrations_status",
         summary="The integration's status: overall, basic information, each feature's checks",
-        responses={200: OutputSerializer, 403: _ERRORS[403], 404: None},
+        responses={200: IntegrationStatusOutputSerializer, 403: _ERRORS[403], 404: None},
         tags=["integrations"],
     )
     def get(self, request: Request, public_id: UUID) -> Response:
@@ -216,7 +216,7 @@ class IntegrationStatusApi(APIView):
             },
             "features": snapshot.features,
         }
-        return Response(self.OutputSerializer(data).data)
+        return Response(self.IntegrationStatusOutputSerializer(data).data)
 
 
 def _output(integration: AtsIntegration) -> Any:
@@ -241,7 +241,7 @@ class InvitationCreateApi(APIView):
 
     permission_classes = [IsAuthenticated, IsMember]
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class InvitationInputSerializer(serializers.Serializer[Any]):
         group = serializers.UUIDField(help_text="The Karat group's id (code)")
         lever_urls = serializers.ListField(
             child=serializers.CharField(max_length=8192, allow_blank=True),
@@ -263,11 +263,11 @@ class InvitationCreateApi(APIView):
             "last 6 months",
         )
 
-    class CandidacyRefSerializer(serializers.Serializer[Any]):
+    class InvitationCandidacySerializer(serializers.Serializer[Any]):
         id = serializers.UUIDField(source="code")
         url = serializers.CharField()
 
-    class ResultSerializer(serializers.Serializer[Any]):
+    class InvitationResultSerializer(serializers.Serializer[Any]):
         url = serializers.CharField()
         status = serializers.ChoiceField(choices=["invited", "already_invited", "not_invited"])
         code = serializers.CharField(help_text="invited, already_invited, or why not")
@@ -275,7 +275,7 @@ class InvitationCreateApi(APIView):
         opportunity_id = serializers.CharField(allow_blank=True)
         candidacy = serializers.DictField(allow_null=True)
 
-    class OutputSerializer(serializers.Serializer[Any]):
+    class InvitationOutputSerializer(serializers.Serializer[Any]):
         results = serializers.ListField(child=serializers.DictField())
 
     @extend_schema(
@@ -287,10 +287,11 @@ class InvitationCreateApi(APIView):
         "application_search, region_mismatch, no_integration, integration_disabled, "
         "unknown_opportunity, confidential, key_refused, key_permission, ats_unavailable, "
         "no_email, no_role, recent_interview, duplicate_url, …). A group you can't see is 404.",
-        request=InputSerializer,
+        request=InvitationInputSerializer,
         responses={
             200: OpenApiResponse(
-                response=OutputSerializer, description="{results: [one per URL, in order]}"
+                response=InvitationOutputSerializer,
+                description="{results: [one per URL, in order]}",
             ),
             404: None,
             **_ERRORS,
@@ -298,7 +299,7 @@ class InvitationCreateApi(APIView):
         tags=["invitations"],
     )
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.InvitationInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         user = signed_in_user(request)
@@ -412,14 +413,14 @@ class RoleMappingListApi(APIView):
         default_limit = 100
         max_limit = 500
 
-    class FilterSerializer(serializers.Serializer[Any]):
+    class RoleMappingFilterSerializer(serializers.Serializer[Any]):
         unmatched = serializers.BooleanField(required=False, default=False)
         state = serializers.CharField(required=False, default="", max_length=20)
 
     @extend_schema(
         operation_id="role_mappings_list",
         summary="List the integration's postings with their Karat roles",
-        parameters=[FilterSerializer],
+        parameters=[RoleMappingFilterSerializer],
         responses={
             200: RoleMappingOutputSerializer(many=True),
             400: _ERRORS[400],
@@ -430,7 +431,7 @@ class RoleMappingListApi(APIView):
     )
     def get(self, request: Request, public_id: UUID) -> Response:
         integration = selectors.integration_get(user=signed_in_user(request), public_id=public_id)
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.RoleMappingFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         postings = selectors.role_mapping_list(
             integration=integration,
@@ -453,7 +454,7 @@ class RoleMappingDetailApi(APIView):
 
     permission_classes = [IsAuthenticated, IsOrganizationAdmin]
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class RoleMappingInputSerializer(serializers.Serializer[Any]):
         role = serializers.UUIDField(required=False, allow_null=True)
         automatic = serializers.BooleanField(required=False)
 
@@ -482,7 +483,7 @@ class RoleMappingDetailApi(APIView):
     @extend_schema(
         operation_id="role_mappings_update",
         summary="Map a posting to a Karat role, leave it unmatched, or match it automatically",
-        request=InputSerializer,
+        request=RoleMappingInputSerializer,
         responses={200: RoleMappingOutputSerializer, 404: None, **_ERRORS},
         tags=["role matching"],
     )
@@ -490,7 +491,7 @@ class RoleMappingDetailApi(APIView):
         user = signed_in_user(request)
         integration = selectors.integration_get(user=user, public_id=public_id)
         selectors.role_mapping_get(integration=integration, posting_id=posting_id)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.RoleMappingInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if data.get("automatic"):
