@@ -4,6 +4,7 @@ its status-page feature. Registered from ``IntegrationsConfig.ready()``."""
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 
 from django.contrib import messages
@@ -97,6 +98,26 @@ def automatic_invites_health(integration: AtsIntegration) -> FeatureHealth:
     )
 
 
+def posting_choices(
+    listed: Sequence[ats.PostingInfo | selectors.PostingSummary],
+) -> list[tuple[str, str]]:
+    """(posting id, label) for the posting filter. The label is the title, the team and
+    location when known, and the state; postings that would still read the same (the ATS
+    allows equal titles) also show the start of their id."""
+
+    def label(p: ats.PostingInfo | selectors.PostingSummary) -> str:
+        where = " · ".join(x for x in (getattr(p, "team", ""), getattr(p, "location", "")) if x)
+        text = f"{p.title} — {where}" if where else p.title
+        return f"{text} ({p.state})" if p.state else text
+
+    labels = [label(p) for p in listed]
+    counts = Counter(labels)
+    return [
+        (p.posting_id, f"{text} · id {p.posting_id[:8]}" if counts[text] > 1 else text)
+        for p, text in zip(listed, labels, strict=True)
+    ]
+
+
 @admin_required
 @require_http_methods(["GET", "POST"])
 def edit(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResponse:
@@ -117,9 +138,7 @@ def edit(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRespons
             listed: Sequence[ats.PostingInfo | selectors.PostingSummary] = selectors.posting_list(
                 integration=integration
             ) or adapter.postings_list(account, profile=ats.INTERACTIVE)
-            postings = [
-                (p.posting_id, f"{p.title} ({p.state})" if p.state else p.title) for p in listed
-            ]
+            postings = posting_choices(listed)
         except ats.AtsError as exc:
             ats_error = exc.message
     roles = Role.objects.filter(group=integration.group, active=True)

@@ -19,7 +19,8 @@ class InviteForm(forms.Form):
         label="Lever candidate URLs",
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "autocomplete": "off"}),
         help_text=f"One URL per line, up to {MAX_URLS}. Copy each from the candidate's profile "
-        "in Lever (https://hire.lever.co/candidates/…).",
+        "in Lever: https://hire.lever.co/candidates/… (EU accounts: hire.eu.lever.co; the "
+        "sandbox: hire.sandbox.lever.co).",
         error_messages={"required": "Paste at least one Lever candidate URL."},
         # Well above 200 URLs with tracking parameters; anything longer is a paste accident.
         max_length=200_000,

@@ -7,9 +7,11 @@ admins of a group may invite into it; another organization's batch is a 404.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.db.models import Count
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
@@ -31,7 +33,9 @@ RUNNING = (InviteBatch.Status.PREVIEWING, InviteBatch.Status.INVITING)
 @require_http_methods(["GET", "POST"])
 def invite(request: AuthenticatedHttpRequest) -> HttpResponse:
     groups = group_list_visible(user=request.user)
-    form = InviteForm(request.POST or None, groups=groups, initial={"group": groups.first()})
+    # The first group that can actually invite (an enabled integration), not just the first.
+    default = invites.invite_group_default(groups=list(groups))
+    form = InviteForm(request.POST or None, groups=groups, initial={"group": default})
     if request.method == "POST" and form.is_valid():
         try:
             batch = invites.invite_batch_start(
@@ -43,7 +47,10 @@ def invite(request: AuthenticatedHttpRequest) -> HttpResponse:
             form_errors_from(form, exc)
         else:
             return redirect("invites:batch", public_id=batch.public_id)
-    recent = InviteBatch.objects.filter(group__in=groups, created_by=request.user)[:5]
+    # The pasted URLs (rows), not ``total``: that becomes the ticked rows once confirmed.
+    recent = InviteBatch.objects.filter(group__in=groups, created_by=request.user).annotate(
+        url_count=Count("items")
+    )[:5]
     return render(
         request,
         "integrations/invites/new.html",
@@ -51,16 +58,74 @@ def invite(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
-def _context(batch: InviteBatch) -> dict[str, object]:
+@dataclass(frozen=True)
+class PreviewRow:
+    """One ready row of the preview form as shown: ticked or not, the role picked, and the
+    reason it could not be invited as chosen (after a confirm that needed a decision)."""
+
+    item: InviteItem
+    checked: bool
+    role_code: str
+    confirm_recent: bool
+    error: str = ""
+
+
+# Warnings a recruiter must decide on: such rows start unticked.
+DECIDE_WARNINGS = {invites.InviteWarning.RECENT_INTERVIEW, invites.InviteWarning.ARCHIVED}
+
+
+def _rows(
+    items: list[InviteItem], posted: QueryDict | None, errors: dict[int, str]
+) -> list[PreviewRow]:
+    rows = []
+    for item in items:
+        if item.status != InviteItem.Status.READY:
+            continue
+        if posted is not None:  # re-shown after a refused confirm: keep what was chosen
+            rows.append(
+                PreviewRow(
+                    item=item,
+                    checked=f"include-{item.pk}" in posted,
+                    role_code=posted.get(f"role-{item.pk}", ""),
+                    confirm_recent=f"confirm-{item.pk}" in posted,
+                    error=errors.get(item.pk, ""),
+                )
+            )
+            continue
+        rows.append(
+            PreviewRow(
+                item=item,
+                checked=item.role is not None and not DECIDE_WARNINGS & set(item.warnings),
+                role_code=str(item.role.code) if item.role else "",
+                confirm_recent=False,
+            )
+        )
+    return rows
+
+
+def _context(
+    batch: InviteBatch,
+    *,
+    posted: QueryDict | None = None,
+    errors: dict[int, str] | None = None,
+) -> dict[str, object]:
     items = list(selectors.invite_items(batch=batch))
+    done_or_pending = {
+        InviteItem.Status.READY,
+        InviteItem.Status.SELECTED,
+        InviteItem.Status.INVITED,
+    }
     return {
         "batch": batch,
         "items": items,
+        "rows": _rows(items, posted, errors or {}),
         "running": batch.status in RUNNING,
         "roles": Role.objects.filter(group=batch.group, active=True),
         "ready": [i for i in items if i.status == InviteItem.Status.READY],
         "invited": [i for i in items if i.status == InviteItem.Status.INVITED],
         "not_invited": [i for i in items if i.status != InviteItem.Status.INVITED],
+        # Rows that can't be (or weren't) invited: the card is hidden when there are none.
+        "problems": [i for i in items if i.status not in done_or_pending],
         "warning_labels": invites.WARNING_LABELS,
     }
 
@@ -102,6 +167,11 @@ def batch_confirm(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> Ht
         )
     try:
         invites.invite_batch_confirm(batch=found, choices=choices, actor=request.user)
+    except invites.InviteRowsError as exc:
+        # Nothing changed: the same preview again, with each row's reason and the choices kept.
+        messages.error(request, exc.message)
+        context = _context(found, posted=request.POST, errors=exc.rows)
+        return render(request, "integrations/invites/batch.html", context, status=400)
     except invites.InviteInputError as exc:
         messages.error(request, exc.message)
     return redirect("invites:batch", public_id=found.public_id)

@@ -642,6 +642,9 @@ class PostingSummary:
     posting_id: str
     title: str
     state: str
+    # Where the ATS has them: tell apart postings with the same title.
+    team: str = ""
+    location: str = ""
 
 
 def posting_role_get(*, integration: AtsIntegration, posting_id: str) -> Role | None:
@@ -661,16 +664,18 @@ def posting_role_get(*, integration: AtsIntegration, posting_id: str) -> Role | 
 def posting_list(
     *, integration: AtsIntegration, states: Iterable[str] | None = None
 ) -> list[PostingSummary]:
-    """The integration's current postings (id, title, state), by title; ``states`` narrows
+    """The integration's current postings (id, title, state, team, location), by title; ``states`` narrows
     them to those ATS states (e.g. the adapter's ``posting_open_states``). One query."""
     postings = AtsPosting.objects.filter(integration=integration, removed_at__isnull=True)
     if states is not None:
         postings = postings.filter(state__in=list(states))
     return [
-        PostingSummary(posting_id=posting_id, title=title, state=state)
-        for posting_id, title, state in postings.order_by("title", "posting_id").values_list(
-            "posting_id", "title", "state"
+        PostingSummary(
+            posting_id=posting_id, title=title, state=state, team=team, location=location
         )
+        for posting_id, title, state, team, location in postings.order_by(
+            "title", "posting_id"
+        ).values_list("posting_id", "title", "state", "team", "location")
     ]
 
 

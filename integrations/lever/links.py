@@ -65,19 +65,23 @@ _MESSAGES: dict[UrlErrorCode, str] = {
     ),
     UrlErrorCode.NOT_LEVER: (
         "This isn't a Lever candidate link. Open the candidate's profile in Lever and copy "
-        "the link from the address bar; it starts with https://hire.lever.co/candidates/."
+        "the link from the address bar; it starts with https://hire.lever.co/candidates/ "
+        "(EU accounts: hire.eu.lever.co; the sandbox: hire.sandbox.lever.co)."
     ),
     UrlErrorCode.JOB_POSTING: (
         "This is a job posting link. Paste the candidate's profile link from Lever instead "
-        "(https://hire.lever.co/candidates/…)."
+        "(https://hire.lever.co/candidates/…; EU accounts: hire.eu.lever.co; the sandbox: "
+        "hire.sandbox.lever.co)."
     ),
     UrlErrorCode.APPLICATION_SEARCH: (
         "This link points to an application search, not to a candidate. Open the candidate's "
-        "profile in Lever and copy that link (https://hire.lever.co/candidates/…)."
+        "profile in Lever and copy that link (https://hire.lever.co/candidates/…; EU accounts: "
+        "hire.eu.lever.co; the sandbox: hire.sandbox.lever.co)."
     ),
     UrlErrorCode.NO_ID: (
         "This Lever link doesn't point to one candidate. Open the candidate's profile in Lever "
-        "and copy the link from the address bar (https://hire.lever.co/candidates/…)."
+        "and copy the link from the address bar (https://hire.lever.co/candidates/…; EU "
+        "accounts: hire.eu.lever.co; the sandbox: hire.sandbox.lever.co)."
     ),
     UrlErrorCode.MALFORMED_ID: (
         "The candidate id in this Lever link is incomplete or damaged. Copy the link from the "

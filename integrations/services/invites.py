@@ -79,6 +79,7 @@ class InviteCode(StrEnum):
     RECENT_INTERVIEW = "recent_interview"
     NOT_SELECTED = "not_selected"
     EMAIL_FAILED = "email_failed"
+    EMAIL_UNSUPPORTED = "email_unsupported"
 
 
 class InviteWarning(StrEnum):
@@ -98,6 +99,47 @@ WARNING_LABELS = {
 
 class InviteInputError(ApplicationError):
     """The request as a whole can't be used (no URLs, too many, a group the user can't see)."""
+
+
+class InviteRowsError(ApplicationError):
+    """Some ticked rows of a preview can't be invited as chosen (no role yet). ``rows`` maps
+    each such row's InviteItem pk to its reason; nothing was changed and the batch can still
+    be confirmed."""
+
+    def __init__(self, rows: dict[int, str]) -> None:
+        super().__init__(
+            f"{len(rows)} selected candidate{'s' if len(rows) != 1 else ''} "
+            "can't be invited as chosen: see the rows marked below."
+        )
+        self.rows = rows
+
+
+def email_unsupported_reason(email: str) -> str:
+    """Why Karat can't send mail to ``email``, or "" when it can.
+
+    A non-ASCII local part (``tomás@…``) needs SMTPUTF8, which Django's mail (and many
+    servers) don't speak: Django would encode it into an invalid ``To:`` header. A non-ASCII
+    domain is fine (sent as IDNA/punycode).
+    """
+    local = email.rpartition("@")[0]
+    if not local.isascii():
+        return (
+            f"The email address can't receive mail from Karat: {email} has characters before "
+            "the @ that Karat's mail can't carry (accents or non-Latin letters). Correct it in "
+            "the ATS, then invite again."
+        )
+    return ""
+
+
+def invite_group_default(*, groups: Sequence[Group]) -> Group | None:
+    """The group the invite form starts on: the first of ``groups`` (in their order) whose
+    ATS integration is enabled; else the first group (its rows will say what is missing)."""
+    enabled = set(
+        AtsIntegration.objects.filter(group__in=list(groups), enabled=True).values_list(
+            "group_id", flat=True
+        )
+    )
+    return next((g for g in groups if g.pk in enabled), next(iter(groups), None))
 
 
 @dataclass(frozen=True)
@@ -452,6 +494,14 @@ def invite_create(
             "The candidate has no email address in the ATS: add one there, then invite again.",
             opportunity_id=preview.opportunity_id,
         )
+    unsupported = email_unsupported_reason(preview.email)
+    if unsupported:
+        return InviteOutcome(
+            url,
+            InviteCode.EMAIL_UNSUPPORTED,
+            unsupported,
+            opportunity_id=preview.opportunity_id,
+        )
     if role is None:
         return InviteOutcome(
             url,
@@ -704,8 +754,11 @@ def invite_batch_start(*, group: Group, raw_urls: str, actor: User | None) -> In
 
 
 def batch_runs_in_background(batch: InviteBatch) -> bool:
+    """Whether both phases (reading and inviting) of ``batch`` run in the worker: more pasted
+    URLs than INVITE_BACKGROUND_THRESHOLD. Decided by the paste, not by how many rows were
+    ticked, so a batch read in the worker is also invited (and its emails sent) there."""
     threshold: int = settings.INVITE_BACKGROUND_THRESHOLD
-    return batch.total > threshold
+    return batch.items.count() > threshold
 
 
 def _enqueue_unless_small(batch: InviteBatch, phase: str) -> bool:
@@ -786,6 +839,10 @@ def _item_store(item: InviteItem, preview: InvitePreview) -> None:
         item.status = InviteItem.Status.ERROR
         item.code = InviteCode.NO_EMAIL
         item.message = "No email address in the ATS: add one there, then invite again."
+    elif email_unsupported_reason(preview.email):
+        item.status = InviteItem.Status.ERROR
+        item.code = InviteCode.EMAIL_UNSUPPORTED
+        item.message = email_unsupported_reason(preview.email)
     else:
         item.status = InviteItem.Status.READY
     item.save(
@@ -817,7 +874,20 @@ def invite_batch_confirm(
     """Mark the chosen ready rows for inviting (the others skipped) and start inviting:
     inline for small selections, otherwise in a Celery task. Only a previewed batch can be
     confirmed (InviteInputError otherwise, e.g. a second click). The invites are made in the
-    name of the batch's creator (``actor`` is who confirmed; logged)."""
+    name of the batch's creator (``actor`` is who confirmed; logged).
+
+    A ticked row with no role (none matched and none chosen) raises InviteRowsError before
+    anything changes: the batch stays previewed, so the recruiter picks the roles and
+    confirms again."""
+    missing = {
+        item.pk: "Choose a Karat role for this candidate (no role matches the posting)."
+        for item in batch.items.filter(status=InviteItem.Status.READY)
+        if choices.get(item.pk, RowChoice(include=False)).include
+        and choices[item.pk].role is None
+        and item.role_id is None
+    }
+    if missing and batch.status == InviteBatch.Status.PREVIEWED:
+        raise InviteRowsError(missing)
     with transaction.atomic():
         claimed = InviteBatch.objects.filter(
             pk=batch.pk, status=InviteBatch.Status.PREVIEWED
@@ -1018,6 +1088,8 @@ def _decide(
         return no("Already invited")
     if not preview.email:
         return no("No email")
+    if email_unsupported_reason(preview.email):
+        return no(email_unsupported_reason(preview.email))
     if role is None:
         return no("No Karat role matches the posting (and the rule names none)")
     if _recent_candidacy(role=role, email=preview.email) is not None:

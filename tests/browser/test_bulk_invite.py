@@ -12,7 +12,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from playwright.sync_api import Page, expect
 
-from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer, demo_opportunity_ids
+from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer
 from integrations.lever.sandbox.demo import demo_data
 from integrations.models import AtsIntegration, InviteBatch
 from karatlever.accounts.models import User
@@ -21,6 +21,7 @@ from karatlever.hiring.models import Candidacy
 from tests.browser.conftest import LoginFunc, screenshot
 from tests.browser.test_accessibility import _problems as axe_problems
 from tests.factories import RoleFactory
+from tests.integrations.invites.conftest import mailable_opportunity_ids
 
 pytestmark = pytest.mark.browser
 
@@ -84,7 +85,7 @@ def test_bulk_invite_of_20_urls_with_3_bad_ones(
     for posting in demo_data().postings:
         if posting["state"] == "published":
             RoleFactory(group=integration.group, title=posting["text"], requisition_code="")
-    good = [f"https://hire.lever.co/candidates/{o}" for o in demo_opportunity_ids(17)]
+    good = [f"https://hire.lever.co/candidates/{o}" for o in mailable_opportunity_ids(17)]
     login(recruiter_user)
 
     page.get_by_role("link", name="Invite candidates").click()

@@ -71,5 +71,26 @@ def roles(lever_integration: AtsIntegration) -> list[Role]:
 
 @pytest.fixture
 def invitable() -> list[str]:
-    """Opportunity ids the demo data says can be invited (active, posting, name, email)."""
-    return demo_opportunity_ids(30)
+    """Opportunity ids the demo data says can be invited (active, posting, name, email),
+    without those whose email Karat refuses (non-ASCII before the @: see
+    ``email_unsupported_reason``)."""
+    return mailable_opportunity_ids(30)
+
+
+def mailable_opportunity_ids(n: int) -> list[str]:
+    """The first ``n`` invitable demo opportunities whose email's local part is ASCII."""
+    ids = [
+        o
+        for o in demo_opportunity_ids(60)
+        if demo_opportunity(o)["emails"][0].rpartition("@")[0].isascii()
+    ]
+    return ids[:n]
+
+
+def unmailable_opportunity_id() -> str:
+    """An otherwise invitable demo opportunity whose email has a non-ASCII local part."""
+    return next(
+        o
+        for o in demo_opportunity_ids(60)
+        if not demo_opportunity(o)["emails"][0].rpartition("@")[0].isascii()
+    )
