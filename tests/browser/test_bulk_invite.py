@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer
@@ -127,3 +128,26 @@ def test_bulk_invite_of_20_urls_with_3_bad_ones(
     # The summary stays at its own address.
     page.goto(f"/candidates/invite/{batch.public_id}/")
     expect(page.locator(".invite-summary")).to_contain_text("17 invited")
+
+
+def test_automatic_invite_origins_sit_under_their_legend_one_per_line_each(
+    page: Page, login: LoginFunc, admin_user: User, integration: AtsIntegration
+) -> None:
+    """The origins group: its legend above the choices, no choice wrapped onto two lines."""
+    login(admin_user)
+    page.set_viewport_size({"width": 1200, "height": 900})
+    page.goto(reverse("auto-invite:edit", args=[integration.public_id]))
+
+    legend = page.locator("fieldset.choice-field legend").bounding_box()
+    choices = page.locator("fieldset.choice-field label.check")
+    boxes = [choices.nth(i).bounding_box() for i in range(choices.count())]
+    screenshot(page, "automatic-invite-origins")
+
+    assert legend is not None
+    assert len(boxes) >= 3
+    assert all(box is not None for box in boxes)
+    line = min(box["height"] for box in boxes if box)
+    for box in boxes:
+        assert box is not None
+        assert box["y"] >= legend["y"] + legend["height"] - 1  # below the legend
+        assert box["height"] < 1.5 * line  # not wrapped
