@@ -872,20 +872,33 @@ def invite_batch_confirm(
     *, batch: InviteBatch, choices: dict[int, RowChoice], actor: User | None
 ) -> InviteBatch:
     """Mark the chosen ready rows for inviting (the others skipped) and start inviting:
-    inline for small selections, otherwise in a Celery task. Only a previewed batch can be
-    confirmed (InviteInputError otherwise, e.g. a second click). The invites are made in the
-    name of the batch's creator (``actor`` is who confirmed; logged).
+    inline for a small batch, otherwise in a Celery task (``batch_runs_in_background``: by
+    the URLs pasted, as for the preview). Only a previewed batch can be confirmed
+    (InviteInputError otherwise, e.g. a second click). The invites are made in the name of
+    the batch's creator (``actor`` is who confirmed; logged).
 
-    A ticked row with no role (none matched and none chosen) raises InviteRowsError before
-    anything changes: the batch stays previewed, so the recruiter picks the roles and
-    confirms again."""
-    missing = {
-        item.pk: "Choose a Karat role for this candidate (no role matches the posting)."
-        for item in batch.items.filter(status=InviteItem.Status.READY)
-        if choices.get(item.pk, RowChoice(include=False)).include
-        and choices[item.pk].role is None
-        and item.role_id is None
-    }
+    A ticked row with no role (none matched and none chosen), or interviewed for its role in
+    the last 6 months without ``confirm_recent``, raises InviteRowsError (row pk → reason)
+    before anything changes: the batch stays previewed, to fix the rows and confirm again."""
+    missing: dict[int, str] = {}
+    for item in batch.items.filter(status=InviteItem.Status.READY):
+        choice = choices.get(item.pk, RowChoice(include=False))
+        if not choice.include:
+            continue
+        role_id = choice.role.pk if choice.role is not None else item.role_id
+        if role_id is None:
+            missing[item.pk] = (
+                "Choose a Karat role for this candidate (no role matches the posting)."
+            )
+        elif (
+            InviteWarning.RECENT_INTERVIEW in item.warnings
+            and role_id == item.role_id
+            and not choice.confirm_recent
+        ):
+            missing[item.pk] = (
+                "Interviewed for this role in the last 6 months: tick “Invite again anyway”, "
+                "or untick the row."
+            )
     if missing and batch.status == InviteBatch.Status.PREVIEWED:
         raise InviteRowsError(missing)
     with transaction.atomic():

@@ -258,3 +258,30 @@ def test_a_large_batch_is_invited_in_the_worker_even_with_few_rows_ticked(
     invites.invite_batch_invite(batch_id=batch.pk)  # what the worker's task runs
     assert Candidacy.objects.count() == 1
     assert len(mail.outbox) == 1
+
+
+def test_a_ticked_recent_interview_row_needs_invite_again_anyway(
+    recruiter_client: Client,
+    lever_integration: AtsIntegration,
+    roles: list[Role],
+    invitable: list[str],
+) -> None:
+    opportunity_id = invitable[0]
+    role = next(r for r in roles if r.title == posting_of(opportunity_id)["text"])
+    email = next(o for o in demo_data().opportunities if o["id"] == opportunity_id)["emails"][0]
+    earlier = CandidacyFactory(role=role, candidate_email=email.lower())
+    paste(recruiter_client, lever_integration.group, [url_of(opportunity_id)])
+    item = InviteItem.objects.get()
+    confirm_url = reverse("invites:batch-confirm", args=[item.batch.public_id])
+
+    refused = recruiter_client.post(confirm_url, {f"include-{item.pk}": "on"})
+    item.batch.refresh_from_db()
+
+    assert refused.status_code == 400
+    assert "or untick the row" in refused.content.decode()
+    assert item.batch.status == InviteBatch.Status.PREVIEWED
+    assert list(Candidacy.objects.all()) == [earlier]
+
+    recruiter_client.post(confirm_url, {f"include-{item.pk}": "on", f"confirm-{item.pk}": "on"})
+
+    assert Candidacy.objects.count() == 2
