@@ -36,6 +36,12 @@ def invite(request: AuthenticatedHttpRequest) -> HttpResponse:
     # The first group that can actually invite (an enabled integration), not just the first.
     default = invites.invite_group_default(groups=list(groups))
     form = InviteForm(request.POST or None, groups=groups, initial={"group": default})
+    example = invites.invite_url_example(groups=list(groups))
+    if example:  # the user's integrations are all in one Lever region: show its own link
+        form.fields["urls"].help_text = (
+            f"One URL per line, up to {invites.MAX_URLS}. Copy each from the candidate's "
+            f"profile in Lever ({example})."
+        )
     if request.method == "POST" and form.is_valid():
         try:
             batch = invites.invite_batch_start(

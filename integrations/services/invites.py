@@ -131,6 +131,22 @@ def email_unsupported_reason(email: str) -> str:
     return ""
 
 
+# Any valid opportunity id: only the host and path of the example link matter.
+_EXAMPLE_ID = "00000000-0000-0000-0000-000000000000"
+
+
+def invite_url_example(*, groups: Sequence[Group]) -> str:
+    """The candidate link to show as an example in the invite form: the enabled
+    integrations' own host (e.g. ``https://hire.sandbox.lever.co/candidates/…``) when they
+    all share one; "" when they differ or there is none (the form's neutral hint names
+    every host then)."""
+    examples = {
+        ats.adapter_for(i.ats).candidate_url(i.region, _EXAMPLE_ID).replace(_EXAMPLE_ID, "…")
+        for i in AtsIntegration.objects.filter(group__in=list(groups), enabled=True)
+    }
+    return examples.pop() if len(examples) == 1 else ""
+
+
 def invite_group_default(*, groups: Sequence[Group]) -> Group | None:
     """The group the invite form starts on: the first of ``groups`` (in their order) whose
     ATS integration is enabled; else the first group (its rows will say what is missing)."""

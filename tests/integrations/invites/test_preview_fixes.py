@@ -285,3 +285,21 @@ def test_a_ticked_recent_interview_row_needs_invite_again_anyway(
     recruiter_client.post(confirm_url, {f"include-{item.pk}": "on", f"confirm-{item.pk}": "on"})
 
     assert Candidacy.objects.count() == 2
+
+
+def test_the_form_hint_shows_the_integration_regions_own_link(
+    recruiter_client: Client, lever_integration: AtsIntegration, second_group: Group
+) -> None:
+    lever_integration.region = "sandbox"
+    lever_integration.save(update_fields=["region"])
+
+    page = recruiter_client.get(reverse("invites:new")).content.decode()
+    eu = IntegrationFactory(group=second_group, region="eu")
+    mixed = recruiter_client.get(reverse("invites:new")).content.decode()
+    assert eu.enabled
+
+    assert "https://hire.sandbox.lever.co/candidates/…" in page
+    assert "https://hire.lever.co/candidates/" not in page
+    # Two regions among the user's groups: the neutral hint names every host.
+    assert "hire.eu.lever.co" in mixed
+    assert "hire.sandbox.lever.co" in mixed
