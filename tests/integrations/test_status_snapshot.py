@@ -24,7 +24,7 @@ from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import DEMO_API_KEY, KARAT_PERMISSIONS, SandboxServer, demo_data
 from integrations.lever.sandbox.permissions import CONFIDENTIAL_ACCESS
 from integrations.models import AtsIntegration, AuditEntry, IntegrationStatus
-from integrations.services import health, lifecycle, status
+from integrations.services import health, invites, lifecycle, status
 from karatlever.accounts.models import Group, Membership, User
 from tests.factories import GroupFactory, IntegrationFactory, MembershipFactory
 from tests.integrations.conftest import mark_valid, set_key
@@ -432,6 +432,24 @@ def test_saving_settings_asks_for_a_recompute(
     assert IntegrationStatus.objects.get(integration=integration).request_reason == (
         "Settings saved"
     )
+
+
+def test_saving_the_automatic_invite_asks_for_a_recompute(integration: AtsIntegration) -> None:
+    # The Automatic invites check said "off" until the periodic recompute.
+    invites.auto_invite_rule_update(
+        integration=integration,
+        actor=None,
+        enabled=True,
+        stage_id="stage-1",
+        stage_name="Karat interview",
+        posting_ids=[],
+        origins=[],
+        role=None,
+    )
+
+    snapshot = IntegrationStatus.objects.get(integration=integration)
+    assert snapshot.pending
+    assert snapshot.request_reason == "Automatic invite saved"
 
 
 def test_a_key_level_error_asks_for_a_recompute_and_a_record_level_one_does_not(
