@@ -751,7 +751,9 @@ def test_a_list_row_has_the_candidacy_and_its_ats_side(
     row = admin_api.get(LIST, {"q": "turing"}).json()["results"][0]
 
     assert row["id"] == str(alan.code)
-    assert row["group"] == {"id": str(alan.group.code), "name": alan.group.name}
+    # The group and the role are named by code, as in the integrations and invitations APIs.
+    assert row["group"] == {"code": str(alan.group.code), "name": alan.group.name}
+    assert row["role"]["code"] == str(alan.role.code)
     assert row["role"]["title"] == "Data"
     assert row["ats"]["stage_name"] == "Offer"
     assert (row["ats"]["archived"], row["ats"]["hired"]) == (True, True)
