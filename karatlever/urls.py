@@ -19,6 +19,7 @@ urlpatterns = [
     # First: Lever's deliveries are the busiest route, and resolving stops at the first match.
     path("webhooks/", include("webhooks.urls")),
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/", include("karatlever.accounts.urls")),
     path("admin/", admin.site.urls),
     # Above the hiring pages: /candidates/invite/ must win over /candidates/<uuid:code>/.
