@@ -1091,6 +1091,8 @@ def auto_invite_consider(
         AutoInviteRule.objects.filter(pk=rule.pk).update(
             last_action_at=timezone.now(), last_action=summary[:300]
         )
+        # The status page's Automatic invites feature shows the last one.
+        status_refresh_request(integration_id=integration.pk, reason="Automatic invite sent")
     return outcome
 
 
