@@ -931,6 +931,48 @@ def test_registering_webhooks_in_lever_asks_for_a_recompute(
     assert snapshot.request_reason == "Webhooks registered"
 
 
+def _settle(integration: AtsIntegration) -> None:
+    """As if the requested computation had run."""
+    IntegrationStatus.objects.filter(integration=integration).update(
+        requested_at=None, request_reason=""
+    )
+
+
+def test_saving_webhook_tokens_and_switching_the_integration_ask_for_a_recompute(
+    integration: AtsIntegration, admin_user: User
+) -> None:
+    setup.signature_tokens_set(
+        integration=integration,
+        tokens={WebhookEvent.CANDIDATE_HIRED: "t" * 32},
+        actor=admin_user,
+    )
+    assert IntegrationStatus.objects.get(integration=integration).request_reason == (
+        "Webhook tokens saved"
+    )
+
+    for switch, reason in (
+        (lifecycle.integration_disable, "Disabled"),
+        (lifecycle.integration_enable, "Enabled"),
+    ):
+        _settle(integration)
+        assert switch(integration=integration, actor=admin_user)
+        snapshot = IntegrationStatus.objects.get(integration=integration)
+        assert (snapshot.pending, snapshot.request_reason) == (True, reason)
+
+
+def test_a_finished_key_check_asks_for_a_recompute(
+    lever_sandbox: SandboxServer, integration: AtsIntegration, admin_user: User
+) -> None:
+    set_key(integration, admin_user, DEMO_API_KEY)
+    _settle(integration)  # the "Settings saved" request was computed
+
+    tasks.api_key_validate(integration.pk)
+
+    snapshot = IntegrationStatus.objects.get(integration=integration)
+    assert snapshot.pending
+    assert snapshot.request_reason == "API key checked"
+
+
 def test_a_computation_older_than_the_stored_one_changes_nothing(
     healthy: AtsIntegration,
 ) -> None:
