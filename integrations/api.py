@@ -242,11 +242,22 @@ class InvitationCreateApi(APIView):
     permission_classes = [IsAuthenticated, IsMember]
 
     class InvitationInputSerializer(serializers.Serializer[Any]):
-        group = serializers.UUIDField(help_text="The Karat group's id (code)")
+        group = serializers.UUIDField(
+            help_text="The Karat group's code (a UUID), as in GET /api/v1/integrations/ group.code",
+            error_messages={
+                "invalid": "Give the group's code (a UUID), as in GET /api/v1/integrations/ "
+                "group.code."
+            },
+        )
         lever_urls = serializers.ListField(
             child=serializers.CharField(max_length=8192, allow_blank=True),
             min_length=1,
             max_length=invites.MAX_URLS,
+            error_messages={
+                "min_length": "Give at least one Lever URL.",
+                "max_length": f"Give at most {invites.MAX_URLS} Lever URLs.",
+                "empty": "Give at least one Lever URL.",
+            },
             help_text=f"Lever candidate URLs (https://hire.lever.co/candidates/<id>), at most "
             f"{invites.MAX_URLS}",
         )

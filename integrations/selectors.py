@@ -951,18 +951,16 @@ def role_matching_health(integration: AtsIntegration) -> FeatureHealth:
             "Roles → Sync now",
         )
     else:
-        when = succeeded.finished_at.strftime("%Y-%m-%d %H:%M UTC") if succeeded.finished_at else ""
         hidden = (
             " Confidential postings are left out: the key may not read them."
             if succeeded.confidential_included is False
             else ""
         )
         synced = FeatureCheck(
-            "postings_synced",
-            "Postings synced",
-            "ok",
-            f"{total} postings, last synced {when}.{hidden}",
+            "postings_synced", "Postings synced", "ok", f"{total} postings.{hidden}"
         )
+    # Moments go in ``at`` (ISO 8601, UTC): the page renders them through the ``when`` filter.
+    finished = succeeded.finished_at.isoformat() if succeeded and succeeded.finished_at else ""
     if latest is not None and latest.status == PostingSyncRun.Status.FAILED:
         last = FeatureCheck(
             "last_sync",
@@ -973,8 +971,19 @@ def role_matching_health(integration: AtsIntegration) -> FeatureHealth:
             roles_url,
             "Roles → Sync now",
         )
+    elif latest is not None and latest.is_active and succeeded is not None:
+        last = FeatureCheck(
+            "last_sync", "Last sync", "ok", "A sync is running; the last one finished", at=finished
+        )
+    elif succeeded is not None:
+        last = FeatureCheck("last_sync", "Last sync", "ok", "Succeeded, finished", at=finished)
     else:
-        last = FeatureCheck("last_sync", "Last sync", "ok" if succeeded else "info", "")
+        last = FeatureCheck(
+            "last_sync",
+            "Last sync",
+            "info",
+            "The first sync is running." if latest and latest.is_active else "None yet.",
+        )
     unmatched = unmatched_published_with_candidacies(integration=integration)
     if unmatched:
         titles = ", ".join(p.title for p in unmatched[:3]) + ("…" if len(unmatched) > 3 else "")
@@ -1002,7 +1011,7 @@ def role_matching_health(integration: AtsIntegration) -> FeatureHealth:
         return health(
             "info", "Waiting for the first sync", "Postings have not been synced yet.", *checks
         )
-    return health("ok", "Working", synced.message, *checks)
+    return health("ok", "Working", f"{total} postings synced.", *checks)
 
 
 def role_mapping_list(

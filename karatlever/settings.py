@@ -281,9 +281,12 @@ AXES_VERBOSE = False
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        # Hashed tokens (django-rest-knox): `Authorization: Token <token>`.
+        # Hashed tokens (django-rest-knox): `Authorization: Token <token>`. First, because DRF
+        # asks the first class for the WWW-Authenticate header: with it, missing or bad
+        # credentials answer 401 (the session class has none, which would make them 403).
         "knox.auth.TokenAuthentication",
+        # The signed-in console user (the browsable schema pages).
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

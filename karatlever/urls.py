@@ -9,10 +9,17 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from karatlever import views
 
+# The console's error pages, or JSON in the API's error shape under /api/ (karatlever/views.py).
+handler400 = views.bad_request
+handler403 = views.permission_denied
+handler404 = views.page_not_found
+handler500 = views.server_error
+
 urlpatterns = [
     # First: Lever's deliveries are the busiest route, and resolving stops at the first match.
     path("webhooks/", include("webhooks.urls")),
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/", include("karatlever.accounts.urls")),
     path("admin/", admin.site.urls),
     # Above the hiring pages: /candidates/invite/ must win over /candidates/<uuid:code>/.

@@ -12,6 +12,12 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, path
 from pytest_django import Settings
 
+from karatlever.urls import (  # noqa: F401 (the handlers: this module is the URLconf)
+    handler400,
+    handler403,
+    handler404,
+    handler500,
+)
 from karatlever.urls import urlpatterns as console_urlpatterns
 
 
@@ -33,6 +39,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("_test/bad-request/", _bad_request),
     path("_test/denied/", _denied),
     path("_test/boom/", _boom),
+    path("api/_test/boom/", _boom),
+    path("api/_test/denied/", _denied),
+    path("api/_test/bad-request/", _bad_request),
     *console_urlpatterns,  # type: ignore[list-item]
 ]
 
@@ -115,3 +124,53 @@ def test_a_failed_csrf_check_is_the_console_page(admin_user: object) -> None:
     assert "reload the page" in html
     # Django's reason ("CSRF cookie not set.") is for the log, never for the page.
     assert "CSRF cookie" not in html
+
+
+# --- under /api/: JSON in the API's one error shape, never a page ------------------------------
+
+
+def _assert_api_error(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+    return body
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        # The id is not a UUID: no route matches, so Django (not DRF) answers.
+        ("post", "/api/v1/candidacies/notauuid/events/"),
+        ("get", "/api/v1/integrations/notauuid/"),
+        ("get", "/api/v1/no-such-thing/"),
+        ("get", "/api/nothing-here"),
+    ],
+)
+def test_a_missing_api_path_is_a_json_404(admin_client: Client, method: str, url: str) -> None:
+    response = getattr(admin_client, method)(url, content_type="application/json")
+
+    _assert_api_error(response, 404, "not_found")
+
+
+def test_a_missing_api_path_is_a_json_404_when_signed_out(client: Client) -> None:
+    _assert_api_error(client.get("/api/v1/no-such-thing/"), 404, "not_found")
+
+
+def test_a_method_an_api_route_does_not_take_is_a_json_405(admin_client: Client) -> None:
+    _assert_api_error(admin_client.delete("/api/v1/candidacies/"), 405, "method_not_allowed")
+
+
+def test_a_server_error_under_the_api_is_json_and_says_nothing_of_it(admin_client: Client) -> None:
+    admin_client.raise_request_exception = False
+
+    body = _assert_api_error(admin_client.get("/api/_test/boom/"), 500, "server_error")
+
+    assert "boom" not in str(body)
+
+
+def test_denied_and_bad_requests_under_the_api_are_json(client: Client) -> None:
+    _assert_api_error(client.get("/api/_test/denied/"), 403, "permission_denied")
+    _assert_api_error(client.get("/api/_test/bad-request/"), 400, "bad_request")

@@ -41,6 +41,7 @@ from integrations.selectors import posting_role_get
 from integrations.services.audit import audit_entry_record
 from integrations.services.health import integration_failure_record, integration_success_record
 from integrations.services.postings import title_key
+from integrations.services.status import status_refresh_request
 from karatlever.errors import ApplicationError
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
 from karatlever.hiring.services import HiringError, candidacy_create, candidacy_event_add
@@ -1064,6 +1065,7 @@ def auto_invite_rule_update(
             "role": str(role.code) if role else "",
         },
     )
+    status_refresh_request(integration_id=integration.pk, reason="Automatic invite saved")
     return rule
 
 
@@ -1190,6 +1192,8 @@ def auto_invite_consider(
         AutoInviteRule.objects.filter(pk=rule.pk).update(
             last_action_at=timezone.now(), last_action=summary[:300]
         )
+        # The status page's Automatic invites feature shows the last one.
+        status_refresh_request(integration_id=integration.pk, reason="Automatic invite sent")
     return outcome
 
 

@@ -316,6 +316,20 @@ def _finish(run: PostingSyncRun, status: str, *, error: str = "", removed: int =
     PostingSyncRun.objects.filter(pk=run.pk).update(
         status=status, finished_at=now, updated_at=now, error=error[:2000], postings_removed=removed
     )
+    # The status page's Roles match checks show the last sync: recompute them.
+    _status_stale(
+        run.integration_id,
+        "Posting sync finished" if status == Status.SUCCEEDED else "Posting sync failed",
+    )
+
+
+def _status_stale(integration_id: int, reason: str) -> None:
+    """Ask for the status snapshot again (deduplicated, on commit): what the Roles match
+    checks report just changed. Imported here: the status service reads the selectors,
+    which import this module."""
+    from integrations.services.status import status_refresh_request
+
+    status_refresh_request(integration_id=integration_id, reason=reason)
 
 
 def _requeue(run: PostingSyncRun, now: object) -> PostingSyncRun:
@@ -546,6 +560,8 @@ def role_mapping_set(
         getattr(role, "pk", None),
         getattr(actor, "pk", None),
     )
+    # "Open postings without a Karat role" may have changed.
+    _status_stale(integration.pk, "Role mapping changed")
     return mapping
 
 
@@ -555,6 +571,7 @@ def role_mapping_reset(*, integration: AtsIntegration, posting_id: str) -> RoleM
     posting = _posting_get(integration, posting_id)
     RoleMapping.objects.filter(posting=posting, method__in=RoleMapping.MANUAL).delete()
     postings_match(integration=integration)
+    _status_stale(integration.pk, "Role mapping changed")
     return RoleMapping.objects.filter(posting=posting).select_related("role").first()
 
 

@@ -85,13 +85,15 @@ class CandidacyFilterSerializer(serializers.Serializer[Any]):
 # --- Output ----------------------------------------------------------------------------------
 
 
+# Groups and roles are named by ``code`` here as in every other API (integrations, role
+# mappings, invitations take ``group``/``role`` codes).
 class CandidacyGroupSerializer(serializers.Serializer[Any]):
-    id = serializers.UUIDField(source="code", read_only=True)
+    code = serializers.UUIDField(read_only=True)
     name = serializers.CharField(read_only=True)
 
 
 class CandidacyRoleSerializer(serializers.Serializer[Any]):
-    id = serializers.UUIDField(source="code", read_only=True)
+    code = serializers.UUIDField(read_only=True)
     title = serializers.CharField(read_only=True)
     requisition_code = serializers.CharField(read_only=True)
 

@@ -114,7 +114,8 @@ def test_anonymous_requests_are_refused(
 ) -> None:
     response = _call(client, integration, route)
 
-    assert response.status_code in {401, 403}
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
     assert response.json()["error"]["code"] == "not_authenticated"
     assert AtsIntegration.objects.filter(pk=integration.pk, region=Region.US).exists()
 
@@ -318,3 +319,36 @@ def test_the_openapi_schema_documents_the_integration_routes(admin_client: Clien
     assert "api_key" not in output
     create = schema["components"]["schemas"]["IntegrationCreateInputRequest"]["properties"]
     assert create["api_key"]["writeOnly"] is True
+
+
+# --- the invitations API's messages (its serializer lives in integrations/api.py) -------------
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (
+            {"lever_urls": ["x"], "group": "nope"},
+            "group",
+            "Give the group's code (a UUID), as in GET /api/v1/integrations/ group.code.",
+        ),
+        # Not DRF's "Ensure this field has at least 1 elements."
+        ({"lever_urls": []}, "lever_urls", "Give at least one Lever URL."),
+    ],
+)
+def test_invitations_api_field_errors_say_what_is_expected(
+    admin_client: Client,
+    integration: AtsIntegration,
+    body: dict[str, Any],
+    field: str,
+    message: str,
+) -> None:
+    response = _send(
+        admin_client,
+        "post",
+        reverse("api-invitation-create"),
+        {"group": str(integration.group.code), **body},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {field: [message]}

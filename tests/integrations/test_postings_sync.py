@@ -10,7 +10,14 @@ import pytest
 from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer
 from integrations.lever.sandbox.demo import demo_data
 from integrations.lever.sandbox.permissions import CONFIDENTIAL_ACCESS, KARAT_PERMISSIONS
-from integrations.models import AtsIntegration, AtsPosting, PostingSyncRun, Region, RoleMapping
+from integrations.models import (
+    AtsIntegration,
+    AtsPosting,
+    IntegrationStatus,
+    PostingSyncRun,
+    Region,
+    RoleMapping,
+)
 from integrations.services import postings
 from karatlever.hiring.services import role_create
 from tests.integrations.conftest import mark_valid, set_key
@@ -194,6 +201,32 @@ def test_a_sync_that_fails_part_way_keeps_its_pages_and_continues_from_its_curso
     assert resumed.postings_seen == 280  # the first page was not read again
     assert current(synced_integration).count() == 280
     assert resumed.postings_removed == 0
+
+
+def _no_pending_status(integration: AtsIntegration) -> None:
+    IntegrationStatus.objects.filter(integration=integration).update(
+        requested_at=None, request_reason=""
+    )
+
+
+def test_a_finished_or_failed_sync_asks_for_a_status_recompute(
+    synced_integration: AtsIntegration, lever_sandbox: SandboxServer
+) -> None:
+    # The status page's Roles match checks show the last sync: stale once a sync ends.
+    _no_pending_status(synced_integration)
+    sync(synced_integration, PostingSyncRun.Kind.FULL)
+
+    snapshot = IntegrationStatus.objects.get(integration=synced_integration)
+    assert snapshot.pending
+    assert snapshot.request_reason == "Posting sync finished"
+
+    _no_pending_status(synced_integration)
+    lever_sandbox.set_faults(fail_next=[503] * 4, paths=["/v1/postings"])
+    assert sync(synced_integration).status == PostingSyncRun.Status.FAILED
+
+    snapshot.refresh_from_db()
+    assert snapshot.pending
+    assert snapshot.request_reason == "Posting sync failed"
 
 
 def test_one_sync_at_a_time_per_integration(synced_integration: AtsIntegration) -> None:

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from integrations import selectors
-from integrations.models import AtsIntegration, AtsPosting, PostingSyncRun, RoleMapping
+from integrations.models import (
+    AtsIntegration,
+    AtsPosting,
+    IntegrationStatus,
+    PostingSyncRun,
+    RoleMapping,
+)
 from integrations.services import postings
 from karatlever.accounts.models import Group
 from karatlever.hiring.models import Role
@@ -237,6 +243,26 @@ def test_an_admin_maps_unmaps_and_gives_back_a_posting(
     assert (m.role, m.method) == (automatic, Method.TITLE)
 
 
+def test_mapping_or_giving_back_a_posting_asks_for_a_status_recompute(
+    integration: AtsIntegration, group: Group
+) -> None:
+    # The Roles match check "Open postings without a Karat role" reads the mappings.
+    p = posting(integration, "Data Engineer")
+    chosen = role_create(group=group, title="Data platform")
+
+    postings.role_mapping_set(
+        integration=integration, posting_id=p.posting_id, role=chosen, actor=None
+    )
+    snapshot = IntegrationStatus.objects.get(integration=integration)
+    assert snapshot.request_reason == "Role mapping changed"
+
+    IntegrationStatus.objects.filter(pk=snapshot.pk).update(requested_at=None, request_reason="")
+    postings.role_mapping_reset(integration=integration, posting_id=p.posting_id)
+    snapshot.refresh_from_db()
+    assert snapshot.pending
+    assert snapshot.request_reason == "Role mapping changed"
+
+
 def test_an_admin_cannot_map_to_another_groups_or_an_inactive_role(
     integration: AtsIntegration, group: Group, second_group: Group
 ) -> None:
@@ -361,7 +387,11 @@ def test_the_feature_shows_the_last_sync_and_flags_a_failed_one(
 
     checks = _checks(integration)
     assert checks["_health"].level == "ok"
-    assert checks["postings_synced"].message.startswith("1 postings, last synced 2026-11-01")
+    assert checks["postings_synced"].message == "1 postings."
+    # Every check says something; its moment is ISO (the page renders it with ``when``).
+    assert checks["last_sync"].message == "Succeeded, finished"
+    assert checks["last_sync"].at == "2026-11-01T10:01:00+00:00"
+    assert all(c.message for c in checks["_health"].checks)
 
     PostingSyncRun.objects.create(
         integration=integration, kind="incremental", status="failed", error="Lever is down."

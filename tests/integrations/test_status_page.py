@@ -776,3 +776,28 @@ def test_a_badly_signed_test_delivery_is_not_a_verified_delivery(
     assert result.outcome is intake.Outcome.BAD_SIGNATURE
     assert not WebhookSubscription.objects.filter(last_delivery_at__isnull=False).exists()
     assert _auto(connected).label == "Waiting for the first delivery"
+
+
+def test_the_roles_match_checks_say_something_and_date_through_when(
+    admin_client: Client, connected: AtsIntegration
+) -> None:
+    from integrations.models import PostingSyncRun
+
+    PostingSyncRun.objects.create(
+        integration=connected,
+        kind="full",
+        status="succeeded",
+        started_at="2026-11-29T19:52:00Z",
+        finished_at="2026-11-29T19:53:00Z",
+    )
+
+    feature = _feature_html(
+        _page(admin_client, connected), selectors.FEATURE_NAMES[selectors.ROLE_MATCHING]
+    )
+
+    assert (
+        "<strong>Last sync</strong>: Succeeded, finished "
+        '<time datetime="2026-11-29T19:53:00Z" class="when">Nov 29, 2026, 19:53 UTC</time>'
+    ) in feature
+    assert "2026-11-29 19:53" not in feature
+    assert not re.search(r"<strong>[^<]+</strong>: (?:<|$)", feature)  # no empty message

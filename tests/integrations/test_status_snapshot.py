@@ -24,7 +24,7 @@ from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import DEMO_API_KEY, KARAT_PERMISSIONS, SandboxServer, demo_data
 from integrations.lever.sandbox.permissions import CONFIDENTIAL_ACCESS
 from integrations.models import AtsIntegration, AuditEntry, IntegrationStatus
-from integrations.services import health, lifecycle, status
+from integrations.services import health, invites, lifecycle, status
 from karatlever.accounts.models import Group, Membership, User
 from tests.factories import GroupFactory, IntegrationFactory, MembershipFactory
 from tests.integrations.conftest import mark_valid, set_key
@@ -432,6 +432,24 @@ def test_saving_settings_asks_for_a_recompute(
     assert IntegrationStatus.objects.get(integration=integration).request_reason == (
         "Settings saved"
     )
+
+
+def test_saving_the_automatic_invite_asks_for_a_recompute(integration: AtsIntegration) -> None:
+    # The Automatic invites check said "off" until the periodic recompute.
+    invites.auto_invite_rule_update(
+        integration=integration,
+        actor=None,
+        enabled=True,
+        stage_id="stage-1",
+        stage_name="Karat interview",
+        posting_ids=[],
+        origins=[],
+        role=None,
+    )
+
+    snapshot = IntegrationStatus.objects.get(integration=integration)
+    assert snapshot.pending
+    assert snapshot.request_reason == "Automatic invite saved"
 
 
 def test_a_key_level_error_asks_for_a_recompute_and_a_record_level_one_does_not(
@@ -911,6 +929,48 @@ def test_registering_webhooks_in_lever_asks_for_a_recompute(
     snapshot = IntegrationStatus.objects.get(integration=integration)
     assert snapshot.pending
     assert snapshot.request_reason == "Webhooks registered"
+
+
+def _settle(integration: AtsIntegration) -> None:
+    """As if the requested computation had run."""
+    IntegrationStatus.objects.filter(integration=integration).update(
+        requested_at=None, request_reason=""
+    )
+
+
+def test_saving_webhook_tokens_and_switching_the_integration_ask_for_a_recompute(
+    integration: AtsIntegration, admin_user: User
+) -> None:
+    setup.signature_tokens_set(
+        integration=integration,
+        tokens={WebhookEvent.CANDIDATE_HIRED: "t" * 32},
+        actor=admin_user,
+    )
+    assert IntegrationStatus.objects.get(integration=integration).request_reason == (
+        "Webhook tokens saved"
+    )
+
+    for switch, reason in (
+        (lifecycle.integration_disable, "Disabled"),
+        (lifecycle.integration_enable, "Enabled"),
+    ):
+        _settle(integration)
+        assert switch(integration=integration, actor=admin_user)
+        snapshot = IntegrationStatus.objects.get(integration=integration)
+        assert (snapshot.pending, snapshot.request_reason) == (True, reason)
+
+
+def test_a_finished_key_check_asks_for_a_recompute(
+    lever_sandbox: SandboxServer, integration: AtsIntegration, admin_user: User
+) -> None:
+    set_key(integration, admin_user, DEMO_API_KEY)
+    _settle(integration)  # the "Settings saved" request was computed
+
+    tasks.api_key_validate(integration.pk)
+
+    snapshot = IntegrationStatus.objects.get(integration=integration)
+    assert snapshot.pending
+    assert snapshot.request_reason == "API key checked"
 
 
 def test_a_computation_older_than_the_stored_one_changes_nothing(

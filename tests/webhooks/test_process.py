@@ -16,7 +16,7 @@ from django.utils import timezone
 from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import SandboxServer
 from integrations.lever.sandbox.demo import demo_opportunity_ids
-from integrations.models import AtsIntegration, OpportunityLink
+from integrations.models import AtsIntegration, IntegrationStatus, OpportunityLink
 from karatlever.hiring.models import Candidacy, CandidacyEvent
 from karatlever.hiring.services import AtsState, candidacy_ats_state_apply
 from tests.factories import CandidacyFactory, RoleFactory
@@ -314,14 +314,31 @@ def test_a_429_with_a_two_minute_retry_after_waits_in_the_row_not_in_a_worker(
     assert candidacy.events.count() == 0
 
 
+def _status_settled(integration: AtsIntegration) -> None:
+    """As if the status snapshot had been computed since the last request."""
+    IntegrationStatus.objects.filter(integration=integration).update(
+        requested_at=None, request_reason=""
+    )
+
+
+def _status_reason(integration: AtsIntegration) -> str | None:
+    snapshot = IntegrationStatus.objects.filter(integration=integration).first()
+    return snapshot.request_reason if snapshot and snapshot.pending else None
+
+
+FAILED_REASON = "A webhook delivery could not be processed"
+
+
 def test_delivery_is_dead_after_max_attempts(
     sandbox_integration: AtsIntegration, lever: SandboxServer, candidacy: Candidacy, settings: Any
 ) -> None:
     settings.WEBHOOK_MAX_ATTEMPTS = 2
     delivery_id = record(sandbox_integration)
     lever.set_faults(error_rates={"500": 1.0})
+    _status_settled(sandbox_integration)
 
     first = processing.delivery_process(delivery_id=delivery_id)
+    assert _status_reason(sandbox_integration) is None  # a retry changes no check
     due = WebhookDelivery.objects.get(pk=delivery_id).next_attempt_at
     assert due is not None
     with time_machine.travel(due + timedelta(seconds=1)):
@@ -332,6 +349,8 @@ def test_delivery_is_dead_after_max_attempts(
     assert delivery.status == Status.DEAD
     assert delivery.attempts == 2
     assert candidacy.events.count() == 0
+    # The status page's "Processing (last 24 hours)" check counts dead deliveries.
+    assert _status_reason(sandbox_integration) == FAILED_REASON
 
 
 def test_rejected_api_key_fails_the_delivery_and_records_the_integration_error(
@@ -420,11 +439,13 @@ def test_sweeper_dead_letters_a_claim_that_used_all_attempts(
         attempts=settings.WEBHOOK_MAX_ATTEMPTS,
         claimed_at=timezone.now() - timedelta(hours=1),
     )
+    _status_settled(sandbox_integration)
 
     result = processing.delivery_sweep()
 
     assert result.dead == 1
     assert WebhookDelivery.objects.get(pk=delivery_id).status == Status.DEAD
+    assert _status_reason(sandbox_integration) == FAILED_REASON
 
 
 def test_sweeper_leaves_fresh_deliveries_to_the_normal_enqueue(
@@ -563,6 +584,7 @@ def test_a_403_on_one_opportunity_fails_that_delivery_without_blaming_the_key(
     # Lever answers 403 for one confidential opportunity; the list endpoint still answers.
     delivery_id = record(sandbox_integration)
     lever.set_faults(fail_next=[403])
+    _status_settled(sandbox_integration)
 
     status = processing.delivery_process(delivery_id=delivery_id)
 
@@ -570,6 +592,7 @@ def test_a_403_on_one_opportunity_fails_that_delivery_without_blaming_the_key(
     assert status == Status.FAILED
     assert "confidential" in WebhookDelivery.objects.get(pk=delivery_id).error
     assert sandbox_integration.last_error == ""
+    assert _status_reason(sandbox_integration) == FAILED_REASON
 
 
 def test_a_403_on_the_whole_endpoint_is_the_keys_problem(

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from integrations.ats import DeliveryMalformed, InboundDelivery, UnknownAts, adapter_for
 from integrations.models import AtsIntegration, WebhookSubscription
-from integrations.services.status import signature_failure_note
+from integrations.services.status import signature_failure_note, status_refresh_request
 from webhooks.models import WebhookDelivery, WebhookRejection
 from webhooks.services.enqueue import delivery_enqueue
 
@@ -312,9 +312,19 @@ def _last_delivery_touch(verifier: Verifier, subscription_id: int, now: datetime
     last = verifier.last_delivery_at
     if last is not None and last >= stale_before:
         return
-    WebhookSubscription.objects.filter(pk=subscription_id).filter(
-        Q(last_delivery_at__isnull=True) | Q(last_delivery_at__lt=stale_before)
-    ).update(last_delivery_at=now)
+    subscription = WebhookSubscription.objects.filter(pk=subscription_id)
+    if last is None and subscription.filter(last_delivery_at__isnull=True).update(
+        last_delivery_at=now
+    ):
+        # The webhook's first verified delivery: the status page's "waiting for the first
+        # delivery" check is now stale. Once per webhook, so the receiver stays cheap.
+        status_refresh_request(
+            integration_id=verifier.integration_id, reason="First webhook delivery received"
+        )
+    else:
+        subscription.filter(
+            Q(last_delivery_at__isnull=True) | Q(last_delivery_at__lt=stale_before)
+        ).update(last_delivery_at=now)
     verifier.last_delivery_at = now
 
 

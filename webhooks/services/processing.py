@@ -19,6 +19,7 @@ from integrations import ats
 from integrations.models import AtsIntegration, OpportunityLink
 from integrations.services import invites
 from integrations.services.health import integration_failure_record, integration_success_record
+from integrations.services.status import status_refresh_request
 from karatlever.accounts.models import User
 from karatlever.hiring.services import AtsStateResult, candidacy_ats_state_apply
 from webhooks.models import WebhookDelivery, WebhookRejection
@@ -224,6 +225,8 @@ def delivery_sweep(*, now: datetime | None = None) -> SweepResult:
         if updated:
             result.dead += int(dead)
             result.reclaimed += int(not dead)
+            if dead:
+                _status_stale(pk)
     grace_before = now - timedelta(seconds=settings.WEBHOOK_SWEEP_GRACE_SECONDS)
     due = list(
         WebhookDelivery.objects.filter(
@@ -319,7 +322,7 @@ def _finish(
     delivery_id: int, attempt: int, *, status: str, outcome: str = "", error: str = ""
 ) -> bool:
     """Record the end of our attempt, only if the claim is still ours."""
-    return bool(
+    finished = bool(
         WebhookDelivery.objects.filter(
             pk=delivery_id, status=Status.PROCESSING, attempts=attempt
         ).update(
@@ -330,6 +333,21 @@ def _finish(
             next_attempt_at=None,
         )
     )
+    if finished and status in (Status.FAILED, Status.DEAD):
+        _status_stale(delivery_id)
+    return finished
+
+
+def _status_stale(delivery_id: int) -> None:
+    """A delivery ended failed or dead: the status page's "Processing (last 24 hours)" check
+    counts them, so ask for a recompute (deduplicated: one per computation however many)."""
+    integration_id = (
+        WebhookDelivery.objects.filter(pk=delivery_id).values_list("integration_id", flat=True)
+    ).first()
+    if integration_id is not None:
+        status_refresh_request(
+            integration_id=integration_id, reason="A webhook delivery could not be processed"
+        )
 
 
 def _retry_later(

@@ -14,7 +14,13 @@ from django.urls import reverse
 from integrations import selectors
 from integrations.lever.sandbox import SandboxServer
 from integrations.lever.sandbox.demo import demo_opportunity
-from integrations.models import AtsIntegration, AuditEntry, AutoInviteRule, OpportunityLink
+from integrations.models import (
+    AtsIntegration,
+    AuditEntry,
+    AutoInviteRule,
+    IntegrationStatus,
+    OpportunityLink,
+)
 from integrations.services import invites
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
 from tests.factories import CandidacyFactory
@@ -326,3 +332,23 @@ def test_lever_down_sends_the_delivery_back_to_retry_and_invites_nobody(
     assert status == WebhookDelivery.Status.RETRY
     assert not Candidacy.objects.exists()
     assert not AuditEntry.objects.filter(action=AuditEntry.Action.AUTO_INVITED).exists()
+
+
+def test_an_automatic_invite_asks_for_a_status_recompute(
+    lever_integration: AtsIntegration,
+    lever: SandboxServer,
+    roles: list[Role],
+    invitable: list[str],
+) -> None:
+    # The status page's Automatic invites feature shows the last one.
+    rule_on(lever_integration)
+    lever.move_stage(invitable[0], TECHNICAL)
+    IntegrationStatus.objects.filter(integration=lever_integration).update(
+        requested_at=None, request_reason=""
+    )
+
+    assert delivery(lever_integration, invitable[0]) == WebhookDelivery.Status.PROCESSED
+
+    snapshot = IntegrationStatus.objects.get(integration=lever_integration)
+    assert snapshot.pending
+    assert snapshot.request_reason == "Automatic invite sent"
