@@ -29,3 +29,26 @@ def api_key_checks_resume() -> int:
     from integrations.services import keys
 
     return keys.key_checks_stuck_resume()
+
+
+# --- Post candidacy updates (outbound) ---------------------------------------------------------
+
+
+@shared_task(ignore_result=True)
+def outbound_drain(integration_id: int) -> int:
+    """Send the integration's due outbound updates for one time slice; see the service.
+
+    Never auto-retried: every wait lives in the rows (next_attempt_at) and the sweeper
+    publishes a drain for anything due.
+    """
+    from integrations.services import outbound
+
+    return outbound.outbound_drain(integration_id=integration_id).sent
+
+
+@shared_task(ignore_result=True)
+def outbound_sweep() -> int:
+    """Periodic (beat): free claims of killed workers, resume fixed queues, publish drains."""
+    from integrations.services import outbound
+
+    return len(outbound.outbound_sweep().published)
