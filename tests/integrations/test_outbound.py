@@ -130,7 +130,9 @@ def test_each_milestone_is_posted_as_a_note_a_status_tag_and_the_report_link(
     notes = note_values(lever, opportunity_id)
     assert len(notes) == 3
     assert "scheduled for 2026-12-01 15:00 UTC" in notes[0]
-    assert "Strong yes" in notes[2] and "Solid fundamentals." in notes[2] and REPORT in notes[2]
+    assert "Strong yes" in notes[2]
+    assert "Solid fundamentals." in notes[2]
+    assert REPORT in notes[2]
     assert all("(Karat ref kl-" in n for n in notes)
     opportunity = lever.opportunity(opportunity_id)
     karat_tags = [t for t in opportunity["tags"] if t.startswith("Karat:")]
@@ -322,7 +324,8 @@ def test_a_lost_answer_is_looked_for_before_the_note_is_sent_again(
     drain_all(lever_integration)
 
     row.refresh_from_db()
-    assert row.status == Status.SENT and row.remote_id
+    assert row.status == Status.SENT
+    assert row.remote_id
     assert lever.counters(opportunity_id)["notes"] == 1
     assert row.remote_id == lever.notes(opportunity_id)[0]["id"]
 
@@ -387,7 +390,8 @@ def test_a_refused_key_pauses_the_queue_without_burning_attempts_until_the_key_i
     row = OutboundUpdate.objects.get(kind=Kind.NOTE)
 
     assert result.paused
-    assert paused.paused_at is not None and "write" in paused.paused_reason
+    assert paused.paused_at is not None
+    assert "write" in paused.paused_reason
     assert "Posting updates to Lever" in lever_integration.last_error
     assert (row.status, row.attempts - row.deferred, row.last_status_code) == (
         Status.PENDING,
@@ -484,5 +488,6 @@ def test_two_senders_never_hold_the_same_update(lever_integration: AtsIntegratio
     first = outbound._claim_next(lever_integration.pk, "a")
     second = outbound._claim_next(lever_integration.pk, "b")
 
-    assert first is not None and first.kind == Kind.NOTE
+    assert first is not None
+    assert first.kind == Kind.NOTE
     assert second is None  # the tag waits for the note of the same opportunity
