@@ -11,14 +11,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations import ats
-from integrations.models import AtsIntegration, OutboundSettings, OutboundUpdate
+from integrations.models import AtsIntegration, KeyCheck, OutboundSettings, OutboundUpdate
 from integrations.selectors import (
     FEATURES,
     POST_CANDIDACY_UPDATES,
     FeatureCheck,
     FeatureHealth,
     FeatureIssue,
-    key_check_latest_finished,
 )
 from karatlever.hiring.models import Candidacy
 
@@ -97,7 +96,7 @@ def post_candidacy_updates_health(integration: AtsIntegration) -> FeatureHealth:
     """The "Post candidacy updates to Lever" feature: write permissions (key check lines and
     what Lever accepted), the perform-as user (asks the ATS: one short call, errors shown as
     "could not check"), success rate and backlog over 24 hours, dead-lettered updates and a
-    paused queue. Four queries plus at most one ATS call; safe to run from a task."""
+    paused queue. Three queries plus at most one ATS call; safe to run from a task."""
     name, description = next((n, d) for k, n, d in FEATURES if k == POST_CANDIDACY_UPDATES)
     kwargs = {"public_id": integration.public_id}
     settings_url = reverse("integrations:settings", kwargs=kwargs) + "#outbound"
@@ -127,10 +126,7 @@ def post_candidacy_updates_health(integration: AtsIntegration) -> FeatureHealth:
         return health("muted", "Off", "Posting updates to Lever is turned off in Settings.")
 
     # Write permissions: the key check can't probe writes, so what Lever accepted counts too.
-    key_check = key_check_latest_finished(integrations=[integration]).get(integration.pk)
-    lines = {
-        c.get("code"): c for c in (key_check.checks if key_check else []) if isinstance(c, dict)
-    }
+    lines = {c.get("code"): c for c in _key_check_lines(integration) if isinstance(c, dict)}
     paused_reason = outbound.paused_reason if outbound and outbound.paused_at else ""
     for code, label, _kinds in WRITE_CHECKS:
         line = lines.get(code, {})
@@ -236,6 +232,23 @@ def post_candidacy_updates_health(integration: AtsIntegration) -> FeatureHealth:
             "Nothing posted yet: the next milestone of a linked candidacy is written to Lever.",
         )
     return health("ok", "Working", "Milestones are posted to Lever as notes, tags and links.")
+
+
+def _key_check_lines(integration: AtsIntegration) -> list[dict[str, object]]:
+    """The lines of the latest finished check of the key in use (one query)."""
+    if not integration.api_key_fingerprint:
+        return []
+    checks = (
+        KeyCheck.objects.filter(
+            integration=integration,
+            api_key_fingerprint=integration.api_key_fingerprint,
+            finished_at__isnull=False,
+        )
+        .order_by("-id")
+        .values_list("checks", flat=True)
+        .first()
+    )
+    return checks if isinstance(checks, list) else []
 
 
 def _perform_as_check(
