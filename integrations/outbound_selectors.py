@@ -137,7 +137,7 @@ def post_candidacy_updates_health(integration: AtsIntegration) -> FeatureHealth:
                     code,
                     label,
                     "bad",
-                    line.get("message", "Missing."),
+                    str(line.get("message") or "Missing."),
                     settings_url,
                     "Settings → API key",
                 )
