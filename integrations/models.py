@@ -312,6 +312,9 @@ class OutboundSettings(models.Model):
     # Key-level refusal: nothing is sent until the key is fixed (or the next probe succeeds).
     paused_at = models.DateTimeField(null=True, blank=True)
     paused_reason = models.TextField(blank=True)
+    # One drain per integration at a time (more would only queue on the key's rate bucket and
+    # hold worker slots other keys need); a killed drain's lease runs out by itself.
+    drain_lease_until = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

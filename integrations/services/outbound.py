@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.template import Context, Engine, TemplateSyntaxError
 from django.utils import timezone
 
@@ -396,10 +396,12 @@ def _worker_id() -> str:
 def outbound_drain(*, integration_id: int, budget_seconds: float | None = None) -> DrainResult:
     """Send the integration's due updates, oldest first, in order per opportunity.
 
-    Safe to run concurrently with other drains (each row is claimed by one sender) and to
-    repeat. Stops when nothing is due, when the ATS rate-limits the key (the rows wait in
-    ``next_attempt_at``), when the key is refused (the queue pauses), after BREAKER_FAILURES
-    Lever-side failures in a row, or after ``budget_seconds`` (then it publishes itself again).
+    One drain per integration runs at a time (a lease on its settings row): a drain that finds
+    another one running returns at once, and the running one picks its rows up. Safe to run
+    twice (each row is claimed by one sender). Stops when nothing is due, when the ATS
+    rate-limits the key (the rows wait in ``next_attempt_at``), when the key is refused (the
+    queue pauses), after BREAKER_FAILURES Lever-side failures in a row, or after
+    ``budget_seconds`` (then it publishes itself again, so busy keys take turns on workers).
     """
     budget = budget_seconds if budget_seconds is not None else settings.OUTBOUND_DRAIN_SLICE_SECONDS
     started = time.monotonic()
@@ -411,17 +413,83 @@ def outbound_drain(*, integration_id: int, budget_seconds: float | None = None) 
     if outbound.paused_at is not None and not _resume_if_due(integration, outbound):
         result.paused = True
         return result
+    lease = _Lease(outbound.pk)
+    if not lease.take():
+        return result
+    try:
+        stopped = _drain_loop(
+            integration, outbound, result, started=started, budget=budget, lease=lease
+        )
+    finally:
+        lease.release()
+    if stopped == "budget" or (stopped == "empty" and _has_due(integration_id)):
+        # Out of time, or a row became due while the lease was being given back (its own
+        # publish found the lease taken): run again rather than wait for the sweeper.
+        result.more = True
+        drain_publish(integration_id)
+    return result
+
+
+# How long a drain's lease lasts without renewal: longer than one send can take (connect + read
+# timeouts + the bucket wait). The drain renews it before every send; a killed drain's lease
+# runs out after this (or the sweeper frees it with the drain's stale claim).
+LEASE_SECONDS = (
+    OUTBOUND.connect_timeout + OUTBOUND.read_timeout + (OUTBOUND.acquire_timeout or 0) + 5
+)
+
+
+class _Lease:
+    """The right to drain one integration, held in its settings row (``drain_lease_until``)."""
+
+    def __init__(self, settings_pk: int) -> None:
+        self.rows = OutboundSettings.objects.filter(pk=settings_pk)
+        self.until: datetime | None = None
+
+    def take(self) -> bool:
+        now = timezone.now()
+        until = now + timedelta(seconds=LEASE_SECONDS)
+        free = Q(drain_lease_until__isnull=True) | Q(drain_lease_until__lt=now)
+        if self.rows.filter(free).update(drain_lease_until=until):
+            self.until = until
+        return self.until is not None
+
+    def renew(self) -> bool:
+        """Extend the lease; False when it was lost (expired and taken by another drain)."""
+        until = timezone.now() + timedelta(seconds=LEASE_SECONDS)
+        if self.until is None or not self.rows.filter(drain_lease_until=self.until).update(
+            drain_lease_until=until
+        ):
+            return False
+        self.until = until
+        return True
+
+    def release(self) -> None:
+        if self.until is not None:
+            self.rows.filter(drain_lease_until=self.until).update(drain_lease_until=None)
+            self.until = None
+
+
+def _drain_loop(
+    integration: AtsIntegration,
+    outbound: OutboundSettings,
+    result: DrainResult,
+    *,
+    started: float,
+    budget: float,
+    lease: _Lease,
+) -> str:
+    """Send due rows until there are none ("empty"), time is up ("budget") or Lever says stop
+    ("stopped"). Counts into ``result``."""
     worker = _worker_id()
     failures_in_a_row = 0
     while True:
         if time.monotonic() - started > budget:
-            result.more = _has_due(integration_id)
-            if result.more:
-                drain_publish(integration_id)
-            return result
-        row = _claim_next(integration_id, worker)
+            return "budget" if _has_due(integration.pk) else "empty"
+        if not lease.renew():
+            return "stopped"  # another drain took over
+        row = _claim_next(integration.pk, worker)
         if row is None:
-            return result
+            return "empty"
         outcome = _send(row, integration=integration, outbound=outbound)
         if outcome == Status.SENT:
             result.sent += 1
@@ -430,19 +498,32 @@ def outbound_drain(*, integration_id: int, budget_seconds: float | None = None) 
         result.failed += 1
         if outcome in (_PAUSED, _THROTTLED):
             result.paused = outcome == _PAUSED
-            return result
+            return "stopped"
         if outcome == _RETRY:
             failures_in_a_row += 1
             if failures_in_a_row >= BREAKER_FAILURES:
-                return result
+                return "stopped"
 
 
 def _due_filter(integration_id: int, now: datetime) -> Q:
     return Q(integration_id=integration_id, status=Status.PENDING, next_attempt_at__lte=now)
 
 
+def _claimable(integration_id: int, now: datetime) -> QuerySet[OutboundUpdate]:
+    """Due rows with no earlier unsent row of their opportunity (the order rule)."""
+    earlier_unsent = OutboundUpdate.objects.filter(
+        integration_id=OuterRef("integration_id"),
+        opportunity_id=OuterRef("opportunity_id"),
+        sequence__lt=OuterRef("sequence"),
+        status__in=OutboundUpdate.UNSENT,
+    )
+    return OutboundUpdate.objects.filter(_due_filter(integration_id, now)).filter(
+        ~Exists(earlier_unsent)
+    )
+
+
 def _has_due(integration_id: int) -> bool:
-    return OutboundUpdate.objects.filter(_due_filter(integration_id, timezone.now())).exists()
+    return _claimable(integration_id, timezone.now()).exists()
 
 
 def _claim_next(integration_id: int, worker: str) -> OutboundUpdate | None:
@@ -452,19 +533,12 @@ def _claim_next(integration_id: int, worker: str) -> OutboundUpdate | None:
     other's candidates (a no-op on SQLite); the conditional UPDATE on (status, attempts) is
     the claim itself, so two senders never hold one row on any database.
     """
-    earlier_unsent = OutboundUpdate.objects.filter(
-        integration_id=OuterRef("integration_id"),
-        opportunity_id=OuterRef("opportunity_id"),
-        sequence__lt=OuterRef("sequence"),
-        status__in=OutboundUpdate.UNSENT,
-    )
     for _ in range(5):
         now = timezone.now()
         with transaction.atomic():
             candidate = (
-                OutboundUpdate.objects.select_for_update(skip_locked=True)
-                .filter(_due_filter(integration_id, now))
-                .filter(~Exists(earlier_unsent))
+                _claimable(integration_id, now)
+                .select_for_update(skip_locked=True)
                 .order_by("next_attempt_at", "id")
                 .values("pk", "attempts")
                 .first()
@@ -801,8 +875,10 @@ def outbound_sweep(*, now: datetime | None = None) -> SweepResult:
     stale_before = now - timedelta(seconds=settings.OUTBOUND_CLAIM_TIMEOUT_SECONDS)
     stale = OutboundUpdate.objects.filter(
         status=Status.SENDING, claimed_at__lt=stale_before
-    ).values_list("pk", "claimed_at")[:SWEEP_BATCH]
-    for pk, claimed_at in stale:
+    ).values_list("pk", "claimed_at", "integration_id")[:SWEEP_BATCH]
+    dead_drains = set()
+    for pk, claimed_at, integration_id in stale:
+        dead_drains.add(integration_id)
         # The request may have reached the ATS: a note is looked for before it is sent again.
         result.reclaimed += OutboundUpdate.objects.filter(
             pk=pk, status=Status.SENDING, claimed_at=claimed_at
@@ -815,6 +891,9 @@ def outbound_sweep(*, now: datetime | None = None) -> SweepResult:
             last_error="The worker stopped while sending this update; Karat checks Lever "
             "before sending it again.",
         )
+    # A claim this old outlived its task's hard time limit: its drain is dead, and so is the
+    # lease it held.
+    OutboundSettings.objects.filter(integration_id__in=dead_drains).update(drain_lease_until=None)
     for outbound in OutboundSettings.objects.filter(paused_at__isnull=False).select_related(
         "integration"
     ):

@@ -491,3 +491,21 @@ def test_two_senders_never_hold_the_same_update(lever_integration: AtsIntegratio
     assert first is not None
     assert first.kind == Kind.NOTE
     assert second is None  # the tag waits for the note of the same opportunity
+
+
+def test_one_drain_per_integration_runs_at_a_time_and_a_dead_drains_lease_runs_out(
+    lever_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    candidacy = linked(lever_integration)
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    held = OutboundSettings.objects.filter(integration=lever_integration)
+    held.update(drain_lease_until=timezone.now() + timedelta(seconds=60))
+
+    busy = drain(lever_integration)
+    held.update(drain_lease_until=timezone.now() - timedelta(seconds=1))  # its drain died
+    free = drain(lever_integration)
+
+    assert busy.sent == 0
+    assert lever.counters()["total"]["notes"] == 1
+    assert free.sent == 2
+    assert held.get().drain_lease_until is None
