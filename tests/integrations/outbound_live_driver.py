@@ -61,30 +61,38 @@ def _setup(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _milestones(args: dict[str, Any]) -> dict[str, Any]:
-    """Record ``milestones`` (names) on each candidacy, one transaction per milestone."""
+    """Record ``milestones`` (names, in order, ``rounds`` times) on each candidacy, one
+    transaction per milestone, ``interval`` seconds apart. Returns, per milestone, the
+    candidacy's opportunity and the time its transaction had committed (epoch seconds)."""
     import time
+
+    from django.utils import timezone
 
     from karatlever.hiring.models import Candidacy
     from karatlever.hiring.services import candidacy_milestone_record
 
     stamps = []
-    for pk in args["candidacies"]:
-        candidacy = Candidacy.objects.get(pk=pk)
-        for milestone in args["milestones"]:
-            extra: dict[str, Any] = {}
-            if milestone == "scheduled":
-                from django.utils import timezone
-
-                extra["scheduled_at"] = timezone.now()
-            if milestone == "results_ready":
-                extra |= {
-                    "recommendation": "yes",
-                    "summary": "Good.",
-                    "report_url": f"https://karat.example/r/{pk}",
-                }
-            stamps.append(time.time())
-            candidacy_milestone_record(candidacy=candidacy, milestone=milestone, **extra)
-    return {"recorded_at": stamps}
+    interval = float(args.get("interval", 0))
+    candidacies = list(
+        Candidacy.objects.filter(pk__in=args["candidacies"]).select_related("opportunity_link")
+    )
+    for _ in range(int(args.get("rounds", 1))):
+        for candidacy in candidacies:
+            for milestone in args["milestones"]:
+                extra: dict[str, Any] = {}
+                if milestone == "scheduled":
+                    extra["scheduled_at"] = timezone.now()
+                if milestone == "results_ready":
+                    extra |= {
+                        "recommendation": "yes",
+                        "summary": "Good.",
+                        "report_url": f"https://karat.example/r/{candidacy.pk}",
+                    }
+                candidacy_milestone_record(candidacy=candidacy, milestone=milestone, **extra)
+                stamps.append([candidacy.opportunity_link.opportunity_id, milestone, time.time()])
+                if interval:
+                    time.sleep(interval)
+    return {"recorded": stamps}
 
 
 def _state(args: dict[str, Any]) -> dict[str, Any]:
