@@ -509,3 +509,32 @@ def test_one_drain_per_integration_runs_at_a_time_and_a_dead_drains_lease_runs_o
     assert lever.counters()["total"]["notes"] == 1
     assert free.sent == 2
     assert held.get().drain_lease_until is None
+
+
+def test_a_milestone_recorded_on_the_candidacy_page_reaches_lever_and_the_timeline(
+    admin_client: Any,
+    lever_integration: AtsIntegration,
+    lever: SandboxServer,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from django.urls import reverse
+    from kombu.transport.memory import Channel as MemoryChannel
+
+    from integrations.tasks import outbound_drain as outbound_drain_task
+
+    candidacy = linked(lever_integration)
+    MemoryChannel.queues.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("hiring:candidate-status-change", kwargs={"code": candidacy.code}),
+            {"milestone": "cancelled"},
+        )
+    published = MemoryChannel.queues["celery"].qsize()
+    outbound_drain_task(lever_integration.pk)  # what the worker runs for that message
+    page = admin_client.get(reverse("hiring:candidate-detail", kwargs={"code": candidacy.code}))
+
+    assert response.status_code == 302
+    assert published == 1
+    assert lever.counters(candidacy.opportunity_link.opportunity_id)["notes"] == 1
+    assert "Cancelled: posted to Lever" in page.content.decode()
