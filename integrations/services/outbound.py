@@ -410,6 +410,8 @@ def outbound_drain(*, integration_id: int, budget_seconds: float | None = None) 
     if integration is None or not integration.enabled:
         return result
     outbound = outbound_settings_get(integration=integration)
+    if not outbound.enabled:
+        return result  # turned off in Settings: waiting rows stay until it is back on
     if outbound.paused_at is not None and not _resume_if_due(integration, outbound):
         result.paused = True
         return result
@@ -906,6 +908,7 @@ def outbound_sweep(*, now: datetime | None = None) -> SweepResult:
             integration__enabled=True,
         )
         .exclude(integration__outbound_settings__paused_at__isnull=False)
+        .exclude(integration__outbound_settings__enabled=False)
         .values_list("integration_id", flat=True)
         .distinct()
     )

@@ -538,3 +538,20 @@ def test_a_milestone_recorded_on_the_candidacy_page_reaches_lever_and_the_timeli
     assert published == 1
     assert lever.counters(candidacy.opportunity_link.opportunity_id)["notes"] == 1
     assert "Cancelled: posted to Lever" in page.content.decode()
+
+
+def test_turning_updates_off_holds_waiting_ones_until_turned_back_on(
+    lever_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    candidacy = linked(lever_integration)
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    OutboundSettings.objects.filter(integration=lever_integration).update(enabled=False)
+
+    off = drain(lever_integration)
+    swept = outbound.outbound_sweep()
+    OutboundSettings.objects.filter(integration=lever_integration).update(enabled=True)
+    on = drain(lever_integration)
+
+    assert (off.sent, swept.published) == (0, [])
+    assert on.sent == 2
+    assert lever.counters()["total"]["notes"] == 1
