@@ -35,6 +35,8 @@ FIELD_NAMES = [
     "requisition_code", "active", "status", "recommendation", "event", "outcome", "page", "q",
     "candidateStageChange", "candidateArchiveChange", "candidateHired", "username", "password",
     "next", "unknown_field",
+    # Post candidacy updates: the activity actions and the note preview.
+    "update", "candidacy", "milestone", "outbound-template_invited", "outbound-perform_as",
 ]  # fmt: skip
 
 
