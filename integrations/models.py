@@ -315,6 +315,9 @@ class OutboundSettings(models.Model):
     # One drain per integration at a time (more would only queue on the key's rate bucket and
     # hold worker slots other keys need); a killed drain's lease runs out by itself.
     drain_lease_until = models.DateTimeField(null=True, blank=True)
+    # A drain was published and has not started yet: milestones in the meantime publish none
+    # (one queued drain per integration, not one per milestone).
+    drain_requested_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -289,7 +289,7 @@ def outbound_milestone_enqueue(
         for i, (kind, payload) in enumerate(payloads, start=1)
     ]
     OutboundUpdate.objects.bulk_create(rows)
-    transaction.on_commit(partial(drain_publish, integration.pk))
+    transaction.on_commit(partial(drain_request, integration.pk))
     return rows
 
 
@@ -356,6 +356,24 @@ def _payloads(
 
 # --- publishing drains --------------------------------------------------------------------------
 
+# A requested drain that has not started after this long was lost (broker trouble): the next
+# milestone publishes again (the sweeper publishes anything due regardless).
+DRAIN_REQUEST_TTL_SECONDS = 60
+
+
+def drain_request(integration_id: int) -> bool:
+    """Publish a drain for new rows (call after commit), unless one is already queued and has
+    not started yet: a burst of milestones queues one drain, not one per milestone. True
+    when a drain was published."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=DRAIN_REQUEST_TTL_SECONDS)
+    requested = (
+        OutboundSettings.objects.filter(integration_id=integration_id)
+        .filter(Q(drain_requested_at__isnull=True) | Q(drain_requested_at__lt=stale))
+        .update(drain_requested_at=now)
+    )
+    return bool(requested) and drain_publish(integration_id)
+
 
 def drain_publish(integration_id: int, countdown: float | None = None) -> bool:
     """Publish a drain of the integration's due rows; False (logged) if the broker fails —
@@ -410,6 +428,8 @@ def outbound_drain(*, integration_id: int, budget_seconds: float | None = None) 
     if integration is None or not integration.enabled:
         return result
     outbound = outbound_settings_get(integration=integration)
+    # Started: rows committed from now on publish a new drain (this one may miss them).
+    OutboundSettings.objects.filter(pk=outbound.pk).update(drain_requested_at=None)
     if not outbound.enabled:
         return result  # turned off in Settings: waiting rows stay until it is back on
     if outbound.paused_at is not None and not _resume_if_due(integration, outbound):

@@ -555,3 +555,23 @@ def test_turning_updates_off_holds_waiting_ones_until_turned_back_on(
     assert (off.sent, swept.published) == (0, [])
     assert on.sent == 2
     assert lever.counters()["total"]["notes"] == 1
+
+
+def test_a_burst_of_milestones_queues_one_drain_and_a_started_drain_allows_the_next(
+    lever_integration: AtsIntegration, django_capture_on_commit_callbacks: Any
+) -> None:
+    from kombu.transport.memory import Channel as MemoryChannel
+
+    candidacies = [linked(lever_integration, o) for o in demo_opportunity_ids(3)]
+    MemoryChannel.queues.clear()
+
+    for candidacy in candidacies:
+        with django_capture_on_commit_callbacks(execute=True):
+            candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    burst = MemoryChannel.queues["celery"].qsize()
+    drain(lever_integration)  # starts: the next milestone publishes again
+    with django_capture_on_commit_callbacks(execute=True):
+        candidacy_milestone_record(candidacy=candidacies[0], milestone=Milestone.REDO)
+
+    assert burst == 1
+    assert MemoryChannel.queues["celery"].qsize() == 2
