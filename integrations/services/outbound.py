@@ -929,6 +929,8 @@ def outbound_sweep(*, now: datetime | None = None) -> SweepResult:
         )
         .exclude(integration__outbound_settings__paused_at__isnull=False)
         .exclude(integration__outbound_settings__enabled=False)
+        # No ordering: Django would add the model's ordering column to DISTINCT (one per row).
+        .order_by()
         .values_list("integration_id", flat=True)
         .distinct()
     )

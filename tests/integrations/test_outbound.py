@@ -575,3 +575,16 @@ def test_a_burst_of_milestones_queues_one_drain_and_a_started_drain_allows_the_n
 
     assert burst == 1
     assert MemoryChannel.queues["celery"].qsize() == 2
+
+
+def test_the_sweeper_publishes_one_drain_per_integration_with_due_updates(
+    lever_integration: AtsIntegration,
+) -> None:
+    for opportunity_id in demo_opportunity_ids(3):
+        candidacy = linked(lever_integration, opportunity_id)
+        candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+
+    swept = outbound.outbound_sweep()
+
+    assert OutboundUpdate.objects.filter(status=Status.PENDING).count() == 6
+    assert swept.published == [lever_integration.pk]
