@@ -35,3 +35,18 @@ class IntegrationsConfig(AppConfig):
 
         # The candidacy page links the candidate's ATS profile (hiring never imports us).
         candidacy_context_hook_register(selectors.candidacy_page_context)
+
+        # Post candidacy updates (outbound): milestones become outbox rows in their transaction,
+        # the status page shows the feature, the Settings page gets its section.
+        from integrations import outbound_selectors, outbound_views
+        from integrations.services.outbound import candidacy_changed_receive
+        from karatlever.hiring.signals import candidacy_changed
+
+        candidacy_changed.connect(candidacy_changed_receive, dispatch_uid="integrations.outbound")
+        selectors.feature_health_register(
+            key=selectors.POST_CANDIDACY_UPDATES,
+            provider=outbound_selectors.post_candidacy_updates_health,
+        )
+        selectors.settings_section_register(
+            key="outbound", provider=outbound_views.settings_section
+        )

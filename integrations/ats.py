@@ -480,6 +480,69 @@ class AtsAdapter(Protocol):
         ``next_cursor`` continues it (also in a later process: a sync resumes from it).
         ``updated_since_ms`` (ms, UTC, inclusive) lists only postings changed since then
         (an incremental sync); None lists all. Deleted postings are simply absent."""
+
+    # --- Post candidacy updates (outbound): writes for each Karat milestone ----------------
+    # Each write is one ATS request (tags_replace: two) with no retry inside: the caller's
+    # outbox row holds the retries. A write whose answer never came raises AtsNoResponse (it
+    # may have been applied). ``acting_user_id`` is who the change is made as ("" = nobody).
+
+    def note_add(
+        self,
+        account: AtsAccount,
+        opportunity_id: str,
+        *,
+        text: str,
+        secret: bool,
+        score: int | None,
+        acting_user_id: str,
+        profile: CallProfile,
+    ) -> str:
+        """Add a note to the opportunity; returns the note's id. ``score`` is 1 to 4 or None."""
+        ...
+
+    def note_find(
+        self, account: AtsAccount, opportunity_id: str, *, marker: str, profile: CallProfile
+    ) -> str | None:
+        """The id of the opportunity's note whose text contains ``marker``, or None."""
+        ...
+
+    def tags_replace(
+        self,
+        account: AtsAccount,
+        opportunity_id: str,
+        *,
+        add: Sequence[str],
+        remove: Sequence[str],
+        acting_user_id: str,
+        profile: CallProfile,
+    ) -> None:
+        """Remove ``remove`` (when any) then add ``add``; both idempotent."""
+        ...
+
+    def links_add(
+        self,
+        account: AtsAccount,
+        opportunity_id: str,
+        *,
+        links: Sequence[str],
+        acting_user_id: str,
+        profile: CallProfile,
+    ) -> None:
+        """Add links to the candidate's profile (idempotent)."""
+        ...
+
+    def stage_move(
+        self,
+        account: AtsAccount,
+        opportunity_id: str,
+        *,
+        stage_id: str,
+        acting_user_id: str,
+        profile: CallProfile,
+    ) -> None: ...
+
+    def users_find(self, account: AtsAccount, *, email: str, profile: CallProfile) -> list[AtsUser]:
+        """Active users whose email is exactly ``email``."""
         ...
 
 
@@ -531,3 +594,11 @@ def account_for(integration: AtsIntegration, *, api_key: str | None = None) -> A
         rate_per_second=integration.rate_limit_per_second,
         burst=integration.rate_limit_burst,
     )
+
+
+# --- Post candidacy updates (outbound): what crosses the boundary -----------------------------
+
+
+class AtsNoResponse(AtsUnavailable):
+    """A write went out but no answer came back (timeout, dropped connection): the ATS may
+    have applied it. A write that is not idempotent must be looked for before it is sent again."""

@@ -246,6 +246,10 @@ class AuditEntry(models.Model):
         AUTO_INVITED = "auto_invited", "Candidate invited automatically"
         STATUS_FAILING = "status_failing", "Alert: integration not working"
         STATUS_RECOVERED = "status_recovered", "Alert: integration working again"
+        # Post candidacy updates (outbound)
+        OUTBOUND_SETTINGS_CHANGED = "outbound_settings_changed", "Lever update settings changed"
+        OUTBOUND_RETRIED = "outbound_retried", "Lever update retried"
+        OUTBOUND_GIVEN_UP = "outbound_given_up", "Lever update given up"
 
     group = models.ForeignKey("accounts.Group", on_delete=models.CASCADE, related_name="+")
     integration = models.ForeignKey(
@@ -619,3 +623,145 @@ class RoleMapping(models.Model):
     @property
     def is_manual(self) -> bool:
         return self.method in self.MANUAL
+
+
+# --- Post candidacy updates to Lever (the transactional outbox) ------------------------------
+
+
+class OutboundSettings(models.Model):
+    """What an integration writes to the ATS for each Karat milestone, and as whom.
+
+    One row per integration, made with defaults on first use. Templates use Django template
+    syntax over a plain context (see services/outbound.py ``NOTE_CONTEXT``); a blank template
+    means the default one. The queue pause lives here too: a refused key stops every send of
+    this integration until the key is fixed (services/outbound.py ``outbound_queue_resume_due``).
+    """
+
+    class PerformAs(models.TextChoices):
+        INTEGRATION_USER = "integration_user", "The integration's User ID (Settings, Step 2)"
+        LEVER_USER = "lever_user", "A Lever user picked by email"
+        NONE = "none", "Nobody (Lever decides)"
+
+    integration = models.OneToOneField(
+        AtsIntegration, on_delete=models.CASCADE, related_name="outbound_settings"
+    )
+    enabled = models.BooleanField("Post updates to Lever", default=True)
+    # milestone -> note template (Django template syntax); a missing or blank one is the default.
+    note_templates = models.JSONField(default=dict, blank=True)
+    notes_enabled = models.BooleanField("Write a note", default=True)
+    secret_notes = models.BooleanField("Make notes secret", default=False)
+    score_enabled = models.BooleanField("Score results notes (1 to 4)", default=False)
+    tags_enabled = models.BooleanField("Keep a status tag", default=True)
+    tag_prefix = models.CharField(max_length=40, default="Karat")
+    links_enabled = models.BooleanField("Add the report link", default=True)
+    perform_as = models.CharField(
+        max_length=20, choices=PerformAs.choices, default=PerformAs.INTEGRATION_USER
+    )
+    # Picked by email from the ATS's users (perform_as = lever_user); never a secret.
+    perform_as_user_id = models.CharField(max_length=64, blank=True)
+    perform_as_email = models.EmailField(blank=True)
+    perform_as_name = models.CharField(max_length=200, blank=True)
+    # Off by default: a stage move changes the recruiter's pipeline. recommendation -> stage id.
+    stage_moves_enabled = models.BooleanField("Move the stage on results", default=False)
+    stage_rules = models.JSONField(default=dict, blank=True)
+    # Key-level refusal: nothing is sent until the key is fixed (or the next probe succeeds).
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_reason = models.TextField(blank=True)
+    # One drain per integration at a time (more would only queue on the key's rate bucket and
+    # hold worker slots other keys need); a killed drain's lease runs out by itself.
+    drain_lease_until = models.DateTimeField(null=True, blank=True)
+    # A drain was published and has not started yet: milestones in the meantime publish none
+    # (one queued drain per integration, not one per milestone).
+    drain_requested_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "outbound settings"
+
+    def __str__(self) -> str:
+        return f"Outbound settings of {self.integration}"
+
+
+class OutboundUpdate(models.Model):
+    """One write to the ATS for one Karat milestone (a note, the status tag, a link, a stage
+    move), written in the transaction that recorded the milestone and sent later, in order per
+    opportunity (``sequence``). ``payload`` holds what is sent, never a secret."""
+
+    class Kind(models.TextChoices):
+        NOTE = "note", "Note"
+        TAG = "tag", "Status tag"
+        LINK = "link", "Report link"
+        STAGE = "stage", "Stage move"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        DEAD = "dead", "Gave up"
+        CANCELLED = "cancelled", "Not sent"
+
+    UNSENT = (Status.PENDING, Status.SENDING)
+    FINISHED = (Status.SENT, Status.DEAD, Status.CANCELLED)
+
+    integration = models.ForeignKey(
+        AtsIntegration, on_delete=models.CASCADE, related_name="outbound_updates"
+    )
+    candidacy = models.ForeignKey(
+        "hiring.Candidacy", on_delete=models.CASCADE, related_name="outbound_updates"
+    )
+    # The milestone's timeline event: its updates share one timeline entry once all are done.
+    event = models.ForeignKey(
+        "hiring.CandidacyEvent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="outbound_updates",
+    )
+    opportunity_id = models.CharField(max_length=64)
+    milestone = models.CharField(max_length=20)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    payload = models.JSONField(default=dict)
+    # 1, 2, 3… per opportunity of the integration: a row is sent only when no row with a lower
+    # sequence is still unsent (pending or sending).
+    sequence = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    # Attempts the ATS's rate limit or a paused queue answered: they never count toward giving up.
+    deferred = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # The last attempt went out but no answer came back: it may have been applied.
+    outcome_unknown = models.BooleanField(default=False)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    # A claim (one sender at a time, across replicas): who and when; stale claims are swept.
+    claimed_by = models.CharField(max_length=100, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # The note's id in the ATS, once created (or found after a lost answer).
+    remote_id = models.CharField(max_length=64, blank=True)
+    timeline_recorded = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "opportunity_id", "sequence"],
+                name="outbound_update_sequence",
+            ),
+        ]
+        indexes = [
+            # The sweeper and drains: due rows of an integration, oldest first.
+            models.Index(
+                fields=["integration", "status", "next_attempt_at"], name="outbound_update_due"
+            ),
+            models.Index(fields=["status", "claimed_at"], name="outbound_update_claims"),
+            models.Index(fields=["integration", "-created_at"], name="outbound_update_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.milestone} #{self.pk} ({self.status})"

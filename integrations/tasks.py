@@ -97,3 +97,26 @@ def postings_sync_due() -> int:
     from integrations.services import postings
 
     return postings.postings_sync_due()
+
+
+# --- Post candidacy updates (outbound) ---------------------------------------------------------
+
+
+@shared_task(ignore_result=True)
+def outbound_drain(integration_id: int) -> int:
+    """Send the integration's due outbound updates for one time slice; see the service.
+
+    Never auto-retried: every wait lives in the rows (next_attempt_at) and the sweeper
+    publishes a drain for anything due.
+    """
+    from integrations.services import outbound
+
+    return outbound.outbound_drain(integration_id=integration_id).sent
+
+
+@shared_task(ignore_result=True)
+def outbound_sweep() -> int:
+    """Periodic (beat): free claims of killed workers, resume fixed queues, publish drains."""
+    from integrations.services import outbound
+
+    return len(outbound.outbound_sweep().published)

@@ -539,3 +539,40 @@ CELERY_BEAT_SCHEDULE["integrations-postings-sync-due"] = {
     "task": "integrations.tasks.postings_sync_due",
     "schedule": float(POSTINGS_SYNC_INTERVAL_SECONDS),
 }
+
+# ---------------------------------------------------------------------------------------------
+# Post candidacy updates to Lever (integrations/services/outbound.py)
+# ---------------------------------------------------------------------------------------------
+
+# Attempts that failed on Lever's side (5xx, timeouts) before an update is dead-lettered; 429s
+# and a paused queue don't count. Retries back off exponentially with jitter from the base.
+OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", default=8)
+OUTBOUND_RETRY_BASE_SECONDS = env.float("OUTBOUND_RETRY_BASE_SECONDS", default=10.0)
+OUTBOUND_RETRY_MAX_SECONDS = env.float("OUTBOUND_RETRY_MAX_SECONDS", default=3600.0)
+# A sending claim older than this belongs to a killed worker: the sweeper frees it (a note is
+# looked for in Lever before it is sent again). As for webhooks, more than the hard limit.
+OUTBOUND_CLAIM_TIMEOUT_SECONDS = env.int(
+    "OUTBOUND_CLAIM_TIMEOUT_SECONDS", default=2 * CELERY_TASK_TIME_LIMIT
+)
+if OUTBOUND_CLAIM_TIMEOUT_SECONDS <= CELERY_TASK_TIME_LIMIT:
+    _claim_problem = (
+        f"OUTBOUND_CLAIM_TIMEOUT_SECONDS ({OUTBOUND_CLAIM_TIMEOUT_SECONDS}) must be greater than "
+        f"CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT}); leave it unset for twice the limit."
+    )
+    if not DEBUG:
+        raise ImproperlyConfigured(_claim_problem)
+    warnings.warn(_claim_problem, stacklevel=1)
+# How often the sweeper publishes drains for due updates (and frees stale claims).
+OUTBOUND_SWEEP_INTERVAL_SECONDS = env.int("OUTBOUND_SWEEP_INTERVAL_SECONDS", default=15)
+# One drain task sends for at most this long, then publishes itself again (keys take turns).
+OUTBOUND_DRAIN_SLICE_SECONDS = env.float(
+    "OUTBOUND_DRAIN_SLICE_SECONDS", default=max(5.0, min(40.0, CELERY_TASK_SOFT_TIME_LIMIT - 15))
+)
+# A queue paused by a refused key lets one update through this often, in case the permission
+# was granted in Lever without a new key (a passing key check resumes it at once).
+OUTBOUND_PAUSE_PROBE_SECONDS = env.int("OUTBOUND_PAUSE_PROBE_SECONDS", default=600)
+
+CELERY_BEAT_SCHEDULE["integrations-outbound-sweep"] = {
+    "task": "integrations.tasks.outbound_sweep",
+    "schedule": float(OUTBOUND_SWEEP_INTERVAL_SECONDS),
+}

@@ -40,6 +40,8 @@ FIELD_NAMES = [
     "type", "event_id", "page_size",
     # The roles page and the role-mappings API.
     "posting", "postings", "action", "unmatched", "state", "automatic",
+    # Post candidacy updates: the activity actions and the note preview.
+    "update", "candidacy", "outbound-template_invited", "outbound-perform_as",
 ]  # fmt: skip
 
 

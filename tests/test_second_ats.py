@@ -40,6 +40,7 @@ class FakeAts:
     def __init__(self) -> None:
         self.states: dict[str, tuple[str, int]] = {}
         self.calls: list[str] = []
+        self.writes: list[tuple[str, str, str]] = []
 
     def api_host(self, region: str) -> str:
         return "api.fake.example"
@@ -174,6 +175,58 @@ class FakeAts:
             ),
             next_cursor=None,
         )
+
+    # --- Post candidacy updates (outbound): writes are recorded in ``self.writes`` ------------
+
+    def note_add(
+        self,
+        account: Any,
+        opportunity_id: str,
+        *,
+        text: str,
+        secret: bool,
+        score: int | None,
+        acting_user_id: str,
+        profile: Any,
+    ) -> str:
+        self.writes.append(("note", opportunity_id, text))
+        return f"note-{len(self.writes)}"
+
+    def note_find(
+        self, account: Any, opportunity_id: str, *, marker: str, profile: Any
+    ) -> str | None:
+        return None
+
+    def tags_replace(
+        self,
+        account: Any,
+        opportunity_id: str,
+        *,
+        add: Sequence[str],
+        remove: Sequence[str],
+        acting_user_id: str,
+        profile: Any,
+    ) -> None:
+        self.writes.append(("tags", opportunity_id, ",".join(add)))
+
+    def links_add(
+        self,
+        account: Any,
+        opportunity_id: str,
+        *,
+        links: Sequence[str],
+        acting_user_id: str,
+        profile: Any,
+    ) -> None:
+        self.writes.append(("links", opportunity_id, ",".join(links)))
+
+    def stage_move(
+        self, account: Any, opportunity_id: str, *, stage_id: str, acting_user_id: str, profile: Any
+    ) -> None:
+        self.writes.append(("stage", opportunity_id, stage_id))
+
+    def users_find(self, account: Any, *, email: str, profile: Any) -> list[iface.AtsUser]:
+        return []
 
 
 @pytest.fixture

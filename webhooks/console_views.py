@@ -139,8 +139,24 @@ def activity(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRes
             "settings_url": _settings_url(integration),
             # Each automatic invite (integrations/services/invites.py) is listed here too.
             "auto_invites": auto_invite_recent(integration=integration),
+            # Post candidacy updates: the outbound side of the same integration.
+            **_outbound_context(request, integration),
         },
     )
+
+
+OUTBOUND_PER_PAGE = 50
+
+
+def _outbound_context(
+    request: AuthenticatedHttpRequest, integration: AtsIntegration
+) -> dict[str, object]:
+    """Updates posted to Lever, newest first, paged by ``opage`` (beside the deliveries)."""
+    from integrations import outbound_selectors
+
+    updates = outbound_selectors.outbound_update_list(integration=integration)
+    page = Paginator(updates, OUTBOUND_PER_PAGE).get_page(request.GET.get("opage"))
+    return {"outbound_page": page, "outbound_updates": page.object_list}
 
 
 @admin_required

@@ -25,6 +25,7 @@ from integrations.ats import (
     AtsAccount,
     AtsError,
     AtsKeyError,
+    AtsNoResponse,
     AtsRecordForbidden,
     AtsRecordNotFound,
     AtsRequestError,
@@ -51,6 +52,7 @@ from integrations.lever import links, signatures
 from integrations.lever.client import CONFIDENTIALITY_ALL, LeverClient, base_url_for_region
 from integrations.lever.errors import (
     LeverAuthError,
+    LeverConnectionError,
     LeverError,
     LeverNotFound,
     LeverPermissionError,
@@ -58,7 +60,7 @@ from integrations.lever.errors import (
     LeverTransientError,
 )
 from integrations.lever.ratelimit import rate_limiter_for
-from integrations.lever.schemas import Opportunity, Posting
+from integrations.lever.schemas import Opportunity, Posting, User
 from karatlever.hiring.services import AtsState
 
 logger = logging.getLogger(__name__)
@@ -463,6 +465,92 @@ class LeverAdapter:
             next_cursor=f"{confidentiality} {token}" if token else None,
             confidential_included=confidentiality == CONFIDENTIALITY_ALL,
         )
+
+    # --- Post candidacy updates (outbound): writes per milestone (lever-api.md §3.5 to §3.8) --
+
+    def note_add(
+        self,
+        account: AtsAccount,
+        opportunity_id: str,
+        *,
+        text: str,
+        secret: bool,
+        score: int | None,
+        acting_user_id: str,
+        profile: CallProfile,
+    ) -> str:
+        """``POST /opportunities/:id/notes?perform_as=`` with ``{value, secret, score?}``
+        (§3.8); Lever answers the note (``noteId``, or ``id``). Never retried by the client."""
+        client = client_for(replace(account, acting_user_id=acting_user_id), profile)
+        with _write_translated(client, opportunity_id):
+            return client.add_note(opportunity_id, text, secret=secret, score=score).id
+
+    def note_find(
+        self, account: AtsAccount, opportunity_id: str, *, marker: str, profile: CallProfile
+    ) -> str | None:
+        """``GET /opportunities/:id/notes`` (every page), looking for ``marker`` in any field
+        of each note (Lever keeps the note's body in ``fields[].value``)."""
+        client = client_for(account, profile)
+        with _translated(client, record=True):
+            for note in client.iter_notes(opportunity_id):
+                if marker in (note.value or "") or marker in (note.text or ""):
+                    return note.id
+        return None
+
+    def tags_replace(
+        self,
+        account: AtsAccount,
+        opportunity_id: str,
+        *,
+        add: Sequence[str],
+        remove: Sequence[str],
+        acting_user_id: str,
+        profile: CallProfile,
+    ) -> None:
+        """``POST …/removeTags`` (when ``remove``) then ``POST …/addTags`` (§3.5). Lever has no
+        "replace": removing first means the opportunity never shows two Karat status tags."""
+        client = client_for(replace(account, acting_user_id=acting_user_id), profile)
+        stale = [tag for tag in remove if tag not in add]
+        with _write_translated(client, opportunity_id):
+            if stale:
+                client.remove_tags(opportunity_id, stale)
+            if add:
+                client.add_tags(opportunity_id, list(add))
+
+    def links_add(
+        self,
+        account: AtsAccount,
+        opportunity_id: str,
+        *,
+        links: Sequence[str],
+        acting_user_id: str,
+        profile: CallProfile,
+    ) -> None:
+        """``POST …/addLinks`` (§3.6): links live on the contact, so every opportunity of
+        the person shows them."""
+        client = client_for(replace(account, acting_user_id=acting_user_id), profile)
+        with _write_translated(client, opportunity_id):
+            client.add_links(opportunity_id, list(links))
+
+    def stage_move(
+        self,
+        account: AtsAccount,
+        opportunity_id: str,
+        *,
+        stage_id: str,
+        acting_user_id: str,
+        profile: CallProfile,
+    ) -> None:
+        """``PUT …/stage`` with ``{"stage": id}`` (§3.3); the same stage again changes nothing."""
+        client = client_for(replace(account, acting_user_id=acting_user_id), profile)
+        with _write_translated(client, opportunity_id):
+            client.move_stage(opportunity_id, stage_id)
+
+    def users_find(self, account: AtsAccount, *, email: str, profile: CallProfile) -> list[AtsUser]:
+        """``GET /users?email=`` (§5: exact canonical match, active users only)."""
+        client = client_for(account, profile)
+        with _translated(client, record=False):
+            return [_user(u) for u in client.iter_users(email=email)]
 
 
 adapter = LeverAdapter()
@@ -903,3 +991,40 @@ def too_long_check(host: str) -> PermissionCheck:
         f"The check took too long: Lever at {host} answered too slowly. "
         "Try again in a few minutes.",
     )
+
+
+# --- Post candidacy updates (outbound) helpers ------------------------------------------------
+
+
+def _user(user: User) -> AtsUser:
+    return AtsUser(id=user.id, name=user.name or "", email=user.email or "", active=user.is_active)
+
+
+@contextmanager
+def _write_translated(client: LeverClient, opportunity_id: str) -> Iterator[None]:
+    """``_translated`` for a write to one opportunity, with two differences.
+
+    A write that got no answer is ``AtsNoResponse`` (it may have been applied). A 403 that is
+    not about confidential data is told apart by reading the opportunity: readable means the
+    key lacks the *write* permission (key-level), otherwise the record is hidden.
+    """
+    with _translated(client, record=True):
+        try:
+            yield
+        except LeverConnectionError as exc:
+            raise AtsNoResponse(
+                f"Lever did not answer ({exc}); Karat checks before sending it again.",
+                status_code=None,
+            ) from exc
+        except LeverPermissionError as exc:
+            if "confidential" in (exc.message or "").lower():
+                raise
+            try:
+                client.get_opportunity(opportunity_id)
+            except LeverError:
+                raise exc from None  # not readable either: _translated decides whose fault
+            raise AtsKeyError(
+                f"Lever refused the API key permission to write this ({exc}). Add the write "
+                "permission (notes, opportunities) to the key in Lever.",
+                status_code=exc.status_code,
+            ) from exc

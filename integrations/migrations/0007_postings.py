@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('hiring', '0002_milestones'),
-        ('integrations', '0005_invites'),
+        ('integrations', '0006_outbound'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -40,10 +40,11 @@ from integrations.models import (
 from integrations.selectors import posting_role_get
 from integrations.services.audit import audit_entry_record
 from integrations.services.health import integration_failure_record, integration_success_record
+from integrations.services.outbound import outbound_milestone_enqueue
 from integrations.services.postings import title_key
 from integrations.services.status import status_refresh_request
 from karatlever.errors import ApplicationError
-from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
+from karatlever.hiring.models import Candidacy, CandidacyEvent, Milestone, Role
 from karatlever.hiring.services import HiringError, candidacy_create, candidacy_event_add
 
 if TYPE_CHECKING:
@@ -659,6 +660,12 @@ def _create(
         url=preview.candidate_url[:500],
     )
     candidacy.refresh_from_db()
+    # The "invited" milestone fired before the link existed, so the outbound receiver skipped
+    # it: queue its Lever updates now, in this transaction (outbox).
+    invited = CandidacyEvent.objects.filter(
+        candidacy=candidacy, milestone=Milestone.INVITED
+    ).latest("id")
+    outbound_milestone_enqueue(candidacy=candidacy, event=invited)
     label = ats.adapter_for(integration.ats).label
     why = reason or {
         "console": f"Invited from a {label} link",

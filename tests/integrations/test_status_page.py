@@ -48,11 +48,14 @@ NOT_ARRIVING = (
     "Lever changes are reaching Karat only through the 15-minute reconciliation: "
     "check the three webhook toggles are ON in Lever."
 )
-# Not built on this branch: listed as not available yet (their own branches add providers).
-OTHER_FEATURES = [
+# Every feature, in the order of the setup guide (Auto state updating third).
+FEATURE_NAMES = [
+    "Invite candidates using Lever URL",
     "Post candidacy updates to Lever",
+    "Auto state updating",
+    "Ensure Lever roles match Karat roles",
+    "Automatic invites",
 ]
-ROLE_MATCHING_WAITING = "Ensure Lever roles match Karat roles is waiting for the first sync"
 _tokens = count()
 
 
@@ -323,10 +326,10 @@ def test_a_disabled_integration_shows_the_feature_off(connected: AtsIntegration)
     assert (health.level, health.label) == ("muted", "Off")
 
 
-# --- the other three features -------------------------------------------------------------------
+# --- every feature ------------------------------------------------------------------------------
 
 
-def test_the_other_three_features_are_listed_as_not_available_yet(
+def test_every_feature_is_listed_in_order_and_none_is_missing(
     admin_client: Client, connected: AtsIntegration
 ) -> None:
     _tokens_set(connected, delivered=True)
@@ -334,19 +337,8 @@ def test_the_other_three_features_are_listed_as_not_available_yet(
     page = _page(admin_client, connected)
 
     names = re.findall(r'<h3 id="feature-[a-z_]+">([^<]+)</h3>', page)
-    assert names == [
-        "Invite candidates using Lever URL",
-        OTHER_FEATURES[0],
-        "Auto state updating",
-        "Ensure Lever roles match Karat roles",
-        "Automatic invites",
-    ]
-    for name in OTHER_FEATURES:
-        feature = _feature_html(page, name)
-        assert '<span class="badge badge-muted">Not available yet</span>' in feature
-        assert "Karat will " in feature
-        assert "Working" not in feature
-        assert "Needs attention" not in feature
+    assert names == FEATURE_NAMES
+    assert "Not available yet" not in page
 
 
 def test_unknown_features_cannot_register() -> None:
@@ -360,23 +352,19 @@ def test_unknown_features_cannot_register() -> None:
 # --- overall roll-up ----------------------------------------------------------------------------
 
 
-PARTLY = (
-    f"{ROLE_MATCHING_WAITING}; Invite candidates using Lever URL and Auto state updating "
-    "work; Automatic invites is off; Post candidacy updates to Lever is not available yet."
-)
-
-
-def test_overall_is_partly_available_while_features_do_not_exist_yet(
+def test_overall_is_waiting_while_features_wait_for_their_first_event(
     admin_client: Client, connected: AtsIntegration
 ) -> None:
     _tokens_set(connected, delivered=True)
 
     hero = _hero(_page(admin_client, connected))
 
-    # A working key and working webhooks, but three of five features are missing: never a
-    # green "Active".
-    assert '<span class="badge badge-info">Partly available</span>' in hero
-    assert PARTLY in hero
+    # A working key and working webhooks, but no posting sync and no milestone yet: never a
+    # green "Active", and nothing said to be missing.
+    assert '<span class="badge badge-info">Waiting</span>' in hero
+    assert "Ensure Lever roles match Karat roles is waiting for the first sync" in hero
+    assert "Post candidacy updates to Lever is waiting for the first milestone" in hero
+    assert "not available yet" not in hero
     assert "Active" not in hero
     assert "badge-ok" not in hero
 
@@ -590,8 +578,8 @@ def test_the_list_and_overview_pages_show_the_same_overall_status_as_the_status_
         _status_url(connected),
     ):
         page = admin_client.get(url).content.decode()
-        assert '<span class="badge badge-info">Partly available</span>' in page
-        assert PARTLY in page
+        assert '<span class="badge badge-info">Waiting</span>' in page
+        assert "Ensure Lever roles match Karat roles is waiting for the first sync" in page
         assert "Active" not in page
 
 
@@ -636,7 +624,8 @@ def test_the_page_runs_a_constant_number_of_queries(
 
     assert busy == empty
     # session, user, memberships (2), groups, integration with its snapshot, created by: the
-    # deliveries, tokens and rejections were counted when the snapshot was computed.
+    # deliveries, tokens, rejections and outbound updates were counted when the snapshot was
+    # computed.
     with django_assert_max_num_queries(7):
         admin_client.get(_status_url(connected))
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
 import json
 import logging
 import secrets
 import socket
 import threading
-from collections import Counter
+import time
+from collections import Counter, deque
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -44,6 +46,20 @@ _ERROR_CODES = {
 }
 
 
+API_LOG_MAX = 200_000
+
+
+def request_key_id(authorization: str) -> str:
+    """A short, non-reversible id of the key a request used (its Authorization header);
+    ``request_key_id("Basic " + base64(key + ":"))`` names a key in ``api_log()``."""
+    return hashlib.sha256(authorization.encode()).hexdigest()[:12] if authorization else ""
+
+
+def key_id_for(api_key: str) -> str:
+    """``request_key_id`` of an API key sent the way Lever clients send it (Basic auth)."""
+    return request_key_id("Basic " + base64.b64encode(f"{api_key}:".encode()).decode("ascii"))
+
+
 class SandboxApp:
     """Everything behind the socket: routing, auth, permissions, rate limit, faults."""
 
@@ -67,6 +83,9 @@ class SandboxApp:
         self.base_url = ""
         self._stats_lock = threading.Lock()
         self._stats: Counter[str] = Counter()
+        # Every /v1 request's arrival (wall clock), method, path, status and key (hashed), for
+        # benches that measure rates per key as Lever would see them. Bounded.
+        self._api_log: deque[dict[str, Any]] = deque(maxlen=API_LOG_MAX)
         self.api_router: Router[api.ApiRoute] = Router()
         for route in api.ROUTES:
             self.api_router.add(route.method, route.pattern, route)
@@ -77,9 +96,19 @@ class SandboxApp:
         return self.base_url + "/v1"
 
     def handle(self, req: Request) -> Response:
+        arrived = time.time()
         try:
             if req.path == "/v1" or req.path.startswith("/v1/"):
                 response = self._handle_api(req)
+                self._api_log.append(
+                    {
+                        "at": arrived,
+                        "method": req.method,
+                        "path": req.path,
+                        "status": "dropped" if response.drop else response.status,
+                        "key": request_key_id(req.headers.get("authorization", "")),
+                    }
+                )
             else:
                 response = self.control.handle(req)
         except Exception:
@@ -150,6 +179,11 @@ class SandboxApp:
     def reset_request_stats(self) -> None:
         with self._stats_lock:
             self._stats.clear()
+        self._api_log.clear()
+
+    def api_log(self) -> list[dict[str, Any]]:
+        """The recorded /v1 requests, oldest first (see ``request_key_id`` for ``key``)."""
+        return list(self._api_log)
 
     def reset_all(self) -> None:
         self.sandbox.reset()
@@ -444,6 +478,10 @@ class SandboxServer:
 
     def request_stats(self) -> dict[str, int]:
         return self.app.request_stats()
+
+    def api_log(self) -> list[dict[str, Any]]:
+        """Every /v1 request since the last reset: ``{at, method, path, status, key}``."""
+        return self.app.api_log()
 
     def create_api_key(
         self, permissions: list[str] | tuple[str, ...], label: str = "test key"

@@ -1,0 +1,299 @@
+"""Reads for "Post candidacy updates": the activity list, preview candidacies, and the
+feature's health on the status page. Always scoped to one integration the caller may see."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import Count, Max, Min, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+
+from integrations import ats
+from integrations.models import AtsIntegration, KeyCheck, OutboundSettings, OutboundUpdate
+from integrations.selectors import (
+    FEATURES,
+    POST_CANDIDACY_UPDATES,
+    FeatureCheck,
+    FeatureHealth,
+    FeatureIssue,
+)
+from karatlever.hiring.models import Candidacy
+
+Status = OutboundUpdate.Status
+
+# Older than this and still waiting: the backlog needs a look.
+BACKLOG_STALE_AFTER = timedelta(minutes=15)
+# The key check's write lines (the Lever adapter's codes) this feature depends on.
+WRITE_CHECKS = (
+    ("write_notes", "Permission to write notes", (OutboundUpdate.Kind.NOTE,)),
+    (
+        "write_opportunities",
+        "Permission to write tags, links and stages",
+        (OutboundUpdate.Kind.TAG, OutboundUpdate.Kind.LINK, OutboundUpdate.Kind.STAGE),
+    ),
+)
+
+
+def outbound_update_list(*, integration: AtsIntegration) -> QuerySet[OutboundUpdate]:
+    """The integration's outbound updates, newest first, with their candidacy."""
+    return (
+        OutboundUpdate.objects.filter(integration=integration)
+        .select_related("candidacy")
+        .order_by("-id")
+    )
+
+
+def outbound_update_get(*, integration: AtsIntegration, update_id: object) -> OutboundUpdate:
+    """One update of this integration; Http404 for another integration's or a bad id."""
+    try:
+        pk = int(str(update_id))
+    except ValueError:
+        pk = 0
+    return get_object_or_404(outbound_update_list(integration=integration), pk=pk)
+
+
+def preview_candidacies(*, integration: AtsIntegration, limit: int = 50) -> list[Candidacy]:
+    """Recent candidacies of the integration's group to preview notes with (linked first)."""
+    return list(
+        Candidacy.objects.filter(group_id=integration.group_id)
+        .select_related("role")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def preview_candidacy_get(*, integration: AtsIntegration, code: object) -> Candidacy | None:
+    """A candidacy of the integration's group by its code, or None (never another group's)."""
+    try:
+        return (
+            Candidacy.objects.select_related("role")
+            .filter(group_id=integration.group_id, code=str(code))
+            .first()
+        )
+    except Exception:  # a malformed UUID: not a candidacy of this group
+        return None
+
+
+def outbound_stats(*, integration: AtsIntegration) -> dict[str, object]:
+    """Counts for the status page, in one query: the last 24 hours by status, the backlog
+    (waiting now, oldest), dead-lettered, and per-kind sent counts."""
+    since = timezone.now() - timedelta(hours=24)
+    recent = Q(created_at__gte=since)
+    return OutboundUpdate.objects.filter(integration=integration).aggregate(
+        sent=Count("id", filter=recent & Q(status=Status.SENT)),
+        dead=Count("id", filter=recent & Q(status=Status.DEAD)),
+        cancelled=Count("id", filter=recent & Q(status=Status.CANCELLED)),
+        backlog=Count("id", filter=Q(status__in=OutboundUpdate.UNSENT)),
+        oldest=Min("created_at", filter=Q(status__in=OutboundUpdate.UNSENT)),
+        notes_sent=Count("id", filter=Q(status=Status.SENT, kind=OutboundUpdate.Kind.NOTE)),
+        others_sent=Count("id", filter=Q(status=Status.SENT) & ~Q(kind=OutboundUpdate.Kind.NOTE)),
+        last_sent=Max("sent_at"),
+    )
+
+
+def post_candidacy_updates_health(integration: AtsIntegration) -> FeatureHealth:
+    """The "Post candidacy updates to Lever" feature: write permissions (key check lines and
+    what Lever accepted), the perform-as user (asks the ATS: one short call, errors shown as
+    "could not check"), success rate and backlog over 24 hours, dead-lettered updates and a
+    paused queue. Three queries plus at most one ATS call; safe to run from a task."""
+    name, description = next((n, d) for k, n, d in FEATURES if k == POST_CANDIDACY_UPDATES)
+    kwargs = {"public_id": integration.public_id}
+    settings_url = reverse("integrations:settings", kwargs=kwargs) + "#outbound"
+    activity_url = reverse("webhooks-console:activity", kwargs=kwargs) + "#outbound"
+    outbound = OutboundSettings.objects.filter(integration=integration).first()
+    stats = outbound_stats(integration=integration)
+    checks: list[FeatureCheck] = []
+    issues: list[FeatureIssue] = []
+
+    def health(level: str, label: str, summary: str) -> FeatureHealth:
+        return FeatureHealth(
+            key=POST_CANDIDACY_UPDATES,
+            name=name,
+            description=description,
+            level=level,
+            label=label,
+            summary=summary,
+            issues=tuple(issues),
+            checks=tuple(checks),
+            template="integrations/_outbound_status_feature.html",
+            detail={"stats": stats, "activity_url": activity_url, "settings_url": settings_url},
+        )
+
+    if not integration.enabled:
+        return health("muted", "Off", "The integration is disabled: nothing is posted to Lever.")
+    if outbound is not None and not outbound.enabled:
+        return health("muted", "Off", "Posting updates to Lever is turned off in Settings.")
+
+    # Write permissions: the key check can't probe writes, so what Lever accepted counts too.
+    lines = {c.get("code"): c for c in _key_check_lines(integration) if isinstance(c, dict)}
+    paused_reason = outbound.paused_reason if outbound and outbound.paused_at else ""
+    for code, label, _kinds in WRITE_CHECKS:
+        line = lines.get(code, {})
+        sent = stats["notes_sent"] if code == "write_notes" else stats["others_sent"]
+        if line.get("ok") is False:
+            checks.append(
+                FeatureCheck(
+                    code,
+                    label,
+                    "bad",
+                    str(line.get("message") or "Missing."),
+                    settings_url,
+                    "Settings → API key",
+                )
+            )
+        elif sent:
+            checks.append(
+                FeatureCheck(code, label, "ok", f"Lever accepted {sent} of these writes.")
+            )
+        elif paused_reason:
+            checks.append(
+                FeatureCheck(
+                    code, label, "warn", "Not confirmed: Lever refused the key (see below)."
+                )
+            )
+        else:
+            checks.append(
+                FeatureCheck(code, label, "info", "Not checked until the first update is sent.")
+            )
+
+    # Who writes are made as.
+    checks.append(_perform_as_check(integration, outbound, settings_url))
+
+    sent, dead = int(stats["sent"]), int(stats["dead"])  # type: ignore[call-overload]
+    ended = sent + dead
+    if ended:
+        rate = sent / ended
+        checks.append(
+            FeatureCheck(
+                "success_rate",
+                "Delivered in the last 24 hours",
+                "ok" if rate >= 0.95 else "warn",
+                f"{sent} of {ended} updates ({rate:.0%}).",
+                activity_url if rate < 0.95 else "",
+                "Activity" if rate < 0.95 else "",
+            )
+        )
+    else:
+        checks.append(
+            FeatureCheck(
+                "success_rate", "Delivered in the last 24 hours", "info", "No update ended yet."
+            )
+        )
+    backlog, oldest = int(stats["backlog"]), stats["oldest"]  # type: ignore[call-overload]
+    stale = oldest is not None and oldest < timezone.now() - BACKLOG_STALE_AFTER  # type: ignore[operator]
+    checks.append(
+        FeatureCheck(
+            "backlog",
+            "Waiting to be sent",
+            "warn" if stale else "ok",
+            f"{backlog} update{'s' if backlog != 1 else ''} waiting"
+            + (", the oldest for more than 15 minutes." if stale else "."),
+            activity_url if stale else "",
+            "Activity" if stale else "",
+        )
+    )
+    checks.append(
+        FeatureCheck(
+            "dead_lettered",
+            "Given up in the last 24 hours",
+            "warn" if dead else "ok",
+            f"{dead} update{'s' if dead != 1 else ''}"
+            + (": open the activity page to see why, then retry." if dead else "."),
+            activity_url if dead else "",
+            "Activity" if dead else "",
+        )
+    )
+    checks.append(
+        FeatureCheck(
+            "queue",
+            "Queue",
+            "bad" if paused_reason else "ok",
+            f"Paused: {paused_reason} It resumes by itself once the key passes a check."
+            if paused_reason
+            else "Sending.",
+            settings_url if paused_reason else "",
+            "Settings → API key" if paused_reason else "",
+        )
+    )
+    for check in checks:
+        if check.level in ("warn", "bad"):
+            issues.append(
+                FeatureIssue(f"{check.name}: {check.message}", check.fix_url, check.fix_text)
+            )
+    if any(c.level == "bad" for c in checks):
+        return health("bad", "Not working", "Updates are not reaching Lever.")
+    if issues:
+        return health("warn", "Needs attention", "Some updates may not reach Lever.")
+    if not stats["last_sent"] and not backlog:
+        return health(
+            "info",
+            "Waiting for the first milestone",
+            "Nothing posted yet: the next milestone of a linked candidacy is written to Lever.",
+        )
+    return health("ok", "Working", "Milestones are posted to Lever as notes, tags and links.")
+
+
+def _key_check_lines(integration: AtsIntegration) -> list[dict[str, object]]:
+    """The lines of the latest finished check of the key in use (one query)."""
+    if not integration.api_key_fingerprint:
+        return []
+    checks = (
+        KeyCheck.objects.filter(
+            integration=integration,
+            api_key_fingerprint=integration.api_key_fingerprint,
+            finished_at__isnull=False,
+        )
+        .order_by("-id")
+        .values_list("checks", flat=True)
+        .first()
+    )
+    return checks if isinstance(checks, list) else []
+
+
+def _perform_as_check(
+    integration: AtsIntegration, outbound: OutboundSettings | None, settings_url: str
+) -> FeatureCheck:
+    code, label = "perform_as", "Lever user for updates"
+    source = outbound.perform_as if outbound else OutboundSettings.PerformAs.INTEGRATION_USER
+    if source == OutboundSettings.PerformAs.LEVER_USER:
+        user_id = outbound.perform_as_user_id if outbound else ""
+    elif source == OutboundSettings.PerformAs.INTEGRATION_USER:
+        user_id = integration.lever_user_id
+    else:
+        user_id = ""
+    if not user_id:
+        return FeatureCheck(
+            code,
+            label,
+            "info",
+            "Not set: Lever decides whom updates are credited to. Pick a user to make it clear.",
+            settings_url,
+            "Settings",
+        )
+    if not integration.has_api_key:
+        return FeatureCheck(code, label, "muted", "Checked once an API key is set.")
+    adapter = ats.adapter_for(integration.ats)
+    try:
+        user = adapter.user_get(ats.account_for(integration), user_id, profile=ats.KEY_CHECK)
+    except ats.AtsRecordNotFound:
+        return FeatureCheck(
+            code,
+            label,
+            "bad",
+            f"No {adapter.label} user has the id {user_id}.",
+            settings_url,
+            "Settings",
+        )
+    except ats.AtsError as exc:
+        return FeatureCheck(code, label, "warn", f"Could not check the user: {exc.message}")
+    if not user.active:
+        return FeatureCheck(
+            code,
+            label,
+            "bad",
+            f"{user.name or user.email} is deactivated in {adapter.label}: updates would be refused.",
+            settings_url,
+            "Settings",
+        )
+    return FeatureCheck(code, label, "ok", f"Updates are posted as {user.name or user.email}.")

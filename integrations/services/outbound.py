@@ -1,0 +1,1070 @@
+"""Post candidacy updates to the ATS: a transactional outbox of notes, status tags, report
+links and stage moves, sent in order per opportunity through the shared per-key rate bucket.
+
+Flow: a Karat milestone fires ``hiring.signals.candidacy_changed`` inside its transaction;
+``candidacy_changed_receive`` turns it into ``OutboundUpdate`` rows in that same transaction
+(``outbound_milestone_enqueue``) and, on commit, publishes a drain of the integration. A drain
+claims due rows one at a time (``select_for_update(skip_locked=True)`` where the database has
+row locks, then a conditional UPDATE that is the claim everywhere), sends each through the ATS
+adapter and records the outcome in the row. Waits live in ``next_attempt_at``; the periodic
+``outbound_sweep`` frees claims of killed workers and publishes drains for anything due.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import secrets
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.template import Context, Engine, TemplateSyntaxError
+from django.utils import timezone
+
+from integrations import ats
+from integrations.models import (
+    AtsIntegration,
+    AuditEntry,
+    OpportunityLink,
+    OutboundSettings,
+    OutboundUpdate,
+)
+from integrations.services.audit import audit_entry_record
+from integrations.services.health import integration_failure_record, integration_success_record
+from integrations.services.status import status_refresh_request
+from karatlever.hiring.models import (
+    Candidacy,
+    CandidacyEvent,
+    KaratStatus,
+    Milestone,
+    Recommendation,
+)
+from karatlever.hiring.services import candidacy_event_add
+
+if TYPE_CHECKING:
+    from karatlever.accounts.models import User
+
+logger = logging.getLogger(__name__)
+
+Kind = OutboundUpdate.Kind
+Status = OutboundUpdate.Status
+
+# One request per send, no retry inside the client: the row holds the retries, so every
+# attempt is visible on the activity page and a Retry-After is stored, never slept on.
+OUTBOUND = ats.CallProfile(
+    max_retries=0, connect_timeout=3.05, read_timeout=10.0, acquire_timeout=10.0
+)
+# A drain stops after this many Lever-side failures in a row: Lever is down, so the rows not
+# tried yet keep their attempts for when it is back.
+BREAKER_FAILURES = 3
+# Retries due within this many seconds are published with a countdown (a shortcut only: the
+# row's next_attempt_at is the truth and the sweeper publishes anything due).
+COUNTDOWN_MAX_SECONDS = 30
+SWEEP_BATCH = 500
+
+# Lever's note score: 1 = strong no … 4 = strong yes (lever-api.md §3.8).
+SCORES = {
+    Recommendation.STRONG_YES: 4,
+    Recommendation.YES: 3,
+    Recommendation.NO: 2,
+    Recommendation.STRONG_NO: 1,
+}
+TEMPLATE_MAX_LENGTH = 5000
+NOTE_MAX_LENGTH = 20_000
+
+# The note templates' variables (also listed on the settings page).
+NOTE_CONTEXT: dict[str, str] = {
+    "candidate_name": "The candidate's name",
+    "candidate_email": "The candidate's email",
+    "role": "The Karat role's title",
+    "milestone": "What happened (e.g. Interview scheduled)",
+    "karat_status": "The Karat status after it (e.g. Scheduled)",
+    "scheduled_at": "The interview time (UTC), when scheduled",
+    "recommendation": "Karat's recommendation (results only)",
+    "summary": "The results summary (results only)",
+    "report_url": "The Karat report link (results only)",
+}
+
+DEFAULT_TEMPLATES: dict[str, str] = {
+    Milestone.INVITED: "Karat invited {{ candidate_name }} to a technical interview for {{ role }}.",
+    Milestone.SCHEDULED: (
+        "{{ candidate_name }}'s Karat interview for {{ role }} is scheduled for {{ scheduled_at }}."
+    ),
+    Milestone.COMPLETED: (
+        "{{ candidate_name }} completed the Karat interview for {{ role }}. Results will follow."
+    ),
+    Milestone.RESULTS_READY: (
+        "Karat results for {{ candidate_name }} ({{ role }}): {{ recommendation }}."
+        "{% if summary %}\n\n{{ summary }}{% endif %}"
+        "{% if report_url %}\n\nReport: {{ report_url }}{% endif %}"
+    ),
+    Milestone.CANCELLED: "The Karat interview of {{ candidate_name }} for {{ role }} was cancelled.",
+    Milestone.EXPIRED: (
+        "The Karat invitation of {{ candidate_name }} for {{ role }} expired without an interview."
+    ),
+    Milestone.REDO: "Karat invited {{ candidate_name }} to take the interview for {{ role }} again.",
+}
+
+# Plain text out (notes are plain text, lever-api.md §3.8), Django's built-in tags and filters
+# only, and nothing but strings in the context: a template can't reach a model or a setting.
+_ENGINE = Engine(autoescape=False, string_if_invalid="")
+
+
+class OutboundError(Exception):
+    """An outbound rule was broken; the message is safe to show."""
+
+
+# --- settings and notes -----------------------------------------------------------------------
+
+
+def outbound_settings_get(*, integration: AtsIntegration) -> OutboundSettings:
+    """The integration's outbound settings, created with the defaults on first use."""
+    found, _ = OutboundSettings.objects.get_or_create(integration=integration)
+    return found
+
+
+def template_check(template: str) -> None:
+    """Raise OutboundError when ``template`` is not a usable note template."""
+    if len(template) > TEMPLATE_MAX_LENGTH:
+        raise OutboundError(f"A template is at most {TEMPLATE_MAX_LENGTH} characters.")
+    try:
+        _ENGINE.from_string(template)
+    except TemplateSyntaxError as exc:
+        raise OutboundError(f"Template error: {exc}") from None
+
+
+def template_for(*, outbound: OutboundSettings, milestone: str) -> str:
+    custom = (outbound.note_templates or {}).get(milestone, "")
+    return custom if isinstance(custom, str) and custom.strip() else DEFAULT_TEMPLATES[milestone]
+
+
+def note_context(*, candidacy: Candidacy, milestone: str, detail: dict[str, Any]) -> dict[str, str]:
+    """The strings a note template sees (``NOTE_CONTEXT``); ``detail`` is the milestone
+    event's detail (see hiring.services.candidacy_milestone_record)."""
+    status = detail.get("to") or candidacy.karat_status
+    recommendation = detail.get("recommendation", "")
+    scheduled_at = detail.get("scheduled_at", "")
+    if scheduled_at:
+        try:
+            when = datetime.fromisoformat(scheduled_at)
+            scheduled_at = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        except ValueError:
+            pass  # shown as given
+    return {
+        "candidate_name": candidacy.candidate_name,
+        "candidate_email": candidacy.candidate_email,
+        "role": candidacy.role.title,
+        "milestone": Milestone(milestone).label if milestone in Milestone.values else milestone,
+        "karat_status": KaratStatus(status).label if status in KaratStatus.values else status,
+        "scheduled_at": scheduled_at,
+        "recommendation": (
+            Recommendation(recommendation).label
+            if recommendation in Recommendation.values
+            else recommendation
+        ),
+        "summary": detail.get("summary", ""),
+        "report_url": detail.get("report_url", ""),
+    }
+
+
+def note_render(*, template: str, context: dict[str, str]) -> str:
+    """The note's text: ``template`` rendered as plain text, trimmed. Raises OutboundError."""
+    template_check(template)
+    text = _ENGINE.from_string(template).render(Context(context, autoescape=False)).strip()
+    return text[:NOTE_MAX_LENGTH]
+
+
+def note_preview(
+    *, integration: AtsIntegration, candidacy: Candidacy, milestone: str, template: str
+) -> str:
+    """What the note for ``milestone`` would say for this candidacy now (its current results,
+    interview time), with ``template`` (blank = the default). Raises OutboundError."""
+    if milestone not in Milestone.values:
+        raise OutboundError("Pick a milestone.")
+    if candidacy.group_id != integration.group_id:
+        raise OutboundError("That candidacy belongs to another group.")
+    detail = {
+        "to": candidacy.karat_status,
+        "recommendation": candidacy.recommendation,
+        "summary": candidacy.results_summary,
+        "report_url": candidacy.report_url,
+        "scheduled_at": (
+            candidacy.interview_scheduled_at.isoformat() if candidacy.interview_scheduled_at else ""
+        ),
+    }
+    return note_render(
+        template=template.strip() or DEFAULT_TEMPLATES[milestone],
+        context=note_context(candidacy=candidacy, milestone=milestone, detail=detail),
+    )
+
+
+def status_tag(*, outbound: OutboundSettings, status: str) -> str:
+    """``"<prefix>: <Karat status>"``, e.g. ``Karat: Scheduled``."""
+    label = KaratStatus(status).label if status in KaratStatus.values else status
+    prefix = outbound.tag_prefix.strip()
+    return f"{prefix}: {label}" if prefix else label
+
+
+def status_tags_all(*, outbound: OutboundSettings) -> list[str]:
+    return [status_tag(outbound=outbound, status=s) for s in KaratStatus.values]
+
+
+# --- enqueue: inside the milestone's transaction ---------------------------------------------
+
+
+def candidacy_changed_receive(
+    sender: Any, *, candidacy: Candidacy, event: CandidacyEvent, **kwargs: Any
+) -> None:
+    """``hiring.signals.candidacy_changed`` receiver: Karat milestones of a linked candidacy
+    become outbound rows in the same transaction. Events from the ATS itself (a Lever stage
+    change) are never echoed back; a candidacy without a link yet is skipped (the invite flow
+    links it afterwards and calls ``outbound_milestone_enqueue`` itself)."""
+    if not event.milestone or event.source == CandidacyEvent.Source.LEVER:
+        return
+    link = OpportunityLink.objects.filter(candidacy=candidacy).select_related("integration").first()
+    if link is None:
+        return
+    outbound_milestone_enqueue(candidacy=candidacy, event=event, link=link)
+
+
+def outbound_milestone_enqueue(
+    *, candidacy: Candidacy, event: CandidacyEvent, link: OpportunityLink | None = None
+) -> list[OutboundUpdate]:
+    """Write the outbound rows for one milestone event (call inside its transaction).
+
+    For services that create the candidacy's ``OpportunityLink`` after the milestone (the
+    invite flow: ``candidacy_create`` fires "invited" before the link exists): call this once
+    the link is saved. Idempotent per event (a second call returns the existing rows). Writes
+    nothing for an event without a milestone, from the ATS itself, for an unlinked candidacy,
+    or when the integration or its outbound updates are off. Publishes a drain on commit.
+    """
+    if not event.milestone or event.source == CandidacyEvent.Source.LEVER:
+        return []
+    if link is None:
+        link = (
+            OpportunityLink.objects.filter(candidacy=candidacy)
+            .select_related("integration")
+            .first()
+        )
+    if link is None or not link.integration.enabled:
+        return []
+    existing = list(OutboundUpdate.objects.filter(event=event).order_by("sequence"))
+    if existing:
+        return existing
+    integration = link.integration
+    outbound = outbound_settings_get(integration=integration)
+    if not outbound.enabled:
+        return []
+    payloads = _payloads(candidacy=candidacy, event=event, link=link, outbound=outbound)
+    if not payloads:
+        return []
+    last = (
+        OutboundUpdate.objects.filter(integration=integration, opportunity_id=link.opportunity_id)
+        .order_by("-sequence")
+        .values_list("sequence", flat=True)
+        .first()
+    ) or 0
+    now = timezone.now()
+    rows = [
+        OutboundUpdate(
+            integration=integration,
+            candidacy=candidacy,
+            event=event,
+            opportunity_id=link.opportunity_id,
+            milestone=event.milestone,
+            kind=kind,
+            payload=payload,
+            sequence=last + i,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for i, (kind, payload) in enumerate(payloads, start=1)
+    ]
+    OutboundUpdate.objects.bulk_create(rows)
+    transaction.on_commit(partial(drain_request, integration.pk))
+    return rows
+
+
+def _payloads(
+    *,
+    candidacy: Candidacy,
+    event: CandidacyEvent,
+    link: OpportunityLink,
+    outbound: OutboundSettings,
+) -> list[tuple[str, dict[str, Any]]]:
+    milestone = event.milestone
+    detail = dict(event.detail or {})
+    out: list[tuple[str, dict[str, Any]]] = []
+    if outbound.notes_enabled:
+        context = note_context(candidacy=candidacy, milestone=milestone, detail=detail)
+        try:
+            text = note_render(
+                template=template_for(outbound=outbound, milestone=milestone), context=context
+            )
+        except OutboundError:
+            # A saved template always compiles; fall back rather than lose the update.
+            text = note_render(template=DEFAULT_TEMPLATES[milestone], context=context)
+        if text:
+            # The reference finds the note again after a lost answer (note_find).
+            marker = f"kl-{secrets.token_hex(6)}"
+            recommendation = detail.get("recommendation", "")
+            score = SCORES.get(recommendation) if outbound.score_enabled else None
+            out.append(
+                (
+                    Kind.NOTE,
+                    {
+                        "text": f"{text}\n\n(Karat ref {marker})",
+                        "marker": marker,
+                        "secret": outbound.secret_notes,
+                        "score": score,
+                    },
+                )
+            )
+    status = detail.get("to") or candidacy.karat_status
+    if outbound.tags_enabled and status:
+        tag = status_tag(outbound=outbound, status=status)
+        earlier = OutboundUpdate.objects.filter(
+            integration_id=link.integration_id, opportunity_id=link.opportunity_id, kind=Kind.TAG
+        ).values_list("payload", flat=True)
+        previous = {t for p in earlier for t in (p or {}).get("add", [])}
+        # The first status tag of an opportunity needs no removal (one request fewer).
+        remove = sorted((previous | set(status_tags_all(outbound=outbound))) - {tag})
+        out.append((Kind.TAG, {"add": [tag], "remove": remove if previous else []}))
+    report_url = detail.get("report_url", "")
+    if outbound.links_enabled and milestone == Milestone.RESULTS_READY and report_url:
+        out.append((Kind.LINK, {"links": [report_url]}))
+    rules = outbound.stage_rules or {}
+    rule = (
+        rules.get(detail.get("recommendation", ""))
+        if milestone == Milestone.RESULTS_READY
+        else None
+    )
+    if outbound.stage_moves_enabled and isinstance(rule, dict) and rule.get("stage_id"):
+        out.append(
+            (Kind.STAGE, {"stage_id": rule["stage_id"], "stage_name": rule.get("stage_name", "")})
+        )
+    return out
+
+
+# --- publishing drains --------------------------------------------------------------------------
+
+# A requested drain that has not started after this long was lost (broker trouble): the next
+# milestone publishes again (the sweeper publishes anything due regardless).
+DRAIN_REQUEST_TTL_SECONDS = 60
+
+
+def drain_request(integration_id: int) -> bool:
+    """Publish a drain for new rows (call after commit), unless one is already queued and has
+    not started yet: a burst of milestones queues one drain, not one per milestone. True
+    when a drain was published."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=DRAIN_REQUEST_TTL_SECONDS)
+    requested = (
+        OutboundSettings.objects.filter(integration_id=integration_id)
+        .filter(Q(drain_requested_at__isnull=True) | Q(drain_requested_at__lt=stale))
+        .update(drain_requested_at=now)
+    )
+    return bool(requested) and drain_publish(integration_id)
+
+
+def drain_publish(integration_id: int, countdown: float | None = None) -> bool:
+    """Publish a drain of the integration's due rows; False (logged) if the broker fails —
+    the rows are durable and the sweeper publishes again."""
+    from integrations.tasks import outbound_drain as outbound_drain_task
+
+    try:
+        if countdown:
+            outbound_drain_task.apply_async((integration_id,), countdown=countdown)
+        else:
+            outbound_drain_task.apply_async((integration_id,))
+    except Exception as exc:  # any broker failure: the sweeper publishes later
+        logger.warning(
+            "could not publish the outbound drain of integration_id=%s (%s)",
+            integration_id,
+            type(exc).__name__,
+        )
+        return False
+    return True
+
+
+# --- sending ----------------------------------------------------------------------------------
+
+
+@dataclass
+class DrainResult:
+    sent: int = 0
+    failed: int = 0
+    # Due rows were left because the slice ended (the drain published itself again).
+    more: bool = False
+    paused: bool = False
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:100]
+
+
+def outbound_drain(*, integration_id: int, budget_seconds: float | None = None) -> DrainResult:
+    """Send the integration's due updates, oldest first, in order per opportunity.
+
+    One drain per integration runs at a time (a lease on its settings row): a drain that finds
+    another one running returns at once, and the running one picks its rows up. Safe to run
+    twice (each row is claimed by one sender). Stops when nothing is due, when the ATS
+    rate-limits the key (the rows wait in ``next_attempt_at``), when the key is refused (the
+    queue pauses), after BREAKER_FAILURES Lever-side failures in a row, or after
+    ``budget_seconds`` (then it publishes itself again, so busy keys take turns on workers).
+    """
+    budget = budget_seconds if budget_seconds is not None else settings.OUTBOUND_DRAIN_SLICE_SECONDS
+    started = time.monotonic()
+    result = DrainResult()
+    integration = AtsIntegration.objects.filter(pk=integration_id).first()
+    if integration is None or not integration.enabled:
+        return result
+    outbound = outbound_settings_get(integration=integration)
+    # Started: rows committed from now on publish a new drain (this one may miss them).
+    OutboundSettings.objects.filter(pk=outbound.pk).update(drain_requested_at=None)
+    if not outbound.enabled:
+        return result  # turned off in Settings: waiting rows stay until it is back on
+    if outbound.paused_at is not None and not _resume_if_due(integration, outbound):
+        result.paused = True
+        return result
+    lease = _Lease(outbound.pk)
+    if not lease.take():
+        return result
+    try:
+        stopped = _drain_loop(
+            integration, outbound, result, started=started, budget=budget, lease=lease
+        )
+    finally:
+        lease.release()
+    if stopped == "budget" or (stopped == "empty" and _has_due(integration_id)):
+        # Out of time, or a row became due while the lease was being given back (its own
+        # publish found the lease taken): run again rather than wait for the sweeper.
+        result.more = True
+        drain_publish(integration_id)
+    return result
+
+
+# How long a drain's lease lasts without renewal: longer than one send can take (connect + read
+# timeouts + the bucket wait). The drain renews it before every send; a killed drain's lease
+# runs out after this (or the sweeper frees it with the drain's stale claim).
+LEASE_SECONDS = (
+    OUTBOUND.connect_timeout + OUTBOUND.read_timeout + (OUTBOUND.acquire_timeout or 0) + 5
+)
+
+
+class _Lease:
+    """The right to drain one integration, held in its settings row (``drain_lease_until``)."""
+
+    def __init__(self, settings_pk: int) -> None:
+        self.rows = OutboundSettings.objects.filter(pk=settings_pk)
+        self.until: datetime | None = None
+
+    def take(self) -> bool:
+        now = timezone.now()
+        until = now + timedelta(seconds=LEASE_SECONDS)
+        free = Q(drain_lease_until__isnull=True) | Q(drain_lease_until__lt=now)
+        if self.rows.filter(free).update(drain_lease_until=until):
+            self.until = until
+        return self.until is not None
+
+    def renew(self) -> bool:
+        """Extend the lease; False when it was lost (expired and taken by another drain)."""
+        until = timezone.now() + timedelta(seconds=LEASE_SECONDS)
+        if self.until is None or not self.rows.filter(drain_lease_until=self.until).update(
+            drain_lease_until=until
+        ):
+            return False
+        self.until = until
+        return True
+
+    def release(self) -> None:
+        if self.until is not None:
+            self.rows.filter(drain_lease_until=self.until).update(drain_lease_until=None)
+            self.until = None
+
+
+def _drain_loop(
+    integration: AtsIntegration,
+    outbound: OutboundSettings,
+    result: DrainResult,
+    *,
+    started: float,
+    budget: float,
+    lease: _Lease,
+) -> str:
+    """Send due rows until there are none ("empty"), time is up ("budget") or Lever says stop
+    ("stopped"). Counts into ``result``."""
+    worker = _worker_id()
+    failures_in_a_row = 0
+    while True:
+        if time.monotonic() - started > budget:
+            return "budget" if _has_due(integration.pk) else "empty"
+        if not lease.renew():
+            return "stopped"  # another drain took over
+        row = _claim_next(integration.pk, worker)
+        if row is None:
+            return "empty"
+        outcome = _send(row, integration=integration, outbound=outbound)
+        if outcome == Status.SENT:
+            result.sent += 1
+            failures_in_a_row = 0
+            continue
+        result.failed += 1
+        if outcome in (_PAUSED, _THROTTLED):
+            result.paused = outcome == _PAUSED
+            return "stopped"
+        if outcome == _RETRY:
+            failures_in_a_row += 1
+            if failures_in_a_row >= BREAKER_FAILURES:
+                return "stopped"
+
+
+def _due_filter(integration_id: int, now: datetime) -> Q:
+    return Q(integration_id=integration_id, status=Status.PENDING, next_attempt_at__lte=now)
+
+
+def _claimable(integration_id: int, now: datetime) -> QuerySet[OutboundUpdate]:
+    """Due rows with no earlier unsent row of their opportunity (the order rule)."""
+    earlier_unsent = OutboundUpdate.objects.filter(
+        integration_id=OuterRef("integration_id"),
+        opportunity_id=OuterRef("opportunity_id"),
+        sequence__lt=OuterRef("sequence"),
+        status__in=OutboundUpdate.UNSENT,
+    )
+    return OutboundUpdate.objects.filter(_due_filter(integration_id, now)).filter(
+        ~Exists(earlier_unsent)
+    )
+
+
+def _has_due(integration_id: int) -> bool:
+    return _claimable(integration_id, timezone.now()).exists()
+
+
+def _claim_next(integration_id: int, worker: str) -> OutboundUpdate | None:
+    """Claim the oldest due row with no earlier unsent row of its opportunity, or None.
+
+    ``select_for_update(skip_locked=True)`` keeps concurrent drains on PostgreSQL off each
+    other's candidates (a no-op on SQLite); the conditional UPDATE on (status, attempts) is
+    the claim itself, so two senders never hold one row on any database.
+    """
+    for _ in range(5):
+        now = timezone.now()
+        with transaction.atomic():
+            candidate = (
+                _claimable(integration_id, now)
+                .select_for_update(skip_locked=True)
+                .order_by("next_attempt_at", "id")
+                .values("pk", "attempts")
+                .first()
+            )
+            if candidate is None:
+                return None
+            claimed = OutboundUpdate.objects.filter(
+                pk=candidate["pk"], status=Status.PENDING, attempts=candidate["attempts"]
+            ).update(
+                status=Status.SENDING,
+                claimed_by=worker,
+                claimed_at=now,
+                attempts=F("attempts") + 1,
+            )
+        if claimed:
+            return OutboundUpdate.objects.select_related("candidacy").get(pk=candidate["pk"])
+    return None
+
+
+# Drain outcomes besides the row statuses.
+_RETRY = "retry"
+_THROTTLED = "throttled"
+_PAUSED = "paused"
+
+
+def acting_user_id(*, integration: AtsIntegration, outbound: OutboundSettings) -> str:
+    """Who writes are made as (Lever's perform_as); "" leaves it to the ATS."""
+    if outbound.perform_as == OutboundSettings.PerformAs.LEVER_USER:
+        return outbound.perform_as_user_id
+    if outbound.perform_as == OutboundSettings.PerformAs.INTEGRATION_USER:
+        return integration.lever_user_id
+    return ""
+
+
+def _send(row: OutboundUpdate, *, integration: AtsIntegration, outbound: OutboundSettings) -> str:
+    """Send one claimed row and record how it ended; returns its status or a drain outcome."""
+    adapter = ats.adapter_for(integration.ats)
+    account = ats.account_for(integration)
+    acting = acting_user_id(integration=integration, outbound=outbound)
+    payload = row.payload or {}
+    remote_id = ""
+    try:
+        if row.kind == Kind.NOTE:
+            found = None
+            if row.outcome_unknown:
+                # The last attempt may have created it: look before writing it twice.
+                found = adapter.note_find(
+                    account, row.opportunity_id, marker=payload["marker"], profile=OUTBOUND
+                )
+            remote_id = found or adapter.note_add(
+                account,
+                row.opportunity_id,
+                text=payload["text"],
+                secret=bool(payload.get("secret")),
+                score=payload.get("score"),
+                acting_user_id=acting,
+                profile=OUTBOUND,
+            )
+        elif row.kind == Kind.TAG:
+            adapter.tags_replace(
+                account,
+                row.opportunity_id,
+                add=payload.get("add", []),
+                remove=payload.get("remove", []),
+                acting_user_id=acting,
+                profile=OUTBOUND,
+            )
+        elif row.kind == Kind.LINK:
+            adapter.links_add(
+                account,
+                row.opportunity_id,
+                links=payload.get("links", []),
+                acting_user_id=acting,
+                profile=OUTBOUND,
+            )
+        elif row.kind == Kind.STAGE:
+            adapter.stage_move(
+                account,
+                row.opportunity_id,
+                stage_id=payload["stage_id"],
+                acting_user_id=acting,
+                profile=OUTBOUND,
+            )
+        else:
+            return _end(row, Status.DEAD, error=f"Unknown update kind {row.kind!r}.")
+    except SoftTimeLimitExceeded:
+        # The request may be out: free the claim now, and look before sending a note again.
+        _release(row, error="Stopped at the worker's time limit; it will be sent again.")
+        raise
+    except ats.AtsKeyError as exc:
+        _queue_pause(integration, outbound, exc)
+        _defer(row, exc, wait=None)
+        return _PAUSED
+    except ats.AtsRecordError as exc:
+        # One hidden (confidential) or deleted opportunity: this update ends, nothing else.
+        return _end(row, Status.CANCELLED, error=exc.message, status_code=exc.status_code)
+    except ats.AtsNoResponse as exc:
+        return _retry_later(row, exc, outcome_unknown=True)
+    except ats.AtsUnavailable as exc:
+        if exc.status_code == 429 or (exc.status_code is None and exc.retry_after is not None):
+            # Lever's (or our shared bucket's) "not now": wait exactly as long as it says.
+            _defer(row, exc, wait=exc.retry_after)
+            return _THROTTLED
+        return _retry_later(row, exc)
+    except ats.AtsError as exc:
+        # The ATS refused the request itself: the same request would fail the same way.
+        return _end(row, Status.DEAD, error=exc.message, status_code=exc.status_code)
+    except Exception as exc:  # a bug or a database hiccup: retry, then dead-letter
+        logger.exception("outbound update_id=%s failed unexpectedly", row.pk)
+        return _retry_later(
+            row,
+            ats.AtsError(
+                f"Unexpected error ({type(exc).__name__}); details are in the worker log."
+            ),
+        )
+    status = _end(row, Status.SENT, remote_id=remote_id)
+    if status == Status.SENT:
+        integration_success_record(integration_id=integration.pk)
+    return status
+
+
+def _mine(row: OutboundUpdate) -> Any:
+    """The row, only while our claim holds (same attempt, still sending)."""
+    return OutboundUpdate.objects.filter(pk=row.pk, status=Status.SENDING, attempts=row.attempts)
+
+
+def _end(
+    row: OutboundUpdate,
+    status: str,
+    *,
+    error: str = "",
+    status_code: int | None = None,
+    remote_id: str = "",
+) -> str:
+    now = timezone.now()
+    with transaction.atomic():
+        updated = _mine(row).update(
+            status=status,
+            last_error=error,
+            last_status_code=status_code,
+            remote_id=remote_id or F("remote_id"),
+            claimed_by="",
+            claimed_at=None,
+            outcome_unknown=False,
+            sent_at=now if status == Status.SENT else None,
+            finished_at=now,
+        )
+        if not updated:
+            logger.warning("outbound update_id=%s was re-claimed; dropping this attempt", row.pk)
+            return _RETRY
+        _timeline_record(row)
+        if status == Status.DEAD:
+            # The status page counts dead-lettered updates: recompute it (on commit, deduped).
+            status_refresh_request(
+                integration_id=row.integration_id, reason="An update to Lever was dead-lettered"
+            )
+    if status == Status.SENT:
+        logger.info("outbound update_id=%s %s sent", row.pk, row.kind)
+    else:
+        logger.warning("outbound update_id=%s %s: %s", row.pk, status, error)
+    return status
+
+
+def _retry_later(row: OutboundUpdate, exc: ats.AtsError, *, outcome_unknown: bool = False) -> str:
+    counted = row.attempts - row.deferred
+    if counted >= settings.OUTBOUND_MAX_ATTEMPTS:
+        reason = f"Gave up after {counted} attempts: {exc.message}"
+        return _end(row, Status.DEAD, error=reason, status_code=exc.status_code)
+    delay = _backoff(counted)
+    updated = _mine(row).update(
+        status=Status.PENDING,
+        last_error=exc.message,
+        last_status_code=exc.status_code,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        claimed_by="",
+        claimed_at=None,
+        outcome_unknown=F("outcome_unknown") if not outcome_unknown else True,
+    )
+    if updated and delay <= COUNTDOWN_MAX_SECONDS:
+        drain_publish(row.integration_id, countdown=delay)
+    logger.info("outbound update_id=%s retry in %.0fs: %s", row.pk, delay, exc.message)
+    return _RETRY
+
+
+def _defer(row: OutboundUpdate, exc: ats.AtsError, *, wait: float | None) -> None:
+    """Put the row back without counting the attempt (rate limited, or the queue paused)."""
+    now = timezone.now()
+    _mine(row).update(
+        status=Status.PENDING,
+        deferred=F("deferred") + 1,
+        last_error=exc.message,
+        last_status_code=exc.status_code,
+        next_attempt_at=now + timedelta(seconds=wait or 0),
+        claimed_by="",
+        claimed_at=None,
+    )
+    if wait is not None and wait <= COUNTDOWN_MAX_SECONDS:
+        # Every other due row of this key waits too: the drain stops, and comes back then
+        # (a longer wait is the sweeper's: it lives in next_attempt_at only).
+        drain_publish(row.integration_id, countdown=max(wait, 0.05))
+
+
+def _release(row: OutboundUpdate, *, error: str) -> None:
+    _mine(row).update(
+        status=Status.PENDING,
+        deferred=F("deferred") + 1,
+        last_error=error,
+        next_attempt_at=timezone.now(),
+        claimed_by="",
+        claimed_at=None,
+        outcome_unknown=True,
+    )
+
+
+def _backoff(attempt: int) -> float:
+    step: float = min(
+        settings.OUTBOUND_RETRY_MAX_SECONDS,
+        settings.OUTBOUND_RETRY_BASE_SECONDS * 2 ** max(attempt - 1, 0),
+    )
+    # Jitter keeps a burst of failures from retrying in lockstep.
+    return step * random.uniform(0.5, 1.0)  # noqa: S311
+
+
+# --- the queue pause (key-level refusals) ------------------------------------------------------
+
+
+def _queue_pause(
+    integration: AtsIntegration, outbound: OutboundSettings, exc: ats.AtsError
+) -> None:
+    now = timezone.now()
+    OutboundSettings.objects.filter(pk=outbound.pk, paused_at__isnull=True).update(
+        paused_at=now, paused_reason=exc.message
+    )
+    outbound.paused_at, outbound.paused_reason = outbound.paused_at or now, exc.message
+    integration_failure_record(
+        integration_id=integration.pk, context="Posting updates to Lever", error=exc
+    )
+
+
+def _resume_if_due(integration: AtsIntegration, outbound: OutboundSettings) -> bool:
+    """Resume a paused queue when the key was fixed: a key check of the key in use passed, or
+    another key was set, after the pause; or let one probe through every
+    OUTBOUND_PAUSE_PROBE_SECONDS (a permission granted in Lever changes no key). True when
+    sending may go on."""
+    paused_at = outbound.paused_at
+    if paused_at is None:
+        return True
+    fixed = (
+        integration.key_status == AtsIntegration.KeyStatus.VALID
+        and integration.key_checked_at is not None
+        and integration.key_checked_at > paused_at
+    ) or (integration.api_key_set_at is not None and integration.api_key_set_at > paused_at)
+    probe = timezone.now() - paused_at > timedelta(seconds=settings.OUTBOUND_PAUSE_PROBE_SECONDS)
+    if not (fixed or probe):
+        return False
+    resumed = OutboundSettings.objects.filter(pk=outbound.pk, paused_at=paused_at).update(
+        paused_at=None, paused_reason=""
+    )
+    outbound.paused_at, outbound.paused_reason = None, ""
+    if resumed:
+        logger.info(
+            "outbound queue of integration_id=%s resumed (%s)",
+            integration.pk,
+            "key fixed" if fixed else "probe",
+        )
+    return True
+
+
+def outbound_queue_resume(*, integration: AtsIntegration) -> bool:
+    """Resume the integration's paused queue now (e.g. right after a successful key check)
+    and publish a drain; False when it was not paused."""
+    resumed = OutboundSettings.objects.filter(
+        integration=integration, paused_at__isnull=False
+    ).update(paused_at=None, paused_reason="")
+    if resumed:
+        transaction.on_commit(partial(drain_publish, integration.pk))
+    return bool(resumed)
+
+
+# --- the timeline -------------------------------------------------------------------------------
+
+
+def _timeline_record(row: OutboundUpdate) -> None:
+    """Once every update of a milestone has ended, one "Update posted to Lever" entry on the
+    candidacy's timeline says how it went (inside the caller's transaction)."""
+    if row.event_id is None:
+        return
+    group = OutboundUpdate.objects.filter(event_id=row.event_id)
+    if group.filter(status__in=OutboundUpdate.UNSENT).exists():
+        return
+    if not group.filter(timeline_recorded=False).update(timeline_recorded=True):
+        return  # already written (the last two ended together, or a retry changed nothing)
+    updates = list(group.order_by("sequence").values("kind", "status", "last_error"))
+    sent = [u for u in updates if u["status"] == Status.SENT]
+    state = "sent" if len(sent) == len(updates) else "failed" if not sent else "partly_sent"
+    milestone = (
+        Milestone(row.milestone).label if row.milestone in Milestone.values else row.milestone
+    )
+    summary = {
+        "sent": f"{milestone}: posted to Lever",
+        "partly_sent": f"{milestone}: partly posted to Lever",
+        "failed": f"{milestone}: not posted to Lever",
+    }[state]
+    candidacy_event_add(
+        candidacy=row.candidacy,
+        kind=CandidacyEvent.Kind.ATS_UPDATE,
+        source=CandidacyEvent.Source.KARAT,
+        summary=summary,
+        detail={
+            "status": state,
+            "milestone": row.milestone,
+            "updates": [
+                {
+                    "kind": u["kind"],
+                    "status": u["status"],
+                    "error": (u["last_error"] or "")[:300],
+                }
+                for u in updates
+            ],
+        },
+    )
+
+
+# --- sweeping ---------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    reclaimed: int = 0
+    resumed: int = 0
+    published: list[int] = field(default_factory=list)
+
+
+def outbound_sweep(*, now: datetime | None = None) -> SweepResult:
+    """Free claims of killed workers, resume queues whose key was fixed, and publish a drain
+    for every integration with due rows (the on-commit publish may have been lost)."""
+    now = now or timezone.now()
+    result = SweepResult()
+    stale_before = now - timedelta(seconds=settings.OUTBOUND_CLAIM_TIMEOUT_SECONDS)
+    stale = OutboundUpdate.objects.filter(
+        status=Status.SENDING, claimed_at__lt=stale_before
+    ).values_list("pk", "claimed_at", "integration_id")[:SWEEP_BATCH]
+    dead_drains = set()
+    for pk, claimed_at, integration_id in stale:
+        dead_drains.add(integration_id)
+        # The request may have reached the ATS: a note is looked for before it is sent again.
+        result.reclaimed += OutboundUpdate.objects.filter(
+            pk=pk, status=Status.SENDING, claimed_at=claimed_at
+        ).update(
+            status=Status.PENDING,
+            next_attempt_at=now,
+            claimed_by="",
+            claimed_at=None,
+            outcome_unknown=True,
+            last_error="The worker stopped while sending this update; Karat checks Lever "
+            "before sending it again.",
+        )
+    # A claim this old outlived its task's hard time limit: its drain is dead, and so is the
+    # lease it held.
+    OutboundSettings.objects.filter(integration_id__in=dead_drains).update(drain_lease_until=None)
+    for outbound in OutboundSettings.objects.filter(paused_at__isnull=False).select_related(
+        "integration"
+    ):
+        if _resume_if_due(outbound.integration, outbound):
+            result.resumed += 1
+    due = (
+        OutboundUpdate.objects.filter(
+            status=Status.PENDING,
+            next_attempt_at__lte=now,
+            integration__enabled=True,
+        )
+        .exclude(integration__outbound_settings__paused_at__isnull=False)
+        .exclude(integration__outbound_settings__enabled=False)
+        # No ordering: Django would add the model's ordering column to DISTINCT (one per row).
+        .order_by()
+        .values_list("integration_id", flat=True)
+        .distinct()
+    )
+    for integration_id in due:
+        if drain_publish(integration_id):
+            result.published.append(integration_id)
+    if result.reclaimed or result.resumed or result.published:
+        logger.info(
+            "outbound sweep: %d claims freed, %d queues resumed, %d drains published",
+            result.reclaimed,
+            result.resumed,
+            len(result.published),
+        )
+    return result
+
+
+# --- admin actions ----------------------------------------------------------------------------
+
+
+def outbound_update_retry(*, update: OutboundUpdate, actor: User | None) -> bool:
+    """ "Retry now": send the update again as soon as possible, attempts reset. Works on a
+    waiting, given-up or not-sent update; False while it is being sent (or already sent)."""
+    with transaction.atomic():
+        updated = (
+            OutboundUpdate.objects.filter(pk=update.pk)
+            .filter(status__in=(Status.PENDING, Status.DEAD, Status.CANCELLED))
+            .update(
+                status=Status.PENDING,
+                attempts=0,
+                deferred=0,
+                next_attempt_at=timezone.now(),
+                finished_at=None,
+                timeline_recorded=False,
+                last_error="",
+            )
+        )
+        if updated:
+            audit_entry_record(
+                integration=update.integration,
+                actor=actor,
+                action=AuditEntry.Action.OUTBOUND_RETRIED,
+                summary=f"Retried the {update.get_kind_display().lower()} for "
+                f"{update.candidacy.candidate_name} ({update.milestone})",
+                detail={"update_id": update.pk, "previous_status": update.status},
+            )
+            transaction.on_commit(partial(drain_publish, update.integration_id))
+    return bool(updated)
+
+
+def outbound_update_give_up(*, update: OutboundUpdate, actor: User | None) -> bool:
+    """ "Give up": a waiting update is not sent. False when it is being sent or already ended.
+    Later updates of the same opportunity go ahead without it."""
+    who = (actor.full_name or actor.email) if actor is not None else "the system"
+    with transaction.atomic():
+        updated = OutboundUpdate.objects.filter(pk=update.pk, status=Status.PENDING).update(
+            status=Status.CANCELLED,
+            last_error=f"Given up by {who or 'an admin'}.",
+            finished_at=timezone.now(),
+        )
+        if updated:
+            update.refresh_from_db()
+            _timeline_record(update)
+            audit_entry_record(
+                integration=update.integration,
+                actor=actor,
+                action=AuditEntry.Action.OUTBOUND_GIVEN_UP,
+                summary=f"Gave up the {update.get_kind_display().lower()} for "
+                f"{update.candidacy.candidate_name} ({update.milestone})",
+                detail={"update_id": update.pk},
+            )
+            transaction.on_commit(partial(drain_publish, update.integration_id))
+    return bool(updated)
+
+
+def outbound_settings_save(
+    *, integration: AtsIntegration, actor: User | None, values: dict[str, Any]
+) -> OutboundSettings:
+    """Save validated settings (the form's cleaned data) and audit which fields changed."""
+    outbound = outbound_settings_get(integration=integration)
+    changed = []
+    for name, value in values.items():
+        if getattr(outbound, name) != value:
+            setattr(outbound, name, value)
+            changed.append(name)
+    if changed:
+        outbound.updated_by = actor
+        outbound.save(update_fields=[*changed, "updated_by", "updated_at"])
+        audit_entry_record(
+            integration=integration,
+            actor=actor,
+            action=AuditEntry.Action.OUTBOUND_SETTINGS_CHANGED,
+            summary="Changed what Karat posts to Lever: " + ", ".join(sorted(changed)),
+            detail={"fields": sorted(changed)},
+        )
+    return outbound
+
+
+# --- lookups for the settings form (one short ATS call each) -----------------------------------
+
+
+def perform_as_user_find(*, integration: AtsIntegration, email: str) -> ats.AtsUser:
+    """The active ATS user with this email, to make updates as. Raises OutboundError (none,
+    or the ATS could not be asked)."""
+    if not integration.has_api_key:
+        raise OutboundError("Set the API key first: Karat looks the user up in Lever with it.")
+    adapter = ats.adapter_for(integration.ats)
+    try:
+        users = adapter.users_find(
+            ats.account_for(integration), email=email, profile=ats.INTERACTIVE
+        )
+    except ats.AtsError as exc:
+        raise OutboundError(
+            f"Could not look the user up in {adapter.label}: {exc.message}"
+        ) from None
+    active = [u for u in users if u.active]
+    if not active:
+        raise OutboundError(f"No active {adapter.label} user has the email {email}.")
+    return active[0]
+
+
+def stages_get(*, integration: AtsIntegration) -> list[ats.StageInfo]:
+    """The ATS's stages, for stage-move rules. Raises OutboundError when it can't be asked."""
+    if not integration.has_api_key:
+        raise OutboundError("Set the API key first: Karat reads the stages from Lever with it.")
+    adapter = ats.adapter_for(integration.ats)
+    try:
+        return adapter.stages_list(ats.account_for(integration), profile=ats.INTERACTIVE)
+    except ats.AtsError as exc:
+        raise OutboundError(
+            f"Could not read the stages from {adapter.label}: {exc.message}"
+        ) from None

@@ -1,0 +1,590 @@
+"""Post candidacy updates: milestones become outbox rows, drained to the Lever sandbox exactly
+once and in order per opportunity, through 429 storms, 5xx, lost answers, hangs, refused keys
+and hidden or deleted records."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from integrations.lever.sandbox import ALL_PERMISSIONS, DEMO_API_KEY, SandboxServer
+from integrations.lever.sandbox.demo import demo_opportunity_ids
+from integrations.models import AtsIntegration, OpportunityLink, OutboundSettings, OutboundUpdate
+from integrations.services import outbound
+from karatlever.hiring.models import Candidacy, CandidacyEvent, Milestone
+from karatlever.hiring.services import candidacy_create, candidacy_milestone_record
+from tests.brokers import broker
+from tests.factories import CandidacyFactory, RoleFactory
+
+pytestmark = pytest.mark.django_db
+
+Status = OutboundUpdate.Status
+Kind = OutboundUpdate.Kind
+REPORT = "https://karat.example/reports/r-1"
+# Every permission except Lever's "access to confidential data".
+NOT_CONFIDENTIAL = sorted(p for p in ALL_PERMISSIONS if p != "confidential:access:admin")
+
+
+@pytest.fixture(autouse=True)
+def _memory_broker() -> Iterator[None]:
+    # Drains are published on commit; keep them in-process (the tests drain by hand).
+    with broker("memory://"):
+        yield
+
+
+@pytest.fixture
+def lever() -> Iterator[SandboxServer]:
+    with SandboxServer(port=0, rate_per_second=None) as server:
+        yield server
+
+
+@pytest.fixture
+def lever_integration(
+    integration: AtsIntegration, lever: SandboxServer, settings: Any
+) -> AtsIntegration:
+    settings.LEVER_API_BASE_URL = lever.api_url
+    settings.REDIS_URL = ""
+    integration.api_key, integration.api_key_last4 = DEMO_API_KEY, DEMO_API_KEY[-4:]
+    integration.save(update_fields=["api_key", "api_key_last4"])
+    return integration
+
+
+def linked(integration: AtsIntegration, opportunity_id: str | None = None) -> Candidacy:
+    candidacy = CandidacyFactory(role=RoleFactory(group=integration.group))
+    OpportunityLink.objects.create(
+        integration=integration,
+        candidacy=candidacy,
+        opportunity_id=opportunity_id or demo_opportunity_ids(1)[0],
+    )
+    return candidacy
+
+
+def to_results(candidacy: Candidacy, recommendation: str = "strong_yes") -> None:
+    candidacy_milestone_record(
+        candidacy=candidacy,
+        milestone=Milestone.SCHEDULED,
+        scheduled_at=datetime(2026, 12, 1, 15, 0, tzinfo=UTC),
+    )
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.COMPLETED)
+    candidacy_milestone_record(
+        candidacy=candidacy,
+        milestone=Milestone.RESULTS_READY,
+        recommendation=recommendation,
+        summary="Solid fundamentals.",
+        report_url=REPORT,
+    )
+
+
+def drain(integration: AtsIntegration) -> outbound.DrainResult:
+    return outbound.outbound_drain(integration_id=integration.pk, budget_seconds=30)
+
+
+def make_due() -> None:
+    OutboundUpdate.objects.filter(status=Status.PENDING).update(next_attempt_at=timezone.now())
+
+
+def drain_all(integration: AtsIntegration, rounds: int = 10) -> None:
+    for _ in range(rounds):
+        make_due()
+        drain(integration)
+        if not OutboundUpdate.objects.filter(status__in=OutboundUpdate.UNSENT).exists():
+            return
+    raise AssertionError("updates left unsent")
+
+
+def note_values(lever: SandboxServer, opportunity_id: str) -> list[str]:
+    return [n["fields"][0]["value"] for n in lever.notes(opportunity_id)]
+
+
+# --- what is written ----------------------------------------------------------------------------
+
+
+def test_each_milestone_is_posted_as_a_note_a_status_tag_and_the_report_link(
+    lever_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    candidacy = linked(lever_integration)
+    opportunity_id = candidacy.opportunity_link.opportunity_id
+
+    to_results(candidacy)
+    rows = list(OutboundUpdate.objects.order_by("sequence"))
+    result = drain(lever_integration)
+
+    kinds = [(r.milestone, r.kind) for r in rows]
+    assert kinds == [
+        ("scheduled", Kind.NOTE),
+        ("scheduled", Kind.TAG),
+        ("completed", Kind.NOTE),
+        ("completed", Kind.TAG),
+        ("results_ready", Kind.NOTE),
+        ("results_ready", Kind.TAG),
+        ("results_ready", Kind.LINK),
+    ]
+    assert [r.sequence for r in rows] == list(range(1, 8))
+    assert result.sent == 7
+    assert set(OutboundUpdate.objects.values_list("status", flat=True)) == {Status.SENT}
+    notes = note_values(lever, opportunity_id)
+    assert len(notes) == 3
+    assert "scheduled for 2026-12-01 15:00 UTC" in notes[0]
+    assert "Strong yes" in notes[2]
+    assert "Solid fundamentals." in notes[2]
+    assert REPORT in notes[2]
+    assert all("(Karat ref kl-" in n for n in notes)
+    opportunity = lever.opportunity(opportunity_id)
+    karat_tags = [t for t in opportunity["tags"] if t.startswith("Karat:")]
+    assert karat_tags == ["Karat: Results ready"]
+    assert REPORT in opportunity["links"]
+    counters = lever.counters(opportunity_id)
+    assert (counters["notes"], counters["links_added"]) == (3, 1)
+    # Every milestone's updates are one timeline entry with their state.
+    entries = candidacy.events.filter(kind=CandidacyEvent.Kind.ATS_UPDATE).order_by("id")
+    assert [e.detail["status"] for e in entries] == ["sent", "sent", "sent"]
+    assert [e.detail["milestone"] for e in entries] == ["scheduled", "completed", "results_ready"]
+
+
+def test_score_secret_and_custom_template_and_prefix_are_used(
+    lever_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    OutboundSettings.objects.create(
+        integration=lever_integration,
+        score_enabled=True,
+        secret_notes=True,
+        tag_prefix="Interview",
+        note_templates={"results_ready": "{{ candidate_name }}: {{ recommendation|upper }}"},
+    )
+    candidacy = linked(lever_integration)
+    opportunity_id = candidacy.opportunity_link.opportunity_id
+
+    to_results(candidacy, recommendation="no")
+    drain(lever_integration)
+
+    note = lever.notes(opportunity_id)[-1]
+    assert note["fields"][0]["value"].startswith(f"{candidacy.candidate_name}: NO\n")
+    assert note["fields"][0]["score"] == 2
+    assert note["secret"] is True
+    assert "Interview: Results ready" in lever.opportunity(opportunity_id)["tags"]
+
+
+def test_the_perform_as_user_picked_by_email_makes_the_notes(
+    lever_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    user = next(u for u in lever.sandbox.users() if u["deactivatedAt"] is None)
+    found = outbound.perform_as_user_find(integration=lever_integration, email=user["email"])
+    OutboundSettings.objects.create(
+        integration=lever_integration,
+        perform_as=OutboundSettings.PerformAs.LEVER_USER,
+        perform_as_user_id=found.id,
+        perform_as_email=user["email"],
+    )
+    candidacy = linked(lever_integration)
+
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    drain(lever_integration)
+
+    assert found.id == user["id"]
+    assert lever.notes(candidacy.opportunity_link.opportunity_id)[-1]["user"] == user["id"]
+
+
+def test_a_stage_move_is_made_only_when_turned_on_with_a_rule(
+    lever_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    first, second = linked(lever_integration), None
+    to_results(first)
+    OutboundSettings.objects.filter(integration=lever_integration).update(
+        stage_moves_enabled=True,
+        stage_rules={"strong_yes": {"stage_id": "offer", "stage_name": "Offer"}},
+    )
+    second = linked(lever_integration, demo_opportunity_ids(2)[1])
+    to_results(second)
+
+    drain(lever_integration)
+
+    assert not OutboundUpdate.objects.filter(candidacy=first, kind=Kind.STAGE).exists()
+    assert OutboundUpdate.objects.get(candidacy=second, kind=Kind.STAGE).status == Status.SENT
+    assert lever.opportunity(second.opportunity_link.opportunity_id)["stage"] == "offer"
+    assert lever.counters()["total"]["archives"] == 0
+
+
+def test_lever_events_unlinked_candidacies_and_disabled_settings_write_nothing(
+    lever_integration: AtsIntegration,
+) -> None:
+    unlinked = CandidacyFactory(role=RoleFactory(group=lever_integration.group))
+    candidacy_milestone_record(candidacy=unlinked, milestone=Milestone.CANCELLED)
+    candidacy = linked(lever_integration)
+    outbound.candidacy_changed_receive(
+        None,
+        candidacy=candidacy,
+        event=CandidacyEvent.objects.create(
+            candidacy=candidacy,
+            kind=CandidacyEvent.Kind.STATUS_CHANGED,
+            source=CandidacyEvent.Source.LEVER,
+            summary="from Lever",
+            milestone=Milestone.CANCELLED,
+            occurred_at=timezone.now(),
+        ),
+    )
+    OutboundSettings.objects.create(integration=lever_integration, enabled=False)
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+
+    assert OutboundUpdate.objects.count() == 0
+
+
+def test_the_invite_flow_enqueues_invited_once_the_link_exists(
+    lever_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    role = RoleFactory(group=lever_integration.group)
+    candidacy = candidacy_create(role=role, candidate_name="Ada", candidate_email="ada@example.com")
+    assert OutboundUpdate.objects.count() == 0  # the link did not exist yet
+    OpportunityLink.objects.create(
+        integration=lever_integration,
+        candidacy=candidacy,
+        opportunity_id=demo_opportunity_ids(1)[0],
+    )
+    invited = candidacy.events.get(milestone=Milestone.INVITED)
+
+    rows = outbound.outbound_milestone_enqueue(candidacy=candidacy, event=invited)
+    again = outbound.outbound_milestone_enqueue(candidacy=candidacy, event=invited)
+    drain(lever_integration)
+
+    assert [r.kind for r in rows] == [Kind.NOTE, Kind.TAG]
+    assert [r.pk for r in again] == [r.pk for r in rows]
+    assert lever.counters()["total"]["notes"] == 1
+    assert "Karat: Invited" in lever.opportunity(demo_opportunity_ids(1)[0])["tags"]
+    # The first status tag removes nothing: two requests for "invited".
+    assert lever.counters()["total"]["tags_removed"] == 0
+
+
+# --- delivery guarantees ---------------------------------------------------------------------
+
+
+def test_a_429_storm_waits_exactly_the_retry_after_and_sends_each_note_once(
+    lever_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    candidacy = linked(lever_integration)
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    lever.set_faults(fail_next=[429, 429, 429], retry_after=1)
+
+    started = timezone.now()
+    drain(lever_integration)
+    row = OutboundUpdate.objects.get(kind=Kind.NOTE)
+
+    assert row.status == Status.PENDING
+    assert (row.last_status_code, row.deferred) == (429, 1)
+    wait = (row.next_attempt_at - started).total_seconds()
+    assert 0.9 <= wait <= 2.0
+    assert drain(lever_integration).sent == 0  # not due yet: nothing is sent early
+    for _ in range(3):  # the rest of the storm, each answer waited out
+        time.sleep(1.05)
+        drain(lever_integration)
+    drain_all(lever_integration)
+    note = OutboundUpdate.objects.get(kind=Kind.NOTE)
+    assert note.status == Status.SENT
+    assert note.attempts - note.deferred == 1  # 429s never count toward giving up
+    assert lever.counters()["total"]["notes"] == 1
+
+
+def test_5xx_backs_off_with_jitter_stops_the_drain_and_then_everything_goes_once(
+    lever_integration: AtsIntegration, lever: SandboxServer, settings: Any
+) -> None:
+    settings.OUTBOUND_RETRY_BASE_SECONDS = 10
+    candidacies = [linked(lever_integration, o) for o in demo_opportunity_ids(3)]
+    for candidacy in candidacies:
+        candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    lever.set_faults(error_rates={"503": 1.0})
+
+    drain(lever_integration)
+    tried = OutboundUpdate.objects.filter(attempts=1)
+
+    assert tried.count() == outbound.BREAKER_FAILURES  # Lever is down: the rest keep their tries
+    for row in tried:
+        assert row.last_status_code == 503
+        wait = (row.next_attempt_at - timezone.now()).total_seconds()
+        assert 4 <= wait <= 10.5
+    lever.reset_faults()
+    drain_all(lever_integration)
+    assert lever.counters()["total"]["notes"] == 3
+    assert lever.counters()["total"]["tags_added"] == 3
+
+
+def test_a_lost_answer_is_looked_for_before_the_note_is_sent_again(
+    lever_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    candidacy = linked(lever_integration)
+    opportunity_id = candidacy.opportunity_link.opportunity_id
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    lever.set_faults(drop_after_apply=1, paths=[f"/v1/opportunities/{opportunity_id}/notes"])
+
+    drain(lever_integration)
+    row = OutboundUpdate.objects.get(kind=Kind.NOTE)
+    assert (row.status, row.outcome_unknown, row.last_status_code) == (Status.PENDING, True, None)
+    drain_all(lever_integration)
+
+    row.refresh_from_db()
+    assert row.status == Status.SENT
+    assert row.remote_id
+    assert lever.counters(opportunity_id)["notes"] == 1
+    assert row.remote_id == lever.notes(opportunity_id)[0]["id"]
+
+
+def test_a_hanging_lever_times_out_and_the_note_still_arrives_once(
+    lever_integration: AtsIntegration, lever: SandboxServer, settings: Any
+) -> None:
+    settings.LEVER_READ_TIMEOUT = 0.5
+    candidacy = linked(lever_integration)
+    opportunity_id = candidacy.opportunity_link.opportunity_id
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    lever.set_faults(hang_seconds=2, methods=["POST"])
+
+    drain(lever_integration)
+    assert OutboundUpdate.objects.get(kind=Kind.NOTE).outcome_unknown is True
+    time.sleep(2)  # the hung request is answered (and applied) after we gave up on it
+    lever.reset_faults()
+    drain_all(lever_integration)
+
+    assert lever.counters(opportunity_id)["notes"] == 1
+    assert len(lever.notes(opportunity_id)) == 1
+
+
+def test_updates_of_one_opportunity_go_out_in_order(
+    lever_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    candidacy = linked(lever_integration)
+    opportunity_id = candidacy.opportunity_link.opportunity_id
+    lever.set_faults(fail_next=[503], paths=[f"/v1/opportunities/{opportunity_id}/notes"])
+
+    to_results(candidacy)
+    drain(lever_integration)
+    # The first note failed: nothing after it went out, although it was due.
+    assert lever.counters(opportunity_id)["notes"] == 0
+    assert lever.counters(opportunity_id)["tags_added"] == 0
+    drain_all(lever_integration)
+
+    notes = note_values(lever, opportunity_id)
+    assert ["scheduled" in notes[0], "completed" in notes[1], "Strong yes" in notes[2]] == [
+        True,
+        True,
+        True,
+    ]
+    sent = list(OutboundUpdate.objects.order_by("sent_at", "id").values_list("sequence", flat=True))
+    assert sent == sorted(sent)
+
+
+def test_a_refused_key_pauses_the_queue_without_burning_attempts_until_the_key_is_fixed(
+    lever_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    no_notes = lever.create_api_key(
+        [p for p in NOT_CONFIDENTIAL if p not in ("notes:write:admin", "notes:read:admin")]
+    )
+    lever_integration.api_key = no_notes
+    lever_integration.save(update_fields=["api_key"])
+    candidacy = linked(lever_integration)
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+
+    result = drain(lever_integration)
+    lever_integration.refresh_from_db()
+    paused = OutboundSettings.objects.get(integration=lever_integration)
+    row = OutboundUpdate.objects.get(kind=Kind.NOTE)
+
+    assert result.paused
+    assert paused.paused_at is not None
+    assert "write" in paused.paused_reason
+    assert "Posting updates to Lever" in lever_integration.last_error
+    assert (row.status, row.attempts - row.deferred, row.last_status_code) == (
+        Status.PENDING,
+        0,
+        403,
+    )
+    make_due()
+    assert drain(lever_integration).paused  # still paused: nothing tried
+    assert lever.counters()["total"]["notes"] == 0
+
+    # the admin pastes a working key and its check passes
+    AtsIntegration.objects.filter(pk=lever_integration.pk).update(
+        api_key=DEMO_API_KEY,
+        key_status=AtsIntegration.KeyStatus.VALID,
+        key_checked_at=timezone.now() + timedelta(seconds=1),
+    )
+    swept = outbound.outbound_sweep(now=timezone.now() + timedelta(seconds=2))
+    lever_integration.refresh_from_db()
+    drain_all(lever_integration)
+
+    assert swept.resumed == 1
+    assert lever.counters()["total"]["notes"] == 1
+
+
+def test_a_confidential_or_deleted_opportunity_ends_its_update_and_the_others_go_on(
+    lever_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    lever_integration.api_key = lever.create_api_key(NOT_CONFIDENTIAL)
+    lever_integration.save(update_fields=["api_key"])
+    hidden_id, ok_id = demo_opportunity_ids(2)
+    lever.set_confidential(hidden_id)
+    hidden, ok = linked(lever_integration, hidden_id), linked(lever_integration, ok_id)
+    gone = linked(lever_integration, "00000000-0000-4000-8000-000000000000")
+    for candidacy in (hidden, gone, ok):
+        candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+
+    drain_all(lever_integration)
+
+    assert set(hidden.outbound_updates.values_list("status", flat=True)) == {Status.CANCELLED}
+    assert "confidential" in hidden.outbound_updates.first().last_error  # type: ignore[union-attr]
+    assert set(gone.outbound_updates.values_list("status", "last_status_code")) == {
+        (Status.CANCELLED, 404)
+    }
+    assert set(ok.outbound_updates.values_list("status", flat=True)) == {Status.SENT}
+    assert OutboundSettings.objects.get(integration=lever_integration).paused_at is None
+    lever_integration.refresh_from_db()
+    assert lever_integration.last_error == ""
+
+
+def test_an_update_lever_keeps_failing_is_dead_lettered_with_its_reason(
+    lever_integration: AtsIntegration, lever: SandboxServer, settings: Any
+) -> None:
+    settings.OUTBOUND_MAX_ATTEMPTS = 2
+    candidacy = linked(lever_integration)
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    lever.set_faults(error_rates={"500": 1.0})
+
+    for _ in range(3):
+        make_due()
+        drain(lever_integration)
+
+    rows = list(OutboundUpdate.objects.order_by("sequence"))
+    assert [r.status for r in rows] == [Status.DEAD, Status.DEAD]
+    assert rows[0].last_error.startswith("Gave up after 2 attempts")
+    assert rows[0].last_status_code == 500
+    entry = candidacy.events.get(kind=CandidacyEvent.Kind.ATS_UPDATE)
+    assert entry.detail["status"] == "failed"
+
+
+def test_a_stale_claim_of_a_killed_worker_is_freed_and_the_note_is_looked_for(
+    lever_integration: AtsIntegration, lever: SandboxServer, settings: Any
+) -> None:
+    settings.OUTBOUND_CLAIM_TIMEOUT_SECONDS = 1
+    candidacy = linked(lever_integration)
+    opportunity_id = candidacy.opportunity_link.opportunity_id
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    # a worker claimed the note, got it to Lever, and died before recording it
+    row = outbound._claim_next(lever_integration.pk, "dead-worker")
+    assert row is not None
+    lever.sandbox.add_note(opportunity_id, {"value": row.payload["text"]})
+
+    swept = outbound.outbound_sweep(now=timezone.now() + timedelta(seconds=5))
+    drain_all(lever_integration)
+
+    assert swept.reclaimed == 1
+    assert lever.counters(opportunity_id)["notes"] == 1
+    assert OutboundUpdate.objects.get(pk=row.pk).status == Status.SENT
+
+
+def test_two_senders_never_hold_the_same_update(lever_integration: AtsIntegration) -> None:
+    candidacy = linked(lever_integration)
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+
+    first = outbound._claim_next(lever_integration.pk, "a")
+    second = outbound._claim_next(lever_integration.pk, "b")
+
+    assert first is not None
+    assert first.kind == Kind.NOTE
+    assert second is None  # the tag waits for the note of the same opportunity
+
+
+def test_one_drain_per_integration_runs_at_a_time_and_a_dead_drains_lease_runs_out(
+    lever_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    candidacy = linked(lever_integration)
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    held = OutboundSettings.objects.filter(integration=lever_integration)
+    held.update(drain_lease_until=timezone.now() + timedelta(seconds=60))
+
+    busy = drain(lever_integration)
+    held.update(drain_lease_until=timezone.now() - timedelta(seconds=1))  # its drain died
+    free = drain(lever_integration)
+
+    assert busy.sent == 0
+    assert lever.counters()["total"]["notes"] == 1
+    assert free.sent == 2
+    assert held.get().drain_lease_until is None
+
+
+def test_a_milestone_recorded_on_the_candidacy_page_reaches_lever_and_the_timeline(
+    admin_client: Any,
+    lever_integration: AtsIntegration,
+    lever: SandboxServer,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from django.urls import reverse
+    from kombu.transport.memory import Channel as MemoryChannel
+
+    from integrations.tasks import outbound_drain as outbound_drain_task
+
+    candidacy = linked(lever_integration)
+    MemoryChannel.queues.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("hiring:candidate-status-change", kwargs={"code": candidacy.code}),
+            {"milestone": "cancelled"},
+        )
+    published = MemoryChannel.queues["celery"].qsize()
+    outbound_drain_task(lever_integration.pk)  # what the worker runs for that message
+    page = admin_client.get(reverse("hiring:candidate-detail", kwargs={"code": candidacy.code}))
+
+    assert response.status_code == 302
+    assert published == 1
+    assert lever.counters(candidacy.opportunity_link.opportunity_id)["notes"] == 1
+    assert "Cancelled: posted to Lever" in page.content.decode()
+
+
+def test_turning_updates_off_holds_waiting_ones_until_turned_back_on(
+    lever_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    candidacy = linked(lever_integration)
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    OutboundSettings.objects.filter(integration=lever_integration).update(enabled=False)
+
+    off = drain(lever_integration)
+    swept = outbound.outbound_sweep()
+    OutboundSettings.objects.filter(integration=lever_integration).update(enabled=True)
+    on = drain(lever_integration)
+
+    assert (off.sent, swept.published) == (0, [])
+    assert on.sent == 2
+    assert lever.counters()["total"]["notes"] == 1
+
+
+def test_a_burst_of_milestones_queues_one_drain_and_a_started_drain_allows_the_next(
+    lever_integration: AtsIntegration, django_capture_on_commit_callbacks: Any
+) -> None:
+    from kombu.transport.memory import Channel as MemoryChannel
+
+    candidacies = [linked(lever_integration, o) for o in demo_opportunity_ids(3)]
+    MemoryChannel.queues.clear()
+
+    for candidacy in candidacies:
+        with django_capture_on_commit_callbacks(execute=True):
+            candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    burst = MemoryChannel.queues["celery"].qsize()
+    drain(lever_integration)  # starts: the next milestone publishes again
+    with django_capture_on_commit_callbacks(execute=True):
+        candidacy_milestone_record(candidacy=candidacies[0], milestone=Milestone.REDO)
+
+    assert burst == 1
+    assert MemoryChannel.queues["celery"].qsize() == 2
+
+
+def test_the_sweeper_publishes_one_drain_per_integration_with_due_updates(
+    lever_integration: AtsIntegration,
+) -> None:
+    for opportunity_id in demo_opportunity_ids(3):
+        candidacy = linked(lever_integration, opportunity_id)
+        candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+
+    swept = outbound.outbound_sweep()
+
+    assert OutboundUpdate.objects.filter(status=Status.PENDING).count() == 6
+    assert swept.published == [lever_integration.pk]
