@@ -85,31 +85,31 @@ FEATURES: tuple[tuple[str, str, str], ...] = (
     (
         INVITE_FROM_LEVER_URL,
         "Invite candidates using Lever URL",
-        "Karat will read pasted Lever candidate URLs, match each posting to a Karat role, and "
-        "create and invite the candidacies.",
+        "Karat reads pasted Lever candidate URLs, matches each posting to a Karat role, and "
+        "creates and invites the candidacies.",
     ),
     (
         POST_CANDIDACY_UPDATES,
         "Post candidacy updates to Lever",
-        "Karat will write each interview milestone (invited, scheduled, completed, results) "
+        "Karat writes each interview milestone (invited, scheduled, completed, results) "
         "back to the Lever opportunity as notes, tags and links.",
     ),
     (
         AUTO_STATE_UPDATING,
         "Auto state updating",
-        "Karat will keep each candidacy's Lever stage, archive state and hired flag current "
+        "Karat keeps each candidacy's Lever stage, archive state and hired flag current "
         "from Lever's webhooks.",
     ),
     (
         ROLE_MATCHING,
         "Ensure Lever roles match Karat roles",
-        "Karat will sync Lever postings, map them to Karat roles and count unmatched postings "
+        "Karat syncs Lever postings, maps them to Karat roles and counts unmatched postings "
         "on this page.",
     ),
     (
         AUTOMATIC_INVITES,
         "Automatic invites",
-        "Karat will invite candidates who enter a chosen Lever stage, when an admin turns it on.",
+        "Karat invites candidates who enter a chosen Lever stage, when an admin turns it on.",
     ),
 )
 FEATURE_NAMES = {key: name for key, name, _ in FEATURES}

@@ -27,10 +27,7 @@ from webhooks.services import setup
 
 pytestmark = pytest.mark.browser
 
-PARTLY = (
-    "Invite candidates using Lever URL and Auto state updating work; Post candidacy updates to "
-    "Lever and Ensure Lever roles match Karat roles are not available yet."
-)
+WAITING = "Ensure Lever roles match Karat roles is waiting for the first sync"
 
 
 @pytest.fixture
@@ -61,7 +58,7 @@ def _feature(page: Page, name: str) -> Locator:
     return page.locator("article.feature", has=page.get_by_role("heading", name=name))
 
 
-def test_after_the_webhooks_are_registered_the_test_deliveries_show_and_nothing_is_green(
+def test_after_the_webhooks_are_registered_the_test_deliveries_show_and_it_is_active(
     page: Page,
     login: LoginFunc,
     admin_user: User,
@@ -90,24 +87,21 @@ def test_after_the_webhooks_are_registered_the_test_deliveries_show_and_nothing_
     expect(
         auto.locator(".feature-check", has_text="registered in Lever: Registered.")
     ).to_have_count(3)
-    # ... but the overall status is not a green "Active": three features don't exist yet
-    expect(_overall(page).locator(".badge")).to_have_text("Partly available")
-    expect(_overall(page)).to_contain_text(PARTLY)
-    expect(page.locator(".badge-ok", has_text="Active")).to_have_count(0)
+    # ... and the integration is Active: the features that only wait say what they wait for
+    expect(_overall(page).locator(".badge")).to_have_text("Active")
+    expect(_overall(page)).to_contain_text(WAITING)
     invite = _feature(page, "Invite candidates using Lever URL")
     expect(invite.locator(".feature-head .badge")).to_have_text("Working")
-    for name in ("Post candidacy updates to Lever", "Ensure Lever roles match Karat roles"):
-        expect(_feature(page, name).locator(".badge")).to_have_text("Not available yet")
-    expect(_feature(page, "Automatic invites").locator(".badge")).to_have_text("Off")
+    expect(page.get_by_text("Not available yet")).to_have_count(0)
+    expect(_feature(page, "Automatic invites").locator(".feature-head .badge")).to_have_text("Off")
     expect(page.get_by_text("{#")).to_have_count(0)  # no template source leaks into the page
-    screenshot(page, "health-status-partly-available")
+    screenshot(page, "health-status-active")
 
     # the list and the Overview say the same
     for name in ("list", "detail"):
         page.goto(reverse("integrations:list") if name == "list" else _url(name, integration))
-        expect(page.locator(".badge", has_text="Partly available")).to_have_count(1)
-        expect(page.get_by_text(PARTLY)).to_be_visible()
-        expect(page.get_by_text("Active", exact=True)).to_have_count(0)
+        expect(page.locator(".badge", has_text="Active")).to_have_count(1)
+        expect(page.get_by_text(WAITING)).to_be_visible()
         expect(page.get_by_text("Needs attention", exact=True)).to_have_count(0)
 
 
@@ -170,7 +164,7 @@ def test_a_rejected_key_is_not_mentioned_once_a_valid_key_replaced_it_and_was_ch
     def save(key: str) -> None:
         page.goto(settings_url)
         page.get_by_label("API Key").fill(key)
-        page.get_by_role("button", name="Save").click()
+        page.get_by_role("button", name="Save", exact=True).click()
         expect(page.get_by_role("status")).to_contain_text("Checking the key with Lever")
         tasks.api_key_validate(integration.pk)  # the background worker's part
         page.goto(settings_url + "?checking=1")  # the page's next refresh

@@ -53,7 +53,7 @@ def test_step_2_and_step_4_work_as_the_guide_says(
     # API Key pasted, no User ID, Save.
     page.get_by_label("API Key").fill(API_KEY)
     expect(page.get_by_text("You don't need to add a User ID")).to_be_visible()
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Saved. Checking the key with Lever…")
     expect(page.get_by_text("••••" + API_KEY[-4:]).first).to_be_visible()
     assert API_KEY not in page.content()

@@ -43,14 +43,14 @@ def test_admin_creates_and_edits_a_role(
     # when: a duplicate requisition code is tried on edit, the form says so
     row.get_by_role("link", name="Edit").click()
     page.get_by_label("Requisition code").fill("ENG-1")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("already uses this requisition code")).to_be_visible()
 
     # when: a valid edit deactivates it
     page.get_by_label("Title").fill("Senior Mobile Engineer")
     page.get_by_label("Requisition code").fill("MOB-10")
     page.get_by_label("Active").uncheck()
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
 
     # then
     row = page.locator("tr", has_text="Senior Mobile Engineer")

@@ -99,7 +99,7 @@ def test_steps_2_to_4_against_the_sandbox_as_the_demo_admin(
     page.get_by_label("API Key").fill(DEMO_API_KEY)
     page.get_by_label("Region").select_option(value="sandbox")
     expect(page.get_by_label("User ID")).to_have_value("")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status").first).to_be_visible()  # the "Saved." message
     # The key is shown masked, once it is saved, and never again in full.
     expect(page.get_by_text(MASKED).first).to_be_visible()
@@ -135,9 +135,10 @@ def test_steps_2_to_4_against_the_sandbox_as_the_demo_admin(
     expect(page).to_have_url(re.compile(rf"/{integration.public_id}/status/$"))
     _integration_chrome(page, "Status")
     overall = page.get_by_role("region", name="Overall status")
-    # Never a green "Active" while some features don't exist yet.
-    expect(overall.locator(".badge")).to_have_text("Partly available")
-    expect(overall).to_contain_text("not available yet")
+    # Every feature exists: Active, with what the waiting features wait for.
+    expect(overall.locator(".badge")).to_have_text("Active")
+    expect(overall).to_contain_text("is waiting for the first")
+    expect(overall).not_to_contain_text("not available yet")
     basics = page.get_by_role("region", name="Basic information")
     expect(basics).to_contain_text(str(integration.public_id))
     expect(basics).to_contain_text(MASKED)

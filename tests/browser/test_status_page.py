@@ -89,8 +89,8 @@ def test_a_healthy_integration_shows_every_check_passing(
     page.goto(_url(integration))
 
     overall = page.get_by_role("region", name="Overall status")
-    # Healthy; "Partly available" only because three features are not built on this branch.
-    expect(overall.locator(".badge")).to_have_text("Partly available")
+    # Healthy: Active; the roles and the updates to Lever only wait for their first event.
+    expect(overall.locator(".badge")).to_have_text("Active")
     expect(overall).to_contain_text(
         "Invite candidates using Lever URL and Auto state updating work"
     )
@@ -145,7 +145,7 @@ def test_check_again_updates_the_page_without_a_reload(
     status.integration_status_compute(integration_id=integration.pk)
     login(admin_user)
     page.goto(_url(integration))
-    expect(page.locator(".status-hero .badge")).to_have_text("Partly available")
+    expect(page.locator(".status-hero .badge")).to_have_text("Active")
     page.evaluate("window.notReloaded = true")  # gone if the page reloads
 
     lever.sandbox.revoke_key(key_id)

@@ -352,21 +352,20 @@ def test_unknown_features_cannot_register() -> None:
 # --- overall roll-up ----------------------------------------------------------------------------
 
 
-def test_overall_is_waiting_while_features_wait_for_their_first_event(
+def test_overall_is_active_while_features_only_wait_for_their_first_event(
     admin_client: Client, connected: AtsIntegration
 ) -> None:
     _tokens_set(connected, delivered=True)
 
     hero = _hero(_page(admin_client, connected))
 
-    # A working key and working webhooks, but no posting sync and no milestone yet: never a
-    # green "Active", and nothing said to be missing.
-    assert '<span class="badge badge-info">Waiting</span>' in hero
+    # A working key and working webhooks; no posting sync and no milestone yet is waiting,
+    # not failing: Active, and the explanation says what each feature waits for.
+    assert '<span class="badge badge-ok">Active</span>' in hero
     assert "Ensure Lever roles match Karat roles is waiting for the first sync" in hero
     assert "Post candidacy updates to Lever is waiting for the first milestone" in hero
     assert "not available yet" not in hero
-    assert "Active" not in hero
-    assert "badge-ok" not in hero
+    assert "Needs attention" not in hero
 
 
 def test_overall_is_active_only_when_every_feature_works(connected: AtsIntegration) -> None:
@@ -399,8 +398,8 @@ def test_overall_needs_attention_when_the_key_works_but_webhooks_do_not(
 
     assert '<span class="badge badge-warn">Needs attention</span>' in hero
     assert "Lever accepted the API key, but Auto state updating needs attention" in hero
-    # The features that don't exist yet are still named.
-    assert "Post candidacy updates to Lever is not available yet" in hero
+    # The features that only wait are still named.
+    assert "Ensure Lever roles match Karat roles is waiting for the first sync" in hero
 
 
 def test_waiting_for_the_first_delivery_is_not_needing_attention_overall(
@@ -410,7 +409,7 @@ def test_waiting_for_the_first_delivery_is_not_needing_attention_overall(
 
     hero = _hero(_page(admin_client, connected))
 
-    assert '<span class="badge badge-info">Partly available</span>' in hero
+    assert '<span class="badge badge-ok">Active</span>' in hero
     assert "Auto state updating is waiting for the first delivery" in hero
     assert "Needs attention" not in hero
 
@@ -578,9 +577,9 @@ def test_the_list_and_overview_pages_show_the_same_overall_status_as_the_status_
         _status_url(connected),
     ):
         page = admin_client.get(url).content.decode()
-        assert '<span class="badge badge-info">Waiting</span>' in page
+        assert '<span class="badge badge-ok">Active</span>' in page
         assert "Ensure Lever roles match Karat roles is waiting for the first sync" in page
-        assert "Active" not in page
+        assert "Needs attention" not in page
 
 
 # --- access, queries, secrets -------------------------------------------------------------------

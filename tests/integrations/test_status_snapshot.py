@@ -311,9 +311,8 @@ def test_no_deliveries_yet_is_waiting_and_each_webhook_says_so(
     for event in TOKENS:
         assert checks[f"{event}:last_delivery"]["message"] == "No verified delivery yet."
         assert checks[f"{event}:registered"]["level"] == "ok"
-    # Waiting is healthy: Invite works, so the integration is only partly available (three
-    # features are not built on this branch), never "Not working".
-    assert snapshot.level == "info"
+    # Waiting is healthy: the integration is Active, never "Not working".
+    assert (snapshot.level, snapshot.label) == ("ok", "Active")
 
 
 def _badly_signed(integration: AtsIntegration, n: int) -> None:
@@ -781,7 +780,7 @@ def test_the_list_shows_each_overall_status_with_a_constant_number_of_queries(
         page = admin_client.get(reverse("integrations:list")).content.decode()
 
     assert page.count('<span class="badge badge-bad">Not working</span>') == 199
-    assert page.count('<span class="badge badge-info">Partly available</span>') == 1
+    assert page.count('<span class="badge badge-ok">Active</span>') == 1
 
 
 def test_an_integration_without_a_snapshot_is_listed_as_not_checked_yet(
@@ -808,7 +807,7 @@ def test_the_status_api_returns_the_snapshot(
     body = response.json()
     assert set(body) == {"integration_id", "computed_at", "pending", "overall", "basic", "features"}
     assert body["integration_id"] == str(healthy.public_id)
-    assert body["overall"]["label"] == "Partly available"
+    assert body["overall"]["label"] == "Active"
     assert body["basic"]["api_key_last4"] == healthy.api_key_last4
     assert body["basic"]["acting_user"]["state"] == "not_set"
     assert body["basic"]["webhook_url"] == webhook_url(integration=healthy)
