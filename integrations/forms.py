@@ -172,7 +172,8 @@ class _PostingIds(forms.MultipleChoiceField):
     """Posting ids as posted; whether each is one of the integration's is the service's call."""
 
     def valid_value(self, value: Any) -> bool:
-        return isinstance(value, str) and 0 < len(value) <= 64
+        # Printable only: a NUL would reach the database (PostgreSQL refuses it in text: a 500).
+        return isinstance(value, str) and 0 < len(value) <= 64 and value.isprintable()
 
 
 class RolesCreateForm(forms.Form):

@@ -213,6 +213,20 @@ def test_creating_from_no_or_unknown_postings_is_a_400_and_creates_nothing(
     assert Role.objects.count() == before
 
 
+@pytest.mark.parametrize("posting", ["\x00", "post-2\x00", "tab\there"])
+def test_a_posting_id_with_a_control_character_is_a_400_and_creates_nothing(
+    admin_client: Client, roles_integration: AtsIntegration, posting: str
+) -> None:
+    # A NUL reached PostgreSQL's text comparison (a 500 there) before the form refused it.
+    before = Role.objects.count()
+
+    response = admin_client.post(url(roles_integration, "roles-create"), {"postings": [posting]})
+
+    assert response.status_code == 400
+    assert "That is not a posting id." in response.content.decode()
+    assert Role.objects.count() == before
+
+
 def test_sync_now_queues_a_full_sync_and_shows_its_progress(
     admin_client: Client, roles_integration: AtsIntegration, memory_broker: Any
 ) -> None:
@@ -365,6 +379,24 @@ def test_the_api_is_404_for_an_unknown_posting_and_another_organization(
     outsider = token_client(outsider_user)
     assert outsider.get(api_url(roles_integration)).status_code == 404
     assert put(outsider, api_url(roles_integration, "post-0"), {"role": None}).status_code == 404
+    assert not RoleMapping.objects.filter(method__in=RoleMapping.MANUAL).exists()
+
+
+@pytest.mark.parametrize("posting", ["%00", "post-2%00", "%1f"])
+def test_a_posting_id_with_a_control_character_in_the_api_path_is_a_json_404(
+    roles_integration: AtsIntegration,
+    admin_user: User,
+    token_client: Callable[[User], Client],
+    posting: str,
+) -> None:
+    client = token_client(admin_user)
+    path = f"{api_url(roles_integration)}{posting}/"
+
+    got = client.get(path)
+    changed = put(client, path, {"role": None})
+
+    assert (got.status_code, changed.status_code) == (404, 404)
+    assert "error" in got.json()
     assert not RoleMapping.objects.filter(method__in=RoleMapping.MANUAL).exists()
 
 
