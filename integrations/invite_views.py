@@ -149,8 +149,8 @@ def batch_progress(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> H
     """The progress bar, polled by htmx; once the phase ends the page reloads itself
     (htmx's HX-Refresh header) to show the preview or the summary."""
     found = selectors.invite_batch_get(user=request.user, public_id=public_id)
-    # django-htmx's middleware marks htmx requests (request.htmx); a plain GET gets the bar.
-    if found.status not in RUNNING and request.headers.get("HX-Request") == "true":
+    # A plain GET (no htmx) always gets the bar.
+    if found.status not in RUNNING and request.htmx:
         return HttpResponseClientRefresh()
     return render(request, "integrations/invites/_progress.html", {"batch": found})
 

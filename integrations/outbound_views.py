@@ -115,7 +115,7 @@ def preview(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResp
                 error = str(exc)
     context = {"integration": integration, "text": text, "error": error}
     status = 400 if error else 200
-    if request.headers.get("HX-Request") == "true":  # django-htmx's request.htmx, untyped
+    if request.htmx:
         return render(request, "integrations/_outbound_preview.html", context, status=status)
     return render(request, "integrations/outbound_preview.html", context, status=status)
 

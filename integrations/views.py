@@ -370,7 +370,7 @@ def integration_roles_sync(request: AuthenticatedHttpRequest, public_id: UUID) -
     run = postings.postings_sync_request(
         integration=integration, actor=request.user, kind=PostingSyncRun.Kind.FULL
     )
-    if _is_htmx(request):
+    if request.htmx:
         return render(
             request,
             "integrations/_postings_sync.html",
@@ -388,7 +388,7 @@ def integration_roles_sync_progress(
     """The progress partial htmx polls while a sync runs; when it ends, the page reloads."""
     integration = selectors.integration_get(user=request.user, public_id=public_id)
     run = selectors.posting_sync_run_latest(integration=integration)
-    if _is_htmx(request) and (run is None or not run.is_active) and request.GET.get("polling"):
+    if request.htmx and (run is None or not run.is_active) and request.GET.get("polling"):
         return HttpResponseClientRefresh()
     return render(
         request, "integrations/_postings_sync.html", {"integration": integration, "run": run}
@@ -452,8 +452,3 @@ def _first_error(form: Any) -> str:
     for errors in form.errors.values():
         return str(errors[0])
     return "check the form."
-
-
-def _is_htmx(request: AuthenticatedHttpRequest) -> bool:
-    # django-htmx's request.htmx says the same; the header keeps the request type unchanged.
-    return request.headers.get("HX-Request") == "true"

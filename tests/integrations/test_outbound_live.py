@@ -8,11 +8,9 @@ DATABASE_URL and CELERY_BROKER_URL are set for the run (e.g. kl_outbound, redis 
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,24 +20,17 @@ import pytest
 
 from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer
 from integrations.lever.sandbox.demo import demo_opportunity_ids
+from tests.live_stack import Workers, driver_run, wait_for
 
 pytestmark = pytest.mark.live
 
-ROOT = Path(__file__).resolve().parents[2]
-PY = sys.executable
 MILESTONES = ["scheduled", "completed", "results_ready"]
 # Per milestone above: note + status tag; results add the report link.
 UPDATES_PER_CANDIDACY = 2 + 2 + 3
 
 
 def _wait(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    return wait_for(condition, timeout, what)
 
 
 @pytest.fixture
@@ -71,61 +62,21 @@ def stack_env(tmp_path: Path, lever: SandboxServer) -> dict[str, str]:
 
 
 def drive(env: dict[str, str], step: str, payload: dict[str, Any] | None = None) -> Any:
-    completed = subprocess.run(  # noqa: S603 - fixed argv
-        [PY, "-m", "tests.integrations.outbound_live_driver", step, json.dumps(payload or {})],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    return driver_run("tests.integrations.outbound_live_driver", env, step, payload, timeout=120)
 
 
 @pytest.fixture
 def start_worker(
     stack_env: dict[str, str], tmp_path: Path
 ) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
+    workers = Workers(stack_env, tmp_path)
 
     def start(concurrency: int = 1) -> subprocess.Popen[bytes]:
-        log = (tmp_path / f"worker-{len(started)}.log").open("wb")
         pool = ["--pool=solo"] if concurrency == 1 else ["--pool=prefork", f"-c{concurrency}"]
-        process = subprocess.Popen(  # noqa: S603 - fixed argv
-            [
-                PY,
-                "-m",
-                "celery",
-                "-A",
-                "karatlever",
-                "worker",
-                *pool,
-                "-l",
-                "info",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=stack_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        started.append(process)
-        return process
+        return workers.start(pool)
 
     yield start
-    for process in started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    workers.stop_all()
 
 
 def _assert_exactly_once_in_order(

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from integrations.models import AtsIntegration, OpportunityLink
 from karatlever.hiring.models import CandidacyEvent
 from tests.brokers import use_broker
 from tests.factories import CandidacyFactory, RoleFactory
+from tests.live_stack import Workers, driver_run, wait_for
 from webhooks.models import WebhookDelivery
 from webhooks.services import enqueue, processing, setup
 from webhooks.tasks import delivery_process_many
@@ -31,19 +31,11 @@ from .conftest import EXAMPLE_TOKENS, make_delivery
 
 pytestmark = pytest.mark.live
 
-ROOT = Path(__file__).resolve().parents[2]
-PY = sys.executable
 Status = WebhookDelivery.Status
 
 
 def _wait(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    return wait_for(condition, timeout, what, every=0.05)
 
 
 # --- the sandbox delivers to a live server --------------------------------------------------
@@ -189,60 +181,16 @@ def stack_env(tmp_path: Path, lever: SandboxServer) -> dict[str, str]:
 
 
 def _drive(env: dict[str, str], step: str, payload: dict[str, Any] | None = None) -> Any:
-    completed = subprocess.run(  # noqa: S603 - fixed argv
-        [PY, "-m", "tests.webhooks.live_driver", step, json.dumps(payload or {})],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    return driver_run("tests.webhooks.live_driver", env, step, payload)
 
 
 @pytest.fixture
 def start_worker(
     stack_env: dict[str, str], tmp_path: Path
 ) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start() -> subprocess.Popen[bytes]:
-        log = (tmp_path / f"worker-{len(started)}.log").open("wb")
-        process = subprocess.Popen(  # noqa: S603 - fixed argv
-            [
-                PY,
-                "-m",
-                "celery",
-                "-A",
-                "karatlever",
-                "worker",
-                "--pool=solo",
-                "-l",
-                "info",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=stack_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    workers = Workers(stack_env, tmp_path)
+    yield workers.start
+    workers.stop_all()
 
 
 def test_worker_killed_mid_processing_is_processed_exactly_once_after_restart(
