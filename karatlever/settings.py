@@ -228,8 +228,9 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=2)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# Periodic tasks register themselves here (see each app's tasks.py / celery.py).
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Periodic tasks register themselves here (see each app's tasks.py / celery.py): name ->
+# {"task": dotted task name, "schedule": seconds between runs}.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, str | float]] = {}
 
 # ---------------------------------------------------------------------------------------------
 # Lever
@@ -378,7 +379,8 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # How many proxies we run in front of the app (each appends to X-Forwarded-For). The client's
 # address is the one the outermost of them saw (karatlever/clients.py); 0 trusts REMOTE_ADDR.
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Annotated because django-environ is untyped: clients.py counts with it.
+TRUSTED_PROXY_COUNT: int = env.int("TRUSTED_PROXY_COUNT", default=0)
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG

@@ -12,7 +12,7 @@ from karatlever.accounts.models import ApiToken, Group, Membership, Organization
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(BaseUserAdmin[User]):
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active"]
     search_fields = ["email", "full_name"]
@@ -25,27 +25,27 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
 
-class GroupInline(admin.TabularInline):
+class GroupInline(admin.TabularInline[Group, Organization]):
     model = Group
     extra = 0
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(admin.ModelAdmin[Organization]):
     list_display = ["name", "code", "created_at"]
     search_fields = ["name"]
     inlines = [GroupInline]
 
 
 @admin.register(Group)
-class GroupAdmin(admin.ModelAdmin):
+class GroupAdmin(admin.ModelAdmin[Group]):
     list_display = ["name", "organization", "code"]
     list_filter = ["organization"]
     search_fields = ["name"]
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(admin.ModelAdmin[Membership]):
     list_display = ["user", "organization", "role"]
     list_filter = ["role", "organization"]
     filter_horizontal = ["groups"]
@@ -53,7 +53,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     """Metadata only: the token was shown once to whoever made it, and its digest never leaves
     the database. Staff can revoke (delete) a token here; nobody can make one here."""
 

@@ -15,9 +15,13 @@ from rest_framework.views import APIView
 
 from karatlever.accounts import tokens
 from karatlever.accounts.http import signed_in_user
+from karatlever.accounts.models import ApiToken
 
 
-class TokenOutputSerializer(serializers.Serializer):
+class TokenOutputSerializer(serializers.Serializer[ApiToken]):
+    """One token's metadata, never the token: ``{"id": "<uuid>", "name": "CI",
+    "prefix": "kl_3f9a0c1d2e4b", "created": "<datetime>", "expiry": "<datetime>" | null}``."""
+
     id = serializers.UUIDField(source="code")
     name = serializers.CharField()
     prefix = serializers.CharField(
@@ -28,13 +32,19 @@ class TokenOutputSerializer(serializers.Serializer):
 
 
 class TokenCreatedOutputSerializer(TokenOutputSerializer):
+    """The schema of a new token's answer: ``TokenOutputSerializer``'s fields and ``"token"``
+    (the view adds the token to the row's data; this class only documents it)."""
+
     token = serializers.CharField(
         help_text="The token: shown in this answer only, never again. Send it as "
         "`Authorization: Token <token>`."
     )
 
 
-class TokenCreateInputSerializer(serializers.Serializer):
+class TokenCreateInputSerializer(serializers.Serializer[None]):
+    """The body that makes a token: ``{"name": "CI", "expires_in_days": 90}``, both optional.
+    Input only, never bound to an instance (hence ``None``)."""
+
     name = serializers.CharField(
         max_length=100, required=False, default="", allow_blank=True, help_text="What it is for."
     )
@@ -74,7 +84,9 @@ class TokenListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         rows = tokens.api_token_list(user=signed_in_user(request))
-        return Response(TokenOutputSerializer(rows, many=True).data)
+        # many=True makes DRF's __new__ return a ListSerializer over the rows, but the stubs
+        # type `instance` as one row either way (typeddjango/djangorestframework-stubs#827).
+        return Response(TokenOutputSerializer(rows, many=True).data)  # type: ignore[arg-type]
 
     @extend_schema(
         operation_id="tokens_create",

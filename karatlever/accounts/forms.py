@@ -13,4 +13,5 @@ class EmailAuthenticationForm(AuthenticationForm):
 
     def clean_username(self) -> str:
         # Emails are stored lower-case (UserManager.create_user); match them the same way.
-        return self.cleaned_data["username"].strip().lower()
+        username: str = self.cleaned_data["username"]  # EmailField cleans to a str
+        return username.strip().lower()

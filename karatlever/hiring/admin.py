@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.http import HttpRequest
 
@@ -11,7 +9,7 @@ from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
 
 
 @admin.register(Role)
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(admin.ModelAdmin[Role]):
     list_display = ["title", "requisition_code", "group", "active", "created_at"]
     list_filter = ["active", "group__organization"]
     search_fields = ["title", "requisition_code", "group__name"]
@@ -19,7 +17,7 @@ class RoleAdmin(admin.ModelAdmin):
     readonly_fields = ["code", "created_at", "updated_at"]
 
 
-class CandidacyEventInline(admin.TabularInline):
+class CandidacyEventInline(admin.TabularInline[CandidacyEvent, Candidacy]):
     """The timeline is history: written by services, never edited by hand."""
 
     model = CandidacyEvent
@@ -29,15 +27,15 @@ class CandidacyEventInline(admin.TabularInline):
     fields = ("occurred_at", "kind", "source", "actor", "summary", "detail")
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Candidacy | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Candidacy | None = None) -> bool:
         return False
 
 
 @admin.register(Candidacy)
-class CandidacyAdmin(admin.ModelAdmin):
+class CandidacyAdmin(admin.ModelAdmin[Candidacy]):
     list_display = [
         "candidate_name",
         "candidate_email",

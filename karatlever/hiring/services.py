@@ -98,7 +98,7 @@ def _event_record(
     kind: str,
     source: str,
     summary: str,
-    detail: dict | None = None,
+    detail: dict[str, object] | None = None,
     actor: User | None = None,
     occurred_at: datetime | None = None,
     milestone: str = "",
@@ -125,12 +125,13 @@ def candidacy_event_add(
     kind: str,
     source: str,
     summary: str,
-    detail: dict | None = None,
+    detail: dict[str, object] | None = None,
     actor: User | None = None,
 ) -> CandidacyEvent:
     """Add a timeline entry written by an app above hiring (an invitation email sent, an
     update posted to the ATS). It records no milestone, so outbound receivers skip it;
-    ``candidacy_changed`` still fires. ``summary`` is cut to 300 characters."""
+    ``candidacy_changed`` still fires. ``summary`` is cut to 300 characters; ``detail`` becomes
+    the event's JSON detail (``{"via": "console", "url": "https://…", ...}``)."""
     return _event_record(
         candidacy=candidacy,
         kind=kind,
@@ -369,11 +370,13 @@ class AtsStateResult:
 
 @transaction.atomic
 def candidacy_ats_state_apply(
-    *, candidacy: Candidacy, state: AtsState, origin: dict | None = None
+    *, candidacy: Candidacy, state: AtsState, origin: dict[str, object] | None = None
 ) -> AtsStateResult:
     """Apply Lever's state to a candidacy; one timeline event per change; stale state is ignored.
 
-    Idempotent: applying the same state twice records nothing the second time.
+    Idempotent: applying the same state twice records nothing the second time. ``origin`` is
+    where the state came from, a JSON object kept in each event's detail (``{"via": "webhook",
+    "event": "candidateStageChange", "delivery_id": 7}``, ``{"via": "reconcile"}``).
     """
     candidacy = Candidacy.objects.select_for_update().get(pk=candidacy.pk)
     current = candidacy.ats_state_version
@@ -384,7 +387,7 @@ def candidacy_ats_state_apply(
     events: list[CandidacyEvent] = []
     changed: list[str] = []
 
-    def record(kind: str, summary: str, extra: dict) -> None:
+    def record(kind: str, summary: str, extra: dict[str, object]) -> None:
         events.append(
             _event_record(
                 candidacy=candidacy,
