@@ -17,11 +17,13 @@ from karatlever.accounts import tokens
 from karatlever.accounts.http import signed_in_user
 from karatlever.accounts.models import ApiToken
 
+# Comments, not docstrings, on these serializers: drf-spectacular publishes a serializer's
+# docstring as its component's description in the API schema.
 
+
+# One token's metadata, never the token: {"id": "<uuid>", "name": "CI", "prefix":
+# "kl_3f9a0c1d2e4b", "created": "<datetime>", "expiry": "<datetime>" | null}.
 class TokenOutputSerializer(serializers.Serializer[ApiToken]):
-    """One token's metadata, never the token: ``{"id": "<uuid>", "name": "CI",
-    "prefix": "kl_3f9a0c1d2e4b", "created": "<datetime>", "expiry": "<datetime>" | null}``."""
-
     id = serializers.UUIDField(source="code")
     name = serializers.CharField()
     prefix = serializers.CharField(
@@ -31,20 +33,18 @@ class TokenOutputSerializer(serializers.Serializer[ApiToken]):
     expiry = serializers.DateTimeField(allow_null=True)
 
 
+# A new token's answer: TokenOutputSerializer's fields and "token". Schema only: the view adds
+# the token to the row's data itself.
 class TokenCreatedOutputSerializer(TokenOutputSerializer):
-    """The schema of a new token's answer: ``TokenOutputSerializer``'s fields and ``"token"``
-    (the view adds the token to the row's data; this class only documents it)."""
-
     token = serializers.CharField(
         help_text="The token: shown in this answer only, never again. Send it as "
         "`Authorization: Token <token>`."
     )
 
 
+# The body that makes a token: {"name": "CI", "expires_in_days": 90}, both optional. Input
+# only, never bound to an instance (hence None).
 class TokenCreateInputSerializer(serializers.Serializer[None]):
-    """The body that makes a token: ``{"name": "CI", "expires_in_days": 90}``, both optional.
-    Input only, never bound to an instance (hence ``None``)."""
-
     name = serializers.CharField(
         max_length=100, required=False, default="", allow_blank=True, help_text="What it is for."
     )
