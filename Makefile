@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 WEB_PORT ?= 8000
 SANDBOX_PORT ?= 8001
 
-.PHONY: help venv browser wrk run test lint init-local migrate seed sandbox bench clean-var
+.PHONY: help venv browser wrk run test test-clock-ahead lint init-local migrate seed sandbox bench clean-var
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,11 @@ run: venv  ## migrate, seed the demo org, then run web :8000, worker, beat and t
 # The suite makes its own var/ folders and local secrets (tests/conftest.py): no setup step.
 test: lint browser  ## lint, then the full pytest suite (non-zero on any failure, or on no tests)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# No test may depend on today's date: the same suite (less live and browser tests, whose
+# subprocesses and browser keep the real clock) with time-machine moving "now" a year ahead.
+test-clock-ahead: init-local  ## the suite on a clock a year ahead (a time bomb fails now, not later)
+	$(BIN)/python -m pytest --clock-ahead-days=365 $(PYTEST_ARGS)
 
 # makemigrations runs the system checks, which want the local secrets (init-local makes them once).
 # mypy checks the `files` of [tool.mypy] in pyproject.toml (strict for integrations/, webhooks/).

@@ -7,9 +7,11 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
@@ -24,6 +26,45 @@ from tests.factories import (
     MembershipFactory,
     OrganizationFactory,
 )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock-ahead-days",
+        type=int,
+        default=0,
+        metavar="DAYS",
+        help="run the suite with the clock moved DAYS ahead (time-machine, still ticking), so a "
+        "test that only passes near the day it was written fails at once; tests marked live or "
+        "browser are deselected (their subprocesses and browser keep the real clock)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--clock-ahead-days"):
+        return
+    real_clock = [
+        item
+        for item in items
+        if item.get_closest_marker("live") is None and item.get_closest_marker("browser") is None
+    ]
+    deselected = [item for item in items if item not in real_clock]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = real_clock
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clock_ahead(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With ``--clock-ahead-days=N``, every test runs N days in the future: tests that freeze the
+    clock themselves still do (time-machine nests), everything else sees a later "now". No test
+    may depend on today's date; this is how CI proves it (``make test-clock-ahead``)."""
+    days: int = request.config.getoption("--clock-ahead-days")
+    if not days:
+        yield
+        return
+    with time_machine.travel(timedelta(days=days), tick=True):
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -128,6 +128,7 @@ def _worker(spec: StoreSpec, start: float, seconds: float, out: Any) -> None:
     out.put(grant_times(limiter(spec), seconds, start, work=0.02))
 
 
+@pytest.mark.live  # real processes, on the real clock
 def test_two_processes_sharing_one_bucket_stay_within_rate_and_burst_together(
     store_spec: StoreSpec,
 ) -> None:
@@ -154,6 +155,7 @@ def _acquire_and_time(spec: StoreSpec, out: Any) -> None:
     out.put(time.monotonic() - started)
 
 
+@pytest.mark.live  # a real process, on the real clock
 def test_penalize_makes_another_process_wait(store_spec: StoreSpec) -> None:
     limiter(store_spec).penalize(1.0)
     ctx = multiprocessing.get_context("spawn")

@@ -82,12 +82,12 @@ def test_a_stopped_server_refuses_connections_and_stop_is_idempotent() -> None:
         requests.get(url + "/stages", timeout=2)
 
 
-@pytest.mark.live
 def _ignore_sigint() -> None:
     # What a shell does to a background job (`make test &`): SIGINT ignored, inherited by children.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@pytest.mark.live
 @pytest.mark.parametrize(
     ("stop_signal", "background"),
     [(signal.SIGINT, False), (signal.SIGINT, True), (signal.SIGTERM, False)],
