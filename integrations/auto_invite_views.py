@@ -14,16 +14,16 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from integrations import ats, selectors
-from integrations.invite_forms import AutoInviteForm
-from integrations.models import AtsIntegration, AutoInviteRule
-from integrations.selectors import (
+from integrations.features import (
     AUTOMATIC_INVITES,
-    FEATURES,
     FeatureCheck,
     FeatureHealth,
     FeatureIssue,
     SettingsSection,
+    feature_health,
 )
+from integrations.invite_forms import AutoInviteForm
+from integrations.models import AtsIntegration, AutoInviteRule
 from integrations.services import invites
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
@@ -50,19 +50,16 @@ def settings_section(integration: AtsIntegration) -> SettingsSection:
 
 def automatic_invites_health(integration: AtsIntegration) -> FeatureHealth:
     """Off: muted "Off". On: ok, with its last automatic invite (two queries)."""
-    name, description = next((n, d) for k, n, d in FEATURES if k == AUTOMATIC_INVITES)
     rule = _rule(integration)
     url = _page_url(integration)
     if rule is None or not rule.enabled or not integration.enabled:
         why = "turned off" if integration.enabled else "off while the integration is disabled"
-        return FeatureHealth(
-            key=AUTOMATIC_INVITES,
-            name=name,
-            description=description,
-            level="muted",
-            label="Off",
-            summary=f"Automatic invites are {why}.",
-            checks=(FeatureCheck("rule", "Automatic invite", "muted", "Off.", url, "Turn it on"),),
+        return feature_health(
+            AUTOMATIC_INVITES,
+            "muted",
+            "Off",
+            f"Automatic invites are {why}.",
+            checks=[FeatureCheck("rule", "Automatic invite", "muted", "Off.", url, "Turn it on")],
         )
     stage = rule.stage_name or rule.stage_id
     last = (
@@ -86,15 +83,13 @@ def automatic_invites_health(integration: AtsIntegration) -> FeatureHealth:
     issues: tuple[FeatureIssue, ...] = ()
     if not integration.has_api_key:
         issues = (FeatureIssue("No API key: nothing can be read from the ATS.", url, "Settings"),)
-    return FeatureHealth(
-        key=AUTOMATIC_INVITES,
-        name=name,
-        description=description,
-        level="warn" if issues else "ok",
-        label="On",
-        summary=f"Candidates entering “{stage}” are invited. {last}",
+    return feature_health(
+        AUTOMATIC_INVITES,
+        "warn" if issues else "ok",
+        "On",
+        f"Candidates entering “{stage}” are invited. {last}",
+        checks=checks,
         issues=issues,
-        checks=tuple(checks),
     )
 
 

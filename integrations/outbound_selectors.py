@@ -4,6 +4,7 @@ feature's health on the status page. Always scoped to one integration the caller
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -11,14 +12,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations import ats
-from integrations.models import AtsIntegration, KeyCheck, OutboundSettings, OutboundUpdate
-from integrations.selectors import (
-    FEATURES,
+from integrations.features import (
     POST_CANDIDACY_UPDATES,
     FeatureCheck,
     FeatureHealth,
     FeatureIssue,
+    feature_health,
 )
+from integrations.models import AtsIntegration, KeyCheck, OutboundSettings, OutboundUpdate
 from karatlever.hiring.models import Candidacy
 
 Status = OutboundUpdate.Status
@@ -97,7 +98,6 @@ def post_candidacy_updates_health(integration: AtsIntegration) -> FeatureHealth:
     what Lever accepted), the perform-as user (asks the ATS: one short call, errors shown as
     "could not check"), success rate and backlog over 24 hours, dead-lettered updates and a
     paused queue. Three queries plus at most one ATS call; safe to run from a task."""
-    name, description = next((n, d) for k, n, d in FEATURES if k == POST_CANDIDACY_UPDATES)
     kwargs = {"public_id": integration.public_id}
     settings_url = reverse("integrations:settings", kwargs=kwargs) + "#outbound"
     activity_url = reverse("webhooks-console:activity", kwargs=kwargs) + "#outbound"
@@ -106,19 +106,15 @@ def post_candidacy_updates_health(integration: AtsIntegration) -> FeatureHealth:
     checks: list[FeatureCheck] = []
     issues: list[FeatureIssue] = []
 
-    def health(level: str, label: str, summary: str) -> FeatureHealth:
-        return FeatureHealth(
-            key=POST_CANDIDACY_UPDATES,
-            name=name,
-            description=description,
-            level=level,
-            label=label,
-            summary=summary,
-            issues=tuple(issues),
-            checks=tuple(checks),
-            template="integrations/_outbound_status_feature.html",
-            detail={"stats": stats, "activity_url": activity_url, "settings_url": settings_url},
-        )
+    # ``checks`` and ``issues`` grow below; the builder copies them when it is called.
+    health = partial(
+        feature_health,
+        POST_CANDIDACY_UPDATES,
+        checks=checks,
+        issues=issues,
+        template="integrations/_outbound_status_feature.html",
+        detail={"stats": stats, "activity_url": activity_url, "settings_url": settings_url},
+    )
 
     if not integration.enabled:
         return health("muted", "Off", "The integration is disabled: nothing is posted to Lever.")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -16,6 +17,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations import ats
+from integrations.features import (
+    LEVEL_RANK,
+    ROLE_MATCHING,
+    FeatureCheck,
+    FeatureHealth,
+    feature_health,
+)
 from integrations.models import (
     AtsIntegration,
     AtsPosting,
@@ -63,201 +71,6 @@ class OverallStatus:
     level: str  # ok | info | warn | bad | muted (console.css badge-* names)
     label: str
     explanation: str
-
-
-# --- features ---------------------------------------------------------------------------------
-# The status page lists every feature the integration includes. A feature's health is computed
-# by the app that implements it, which registers a provider here from its AppConfig.ready().
-# Why a registry rather than a template tag from that app: health is computed once, in Python,
-# and feeds both the Features section and the overall roll-up below (testable without
-# templates), the view stays the one place that builds the page's context, and `integrations`
-# never imports the apps that depend on it (webhooks → integrations, never the reverse).
-
-INVITE_FROM_LEVER_URL = "invite_from_lever_url"
-POST_CANDIDACY_UPDATES = "post_candidacy_updates"
-AUTO_STATE_UPDATING = "auto_state_updating"
-ROLE_MATCHING = "role_matching"
-AUTOMATIC_INVITES = "automatic_invites"
-
-# (key, name, what it will do) in the order of DESIGN.md; a feature's provider describes what
-# it does once built.
-FEATURES: tuple[tuple[str, str, str], ...] = (
-    (
-        INVITE_FROM_LEVER_URL,
-        "Invite candidates using Lever URL",
-        "Karat reads pasted Lever candidate URLs, matches each posting to a Karat role, and "
-        "creates and invites the candidacies.",
-    ),
-    (
-        POST_CANDIDACY_UPDATES,
-        "Post candidacy updates to Lever",
-        "Karat writes each interview milestone (invited, scheduled, completed, results) "
-        "back to the Lever opportunity as notes, tags and links.",
-    ),
-    (
-        AUTO_STATE_UPDATING,
-        "Auto state updating",
-        "Karat keeps each candidacy's Lever stage, archive state and hired flag current "
-        "from Lever's webhooks.",
-    ),
-    (
-        ROLE_MATCHING,
-        "Ensure Lever roles match Karat roles",
-        "Karat syncs Lever postings, maps them to Karat roles and counts unmatched postings "
-        "on this page.",
-    ),
-    (
-        AUTOMATIC_INVITES,
-        "Automatic invites",
-        "Karat invites candidates who enter a chosen Lever stage, when an admin turns it on.",
-    ),
-)
-FEATURE_NAMES = {key: name for key, name, _ in FEATURES}
-
-
-@dataclass(frozen=True)
-class FeatureIssue:
-    """Something to fix, with where to fix it."""
-
-    text: str
-    url: str = ""
-    link_text: str = ""
-
-
-@dataclass(frozen=True)
-class FeatureCheck:
-    """One named check of a feature (e.g. "Permission to write notes").
-
-    ``level``: ok | info (nothing wrong, waiting for something) | warn | bad | muted (not
-    applicable or off). A failing check says what is wrong in ``message`` and where to fix it
-    (``fix_url``, ``fix_text``). Plain strings only: status snapshots store checks as JSON.
-    """
-
-    code: str
-    name: str
-    level: str
-    message: str = ""
-    fix_url: str = ""
-    fix_text: str = ""
-    # When what the check reports happened (ISO 8601, UTC), e.g. the last verified delivery;
-    # "" when it has no moment. Shown through the ``when`` filter.
-    at: str = ""
-
-
-@dataclass(frozen=True)
-class FeatureHealth:
-    key: str
-    name: str
-    description: str
-    # ok: working; info: nothing wrong, but waiting for something that has not happened yet
-    # (no webhook delivered so far); warn | bad: needs attention (``issues`` say what to do);
-    # muted: off, or not available yet (``available`` False).
-    level: str
-    label: str
-    summary: str
-    issues: tuple[FeatureIssue, ...] = ()
-    # Every check the feature ran, healthy ones included, in a fixed order.
-    checks: tuple[FeatureCheck, ...] = ()
-    # A partial with the feature's details, owned by the app that provides the health.
-    template: str = ""
-    detail: Mapping[str, Any] = field(default_factory=dict)
-    # False for a feature the product does not have yet: never counted as working.
-    available: bool = True
-
-    @property
-    def needs_attention(self) -> bool:
-        return self.level in ("warn", "bad")
-
-    @property
-    def waiting(self) -> bool:
-        return self.available and self.level == "info"
-
-    @property
-    def working(self) -> bool:
-        return self.available and self.level == "ok"
-
-    @property
-    def off(self) -> bool:
-        """Switched off (an optional feature): muted, and never counted against Active."""
-        return self.available and self.level == "muted"
-
-
-def checks_level(checks: Iterable[FeatureCheck]) -> str:
-    """The worst level among ``checks``: bad, then warn, else ok (info and muted are fine)."""
-    levels = {check.level for check in checks}
-    return "bad" if "bad" in levels else "warn" if "warn" in levels else "ok"
-
-
-FeatureHealthProvider = Callable[[AtsIntegration], FeatureHealth]
-_feature_health_providers: dict[str, FeatureHealthProvider] = {}
-
-
-def feature_health_register(*, key: str, provider: FeatureHealthProvider) -> None:
-    """Let the app that implements a feature report its health (call from AppConfig.ready())."""
-    if key not in FEATURE_NAMES:
-        raise ValueError(f"Unknown integration feature {key!r}")
-    _feature_health_providers[key] = provider
-
-
-def feature_health_provider(key: str) -> FeatureHealthProvider | None:
-    """The provider registered for ``key``, or None while the feature is not built."""
-    return _feature_health_providers.get(key)
-
-
-def feature_not_available(*, key: str) -> FeatureHealth:
-    name, description = next((n, d) for k, n, d in FEATURES if k == key)
-    return FeatureHealth(
-        key=key,
-        name=name,
-        description=description,
-        level="muted",
-        label="Not available yet",
-        summary="",
-        available=False,
-    )
-
-
-def integration_features(*, integration: AtsIntegration) -> list[FeatureHealth]:
-    """Every feature the integration includes, in a fixed order; one without a registered
-    provider is shown as not available (never as working). Each provider must run a constant
-    number of queries."""
-    return [
-        provider(integration)
-        if (provider := _feature_health_providers.get(key))
-        else feature_not_available(key=key)
-        for key, _, _ in FEATURES
-    ]
-
-
-# --- settings sections ------------------------------------------------------------------------
-# An app that adds a step to an integration's Settings page (webhooks: Step 3) registers a
-# provider here from its AppConfig.ready(), as features do for the status page: the settings
-# view builds every section's context in Python and `integrations` never imports that app.
-
-
-@dataclass(frozen=True)
-class SettingsSection:
-    """One extra block of the Settings page: a partial and the context it renders with."""
-
-    template: str
-    context: Mapping[str, Any]
-
-
-SettingsSectionProvider = Callable[[AtsIntegration], SettingsSection]
-_settings_section_providers: dict[str, SettingsSectionProvider] = {}
-
-
-def settings_section_register(*, key: str, provider: SettingsSectionProvider) -> None:
-    """Add a section to every integration's Settings page (call from AppConfig.ready())."""
-    _settings_section_providers[key] = provider
-
-
-def integration_settings_sections(*, integration: AtsIntegration) -> list[SettingsSection]:
-    """The registered sections, in registration order."""
-    return [provider(integration) for provider in _settings_section_providers.values()]
-
-
-_LEVEL_RANK = {"ok": 0, "muted": 0, "info": 0, "warn": 1, "bad": 2}
 
 
 def _names(features: Sequence[FeatureHealth]) -> str:
@@ -888,42 +701,29 @@ def role_matching_health(integration: AtsIntegration) -> FeatureHealth:
 
     adapter = ats.adapter_for(integration.ats)
     ats_name = adapter.label
-    name = FEATURE_NAMES[ROLE_MATCHING]
-    description = (
-        f"Karat syncs {ats_name} postings every hour and maps each to a Karat role (by "
-        "requisition code, then by title); the roles page lists what is not matched."
-    )
     roles_url = reverse("integrations:roles", kwargs={"public_id": integration.public_id})
-
     detail: dict[str, Any] = {"roles_url": roles_url}
-
-    def health(level: str, label: str, summary: str, *checks: FeatureCheck) -> FeatureHealth:
-        issues = tuple(
-            FeatureIssue(c.message, c.fix_url, c.fix_text)
-            for c in checks
-            if c.level in ("warn", "bad")
-        )
-        return FeatureHealth(
-            key=ROLE_MATCHING,
-            name=name,
-            description=description,
-            level=level,
-            label=label,
-            summary=summary,
-            issues=issues,
-            checks=checks,
-            template="integrations/_role_matching_feature.html",
-            detail=detail,
-        )
+    builder = partial(
+        feature_health,
+        ROLE_MATCHING,
+        description=f"Karat syncs {ats_name} postings every hour and maps each to a Karat role "
+        "(by requisition code, then by title); the roles page lists what is not matched.",
+        template="integrations/_role_matching_feature.html",
+        detail=detail,
+    )
 
     if not integration.enabled:
-        return health("muted", "Off", f"The integration is disabled: no {ats_name} postings sync.")
+        return builder("muted", "Off", f"The integration is disabled: no {ats_name} postings sync.")
     if integration.key_status != KeyStatus.VALID:
-        return health(
+        return builder(
             "info",
             "Waiting",
             f"Postings sync once {ats_name} accepts the API key.",
-            FeatureCheck("postings_synced", "Postings synced", "info", "Waiting for a valid key."),
+            checks=[
+                FeatureCheck(
+                    "postings_synced", "Postings synced", "info", "Waiting for a valid key."
+                )
+            ],
         )
     latest = PostingSyncRun.objects.filter(integration=integration).first()
     succeeded = latest
@@ -1004,14 +804,17 @@ def role_matching_health(integration: AtsIntegration) -> FeatureHealth:
             "Every open posting with candidacies has a role.",
         )
     checks = (synced, last, problem)
-    worst = max(checks, key=lambda c: _LEVEL_RANK[c.level]).level
+    worst = max(checks, key=lambda c: LEVEL_RANK[c.level]).level
     if worst in ("warn", "bad"):
-        return health(worst, "Needs attention", "See the checks below.", *checks)
+        return builder(worst, "Needs attention", "See the checks below.", checks=checks)
     if succeeded is None:
-        return health(
-            "info", "Waiting for the first sync", "Postings have not been synced yet.", *checks
+        return builder(
+            "info",
+            "Waiting for the first sync",
+            "Postings have not been synced yet.",
+            checks=checks,
         )
-    return health("ok", "Working", f"{total} postings synced.", *checks)
+    return builder("ok", "Working", f"{total} postings synced.", checks=checks)
 
 
 def role_mapping_list(

@@ -69,9 +69,9 @@ def integration_status_compute(integration_id: int) -> None:
 @shared_task(ignore_result=True)
 def integration_statuses_refresh_all() -> int:
     """Periodic (beat, STATUS_REFRESH_INTERVAL_SECONDS): refresh every enabled integration."""
-    from integrations.services import status
+    from integrations.status import refresh
 
-    return status.integration_statuses_refresh_all()
+    return refresh.integration_statuses_refresh_all()
 
 
 # --- role matching: posting sync --------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRefresh
 
 from integrations import ats, selectors
+from integrations.features import integration_settings_sections
 from integrations.forms import (
     IntegrationCreateForm,
     IntegrationSettingsForm,
@@ -24,6 +25,7 @@ from integrations.forms import (
 )
 from integrations.models import AtsIntegration, PostingSyncRun
 from integrations.services import keys, lifecycle, postings, status
+from integrations.status import refresh
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
 from karatlever.accounts.selectors import group_list_visible
@@ -142,7 +144,7 @@ def integration_settings(request: AuthenticatedHttpRequest, public_id: UUID) -> 
             # Refresh every few seconds while checking, but not forever (no worker running?).
             "refresh_next": refreshes + 1 if in_progress and refreshes < MAX_REFRESHES else None,
             "refresh_gave_up": in_progress and refreshes >= MAX_REFRESHES,
-            "sections": selectors.integration_settings_sections(integration=integration),
+            "sections": integration_settings_sections(integration=integration),
             "tab": "settings",
         },
         status=status,
@@ -247,7 +249,7 @@ def integration_status_live(request: AuthenticatedHttpRequest, public_id: UUID) 
 def integration_status_refresh(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
     """ "Check again": recompute in the background; htmx swaps in the polling live part."""
     integration = selectors.integration_get(user=request.user, public_id=public_id)
-    status.status_refresh_request(
+    refresh.status_refresh_request(
         integration_id=integration.pk, reason=f"Check again by user {request.user.pk}"
     )
     if request.htmx:

@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
+from integrations.features import SettingsSection
 from integrations.models import AtsIntegration
-from integrations.selectors import SettingsSection, auto_invite_recent, integration_get
+from integrations.selectors import auto_invite_recent, integration_get
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
 from webhooks import selectors

@@ -57,7 +57,7 @@ def integration_failure_record(*, integration_id: int, context: str, error: AtsE
     if isinstance(error, AtsError) and error.fault == Fault.KEY:
         # Status page: a key-level 401/403 while working changes the integration's health.
         # (Imported here: the status service imports the key checks, which import this.)
-        from integrations.services.status import status_refresh_request
+        from integrations.status.refresh import status_refresh_request
 
         status_refresh_request(integration_id=integration_id, reason=text[:200])
     return True

@@ -42,7 +42,7 @@ from integrations.services.audit import audit_entry_record
 from integrations.services.health import integration_failure_record, integration_success_record
 from integrations.services.outbound import outbound_milestone_enqueue
 from integrations.services.postings import title_key
-from integrations.services.status import status_refresh_request
+from integrations.status.refresh import status_refresh_request
 from karatlever.errors import ApplicationError
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Milestone, Role
 from karatlever.hiring.services import HiringError, candidacy_create, candidacy_event_add

@@ -30,7 +30,7 @@ from integrations.models import AtsIntegration, AuditEntry, KeyCheck
 from integrations.services.audit import audit_entry_record, key_detail
 from integrations.services.health import integration_failure_record, integration_success_record
 from integrations.services.postings import postings_sync_on_key_valid
-from integrations.services.status import status_refresh_request
+from integrations.status.refresh import status_refresh_request
 
 if TYPE_CHECKING:
     from karatlever.accounts.models import User

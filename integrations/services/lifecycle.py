@@ -18,7 +18,7 @@ from django.views.decorators.debug import sensitive_variables
 from integrations.models import Ats, AtsIntegration, AuditEntry, Region
 from integrations.services import keys
 from integrations.services.audit import api_key_fingerprint, audit_entry_record, key_detail
-from integrations.services.status import status_refresh_request
+from integrations.status.refresh import status_refresh_request
 from karatlever.errors import ApplicationError
 
 if TYPE_CHECKING:

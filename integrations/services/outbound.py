@@ -40,7 +40,7 @@ from integrations.models import (
 )
 from integrations.services.audit import audit_entry_record
 from integrations.services.health import integration_failure_record, integration_success_record
-from integrations.services.status import status_refresh_request
+from integrations.status.refresh import status_refresh_request
 from karatlever.hiring.models import (
     Candidacy,
     CandidacyEvent,

@@ -327,7 +327,7 @@ def _status_stale(integration_id: int, reason: str) -> None:
     """Ask for the status snapshot again (deduplicated, on commit): what the Roles match
     checks report just changed. Imported here: the status service reads the selectors,
     which import this module."""
-    from integrations.services.status import status_refresh_request
+    from integrations.status.refresh import status_refresh_request
 
     status_refresh_request(integration_id=integration_id, reason=reason)
 

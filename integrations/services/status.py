@@ -14,21 +14,30 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from integrations import ats, selectors
+from integrations.features import (
+    FEATURES,
+    INVITE_FROM_LEVER_URL,
+    FeatureCheck,
+    FeatureHealth,
+    checks_level,
+    feature_health,
+    feature_health_provider,
+    feature_not_available,
+)
 from integrations.models import AtsIntegration, AuditEntry, IntegrationStatus
-from integrations.selectors import FeatureCheck, FeatureHealth
 from integrations.services.audit import audit_entry_record
+from integrations.status.refresh import status_compute_enqueue
 from karatlever.accounts.models import Membership
 
 logger = logging.getLogger(__name__)
@@ -40,83 +49,6 @@ STATUS_PROFILE = ats.INTERACTIVE
 
 
 # --- asking for a snapshot --------------------------------------------------------------------
-
-
-def status_refresh_request(*, integration_id: int, reason: str) -> None:
-    """Ask for the integration's snapshot to be computed again, in the background.
-
-    Call it after anything that changes the integration's health: saved settings, a finished
-    key check, a key-level 401/403 from the ATS, a burst of bad signatures, dead-lettered
-    updates. Deduplicated: while a requested computation is pending (``IntegrationStatus
-    .PENDING_FOR``) further requests add nothing, and a request that arrives while one runs
-    is picked up when it ends. The task is enqueued on commit (a broker outage is logged,
-    never raised: the 5-minute beat catches up). Unknown integrations are ignored.
-    """
-    if not AtsIntegration.objects.filter(pk=integration_id).exists():
-        return
-    now = timezone.now()
-    # ON CONFLICT DO NOTHING: safe inside the caller's transaction and against a racing request.
-    IntegrationStatus.objects.bulk_create(
-        [IntegrationStatus(integration_id=integration_id)], ignore_conflicts=True
-    )
-    claimed = (
-        IntegrationStatus.objects.filter(integration_id=integration_id)
-        .filter(
-            Q(requested_at__isnull=True)
-            | Q(computed_at__gte=F("requested_at"))
-            | Q(requested_at__lt=now - IntegrationStatus.PENDING_FOR)
-        )
-        .update(requested_at=now, request_reason=reason[:200])
-    )
-    if claimed:
-        logger.info("status refresh requested integration pk=%s: %s", integration_id, reason)
-        _enqueue_compute(integration_id)
-    else:
-        IntegrationStatus.objects.filter(integration_id=integration_id).update(
-            requested_again_at=now
-        )
-
-
-def _enqueue_compute(integration_id: int) -> None:
-    from integrations.tasks import integration_status_compute as integration_status_compute_task
-
-    transaction.on_commit(
-        lambda: integration_status_compute_task.delay(integration_id), robust=True
-    )
-
-
-def signature_failure_note(*, integration_id: int) -> None:
-    """A delivery for the integration failed its signature check (webhooks intake).
-
-    When ``STATUS_SIGNATURE_FAILURE_BURST`` of them arrive within one
-    ``STATUS_SIGNATURE_FAILURE_WINDOW_SECONDS`` window, the snapshot is recomputed (once per
-    window: the counter lives in the cache, so it costs no database write)."""
-    window: int = settings.STATUS_SIGNATURE_FAILURE_WINDOW_SECONDS
-    bucket = int(timezone.now().timestamp()) // window
-    key = f"status:bad-signatures:{integration_id}:{bucket}"
-    try:
-        cache.add(key, 0, timeout=window * 2)
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr: count this one as the first
-        count = 1
-    except Exception:
-        # The cache is down: the receiver answers anyway (fail open); the beat still
-        # recomputes the status within minutes.
-        logger.warning("status: cache unavailable, bad signature not counted", exc_info=True)
-        return
-    if count == settings.STATUS_SIGNATURE_FAILURE_BURST:
-        status_refresh_request(
-            integration_id=integration_id,
-            reason=f"{count} deliveries with a bad signature within {window // 60} minutes",
-        )
-
-
-def integration_statuses_refresh_all() -> int:
-    """Beat: ask for a fresh snapshot of every enabled integration; returns how many."""
-    ids = list(AtsIntegration.objects.enabled().values_list("pk", flat=True))
-    for integration_id in ids:
-        status_refresh_request(integration_id=integration_id, reason="Periodic check")
-    return len(ids)
 
 
 def status_snapshot_ensure(*, integration: AtsIntegration) -> IntegrationStatus:
@@ -148,7 +80,7 @@ def integration_status_compute(*, integration_id: int) -> IntegrationStatus | No
     integration = AtsIntegration.objects.select_related("group").filter(pk=integration_id).first()
     if integration is None:
         return None
-    features = [_feature_health(key, integration) for key, _, _ in selectors.FEATURES]
+    features = [_feature_health(feature.key, integration) for feature in FEATURES]
     overall = selectors.integration_overall_status(integration=integration, features=features)
     basic = {"acting_user": _acting_user(integration)}
     IntegrationStatus.objects.bulk_create(
@@ -169,7 +101,7 @@ def integration_status_compute(*, integration_id: int) -> IntegrationStatus | No
     )
     snapshot = IntegrationStatus.objects.get(integration=integration)
     if snapshot.requested_again_at is not None and snapshot.requested_again_at > started:
-        _enqueue_compute(integration.pk)  # asked again while we were reading
+        status_compute_enqueue(integration.pk)  # asked again while we were reading
     # A computation that started later already stored (and alerted on) newer facts.
     if stored and integration.enabled:
         _alert_if_changed(integration, snapshot, overall, features)
@@ -178,9 +110,9 @@ def integration_status_compute(*, integration_id: int) -> IntegrationStatus | No
 
 
 def _feature_health(key: str, integration: AtsIntegration) -> FeatureHealth:
-    provider = selectors.feature_health_provider(key)
+    provider = feature_health_provider(key)
     if provider is None:
-        return selectors.feature_not_available(key=key)
+        return feature_not_available(key=key)
     try:
         return provider(integration)
     except ats.AtsError as exc:
@@ -190,16 +122,13 @@ def _feature_health(key: str, integration: AtsIntegration) -> FeatureHealth:
         # A bug in one feature's provider must not hide every other feature's health.
         logger.exception("status provider %s failed integration pk=%s", key, integration.pk)
         level, reason = "warn", "Karat hit an internal error while checking this feature."
-    name = selectors.FEATURE_NAMES[key]
-    description = next(d for k, _, d in selectors.FEATURES if k == key)
-    return FeatureHealth(
-        key=key,
-        name=name,
-        description=description,
-        level=level,
-        label="Not working" if level == "bad" else "Could not check",
-        summary=f"Karat could not check this feature: {reason}",
-        checks=(FeatureCheck(code="checked", name="Checked", level=level, message=reason),),
+    return feature_health(
+        key,
+        level,
+        "Not working" if level == "bad" else "Could not check",
+        f"Karat could not check this feature: {reason}",
+        checks=[FeatureCheck(code="checked", name="Checked", level=level, message=reason)],
+        issues=(),
     )
 
 
@@ -273,26 +202,20 @@ def invite_from_lever_url_health(integration: AtsIntegration) -> FeatureHealth:
     """ "Invite candidates using Lever URL": key valid, the reads it needs (from the latest key
     check), and confidential access (one live read). A key the ATS refuses now while the
     stored status says valid asks for a key check, so the key status catches up."""
-    key = selectors.INVITE_FROM_LEVER_URL
     adapter = ats.adapter_for(integration.ats)
     ats_name = adapter.label
     settings_url = _settings_url(integration)
     fix = {"fix_url": settings_url, "fix_text": "Settings → API key"}
-
-    def health(level: str, label: str, summary: str, checks: list[FeatureCheck]) -> FeatureHealth:
-        return FeatureHealth(
-            key=key,
-            name=selectors.FEATURE_NAMES[key],
-            description=f"Paste {ats_name} candidate URLs on the Invite page: Karat reads each "
-            "opportunity and its posting, then creates and invites the candidacy.",
-            level=level,
-            label=label,
-            summary=summary,
-            checks=tuple(checks),
-        )
+    health = partial(
+        feature_health,
+        INVITE_FROM_LEVER_URL,
+        description=f"Paste {ats_name} candidate URLs on the Invite page: Karat reads each "
+        "opportunity and its posting, then creates and invites the candidacy.",
+        issues=(),
+    )
 
     if not integration.enabled:
-        return health("muted", "Off", "The integration is disabled.", [])
+        return health("muted", "Off", "The integration is disabled.")
     lines = selectors.key_check_lines(integration=integration)
     checks = [_key_valid_check(integration, lines, ats_name, fix)]
     for code, name in _INVITE_READS:
@@ -314,23 +237,25 @@ def invite_from_lever_url_health(integration: AtsIntegration) -> FeatureHealth:
                 FeatureCheck(code=code, name=name, level="bad", message=line["message"], **fix)
             )
     checks.append(_confidential_check(integration, lines, ats_name, checks, fix))
-    level = selectors.checks_level(checks)
+    level = checks_level(checks)
     if level == "ok" and integration.key_status == KeyStatus.CHECKING:
-        return health("info", "Checking", f"Karat is checking the key with {ats_name}.", checks)
+        return health(
+            "info", "Checking", f"Karat is checking the key with {ats_name}.", checks=checks
+        )
     if level == "bad":
         return health(
             "bad",
             "Not working",
             f"Karat can't read what it needs from {ats_name} to invite candidates.",
-            checks,
+            checks=checks,
         )
     if level == "warn":
-        return health("warn", "Needs attention", "Invites may fail: see the checks.", checks)
+        return health("warn", "Needs attention", "Invites may fail: see the checks.", checks=checks)
     return health(
         "ok",
         "Working",
         f"Karat can read {ats_name} opportunities, postings and users to invite candidates.",
-        checks,
+        checks=checks,
     )
 
 

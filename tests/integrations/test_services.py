@@ -97,7 +97,7 @@ def test_a_first_key_is_stored_encrypted_and_checked_in_the_background(
     # The key check and the status page's recompute are each enqueued once, after commit.
     assert [c.__qualname__.split(".")[0] for c in callbacks] == [
         "_enqueue_key_check",
-        "_enqueue_compute",
+        "status_compute_enqueue",
     ]
 
 
@@ -217,7 +217,7 @@ def test_settings_without_a_key_save_but_check_nothing(
     assert integration.key_status == KeyStatus.NOT_SET
     assert not outcome.check_enqueued
     # No key check; only the status page's recompute (the region changed).
-    assert [c.__qualname__.split(".")[0] for c in callbacks] == ["_enqueue_compute"]
+    assert [c.__qualname__.split(".")[0] for c in callbacks] == ["status_compute_enqueue"]
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from pytest_django import DjangoAssertNumQueries, Settings
 
+from integrations import features as feature_table
 from integrations import selectors
 from integrations.lever import signatures
 from integrations.lever.adapter import WebhookEvent
@@ -114,9 +116,9 @@ def _rejection(integration: AtsIntegration, reason: str, n: int, hours_ago: int 
     )
 
 
-def _auto(integration: AtsIntegration) -> selectors.FeatureHealth:
-    features = selectors.integration_features(integration=integration)
-    return next(f for f in features if f.key == selectors.AUTO_STATE_UPDATING)
+def _auto(integration: AtsIntegration) -> feature_table.FeatureHealth:
+    features = feature_table.integration_features(integration=integration)
+    return next(f for f in features if f.key == feature_table.AUTO_STATE_UPDATING)
 
 
 def _page(client: Client, integration: AtsIntegration) -> str:
@@ -341,12 +343,14 @@ def test_every_feature_is_listed_in_order_and_none_is_missing(
     assert "Not available yet" not in page
 
 
-def test_unknown_features_cannot_register() -> None:
-    def provider(integration: AtsIntegration) -> selectors.FeatureHealth:
-        raise AssertionError("never called")
+def test_every_feature_names_functions_that_import() -> None:
+    keys = [feature.key for feature in feature_table.FEATURES]
 
-    with pytest.raises(ValueError, match="Unknown integration feature"):
-        selectors.feature_health_register(key="teleport_candidates", provider=provider)
+    assert len(set(keys)) == len(keys)
+    for feature in feature_table.FEATURES:
+        assert callable(import_string(feature.health)), feature.key
+        if feature.settings_section:
+            assert callable(import_string(feature.settings_section)), feature.key
 
 
 # --- overall roll-up ----------------------------------------------------------------------------
@@ -369,8 +373,8 @@ def test_overall_is_active_while_features_only_wait_for_their_first_event(
 
 
 def test_overall_is_active_only_when_every_feature_works(connected: AtsIntegration) -> None:
-    def feature(name: str) -> selectors.FeatureHealth:
-        return selectors.FeatureHealth(
+    def feature(name: str) -> feature_table.FeatureHealth:
+        return feature_table.FeatureHealth(
             key=name, name=name, description="", level="ok", label="Working", summary=""
         )
 
@@ -433,8 +437,8 @@ def test_waiting_alone_is_healthy_overall_and_says_what_it_waits_for(
 def test_an_optional_feature_that_is_off_does_not_count_against_active(
     connected: AtsIntegration,
 ) -> None:
-    def feature(name: str, level: str, label: str) -> selectors.FeatureHealth:
-        return selectors.FeatureHealth(
+    def feature(name: str, level: str, label: str) -> feature_table.FeatureHealth:
+        return feature_table.FeatureHealth(
             key=name, name=name, description="", level=level, label=label, summary=""
         )
 
@@ -448,10 +452,10 @@ def test_an_optional_feature_that_is_off_does_not_count_against_active(
 
 
 def test_a_feature_not_built_yet_never_counts_as_working(connected: AtsIntegration) -> None:
-    working = selectors.FeatureHealth(
+    working = feature_table.FeatureHealth(
         key="a", name="A", description="", level="ok", label="Working", summary=""
     )
-    missing = selectors.feature_not_available(key=selectors.ROLE_MATCHING)
+    missing = feature_table.feature_not_available(key=feature_table.ROLE_MATCHING)
 
     overall = selectors.integration_overall_status(
         integration=connected, features=[working, missing]
@@ -475,7 +479,7 @@ def test_key_problems_keep_their_own_overall_state(
 ) -> None:
     AtsIntegration.objects.filter(pk=connected.pk).update(key_status=key_status)
     connected.refresh_from_db()
-    features = selectors.integration_features(integration=connected)
+    features = feature_table.integration_features(integration=connected)
     assert _auto(connected).needs_attention
 
     overall = selectors.integration_overall_status(integration=connected, features=features)
@@ -484,7 +488,7 @@ def test_key_problems_keep_their_own_overall_state(
 
 
 def test_without_a_key_the_overall_state_is_not_working(integration: AtsIntegration) -> None:
-    features = selectors.integration_features(integration=integration)
+    features = feature_table.integration_features(integration=integration)
 
     overall = selectors.integration_overall_status(integration=integration, features=features)
 
@@ -498,7 +502,7 @@ def test_a_disabled_integration_stays_disabled_overall(connected: AtsIntegration
     connected.refresh_from_db()
 
     overall = selectors.integration_overall_status(
-        integration=connected, features=selectors.integration_features(integration=connected)
+        integration=connected, features=feature_table.integration_features(integration=connected)
     )
 
     assert overall.label == "Disabled"
@@ -507,8 +511,8 @@ def test_a_disabled_integration_stays_disabled_overall(connected: AtsIntegration
 def test_the_worst_feature_level_wins_and_several_features_are_named(
     connected: AtsIntegration,
 ) -> None:
-    def feature(name: str, level: str) -> selectors.FeatureHealth:
-        return selectors.FeatureHealth(
+    def feature(name: str, level: str) -> feature_table.FeatureHealth:
+        return feature_table.FeatureHealth(
             key=name, name=name, description="", level=level, label="", summary=""
         )
 
@@ -532,12 +536,12 @@ def test_features_not_available_yet_are_named_next_to_a_feature_that_needs_atten
     connected: AtsIntegration,
 ) -> None:
     features = [
-        selectors.FeatureHealth(
+        feature_table.FeatureHealth(
             key="a", name="A", description="", level="warn", label="Needs attention", summary=""
         ),
         *(
-            selectors.feature_not_available(key=key)
-            for key in (selectors.INVITE_FROM_LEVER_URL, selectors.ROLE_MATCHING)
+            feature_table.feature_not_available(key=key)
+            for key in (feature_table.INVITE_FROM_LEVER_URL, feature_table.ROLE_MATCHING)
         ),
     ]
 
@@ -780,7 +784,8 @@ def test_the_roles_match_checks_say_something_and_date_through_when(
     )
 
     feature = _feature_html(
-        _page(admin_client, connected), selectors.FEATURE_NAMES[selectors.ROLE_MATCHING]
+        _page(admin_client, connected),
+        feature_table.FEATURES_BY_KEY[feature_table.ROLE_MATCHING].name,
     )
 
     assert (

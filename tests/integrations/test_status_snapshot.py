@@ -19,12 +19,14 @@ from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries, DjangoCaptureOnCommitCallbacks, Settings
 
 from integrations import ats, selectors, tasks
+from integrations import features as feature_table
 from integrations.lever import signatures
 from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import DEMO_API_KEY, KARAT_PERMISSIONS, SandboxServer, demo_data
 from integrations.lever.sandbox.permissions import CONFIDENTIAL_ACCESS
 from integrations.models import AtsIntegration, AuditEntry, IntegrationStatus
 from integrations.services import health, invites, lifecycle, status
+from integrations.status import refresh
 from karatlever.accounts.models import Group, Membership, User
 from tests.factories import GroupFactory, IntegrationFactory, MembershipFactory
 from tests.integrations.conftest import mark_valid, set_key
@@ -76,8 +78,16 @@ def _users() -> tuple[dict[str, Any], dict[str, Any]]:
     return active, deactivated
 
 
-INVITE = selectors.INVITE_FROM_LEVER_URL
-AUTO = selectors.AUTO_STATE_UPDATING
+INVITE = feature_table.INVITE_FROM_LEVER_URL
+AUTO = feature_table.AUTO_STATE_UPDATING
+
+
+def _health_replace(
+    monkeypatch: pytest.MonkeyPatch, key: str, provider: feature_table.FeatureHealthProvider
+) -> None:
+    """Report feature ``key``'s health with ``provider``: replaces the function its row of the
+    features table names, where it lives."""
+    monkeypatch.setattr(feature_table.FEATURES_BY_KEY[key].health, provider)
 
 
 # --- Invite candidates using Lever URL ----------------------------------------------------------
@@ -409,8 +419,8 @@ def test_refresh_requests_are_deduplicated_until_the_computation_ran(
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     with django_capture_on_commit_callbacks() as callbacks:
-        status.status_refresh_request(integration_id=integration.pk, reason="first")
-        status.status_refresh_request(integration_id=integration.pk, reason="second")
+        refresh.status_refresh_request(integration_id=integration.pk, reason="first")
+        refresh.status_refresh_request(integration_id=integration.pk, reason="second")
     assert len(callbacks) == 1
     snapshot = IntegrationStatus.objects.get(integration=integration)
     assert snapshot.pending
@@ -418,7 +428,7 @@ def test_refresh_requests_are_deduplicated_until_the_computation_ran(
 
     _compute(integration)
     with django_capture_on_commit_callbacks() as callbacks:
-        status.status_refresh_request(integration_id=integration.pk, reason="third")
+        refresh.status_refresh_request(integration_id=integration.pk, reason="third")
 
     assert len(callbacks) == 1
 
@@ -489,9 +499,9 @@ def test_a_request_that_arrives_while_computing_is_computed_again(
 ) -> None:
     _compute(integration)
     with django_capture_on_commit_callbacks() as first:
-        status.status_refresh_request(integration_id=integration.pk, reason="first")
+        refresh.status_refresh_request(integration_id=integration.pk, reason="first")
         # A second request while the first is pending is not enqueued, only remembered.
-        status.status_refresh_request(integration_id=integration.pk, reason="second")
+        refresh.status_refresh_request(integration_id=integration.pk, reason="second")
     assert len(first) == 1
     snapshot = IntegrationStatus.objects.get(integration=integration)
     assert snapshot.requested_again_at is not None
@@ -514,22 +524,21 @@ def test_a_request_that_arrives_while_computing_is_computed_again(
 def test_one_provider_failing_does_not_break_the_snapshot(
     integration: AtsIntegration, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refused(integration: AtsIntegration) -> selectors.FeatureHealth:
+    def refused(integration: AtsIntegration) -> feature_table.FeatureHealth:
         raise ats.AtsKeyError("Lever refused the key permission for this", status_code=403)
 
-    def broken(integration: AtsIntegration) -> selectors.FeatureHealth:
+    def broken(integration: AtsIntegration) -> feature_table.FeatureHealth:
         raise RuntimeError("a bug")
 
-    providers = selectors._feature_health_providers
-    monkeypatch.setitem(providers, selectors.ROLE_MATCHING, refused)
-    monkeypatch.setitem(providers, selectors.AUTOMATIC_INVITES, broken)
+    _health_replace(monkeypatch, feature_table.ROLE_MATCHING, refused)
+    _health_replace(monkeypatch, feature_table.AUTOMATIC_INVITES, broken)
 
     snapshot = _compute(integration)
 
-    roles = _feature(snapshot, selectors.ROLE_MATCHING)
+    roles = _feature(snapshot, feature_table.ROLE_MATCHING)
     assert (roles["level"], roles["label"]) == ("bad", "Not working")
     assert "refused the key permission" in roles["summary"]
-    automatic = _feature(snapshot, selectors.AUTOMATIC_INVITES)
+    automatic = _feature(snapshot, feature_table.AUTOMATIC_INVITES)
     assert (automatic["level"], automatic["label"]) == ("warn", "Could not check")
     assert _feature(snapshot, INVITE)["checks"]  # the others were still computed
 
@@ -595,16 +604,16 @@ def test_the_alert_names_what_failed_and_links_the_fix(
 ) -> None:
     _compute(healthy)
 
-    def failing(integration: AtsIntegration) -> selectors.FeatureHealth:
-        return selectors.FeatureHealth(
-            key=selectors.ROLE_MATCHING,
+    def failing(integration: AtsIntegration) -> feature_table.FeatureHealth:
+        return feature_table.FeatureHealth(
+            key=feature_table.ROLE_MATCHING,
             name="Ensure Lever roles match Karat roles",
             description="",
             level="bad",
             label="Not working",
             summary="",
             checks=(
-                selectors.FeatureCheck(
+                feature_table.FeatureCheck(
                     code="sync",
                     name="Postings synced",
                     level="bad",
@@ -615,7 +624,7 @@ def test_the_alert_names_what_failed_and_links_the_fix(
             ),
         )
 
-    monkeypatch.setitem(selectors._feature_health_providers, selectors.ROLE_MATCHING, failing)
+    _health_replace(monkeypatch, feature_table.ROLE_MATCHING, failing)
     _compute(healthy)
 
     (alert,) = mail.outbox
@@ -811,7 +820,9 @@ def test_the_status_api_returns_the_snapshot(
     assert body["basic"]["api_key_last4"] == healthy.api_key_last4
     assert body["basic"]["acting_user"]["state"] == "not_set"
     assert body["basic"]["webhook_url"] == webhook_url(integration=healthy)
-    assert [f["key"] for f in body["features"]] == [key for key, _, _ in selectors.FEATURES]
+    assert [f["key"] for f in body["features"]] == [
+        feature.key for feature in feature_table.FEATURES
+    ]
     invite = body["features"][0]
     assert set(invite["checks"][0]) == {
         "code",
@@ -893,9 +904,9 @@ def test_an_old_snapshot_says_the_background_worker_may_be_down(
 def test_a_feature_detail_that_is_not_json_is_dropped_not_the_snapshot(
     integration: AtsIntegration, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def odd(integration: AtsIntegration) -> selectors.FeatureHealth:
-        return selectors.FeatureHealth(
-            key=selectors.ROLE_MATCHING,
+    def odd(integration: AtsIntegration) -> feature_table.FeatureHealth:
+        return feature_table.FeatureHealth(
+            key=feature_table.ROLE_MATCHING,
             name="Ensure Lever roles match Karat roles",
             description="",
             level="ok",
@@ -905,9 +916,9 @@ def test_a_feature_detail_that_is_not_json_is_dropped_not_the_snapshot(
             detail={"integration": integration},  # a model instance: not JSON
         )
 
-    monkeypatch.setitem(selectors._feature_health_providers, selectors.ROLE_MATCHING, odd)
+    _health_replace(monkeypatch, feature_table.ROLE_MATCHING, odd)
 
-    roles = _feature(_compute(integration), selectors.ROLE_MATCHING)
+    roles = _feature(_compute(integration), feature_table.ROLE_MATCHING)
 
     assert (roles["label"], roles["summary"], roles["detail"], roles["template"]) == (
         "Working",

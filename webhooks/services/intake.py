@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from integrations.ats import DeliveryMalformed, InboundDelivery, UnknownAts, adapter_for
 from integrations.models import AtsIntegration, WebhookSubscription
-from integrations.services.status import signature_failure_note, status_refresh_request
+from integrations.status.refresh import signature_failure_note, status_refresh_request
 from webhooks.models import WebhookDelivery, WebhookRejection
 from webhooks.services.enqueue import delivery_enqueue
 

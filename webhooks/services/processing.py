@@ -19,7 +19,7 @@ from integrations import ats
 from integrations.models import AtsIntegration, OpportunityLink
 from integrations.services import invites
 from integrations.services.health import integration_failure_record, integration_success_record
-from integrations.services.status import status_refresh_request
+from integrations.status.refresh import status_refresh_request
 from karatlever.accounts.models import User
 from karatlever.hiring.services import AtsStateResult, candidacy_ats_state_apply
 from webhooks.models import WebhookDelivery, WebhookRejection

@@ -11,7 +11,7 @@ from django.db import transaction
 from integrations import ats
 from integrations.models import AtsIntegration, AuditEntry, WebhookSubscription
 from integrations.services.audit import audit_entry_record
-from integrations.services.status import status_refresh_request
+from integrations.status.refresh import status_refresh_request
 from karatlever.accounts.models import User
 from webhooks.selectors import webhook_url
 

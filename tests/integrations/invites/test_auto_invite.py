@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from integrations import selectors
+from integrations import features as feature_table
 from integrations.lever.sandbox import SandboxServer
 from integrations.lever.sandbox.demo import demo_opportunity
 from integrations.models import (
@@ -241,9 +241,9 @@ def test_status_feature_is_off_then_on_with_its_last_action(
     roles: list[Role],
     invitable: list[str],
 ) -> None:
-    def feature() -> selectors.FeatureHealth:
-        features = selectors.integration_features(integration=lever_integration)
-        return next(f for f in features if f.key == selectors.AUTOMATIC_INVITES)
+    def feature() -> feature_table.FeatureHealth:
+        features = feature_table.integration_features(integration=lever_integration)
+        return next(f for f in features if f.key == feature_table.AUTOMATIC_INVITES)
 
     off = feature()
     rule_on(lever_integration)

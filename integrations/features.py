@@ -1,0 +1,264 @@
+"""The one table of the integration's product features, and the health each reports.
+
+Both the status page (one block per feature) and the Settings page (one section per feature
+that has settings) follow ``FEATURES`` in its order, whatever order Django loads the apps in.
+Each row names, as ``"module:attribute"`` strings resolved when called (the way ``ats.ADAPTERS``
+names adapters), the function that reports the feature's health and the one that builds its
+Settings section. The strings keep this module a leaf: it imports no feature, and the webhooks
+app, which depends on ``integrations``, can still own a feature (healthchecks' ``TRANSPORTS``
+is the same kind of table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from integrations.models import AtsIntegration
+
+INVITE_FROM_LEVER_URL = "invite_from_lever_url"
+POST_CANDIDACY_UPDATES = "post_candidacy_updates"
+AUTO_STATE_UPDATING = "auto_state_updating"
+ROLE_MATCHING = "role_matching"
+AUTOMATIC_INVITES = "automatic_invites"
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One row of the table.
+
+    ``health``: ``"module.path.function"`` of a ``FeatureHealthProvider`` ("" while the feature
+    is not built: shown as not available, never as working). ``settings_section``: the same for
+    a ``SettingsSectionProvider`` ("" when the feature adds nothing to the Settings page).
+    """
+
+    key: str
+    name: str
+    description: str
+    health: str = ""
+    settings_section: str = ""
+
+
+# In the setup guide's order of features; the status page lists them so, and the Settings page
+# shows the sections of those that have one in the same order.
+FEATURES: tuple[Feature, ...] = (
+    Feature(
+        INVITE_FROM_LEVER_URL,
+        "Invite candidates using Lever URL",
+        "Karat reads pasted Lever candidate URLs, matches each posting to a Karat role, and "
+        "creates and invites the candidacies.",
+        health="integrations.services.status.invite_from_lever_url_health",
+    ),
+    Feature(
+        POST_CANDIDACY_UPDATES,
+        "Post candidacy updates to Lever",
+        "Karat writes each interview milestone (invited, scheduled, completed, results) "
+        "back to the Lever opportunity as notes, tags and links.",
+        health="integrations.outbound_selectors.post_candidacy_updates_health",
+        settings_section="integrations.outbound_views.settings_section",
+    ),
+    Feature(
+        AUTO_STATE_UPDATING,
+        "Auto state updating",
+        "Karat keeps each candidacy's Lever stage, archive state and hired flag current "
+        "from Lever's webhooks.",
+        health="webhooks.health.auto_state_updating_health",
+        settings_section="webhooks.console_views.settings_section",
+    ),
+    Feature(
+        ROLE_MATCHING,
+        "Ensure Lever roles match Karat roles",
+        "Karat syncs Lever postings, maps them to Karat roles and counts unmatched postings "
+        "on this page.",
+        health="integrations.selectors.role_matching_health",
+    ),
+    Feature(
+        AUTOMATIC_INVITES,
+        "Automatic invites",
+        "Karat invites candidates who enter a chosen Lever stage, when an admin turns it on.",
+        health="integrations.auto_invite_views.automatic_invites_health",
+        settings_section="integrations.auto_invite_views.settings_section",
+    ),
+)
+FEATURES_BY_KEY: Mapping[str, Feature] = {feature.key: feature for feature in FEATURES}
+
+
+# --- what a feature reports -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeatureIssue:
+    """Something to fix, with where to fix it."""
+
+    text: str
+    url: str = ""
+    link_text: str = ""
+
+
+@dataclass(frozen=True)
+class FeatureCheck:
+    """One named check of a feature (e.g. "Permission to write notes").
+
+    ``level``: ok | info (nothing wrong, waiting for something) | warn | bad | muted (not
+    applicable or off). A failing check says what is wrong in ``message`` and where to fix it
+    (``fix_url``, ``fix_text``). Plain strings only: status snapshots store checks as JSON.
+    """
+
+    code: str
+    name: str
+    level: str
+    message: str = ""
+    fix_url: str = ""
+    fix_text: str = ""
+    # When what the check reports happened (ISO 8601, UTC), e.g. the last verified delivery;
+    # "" when it has no moment. Shown through the ``when`` filter.
+    at: str = ""
+
+
+@dataclass(frozen=True)
+class FeatureHealth:
+    key: str
+    name: str
+    description: str
+    # ok: working; info: nothing wrong, but waiting for something that has not happened yet
+    # (no webhook delivered so far); warn | bad: needs attention (``issues`` say what to do);
+    # muted: off, or not available yet (``available`` False).
+    level: str
+    label: str
+    summary: str
+    issues: tuple[FeatureIssue, ...] = ()
+    # Every check the feature ran, healthy ones included, in a fixed order.
+    checks: tuple[FeatureCheck, ...] = ()
+    # A partial with the feature's details, owned by the folder that reports the health.
+    template: str = ""
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    # False for a feature the product does not have yet: never counted as working.
+    available: bool = True
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.level in ("warn", "bad")
+
+    @property
+    def waiting(self) -> bool:
+        return self.available and self.level == "info"
+
+    @property
+    def working(self) -> bool:
+        return self.available and self.level == "ok"
+
+    @property
+    def off(self) -> bool:
+        """Switched off (an optional feature): muted, and never counted against Active."""
+        return self.available and self.level == "muted"
+
+
+FeatureHealthProvider = Callable[["AtsIntegration"], FeatureHealth]
+
+LEVEL_RANK = {"ok": 0, "muted": 0, "info": 0, "warn": 1, "bad": 2}
+
+
+def checks_level(checks: Iterable[FeatureCheck]) -> str:
+    """The worst level among ``checks``: bad, then warn, else ok (info and muted are fine)."""
+    levels = {check.level for check in checks}
+    return "bad" if "bad" in levels else "warn" if "warn" in levels else "ok"
+
+
+def issues_from_checks(checks: Iterable[FeatureCheck]) -> tuple[FeatureIssue, ...]:
+    """One issue per failing (warn or bad) check: its message and its fix link."""
+    return tuple(
+        FeatureIssue(check.message, check.fix_url, check.fix_text)
+        for check in checks
+        if check.level in ("warn", "bad")
+    )
+
+
+def feature_health(
+    key: str,
+    level: str,
+    label: str,
+    summary: str,
+    *,
+    checks: Iterable[FeatureCheck] = (),
+    issues: Iterable[FeatureIssue] | None = None,
+    description: str | None = None,
+    template: str = "",
+    detail: Mapping[str, Any] | None = None,
+) -> FeatureHealth:
+    """The health of feature ``key`` as the status page shows it: the one builder every
+    ``health.py`` calls (bind what does not change with ``functools.partial``).
+
+    ``description`` defaults to the table's; ``issues`` default to one per failing check
+    (``issues_from_checks``). Raises ``KeyError`` for a key not in ``FEATURES``."""
+    feature = FEATURES_BY_KEY[key]
+    checks = tuple(checks)
+    return FeatureHealth(
+        key=key,
+        name=feature.name,
+        description=feature.description if description is None else description,
+        level=level,
+        label=label,
+        summary=summary,
+        issues=issues_from_checks(checks) if issues is None else tuple(issues),
+        checks=checks,
+        template=template,
+        detail={} if detail is None else detail,
+    )
+
+
+def feature_not_available(*, key: str) -> FeatureHealth:
+    """A feature the product does not have yet: muted, and never counted as working."""
+    return FeatureHealth(
+        key=key,
+        name=FEATURES_BY_KEY[key].name,
+        description=FEATURES_BY_KEY[key].description,
+        level="muted",
+        label="Not available yet",
+        summary="",
+        available=False,
+    )
+
+
+def feature_health_provider(key: str) -> FeatureHealthProvider | None:
+    """The function that reports feature ``key``'s health (imported when asked, so a test can
+    replace it on its module), or None while the feature is not built."""
+    path = FEATURES_BY_KEY[key].health
+    return import_string(path) if path else None
+
+
+def integration_features(*, integration: AtsIntegration) -> list[FeatureHealth]:
+    """Every feature's health, in the table's order, computed now (the status snapshot's
+    service calls this through ``feature_health_provider`` to contain a failing one; tests and
+    scripts may call it directly). Each provider runs a constant number of queries."""
+    return [
+        provider(integration)
+        if (provider := feature_health_provider(feature.key))
+        else feature_not_available(key=feature.key)
+        for feature in FEATURES
+    ]
+
+
+# --- the Settings page's sections -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettingsSection:
+    """One feature's block of the Settings page: a partial and the context it renders with."""
+
+    template: str
+    context: Mapping[str, Any]
+
+
+SettingsSectionProvider = Callable[["AtsIntegration"], SettingsSection]
+
+
+def integration_settings_sections(*, integration: AtsIntegration) -> list[SettingsSection]:
+    """The Settings page's feature sections, in the table's order."""
+    providers: list[SettingsSectionProvider] = [
+        import_string(feature.settings_section) for feature in FEATURES if feature.settings_section
+    ]
+    return [provider(integration) for provider in providers]

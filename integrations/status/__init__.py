@@ -1,0 +1,1 @@
+"""The integration status page: snapshots, the roll-up, alerts."""
