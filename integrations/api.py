@@ -12,12 +12,13 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integrations import selectors
+from integrations.api_permissions import ERRORS, IsMember, IsOrganizationAdmin
 from integrations.models import AtsIntegration, AtsPosting, RoleMapping
 from integrations.serializers import (
     IntegrationCreateInputSerializer,
@@ -27,24 +28,8 @@ from integrations.serializers import (
 from integrations.services import invites, lifecycle, postings
 from integrations.services import status as status_service
 from karatlever.accounts.http import signed_in_user
-from karatlever.accounts.selectors import group_list_visible, membership_get
+from karatlever.accounts.selectors import group_list_visible
 from karatlever.hiring.models import Role
-
-
-class IsOrganizationAdmin(BasePermission):
-    """Admins of an organization; recruiters and users without a membership get 403."""
-
-    message = "Only organization admins can read or change ATS integration settings."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        membership = membership_get(user=signed_in_user(request))
-        return membership is not None and membership.is_admin
-
-
-_ERRORS = {
-    400: OpenApiResponse(description="Invalid input: {error: {code, message, fields}}"),
-    403: OpenApiResponse(description="Not signed in, or not an organization admin"),
-}
 
 
 # Both take an ``api_key``. The JSON body never appears on Django's error page, but the locals
@@ -58,7 +43,7 @@ class IntegrationListApi(APIView):
     @extend_schema(
         operation_id="integrations_list",
         summary="List the ATS integrations of the groups you can see",
-        responses={200: IntegrationOutputSerializer(many=True), 403: _ERRORS[403]},
+        responses={200: IntegrationOutputSerializer(many=True), 403: ERRORS[403]},
         tags=["integrations"],
     )
     def get(self, request: Request) -> Response:
@@ -73,7 +58,7 @@ class IntegrationListApi(APIView):
         responses={
             201: IntegrationOutputSerializer,
             409: OpenApiResponse(description="The group already has an integration for this ATS"),
-            **_ERRORS,
+            **ERRORS,
         },
         tags=["integrations"],
     )
@@ -109,7 +94,7 @@ class IntegrationDetailApi(APIView):
     @extend_schema(
         operation_id="integrations_retrieve",
         summary="Read one integration (the API key is never returned, only its last 4)",
-        responses={200: IntegrationOutputSerializer, 403: _ERRORS[403], 404: None},
+        responses={200: IntegrationOutputSerializer, 403: ERRORS[403], 404: None},
         tags=["integrations"],
     )
     def get(self, request: Request, public_id: UUID) -> Response:
@@ -122,7 +107,7 @@ class IntegrationDetailApi(APIView):
         "key is being replaced the old one stays in use until the new one passes. Poll "
         "`key_status` / `pending_api_key_last4` for the outcome.",
         request=IntegrationUpdateInputSerializer,
-        responses={200: IntegrationOutputSerializer, 404: None, **_ERRORS},
+        responses={200: IntegrationOutputSerializer, 404: None, **ERRORS},
         tags=["integrations"],
     )
     @sensitive_variables()
@@ -151,7 +136,7 @@ class IntegrationDetailApi(APIView):
     @extend_schema(
         operation_id="integrations_destroy",
         summary="Delete an integration (its audit log is kept)",
-        responses={204: None, 403: _ERRORS[403], 404: None},
+        responses={204: None, 403: ERRORS[403], 404: None},
         tags=["integrations"],
     )
     def delete(self, request: Request, public_id: UUID) -> Response:
@@ -184,7 +169,7 @@ class IntegrationStatusApi(APIView):
     @extend_schema(
         operation_id="integrations_status",
         summary="The integration's status: overall, basic information, each feature's checks",
-        responses={200: IntegrationStatusOutputSerializer, 403: _ERRORS[403], 404: None},
+        responses={200: IntegrationStatusOutputSerializer, 403: ERRORS[403], 404: None},
         tags=["integrations"],
     )
     def get(self, request: Request, public_id: UUID) -> Response:
@@ -225,15 +210,6 @@ def _output(integration: AtsIntegration) -> Any:
 
 
 # --- invitations ------------------------------------------------------------------------------
-
-
-class IsMember(BasePermission):
-    """Recruiters and admins of an organization (the groups they may see decide the rest)."""
-
-    message = "Only members of an organization can invite candidates."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return membership_get(user=signed_in_user(request)) is not None
 
 
 class InvitationCreateApi(APIView):
@@ -305,7 +281,7 @@ class InvitationCreateApi(APIView):
                 description="{results: [one per URL, in order]}",
             ),
             404: None,
-            **_ERRORS,
+            **ERRORS,
         },
         tags=["invitations"],
     )
@@ -434,8 +410,8 @@ class RoleMappingListApi(APIView):
         parameters=[RoleMappingFilterSerializer],
         responses={
             200: RoleMappingOutputSerializer(many=True),
-            400: _ERRORS[400],
-            403: _ERRORS[403],
+            400: ERRORS[400],
+            403: ERRORS[403],
             404: None,
         },
         tags=["role matching"],
@@ -483,7 +459,7 @@ class RoleMappingDetailApi(APIView):
     @extend_schema(
         operation_id="role_mappings_retrieve",
         summary="Read one posting's Karat role",
-        responses={200: RoleMappingOutputSerializer, 403: _ERRORS[403], 404: None},
+        responses={200: RoleMappingOutputSerializer, 403: ERRORS[403], 404: None},
         tags=["role matching"],
     )
     def get(self, request: Request, public_id: UUID, posting_id: str) -> Response:
@@ -495,7 +471,7 @@ class RoleMappingDetailApi(APIView):
         operation_id="role_mappings_update",
         summary="Map a posting to a Karat role, leave it unmatched, or match it automatically",
         request=RoleMappingInputSerializer,
-        responses={200: RoleMappingOutputSerializer, 404: None, **_ERRORS},
+        responses={200: RoleMappingOutputSerializer, 404: None, **ERRORS},
         tags=["role matching"],
     )
     def put(self, request: Request, public_id: UUID, posting_id: str) -> Response:
