@@ -13,6 +13,7 @@ from integrations.models import AtsIntegration, AuditEntry, WebhookSubscription
 from integrations.services.audit import audit_entry_record
 from integrations.status.refresh import status_refresh_request
 from karatlever.accounts.models import User
+from karatlever.errors import ApplicationError
 from webhooks.selectors import webhook_url
 
 logger = logging.getLogger(__name__)
@@ -25,8 +26,11 @@ TOKEN_MAX = 200
 INTERACTIVE_BUDGET_SECONDS = 12.0
 
 
-class WebhookSetupError(Exception):
-    """Setting up webhooks failed; the message is safe to show to the admin."""
+class WebhookSetupError(ApplicationError):
+    """Setting up webhooks failed; the message is safe to show to the admin. An
+    ``ApplicationError``, so the API's handler and ``form_errors_from`` show it as they are."""
+
+    default_code = "webhook_setup"
 
 
 def signature_token_validate(token: str) -> str:
