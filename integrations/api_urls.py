@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path, register_converter
 
 from integrations import api
+from integrations.status import api as status_api
 
 
 class AtsRecordIdConverter:
@@ -32,11 +33,6 @@ urlpatterns = [
     ),
     path("invitations/", api.InvitationCreateApi.as_view(), name="api-invitation-create"),
     path(
-        "integrations/<uuid:public_id>/status/",
-        api.IntegrationStatusApi.as_view(),
-        name="api-integration-status",
-    ),
-    path(
         "integrations/<uuid:public_id>/role-mappings/",
         api.RoleMappingListApi.as_view(),
         name="api-role-mapping-list",
@@ -45,5 +41,12 @@ urlpatterns = [
         "integrations/<uuid:public_id>/role-mappings/<ats_id:posting_id>/",
         api.RoleMappingDetailApi.as_view(),
         name="api-role-mapping-detail",
+    ),
+]
+urlpatterns += [
+    path(
+        "integrations/<uuid:public_id>/status/",
+        status_api.IntegrationStatusApi.as_view(),
+        name="api-integration-status",
     ),
 ]

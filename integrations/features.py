@@ -51,7 +51,7 @@ FEATURES: tuple[Feature, ...] = (
         "Invite candidates using Lever URL",
         "Karat reads pasted Lever candidate URLs, matches each posting to a Karat role, and "
         "creates and invites the candidacies.",
-        health="integrations.services.status.invite_from_lever_url_health",
+        health="integrations.status.services.invite_from_lever_url_health",
     ),
     Feature(
         POST_CANDIDACY_UPDATES,

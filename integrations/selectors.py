@@ -5,16 +5,12 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from django.conf import settings
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
-from django.utils import timezone
 
 from integrations import ats
 from integrations.features import (
@@ -28,7 +24,6 @@ from integrations.models import (
     AtsIntegration,
     AtsPosting,
     AuditEntry,
-    IntegrationStatus,
     InviteBatch,
     InviteItem,
     KeyCheck,
@@ -66,177 +61,9 @@ def audit_entry_list(*, integration: AtsIntegration, limit: int = 100) -> QueryS
     )[:limit]
 
 
-@dataclass(frozen=True)
-class OverallStatus:
-    level: str  # ok | info | warn | bad | muted (console.css badge-* names)
-    label: str
-    explanation: str
-
-
-def _names(features: Sequence[FeatureHealth]) -> str:
-    """ "A", "A and B", "A, B and C"."""
-    names = [f.name for f in features]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def _verb(features: Sequence[FeatureHealth], one: str, many: str) -> str:
-    return one if len(features) == 1 else many
-
-
-def integration_overall_status(
-    *, integration: AtsIntegration, features: Sequence[FeatureHealth] = ()
-) -> OverallStatus:
-    """Overall status from the enabled flag and the key check, then the features' health.
-
-    The four answers of the status page: "Disabled" (muted); "Not working" (bad: no key, a key
-    the ATS rejects, or a feature failing); "Needs attention" (warn: something degraded);
-    "Active" (ok: every included feature healthy). A feature only waiting (nothing delivered
-    yet) or switched off (an optional feature such as Automatic invites) is healthy and does
-    not count against Active. A feature not built yet is never counted as working: while one
-    is missing, a healthy integration is "Partly available" (info). The explanation names each
-    feature that is not working, what waits, what is off and what works. Without
-    ``features``, the status is the key-driven one only. The list, Overview and Status pages
-    and the API all show this roll-up (stored in the status snapshot).
-    """
-    ats_name = ats.adapter_for(integration.ats).label
-    if not integration.enabled:
-        return OverallStatus(
-            "muted", "Disabled", f"The integration is off: Karat makes no {ats_name} calls."
-        )
-    status = integration.key_status
-    if not integration.has_api_key or status == KeyStatus.NOT_SET:
-        return OverallStatus(
-            "bad", "Not working", f"No API key yet: add your {ats_name} API key in Settings."
-        )
-    if status == KeyStatus.CHECKING:
-        return OverallStatus("info", "Checking", f"Karat is checking the API key with {ats_name}.")
-    if status == KeyStatus.UNREACHABLE:
-        return OverallStatus(
-            "warn",
-            "Needs attention",
-            f"The last check got no answer from {ats_name}: press “Check again” in Settings.",
-        )
-    if status == KeyStatus.INVALID:
-        return OverallStatus(
-            "bad",
-            "Not working",
-            f"{ats_name} rejected the key or it lacks a permission: the key check in Settings "
-            "says which; paste a key with every permission there.",
-        )
-    failing = [f for f in features if f.available and f.level == "bad"]
-    troubled = [f for f in features if f.available and f.level == "warn"]
-    waiting = [f for f in features if f.waiting]
-    working = [f for f in features if f.working]
-    off = [f for f in features if f.off]
-    missing = [f for f in features if not f.available]
-    parts = []
-    if failing or troubled:
-        problems = []
-        if failing:
-            problems.append(f"{_names(failing)} {_verb(failing, 'is', 'are')} not working")
-        if troubled:
-            problems.append(f"{_names(troubled)} {_verb(troubled, 'needs', 'need')} attention")
-        # A failing feature may be failing because the ATS refuses the key now: only a
-        # degraded integration can say the key was accepted.
-        lead = "" if failing else f"{ats_name} accepted the API key, but "
-        text = " and ".join(problems)
-        parts.append(
-            f"{lead}{text if lead else text[:1].upper() + text[1:]} (the Status page's "
-            "Features say what to do)"
-        )
-    parts += [f"{f.name} is {f.label[:1].lower()}{f.label[1:]}" for f in waiting]
-    if working:
-        parts.append(f"{_names(working)} {_verb(working, 'works', 'work')}")
-    if off:
-        parts.append(f"{_names(off)} {_verb(off, 'is', 'are')} off")
-    if missing:
-        parts.append(f"{_names(missing)} {_verb(missing, 'is', 'are')} not available yet")
-    explanation = "; ".join(parts) + "." if parts else ""
-    if failing:
-        return OverallStatus("bad", "Not working", explanation)
-    if troubled:
-        return OverallStatus("warn", "Needs attention", explanation)
-    if missing:
-        return OverallStatus("info", "Partly available", explanation)
-    return OverallStatus("ok", "Active", f"{ats_name} accepted the API key. {explanation}".strip())
-
-
 # --- status snapshots -------------------------------------------------------------------------
 # The status page, the list and the API read the snapshot services/status.py computes in the
 # background; they never compute health themselves (constant queries, no ATS calls).
-
-NOT_COMPUTED = OverallStatus(
-    "muted",
-    "Not checked yet",
-    "Karat has not computed this integration's status yet; it does within a few minutes, or "
-    "open its Status page.",
-)
-
-
-def integration_overall_from_snapshot(*, integration: AtsIntegration) -> OverallStatus:
-    """The stored overall status (no query when ``status_snapshot`` was select_related).
-
-    A disabled integration is "Disabled" at once, whatever the snapshot says."""
-    if not integration.enabled:
-        return integration_overall_status(integration=integration)
-    snapshot = integration_status_get(integration=integration)
-    if snapshot is None or snapshot.computed_at is None:
-        return NOT_COMPUTED
-    return OverallStatus(snapshot.level, snapshot.label, snapshot.explanation)
-
-
-def integration_status_get(*, integration: AtsIntegration) -> IntegrationStatus | None:
-    """The integration's snapshot row, or None (cached on the instance by select_related)."""
-    try:
-        return integration.status_snapshot
-    except IntegrationStatus.DoesNotExist:
-        return None
-
-
-# A check's level as a word on its badge.
-CHECK_STATES = {"ok": "OK", "info": "Info", "warn": "Warning", "bad": "Failing", "muted": "Off"}
-
-
-def status_features(*, snapshot: IntegrationStatus) -> list[dict[str, Any]]:
-    """The snapshot's features shaped for templates: each check gets its badge word
-    (``state``) and ``failing`` (show its fix link)."""
-    features = []
-    for feature in snapshot.features:
-        checks = [
-            {
-                **check,
-                "state": CHECK_STATES.get(check.get("level", ""), ""),
-                "failing": check.get("level") in ("warn", "bad"),
-            }
-            for check in feature.get("checks", [])
-        ]
-        features.append({**feature, "checks": checks})
-    return features
-
-
-def status_page_context(
-    *, integration: AtsIntegration, snapshot: IntegrationStatus
-) -> dict[str, Any]:
-    """Everything the status page (and its live part) shows, from the integration row and its
-    snapshot only: a constant number of queries however many deliveries, updates or
-    postings there are."""
-    path = reverse(
-        "webhooks:receive", kwargs={"ats": integration.ats, "public_id": integration.public_id}
-    )
-    return {
-        "integration": integration,
-        "snapshot": snapshot,
-        "overall": integration_overall_from_snapshot(integration=integration),
-        "features": status_features(snapshot=snapshot),
-        "acting_user": snapshot.basic.get("acting_user") or {"state": "not_set"},
-        "webhook_url": f"{settings.PUBLIC_BASE_URL}{path}",
-        # Older than two refresh intervals: the periodic recompute is not running.
-        "stale": snapshot.computed_at is None
-        or snapshot.computed_at
-        < timezone.now() - 2 * timedelta(seconds=settings.STATUS_REFRESH_INTERVAL_SECONDS),
-        "region_label": integration_region_label(integration=integration),
-        "tab": "status",
-    }
 
 
 def key_check_lines(*, integration: AtsIntegration) -> dict[str, dict[str, Any]]:

@@ -60,7 +60,7 @@ def invite_batch_invite(batch_id: int) -> None:
 def integration_status_compute(integration_id: int) -> None:
     """Compute and store the integration's status snapshot (and send its alerts); see the
     service. Not retried: the next request or the periodic refresh computes it again."""
-    from integrations.services import status
+    from integrations.status import services as status
 
     if status.integration_status_compute(integration_id=integration_id) is None:
         logger.info("status skipped: integration %s no longer exists", integration_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from integrations import views
+from integrations.status import urls as status_urls
 
 app_name = "integrations"
 
@@ -20,13 +21,6 @@ urlpatterns = [
         views.integration_switch_region,
         name="switch-region",
     ),
-    path("<uuid:public_id>/status/", views.integration_status, name="status"),
-    path("<uuid:public_id>/status/live/", views.integration_status_live, name="status-live"),
-    path(
-        "<uuid:public_id>/status/refresh/",
-        views.integration_status_refresh,
-        name="status-refresh",
-    ),
     path("<uuid:public_id>/enabled/", views.integration_set_enabled, name="set-enabled"),
     path("<uuid:public_id>/delete/", views.integration_delete, name="delete"),
     path("<uuid:public_id>/roles/", views.integration_roles, name="roles"),
@@ -39,3 +33,4 @@ urlpatterns = [
     path("<uuid:public_id>/roles/map/", views.integration_roles_map, name="roles-map"),
     path("<uuid:public_id>/roles/create/", views.integration_roles_create, name="roles-create"),
 ]
+urlpatterns += status_urls.urlpatterns

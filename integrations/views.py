@@ -24,8 +24,8 @@ from integrations.forms import (
     RolesCreateForm,
 )
 from integrations.models import AtsIntegration, PostingSyncRun
-from integrations.services import keys, lifecycle, postings, status
-from integrations.status import refresh
+from integrations.services import keys, lifecycle, postings
+from integrations.status import selectors as status_selectors
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
 from karatlever.accounts.selectors import group_list_visible
@@ -68,7 +68,7 @@ def integration_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             # The Status page's stored roll-up (its snapshot, joined in the list's one query),
             # so the pages never disagree and the list costs no query per integration.
             "integrations": [
-                (i, selectors.integration_overall_from_snapshot(integration=i))
+                (i, status_selectors.integration_overall_from_snapshot(integration=i))
                 for i in integrations
             ],
         },
@@ -85,7 +85,7 @@ def integration_detail(request: AuthenticatedHttpRequest, public_id: UUID) -> Ht
         {
             "integration": integration,
             # The Status page's stored roll-up, so the two never disagree.
-            "overall": selectors.integration_overall_from_snapshot(integration=integration),
+            "overall": status_selectors.integration_overall_from_snapshot(integration=integration),
             "key_check": selectors.key_check_view(integration=integration),
             "region_label": selectors.integration_region_label(integration=integration),
             "audit_entries": selectors.audit_entry_list(integration=integration),
@@ -217,51 +217,6 @@ def integration_switch_region(request: AuthenticatedHttpRequest, public_id: UUID
         return redirect(f"{settings_url}?checking=1")
     messages.success(request, f"Region switched to {label}.")
     return redirect(settings_url)
-
-
-@admin_required
-def integration_status(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
-    """Step 4: the stored status snapshot (computed here once if there is none yet)."""
-    integration = selectors.integration_get(user=request.user, public_id=public_id)
-    snapshot = status.status_snapshot_ensure(integration=integration)
-    return render(
-        request,
-        "integrations/status.html",
-        selectors.status_page_context(integration=integration, snapshot=snapshot),
-    )
-
-
-@admin_required
-@require_GET
-def integration_status_live(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
-    """The status page's live part alone: htmx polls it while a recompute is pending."""
-    integration = selectors.integration_get(user=request.user, public_id=public_id)
-    snapshot = status.status_snapshot_ensure(integration=integration)
-    return render(
-        request,
-        "integrations/_status_live.html",
-        selectors.status_page_context(integration=integration, snapshot=snapshot),
-    )
-
-
-@admin_required
-@require_POST
-def integration_status_refresh(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
-    """ "Check again": recompute in the background; htmx swaps in the polling live part."""
-    integration = selectors.integration_get(user=request.user, public_id=public_id)
-    refresh.status_refresh_request(
-        integration_id=integration.pk, reason=f"Check again by user {request.user.pk}"
-    )
-    if request.htmx:
-        integration = selectors.integration_get(user=request.user, public_id=public_id)
-        snapshot = status.status_snapshot_ensure(integration=integration)
-        return render(
-            request,
-            "integrations/_status_live.html",
-            selectors.status_page_context(integration=integration, snapshot=snapshot),
-        )
-    messages.success(request, "Checking again in the background…")
-    return redirect("integrations:status", public_id=integration.public_id)
 
 
 @admin_required

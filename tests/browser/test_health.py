@@ -19,7 +19,7 @@ from integrations import tasks
 from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import DEMO_API_KEY, KARAT_PERMISSIONS, SandboxServer
 from integrations.models import AtsIntegration, WebhookSubscription
-from integrations.services import status
+from integrations.status import services as status
 from karatlever.accounts.models import User
 from tests.browser.conftest import LoginFunc, screenshot
 from tests.integrations.conftest import API_KEY, set_key

@@ -9,6 +9,7 @@ from django.utils import timezone
 from integrations import selectors
 from integrations.models import AtsIntegration, AuditEntry, KeyCheck
 from integrations.services import keys, lifecycle
+from integrations.status import selectors as status_selectors
 from karatlever.accounts.models import Group, Membership, User
 from tests.factories import GroupFactory, IntegrationFactory, MembershipFactory, UserFactory
 from tests.integrations.conftest import OTHER_KEY, latest_check, mark_valid, set_key
@@ -98,7 +99,7 @@ def test_overall_status_follows_enabled_and_key_status(
     integration.api_key_last4 = "1234" if has_key else ""
     integration.key_status = key_status
 
-    assert selectors.integration_overall_status(integration=integration).label == label
+    assert status_selectors.integration_overall_status(integration=integration).label == label
 
 
 def test_a_pending_key_being_checked_counts_as_a_check_in_progress(

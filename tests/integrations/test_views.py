@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import Ats, AtsIntegration, AuditEntry, KeyCheck, Region
-from integrations.services import lifecycle, status
+from integrations.services import lifecycle
+from integrations.status import services as status
 from karatlever.accounts.models import Group, Membership, User
 from tests.factories import GroupFactory, IntegrationFactory, MembershipFactory
 from tests.integrations.conftest import API_KEY, OTHER_KEY, mark_valid, set_key

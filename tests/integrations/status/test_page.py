@@ -21,14 +21,14 @@ from django.utils.module_loading import import_string
 from pytest_django import DjangoAssertNumQueries, Settings
 
 from integrations import features as feature_table
-from integrations import selectors
 from integrations.lever import signatures
 from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import KARAT_PERMISSIONS, SandboxServer
 from integrations.lever.sandbox.demo import demo_opportunity_ids
 from integrations.lever.sandbox.permissions import CONFIDENTIAL_ACCESS
 from integrations.models import AtsIntegration, OpportunityLink, WebhookSubscription
-from integrations.services import status
+from integrations.status import selectors as status_selectors
+from integrations.status import services as status
 from karatlever.accounts.models import User
 from tests.factories import CandidacyFactory, RoleFactory
 from tests.integrations.conftest import API_KEY, mark_valid, set_key
@@ -378,7 +378,7 @@ def test_overall_is_active_only_when_every_feature_works(connected: AtsIntegrati
             key=name, name=name, description="", level="ok", label="Working", summary=""
         )
 
-    overall = selectors.integration_overall_status(
+    overall = status_selectors.integration_overall_status(
         integration=connected, features=[feature("A"), feature("B")]
     )
 
@@ -423,7 +423,7 @@ def test_waiting_alone_is_healthy_overall_and_says_what_it_waits_for(
 ) -> None:
     _tokens_set(connected)
 
-    overall = selectors.integration_overall_status(
+    overall = status_selectors.integration_overall_status(
         integration=connected, features=[_auto(connected)]
     )
 
@@ -442,7 +442,7 @@ def test_an_optional_feature_that_is_off_does_not_count_against_active(
             key=name, name=name, description="", level=level, label=label, summary=""
         )
 
-    overall = selectors.integration_overall_status(
+    overall = status_selectors.integration_overall_status(
         integration=connected,
         features=[feature("A", "ok", "Working"), feature("Automatic invites", "muted", "Off")],
     )
@@ -457,7 +457,7 @@ def test_a_feature_not_built_yet_never_counts_as_working(connected: AtsIntegrati
     )
     missing = feature_table.feature_not_available(key=feature_table.ROLE_MATCHING)
 
-    overall = selectors.integration_overall_status(
+    overall = status_selectors.integration_overall_status(
         integration=connected, features=[working, missing]
     )
 
@@ -482,7 +482,7 @@ def test_key_problems_keep_their_own_overall_state(
     features = feature_table.integration_features(integration=connected)
     assert _auto(connected).needs_attention
 
-    overall = selectors.integration_overall_status(integration=connected, features=features)
+    overall = status_selectors.integration_overall_status(integration=connected, features=features)
 
     assert overall.label == label
 
@@ -490,7 +490,9 @@ def test_key_problems_keep_their_own_overall_state(
 def test_without_a_key_the_overall_state_is_not_working(integration: AtsIntegration) -> None:
     features = feature_table.integration_features(integration=integration)
 
-    overall = selectors.integration_overall_status(integration=integration, features=features)
+    overall = status_selectors.integration_overall_status(
+        integration=integration, features=features
+    )
 
     # Nothing can work without a key; the explanation says what to do.
     assert (overall.level, overall.label) == ("bad", "Not working")
@@ -501,7 +503,7 @@ def test_a_disabled_integration_stays_disabled_overall(connected: AtsIntegration
     AtsIntegration.objects.filter(pk=connected.pk).update(enabled=False)
     connected.refresh_from_db()
 
-    overall = selectors.integration_overall_status(
+    overall = status_selectors.integration_overall_status(
         integration=connected, features=feature_table.integration_features(integration=connected)
     )
 
@@ -516,7 +518,7 @@ def test_the_worst_feature_level_wins_and_several_features_are_named(
             key=name, name=name, description="", level=level, label="", summary=""
         )
 
-    overall = selectors.integration_overall_status(
+    overall = status_selectors.integration_overall_status(
         integration=connected,
         features=[
             feature("A", "warn"),
@@ -545,7 +547,7 @@ def test_features_not_available_yet_are_named_next_to_a_feature_that_needs_atten
         ),
     ]
 
-    overall = selectors.integration_overall_status(integration=connected, features=features)
+    overall = status_selectors.integration_overall_status(integration=connected, features=features)
 
     assert overall.explanation == (
         "Lever accepted the API key, but A needs attention (the Status page's Features say what "

@@ -17,8 +17,6 @@ import logging
 from functools import partial
 from typing import Any
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
 from django.urls import reverse
@@ -35,10 +33,10 @@ from integrations.features import (
     feature_health_provider,
     feature_not_available,
 )
-from integrations.models import AtsIntegration, AuditEntry, IntegrationStatus
-from integrations.services.audit import audit_entry_record
+from integrations.models import AtsIntegration, IntegrationStatus
+from integrations.status import selectors as status_selectors
+from integrations.status.alerts import alert_if_changed
 from integrations.status.refresh import status_compute_enqueue
-from karatlever.accounts.models import Membership
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +52,7 @@ STATUS_PROFILE = ats.INTERACTIVE
 def status_snapshot_ensure(*, integration: AtsIntegration) -> IntegrationStatus:
     """The integration's snapshot; when none was ever computed, compute it now (once, with
     fast-failing ATS reads), so the first visit shows real checks instead of a blank page."""
-    snapshot = selectors.integration_status_get(integration=integration)
+    snapshot = status_selectors.integration_status_get(integration=integration)
     if snapshot is not None and snapshot.computed_at is not None:
         return snapshot
     computed = integration_status_compute(integration_id=integration.pk)
@@ -81,7 +79,9 @@ def integration_status_compute(*, integration_id: int) -> IntegrationStatus | No
     if integration is None:
         return None
     features = [_feature_health(feature.key, integration) for feature in FEATURES]
-    overall = selectors.integration_overall_status(integration=integration, features=features)
+    overall = status_selectors.integration_overall_status(
+        integration=integration, features=features
+    )
     basic = {"acting_user": _acting_user(integration)}
     IntegrationStatus.objects.bulk_create(
         [IntegrationStatus(integration=integration)], ignore_conflicts=True
@@ -104,7 +104,7 @@ def integration_status_compute(*, integration_id: int) -> IntegrationStatus | No
         status_compute_enqueue(integration.pk)  # asked again while we were reading
     # A computation that started later already stored (and alerted on) newer facts.
     if stored and integration.enabled:
-        _alert_if_changed(integration, snapshot, overall, features)
+        alert_if_changed(integration, snapshot, overall, features)
         snapshot.refresh_from_db()
     return snapshot
 
@@ -350,127 +350,3 @@ def _key_check_request(integration: AtsIntegration) -> None:
 
 
 # --- alerts -----------------------------------------------------------------------------------
-
-
-def _alert_if_changed(
-    integration: AtsIntegration,
-    snapshot: IntegrationStatus,
-    overall: selectors.OverallStatus,
-    features: list[FeatureHealth],
-) -> None:
-    """Email the admins when the integration goes from healthy to "Not working", and once
-    again when it works again. Each change of ``alert_state`` is one conditional UPDATE: of two
-    workers computing at once, only the one whose UPDATE matched sends."""
-    now = timezone.now()
-    rows = IntegrationStatus.objects.filter(pk=snapshot.pk)
-    if overall.level == "bad":
-        if rows.filter(alert_state=AlertState.HEALTHY).update(
-            alert_state=AlertState.FAILING, alert_changed_at=now
-        ):
-            _alert_send(integration, overall, features, failing=True)
-        return
-    if rows.filter(alert_state=AlertState.FAILING).update(
-        alert_state=AlertState.HEALTHY, alert_changed_at=now
-    ):
-        _alert_send(integration, overall, features, failing=False)
-        return
-    # A new integration that works for the first time: from now on a failure is news.
-    rows.filter(alert_state=AlertState.NEVER_HEALTHY).update(
-        alert_state=AlertState.HEALTHY, alert_changed_at=now
-    )
-
-
-def _absolute(url: str) -> str:
-    return f"{settings.PUBLIC_BASE_URL}{url}" if url.startswith("/") else url
-
-
-def _failures(features: list[FeatureHealth]) -> list[tuple[str, str, str]]:
-    """(feature, what is wrong, fix URL) for every failing check (or issue) of every feature
-    that is not working or needs attention."""
-    found = []
-    for feature in features:
-        if not feature.available or feature.level not in ("bad", "warn"):
-            continue
-        for check in feature.checks:
-            if check.level in ("bad", "warn"):
-                found.append((feature.name, f"{check.name}: {check.message}", check.fix_url))
-        if not feature.checks:
-            found += [(feature.name, issue.text, issue.url) for issue in feature.issues]
-    return found
-
-
-def _alert_send(
-    integration: AtsIntegration,
-    overall: selectors.OverallStatus,
-    features: list[FeatureHealth],
-    *,
-    failing: bool,
-) -> None:
-    group = integration.group
-    ats_name = ats.adapter_for(integration.ats).label
-    status_url = _absolute(
-        reverse("integrations:status", kwargs={"public_id": integration.public_id})
-    )
-    failures = _failures(features) if failing else []
-    if failing:
-        subject = f"Karat: the {ats_name} integration for {group.name} is not working"
-        lines = [
-            f"The {ats_name} integration for {group.name} stopped working.",
-            "",
-            overall.explanation,
-            "",
-            *(
-                f"- {feature}: {what}" + (f"\n  Fix it: {_absolute(url)}" if url else "")
-                for feature, what, url in failures
-            ),
-        ]
-    else:
-        subject = f"Karat: the {ats_name} integration for {group.name} works again"
-        lines = [
-            f"The {ats_name} integration for {group.name} works again: {overall.label}.",
-            "",
-            overall.explanation,
-        ]
-    lines += ["", f"Status page: {status_url}"]
-    recipients = _admin_emails(integration)
-    sent = 0
-    if recipients:
-        try:
-            sent = send_mail(subject, "\n".join(lines), None, recipients, fail_silently=False)
-        except Exception:
-            # The audit entry below still records the alert; the log says why no email left.
-            logger.exception("status alert email failed integration pk=%s", integration.pk)
-    audit_entry_record(
-        integration=integration,
-        actor=None,
-        action=AuditEntry.Action.STATUS_FAILING if failing else AuditEntry.Action.STATUS_RECOVERED,
-        summary=(
-            f"Alert: not working ({'; '.join(what for _, what, _ in failures)})"
-            if failing
-            else f"Alert: works again ({overall.label})"
-        ),
-        detail={
-            "level": overall.level,
-            "label": overall.label,
-            "failures": [{"feature": f, "what": w, "fix_url": u} for f, w, u in failures],
-            "emailed": len(recipients) if sent else 0,
-        },
-    )
-    logger.info(
-        "status alert %s integration pk=%s emailed=%s",
-        "failing" if failing else "recovered",
-        integration.pk,
-        len(recipients) if sent else 0,
-    )
-
-
-def _admin_emails(integration: AtsIntegration) -> list[str]:
-    """Emails of the organization's admins who can see the integration's group."""
-    group = integration.group
-    memberships = (
-        Membership.objects.filter(organization_id=group.organization_id, role=Membership.Role.ADMIN)
-        .filter(Q(groups__isnull=True) | Q(groups=group))
-        .select_related("user")
-        .distinct()
-    )
-    return sorted({m.user.email for m in memberships if m.user.is_active and m.user.email})

@@ -18,19 +18,21 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries, DjangoCaptureOnCommitCallbacks, Settings
 
-from integrations import ats, selectors, tasks
+from integrations import ats, tasks
 from integrations import features as feature_table
 from integrations.lever import signatures
 from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import DEMO_API_KEY, KARAT_PERMISSIONS, SandboxServer, demo_data
 from integrations.lever.sandbox.permissions import CONFIDENTIAL_ACCESS
 from integrations.models import AtsIntegration, AuditEntry, IntegrationStatus
-from integrations.services import health, invites, lifecycle, status
-from integrations.status import refresh
+from integrations.services import health, invites, lifecycle
+from integrations.status import alerts, refresh
+from integrations.status import selectors as status_selectors
+from integrations.status import services as status
 from karatlever.accounts.models import Group, Membership, User
 from tests.factories import GroupFactory, IntegrationFactory, MembershipFactory
 from tests.integrations.conftest import mark_valid, set_key
-from tests.integrations.test_status_page import TOKENS, _delivery, _tokens_set
+from tests.integrations.status.test_page import TOKENS, _delivery, _tokens_set
 from webhooks.models import WebhookDelivery
 from webhooks.selectors import webhook_url
 from webhooks.services import intake, setup
@@ -651,10 +653,10 @@ def test_two_workers_computing_the_same_transition_send_one_alert(healthy: AtsIn
 
     _compute(healthy)
     # The second worker's conditional UPDATE finds the row already "failing".
-    status._alert_if_changed(
+    alerts.alert_if_changed(
         AtsIntegration.objects.select_related("group").get(pk=healthy.pk),
         stale,
-        selectors.OverallStatus("bad", "Not working", ""),
+        status_selectors.OverallStatus("bad", "Not working", ""),
         [],
     )
 
