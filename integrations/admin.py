@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
+from integrations.connection.services import lifecycle
 from integrations.models import (
     AtsIntegration,
     AtsPosting,
@@ -25,7 +26,6 @@ from integrations.models import (
     RoleMapping,
     WebhookSubscription,
 )
-from integrations.services import lifecycle
 from karatlever.accounts.http import signed_in_user
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from integrations import api
+from integrations.connection import api
 from integrations.status import api as status_api
 
 

@@ -13,7 +13,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from integrations import ats, selectors
+from integrations import ats
+from integrations.connection import selectors
 from integrations.features import (
     AUTOMATIC_INVITES,
     FeatureCheck,

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from integrations import selectors
+from integrations.connection import selectors
 from integrations.invite_forms import InviteForm
 from integrations.models import InviteBatch, InviteItem
 from integrations.services import invites

@@ -12,10 +12,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from integrations import outbound_selectors
+from integrations.connection.selectors import integration_get
 from integrations.features import SettingsSection
 from integrations.models import AtsIntegration
 from integrations.outbound_forms import OutboundSettingsForm, PreviewForm, template_field
-from integrations.selectors import integration_get
 from integrations.services import outbound as service
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required

@@ -15,7 +15,7 @@ def api_key_validate(integration_id: int) -> str | None:
 
     Not auto-retried: "Lever unreachable" is itself a result the admin sees, with "Check again".
     """
-    from integrations.services import keys  # imported here: keys imports this module
+    from integrations.connection.services import keys  # imported here: keys imports this module
 
     status = keys.api_key_validate(integration_id=integration_id)
     if status is None:
@@ -26,7 +26,7 @@ def api_key_validate(integration_id: int) -> str | None:
 @shared_task(ignore_result=True)
 def api_key_checks_resume() -> int:
     """Periodic (beat, every 5 minutes): ask again for lost key checks; see the service."""
-    from integrations.services import keys
+    from integrations.connection.services import keys
 
     return keys.key_checks_stuck_resume()
 

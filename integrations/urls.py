@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from integrations import views
+from integrations.connection import views
 from integrations.status import urls as status_urls
 
 app_name = "integrations"

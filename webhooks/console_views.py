@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
+from integrations.connection.selectors import auto_invite_recent, integration_get
 from integrations.features import SettingsSection
 from integrations.models import AtsIntegration
-from integrations.selectors import auto_invite_recent, integration_get
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
 from webhooks import selectors
@@ -37,7 +37,7 @@ def _settings_url(integration: AtsIntegration) -> str:
 
 def settings_section(integration: AtsIntegration) -> SettingsSection:
     """Step 3 on the integration's Settings page: URL, per-event state, the token form, links
-    (registered with integrations.selectors.settings_section_register in apps.py)."""
+    (registered with integrations.connection.selectors.settings_section_register in apps.py)."""
     kwargs = {"public_id": integration.public_id}
     return SettingsSection(
         template="webhooks/_integration_webhooks.html",

@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations import ats
+from integrations.connection.selectors import key_check_lines
 from integrations.models import AtsIntegration, OpportunityLink, WebhookSubscription
-from integrations.selectors import key_check_lines
 from webhooks.models import WebhookDelivery, WebhookRejection
 
 

@@ -28,6 +28,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations import ats
+from integrations.connection.selectors import posting_role_get
+from integrations.connection.services.audit import audit_entry_record
+from integrations.connection.services.outcomes import (
+    integration_failure_record,
+    integration_success_record,
+)
 from integrations.models import (
     AtsIntegration,
     AtsPosting,
@@ -37,9 +43,6 @@ from integrations.models import (
     InviteItem,
     OpportunityLink,
 )
-from integrations.selectors import posting_role_get
-from integrations.services.audit import audit_entry_record
-from integrations.services.health import integration_failure_record, integration_success_record
 from integrations.services.outbound import outbound_milestone_enqueue
 from integrations.services.postings import title_key
 from integrations.status.refresh import status_refresh_request

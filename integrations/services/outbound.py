@@ -31,6 +31,11 @@ from django.template import Context, Engine, TemplateSyntaxError
 from django.utils import timezone
 
 from integrations import ats
+from integrations.connection.services.audit import audit_entry_record
+from integrations.connection.services.outcomes import (
+    integration_failure_record,
+    integration_success_record,
+)
 from integrations.models import (
     AtsIntegration,
     AuditEntry,
@@ -38,8 +43,6 @@ from integrations.models import (
     OutboundSettings,
     OutboundUpdate,
 )
-from integrations.services.audit import audit_entry_record
-from integrations.services.health import integration_failure_record, integration_success_record
 from integrations.status.refresh import status_refresh_request
 from karatlever.hiring.models import (
     Candidacy,

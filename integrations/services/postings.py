@@ -35,8 +35,11 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integrations import ats
+from integrations.connection.services.outcomes import (
+    integration_failure_record,
+    integration_success_record,
+)
 from integrations.models import AtsIntegration, AtsPosting, PostingSyncRun, RoleMapping
-from integrations.services.health import integration_failure_record, integration_success_record
 from karatlever.errors import ApplicationError
 from karatlever.hiring.models import Role
 from karatlever.hiring.services import role_create

@@ -11,11 +11,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations import ats
+from integrations.connection.services.audit import audit_entry_record
 from integrations.features import (
     FeatureHealth,
 )
 from integrations.models import AtsIntegration, AuditEntry, IntegrationStatus
-from integrations.services.audit import audit_entry_record
 from integrations.status.selectors import OverallStatus
 from karatlever.accounts.models import Membership
 

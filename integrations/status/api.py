@@ -12,8 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from integrations import selectors
 from integrations.api_permissions import ERRORS, IsOrganizationAdmin
+from integrations.connection import selectors
 from integrations.status import selectors as status_selectors
 from integrations.status import services as status_services
 from karatlever.accounts.http import signed_in_user

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations import ats
+from integrations.connection.selectors import integration_region_label
 from integrations.features import (
     FeatureHealth,
 )
@@ -19,7 +20,6 @@ from integrations.models import (
     AtsIntegration,
     IntegrationStatus,
 )
-from integrations.selectors import integration_region_label
 
 KeyStatus = AtsIntegration.KeyStatus
 

@@ -22,7 +22,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations import ats, selectors
+from integrations import ats
+from integrations.connection import selectors
 from integrations.features import (
     FEATURES,
     INVITE_FROM_LEVER_URL,
@@ -342,7 +343,7 @@ def _confidential_check(
 def _key_check_request(integration: AtsIntegration) -> None:
     """The ATS refused the key that its last check passed: check it again (a fresh row, so
     the key status and audit log catch up). Only from "valid", so it can't repeat."""
-    from integrations.services import keys
+    from integrations.connection.services import keys
 
     fresh = AtsIntegration.objects.get(pk=integration.pk)
     if fresh.key_status == KeyStatus.VALID:

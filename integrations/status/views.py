@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from integrations import selectors
+from integrations.connection import selectors
 from integrations.status import refresh
 from integrations.status import selectors as status_selectors
 from integrations.status import services as status_services

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from integrations.connection.services import lifecycle
 from integrations.lever.sandbox import SandboxServer
 from integrations.models import AtsIntegration, KeyCheck
-from integrations.services import lifecycle
 from karatlever.accounts.models import User
 from tests.brokers import broker
 

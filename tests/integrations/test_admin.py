@@ -11,8 +11,8 @@ from django.db import models
 from django.test import Client
 from django.urls import reverse
 
+from integrations.connection.services import lifecycle
 from integrations.models import AtsIntegration, AuditEntry, OpportunityLink, WebhookSubscription
-from integrations.services import lifecycle
 from karatlever.accounts.models import Group, User
 from karatlever.hiring import services as hiring_services
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Milestone, Role

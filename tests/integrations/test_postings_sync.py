@@ -169,7 +169,7 @@ def test_a_full_sync_marks_postings_deleted_in_lever_as_removed(
 
 
 def postings_list(integration: AtsIntegration) -> Any:
-    from integrations.selectors import posting_list
+    from integrations.connection.selectors import posting_list
 
     return posting_list(integration=integration)
 
@@ -269,7 +269,7 @@ def test_a_valid_key_check_queues_a_sync_after_commit(
     memory_broker: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    from integrations.services import keys
+    from integrations.connection.services import keys
     from tests.integrations.conftest import latest_check
 
     AtsIntegration.objects.filter(pk=integration.pk).update(region=Region.SANDBOX)
@@ -292,7 +292,7 @@ def test_a_rejected_key_queues_no_sync(
     memory_broker: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    from integrations.services import keys
+    from integrations.connection.services import keys
     from tests.integrations.conftest import latest_check
 
     AtsIntegration.objects.filter(pk=integration.pk).update(region=Region.SANDBOX)
@@ -338,7 +338,7 @@ def test_manual_decisions_survive_the_next_sync(
 def test_the_demo_postings_mostly_match_the_demo_roles_and_the_rest_get_suggestions(
     lever_sandbox: SandboxServer,
 ) -> None:
-    from integrations import selectors
+    from integrations.connection import selectors
     from karatlever.demo.management.commands.seed_demo import seed_demo
 
     report = seed_demo(candidacies=4)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from integrations import selectors
+from integrations.connection import selectors
 from integrations.models import (
     AtsIntegration,
     AtsPosting,

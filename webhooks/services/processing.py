@@ -16,9 +16,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations import ats
+from integrations.connection.services.outcomes import (
+    integration_failure_record,
+    integration_success_record,
+)
 from integrations.models import AtsIntegration, OpportunityLink
 from integrations.services import invites
-from integrations.services.health import integration_failure_record, integration_success_record
 from integrations.status.refresh import status_refresh_request
 from karatlever.accounts.models import User
 from karatlever.hiring.services import AtsStateResult, candidacy_ats_state_apply

@@ -12,9 +12,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from integrations import ats
+from integrations.connection.services.outcomes import (
+    integration_failure_record,
+    integration_success_record,
+)
 from integrations.models import AtsIntegration, OpportunityLink
 from integrations.services import invites
-from integrations.services.health import integration_failure_record, integration_success_record
 from karatlever.hiring.services import candidacy_ats_state_apply
 from webhooks.models import WebhookDelivery
 from webhooks.services.processing import opportunity_link_follow

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from integrations import ats
+from integrations.connection.services.audit import audit_entry_record
 from integrations.models import AtsIntegration, AuditEntry, WebhookSubscription
-from integrations.services.audit import audit_entry_record
 from integrations.status.refresh import status_refresh_request
 from karatlever.accounts.models import User
 from karatlever.errors import ApplicationError

@@ -20,12 +20,14 @@ from pytest_django import DjangoAssertNumQueries, DjangoCaptureOnCommitCallbacks
 
 from integrations import ats, tasks
 from integrations import features as feature_table
+from integrations.connection.services import lifecycle
+from integrations.connection.services import outcomes as health
 from integrations.lever import signatures
 from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import DEMO_API_KEY, KARAT_PERMISSIONS, SandboxServer, demo_data
 from integrations.lever.sandbox.permissions import CONFIDENTIAL_ACCESS
 from integrations.models import AtsIntegration, AuditEntry, IntegrationStatus
-from integrations.services import health, invites, lifecycle
+from integrations.services import invites
 from integrations.status import alerts, refresh
 from integrations.status import selectors as status_selectors
 from integrations.status import services as status

@@ -203,9 +203,9 @@ def _lever_integration(*, group: Group, report: SeedReport) -> Any:
     Created through the same services as the console, so the key is encrypted, audited and
     checked against the sandbox by the worker (the check is enqueued on commit).
     """
+    from integrations.connection.services import lifecycle
     from integrations.lever.sandbox.demo import DEMO_API_KEY
     from integrations.models import Ats, AtsIntegration, Region
-    from integrations.services import lifecycle
 
     integration = AtsIntegration.objects.filter(group=group, ats=Ats.LEVER).first()
     if integration is not None:

@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from integrations.connection.services import lifecycle
 from integrations.models import Ats, AtsIntegration, AuditEntry, KeyCheck, Region
-from integrations.services import lifecycle
 from integrations.status import services as status
 from karatlever.accounts.models import Group, Membership, User
 from tests.factories import GroupFactory, IntegrationFactory, MembershipFactory

@@ -15,9 +15,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from integrations.connection.services import keys
+from integrations.connection.services.audit import (
+    api_key_fingerprint,
+    audit_entry_record,
+    key_detail,
+)
 from integrations.models import Ats, AtsIntegration, AuditEntry, Region
-from integrations.services import keys
-from integrations.services.audit import api_key_fingerprint, audit_entry_record, key_detail
 from integrations.status.refresh import status_refresh_request
 from karatlever.errors import ApplicationError
 

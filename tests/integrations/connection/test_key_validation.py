@@ -13,10 +13,11 @@ import responses
 from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
-from integrations import ats, selectors, tasks
+from integrations import ats, tasks
+from integrations.connection import selectors
+from integrations.connection.services import audit, keys, lifecycle
 from integrations.lever.sandbox import DEMO_API_KEY, KARAT_PERMISSIONS, SandboxServer, demo_data
 from integrations.models import AtsIntegration, AuditEntry, KeyCheck, Region
-from integrations.services import audit, keys, lifecycle
 from karatlever.accounts.models import User
 from tests.integrations.conftest import API_KEY, OTHER_KEY, latest_check, mark_valid, set_key
 

@@ -6,9 +6,9 @@ import pytest
 from django.http import Http404
 from django.utils import timezone
 
-from integrations import selectors
+from integrations.connection import selectors
+from integrations.connection.services import keys, lifecycle
 from integrations.models import AtsIntegration, AuditEntry, KeyCheck
-from integrations.services import keys, lifecycle
 from integrations.status import selectors as status_selectors
 from karatlever.accounts.models import Group, Membership, User
 from tests.factories import GroupFactory, IntegrationFactory, MembershipFactory, UserFactory

@@ -15,16 +15,18 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from integrations import ats, selectors
-from integrations.features import integration_settings_sections
-from integrations.forms import (
+from integrations import ats
+from integrations.connection import selectors
+from integrations.connection.forms import (
     IntegrationCreateForm,
     IntegrationSettingsForm,
     RoleMappingForm,
     RolesCreateForm,
 )
+from integrations.connection.services import keys, lifecycle
+from integrations.features import integration_settings_sections
 from integrations.models import AtsIntegration, PostingSyncRun
-from integrations.services import keys, lifecycle, postings
+from integrations.services import postings
 from integrations.status import selectors as status_selectors
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
@@ -61,7 +63,7 @@ def integration_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     integrations = selectors.integration_list(user=request.user)
     return render(
         request,
-        "integrations/list.html",
+        "integrations/connection/list.html",
         {
             "form": form,
             "groups": groups,
@@ -81,7 +83,7 @@ def integration_detail(request: AuthenticatedHttpRequest, public_id: UUID) -> Ht
     integration = selectors.integration_get(user=request.user, public_id=public_id)
     return render(
         request,
-        "integrations/detail.html",
+        "integrations/connection/detail.html",
         {
             "integration": integration,
             # The Status page's stored roll-up, so the two never disagree.
@@ -136,7 +138,7 @@ def integration_settings(request: AuthenticatedHttpRequest, public_id: UUID) -> 
         _announce_key_check(request, integration, key_check)
     return render(
         request,
-        "integrations/settings.html",
+        "integrations/connection/settings.html",
         {
             "integration": integration,
             "form": form,
@@ -249,7 +251,7 @@ def integration_delete(request: AuthenticatedHttpRequest, public_id: UUID) -> Ht
         return redirect("integrations:list")
     return render(
         request,
-        "integrations/delete.html",
+        "integrations/connection/delete.html",
         {
             "integration": integration,
             "linked_candidacies": integration.opportunity_links.count(),

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
+from integrations.connection.services import audit, keys, lifecycle
 from integrations.models import Ats, AtsIntegration, AuditEntry, KeyCheck, Region
-from integrations.services import audit, keys, lifecycle
 from karatlever.accounts.models import Group, User
 from tests.integrations.conftest import API_KEY, OTHER_KEY, latest_check, mark_valid, set_key
 

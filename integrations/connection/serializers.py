@@ -8,9 +8,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from integrations import selectors
+from integrations.connection import selectors
+from integrations.connection.services import lifecycle
 from integrations.models import Ats, AtsIntegration, Region
-from integrations.services import lifecycle
 
 
 def _rule(rule: Any, value: Any) -> Any:

@@ -7,8 +7,8 @@ from typing import Any
 from django import forms
 
 from integrations import ats
+from integrations.connection.services import lifecycle
 from integrations.models import Ats, AtsIntegration
-from integrations.services import lifecycle
 from karatlever.accounts.models import Group
 from karatlever.hiring.models import Role
 

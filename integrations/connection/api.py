@@ -17,15 +17,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from integrations import selectors
 from integrations.api_permissions import ERRORS, IsMember, IsOrganizationAdmin
-from integrations.models import AtsIntegration, AtsPosting, RoleMapping
-from integrations.serializers import (
+from integrations.connection import selectors
+from integrations.connection.serializers import (
     IntegrationCreateInputSerializer,
     IntegrationOutputSerializer,
     IntegrationUpdateInputSerializer,
 )
-from integrations.services import invites, lifecycle, postings
+from integrations.connection.services import lifecycle
+from integrations.models import AtsIntegration, AtsPosting, RoleMapping
+from integrations.services import invites, postings
 from karatlever.accounts.http import signed_in_user
 from karatlever.accounts.selectors import group_list_visible
 from karatlever.hiring.models import Role
