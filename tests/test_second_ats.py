@@ -356,7 +356,7 @@ def test_the_status_and_settings_pages_show_the_second_ats_events(
 def test_the_second_ats_postings_sync_and_match_karat_roles(
     fake_integration: AtsIntegration,
 ) -> None:
-    from integrations import selectors
+    from integrations.connection import selectors
     from integrations.services import postings
 
     role = RoleFactory(group=fake_integration.group, title="Backend engineer")

@@ -21,8 +21,8 @@ from django.views.debug import ExceptionReporter
 from pytest_django import Settings
 
 from integrations import fields
+from integrations.connection.services import keys, lifecycle
 from integrations.models import AtsIntegration
-from integrations.services import keys, lifecycle
 from karatlever import outages
 from karatlever.accounts.models import Group, User
 from tests.factories import DEFAULT_PASSWORD, CandidacyFactory, RoleFactory
