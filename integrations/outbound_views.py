@@ -14,9 +14,9 @@ from django.views.decorators.http import require_POST
 from integrations import outbound_selectors
 from integrations.features import SettingsSection
 from integrations.models import AtsIntegration
+from integrations.outbound.services import actions, notes
 from integrations.outbound_forms import OutboundSettingsForm, PreviewForm, template_field
 from integrations.selectors import integration_get
-from integrations.services import outbound as service
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
 from karatlever.hiring.models import Milestone
@@ -52,7 +52,7 @@ def _section_context(integration: AtsIntegration, form: OutboundSettingsForm) ->
         "activity_url": _activity_url(integration),
         "candidacies": outbound_selectors.preview_candidacies(integration=integration),
         "milestones": Milestone.choices,
-        "variables": service.NOTE_CONTEXT.items(),
+        "variables": notes.NOTE_CONTEXT.items(),
     }
 
 
@@ -79,7 +79,7 @@ def settings_save(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> Ht
             {"integration": integration, "section": _section_context(integration, form)},
             status=400,
         )
-    service.outbound_settings_save(
+    actions.outbound_settings_save(
         integration=integration, actor=request.user, values=form.values()
     )
     messages.success(request, "Saved: new milestones are posted to Lever with these settings.")
@@ -106,13 +106,13 @@ def preview(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResp
             error = "That candidacy is not in this integration's group."
         else:
             try:
-                text = service.note_preview(
+                text = notes.note_preview(
                     integration=integration,
                     candidacy=candidacy,
                     milestone=milestone,
                     template=template,
                 )
-            except service.OutboundError as exc:
+            except notes.OutboundError as exc:
                 error = str(exc)
     context = {"integration": integration, "text": text, "error": error}
     status = 400 if error else 200
@@ -128,7 +128,7 @@ def update_retry(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> Htt
     update = outbound_selectors.outbound_update_get(
         integration=integration, update_id=request.POST.get("update", "")
     )
-    if service.outbound_update_retry(update=update, actor=request.user):
+    if actions.outbound_update_retry(update=update, actor=request.user):
         messages.success(request, f"Update #{update.pk} will be sent again shortly.")
     else:
         messages.warning(request, f"Update #{update.pk} is being sent or was already sent.")
@@ -142,7 +142,7 @@ def update_give_up(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> H
     update = outbound_selectors.outbound_update_get(
         integration=integration, update_id=request.POST.get("update", "")
     )
-    if service.outbound_update_give_up(update=update, actor=request.user):
+    if actions.outbound_update_give_up(update=update, actor=request.user):
         messages.success(request, f"Update #{update.pk} will not be sent.")
     else:
         messages.warning(request, f"Update #{update.pk} is being sent or has already ended.")

@@ -37,10 +37,10 @@ from integrations.models import (
     InviteItem,
     OpportunityLink,
 )
+from integrations.outbound.services.enqueue import outbound_milestone_enqueue
 from integrations.selectors import posting_role_get
 from integrations.services.audit import audit_entry_record
 from integrations.services.health import integration_failure_record, integration_success_record
-from integrations.services.outbound import outbound_milestone_enqueue
 from integrations.services.postings import title_key
 from integrations.status.refresh import status_refresh_request
 from karatlever.errors import ApplicationError

@@ -122,9 +122,9 @@ def _state(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sweep(args: dict[str, Any]) -> dict[str, Any]:
-    from integrations.services import outbound
+    from integrations.outbound.services import drain
 
-    result = outbound.outbound_sweep()
+    result = drain.outbound_sweep()
     return {"reclaimed": result.reclaimed, "resumed": result.resumed, "published": result.published}
 
 

@@ -20,7 +20,7 @@ from integrations.models import (
     OutboundSettings,
     OutboundUpdate,
 )
-from integrations.services import outbound
+from integrations.outbound.services import notes
 from karatlever.hiring.models import Candidacy, Milestone
 from karatlever.hiring.services import candidacy_milestone_record
 from tests.brokers import broker
@@ -101,7 +101,7 @@ def test_valid_settings_are_saved_and_audited(
             tag_prefix="Interview",
             secret_notes="on",
             template_invited="Hello {{ candidate_name }}",
-            template_scheduled=outbound.DEFAULT_TEMPLATES["scheduled"],
+            template_scheduled=notes.DEFAULT_TEMPLATES["scheduled"],
         ),
     )
 
@@ -139,7 +139,7 @@ def test_bad_settings_get_a_clear_error_and_change_nothing(
     field: str | None,
     message: str,
 ) -> None:
-    before = outbound.outbound_settings_get(integration=integration)
+    before = notes.outbound_settings_get(integration=integration)
 
     response = admin_client.post(_url("settings-save", integration), _form(**changes))
 
