@@ -1,5 +1,5 @@
 """Out-of-process steps for the live outbound tests and the outbound bench:
-`python -m tests.integrations.outbound_live_driver <step> <json>`.
+`python -m tests.integrations.outbound.live_driver <step> <json>`.
 
 Runs against the database and broker its environment names (a temp KARATLEVER_VAR_DIR, or
 PostgreSQL + Redis when DATABASE_URL / CELERY_BROKER_URL are set), so a real Celery worker
