@@ -4,7 +4,7 @@ Usage: .venv/bin/python bench/outbound_drain.py [--phases one_key,latency,five_k
        [--updates 2000] [--key-updates 1000] [--backlog 10000] [--latency-milestones 200]
        (PostgreSQL + Redis: set DATABASE_URL, CELERY_BROKER_URL and REDIS_URL for the run)
 
-Every phase starts from a fresh database (tests/integrations/outbound_live_driver.py), records
+Every phase starts from a fresh database (tests/integrations/outbound/live_driver.py), records
 milestones on linked candidacies (each milestone writes its OutboundUpdate rows in its own
 transaction, as the product does), and lets a real worker (``celery -A karatlever worker``)
 drain them into the sandbox (``integrations/lever/sandbox``, Lever's own limit of 10/s,
@@ -82,7 +82,7 @@ def env_for(var_dir: Path, api_url: str, **extra: str) -> dict[str, str]:
 
 def drive(env: dict[str, str], step: str, payload: dict[str, Any] | None = None) -> Any:
     done = subprocess.run(  # noqa: S603 - fixed argv
-        [PY, "-m", "tests.integrations.outbound_live_driver", step, json.dumps(payload or {})],
+        [PY, "-m", "tests.integrations.outbound.live_driver", step, json.dumps(payload or {})],
         cwd=ROOT,
         env=env,
         capture_output=True,

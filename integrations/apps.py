@@ -12,7 +12,7 @@ class IntegrationsConfig(AppConfig):
     def ready(self) -> None:
         from integrations import checks  # noqa: F401  (registers system checks)
         from integrations.connection import selectors
-        from integrations.services.outbound import candidacy_changed_receive
+        from integrations.outbound.services.enqueue import candidacy_changed_receive
         from karatlever.hiring.signals import candidacy_changed
         from karatlever.hiring.views import candidacy_context_hook_register
 

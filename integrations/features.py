@@ -58,8 +58,8 @@ FEATURES: tuple[Feature, ...] = (
         "Post candidacy updates to Lever",
         "Karat writes each interview milestone (invited, scheduled, completed, results) "
         "back to the Lever opportunity as notes, tags and links.",
-        health="integrations.outbound_selectors.post_candidacy_updates_health",
-        settings_section="integrations.outbound_views.settings_section",
+        health="integrations.outbound.health.post_candidacy_updates_health",
+        settings_section="integrations.outbound.views.settings_section",
     ),
     Feature(
         AUTO_STATE_UPDATING,

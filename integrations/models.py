@@ -632,9 +632,9 @@ class OutboundSettings(models.Model):
     """What an integration writes to the ATS for each Karat milestone, and as whom.
 
     One row per integration, made with defaults on first use. Templates use Django template
-    syntax over a plain context (see services/outbound.py ``NOTE_CONTEXT``); a blank template
+    syntax over a plain context (see outbound/services/notes.py ``NOTE_CONTEXT``); a blank template
     means the default one. The queue pause lives here too: a refused key stops every send of
-    this integration until the key is fixed (services/outbound.py ``outbound_queue_resume_due``).
+    this integration until the key is fixed (outbound/services/drain.py ``outbound_queue_resume``).
     """
 
     class PerformAs(models.TextChoices):

@@ -109,14 +109,14 @@ def outbound_drain(integration_id: int) -> int:
     Never auto-retried: every wait lives in the rows (next_attempt_at) and the sweeper
     publishes a drain for anything due.
     """
-    from integrations.services import outbound
+    from integrations.outbound.services import drain
 
-    return outbound.outbound_drain(integration_id=integration_id).sent
+    return drain.outbound_drain(integration_id=integration_id).sent
 
 
 @shared_task(ignore_result=True)
 def outbound_sweep() -> int:
     """Periodic (beat): free claims of killed workers, resume fixed queues, publish drains."""
-    from integrations.services import outbound
+    from integrations.outbound.services import drain
 
-    return len(outbound.outbound_sweep().published)
+    return len(drain.outbound_sweep().published)

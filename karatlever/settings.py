@@ -543,7 +543,7 @@ CELERY_BEAT_SCHEDULE["integrations-postings-sync-due"] = {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Post candidacy updates to Lever (integrations/services/outbound.py)
+# Post candidacy updates to Lever (integrations/outbound/services/)
 # ---------------------------------------------------------------------------------------------
 
 # Attempts that failed on Lever's side (5xx, timeouts) before an update is dead-lettered; 429s

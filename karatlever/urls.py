@@ -30,7 +30,7 @@ urlpatterns = [
     path("settings/ats-integrations/", include("webhooks.console_urls")),
     path("settings/ats-integrations/", include("integrations.auto_invite_urls")),
     # Post candidacy updates: settings save/preview and the activity page's actions.
-    path("settings/ats-integrations/", include("integrations.outbound_urls")),
+    path("settings/ats-integrations/", include("integrations.outbound.urls")),
     path("api/v1/", include("karatlever.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI from drf-spectacular-sidecar's static files; the split view serves its init

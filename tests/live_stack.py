@@ -1,6 +1,6 @@
 """Helpers for tests that run the product as real processes: Celery workers and a driver.
 
-The live tests (tests/webhooks/test_live.py, tests/integrations/test_outbound_live.py) start
+The live tests (tests/webhooks/test_live.py, tests/integrations/outbound/test_live.py) start
 real workers against a file or Redis broker, drive the database from a separate process, and
 kill workers with signals; this module is what they share.
 """

@@ -67,3 +67,154 @@ def test_the_lever_client_code_never_imports_models(path: Path) -> None:
     imported = _imports(path)
 
     assert not any(name.endswith(".models") or ".models." in name for name in imported)
+
+
+# --- one folder per feature (README "Architecture") -------------------------------------------
+# A feature folder inside `integrations` (connection/, invites/, …) uses another feature only
+# through that feature's services or selectors, or through one of these leaves, each a
+# deliberate public entry point that imports no feature: the status-recompute request every
+# service makes, and the one pure role-matching rule that invites apply too.
+PUBLIC_LEAVES = ("integrations.status.refresh", "integrations.roles.matching")
+FEATURES = ("connection", "invites", "auto_invites", "roles", "outbound", "status")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _project_modules() -> dict[str, Path]:
+    return {_module_name(path): path for path in _sources("integrations", "webhooks")}
+
+
+def _imported_modules(path: Path, modules: dict[str, Path]) -> set[str]:
+    """The project modules ``path`` imports when it runs, at any depth of the file (lazy
+    imports included, ``if TYPE_CHECKING:`` blocks not): ``from a.b import c`` is ``a.b.c``
+    when that is a module, else ``a.b``."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    type_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for inner in ast.walk(node)
+    }
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                names.add(full if full in modules else node.module)
+    found: set[str] = set()
+    for name in names:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        if name and name not in ("integrations", "webhooks"):
+            found.add(name)
+    return found
+
+
+def _feature_of(module: str) -> str | None:
+    parts = module.split(".")
+    return (
+        parts[1] if parts[0] == "integrations" and len(parts) > 2 and parts[1] in FEATURES else None
+    )
+
+
+def _through_services_or_selectors(module: str) -> bool:
+    parts = module.split(".")
+    return module in PUBLIC_LEAVES or (len(parts) > 2 and parts[2] in ("services", "selectors"))
+
+
+MODULES = _project_modules()
+
+
+@pytest.mark.parametrize("module", sorted(MODULES), ids=str)
+def test_a_feature_uses_another_only_through_its_services_or_selectors(module: str) -> None:
+    own = _feature_of(module)
+    wrong = sorted(
+        target
+        for target in _imported_modules(MODULES[module], MODULES)
+        if (feature := _feature_of(target)) is not None
+        and feature != own
+        and not _through_services_or_selectors(target)
+        # The URL and API route lists are composed at the app's root from every feature.
+        and module not in ("integrations.urls", "integrations.api_urls")
+    )
+
+    assert wrong == [], f"{module} reaches into another feature: {wrong}"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.endswith(".selectors")), ids=str)
+def test_selectors_never_import_services(module: str) -> None:
+    services = sorted(
+        target for target in _imported_modules(MODULES[module], MODULES) if ".services" in target
+    )
+
+    assert services == [], f"{module} imports services: {services}"
+
+
+def test_features_report_their_health_from_a_health_module_that_only_reads() -> None:
+    healths = sorted(m for m in MODULES if m.endswith(".health"))
+    importers = sorted(
+        f"{module} imports {target}"
+        for module, path in MODULES.items()
+        for target in _imported_modules(path, MODULES)
+        if target in healths
+    )
+    writers = sorted(
+        f"{module} imports {target}"
+        for module in healths
+        for target in _imported_modules(MODULES[module], MODULES)
+        if ".services" in target
+    )
+
+    assert len(healths) >= 5  # one per feature on the status page (integrations/features.py)
+    assert importers == [], "a health module is named in integrations/features.py, never imported"
+    assert writers == [], "a health module only reads (selectors, models, the ATS)"
+
+
+def test_the_status_recompute_leaf_imports_only_models() -> None:
+    imported = _imported_modules(ROOT / "integrations/status/refresh.py", MODULES)
+
+    # Its task is imported lazily, inside the function that publishes it.
+    assert imported <= {"integrations.models", "integrations.tasks"}
+
+
+def test_no_import_cycle_among_integrations_and_webhooks_besides_tasks() -> None:
+    """Tasks import their service lazily and services publish tasks lazily (STYLE.md §6 in
+    README "Architecture"): those edges are dropped; every other import is a one-way street."""
+    graph = {
+        module: {
+            target
+            for target in _imported_modules(path, MODULES)
+            if not target.endswith(".tasks") and target != module
+        }
+        for module, path in MODULES.items()
+        if not module.endswith(".tasks")
+    }
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                cycles.append([*path[path.index(target) :], target])
+            elif target not in state:
+                visit(target)
+        path.pop()
+        state[node] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module)
+
+    assert cycles == [], "import cycles:\n" + "\n".join(" → ".join(c) for c in cycles)

@@ -153,7 +153,7 @@ def _outbound_context(
     request: AuthenticatedHttpRequest, integration: AtsIntegration
 ) -> dict[str, object]:
     """Updates posted to Lever, newest first, paged by ``opage`` (beside the deliveries)."""
-    from integrations import outbound_selectors
+    from integrations.outbound import selectors as outbound_selectors
 
     updates = outbound_selectors.outbound_update_list(integration=integration)
     page = Paginator(updates, OUTBOUND_PER_PAGE).get_page(request.GET.get("opage"))

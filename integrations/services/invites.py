@@ -43,7 +43,7 @@ from integrations.models import (
     InviteItem,
     OpportunityLink,
 )
-from integrations.services.outbound import outbound_milestone_enqueue
+from integrations.outbound.services.enqueue import outbound_milestone_enqueue
 from integrations.services.postings import title_key
 from integrations.status.refresh import status_refresh_request
 from karatlever.errors import ApplicationError

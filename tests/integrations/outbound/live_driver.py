@@ -1,5 +1,5 @@
 """Out-of-process steps for the live outbound tests and the outbound bench:
-`python -m tests.integrations.outbound_live_driver <step> <json>`.
+`python -m tests.integrations.outbound.live_driver <step> <json>`.
 
 Runs against the database and broker its environment names (a temp KARATLEVER_VAR_DIR, or
 PostgreSQL + Redis when DATABASE_URL / CELERY_BROKER_URL are set), so a real Celery worker
@@ -122,9 +122,9 @@ def _state(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sweep(args: dict[str, Any]) -> dict[str, Any]:
-    from integrations.services import outbound
+    from integrations.outbound.services import drain
 
-    result = outbound.outbound_sweep()
+    result = drain.outbound_sweep()
     return {"reclaimed": result.reclaimed, "resumed": result.resumed, "published": result.published}
 
 

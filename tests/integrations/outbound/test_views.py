@@ -12,7 +12,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations import outbound_selectors
 from integrations.models import (
     AtsIntegration,
     AuditEntry,
@@ -20,7 +19,8 @@ from integrations.models import (
     OutboundSettings,
     OutboundUpdate,
 )
-from integrations.services import outbound
+from integrations.outbound.health import post_candidacy_updates_health
+from integrations.outbound.services import notes
 from karatlever.hiring.models import Candidacy, Milestone
 from karatlever.hiring.services import candidacy_milestone_record
 from tests.brokers import broker
@@ -101,7 +101,7 @@ def test_valid_settings_are_saved_and_audited(
             tag_prefix="Interview",
             secret_notes="on",
             template_invited="Hello {{ candidate_name }}",
-            template_scheduled=outbound.DEFAULT_TEMPLATES["scheduled"],
+            template_scheduled=notes.DEFAULT_TEMPLATES["scheduled"],
         ),
     )
 
@@ -139,7 +139,7 @@ def test_bad_settings_get_a_clear_error_and_change_nothing(
     field: str | None,
     message: str,
 ) -> None:
-    before = outbound.outbound_settings_get(integration=integration)
+    before = notes.outbound_settings_get(integration=integration)
 
     response = admin_client.post(_url("settings-save", integration), _form(**changes))
 
@@ -316,11 +316,11 @@ def test_another_organizations_integration_is_a_404_for_an_admin(admin_client: C
 def test_the_feature_reports_named_checks_and_a_paused_queue(
     integration: AtsIntegration, updates: list[OutboundUpdate]
 ) -> None:
-    waiting = outbound_selectors.post_candidacy_updates_health(integration)
+    waiting = post_candidacy_updates_health(integration)
     OutboundSettings.objects.filter(integration=integration).update(
         paused_at=timezone.now(), paused_reason="Lever rejected the API key (401)."
     )
-    paused = outbound_selectors.post_candidacy_updates_health(integration)
+    paused = post_candidacy_updates_health(integration)
 
     codes = [c.code for c in waiting.checks]
     assert codes == [
@@ -347,7 +347,7 @@ def test_dead_letters_make_the_feature_need_attention(
         status=Status.SENT, sent_at=timezone.now()
     )
 
-    health = outbound_selectors.post_candidacy_updates_health(integration)
+    health = post_candidacy_updates_health(integration)
 
     assert health.level == "warn"
     dead = next(c for c in health.checks if c.code == "dead_lettered")

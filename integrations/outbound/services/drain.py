@@ -1,60 +1,39 @@
-"""Post candidacy updates to the ATS: a transactional outbox of notes, status tags, report
-links and stage moves, sent in order per opportunity through the shared per-key rate bucket.
-
-Flow: a Karat milestone fires ``hiring.signals.candidacy_changed`` inside its transaction;
-``candidacy_changed_receive`` turns it into ``OutboundUpdate`` rows in that same transaction
-(``outbound_milestone_enqueue``) and, on commit, publishes a drain of the integration. A drain
-claims due rows one at a time (``select_for_update(skip_locked=True)`` where the database has
-row locks, then a conditional UPDATE that is the claim everywhere), sends each through the ATS
-adapter and records the outcome in the row. Waits live in ``next_attempt_at``; the periodic
-``outbound_sweep`` frees claims of killed workers and publishes drains for anything due.
-"""
+"""Drain the outbox: claim due rows in order, send them through the ATS adapter and record
+how each ended; the queue pause, the candidacy's timeline entry, and the sweeper."""
 
 from __future__ import annotations
 
 import logging
 import os
 import random
-import secrets
 import socket
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
-from django.template import Context, Engine, TemplateSyntaxError
 from django.utils import timezone
 
 from integrations import ats
-from integrations.connection.services.audit import audit_entry_record
 from integrations.connection.services.outcomes import (
     integration_failure_record,
     integration_success_record,
 )
 from integrations.models import (
     AtsIntegration,
-    AuditEntry,
-    OpportunityLink,
     OutboundSettings,
     OutboundUpdate,
 )
+from integrations.outbound.services.enqueue import drain_publish
+from integrations.outbound.services.notes import outbound_settings_get
 from integrations.status.refresh import status_refresh_request
-from karatlever.hiring.models import (
-    Candidacy,
-    CandidacyEvent,
-    KaratStatus,
-    Milestone,
-    Recommendation,
-)
+from karatlever.hiring.models import CandidacyEvent, Milestone
 from karatlever.hiring.services import candidacy_event_add
-
-if TYPE_CHECKING:
-    from karatlever.accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -73,330 +52,6 @@ BREAKER_FAILURES = 3
 # row's next_attempt_at is the truth and the sweeper publishes anything due).
 COUNTDOWN_MAX_SECONDS = 30
 SWEEP_BATCH = 500
-
-# Lever's note score: 1 = strong no … 4 = strong yes (lever-api.md §3.8).
-SCORES = {
-    Recommendation.STRONG_YES: 4,
-    Recommendation.YES: 3,
-    Recommendation.NO: 2,
-    Recommendation.STRONG_NO: 1,
-}
-TEMPLATE_MAX_LENGTH = 5000
-NOTE_MAX_LENGTH = 20_000
-
-# The note templates' variables (also listed on the settings page).
-NOTE_CONTEXT: dict[str, str] = {
-    "candidate_name": "The candidate's name",
-    "candidate_email": "The candidate's email",
-    "role": "The Karat role's title",
-    "milestone": "What happened (e.g. Interview scheduled)",
-    "karat_status": "The Karat status after it (e.g. Scheduled)",
-    "scheduled_at": "The interview time (UTC), when scheduled",
-    "recommendation": "Karat's recommendation (results only)",
-    "summary": "The results summary (results only)",
-    "report_url": "The Karat report link (results only)",
-}
-
-DEFAULT_TEMPLATES: dict[str, str] = {
-    Milestone.INVITED: "Karat invited {{ candidate_name }} to a technical interview for {{ role }}.",
-    Milestone.SCHEDULED: (
-        "{{ candidate_name }}'s Karat interview for {{ role }} is scheduled for {{ scheduled_at }}."
-    ),
-    Milestone.COMPLETED: (
-        "{{ candidate_name }} completed the Karat interview for {{ role }}. Results will follow."
-    ),
-    Milestone.RESULTS_READY: (
-        "Karat results for {{ candidate_name }} ({{ role }}): {{ recommendation }}."
-        "{% if summary %}\n\n{{ summary }}{% endif %}"
-        "{% if report_url %}\n\nReport: {{ report_url }}{% endif %}"
-    ),
-    Milestone.CANCELLED: "The Karat interview of {{ candidate_name }} for {{ role }} was cancelled.",
-    Milestone.EXPIRED: (
-        "The Karat invitation of {{ candidate_name }} for {{ role }} expired without an interview."
-    ),
-    Milestone.REDO: "Karat invited {{ candidate_name }} to take the interview for {{ role }} again.",
-}
-
-# Plain text out (notes are plain text, lever-api.md §3.8), Django's built-in tags and filters
-# only, and nothing but strings in the context: a template can't reach a model or a setting.
-_ENGINE = Engine(autoescape=False, string_if_invalid="")
-
-
-class OutboundError(Exception):
-    """An outbound rule was broken; the message is safe to show."""
-
-
-# --- settings and notes -----------------------------------------------------------------------
-
-
-def outbound_settings_get(*, integration: AtsIntegration) -> OutboundSettings:
-    """The integration's outbound settings, created with the defaults on first use."""
-    found, _ = OutboundSettings.objects.get_or_create(integration=integration)
-    return found
-
-
-def template_check(template: str) -> None:
-    """Raise OutboundError when ``template`` is not a usable note template."""
-    if len(template) > TEMPLATE_MAX_LENGTH:
-        raise OutboundError(f"A template is at most {TEMPLATE_MAX_LENGTH} characters.")
-    try:
-        _ENGINE.from_string(template)
-    except TemplateSyntaxError as exc:
-        raise OutboundError(f"Template error: {exc}") from None
-
-
-def template_for(*, outbound: OutboundSettings, milestone: str) -> str:
-    custom = (outbound.note_templates or {}).get(milestone, "")
-    return custom if isinstance(custom, str) and custom.strip() else DEFAULT_TEMPLATES[milestone]
-
-
-def note_context(*, candidacy: Candidacy, milestone: str, detail: dict[str, Any]) -> dict[str, str]:
-    """The strings a note template sees (``NOTE_CONTEXT``); ``detail`` is the milestone
-    event's detail (see hiring.services.candidacy_milestone_record)."""
-    status = detail.get("to") or candidacy.karat_status
-    recommendation = detail.get("recommendation", "")
-    scheduled_at = detail.get("scheduled_at", "")
-    if scheduled_at:
-        try:
-            when = datetime.fromisoformat(scheduled_at)
-            scheduled_at = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        except ValueError:
-            pass  # shown as given
-    return {
-        "candidate_name": candidacy.candidate_name,
-        "candidate_email": candidacy.candidate_email,
-        "role": candidacy.role.title,
-        "milestone": Milestone(milestone).label if milestone in Milestone.values else milestone,
-        "karat_status": KaratStatus(status).label if status in KaratStatus.values else status,
-        "scheduled_at": scheduled_at,
-        "recommendation": (
-            Recommendation(recommendation).label
-            if recommendation in Recommendation.values
-            else recommendation
-        ),
-        "summary": detail.get("summary", ""),
-        "report_url": detail.get("report_url", ""),
-    }
-
-
-def note_render(*, template: str, context: dict[str, str]) -> str:
-    """The note's text: ``template`` rendered as plain text, trimmed. Raises OutboundError."""
-    template_check(template)
-    text = _ENGINE.from_string(template).render(Context(context, autoescape=False)).strip()
-    return text[:NOTE_MAX_LENGTH]
-
-
-def note_preview(
-    *, integration: AtsIntegration, candidacy: Candidacy, milestone: str, template: str
-) -> str:
-    """What the note for ``milestone`` would say for this candidacy now (its current results,
-    interview time), with ``template`` (blank = the default). Raises OutboundError."""
-    if milestone not in Milestone.values:
-        raise OutboundError("Pick a milestone.")
-    if candidacy.group_id != integration.group_id:
-        raise OutboundError("That candidacy belongs to another group.")
-    detail = {
-        "to": candidacy.karat_status,
-        "recommendation": candidacy.recommendation,
-        "summary": candidacy.results_summary,
-        "report_url": candidacy.report_url,
-        "scheduled_at": (
-            candidacy.interview_scheduled_at.isoformat() if candidacy.interview_scheduled_at else ""
-        ),
-    }
-    return note_render(
-        template=template.strip() or DEFAULT_TEMPLATES[milestone],
-        context=note_context(candidacy=candidacy, milestone=milestone, detail=detail),
-    )
-
-
-def status_tag(*, outbound: OutboundSettings, status: str) -> str:
-    """``"<prefix>: <Karat status>"``, e.g. ``Karat: Scheduled``."""
-    label = KaratStatus(status).label if status in KaratStatus.values else status
-    prefix = outbound.tag_prefix.strip()
-    return f"{prefix}: {label}" if prefix else label
-
-
-def status_tags_all(*, outbound: OutboundSettings) -> list[str]:
-    return [status_tag(outbound=outbound, status=s) for s in KaratStatus.values]
-
-
-# --- enqueue: inside the milestone's transaction ---------------------------------------------
-
-
-def candidacy_changed_receive(
-    sender: Any, *, candidacy: Candidacy, event: CandidacyEvent, **kwargs: Any
-) -> None:
-    """``hiring.signals.candidacy_changed`` receiver: Karat milestones of a linked candidacy
-    become outbound rows in the same transaction. Events from the ATS itself (a Lever stage
-    change) are never echoed back; a candidacy without a link yet is skipped (the invite flow
-    links it afterwards and calls ``outbound_milestone_enqueue`` itself)."""
-    if not event.milestone or event.source == CandidacyEvent.Source.LEVER:
-        return
-    link = OpportunityLink.objects.filter(candidacy=candidacy).select_related("integration").first()
-    if link is None:
-        return
-    outbound_milestone_enqueue(candidacy=candidacy, event=event, link=link)
-
-
-def outbound_milestone_enqueue(
-    *, candidacy: Candidacy, event: CandidacyEvent, link: OpportunityLink | None = None
-) -> list[OutboundUpdate]:
-    """Write the outbound rows for one milestone event (call inside its transaction).
-
-    For services that create the candidacy's ``OpportunityLink`` after the milestone (the
-    invite flow: ``candidacy_create`` fires "invited" before the link exists): call this once
-    the link is saved. Idempotent per event (a second call returns the existing rows). Writes
-    nothing for an event without a milestone, from the ATS itself, for an unlinked candidacy,
-    or when the integration or its outbound updates are off. Publishes a drain on commit.
-    """
-    if not event.milestone or event.source == CandidacyEvent.Source.LEVER:
-        return []
-    if link is None:
-        link = (
-            OpportunityLink.objects.filter(candidacy=candidacy)
-            .select_related("integration")
-            .first()
-        )
-    if link is None or not link.integration.enabled:
-        return []
-    existing = list(OutboundUpdate.objects.filter(event=event).order_by("sequence"))
-    if existing:
-        return existing
-    integration = link.integration
-    outbound = outbound_settings_get(integration=integration)
-    if not outbound.enabled:
-        return []
-    payloads = _payloads(candidacy=candidacy, event=event, link=link, outbound=outbound)
-    if not payloads:
-        return []
-    last = (
-        OutboundUpdate.objects.filter(integration=integration, opportunity_id=link.opportunity_id)
-        .order_by("-sequence")
-        .values_list("sequence", flat=True)
-        .first()
-    ) or 0
-    now = timezone.now()
-    rows = [
-        OutboundUpdate(
-            integration=integration,
-            candidacy=candidacy,
-            event=event,
-            opportunity_id=link.opportunity_id,
-            milestone=event.milestone,
-            kind=kind,
-            payload=payload,
-            sequence=last + i,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        for i, (kind, payload) in enumerate(payloads, start=1)
-    ]
-    OutboundUpdate.objects.bulk_create(rows)
-    transaction.on_commit(partial(drain_request, integration.pk))
-    return rows
-
-
-def _payloads(
-    *,
-    candidacy: Candidacy,
-    event: CandidacyEvent,
-    link: OpportunityLink,
-    outbound: OutboundSettings,
-) -> list[tuple[str, dict[str, Any]]]:
-    milestone = event.milestone
-    detail = dict(event.detail or {})
-    out: list[tuple[str, dict[str, Any]]] = []
-    if outbound.notes_enabled:
-        context = note_context(candidacy=candidacy, milestone=milestone, detail=detail)
-        try:
-            text = note_render(
-                template=template_for(outbound=outbound, milestone=milestone), context=context
-            )
-        except OutboundError:
-            # A saved template always compiles; fall back rather than lose the update.
-            text = note_render(template=DEFAULT_TEMPLATES[milestone], context=context)
-        if text:
-            # The reference finds the note again after a lost answer (note_find).
-            marker = f"kl-{secrets.token_hex(6)}"
-            recommendation = detail.get("recommendation", "")
-            score = SCORES.get(recommendation) if outbound.score_enabled else None
-            out.append(
-                (
-                    Kind.NOTE,
-                    {
-                        "text": f"{text}\n\n(Karat ref {marker})",
-                        "marker": marker,
-                        "secret": outbound.secret_notes,
-                        "score": score,
-                    },
-                )
-            )
-    status = detail.get("to") or candidacy.karat_status
-    if outbound.tags_enabled and status:
-        tag = status_tag(outbound=outbound, status=status)
-        earlier = OutboundUpdate.objects.filter(
-            integration_id=link.integration_id, opportunity_id=link.opportunity_id, kind=Kind.TAG
-        ).values_list("payload", flat=True)
-        previous = {t for p in earlier for t in (p or {}).get("add", [])}
-        # The first status tag of an opportunity needs no removal (one request fewer).
-        remove = sorted((previous | set(status_tags_all(outbound=outbound))) - {tag})
-        out.append((Kind.TAG, {"add": [tag], "remove": remove if previous else []}))
-    report_url = detail.get("report_url", "")
-    if outbound.links_enabled and milestone == Milestone.RESULTS_READY and report_url:
-        out.append((Kind.LINK, {"links": [report_url]}))
-    rules = outbound.stage_rules or {}
-    rule = (
-        rules.get(detail.get("recommendation", ""))
-        if milestone == Milestone.RESULTS_READY
-        else None
-    )
-    if outbound.stage_moves_enabled and isinstance(rule, dict) and rule.get("stage_id"):
-        out.append(
-            (Kind.STAGE, {"stage_id": rule["stage_id"], "stage_name": rule.get("stage_name", "")})
-        )
-    return out
-
-
-# --- publishing drains --------------------------------------------------------------------------
-
-# A requested drain that has not started after this long was lost (broker trouble): the next
-# milestone publishes again (the sweeper publishes anything due regardless).
-DRAIN_REQUEST_TTL_SECONDS = 60
-
-
-def drain_request(integration_id: int) -> bool:
-    """Publish a drain for new rows (call after commit), unless one is already queued and has
-    not started yet: a burst of milestones queues one drain, not one per milestone. True
-    when a drain was published."""
-    now = timezone.now()
-    stale = now - timedelta(seconds=DRAIN_REQUEST_TTL_SECONDS)
-    requested = (
-        OutboundSettings.objects.filter(integration_id=integration_id)
-        .filter(Q(drain_requested_at__isnull=True) | Q(drain_requested_at__lt=stale))
-        .update(drain_requested_at=now)
-    )
-    return bool(requested) and drain_publish(integration_id)
-
-
-def drain_publish(integration_id: int, countdown: float | None = None) -> bool:
-    """Publish a drain of the integration's due rows; False (logged) if the broker fails —
-    the rows are durable and the sweeper publishes again."""
-    from integrations.tasks import outbound_drain as outbound_drain_task
-
-    try:
-        if countdown:
-            outbound_drain_task.apply_async((integration_id,), countdown=countdown)
-        else:
-            outbound_drain_task.apply_async((integration_id,))
-    except Exception as exc:  # any broker failure: the sweeper publishes later
-        logger.warning(
-            "could not publish the outbound drain of integration_id=%s (%s)",
-            integration_id,
-            type(exc).__name__,
-        )
-        return False
-    return True
 
 
 # --- sending ----------------------------------------------------------------------------------
@@ -715,7 +370,7 @@ def _end(
         if not updated:
             logger.warning("outbound update_id=%s was re-claimed; dropping this attempt", row.pk)
             return _RETRY
-        _timeline_record(row)
+        timeline_record(row)
         if status == Status.DEAD:
             # The status page counts dead-lettered updates: recompute it (on commit, deduped).
             status_refresh_request(
@@ -847,7 +502,7 @@ def outbound_queue_resume(*, integration: AtsIntegration) -> bool:
 # --- the timeline -------------------------------------------------------------------------------
 
 
-def _timeline_record(row: OutboundUpdate) -> None:
+def timeline_record(row: OutboundUpdate) -> None:
     """Once every update of a milestone has ended, one "Update posted to Lever" entry on the
     candidacy's timeline says how it went (inside the caller's transaction)."""
     if row.event_id is None:
@@ -954,120 +609,3 @@ def outbound_sweep(*, now: datetime | None = None) -> SweepResult:
             len(result.published),
         )
     return result
-
-
-# --- admin actions ----------------------------------------------------------------------------
-
-
-def outbound_update_retry(*, update: OutboundUpdate, actor: User | None) -> bool:
-    """ "Retry now": send the update again as soon as possible, attempts reset. Works on a
-    waiting, given-up or not-sent update; False while it is being sent (or already sent)."""
-    with transaction.atomic():
-        updated = (
-            OutboundUpdate.objects.filter(pk=update.pk)
-            .filter(status__in=(Status.PENDING, Status.DEAD, Status.CANCELLED))
-            .update(
-                status=Status.PENDING,
-                attempts=0,
-                deferred=0,
-                next_attempt_at=timezone.now(),
-                finished_at=None,
-                timeline_recorded=False,
-                last_error="",
-            )
-        )
-        if updated:
-            audit_entry_record(
-                integration=update.integration,
-                actor=actor,
-                action=AuditEntry.Action.OUTBOUND_RETRIED,
-                summary=f"Retried the {update.get_kind_display().lower()} for "
-                f"{update.candidacy.candidate_name} ({update.milestone})",
-                detail={"update_id": update.pk, "previous_status": update.status},
-            )
-            transaction.on_commit(partial(drain_publish, update.integration_id))
-    return bool(updated)
-
-
-def outbound_update_give_up(*, update: OutboundUpdate, actor: User | None) -> bool:
-    """ "Give up": a waiting update is not sent. False when it is being sent or already ended.
-    Later updates of the same opportunity go ahead without it."""
-    who = (actor.full_name or actor.email) if actor is not None else "the system"
-    with transaction.atomic():
-        updated = OutboundUpdate.objects.filter(pk=update.pk, status=Status.PENDING).update(
-            status=Status.CANCELLED,
-            last_error=f"Given up by {who or 'an admin'}.",
-            finished_at=timezone.now(),
-        )
-        if updated:
-            update.refresh_from_db()
-            _timeline_record(update)
-            audit_entry_record(
-                integration=update.integration,
-                actor=actor,
-                action=AuditEntry.Action.OUTBOUND_GIVEN_UP,
-                summary=f"Gave up the {update.get_kind_display().lower()} for "
-                f"{update.candidacy.candidate_name} ({update.milestone})",
-                detail={"update_id": update.pk},
-            )
-            transaction.on_commit(partial(drain_publish, update.integration_id))
-    return bool(updated)
-
-
-def outbound_settings_save(
-    *, integration: AtsIntegration, actor: User | None, values: dict[str, Any]
-) -> OutboundSettings:
-    """Save validated settings (the form's cleaned data) and audit which fields changed."""
-    outbound = outbound_settings_get(integration=integration)
-    changed = []
-    for name, value in values.items():
-        if getattr(outbound, name) != value:
-            setattr(outbound, name, value)
-            changed.append(name)
-    if changed:
-        outbound.updated_by = actor
-        outbound.save(update_fields=[*changed, "updated_by", "updated_at"])
-        audit_entry_record(
-            integration=integration,
-            actor=actor,
-            action=AuditEntry.Action.OUTBOUND_SETTINGS_CHANGED,
-            summary="Changed what Karat posts to Lever: " + ", ".join(sorted(changed)),
-            detail={"fields": sorted(changed)},
-        )
-    return outbound
-
-
-# --- lookups for the settings form (one short ATS call each) -----------------------------------
-
-
-def perform_as_user_find(*, integration: AtsIntegration, email: str) -> ats.AtsUser:
-    """The active ATS user with this email, to make updates as. Raises OutboundError (none,
-    or the ATS could not be asked)."""
-    if not integration.has_api_key:
-        raise OutboundError("Set the API key first: Karat looks the user up in Lever with it.")
-    adapter = ats.adapter_for(integration.ats)
-    try:
-        users = adapter.users_find(
-            ats.account_for(integration), email=email, profile=ats.INTERACTIVE
-        )
-    except ats.AtsError as exc:
-        raise OutboundError(
-            f"Could not look the user up in {adapter.label}: {exc.message}"
-        ) from None
-    active = [u for u in users if u.active]
-    if not active:
-        raise OutboundError(f"No active {adapter.label} user has the email {email}.")
-    return active[0]
-
-
-def stages_get(*, integration: AtsIntegration) -> list[ats.StageInfo]:
-    """The ATS's stages, for stage-move rules. Raises OutboundError when it can't be asked."""
-    if not integration.has_api_key:
-        raise OutboundError("Set the API key first: Karat reads the stages from Lever with it.")
-    adapter = ats.adapter_for(integration.ats)
-    try:
-        return adapter.stages_list(ats.account_for(integration), profile=ats.INTERACTIVE)
-    except ats.AtsError as exc:
-        raise OutboundError(
-            f"Could not read the stages from {adapter.label}: {exc.message}"
-        ) from None

@@ -62,7 +62,7 @@ def stack_env(tmp_path: Path, lever: SandboxServer) -> dict[str, str]:
 
 
 def drive(env: dict[str, str], step: str, payload: dict[str, Any] | None = None) -> Any:
-    return driver_run("tests.integrations.outbound_live_driver", env, step, payload, timeout=120)
+    return driver_run("tests.integrations.outbound.live_driver", env, step, payload, timeout=120)
 
 
 @pytest.fixture

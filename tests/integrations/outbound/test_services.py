@@ -15,7 +15,8 @@ from django.utils import timezone
 from integrations.lever.sandbox import ALL_PERMISSIONS, DEMO_API_KEY, SandboxServer
 from integrations.lever.sandbox.demo import demo_opportunity_ids
 from integrations.models import AtsIntegration, OpportunityLink, OutboundSettings, OutboundUpdate
-from integrations.services import outbound
+from integrations.outbound.services import actions, enqueue
+from integrations.outbound.services import drain as drain_service
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Milestone
 from karatlever.hiring.services import candidacy_create, candidacy_milestone_record
 from tests.brokers import broker
@@ -80,8 +81,8 @@ def to_results(candidacy: Candidacy, recommendation: str = "strong_yes") -> None
     )
 
 
-def drain(integration: AtsIntegration) -> outbound.DrainResult:
-    return outbound.outbound_drain(integration_id=integration.pk, budget_seconds=30)
+def drain(integration: AtsIntegration) -> drain_service.DrainResult:
+    return drain_service.outbound_drain(integration_id=integration.pk, budget_seconds=30)
 
 
 def make_due() -> None:
@@ -173,7 +174,7 @@ def test_the_perform_as_user_picked_by_email_makes_the_notes(
     lever_integration: AtsIntegration, lever: SandboxServer
 ) -> None:
     user = next(u for u in lever.sandbox.users() if u["deactivatedAt"] is None)
-    found = outbound.perform_as_user_find(integration=lever_integration, email=user["email"])
+    found = actions.perform_as_user_find(integration=lever_integration, email=user["email"])
     OutboundSettings.objects.create(
         integration=lever_integration,
         perform_as=OutboundSettings.PerformAs.LEVER_USER,
@@ -215,7 +216,7 @@ def test_lever_events_unlinked_candidacies_and_disabled_settings_write_nothing(
     unlinked = CandidacyFactory(role=RoleFactory(group=lever_integration.group))
     candidacy_milestone_record(candidacy=unlinked, milestone=Milestone.CANCELLED)
     candidacy = linked(lever_integration)
-    outbound.candidacy_changed_receive(
+    enqueue.candidacy_changed_receive(
         None,
         candidacy=candidacy,
         event=CandidacyEvent.objects.create(
@@ -246,8 +247,8 @@ def test_the_invite_flow_enqueues_invited_once_the_link_exists(
     )
     invited = candidacy.events.get(milestone=Milestone.INVITED)
 
-    rows = outbound.outbound_milestone_enqueue(candidacy=candidacy, event=invited)
-    again = outbound.outbound_milestone_enqueue(candidacy=candidacy, event=invited)
+    rows = enqueue.outbound_milestone_enqueue(candidacy=candidacy, event=invited)
+    again = enqueue.outbound_milestone_enqueue(candidacy=candidacy, event=invited)
     drain(lever_integration)
 
     assert [r.kind for r in rows] == [Kind.NOTE, Kind.TAG]
@@ -299,7 +300,8 @@ def test_5xx_backs_off_with_jitter_stops_the_drain_and_then_everything_goes_once
     drain(lever_integration)
     tried = OutboundUpdate.objects.filter(attempts=1)
 
-    assert tried.count() == outbound.BREAKER_FAILURES  # Lever is down: the rest keep their tries
+    # Lever is down: the rest keep their tries.
+    assert tried.count() == drain_service.BREAKER_FAILURES
     for row in tried:
         assert row.last_status_code == 503
         wait = (row.next_attempt_at - timezone.now()).total_seconds()
@@ -408,7 +410,7 @@ def test_a_refused_key_pauses_the_queue_without_burning_attempts_until_the_key_i
         key_status=AtsIntegration.KeyStatus.VALID,
         key_checked_at=timezone.now() + timedelta(seconds=1),
     )
-    swept = outbound.outbound_sweep(now=timezone.now() + timedelta(seconds=2))
+    swept = drain_service.outbound_sweep(now=timezone.now() + timedelta(seconds=2))
     lever_integration.refresh_from_db()
     drain_all(lever_integration)
 
@@ -469,11 +471,11 @@ def test_a_stale_claim_of_a_killed_worker_is_freed_and_the_note_is_looked_for(
     opportunity_id = candidacy.opportunity_link.opportunity_id
     candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
     # a worker claimed the note, got it to Lever, and died before recording it
-    row = outbound._claim_next(lever_integration.pk, "dead-worker")
+    row = drain_service._claim_next(lever_integration.pk, "dead-worker")
     assert row is not None
     lever.sandbox.add_note(opportunity_id, {"value": row.payload["text"]})
 
-    swept = outbound.outbound_sweep(now=timezone.now() + timedelta(seconds=5))
+    swept = drain_service.outbound_sweep(now=timezone.now() + timedelta(seconds=5))
     drain_all(lever_integration)
 
     assert swept.reclaimed == 1
@@ -485,8 +487,8 @@ def test_two_senders_never_hold_the_same_update(lever_integration: AtsIntegratio
     candidacy = linked(lever_integration)
     candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
 
-    first = outbound._claim_next(lever_integration.pk, "a")
-    second = outbound._claim_next(lever_integration.pk, "b")
+    first = drain_service._claim_next(lever_integration.pk, "a")
+    second = drain_service._claim_next(lever_integration.pk, "b")
 
     assert first is not None
     assert first.kind == Kind.NOTE
@@ -548,7 +550,7 @@ def test_turning_updates_off_holds_waiting_ones_until_turned_back_on(
     OutboundSettings.objects.filter(integration=lever_integration).update(enabled=False)
 
     off = drain(lever_integration)
-    swept = outbound.outbound_sweep()
+    swept = drain_service.outbound_sweep()
     OutboundSettings.objects.filter(integration=lever_integration).update(enabled=True)
     on = drain(lever_integration)
 
@@ -584,7 +586,7 @@ def test_the_sweeper_publishes_one_drain_per_integration_with_due_updates(
         candidacy = linked(lever_integration, opportunity_id)
         candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
 
-    swept = outbound.outbound_sweep()
+    swept = drain_service.outbound_sweep()
 
     assert OutboundUpdate.objects.filter(status=Status.PENDING).count() == 6
     assert swept.published == [lever_integration.pk]

@@ -11,12 +11,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from integrations import outbound_selectors
 from integrations.connection.selectors import integration_get
 from integrations.features import SettingsSection
 from integrations.models import AtsIntegration
-from integrations.outbound_forms import OutboundSettingsForm, PreviewForm, template_field
-from integrations.services import outbound as service
+from integrations.outbound import selectors
+from integrations.outbound.forms import OutboundSettingsForm, PreviewForm, template_field
+from integrations.outbound.services import actions, notes
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
 from karatlever.hiring.models import Milestone
@@ -50,16 +50,16 @@ def _section_context(integration: AtsIntegration, form: OutboundSettingsForm) ->
         "save_url": reverse("outbound:settings-save", kwargs=kwargs),
         "preview_url": reverse("outbound:preview", kwargs=kwargs),
         "activity_url": _activity_url(integration),
-        "candidacies": outbound_selectors.preview_candidacies(integration=integration),
+        "candidacies": selectors.preview_candidacies(integration=integration),
         "milestones": Milestone.choices,
-        "variables": service.NOTE_CONTEXT.items(),
+        "variables": notes.NOTE_CONTEXT.items(),
     }
 
 
 def settings_section(integration: AtsIntegration) -> SettingsSection:
-    """ "Updates posted to Lever" on the integration's Settings page (registered in apps.py)."""
+    """ "Updates posted to Lever" on the integration's Settings page (named in features.py)."""
     return SettingsSection(
-        template="integrations/_outbound_settings.html",
+        template="integrations/outbound/_settings.html",
         context=_section_context(
             integration, OutboundSettingsForm(integration=integration, prefix=FORM_PREFIX)
         ),
@@ -75,11 +75,11 @@ def settings_save(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> Ht
         # The whole form again with its errors; nothing was saved.
         return render(
             request,
-            "integrations/outbound_settings.html",
+            "integrations/outbound/settings.html",
             {"integration": integration, "section": _section_context(integration, form)},
             status=400,
         )
-    service.outbound_settings_save(
+    actions.outbound_settings_save(
         integration=integration, actor=request.user, values=form.values()
     )
     messages.success(request, "Saved: new milestones are posted to Lever with these settings.")
@@ -98,7 +98,7 @@ def preview(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResp
         error = "Pick a candidacy and a milestone to preview."
     else:
         milestone = form.cleaned_data["milestone"]
-        candidacy = outbound_selectors.preview_candidacy_get(
+        candidacy = selectors.preview_candidacy_get(
             integration=integration, code=form.cleaned_data["candidacy"]
         )
         template = request.POST.get(f"{FORM_PREFIX}-{template_field(milestone)}", "")
@@ -106,29 +106,29 @@ def preview(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResp
             error = "That candidacy is not in this integration's group."
         else:
             try:
-                text = service.note_preview(
+                text = notes.note_preview(
                     integration=integration,
                     candidacy=candidacy,
                     milestone=milestone,
                     template=template,
                 )
-            except service.OutboundError as exc:
+            except notes.OutboundError as exc:
                 error = str(exc)
     context = {"integration": integration, "text": text, "error": error}
     status = 400 if error else 200
     if request.htmx:
-        return render(request, "integrations/_outbound_preview.html", context, status=status)
-    return render(request, "integrations/outbound_preview.html", context, status=status)
+        return render(request, "integrations/outbound/_preview.html", context, status=status)
+    return render(request, "integrations/outbound/preview.html", context, status=status)
 
 
 @admin_required
 @require_POST
 def update_retry(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     integration = _integration(request, public_id)
-    update = outbound_selectors.outbound_update_get(
+    update = selectors.outbound_update_get(
         integration=integration, update_id=request.POST.get("update", "")
     )
-    if service.outbound_update_retry(update=update, actor=request.user):
+    if actions.outbound_update_retry(update=update, actor=request.user):
         messages.success(request, f"Update #{update.pk} will be sent again shortly.")
     else:
         messages.warning(request, f"Update #{update.pk} is being sent or was already sent.")
@@ -139,10 +139,10 @@ def update_retry(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> Htt
 @require_POST
 def update_give_up(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     integration = _integration(request, public_id)
-    update = outbound_selectors.outbound_update_get(
+    update = selectors.outbound_update_get(
         integration=integration, update_id=request.POST.get("update", "")
     )
-    if service.outbound_update_give_up(update=update, actor=request.user):
+    if actions.outbound_update_give_up(update=update, actor=request.user):
         messages.success(request, f"Update #{update.pk} will not be sent.")
     else:
         messages.warning(request, f"Update #{update.pk} is being sent or has already ended.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from integrations import outbound_views as views
+from integrations.outbound import views
 
 app_name = "outbound"
 

@@ -1,13 +1,10 @@
-"""Reads for "Post candidacy updates": the activity list, preview candidacies, and the
-feature's health on the status page. Always scoped to one integration the caller may see."""
+"""The health of "Post candidacy updates to Lever" on the status page (named in features.py)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from functools import partial
 
-from django.db.models import Count, Max, Min, Q, QuerySet
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,9 +17,7 @@ from integrations.features import (
     feature_health,
 )
 from integrations.models import AtsIntegration, KeyCheck, OutboundSettings, OutboundUpdate
-from karatlever.hiring.models import Candidacy
-
-Status = OutboundUpdate.Status
+from integrations.outbound.selectors import outbound_stats
 
 # Older than this and still waiting: the backlog needs a look.
 BACKLOG_STALE_AFTER = timedelta(minutes=15)
@@ -35,62 +30,6 @@ WRITE_CHECKS = (
         (OutboundUpdate.Kind.TAG, OutboundUpdate.Kind.LINK, OutboundUpdate.Kind.STAGE),
     ),
 )
-
-
-def outbound_update_list(*, integration: AtsIntegration) -> QuerySet[OutboundUpdate]:
-    """The integration's outbound updates, newest first, with their candidacy."""
-    return (
-        OutboundUpdate.objects.filter(integration=integration)
-        .select_related("candidacy")
-        .order_by("-id")
-    )
-
-
-def outbound_update_get(*, integration: AtsIntegration, update_id: object) -> OutboundUpdate:
-    """One update of this integration; Http404 for another integration's or a bad id."""
-    try:
-        pk = int(str(update_id))
-    except ValueError:
-        pk = 0
-    return get_object_or_404(outbound_update_list(integration=integration), pk=pk)
-
-
-def preview_candidacies(*, integration: AtsIntegration, limit: int = 50) -> list[Candidacy]:
-    """Recent candidacies of the integration's group to preview notes with (linked first)."""
-    return list(
-        Candidacy.objects.filter(group_id=integration.group_id)
-        .select_related("role")
-        .order_by("-created_at")[:limit]
-    )
-
-
-def preview_candidacy_get(*, integration: AtsIntegration, code: object) -> Candidacy | None:
-    """A candidacy of the integration's group by its code, or None (never another group's)."""
-    try:
-        return (
-            Candidacy.objects.select_related("role")
-            .filter(group_id=integration.group_id, code=str(code))
-            .first()
-        )
-    except Exception:  # a malformed UUID: not a candidacy of this group
-        return None
-
-
-def outbound_stats(*, integration: AtsIntegration) -> dict[str, object]:
-    """Counts for the status page, in one query: the last 24 hours by status, the backlog
-    (waiting now, oldest), dead-lettered, and per-kind sent counts."""
-    since = timezone.now() - timedelta(hours=24)
-    recent = Q(created_at__gte=since)
-    return OutboundUpdate.objects.filter(integration=integration).aggregate(
-        sent=Count("id", filter=recent & Q(status=Status.SENT)),
-        dead=Count("id", filter=recent & Q(status=Status.DEAD)),
-        cancelled=Count("id", filter=recent & Q(status=Status.CANCELLED)),
-        backlog=Count("id", filter=Q(status__in=OutboundUpdate.UNSENT)),
-        oldest=Min("created_at", filter=Q(status__in=OutboundUpdate.UNSENT)),
-        notes_sent=Count("id", filter=Q(status=Status.SENT, kind=OutboundUpdate.Kind.NOTE)),
-        others_sent=Count("id", filter=Q(status=Status.SENT) & ~Q(kind=OutboundUpdate.Kind.NOTE)),
-        last_sent=Max("sent_at"),
-    )
 
 
 def post_candidacy_updates_health(integration: AtsIntegration) -> FeatureHealth:
@@ -112,7 +51,7 @@ def post_candidacy_updates_health(integration: AtsIntegration) -> FeatureHealth:
         POST_CANDIDACY_UPDATES,
         checks=checks,
         issues=issues,
-        template="integrations/_outbound_status_feature.html",
+        template="integrations/outbound/_status_feature.html",
         detail={"stats": stats, "activity_url": activity_url, "settings_url": settings_url},
     )
 

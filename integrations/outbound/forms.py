@@ -1,4 +1,4 @@
-"""The "Updates posted to Lever" settings form; lookups and rules live in services/outbound.py."""
+"""The "Updates posted to Lever" settings form; lookups and rules live in outbound/services/."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 
 from integrations.models import AtsIntegration, OutboundSettings
-from integrations.services import outbound as service
+from integrations.outbound.services import actions, notes
 from karatlever.hiring.models import Milestone, Recommendation
 
 PerformAs = OutboundSettings.PerformAs
@@ -55,7 +55,7 @@ class OutboundSettingsForm(forms.Form):
 
     def __init__(self, *args: Any, integration: AtsIntegration, **kwargs: Any) -> None:
         self.integration = integration
-        current = service.outbound_settings_get(integration=integration)
+        current = notes.outbound_settings_get(integration=integration)
         self.current = current
         initial = {
             name: getattr(current, name)
@@ -73,7 +73,7 @@ class OutboundSettingsForm(forms.Form):
         }
         initial["perform_as_email"] = current.perform_as_email
         for milestone in Milestone.values:
-            initial[template_field(milestone)] = service.template_for(
+            initial[template_field(milestone)] = notes.template_for(
                 outbound=current, milestone=milestone
             )
         for recommendation in Recommendation.values:
@@ -84,7 +84,7 @@ class OutboundSettingsForm(forms.Form):
         for milestone, label in Milestone.choices:
             self.fields[template_field(milestone)] = forms.CharField(
                 required=False,
-                max_length=service.TEMPLATE_MAX_LENGTH,
+                max_length=notes.TEMPLATE_MAX_LENGTH,
                 label=f"Note for “{label}”",
                 widget=forms.Textarea(attrs={"rows": 3}),
                 help_text="Blank: the default note.",
@@ -118,11 +118,11 @@ class OutboundSettingsForm(forms.Form):
         for milestone in Milestone.values:
             name = template_field(milestone)
             text = (data.get(name) or "").strip()
-            if not text or text == service.DEFAULT_TEMPLATES[milestone]:
+            if not text or text == notes.DEFAULT_TEMPLATES[milestone]:
                 continue  # the default: stored as blank so later default changes apply
             try:
-                service.template_check(text)
-            except service.OutboundError as exc:
+                notes.template_check(text)
+            except notes.OutboundError as exc:
                 self.add_error(name, str(exc))
                 continue
             templates[milestone] = text
@@ -144,8 +144,8 @@ class OutboundSettingsForm(forms.Form):
         if email == self.current.perform_as_email and self.current.perform_as_user_id:
             return  # unchanged: no need to ask Lever again
         try:
-            user = service.perform_as_user_find(integration=self.integration, email=email)
-        except service.OutboundError as exc:
+            user = actions.perform_as_user_find(integration=self.integration, email=email)
+        except notes.OutboundError as exc:
             self.add_error("perform_as_email", str(exc))
             return
         data["perform_as_user_id"], data["perform_as_name"] = user.id, user.name
@@ -171,8 +171,8 @@ class OutboundSettingsForm(forms.Form):
         if unchanged:
             return
         try:
-            stages = {s.stage_id: s.name for s in service.stages_get(integration=self.integration)}
-        except service.OutboundError as exc:
+            stages = {s.stage_id: s.name for s in actions.stages_get(integration=self.integration)}
+        except notes.OutboundError as exc:
             self.add_error(None, str(exc))
             return
         rules = {}

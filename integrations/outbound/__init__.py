@@ -1,0 +1,1 @@
+"""Post candidacy updates to Lever: each Karat milestone written back through an outbox."""
