@@ -66,14 +66,14 @@ class AtsIntegrationAdmin(admin.ModelAdmin[AtsIntegration]):
     form = AtsIntegrationAdminForm
     list_display = ["public_id", "group", "ats", "enabled", "region", "masked_key", "key_status"]
     list_filter = ["ats", "enabled", "region", "key_status"]
-    search_fields = ["group__name", "group__organization__name", "lever_user_id"]
+    search_fields = ["group__name", "group__organization__name", "ats_user_id"]
     list_select_related = ["group"]
     readonly_fields = [
         "public_id",
         "group",
         "ats",
         "region",
-        "lever_user_id",
+        "ats_user_id",
         "masked_key",
         "api_key_fingerprint",
         "api_key_set_at",
@@ -89,7 +89,7 @@ class AtsIntegrationAdmin(admin.ModelAdmin[AtsIntegration]):
         "updated_at",
     ]
     fieldsets = (
-        (None, {"fields": ("public_id", "group", "ats", "enabled", "region", "lever_user_id")}),
+        (None, {"fields": ("public_id", "group", "ats", "enabled", "region", "ats_user_id")}),
         (
             "API key",
             {
@@ -176,7 +176,7 @@ class AtsIntegrationAdmin(admin.ModelAdmin[AtsIntegration]):
                     integration=obj,
                     actor=actor,
                     api_key=new_key,
-                    lever_user_id=obj.lever_user_id,
+                    ats_user_id=obj.ats_user_id,
                     region=obj.region,
                 )
             except ValidationError as exc:

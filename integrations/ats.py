@@ -590,7 +590,7 @@ def account_for(integration: AtsIntegration, *, api_key: str | None = None) -> A
         public_id=str(integration.public_id),
         api_key=api_key if api_key is not None else integration.api_key,
         region=integration.region,
-        acting_user_id=integration.lever_user_id,
+        acting_user_id=integration.ats_user_id,
         rate_per_second=integration.rate_limit_per_second,
         burst=integration.rate_limit_burst,
     )

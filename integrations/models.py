@@ -56,7 +56,7 @@ class AtsIntegration(models.Model):
     pending_api_key_last4 = models.CharField(max_length=4, blank=True)
     pending_api_key_fingerprint = models.CharField(max_length=16, blank=True)
 
-    lever_user_id = models.CharField("User ID", max_length=64, blank=True)
+    ats_user_id = models.CharField("User ID", max_length=64, blank=True)
     rate_limit_per_second = models.FloatField(default=8.0)
     rate_limit_burst = models.PositiveIntegerField(default=10)
 

@@ -31,7 +31,7 @@ JUNK_VALUES = [
 ]
 # Every field name any form or API of the console reads, plus a few that none does.
 FIELD_NAMES = [
-    "group", "ats", "api_key", "lever_user_id", "region", "enabled", "confirm", "title",
+    "group", "ats", "api_key", "lever_user_id", "ats_user_id", "region", "enabled", "confirm", "title",
     "requisition_code", "active", "status", "recommendation", "event", "outcome", "page", "q",
     "candidateStageChange", "candidateArchiveChange", "candidateHired", "username", "password",
     "next", "unknown_field",

@@ -251,7 +251,7 @@ def test_debug_page_of_the_settings_form_hides_the_posted_api_key(
     admin_client.raise_request_exception = False
     url = reverse("integrations:settings", kwargs={"public_id": integration.public_id})
 
-    response = admin_client.post(url, {"api_key": CANARY_KEY, "lever_user_id": "", "region": "us"})
+    response = admin_client.post(url, {"api_key": CANARY_KEY, "ats_user_id": "", "region": "us"})
 
     _assert_debug_page_hides(response, CANARY_KEY)
 
@@ -327,7 +327,7 @@ def test_services_holding_an_api_key_hide_it_from_error_reports(
 
     with pytest.raises(ImproperlyConfigured) as updated:
         lifecycle.integration_settings_update(
-            integration=integration, actor=None, api_key=CANARY_KEY, lever_user_id="", region="us"
+            integration=integration, actor=None, api_key=CANARY_KEY, ats_user_id="", region="us"
         )
     with pytest.raises(ImproperlyConfigured) as created:
         lifecycle.integration_create(

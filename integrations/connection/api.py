@@ -77,7 +77,7 @@ class IntegrationListApi(APIView):
             ats=data["ats"],
             actor=signed_in_user(request),
             api_key=data.get("api_key"),
-            lever_user_id=data.get("lever_user_id"),
+            ats_user_id=data.get("ats_user_id"),
             region=data.get("region"),
         )
         return Response(_output(integration), status=status.HTTP_201_CREATED)
@@ -118,12 +118,12 @@ class IntegrationDetailApi(APIView):
         data = serializer.validated_data
         actor = signed_in_user(request)
         with transaction.atomic():
-            if {"api_key", "lever_user_id", "region"} & set(data):
+            if {"api_key", "ats_user_id", "region"} & set(data):
                 lifecycle.integration_settings_update(
                     integration=integration,
                     actor=actor,
                     api_key=data.get("api_key"),
-                    lever_user_id=data.get("lever_user_id", integration.lever_user_id),
+                    ats_user_id=data.get("ats_user_id", integration.ats_user_id),
                     region=data.get("region", integration.region),
                 )
             if data.get("enabled") is True:

@@ -91,7 +91,7 @@ class IntegrationSettingsForm(forms.Form):
             attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"},
         ),
     )
-    lever_user_id = forms.CharField(
+    ats_user_id = forms.CharField(
         label="User ID",
         required=False,
         max_length=200,
@@ -111,7 +111,7 @@ class IntegrationSettingsForm(forms.Form):
 
     def __init__(self, *args: Any, integration: AtsIntegration, **kwargs: Any) -> None:
         kwargs.setdefault(
-            "initial", {"lever_user_id": integration.lever_user_id, "region": integration.region}
+            "initial", {"ats_user_id": integration.ats_user_id, "region": integration.region}
         )
         super().__init__(*args, **kwargs)
         if integration.has_api_key:
@@ -125,8 +125,8 @@ class IntegrationSettingsForm(forms.Form):
     def clean_api_key(self) -> str | None:
         return lifecycle.api_key_normalize(self.cleaned_data.get("api_key"))
 
-    def clean_lever_user_id(self) -> str:
-        return lifecycle.lever_user_id_normalize(self.cleaned_data.get("lever_user_id"))
+    def clean_ats_user_id(self) -> str:
+        return lifecycle.ats_user_id_normalize(self.cleaned_data.get("ats_user_id"))
 
 
 # --- role matching ----------------------------------------------------------------------------

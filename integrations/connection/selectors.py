@@ -217,24 +217,34 @@ def integration_region_label(*, integration: AtsIntegration) -> str:
 
 def candidacy_ats_profile(*, candidacy: Any) -> tuple[str, str] | None:
     """(ATS label, URL) of the candidate's profile in the ATS, on the integration's region
-    host; None when the candidacy is not linked to an ATS. The candidacy page shows it
-    through the hook ``IntegrationsConfig.ready`` registers with karatlever.hiring.views."""
+    host; None when the candidacy is not linked to an ATS (or its id makes no URL there)."""
+    return _ats_side(candidacy)[1]
+
+
+def _ats_side(candidacy: Any) -> tuple[str, tuple[str, str] | None]:
+    """The candidacy's ATS name ("" when not linked) and its profile link (one query)."""
     from integrations.models import OpportunityLink
 
     link = OpportunityLink.objects.filter(candidacy=candidacy).select_related("integration").first()
     if link is None:
-        return None
+        return "", None
     adapter = ats.adapter_for(link.integration.ats)
     try:
         url = adapter.candidate_url(link.integration.region, link.opportunity_id)
-    except ValueError:  # a region the ATS has no site for
-        return None
-    return adapter.label, url
+    except ValueError:  # a region the ATS has no site for, or an id that makes no URL
+        return adapter.label, None
+    return adapter.label, (adapter.label, url)
 
 
 def candidacy_page_context(candidacy: Any) -> dict[str, Any]:
-    """Extra context for the candidacy page (see karatlever.hiring.views)."""
-    return {"ats_profile": candidacy_ats_profile(candidacy=candidacy)}
+    """Extra context for the candidacy page and API (see karatlever.hiring.hooks, registered by
+    ``IntegrationsConfig.ready``): the ATS profile link, and the ATS's name that timeline
+    entries from the ATS are shown with (stored entries name no ATS)."""
+    label, profile = _ats_side(candidacy)
+    context: dict[str, Any] = {"ats_profile": profile}
+    if label:
+        context["ats_label"] = label
+    return context
 
 
 # --- invites ----------------------------------------------------------------------------------

@@ -37,6 +37,10 @@ class IntegrationOutputSerializer(serializers.ModelSerializer[AtsIntegration]):
     group = GroupRefSerializer(read_only=True)
     api_key_set = serializers.BooleanField(source="has_api_key", read_only=True)
     key_checks = serializers.SerializerMethodField()
+    # The API's name since it began; the model's is ATS-neutral.
+    lever_user_id = serializers.CharField(
+        source="ats_user_id", read_only=True, help_text="The Lever user id writes are made as."
+    )
 
     class Meta:
         model = AtsIntegration
@@ -80,8 +84,12 @@ class _SettingsInputSerializer(serializers.Serializer[Any]):
         trim_whitespace=False,
         help_text="Write-only. Blank or absent keeps the current key.",
     )
+    # The API's name since it began; the model's is ATS-neutral (validated data: ats_user_id).
     lever_user_id = serializers.CharField(
-        required=False, allow_blank=True, help_text="Optional Lever user id (UUID)."
+        source="ats_user_id",
+        required=False,
+        allow_blank=True,
+        help_text="Optional Lever user id (UUID).",
     )
     # The same choices as the output's model field (one "Region" enum in the OpenAPI schema).
     region = serializers.ChoiceField(choices=Region.choices, required=False)
@@ -91,7 +99,7 @@ class _SettingsInputSerializer(serializers.Serializer[Any]):
         return key
 
     def validate_lever_user_id(self, value: str) -> str:
-        user_id: str = _rule(lifecycle.lever_user_id_normalize, value)
+        user_id: str = _rule(lifecycle.ats_user_id_normalize, value)
         return user_id
 
 

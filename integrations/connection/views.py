@@ -115,7 +115,7 @@ def integration_settings(request: AuthenticatedHttpRequest, public_id: UUID) -> 
                     integration=integration,
                     actor=request.user,
                     api_key=data["api_key"],
-                    lever_user_id=data["lever_user_id"],
+                    ats_user_id=data["ats_user_id"],
                     region=data["region"],
                 )
             except (ApplicationError, ValidationError) as exc:
@@ -207,7 +207,7 @@ def integration_switch_region(request: AuthenticatedHttpRequest, public_id: UUID
             integration=integration,
             actor=request.user,
             api_key=None,
-            lever_user_id=integration.lever_user_id,
+            ats_user_id=integration.ats_user_id,
             region=request.POST.get("region", ""),
         )
     except (ApplicationError, ValidationError):

@@ -194,7 +194,7 @@ def _perform_as_check(
     if source == OutboundSettings.PerformAs.LEVER_USER:
         user_id = outbound.perform_as_user_id if outbound else ""
     elif source == OutboundSettings.PerformAs.INTEGRATION_USER:
-        user_id = integration.lever_user_id
+        user_id = integration.ats_user_id
     else:
         user_id = ""
     if not user_id:

@@ -152,7 +152,7 @@ def _settings_url(integration: AtsIntegration) -> str:
 def _acting_user(integration: AtsIntegration) -> dict[str, Any]:
     """The acting user (Lever's perform_as) for Basic information: ``{state, id, name, email,
     message}`` with state ``not_set`` | ``ok`` | ``invalid`` | ``unknown`` (can't tell)."""
-    user_id = integration.lever_user_id
+    user_id = integration.ats_user_id
     if not user_id:
         return {"state": "not_set", "id": "", "name": "", "email": "", "message": ""}
     shown: dict[str, Any] = {"id": user_id, "name": "", "email": ""}

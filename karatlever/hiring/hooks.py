@@ -9,7 +9,9 @@ from typing import Any
 from karatlever.hiring.models import Candidacy
 
 # Extra context for one candidacy. Known keys: ``ats_profile``, a ``(label, url)`` pair or
-# None (integrations: the candidate's profile in the ATS, e.g. ``("Lever", "https://hire…")``).
+# None (integrations: the candidate's profile in the ATS, e.g. ``("Lever", "https://hire…")``),
+# and ``ats_label``, the name of the candidacy's ATS ("Lever") that its timeline entries from
+# the ATS are shown with (stored entries name no ATS).
 CandidacyContextHook = Callable[[Candidacy], dict[str, Any]]
 _candidacy_context_hooks: list[CandidacyContextHook] = []
 

@@ -111,7 +111,8 @@ class CandidacyEvent(models.Model):
 
     class Source(models.TextChoices):
         KARAT = "karat", "Karat"
-        LEVER = "lever", "Lever"
+        # The candidacy's ATS: the page shows that ATS's own name (``ats_label`` context).
+        ATS = "ats", "ATS"
         PERSON = "person", "A person"
 
     class Kind(models.TextChoices):
@@ -119,11 +120,11 @@ class CandidacyEvent(models.Model):
         STATUS_CHANGED = "status_changed", "Karat status changed"
         # Written by apps above hiring (integrations), which own these kinds' meaning.
         INVITE_SENT = "invite_sent", "Invitation sent"
-        ATS_UPDATE = "ats_update", "Update posted to Lever"
-        ATS_STAGE_CHANGED = "ats_stage_changed", "Lever stage changed"
-        ATS_ARCHIVED = "ats_archived", "Archived in Lever"
-        ATS_UNARCHIVED = "ats_unarchived", "Unarchived in Lever"
-        ATS_HIRED = "ats_hired", "Hired in Lever"
+        ATS_UPDATE = "ats_update", "Update posted to the ATS"
+        ATS_STAGE_CHANGED = "ats_stage_changed", "Stage changed"
+        ATS_ARCHIVED = "ats_archived", "Archived"
+        ATS_UNARCHIVED = "ats_unarchived", "Unarchived"
+        ATS_HIRED = "ats_hired", "Hired"
 
     candidacy = models.ForeignKey(Candidacy, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -372,7 +372,7 @@ class AtsStateResult:
 def candidacy_ats_state_apply(
     *, candidacy: Candidacy, state: AtsState, origin: dict[str, object] | None = None
 ) -> AtsStateResult:
-    """Apply Lever's state to a candidacy; one timeline event per change; stale state is ignored.
+    """Apply the ATS's state to a candidacy; one timeline event per change; stale state is ignored.
 
     Idempotent: applying the same state twice records nothing the second time. ``origin`` is
     where the state came from, a JSON object kept in each event's detail (``{"via": "webhook",
@@ -392,7 +392,7 @@ def candidacy_ats_state_apply(
             _event_record(
                 candidacy=candidacy,
                 kind=kind,
-                source=CandidacyEvent.Source.LEVER,
+                source=CandidacyEvent.Source.ATS,
                 summary=summary,
                 detail={**detail, **extra},
             )
@@ -404,7 +404,7 @@ def candidacy_ats_state_apply(
         changed += ["ats_stage_id", "ats_stage_name"]
         record(
             CandidacyEvent.Kind.ATS_STAGE_CHANGED,
-            f"Lever stage: {previous} → {state.stage_name or state.stage_id}",
+            f"Stage: {previous} → {state.stage_name or state.stage_id}",
             {"from": previous, "to": state.stage_id},
         )
     if state.archived != candidacy.ats_archived or (
@@ -423,17 +423,17 @@ def candidacy_ats_state_apply(
         if state.archived:
             record(
                 CandidacyEvent.Kind.ATS_ARCHIVED,
-                f"Archived in Lever: {state.archive_reason_name or state.archive_reason_id}",
+                f"Archived: {state.archive_reason_name or state.archive_reason_id}",
                 {"reason": state.archive_reason_id, "hired_reason": state.archive_reason_hired},
             )
         else:
-            record(CandidacyEvent.Kind.ATS_UNARCHIVED, "Unarchived in Lever", {})
+            record(CandidacyEvent.Kind.ATS_UNARCHIVED, "Unarchived", {})
     hired = state.hired or (state.archived and state.archive_reason_hired)
     if hired != candidacy.ats_hired:
         candidacy.ats_hired = hired
         changed.append("ats_hired")
         if hired:
-            record(CandidacyEvent.Kind.ATS_HIRED, "Hired in Lever", {})
+            record(CandidacyEvent.Kind.ATS_HIRED, "Hired", {})
 
     if state.version is not None and state.version != current:
         candidacy.ats_state_version = state.version

@@ -24,8 +24,9 @@ def test_timeline_shows_events_newest_first_and_a_status_change_adds_one(
     expect(page.locator(".kv", has_text="Lever stage")).to_contain_text("Offer")
     items = page.locator(".timeline-item")
     expect(items).to_have_count(4)  # created, stage, archived, hired
-    expect(items.first).to_contain_text("Hired in Lever")
-    expect(items.first).to_contain_text("Lever")
+    expect(items.first).to_contain_text("Hired")
+    # Not linked to an integration here: the badge can only say the entry came from the ATS.
+    expect(items.first.locator(".badge-source")).to_have_text("ATS")
     expect(items.last).to_contain_text("Invited to interview for Senior Backend Engineer")
 
     # when: the admin schedules the interview from the detail page

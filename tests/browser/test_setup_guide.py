@@ -91,7 +91,7 @@ def test_step_2_and_step_4_work_as_written(
     screenshot(page, "guide-settings-saved")
     integration.refresh_from_db()
     assert integration.api_key_last4 == LAST4
-    assert integration.lever_user_id == ""
+    assert integration.ats_user_id == ""
 
     # Step 4 — "Go back to the Karat platform." / "Go to Settings." / "Click ATS Integrations."
     _go_to_ats_integrations(page)

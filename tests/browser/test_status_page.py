@@ -56,7 +56,7 @@ def _connected(
         label="Karat", permissions=[*KARAT_PERMISSIONS, "webhooks:read:admin"]
     )
     user = next(u for u in demo_data().users if u["deactivatedAt"] is None)
-    integration.lever_user_id = user["id"]
+    integration.ats_user_id = user["id"]
     set_key(integration, admin_user, key)
     tasks.api_key_validate(integration.pk)
     integration.refresh_from_db()
@@ -116,7 +116,7 @@ def test_a_failing_integration_names_each_failure_with_its_fix(
     # Someone revoked the key in Lever, and deactivated the acting user.
     lever.sandbox.revoke_key(key_id)
     deactivated = next(u for u in demo_data().users if u["deactivatedAt"] is not None)
-    AtsIntegration.objects.filter(pk=integration.pk).update(lever_user_id=deactivated["id"])
+    AtsIntegration.objects.filter(pk=integration.pk).update(ats_user_id=deactivated["id"])
     status.integration_status_compute(integration_id=integration.pk)
     login(admin_user)
 

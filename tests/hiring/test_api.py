@@ -810,7 +810,7 @@ def test_one_candidacy_has_its_whole_timeline_newest_first(
     assert kinds == ["ats_update", "ats_stage_changed", "status_changed", "created"]
     update, stage, scheduled, created = body["timeline"]
     assert update["detail"] == {"status": "sent"}
-    assert stage["source"] == "lever"
+    assert stage["source"] == "ats"
     assert stage["detail"]["origin"]["event"] == "candidateStageChange"
     assert scheduled["event_id"] == "evt-1"
     assert scheduled["actor"] == admin_user.email

@@ -11,10 +11,11 @@ from django.test import Client
 from django.urls import reverse
 from pytest_django import DjangoAssertNumQueries
 
+from integrations.models import OpportunityLink
 from karatlever.accounts.models import Group, User
 from karatlever.hiring import services
 from karatlever.hiring.models import Candidacy, CandidacyEvent, KaratStatus, Milestone, Role
-from tests.factories import CandidacyFactory, RoleFactory
+from tests.factories import CandidacyFactory, IntegrationFactory, RoleFactory
 
 if TYPE_CHECKING:
     from django.test.client import _MonkeyPatchedWSGIResponse
@@ -273,6 +274,12 @@ def test_milestone_entries_show_their_time_recommendation_summary_and_report(
 def test_lever_entries_say_whether_a_webhook_or_the_poll_brought_them(
     recruiter_client: Client, candidacy: Candidacy
 ) -> None:
+    # Stored entries name no ATS: the page names the candidacy's, from its link.
+    OpportunityLink.objects.create(
+        integration=IntegrationFactory(group=candidacy.role.group),
+        candidacy=candidacy,
+        opportunity_id="opp-1",
+    )
     services.candidacy_ats_state_apply(
         candidacy=candidacy,
         state=services.AtsState(
@@ -303,12 +310,12 @@ def test_lever_entries_say_whether_a_webhook_or_the_poll_brought_them(
 
     unarchived, hired, archived, stage, _created = _timeline(recruiter_client, candidacy)
 
-    assert "Lever stage: none → Phone screen" in stage
+    assert "Stage: none → Phone screen" in stage
     assert "from a Lever webhook (candidateStageChange)" in stage
-    assert "Archived in Lever: Hired" in archived
+    assert "Archived: Hired" in archived
     assert "from the reconciliation poll" in archived
-    assert "Hired in Lever" in hired
-    assert "Unarchived in Lever" in unarchived
+    assert "<strong>Hired</strong>" in hired
+    assert "<strong>Unarchived</strong>" in unarchived
     assert "from a Lever webhook (candidateArchiveChange)" in unarchived
     for entry in (unarchived, hired, archived, stage):
         assert 'class="badge badge-source">Lever<' in entry

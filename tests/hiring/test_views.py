@@ -492,7 +492,7 @@ def test_timeline_lists_events_newest_first_with_source_and_actor(
         CandidacyEvent.Kind.CREATED,
     ]
     html = response.content.decode()
-    assert html.index("Lever stage: none → On-site") < html.index(
+    assert html.index("Stage: none → On-site") < html.index(
         "Cancelled (Karat status: Invited → Cancelled)"
     )
     assert html.index("Cancelled (Karat status: Invited → Cancelled)") < html.index(

@@ -32,7 +32,7 @@ def set_key(integration: AtsIntegration, actor: User | None, key: str = API_KEY)
         integration=integration,
         actor=actor,
         api_key=key,
-        lever_user_id=integration.lever_user_id,
+        ats_user_id=integration.ats_user_id,
         region=integration.region,
     )
 

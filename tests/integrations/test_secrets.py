@@ -49,11 +49,11 @@ def saved(
     responses = []
 
     responses.append(
-        admin_client.post(settings_url, {"api_key": first, "lever_user_id": "", "region": "us"})
+        admin_client.post(settings_url, {"api_key": first, "ats_user_id": "", "region": "us"})
     )
     tasks.api_key_validate(integration.pk)
     responses.append(
-        admin_client.post(settings_url, {"api_key": second, "lever_user_id": "", "region": "us"})
+        admin_client.post(settings_url, {"api_key": second, "ats_user_id": "", "region": "us"})
     )
     integration.refresh_from_db()
     assert integration.api_key == first

@@ -97,7 +97,7 @@ def test_stage_change_applies_lever_stage_id_and_name(
     assert "Offer" in delivery.outcome
     assert delivery.processed_at is not None
     event = candidacy.events.get()
-    assert event.source == CandidacyEvent.Source.LEVER
+    assert event.source == CandidacyEvent.Source.ATS
     assert event.detail["origin"] == {
         "via": "webhook",
         "event": "candidateStageChange",

@@ -92,7 +92,7 @@ def api_key_normalize(raw: str | None) -> str | None:
     return key
 
 
-def lever_user_id_normalize(raw: str | None) -> str:
+def ats_user_id_normalize(raw: str | None) -> str:
     """A Lever user id (a UUID from GET /users), lower-case; blank means "not set"."""
     value = (raw or "").strip()
     if not value:
@@ -130,7 +130,7 @@ def integration_create(
     ats: str,
     actor: User | None,
     api_key: str | None = None,
-    lever_user_id: str | None = None,
+    ats_user_id: str | None = None,
     region: str | None = None,
 ) -> AtsIntegration:
     """Create the group's integration for ``ats``, optionally with its key, User ID and region.
@@ -166,12 +166,12 @@ def integration_create(
                 action=AuditEntry.Action.CREATED,
                 summary=f"{label} integration created for {group.name}",
             )
-            if api_key is not None or lever_user_id is not None or region is not None:
+            if api_key is not None or ats_user_id is not None or region is not None:
                 integration_settings_update(
                     integration=integration,
                     actor=actor,
                     api_key=api_key,
-                    lever_user_id=lever_user_id or "",
+                    ats_user_id=ats_user_id or "",
                     region=region if region is not None else integration.region,
                 )
     except IntegrityError:
@@ -196,7 +196,7 @@ def integration_settings_update(
     integration: AtsIntegration,
     actor: User | None,
     api_key: str | None,
-    lever_user_id: str | None,
+    ats_user_id: str | None,
     region: str,
 ) -> SettingsOutcome:
     """Save the API key (optional), User ID and region, then check the key with Lever.
@@ -209,7 +209,7 @@ def integration_settings_update(
     """
     errors: dict[str, list[str]] = {}
     new_key = _clean(errors, "api_key", api_key_normalize, api_key)
-    user_id = _clean(errors, "lever_user_id", lever_user_id_normalize, lever_user_id)
+    user_id = _clean(errors, "ats_user_id", ats_user_id_normalize, ats_user_id)
     region = _clean(errors, "region", region_normalize, region)
     if errors:
         raise ValidationError(errors)
@@ -219,10 +219,10 @@ def integration_settings_update(
         changes: dict[str, list[str]] = {}
         if current.region != region:
             changes["region"] = [current.region, region]
-        if current.lever_user_id != user_id:
-            changes["lever_user_id"] = [current.lever_user_id, user_id]
-        current.region, current.lever_user_id = region, user_id
-        fields = ["region", "lever_user_id", "updated_at"]
+        if current.ats_user_id != user_id:
+            changes["ats_user_id"] = [current.ats_user_id, user_id]
+        current.region, current.ats_user_id = region, user_id
+        fields = ["region", "ats_user_id", "updated_at"]
 
         key_set = key_pending = False
         if new_key is not None:
@@ -290,7 +290,7 @@ def integration_settings_update(
     )
 
 
-_SETTING_LABELS = {"region": "Region", "lever_user_id": "User ID"}
+_SETTING_LABELS = {"region": "Region", "ats_user_id": "User ID"}
 
 
 def _clean(errors: dict[str, list[str]], name: str, rule: Callable[[Any], Any], value: Any) -> Any:

@@ -250,7 +250,7 @@ def acting_user_id(*, integration: AtsIntegration, outbound: OutboundSettings) -
     if outbound.perform_as == OutboundSettings.PerformAs.LEVER_USER:
         return outbound.perform_as_user_id
     if outbound.perform_as == OutboundSettings.PerformAs.INTEGRATION_USER:
-        return integration.lever_user_id
+        return integration.ats_user_id
     return ""
 
 

@@ -41,7 +41,7 @@ def candidacy_changed_receive(
     become outbound rows in the same transaction. Events from the ATS itself (a Lever stage
     change) are never echoed back; a candidacy without a link yet is skipped (the invite flow
     links it afterwards and calls ``outbound_milestone_enqueue`` itself)."""
-    if not event.milestone or event.source == CandidacyEvent.Source.LEVER:
+    if not event.milestone or event.source == CandidacyEvent.Source.ATS:
         return
     link = OpportunityLink.objects.filter(candidacy=candidacy).select_related("integration").first()
     if link is None:
@@ -60,7 +60,7 @@ def outbound_milestone_enqueue(
     nothing for an event without a milestone, from the ATS itself, for an unlinked candidacy,
     or when the integration or its outbound updates are off. Publishes a drain on commit.
     """
-    if not event.milestone or event.source == CandidacyEvent.Source.LEVER:
+    if not event.milestone or event.source == CandidacyEvent.Source.ATS:
         return []
     if link is None:
         link = (

@@ -138,7 +138,7 @@ def test_an_active_user_id_passes_and_a_deactivated_or_unknown_one_fails(
             integration=integration,
             actor=admin_user,
             api_key=DEMO_API_KEY,
-            lever_user_id=user_id,
+            ats_user_id=user_id,
             region=Region.US,
         )
         integration = _validate(integration)
@@ -163,7 +163,7 @@ def test_a_user_id_cannot_be_checked_without_the_users_permission(
         integration=integration,
         actor=admin_user,
         api_key=key,
-        lever_user_id=_users()[0],
+        ats_user_id=_users()[0],
         region=Region.US,
     )
 
@@ -417,7 +417,7 @@ def _change_user_id_during_first_call(
                 integration=AtsIntegration.objects.get(pk=integration.pk),
                 actor=admin_user,
                 api_key=None,
-                lever_user_id=NEW_USER_ID,
+                ats_user_id=NEW_USER_ID,
                 region=Region.US,
             )
         return 200, {"Content-Type": "application/json"}, '{"data": [], "hasNext": false}'
@@ -436,7 +436,7 @@ def test_a_check_overtaken_by_a_settings_change_writes_nothing_and_the_newer_che
 
     integration = _validate(integration)  # check A: started before the User ID change
 
-    assert integration.lever_user_id == NEW_USER_ID
+    assert integration.ats_user_id == NEW_USER_ID
     assert integration.key_status == KeyStatus.CHECKING  # A's verdict was for the old User ID
     assert not AuditEntry.objects.filter(action=Action.API_KEY_VALIDATED).exists()
 

@@ -21,7 +21,7 @@ Action = AuditEntry.Action
 def _update(integration: AtsIntegration, actor: User | None, **changes: Any) -> Any:
     values: dict[str, Any] = {
         "api_key": None,
-        "lever_user_id": integration.lever_user_id,
+        "ats_user_id": integration.ats_user_id,
         "region": integration.region,
         **changes,
     }
@@ -194,12 +194,12 @@ def test_changing_region_and_user_id_is_audited_and_rechecks_the_key(
     mark_valid(keyed_integration)
     user_id = "F5057FEE-4C3E-4459-82DD-21250B729601"
 
-    outcome = _update(keyed_integration, admin_user, region=Region.EU, lever_user_id=user_id)
+    outcome = _update(keyed_integration, admin_user, region=Region.EU, ats_user_id=user_id)
 
     keyed_integration.refresh_from_db()
-    assert set(outcome.changed) == {"region", "lever_user_id"}
+    assert set(outcome.changed) == {"region", "ats_user_id"}
     assert keyed_integration.region == Region.EU
-    assert keyed_integration.lever_user_id == user_id.lower()
+    assert keyed_integration.ats_user_id == user_id.lower()
     assert keyed_integration.key_status == KeyStatus.CHECKING
     entry = AuditEntry.objects.get(action=Action.SETTINGS_CHANGED)
     assert entry.actor == admin_user
@@ -233,10 +233,10 @@ def test_settings_without_a_key_save_but_check_nothing(
         ({"api_key": "short"}, "api_key"),
         ({"region": "apac"}, "region"),
         ({"region": ""}, "region"),
-        ({"lever_user_id": "not-a-uuid"}, "lever_user_id"),
-        ({"lever_user_id": "{f5057fee-4c3e-4459-82dd-21250b729601}"}, "lever_user_id"),
-        ({"lever_user_id": "f5057fee4c3e445982dd21250b729601"}, "lever_user_id"),
-        ({"lever_user_id": "../users"}, "lever_user_id"),
+        ({"ats_user_id": "not-a-uuid"}, "ats_user_id"),
+        ({"ats_user_id": "{f5057fee-4c3e-4459-82dd-21250b729601}"}, "ats_user_id"),
+        ({"ats_user_id": "f5057fee4c3e445982dd21250b729601"}, "ats_user_id"),
+        ({"ats_user_id": "../users"}, "ats_user_id"),
     ],
 )
 def test_bad_settings_input_is_refused_and_changes_nothing(
@@ -373,14 +373,14 @@ def test_create_with_a_key_and_settings_saves_them_in_one_go(
         ats=Ats.LEVER,
         actor=admin_user,
         api_key=API_KEY,
-        lever_user_id="8F3C2A4E-1B2C-4D5E-8F90-123456789ABC",
+        ats_user_id="8F3C2A4E-1B2C-4D5E-8F90-123456789ABC",
         region=Region.EU,
     )
 
     integration.refresh_from_db()
     assert integration.api_key == API_KEY
     assert integration.region == Region.EU
-    assert integration.lever_user_id == "8f3c2a4e-1b2c-4d5e-8f90-123456789abc"
+    assert integration.ats_user_id == "8f3c2a4e-1b2c-4d5e-8f90-123456789abc"
     assert integration.key_status == AtsIntegration.KeyStatus.CHECKING
     actions = set(AuditEntry.objects.values_list("action", flat=True))
     assert {AuditEntry.Action.CREATED, AuditEntry.Action.API_KEY_SET} <= actions

@@ -34,7 +34,7 @@ ROUTES: list[tuple[str, str, dict[str, str]]] = [
     ("post", "list", {"ats": "lever"}),
     ("get", "detail", {}),
     ("get", "settings", {}),
-    ("post", "settings", {"api_key": "", "lever_user_id": "", "region": "us"}),
+    ("post", "settings", {"api_key": "", "ats_user_id": "", "region": "us"}),
     ("post", "check-key", {}),
     ("get", "status", {}),
     ("post", "set-enabled", {"enabled": "0"}),
@@ -207,7 +207,7 @@ def test_step_2_the_whole_setup_flow(
     assert ">Save</button>" in settings_page
     saved = admin_client.post(
         _url("settings", integration),
-        {"api_key": API_KEY + "\n", "lever_user_id": "", "region": "us"},
+        {"api_key": API_KEY + "\n", "ats_user_id": "", "region": "us"},
         follow=True,
     )
     assert saved.status_code == 200
@@ -352,8 +352,8 @@ def test_an_organization_without_groups_gets_an_explanation(admin_user: User) ->
         ({"api_key": "abc"}, "too short"),
         ({"region": "apac"}, "Choose a region"),
         ({"region": ""}, "This field is required"),
-        ({"lever_user_id": "bob"}, "User ID looks like"),
-        ({"lever_user_id": "x" * 300}, "at most 200"),
+        ({"ats_user_id": "bob"}, "User ID looks like"),
+        ({"ats_user_id": "x" * 300}, "at most 200"),
     ],
     ids=[
         "oversized key",
@@ -373,7 +373,7 @@ def test_bad_settings_get_form_errors_and_change_nothing(
     error: str,
 ) -> None:
     before = AuditEntry.objects.count()
-    post = {"api_key": "", "lever_user_id": "", "region": "eu", **data}
+    post = {"api_key": "", "ats_user_id": "", "region": "eu", **data}
 
     response = admin_client.post(_url("settings", keyed_integration), post)
 
@@ -395,7 +395,7 @@ def test_saving_without_a_key_keeps_the_current_one(
 
     response = admin_client.post(
         _url("settings", keyed_integration),
-        {"api_key": "", "lever_user_id": "", "region": "us"},
+        {"api_key": "", "ats_user_id": "", "region": "us"},
         follow=True,
     )
 
@@ -411,7 +411,7 @@ def test_replacing_a_working_key_shows_both_while_the_new_one_is_checked(
 
     response = admin_client.post(
         _url("settings", keyed_integration),
-        {"api_key": OTHER_KEY, "lever_user_id": "", "region": "us"},
+        {"api_key": OTHER_KEY, "ats_user_id": "", "region": "us"},
         follow=True,
     )
 
@@ -479,7 +479,7 @@ def test_a_broker_outage_never_turns_a_save_into_an_error(
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = admin_client.post(
-            _url("settings", integration), {"api_key": API_KEY, "lever_user_id": "", "region": "us"}
+            _url("settings", integration), {"api_key": API_KEY, "ats_user_id": "", "region": "us"}
         )
 
     assert len(callbacks) == 2  # the key check and the status recompute: both publishes fail
@@ -861,7 +861,7 @@ def test_a_rejected_key_is_forgotten_once_a_valid_key_is_saved_and_checked(
     settings_url = _url("settings", integration)
 
     def save(key: str) -> str:
-        admin_client.post(settings_url, {"api_key": key, "lever_user_id": "", "region": "us"})
+        admin_client.post(settings_url, {"api_key": key, "ats_user_id": "", "region": "us"})
         tasks.api_key_validate(integration.pk)
         return admin_client.get(settings_url + "?checking=1").content.decode()
 
@@ -901,7 +901,7 @@ def test_check_again_after_a_rejected_replacement_speaks_only_about_the_key_in_u
 
     settings_url = _url("settings", integration)
     for key in (DEMO_API_KEY, API_KEY, DEMO_API_KEY):
-        admin_client.post(settings_url, {"api_key": key, "lever_user_id": "", "region": "us"})
+        admin_client.post(settings_url, {"api_key": key, "ats_user_id": "", "region": "us"})
         tasks.api_key_validate(integration.pk)
     still_shown = admin_client.get(settings_url).content.decode()
     assert "Rejected key ••••" + API_KEY[-4:] in still_shown  # no new check yet
@@ -924,9 +924,9 @@ def test_check_again_with_a_pending_key_reports_that_keys_rejection(
     from integrations.lever.sandbox import DEMO_API_KEY
 
     settings_url = _url("settings", integration)
-    admin_client.post(settings_url, {"api_key": DEMO_API_KEY, "lever_user_id": "", "region": "us"})
+    admin_client.post(settings_url, {"api_key": DEMO_API_KEY, "ats_user_id": "", "region": "us"})
     tasks.api_key_validate(integration.pk)
-    admin_client.post(settings_url, {"api_key": API_KEY, "lever_user_id": "", "region": "us"})
+    admin_client.post(settings_url, {"api_key": API_KEY, "ats_user_id": "", "region": "us"})
 
     admin_client.post(_url("check-key", integration))
     tasks.api_key_validate(integration.pk)
@@ -943,7 +943,7 @@ def test_the_settings_page_says_key_in_use_and_its_status_once(
     from integrations.lever.sandbox import DEMO_API_KEY
 
     settings_url = _url("settings", integration)
-    admin_client.post(settings_url, {"api_key": DEMO_API_KEY, "lever_user_id": "", "region": "us"})
+    admin_client.post(settings_url, {"api_key": DEMO_API_KEY, "ats_user_id": "", "region": "us"})
     tasks.api_key_validate(integration.pk)
 
     body = admin_client.get(settings_url).content.decode()

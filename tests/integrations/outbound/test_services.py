@@ -222,7 +222,7 @@ def test_lever_events_unlinked_candidacies_and_disabled_settings_write_nothing(
         event=CandidacyEvent.objects.create(
             candidacy=candidacy,
             kind=CandidacyEvent.Kind.STATUS_CHANGED,
-            source=CandidacyEvent.Source.LEVER,
+            source=CandidacyEvent.Source.ATS,
             summary="from Lever",
             milestone=Milestone.CANCELLED,
             occurred_at=timezone.now(),

@@ -49,7 +49,7 @@ def _keyed(
     integration: AtsIntegration, admin_user: User, key: str, *, user_id: str = ""
 ) -> AtsIntegration:
     """The integration with ``key`` (and User ID), checked against the sandbox for real."""
-    integration.lever_user_id = user_id
+    integration.ats_user_id = user_id
     set_key(integration, admin_user, key)
     tasks.api_key_validate(integration.pk)
     integration.refresh_from_db()
@@ -223,7 +223,7 @@ def test_a_deactivated_acting_user_is_invalid_with_a_link_to_fix_it(
     integration = _keyed(integration, admin_user, DEMO_API_KEY, user_id=active["id"])
     # The key was checked while the user was active; since then Lever deactivated them (the
     # sandbox's deactivated demo user stands in for that user).
-    AtsIntegration.objects.filter(pk=integration.pk).update(lever_user_id=deactivated["id"])
+    AtsIntegration.objects.filter(pk=integration.pk).update(ats_user_id=deactivated["id"])
     integration.refresh_from_db()
 
     snapshot = _compute(integration)

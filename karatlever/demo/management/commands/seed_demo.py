@@ -215,7 +215,7 @@ def _lever_integration(*, group: Group, report: SeedReport) -> Any:
         integration=integration,
         actor=None,
         api_key=DEMO_API_KEY,
-        lever_user_id="",
+        ats_user_id="",
         region=Region.SANDBOX,
     )
     report.add("Lever integration", True)
