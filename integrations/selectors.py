@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,7 +34,13 @@ from integrations.models import (
     PostingSyncRun,
     RoleMapping,
 )
-from integrations.services.postings import title_key
+from integrations.roles.matching import (
+    SUGGESTION_MIN_RATIO,
+    SUGGESTIONS_MAX,
+    RoleIndex,
+    title_key,
+    title_similarity,
+)
 from karatlever.accounts.selectors import group_list_visible
 from karatlever.hiring.models import Candidacy, Role
 
@@ -440,11 +445,6 @@ def auto_invite_recent(*, integration: AtsIntegration, limit: int = 20) -> Query
 # roles that claim it — same requisition code or same normalised title — i.e. the roles a
 # conflict is between: candidates Karat has for what looks like this posting.
 
-# Similar-title suggestions: difflib ratio of the normalised titles' words, at least this
-# (or a character ratio of at least NEAR_SPELLING: a typo).
-SUGGESTION_MIN_RATIO = 0.6
-NEAR_SPELLING = 0.9
-SUGGESTIONS_MAX = 3
 POSTINGS_PER_PAGE = 50
 
 
@@ -507,45 +507,33 @@ class _RoleFacts:
 
     roles: dict[int, Role]
     keys: dict[int, str]
-    by_code: dict[str, int]
-    by_title: dict[str, list[int]]
+    index: RoleIndex
     candidacies: dict[int, int]
 
     @classmethod
     def load(cls, integration: AtsIntegration) -> _RoleFacts:
         roles = {r.pk: r for r in Role.objects.filter(group_id=integration.group_id)}
         keys = {pk: title_key(r.title) for pk, r in roles.items()}
-        by_code: dict[str, int] = {}
-        by_title: dict[str, list[int]] = {}
-        for pk, role in roles.items():
-            if not role.active:
-                continue
-            if role.requisition_code.strip():
-                by_code[role.requisition_code.strip().casefold()] = pk
-            by_title.setdefault(keys[pk], []).append(pk)
+        index = RoleIndex.build(
+            (pk, role.title, role.requisition_code) for pk, role in roles.items() if role.active
+        )
         candidacies = dict(
             Candidacy.objects.filter(group_id=integration.group_id)
             .values("role_id")
             .annotate(n=Count("pk"))
             .values_list("role_id", "n")
         )
-        return cls(roles, keys, by_code, by_title, candidacies)
-
-    def claiming(self, title_key: str, codes: Iterable[str]) -> list[int]:
-        """Roles with one of ``codes`` or the same normalised title."""
-        found = [self.by_code[c.casefold()] for c in codes if c.casefold() in self.by_code]
-        found += self.by_title.get(title_key, [])
-        return list(dict.fromkeys(found))
+        return cls(roles, keys, index, candidacies)
 
     def candidacy_count(self, role_id: int | None, title_key: str, codes: Iterable[str]) -> int:
         if role_id is not None:
             return self.candidacies.get(role_id, 0)
-        return sum(self.candidacies.get(r, 0) for r in self.claiming(title_key, codes))
+        return sum(self.candidacies.get(r, 0) for r in self.index.claiming(title_key, codes))
 
     def suggestions(self, title_key: str, codes: Iterable[str]) -> list[Role]:
         """Roles an admin may want for an unmatched posting: those claiming it (a conflict),
         then similar titles, best first. Never applied without the admin."""
-        claimed = self.claiming(title_key, codes)
+        claimed = self.index.claiming(title_key, codes)
         words = title_key.split()
         scored: list[tuple[float, int]] = []
         for pk, key in self.keys.items():
@@ -557,19 +545,6 @@ class _RoleFacts:
         scored.sort(key=lambda item: (-item[0], self.roles[item[1]].title))
         ids = claimed + [pk for _, pk in scored]
         return [self.roles[pk] for pk in ids[:SUGGESTIONS_MAX]]
-
-
-def title_similarity(words: Sequence[str], key: str, other: str) -> float:
-    """How alike two normalised titles are (0..1): difflib's ratio over their words, so a
-    shared "engineer" alone is not similarity ("Staff Frontend Engineer" ~ "Senior Frontend
-    Engineer" 0.67, "Solutions Engineer" ~ "iOS Engineer" 0.5); a near-identical spelling
-    (character ratio ≥ 0.9, e.g. a typo) counts as its character ratio."""
-    score = difflib.SequenceMatcher(None, words, other.split()).ratio()
-    if score < SUGGESTION_MIN_RATIO:
-        chars = difflib.SequenceMatcher(None, key, other)
-        if chars.quick_ratio() >= NEAR_SPELLING:
-            score = max(score, chars.ratio() if chars.ratio() >= NEAR_SPELLING else 0.0)
-    return score
 
 
 @dataclass(frozen=True)

@@ -37,11 +37,11 @@ from integrations.models import (
     InviteItem,
     OpportunityLink,
 )
+from integrations.roles.matching import role_first_match
 from integrations.selectors import posting_role_get
 from integrations.services.audit import audit_entry_record
 from integrations.services.health import integration_failure_record, integration_success_record
 from integrations.services.outbound import outbound_milestone_enqueue
-from integrations.services.postings import title_key
 from integrations.status.refresh import status_refresh_request
 from karatlever.errors import ApplicationError
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Milestone, Role
@@ -249,17 +249,7 @@ def invite_role_match(
     if not unsynced:
         return None
     roles = list(Role.objects.filter(group=group, active=True))
-    for posting in unsynced:
-        codes = {c.casefold() for c in posting.requisition_codes}
-        for role in roles:
-            if role.requisition_code and role.requisition_code.casefold() in codes:
-                return role
-    for posting in unsynced:
-        title = title_key(posting.title)
-        for role in roles:
-            if title and title_key(role.title) == title:
-                return role
-    return None
+    return role_first_match(postings=unsynced, roles=roles)
 
 
 # --- preview ----------------------------------------------------------------------------------

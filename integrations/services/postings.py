@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import logging
 import time
-import unicodedata
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -36,6 +35,7 @@ from django.utils import timezone
 
 from integrations import ats
 from integrations.models import AtsIntegration, AtsPosting, PostingSyncRun, RoleMapping
+from integrations.roles.matching import TITLE_MAX, RoleIndex, posting_decide, title_key
 from integrations.services.health import integration_failure_record, integration_success_record
 from karatlever.errors import ApplicationError
 from karatlever.hiring.models import Role
@@ -57,7 +57,6 @@ INCREMENTAL_OVERLAP = timedelta(minutes=5)
 RESUME_WITHIN = timedelta(hours=24)
 # Rows per INSERT … ON CONFLICT when matching writes its results.
 WRITE_BATCH = 500
-TITLE_MAX = 300
 
 
 class PostingNotFound(ApplicationError):
@@ -67,14 +66,6 @@ class PostingNotFound(ApplicationError):
 
 class RoleInvalid(ApplicationError):
     default_code = "role_invalid"
-
-
-def title_key(title: str) -> str:
-    """The title as matching compares it: accents dropped, case folded, every run of spaces
-    and punctuation one space (``"Sr. Backend-Engineer "`` → ``"sr backend engineer"``)."""
-    text = unicodedata.normalize("NFKD", title).casefold()
-    kept = "".join(ch if ch.isalnum() else " " for ch in text if not unicodedata.combining(ch))
-    return " ".join(kept.split())[:TITLE_MAX]
 
 
 # --- syncing ----------------------------------------------------------------------------------
@@ -386,31 +377,18 @@ class MatchCounts:
     unmatched: int = 0
 
 
-@dataclass(frozen=True)
-class _Decision:
-    method: str
-    role_id: int | None
-    note: str = ""
-
-
 def postings_match(*, integration: AtsIntegration) -> MatchCounts:
     """Recompute every automatic mapping of the integration's current postings.
 
-    Rules, in order: requisition code, then normalised title (module docstring); ambiguity
-    is a conflict with a note, never a guess. Admins' mappings are left as they are. A
-    constant number of queries (plus one per ``WRITE_BATCH`` changed rows).
+    Rules, in order: requisition code, then normalised title (``roles/matching.py``);
+    ambiguity is a conflict with a note, never a guess. Admins' mappings are left as they
+    are. A constant number of queries (plus one per ``WRITE_BATCH`` changed rows).
     """
-    roles = list(
+    roles = RoleIndex.build(
         Role.objects.filter(group_id=integration.group_id, active=True).values_list(
             "id", "title", "requisition_code"
         )
     )
-    role_by_code: dict[str, int] = {}
-    roles_by_title: dict[str, list[int]] = defaultdict(list)
-    for role_id, title, code in roles:
-        if code.strip():
-            role_by_code[code.strip().casefold()] = role_id
-        roles_by_title[title_key(title)].append(role_id)
     postings = list(
         AtsPosting.objects.filter(integration=integration, removed_at__isnull=True).values_list(
             "id", "title", "title_key", "requisition_codes"
@@ -420,7 +398,7 @@ def postings_match(*, integration: AtsIntegration) -> MatchCounts:
         code for *_, codes in postings for code in {c.casefold() for c in codes}
     )
     # A role whose requisition code is on some posting belongs to that posting (or conflict).
-    claimed = {role_by_code[code] for code in code_count if code in role_by_code}
+    claimed = {roles.by_code[code] for code in code_count if code in roles.by_code}
     existing = {
         posting_id: (method, role_id, note, pk)
         for pk, posting_id, method, role_id, note in RoleMapping.objects.filter(
@@ -436,7 +414,7 @@ def postings_match(*, integration: AtsIntegration) -> MatchCounts:
         if current is not None and current[0] in RoleMapping.MANUAL:
             counts["manual"] += 1
             continue
-        decision = _decide(title, key, codes, role_by_code, roles_by_title, code_count, claimed)
+        decision = posting_decide(title, key, codes, roles, code_count, claimed)
         counts[decision.method if decision else "unmatched"] += 1
         if decision is None:
             if current is not None:
@@ -473,48 +451,6 @@ def postings_match(*, integration: AtsIntegration) -> MatchCounts:
         manual=counts["manual"],
         unmatched=counts["unmatched"],
     )
-
-
-def _decide(
-    title: str,
-    key: str,
-    codes: Sequence[str],
-    role_by_code: dict[str, int],
-    roles_by_title: dict[str, list[int]],
-    code_count: Counter[str],
-    claimed: set[int],
-) -> _Decision | None:
-    code_roles = {role_by_code[c.casefold()] for c in codes if c.casefold() in role_by_code}
-    if len(code_roles) > 1:
-        return _Decision(
-            Method.CONFLICT,
-            None,
-            f"Its requisition codes ({', '.join(codes)}) belong to {len(code_roles)} different "
-            "Karat roles.",
-        )
-    if code_roles:
-        shared = next(
-            (c for c in codes if c.casefold() in role_by_code and code_count[c.casefold()] > 1),
-            None,
-        )
-        if shared is not None:
-            return _Decision(
-                Method.CONFLICT,
-                None,
-                f"Requisition code {shared} is on {code_count[shared.casefold()]} postings: "
-                "choose the role for each.",
-            )
-        return _Decision(Method.REQUISITION_CODE, code_roles.pop())
-    same_title = [r for r in roles_by_title.get(key, ()) if r not in claimed]
-    if len(same_title) == 1:
-        return _Decision(Method.TITLE, same_title[0])
-    if len(same_title) > 1:
-        return _Decision(
-            Method.CONFLICT,
-            None,
-            f"{len(same_title)} Karat roles are titled “{title}”: choose one.",
-        )
-    return None
 
 
 # --- an admin's decisions ---------------------------------------------------------------------

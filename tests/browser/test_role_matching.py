@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from integrations.models import AtsIntegration, AtsPosting, PostingSyncRun, RoleMapping
+from integrations.roles.matching import title_key
 from integrations.services import postings
 from karatlever.accounts.models import Group, User
 from karatlever.hiring.services import role_create
@@ -29,7 +30,7 @@ def roles_integration(integration: AtsIntegration, group: Group) -> AtsIntegrati
             integration=integration,
             posting_id=posting_id,
             title=title,
-            title_key=postings.title_key(title),
+            title_key=title_key(title),
             state="published",
             requisition_codes=codes,
         )

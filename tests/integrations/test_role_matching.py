@@ -16,6 +16,7 @@ from integrations.models import (
     PostingSyncRun,
     RoleMapping,
 )
+from integrations.roles.matching import title_key
 from integrations.services import postings
 from karatlever.accounts.models import Group
 from karatlever.hiring.models import Role
@@ -37,7 +38,7 @@ def posting(
         integration=integration,
         posting_id=posting_id or f"p-{AtsPosting.objects.count() + 1}",
         title=title,
-        title_key=postings.title_key(title),
+        title_key=title_key(title),
         state=state,
         requisition_codes=list(codes),
     )
@@ -64,7 +65,7 @@ def match(integration: AtsIntegration) -> postings.MatchCounts:
 def test_titles_are_compared_without_case_spacing_punctuation_or_accents(
     title: str, key: str
 ) -> None:
-    assert postings.title_key(title) == key
+    assert title_key(title) == key
 
 
 def test_a_posting_matches_the_role_with_its_requisition_code(
