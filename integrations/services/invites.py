@@ -38,7 +38,7 @@ from integrations.models import (
     OpportunityLink,
 )
 from integrations.roles.matching import role_first_match
-from integrations.selectors import posting_role_get
+from integrations.roles.selectors import posting_role_get
 from integrations.services.audit import audit_entry_record
 from integrations.services.health import integration_failure_record, integration_success_record
 from integrations.services.outbound import outbound_milestone_enqueue
@@ -230,7 +230,7 @@ def invite_role_match(
     """The active Karat role of ``group`` for an opportunity's postings, or None.
 
     The roles page's posting → role mapping decides (automatic or an admin's; see
-    services/postings.py). A posting Karat has synced but left unmatched (or in conflict)
+    roles/services/mappings.py). A posting Karat has synced but left unmatched (or in conflict)
     gets no role: the recruiter picks one. Only a posting not synced yet (created since the
     last sync) falls back to the automatic rule itself: a requisition code equal to the role's,
     else the same title after normalising case, spacing and punctuation.

@@ -27,9 +27,9 @@ from django.views.decorators.debug import sensitive_variables
 
 from integrations import ats
 from integrations.models import AtsIntegration, AuditEntry, KeyCheck
+from integrations.roles.services.sync import postings_sync_on_key_valid
 from integrations.services.audit import audit_entry_record, key_detail
 from integrations.services.health import integration_failure_record, integration_success_record
-from integrations.services.postings import postings_sync_on_key_valid
 from integrations.status.refresh import status_refresh_request
 
 if TYPE_CHECKING:

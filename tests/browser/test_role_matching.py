@@ -10,7 +10,7 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 
 from integrations.models import AtsIntegration, AtsPosting, PostingSyncRun, RoleMapping
 from integrations.roles.matching import title_key
-from integrations.services import postings
+from integrations.roles.services.mappings import postings_match
 from karatlever.accounts.models import Group, User
 from karatlever.hiring.services import role_create
 from tests.browser.conftest import LoginFunc
@@ -36,7 +36,7 @@ def roles_integration(integration: AtsIntegration, group: Group) -> AtsIntegrati
         )
     role_create(group=group, title="Backend", requisition_code="ENG-101")
     role_create(group=group, title="Senior Frontend Engineer")
-    postings.postings_match(integration=integration)
+    postings_match(integration=integration)
     return integration
 
 

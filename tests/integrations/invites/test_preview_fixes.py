@@ -16,7 +16,7 @@ from integrations import ats
 from integrations.auto_invite_views import posting_choices
 from integrations.lever.sandbox.demo import demo_data
 from integrations.models import AtsIntegration, InviteBatch, InviteItem
-from integrations.selectors import PostingSummary
+from integrations.roles.selectors import PostingSummary
 from integrations.services import invites
 from karatlever.accounts.models import Group
 from karatlever.hiring.models import Candidacy, Role
