@@ -138,12 +138,12 @@ def run_size(url: str, integration: Any, size: int, rate: float) -> dict[str, An
     from django.test.utils import CaptureQueriesContext
 
     from integrations.models import AtsPosting, PostingSyncRun
-    from integrations.services import postings
+    from integrations.roles.services import sync
 
     sandbox_fill(url, size)
     AtsPosting.objects.all().delete()
     PostingSyncRun.objects.all().delete()
-    run = postings.postings_sync_request(integration=integration, kind=PostingSyncRun.Kind.FULL)
+    run = sync.postings_sync_request(integration=integration, kind=PostingSyncRun.Kind.FULL)
     _bucket_empty(integration, rate)
 
     tracemalloc.start()
@@ -151,7 +151,7 @@ def run_size(url: str, integration: Any, size: int, rate: float) -> dict[str, An
     base = tracemalloc.get_traced_memory()[0]
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
-        status = postings.postings_sync_run(run_id=run.pk)
+        status = sync.postings_sync_run(run_id=run.pk)
     seconds = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()

@@ -25,6 +25,7 @@ from integrations.features import (
 )
 from integrations.invite_forms import AutoInviteForm
 from integrations.models import AtsIntegration, AutoInviteRule
+from integrations.roles.selectors import PostingSummary, posting_list
 from integrations.services import invites
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
@@ -95,13 +96,13 @@ def automatic_invites_health(integration: AtsIntegration) -> FeatureHealth:
 
 
 def posting_choices(
-    listed: Sequence[ats.PostingInfo | selectors.PostingSummary],
+    listed: Sequence[ats.PostingInfo | PostingSummary],
 ) -> list[tuple[str, str]]:
     """(posting id, label) for the posting filter. The label is the title, the team and
     location when known, and the state; postings that would still read the same (the ATS
     allows equal titles) also show the start of their id."""
 
-    def label(p: ats.PostingInfo | selectors.PostingSummary) -> str:
+    def label(p: ats.PostingInfo | PostingSummary) -> str:
         where = " · ".join(x for x in (getattr(p, "team", ""), getattr(p, "location", "")) if x)
         text = f"{p.title} — {where}" if where else p.title
         return f"{text} ({p.state})" if p.state else text
@@ -131,7 +132,7 @@ def edit(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRespons
                 (s.stage_id, s.name) for s in adapter.stages_list(account, profile=ats.INTERACTIVE)
             ]
             # The postings the roles page synced; before the first sync, the ATS's list.
-            listed: Sequence[ats.PostingInfo | selectors.PostingSummary] = selectors.posting_list(
+            listed: Sequence[ats.PostingInfo | PostingSummary] = posting_list(
                 integration=integration
             ) or adapter.postings_list(account, profile=ats.INTERACTIVE)
             postings = posting_choices(listed)

@@ -74,7 +74,7 @@ FEATURES: tuple[Feature, ...] = (
         "Ensure Lever roles match Karat roles",
         "Karat syncs Lever postings, maps them to Karat roles and counts unmatched postings "
         "on this page.",
-        health="integrations.connection.selectors.role_matching_health",
+        health="integrations.roles.health.role_matching_health",
     ),
     Feature(
         AUTOMATIC_INVITES,

@@ -462,7 +462,7 @@ class PostingSyncRun(models.Model):
 
     A run reads the ATS page by page; after each page it stores the page's postings and the
     cursor of the next page in the same transaction, so a run that fails part-way keeps what
-    it read and a later attempt continues from ``cursor`` (services/postings.py).
+    it read and a later attempt continues from ``cursor`` (roles/services/sync.py).
     """
 
     class Kind(models.TextChoices):

@@ -83,9 +83,9 @@ def postings_sync(run_id: int) -> str | None:
 
     Not auto-retried: a failed run keeps its cursor and the next request continues it (the
     hourly schedule, or "Sync now")."""
-    from integrations.services import postings
+    from integrations.roles.services import sync
 
-    status = postings.postings_sync_run(run_id=run_id)
+    status = sync.postings_sync_run(run_id=run_id)
     if status is None:
         logger.info("posting sync run %s skipped: gone or not queued", run_id)
     return status
@@ -94,9 +94,9 @@ def postings_sync(run_id: int) -> str | None:
 @shared_task(ignore_result=True)
 def postings_sync_due() -> int:
     """Periodic (beat, ``POSTINGS_SYNC_INTERVAL_SECONDS``): a sync for every working key."""
-    from integrations.services import postings
+    from integrations.roles.services import sync
 
-    return postings.postings_sync_due()
+    return sync.postings_sync_due()
 
 
 # --- Post candidacy updates (outbound) ---------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from integrations.connection import views
+from integrations.roles import urls as roles_urls
 from integrations.status import urls as status_urls
 
 app_name = "integrations"
@@ -23,14 +24,6 @@ urlpatterns = [
     ),
     path("<uuid:public_id>/enabled/", views.integration_set_enabled, name="set-enabled"),
     path("<uuid:public_id>/delete/", views.integration_delete, name="delete"),
-    path("<uuid:public_id>/roles/", views.integration_roles, name="roles"),
-    path("<uuid:public_id>/roles/sync/", views.integration_roles_sync, name="roles-sync"),
-    path(
-        "<uuid:public_id>/roles/sync/progress/",
-        views.integration_roles_sync_progress,
-        name="roles-sync-progress",
-    ),
-    path("<uuid:public_id>/roles/map/", views.integration_roles_map, name="roles-map"),
-    path("<uuid:public_id>/roles/create/", views.integration_roles_create, name="roles-create"),
+    *roles_urls.urlpatterns,
 ]
 urlpatterns += status_urls.urlpatterns

@@ -356,13 +356,13 @@ def test_the_status_and_settings_pages_show_the_second_ats_events(
 def test_the_second_ats_postings_sync_and_match_karat_roles(
     fake_integration: AtsIntegration,
 ) -> None:
-    from integrations.connection import selectors
-    from integrations.services import postings
+    from integrations.roles import selectors
+    from integrations.roles.services import sync
 
     role = RoleFactory(group=fake_integration.group, title="Backend engineer")
-    run = postings.postings_sync_request(integration=fake_integration)
+    run = sync.postings_sync_request(integration=fake_integration)
 
-    assert postings.postings_sync_run(run_id=run.pk) == "succeeded"
+    assert sync.postings_sync_run(run_id=run.pk) == "succeeded"
 
     assert "postings_page" in iface.adapter_for("fakeats").calls  # type: ignore[attr-defined]
     assert selectors.posting_role_get(integration=fake_integration, posting_id="p-1") == role

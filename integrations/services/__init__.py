@@ -5,8 +5,6 @@
 - ``keys``: API key checks (``KeyCheck`` rows), their task body and the lost-check resume.
 - ``audit``: the audit log.
 - ``health``: the one writer of ``last_success_at`` / ``last_error``.
-- ``postings``: role matching — posting syncs (``PostingSyncRun`` rows), matching postings to
-  Karat roles, and admins' mapping decisions.
 
 Import the module you need (``from integrations.services import lifecycle``).
 """

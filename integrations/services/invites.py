@@ -28,7 +28,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations import ats
-from integrations.connection.selectors import posting_role_get
 from integrations.connection.services.audit import audit_entry_record
 from integrations.connection.services.outcomes import (
     integration_failure_record,
@@ -44,7 +43,8 @@ from integrations.models import (
     OpportunityLink,
 )
 from integrations.outbound.services.enqueue import outbound_milestone_enqueue
-from integrations.services.postings import title_key
+from integrations.roles.matching import role_first_match
+from integrations.roles.selectors import posting_role_get
 from integrations.status.refresh import status_refresh_request
 from karatlever.errors import ApplicationError
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Milestone, Role
@@ -233,7 +233,7 @@ def invite_role_match(
     """The active Karat role of ``group`` for an opportunity's postings, or None.
 
     The roles page's posting → role mapping decides (automatic or an admin's; see
-    services/postings.py). A posting Karat has synced but left unmatched (or in conflict)
+    roles/services/mappings.py). A posting Karat has synced but left unmatched (or in conflict)
     gets no role: the recruiter picks one. Only a posting not synced yet (created since the
     last sync) falls back to the automatic rule itself: a requisition code equal to the role's,
     else the same title after normalising case, spacing and punctuation.
@@ -252,17 +252,7 @@ def invite_role_match(
     if not unsynced:
         return None
     roles = list(Role.objects.filter(group=group, active=True))
-    for posting in unsynced:
-        codes = {c.casefold() for c in posting.requisition_codes}
-        for role in roles:
-            if role.requisition_code and role.requisition_code.casefold() in codes:
-                return role
-    for posting in unsynced:
-        title = title_key(posting.title)
-        for role in roles:
-            if title and title_key(role.title) == title:
-                return role
-    return None
+    return role_first_match(postings=unsynced, roles=roles)
 
 
 # --- preview ----------------------------------------------------------------------------------

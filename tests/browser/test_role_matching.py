@@ -9,7 +9,8 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from integrations.models import AtsIntegration, AtsPosting, PostingSyncRun, RoleMapping
-from integrations.services import postings
+from integrations.roles.matching import title_key
+from integrations.roles.services.mappings import postings_match
 from karatlever.accounts.models import Group, User
 from karatlever.hiring.services import role_create
 from tests.browser.conftest import LoginFunc
@@ -29,13 +30,13 @@ def roles_integration(integration: AtsIntegration, group: Group) -> AtsIntegrati
             integration=integration,
             posting_id=posting_id,
             title=title,
-            title_key=postings.title_key(title),
+            title_key=title_key(title),
             state="published",
             requisition_codes=codes,
         )
     role_create(group=group, title="Backend", requisition_code="ENG-101")
     role_create(group=group, title="Senior Frontend Engineer")
-    postings.postings_match(integration=integration)
+    postings_match(integration=integration)
     return integration
 
 

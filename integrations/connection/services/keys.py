@@ -32,7 +32,7 @@ from integrations.connection.services.outcomes import (
     integration_success_record,
 )
 from integrations.models import AtsIntegration, AuditEntry, KeyCheck
-from integrations.services.postings import postings_sync_on_key_valid
+from integrations.roles.services.sync import postings_sync_on_key_valid
 from integrations.status.refresh import status_refresh_request
 
 if TYPE_CHECKING:

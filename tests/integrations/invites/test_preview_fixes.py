@@ -14,9 +14,9 @@ from django.urls import reverse
 
 from integrations import ats
 from integrations.auto_invite_views import posting_choices
-from integrations.connection.selectors import PostingSummary
 from integrations.lever.sandbox.demo import demo_data
 from integrations.models import AtsIntegration, InviteBatch, InviteItem
+from integrations.roles.selectors import PostingSummary
 from integrations.services import invites
 from karatlever.accounts.models import Group
 from karatlever.hiring.models import Candidacy, Role

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from integrations.connection import selectors
 from integrations.models import (
     AtsIntegration,
     AtsPosting,
@@ -16,7 +15,10 @@ from integrations.models import (
     PostingSyncRun,
     RoleMapping,
 )
-from integrations.services import postings
+from integrations.roles import selectors
+from integrations.roles.health import role_matching_health
+from integrations.roles.matching import title_key
+from integrations.roles.services import mappings
 from karatlever.accounts.models import Group
 from karatlever.hiring.models import Role
 from karatlever.hiring.services import candidacy_create, role_create
@@ -37,7 +39,7 @@ def posting(
         integration=integration,
         posting_id=posting_id or f"p-{AtsPosting.objects.count() + 1}",
         title=title,
-        title_key=postings.title_key(title),
+        title_key=title_key(title),
         state=state,
         requisition_codes=list(codes),
     )
@@ -47,8 +49,8 @@ def mapping(p: AtsPosting) -> RoleMapping | None:
     return RoleMapping.objects.filter(posting=p).select_related("role").first()
 
 
-def match(integration: AtsIntegration) -> postings.MatchCounts:
-    return postings.postings_match(integration=integration)
+def match(integration: AtsIntegration) -> mappings.MatchCounts:
+    return mappings.postings_match(integration=integration)
 
 
 @pytest.mark.parametrize(
@@ -64,7 +66,7 @@ def match(integration: AtsIntegration) -> postings.MatchCounts:
 def test_titles_are_compared_without_case_spacing_punctuation_or_accents(
     title: str, key: str
 ) -> None:
-    assert postings.title_key(title) == key
+    assert title_key(title) == key
 
 
 def test_a_posting_matches_the_role_with_its_requisition_code(
@@ -219,7 +221,7 @@ def test_an_admin_maps_unmaps_and_gives_back_a_posting(
     p = posting(integration, "Data Engineer")
     match(integration)
 
-    postings.role_mapping_set(
+    mappings.role_mapping_set(
         integration=integration, posting_id=p.posting_id, role=chosen, actor=admin_user
     )
     match(integration)
@@ -229,7 +231,7 @@ def test_an_admin_maps_unmaps_and_gives_back_a_posting(
     role = selectors.posting_role_get(integration=integration, posting_id=p.posting_id)
     assert role == chosen
 
-    postings.role_mapping_set(
+    mappings.role_mapping_set(
         integration=integration, posting_id=p.posting_id, role=None, actor=admin_user
     )
     match(integration)
@@ -237,7 +239,7 @@ def test_an_admin_maps_unmaps_and_gives_back_a_posting(
     assert m is not None
     assert (m.role, m.method) == (None, Method.UNMAPPED)
 
-    postings.role_mapping_reset(integration=integration, posting_id=p.posting_id)
+    mappings.role_mapping_reset(integration=integration, posting_id=p.posting_id)
     m = mapping(p)
     assert m is not None
     assert (m.role, m.method) == (automatic, Method.TITLE)
@@ -250,14 +252,14 @@ def test_mapping_or_giving_back_a_posting_asks_for_a_status_recompute(
     p = posting(integration, "Data Engineer")
     chosen = role_create(group=group, title="Data platform")
 
-    postings.role_mapping_set(
+    mappings.role_mapping_set(
         integration=integration, posting_id=p.posting_id, role=chosen, actor=None
     )
     snapshot = IntegrationStatus.objects.get(integration=integration)
     assert snapshot.request_reason == "Role mapping changed"
 
     IntegrationStatus.objects.filter(pk=snapshot.pk).update(requested_at=None, request_reason="")
-    postings.role_mapping_reset(integration=integration, posting_id=p.posting_id)
+    mappings.role_mapping_reset(integration=integration, posting_id=p.posting_id)
     snapshot.refresh_from_db()
     assert snapshot.pending
     assert snapshot.request_reason == "Role mapping changed"
@@ -271,12 +273,12 @@ def test_an_admin_cannot_map_to_another_groups_or_an_inactive_role(
     inactive = role_create(group=group, title="Old", active=False)
 
     for role in (foreign, inactive):
-        with pytest.raises(postings.RoleInvalid):
-            postings.role_mapping_set(
+        with pytest.raises(mappings.RoleInvalid):
+            mappings.role_mapping_set(
                 integration=integration, posting_id=p.posting_id, role=role, actor=None
             )
-    with pytest.raises(postings.PostingNotFound):
-        postings.role_mapping_set(integration=integration, posting_id="nope", role=None, actor=None)
+    with pytest.raises(mappings.PostingNotFound):
+        mappings.role_mapping_set(integration=integration, posting_id="nope", role=None, actor=None)
     assert not RoleMapping.objects.exists()
 
 
@@ -288,7 +290,7 @@ def test_roles_are_created_from_postings_one_or_many(
     two = posting(integration, "Security Engineer", "ENG-2")  # code taken: role without it
     three = posting(integration, "Compiler Engineer")
 
-    created = postings.roles_create_from_postings(
+    created = mappings.roles_create_from_postings(
         integration=integration,
         posting_ids=[one.posting_id, two.posting_id, three.posting_id],
         actor=admin_user,
@@ -308,8 +310,8 @@ def test_creating_roles_with_an_unknown_posting_creates_nothing(
 ) -> None:
     p = posting(integration, "Platform Engineer")
 
-    with pytest.raises(postings.PostingNotFound):
-        postings.roles_create_from_postings(
+    with pytest.raises(mappings.PostingNotFound):
+        mappings.roles_create_from_postings(
             integration=integration, posting_ids=[p.posting_id, "missing"], actor=None
         )
 
@@ -362,12 +364,12 @@ def test_roles_page_counts_and_lists_roles_no_posting_maps_to(
 
 def _checks(integration: AtsIntegration) -> dict[str, Any]:
     integration.refresh_from_db()
-    health = selectors.role_matching_health(integration)
+    health = role_matching_health(integration)
     return {c.code: c for c in health.checks} | {"_health": health}
 
 
 def test_the_feature_waits_for_a_valid_key(integration: AtsIntegration) -> None:
-    health = selectors.role_matching_health(integration)
+    health = role_matching_health(integration)
 
     assert (health.level, health.label) == ("info", "Waiting")
 

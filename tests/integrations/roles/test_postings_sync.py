@@ -18,7 +18,12 @@ from integrations.models import (
     Region,
     RoleMapping,
 )
-from integrations.services import postings
+from integrations.roles.services import mappings
+from integrations.roles.services.sync import (
+    postings_sync_due,
+    postings_sync_request,
+    postings_sync_run,
+)
 from karatlever.hiring.services import role_create
 from tests.integrations.conftest import mark_valid, set_key
 
@@ -39,8 +44,8 @@ def synced_integration(integration: AtsIntegration, lever_sandbox: SandboxServer
 
 def sync(integration: AtsIntegration, kind: str | None = None) -> PostingSyncRun:
     """Ask for a sync and run it here (the worker's part), as the task would."""
-    run = postings.postings_sync_request(integration=integration, kind=kind)
-    postings.postings_sync_run(run_id=run.pk)
+    run = postings_sync_request(integration=integration, kind=kind)
+    postings_sync_run(run_id=run.pk)
     run.refresh_from_db()
     return run
 
@@ -169,7 +174,7 @@ def test_a_full_sync_marks_postings_deleted_in_lever_as_removed(
 
 
 def postings_list(integration: AtsIntegration) -> Any:
-    from integrations.connection.selectors import posting_list
+    from integrations.roles.selectors import posting_list
 
     return posting_list(integration=integration)
 
@@ -230,8 +235,8 @@ def test_a_finished_or_failed_sync_asks_for_a_status_recompute(
 
 
 def test_one_sync_at_a_time_per_integration(synced_integration: AtsIntegration) -> None:
-    first = postings.postings_sync_request(integration=synced_integration)
-    again = postings.postings_sync_request(integration=synced_integration)
+    first = postings_sync_request(integration=synced_integration)
+    again = postings_sync_request(integration=synced_integration)
 
     assert again.pk == first.pk
     assert PostingSyncRun.objects.filter(integration=synced_integration).count() == 1
@@ -242,15 +247,15 @@ def test_running_a_run_twice_does_nothing_the_second_time(
 ) -> None:
     run = sync(synced_integration)
 
-    assert postings.postings_sync_run(run_id=run.pk) is None
-    assert postings.postings_sync_run(run_id=999_999) is None
+    assert postings_sync_run(run_id=run.pk) is None
+    assert postings_sync_run(run_id=999_999) is None
 
 
 def test_a_disabled_integration_does_not_sync(synced_integration: AtsIntegration) -> None:
-    run = postings.postings_sync_request(integration=synced_integration)
+    run = postings_sync_request(integration=synced_integration)
     AtsIntegration.objects.filter(pk=synced_integration.pk).update(enabled=False)
 
-    assert postings.postings_sync_run(run_id=run.pk) == PostingSyncRun.Status.FAILED
+    assert postings_sync_run(run_id=run.pk) == PostingSyncRun.Status.FAILED
     assert not AtsPosting.objects.exists()
 
 
@@ -259,7 +264,7 @@ def test_the_schedule_asks_only_for_enabled_integrations_with_a_valid_key(
 ) -> None:
     AtsIntegration.objects.create(group=second_group)  # no key
 
-    assert postings.postings_sync_due() == 1
+    assert postings_sync_due() == 1
     assert PostingSyncRun.objects.get().integration_id == synced_integration.pk
 
 
@@ -319,10 +324,10 @@ def test_manual_decisions_survive_the_next_sync(
     senior_id, data_id = DEMO_POSTINGS[0]["id"], DEMO_POSTINGS[3]["id"]
     assert RoleMapping.objects.get(posting__posting_id=senior_id).role == backend
 
-    postings.role_mapping_set(
+    mappings.role_mapping_set(
         integration=synced_integration, posting_id=senior_id, role=None, actor=None
     )
-    postings.role_mapping_set(
+    mappings.role_mapping_set(
         integration=synced_integration, posting_id=data_id, role=other, actor=None
     )
     lever_sandbox.update_posting(data_id, text="Data Engineer (renamed)")
@@ -338,7 +343,7 @@ def test_manual_decisions_survive_the_next_sync(
 def test_the_demo_postings_mostly_match_the_demo_roles_and_the_rest_get_suggestions(
     lever_sandbox: SandboxServer,
 ) -> None:
-    from integrations.connection import selectors
+    from integrations.roles import selectors
     from karatlever.demo.management.commands.seed_demo import seed_demo
 
     report = seed_demo(candidacies=4)
@@ -375,17 +380,17 @@ def test_a_long_list_goes_on_in_a_new_task_from_its_cursor(
     lever_sandbox.add_postings(150)
     # Half of this is the time one task reads pages: over after the first page.
     settings.CELERY_TASK_SOFT_TIME_LIMIT = 0.001
-    run = postings.postings_sync_request(integration=synced_integration, kind="full")
+    run = postings_sync_request(integration=synced_integration, kind="full")
 
     with django_capture_on_commit_callbacks() as callbacks:
-        first = postings.postings_sync_run(run_id=run.pk)
+        first = postings_sync_run(run_id=run.pk)
 
     run.refresh_from_db()
     assert (first, run.status, run.pages_done) == ("queued", "queued", 1)
     assert len(callbacks) == 1  # the next task is enqueued after commit
     assert current(synced_integration).count() == 100
 
-    assert postings.postings_sync_run(run_id=run.pk) == "succeeded"
+    assert postings_sync_run(run_id=run.pk) == "succeeded"
     run.refresh_from_db()
     assert (run.pages_done, run.postings_seen, run.attempts) == (2, 180, 2)
     assert run.postings_removed == 0

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from integrations.models import AtsIntegration, AtsPosting, PostingSyncRun, RoleMapping
-from integrations.services import postings
+from integrations.roles.services import mappings
 from karatlever.accounts.models import Group, User
 from karatlever.hiring.models import Role
 from karatlever.hiring.services import candidacy_create, role_create
@@ -50,7 +50,7 @@ def roles_integration(integration: AtsIntegration, group: Group) -> AtsIntegrati
     add_postings(integration, 3)
     role_create(group=group, title="Engineer 0 role", requisition_code="ENG-0")
     role_create(group=group, title="Engineer 1")
-    postings.postings_match(integration=integration)
+    mappings.postings_match(integration=integration)
     return integration
 
 
@@ -132,7 +132,7 @@ def test_an_admin_maps_a_posting_and_the_choice_survives_matching(
 
     assert response.status_code == 302
     assert response["Location"] == url(roles_integration) + "?unmatched=1"
-    postings.postings_match(integration=roles_integration)
+    mappings.postings_match(integration=roles_integration)
     m = RoleMapping.objects.get(posting__posting_id="post-2")
     assert (m.role, m.method, m.decided_by) == (role, Method.ADMIN, admin_user)
 
@@ -270,7 +270,7 @@ def test_the_page_runs_the_same_queries_for_5_or_120_postings(
         role = role_create(group=group, title=f"Role {i}")
         candidacy_create(role=role, candidate_name="A", candidate_email=f"a{i}@example.com")
     add_postings(roles_integration, 2, start=100)
-    postings.postings_match(integration=roles_integration)
+    mappings.postings_match(integration=roles_integration)
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -280,7 +280,7 @@ def test_the_page_runs_the_same_queries_for_5_or_120_postings(
     add_postings(roles_integration, 115, start=200)
     for i in range(3, 20):
         role_create(group=group, title=f"Engineer {200 + i}", requisition_code=f"R{i}")
-    postings.postings_match(integration=roles_integration)
+    mappings.postings_match(integration=roles_integration)
 
     with django_assert_num_queries(len(small.captured_queries)):
         response = admin_client.get(url(roles_integration))

@@ -1,0 +1,1 @@
+"""Role matching's services: syncing postings (``sync``) and their Karat roles (``mappings``)."""

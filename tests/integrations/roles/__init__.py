@@ -1,0 +1,1 @@
+"""Tests of role matching (integrations/roles/)."""
