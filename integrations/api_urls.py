@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import path, register_converter
+from django.urls import include, path, register_converter
 
 from integrations import api
 
@@ -30,7 +30,7 @@ urlpatterns = [
         api.IntegrationDetailApi.as_view(),
         name="api-integration-detail",
     ),
-    path("invitations/", api.InvitationCreateApi.as_view(), name="api-invitation-create"),
+    path("", include("integrations.invites.api_urls")),
     path(
         "integrations/<uuid:public_id>/status/",
         api.IntegrationStatusApi.as_view(),

@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
+from integrations.auto_invites.selectors import auto_invite_recent
 from integrations.features import SettingsSection
 from integrations.models import AtsIntegration
-from integrations.selectors import auto_invite_recent, integration_get
+from integrations.selectors import integration_get
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
 from webhooks import selectors
@@ -138,7 +139,7 @@ def activity(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRes
                 (WebhookRejection.Reason(reason).label, count) for reason, count in counts.items()
             ],
             "settings_url": _settings_url(integration),
-            # Each automatic invite (integrations/services/invites.py) is listed here too.
+            # Each automatic invite (integrations/auto_invites/services.py) is listed here too.
             "auto_invites": auto_invite_recent(integration=integration),
             # Post candidacy updates: the outbound side of the same integration.
             **_outbound_context(request, integration),

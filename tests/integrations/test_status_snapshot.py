@@ -20,12 +20,13 @@ from pytest_django import DjangoAssertNumQueries, DjangoCaptureOnCommitCallbacks
 
 from integrations import ats, selectors, tasks
 from integrations import features as feature_table
+from integrations.auto_invites import services as auto_invites
 from integrations.lever import signatures
 from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import DEMO_API_KEY, KARAT_PERMISSIONS, SandboxServer, demo_data
 from integrations.lever.sandbox.permissions import CONFIDENTIAL_ACCESS
 from integrations.models import AtsIntegration, AuditEntry, IntegrationStatus
-from integrations.services import health, invites, lifecycle, status
+from integrations.services import health, lifecycle, status
 from integrations.status import refresh
 from karatlever.accounts.models import Group, Membership, User
 from tests.factories import GroupFactory, IntegrationFactory, MembershipFactory
@@ -445,7 +446,7 @@ def test_saving_settings_asks_for_a_recompute(
 
 def test_saving_the_automatic_invite_asks_for_a_recompute(integration: AtsIntegration) -> None:
     # The Automatic invites check said "off" until the periodic recompute.
-    invites.auto_invite_rule_update(
+    auto_invites.auto_invite_rule_update(
         integration=integration,
         actor=None,
         enabled=True,

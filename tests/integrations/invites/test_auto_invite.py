@@ -12,6 +12,8 @@ from django.test import Client
 from django.urls import reverse
 
 from integrations import features as feature_table
+from integrations.auto_invites import services as auto_invites
+from integrations.invites.services.preview import InviteInputError, invite_preview
 from integrations.lever.sandbox import SandboxServer
 from integrations.lever.sandbox.demo import demo_opportunity
 from integrations.models import (
@@ -21,7 +23,6 @@ from integrations.models import (
     IntegrationStatus,
     OpportunityLink,
 )
-from integrations.services import invites
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
 from tests.factories import CandidacyFactory
 from tests.integrations.invites.conftest import posting_of
@@ -44,7 +45,7 @@ def rule_on(integration: AtsIntegration, **extra: Any) -> AutoInviteRule:
         "role": None,
     }
     fields.update(extra)
-    return invites.auto_invite_rule_update(integration=integration, actor=None, **fields)
+    return auto_invites.auto_invite_rule_update(integration=integration, actor=None, **fields)
 
 
 def delivery(integration: AtsIntegration, opportunity_id: str) -> str | None:
@@ -153,7 +154,7 @@ def test_six_month_rule_holds_for_automatic_invites(
     invitable: list[str],
 ) -> None:
     rule_on(lever_integration)
-    preview = invites.invite_preview(
+    preview = invite_preview(
         group=lever_integration.group,
         integration=lever_integration,
         url=f"https://hire.lever.co/candidates/{invitable[0]}",
@@ -161,7 +162,7 @@ def test_six_month_rule_holds_for_automatic_invites(
     CandidacyFactory(role=Role.objects.get(pk=preview.role_id or 0), candidate_email=preview.email)
     lever.move_stage(invitable[0], TECHNICAL)
 
-    outcome = invites.auto_invite_consider(
+    outcome = auto_invites.auto_invite_consider(
         integration=lever_integration, opportunity_id=invitable[0], via="webhook"
     )
 
@@ -176,13 +177,13 @@ def test_unmatched_posting_uses_the_rules_role_or_is_skipped(
 ) -> None:
     rule_on(lever_integration)
     lever.move_stage(invitable[0], TECHNICAL)
-    skipped = invites.auto_invite_consider(
+    skipped = auto_invites.auto_invite_consider(
         integration=lever_integration, opportunity_id=invitable[0], via="webhook"
     )
     role = Role.objects.create(group=lever_integration.group, title="Fallback")
     rule_on(lever_integration, role=role)
 
-    invited = invites.auto_invite_consider(
+    invited = auto_invites.auto_invite_consider(
         integration=lever_integration, opportunity_id=invitable[0], via="webhook"
     )
 
@@ -221,7 +222,7 @@ def test_dry_run_lists_who_would_be_invited_and_invites_nobody(
     rule_on(lever_integration)
     lever.move_stage(invitable[0], TECHNICAL)
 
-    decisions = invites.auto_invite_dry_run(integration=lever_integration)
+    decisions = auto_invites.auto_invite_dry_run(integration=lever_integration)
 
     assert invitable[0] in {d.opportunity_id for d in decisions if d.invite}
     assert all(d.reason for d in decisions)
@@ -229,7 +230,7 @@ def test_dry_run_lists_who_would_be_invited_and_invites_nobody(
 
 
 def test_turning_it_on_needs_a_stage(lever_integration: AtsIntegration) -> None:
-    with pytest.raises(invites.InviteInputError):
+    with pytest.raises(InviteInputError):
         rule_on(lever_integration, stage_id="")
 
     assert not AutoInviteRule.objects.filter(enabled=True).exists()
