@@ -1,6 +1,6 @@
 """What a first real user hit on the invite pages: the default group, rows that need a
-decision, counts, the empty problems card, emails Karat can't send to, the automatic
-invite's posting labels, and which process invites a large batch."""
+decision, counts, the empty problems card, emails Karat can't send to, and which process
+invites a large batch (the automatic invite's are in tests/integrations/auto_invites/)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from integrations import ats
-from integrations.auto_invites.views import posting_choices
 from integrations.invites.services.batches import invite_batch_invite, invite_batch_preview
 from integrations.invites.services.create import invite_urls
 from integrations.invites.services.preview import (
@@ -23,11 +21,11 @@ from integrations.invites.services.preview import (
 )
 from integrations.lever.sandbox.demo import demo_data
 from integrations.models import AtsIntegration, InviteBatch, InviteItem
-from integrations.selectors import PostingSummary
 from karatlever.accounts.models import Group
 from karatlever.hiring.models import Candidacy, Role
 from tests.factories import CandidacyFactory, IntegrationFactory, RoleFactory
-from tests.integrations.invites.conftest import posting_of, unmailable_opportunity_id, url_of
+from tests.integrations.conftest import posting_of
+from tests.integrations.invites.conftest import unmailable_opportunity_id, url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -207,36 +205,6 @@ def test_an_email_with_a_non_ascii_local_part_is_refused_with_its_reason(
 )
 def test_email_unsupported_reason(email: str, refused: bool) -> None:
     assert bool(email_unsupported_reason(email)) is refused
-
-
-def test_postings_with_the_same_title_can_be_told_apart() -> None:
-    listed: list[ats.PostingInfo | PostingSummary] = [
-        PostingSummary("aaaaaaaa-1", "Backend Engineer", "published", "Platform", "Berlin"),
-        PostingSummary("bbbbbbbb-2", "Backend Engineer", "published", "Payments", "Berlin"),
-        PostingSummary("cccccccc-3", "Backend Engineer", "published"),
-        PostingSummary("dddddddd-4", "Backend Engineer", "published"),
-        ats.PostingInfo("eeeeeeee-5", "Designer", (), "closed"),
-    ]
-
-    labels = [label for _, label in posting_choices(listed)]
-
-    assert len(set(labels)) == len(labels)
-    assert labels[0] == "Backend Engineer — Platform · Berlin (published)"
-    assert labels[2] == "Backend Engineer (published) · id cccccccc"
-    assert labels[4] == "Designer (closed)"
-
-
-def test_the_origins_are_a_fieldset_with_a_legend(
-    admin_client: Client, lever_integration: AtsIntegration
-) -> None:
-    page = admin_client.get(
-        reverse("auto-invite:edit", args=[lever_integration.public_id])
-    ).content.decode()
-
-    fieldset = page[page.index('<fieldset class="field choice-field') :]
-    fieldset = fieldset[: fieldset.index("</fieldset>")]
-    assert "<legend>Only for these origins" in fieldset
-    assert fieldset.count('<label class="check choice"') >= 3
 
 
 def test_a_large_batch_is_invited_in_the_worker_even_with_few_rows_ticked(

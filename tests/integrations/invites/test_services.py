@@ -21,7 +21,8 @@ from integrations.models import AtsIntegration, OpportunityLink
 from karatlever.accounts.models import User
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
 from tests.factories import CandidacyFactory, RoleFactory
-from tests.integrations.invites.conftest import posting_of, url_of
+from tests.integrations.conftest import posting_of
+from tests.integrations.invites.conftest import url_of
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from integrations import ats
 from integrations import features as feature_table
 from integrations.auto_invites import services as auto_invites
+from integrations.auto_invites.views import posting_choices
 from integrations.invites.services.preview import InviteInputError, invite_preview
 from integrations.lever.sandbox import SandboxServer
 from integrations.lever.sandbox.demo import demo_opportunity
@@ -23,9 +25,10 @@ from integrations.models import (
     IntegrationStatus,
     OpportunityLink,
 )
+from integrations.selectors import PostingSummary
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
 from tests.factories import CandidacyFactory
-from tests.integrations.invites.conftest import posting_of
+from tests.integrations.conftest import posting_of
 from webhooks.models import WebhookDelivery
 from webhooks.services import processing, reconcile
 
@@ -353,3 +356,36 @@ def test_an_automatic_invite_asks_for_a_status_recompute(
     snapshot = IntegrationStatus.objects.get(integration=lever_integration)
     assert snapshot.pending
     assert snapshot.request_reason == "Automatic invite sent"
+
+
+# --- the page's form (first real users) --------------------------------------------------------
+
+
+def test_postings_with_the_same_title_can_be_told_apart() -> None:
+    listed: list[ats.PostingInfo | PostingSummary] = [
+        PostingSummary("aaaaaaaa-1", "Backend Engineer", "published", "Platform", "Berlin"),
+        PostingSummary("bbbbbbbb-2", "Backend Engineer", "published", "Payments", "Berlin"),
+        PostingSummary("cccccccc-3", "Backend Engineer", "published"),
+        PostingSummary("dddddddd-4", "Backend Engineer", "published"),
+        ats.PostingInfo("eeeeeeee-5", "Designer", (), "closed"),
+    ]
+
+    labels = [label for _, label in posting_choices(listed)]
+
+    assert len(set(labels)) == len(labels)
+    assert labels[0] == "Backend Engineer — Platform · Berlin (published)"
+    assert labels[2] == "Backend Engineer (published) · id cccccccc"
+    assert labels[4] == "Designer (closed)"
+
+
+def test_the_origins_are_a_fieldset_with_a_legend(
+    admin_client: Client, lever_integration: AtsIntegration
+) -> None:
+    page = admin_client.get(
+        reverse("auto-invite:edit", args=[lever_integration.public_id])
+    ).content.decode()
+
+    fieldset = page[page.index('<fieldset class="field choice-field') :]
+    fieldset = fieldset[: fieldset.index("</fieldset>")]
+    assert "<legend>Only for these origins" in fieldset
+    assert fieldset.count('<label class="check choice"') >= 3
