@@ -4,8 +4,9 @@ Usage: .venv/bin/python bench/invite_bulk.py [--urls 200]
 
 In-process: a fresh SQLite database in a temporary KARATLEVER_VAR_DIR (migrated here), one group
 with a Lever integration (the sandbox's demo key, the default client rate of 8 requests/s,
-burst 10) and one Karat role per published demo posting, then ``invites.invite_urls`` — the
-service behind ``POST /api/v1/invitations/`` and the background batches: for each URL one
+burst 10) and one Karat role per published demo posting, then ``invite_urls``
+(integrations/invites/services/create.py) — the service behind ``POST /api/v1/invitations/``
+and the background batches: for each URL one
 ``GET /opportunities/:id?expand=applications&expand=stage``, postings and archive reasons
 from the per-integration cache (filled once), candidacy + link + timeline + email (locmem).
 The sandbox enforces Lever's own limit (10/s, burst 20) and answers 429 past it.
@@ -82,8 +83,8 @@ def main() -> int:
         configure(var_dir, lever.api_url)
         from django.core import mail
 
+        from integrations.invites.services.create import invite_urls
         from integrations.models import AtsIntegration
-        from integrations.services import invites
         from karatlever.accounts.models import Group, Organization
         from karatlever.hiring.models import Role
 
@@ -102,7 +103,7 @@ def main() -> int:
         before = Counter(lever.request_stats())
 
         started = time.monotonic()
-        outcomes = invites.invite_urls(group=group, urls=urls, role=None, actor=None)
+        outcomes = invite_urls(group=group, urls=urls, role=None, actor=None)
         wall = time.monotonic() - started
 
         stats = Counter(lever.request_stats())

@@ -246,7 +246,7 @@ class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
         return False
 
 
-# --- invites: read-only; written by services/invites.py -----------------------------------------
+# --- invites: read-only; written by invites/services/ -------------------------------------------
 
 
 class InviteItemInline(admin.TabularInline[InviteItem, InviteBatch]):

@@ -14,7 +14,7 @@ urlpatterns = [
         api.IntegrationDetailApi.as_view(),
         name="api-integration-detail",
     ),
-    path("invitations/", api.InvitationCreateApi.as_view(), name="api-invitation-create"),
+    path("", include("integrations.invites.api_urls")),
     path(
         "integrations/<uuid:public_id>/status/",
         status_api.IntegrationStatusApi.as_view(),

@@ -51,7 +51,7 @@ FEATURES: tuple[Feature, ...] = (
         "Invite candidates using Lever URL",
         "Karat reads pasted Lever candidate URLs, matches each posting to a Karat role, and "
         "creates and invites the candidacies.",
-        health="integrations.status.services.invite_from_lever_url_health",
+        health="integrations.invites.health.invite_from_lever_url_health",
     ),
     Feature(
         POST_CANDIDACY_UPDATES,
@@ -80,8 +80,8 @@ FEATURES: tuple[Feature, ...] = (
         AUTOMATIC_INVITES,
         "Automatic invites",
         "Karat invites candidates who enter a chosen Lever stage, when an admin turns it on.",
-        health="integrations.auto_invite_views.automatic_invites_health",
-        settings_section="integrations.auto_invite_views.settings_section",
+        health="integrations.auto_invites.health.automatic_invites_health",
+        settings_section="integrations.auto_invites.views.settings_section",
     ),
 )
 FEATURES_BY_KEY: Mapping[str, Feature] = {feature.key: feature for feature in FEATURES}

@@ -277,7 +277,7 @@ class AuditEntry(models.Model):
         return self.summary
 
 
-# --- invites (integrations/services/invites.py) -----------------------------------------------
+# --- invites (integrations/invites/services/) -------------------------------------------------
 
 
 class InviteBatch(models.Model):
@@ -336,11 +336,11 @@ class InviteItem(models.Model):
     position = models.PositiveIntegerField()
     url = models.TextField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    # A stable code for machines (services/invites.py ``InviteErrorCode``) and its message.
+    # A stable code for machines (invites/services/preview.py ``InviteCode``) and its message.
     code = models.CharField(max_length=32, blank=True)
     message = models.CharField(max_length=500, blank=True)
     opportunity_id = models.CharField(max_length=64, blank=True)
-    # What the preview showed (from the ATS): see ``invites.OpportunityPreview``.
+    # What the preview showed (from the ATS): see ``InvitePreview`` (invites/services/preview.py).
     preview = models.JSONField(default=dict, blank=True)
     # Warning codes of the preview: already_invited, recent_interview, archived, no_email.
     warnings = models.JSONField(default=list, blank=True)

@@ -41,18 +41,18 @@ INVITE_CHUNK = 40
 @shared_task(ignore_result=True)
 def invite_batch_preview(batch_id: int) -> None:
     """Read the next rows of a large invite batch from the ATS; see the service."""
-    from integrations.services import invites
+    from integrations.invites.services import batches
 
-    if invites.invite_batch_preview(batch_id=batch_id, limit=INVITE_CHUNK):
+    if batches.invite_batch_preview(batch_id=batch_id, limit=INVITE_CHUNK):
         invite_batch_preview.delay(batch_id)
 
 
 @shared_task(ignore_result=True)
 def invite_batch_invite(batch_id: int) -> None:
     """Invite the next chosen rows of a large invite batch; see the service."""
-    from integrations.services import invites
+    from integrations.invites.services import batches
 
-    if invites.invite_batch_invite(batch_id=batch_id, limit=INVITE_CHUNK):
+    if batches.invite_batch_invite(batch_id=batch_id, limit=INVITE_CHUNK):
         invite_batch_invite.delay(batch_id)
 
 

@@ -481,7 +481,7 @@ RECONCILE_OVERLAP_SECONDS = env.int("RECONCILE_OVERLAP_SECONDS", default=120)
 RECONCILE_UNANNOUNCED_STREAK_ALERT = env.int("RECONCILE_UNANNOUNCED_STREAK_ALERT", default=3)
 
 # ---------------------------------------------------------------------------------------------
-# Invites (integrations/services/invites.py)
+# Invites (integrations/invites/services/)
 # ---------------------------------------------------------------------------------------------
 
 # The scheduling link in the invitation email; "{candidacy}" becomes the candidacy's id.

@@ -23,12 +23,12 @@ urlpatterns = [
     path("accounts/", include("karatlever.accounts.urls")),
     path("admin/", admin.site.urls),
     # Above the hiring pages: /candidates/invite/ must win over /candidates/<uuid:code>/.
-    path("candidates/invite/", include("integrations.invite_urls")),
+    path("candidates/invite/", include("integrations.invites.urls")),
     path("", include("karatlever.hiring.urls")),
     path("settings/ats-integrations/", include("integrations.urls")),
     # Webhook setup and activity pages live under each integration's URL space too.
     path("settings/ats-integrations/", include("webhooks.console_urls")),
-    path("settings/ats-integrations/", include("integrations.auto_invite_urls")),
+    path("settings/ats-integrations/", include("integrations.auto_invites.urls")),
     # Post candidacy updates: settings save/preview and the activity page's actions.
     path("settings/ats-integrations/", include("integrations.outbound.urls")),
     path("api/v1/", include("karatlever.api_urls")),

@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
-from integrations.connection.selectors import auto_invite_recent, integration_get
+from integrations.auto_invites.selectors import auto_invite_recent
+from integrations.connection.selectors import integration_get
 from integrations.features import SettingsSection
 from integrations.models import AtsIntegration
 from karatlever.accounts.http import AuthenticatedHttpRequest
@@ -138,7 +139,7 @@ def activity(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRes
                 (WebhookRejection.Reason(reason).label, count) for reason, count in counts.items()
             ],
             "settings_url": _settings_url(integration),
-            # Each automatic invite (integrations/services/invites.py) is listed here too.
+            # Each automatic invite (integrations/auto_invites/services.py) is listed here too.
             "auto_invites": auto_invite_recent(integration=integration),
             # Post candidacy updates: the outbound side of the same integration.
             **_outbound_context(request, integration),

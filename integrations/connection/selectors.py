@@ -13,8 +13,6 @@ from integrations import ats
 from integrations.models import (
     AtsIntegration,
     AuditEntry,
-    InviteBatch,
-    InviteItem,
     KeyCheck,
 )
 from karatlever.accounts.selectors import group_list_visible
@@ -230,27 +228,3 @@ def candidacy_page_context(candidacy: Any) -> dict[str, Any]:
     if label:
         context["ats_label"] = label
     return context
-
-
-# --- invites ----------------------------------------------------------------------------------
-
-
-def invite_batch_get(*, user: User, public_id: UUID | str) -> InviteBatch:
-    """An invite batch of a group the user can see; Http404 otherwise (never 403)."""
-    return get_object_or_404(
-        InviteBatch.objects.filter(group__in=group_list_visible(user=user)).select_related(
-            "group", "integration"
-        ),
-        public_id=public_id,
-    )
-
-
-def invite_items(*, batch: InviteBatch) -> QuerySet[InviteItem]:
-    return batch.items.select_related("role", "candidacy").order_by("position")
-
-
-def auto_invite_recent(*, integration: AtsIntegration, limit: int = 20) -> QuerySet[AuditEntry]:
-    """The integration's latest automatic invites (audit entries), newest first."""
-    return AuditEntry.objects.filter(
-        integration_public_id=integration.public_id, action=AuditEntry.Action.AUTO_INVITED
-    )[:limit]

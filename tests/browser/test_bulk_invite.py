@@ -22,7 +22,7 @@ from karatlever.hiring.models import Candidacy
 from tests.browser.conftest import LoginFunc, screenshot
 from tests.browser.test_accessibility import _problems as axe_problems
 from tests.factories import RoleFactory
-from tests.integrations.invites.conftest import mailable_opportunity_ids
+from tests.integrations.conftest import mailable_opportunity_ids
 
 pytestmark = pytest.mark.browser
 

@@ -1,4 +1,5 @@
-"""Fixtures for the integration console tests: keys, a keyed integration, a local Lever sandbox."""
+"""Fixtures for the integration console tests: keys, a keyed integration, a local Lever sandbox,
+and the invite features' integration on it (invites/, auto_invites/)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ import pytest
 from django.utils import timezone
 
 from integrations.connection.services import lifecycle
-from integrations.lever.sandbox import SandboxServer
+from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer, demo_opportunity_ids
+from integrations.lever.sandbox.demo import demo_data, demo_opportunity
 from integrations.models import AtsIntegration, KeyCheck
 from karatlever.accounts.models import User
+from karatlever.hiring.models import Role
 from tests.brokers import broker
+from tests.factories import RoleFactory
 
 # Looks like a Lever key; the tests search for it (and its Basic-auth form) everywhere.
 API_KEY = "lvr_TEST_9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2aXy12"
@@ -95,3 +99,72 @@ def lever_sandbox(settings: Any) -> Iterator[SandboxServer]:
     with SandboxServer(port=0, rate_per_second=None) as server:
         settings.LEVER_API_BASE_URL = server.api_url
         yield server
+
+
+# --- the invite features (invites/, auto_invites/): the sandbox's demo data -------------------
+
+
+@pytest.fixture
+def own_cache_and_broker(settings: Any, tmp_path: Path) -> Iterator[None]:
+    """An empty cache (Lever name lookups) and rate buckets per test; tasks go to memory. The
+    invite folders' conftests use it for every test (autouse there)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"invites-test-{tmp_path.name}",
+        }
+    }
+    settings.LEVER_RATE_LIMIT_DIR = tmp_path / "ratelimit"
+    settings.REDIS_URL = ""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with broker("memory://"):
+        yield
+
+
+@pytest.fixture
+def lever(lever_sandbox: SandboxServer) -> SandboxServer:
+    """The local Lever sandbox (``lever_sandbox``), under the name the invite tests use."""
+    return lever_sandbox
+
+
+@pytest.fixture
+def lever_integration(integration: AtsIntegration, lever: SandboxServer) -> AtsIntegration:
+    """The group's integration (region us), with the sandbox's demo key."""
+    integration.api_key = DEMO_API_KEY
+    integration.api_key_last4 = DEMO_API_KEY[-4:]
+    integration.region = "us"
+    integration.save(update_fields=["api_key", "api_key_last4", "region"])
+    return integration
+
+
+def posting_of(opportunity_id: str) -> dict[str, Any]:
+    posting_id = demo_opportunity(opportunity_id)["_application"]["posting"]
+    return next(p for p in demo_data().postings if p["id"] == posting_id)
+
+
+@pytest.fixture
+def roles(lever_integration: AtsIntegration) -> list[Role]:
+    """One Karat role per published demo posting, matched by title (no requisition codes)."""
+    published = [p for p in demo_data().postings if p["state"] == "published"]
+    return [
+        RoleFactory(group=lever_integration.group, title=p["text"], requisition_code="")
+        for p in published
+    ]
+
+
+@pytest.fixture
+def invitable() -> list[str]:
+    """Opportunity ids the demo data says can be invited (active, posting, name, email),
+    without those whose email Karat refuses (non-ASCII before the @: see
+    ``email_unsupported_reason``)."""
+    return mailable_opportunity_ids(30)
+
+
+def mailable_opportunity_ids(n: int) -> list[str]:
+    """The first ``n`` invitable demo opportunities whose email's local part is ASCII."""
+    ids = [
+        o
+        for o in demo_opportunity_ids(60)
+        if demo_opportunity(o)["emails"][0].rpartition("@")[0].isascii()
+    ]
+    return ids[:n]

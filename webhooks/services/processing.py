@@ -16,12 +16,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations import ats
+from integrations.auto_invites import services as auto_invites
 from integrations.connection.services.outcomes import (
     integration_failure_record,
     integration_success_record,
 )
 from integrations.models import AtsIntegration, OpportunityLink
-from integrations.services import invites
 from integrations.status.refresh import status_refresh_request
 from karatlever.accounts.models import User
 from karatlever.hiring.services import AtsStateResult, candidacy_ats_state_apply
@@ -74,11 +74,11 @@ def _opportunity_change(delivery: WebhookDelivery) -> _Plan:
         .first()
     )
     if link is None:
-        # The automatic invite (integrations/services/invites.py): an opportunity not yet
+        # The automatic invite (integrations/auto_invites/services.py): an opportunity not yet
         # linked that is now in the integration's invite stage gets invited here. None when
         # the rule is off (the delivery is ignored, as before); its ATS errors are handled
         # below like any other read of this delivery.
-        invited = invites.auto_invite_consider(
+        invited = auto_invites.auto_invite_consider(
             integration=delivery.integration, opportunity_id=delivery.opportunity_id, via="webhook"
         )
         if invited is not None and invited.invited:

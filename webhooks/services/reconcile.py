@@ -12,12 +12,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from integrations import ats
+from integrations.auto_invites import services as auto_invites
 from integrations.connection.services.outcomes import (
     integration_failure_record,
     integration_success_record,
 )
 from integrations.models import AtsIntegration, OpportunityLink
-from integrations.services import invites
 from karatlever.hiring.services import candidacy_ats_state_apply
 from webhooks.models import WebhookDelivery
 from webhooks.services.processing import opportunity_link_follow
@@ -62,7 +62,7 @@ def integration_reconcile(*, integration_id: int) -> ReconcileResult | None:
     start = max(0, cursor - settings.RECONCILE_OVERLAP_SECONDS * 1000)
     seen = changed = unannounced = 0
     # The automatic invite also acts on unlinked opportunities the poll sees.
-    auto_invite = invites.auto_invite_enabled(integration=integration)
+    auto_invite = auto_invites.auto_invite_enabled(integration=integration)
     if links or auto_invite:
         adapter = ats.adapter_for(integration.ats)
         try:
@@ -152,7 +152,7 @@ def _auto_invite(integration: AtsIntegration, current: ats.OpportunityState) -> 
     only when the opportunity is in the rule's stage. One hidden or deleted record ends only
     its own invite; other ATS errors stop the poll (the cursor stays, the next poll retries)."""
     try:
-        invites.auto_invite_consider(
+        auto_invites.auto_invite_consider(
             integration=integration,
             opportunity_id=current.opportunity_id,
             via="reconciliation",

@@ -1,6 +1,6 @@
 """What a first real user hit on the invite pages: the default group, rows that need a
-decision, counts, the empty problems card, emails Karat can't send to, the automatic
-invite's posting labels, and which process invites a large batch."""
+decision, counts, the empty problems card, emails Karat can't send to, and which process
+invites a large batch (the automatic invite's are in tests/integrations/auto_invites/)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,20 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from integrations import ats
-from integrations.auto_invite_views import posting_choices
+from integrations.invites.services.batches import invite_batch_invite, invite_batch_preview
+from integrations.invites.services.create import invite_urls
+from integrations.invites.services.preview import (
+    InviteCode,
+    email_unsupported_reason,
+    invite_group_default,
+)
 from integrations.lever.sandbox.demo import demo_data
 from integrations.models import AtsIntegration, InviteBatch, InviteItem
-from integrations.roles.selectors import PostingSummary
-from integrations.services import invites
 from karatlever.accounts.models import Group
 from karatlever.hiring.models import Candidacy, Role
 from tests.factories import CandidacyFactory, IntegrationFactory, RoleFactory
-from tests.integrations.invites.conftest import posting_of, unmailable_opportunity_id, url_of
+from tests.integrations.conftest import posting_of
+from tests.integrations.invites.conftest import unmailable_opportunity_id, url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +59,7 @@ def test_a_group_without_an_integration_still_says_so(
 ) -> None:
     paste(recruiter_client, second_group, [url_of(invitable[0])])
 
-    assert InviteItem.objects.get().code == invites.InviteCode.NO_INTEGRATION
+    assert InviteItem.objects.get().code == InviteCode.NO_INTEGRATION
 
 
 def test_a_disabled_integration_is_not_the_default(
@@ -65,7 +69,7 @@ def test_a_disabled_integration_is_not_the_default(
     lever_integration.enabled = False
     lever_integration.save(update_fields=["enabled"])
 
-    chosen = invites.invite_group_default(groups=[second_group, lever_integration.group])
+    chosen = invite_group_default(groups=[second_group, lever_integration.group])
 
     assert chosen == second_group
 
@@ -177,15 +181,15 @@ def test_an_email_with_a_non_ascii_local_part_is_refused_with_its_reason(
     paste(recruiter_client, lever_integration.group, [url_of(opportunity_id)])
     item = InviteItem.objects.get()
 
-    outcomes = invites.invite_urls(
+    outcomes = invite_urls(
         group=lever_integration.group, urls=[url_of(opportunity_id)], role=roles[0], actor=None
     )
 
     assert item.status == InviteItem.Status.ERROR
-    assert item.code == invites.InviteCode.EMAIL_UNSUPPORTED
+    assert item.code == InviteCode.EMAIL_UNSUPPORTED
     assert "can't receive mail from Karat" in item.message
     assert item.preview["email"] in item.message
-    assert [o.code for o in outcomes] == [invites.InviteCode.EMAIL_UNSUPPORTED]
+    assert [o.code for o in outcomes] == [InviteCode.EMAIL_UNSUPPORTED]
     assert not Candidacy.objects.exists()
     assert mail.outbox == []
 
@@ -200,37 +204,7 @@ def test_an_email_with_a_non_ascii_local_part_is_refused_with_its_reason(
     ],
 )
 def test_email_unsupported_reason(email: str, refused: bool) -> None:
-    assert bool(invites.email_unsupported_reason(email)) is refused
-
-
-def test_postings_with_the_same_title_can_be_told_apart() -> None:
-    listed: list[ats.PostingInfo | PostingSummary] = [
-        PostingSummary("aaaaaaaa-1", "Backend Engineer", "published", "Platform", "Berlin"),
-        PostingSummary("bbbbbbbb-2", "Backend Engineer", "published", "Payments", "Berlin"),
-        PostingSummary("cccccccc-3", "Backend Engineer", "published"),
-        PostingSummary("dddddddd-4", "Backend Engineer", "published"),
-        ats.PostingInfo("eeeeeeee-5", "Designer", (), "closed"),
-    ]
-
-    labels = [label for _, label in posting_choices(listed)]
-
-    assert len(set(labels)) == len(labels)
-    assert labels[0] == "Backend Engineer — Platform · Berlin (published)"
-    assert labels[2] == "Backend Engineer (published) · id cccccccc"
-    assert labels[4] == "Designer (closed)"
-
-
-def test_the_origins_are_a_fieldset_with_a_legend(
-    admin_client: Client, lever_integration: AtsIntegration
-) -> None:
-    page = admin_client.get(
-        reverse("auto-invite:edit", args=[lever_integration.public_id])
-    ).content.decode()
-
-    fieldset = page[page.index('<fieldset class="field choice-field') :]
-    fieldset = fieldset[: fieldset.index("</fieldset>")]
-    assert "<legend>Only for these origins" in fieldset
-    assert fieldset.count('<label class="check choice"') >= 3
+    assert bool(email_unsupported_reason(email)) is refused
 
 
 def test_a_large_batch_is_invited_in_the_worker_even_with_few_rows_ticked(
@@ -243,7 +217,7 @@ def test_a_large_batch_is_invited_in_the_worker_even_with_few_rows_ticked(
     settings.INVITE_BACKGROUND_THRESHOLD = 2
     paste(recruiter_client, lever_integration.group, [url_of(o) for o in invitable[:3]])
     batch = InviteBatch.objects.get()
-    invites.invite_batch_preview(batch_id=batch.pk)
+    invite_batch_preview(batch_id=batch.pk)
     first = batch.items.order_by("position").first()
     assert first is not None
 
@@ -255,7 +229,7 @@ def test_a_large_batch_is_invited_in_the_worker_even_with_few_rows_ticked(
     assert batch.status == InviteBatch.Status.INVITING  # queued for the worker, not done here
     assert not Candidacy.objects.exists()
     assert mail.outbox == []
-    invites.invite_batch_invite(batch_id=batch.pk)  # what the worker's task runs
+    invite_batch_invite(batch_id=batch.pk)  # what the worker's task runs
     assert Candidacy.objects.count() == 1
     assert len(mail.outbox) == 1
 

@@ -9,23 +9,29 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
+from integrations.invites.services.create import invite_create, invite_urls
+from integrations.invites.services.preview import (
+    InviteCode,
+    InvitePreview,
+    InviteWarning,
+    invite_preview,
+)
 from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer
 from integrations.models import AtsIntegration, OpportunityLink
-from integrations.services import invites
-from integrations.services.invites import InviteCode, InviteWarning
 from karatlever.accounts.models import User
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
 from tests.factories import CandidacyFactory, RoleFactory
-from tests.integrations.invites.conftest import posting_of, url_of
+from tests.integrations.conftest import posting_of
+from tests.integrations.invites.conftest import url_of
 
 pytestmark = pytest.mark.django_db
 
 
-def preview(integration: AtsIntegration, url: str) -> invites.InvitePreview:
-    return invites.invite_preview(group=integration.group, integration=integration, url=url)
+def preview(integration: AtsIntegration, url: str) -> InvitePreview:
+    return invite_preview(group=integration.group, integration=integration, url=url)
 
 
-def matched_role(result: invites.InvitePreview) -> Role:
+def matched_role(result: InvitePreview) -> Role:
     assert result.role_id is not None, result
     return Role.objects.get(pk=result.role_id)
 
@@ -96,9 +102,7 @@ def test_each_bad_url_gets_its_own_reason_and_invites_nothing(
     lever_integration: AtsIntegration, url: str, code: str
 ) -> None:
     result = preview(lever_integration, url)
-    outcome = invites.invite_create(
-        integration=lever_integration, preview=result, role=None, actor=None
-    )
+    outcome = invite_create(integration=lever_integration, preview=result, role=None, actor=None)
 
     assert not result.ok
     assert result.code == code
@@ -112,7 +116,7 @@ def test_no_integration_disabled_and_no_key_are_reasons_of_their_own(
 ) -> None:
     url = url_of(invitable[0])
 
-    missing = invites.invite_preview(group=integration.group, integration=None, url=url)
+    missing = invite_preview(group=integration.group, integration=None, url=url)
     no_key = preview(integration, url)
     integration.enabled = False
     disabled = preview(integration, url)
@@ -175,7 +179,7 @@ def test_invite_creates_candidacy_link_timeline_and_email(
     result = preview(lever_integration, url_of(invitable[0]))
     role = matched_role(result)
 
-    outcome = invites.invite_create(
+    outcome = invite_create(
         integration=lever_integration, preview=result, role=role, actor=admin_user
     )
 
@@ -203,12 +207,10 @@ def test_same_opportunity_is_never_invited_twice(
 ) -> None:
     first = preview(lever_integration, url_of(invitable[0]))
     role = matched_role(first)
-    invites.invite_create(integration=lever_integration, preview=first, role=role, actor=None)
+    invite_create(integration=lever_integration, preview=first, role=role, actor=None)
 
     again = preview(lever_integration, url_of(invitable[0]))
-    outcome = invites.invite_create(
-        integration=lever_integration, preview=first, role=role, actor=None
-    )
+    outcome = invite_create(integration=lever_integration, preview=first, role=role, actor=None)
 
     assert InviteWarning.ALREADY_INVITED in again.warnings
     assert again.existing_candidacy
@@ -226,10 +228,8 @@ def test_recent_interview_for_the_same_role_needs_a_confirmation(
     CandidacyFactory(role=role, candidate_email=result.email)
 
     warned = preview(lever_integration, url_of(invitable[0]))
-    refused = invites.invite_create(
-        integration=lever_integration, preview=warned, role=role, actor=None
-    )
-    confirmed = invites.invite_create(
+    refused = invite_create(integration=lever_integration, preview=warned, role=role, actor=None)
+    confirmed = invite_create(
         integration=lever_integration, preview=warned, role=role, actor=None, confirm_recent=True
     )
 
@@ -246,9 +246,7 @@ def test_an_interview_over_six_months_ago_needs_no_confirmation(
     with time_machine.travel(timezone.now() - timedelta(days=190)):
         CandidacyFactory(role=role, candidate_email=result.email)
 
-    outcome = invites.invite_create(
-        integration=lever_integration, preview=result, role=role, actor=None
-    )
+    outcome = invite_create(integration=lever_integration, preview=result, role=role, actor=None)
 
     assert outcome.code == InviteCode.INVITED
 
@@ -263,7 +261,7 @@ def test_failed_email_creates_nothing(
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # type: ignore[attr-defined]
     result = preview(lever_integration, url_of(invitable[0]))
 
-    outcome = invites.invite_create(
+    outcome = invite_create(
         integration=lever_integration,
         preview=result,
         role=matched_role(result),
@@ -286,7 +284,7 @@ def test_no_email_and_archived_are_warned(
 
     no_email_preview = preview(lever_integration, url_of(no_email["id"]))
     archived_preview = preview(lever_integration, url_of(archived["id"]))
-    outcome = invites.invite_create(
+    outcome = invite_create(
         integration=lever_integration, preview=no_email_preview, role=roles[0], actor=None
     )
 
@@ -321,9 +319,7 @@ def test_the_local_demo_shape_sandbox_region_links_invite_end_to_end(
         role = RoleFactory(group=integration.group, title="Any role")
         url = f"https://hire.sandbox.lever.co/candidates/{invitable[0]}"
 
-        outcomes = invites.invite_urls(
-            group=integration.group, urls=[url], role=role, actor=admin_user
-        )
+        outcomes = invite_urls(group=integration.group, urls=[url], role=role, actor=admin_user)
 
     assert outcomes[0].code == InviteCode.INVITED
     link = OpportunityLink.objects.get()

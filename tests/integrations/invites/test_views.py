@@ -11,8 +11,15 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from integrations.invites.services.batches import (
+    RowChoice,
+    invite_batch_confirm,
+    invite_batch_invite,
+    invite_batch_preview,
+)
+from integrations.invites.services.create import invite_create
+from integrations.invites.services.preview import invite_preview
 from integrations.models import AtsIntegration, InviteBatch, InviteItem, OpportunityLink
-from integrations.services import invites
 from karatlever.accounts.models import User
 from karatlever.hiring.models import Candidacy, Role
 from tests.factories import RoleFactory
@@ -126,7 +133,7 @@ def test_large_batch_runs_in_the_background_with_a_polled_progress_bar(
     progress = reverse("invites:batch-progress", args=[batch.public_id])
 
     running = recruiter_client.get(reverse("invites:batch", args=[batch.public_id]))
-    invites.invite_batch_preview(batch_id=batch.pk)
+    invite_batch_preview(batch_id=batch.pk)
     finished = recruiter_client.get(progress, HTTP_HX_REQUEST="true")
 
     assert batch.status == InviteBatch.Status.PREVIEWING
@@ -282,7 +289,7 @@ def test_api_another_organizations_group_is_404(
 def test_concurrent_invites_of_one_opportunity_give_one_candidacy(
     lever_integration: AtsIntegration, roles: list[Role], invitable: list[str]
 ) -> None:
-    preview = invites.invite_preview(
+    preview = invite_preview(
         group=lever_integration.group, integration=lever_integration, url=url_of(invitable[0])
     )
     role = Role.objects.get(pk=preview.role_id or 0)
@@ -292,7 +299,7 @@ def test_concurrent_invites_of_one_opportunity_give_one_candidacy(
     def invite() -> None:
         try:
             barrier.wait()
-            outcome = invites.invite_create(
+            outcome = invite_create(
                 integration=lever_integration, preview=preview, role=role, actor=None
             )
             codes.append(outcome.code)
@@ -323,12 +330,12 @@ def test_background_batches_are_read_and_invited_in_chunks(
     paste(recruiter_client, lever_integration, [url_of(o) for o in invitable[:5]])
     batch = InviteBatch.objects.get()
 
-    more = [invites.invite_batch_preview(batch_id=batch.pk, limit=2) for _ in range(3)]
+    more = [invite_batch_preview(batch_id=batch.pk, limit=2) for _ in range(3)]
     batch.refresh_from_db()
     items = list(batch.items.all())
-    choices = {i.pk: invites.RowChoice(include=True) for i in items}
-    invites.invite_batch_confirm(batch=batch, choices=choices, actor=None)
-    invited_more = [invites.invite_batch_invite(batch_id=batch.pk, limit=3) for _ in range(2)]
+    choices = {i.pk: RowChoice(include=True) for i in items}
+    invite_batch_confirm(batch=batch, choices=choices, actor=None)
+    invited_more = [invite_batch_invite(batch_id=batch.pk, limit=3) for _ in range(2)]
     batch.refresh_from_db()
 
     assert more == [True, True, False]

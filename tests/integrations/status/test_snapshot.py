@@ -20,6 +20,7 @@ from pytest_django import DjangoAssertNumQueries, DjangoCaptureOnCommitCallbacks
 
 from integrations import ats, tasks
 from integrations import features as feature_table
+from integrations.auto_invites import services as auto_invites
 from integrations.connection.services import lifecycle
 from integrations.connection.services import outcomes as health
 from integrations.lever import signatures
@@ -27,7 +28,6 @@ from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import DEMO_API_KEY, KARAT_PERMISSIONS, SandboxServer, demo_data
 from integrations.lever.sandbox.permissions import CONFIDENTIAL_ACCESS
 from integrations.models import AtsIntegration, AuditEntry, IntegrationStatus
-from integrations.services import invites
 from integrations.status import alerts, refresh
 from integrations.status import selectors as status_selectors
 from integrations.status import services as status
@@ -449,7 +449,7 @@ def test_saving_settings_asks_for_a_recompute(
 
 def test_saving_the_automatic_invite_asks_for_a_recompute(integration: AtsIntegration) -> None:
     # The Automatic invites check said "off" until the periodic recompute.
-    invites.auto_invite_rule_update(
+    auto_invites.auto_invite_rule_update(
         integration=integration,
         actor=None,
         enabled=True,

@@ -11,7 +11,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from integrations import ats
 from integrations import features as feature_table
+from integrations.auto_invites import services as auto_invites
+from integrations.auto_invites.views import posting_choices
+from integrations.invites.services.preview import InviteInputError, invite_preview
 from integrations.lever.sandbox import SandboxServer
 from integrations.lever.sandbox.demo import demo_opportunity
 from integrations.models import (
@@ -21,10 +25,10 @@ from integrations.models import (
     IntegrationStatus,
     OpportunityLink,
 )
-from integrations.services import invites
+from integrations.roles.selectors import PostingSummary
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
 from tests.factories import CandidacyFactory
-from tests.integrations.invites.conftest import posting_of
+from tests.integrations.conftest import posting_of
 from webhooks.models import WebhookDelivery
 from webhooks.services import processing, reconcile
 
@@ -44,7 +48,7 @@ def rule_on(integration: AtsIntegration, **extra: Any) -> AutoInviteRule:
         "role": None,
     }
     fields.update(extra)
-    return invites.auto_invite_rule_update(integration=integration, actor=None, **fields)
+    return auto_invites.auto_invite_rule_update(integration=integration, actor=None, **fields)
 
 
 def delivery(integration: AtsIntegration, opportunity_id: str) -> str | None:
@@ -153,7 +157,7 @@ def test_six_month_rule_holds_for_automatic_invites(
     invitable: list[str],
 ) -> None:
     rule_on(lever_integration)
-    preview = invites.invite_preview(
+    preview = invite_preview(
         group=lever_integration.group,
         integration=lever_integration,
         url=f"https://hire.lever.co/candidates/{invitable[0]}",
@@ -161,7 +165,7 @@ def test_six_month_rule_holds_for_automatic_invites(
     CandidacyFactory(role=Role.objects.get(pk=preview.role_id or 0), candidate_email=preview.email)
     lever.move_stage(invitable[0], TECHNICAL)
 
-    outcome = invites.auto_invite_consider(
+    outcome = auto_invites.auto_invite_consider(
         integration=lever_integration, opportunity_id=invitable[0], via="webhook"
     )
 
@@ -176,13 +180,13 @@ def test_unmatched_posting_uses_the_rules_role_or_is_skipped(
 ) -> None:
     rule_on(lever_integration)
     lever.move_stage(invitable[0], TECHNICAL)
-    skipped = invites.auto_invite_consider(
+    skipped = auto_invites.auto_invite_consider(
         integration=lever_integration, opportunity_id=invitable[0], via="webhook"
     )
     role = Role.objects.create(group=lever_integration.group, title="Fallback")
     rule_on(lever_integration, role=role)
 
-    invited = invites.auto_invite_consider(
+    invited = auto_invites.auto_invite_consider(
         integration=lever_integration, opportunity_id=invitable[0], via="webhook"
     )
 
@@ -221,7 +225,7 @@ def test_dry_run_lists_who_would_be_invited_and_invites_nobody(
     rule_on(lever_integration)
     lever.move_stage(invitable[0], TECHNICAL)
 
-    decisions = invites.auto_invite_dry_run(integration=lever_integration)
+    decisions = auto_invites.auto_invite_dry_run(integration=lever_integration)
 
     assert invitable[0] in {d.opportunity_id for d in decisions if d.invite}
     assert all(d.reason for d in decisions)
@@ -229,7 +233,7 @@ def test_dry_run_lists_who_would_be_invited_and_invites_nobody(
 
 
 def test_turning_it_on_needs_a_stage(lever_integration: AtsIntegration) -> None:
-    with pytest.raises(invites.InviteInputError):
+    with pytest.raises(InviteInputError):
         rule_on(lever_integration, stage_id="")
 
     assert not AutoInviteRule.objects.filter(enabled=True).exists()
@@ -352,3 +356,36 @@ def test_an_automatic_invite_asks_for_a_status_recompute(
     snapshot = IntegrationStatus.objects.get(integration=lever_integration)
     assert snapshot.pending
     assert snapshot.request_reason == "Automatic invite sent"
+
+
+# --- the page's form (first real users) --------------------------------------------------------
+
+
+def test_postings_with_the_same_title_can_be_told_apart() -> None:
+    listed: list[ats.PostingInfo | PostingSummary] = [
+        PostingSummary("aaaaaaaa-1", "Backend Engineer", "published", "Platform", "Berlin"),
+        PostingSummary("bbbbbbbb-2", "Backend Engineer", "published", "Payments", "Berlin"),
+        PostingSummary("cccccccc-3", "Backend Engineer", "published"),
+        PostingSummary("dddddddd-4", "Backend Engineer", "published"),
+        ats.PostingInfo("eeeeeeee-5", "Designer", (), "closed"),
+    ]
+
+    labels = [label for _, label in posting_choices(listed)]
+
+    assert len(set(labels)) == len(labels)
+    assert labels[0] == "Backend Engineer — Platform · Berlin (published)"
+    assert labels[2] == "Backend Engineer (published) · id cccccccc"
+    assert labels[4] == "Designer (closed)"
+
+
+def test_the_origins_are_a_fieldset_with_a_legend(
+    admin_client: Client, lever_integration: AtsIntegration
+) -> None:
+    page = admin_client.get(
+        reverse("auto-invite:edit", args=[lever_integration.public_id])
+    ).content.decode()
+
+    fieldset = page[page.index('<fieldset class="field choice-field') :]
+    fieldset = fieldset[: fieldset.index("</fieldset>")]
+    assert "<legend>Only for these origins" in fieldset
+    assert fieldset.count('<label class="check choice"') >= 3

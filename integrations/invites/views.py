@@ -16,10 +16,23 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from integrations.connection import selectors
-from integrations.invite_forms import InviteForm
+from integrations.invites import selectors
+from integrations.invites.forms import InviteForm
+from integrations.invites.services.batches import (
+    RowChoice,
+    invite_batch_confirm,
+    invite_batch_start,
+)
+from integrations.invites.services.preview import (
+    MAX_URLS,
+    WARNING_LABELS,
+    InviteInputError,
+    InviteRowsError,
+    InviteWarning,
+    invite_group_default,
+    invite_url_example,
+)
 from integrations.models import InviteBatch, InviteItem
-from integrations.services import invites
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import member_required
 from karatlever.accounts.selectors import group_list_visible
@@ -34,22 +47,22 @@ RUNNING = (InviteBatch.Status.PREVIEWING, InviteBatch.Status.INVITING)
 def invite(request: AuthenticatedHttpRequest) -> HttpResponse:
     groups = group_list_visible(user=request.user)
     # The first group that can actually invite (an enabled integration), not just the first.
-    default = invites.invite_group_default(groups=list(groups))
+    default = invite_group_default(groups=list(groups))
     form = InviteForm(request.POST or None, groups=groups, initial={"group": default})
-    example = invites.invite_url_example(groups=list(groups))
+    example = invite_url_example(groups=list(groups))
     if example:  # the user's integrations are all in one Lever region: show its own link
         form.fields["urls"].help_text = (
-            f"One URL per line, up to {invites.MAX_URLS}. Copy each from the candidate's "
+            f"One URL per line, up to {MAX_URLS}. Copy each from the candidate's "
             f"profile in Lever ({example})."
         )
     if request.method == "POST" and form.is_valid():
         try:
-            batch = invites.invite_batch_start(
+            batch = invite_batch_start(
                 group=form.cleaned_data["group"],
                 raw_urls=form.cleaned_data["urls"],
                 actor=request.user,
             )
-        except invites.InviteInputError as exc:
+        except InviteInputError as exc:
             form_errors_from(form, exc)
         else:
             return redirect("invites:batch", public_id=batch.public_id)
@@ -77,7 +90,7 @@ class PreviewRow:
 
 
 # Warnings a recruiter must decide on: such rows start unticked.
-DECIDE_WARNINGS = {invites.InviteWarning.RECENT_INTERVIEW, invites.InviteWarning.ARCHIVED}
+DECIDE_WARNINGS = {InviteWarning.RECENT_INTERVIEW, InviteWarning.ARCHIVED}
 
 
 def _rows(
@@ -132,7 +145,7 @@ def _context(
         "not_invited": [i for i in items if i.status != InviteItem.Status.INVITED],
         # Rows that can't be (or weren't) invited: the card is hidden when there are none.
         "problems": [i for i in items if i.status not in done_or_pending],
-        "warning_labels": invites.WARNING_LABELS,
+        "warning_labels": WARNING_LABELS,
     }
 
 
@@ -160,24 +173,24 @@ def batch_progress(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> H
 def batch_confirm(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     found = selectors.invite_batch_get(user=request.user, public_id=public_id)
     roles = {str(r.code): r for r in Role.objects.filter(group=found.group, active=True)}
-    choices: dict[int, invites.RowChoice] = {}
+    choices: dict[int, RowChoice] = {}
     for item in found.items.filter(status=InviteItem.Status.READY):
         role_code = request.POST.get(f"role-{item.pk}", "")
         if role_code and role_code not in roles:
             messages.error(request, "Choose an active role of this group for every candidate.")
             return redirect("invites:batch", public_id=found.public_id)
-        choices[item.pk] = invites.RowChoice(
+        choices[item.pk] = RowChoice(
             include=f"include-{item.pk}" in request.POST,
             role=roles.get(role_code),
             confirm_recent=f"confirm-{item.pk}" in request.POST,
         )
     try:
-        invites.invite_batch_confirm(batch=found, choices=choices, actor=request.user)
-    except invites.InviteRowsError as exc:
+        invite_batch_confirm(batch=found, choices=choices, actor=request.user)
+    except InviteRowsError as exc:
         # Nothing changed: the same preview again, with each row's reason and the choices kept.
         messages.error(request, exc.message)
         context = _context(found, posted=request.POST, errors=exc.rows)
         return render(request, "integrations/invites/batch.html", context, status=400)
-    except invites.InviteInputError as exc:
+    except InviteInputError as exc:
         messages.error(request, exc.message)
     return redirect("invites:batch", public_id=found.public_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from integrations import invite_views as views
+from integrations.invites import views
 
 app_name = "invites"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from integrations import auto_invite_views as views
+from integrations.auto_invites import views
 
 app_name = "auto-invite"
 

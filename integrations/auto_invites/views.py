@@ -1,5 +1,4 @@
-"""The automatic invite's console pieces: its Settings section, its page (form + dry run),
-its status-page feature. Registered from ``IntegrationsConfig.ready()``."""
+"""The automatic invite's console pieces: its Settings section and its page (form + dry run)."""
 
 from __future__ import annotations
 
@@ -14,19 +13,16 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from integrations import ats
+from integrations.auto_invites import services
+from integrations.auto_invites.forms import AutoInviteForm
+from integrations.auto_invites.selectors import auto_invite_rule_find
 from integrations.connection import selectors
 from integrations.features import (
-    AUTOMATIC_INVITES,
-    FeatureCheck,
-    FeatureHealth,
-    FeatureIssue,
     SettingsSection,
-    feature_health,
 )
-from integrations.invite_forms import AutoInviteForm
-from integrations.models import AtsIntegration, AutoInviteRule
+from integrations.invites.services.preview import InviteInputError
+from integrations.models import AtsIntegration
 from integrations.roles.selectors import PostingSummary, posting_list
-from integrations.services import invites
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
 from karatlever.forms import form_errors_from
@@ -37,61 +33,15 @@ def _page_url(integration: AtsIntegration) -> str:
     return reverse("auto-invite:edit", kwargs={"public_id": integration.public_id})
 
 
-def _rule(integration: AtsIntegration) -> AutoInviteRule | None:
-    return AutoInviteRule.objects.filter(integration=integration).select_related("role").first()
-
-
 def settings_section(integration: AtsIntegration) -> SettingsSection:
     """The automatic invite on the integration's Settings page: what it does now and a link
     to change it (the page reads stages and postings from the ATS; this section never does)."""
     return SettingsSection(
-        template="integrations/invites/_auto_invite_section.html",
-        context={"rule": _rule(integration), "url": _page_url(integration)},
-    )
-
-
-def automatic_invites_health(integration: AtsIntegration) -> FeatureHealth:
-    """Off: muted "Off". On: ok, with its last automatic invite (two queries)."""
-    rule = _rule(integration)
-    url = _page_url(integration)
-    if rule is None or not rule.enabled or not integration.enabled:
-        why = "turned off" if integration.enabled else "off while the integration is disabled"
-        return feature_health(
-            AUTOMATIC_INVITES,
-            "muted",
-            "Off",
-            f"Automatic invites are {why}.",
-            checks=[FeatureCheck("rule", "Automatic invite", "muted", "Off.", url, "Turn it on")],
-        )
-    stage = rule.stage_name or rule.stage_id
-    last = (
-        f"Last: {rule.last_action}."
-        if rule.last_action
-        else "Nobody has been invited automatically yet."
-    )
-    checks = [
-        FeatureCheck("rule", "Automatic invite", "ok", f"On for stage “{stage}”."),
-        FeatureCheck(
-            "fallback_role",
-            "Role for unmatched postings",
-            "ok" if rule.role else "info",
-            rule.role.title
-            if rule.role
-            else "None: candidates whose posting matches no role are skipped.",
-            "" if rule.role else url,
-            "" if rule.role else "Choose a role",
-        ),
-    ]
-    issues: tuple[FeatureIssue, ...] = ()
-    if not integration.has_api_key:
-        issues = (FeatureIssue("No API key: nothing can be read from the ATS.", url, "Settings"),)
-    return feature_health(
-        AUTOMATIC_INVITES,
-        "warn" if issues else "ok",
-        "On",
-        f"Candidates entering “{stage}” are invited. {last}",
-        checks=checks,
-        issues=issues,
+        template="integrations/auto_invites/_section.html",
+        context={
+            "rule": auto_invite_rule_find(integration=integration),
+            "url": _page_url(integration),
+        },
     )
 
 
@@ -122,7 +72,7 @@ def edit(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRespons
     integration = selectors.integration_get(user=request.user, public_id=public_id)
     adapter = ats.adapter_for(integration.ats)
     account = ats.account_for(integration)
-    rule = invites.auto_invite_rule_get(integration=integration)
+    rule = services.auto_invite_rule_get(integration=integration)
     ats_error = ""
     stages: list[tuple[str, str]] = []
     postings: list[tuple[str, str]] = []
@@ -156,7 +106,7 @@ def edit(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRespons
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            invites.auto_invite_rule_update(
+            services.auto_invite_rule_update(
                 integration=integration,
                 actor=request.user,
                 enabled=data["enabled"],
@@ -166,20 +116,20 @@ def edit(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRespons
                 origins=data["origins"],
                 role=data["role"],
             )
-        except invites.InviteInputError as exc:
+        except InviteInputError as exc:
             form_errors_from(form, exc)
         else:
             messages.success(request, "Automatic invite saved.")
             return redirect(_page_url(integration))
-    dry_run: list[invites.AutoInviteDecision] | None = None
+    dry_run: list[services.AutoInviteDecision] | None = None
     if request.GET.get("dry_run") and rule.stage_id:
         try:
-            dry_run = invites.auto_invite_dry_run(integration=integration)
+            dry_run = services.auto_invite_dry_run(integration=integration)
         except ats.AtsError as exc:
             ats_error = exc.message
     return render(
         request,
-        "integrations/invites/auto_invite.html",
+        "integrations/auto_invites/page.html",
         {
             "integration": integration,
             "form": form,

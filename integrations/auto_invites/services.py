@@ -1,0 +1,246 @@
+"""The automatic invite on an ATS stage: its rule, the decision per opportunity, invite, dry run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.utils import timezone
+
+from integrations import ats
+from integrations.connection.services.audit import audit_entry_record
+from integrations.invites.services.create import InviteOutcome, existing_candidacy, invite_create
+from integrations.invites.services.preview import (
+    InviteInputError,
+    InvitePreview,
+    email_unsupported_reason,
+    preview_of,
+    recent_candidacy,
+)
+from integrations.models import AtsIntegration, AuditEntry, AutoInviteRule
+from integrations.status.refresh import status_refresh_request
+from karatlever.hiring.models import Role
+
+if TYPE_CHECKING:
+    from karatlever.accounts.models import User
+
+# The most candidates a dry run of the automatic invite lists.
+DRY_RUN_LIMIT = 25
+
+
+@dataclass(frozen=True)
+class AutoInviteDecision:
+    """Whether one opportunity would be (or was) invited automatically, and why not."""
+
+    opportunity_id: str
+    candidate_name: str
+    invite: bool
+    reason: str
+    role_title: str = ""
+    url: str = ""
+
+
+def auto_invite_rule_get(*, integration: AtsIntegration) -> AutoInviteRule:
+    rule, _ = AutoInviteRule.objects.get_or_create(integration=integration)
+    return rule
+
+
+def auto_invite_rule_update(
+    *,
+    integration: AtsIntegration,
+    actor: User | None,
+    enabled: bool,
+    stage_id: str,
+    stage_name: str,
+    posting_ids: Sequence[str],
+    origins: Sequence[str],
+    role: Role | None,
+) -> AutoInviteRule:
+    """Save the integration's automatic invite and audit it. Raises InviteInputError when
+    turned on without a stage, or with a role of another group."""
+    if enabled and not stage_id:
+        raise InviteInputError("Choose the Lever stage that sends the invite.", field="stage_id")
+    if role is not None and role.group_id != integration.group_id:
+        raise InviteInputError("Choose a role of this group.", field="role")
+    rule = auto_invite_rule_get(integration=integration)
+    rule.enabled = enabled
+    rule.stage_id, rule.stage_name = stage_id, stage_name
+    rule.posting_ids, rule.origins = sorted(set(posting_ids)), sorted(set(origins))
+    rule.role = role
+    rule.save(
+        update_fields=[
+            "enabled",
+            "stage_id",
+            "stage_name",
+            "posting_ids",
+            "origins",
+            "role",
+            "updated_at",
+        ]
+    )
+    audit_entry_record(
+        integration=integration,
+        actor=actor,
+        action=AuditEntry.Action.AUTO_INVITE_CHANGED,
+        summary=(
+            f"Automatic invite turned on for stage {stage_name or stage_id}"
+            if enabled
+            else "Automatic invite turned off"
+        ),
+        detail={
+            "enabled": enabled,
+            "stage_id": stage_id,
+            "posting_ids": rule.posting_ids,
+            "origins": rule.origins,
+            "role": str(role.code) if role else "",
+        },
+    )
+    status_refresh_request(integration_id=integration.pk, reason="Automatic invite saved")
+    return rule
+
+
+def _auto_rule(integration: AtsIntegration) -> AutoInviteRule | None:
+    return (
+        AutoInviteRule.objects.filter(integration=integration, enabled=True)
+        .exclude(stage_id="")
+        .select_related("role")
+        .first()
+    )
+
+
+def auto_invite_enabled(*, integration: AtsIntegration) -> bool:
+    return _auto_rule(integration) is not None
+
+
+def _decide(
+    rule: AutoInviteRule, integration: AtsIntegration, detail: ats.OpportunityDetail
+) -> tuple[AutoInviteDecision, InvitePreview | None, Role | None]:
+    def no(reason: str) -> tuple[AutoInviteDecision, None, None]:
+        return (
+            AutoInviteDecision(
+                detail.opportunity_id, detail.candidate_name, False, reason, url=detail.url
+            ),
+            None,
+            None,
+        )
+
+    if detail.stage_id != rule.stage_id:
+        return no("Not in the stage")
+    if detail.archived:
+        return no("Archived")
+    if rule.posting_ids and not set(detail.posting_ids) & set(rule.posting_ids):
+        return no("Posting not included")
+    if rule.origins and detail.origin not in rule.origins:
+        return no(f"Origin “{detail.origin or 'none'}” not included")
+    adapter = ats.adapter_for(integration.ats)
+    postings = adapter.postings_get(
+        ats.account_for(integration), detail.posting_ids, profile=ats.WORKER
+    )
+    preview = preview_of(
+        group=integration.group,
+        integration=integration,
+        url=detail.url,
+        detail=detail,
+        postings=[postings[p] for p in detail.posting_ids if p in postings],
+        role=None,
+    )
+    role = Role.objects.filter(pk=preview.role_id).first() if preview.role_id else rule.role
+    if preview.existing_candidacy:
+        return no("Already invited")
+    if not preview.email:
+        return no("No email")
+    if email_unsupported_reason(preview.email):
+        return no(email_unsupported_reason(preview.email))
+    if role is None:
+        return no("No Karat role matches the posting (and the rule names none)")
+    if recent_candidacy(role=role, email=preview.email) is not None:
+        return no("Interviewed for this role in the last 6 months")
+    decision = AutoInviteDecision(
+        detail.opportunity_id,
+        detail.candidate_name,
+        True,
+        f"Entered stage {detail.stage_name or detail.stage_id}",
+        role_title=role.title,
+        url=detail.url,
+    )
+    return decision, preview, role
+
+
+def auto_invite_consider(
+    *,
+    integration: AtsIntegration,
+    opportunity_id: str,
+    via: str,
+    stage_id: str | None = None,
+) -> InviteOutcome | None:
+    """The automatic invite for one opportunity that changed (a verified webhook delivery,
+    or the reconciliation poll; ``via`` says which). None when the rule is off, the
+    opportunity is already linked, or it is not in the rule's stage (``stage_id``, when
+    the caller already knows it, saves the ATS read). Otherwise reads the opportunity (one
+    request) and invites it when it matches the rule and the invite rules (never twice,
+    6 months); each invite is an audit entry and timelined with why. ATS errors propagate
+    (the caller retries the delivery or the poll)."""
+    rule = _auto_rule(integration)
+    if rule is None:
+        return None
+    if stage_id is not None and stage_id != rule.stage_id:
+        return None
+    if existing_candidacy(integration, opportunity_id) is not None:
+        return None
+    adapter = ats.adapter_for(integration.ats)
+    detail = adapter.opportunity_detail(
+        ats.account_for(integration), opportunity_id, profile=ats.DELIVERY
+    )
+    decision, preview, role = _decide(rule, integration, detail)
+    if not decision.invite or preview is None:
+        return InviteOutcome(
+            detail.url, "auto_skipped", f"Automatic invite: {decision.reason}", None, opportunity_id
+        )
+    stage = detail.stage_name or detail.stage_id
+    outcome = invite_create(
+        integration=integration,
+        preview=preview,
+        role=role,
+        actor=None,
+        via="automatic",
+        reason=f"Automatic invite: entered {adapter.label} stage “{stage}” (seen by {via})",
+    )
+    if outcome.invited and outcome.candidacy is not None:
+        summary = f"Invited {outcome.candidacy.candidate_name} automatically (stage {stage})"
+        audit_entry_record(
+            integration=integration,
+            actor=None,
+            action=AuditEntry.Action.AUTO_INVITED,
+            summary=summary,
+            detail={
+                "opportunity_id": opportunity_id,
+                "candidacy": str(outcome.candidacy.code),
+                "stage_id": detail.stage_id,
+                "via": via,
+            },
+        )
+        AutoInviteRule.objects.filter(pk=rule.pk).update(
+            last_action_at=timezone.now(), last_action=summary[:300]
+        )
+        # The status page's Automatic invites feature shows the last one.
+        status_refresh_request(integration_id=integration.pk, reason="Automatic invite sent")
+    return outcome
+
+
+def auto_invite_dry_run(
+    *, integration: AtsIntegration, limit: int = DRY_RUN_LIMIT
+) -> list[AutoInviteDecision]:
+    """Who the rule would invite right now: the active opportunities in its stage (read
+    through the adapter, at most four times ``limit``), each with the decision. Empty when the rule
+    has no stage. Raises ats.AtsError when the ATS can't be read."""
+    rule = AutoInviteRule.objects.filter(integration=integration).select_related("role").first()
+    if rule is None or not rule.stage_id:
+        return []
+    adapter = ats.adapter_for(integration.ats)
+    details = adapter.opportunities_in_stage(
+        ats.account_for(integration), rule.stage_id, limit=limit * 4, profile=ats.INTERACTIVE
+    )
+    decisions = [_decide(rule, integration, d)[0] for d in details]
+    decisions.sort(key=lambda d: not d.invite)
+    return decisions[:limit]

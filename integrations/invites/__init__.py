@@ -1,0 +1,1 @@
+"""Invite candidates using a Lever URL: the paste, its preview, the invite, the API."""

@@ -1,0 +1,138 @@
+"""REST API for inviting candidates from Lever URLs (members of the group)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from integrations.api_permissions import ERRORS, IsMember
+from integrations.invites.services.create import (
+    InviteOutcome,
+    candidacy_url,
+    invite_urls,
+    urls_clean,
+)
+from integrations.invites.services.preview import MAX_URLS, InviteCode, InviteInputError
+from karatlever.accounts.http import signed_in_user
+from karatlever.accounts.selectors import group_list_visible
+from karatlever.hiring.models import Role
+
+
+class InvitationCreateApi(APIView):
+    """Invite candidates from Lever URLs: one result per URL, in order."""
+
+    permission_classes = [IsAuthenticated, IsMember]
+
+    class InvitationInputSerializer(serializers.Serializer[Any]):
+        group = serializers.UUIDField(
+            help_text="The Karat group's code (a UUID), as in GET /api/v1/integrations/ group.code",
+            error_messages={
+                "invalid": "Give the group's code (a UUID), as in GET /api/v1/integrations/ "
+                "group.code."
+            },
+        )
+        lever_urls = serializers.ListField(
+            child=serializers.CharField(max_length=8192, allow_blank=True),
+            min_length=1,
+            max_length=MAX_URLS,
+            error_messages={
+                "min_length": "Give at least one Lever URL.",
+                "max_length": f"Give at most {MAX_URLS} Lever URLs.",
+                "empty": "Give at least one Lever URL.",
+            },
+            help_text=f"Lever candidate URLs (https://hire.lever.co/candidates/<id>), at most "
+            f"{MAX_URLS}",
+        )
+        role = serializers.UUIDField(
+            required=False,
+            allow_null=True,
+            help_text="A Karat role of the group used for every URL; without it each "
+            "candidate's Lever posting must match a role",
+        )
+        confirm_recent_interview = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="Invite even when the candidate interviewed for the same role in the "
+            "last 6 months",
+        )
+
+    class InvitationCandidacySerializer(serializers.Serializer[Any]):
+        id = serializers.UUIDField(source="code")
+        url = serializers.CharField()
+
+    class InvitationResultSerializer(serializers.Serializer[Any]):
+        url = serializers.CharField()
+        status = serializers.ChoiceField(choices=["invited", "already_invited", "not_invited"])
+        code = serializers.CharField(help_text="invited, already_invited, or why not")
+        message = serializers.CharField()
+        opportunity_id = serializers.CharField(allow_blank=True)
+        candidacy = serializers.DictField(allow_null=True)
+
+    class InvitationOutputSerializer(serializers.Serializer[Any]):
+        results = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(
+        operation_id="invitations_create",
+        summary="Invite candidates from Lever URLs (repeating the request creates nothing new)",
+        description="Each URL gets one result: `invited` (a new candidacy, its Lever link and "
+        "the invitation email), `already_invited` (the opportunity's existing candidacy; "
+        "nothing new), or `not_invited` with a `code` and `message` (not_lever, job_posting, "
+        "application_search, region_mismatch, no_integration, integration_disabled, "
+        "unknown_opportunity, confidential, key_refused, key_permission, ats_unavailable, "
+        "no_email, no_role, recent_interview, duplicate_url, …). A group you can't see is 404.",
+        request=InvitationInputSerializer,
+        responses={
+            200: OpenApiResponse(
+                response=InvitationOutputSerializer,
+                description="{results: [one per URL, in order]}",
+            ),
+            404: None,
+            **ERRORS,
+        },
+        tags=["invitations"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InvitationInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = signed_in_user(request)
+        group = get_object_or_404(group_list_visible(user=user), code=data["group"])
+        role = None
+        if data.get("role"):
+            role = Role.objects.filter(group=group, code=data["role"], active=True).first()
+            if role is None:
+                raise InviteInputError("No active role of this group has this id.", field="role")
+        urls = urls_clean(data["lever_urls"])
+        outcomes = invite_urls(
+            group=group,
+            urls=urls,
+            role=role,
+            actor=user,
+            confirm_recent=data["confirm_recent_interview"],
+        )
+        return Response({"results": [_invite_result(request, o) for o in outcomes]})
+
+
+def _invite_result(request: Request, outcome: InviteOutcome) -> dict[str, Any]:
+    done = outcome.code in (InviteCode.INVITED, InviteCode.ALREADY_INVITED)
+    candidacy = None
+    if outcome.candidacy is not None and done:
+        candidacy = {
+            "id": str(outcome.candidacy.code),
+            "url": request.build_absolute_uri(candidacy_url(outcome.candidacy)),
+        }
+    return {
+        "url": outcome.url,
+        "status": outcome.code if done else "not_invited",
+        "code": outcome.code,
+        "message": outcome.message,
+        "opportunity_id": outcome.opportunity_id,
+        "candidacy": candidacy,
+    }

@@ -1,0 +1,181 @@
+"""The status page's "Invite candidates using Lever URL": key, its reads, confidential access."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from django.urls import reverse
+
+from integrations import ats
+from integrations.connection import selectors
+from integrations.features import (
+    INVITE_FROM_LEVER_URL,
+    FeatureCheck,
+    FeatureHealth,
+    checks_level,
+    feature_health,
+)
+from integrations.models import AtsIntegration
+
+KeyStatus = AtsIntegration.KeyStatus
+
+_INVITE_READS = (
+    ("read_opportunities", "Permission to read opportunities"),
+    ("read_postings", "Permission to read postings"),
+    ("read_users", "Permission to read users"),
+)
+
+
+def invite_from_lever_url_health(integration: AtsIntegration) -> FeatureHealth:
+    """ "Invite candidates using Lever URL": key valid, the reads it needs (from the latest key
+    check), and confidential access (one live read). A key the ATS refuses now while the
+    stored status says valid asks for a key check, so the key status catches up."""
+    adapter = ats.adapter_for(integration.ats)
+    ats_name = adapter.label
+    settings_url = reverse("integrations:settings", kwargs={"public_id": integration.public_id})
+    fix = {"fix_url": settings_url, "fix_text": "Settings → API key"}
+    health = partial(
+        feature_health,
+        INVITE_FROM_LEVER_URL,
+        description=f"Paste {ats_name} candidate URLs on the Invite page: Karat reads each "
+        "opportunity and its posting, then creates and invites the candidacy.",
+        issues=(),
+    )
+
+    if not integration.enabled:
+        return health("muted", "Off", "The integration is disabled.")
+    lines = selectors.key_check_lines(integration=integration)
+    checks = [_key_valid_check(integration, lines, ats_name, fix)]
+    for code, name in _INVITE_READS:
+        line = lines.get(code)
+        if line is None or line.get("ok") is None:
+            checks.append(
+                FeatureCheck(
+                    code=code,
+                    name=name,
+                    level="info",
+                    message="Not checked yet: press “Check again” in Settings.",
+                    **fix,
+                )
+            )
+        elif line["ok"]:
+            checks.append(FeatureCheck(code=code, name=name, level="ok", message="Allowed."))
+        else:
+            checks.append(
+                FeatureCheck(code=code, name=name, level="bad", message=line["message"], **fix)
+            )
+    checks.append(_confidential_check(integration, lines, ats_name, checks, fix))
+    level = checks_level(checks)
+    if level == "ok" and integration.key_status == KeyStatus.CHECKING:
+        return health(
+            "info", "Checking", f"Karat is checking the key with {ats_name}.", checks=checks
+        )
+    if level == "bad":
+        return health(
+            "bad",
+            "Not working",
+            f"Karat can't read what it needs from {ats_name} to invite candidates.",
+            checks=checks,
+        )
+    if level == "warn":
+        return health("warn", "Needs attention", "Invites may fail: see the checks.", checks=checks)
+    return health(
+        "ok",
+        "Working",
+        f"Karat can read {ats_name} opportunities, postings and users to invite candidates.",
+        checks=checks,
+    )
+
+
+def _key_valid_check(
+    integration: AtsIntegration, lines: dict[str, Any], ats_name: str, fix: dict[str, str]
+) -> FeatureCheck:
+    name = "API key valid"
+    status = integration.key_status
+    if not integration.has_api_key:
+        return FeatureCheck("key_valid", name, "bad", "No API key yet: add one.", **fix)
+    if status == KeyStatus.VALID:
+        return FeatureCheck(
+            "key_valid", name, "ok", f"{ats_name} accepted ••••{integration.api_key_last4}."
+        )
+    if status == KeyStatus.CHECKING:
+        return FeatureCheck("key_valid", name, "info", f"Checking the key with {ats_name}…")
+    if status == KeyStatus.UNREACHABLE:
+        return FeatureCheck(
+            "key_valid",
+            name,
+            "warn",
+            f"The last check got no answer from {ats_name}: press “Check again”.",
+            **fix,
+        )
+    auth = lines.get("auth") or {}
+    message = (
+        auth.get("message")
+        if auth.get("ok") is False
+        else "The key lacks a permission Karat needs."
+    )
+    return FeatureCheck("key_valid", name, "bad", f"{message} Paste a working key.", **fix)
+
+
+def _confidential_check(
+    integration: AtsIntegration,
+    lines: dict[str, Any],
+    ats_name: str,
+    checks: list[FeatureCheck],
+    fix: dict[str, str],
+) -> FeatureCheck:
+    """Confidential access yes / no, from one live read; a refused key is reported on the
+    key line (``checks[0]``) instead."""
+    name = "Confidential access"
+    meaning_no = (
+        f"Candidates on confidential {ats_name} postings can't be invited or updated (each "
+        f"fails with its own reason; everything else works). {ats_name} grants this access "
+        "only when a key is created: to include them, create a key with “Allow access to "
+        "confidential data” and paste it in Settings."
+    )
+    if integration.key_status != KeyStatus.VALID or not (lines.get("read_postings") or {}).get(
+        "ok"
+    ):
+        return FeatureCheck(
+            "confidential", name, "info", "Can't tell until the key can read postings."
+        )
+    adapter = ats.adapter_for(integration.ats)
+    try:
+        # Fail fast, like every status check: a snapshot may be computed inside a page view.
+        allowed = adapter.confidential_access(ats.account_for(integration), profile=ats.INTERACTIVE)
+    except ats.AtsKeyError as exc:
+        checks[0] = FeatureCheck("key_valid", "API key valid", "bad", f"{exc.message}", **fix)
+        _key_check_request(integration)
+        return FeatureCheck("confidential", name, "info", "Can't tell: the key was refused.")
+    except ats.AtsError as exc:
+        return FeatureCheck("confidential", name, "info", f"Can't tell: {exc.message}")
+    if allowed:
+        return FeatureCheck(
+            "confidential",
+            name,
+            "ok",
+            "Yes: Karat can invite candidates on confidential postings too.",
+        )
+    if allowed is False:
+        return FeatureCheck("confidential", name, "info", f"No. {meaning_no}", **fix)
+    return FeatureCheck(
+        "confidential",
+        name,
+        "info",
+        f"No confidential postings are visible to this key: either your {ats_name} account "
+        f"has none, or the key was created without confidential access. If it is the "
+        f"latter: {meaning_no}",
+    )
+
+
+def _key_check_request(integration: AtsIntegration) -> None:
+    """The ATS refused the key that its last check passed: check it again (a fresh row, so
+    the key status and audit log catch up). Only from "valid", so it can't repeat."""
+    # The one write a health module makes: it asks the key checks' own service for a recheck
+    # (the key status is theirs to change), so a refused key shows up everywhere, not only here.
+    from integrations.connection.services import keys
+
+    fresh = AtsIntegration.objects.get(pk=integration.pk)
+    if fresh.key_status == KeyStatus.VALID:
+        keys.api_key_check_request(integration=fresh, actor=None)

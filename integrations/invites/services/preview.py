@@ -1,0 +1,401 @@
+"""One pasted URL understood: invite codes and errors, InvitePreview, invite_preview, role match."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from integrations import ats
+from integrations.connection.services.outcomes import (
+    integration_failure_record,
+    integration_success_record,
+)
+from integrations.models import AtsIntegration, AtsPosting, OpportunityLink
+from integrations.roles.matching import role_first_match
+from integrations.roles.selectors import posting_role_get
+from karatlever.errors import ApplicationError
+from karatlever.hiring.models import Candidacy, Role
+
+if TYPE_CHECKING:
+    from karatlever.accounts.models import Group
+
+# The most URLs one paste (or one API request) may hold.
+MAX_URLS = 200
+
+
+class InviteCode(StrEnum):
+    """Why a URL was not invited (or that it was). URL mistakes use the adapter's own codes
+    (``ats.CandidateUrlError.code``: not_lever, job_posting, application_search,
+    region_mismatch, no_id, malformed_id, empty, too_long, has_spaces)."""
+
+    INVITED = "invited"
+    ALREADY_INVITED = "already_invited"
+    NO_INTEGRATION = "no_integration"
+    INTEGRATION_DISABLED = "integration_disabled"
+    NO_API_KEY = "no_api_key"
+    UNKNOWN_OPPORTUNITY = "unknown_opportunity"
+    CONFIDENTIAL = "confidential"
+    KEY_REFUSED = "key_refused"
+    KEY_PERMISSION = "key_permission"
+    ATS_UNAVAILABLE = "ats_unavailable"
+    ATS_ERROR = "ats_error"
+    DUPLICATE_URL = "duplicate_url"
+    NO_EMAIL = "no_email"
+    NO_ROLE = "no_role"
+    ROLE_INACTIVE = "role_inactive"
+    RECENT_INTERVIEW = "recent_interview"
+    NOT_SELECTED = "not_selected"
+    EMAIL_FAILED = "email_failed"
+    EMAIL_UNSUPPORTED = "email_unsupported"
+
+
+class InviteWarning(StrEnum):
+    ALREADY_INVITED = "already_invited"
+    RECENT_INTERVIEW = "recent_interview"
+    ARCHIVED = "archived"
+    NO_EMAIL = "no_email"
+
+
+WARNING_LABELS = {
+    InviteWarning.ALREADY_INVITED: "Already invited",
+    InviteWarning.RECENT_INTERVIEW: "Interviewed for this role in the last 6 months",
+    InviteWarning.ARCHIVED: "Archived in the ATS",
+    InviteWarning.NO_EMAIL: "No email on file",
+}
+
+
+class InviteInputError(ApplicationError):
+    """The request as a whole can't be used (no URLs, too many, a group the user can't see)."""
+
+
+class InviteRowsError(ApplicationError):
+    """Some ticked rows of a preview can't be invited as chosen (no role yet). ``rows`` maps
+    each such row's InviteItem pk to its reason; nothing was changed and the batch can still
+    be confirmed."""
+
+    def __init__(self, rows: dict[int, str]) -> None:
+        super().__init__(
+            f"{len(rows)} selected candidate{'s' if len(rows) != 1 else ''} "
+            "can't be invited as chosen: see the rows marked below."
+        )
+        self.rows = rows
+
+
+def email_unsupported_reason(email: str) -> str:
+    """Why Karat can't send mail to ``email``, or "" when it can.
+
+    A non-ASCII local part (``tomás@…``) needs SMTPUTF8, which Django's mail (and many
+    servers) don't speak: Django would encode it into an invalid ``To:`` header. A non-ASCII
+    domain is fine (sent as IDNA/punycode).
+    """
+    local = email.rpartition("@")[0]
+    if not local.isascii():
+        return (
+            f"The email address can't receive mail from Karat: {email} has characters before "
+            "the @ that Karat's mail can't carry (accents or non-Latin letters). Correct it in "
+            "the ATS, then invite again."
+        )
+    return ""
+
+
+# Any valid opportunity id: only the host and path of the example link matter.
+_EXAMPLE_ID = "00000000-0000-0000-0000-000000000000"
+
+
+def invite_url_example(*, groups: Sequence[Group]) -> str:
+    """The candidate link to show as an example in the invite form: the enabled
+    integrations' own host (e.g. ``https://hire.sandbox.lever.co/candidates/…``) when they
+    all share one; "" when they differ or there is none (the form's neutral hint names
+    every host then)."""
+    examples = {
+        ats.adapter_for(i.ats).candidate_url(i.region, _EXAMPLE_ID).replace(_EXAMPLE_ID, "…")
+        for i in AtsIntegration.objects.filter(group__in=list(groups), enabled=True)
+    }
+    return examples.pop() if len(examples) == 1 else ""
+
+
+def invite_group_default(*, groups: Sequence[Group]) -> Group | None:
+    """The group the invite form starts on: the first of ``groups`` (in their order) whose
+    ATS integration is enabled; else the first group (its rows will say what is missing)."""
+    enabled = set(
+        AtsIntegration.objects.filter(group__in=list(groups), enabled=True).values_list(
+            "group_id", flat=True
+        )
+    )
+    return next((g for g in groups if g.pk in enabled), next(iter(groups), None))
+
+
+@dataclass(frozen=True)
+class InvitePreview:
+    """One pasted URL, understood. ``ok`` False: ``code``/``message`` say why it can't be
+    invited (nothing else is set beyond the URL). Otherwise the candidate as the ATS has
+    them, the matched role (None: pick one) and the warnings."""
+
+    url: str
+    ok: bool
+    code: str = ""
+    message: str = ""
+    opportunity_id: str = ""
+    contact_id: str = ""
+    candidate_url: str = ""
+    candidate_name: str = ""
+    email: str = ""
+    posting_id: str = ""
+    posting_title: str = ""
+    stage_id: str = ""
+    stage_name: str = ""
+    archived: bool = False
+    archive_reason_id: str = ""
+    archive_reason_name: str = ""
+    hired: bool = False
+    origin: str = ""
+    confidential: bool = False
+    version: int | None = None
+    role_id: int | None = None
+    role_title: str = ""
+    warnings: tuple[str, ...] = ()
+    # The candidacy this opportunity already has (already_invited), or the recent one.
+    existing_candidacy: str = ""
+    recent_candidacy: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["warnings"] = list(self.warnings)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> InvitePreview:
+        known = set(cls.__dataclass_fields__)
+        values = {k: v for k, v in data.items() if k in known}
+        values["warnings"] = tuple(values.get("warnings", ()))
+        return cls(**values)
+
+
+# --- role matching ----------------------------------------------------------------------------
+
+
+def invite_role_match(
+    *, integration: AtsIntegration, group: Group, postings: Sequence[ats.PostingInfo]
+) -> Role | None:
+    """The active Karat role of ``group`` for an opportunity's postings, or None.
+
+    The roles page's posting → role mapping decides (automatic or an admin's; see
+    roles/services/mappings.py). A posting Karat has synced but left unmatched (or in conflict)
+    gets no role: the recruiter picks one. Only a posting not synced yet (created since the
+    last sync) falls back to the automatic rule itself: a requisition code equal to the role's,
+    else the same title after normalising case, spacing and punctuation.
+    """
+    synced = set(
+        AtsPosting.objects.filter(
+            integration=integration, posting_id__in=[p.posting_id for p in postings]
+        ).values_list("posting_id", flat=True)
+    )
+    for posting in postings:
+        if posting.posting_id in synced:
+            role = posting_role_get(integration=integration, posting_id=posting.posting_id)
+            if role is not None and role.active and role.group_id == group.pk:
+                return role
+    unsynced = [p for p in postings if p.posting_id not in synced]
+    if not unsynced:
+        return None
+    roles = list(Role.objects.filter(group=group, active=True))
+    return role_first_match(postings=unsynced, roles=roles)
+
+
+# --- preview ----------------------------------------------------------------------------------
+
+
+def integration_for_group(*, group: Group) -> AtsIntegration | None:
+    return AtsIntegration.objects.filter(group=group).order_by("pk").first()
+
+
+def _error(url: str, code: str, message: str, **extra: Any) -> InvitePreview:
+    return InvitePreview(url=url, ok=False, code=code, message=message, **extra)
+
+
+def _ats_error_preview(url: str, exc: ats.AtsError, *, label: str) -> InvitePreview:
+    """Each ATS failure with its own reason: the key, one record, or the ATS itself."""
+    if isinstance(exc, ats.AtsRecordNotFound):
+        return _error(
+            url,
+            InviteCode.UNKNOWN_OPPORTUNITY,
+            f"{label} has no candidate with this link: it was deleted, or the link is from "
+            "another account.",
+        )
+    if isinstance(exc, ats.AtsRecordForbidden):
+        return _error(
+            url,
+            InviteCode.CONFIDENTIAL,
+            f"This candidate is confidential in {label}, and the integration's API key has no "
+            "access to confidential data. An admin can generate a key with confidential access "
+            "and paste it in the integration's Settings.",
+        )
+    if isinstance(exc, ats.AtsKeyError):
+        if exc.status_code == 401:
+            return _error(
+                url,
+                InviteCode.KEY_REFUSED,
+                f"{label} refused the integration's API key. An admin must paste a working key "
+                "in the integration's Settings.",
+            )
+        return _error(
+            url,
+            InviteCode.KEY_PERMISSION,
+            f"The integration's API key may not read candidates in {label}. An admin must add "
+            "the permission to read opportunities to the key.",
+        )
+    if isinstance(exc, ats.AtsUnavailable):
+        wait = f" (it asked to wait {exc.retry_after:.0f} s)" if exc.retry_after else ""
+        return _error(
+            url,
+            InviteCode.ATS_UNAVAILABLE,
+            f"{label} is busy or unavailable right now{wait}. Nothing was created: try again "
+            "in a minute.",
+        )
+    return _error(url, InviteCode.ATS_ERROR, f"{label} refused the request: {exc.message}")
+
+
+def _integration_problem(url: str, integration: AtsIntegration | None) -> InvitePreview | None:
+    if integration is None:
+        return _error(
+            url,
+            InviteCode.NO_INTEGRATION,
+            "This group has no ATS integration. An admin can connect one in Settings → ATS "
+            "Integrations.",
+        )
+    if not integration.enabled:
+        return _error(
+            url,
+            InviteCode.INTEGRATION_DISABLED,
+            "This group's ATS integration is turned off. An admin can turn it on in its Settings.",
+        )
+    if not integration.has_api_key:
+        return _error(
+            url,
+            InviteCode.NO_API_KEY,
+            "This group's ATS integration has no API key yet. An admin can paste one in its "
+            "Settings.",
+        )
+    return None
+
+
+def invite_preview(
+    *,
+    group: Group,
+    integration: AtsIntegration | None,
+    url: str,
+    profile: ats.CallProfile = ats.INTERACTIVE,
+    role: Role | None = None,
+) -> InvitePreview:
+    """Parse ``url``, read its opportunity from the ATS (about one request) and say what an
+    invite would do. Never raises for bad input or ATS trouble: those are ``ok=False``
+    previews with their own code. ATS key failures are also recorded on the integration."""
+    url = (url or "").strip()
+    problem = _integration_problem(url, integration)
+    if problem is not None or integration is None:
+        return problem or _error(url, InviteCode.NO_INTEGRATION, "No ATS integration.")
+    adapter = ats.adapter_for(integration.ats)
+    try:
+        ref = adapter.candidate_url_parse(url, region=integration.region)
+    except ats.CandidateUrlError as exc:
+        return _error(url, exc.code, exc.message)
+    try:
+        detail = adapter.opportunity_detail(
+            ats.account_for(integration), ref.opportunity_id, profile=profile
+        )
+        postings = adapter.postings_get(
+            ats.account_for(integration), detail.posting_ids, profile=profile
+        )
+    except ats.AtsError as exc:
+        if isinstance(exc, ats.AtsKeyError):
+            integration_failure_record(
+                integration_id=integration.pk, context="Inviting a candidate", error=exc
+            )
+        return _ats_error_preview(url, exc, label=adapter.label)
+    integration_success_record(integration_id=integration.pk)
+    return preview_of(
+        group=group,
+        integration=integration,
+        url=url,
+        detail=detail,
+        postings=[postings[p] for p in detail.posting_ids if p in postings],
+        role=role,
+    )
+
+
+def preview_of(
+    *,
+    group: Group,
+    integration: AtsIntegration,
+    url: str,
+    detail: ats.OpportunityDetail,
+    postings: Sequence[ats.PostingInfo],
+    role: Role | None,
+) -> InvitePreview:
+    matched = (
+        role
+        if role is not None
+        else invite_role_match(integration=integration, group=group, postings=postings)
+    )
+    email = detail.emails[0].lower() if detail.emails else ""
+    warnings: list[str] = []
+    existing = (
+        OpportunityLink.objects.filter(
+            integration=integration, opportunity_id=detail.opportunity_id
+        )
+        .select_related("candidacy")
+        .first()
+    )
+    recent = None
+    if existing is not None:
+        warnings.append(InviteWarning.ALREADY_INVITED)
+    elif matched is not None and email:
+        recent = recent_candidacy(role=matched, email=email)
+        if recent is not None:
+            warnings.append(InviteWarning.RECENT_INTERVIEW)
+    if detail.archived:
+        warnings.append(InviteWarning.ARCHIVED)
+    if not email:
+        warnings.append(InviteWarning.NO_EMAIL)
+    posting = postings[0] if postings else None
+    return InvitePreview(
+        url=url,
+        ok=True,
+        opportunity_id=detail.opportunity_id,
+        contact_id=detail.contact_id,
+        candidate_url=detail.url,
+        candidate_name=detail.candidate_name,
+        email=email,
+        posting_id=posting.posting_id if posting else "",
+        posting_title=posting.title if posting else "",
+        stage_id=detail.stage_id,
+        stage_name=detail.stage_name,
+        archived=detail.archived,
+        archive_reason_id=detail.archive_reason_id,
+        archive_reason_name=detail.archive_reason_name,
+        hired=detail.hired,
+        origin=detail.origin,
+        confidential=detail.confidential,
+        version=detail.version,
+        role_id=matched.pk if matched else None,
+        role_title=matched.title if matched else "",
+        warnings=tuple(warnings),
+        existing_candidacy=str(existing.candidacy.code) if existing else "",
+        recent_candidacy=str(recent.code) if recent else "",
+    )
+
+
+def recent_candidacy(*, role: Role, email: str) -> Candidacy | None:
+    """A candidacy of the same person (by email) for the same role in the last 6 months."""
+    since = timezone.now() - timedelta(days=settings.INVITE_RECENT_INTERVIEW_DAYS)
+    return (
+        Candidacy.objects.filter(role=role, candidate_email__iexact=email, created_at__gte=since)
+        .order_by("-created_at")
+        .first()
+    )
