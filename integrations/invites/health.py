@@ -145,8 +145,8 @@ def _confidential_check(
         # Fail fast, like every status check: a snapshot may be computed inside a page view.
         allowed = adapter.confidential_access(ats.account_for(integration), profile=ats.INTERACTIVE)
     except ats.AtsKeyError as exc:
+        # The status service sees this failing key line and asks for a key recheck.
         checks[0] = FeatureCheck("key_valid", "API key valid", "bad", f"{exc.message}", **fix)
-        _key_check_request(integration)
         return FeatureCheck("confidential", name, "info", "Can't tell: the key was refused.")
     except ats.AtsError as exc:
         return FeatureCheck("confidential", name, "info", f"Can't tell: {exc.message}")
@@ -167,15 +167,3 @@ def _confidential_check(
         f"has none, or the key was created without confidential access. If it is the "
         f"latter: {meaning_no}",
     )
-
-
-def _key_check_request(integration: AtsIntegration) -> None:
-    """The ATS refused the key that its last check passed: check it again (a fresh row, so
-    the key status and audit log catch up). Only from "valid", so it can't repeat."""
-    # The one write a health module makes: it asks the key checks' own service for a recheck
-    # (the key status is theirs to change), so a refused key shows up everywhere, not only here.
-    from integrations.connection.services import keys
-
-    fresh = AtsIntegration.objects.get(pk=integration.pk)
-    if fresh.key_status == KeyStatus.VALID:
-        keys.api_key_check_request(integration=fresh, actor=None)

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from integrations import ats
 from integrations.connection import selectors
+from integrations.connection.services import keys
 from integrations.features import (
     FEATURES,
     FeatureCheck,
@@ -37,6 +38,7 @@ from integrations.status.refresh import status_compute_enqueue
 
 logger = logging.getLogger(__name__)
 
+KeyStatus = AtsIntegration.KeyStatus
 AlertState = IntegrationStatus.AlertState
 # Live ATS reads behind the checks: fail fast (a snapshot may be computed inside a page view).
 STATUS_PROFILE = ats.INTERACTIVE
@@ -75,6 +77,8 @@ def integration_status_compute(*, integration_id: int) -> IntegrationStatus | No
     if integration is None:
         return None
     features = [_feature_health(feature.key, integration) for feature in FEATURES]
+    if _key_refused_now(integration, features):
+        _key_recheck(integration)
     overall = status_selectors.integration_overall_status(
         integration=integration, features=features
     )
@@ -103,6 +107,24 @@ def integration_status_compute(*, integration_id: int) -> IntegrationStatus | No
         alert_if_changed(integration, snapshot, overall, features)
         snapshot.refresh_from_db()
     return snapshot
+
+
+def _key_refused_now(integration: AtsIntegration, features: list[FeatureHealth]) -> bool:
+    """A feature found the ATS refusing the key (its ``key_valid`` check failing, or a
+    key-level error) while the stored key status still says valid."""
+    return integration.key_status == KeyStatus.VALID and any(
+        check.code in ("key_valid", "checked") and check.level == "bad"
+        for feature in features
+        for check in feature.checks
+    )
+
+
+def _key_recheck(integration: AtsIntegration) -> None:
+    """Check the key again (a fresh row, so the key status and the audit log catch up); only
+    from "valid", so it can't repeat. Health providers only read: this is their write."""
+    fresh = AtsIntegration.objects.get(pk=integration.pk)
+    if fresh.key_status == KeyStatus.VALID:
+        keys.api_key_check_request(integration=fresh, actor=None)
 
 
 def _feature_health(key: str, integration: AtsIntegration) -> FeatureHealth:
