@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -261,10 +262,17 @@ def fake_candidacy(fake_integration: AtsIntegration) -> Candidacy:
     return candidacy
 
 
-def _delivery(delivery_id: str, *, at: int = 1_795_000_000_000, key: str = SIGNING_KEY) -> str:
+def _delivery(delivery_id: str, *, at: int | None = None, key: str = SIGNING_KEY) -> str:
+    """A delivery of the fake ATS signed ``at`` (ms since the epoch; default now, inside the
+    receiver's freshness window whatever today's date is)."""
+    at = _now_ms() if at is None else at
     mac = hmac.new(key.encode(), f"{delivery_id}{at}".encode(), hashlib.sha256).hexdigest()
     body = {"id": delivery_id, "kind": "candidate.moved", "at": at, "candidate": OPPORTUNITY}
     return json.dumps({**body, "mac": mac})
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _receive_url(integration: AtsIntegration) -> str:
@@ -274,7 +282,7 @@ def _receive_url(integration: AtsIntegration) -> str:
 def test_a_signed_delivery_of_the_second_ats_is_stored_and_processed(
     client: Client, fake: FakeAts, fake_candidacy: Candidacy, fake_integration: AtsIntegration
 ) -> None:
-    fake.states[OPPORTUNITY] = ("onsite", 1_795_000_000_500)
+    fake.states[OPPORTUNITY] = ("onsite", _now_ms())
 
     response = client.post(
         _receive_url(fake_integration), _delivery("d-1"), content_type="application/json"
