@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import importlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, overload, runtime_checkable
 
@@ -724,6 +724,13 @@ def capability(ats: str, kind: Callable[..., C]) -> C | None:
     if kind not in registered.offers:
         return None
     return cast("C", registered.adapter)
+
+
+def capabilities_missing(ats: str, kinds: Iterable[type]) -> tuple[str, ...]:
+    """The names of the capabilities among ``kinds`` that the ATS's adapter lacks (empty when
+    it offers them all). Raises UnknownAts when no adapter is registered."""
+    offers = _registered(ats).offers
+    return tuple(kind.__name__ for kind in kinds if kind not in offers)
 
 
 def adapter_register(ats: str, adapter: AtsBase) -> None:

@@ -285,7 +285,7 @@ def integration_overall_status(
     ``features``, the status is the key-driven one only. The list, Overview and Status pages
     and the API all show this roll-up (stored in the status snapshot).
     """
-    ats_name = ats.adapter_for(integration.ats).label
+    ats_name = ats.adapter_for(integration.ats, ats.AtsBase).label
     if not integration.enabled:
         return OverallStatus(
             "muted", "Disabled", f"The integration is off: Karat makes no {ats_name} calls."
@@ -569,7 +569,7 @@ def key_check_in_progress(*, integration: AtsIntegration) -> bool:
 def integration_region_label(*, integration: AtsIntegration) -> str:
     """The region as the ATS names it, with its API host ("US (api.lever.co)")."""
     try:
-        regions = dict(ats.adapter_for(integration.ats).regions)
+        regions = dict(ats.adapter_for(integration.ats, ats.AtsBase).regions)
     except ats.UnknownAts:
         regions = {}
     return regions.get(integration.region, integration.get_region_display())
@@ -801,7 +801,7 @@ def roles_page(
     number of postings or roles."""
     from django.core.paginator import Paginator
 
-    adapter = ats.adapter_for(integration.ats)
+    adapter = ats.adapter_for(integration.ats, ats.Postings)
     state_labels = dict(adapter.posting_states)
     current = AtsPosting.objects.filter(integration=integration, removed_at__isnull=True)
     matched_q = Q(mapping__role__isnull=False)
@@ -865,7 +865,7 @@ def roles_page(
 def unmatched_published_with_candidacies(*, integration: AtsIntegration) -> list[AtsPosting]:
     """Open postings with no role whose would-be candidacies exist (see the block comment):
     candidates Karat can't place. One query, three when there are unmatched open postings."""
-    adapter = ats.adapter_for(integration.ats)
+    adapter = ats.adapter_for(integration.ats, ats.Postings)
     postings = AtsPosting.objects.filter(
         integration=integration,
         removed_at__isnull=True,
@@ -886,7 +886,7 @@ def role_matching_health(integration: AtsIntegration) -> FeatureHealth:
     candidacies. A constant number of queries: three, at most six."""
     from django.urls import reverse
 
-    adapter = ats.adapter_for(integration.ats)
+    adapter = ats.adapter_for(integration.ats, ats.Postings)
     ats_name = adapter.label
     name = FEATURE_NAMES[ROLE_MATCHING]
     description = (

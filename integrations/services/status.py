@@ -177,11 +177,34 @@ def integration_status_compute(*, integration_id: int) -> IntegrationStatus | No
     return snapshot
 
 
+# The ATS capabilities each feature reads through (beyond ``ats.AtsBase``): with an ATS that
+# lacks one, the feature is shown as not available for that ATS instead of being checked.
+_FEATURE_NEEDS: dict[str, tuple[type, ...]] = {
+    selectors.INVITE_FROM_LEVER_URL: (
+        ats.CandidateLinks,
+        ats.OpportunityDetails,
+        ats.Postings,
+        ats.KeyChecks,
+    ),
+    selectors.POST_CANDIDACY_UPDATES: (ats.Writes, ats.Users, ats.OpportunityDetails),
+    selectors.AUTO_STATE_UPDATING: (ats.InboundDeliveries, ats.Opportunities),
+    selectors.ROLE_MATCHING: (ats.Postings,),
+    selectors.AUTOMATIC_INVITES: (ats.OpportunityDetails, ats.Postings),
+}
+
+
 def _feature_health(key: str, integration: AtsIntegration) -> FeatureHealth:
     provider = selectors.feature_health_provider(key)
     if provider is None:
         return selectors.feature_not_available(key=key)
     try:
+        if ats.capabilities_missing(integration.ats, _FEATURE_NEEDS.get(key, ())):
+            label = ats.adapter_for(integration.ats, ats.AtsBase).label
+            return dataclasses.replace(
+                selectors.feature_not_available(key=key),
+                label=f"Not available for {label}",
+                summary=f"Karat does not support this feature with {label} yet.",
+            )
         return provider(integration)
     except ats.AtsError as exc:
         level = "bad" if exc.fault == ats.Fault.KEY else "warn"
