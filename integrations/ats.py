@@ -1,8 +1,10 @@
-"""The ATS interface: what generic code needs from an ATS, the plain data that crosses it, and
-the registry from ``AtsIntegration.ats`` to the adapter that speaks that ATS.
+"""The ATS interface: what generic code needs from an ATS, as one Protocol per capability; the
+plain data that crosses it; and the registry from ``AtsIntegration.ats`` to the adapter.
 
 Generic code (``webhooks/``, ``integrations/services/``) calls an adapter and reads only the
-dataclasses below; it never reads an ATS's JSON. Each ATS lives in one folder beside ``lever/``
+dataclasses below; it never reads an ATS's JSON. It asks for the capability it needs
+(``adapter_for(ats, Opportunities)``), or for all of them (``adapter_for(ats)``), so a second
+ATS can start with a few capabilities and grow. Each ATS lives in one folder beside ``lever/``
 and is one line in ``ADAPTERS`` (healthchecks maps a channel kind to its transport the same
 way). Every ATS failure reaches generic code as one of the ``AtsError`` classes, classified
 once, in the adapter, by whose fault it is.
@@ -12,9 +14,9 @@ from __future__ import annotations
 
 import enum
 import importlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, overload, runtime_checkable
 
 from karatlever.hiring.services import AtsState
 
@@ -340,12 +342,17 @@ class PostingPage:
     confidential_included: bool = True
 
 
-# --- the interface ----------------------------------------------------------------------------
+# --- the interface: one Protocol per capability ----------------------------------------------
+# An ATS offers the base and any set of capabilities; Lever offers them all (``AtsAdapter``).
+# Every method raises only ``AtsError`` subclasses for ATS trouble (plus ``DeliveryMalformed``
+# / ``CandidateUrlError`` for bad input), and takes a ``CallProfile`` saying how patient it may
+# be. The capabilities are runtime-checkable: the registry asks each adapter once which ones
+# it offers (see ``adapter_for``).
 
 
-class AtsAdapter(Protocol):
-    """Everything generic code asks of one ATS. Methods raise only ``AtsError`` subclasses
-    (plus ``DeliveryMalformed`` / ``CandidateUrlError`` for bad input)."""
+@runtime_checkable
+class AtsBase(Protocol):
+    """What every ATS has, without calling it: its names, regions and the events it acts on."""
 
     ats: str
     label: str
@@ -358,17 +365,58 @@ class AtsAdapter(Protocol):
         """The API host the region's calls go to (for messages), e.g. ``api.lever.co``."""
         ...
 
-    # inbound deliveries
-    def delivery_parse(self, body: Mapping[str, Any]) -> InboundDelivery: ...
+
+@runtime_checkable
+class InboundDeliveries(AtsBase, Protocol):
+    """Reading and verifying the ATS's webhook deliveries (the receiver). Pure functions of
+    the body: no ATS call, no database."""
+
+    def delivery_parse(self, body: Mapping[str, Any]) -> InboundDelivery:
+        """The delivery's envelope. Raises DeliveryMalformed naming the bad field (safe to
+        return to the sender); never looks at the signature."""
+        ...
 
     def delivery_verify(self, body: Mapping[str, Any], *, signature_tokens: Sequence[str]) -> bool:
         """True when the body is signed with one of ``signature_tokens`` (constant time)."""
         ...
 
-    # reads
+
+@runtime_checkable
+class WebhooksApi(AtsBase, Protocol):
+    """Registering this product's webhooks in the ATS (the settings page's "Register webhooks"
+    and the status page's check). Each method is one ATS request; AtsKeyError when the key may
+    not manage webhooks, AtsUnavailable when the ATS did not answer."""
+
+    def webhooks_list(self, account: AtsAccount, *, profile: CallProfile) -> list[RemoteWebhook]:
+        """Every webhook of the account (``signature_token`` is never set here)."""
+        ...
+
+    def webhook_create(
+        self, account: AtsAccount, *, url: str, event: str, profile: CallProfile
+    ) -> RemoteWebhook:
+        """The created webhook with its ``signature_token`` (the only time the ATS shows it)."""
+        ...
+
+    def webhook_update_url(
+        self, account: AtsAccount, webhook_id: str, *, url: str, profile: CallProfile
+    ) -> None: ...
+
+    def webhook_delete(self, account: AtsAccount, webhook_id: str, *, profile: CallProfile) -> None:
+        """Raises AtsRecordNotFound when the webhook is already gone."""
+        ...
+
+
+@runtime_checkable
+class Opportunities(AtsBase, Protocol):
+    """An opportunity's current state (stage, archive, hired), for webhook processing and
+    reconciliation. Read-only."""
+
     def opportunity_state(
         self, account: AtsAccount, opportunity_id: str, *, profile: CallProfile
-    ) -> OpportunityState: ...
+    ) -> OpportunityState:
+        """The opportunity now. Raises AtsRecordNotFound (deleted) / AtsRecordForbidden
+        (hidden from the key) / AtsKeyError / AtsUnavailable."""
+        ...
 
     def opportunities_changed(
         self,
@@ -380,40 +428,16 @@ class AtsAdapter(Protocol):
     ) -> Iterator[OpportunityState]:
         """Every opportunity updated at or after ``since_ms`` (ms, UTC), confidential ones
         included where the key may read them. ``contact_ids`` narrows the result to those
-        contacts' opportunities (by each opportunity's current contact); None keeps all."""
+        contacts' opportunities (by each opportunity's current contact); None keeps all.
+        Raises (while iterating) AtsKeyError / AtsUnavailable, never a record-level error."""
         ...
 
-    # webhooks
-    def webhooks_list(
-        self, account: AtsAccount, *, profile: CallProfile
-    ) -> list[RemoteWebhook]: ...
 
-    def webhook_create(
-        self, account: AtsAccount, *, url: str, event: str, profile: CallProfile
-    ) -> RemoteWebhook: ...
-
-    def webhook_update_url(
-        self, account: AtsAccount, webhook_id: str, *, url: str, profile: CallProfile
-    ) -> None: ...
-
-    def webhook_delete(
-        self, account: AtsAccount, webhook_id: str, *, profile: CallProfile
-    ) -> None: ...
-
-    # keys
-    def key_check(self, account: AtsAccount, *, budget_seconds: float) -> KeyCheckResult:
-        """Check the account's key: accepted?, each permission, the acting user. Read-only;
-        never raises for ATS trouble (that is the result's ``unreachable``)."""
-        ...
-
-    # candidate URLs
-    def candidate_url_parse(self, raw: str, *, region: str | None = None) -> CandidateRef: ...
-
-    def candidate_url(self, region: str, opportunity_id: str) -> str: ...
-
-    # --- invites (integrations/services/invites.py) ---------------------------------------
-    # Names (stages, postings) come from short per-integration caches, so reading one
-    # opportunity for an invite costs about one request once they are warm.
+@runtime_checkable
+class OpportunityDetails(AtsBase, Protocol):
+    """What an invite reads about opportunities (invite by URL, automatic invites) and the
+    account's pipeline. Names (stages, postings) come from short per-integration caches, so
+    reading one opportunity for an invite costs about one request once they are warm."""
 
     def opportunity_detail(
         self, account: AtsAccount, opportunity_id: str, *, profile: CallProfile
@@ -423,20 +447,6 @@ class AtsAdapter(Protocol):
         AtsUnavailable."""
         ...
 
-    def postings_get(
-        self, account: AtsAccount, posting_ids: Sequence[str], *, profile: CallProfile
-    ) -> dict[str, PostingInfo]:
-        """The postings among ``posting_ids`` that exist (cached); unknown ids are left out."""
-        ...
-
-    def postings_list(self, account: AtsAccount, *, profile: CallProfile) -> list[PostingInfo]:
-        """Every posting of the account, confidential ones included (cached)."""
-        ...
-
-    def stages_list(self, account: AtsAccount, *, profile: CallProfile) -> list[StageInfo]:
-        """The account's pipeline stages, in the ATS's order (cached)."""
-        ...
-
     def opportunities_in_stage(
         self, account: AtsAccount, stage_id: str, *, limit: int, profile: CallProfile
     ) -> list[OpportunityDetail]:
@@ -444,23 +454,20 @@ class AtsAdapter(Protocol):
         confidential ones included where the key may read them."""
         ...
 
+    def stages_list(self, account: AtsAccount, *, profile: CallProfile) -> list[StageInfo]:
+        """The account's pipeline stages, in the ATS's order (cached)."""
+        ...
+
     def origins(self) -> Sequence[tuple[str, str]]:
         """(value, label) of the ways a candidate can come in (Lever's ``origin``)."""
         ...
 
-    # --- status page (issue #14): live reads behind the status snapshot's checks ----------
 
-    def user_get(self, account: AtsAccount, user_id: str, *, profile: CallProfile) -> AtsUser:
-        """One user of the account (deactivated ones included). Raises AtsRecordNotFound
-        for an unknown id, AtsKeyError when the key may not read users."""
-        ...
-
-    def confidential_access(self, account: AtsAccount, *, profile: CallProfile) -> bool | None:
-        """Whether the key may read confidential records: True when it reads one, False when
-        the ATS refuses confidential reads, None when it can't tell (none visible). Raises
-        AtsKeyError when the key itself is refused."""
-
-    # --- role matching (posting sync) -----------------------------------------------------
+@runtime_checkable
+class Postings(AtsBase, Protocol):
+    """The account's job postings ("roles" in Karat's terms): the posting sync of role
+    matching, and the postings an invite names. Read-only; AtsKeyError when the key may not
+    read postings."""
 
     # (value, label) of every posting state, in display order, and the states whose postings
     # take candidates ("open"), for the roles page and the status page.
@@ -479,12 +486,31 @@ class AtsAdapter(Protocol):
         when the key may read them. ``cursor`` None starts the list; a page's
         ``next_cursor`` continues it (also in a later process: a sync resumes from it).
         ``updated_since_ms`` (ms, UTC, inclusive) lists only postings changed since then
-        (an incremental sync); None lists all. Deleted postings are simply absent."""
+        (an incremental sync); None lists all. Deleted postings are simply absent. Raises
+        AtsRequestError for a cursor this adapter did not make."""
+        ...
 
-    # --- Post candidacy updates (outbound): writes for each Karat milestone ----------------
-    # Each write is one ATS request (tags_replace: two) with no retry inside: the caller's
-    # outbox row holds the retries. A write whose answer never came raises AtsNoResponse (it
-    # may have been applied). ``acting_user_id`` is who the change is made as ("" = nobody).
+    def postings_get(
+        self, account: AtsAccount, posting_ids: Sequence[str], *, profile: CallProfile
+    ) -> dict[str, PostingInfo]:
+        """The postings among ``posting_ids`` that exist (cached); unknown ids are left out."""
+        ...
+
+    def postings_list(self, account: AtsAccount, *, profile: CallProfile) -> list[PostingInfo]:
+        """Every posting of the account, confidential ones included (cached)."""
+        ...
+
+
+@runtime_checkable
+class Writes(AtsBase, Protocol):
+    """Post candidacy updates (outbound): the writes for each Karat milestone.
+
+    Each write is one ATS request (tags_replace: two) with no retry inside: the caller's
+    outbox row holds the retries. A write whose answer never came raises AtsNoResponse (it
+    may have been applied). A key without the write permission is AtsKeyError; a hidden or
+    deleted opportunity is an AtsRecordError. ``acting_user_id`` is who the change is made as
+    ("" = nobody).
+    """
 
     def note_add(
         self,
@@ -497,7 +523,8 @@ class AtsAdapter(Protocol):
         acting_user_id: str,
         profile: CallProfile,
     ) -> str:
-        """Add a note to the opportunity; returns the note's id. ``score`` is 1 to 4 or None."""
+        """Add a note to the opportunity; returns the note's id. ``score`` is 1 to 4 or None.
+        Not idempotent: look for it with ``note_find`` before sending it again."""
         ...
 
     def note_find(
@@ -539,11 +566,85 @@ class AtsAdapter(Protocol):
         stage_id: str,
         acting_user_id: str,
         profile: CallProfile,
-    ) -> None: ...
+    ) -> None:
+        """Move the opportunity to ``stage_id`` (idempotent: the same stage changes nothing)."""
+        ...
+
+
+@runtime_checkable
+class Users(AtsBase, Protocol):
+    """The account's users: who changes are made as (Lever's ``perform_as``). Read-only."""
+
+    def user_get(self, account: AtsAccount, user_id: str, *, profile: CallProfile) -> AtsUser:
+        """One user of the account (deactivated ones included). Raises AtsRecordNotFound
+        for an unknown id, AtsKeyError when the key may not read users."""
+        ...
 
     def users_find(self, account: AtsAccount, *, email: str, profile: CallProfile) -> list[AtsUser]:
-        """Active users whose email is exactly ``email``."""
+        """Active users whose email is exactly ``email`` (none is an empty list)."""
         ...
+
+
+@runtime_checkable
+class KeyChecks(AtsBase, Protocol):
+    """What an API key may do: the check run when a key is saved, and the status page's
+    confidential-access line. Read-only."""
+
+    def key_check(self, account: AtsAccount, *, budget_seconds: float) -> KeyCheckResult:
+        """Check the account's key: accepted?, each permission, the acting user, within
+        ``budget_seconds``. Never raises for ATS trouble (that is the result's
+        ``unreachable``)."""
+        ...
+
+    def confidential_access(self, account: AtsAccount, *, profile: CallProfile) -> bool | None:
+        """Whether the key may read confidential records: True when it reads one, False when
+        the ATS refuses confidential reads, None when it can't tell (none visible). Raises
+        AtsKeyError when the key itself is refused."""
+        ...
+
+
+@runtime_checkable
+class CandidateLinks(AtsBase, Protocol):
+    """The ATS's candidate page URLs, both ways. Pure functions: no ATS call."""
+
+    def candidate_url_parse(self, raw: str, *, region: str | None = None) -> CandidateRef:
+        """The opportunity a pasted URL names. Raises CandidateUrlError (with a stable
+        ``code``) for anything else, or for a URL of another region than ``region``."""
+        ...
+
+    def candidate_url(self, region: str, opportunity_id: str) -> str:
+        """The candidate's page in the ATS. Raises ValueError for a region without one."""
+        ...
+
+
+@runtime_checkable
+class AtsAdapter(
+    InboundDeliveries,
+    WebhooksApi,
+    Opportunities,
+    OpportunityDetails,
+    Postings,
+    Writes,
+    Users,
+    KeyChecks,
+    CandidateLinks,
+    Protocol,
+):
+    """Every capability at once: what Lever offers and what ``adapter_for(ats)`` returns."""
+
+
+# Every capability, in the order messages list them.
+CAPABILITIES: tuple[type, ...] = (
+    InboundDeliveries,
+    WebhooksApi,
+    Opportunities,
+    OpportunityDetails,
+    Postings,
+    Writes,
+    Users,
+    KeyChecks,
+    CandidateLinks,
+)
 
 
 # --- the registry -----------------------------------------------------------------------------
@@ -552,34 +653,114 @@ class AtsAdapter(Protocol):
 ADAPTERS: dict[str, str] = {
     "lever": "integrations.lever.adapter:adapter",
 }
-_loaded: dict[str, AtsAdapter] = {}
+
+
+@dataclass(frozen=True)
+class _Registered:
+    adapter: AtsBase
+    # The Protocols (AtsBase, AtsAdapter and each capability) the adapter satisfies.
+    offers: frozenset[type]
+
+
+_loaded: dict[str, _Registered] = {}
+
+C = TypeVar("C", bound=AtsBase)
 
 
 class UnknownAts(LookupError):
     """No adapter is registered for this ATS."""
 
 
-def adapter_for(ats: str) -> AtsAdapter:
-    """The adapter for ``ats`` (e.g. ``"lever"``); raises UnknownAts when none is registered."""
-    loaded = _loaded.get(ats)
-    if loaded is not None:
-        return loaded
-    target = ADAPTERS.get(ats)
-    if target is None:
-        raise UnknownAts(f"No adapter for ATS {ats!r}")
-    module_name, _, attribute = target.partition(":")
-    adapter: AtsAdapter = getattr(importlib.import_module(module_name), attribute)
-    _loaded[ats] = adapter
-    return adapter
+class CapabilityMissing(UnknownAts):
+    """The ATS's adapter lacks a capability the caller needs. An ``UnknownAts``, so code that
+    treats "no adapter" as "not supported here" (the receiver's 404) treats this alike."""
+
+    def __init__(self, ats: str, label: str, missing: Sequence[str]) -> None:
+        super().__init__(f"{label} ({ats!r}) does not offer {', '.join(missing)}")
+        self.ats = ats
+        self.missing = tuple(missing)
 
 
-def adapter_register(ats: str, adapter: AtsAdapter) -> None:
-    """Register an adapter object directly (a second ATS in tests)."""
-    _loaded[ats] = adapter
+@overload
+def adapter_for(ats: str) -> AtsAdapter: ...
+
+
+@overload
+def adapter_for(ats: str, kind: Callable[..., C]) -> C: ...
+
+
+# ``kind`` is typed as a callable returning C, not as ``type[C]``: mypy accepts no
+# Protocol class where ``type[C]`` is expected (its ``type-abstract`` check).
+def adapter_for(ats: str, kind: Callable[..., AtsBase] = AtsAdapter) -> AtsBase:
+    """The adapter for ``ats`` (e.g. ``"lever"``) as the capability ``kind``: all of them when
+    none is named (``AtsAdapter``), else the one the caller needs (``adapter_for(ats,
+    Opportunities)``; ``AtsBase`` for names, regions and events only).
+
+    Raises UnknownAts when no adapter is registered, and CapabilityMissing (an UnknownAts)
+    when it lacks the capability. Code that can do without a capability asks ``capability``.
+
+    Capabilities are checked structurally (``runtime_checkable`` Protocols), not declared in
+    a ``capabilities`` set: the methods an adapter has are the declaration, so it can neither
+    claim one it lacks nor forget one it has. The check only sees that the members exist;
+    their signatures are mypy's job where an adapter class names its Protocols as bases (as
+    every ``integrations/lever/`` module does). It runs once per adapter, when it is loaded.
+    """
+    registered = _registered(ats)
+    if kind not in registered.offers:
+        missing = (
+            [c.__name__ for c in CAPABILITIES if c not in registered.offers]
+            if kind is AtsAdapter
+            else [getattr(kind, "__name__", repr(kind))]
+        )
+        raise CapabilityMissing(ats, registered.adapter.label, missing)
+    return registered.adapter
+
+
+def capability(ats: str, kind: Callable[..., C]) -> C | None:
+    """The adapter for ``ats`` as the capability ``kind``, or None when it lacks it: for code
+    that says "not available for this ATS" instead of failing. Raises UnknownAts when no
+    adapter is registered."""
+    registered = _registered(ats)
+    if kind not in registered.offers:
+        return None
+    return cast("C", registered.adapter)
+
+
+def capabilities_missing(ats: str, kinds: Iterable[type]) -> tuple[str, ...]:
+    """The names of the capabilities among ``kinds`` that the ATS's adapter lacks (empty when
+    it offers them all). Raises UnknownAts when no adapter is registered."""
+    offers = _registered(ats).offers
+    return tuple(kind.__name__ for kind in kinds if kind not in offers)
+
+
+def adapter_register(ats: str, adapter: AtsBase) -> None:
+    """Register an adapter object directly (a second ATS in tests). It may offer any set of
+    capabilities besides the base."""
+    _loaded[ats] = _registration(adapter)
 
 
 def adapter_unregister(ats: str) -> None:
     _loaded.pop(ats, None)
+
+
+def _registered(ats: str) -> _Registered:
+    registered = _loaded.get(ats)
+    if registered is not None:
+        return registered
+    target = ADAPTERS.get(ats)
+    if target is None:
+        raise UnknownAts(f"No adapter for ATS {ats!r}")
+    module_name, _, attribute = target.partition(":")
+    registered = _registration(getattr(importlib.import_module(module_name), attribute))
+    _loaded[ats] = registered
+    return registered
+
+
+def _registration(adapter: object) -> _Registered:
+    if not isinstance(adapter, AtsBase):
+        raise TypeError(f"{adapter!r} is not an ATS adapter (see ats.AtsBase)")
+    protocols: tuple[type, ...] = (AtsBase, AtsAdapter, *CAPABILITIES)
+    return _Registered(adapter, frozenset(p for p in protocols if isinstance(adapter, p)))
 
 
 def account_for(integration: AtsIntegration, *, api_key: str | None = None) -> AtsAccount:

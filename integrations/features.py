@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils.module_loading import import_string
 
+from integrations import ats
+
 if TYPE_CHECKING:
     from integrations.models import AtsIntegration
 
@@ -34,6 +36,8 @@ class Feature:
     ``health``: ``"module.path.function"`` of a ``FeatureHealthProvider`` ("" while the feature
     is not built: shown as not available, never as working). ``settings_section``: the same for
     a ``SettingsSectionProvider`` ("" when the feature adds nothing to the Settings page).
+    ``needs``: the ATS capabilities (``integrations.ats``) the feature reads through beyond
+    ``AtsBase``; with an ATS that lacks one, the feature is shown as not available for it.
     """
 
     key: str
@@ -41,6 +45,7 @@ class Feature:
     description: str
     health: str = ""
     settings_section: str = ""
+    needs: tuple[type, ...] = ()
 
 
 # In the setup guide's order of features; the status page lists them so, and the Settings page
@@ -52,6 +57,7 @@ FEATURES: tuple[Feature, ...] = (
         "Karat reads pasted Lever candidate URLs, matches each posting to a Karat role, and "
         "creates and invites the candidacies.",
         health="integrations.invites.health.invite_from_lever_url_health",
+        needs=(ats.CandidateLinks, ats.OpportunityDetails, ats.Postings, ats.KeyChecks),
     ),
     Feature(
         POST_CANDIDACY_UPDATES,
@@ -60,6 +66,7 @@ FEATURES: tuple[Feature, ...] = (
         "back to the Lever opportunity as notes, tags and links.",
         health="integrations.outbound.health.post_candidacy_updates_health",
         settings_section="integrations.outbound.views.settings_section",
+        needs=(ats.Writes, ats.Users, ats.OpportunityDetails),
     ),
     Feature(
         AUTO_STATE_UPDATING,
@@ -68,6 +75,7 @@ FEATURES: tuple[Feature, ...] = (
         "from Lever's webhooks.",
         health="webhooks.health.auto_state_updating_health",
         settings_section="webhooks.console_views.settings_section",
+        needs=(ats.InboundDeliveries, ats.Opportunities),
     ),
     Feature(
         ROLE_MATCHING,
@@ -75,6 +83,7 @@ FEATURES: tuple[Feature, ...] = (
         "Karat syncs Lever postings, maps them to Karat roles and counts unmatched postings "
         "on this page.",
         health="integrations.roles.health.role_matching_health",
+        needs=(ats.Postings,),
     ),
     Feature(
         AUTOMATIC_INVITES,
@@ -82,6 +91,7 @@ FEATURES: tuple[Feature, ...] = (
         "Karat invites candidates who enter a chosen Lever stage, when an admin turns it on.",
         health="integrations.auto_invites.health.automatic_invites_health",
         settings_section="integrations.auto_invites.views.settings_section",
+        needs=(ats.OpportunityDetails, ats.Postings),
     ),
 )
 FEATURES_BY_KEY: Mapping[str, Feature] = {feature.key: feature for feature in FEATURES}

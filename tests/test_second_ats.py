@@ -1,5 +1,6 @@
-"""A second ATS, defined here, works with the generic code unchanged: intake, processing,
-reconciliation, webhook setup rows and the status page only ever call the adapter."""
+"""A second ATS, defined here with only some capabilities, works with the generic code:
+intake, processing, reconciliation, webhook setup and the settings page ask only for the
+capabilities they use, and the status page shows what needs the others as not available."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -28,8 +30,10 @@ SIGNING_KEY = "fake-ats-signing-key-0123456789"
 OPPORTUNITY = "cand-0001"
 
 
-class FakeAts:
-    """A tiny ATS: deliveries ``{"id", "kind", "at", "candidate", "mac"}``, HMAC of id+at."""
+class FakeAts(iface.InboundDeliveries, iface.Opportunities, iface.WebhooksApi):
+    """A tiny ATS offering three capabilities and nothing else: inbound deliveries
+    ``{"id", "kind", "at", "candidate", "mac"}`` (HMAC of id+at), opportunity state, and a
+    Webhooks API. No key checks, postings, writes, users, invite reads or candidate links."""
 
     ats = "fakeats"
     label = "FakeATS"
@@ -41,10 +45,12 @@ class FakeAts:
     def __init__(self) -> None:
         self.states: dict[str, tuple[str, int]] = {}
         self.calls: list[str] = []
-        self.writes: list[tuple[str, str, str]] = []
+        self.webhooks: list[iface.RemoteWebhook] = []
 
     def api_host(self, region: str) -> str:
         return "api.fake.example"
+
+    # --- inbound deliveries -------------------------------------------------------------------
 
     def delivery_parse(self, body: Mapping[str, Any]) -> iface.InboundDelivery:
         if not isinstance(body.get("id"), str) or not isinstance(body.get("at"), int):
@@ -65,6 +71,8 @@ class FakeAts:
             )
             for t in signature_tokens
         )
+
+    # --- opportunities ------------------------------------------------------------------------
 
     def _state(self, opportunity_id: str) -> iface.OpportunityState:
         stage, version = self.states[opportunity_id]
@@ -97,69 +105,39 @@ class FakeAts:
             if version >= since_ms:
                 yield self._state(opportunity_id)
 
-    def webhooks_list(self, account: iface.AtsAccount, *, profile: iface.CallProfile) -> list[Any]:
-        return []
+    # --- webhooks API -------------------------------------------------------------------------
 
-    def webhook_create(self, account: Any, *, url: str, event: str, profile: Any) -> Any:
-        return iface.RemoteWebhook(id="w1", event=event, url=url, signature_token="t" * 32)
-
-    def webhook_update_url(self, account: Any, webhook_id: str, *, url: str, profile: Any) -> None:
-        return None
-
-    def webhook_delete(self, account: Any, webhook_id: str, *, profile: Any) -> None:
-        return None
-
-    def key_check(
-        self, account: iface.AtsAccount, *, budget_seconds: float
-    ) -> iface.KeyCheckResult:
-        return iface.KeyCheckResult(iface.KeyCheckStatus.VALID, (), ats_label=self.label)
-
-    def candidate_url_parse(self, raw: str, *, region: str | None = None) -> iface.CandidateRef:
-        return iface.CandidateRef(opportunity_id=raw.rsplit("/", 1)[-1], region="us", url=raw)
-
-    def candidate_url(self, region: str, opportunity_id: str) -> str:
-        return f"https://fake.example/c/{opportunity_id}"
-
-    # invites (stubs: the second ATS only proves the interface type-checks)
-    def opportunity_detail(
-        self, account: iface.AtsAccount, opportunity_id: str, *, profile: iface.CallProfile
-    ) -> iface.OpportunityDetail:
-        raise iface.AtsRecordNotFound("no such opportunity")
-
-    def postings_get(
-        self, account: iface.AtsAccount, posting_ids: Sequence[str], *, profile: iface.CallProfile
-    ) -> dict[str, iface.PostingInfo]:
-        return {}
-
-    def postings_list(
+    def webhooks_list(
         self, account: iface.AtsAccount, *, profile: iface.CallProfile
-    ) -> list[iface.PostingInfo]:
-        return []
+    ) -> list[iface.RemoteWebhook]:
+        return [replace(w, signature_token="") for w in self.webhooks]
 
-    def stages_list(
-        self, account: iface.AtsAccount, *, profile: iface.CallProfile
-    ) -> list[iface.StageInfo]:
-        return []
+    def webhook_create(
+        self, account: iface.AtsAccount, *, url: str, event: str, profile: iface.CallProfile
+    ) -> iface.RemoteWebhook:
+        created = iface.RemoteWebhook(
+            id=f"w{len(self.webhooks) + 1}", event=event, url=url, signature_token="t" * 32
+        )
+        self.webhooks.append(created)
+        return created
 
-    def opportunities_in_stage(
-        self, account: iface.AtsAccount, stage_id: str, *, limit: int, profile: iface.CallProfile
-    ) -> list[iface.OpportunityDetail]:
-        return []
+    def webhook_update_url(
+        self, account: iface.AtsAccount, webhook_id: str, *, url: str, profile: iface.CallProfile
+    ) -> None:
+        self.webhooks = [replace(w, url=url) if w.id == webhook_id else w for w in self.webhooks]
 
-    def origins(self) -> Sequence[tuple[str, str]]:
-        return ()
+    def webhook_delete(
+        self, account: iface.AtsAccount, webhook_id: str, *, profile: iface.CallProfile
+    ) -> None:
+        self.webhooks = [w for w in self.webhooks if w.id != webhook_id]
 
-    # status page (issue #14)
-    def user_get(self, account: Any, user_id: str, *, profile: Any) -> iface.AtsUser:
-        return iface.AtsUser(id=user_id, name="Fake User", email="fake@example.com", active=True)
 
-    def confidential_access(self, account: Any, *, profile: Any) -> bool | None:
-        return None
-
-    # --- role matching (posting sync) ---------------------------------------------------------
+class FakeAtsWithPostings(FakeAts, iface.Postings):
+    """The same ATS grown by one capability: its postings (role matching)."""
 
     posting_states: Sequence[tuple[str, str]] = (("open", "Open"), ("closed", "Closed"))
     posting_open_states: frozenset[str] = frozenset({"open"})
+    postings = (iface.RemotePosting(posting_id="p-1", title="Backend Engineer", state="open"),)
 
     def postings_page(
         self,
@@ -170,64 +148,19 @@ class FakeAts:
         profile: iface.CallProfile,
     ) -> iface.PostingPage:
         self.calls.append("postings_page")
-        return iface.PostingPage(
-            postings=(
-                iface.RemotePosting(posting_id="p-1", title="Backend Engineer", state="open"),
-            ),
-            next_cursor=None,
-        )
+        return iface.PostingPage(postings=self.postings, next_cursor=None)
 
-    # --- Post candidacy updates (outbound): writes are recorded in ``self.writes`` ------------
+    def postings_get(
+        self, account: iface.AtsAccount, posting_ids: Sequence[str], *, profile: iface.CallProfile
+    ) -> dict[str, iface.PostingInfo]:
+        return {p.posting_id: p for p in self.postings_list(account, profile=profile)}
 
-    def note_add(
-        self,
-        account: Any,
-        opportunity_id: str,
-        *,
-        text: str,
-        secret: bool,
-        score: int | None,
-        acting_user_id: str,
-        profile: Any,
-    ) -> str:
-        self.writes.append(("note", opportunity_id, text))
-        return f"note-{len(self.writes)}"
-
-    def note_find(
-        self, account: Any, opportunity_id: str, *, marker: str, profile: Any
-    ) -> str | None:
-        return None
-
-    def tags_replace(
-        self,
-        account: Any,
-        opportunity_id: str,
-        *,
-        add: Sequence[str],
-        remove: Sequence[str],
-        acting_user_id: str,
-        profile: Any,
-    ) -> None:
-        self.writes.append(("tags", opportunity_id, ",".join(add)))
-
-    def links_add(
-        self,
-        account: Any,
-        opportunity_id: str,
-        *,
-        links: Sequence[str],
-        acting_user_id: str,
-        profile: Any,
-    ) -> None:
-        self.writes.append(("links", opportunity_id, ",".join(links)))
-
-    def stage_move(
-        self, account: Any, opportunity_id: str, *, stage_id: str, acting_user_id: str, profile: Any
-    ) -> None:
-        self.writes.append(("stage", opportunity_id, stage_id))
-
-    def users_find(self, account: Any, *, email: str, profile: Any) -> list[iface.AtsUser]:
-        return []
+    def postings_list(
+        self, account: iface.AtsAccount, *, profile: iface.CallProfile
+    ) -> list[iface.PostingInfo]:
+        return [
+            iface.PostingInfo(p.posting_id, p.title, p.requisition_codes) for p in self.postings
+        ]
 
 
 @pytest.fixture
@@ -236,6 +169,13 @@ def fake() -> Iterator[FakeAts]:
     iface.adapter_register("fakeats", adapter)
     yield adapter
     iface.adapter_unregister("fakeats")
+
+
+@pytest.fixture
+def fake_with_postings(fake: FakeAts) -> FakeAtsWithPostings:
+    adapter = FakeAtsWithPostings()
+    iface.adapter_register("fakeats", adapter)  # unregistered by ``fake``
+    return adapter
 
 
 @pytest.fixture
@@ -339,6 +279,38 @@ def test_reconciliation_heals_a_missed_change_of_the_second_ats(
     assert fake_candidacy.ats_stage_name == "Offer"
 
 
+def test_the_second_ats_offers_only_the_capabilities_it_implements(fake: FakeAts) -> None:
+    assert iface.adapter_for("fakeats", iface.Opportunities) is fake
+    assert iface.capability("fakeats", iface.WebhooksApi) is fake
+    assert iface.capability("fakeats", iface.KeyChecks) is None
+    with pytest.raises(iface.CapabilityMissing, match=r"FakeATS .* does not offer Postings"):
+        iface.adapter_for("fakeats", iface.Postings)
+    with pytest.raises(iface.CapabilityMissing) as missing:
+        iface.adapter_for("fakeats")
+    assert missing.value.missing == (
+        "OpportunityDetails",
+        "Postings",
+        "Writes",
+        "Users",
+        "KeyChecks",
+        "CandidateLinks",
+    )
+
+
+def test_the_second_ats_registers_its_webhooks_through_its_webhooks_api(
+    fake: FakeAts, fake_integration: AtsIntegration
+) -> None:
+    from webhooks.services import setup
+
+    result = setup.webhooks_register(integration=fake_integration, actor=None)
+
+    assert result.created == ["candidate.moved"]
+    assert [(w.event, w.url) for w in fake.webhooks] == [("candidate.moved", result.url)]
+    subscription = WebhookSubscription.objects.get(integration=fake_integration)
+    assert subscription.signature_token == "t" * 32
+    assert subscription.previous_signature_token == SIGNING_KEY
+
+
 def test_the_status_and_settings_pages_show_the_second_ats_events(
     admin_client: Client, fake: FakeAts, fake_integration: AtsIntegration
 ) -> None:
@@ -353,8 +325,26 @@ def test_the_status_and_settings_pages_show_the_second_ats_events(
     assert "Candidate moved" in settings_page.content.decode()
 
 
+def test_the_status_page_shows_features_needing_what_the_second_ats_lacks_as_not_available(
+    fake: FakeAts, fake_integration: AtsIntegration
+) -> None:
+    from integrations.status import services as status
+
+    snapshot = status.integration_status_compute(integration_id=fake_integration.pk)
+
+    assert snapshot is not None
+    labels = {feature["key"]: feature["label"] for feature in snapshot.features}
+    assert labels["auto_state_updating"] != "Not available for FakeATS"
+    assert {key for key, label in labels.items() if label == "Not available for FakeATS"} == {
+        "invite_from_lever_url",
+        "post_candidacy_updates",
+        "role_matching",
+        "automatic_invites",
+    }
+
+
 def test_the_second_ats_postings_sync_and_match_karat_roles(
-    fake_integration: AtsIntegration,
+    fake_with_postings: FakeAtsWithPostings, fake_integration: AtsIntegration
 ) -> None:
     from integrations.roles import selectors
     from integrations.roles.services import sync
@@ -364,7 +354,7 @@ def test_the_second_ats_postings_sync_and_match_karat_roles(
 
     assert sync.postings_sync_run(run_id=run.pk) == "succeeded"
 
-    assert "postings_page" in iface.adapter_for("fakeats").calls  # type: ignore[attr-defined]
+    assert "postings_page" in fake_with_postings.calls
     assert selectors.posting_role_get(integration=fake_integration, posting_id="p-1") == role
     page = selectors.roles_page(integration=fake_integration)
     assert [row.state_label for row in page.rows] == ["Open"]

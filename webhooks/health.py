@@ -64,7 +64,7 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
         "settings_url": settings_url,
         "activity_url": activity_url,
     }
-    adapter = ats.adapter_for(integration.ats)
+    adapter = ats.adapter_for(integration.ats, ats.AtsBase)
     ats_name = adapter.label  # the ATS's name in what the admin reads
     toggles = f"{_NUMBER_WORDS.get(len(events), str(len(events)))} webhook toggles"
     event_names = ", ".join(e.label for e in events)

@@ -48,7 +48,7 @@ def webhook_setup(*, integration: AtsIntegration) -> list[EventSetup]:
         .annotate(previous_token_length=Length("previous_signature_token"))
     }
     rows = []
-    for spec in ats.adapter_for(integration.ats).webhook_events:
+    for spec in ats.adapter_for(integration.ats, ats.AtsBase).webhook_events:
         sub = subscriptions.get(spec.code)
         rows.append(
             EventSetup(
@@ -143,7 +143,9 @@ class Registration:
 def webhook_registration(*, integration: AtsIntegration) -> Registration:
     """Ask the ATS which webhooks are registered (one list call), where the key may list them
     (its last check allowed "read_webhooks"). Never raises: trouble is ``unknown``."""
-    adapter = ats.adapter_for(integration.ats)
+    adapter = ats.capability(integration.ats, ats.WebhooksApi)
+    if adapter is None:
+        return Registration({}, "Can't tell: Karat can't list this ATS's webhooks.")
     lines = key_check_lines(integration=integration)
     if integration.key_status != AtsIntegration.KeyStatus.VALID or not (
         lines.get("read_webhooks") or {}

@@ -192,7 +192,7 @@ def key_check_in_progress(*, integration: AtsIntegration) -> bool:
 def integration_region_label(*, integration: AtsIntegration) -> str:
     """The region as the ATS names it, with its API host ("US (api.lever.co)")."""
     try:
-        regions = dict(ats.adapter_for(integration.ats).regions)
+        regions = dict(ats.adapter_for(integration.ats, ats.AtsBase).regions)
     except ats.UnknownAts:
         regions = {}
     return regions.get(integration.region, integration.get_region_display())

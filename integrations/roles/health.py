@@ -26,7 +26,7 @@ def role_matching_health(integration: AtsIntegration) -> FeatureHealth:
     """The "Ensure Lever roles match Karat roles" feature for the status page: postings
     synced (and when), the last sync's outcome, and open postings without a role that have
     candidacies. A constant number of queries: three, at most six."""
-    adapter = ats.adapter_for(integration.ats)
+    adapter = ats.adapter_for(integration.ats, ats.Postings)
     ats_name = adapter.label
     roles_url = reverse("integrations:roles", kwargs={"public_id": integration.public_id})
     detail: dict[str, Any] = {"roles_url": roles_url}

@@ -169,7 +169,7 @@ def roles_page(
     number of postings or roles."""
     from django.core.paginator import Paginator
 
-    adapter = ats.adapter_for(integration.ats)
+    adapter = ats.adapter_for(integration.ats, ats.Postings)
     state_labels = dict(adapter.posting_states)
     current = AtsPosting.objects.filter(integration=integration, removed_at__isnull=True)
     matched_q = Q(mapping__role__isnull=False)
@@ -233,7 +233,7 @@ def roles_page(
 def unmatched_published_with_candidacies(*, integration: AtsIntegration) -> list[AtsPosting]:
     """Open postings with no role whose would-be candidacies exist (see the block comment):
     candidates Karat can't place. One query, three when there are unmatched open postings."""
-    adapter = ats.adapter_for(integration.ats)
+    adapter = ats.adapter_for(integration.ats, ats.Postings)
     postings = AtsPosting.objects.filter(
         integration=integration,
         removed_at__isnull=True,

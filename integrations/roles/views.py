@@ -47,7 +47,7 @@ def _roles_render(
     params = request.GET if request.method == "GET" else request.POST
     unmatched_only = params.get("unmatched") == "1"
     state = str(params.get("state") or "")
-    adapter_states = dict(ats.adapter_for(integration.ats).posting_states)
+    adapter_states = dict(ats.adapter_for(integration.ats, ats.Postings).posting_states)
     if state and state not in adapter_states:
         state = ""
         messages.error(request, "Unknown posting state: showing every state.")

@@ -59,7 +59,7 @@ def integration_overall_status(
     ``features``, the status is the key-driven one only. The list, Overview and Status pages
     and the API all show this roll-up (stored in the status snapshot).
     """
-    ats_name = ats.adapter_for(integration.ats).label
+    ats_name = ats.adapter_for(integration.ats, ats.AtsBase).label
     if not integration.enabled:
         return OverallStatus(
             "muted", "Disabled", f"The integration is off: Karat makes no {ats_name} calls."

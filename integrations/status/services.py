@@ -25,6 +25,7 @@ from integrations.connection import selectors
 from integrations.connection.services import keys
 from integrations.features import (
     FEATURES,
+    FEATURES_BY_KEY,
     FeatureCheck,
     FeatureHealth,
     feature_health,
@@ -132,6 +133,13 @@ def _feature_health(key: str, integration: AtsIntegration) -> FeatureHealth:
     if provider is None:
         return feature_not_available(key=key)
     try:
+        if ats.capabilities_missing(integration.ats, FEATURES_BY_KEY[key].needs):
+            label = ats.adapter_for(integration.ats, ats.AtsBase).label
+            return dataclasses.replace(
+                feature_not_available(key=key),
+                label=f"Not available for {label}",
+                summary=f"Karat does not support this feature with {label} yet.",
+            )
         return provider(integration)
     except ats.AtsError as exc:
         level = "bad" if exc.fault == ats.Fault.KEY else "warn"

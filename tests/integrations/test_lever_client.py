@@ -381,15 +381,15 @@ def test_every_list_of_opportunities_or_postings_asks_for_confidential_records_t
 def test_the_key_check_probes_and_the_endpoint_probe_list_confidential_records_too(
     lever: responses.RequestsMock,
 ) -> None:
-    from integrations.lever import adapter
+    from integrations.lever import calls, key_checks
 
     lever.get(f"{BASE}/opportunities", json={"data": [], "hasNext": False})
     lever.get(f"{BASE}/postings", json={"data": [], "hasNext": False})
     client = make_client()
 
-    adapter._PROBES["read_opportunities"](client)
-    adapter._PROBES["read_postings"](client)
-    assert adapter._record_level_forbidden(client, LeverPermissionError("403", status_code=403))
+    key_checks._PROBES["read_opportunities"](client)
+    key_checks._PROBES["read_postings"](client)
+    assert calls.record_level_forbidden(client, LeverPermissionError("403", status_code=403))
 
     assert [query(call)["confidentiality"] for call in lever.calls] == [["all"]] * 3
 

@@ -19,7 +19,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from integrations.ats import DeliveryMalformed, InboundDelivery, UnknownAts, adapter_for
+from integrations.ats import (
+    AtsBase,
+    DeliveryMalformed,
+    InboundDeliveries,
+    InboundDelivery,
+    UnknownAts,
+    adapter_for,
+)
 from integrations.models import AtsIntegration, WebhookSubscription
 from integrations.status.refresh import signature_failure_note, status_refresh_request
 from webhooks.models import WebhookDelivery, WebhookRejection
@@ -91,7 +98,7 @@ def delivery_record(
             .first()
         )
     try:
-        adapter = adapter_for(ats or "")
+        adapter = adapter_for(ats or "", InboundDeliveries)
     except UnknownAts:
         return RecordResult(Outcome.UNKNOWN_INTEGRATION)
     try:
@@ -223,7 +230,9 @@ def _verifier_load(public_id: uuid.UUID, ats: str | None, event: str | None) -> 
     )
     if integration is None:
         return None
-    supported = event in {spec.code for spec in adapter_for(integration.ats).webhook_events}
+    supported = event in {
+        spec.code for spec in adapter_for(integration.ats, AtsBase).webhook_events
+    }
     # A subscribed event without its row has no token (401); any other event, any token.
     rows = [] if supported or event is None else integration.webhook_subscriptions.all()
     return Verifier(integration.pk, integration.ats, integration.enabled, _tokens(rows))

@@ -86,7 +86,7 @@ def _opportunity_change(delivery: WebhookDelivery) -> _Plan:
         why = f" ({invited.message})" if invited is not None else ""
         return _Plan(ignore_reason=f"No linked Karat candidacy{why}")
     integration = delivery.integration
-    adapter = ats.adapter_for(integration.ats)
+    adapter = ats.adapter_for(integration.ats, ats.Opportunities)
     try:
         current = adapter.opportunity_state(
             ats.account_for(integration), delivery.opportunity_id, profile=ats.DELIVERY
@@ -121,7 +121,9 @@ def opportunity_link_follow(*, link: OpportunityLink, contact_id: str) -> bool:
 
 
 def _supported_events(integration: AtsIntegration) -> frozenset[str]:
-    return frozenset(spec.code for spec in ats.adapter_for(integration.ats).webhook_events)
+    return frozenset(
+        spec.code for spec in ats.adapter_for(integration.ats, ats.AtsBase).webhook_events
+    )
 
 
 def delivery_process(*, delivery_id: int) -> str | None:
@@ -145,7 +147,7 @@ def delivery_process(*, delivery_id: int) -> str | None:
         if not supported:
             plan = _Plan(ignore_reason="Event not acted on")
         elif not delivery.opportunity_id:
-            label = ats.adapter_for(integration.ats).label
+            label = ats.adapter_for(integration.ats, ats.AtsBase).label
             plan = _Plan(ignore_reason=f"Test delivery from {label}")
         elif not integration.enabled:
             plan = _Plan(ignore_reason="Integration disabled")

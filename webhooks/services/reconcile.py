@@ -64,7 +64,7 @@ def integration_reconcile(*, integration_id: int) -> ReconcileResult | None:
     # The automatic invite also acts on unlinked opportunities the poll sees.
     auto_invite = auto_invites.auto_invite_enabled(integration=integration)
     if links or auto_invite:
-        adapter = ats.adapter_for(integration.ats)
+        adapter = ats.adapter_for(integration.ats, ats.Opportunities)
         try:
             # Never keyed on the links' stored contacts: a profile merge moves an opportunity
             # to another contact, and a poll filtered on the old one would never see it again.

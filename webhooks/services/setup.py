@@ -114,7 +114,10 @@ class RegisterResult:
 
 def event_labels(integration: AtsIntegration) -> dict[str, str]:
     """The events this integration's ATS acts on, code -> label, in display order."""
-    return {spec.code: spec.label for spec in ats.adapter_for(integration.ats).webhook_events}
+    return {
+        spec.code: spec.label
+        for spec in ats.adapter_for(integration.ats, ats.AtsBase).webhook_events
+    }
 
 
 def webhooks_register(*, integration: AtsIntegration, actor: User | None) -> RegisterResult:
@@ -127,7 +130,7 @@ def webhooks_register(*, integration: AtsIntegration, actor: User | None) -> Reg
     have, so they are removed where the ATS allows. Raises WebhookSetupError with a message for
     the admin; work done before an error is kept. Calls use the INTERACTIVE profile.
     """
-    adapter = ats.adapter_for(integration.ats)
+    adapter = ats.adapter_for(integration.ats, ats.WebhooksApi)
     if not integration.has_api_key:
         raise WebhookSetupError(f"Save a {adapter.label} API key first (Step 2).")
     url = webhook_url(integration=integration)
@@ -206,7 +209,7 @@ def _progress(result: RegisterResult, labels: dict[str, str], ats_label: str = "
 
 
 def _register_event(
-    adapter: ats.AtsAdapter,
+    adapter: ats.WebhooksApi,
     account: ats.AtsAccount,
     integration: AtsIntegration,
     event: str,

@@ -160,7 +160,7 @@ def postings_sync_run(*, run_id: int) -> str | None:
     if not integration.enabled or not integration.api_key:
         _finish(run, Status.FAILED, error="The integration is disabled or has no API key.")
         return Status.FAILED
-    adapter = ats.adapter_for(integration.ats)
+    adapter = ats.adapter_for(integration.ats, ats.Postings)
     account = ats.account_for(integration)
     cursor: str | None = run.cursor or None
     since = run.updated_since_ms if run.kind == Kind.INCREMENTAL else None

@@ -1,0 +1,41 @@
+"""What every Lever capability shares: the ATS's names, regions, events and API hosts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.db import models
+
+from integrations.ats import AtsBase, WebhookEventSpec
+from integrations.lever.client import base_url_for_region
+
+
+class WebhookEvent(models.TextChoices):
+    """Lever's three candidate events this product acts on (lever-api.md §6.2)."""
+
+    CANDIDATE_STAGE_CHANGE = "candidateStageChange", "Candidate Stage Change"
+    CANDIDATE_ARCHIVE_CHANGE = "candidateArchiveChange", "Candidate Archive State Change"
+    CANDIDATE_HIRED = "candidateHired", "Candidate Hired"
+
+
+WEBHOOK_EVENTS = tuple(WebhookEventSpec(event.value, event.label) for event in WebhookEvent)
+
+REGIONS: Sequence[tuple[str, str]] = (
+    ("us", "US (api.lever.co)"),
+    ("eu", "EU (api.eu.lever.co)"),
+    ("sandbox", "Sandbox (api.sandbox.lever.co)"),
+)
+
+
+class LeverBase(AtsBase):
+    """Lever's names, regions and events (``ats.AtsBase``); every capability builds on it."""
+
+    ats = "lever"
+    label = "Lever"
+    regions: Sequence[tuple[str, str]] = REGIONS
+    webhook_events: Sequence[WebhookEventSpec] = WEBHOOK_EVENTS
+
+    def api_host(self, region: str) -> str:
+        base = base_url_for_region(region, override=settings.LEVER_API_BASE_URL or None)
+        return base.split("://", 1)[-1].split("/", 1)[0]

@@ -1,0 +1,25 @@
+"""Lever candidate URLs (lever-api.md §7), parsed and built through ``links``."""
+
+from __future__ import annotations
+
+from integrations.ats import CandidateLinks, CandidateRef, CandidateUrlError
+from integrations.lever import links
+from integrations.lever.base import LeverBase
+
+
+class LeverCandidateLinks(LeverBase, CandidateLinks):
+    """Candidate pages on each region's ``hire`` host."""
+
+    def candidate_url_parse(self, raw: str, *, region: str | None = None) -> CandidateRef:
+        try:
+            parsed = links.parse_candidate_url(raw, expected_region=region)
+        except links.LeverUrlError as exc:
+            raise CandidateUrlError(exc.code, exc.message) from None
+        return CandidateRef(
+            opportunity_id=parsed.opportunity_id,
+            region=str(parsed.region),
+            url=links.candidate_url(parsed.region, parsed.opportunity_id),
+        )
+
+    def candidate_url(self, region: str, opportunity_id: str) -> str:
+        return links.candidate_url(region, opportunity_id)

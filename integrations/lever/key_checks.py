@@ -1,0 +1,291 @@
+"""What a Lever API key may do (lever-api.md §1, §9): the permission probes run when a key is
+saved, the region hint, and confidential access."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from django.conf import settings
+
+from integrations import ats
+from integrations.ats import (
+    AtsAccount,
+    AtsKeyError,
+    CallProfile,
+    KeyCheckResult,
+    KeyChecks,
+    KeyCheckStatus,
+    PermissionCheck,
+)
+from integrations.lever import links
+from integrations.lever.base import REGIONS, LeverBase
+from integrations.lever.calls import client_for, translated
+from integrations.lever.client import LeverClient
+from integrations.lever.errors import (
+    LeverAuthError,
+    LeverError,
+    LeverNotFound,
+    LeverPermissionError,
+    LeverTransientError,
+)
+
+logger = logging.getLogger(__name__)
+
+
+# Why each read matters to the product; the probe is the cheapest call that needs it.
+_READ_PERMISSIONS: tuple[tuple[str, str, str], ...] = (
+    ("read_users", "Read users", "to check the User ID and find who makes changes"),
+    ("read_opportunities", "Read opportunities", "to invite candidates from a Lever URL"),
+    ("read_postings", "Read postings", "to match Lever postings to Karat roles"),
+    ("read_stages", "Read stages", "to show each candidate's Lever stage"),
+    ("read_archive_reasons", "Read archive reasons", "to show why a candidate was archived"),
+    ("read_webhooks", "Read webhooks", "to set up and check the three webhooks"),
+)
+# Writes can't be probed without changing data in Lever, so they are only reported.
+_WRITE_PERMISSIONS: tuple[tuple[str, str], ...] = (
+    ("write_notes", "Write notes"),
+    ("write_opportunities", "Update opportunities (tags, links, stage)"),
+    ("write_webhooks", "Manage webhooks"),
+)
+# The list probes ask for every record (the client's default ``confidentiality=all``), like
+# every other list read: a key is checked the way it is used.
+_PROBES: dict[str, Callable[[LeverClient], object]] = {
+    "read_users": lambda c: next(iter(c.iter_users()), None),
+    "read_opportunities": lambda c: next(iter(c.iter_opportunities()), None),
+    "read_postings": lambda c: next(iter(c.iter_postings()), None),
+    "read_stages": lambda c: c.list_stages(),
+    "read_archive_reasons": lambda c: c.list_archive_reasons(),
+    "read_webhooks": lambda c: c.list_webhooks(),
+}
+
+
+class LeverKeyChecks(LeverBase, KeyChecks):
+    """Read-only checks of the account's key."""
+
+    def key_check(self, account: AtsAccount, *, budget_seconds: float) -> KeyCheckResult:
+        """Probe each read permission with its cheapest call, then the acting user.
+
+        GETs only. A 401 makes the key (and its region) invalid; a 403 on a list endpoint is
+        a missing permission; no answer is ``unreachable``. Never raises for Lever trouble.
+        """
+        client = client_for(account, ats.KEY_CHECK)
+        deadline = time.monotonic() + budget_seconds
+        host = f"{self.api_host(account.region)} ({account.region.upper()})"
+        result = _key_check(client, account, host=host, deadline=deadline)
+        return self._with_region_hint(result, account, host=host, deadline=deadline)
+
+    def _with_region_hint(
+        self, result: KeyCheckResult, account: AtsAccount, *, host: str, deadline: float
+    ) -> KeyCheckResult:
+        """Lever refused the key (401) in the chosen region: ask the other regions' hosts
+        (one cheap GET each) and, when one accepts it, say so on the "region" line."""
+        refused = any(c.code == "auth" and c.ok is False for c in result.checks)
+        # The local sandbox serves one host for every region: nothing to learn there.
+        if not refused or settings.LEVER_API_BASE_URL:
+            return result
+        found = _region_accepting(account, deadline=deadline)
+        if found is None:
+            return result
+        label = links.REGION_LABELS[links.Region(found)]
+        line = PermissionCheck(
+            "region",
+            "Region",
+            False,
+            f"{host} does not accept this key, but {self.api_host(found)} ({label}) does: "
+            f"your Lever account is in the {label} region. Switch the region to {label}.",
+            suggested_region=found,
+        )
+        checks = tuple(line if c.code == "region" else c for c in result.checks)
+        return KeyCheckResult(result.status, checks, ats_label=result.ats_label)
+
+    def confidential_access(self, account: AtsAccount, *, profile: CallProfile) -> bool | None:
+        """One page of ``GET /postings?confidentiality=confidential`` (limit 1).
+
+        Lever grants confidential access only when a key is created (lever-api.md §1.2). A
+        key without it gets a 403 or, as the sandbox does, an empty list; an empty list is
+        also what an account without confidential postings returns, so that is None.
+        A 401 raises AtsKeyError.
+        """
+        client = client_for(account, profile)
+        try:
+            with translated(client, record=False):
+                first = next(iter(client.iter_postings(confidentiality="confidential")), None)
+        except AtsKeyError as exc:
+            if exc.status_code == 403:
+                return False
+            raise
+        return True if first is not None else None
+
+
+def _key_check(
+    client: LeverClient, account: AtsAccount, *, host: str, deadline: float
+) -> KeyCheckResult:
+    checks: list[PermissionCheck] = []
+    permissions_ok: dict[str, bool] = {}
+
+    def unreachable(exc: LeverError) -> KeyCheckResult:
+        logger.warning(
+            "key check: Lever unreachable integration_id=%s (%s)",
+            account.public_id,
+            type(exc).__name__,
+        )
+        checks.append(
+            PermissionCheck(
+                "reachable",
+                "Lever reachable",
+                False,
+                f"No answer from Lever at {host} ({exc.status_code or type(exc).__name__}). "
+                "Try again in a few minutes.",
+            )
+        )
+        return KeyCheckResult(KeyCheckStatus.UNREACHABLE, tuple(checks), ats_label="Lever")
+
+    def took_too_long() -> KeyCheckResult:
+        logger.warning("key check: over budget integration_id=%s", account.public_id)
+        checks.append(too_long_check(host))
+        return KeyCheckResult(KeyCheckStatus.UNREACHABLE, tuple(checks), ats_label="Lever")
+
+    for position, (code, name, why) in enumerate(_READ_PERMISSIONS):
+        if time.monotonic() > deadline:
+            return took_too_long()
+        try:
+            _PROBES[code](client)
+        except LeverPermissionError:
+            permissions_ok[code] = False
+            message = f"Missing: Karat needs this {why}. Add it to the key in Lever."
+        except LeverAuthError:
+            checks.append(
+                PermissionCheck("auth", "API key", False, "Lever rejected the key (401).")
+            )
+            checks.append(
+                PermissionCheck(
+                    "region",
+                    "Region",
+                    False,
+                    f"{host} does not accept this key: wrong region or bad key. Check that the "
+                    "region matches your Lever account and copy the key again.",
+                )
+            )
+            checks += [
+                PermissionCheck(c, n, None, "Not checked: the key was rejected.")
+                for c, n, _ in _READ_PERMISSIONS
+            ]
+            return KeyCheckResult(KeyCheckStatus.INVALID, tuple(checks), ats_label="Lever")
+        except LeverTransientError as exc:
+            return unreachable(exc)
+        except LeverError as exc:
+            # 404 or an odd reply on a list endpoint: the host is probably not Lever's API.
+            permissions_ok[code] = False
+            message = f"Unexpected answer from Lever ({exc.status_code or 'no status'})."
+            if position == 0:
+                checks.append(
+                    PermissionCheck("auth", "API key", None, "Unclear: see the checks below.")
+                )
+                checks.append(
+                    PermissionCheck(
+                        "region", "Region", False, f"{host} did not answer like Lever's API."
+                    )
+                )
+        else:
+            permissions_ok[code] = True
+            message = "Allowed."
+        if position == 0 and not checks:
+            # The first call answered with 2xx or 403: Lever knows the key in this region.
+            checks.append(PermissionCheck("auth", "API key", True, "Lever accepted the key."))
+            checks.append(PermissionCheck("region", "Region", True, f"The key works with {host}."))
+        checks.append(PermissionCheck(code, name, permissions_ok[code], message))
+
+    checks += [
+        PermissionCheck(
+            code,
+            name,
+            None,
+            "Not checked until the first write (can't be tested without changing data in Lever).",
+        )
+        for code, name in _WRITE_PERMISSIONS
+    ]
+
+    user_id = account.acting_user_id
+    if user_id and time.monotonic() > deadline:
+        return took_too_long()
+    if user_id:
+        if not permissions_ok.get("read_users"):
+            checks.append(
+                PermissionCheck(
+                    "user_id",
+                    "User ID",
+                    False,
+                    "Can't check the User ID: the key lacks the Read users permission.",
+                )
+            )
+        else:
+            try:
+                user = client.get_user(user_id)
+            except LeverNotFound:
+                checks.append(
+                    PermissionCheck("user_id", "User ID", False, "No Lever user has this User ID.")
+                )
+            except LeverTransientError as exc:
+                return unreachable(exc)
+            except LeverError as exc:
+                checks.append(
+                    PermissionCheck(
+                        "user_id",
+                        "User ID",
+                        False,
+                        f"Lever would not show this user ({exc.status_code or 'error'}).",
+                    )
+                )
+            else:
+                if user.is_active:
+                    who = user.name or user.email or "the user"
+                    checks.append(
+                        PermissionCheck("user_id", "User ID", True, f"Changes are made as {who}.")
+                    )
+                else:
+                    checks.append(
+                        PermissionCheck(
+                            "user_id",
+                            "User ID",
+                            False,
+                            "This Lever user is deactivated; choose an active user or leave "
+                            "the User ID blank.",
+                        )
+                    )
+
+    failed = any(c.ok is False for c in checks)
+    return KeyCheckResult(
+        KeyCheckStatus.INVALID if failed else KeyCheckStatus.VALID, tuple(checks), ats_label="Lever"
+    )
+
+
+def _region_accepting(account: AtsAccount, *, deadline: float) -> str | None:
+    """The first other region whose API host knows the key (a 2xx or 403 on the cheapest
+    read), or None. One GET per region, no retries, within the check's budget."""
+    profile = replace(ats.KEY_CHECK, max_retries=0)
+    first_probe = _PROBES[_READ_PERMISSIONS[0][0]]
+    for region, _ in REGIONS:
+        if region == account.region or time.monotonic() > deadline:
+            continue
+        try:
+            first_probe(client_for(replace(account, region=region), profile))
+        except LeverPermissionError:
+            return region  # known there, only missing a permission
+        except LeverError:
+            continue  # refused (401), unreachable or not Lever: not this one
+        return region
+    return None
+
+
+def too_long_check(host: str) -> PermissionCheck:
+    """The line a check that ran out of time shows (also used for the task's soft limit)."""
+    return PermissionCheck(
+        "reachable",
+        "Lever reachable",
+        False,
+        f"The check took too long: Lever at {host} answered too slowly. "
+        "Try again in a few minutes.",
+    )
