@@ -38,6 +38,8 @@ class Feature:
     a ``SettingsSectionProvider`` ("" when the feature adds nothing to the Settings page).
     ``needs``: the ATS capabilities (``integrations.ats``) the feature reads through beyond
     ``AtsBase``; with an ATS that lacks one, the feature is shown as not available for it.
+    ``status_template``: the partial that shows the feature's ``detail`` on the status page
+    (named here, not stored in snapshots, so a renamed partial never breaks a stored one).
     """
 
     key: str
@@ -46,6 +48,7 @@ class Feature:
     health: str = ""
     settings_section: str = ""
     needs: tuple[type, ...] = ()
+    status_template: str = ""
 
 
 # In the setup guide's order of features; the status page lists them so, and the Settings page
@@ -67,6 +70,7 @@ FEATURES: tuple[Feature, ...] = (
         health="integrations.outbound.health.post_candidacy_updates_health",
         settings_section="integrations.outbound.views.settings_section",
         needs=(ats.Writes, ats.Users, ats.OpportunityDetails),
+        status_template="integrations/outbound/_status_feature.html",
     ),
     Feature(
         AUTO_STATE_UPDATING,
@@ -76,6 +80,7 @@ FEATURES: tuple[Feature, ...] = (
         health="webhooks.health.auto_state_updating_health",
         settings_section="webhooks.console_views.settings_section",
         needs=(ats.InboundDeliveries, ats.Opportunities),
+        status_template="webhooks/_status_feature.html",
     ),
     Feature(
         ROLE_MATCHING,
@@ -84,6 +89,7 @@ FEATURES: tuple[Feature, ...] = (
         "on this page.",
         health="integrations.roles.health.role_matching_health",
         needs=(ats.Postings,),
+        status_template="integrations/roles/_status_feature.html",
     ),
     Feature(
         AUTOMATIC_INVITES,
@@ -143,8 +149,7 @@ class FeatureHealth:
     issues: tuple[FeatureIssue, ...] = ()
     # Every check the feature ran, healthy ones included, in a fixed order.
     checks: tuple[FeatureCheck, ...] = ()
-    # A partial with the feature's details, owned by the folder that reports the health.
-    template: str = ""
+    # What the feature's status partial (``Feature.status_template``) shows.
     detail: Mapping[str, Any] = field(default_factory=dict)
     # False for a feature the product does not have yet: never counted as working.
     available: bool = True
@@ -196,7 +201,6 @@ def feature_health(
     checks: Iterable[FeatureCheck] = (),
     issues: Iterable[FeatureIssue] | None = None,
     description: str | None = None,
-    template: str = "",
     detail: Mapping[str, Any] | None = None,
 ) -> FeatureHealth:
     """The health of feature ``key`` as the status page shows it: the one builder every
@@ -215,7 +219,6 @@ def feature_health(
         summary=summary,
         issues=issues_from_checks(checks) if issues is None else tuple(issues),
         checks=checks,
-        template=template,
         detail={} if detail is None else detail,
     )
 

@@ -77,7 +77,6 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
         feature_health,
         AUTO_STATE_UPDATING,
         description=description,
-        template="webhooks/_status_feature.html",
         detail=detail,
     )
 

@@ -51,7 +51,6 @@ def post_candidacy_updates_health(integration: AtsIntegration) -> FeatureHealth:
         POST_CANDIDACY_UPDATES,
         checks=checks,
         issues=issues,
-        template="integrations/outbound/_status_feature.html",
         detail={"stats": stats, "activity_url": activity_url, "settings_url": settings_url},
     )
 

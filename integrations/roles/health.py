@@ -35,7 +35,6 @@ def role_matching_health(integration: AtsIntegration) -> FeatureHealth:
         ROLE_MATCHING,
         description=f"Karat syncs {ats_name} postings every hour and maps each to a Karat role "
         "(by requisition code, then by title); the roles page lists what is not matched.",
-        template="integrations/roles/_status_feature.html",
         detail=detail,
     )
 

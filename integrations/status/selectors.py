@@ -13,9 +13,7 @@ from django.utils import timezone
 
 from integrations import ats
 from integrations.connection.selectors import integration_region_label
-from integrations.features import (
-    FeatureHealth,
-)
+from integrations.features import FEATURES_BY_KEY, FeatureHealth
 from integrations.models import (
     AtsIntegration,
     IntegrationStatus,
@@ -156,9 +154,12 @@ CHECK_STATES = {"ok": "OK", "info": "Info", "warn": "Warning", "bad": "Failing",
 
 def status_features(*, snapshot: IntegrationStatus) -> list[dict[str, Any]]:
     """The snapshot's features shaped for templates: each check gets its badge word
-    (``state``) and ``failing`` (show its fix link)."""
+    (``state``) and ``failing`` (show its fix link); each feature with a ``detail`` gets the
+    partial that shows it (``template``, from the features table: snapshots store none)."""
     features = []
     for feature in snapshot.features:
+        row = FEATURES_BY_KEY.get(feature.get("key", ""))
+        template = row.status_template if row is not None and feature.get("detail") else ""
         checks = [
             {
                 **check,
@@ -167,7 +168,7 @@ def status_features(*, snapshot: IntegrationStatus) -> list[dict[str, Any]]:
             }
             for check in feature.get("checks", [])
         ]
-        features.append({**feature, "checks": checks})
+        features.append({**feature, "checks": checks, "template": template})
     return features
 
 

@@ -160,13 +160,13 @@ def _feature_health(key: str, integration: AtsIntegration) -> FeatureHealth:
 
 def _as_json(feature: FeatureHealth) -> dict[str, Any]:
     """The feature as stored: ``dataclasses.asdict``, datetimes as ISO strings. A ``detail``
-    that is not JSON (a provider's mistake) is dropped with its template, never the snapshot."""
+    that is not JSON (a provider's mistake) is dropped, never the snapshot."""
     data = dataclasses.asdict(feature)
     try:
         json.dumps(data, cls=DjangoJSONEncoder)
     except TypeError:
         logger.exception("status: feature %s detail is not JSON; dropped", feature.key)
-        data.update(detail={}, template="")
+        data.update(detail={})
     return data
 
 

@@ -26,7 +26,12 @@ from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import KARAT_PERMISSIONS, SandboxServer
 from integrations.lever.sandbox.demo import demo_opportunity_ids
 from integrations.lever.sandbox.permissions import CONFIDENTIAL_ACCESS
-from integrations.models import AtsIntegration, OpportunityLink, WebhookSubscription
+from integrations.models import (
+    AtsIntegration,
+    IntegrationStatus,
+    OpportunityLink,
+    WebhookSubscription,
+)
 from integrations.status import selectors as status_selectors
 from integrations.status import services as status
 from karatlever.accounts.models import User
@@ -796,3 +801,21 @@ def test_the_roles_match_checks_say_something_and_date_through_when(
     ) in feature
     assert "2026-11-29 19:53" not in feature
     assert not re.search(r"<strong>[^<]+</strong>: (?:<|$)", feature)  # no empty message
+
+
+def test_a_snapshot_stored_before_a_partial_was_renamed_still_renders(
+    admin_client: Client, connected: AtsIntegration
+) -> None:
+    status.integration_status_compute(integration_id=connected.pk)
+    snapshot = IntegrationStatus.objects.get(integration=connected)
+    # As snapshots were stored before the feature folders: each named its partial.
+    snapshot.features = [
+        {**feature, "template": "integrations/_role_matching_feature.html"}
+        for feature in snapshot.features
+    ]
+    snapshot.save(update_fields=["features"])
+
+    response = admin_client.get(_status_url(connected))
+
+    assert response.status_code == 200
+    assert "Roles: postings and their Karat roles →" in response.content.decode()

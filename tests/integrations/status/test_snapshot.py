@@ -916,7 +916,6 @@ def test_a_feature_detail_that_is_not_json_is_dropped_not_the_snapshot(
             level="ok",
             label="Working",
             summary="Synced.",
-            template="some/_partial.html",
             detail={"integration": integration},  # a model instance: not JSON
         )
 
@@ -924,12 +923,7 @@ def test_a_feature_detail_that_is_not_json_is_dropped_not_the_snapshot(
 
     roles = _feature(_compute(integration), feature_table.ROLE_MATCHING)
 
-    assert (roles["label"], roles["summary"], roles["detail"], roles["template"]) == (
-        "Working",
-        "Synced.",
-        {},
-        "",
-    )
+    assert (roles["label"], roles["summary"], roles["detail"]) == ("Working", "Synced.", {})
 
 
 def test_registering_webhooks_in_lever_asks_for_a_recompute(
