@@ -155,10 +155,6 @@ class FeatureHealth:
     available: bool = True
 
     @property
-    def needs_attention(self) -> bool:
-        return self.level in ("warn", "bad")
-
-    @property
     def waiting(self) -> bool:
         return self.available and self.level == "info"
 
@@ -241,18 +237,6 @@ def feature_health_provider(key: str) -> FeatureHealthProvider | None:
     replace it on its module), or None while the feature is not built."""
     path = FEATURES_BY_KEY[key].health
     return import_string(path) if path else None
-
-
-def integration_features(*, integration: AtsIntegration) -> list[FeatureHealth]:
-    """Every feature's health, in the table's order, computed now (the status snapshot's
-    service calls this through ``feature_health_provider`` to contain a failing one; tests and
-    scripts may call it directly). Each provider runs a constant number of queries."""
-    return [
-        provider(integration)
-        if (provider := feature_health_provider(feature.key))
-        else feature_not_available(key=feature.key)
-        for feature in FEATURES
-    ]
 
 
 # --- the Settings page's sections -------------------------------------------------------------

@@ -634,7 +634,7 @@ class OutboundSettings(models.Model):
     One row per integration, made with defaults on first use. Templates use Django template
     syntax over a plain context (see outbound/services/notes.py ``NOTE_CONTEXT``); a blank template
     means the default one. The queue pause lives here too: a refused key stops every send of
-    this integration until the key is fixed (outbound/services/drain.py ``outbound_queue_resume``).
+    this integration until the key is fixed (outbound/services/drain.py ``_resume_if_due``: after a passing key check, or a probe).
     """
 
     class PerformAs(models.TextChoices):

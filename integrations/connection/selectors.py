@@ -184,11 +184,6 @@ def key_check_view(*, integration: AtsIntegration) -> dict[str, Any]:
     }
 
 
-def key_check_in_progress(*, integration: AtsIntegration) -> bool:
-    """True while a check of the key in use or of a pending key runs (and is not lost)."""
-    return bool(key_check_view(integration=integration)["in_progress"])
-
-
 def integration_region_label(*, integration: AtsIntegration) -> str:
     """The region as the ATS names it, with its API host ("US (api.lever.co)")."""
     try:
@@ -196,12 +191,6 @@ def integration_region_label(*, integration: AtsIntegration) -> str:
     except ats.UnknownAts:
         regions = {}
     return regions.get(integration.region, integration.get_region_display())
-
-
-def candidacy_ats_profile(*, candidacy: Any) -> tuple[str, str] | None:
-    """(ATS label, URL) of the candidate's profile in the ATS, on the integration's region
-    host; None when the candidacy is not linked to an ATS (or its id makes no URL there)."""
-    return _ats_side(candidacy)[1]
 
 
 def _ats_side(candidacy: Any) -> tuple[str, tuple[str, str] | None]:

@@ -234,11 +234,6 @@ class LeverClient:
         body = {"links": _string_list(links, "links")}
         return self._write_opportunity("POST", path, body, retry=True)
 
-    def remove_links(self, opportunity_id: str, links: Iterable[str]) -> Opportunity:
-        path = f"/opportunities/{_segment(opportunity_id)}/removeLinks"
-        body = {"links": _string_list(links, "links")}
-        return self._write_opportunity("POST", path, body, retry=True)
-
     def add_note(
         self, opportunity_id: str, value: str, *, secret: bool = False, score: int | None = None
     ) -> Note:

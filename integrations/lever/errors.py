@@ -17,8 +17,6 @@ class LeverError(Exception):
     The path never carries a query string and nothing here ever holds the API key.
     """
 
-    retryable: bool = False
-
     def __init__(
         self,
         message: str = "",
@@ -72,9 +70,8 @@ class LeverBadRequest(LeverError):
 
 
 class LeverTransientError(LeverError):
-    """Might succeed later: rate limited, Lever error, maintenance, network trouble."""
-
-    retryable = True
+    """Might succeed later: rate limited, Lever error, maintenance, network trouble. The one
+    rule for retries: only these are worth another attempt."""
 
 
 class LeverRateLimited(LeverTransientError):
@@ -93,11 +90,6 @@ class LeverServerError(LeverTransientError):
 
 class LeverConnectionError(LeverTransientError):
     """No usable response: connection refused/reset, DNS, TLS, connect or read timeout."""
-
-
-def is_retryable(exc: BaseException) -> bool:
-    """The one rule for retries: only transient Lever errors are worth another attempt."""
-    return isinstance(exc, LeverError) and exc.retryable
 
 
 def error_for_status(

@@ -121,10 +121,6 @@ class Opportunity(LeverModel):
         return data
 
     @property
-    def is_archived(self) -> bool:
-        return self.archived is not None
-
-    @property
     def posting_id(self) -> str | None:
         """The posting of the (at most one) application, when applications were expanded."""
         return next((a.posting for a in self.applications if a.posting), None)

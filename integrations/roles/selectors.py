@@ -76,11 +76,6 @@ def posting_sync_run_latest(*, integration: AtsIntegration) -> PostingSyncRun | 
     return PostingSyncRun.objects.filter(integration=integration).first()
 
 
-def posting_sync_run_get(*, integration: AtsIntegration, run_id: int) -> PostingSyncRun:
-    """One sync run of the integration (404 for another integration's)."""
-    return get_object_or_404(PostingSyncRun, integration=integration, pk=run_id)
-
-
 @dataclass(frozen=True)
 class _RoleFacts:
     """The group's roles, as matching and the roles page need them (two queries)."""

@@ -77,7 +77,7 @@ def integration_status_compute(*, integration_id: int) -> IntegrationStatus | No
     integration = AtsIntegration.objects.select_related("group").filter(pk=integration_id).first()
     if integration is None:
         return None
-    features = [_feature_health(feature.key, integration) for feature in FEATURES]
+    features = features_compute(integration=integration)
     if _key_refused_now(integration, features):
         _key_recheck(integration)
     overall = status_selectors.integration_overall_status(
@@ -108,6 +108,13 @@ def integration_status_compute(*, integration_id: int) -> IntegrationStatus | No
         alert_if_changed(integration, snapshot, overall, features)
         snapshot.refresh_from_db()
     return snapshot
+
+
+def features_compute(*, integration: AtsIntegration) -> list[FeatureHealth]:
+    """Every feature's health now, in the features table's order. A feature the integration's
+    ATS can't support is "not available for" it; an ``AtsError`` or a bug in one feature's
+    health becomes that feature's "could not check", never an exception."""
+    return [_feature_health(feature.key, integration) for feature in FEATURES]
 
 
 def _key_refused_now(integration: AtsIntegration, features: list[FeatureHealth]) -> bool:

@@ -10,7 +10,6 @@ import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -486,17 +485,6 @@ def _resume_if_due(integration: AtsIntegration, outbound: OutboundSettings) -> b
             "key fixed" if fixed else "probe",
         )
     return True
-
-
-def outbound_queue_resume(*, integration: AtsIntegration) -> bool:
-    """Resume the integration's paused queue now (e.g. right after a successful key check)
-    and publish a drain; False when it was not paused."""
-    resumed = OutboundSettings.objects.filter(
-        integration=integration, paused_at__isnull=False
-    ).update(paused_at=None, paused_reason="")
-    if resumed:
-        transaction.on_commit(partial(drain_publish, integration.pk))
-    return bool(resumed)
 
 
 # --- the timeline -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 from django.template import Context, Engine, TemplateSyntaxError
 
 from integrations.models import AtsIntegration, OutboundSettings
+from karatlever.errors import ApplicationError
 from karatlever.hiring.models import Candidacy, KaratStatus, Milestone, Recommendation
 
 # Lever's note score: 1 = strong no … 4 = strong yes (lever-api.md §3.8).
@@ -58,8 +59,11 @@ DEFAULT_TEMPLATES: dict[str, str] = {
 _ENGINE = Engine(autoescape=False, string_if_invalid="")
 
 
-class OutboundError(Exception):
-    """An outbound rule was broken; the message is safe to show."""
+class OutboundError(ApplicationError):
+    """An outbound rule was broken; the message is safe to show. An ``ApplicationError``, so
+    the API's handler and ``form_errors_from`` show it as they are."""
+
+    default_code = "outbound"
 
 
 # --- settings and notes -----------------------------------------------------------------------

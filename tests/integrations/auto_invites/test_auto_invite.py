@@ -26,6 +26,7 @@ from integrations.models import (
     OpportunityLink,
 )
 from integrations.roles.selectors import PostingSummary
+from integrations.status import services as status
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
 from tests.factories import CandidacyFactory
 from tests.integrations.conftest import posting_of
@@ -246,7 +247,7 @@ def test_status_feature_is_off_then_on_with_its_last_action(
     invitable: list[str],
 ) -> None:
     def feature() -> feature_table.FeatureHealth:
-        features = feature_table.integration_features(integration=lever_integration)
+        features = status.features_compute(integration=lever_integration)
         return next(f for f in features if f.key == feature_table.AUTOMATIC_INVITES)
 
     off = feature()

@@ -107,10 +107,10 @@ def test_a_pending_key_being_checked_counts_as_a_check_in_progress(
 ) -> None:
     set_key(integration, admin_user)
     integration.refresh_from_db()
-    assert selectors.key_check_in_progress(integration=integration) is True
+    assert selectors.key_check_view(integration=integration)["in_progress"] is True
 
     mark_valid(integration)
-    assert selectors.key_check_in_progress(integration=integration) is False
+    assert selectors.key_check_view(integration=integration)["in_progress"] is False
 
     set_key(integration, admin_user, OTHER_KEY)
     integration.refresh_from_db()

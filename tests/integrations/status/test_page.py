@@ -122,7 +122,7 @@ def _rejection(integration: AtsIntegration, reason: str, n: int, hours_ago: int 
 
 
 def _auto(integration: AtsIntegration) -> feature_table.FeatureHealth:
-    features = feature_table.integration_features(integration=integration)
+    features = status.features_compute(integration=integration)
     return next(f for f in features if f.key == feature_table.AUTO_STATE_UPDATING)
 
 
@@ -201,7 +201,7 @@ def test_tokens_without_any_delivery_are_waiting_for_deliveries(
 
     # Nothing has arrived yet: that is waiting (neutral), not a problem to fix.
     assert (health.level, health.label) == ("info", "Waiting for the first delivery")
-    assert not health.needs_attention
+    assert health.level not in ("warn", "bad")
     assert health.issues == ()
     assert "test delivery" in health.summary
     assert "toggles are ON in Lever" in health.summary
@@ -484,8 +484,8 @@ def test_key_problems_keep_their_own_overall_state(
 ) -> None:
     AtsIntegration.objects.filter(pk=connected.pk).update(key_status=key_status)
     connected.refresh_from_db()
-    features = feature_table.integration_features(integration=connected)
-    assert _auto(connected).needs_attention
+    features = status.features_compute(integration=connected)
+    assert _auto(connected).level in ("warn", "bad")
 
     overall = status_selectors.integration_overall_status(integration=connected, features=features)
 
@@ -493,7 +493,7 @@ def test_key_problems_keep_their_own_overall_state(
 
 
 def test_without_a_key_the_overall_state_is_not_working(integration: AtsIntegration) -> None:
-    features = feature_table.integration_features(integration=integration)
+    features = status.features_compute(integration=integration)
 
     overall = status_selectors.integration_overall_status(
         integration=integration, features=features
@@ -509,7 +509,7 @@ def test_a_disabled_integration_stays_disabled_overall(connected: AtsIntegration
     connected.refresh_from_db()
 
     overall = status_selectors.integration_overall_status(
-        integration=connected, features=feature_table.integration_features(integration=connected)
+        integration=connected, features=status.features_compute(integration=connected)
     )
 
     assert overall.label == "Disabled"
