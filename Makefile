@@ -54,7 +54,7 @@ test-clock-ahead: init-local  ## the suite on a clock a year ahead (a time bomb 
 	$(BIN)/python -m pytest --clock-ahead-days=365 $(PYTEST_ARGS)
 
 # makemigrations runs the system checks, which want the local secrets (init-local makes them once).
-# mypy checks the `files` of [tool.mypy] in pyproject.toml (strict for integrations/, webhooks/).
+# mypy checks the `files` of [tool.mypy] in pyproject.toml (strict for the product code).
 lint: init-local  ## ruff check and format, migrations up to date, mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
