@@ -431,7 +431,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=16 * 1024)
 # A verified delivery whose triggeredAt is older than this, or further in the future than the
 # skew, is refused (400, nothing stored). Lever retries for a while and can "Rerun" deliveries
-# from its two-week history (lever-api.md §6.1, §6.5), hence a generous window.
+# from its two-week history (integrations/lever/README.md §9.5, §9.7), hence a generous window.
 WEBHOOK_MAX_AGE_SECONDS = env.int("WEBHOOK_MAX_AGE_SECONDS", default=14 * 24 * 3600)
 WEBHOOK_MAX_FUTURE_SECONDS = env.int("WEBHOOK_MAX_FUTURE_SECONDS", default=300)
 # Processing attempts before a delivery is dead-lettered; retries back off exponentially.

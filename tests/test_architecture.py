@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# Code that may speak Lever directly besides the adapter's own folder (DESIGN.md "Layout").
+# Only integrations/lever/ speaks Lever (README.md "Architecture", item 4). The two allowed
+# exceptions are commands that exist to drive Lever-shaped things locally: lever_sandbox serves
+# the local stand-in Lever (integrations/lever/sandbox/), and seed_demo, which sits above every
+# other app, seeds the demo integration with the sandbox's demo key and links the demo
+# candidacies to the sandbox's opportunities (integrations/lever/sandbox/demo.py).
 LEVER_ALLOWED = (
     "integrations/lever/",
     "integrations/management/commands/lever_sandbox.py",
@@ -187,8 +191,8 @@ def test_the_status_recompute_leaf_imports_only_models() -> None:
 
 
 def test_no_import_cycle_among_integrations_and_webhooks_besides_tasks() -> None:
-    """Tasks import their service lazily and services publish tasks lazily (STYLE.md §6 in
-    README "Architecture"): those edges are dropped; every other import is a one-way street."""
+    """Tasks import their service lazily and services publish tasks lazily (README.md
+    "Architecture"): those edges are dropped; every other import is a one-way street."""
     graph = {
         module: {
             target

@@ -79,7 +79,12 @@ def _assert_console_page(response: Any, status: int, heading: str) -> str:
 @pytest.mark.parametrize(
     "url",
     [
-        # Documented in DESIGN.md ("Interfaces that must stay stable"), not built yet.
+        # The roles page of an integration that does not exist. It is one of the interfaces
+        # that must stay stable: the console URLs /settings/ats-integrations/ and its
+        # <id>/settings/, <id>/status/, <id>/roles/ and <id>/activity/, /candidates/ and
+        # /candidates/invite/; POST /webhooks/lever/<integration id>/; the REST API under
+        # /api/v1/ with its schema at /api/schema/; /healthz and /readyz; configuration by
+        # environment variables only.
         "/settings/ats-integrations/00000000-0000-0000-0000-000000000000/roles/",
         "/no-such-page/",
     ],

@@ -58,9 +58,10 @@ class WebhookDelivery(models.Model):
         ordering = ["-received_at", "-id"]
         verbose_name_plural = "webhook deliveries"
         constraints = [
-            # Lever's token is new for every delivery (lever-api.md §6.3), and only it and
-            # triggeredAt are signed: a captured delivery re-sent with other `data` (another
-            # event or opportunity) is the same delivery, so the token alone is the key.
+            # Lever's token is new for every delivery, and only it and triggeredAt are signed
+            # (integrations/lever/README.md §9.2, §9.4, §9.5): a captured delivery re-sent with
+            # other `data` (another event or opportunity) is the same delivery, so the token
+            # alone is the key.
             models.UniqueConstraint(fields=["integration", "token"], name="webhook_delivery_token"),
         ]
         indexes = [

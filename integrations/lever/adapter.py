@@ -4,8 +4,8 @@ Each capability lives in its own module beside this one (``inbound``, ``webhooks
 ``opportunities``, ``opportunity_details``, ``postings``, ``writes``, ``users``, ``key_checks``,
 ``candidate_links``), on the shared ``base`` (names, regions, events) and ``calls`` (the
 client, and Lever's failures classified once into the ATS-neutral ``AtsError`` classes:
-DESIGN.md "Whose fault is it"). This module only composes them. Facts come from
-``shared/lever-api.md`` (sections cited inline in each module).
+README.md "Architecture", item 3). This module only composes them. The Lever facts they rely
+on are in ``integrations/lever/README.md``, whose numbered sections each module cites inline.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from integrations.lever.client import base_url_for_region
 
 
 class WebhookEvent(models.TextChoices):
-    """Lever's three candidate events this product acts on (lever-api.md §6.2)."""
+    """Lever's three candidate events this product acts on (integrations/lever/README.md §9.1)."""
 
     CANDIDATE_STAGE_CHANGE = "candidateStageChange", "Candidate Stage Change"
     CANDIDATE_ARCHIVE_CHANGE = "candidateArchiveChange", "Candidate Archive State Change"

@@ -1,5 +1,6 @@
 """How every Lever capability calls Lever: the client for an account, the one classification
-of Lever's failures into ``AtsError`` (DESIGN.md "Whose fault is it"), and the lookup cache."""
+of Lever's failures into ``AtsError`` (README.md "Architecture", item 3; Lever's status codes:
+integrations/lever/README.md §5.5), and the lookup cache."""
 
 from __future__ import annotations
 
@@ -66,8 +67,8 @@ def translated(client: LeverClient, *, record: bool) -> Iterator[None]:
 
     ``record``: the call is about one record (an opportunity, a webhook). There a 404 means
     that record is gone, and a 403 is about that record (a confidential candidate) unless the
-    whole endpoint is refused, which one cheap list read tells apart (lever-api.md §2: 403 is
-    "endpoint or confidential data").
+    whole endpoint is refused, which one cheap list read tells apart
+    (integrations/lever/README.md §5.5, §4.2: 403 is "endpoint or confidential data").
     """
     try:
         yield

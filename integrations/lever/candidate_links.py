@@ -1,4 +1,4 @@
-"""Lever candidate URLs (lever-api.md §7), parsed and built through ``links``."""
+"""Lever candidate URLs (integrations/lever/README.md §11), parsed and built through ``links``."""
 
 from __future__ import annotations
 

@@ -53,9 +53,11 @@ _REGION_ALIASES = {"global": "us"}
 # next_attempt_at, an update's row) and the shared limiter holds the key for the same time.
 RETRY_AFTER_MAX = 3600.0
 # Lever's list endpoints leave confidential records out unless asked for all of them
-# (lever-api.md §3.2, §4.1); "all" is every record the key may read, so it is the default.
+# (integrations/lever/README.md §4.2); "all" is every record the key may read, so it is the
+# default.
 CONFIDENTIALITY_ALL = "all"
-# Query parameters iter_opportunities() accepts besides its named ones (lever-api.md §3.2).
+# Query parameters iter_opportunities() accepts besides its named ones
+# (integrations/lever/README.md §7.1).
 OPPORTUNITY_FILTERS = frozenset(
     {
         "tag",
@@ -289,11 +291,13 @@ class LeverClient:
         limit: int = 100,
     ) -> tuple[list[Posting], str | None]:
         """One page of ``GET /postings`` (every state: no ``state`` filter lists all of them,
-        lever-api.md §4.1) and the ``next`` token for the page after it (None on the last).
+        integrations/lever/README.md §7.3) and the ``next`` token for the page after it (None
+        on the last).
 
-        ``offset`` is a token an earlier page returned, passed back verbatim (§1.6): a sync
-        keeps it to resume in a later process. ``updated_at_start`` (ms, inclusive) may only
-        be combined with ``confidentiality`` (§4.1), so nothing else is sent with it.
+        ``offset`` is a token an earlier page returned, passed back verbatim
+        (integrations/lever/README.md §5.2): a sync keeps it to resume in a later process.
+        ``updated_at_start`` (ms, inclusive) may only be combined with ``confidentiality``
+        (integrations/lever/README.md §7.3), so nothing else is sent with it.
         """
         params: dict[str, Any] = {
             "confidentiality": confidentiality,
@@ -373,7 +377,8 @@ class LeverClient:
     # --- plumbing -------------------------------------------------------------------------
 
     def _write_params(self) -> dict[str, Any]:
-        # perform_as always goes in the query string, even on POST/PUT (lever-api.md §1.4).
+        # perform_as always goes in the query string, even on POST/PUT
+        # (integrations/lever/README.md §3.2).
         return {"perform_as": self.perform_as}
 
     def _write_opportunity(

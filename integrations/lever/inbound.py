@@ -19,7 +19,8 @@ TRIGGERED_AT_MAX = 2**63 - 1
 
 
 class LeverInbound(LeverBase, InboundDeliveries):
-    """Lever's webhook deliveries (lever-api.md §6): the envelope and its signature."""
+    """Lever's webhook deliveries (integrations/lever/README.md §9): the envelope and its
+    signature."""
 
     def delivery_parse(self, body: Mapping[str, Any]) -> InboundDelivery:
         """Lever's envelope ``{event, token, triggeredAt, signature, data: {opportunityId}}``.

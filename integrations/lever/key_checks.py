@@ -1,5 +1,5 @@
-"""What a Lever API key may do (lever-api.md §1, §9): the permission probes run when a key is
-saved, the region hint, and confidential access."""
+"""What a Lever API key may do: the permission probes run when a key is saved, the region hint,
+and confidential access (integrations/lever/README.md §4.3, §2, §4.2)."""
 
 from __future__ import annotations
 
@@ -104,9 +104,10 @@ class LeverKeyChecks(LeverBase, KeyChecks):
     def confidential_access(self, account: AtsAccount, *, profile: CallProfile) -> bool | None:
         """One page of ``GET /postings?confidentiality=confidential`` (limit 1).
 
-        Lever grants confidential access only when a key is created (lever-api.md §1.2). A
-        key without it gets a 403 or, as the sandbox does, an empty list; an empty list is
-        also what an account without confidential postings returns, so that is None.
+        Lever grants confidential access only when a key is created
+        (integrations/lever/README.md §4.2). A key without it gets a 403 or, as the sandbox
+        does, an empty list; an empty list is also what an account without confidential
+        postings returns, so that is None.
         A 401 raises AtsKeyError.
         """
         client = client_for(account, profile)

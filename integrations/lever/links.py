@@ -1,4 +1,5 @@
-"""Parse the Lever candidate links recruiters paste, and build them back (lever-api.md §7)."""
+"""Parse the Lever candidate links recruiters paste, and build them back
+(integrations/lever/README.md §11)."""
 
 from __future__ import annotations
 

@@ -15,12 +15,14 @@ from karatlever.hiring.services import AtsState
 
 
 class LeverOpportunities(LeverBase, Opportunities):
-    """Reads of opportunity state (lever-api.md §3.1, §3.2), mapped to ``AtsState``."""
+    """Reads of opportunity state (integrations/lever/README.md §7.1, §8.1), mapped to
+    ``AtsState``."""
 
     def opportunity_state(
         self, account: AtsAccount, opportunity_id: str, *, profile: CallProfile
     ) -> OpportunityState:
-        """``GET /opportunities/:id?expand=stage`` (lever-api.md §3.1), mapped to AtsState."""
+        """``GET /opportunities/:id?expand=stage`` (integrations/lever/README.md §7.1), mapped
+        to AtsState."""
         client = client_for(account, profile)
         with translated(client, record=True):
             opportunity = client.get_opportunity(opportunity_id, expand=("stage",))
@@ -35,7 +37,8 @@ class LeverOpportunities(LeverBase, Opportunities):
         profile: CallProfile,
     ) -> Iterator[OpportunityState]:
         """One paginated ``GET /opportunities?updated_at_start=…&confidentiality=all&expand=stage``
-        (lever-api.md §3.2): Lever lists only non-confidential records unless asked for all.
+        (integrations/lever/README.md §7.1, §4.2): Lever lists only non-confidential records
+        unless asked for all.
 
         Never filtered by contact in Lever: a profile merge moves an opportunity to another
         contact, so a stored contact id can be stale. ``contact_ids`` (reconciliation passes

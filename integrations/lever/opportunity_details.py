@@ -19,7 +19,8 @@ from integrations.lever.client import LeverClient
 from integrations.lever.opportunities import state_of
 from integrations.lever.schemas import Opportunity
 
-# How a candidate came in (lever-api.md §3.1 ``origin``), for the automatic invite's filter.
+# How a candidate came in (``origin``, integrations/lever/README.md §8.1), for the automatic
+# invite's filter.
 ORIGINS: tuple[tuple[str, str], ...] = (
     ("applied", "Applied"),
     ("sourced", "Sourced"),
@@ -31,13 +32,15 @@ ORIGINS: tuple[tuple[str, str], ...] = (
 
 
 class LeverOpportunityDetails(LeverBase, OpportunityDetails):
-    """Invite reads (lever-api.md §3.1, §3.2, §7, §10.5); names come from short caches."""
+    """Invite reads (integrations/lever/README.md §7.1, §7.4, §8.1, §11); names come from short
+    caches."""
 
     def opportunity_detail(
         self, account: AtsAccount, opportunity_id: str, *, profile: CallProfile
     ) -> OpportunityDetail:
         """``GET /opportunities/:id?expand=applications&expand=stage``: one request. The
-        archive reason's name comes from the cached reasons (lever-api.md §3.1)."""
+        archive reason's name comes from the cached reasons
+        (integrations/lever/README.md §8.1, §7.4)."""
         client = client_for(account, profile)
         with translated(client, record=True):
             opportunity = client.get_opportunity(opportunity_id, expand=("applications", "stage"))
@@ -47,7 +50,8 @@ class LeverOpportunityDetails(LeverBase, OpportunityDetails):
         self, account: AtsAccount, stage_id: str, *, limit: int, profile: CallProfile
     ) -> list[OpportunityDetail]:
         """``GET /opportunities?stage_id=…&archived=false&confidentiality=all&expand=…``,
-        read page by page only until ``limit`` are found (lever-api.md §3.2)."""
+        read page by page only until ``limit`` are found
+        (integrations/lever/README.md §7.1)."""
         client = client_for(account, profile)
         found: list[OpportunityDetail] = []
         with translated(client, record=False):
@@ -96,7 +100,7 @@ def _detail_of(
         archive_reason_id=state.archive_reason_id,
         archive_reason_name=state.archive_reason_name,
         origin=opportunity.origin or "",
-        # Lever: "confidential" / "non-confidential" (lever-api.md §3.1).
+        # Lever: "confidential" / "non-confidential" (integrations/lever/README.md §8.1).
         confidential=(opportunity.confidentiality or "") == "confidential",
         posting_ids=tuple(a.posting for a in opportunity.applications if a.posting),
         url=(opportunity.urls.show if opportunity.urls and opportunity.urls.show else "")

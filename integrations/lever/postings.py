@@ -1,5 +1,5 @@
-"""Lever's job postings (lever-api.md §4): the posting sync's pages and the cached list
-invites read."""
+"""Lever's job postings (integrations/lever/README.md §7.3): the posting sync's pages and the
+cached list invites read."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ from integrations.lever.schemas import Posting
 class LeverPostings(LeverBase, Postings):
     """Postings in every state, confidential ones included where the key may read them."""
 
-    # lever-api.md §4.1; Lever's app shows ``internal`` as "Unlisted"; pending and rejected
-    # exist only where posting approvals are on.
+    # integrations/lever/README.md §7.3; Lever's app shows ``internal`` as "Unlisted"; pending
+    # and rejected exist only where posting approvals are on.
     posting_states: Sequence[tuple[str, str]] = (
         ("published", "Published"),
         ("internal", "Unlisted (internal)"),
@@ -49,7 +49,7 @@ class LeverPostings(LeverBase, Postings):
         profile: CallProfile,
     ) -> PostingPage:
         """One page of ``GET /postings`` with no state filter (every state) and
-        ``confidentiality=all``, pages of 100 (lever-api.md §4.1, §4.4).
+        ``confidentiality=all``, pages of 100 (integrations/lever/README.md §7.3, §5.2).
 
         Lever lists confidential postings only when asked for them; ``all`` is every posting
         the key may read. Whether a key without confidential access gets a 403 for asking is
@@ -117,7 +117,8 @@ def _posting_cursor_parse(cursor: str | None) -> tuple[str, str | None]:
 def _remote_posting(posting: Posting) -> RemotePosting:
     """Lever's posting → the ATS-neutral one: ``text`` is the title; team and location come
     from ``categories``; requisition codes merge ``requisitionCodes`` and the deprecated
-    ``reqCode`` without blanks (Lever sends ``[""]`` and null, §4.1)."""
+    ``reqCode`` without blanks (Lever sends ``[""]`` and null,
+    integrations/lever/README.md §8.2)."""
     codes: list[str] = []
     for code in posting.all_requisition_codes:
         code = (code or "").strip()

@@ -1,4 +1,5 @@
-"""Sign and verify Lever webhook deliveries: HMAC-SHA256 over token + triggeredAt (lever-api.md §6.5)."""
+"""Sign and verify Lever webhook deliveries: HMAC-SHA256 over token + triggeredAt
+(integrations/lever/README.md §9.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Lever's users (lever-api.md §5): who changes are made as (``perform_as``)."""
+"""Lever's users: who changes are made as (``perform_as``).
+
+Facts: integrations/lever/README.md §3.2, §7.4, §8.4.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +28,8 @@ class LeverUsers(LeverBase, Users):
         return _user(user)
 
     def users_find(self, account: AtsAccount, *, email: str, profile: CallProfile) -> list[AtsUser]:
-        """``GET /users?email=`` (§5: exact canonical match, active users only)."""
+        """``GET /users?email=`` (integrations/lever/README.md §7.4: exact canonical match,
+        active users only)."""
         client = client_for(account, profile)
         with translated(client, record=False):
             return [_user(u) for u in client.iter_users(email=email)]

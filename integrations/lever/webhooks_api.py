@@ -1,4 +1,5 @@
-"""Lever's Webhooks API (lever-api.md §6.6): list, create, repoint and delete webhooks."""
+"""Lever's Webhooks API (integrations/lever/README.md §10): list, create, repoint and delete
+webhooks."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Post candidacy updates to Lever: notes, tags, links and stage moves (lever-api.md §3.3 to
-§3.8)."""
+"""Post candidacy updates to Lever: notes, tags, links and stage moves
+(integrations/lever/README.md §7.2)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ class LeverWrites(LeverBase, Writes):
         profile: CallProfile,
     ) -> str:
         """``POST /opportunities/:id/notes?perform_as=`` with ``{value, secret, score?}``
-        (§3.8); Lever answers the note (``noteId``, or ``id``). Never retried by the client."""
+        (integrations/lever/README.md §7.2); Lever answers the note (``noteId``, or ``id``;
+        integrations/lever/README.md §8.5). Never retried by the client."""
         client = client_for(replace(account, acting_user_id=acting_user_id), profile)
         with write_translated(client, opportunity_id):
             return client.add_note(opportunity_id, text, secret=secret, score=score).id
@@ -53,8 +54,9 @@ class LeverWrites(LeverBase, Writes):
         acting_user_id: str,
         profile: CallProfile,
     ) -> None:
-        """``POST …/removeTags`` (when ``remove``) then ``POST …/addTags`` (§3.5). Lever has no
-        "replace": removing first means the opportunity never shows two Karat status tags."""
+        """``POST …/removeTags`` (when ``remove``) then ``POST …/addTags``
+        (integrations/lever/README.md §7.2). Lever has no "replace": removing first means the
+        opportunity never shows two Karat status tags."""
         client = client_for(replace(account, acting_user_id=acting_user_id), profile)
         stale = [tag for tag in remove if tag not in add]
         with write_translated(client, opportunity_id):
@@ -72,8 +74,8 @@ class LeverWrites(LeverBase, Writes):
         acting_user_id: str,
         profile: CallProfile,
     ) -> None:
-        """``POST …/addLinks`` (§3.6): links live on the contact, so every opportunity of
-        the person shows them."""
+        """``POST …/addLinks`` (integrations/lever/README.md §7.2): links live on the contact,
+        so every opportunity of the person shows them."""
         client = client_for(replace(account, acting_user_id=acting_user_id), profile)
         with write_translated(client, opportunity_id):
             client.add_links(opportunity_id, list(links))
@@ -87,7 +89,8 @@ class LeverWrites(LeverBase, Writes):
         acting_user_id: str,
         profile: CallProfile,
     ) -> None:
-        """``PUT …/stage`` with ``{"stage": id}`` (§3.3); the same stage again changes nothing."""
+        """``PUT …/stage`` with ``{"stage": id}`` (integrations/lever/README.md §7.2); the same
+        stage again changes nothing."""
         client = client_for(replace(account, acting_user_id=acting_user_id), profile)
         with write_translated(client, opportunity_id):
             client.move_stage(opportunity_id, stage_id)

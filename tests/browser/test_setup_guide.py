@@ -1,7 +1,10 @@
-"""The seed setup guide's Karat steps (2 and 4), followed click by click as an admin.
+"""The setup guide's Karat steps (2 and 4), followed click by click as an admin.
 
-Each step quotes the guide (`shared/seed-setup-guide.txt`); the selectors use the words the
-pages show, so a page that drifts from the guide fails here.
+The setup guide is the document Karat gives admins; it is not part of this repository. The
+comments below quote its Steps 2 and 4 word for word, in order, so this file is the
+repository's record of that wording (README.md "Setting up an integration (admin walkthrough)"
+paraphrases all the steps). The selectors use the words the pages show, so a page that drifts
+from the guide fails here.
 """
 
 from __future__ import annotations

@@ -32,26 +32,28 @@ SPEC_FILE = (
 )
 BASE = "https://api.lever.co/v1"
 
-# The spec spells the `commitment` filter "committment" (lever-api.md §8).
+# The spec spells the `commitment` filter "committment" (integrations/lever/README.md §14).
 SPEC_SPELLINGS = {"committment": "commitment"}
 
 # (spec path, query parameter) pairs the client sends that the partial spec leaves out.
 KNOWN_PARAM_GAPS = {
-    # lever-api.md §3.1: GET /opportunities/:id takes expand (applications, stage, ...).
+    # integrations/lever/README.md §7.1, §5.3: GET /opportunities/:id takes expand
+    # (applications, stage, ...).
     ("/opportunities/{id}", "expand"): "documented by Lever; spec lists only the path id",
-    # lever-api.md §5: GET /archive_reasons?type=hired|non-hired.
+    # integrations/lever/README.md §7.4: GET /archive_reasons?type=hired|non-hired.
     ("/archive_reasons", "type"): "documented by Lever; spec lists no parameters",
 }
 
 # Model.field keys the schemas read that the spec's response schema does not have.
 KNOWN_FIELD_GAPS = {
-    # lever-api.md §3.1: current responses carry `archived: {reason, archivedAt} | null`; the
-    # spec still has the old top-level archivedAt/archiveReason (which we also read).
+    # integrations/lever/README.md §8.1: current responses carry
+    # `archived: {reason, archivedAt} | null`; the spec still has the old top-level
+    # archivedAt/archiveReason (which we also read).
     "Opportunity.archived": "spec uses legacy archivedAt/archiveReason",
     "Opportunity.archived.reason": "inside the `archived` object above",
     "Opportunity.archived.archivedAt": "inside the `archived` object above",
-    # expand=applications turns ids into objects with `posting` (lever-api.md §3.1);
-    # the spec does not model expand at all.
+    # expand=applications turns ids into objects with `posting`
+    # (integrations/lever/README.md §8.1, §5.3); the spec does not model expand at all.
     "Opportunity.applications.posting": "expanded application object",
     "Opportunity.applications.type": "expanded application object",
     "Opportunity.applications.id": "expanded application object",

@@ -14,7 +14,7 @@ from integrations.lever.signatures import sign, verify
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lever"
 
-# Made-up tokens the fixture files were signed with (lever-api.md §6.8).
+# Made-up tokens the fixture files were signed with (integrations/lever/README.md §9.8).
 TOKENS = {
     "candidateStageChange": "d2e4f6a8b0c1d3e5f7a9b1c3d5e7f9a0b2c4d6e8f0a1b3c5",
     "candidateArchiveChange": "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718",
@@ -62,7 +62,8 @@ def test_sign_refuses_a_bool_or_string_timestamp() -> None:
 
 
 def test_data_is_not_covered_so_a_changed_data_still_verifies() -> None:
-    # Documents Lever's design (§6.5): handlers must re-fetch, never trust `data`.
+    # Documents Lever's design (integrations/lever/README.md §9.4, §9.3): handlers must
+    # re-fetch, never trust `data`.
     body = _delivery("candidateStageChange")
     body["data"] = {"opportunityId": "00000000-0000-0000-0000-000000000000"}
 

@@ -28,7 +28,8 @@ from webhooks.throttling import limiter
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lever"
 
-# The signing tokens of the shared example payloads (lever-api.md §6.8).
+# The signing tokens of the example payloads in tests/fixtures/lever/
+# (integrations/lever/README.md §9.8).
 EXAMPLE_TOKENS: dict[str, str] = {
     WebhookEvent.CANDIDATE_STAGE_CHANGE: "d2e4f6a8b0c1d3e5f7a9b1c3d5e7f9a0b2c4d6e8f0a1b3c5",
     WebhookEvent.CANDIDATE_ARCHIVE_CHANGE: "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718",

@@ -476,7 +476,7 @@ def _origins(configuration: Any) -> list[str] | None:
 
 
 def list_webhooks(sb: Sandbox, req: Request) -> Response:
-    # The signature token is only ever returned by create (lever-api.md §6.7).
+    # The signature token is only ever returned by create (integrations/lever/README.md §10).
     return Response.json({"data": [sb.webhook_json(r) for r in sb.webhooks()], "hasNext": False})
 
 

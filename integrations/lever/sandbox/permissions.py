@@ -1,4 +1,5 @@
-"""API-key permissions the sandbox knows, named after Lever's OAuth scopes (lever-api.md §1.3)."""
+"""API-key permissions the sandbox knows, named after Lever's OAuth scopes
+(integrations/lever/README.md §4.1)."""
 
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ PERMISSIONS: dict[str, str] = {
 }
 ALL_PERMISSIONS: frozenset[str] = frozenset(PERMISSIONS)
 
-# What the Karat integration asks for when a Super Admin flips the Karat tile on
-# (seed-setup-guide.txt step 1: "the system will inform you which permissions …").
+# What the Karat integration asks for when a Super Admin flips the Karat tile on: Lever's
+# Karat tile shows the permissions the key will get (Step 1 of the setup guide admins receive;
+# integrations/lever/README.md §3.1). Lever doesn't publish that set; this is our reading of it
+# (integrations/lever/README.md §4.1).
 KARAT_PERMISSIONS: tuple[str, ...] = (
     "opportunities:write:admin",
     "notes:write:admin",

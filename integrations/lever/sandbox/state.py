@@ -28,7 +28,8 @@ EVENT_LABELS = {
     "candidateArchiveChange": "Candidate Archive State Change",
     "candidateHired": "Candidate Hired",
 }
-# Lever accepts webhooks for these too (lever-api.md §6.2); the sandbox stores but never fires them.
+# Lever accepts webhooks for these too (integrations/lever/README.md §9.1); the sandbox stores
+# but never fires them.
 KNOWN_EVENTS = (
     *DELIVERED_EVENTS,
     "applicationCreated",
@@ -81,7 +82,8 @@ class Event:
 
 
 def sign(signature_token: str, token: str, triggered_at: int) -> str:
-    """Lever's webhook signature: hex HMAC-SHA256 of token + str(triggeredAt) (§6.5)."""
+    """Lever's webhook signature: hex HMAC-SHA256 of token + str(triggeredAt)
+    (integrations/lever/README.md §9.4)."""
     message = f"{token}{triggered_at}".encode()
     return hmac.new(signature_token.encode(), message, hashlib.sha256).hexdigest()
 

@@ -11,7 +11,7 @@ from integrations.models import AtsIntegration, OutboundSettings
 from karatlever.errors import ApplicationError
 from karatlever.hiring.models import Candidacy, KaratStatus, Milestone, Recommendation
 
-# Lever's note score: 1 = strong no … 4 = strong yes (lever-api.md §3.8).
+# Lever's note score: 1 = strong no … 4 = strong yes (integrations/lever/README.md §7.2).
 SCORES = {
     Recommendation.STRONG_YES: 4,
     Recommendation.YES: 3,
@@ -54,8 +54,9 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     Milestone.REDO: "Karat invited {{ candidate_name }} to take the interview for {{ role }} again.",
 }
 
-# Plain text out (notes are plain text, lever-api.md §3.8), Django's built-in tags and filters
-# only, and nothing but strings in the context: a template can't reach a model or a setting.
+# Plain text out (notes are plain text, integrations/lever/README.md §7.2), Django's built-in
+# tags and filters only, and nothing but strings in the context: a template can't reach a model
+# or a setting.
 _ENGINE = Engine(autoescape=False, string_if_invalid="")
 
 
