@@ -101,6 +101,14 @@ def _fast_password_hashing(settings: Settings) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _private_rate_limit_dir(settings: Settings, tmp_path: Path) -> None:
+    """The Lever client's shared token buckets live in files under var/: keep each test's
+    apart, so no test inherits another's tokens or penalties (nor a run's on a moved clock:
+    ``--clock-ahead-days`` stamps them a year ahead)."""
+    settings.LEVER_RATE_LIMIT_DIR = tmp_path / "ratelimit"
+
+
+@pytest.fixture(autouse=True)
 def _no_rejection_limit_carried_over(settings: Settings) -> None:
     """The receiver's per-client rejection limit counts in the shared cache, and every test
     client has the same address: start each test with nobody blocked and a limit no ordinary

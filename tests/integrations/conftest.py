@@ -25,12 +25,6 @@ API_KEY = "lvr_TEST_9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2aXy12"
 OTHER_KEY = "lvr_TEST_0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7fZz34"
 
 
-@pytest.fixture(autouse=True)
-def _private_rate_limit_dir(settings: Any, tmp_path: Path) -> None:
-    # The Lever client's shared token bucket lives in files; keep each test's apart.
-    settings.LEVER_RATE_LIMIT_DIR = tmp_path / "ratelimit"
-
-
 def set_key(integration: AtsIntegration, actor: User | None, key: str = API_KEY) -> None:
     lifecycle.integration_settings_update(
         integration=integration,
