@@ -7,7 +7,7 @@ from collections import Counter
 import requests
 
 from integrations.lever.sandbox import SandboxServer
-from tests.integrations.sandbox.conftest import Api
+from tests.integrations.lever.sandbox.conftest import Api
 
 
 def _all_postings(api: Api, **params: str) -> list[dict]:

@@ -18,7 +18,7 @@ from integrations.lever.adapter import adapter
 BASE = "https://api.lever.test/v1"
 PAGE = json.loads(
     (
-        Path(__file__).resolve().parent.parent / "fixtures" / "lever" / "get-postings-page.json"
+        Path(__file__).resolve().parents[2] / "fixtures" / "lever" / "get-postings-page.json"
     ).read_text()
 )
 ACCOUNT = ats.AtsAccount(

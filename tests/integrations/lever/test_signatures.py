@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from integrations.lever.signatures import sign, verify
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lever"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "lever"
 
 # Made-up tokens the fixture files were signed with (integrations/lever/README.md §9.8).
 TOKENS = {

@@ -15,7 +15,7 @@ from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer, demo_data
 
 DATA = demo_data()
 OPPORTUNITY = next(o for o in DATA.opportunities if o["archived"] is None and o["_application"])
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 
 
 def test_restart_with_the_same_database_keeps_writes_keys_and_webhooks(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import requests
 
 from integrations.lever.sandbox import DELIVERED_EVENTS, SandboxServer, demo_data, state
 from integrations.lever.signatures import verify
-from tests.integrations.sandbox.conftest import Api, Receiver
+from tests.integrations.lever.sandbox.conftest import Api, Receiver
 
 DATA = demo_data()
 HIRED_REASON = next(r["id"] for r in DATA.archive_reasons if r["type"] == "hired")

@@ -10,7 +10,7 @@ import requests
 
 from integrations.lever.sandbox import KARAT_PERMISSIONS, SandboxServer, demo_data
 from integrations.lever.sandbox.permissions import CONFIDENTIAL_ACCESS
-from tests.integrations.sandbox.conftest import Api
+from tests.integrations.lever.sandbox.conftest import Api
 
 DATA = demo_data()
 OPPORTUNITY = next(

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer, demo_data
-from tests.integrations.sandbox.conftest import Api
+from tests.integrations.lever.sandbox.conftest import Api
 
 DATA = demo_data()
 HIRED_REASON = next(r["id"] for r in DATA.archive_reasons if r["type"] == "hired")

@@ -39,7 +39,7 @@ from integrations.lever.errors import (
 )
 from integrations.lever.ratelimit import RateLimiter, SqliteBucketStore
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lever"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "lever"
 BASE = "https://api.lever.co/v1"
 KEY = "lvk_test_0123456789abcdefWXYZ"
 BASIC = base64.b64encode(f"{KEY}:".encode()).decode()

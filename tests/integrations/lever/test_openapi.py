@@ -28,7 +28,7 @@ from integrations.lever.schemas import (
 )
 
 SPEC_FILE = (
-    Path(__file__).resolve().parents[1] / "fixtures" / "lever" / "openapi-community-partial.json"
+    Path(__file__).resolve().parents[2] / "fixtures" / "lever" / "openapi-community-partial.json"
 )
 BASE = "https://api.lever.co/v1"
 

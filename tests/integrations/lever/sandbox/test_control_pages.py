@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from integrations.lever.sandbox import DEMO_API_KEY, KARAT_PERMISSIONS, SandboxServer, demo_data
-from tests.integrations.sandbox.conftest import Receiver
+from tests.integrations.lever.sandbox.conftest import Receiver
 
 DATA = demo_data()
 OPPORTUNITY = next(
