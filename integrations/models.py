@@ -631,9 +631,9 @@ class RoleMapping(models.Model):
 class OutboundSettings(models.Model):
     """What an integration writes to the ATS for each Karat milestone, and as whom.
 
-    One row per integration, made with defaults on first use. Templates use Django template
-    syntax over a plain context (see outbound/services/notes.py ``NOTE_CONTEXT``); a blank template
-    means the default one. The queue pause lives here too: a refused key stops every send of
+    One row per integration, made with defaults on first use. Templates are in the note
+    language (outbound/note_language.py: an allow-list of Django's tags and filters over
+    notes.py's ``NOTE_CONTEXT``); a blank template means the default one. The queue pause lives here too: a refused key stops every send of
     this integration until the key is fixed (outbound/services/drain.py ``_resume_if_due``: after a passing key check, or a probe).
     """
 

@@ -121,7 +121,7 @@ class OutboundSettingsForm(forms.Form):
             if not text or text == notes.DEFAULT_TEMPLATES[milestone]:
                 continue  # the default: stored as blank so later default changes apply
             try:
-                notes.template_check(text)
+                notes.template_check(text, milestone=milestone)
             except notes.OutboundError as exc:
                 self.add_error(name, str(exc))
                 continue

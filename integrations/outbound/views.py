@@ -53,6 +53,11 @@ def _section_context(integration: AtsIntegration, form: OutboundSettingsForm) ->
         "candidacies": selectors.preview_candidacies(integration=integration),
         "milestones": Milestone.choices,
         "variables": notes.NOTE_CONTEXT.items(),
+        "note_tags": notes.NOTE_TAGS,
+        "note_filters": notes.NOTE_FILTERS,
+        "template_max_length": notes.TEMPLATE_MAX_LENGTH,
+        "nesting_max": notes.TEMPLATE_NESTING_MAX,
+        "note_max_length": notes.NOTE_MAX_LENGTH,
     }
 
 

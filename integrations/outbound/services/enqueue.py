@@ -119,29 +119,37 @@ def _payloads(
     out: list[tuple[str, dict[str, Any]]] = []
     if outbound.notes_enabled:
         context = note_context(candidacy=candidacy, milestone=milestone, detail=detail)
+        template_error = ""
         try:
             text = note_render(
                 template=template_for(outbound=outbound, milestone=milestone), context=context
             )
-        except OutboundError:
-            # A saved template always compiles; fall back rather than lose the update.
+        except OutboundError as exc:
+            # Saved templates are checked, but one stored before the check (or one the data
+            # trips up) must never fail the milestone or the invite: write the default note,
+            # and say so on the row.
+            template_error = f"The note template failed ({exc.message}); the default note was used."
+            logger.warning(
+                "outbound note template of integration_id=%s milestone=%s failed: %s",
+                link.integration_id,
+                milestone,
+                exc.message,
+            )
             text = note_render(template=DEFAULT_TEMPLATES[milestone], context=context)
         if text:
             # The reference finds the note again after a lost answer (note_find).
             marker = f"kl-{secrets.token_hex(6)}"
             recommendation = detail.get("recommendation", "")
             score = SCORES.get(recommendation) if outbound.score_enabled else None
-            out.append(
-                (
-                    Kind.NOTE,
-                    {
-                        "text": f"{text}\n\n(Karat ref {marker})",
-                        "marker": marker,
-                        "secret": outbound.secret_notes,
-                        "score": score,
-                    },
-                )
-            )
+            payload: dict[str, Any] = {
+                "text": f"{text}\n\n(Karat ref {marker})",
+                "marker": marker,
+                "secret": outbound.secret_notes,
+                "score": score,
+            }
+            if template_error:
+                payload["template_error"] = template_error
+            out.append((Kind.NOTE, payload))
     status = detail.get("to") or candidacy.karat_status
     if outbound.tags_enabled and status:
         tag = status_tag(outbound=outbound, status=status)
