@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -204,10 +205,20 @@ class WebhookSubscription(models.Model):
 
 
 class OpportunityLink(models.Model):
-    """Links a Karat candidacy to the Lever opportunity it came from."""
+    """Links a Karat candidacy to the ATS opportunity it came from.
+
+    Every link is live: there is no unlinked state, a link goes with its candidacy or its
+    integration (cascade). ATS opportunity ids are globally unique, so an organization has at
+    most one link per opportunity, whichever of its groups (each with its own integration)
+    invited it: the ``opportunity_link_one_per_organization`` constraint.
+    """
 
     integration = models.ForeignKey(
         AtsIntegration, on_delete=models.CASCADE, related_name="opportunity_links"
+    )
+    # A copy of the integration's group's organization, for the constraint (set by save()).
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+", editable=False
     )
     candidacy = models.OneToOneField(
         "hiring.Candidacy", on_delete=models.CASCADE, related_name="opportunity_link"
@@ -221,12 +232,28 @@ class OpportunityLink(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
+                fields=["organization", "opportunity_id"],
+                name="opportunity_link_one_per_organization",
+            ),
+            # Implied by the one above; kept as the index of the per-integration lookups
+            # (webhook deliveries, reconciliation, the activity page).
+            models.UniqueConstraint(
                 fields=["integration", "opportunity_id"], name="opportunity_link_unique"
             ),
         ]
 
     def __str__(self) -> str:
         return f"Lever opportunity {self.opportunity_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The one exception to "no logic in save()": the organization is derived, never
+        # chosen, so every way of saving a link (services, admin, demo data, tests) gets it
+        # right without repeating it.
+        self.organization_id = self.integration.group.organization_id
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "integration" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "organization"}
+        super().save(*args, **kwargs)
 
 
 class AuditEntry(models.Model):

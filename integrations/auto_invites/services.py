@@ -10,11 +10,13 @@ from django.utils import timezone
 
 from integrations import ats
 from integrations.connection.services.audit import audit_entry_record
-from integrations.invites.services.create import InviteOutcome, existing_candidacy, invite_create
+from integrations.invites.selectors import opportunity_link_get
+from integrations.invites.services.create import InviteOutcome, invite_create
 from integrations.invites.services.preview import (
     InviteInputError,
     InvitePreview,
     email_unsupported_reason,
+    invited_elsewhere_reason,
     preview_of,
     recent_candidacy,
 )
@@ -147,6 +149,12 @@ def _decide(
     )
     role = Role.objects.filter(pk=preview.role_id).first() if preview.role_id else rule.role
     if preview.existing_candidacy:
+        existing = opportunity_link_get(
+            organization_id=integration.group.organization_id,
+            opportunity_id=detail.opportunity_id,
+        )
+        if preview.existing_group and existing is not None:
+            return no(invited_elsewhere_reason(existing.candidacy))
         return no("Already invited")
     if not preview.email:
         return no("No email")
@@ -176,18 +184,27 @@ def auto_invite_consider(
 ) -> InviteOutcome | None:
     """The automatic invite for one opportunity that changed (a verified webhook delivery,
     or the reconciliation poll; ``via`` says which). None when the rule is off, the
-    opportunity is already linked, or it is not in the rule's stage (``stage_id``, when
-    the caller already knows it, saves the ATS read). Otherwise reads the opportunity (one
-    request) and invites it when it matches the rule and the invite rules (never twice,
-    6 months); each invite is an audit entry and timelined with why. ATS errors propagate
-    (the caller retries the delivery or the poll)."""
+    opportunity is already linked by this integration, or it is not in the rule's stage
+    (``stage_id``, when the caller already knows it, saves the ATS read). An opportunity
+    linked by another group of the organization is skipped with that reason, without an ATS
+    read. Otherwise reads the opportunity (one request) and invites it when it matches the
+    rule and the invite rules (never twice, 6 months); each invite is an audit entry and
+    timelined with why. ATS errors propagate (the caller retries the delivery or the poll)."""
     rule = _auto_rule(integration)
     if rule is None:
         return None
     if stage_id is not None and stage_id != rule.stage_id:
         return None
-    if existing_candidacy(integration, opportunity_id) is not None:
+    existing = opportunity_link_get(
+        organization_id=integration.group.organization_id, opportunity_id=opportunity_id
+    )
+    if existing is not None and existing.integration_id == integration.pk:
         return None
+    if existing is not None:
+        reason = invited_elsewhere_reason(existing.candidacy)
+        return InviteOutcome(
+            "", "auto_skipped", f"Automatic invite: {reason}", None, opportunity_id
+        )
     adapter = ats.adapter_for(integration.ats)
     detail = adapter.opportunity_detail(
         ats.account_for(integration), opportunity_id, profile=ats.DELIVERY

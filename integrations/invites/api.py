@@ -86,7 +86,10 @@ class InvitationCreateApi(APIView):
         "nothing new), or `not_invited` with a `code` and `message` (not_lever, job_posting, "
         "application_search, region_mismatch, no_integration, integration_disabled, "
         "unknown_opportunity, confidential, key_refused, key_permission, ats_unavailable, "
-        "no_email, no_role, recent_interview, duplicate_url, …). A group you can't see is 404.",
+        "no_email, no_role, recent_interview, duplicate_url, already_invited_elsewhere, …). "
+        "`already_invited_elsewhere`: another group of the organization has this opportunity's "
+        "candidacy (one per opportunity); `candidacy` is that one when you may see its group, "
+        "else null. A group you can't see is 404.",
         request=InvitationInputSerializer,
         responses={
             200: OpenApiResponse(
@@ -117,13 +120,20 @@ class InvitationCreateApi(APIView):
             actor=user,
             confirm_recent=data["confirm_recent_interview"],
         )
-        return Response({"results": [_invite_result(request, o) for o in outcomes]})
+        visible = set(group_list_visible(user=user).values_list("pk", flat=True))
+        return Response({"results": [_invite_result(request, o, visible) for o in outcomes]})
 
 
-def _invite_result(request: Request, outcome: InviteOutcome) -> dict[str, Any]:
+def _invite_result(
+    request: Request, outcome: InviteOutcome, visible_group_ids: set[int]
+) -> dict[str, Any]:
     done = outcome.code in (InviteCode.INVITED, InviteCode.ALREADY_INVITED)
+    # Another group's candidacy of the same opportunity: named only to who may see its group.
+    elsewhere = outcome.code == InviteCode.ALREADY_INVITED_ELSEWHERE
     candidacy = None
-    if outcome.candidacy is not None and done:
+    if outcome.candidacy is not None and (
+        done or (elsewhere and outcome.candidacy.group_id in visible_group_ids)
+    ):
         candidacy = {
             "id": str(outcome.candidacy.code),
             "url": request.build_absolute_uri(candidacy_url(outcome.candidacy)),

@@ -1,4 +1,4 @@
-"""Reads for the invite pages: a batch of a group the user can see, and its rows."""
+"""Reads for inviting: a batch of a group the user can see, its rows, an opportunity's link."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from uuid import UUID
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from integrations.models import InviteBatch, InviteItem
+from integrations.models import InviteBatch, InviteItem, OpportunityLink
 from karatlever.accounts.selectors import group_list_visible
 
 if TYPE_CHECKING:
@@ -27,3 +27,15 @@ def invite_batch_get(*, user: User, public_id: UUID | str) -> InviteBatch:
 
 def invite_items(*, batch: InviteBatch) -> QuerySet[InviteItem]:
     return batch.items.select_related("role", "candidacy").order_by("position")
+
+
+def opportunity_link_get(*, organization_id: int, opportunity_id: str) -> OpportunityLink | None:
+    """The organization's link of an ATS opportunity, whichever group invited it (at most one:
+    the link's constraint), with its candidacy and that candidacy's group; None when none."""
+    return (
+        OpportunityLink.objects.filter(
+            organization_id=organization_id, opportunity_id=opportunity_id
+        )
+        .select_related("candidacy__group")
+        .first()
+    )

@@ -34,6 +34,7 @@ from integrations.invites.services.preview import (
 )
 from integrations.models import InviteBatch, InviteItem
 from karatlever.accounts.http import AuthenticatedHttpRequest
+from karatlever.accounts.models import User
 from karatlever.accounts.permissions import member_required
 from karatlever.accounts.selectors import group_list_visible
 from karatlever.forms import form_errors_from
@@ -125,6 +126,7 @@ def _rows(
 def _context(
     batch: InviteBatch,
     *,
+    user: User,
     posted: QueryDict | None = None,
     errors: dict[int, str] | None = None,
 ) -> dict[str, object]:
@@ -146,6 +148,9 @@ def _context(
         # Rows that can't be (or weren't) invited: the card is hidden when there are none.
         "problems": [i for i in items if i.status not in done_or_pending],
         "warning_labels": WARNING_LABELS,
+        # A row may name another group's candidacy (already_invited_elsewhere): linked only
+        # when the user may see that group.
+        "visible_group_ids": set(group_list_visible(user=user).values_list("pk", flat=True)),
     }
 
 
@@ -153,7 +158,7 @@ def _context(
 @require_GET
 def batch(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResponse:
     found = selectors.invite_batch_get(user=request.user, public_id=public_id)
-    return render(request, "integrations/invites/batch.html", _context(found))
+    return render(request, "integrations/invites/batch.html", _context(found, user=request.user))
 
 
 @member_required
@@ -189,7 +194,7 @@ def batch_confirm(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> Ht
     except InviteRowsError as exc:
         # Nothing changed: the same preview again, with each row's reason and the choices kept.
         messages.error(request, exc.message)
-        context = _context(found, posted=request.POST, errors=exc.rows)
+        context = _context(found, user=request.user, posted=request.POST, errors=exc.rows)
         return render(request, "integrations/invites/batch.html", context, status=400)
     except InviteInputError as exc:
         messages.error(request, exc.message)

@@ -15,10 +15,10 @@ from integrations.connection.services import lifecycle
 from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer, demo_opportunity_ids
 from integrations.lever.sandbox.demo import demo_data, demo_opportunity
 from integrations.models import AtsIntegration, KeyCheck
-from karatlever.accounts.models import User
+from karatlever.accounts.models import Group, Membership, Organization, User
 from karatlever.hiring.models import Role
 from tests.brokers import broker
-from tests.factories import RoleFactory
+from tests.factories import IntegrationFactory, MembershipFactory, RoleFactory
 
 # Looks like a Lever key; the tests search for it (and its Basic-auth form) everywhere.
 API_KEY = "lvr_TEST_9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2aXy12"
@@ -131,6 +131,40 @@ def lever_integration(integration: AtsIntegration, lever: SandboxServer) -> AtsI
     return integration
 
 
+def sandbox_integration(group: Group) -> AtsIntegration:
+    """A Lever integration of ``group`` on the sandbox's demo account (region us)."""
+    return IntegrationFactory(
+        group=group, api_key=DEMO_API_KEY, api_key_last4=DEMO_API_KEY[-4:], region="us"
+    )
+
+
+def roles_by_posting_title(group: Group) -> list[Role]:
+    """One Karat role of ``group`` per published demo posting, matched by title."""
+    published = [p for p in demo_data().postings if p["state"] == "published"]
+    return [RoleFactory(group=group, title=p["text"], requisition_code="") for p in published]
+
+
+@pytest.fixture
+def data_integration(second_group: Group, lever: SandboxServer) -> AtsIntegration:
+    """Data's own integration (the org's second group) on the same Lever account."""
+    return sandbox_integration(second_group)
+
+
+@pytest.fixture
+def data_roles(data_integration: AtsIntegration) -> list[Role]:
+    return roles_by_posting_title(data_integration.group)
+
+
+@pytest.fixture
+def data_recruiter(organization: Organization, second_group: Group) -> User:
+    """A recruiter of Acme whose membership names only Data: Engineering is not theirs."""
+    membership = MembershipFactory(
+        organization=organization, role=Membership.Role.RECRUITER, user__email="data@acme.test"
+    )
+    membership.groups.set([second_group])
+    return membership.user
+
+
 def posting_of(opportunity_id: str) -> dict[str, Any]:
     posting_id = demo_opportunity(opportunity_id)["_application"]["posting"]
     return next(p for p in demo_data().postings if p["id"] == posting_id)
@@ -139,11 +173,7 @@ def posting_of(opportunity_id: str) -> dict[str, Any]:
 @pytest.fixture
 def roles(lever_integration: AtsIntegration) -> list[Role]:
     """One Karat role per published demo posting, matched by title (no requisition codes)."""
-    published = [p for p in demo_data().postings if p["state"] == "published"]
-    return [
-        RoleFactory(group=lever_integration.group, title=p["text"], requisition_code="")
-        for p in published
-    ]
+    return roles_by_posting_title(lever_integration.group)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from integrations.invites.services.preview import (
     email_unsupported_reason,
     integration_for_group,
     invite_preview,
+    invited_elsewhere_message,
 )
 from integrations.models import InviteBatch, InviteItem
 from karatlever.hiring.models import Candidacy, Role
@@ -138,7 +139,15 @@ def _item_store(item: InviteItem, preview: InvitePreview) -> None:
         item.status = InviteItem.Status.ERROR
         item.code = InviteCode.ALREADY_INVITED
         item.message = "Already invited: nothing new will be created."
-        item.candidacy = Candidacy.objects.filter(code=preview.existing_candidacy).first()
+        item.candidacy = (
+            Candidacy.objects.filter(code=preview.existing_candidacy)
+            .select_related("group")
+            .first()
+        )
+        if preview.existing_group and item.candidacy is not None:
+            # Another group's candidacy: the page links it only for who may see that group.
+            item.code = InviteCode.ALREADY_INVITED_ELSEWHERE
+            item.message = invited_elsewhere_message(item.candidacy)[:500]
     elif not preview.email:
         item.status = InviteItem.Status.ERROR
         item.code = InviteCode.NO_EMAIL

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations import ats
+from integrations.invites.selectors import opportunity_link_get
 from integrations.invites.services.preview import (
     MAX_URLS,
     InviteCode,
@@ -23,6 +24,7 @@ from integrations.invites.services.preview import (
     email_unsupported_reason,
     integration_for_group,
     invite_preview,
+    invited_elsewhere_message,
     recent_candidacy,
 )
 from integrations.models import AtsIntegration, OpportunityLink
@@ -38,7 +40,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class InviteOutcome:
-    """What inviting one URL did. ``code`` is ``invited``, ``already_invited`` or why not."""
+    """What inviting one URL did. ``code`` is ``invited``, ``already_invited`` or why not
+    (``already_invited_elsewhere``: ``candidacy`` is another group's, which the user may not
+    be allowed to see)."""
 
     url: str
     code: str
@@ -93,10 +97,12 @@ def invite_create(
     OpportunityLink, the ATS state, a timeline entry and the invitation email, all or
     nothing. ``via`` is console | api | automatic (recorded on the timeline with ``reason``).
 
-    Never twice: an opportunity already linked (now, or by a concurrent invite that commits
-    first — the link's unique constraint decides) returns ``already_invited`` with that
-    candidacy. A candidacy for the same role and email in the last 6 months returns
-    ``recent_interview`` unless ``confirm_recent``. Never raises for these rules.
+    Never twice, in any group of the organization: an opportunity already linked (now, or by
+    a concurrent invite that commits first — the link's unique constraint decides) returns
+    ``already_invited`` with that candidacy, or ``already_invited_elsewhere`` when the
+    candidacy is another group's (no candidacy, email or ATS update is made). A candidacy for
+    the same role and email in the last 6 months returns ``recent_interview`` unless
+    ``confirm_recent``. Never raises for these rules.
     """
     url = preview.url
     if not preview.ok:
@@ -134,16 +140,16 @@ def invite_create(
         with transaction.atomic():
             # Inside the transaction: on SQLite (IMMEDIATE transactions) these checks are
             # serialised; elsewhere the link's unique constraint below settles a race.
-            existing = existing_candidacy(integration, preview.opportunity_id)
-            if existing is not None:
-                return _already(url, existing, preview.opportunity_id)
+            already = _already_invited(integration, url, preview.opportunity_id)
+            if already is not None:
+                return already
             recent = None if confirm_recent else recent_candidacy(role=role, email=preview.email)
             if recent is not None:
                 # A concurrent invite of this same opportunity is "already invited", not an
                 # earlier interview.
-                existing = existing_candidacy(integration, preview.opportunity_id)
-                if existing is not None:
-                    return _already(url, existing, preview.opportunity_id)
+                already = _already_invited(integration, url, preview.opportunity_id)
+                if already is not None:
+                    return already
                 return InviteOutcome(
                     url,
                     InviteCode.RECENT_INTERVIEW,
@@ -161,10 +167,10 @@ def invite_create(
                 reason=reason,
             )
     except IntegrityError:
-        existing = existing_candidacy(integration, preview.opportunity_id)
-        if existing is None:  # some other constraint: not ours to hide
+        already = _already_invited(integration, url, preview.opportunity_id)
+        if already is None:  # some other constraint: not ours to hide
             raise
-        return _already(url, existing, preview.opportunity_id)
+        return already
     except HiringError as exc:
         return InviteOutcome(
             url, InviteCode.ROLE_INACTIVE, str(exc), opportunity_id=preview.opportunity_id
@@ -198,16 +204,25 @@ def invite_create(
     )
 
 
-def existing_candidacy(integration: AtsIntegration, opportunity_id: str) -> Candidacy | None:
-    link = (
-        OpportunityLink.objects.filter(integration=integration, opportunity_id=opportunity_id)
-        .select_related("candidacy")
-        .first()
+def _already_invited(
+    integration: AtsIntegration, url: str, opportunity_id: str
+) -> InviteOutcome | None:
+    """The outcome for an opportunity the organization has linked already (by this
+    integration, or another group's: opportunity ids are globally unique), else None."""
+    link = opportunity_link_get(
+        organization_id=integration.group.organization_id, opportunity_id=opportunity_id
     )
-    return link.candidacy if link else None
-
-
-def _already(url: str, candidacy: Candidacy, opportunity_id: str) -> InviteOutcome:
+    if link is None:
+        return None
+    candidacy = link.candidacy
+    if link.integration_id != integration.pk:
+        return InviteOutcome(
+            url,
+            InviteCode.ALREADY_INVITED_ELSEWHERE,
+            invited_elsewhere_message(candidacy),
+            candidacy=candidacy,
+            opportunity_id=opportunity_id,
+        )
     return InviteOutcome(
         url,
         InviteCode.ALREADY_INVITED,
@@ -247,7 +262,8 @@ def _create(
         ats_state_version=preview.version,
         ats_state_updated_at=timezone.now(),
     )
-    # The unique (integration, opportunity_id) constraint: a concurrent invite fails here.
+    # The unique (organization, opportunity_id) constraint: a concurrent invite of this
+    # opportunity, in this group or another, fails here.
     OpportunityLink.objects.create(
         integration=integration,
         candidacy=candidacy,

@@ -16,7 +16,8 @@ from integrations.connection.services.outcomes import (
     integration_failure_record,
     integration_success_record,
 )
-from integrations.models import AtsIntegration, AtsPosting, OpportunityLink
+from integrations.invites.selectors import opportunity_link_get
+from integrations.models import AtsIntegration, AtsPosting
 from integrations.roles.matching import role_first_match
 from integrations.roles.selectors import posting_role_get
 from karatlever.errors import ApplicationError
@@ -36,6 +37,8 @@ class InviteCode(StrEnum):
 
     INVITED = "invited"
     ALREADY_INVITED = "already_invited"
+    # Linked to a candidacy of another group of the organization: one candidacy per opportunity.
+    ALREADY_INVITED_ELSEWHERE = "already_invited_elsewhere"
     NO_INTEGRATION = "no_integration"
     INTEGRATION_DISABLED = "integration_disabled"
     NO_API_KEY = "no_api_key"
@@ -57,6 +60,7 @@ class InviteCode(StrEnum):
 
 class InviteWarning(StrEnum):
     ALREADY_INVITED = "already_invited"
+    ALREADY_INVITED_ELSEWHERE = "already_invited_elsewhere"
     RECENT_INTERVIEW = "recent_interview"
     ARCHIVED = "archived"
     NO_EMAIL = "no_email"
@@ -64,6 +68,7 @@ class InviteWarning(StrEnum):
 
 WARNING_LABELS = {
     InviteWarning.ALREADY_INVITED: "Already invited",
+    InviteWarning.ALREADY_INVITED_ELSEWHERE: "Already invited in another group",
     InviteWarning.RECENT_INTERVIEW: "Interviewed for this role in the last 6 months",
     InviteWarning.ARCHIVED: "Archived in the ATS",
     InviteWarning.NO_EMAIL: "No email on file",
@@ -102,6 +107,21 @@ def email_unsupported_reason(email: str) -> str:
             "the ATS, then invite again."
         )
     return ""
+
+
+def invited_elsewhere_reason(candidacy: Candidacy) -> str:
+    """Short: "Already invited in <group>: <candidate>" (the automatic invite's reason)."""
+    name = candidacy.candidate_name or candidacy.candidate_email
+    return f"Already invited in {candidacy.group.name}: {name}"
+
+
+def invited_elsewhere_message(candidacy: Candidacy) -> str:
+    """Why an opportunity linked to another group's candidacy is not invited (again)."""
+    return (
+        f"{invited_elsewhere_reason(candidacy)} (on {candidacy.created_at:%Y-%m-%d}). A "
+        "candidate has one Karat candidacy across the organization's groups, so nothing new "
+        "is created."
+    )
 
 
 # Any valid opportunity id: only the host and path of the example link matter.
@@ -163,6 +183,8 @@ class InvitePreview:
     # The candidacy this opportunity already has (already_invited), or the recent one.
     existing_candidacy: str = ""
     recent_candidacy: str = ""
+    # The group of ``existing_candidacy`` when it is another group's (already_invited_elsewhere).
+    existing_group: str = ""
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -345,16 +367,16 @@ def preview_of(
     )
     email = detail.emails[0].lower() if detail.emails else ""
     warnings: list[str] = []
-    existing = (
-        OpportunityLink.objects.filter(
-            integration=integration, opportunity_id=detail.opportunity_id
-        )
-        .select_related("candidacy")
-        .first()
+    # Opportunity ids are globally unique: a link in any group of the organization counts.
+    existing = opportunity_link_get(
+        organization_id=group.organization_id, opportunity_id=detail.opportunity_id
     )
+    elsewhere = existing is not None and existing.integration_id != integration.pk
     recent = None
     if existing is not None:
-        warnings.append(InviteWarning.ALREADY_INVITED)
+        warnings.append(
+            InviteWarning.ALREADY_INVITED_ELSEWHERE if elsewhere else InviteWarning.ALREADY_INVITED
+        )
     elif matched is not None and email:
         recent = recent_candidacy(role=matched, email=email)
         if recent is not None:
@@ -388,6 +410,7 @@ def preview_of(
         warnings=tuple(warnings),
         existing_candidacy=str(existing.candidacy.code) if existing else "",
         recent_candidacy=str(recent.code) if recent else "",
+        existing_group=existing.candidacy.group.name if existing and elsewhere else "",
     )
 
 

@@ -15,6 +15,7 @@ from integrations import ats
 from integrations import features as feature_table
 from integrations.auto_invites import services as auto_invites
 from integrations.auto_invites.views import posting_choices
+from integrations.invites.services.create import invite_create
 from integrations.invites.services.preview import InviteInputError, invite_preview
 from integrations.lever.sandbox import SandboxServer
 from integrations.lever.sandbox.demo import demo_opportunity
@@ -390,3 +391,63 @@ def test_the_origins_are_a_fieldset_with_a_legend(
     fieldset = fieldset[: fieldset.index("</fieldset>")]
     assert "<legend>Only for these origins" in fieldset
     assert fieldset.count('<label class="check choice"') >= 3
+
+
+# --- one candidacy per opportunity in the organization ----------------------------------------
+
+
+def invited_in_engineering(integration: AtsIntegration, opportunity_id: str) -> Candidacy:
+    preview = invite_preview(
+        group=integration.group,
+        integration=integration,
+        url=f"https://hire.lever.co/candidates/{opportunity_id}",
+    )
+    outcome = invite_create(
+        integration=integration,
+        preview=preview,
+        role=Role.objects.get(pk=preview.role_id or 0),
+        actor=None,
+    )
+    assert outcome.candidacy is not None, outcome.message
+    return outcome.candidacy
+
+
+def test_a_candidate_invited_in_another_group_is_not_invited_again_automatically(
+    lever_integration: AtsIntegration,
+    roles: list[Role],
+    data_integration: AtsIntegration,
+    data_roles: list[Role],
+    lever: SandboxServer,
+    invitable: list[str],
+) -> None:
+    engineering = invited_in_engineering(lever_integration, invitable[0])
+    rule_on(data_integration)
+    lever.move_stage(invitable[0], TECHNICAL)
+
+    status = delivery(data_integration, invitable[0])
+    reconcile.integration_reconcile(integration_id=data_integration.pk)
+
+    assert status == WebhookDelivery.Status.IGNORED
+    outcome = WebhookDelivery.objects.get().outcome
+    assert f"Already invited in Engineering: {engineering.candidate_name}" in outcome
+    assert Candidacy.objects.get() == engineering
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.AUTO_INVITED).exists()
+
+
+def test_the_dry_run_says_a_candidate_was_invited_in_another_group(
+    lever_integration: AtsIntegration,
+    roles: list[Role],
+    data_integration: AtsIntegration,
+    data_roles: list[Role],
+    lever: SandboxServer,
+    invitable: list[str],
+) -> None:
+    engineering = invited_in_engineering(lever_integration, invitable[0])
+    rule_on(data_integration)
+    lever.move_stage(invitable[0], TECHNICAL)
+
+    decisions = auto_invites.auto_invite_dry_run(integration=data_integration)
+
+    decision = next(d for d in decisions if d.opportunity_id == invitable[0])
+    assert not decision.invite
+    assert decision.reason == f"Already invited in Engineering: {engineering.candidate_name}"
