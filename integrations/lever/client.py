@@ -98,11 +98,12 @@ def base_url_for_region(region: str, *, override: str | None = None) -> str:
 
 @dataclass(frozen=True)
 class _Envelope:
-    """One response with the ``data`` wrapper removed, plus the paging fields."""
+    """One response with the ``data`` wrapper removed, plus the paging fields as sent (Lever's
+    values are untrusted: ``_page`` checks them); ``None`` when absent."""
 
     data: Any
-    has_next: bool = False
-    next: str | None = None
+    has_next: Any = None
+    next: Any = None
 
 
 class _KeyAuth(AuthBase):
@@ -301,16 +302,9 @@ class LeverClient:
             "limit": max(1, min(limit, 100)),
         }
         env = self._request("GET", "/postings", params=params, retry=True, offset=offset)
-        items = env.data if env.data is not None else []
-        if not isinstance(items, list):
-            raise LeverServerError("expected a list", method="GET", path="/postings")
-        postings = [_parse(Posting, item, "GET", "/postings") for item in items]
-        if not env.has_next or not env.next:
-            return postings, None
-        if env.next == offset:
-            # Following it would loop forever; ending here would look like a complete list.
-            raise LeverServerError("pagination token repeated", method="GET", path="/postings")
-        return postings, env.next
+        seen = {offset} if offset is not None else set()
+        items, token = _page(env, "/postings", seen)
+        return [_parse(Posting, item, "GET", "/postings") for item in items], token
 
     def get_posting(self, posting_id: str) -> Posting:
         path = f"/postings/{_segment(posting_id)}"
@@ -383,21 +377,16 @@ class LeverClient:
         return _parse(Opportunity, env.data, method, path)
 
     def _iter_pages(self, path: str, params: Params) -> Iterator[Any]:
-        """Items of every page, following ``next`` while ``hasNext``."""
+        """Items of every page, following ``next`` while ``hasNext``. A page is checked before
+        any of its items is handed out; an inconsistent one raises (``_page``)."""
         offset: str | None = None
         seen: set[str] = set()
         while True:
             env = self._request("GET", path, params=params, retry=True, offset=offset)
-            items = env.data if env.data is not None else []
-            if not isinstance(items, list):
-                raise LeverServerError("expected a list", method="GET", path=path)
+            items, offset = _page(env, path, seen)
             yield from items
-            if not env.has_next or not env.next:
+            if offset is None:
                 return
-            if env.next in seen:
-                raise LeverServerError("pagination token repeated", method="GET", path=path)
-            seen.add(env.next)
-            offset = env.next
 
     def _request(
         self,
@@ -513,8 +502,43 @@ def _unwrap(body: Any) -> _Envelope:
     data, envelope = body["data"], body
     if isinstance(data, dict) and "data" in data and set(data) <= {"data", "hasNext", "next"}:
         data, envelope = data["data"], data
-    token = envelope.get("next")
-    return _Envelope(data, bool(envelope.get("hasNext")), token if isinstance(token, str) else None)
+    return _Envelope(data, envelope.get("hasNext"), envelope.get("next"))
+
+
+def _page(env: _Envelope, path: str, seen: set[str]) -> tuple[list[Any], str | None]:
+    """A list page's items and the token of the page after it (None on the last page).
+
+    A page that contradicts itself or is cut short raises ``LeverServerError`` (Lever's side,
+    try again later) instead of ending the list early, since whatever a caller derives from
+    a list (removals, a cursor, "not found") would be wrong for the pages never read:
+    ``data`` not a list; ``hasNext`` not a boolean; ``hasNext: true`` without a usable
+    ``next``; a ``next`` without ``hasNext: true``; a ``next`` in ``seen`` (the token the
+    page was asked with, or an earlier one: following it would loop). A page with neither
+    field is a whole list (Lever's docs show one-page answers without them). ``seen`` gets
+    the new token.
+    """
+
+    def broken(reason: str) -> LeverServerError:
+        return LeverServerError(f"inconsistent list page: {reason}", method="GET", path=path)
+
+    if not isinstance(env.data, list):
+        raise broken("expected a list")
+    has_next, token = env.has_next, env.next
+    if has_next is not None and not isinstance(has_next, bool):
+        raise broken("hasNext is not true or false")
+    if token is not None and not isinstance(token, str):
+        raise broken("next is not a string")
+    if has_next:
+        if not token:
+            raise broken("hasNext is true, but more follows with no next to read it")
+        if token in seen:
+            # Following it would loop forever; ending here would look like a complete list.
+            raise broken("pagination token repeated")
+        seen.add(token)
+        return env.data, token
+    if token:
+        raise broken("a next without hasNext true")
+    return env.data, None
 
 
 def _parse(model: type[M], data: Any, method: str, path: str) -> M:

@@ -191,8 +191,10 @@ def test_bad_page_breaks_list_pages_after_letting_some_through(
     second = api.get("/stages", params={"limit": 3, "offset": first["next"]}).json()
     other = api.get("/archive_reasons", params={"limit": 3}).json()
 
-    assert first["hasNext"] is True and first["next"]
-    assert second["hasNext"] is True and "next" not in second
+    assert first["hasNext"] is True
+    assert first["next"]
+    assert second["hasNext"] is True
+    assert "next" not in second
     assert len(second["data"]) == 3
     assert other["next"]  # not a matching path
 
