@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import requests
 from pydantic import ValidationError
@@ -21,6 +21,7 @@ from integrations.lever.errors import (
     LeverConnectionError,
     LeverError,
     LeverRateLimited,
+    LeverRedirected,
     LeverServerError,
     LeverTransientError,
     error_for_status,
@@ -78,6 +79,8 @@ OPPORTUNITY_FILTERS = frozenset(
     }
 )
 WEBHOOK_ORIGINS = ("applied", "sourced", "referred", "university", "agency", "internal")
+# Redirects a read follows on the integration's own host (Lever documents 301 "moved").
+REDIRECTS_MAX = 3
 
 Params = Mapping[str, Any]
 M = TypeVar("M", bound=LeverModel)
@@ -125,7 +128,9 @@ class LeverClient:
 
     Every call goes through ``_request``: Basic auth, connect/read timeouts, one rate-limiter
     token per attempt, ``data`` unwrapped, failures raised as ``LeverError`` subclasses
-    (``errors.py``). Only calls that are safe to repeat retry, and only on
+    (``errors.py``). Every answer comes from ``base_url``'s host: redirects are followed only
+    by reads and only on that host; any other 3xx is ``LeverRedirected``, naming the other
+    host, so nothing another host says (a 401 above all) is taken for Lever's answer. Only calls that are safe to repeat retry, and only on
     ``LeverTransientError``, with exponential backoff and full jitter; a 429 also pauses the
     key for every process through the shared limiter. Creating notes and webhooks never
     retries: a lost response may still have created one. The key never appears in logs,
@@ -149,6 +154,7 @@ class LeverClient:
         if not api_key:
             raise ValueError("api_key is required")
         self.base_url = base_url.rstrip("/")
+        self._origin = _origin(self.base_url)
         self.perform_as = perform_as or None
         self.rate_limiter = rate_limiter
         self.timeout = timeout
@@ -410,6 +416,8 @@ class LeverClient:
                     raise
             try:
                 return self._send(method, path, url, json)
+            except LeverRedirected:
+                raise  # the same request gets the same redirect: the caller tries later
             except LeverTransientError as exc:
                 delay = self._backoff(attempt)
                 if isinstance(exc, LeverRateLimited):
@@ -436,23 +444,19 @@ class LeverClient:
 
     def _send(self, method: str, path: str, url: str, json: Any) -> _Envelope:
         started = time.monotonic()
-        try:
-            response = self._session.request(
-                method,
-                url,
-                json=json,
-                auth=self._auth,
-                timeout=self.timeout,
-                headers={"Accept": "application/json"},
-            )
-        except requests.Timeout as exc:
-            raise LeverConnectionError(
-                f"timed out ({type(exc).__name__})", method=method, path=path
-            ) from exc
-        except requests.RequestException as exc:
-            raise LeverConnectionError(
-                f"request failed ({type(exc).__name__})", method=method, path=path
-            ) from exc
+        response = self._http(method, path, url, json)
+        hops = 0
+        while 300 <= response.status_code < 400:
+            url = self._redirect_target(method, path, url, response)
+            hops += 1
+            if hops > REDIRECTS_MAX:
+                raise LeverRedirected(
+                    f"more than {REDIRECTS_MAX} redirects",
+                    status_code=response.status_code,
+                    method=method,
+                    path=path,
+                )
+            response = self._http(method, path, url, json)
         status = response.status_code
         logger.debug(
             "lever %s %s -> %s in %.0f ms", method, path, status, (time.monotonic() - started) * 1e3
@@ -476,6 +480,64 @@ class LeverClient:
                 "response is not JSON", status_code=status, method=method, path=path
             )
         return _unwrap(body)
+
+    def _http(self, method: str, path: str, url: str, json: Any) -> requests.Response:
+        """One HTTP exchange with ``url``; redirects are never followed here (``_send``
+        decides), so the key and the body only ever go to ``base_url``'s host."""
+        try:
+            return self._session.request(
+                method,
+                url,
+                json=json,
+                auth=self._auth,
+                timeout=self.timeout,
+                headers={"Accept": "application/json"},
+                allow_redirects=False,
+            )
+        except requests.Timeout as exc:
+            raise LeverConnectionError(
+                f"timed out ({type(exc).__name__})", method=method, path=path
+            ) from exc
+        except requests.RequestException as exc:
+            raise LeverConnectionError(
+                f"request failed ({type(exc).__name__})", method=method, path=path
+            ) from exc
+
+    def _redirect_target(
+        self, method: str, path: str, url: str, response: requests.Response
+    ) -> str:
+        """Where a redirect of a read on the integration's own host leads; anything else
+        (another host, a write, no ``Location``) raises ``LeverRedirected``."""
+        status = response.status_code
+        location = response.headers.get("Location") or ""
+        if not location:
+            raise LeverRedirected(
+                f"a redirect ({status}) without a Location",
+                status_code=status,
+                method=method,
+                path=path,
+            )
+        target = urljoin(url, location)
+        if _origin(target) != self._origin:
+            # Only the host: the rest of the address may carry tokens.
+            other = _host_of(target)
+            raise LeverRedirected(
+                f"{_host_of(self.base_url)} redirected to another host, {other}; Karat only "
+                "talks to the integration's Lever host and did not follow",
+                status_code=status,
+                method=method,
+                path=path,
+                location_host=other,
+            )
+        if method != "GET":
+            # Never re-send a write on a redirect: Lever documents none for writes.
+            raise LeverRedirected(
+                f"a redirect ({status}) of a write; not sent again",
+                status_code=status,
+                method=method,
+                path=path,
+            )
+        return target
 
     def _step(self, attempt: int) -> float:
         return min(self.backoff_max, self.backoff_base * 2.0**attempt)
@@ -539,6 +601,22 @@ def _page(env: _Envelope, path: str, seen: set[str]) -> tuple[list[Any], str | N
     if token:
         raise broken("a next without hasNext true")
     return env.data, None
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL, default ports filled in, for "the same host" checks."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or {"https": 443, "http": 80}.get(scheme)
+
+
+def _host_of(url: str) -> str:
+    """``host[:port]`` of a URL (never its path or query), for messages."""
+    return urlsplit(url).netloc.rsplit("@", 1)[-1][:200] or "an unnamed host"
 
 
 def _parse(model: type[M], data: Any, method: str, path: str) -> M:

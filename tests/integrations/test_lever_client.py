@@ -34,6 +34,7 @@ from integrations.lever.errors import (
     LeverNotFound,
     LeverPermissionError,
     LeverRateLimited,
+    LeverRedirected,
     LeverServerError,
     LeverTransientError,
 )
@@ -868,6 +869,71 @@ def test_a_timeout_becomes_lever_connection_error(
         make_client(max_retries=0).get_user("u1")
 
     assert info.value.__cause__ is timeout
+
+
+# --- redirects: only the integration's own host answers ------------------------------------
+
+ELSEWHERE = "https://login.elsewhere.test"
+
+
+def test_a_read_follows_a_redirect_on_lever_s_own_host_with_the_key(
+    lever: responses.RequestsMock,
+) -> None:
+    lever.get(f"{BASE}/postings/p1", status=301, headers={"Location": "/v1/postings/p2"})
+    lever.get(f"{BASE}/postings/p2", json={"data": {"id": "p2", "text": "Moved"}})
+
+    assert make_client().get_posting("p1").id == "p2"
+    assert lever.calls[1].request.headers["Authorization"] == f"Basic {BASIC}"
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_to_another_host_is_not_followed_and_names_that_host(
+    lever: responses.RequestsMock, status: int
+) -> None:
+    lever.get(f"{BASE}/users", status=status, headers={"Location": f"{ELSEWHERE}/v1/users?x=1"})
+    # What the other host would say: a 401, which must never count as Lever's.
+    other = lever.get(f"{ELSEWHERE}/v1/users", status=401, json={"message": "who are you"})
+
+    with pytest.raises(LeverRedirected) as info:
+        list(make_client().iter_users())
+
+    assert not isinstance(info.value, LeverAuthError)
+    assert isinstance(info.value, LeverTransientError)  # not the key: try again later
+    assert info.value.location_host == "login.elsewhere.test"
+    assert "login.elsewhere.test" in str(info.value)
+    assert "x=1" not in str(info.value)
+    assert info.value.status_code == status
+    assert other.call_count == 0
+    assert len(lever.calls) == 1  # and not retried within the call
+
+
+def test_the_same_host_on_another_port_is_another_host(lever: responses.RequestsMock) -> None:
+    lever.get(f"{BASE}/stages", status=302, headers={"Location": "https://api.lever.co:8443/v1"})
+
+    with pytest.raises(LeverRedirected, match=r"api\.lever\.co:8443"):
+        make_client().list_stages()
+
+
+def test_a_write_is_never_sent_again_on_a_redirect(lever: responses.RequestsMock) -> None:
+    path = f"/opportunities/{OPP_ID}/addTags"
+    lever.post(f"{BASE}{path}", status=307, headers={"Location": f"{BASE}{path}"})
+
+    with pytest.raises(LeverRedirected, match="write"):
+        make_client().add_tags(OPP_ID, ["karat"])
+
+    assert len(lever.calls) == 1
+
+
+def test_a_redirect_loop_or_a_redirect_without_location_is_an_error(
+    lever: responses.RequestsMock,
+) -> None:
+    lever.get(f"{BASE}/stages", status=302, headers={"Location": f"{BASE}/stages"})
+    lever.get(f"{BASE}/archive_reasons", status=302)
+
+    with pytest.raises(LeverRedirected, match="more than 3 redirects"):
+        make_client().list_stages()
+    with pytest.raises(LeverRedirected, match="without a Location"):
+        make_client().list_archive_reasons()
 
 
 # --- retries --------------------------------------------------------------------------------
