@@ -196,6 +196,12 @@ class Faults:
                 drop = True
             return FaultDecision(delay=delay, drop_after_apply=drop)
 
+    @property
+    def breaks_pages(self) -> bool:
+        """Whether ``bad_page`` is on (so the server parses list pages only then)."""
+        with self._lock:
+            return bool(self._config.bad_page)
+
     def bad_page(self, method: str, path: str, *, has_offset: bool) -> str | None:
         """How to break this list page (a ``BAD_PAGES`` kind), or None to leave it alone;
         counts down ``bad_page_after`` first."""

@@ -159,7 +159,7 @@ class SandboxApp:
             return Response.error(exc.status, exc.code, exc.message)
         if decision.drop_after_apply and response.status < 300:
             response.drop = True
-        if req.method == "GET" and response.status == 200:
+        if req.method == "GET" and response.status == 200 and self.faults.breaks_pages:
             response = self._page_fault(req, response)
         return response
 
