@@ -31,6 +31,7 @@ from integrations.lever.errors import (
     LeverNotFound,
     LeverPermissionError,
     LeverRateLimited,
+    LeverRedirected,
     LeverTransientError,
 )
 from integrations.lever.ratelimit import rate_limiter_for
@@ -99,6 +100,14 @@ def translated(client: LeverClient, *, record: bool) -> Iterator[None]:
                 status_code=exc.status_code,
             ) from exc
         raise AtsRequestError(f"Lever did not find {exc.path}.", status_code=404) from exc
+    except LeverRedirected as exc:
+        # Another host's answer (a 401 from a proxy or a moved API) is never Lever's verdict
+        # on the key (integrations/lever/README.md §5.6).
+        raise AtsUnavailable(
+            f"Lever did not answer from its own host ({exc}); Karat will try again. If this "
+            "goes on, check the integration's region.",
+            status_code=exc.status_code,
+        ) from exc
     except LeverRateLimited as exc:
         raise AtsUnavailable(
             f"Lever asked Karat to slow down ({exc}).",

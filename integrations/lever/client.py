@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import requests
 from pydantic import ValidationError
@@ -21,6 +21,7 @@ from integrations.lever.errors import (
     LeverConnectionError,
     LeverError,
     LeverRateLimited,
+    LeverRedirected,
     LeverServerError,
     LeverTransientError,
     error_for_status,
@@ -80,6 +81,8 @@ OPPORTUNITY_FILTERS = frozenset(
     }
 )
 WEBHOOK_ORIGINS = ("applied", "sourced", "referred", "university", "agency", "internal")
+# Redirects a read follows on the integration's own host (Lever documents 301 "moved").
+REDIRECTS_MAX = 3
 
 Params = Mapping[str, Any]
 M = TypeVar("M", bound=LeverModel)
@@ -100,11 +103,12 @@ def base_url_for_region(region: str, *, override: str | None = None) -> str:
 
 @dataclass(frozen=True)
 class _Envelope:
-    """One response with the ``data`` wrapper removed, plus the paging fields."""
+    """One response with the ``data`` wrapper removed, plus the paging fields as sent (Lever's
+    values are untrusted: ``_page`` checks them); ``None`` when absent."""
 
     data: Any
-    has_next: bool = False
-    next: str | None = None
+    has_next: Any = None
+    next: Any = None
 
 
 class _KeyAuth(AuthBase):
@@ -126,7 +130,9 @@ class LeverClient:
 
     Every call goes through ``_request``: Basic auth, connect/read timeouts, one rate-limiter
     token per attempt, ``data`` unwrapped, failures raised as ``LeverError`` subclasses
-    (``errors.py``). Only calls that are safe to repeat retry, and only on
+    (``errors.py``). Every answer comes from ``base_url``'s host: redirects are followed only
+    by reads and only on that host; any other 3xx is ``LeverRedirected``, naming the other
+    host, so nothing another host says (a 401 above all) is taken for Lever's answer. Only calls that are safe to repeat retry, and only on
     ``LeverTransientError``, with exponential backoff and full jitter; a 429 also pauses the
     key for every process through the shared limiter. Creating notes and webhooks never
     retries: a lost response may still have created one. The key never appears in logs,
@@ -150,6 +156,7 @@ class LeverClient:
         if not api_key:
             raise ValueError("api_key is required")
         self.base_url = base_url.rstrip("/")
+        self._origin = _origin(self.base_url)
         self.perform_as = perform_as or None
         self.rate_limiter = rate_limiter
         self.timeout = timeout
@@ -305,16 +312,9 @@ class LeverClient:
             "limit": max(1, min(limit, 100)),
         }
         env = self._request("GET", "/postings", params=params, retry=True, offset=offset)
-        items = env.data if env.data is not None else []
-        if not isinstance(items, list):
-            raise LeverServerError("expected a list", method="GET", path="/postings")
-        postings = [_parse(Posting, item, "GET", "/postings") for item in items]
-        if not env.has_next or not env.next:
-            return postings, None
-        if env.next == offset:
-            # Following it would loop forever; ending here would look like a complete list.
-            raise LeverServerError("pagination token repeated", method="GET", path="/postings")
-        return postings, env.next
+        seen = {offset} if offset is not None else set()
+        items, token = _page(env, "/postings", seen)
+        return [_parse(Posting, item, "GET", "/postings") for item in items], token
 
     def get_posting(self, posting_id: str) -> Posting:
         path = f"/postings/{_segment(posting_id)}"
@@ -388,21 +388,16 @@ class LeverClient:
         return _parse(Opportunity, env.data, method, path)
 
     def _iter_pages(self, path: str, params: Params) -> Iterator[Any]:
-        """Items of every page, following ``next`` while ``hasNext``."""
+        """Items of every page, following ``next`` while ``hasNext``. A page is checked before
+        any of its items is handed out; an inconsistent one raises (``_page``)."""
         offset: str | None = None
         seen: set[str] = set()
         while True:
             env = self._request("GET", path, params=params, retry=True, offset=offset)
-            items = env.data if env.data is not None else []
-            if not isinstance(items, list):
-                raise LeverServerError("expected a list", method="GET", path=path)
+            items, offset = _page(env, path, seen)
             yield from items
-            if not env.has_next or not env.next:
+            if offset is None:
                 return
-            if env.next in seen:
-                raise LeverServerError("pagination token repeated", method="GET", path=path)
-            seen.add(env.next)
-            offset = env.next
 
     def _request(
         self,
@@ -426,6 +421,8 @@ class LeverClient:
                     raise
             try:
                 return self._send(method, path, url, json)
+            except LeverRedirected:
+                raise  # the same request gets the same redirect: the caller tries later
             except LeverTransientError as exc:
                 delay = self._backoff(attempt)
                 if isinstance(exc, LeverRateLimited):
@@ -452,23 +449,19 @@ class LeverClient:
 
     def _send(self, method: str, path: str, url: str, json: Any) -> _Envelope:
         started = time.monotonic()
-        try:
-            response = self._session.request(
-                method,
-                url,
-                json=json,
-                auth=self._auth,
-                timeout=self.timeout,
-                headers={"Accept": "application/json"},
-            )
-        except requests.Timeout as exc:
-            raise LeverConnectionError(
-                f"timed out ({type(exc).__name__})", method=method, path=path
-            ) from exc
-        except requests.RequestException as exc:
-            raise LeverConnectionError(
-                f"request failed ({type(exc).__name__})", method=method, path=path
-            ) from exc
+        response = self._http(method, path, url, json)
+        hops = 0
+        while 300 <= response.status_code < 400:
+            url = self._redirect_target(method, path, url, response)
+            hops += 1
+            if hops > REDIRECTS_MAX:
+                raise LeverRedirected(
+                    f"more than {REDIRECTS_MAX} redirects",
+                    status_code=response.status_code,
+                    method=method,
+                    path=path,
+                )
+            response = self._http(method, path, url, json)
         status = response.status_code
         logger.debug(
             "lever %s %s -> %s in %.0f ms", method, path, status, (time.monotonic() - started) * 1e3
@@ -492,6 +485,64 @@ class LeverClient:
                 "response is not JSON", status_code=status, method=method, path=path
             )
         return _unwrap(body)
+
+    def _http(self, method: str, path: str, url: str, json: Any) -> requests.Response:
+        """One HTTP exchange with ``url``; redirects are never followed here (``_send``
+        decides), so the key and the body only ever go to ``base_url``'s host."""
+        try:
+            return self._session.request(
+                method,
+                url,
+                json=json,
+                auth=self._auth,
+                timeout=self.timeout,
+                headers={"Accept": "application/json"},
+                allow_redirects=False,
+            )
+        except requests.Timeout as exc:
+            raise LeverConnectionError(
+                f"timed out ({type(exc).__name__})", method=method, path=path
+            ) from exc
+        except requests.RequestException as exc:
+            raise LeverConnectionError(
+                f"request failed ({type(exc).__name__})", method=method, path=path
+            ) from exc
+
+    def _redirect_target(
+        self, method: str, path: str, url: str, response: requests.Response
+    ) -> str:
+        """Where a redirect of a read on the integration's own host leads; anything else
+        (another host, a write, no ``Location``) raises ``LeverRedirected``."""
+        status = response.status_code
+        location = response.headers.get("Location") or ""
+        if not location:
+            raise LeverRedirected(
+                f"a redirect ({status}) without a Location",
+                status_code=status,
+                method=method,
+                path=path,
+            )
+        target = urljoin(url, location)
+        if _origin(target) != self._origin:
+            # Only the host: the rest of the address may carry tokens.
+            other = _host_of(target)
+            raise LeverRedirected(
+                f"{_host_of(self.base_url)} redirected to another host, {other}; Karat only "
+                "talks to the integration's Lever host and did not follow",
+                status_code=status,
+                method=method,
+                path=path,
+                location_host=other,
+            )
+        if method != "GET":
+            # Never re-send a write on a redirect: Lever documents none for writes.
+            raise LeverRedirected(
+                f"a redirect ({status}) of a write; not sent again",
+                status_code=status,
+                method=method,
+                path=path,
+            )
+        return target
 
     def _step(self, attempt: int) -> float:
         return min(self.backoff_max, self.backoff_base * 2.0**attempt)
@@ -518,8 +569,59 @@ def _unwrap(body: Any) -> _Envelope:
     data, envelope = body["data"], body
     if isinstance(data, dict) and "data" in data and set(data) <= {"data", "hasNext", "next"}:
         data, envelope = data["data"], data
-    token = envelope.get("next")
-    return _Envelope(data, bool(envelope.get("hasNext")), token if isinstance(token, str) else None)
+    return _Envelope(data, envelope.get("hasNext"), envelope.get("next"))
+
+
+def _page(env: _Envelope, path: str, seen: set[str]) -> tuple[list[Any], str | None]:
+    """A list page's items and the token of the page after it (None on the last page).
+
+    A page that contradicts itself or is cut short raises ``LeverServerError`` (Lever's side,
+    try again later) instead of ending the list early, since whatever a caller derives from
+    a list (removals, a cursor, "not found") would be wrong for the pages never read:
+    ``data`` not a list; ``hasNext`` not a boolean; ``hasNext: true`` without a usable
+    ``next``; a ``next`` without ``hasNext: true``; a ``next`` in ``seen`` (the token the
+    page was asked with, or an earlier one: following it would loop). A page with neither
+    field is a whole list (Lever's docs show one-page answers without them). ``seen`` gets
+    the new token.
+    """
+
+    def broken(reason: str) -> LeverServerError:
+        return LeverServerError(f"inconsistent list page: {reason}", method="GET", path=path)
+
+    if not isinstance(env.data, list):
+        raise broken("expected a list")
+    has_next, token = env.has_next, env.next
+    if has_next is not None and not isinstance(has_next, bool):
+        raise broken("hasNext is not true or false")
+    if token is not None and not isinstance(token, str):
+        raise broken("next is not a string")
+    if has_next:
+        if not token:
+            raise broken("hasNext is true, but more follows with no next to read it")
+        if token in seen:
+            # Following it would loop forever; ending here would look like a complete list.
+            raise broken("pagination token repeated")
+        seen.add(token)
+        return env.data, token
+    if token:
+        raise broken("a next without hasNext true")
+    return env.data, None
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL, default ports filled in, for "the same host" checks."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or {"https": 443, "http": 80}.get(scheme)
+
+
+def _host_of(url: str) -> str:
+    """``host[:port]`` of a URL (never its path or query), for messages."""
+    return urlsplit(url).netloc.rsplit("@", 1)[-1][:200] or "an unnamed host"
 
 
 def _parse(model: type[M], data: Any, method: str, path: str) -> M:

@@ -92,6 +92,17 @@ class LeverConnectionError(LeverTransientError):
     """No usable response: connection refused/reset, DNS, TLS, connect or read timeout."""
 
 
+class LeverRedirected(LeverTransientError):
+    """A 3xx Karat did not follow: to another host (``location_host``), for a write, without
+    a ``Location``, or too many. Whatever that host would answer is not Lever's answer, so it
+    is never read, let alone blamed on the key; the call is tried again later. Not retried
+    inside one call: the same request gets the same redirect."""
+
+    def __init__(self, message: str = "", *, location_host: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.location_host = location_host
+
+
 def error_for_status(
     status_code: int,
     body: Any,
@@ -121,7 +132,8 @@ def error_for_status(
         return LeverBadRequest(message, **kwargs)
     if status_code >= 500:
         return LeverServerError(message, **kwargs)
-    # 1xx/3xx that requests did not resolve: unexpected, so neither retried nor blamed on us.
+    # A 1xx (3xx never get here: the client handles redirects itself): unexpected, so neither
+    # retried nor blamed on us.
     return LeverError(message, **kwargs)
 
 

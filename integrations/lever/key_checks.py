@@ -29,6 +29,7 @@ from integrations.lever.errors import (
     LeverError,
     LeverNotFound,
     LeverPermissionError,
+    LeverRedirected,
     LeverTransientError,
 )
 
@@ -133,15 +134,17 @@ def _key_check(
             account.public_id,
             type(exc).__name__,
         )
-        checks.append(
-            PermissionCheck(
-                "reachable",
-                "Lever reachable",
-                False,
-                f"No answer from Lever at {host} ({exc.status_code or type(exc).__name__}). "
-                "Try again in a few minutes.",
-            )
+        message = (
+            f"No answer from Lever at {host} ({exc.status_code or type(exc).__name__}). "
+            "Try again in a few minutes."
         )
+        if isinstance(exc, LeverRedirected):
+            # Whatever the other host would say is not Lever's verdict on the key.
+            message = (
+                f"Lever did not answer from {host}: {exc.message}. This says nothing about "
+                "the key. Try again in a few minutes; if it goes on, check the region."
+            )
+        checks.append(PermissionCheck("reachable", "Lever reachable", False, message))
         return KeyCheckResult(KeyCheckStatus.UNREACHABLE, tuple(checks), ats_label="Lever")
 
     def took_too_long() -> KeyCheckResult:

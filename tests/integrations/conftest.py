@@ -95,6 +95,14 @@ def lever_sandbox(settings: Any) -> Iterator[SandboxServer]:
         yield server
 
 
+@pytest.fixture
+def other_host() -> Iterator[SandboxServer]:
+    """Another host (127.0.0.2) that knows no API key: every /v1 request gets a 401. Point
+    the sandbox's ``redirect_to`` knob at it to play a proxy or a moved API."""
+    with SandboxServer(host="127.0.0.2", port=0, seed=False, rate_per_second=None) as server:
+        yield server
+
+
 # --- the invite features (invites/, auto_invites/): the sandbox's demo data -------------------
 
 

@@ -235,3 +235,41 @@ def test_an_opportunity_moved_to_another_contact_by_a_profile_merge_is_healed_an
     link = OpportunityLink.objects.get(opportunity_id=OPPORTUNITY_IDS[0])
     assert (candidacy.ats_stage_id, candidacy.ats_stage_name) == ("offer", "Offer")
     assert link.contact_id == contact_b
+
+
+# --- issue #19: a page that says more follows but gives no way to get it ----------------------
+
+
+def test_a_page_with_more_to_come_but_no_next_keeps_the_cursor_and_the_next_poll_repairs(
+    sandbox_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    # Lever lists opportunities oldest first: the linked one, created last, changes together
+    # with 100 older ones, so its change is on the second page.
+    by_age = sorted(lever.sandbox.opportunities(), key=lambda o: (o["createdAt"], o["id"]))
+    newest = next(o["id"] for o in reversed(by_age) if o["archived"] is None)
+    candidacy = _link(sandbox_integration, lever, newest)
+    _poll(sandbox_integration)
+    cursor = _fresh(sandbox_integration).reconcile_cursor_ms
+    for opportunity in by_age[:100]:
+        stage = "offer" if opportunity["stage"] != "offer" else "applicant-new"
+        lever.move_stage(opportunity["id"], stage)
+    lever.move_stage(newest, "offer")
+    lever.set_faults(bad_page="no_next", paths=["/v1/opportunities"])
+
+    assert reconcile.integration_reconcile(integration_id=sandbox_integration.pk) is None
+
+    integration = _fresh(sandbox_integration)
+    assert integration.reconcile_cursor_ms == cursor
+    assert "Lever did not answer usefully" in integration.last_error
+    candidacy.refresh_from_db()
+    assert candidacy.ats_stage_id != "offer"
+
+    lever.reset_faults()
+    _poll(sandbox_integration)
+
+    candidacy.refresh_from_db()
+    assert (candidacy.ats_stage_id, candidacy.ats_stage_name) == ("offer", "Offer")
+    moved = _fresh(sandbox_integration).reconcile_cursor_ms
+    assert moved is not None
+    assert cursor is not None
+    assert moved > cursor

@@ -1,4 +1,5 @@
-"""Fault knobs (latency, error rates, hangs, lost responses) and the per-key token bucket."""
+"""Fault knobs (latency, error rates, hangs, lost responses, broken list pages, redirects to
+another host) and the per-key token bucket."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from typing import Any
 FAULT_STATUSES = frozenset({400, 401, 403, 404, 408, 409, 422, 429, 500, 502, 503, 504})
 # Longest Retry-After an injected 429 may carry (a day: enough to test any client cap).
 RETRY_AFTER_MAX = 86_400
+# How ``bad_page`` breaks a list page ({"data": [...], "hasNext": ..., "next": ...}).
+BAD_PAGES = frozenset({"no_next", "no_has_next", "same_next", "not_a_list"})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
 @dataclass
@@ -31,6 +35,17 @@ class FaultConfig:
       ``"/v1/opportunities"``) and whose method is in ``methods`` are affected (empty = all).
     - ``retry_after``: the ``Retry-After`` (whole seconds) an injected 429 carries.
     - ``seed``: seed for the error-rate dice, for reproducible benches.
+    - ``bad_page``: break matching list pages (a 200 with ``data`` and ``hasNext``), after
+      the handler ran: ``no_next`` (``hasNext: true`` with no ``next``: "more follows" and no
+      way to get it), ``no_has_next`` (a ``next`` without ``hasNext``), ``same_next`` (``next``
+      is the token the page was asked with; a first page, asked with none, is left alone),
+      ``not_a_list`` (``data`` is an object). Empty = off; stays on until cleared.
+    - ``bad_page_after``: let this many matching list pages through unbroken first (break a
+      sync's second page: ``bad_page_after=1``).
+    - ``redirect_to``: a base URL (``http://127.0.0.2:8002``) on another host; matching
+      requests answer ``redirect_status`` with ``Location`` = that base + the request's path
+      and query, before auth and before anything is applied (a proxy or a moved API).
+    - ``redirect_status``: 301, 302 (default), 303, 307 or 308.
     """
 
     latency_ms: float = 0.0
@@ -43,6 +58,10 @@ class FaultConfig:
     methods: list[str] = field(default_factory=list)
     retry_after: int = 1
     seed: int | None = None
+    bad_page: str = ""
+    bad_page_after: int = 0
+    redirect_to: str = ""
+    redirect_status: int = 302
 
     @classmethod
     def from_json(cls, body: Any) -> FaultConfig:
@@ -81,6 +100,23 @@ class FaultConfig:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ValueError("seed must be an integer")
         config.seed = seed
+        bad_page = body.get("bad_page", "") or ""
+        if not isinstance(bad_page, str) or (bad_page and bad_page not in BAD_PAGES):
+            raise ValueError(f"bad_page must be one of {', '.join(sorted(BAD_PAGES))}")
+        config.bad_page = bad_page
+        config.bad_page_after = int(
+            _number(body.get("bad_page_after", 0), "bad_page_after", 0, 1_000_000)
+        )
+        redirect_to = body.get("redirect_to", "") or ""
+        if not isinstance(redirect_to, str) or (
+            redirect_to and not redirect_to.startswith(("http://", "https://"))
+        ):
+            raise ValueError("redirect_to must be an http(s) base URL")
+        config.redirect_to = redirect_to.rstrip("/")
+        redirect_status = body.get("redirect_status", 302)
+        if not isinstance(redirect_status, int) or redirect_status not in REDIRECT_STATUSES:
+            raise ValueError(f"redirect_status must be one of {sorted(REDIRECT_STATUSES)}")
+        config.redirect_status = int(redirect_status)
         return config
 
     def to_json(self) -> dict[str, Any]:
@@ -111,6 +147,8 @@ class FaultDecision:
     status: int | None = None
     drop_after_apply: bool = False
     retry_after: str = "1"
+    # (status, base URL): answer with a redirect to the same path on that base.
+    redirect: tuple[int, str] | None = None
 
 
 class Faults:
@@ -137,11 +175,11 @@ class Faults:
     def decide(self, method: str, path: str, *, is_write: bool) -> FaultDecision:
         with self._lock:
             c = self._config
-            if c.paths and not any(path.startswith(p) for p in c.paths):
-                return FaultDecision()
-            if c.methods and method.upper() not in c.methods:
+            if not self._matches(method, path):
                 return FaultDecision()
             delay = c.latency_ms / 1000 + c.hang_seconds
+            if c.redirect_to:
+                return FaultDecision(delay=delay, redirect=(c.redirect_status, c.redirect_to))
             retry_after = str(c.retry_after)
             if c.fail_next and c.fail_after > 0:
                 c.fail_after -= 1
@@ -157,6 +195,32 @@ class Faults:
                 c.drop_after_apply -= 1
                 drop = True
             return FaultDecision(delay=delay, drop_after_apply=drop)
+
+    @property
+    def breaks_pages(self) -> bool:
+        """Whether ``bad_page`` is on (so the server parses list pages only then)."""
+        with self._lock:
+            return bool(self._config.bad_page)
+
+    def bad_page(self, method: str, path: str, *, has_offset: bool) -> str | None:
+        """How to break this list page (a ``BAD_PAGES`` kind), or None to leave it alone;
+        counts down ``bad_page_after`` first."""
+        with self._lock:
+            c = self._config
+            if not c.bad_page or not self._matches(method, path):
+                return None
+            if c.bad_page == "same_next" and not has_offset:
+                return None
+            if c.bad_page_after > 0:
+                c.bad_page_after -= 1
+                return None
+            return c.bad_page
+
+    def _matches(self, method: str, path: str) -> bool:
+        c = self._config
+        if c.paths and not any(path.startswith(p) for p in c.paths):
+            return False
+        return not (c.methods and method.upper() not in c.methods)
 
 
 class TokenBucket:

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from integrations.lever.sandbox import api
 from integrations.lever.sandbox.delivery import MAX_RETRIES, Dispatcher
@@ -124,6 +125,11 @@ class SandboxApp:
         if decision.delay:
             # Interruptible, so stop() never waits out a long hang.
             self.stopping.wait(decision.delay)
+        if decision.redirect is not None:
+            status, base = decision.redirect
+            query = urlencode(req.query, doseq=True, quote_via=quote)
+            location = base + quote(req.path) + ("?" + query if query else "")
+            return Response(status, b"", [("Location", location)])
         if decision.status is not None:
             headers = [("Retry-After", decision.retry_after)] if decision.status == 429 else []
             return Response.error(
@@ -153,7 +159,39 @@ class SandboxApp:
             return Response.error(exc.status, exc.code, exc.message)
         if decision.drop_after_apply and response.status < 300:
             response.drop = True
+        if req.method == "GET" and response.status == 200 and self.faults.breaks_pages:
+            response = self._page_fault(req, response)
         return response
+
+    def _page_fault(self, req: Request, response: Response) -> Response:
+        """A list page broken the way the ``bad_page`` knob says (else ``response``)."""
+        try:
+            body = json.loads(response.body)
+        except ValueError:
+            return response
+        if not (isinstance(body, dict) and isinstance(body.get("data"), list)):
+            return response
+        if "hasNext" not in body:
+            return response
+        offset = req.arg("offset") or ""
+        kind = self.faults.bad_page(req.method, req.path, has_offset=bool(offset))
+        if kind == "no_next":
+            body["hasNext"] = True
+            body.pop("next", None)
+        elif kind == "no_has_next":
+            del body["hasNext"]
+            # A token Lever never issued when this was the last page.
+            body.setdefault("next", "%5B0%2C0%2C%22%22%5D")
+        elif kind == "same_next":
+            body["hasNext"] = True
+            # As the client sent it: Lever's tokens are URL-encoded (decoded once on the way in).
+            body["next"] = offset if offset.startswith("%") else quote(offset, safe="")
+        elif kind == "not_a_list":
+            body["data"] = {str(i): item for i, item in enumerate(body["data"])}
+        else:
+            return response
+        headers = [h for h in response.headers if h[0].lower() != "content-type"]
+        return Response.json(body, response.status, headers)
 
     def _authenticate(self, req: Request) -> dict[str, Any]:
         header = req.headers.get("authorization", "")

@@ -194,6 +194,32 @@ def test_lever_unreachable_is_reported_as_unreachable(
     ).exists()
 
 
+def test_a_401_from_another_host_lever_redirected_to_is_never_the_keys_fault(
+    lever_sandbox: SandboxServer,
+    other_host: SandboxServer,
+    integration: AtsIntegration,
+    admin_user: User,
+) -> None:
+    set_key(integration, admin_user, DEMO_API_KEY)
+    assert _validate(integration).key_status == KeyStatus.VALID
+    # Lever's host answers 302 to another host, which answers 401 to anything.
+    lever_sandbox.set_faults(redirect_to=other_host.url)
+
+    keys.api_key_check_request(integration=integration, actor=admin_user)  # "Check again"
+    integration = _validate(integration)
+
+    assert integration.key_status == KeyStatus.UNREACHABLE  # not a verdict on the key
+    assert integration.api_key == DEMO_API_KEY
+    reachable = _checks(integration)["reachable"]
+    assert reachable["ok"] is False
+    assert "127.0.0.2" in reachable["message"]
+    assert "redirect" in reachable["message"]
+    assert "auth" not in _checks(integration)
+    assert "rejected" not in integration.last_error
+    assert not AuditEntry.objects.filter(action=Action.API_KEY_REJECTED).exists()
+    assert other_host.api_log() == []  # never followed: nothing (no key) went to the other host
+
+
 def test_replacing_a_working_key_with_a_bad_one_keeps_the_old_key(
     lever_sandbox: SandboxServer, integration: AtsIntegration, admin_user: User
 ) -> None:

@@ -34,6 +34,7 @@ from integrations.lever.errors import (
     LeverNotFound,
     LeverPermissionError,
     LeverRateLimited,
+    LeverRedirected,
     LeverServerError,
     LeverTransientError,
 )
@@ -273,6 +274,7 @@ def test_a_raw_page_token_is_sent_url_safe(lever: responses.RequestsMock) -> Non
 def test_the_first_page_of_the_fixture_parses_into_postings(lever: responses.RequestsMock) -> None:
     page = fixture("get-postings-page.json")
     page["hasNext"] = False
+    del page["next"]  # Lever leaves it out on the last page
     lever.get(f"{BASE}/postings", json=page)
 
     postings = list(make_client().iter_postings())
@@ -296,6 +298,81 @@ def test_a_repeated_page_token_raises_instead_of_looping_forever(
         make_client().list_stages()
 
     assert len(lever.calls) == 2
+
+
+def _every_postings_page(client: LeverClient) -> None:
+    """Page by page, as the posting sync reads them."""
+    token: str | None = None
+    while True:
+        _, token = client.postings_page(offset=token)
+        if token is None:
+            return
+
+
+# Every paged read, as (path, call): each must read a whole list or raise.
+PAGED_READS: dict[str, tuple[str, Any]] = {
+    "iter_postings": ("/postings", lambda c: list(c.iter_postings())),
+    "postings_page": ("/postings", lambda c: _every_postings_page(c)),
+    "iter_opportunities": ("/opportunities", lambda c: list(c.iter_opportunities())),
+    "iter_notes": (f"/opportunities/{OPP_ID}/notes", lambda c: list(c.iter_notes(OPP_ID))),
+    "list_stages": ("/stages", lambda c: c.list_stages()),
+    "list_archive_reasons": ("/archive_reasons", lambda c: c.list_archive_reasons()),
+    "iter_users": ("/users", lambda c: list(c.iter_users())),
+    "list_webhooks": ("/webhooks", lambda c: c.list_webhooks()),
+}
+ITEM = {"id": "x-1", "text": "X", "createdAt": 1}
+# Pages that contradict themselves or are cut short; each comes after a good page that said
+# more follows ("tok-1"), asked for with that token.
+INCONSISTENT_PAGES: dict[str, dict[str, Any]] = {
+    "more follows, no next": {"data": [ITEM], "hasNext": True},
+    "more follows, next null": {"data": [ITEM], "hasNext": True, "next": None},
+    "more follows, next empty": {"data": [ITEM], "hasNext": True, "next": ""},
+    "more follows, next not a string": {"data": [ITEM], "hasNext": True, "next": 7},
+    "next without hasNext": {"data": [ITEM], "next": "tok-2"},
+    "next on the last page": {"data": [ITEM], "hasNext": False, "next": "tok-2"},
+    "hasNext not a boolean": {"data": [ITEM], "hasNext": "false"},
+    "the token it was asked with": {"data": [ITEM], "hasNext": True, "next": "tok-1"},
+    "data an object": {"data": {"0": ITEM}, "hasNext": False},
+    "data null": {"data": None, "hasNext": False},
+    "no data": {"hasNext": False},
+}
+
+
+@pytest.mark.parametrize("page", INCONSISTENT_PAGES.values(), ids=INCONSISTENT_PAGES.keys())
+@pytest.mark.parametrize("read", PAGED_READS.values(), ids=PAGED_READS.keys())
+def test_an_inconsistent_or_truncated_page_is_a_lever_error_never_the_end_of_the_list(
+    lever: responses.RequestsMock, read: tuple[str, Any], page: dict[str, Any]
+) -> None:
+    path, call = read
+    first = {"data": [ITEM | {"id": "x-0"}], "hasNext": True, "next": "tok-1"}
+    lever.get(f"{BASE}{path}", json=first)
+    lever.get(f"{BASE}{path}", json=page)
+
+    with pytest.raises(LeverServerError) as info:
+        call(make_client(max_retries=0))
+
+    assert isinstance(info.value, LeverTransientError)  # Lever's side: try again later
+    assert info.value.path == path
+    assert len(lever.calls) == 2
+    assert request_url(lever.calls[1]).endswith("offset=tok-1")
+
+
+def test_a_first_page_that_says_more_follows_without_a_next_is_an_error(
+    lever: responses.RequestsMock,
+) -> None:
+    lever.get(f"{BASE}/stages", json={"data": [{"id": "s", "text": "S"}], "hasNext": True})
+
+    with pytest.raises(LeverServerError, match="more follows"):
+        make_client().list_stages()
+
+
+def test_a_page_without_paging_fields_is_a_whole_list(lever: responses.RequestsMock) -> None:
+    # No wrapper or no hasNext/next at all: Lever's one-page answers in its docs.
+    lever.get(f"{BASE}/stages", json={"data": [{"id": "s", "text": "S"}]})
+    lever.get(f"{BASE}/archive_reasons", json=[{"id": "r", "text": "R", "type": "hired"}])
+
+    assert [s.id for s in make_client().list_stages()] == ["s"]
+    assert [r.id for r in make_client().list_archive_reasons()] == ["r"]
 
 
 def test_a_list_endpoint_answering_an_object_is_an_error(lever: responses.RequestsMock) -> None:
@@ -792,6 +869,71 @@ def test_a_timeout_becomes_lever_connection_error(
         make_client(max_retries=0).get_user("u1")
 
     assert info.value.__cause__ is timeout
+
+
+# --- redirects: only the integration's own host answers ------------------------------------
+
+ELSEWHERE = "https://login.elsewhere.test"
+
+
+def test_a_read_follows_a_redirect_on_lever_s_own_host_with_the_key(
+    lever: responses.RequestsMock,
+) -> None:
+    lever.get(f"{BASE}/postings/p1", status=301, headers={"Location": "/v1/postings/p2"})
+    lever.get(f"{BASE}/postings/p2", json={"data": {"id": "p2", "text": "Moved"}})
+
+    assert make_client().get_posting("p1").id == "p2"
+    assert lever.calls[1].request.headers["Authorization"] == f"Basic {BASIC}"
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_to_another_host_is_not_followed_and_names_that_host(
+    lever: responses.RequestsMock, status: int
+) -> None:
+    lever.get(f"{BASE}/users", status=status, headers={"Location": f"{ELSEWHERE}/v1/users?x=1"})
+    # What the other host would say: a 401, which must never count as Lever's.
+    other = lever.get(f"{ELSEWHERE}/v1/users", status=401, json={"message": "who are you"})
+
+    with pytest.raises(LeverRedirected) as info:
+        list(make_client().iter_users())
+
+    assert not isinstance(info.value, LeverAuthError)
+    assert isinstance(info.value, LeverTransientError)  # not the key: try again later
+    assert info.value.location_host == "login.elsewhere.test"
+    assert "login.elsewhere.test" in str(info.value)
+    assert "x=1" not in str(info.value)
+    assert info.value.status_code == status
+    assert other.call_count == 0
+    assert len(lever.calls) == 1  # and not retried within the call
+
+
+def test_the_same_host_on_another_port_is_another_host(lever: responses.RequestsMock) -> None:
+    lever.get(f"{BASE}/stages", status=302, headers={"Location": "https://api.lever.co:8443/v1"})
+
+    with pytest.raises(LeverRedirected, match=r"api\.lever\.co:8443"):
+        make_client().list_stages()
+
+
+def test_a_write_is_never_sent_again_on_a_redirect(lever: responses.RequestsMock) -> None:
+    path = f"/opportunities/{OPP_ID}/addTags"
+    lever.post(f"{BASE}{path}", status=307, headers={"Location": f"{BASE}{path}"})
+
+    with pytest.raises(LeverRedirected, match="write"):
+        make_client().add_tags(OPP_ID, ["karat"])
+
+    assert len(lever.calls) == 1
+
+
+def test_a_redirect_loop_or_a_redirect_without_location_is_an_error(
+    lever: responses.RequestsMock,
+) -> None:
+    lever.get(f"{BASE}/stages", status=302, headers={"Location": f"{BASE}/stages"})
+    lever.get(f"{BASE}/archive_reasons", status=302)
+
+    with pytest.raises(LeverRedirected, match="more than 3 redirects"):
+        make_client().list_stages()
+    with pytest.raises(LeverRedirected, match="without a Location"):
+        make_client().list_archive_reasons()
 
 
 # --- retries --------------------------------------------------------------------------------

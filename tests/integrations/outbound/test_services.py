@@ -418,6 +418,35 @@ def test_a_refused_key_pauses_the_queue_without_burning_attempts_until_the_key_i
     assert lever.counters()["total"]["notes"] == 1
 
 
+def test_a_401_from_another_host_lever_redirected_a_write_to_never_pauses_for_the_key(
+    lever_integration: AtsIntegration, lever: SandboxServer, other_host: SandboxServer
+) -> None:
+    AtsIntegration.objects.filter(pk=lever_integration.pk).update(
+        key_status=AtsIntegration.KeyStatus.VALID
+    )
+    candidacy = linked(lever_integration)
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    # Lever's host answers writes with 302 to another host, which answers 401 to anything.
+    lever.set_faults(redirect_to=other_host.url, methods=["POST", "PUT"])
+
+    result = drain(lever_integration)
+
+    lever_integration.refresh_from_db()
+    row = OutboundUpdate.objects.get(kind=Kind.NOTE)
+    assert not result.paused
+    assert OutboundSettings.objects.get(integration=lever_integration).paused_at is None
+    assert lever_integration.key_status == AtsIntegration.KeyStatus.VALID
+    assert "rejected the API key" not in lever_integration.last_error
+    assert (row.status, row.last_status_code) == (Status.PENDING, 302)
+    assert "127.0.0.2" in row.last_error
+    assert other_host.api_log() == []  # not followed: the note never went elsewhere
+
+    lever.reset_faults()
+    drain_all(lever_integration)
+
+    assert lever.counters()["total"]["notes"] == 1
+
+
 def test_a_confidential_or_deleted_opportunity_ends_its_update_and_the_others_go_on(
     lever_integration: AtsIntegration, lever: SandboxServer
 ) -> None:

@@ -394,3 +394,34 @@ def test_a_long_list_goes_on_in_a_new_task_from_its_cursor(
     run.refresh_from_db()
     assert (run.pages_done, run.postings_seen, run.attempts) == (2, 180, 2)
     assert run.postings_removed == 0
+
+
+# --- issue #19: a page that says more follows but gives no way to get it ----------------------
+
+
+def test_a_full_sync_given_a_page_with_more_to_come_but_no_next_fails_and_removes_nothing(
+    synced_integration: AtsIntegration, lever_sandbox: SandboxServer
+) -> None:
+    lever_sandbox.add_postings(250)
+    assert sync(synced_integration, PostingSyncRun.Kind.FULL).postings_seen == 280
+    # The second page says more follows and gives no `next`: the third page can't be read.
+    lever_sandbox.set_faults(bad_page="no_next", bad_page_after=1, paths=["/v1/postings"])
+
+    failed = sync(synced_integration, PostingSyncRun.Kind.FULL)
+
+    assert failed.status == PostingSyncRun.Status.FAILED
+    assert "Lever did not answer usefully" in failed.error
+    assert failed.postings_removed == 0
+    assert current(synced_integration).count() == 280  # nothing marked removed
+    assert failed.pages_done == 1
+    assert failed.cursor  # where the unreadable page starts: the next run asks for it again
+    synced_integration.refresh_from_db()
+    assert "Syncing postings" in synced_integration.last_error
+
+    lever_sandbox.reset_faults()
+    resumed = sync(synced_integration)
+
+    assert resumed.pk == failed.pk
+    assert resumed.status == PostingSyncRun.Status.SUCCEEDED
+    assert (resumed.pages_done, resumed.postings_seen, resumed.postings_removed) == (3, 280, 0)
+    assert current(synced_integration).count() == 280

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -163,6 +164,11 @@ def test_control_faults_endpoint_sets_reads_and_resets(sandbox: SandboxServer, a
         {"surprise": 1},
         [1],
         {"fail_next": "503"},
+        {"bad_page": "sometimes"},
+        {"bad_page": ["no_next"]},
+        {"redirect_to": "ftp://elsewhere"},
+        {"redirect_status": 200},
+        {"redirect_status": [302]},
     ],
 )
 def test_control_faults_rejects_bad_knobs(sandbox: SandboxServer, body: object) -> None:
@@ -170,6 +176,57 @@ def test_control_faults_rejects_bad_knobs(sandbox: SandboxServer, body: object) 
 
     assert response.status_code == 400
     assert sandbox.faults["error_rates"] == {}
+
+
+def test_bad_page_breaks_list_pages_after_letting_some_through(
+    api: Api, sandbox: SandboxServer
+) -> None:
+    requests.post(
+        sandbox.url + "/_control/faults",
+        json={"bad_page": "no_next", "bad_page_after": 1, "paths": ["/v1/stages"]},
+        timeout=5,
+    )
+
+    first = api.get("/stages", params={"limit": 3}).json()
+    second = api.get("/stages", params={"limit": 3, "offset": first["next"]}).json()
+    other = api.get("/archive_reasons", params={"limit": 3}).json()
+
+    assert first["hasNext"] is True
+    assert first["next"]
+    assert second["hasNext"] is True
+    assert "next" not in second
+    assert len(second["data"]) == 3
+    assert other["next"]  # not a matching path
+
+
+@pytest.mark.parametrize(
+    ("kind", "broken"),
+    [
+        ("no_has_next", lambda page, token: "hasNext" not in page and page["next"]),
+        ("same_next", lambda page, token: page["hasNext"] and page["next"] == token),
+        ("not_a_list", lambda page, token: isinstance(page["data"], dict)),
+    ],
+)
+def test_bad_page_kinds(api: Api, sandbox: SandboxServer, kind: str, broken: Any) -> None:
+    token = api.get("/stages", params={"limit": 3}).json()["next"]
+    sandbox.set_faults(bad_page=kind)
+
+    page = api.get(f"/stages?limit=3&offset={token}").json()
+
+    assert broken(page, token)
+
+
+def test_redirect_to_answers_every_matching_request_with_a_redirect_to_the_other_base(
+    api: Api, sandbox: SandboxServer
+) -> None:
+    sandbox.set_faults(redirect_to="http://127.0.0.2:9/", redirect_status=307, methods=["GET"])
+
+    response = api.get("/users", params={"email": "a b@x.io"}, allow_redirects=False)
+
+    assert response.status_code == 307
+    assert response.headers["Location"] == "http://127.0.0.2:9/v1/users?email=a%20b%40x.io"
+    sandbox.reset_faults()
+    assert api.get("/users").status_code == 200
 
 
 def test_control_json_posts_require_a_json_content_type(sandbox: SandboxServer) -> None:
