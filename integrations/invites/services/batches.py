@@ -20,7 +20,7 @@ from integrations.invites.services.preview import (
     InvitePreview,
     InviteRowsError,
     InviteWarning,
-    email_unsupported_reason,
+    email_refusal,
     integration_for_group,
     invite_preview,
 )
@@ -143,10 +143,9 @@ def _item_store(item: InviteItem, preview: InvitePreview) -> None:
         item.status = InviteItem.Status.ERROR
         item.code = InviteCode.NO_EMAIL
         item.message = "No email address in the ATS: add one there, then invite again."
-    elif email_unsupported_reason(preview.email):
+    elif refusal := email_refusal(preview.email):
         item.status = InviteItem.Status.ERROR
-        item.code = InviteCode.EMAIL_UNSUPPORTED
-        item.message = email_unsupported_reason(preview.email)
+        item.code, item.message = refusal[0], refusal[1][:500]
     else:
         item.status = InviteItem.Status.READY
     item.save(

@@ -20,13 +20,14 @@ from integrations.invites.services.preview import (
     InviteCode,
     InviteInputError,
     InvitePreview,
-    email_unsupported_reason,
+    email_refusal,
     integration_for_group,
     invite_preview,
     recent_candidacy,
 )
 from integrations.models import AtsIntegration, OpportunityLink
 from integrations.outbound.services.enqueue import outbound_milestone_enqueue
+from karatlever.email_headers import header_text
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Milestone, Role
 from karatlever.hiring.services import HiringError, candidacy_create, candidacy_event_add
 
@@ -69,7 +70,7 @@ def _invitation_send(candidacy: Candidacy) -> None:
         "scheduling_url": scheduling_url(candidacy),
     }
     message = EmailMultiAlternatives(
-        subject=f"Your Karat interview for {candidacy.role.title}",
+        subject=f"Your Karat interview for {header_text(candidacy.role.title)}",
         body=render_to_string("integrations/invites/email.txt", context),
         to=[candidacy.candidate_email],
     )
@@ -108,14 +109,9 @@ def invite_create(
             "The candidate has no email address in the ATS: add one there, then invite again.",
             opportunity_id=preview.opportunity_id,
         )
-    unsupported = email_unsupported_reason(preview.email)
-    if unsupported:
-        return InviteOutcome(
-            url,
-            InviteCode.EMAIL_UNSUPPORTED,
-            unsupported,
-            opportunity_id=preview.opportunity_id,
-        )
+    refusal = email_refusal(preview.email)
+    if refusal is not None:
+        return InviteOutcome(url, *refusal, opportunity_id=preview.opportunity_id)
     if role is None:
         return InviteOutcome(
             url,

@@ -19,6 +19,7 @@ from integrations.connection.services.outcomes import (
 from integrations.models import AtsIntegration, AtsPosting, OpportunityLink
 from integrations.roles.matching import role_first_match
 from integrations.roles.selectors import posting_role_get
+from karatlever.email_headers import address_problem
 from karatlever.errors import ApplicationError
 from karatlever.hiring.models import Candidacy, Role
 
@@ -52,6 +53,7 @@ class InviteCode(StrEnum):
     RECENT_INTERVIEW = "recent_interview"
     NOT_SELECTED = "not_selected"
     EMAIL_FAILED = "email_failed"
+    EMAIL_INVALID = "email_invalid"
     EMAIL_UNSUPPORTED = "email_unsupported"
 
 
@@ -102,6 +104,24 @@ def email_unsupported_reason(email: str) -> str:
             "the ATS, then invite again."
         )
     return ""
+
+
+def email_refusal(email: str) -> tuple[InviteCode, str] | None:
+    """Why the invitation can't go to the candidate's ``email`` from the ATS, as an
+    ``InviteCode`` and a reason, or None when it can. The ATS stores any text as an email:
+    anything but exactly one plain address is ``email_invalid`` (``address_problem``); a
+    non-ASCII part before the @ is ``email_unsupported``."""
+    problem = address_problem(email)
+    if problem:
+        return (
+            InviteCode.EMAIL_INVALID,
+            f"The candidate's email address in the ATS can't be used: {problem} Correct it "
+            "in the ATS, then invite again.",
+        )
+    unsupported = email_unsupported_reason(email)
+    if unsupported:
+        return InviteCode.EMAIL_UNSUPPORTED, unsupported
+    return None
 
 
 # Any valid opportunity id: only the host and path of the example link matter.
