@@ -7,14 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from integrations import ats
+from integrations.invites.services.emails import invitation_email_queue
 from integrations.invites.services.preview import (
     MAX_URLS,
     InviteCode,
@@ -27,7 +25,6 @@ from integrations.invites.services.preview import (
 )
 from integrations.models import AtsIntegration, OpportunityLink
 from integrations.outbound.services.enqueue import outbound_milestone_enqueue
-from karatlever.email_headers import header_text
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Milestone, Role
 from karatlever.hiring.services import HiringError, candidacy_create, candidacy_event_add
 
@@ -55,31 +52,6 @@ class InviteOutcome:
 # --- invite -----------------------------------------------------------------------------------
 
 
-def scheduling_url(candidacy: Candidacy) -> str:
-    """The candidate's scheduling link, from KARAT_SCHEDULING_URL_TEMPLATE."""
-    template: str = settings.KARAT_SCHEDULING_URL_TEMPLATE
-    return template.replace("{candidacy}", str(candidacy.code))
-
-
-def _invitation_send(candidacy: Candidacy) -> None:
-    """The invitation email (text and HTML parts). Raises whatever the backend raises."""
-    context = {
-        "candidacy": candidacy,
-        "role": candidacy.role,
-        "group": candidacy.group,
-        "scheduling_url": scheduling_url(candidacy),
-    }
-    message = EmailMultiAlternatives(
-        subject=f"Your Karat interview for {header_text(candidacy.role.title)}",
-        body=render_to_string("integrations/invites/email.txt", context),
-        to=[candidacy.candidate_email],
-    )
-    message.attach_alternative(
-        render_to_string("integrations/invites/email.html", context), "text/html"
-    )
-    message.send(fail_silently=False)
-
-
 def invite_create(
     *,
     integration: AtsIntegration,
@@ -91,8 +63,8 @@ def invite_create(
     reason: str = "",
 ) -> InviteOutcome:
     """Invite the candidate of a (successful) preview for ``role``: Candidacy, its
-    OpportunityLink, the ATS state, a timeline entry and the invitation email, all or
-    nothing. ``via`` is console | api | automatic (recorded on the timeline with ``reason``).
+    OpportunityLink, the ATS state, a timeline entry and the queued invitation email
+    (``emails.invitation_email_queue``: sent by a worker after commit), all or nothing. ``via`` is console | api | automatic (recorded on the timeline with ``reason``).
 
     Never twice: an opportunity already linked (now, or by a concurrent invite that commits
     first — the link's unique constraint decides) returns ``already_invited`` with that
@@ -164,19 +136,6 @@ def invite_create(
     except HiringError as exc:
         return InviteOutcome(
             url, InviteCode.ROLE_INACTIVE, str(exc), opportunity_id=preview.opportunity_id
-        )
-    except (OSError, ConnectionError) as exc:  # the mail server: nothing was created
-        logger.warning(
-            "invitation email failed integration_id=%s opportunity %s (%s)",
-            integration.public_id,
-            preview.opportunity_id,
-            type(exc).__name__,
-        )
-        return InviteOutcome(
-            url,
-            InviteCode.EMAIL_FAILED,
-            "The invitation email could not be sent, so nothing was created. Try again.",
-            opportunity_id=preview.opportunity_id,
         )
     logger.info(
         "invited opportunity %s integration_id=%s via %s",
@@ -267,7 +226,7 @@ def _create(
         candidacy=candidacy,
         kind=CandidacyEvent.Kind.INVITE_SENT,
         source=source,
-        summary=f"Invitation email sent to {candidacy.candidate_email}. {why}.",
+        summary=f"{why}; the invitation email to {candidacy.candidate_email} is queued.",
         detail={
             "via": via,
             "reason": why,
@@ -278,8 +237,9 @@ def _create(
         },
         actor=actor,
     )
-    # Last, inside the transaction: a failed send rolls everything back (all or nothing).
-    _invitation_send(candidacy)
+    # A row in this transaction, sent by a worker after commit (never SMTP inside it): a
+    # rollback sends nothing, and a slow or failing mail server never holds up the invite.
+    invitation_email_queue(candidacy=candidacy)
     return candidacy
 
 

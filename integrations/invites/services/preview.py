@@ -52,9 +52,10 @@ class InviteCode(StrEnum):
     ROLE_INACTIVE = "role_inactive"
     RECENT_INTERVIEW = "recent_interview"
     NOT_SELECTED = "not_selected"
-    EMAIL_FAILED = "email_failed"
     EMAIL_INVALID = "email_invalid"
     EMAIL_UNSUPPORTED = "email_unsupported"
+    # An unexpected error on one row of a console batch (logged); the batch goes on.
+    INTERNAL_ERROR = "internal_error"
 
 
 class InviteWarning(StrEnum):

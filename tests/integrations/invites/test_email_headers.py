@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
@@ -31,7 +30,7 @@ from karatlever.hiring.models import Candidacy, Role
 from karatlever.hiring.services import role_create, role_update
 from tests.factories import RoleFactory
 from tests.integrations.conftest import mark_valid
-from tests.integrations.invites.conftest import url_of
+from tests.integrations.invites.conftest import queued_emails_send, url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -170,7 +169,7 @@ def test_a_role_made_from_a_posting_title_with_a_line_break_is_one_line_and_invi
 
     assert response.status_code == 200
     assert response.json()["results"][0]["status"] == "invited"
-    (message,) = mail.outbox
+    (message,) = queued_emails_send()
     headers = message.message().as_string().split("\n\n", 1)[0]
     assert "Bcc" not in message.message()
     assert "\nBcc:" not in headers
@@ -205,6 +204,6 @@ def test_a_role_stored_with_a_line_break_still_gives_a_one_line_subject(
     )
 
     assert response.json()["results"][0]["status"] == "invited"
-    (message,) = mail.outbox
+    (message,) = queued_emails_send()
     assert "Bcc" not in message.message()
     assert message.subject == "Your Karat interview for Backend Engineer Bcc: audit@evil.example"
