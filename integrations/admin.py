@@ -18,6 +18,7 @@ from integrations.models import (
     AuditEntry,
     AutoInviteRule,
     IntegrationStatus,
+    InvitationEmail,
     InviteBatch,
     InviteItem,
     KeyCheck,
@@ -288,6 +289,47 @@ class InviteBatchAdmin(admin.ModelAdmin[InviteBatch]):
         "finished_at",
     ]
     inlines = [InviteItemInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(InvitationEmail)
+class InvitationEmailAdmin(admin.ModelAdmin[InvitationEmail]):
+    """Read-only: invitation emails and how each ended (queued, sent, failed with the
+    reason); the worker sends and retries them (invites/services/emails.py)."""
+
+    list_display = [
+        "id",
+        "to",
+        "candidacy",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["to", "candidacy__code"]
+    list_select_related = ["candidacy__role"]
+    readonly_fields = [
+        "candidacy",
+        "to",
+        "subject",
+        "body",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "claimed_at",
+        "last_error",
+        "created_at",
+        "sent_at",
+        "finished_at",
+    ]
+    exclude = ["html_body"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

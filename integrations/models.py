@@ -336,9 +336,16 @@ class InviteBatch(models.Model):
     total = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # One run of a phase at a time (the request's or a task's), renewed per row; a run that
+    # died (a killed worker, a crashed web process) lets it run out.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # Last time a phase was started, published or finished a row: a running batch untouched
+    # for INVITE_BATCH_STALL_SECONDS with no lease is published again (batches.py).
+    touched_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "touched_at"], name="invite_batch_running")]
 
     def __str__(self) -> str:
         return f"Invite batch {self.public_id}"
@@ -386,6 +393,47 @@ class InviteItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch_id}#{self.position}"
+
+
+class InvitationEmail(models.Model):
+    """One invitation email: rendered in the invite's transaction (so what is sent is what
+    was invited), sent after commit by a worker, retried with backoff when the mail server
+    fails (integrations/invites/services/emails.py). Its outcome is on the candidacy's
+    timeline."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    candidacy = models.ForeignKey(
+        "hiring.Candidacy", on_delete=models.CASCADE, related_name="invitation_emails"
+    )
+    # Exactly one plain address, checked before the row is written (``address_problem``).
+    to = models.CharField(max_length=254)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    html_body = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # Set while a worker sends it (status sending); an old claim belongs to a killed worker.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="invitation_email_due"),
+            models.Index(fields=["status", "claimed_at"], name="invitation_email_claims"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation email #{self.pk} ({self.status})"
 
 
 class AutoInviteRule(models.Model):

@@ -57,6 +57,34 @@ def invite_batch_invite(batch_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def invite_batches_resume() -> int:
+    """Periodic (beat, INVITE_SWEEP_INTERVAL_SECONDS): publish the phase of every running
+    invite batch whose run died; see the service."""
+    from integrations.invites.services import batches
+
+    return len(batches.invite_batches_resume())
+
+
+# Not auto-retried by Celery: the row holds the retries (next_attempt_at, attempts), so every
+# attempt is visible in the admin, and the sweeper publishes anything due.
+@shared_task(ignore_result=True)
+def invitation_email_send(email_id: int) -> str | None:
+    """Send one queued invitation email; see the service."""
+    from integrations.invites.services import emails
+
+    return emails.invitation_email_send(email_id=email_id)
+
+
+@shared_task(ignore_result=True)
+def invitation_emails_sweep() -> int:
+    """Periodic (beat, INVITE_SWEEP_INTERVAL_SECONDS): free dead senders' claims and publish
+    due invitation emails; see the service."""
+    from integrations.invites.services import emails
+
+    return len(emails.invitation_emails_sweep().published)
+
+
+@shared_task(ignore_result=True)
 def integration_status_compute(integration_id: int) -> None:
     """Compute and store the integration's status snapshot (and send its alerts); see the
     service. Not retried: the next request or the periodic refresh computes it again."""

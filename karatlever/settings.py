@@ -363,6 +363,8 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+# Seconds an SMTP connection may block; a send that times out is retried (invitation emails).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Karat <no-reply@karat.example>")
 
 LANGUAGE_CODE = "en-us"
@@ -494,6 +496,41 @@ INVITE_BACKGROUND_THRESHOLD = env.int("INVITE_BACKGROUND_THRESHOLD", default=10)
 INVITE_LOOKUP_CACHE_SECONDS = env.int("INVITE_LOOKUP_CACHE_SECONDS", default=300)
 # A candidate interviewed for the same role within this many days needs a confirmation.
 INVITE_RECENT_INTERVIEW_DAYS = env.int("INVITE_RECENT_INTERVIEW_DAYS", default=183)
+# A running invite batch (reading or inviting) with no live run, untouched this long, is
+# published again by the sweeper (its run died with a worker or a web process).
+INVITE_BATCH_STALL_SECONDS = env.int(
+    "INVITE_BATCH_STALL_SECONDS", default=2 * CELERY_TASK_TIME_LIMIT
+)
+# Invitation emails are rows sent by the worker after the invite commits. Mail-server failures
+# (SMTP errors, refused connections, timeouts) are retried with exponential backoff and jitter
+# from the base delay, up to the longest, until this many attempts; then the email is failed.
+INVITATION_EMAIL_MAX_ATTEMPTS = env.int("INVITATION_EMAIL_MAX_ATTEMPTS", default=6)
+INVITATION_EMAIL_RETRY_BASE_SECONDS = env.float("INVITATION_EMAIL_RETRY_BASE_SECONDS", default=30.0)
+INVITATION_EMAIL_RETRY_MAX_SECONDS = env.float("INVITATION_EMAIL_RETRY_MAX_SECONDS", default=3600.0)
+# A sending claim older than this belongs to a killed worker: the email is queued again. As for
+# webhooks, more than the hard time limit.
+INVITATION_EMAIL_CLAIM_TIMEOUT_SECONDS = env.int(
+    "INVITATION_EMAIL_CLAIM_TIMEOUT_SECONDS", default=2 * CELERY_TASK_TIME_LIMIT
+)
+if INVITATION_EMAIL_CLAIM_TIMEOUT_SECONDS <= CELERY_TASK_TIME_LIMIT:
+    _claim_problem = (
+        f"INVITATION_EMAIL_CLAIM_TIMEOUT_SECONDS ({INVITATION_EMAIL_CLAIM_TIMEOUT_SECONDS}) must "
+        f"be greater than CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT}); leave it unset for "
+        "twice the limit."
+    )
+    if not DEBUG:
+        raise ImproperlyConfigured(_claim_problem)
+    warnings.warn(_claim_problem, stacklevel=1)
+# How often the sweeper publishes due invitation emails and resumes stalled invite batches.
+INVITE_SWEEP_INTERVAL_SECONDS = env.int("INVITE_SWEEP_INTERVAL_SECONDS", default=30)
+CELERY_BEAT_SCHEDULE["integrations-invitation-emails-sweep"] = {
+    "task": "integrations.tasks.invitation_emails_sweep",
+    "schedule": float(INVITE_SWEEP_INTERVAL_SECONDS),
+}
+CELERY_BEAT_SCHEDULE["integrations-invite-batches-resume"] = {
+    "task": "integrations.tasks.invite_batches_resume",
+    "schedule": float(INVITE_SWEEP_INTERVAL_SECONDS),
+}
 
 CELERY_BEAT_SCHEDULE["webhooks-delivery-sweep"] = {
     "task": "webhooks.tasks.delivery_sweep",

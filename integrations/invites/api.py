@@ -82,14 +82,16 @@ class InvitationCreateApi(APIView):
         operation_id="invitations_create",
         summary="Invite candidates from Lever URLs (repeating the request creates nothing new)",
         description="Each URL gets one result: `invited` (a new candidacy, its Lever link and "
-        "the invitation email), `already_invited` (the opportunity's existing candidacy; "
-        "nothing new), or `not_invited` with a `code` and `message` (not_lever, job_posting, "
+        "the invitation email, queued and sent by a worker after the request), "
+        "`already_invited` (the opportunity's existing candidacy; nothing new), or "
+        "`not_invited` with a `code` and `message` (not_lever, job_posting, "
         "application_search, region_mismatch, no_integration, integration_disabled, "
         "unknown_opportunity, confidential, key_refused, key_permission, ats_unavailable, "
-        "no_email, no_role, recent_interview, duplicate_url, already_invited_elsewhere, …). "
-        "`already_invited_elsewhere`: another group of the organization has this opportunity's "
-        "candidacy (one per opportunity); `candidacy` is that one when you may see its group, "
-        "else null. A group you can't see is 404.",
+        "no_email, email_invalid, email_unsupported, no_role, recent_interview, "
+        "duplicate_url, already_invited_elsewhere, …). `already_invited_elsewhere`: another "
+        "group of the organization has this opportunity's candidacy (one per opportunity); "
+        "`candidacy` is that one when you may see its group, else null. A group you can't see "
+        "is 404.",
         request=InvitationInputSerializer,
         responses={
             200: OpenApiResponse(

@@ -18,6 +18,7 @@ from integrations.features import (
 from integrations.models import AtsIntegration, AuditEntry, IntegrationStatus
 from integrations.status.selectors import OverallStatus
 from karatlever.accounts.models import Membership
+from karatlever.email_headers import address_problem, header_text
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,9 @@ def _alert_send(
     sent = 0
     if recipients:
         try:
-            sent = send_mail(subject, "\n".join(lines), None, recipients, fail_silently=False)
+            sent = send_mail(
+                header_text(subject), "\n".join(lines), None, recipients, fail_silently=False
+            )
         except Exception:
             # The audit entry below still records the alert; the log says why no email left.
             logger.exception("status alert email failed integration pk=%s", integration.pk)
@@ -137,7 +140,8 @@ def _alert_send(
 
 
 def admin_emails(integration: AtsIntegration) -> list[str]:
-    """Emails of the organization's admins who can see the integration's group."""
+    """Emails of the organization's admins who can see the integration's group (each one plain
+    address: ``address_problem``)."""
     group = integration.group
     memberships = (
         Membership.objects.filter(organization_id=group.organization_id, role=Membership.Role.ADMIN)
@@ -145,4 +149,13 @@ def admin_emails(integration: AtsIntegration) -> list[str]:
         .select_related("user")
         .distinct()
     )
-    return sorted({m.user.email for m in memberships if m.user.is_active and m.user.email})
+    emails = {m.user.email for m in memberships if m.user.is_active and m.user.email}
+    unusable = {e for e in emails if address_problem(e)}
+    if unusable:  # an account saved around the form's check: the others still get the alert
+        logger.warning(
+            "status alert skips %s admin address(es) that are not one plain address "
+            "integration pk=%s",
+            len(unusable),
+            integration.pk,
+        )
+    return sorted(emails - unusable)

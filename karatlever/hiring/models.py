@@ -120,6 +120,8 @@ class CandidacyEvent(models.Model):
         STATUS_CHANGED = "status_changed", "Karat status changed"
         # Written by apps above hiring (integrations), which own these kinds' meaning.
         INVITE_SENT = "invite_sent", "Invitation sent"
+        # The invitation email's outcome (sent, or failed for good), after the invite.
+        INVITE_EMAIL = "invite_email", "Invitation email"
         ATS_UPDATE = "ats_update", "Update posted to the ATS"
         ATS_STAGE_CHANGED = "ats_stage_changed", "Stage changed"
         ATS_ARCHIVED = "ats_archived", "Archived"

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from karatlever.accounts.models import Group, User
+from karatlever.email_headers import header_text
 from karatlever.errors import ApplicationError
 from karatlever.hiring.models import (
     Candidacy,
@@ -145,13 +146,18 @@ def candidacy_event_add(
 def role_create(
     *, group: Group, title: str, requisition_code: str = "", active: bool = True
 ) -> Role:
+    """A role; its title is made one line (``header_text``): it goes into the subject of
+    invitation emails, and may come from an ATS posting title."""
     return Role.objects.create(
-        group=group, title=title.strip(), requisition_code=requisition_code.strip(), active=active
+        group=group,
+        title=header_text(title),
+        requisition_code=requisition_code.strip(),
+        active=active,
     )
 
 
 def role_update(*, role: Role, title: str, requisition_code: str, active: bool) -> Role:
-    role.title = title.strip()
+    role.title = header_text(title)
     role.requisition_code = requisition_code.strip()
     role.active = active
     role.save(update_fields=["title", "requisition_code", "active", "updated_at"])

@@ -10,6 +10,7 @@ these functions. The ATS is read only through its adapter (``integrations/ats.py
 - ``create``: what inviting it did. An *outcome* (``InviteOutcome``) has a ``code`` from
   ``InviteCode`` for the API; ``invite_urls`` is the API's many URLs in one request.
 - ``batches``: the console's pastes, read and invited inline or in the worker.
+- ``emails``: the invitation email, a row sent by the worker after the invite commits.
 
 Import the module you need (``from integrations.invites.services import create``).
 """

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from integrations import ats
@@ -20,7 +22,7 @@ from integrations.invites.services.preview import (
     InvitePreview,
     InviteRowsError,
     InviteWarning,
-    email_unsupported_reason,
+    email_refusal,
     integration_for_group,
     invite_preview,
     invited_elsewhere_message,
@@ -81,8 +83,90 @@ def _enqueue_unless_small(batch: InviteBatch, phase: str) -> bool:
 def _publish(task: Any, batch_id: int) -> None:
     try:
         task.delay(batch_id)
-    except Exception as exc:  # the page keeps showing the progress; see the log
+    except Exception as exc:  # the page keeps showing the progress; the sweeper publishes again
         logger.error("invite batch %s could not be queued (%s)", batch_id, type(exc).__name__)
+
+
+class _Lease:
+    """The right to run a batch's current phase (``InviteBatch.lease_until``), renewed per
+    row: one run at a time, whether in a request or a task. A run that died (a killed worker,
+    a crashed web process) holds it at most one task time limit past its last row; then
+    ``invite_batches_resume`` publishes the phase again."""
+
+    def __init__(self, batch_id: int) -> None:
+        self.rows = InviteBatch.objects.filter(pk=batch_id)
+        self.until: datetime | None = None
+
+    @staticmethod
+    def _seconds() -> float:
+        # No row takes longer than a whole task may run.
+        return float(settings.CELERY_TASK_TIME_LIMIT)
+
+    def take(self) -> bool:
+        now = timezone.now()
+        until = now + timedelta(seconds=self._seconds())
+        free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+        if self.rows.filter(free).update(lease_until=until, touched_at=now):
+            self.until = until
+        return self.until is not None
+
+    def renew(self) -> bool:
+        """Extend the lease; False when it was lost (it ran out and another run took it)."""
+        now = timezone.now()
+        until = now + timedelta(seconds=self._seconds())
+        if self.until is None or not self.rows.filter(lease_until=self.until).update(
+            lease_until=until, touched_at=now
+        ):
+            return False
+        self.until = until
+        return True
+
+    def release(self) -> None:
+        if self.until is not None:
+            self.rows.filter(lease_until=self.until).update(
+                lease_until=None, touched_at=timezone.now()
+            )
+            self.until = None
+
+
+def invite_batches_resume(*, now: datetime | None = None) -> list[int]:
+    """Publish the current phase again for every running batch (reading or inviting) that no
+    run holds and nothing touched for INVITE_BATCH_STALL_SECONDS: its task was lost (broker
+    down at publish, a worker killed mid-phase) or the request running it crashed. Each
+    phase skips rows already done, so the batch goes on where it stopped. Returns the ids."""
+    now = now or timezone.now()
+    stalled_before = now - timedelta(seconds=settings.INVITE_BATCH_STALL_SECONDS)
+    stalled = (
+        InviteBatch.objects.filter(
+            status__in=(InviteBatch.Status.PREVIEWING, InviteBatch.Status.INVITING),
+            touched_at__lt=stalled_before,
+        )
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .order_by("touched_at")
+        .values_list("pk", "status", "touched_at")[:500]
+    )
+    from integrations.tasks import invite_batch_invite as invite_task
+    from integrations.tasks import invite_batch_preview as preview_task
+
+    resumed = []
+    for pk, status, touched_at in stalled:
+        # Touched first: the next sweep gives this publish a whole stall period to start.
+        if InviteBatch.objects.filter(pk=pk, touched_at=touched_at).update(touched_at=now):
+            logger.warning("invite batch %s stalled while %s: published again", pk, status)
+            _publish(preview_task if status == InviteBatch.Status.PREVIEWING else invite_task, pk)
+            resumed.append(pk)
+    return resumed
+
+
+def _row_error(phase: str) -> tuple[str, str]:
+    """The code and reason of a row that failed unexpectedly (the caller logs the traceback;
+    the row's own transaction rolled back, so nothing was created): it ends that row, not
+    the batch."""
+    return (
+        InviteCode.INTERNAL_ERROR,
+        f"Karat could not {phase} this candidate (an unexpected error, logged). Nothing was "
+        "created: try again.",
+    )
 
 
 def invite_batch_preview(
@@ -97,6 +181,18 @@ def invite_batch_preview(
     if batch is None:
         logger.info("invite batch %s no longer exists", batch_id)
         return False
+    lease = _Lease(batch.pk)
+    if not lease.take():
+        return False  # another run has this phase and goes on with it
+    try:
+        return _preview_rows(batch, lease, profile=profile, limit=limit)
+    finally:
+        lease.release()
+
+
+def _preview_rows(
+    batch: InviteBatch, lease: _Lease, *, profile: ats.CallProfile, limit: int | None
+) -> bool:
     seen = set(
         batch.items.exclude(opportunity_id="")
         .exclude(status=InviteItem.Status.PENDING)
@@ -104,9 +200,18 @@ def invite_batch_preview(
     )
     pending = batch.items.filter(status=InviteItem.Status.PENDING).order_by("position")
     for item in pending[:limit] if limit is not None else pending:
-        preview = invite_preview(
-            group=batch.group, integration=batch.integration, url=item.url, profile=profile
-        )
+        if not lease.renew():
+            return False  # lost to another run, which goes on
+        try:
+            preview = invite_preview(
+                group=batch.group, integration=batch.integration, url=item.url, profile=profile
+            )
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception:
+            logger.exception("invite batch %s row %s: reading failed", batch.pk, item.position)
+            code, message = _row_error("read")
+            preview = InvitePreview(url=item.url, ok=False, code=code, message=message)
         if preview.ok and preview.opportunity_id in seen:
             preview = InvitePreview(
                 url=item.url,
@@ -152,10 +257,9 @@ def _item_store(item: InviteItem, preview: InvitePreview) -> None:
         item.status = InviteItem.Status.ERROR
         item.code = InviteCode.NO_EMAIL
         item.message = "No email address in the ATS: add one there, then invite again."
-    elif email_unsupported_reason(preview.email):
+    elif refusal := email_refusal(preview.email):
         item.status = InviteItem.Status.ERROR
-        item.code = InviteCode.EMAIL_UNSUPPORTED
-        item.message = email_unsupported_reason(preview.email)
+        item.code, item.message = refusal[0], refusal[1][:500]
     else:
         item.status = InviteItem.Status.READY
     item.save(
@@ -217,7 +321,7 @@ def invite_batch_confirm(
     with transaction.atomic():
         claimed = InviteBatch.objects.filter(
             pk=batch.pk, status=InviteBatch.Status.PREVIEWED
-        ).update(status=InviteBatch.Status.INVITING, processed=0)
+        ).update(status=InviteBatch.Status.INVITING, processed=0, touched_at=timezone.now())
         if not claimed:
             if InviteBatch.objects.filter(
                 pk=batch.pk, status=InviteBatch.Status.PREVIEWING
@@ -264,20 +368,38 @@ def invite_batch_invite(*, batch_id: int, limit: int | None = None) -> bool:
     if batch is None:
         logger.info("invite batch %s no longer exists", batch_id)
         return False
+    lease = _Lease(batch.pk)
+    if not lease.take():
+        return False  # another run has this phase and goes on with it
+    try:
+        return _invite_rows(batch, lease, limit=limit)
+    finally:
+        lease.release()
+
+
+def _invite_rows(batch: InviteBatch, lease: _Lease, *, limit: int | None) -> bool:
     selected = batch.items.filter(status=InviteItem.Status.SELECTED).select_related("role")
     for item in selected[:limit] if limit is not None else selected:
+        if not lease.renew():
+            return False  # lost to another run, which goes on
         preview = InvitePreview.from_json(item.preview)
         if batch.integration is None:
             outcome = InviteOutcome(item.url, InviteCode.NO_INTEGRATION, "No ATS integration.")
         else:
-            outcome = invite_create(
-                integration=batch.integration,
-                preview=preview,
-                role=item.role,
-                actor=batch.created_by,
-                confirm_recent=bool(item.preview.get("confirm_recent")),
-                via="console",
-            )
+            try:
+                outcome = invite_create(
+                    integration=batch.integration,
+                    preview=preview,
+                    role=item.role,
+                    actor=batch.created_by,
+                    confirm_recent=bool(item.preview.get("confirm_recent")),
+                    via="console",
+                )
+            except SoftTimeLimitExceeded:
+                raise
+            except Exception:
+                logger.exception("invite batch %s row %s: invite failed", batch.pk, item.position)
+                outcome = InviteOutcome(item.url, *_row_error("invite"))
         item.status = InviteItem.Status.INVITED if outcome.invited else InviteItem.Status.SKIPPED
         item.code, item.message = outcome.code, outcome.message[:500]
         item.candidacy = outcome.candidacy

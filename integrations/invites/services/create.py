@@ -7,21 +7,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from integrations import ats
 from integrations.invites.selectors import opportunity_link_get
+from integrations.invites.services.emails import invitation_email_queue
 from integrations.invites.services.preview import (
     MAX_URLS,
     InviteCode,
     InviteInputError,
     InvitePreview,
-    email_unsupported_reason,
+    email_refusal,
     integration_for_group,
     invite_preview,
     invited_elsewhere_message,
@@ -58,31 +56,6 @@ class InviteOutcome:
 # --- invite -----------------------------------------------------------------------------------
 
 
-def scheduling_url(candidacy: Candidacy) -> str:
-    """The candidate's scheduling link, from KARAT_SCHEDULING_URL_TEMPLATE."""
-    template: str = settings.KARAT_SCHEDULING_URL_TEMPLATE
-    return template.replace("{candidacy}", str(candidacy.code))
-
-
-def _invitation_send(candidacy: Candidacy) -> None:
-    """The invitation email (text and HTML parts). Raises whatever the backend raises."""
-    context = {
-        "candidacy": candidacy,
-        "role": candidacy.role,
-        "group": candidacy.group,
-        "scheduling_url": scheduling_url(candidacy),
-    }
-    message = EmailMultiAlternatives(
-        subject=f"Your Karat interview for {candidacy.role.title}",
-        body=render_to_string("integrations/invites/email.txt", context),
-        to=[candidacy.candidate_email],
-    )
-    message.attach_alternative(
-        render_to_string("integrations/invites/email.html", context), "text/html"
-    )
-    message.send(fail_silently=False)
-
-
 def invite_create(
     *,
     integration: AtsIntegration,
@@ -94,8 +67,8 @@ def invite_create(
     reason: str = "",
 ) -> InviteOutcome:
     """Invite the candidate of a (successful) preview for ``role``: Candidacy, its
-    OpportunityLink, the ATS state, a timeline entry and the invitation email, all or
-    nothing. ``via`` is console | api | automatic (recorded on the timeline with ``reason``).
+    OpportunityLink, the ATS state, a timeline entry and the queued invitation email
+    (``emails.invitation_email_queue``: sent by a worker after commit), all or nothing. ``via`` is console | api | automatic (recorded on the timeline with ``reason``).
 
     Never twice, in any group of the organization: an opportunity already linked (now, or by
     a concurrent invite that commits first — the link's unique constraint decides) returns
@@ -114,14 +87,9 @@ def invite_create(
             "The candidate has no email address in the ATS: add one there, then invite again.",
             opportunity_id=preview.opportunity_id,
         )
-    unsupported = email_unsupported_reason(preview.email)
-    if unsupported:
-        return InviteOutcome(
-            url,
-            InviteCode.EMAIL_UNSUPPORTED,
-            unsupported,
-            opportunity_id=preview.opportunity_id,
-        )
+    refusal = email_refusal(preview.email)
+    if refusal is not None:
+        return InviteOutcome(url, *refusal, opportunity_id=preview.opportunity_id)
     if role is None:
         return InviteOutcome(
             url,
@@ -174,19 +142,6 @@ def invite_create(
     except HiringError as exc:
         return InviteOutcome(
             url, InviteCode.ROLE_INACTIVE, str(exc), opportunity_id=preview.opportunity_id
-        )
-    except (OSError, ConnectionError) as exc:  # the mail server: nothing was created
-        logger.warning(
-            "invitation email failed integration_id=%s opportunity %s (%s)",
-            integration.public_id,
-            preview.opportunity_id,
-            type(exc).__name__,
-        )
-        return InviteOutcome(
-            url,
-            InviteCode.EMAIL_FAILED,
-            "The invitation email could not be sent, so nothing was created. Try again.",
-            opportunity_id=preview.opportunity_id,
         )
     logger.info(
         "invited opportunity %s integration_id=%s via %s",
@@ -287,7 +242,7 @@ def _create(
         candidacy=candidacy,
         kind=CandidacyEvent.Kind.INVITE_SENT,
         source=source,
-        summary=f"Invitation email sent to {candidacy.candidate_email}. {why}.",
+        summary=f"{why}; the invitation email to {candidacy.candidate_email} is queued.",
         detail={
             "via": via,
             "reason": why,
@@ -298,8 +253,9 @@ def _create(
         },
         actor=actor,
     )
-    # Last, inside the transaction: a failed send rolls everything back (all or nothing).
-    _invitation_send(candidacy)
+    # A row in this transaction, sent by a worker after commit (never SMTP inside it): a
+    # rollback sends nothing, and a slow or failing mail server never holds up the invite.
+    invitation_email_queue(candidacy=candidacy)
     return candidacy
 
 

@@ -20,6 +20,7 @@ from integrations.invites.selectors import opportunity_link_get
 from integrations.models import AtsIntegration, AtsPosting
 from integrations.roles.matching import role_first_match
 from integrations.roles.selectors import posting_role_get
+from karatlever.email_headers import address_problem
 from karatlever.errors import ApplicationError
 from karatlever.hiring.models import Candidacy, Role
 
@@ -54,8 +55,10 @@ class InviteCode(StrEnum):
     ROLE_INACTIVE = "role_inactive"
     RECENT_INTERVIEW = "recent_interview"
     NOT_SELECTED = "not_selected"
-    EMAIL_FAILED = "email_failed"
+    EMAIL_INVALID = "email_invalid"
     EMAIL_UNSUPPORTED = "email_unsupported"
+    # An unexpected error on one row of a console batch (logged); the batch goes on.
+    INTERNAL_ERROR = "internal_error"
 
 
 class InviteWarning(StrEnum):
@@ -107,6 +110,24 @@ def email_unsupported_reason(email: str) -> str:
             "the ATS, then invite again."
         )
     return ""
+
+
+def email_refusal(email: str) -> tuple[InviteCode, str] | None:
+    """Why the invitation can't go to the candidate's ``email`` from the ATS, as an
+    ``InviteCode`` and a reason, or None when it can. The ATS stores any text as an email:
+    anything but exactly one plain address is ``email_invalid`` (``address_problem``); a
+    non-ASCII part before the @ is ``email_unsupported``."""
+    problem = address_problem(email)
+    if problem:
+        return (
+            InviteCode.EMAIL_INVALID,
+            f"The candidate's email address in the ATS can't be used: {problem} Correct it "
+            "in the ATS, then invite again.",
+        )
+    unsupported = email_unsupported_reason(email)
+    if unsupported:
+        return InviteCode.EMAIL_UNSUPPORTED, unsupported
+    return None
 
 
 def invited_elsewhere_reason(candidacy: Candidacy) -> str:

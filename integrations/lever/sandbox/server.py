@@ -550,6 +550,10 @@ class SandboxServer:
         """Make an opportunity confidential (or not again); its updatedAt moves, no webhook."""
         return self.sandbox.public(self.sandbox.set_confidentiality(opportunity_id, confidential))
 
+    def set_emails(self, opportunity_id: str, emails: list[str]) -> dict[str, Any]:
+        """Replace an opportunity's emails with any text (Lever checks none); no webhook."""
+        return self.sandbox.public(self.sandbox.set_emails(opportunity_id, emails))
+
     def merge_contact(self, opportunity_id: str, into_contact: str | None = None) -> str:
         """Lever's profile merge: the opportunity's contact (all its opportunities) becomes
         ``into_contact`` (a new contact id when None); updatedAt moves, no webhook. Returns

@@ -487,6 +487,18 @@ class Sandbox:
                 raise not_found(f"postings {posting_id} was not found")
             self._postings_cache = None
 
+    def set_emails(self, opportunity_id: str, emails: list[str]) -> dict[str, Any]:
+        """Replace an opportunity's email addresses as a Lever user editing the profile would.
+        Lever stores any text there (no address check), so tests can give Karat malformed,
+        listed or header-breaking values. Its updatedAt moves; no webhook fires."""
+        values = _string_list(emails, "emails")
+
+        def change(doc: dict[str, Any], at: int) -> list[Event]:
+            doc["emails"] = values
+            return []
+
+        return self._write(opportunity_id, change, counter=None)
+
     def merge_contact(self, opportunity_id: str, into_contact: str | None = None) -> str:
         """Lever's profile merge: the opportunity's contact, with every opportunity it has, is
         merged into ``into_contact`` (a new contact when None). Each moved opportunity gets

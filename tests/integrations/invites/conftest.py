@@ -5,9 +5,12 @@ opportunities are shared with the automatic invite's tests (tests/integrations/c
 from __future__ import annotations
 
 import pytest
+from django.core import mail
 
+from integrations.invites.services.emails import invitation_email_send
 from integrations.lever.sandbox import demo_opportunity_ids
 from integrations.lever.sandbox.demo import demo_opportunity
+from integrations.models import InvitationEmail
 
 
 @pytest.fixture(autouse=True)
@@ -26,3 +29,13 @@ def unmailable_opportunity_id() -> str:
         for o in demo_opportunity_ids(60)
         if not demo_opportunity(o)["emails"][0].rpartition("@")[0].isascii()
     )
+
+
+def queued_emails_send() -> list[mail.EmailMessage]:
+    """Send every queued invitation email, as the worker does after the invite commits;
+    returns ``mail.outbox``."""
+    for email_id in InvitationEmail.objects.filter(
+        status=InvitationEmail.Status.QUEUED
+    ).values_list("pk", flat=True):
+        invitation_email_send(email_id=email_id)
+    return mail.outbox

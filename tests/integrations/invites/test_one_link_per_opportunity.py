@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.core import mail
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
@@ -18,7 +17,13 @@ from django.urls import reverse
 
 from integrations.invites.services.create import invite_create
 from integrations.invites.services.preview import InvitePreview, invite_preview
-from integrations.models import AtsIntegration, InviteItem, OpportunityLink, OutboundUpdate
+from integrations.models import (
+    AtsIntegration,
+    InvitationEmail,
+    InviteItem,
+    OpportunityLink,
+    OutboundUpdate,
+)
 from karatlever.accounts.models import User
 from karatlever.hiring.models import Candidacy, Role
 from tests.factories import CandidacyFactory, GroupFactory, OrganizationFactory, RoleFactory
@@ -81,7 +86,7 @@ def test_inviting_it_in_data_creates_no_second_candidacy_email_or_lever_update(
     # given: Data's preview read before Engineering invited (the invite itself must check)
     stale = preview_in(data_integration, invitable[0])
     engineering = invited_in(lever_integration, invitable[0])
-    emails, updates = len(mail.outbox), OutboundUpdate.objects.count()
+    emails, updates = InvitationEmail.objects.count(), OutboundUpdate.objects.count()
 
     # when
     outcome = invite_in(data_integration, stale)
@@ -92,7 +97,7 @@ def test_inviting_it_in_data_creates_no_second_candidacy_email_or_lever_update(
     assert f"Already invited in Engineering: {engineering.candidate_name}" in outcome.message
     assert Candidacy.objects.get() == engineering
     assert OpportunityLink.objects.get().integration == lever_integration
-    assert len(mail.outbox) == emails
+    assert InvitationEmail.objects.count() == emails
     assert OutboundUpdate.objects.count() == updates
     assert not OutboundUpdate.objects.exclude(candidacy=engineering).exists()
 
@@ -175,7 +180,7 @@ def test_api_answers_already_invited_elsewhere_with_the_candidacy_only_if_visibl
     invitable: list[str],
 ) -> None:
     engineering = invited_in(lever_integration, invitable[0])
-    emails = len(mail.outbox)
+    emails = InvitationEmail.objects.count()
 
     as_recruiter = post_invitations(token_client(data_recruiter), data_integration, invitable[0])
     as_admin = post_invitations(token_client(admin_user), data_integration, invitable[0])
@@ -187,7 +192,7 @@ def test_api_answers_already_invited_elsewhere_with_the_candidacy_only_if_visibl
     assert as_admin["candidacy"]["id"] == str(engineering.code)
     assert as_admin["candidacy"]["url"].endswith(detail_url(engineering))
     assert Candidacy.objects.count() == 1
-    assert len(mail.outbox) == emails
+    assert InvitationEmail.objects.count() == emails
 
 
 # --- a race of both groups --------------------------------------------------------------------
@@ -231,7 +236,7 @@ def test_engineering_and_data_inviting_at_once_give_one_candidacy(
     assert "already_invited_elsewhere" in codes
     assert Candidacy.objects.count() == 1
     assert OpportunityLink.objects.count() == 1
-    assert len(mail.outbox) == 1
+    assert InvitationEmail.objects.count() == 1  # queued once, sent by the worker
 
 
 # --- the constraint: per organization ---------------------------------------------------------

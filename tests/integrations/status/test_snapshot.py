@@ -603,6 +603,24 @@ def test_going_from_healthy_to_failing_emails_the_admins_once_and_again_on_recov
     assert len(mail.outbox) == 3  # a new failure is news again
 
 
+def test_a_group_name_with_a_line_break_still_gets_its_alert_with_a_one_line_subject(
+    healthy: AtsIntegration, admin_user: User
+) -> None:
+    Group.objects.filter(pk=healthy.group_id).update(name="Engineering\nBcc: audit@evil.example")
+    healthy.refresh_from_db()
+    _compute(healthy)
+
+    _break(healthy)
+    _compute(healthy)
+
+    (failing,) = mail.outbox
+    assert failing.to == [admin_user.email]
+    assert "Bcc" not in failing.message()
+    assert failing.subject == (
+        "Karat: the Lever integration for Engineering Bcc: audit@evil.example is not working"
+    )
+
+
 def test_the_alert_names_what_failed_and_links_the_fix(
     healthy: AtsIntegration, monkeypatch: pytest.MonkeyPatch, settings: Settings
 ) -> None:
