@@ -83,8 +83,9 @@ class SandboxApp:
         self.base_url = ""
         self._stats_lock = threading.Lock()
         self._stats: Counter[str] = Counter()
-        # Every /v1 request's arrival (wall clock), method, path, status and key (hashed), for
-        # benches that measure rates per key as Lever would see them. Bounded.
+        # Every /v1 request's arrival and end (wall clock), method, path, status and key
+        # (hashed), in the order they ended, for benches that measure rates per key as Lever
+        # would see them and tests that ask what Lever saw when. Bounded.
         self._api_log: deque[dict[str, Any]] = deque(maxlen=API_LOG_MAX)
         self.api_router: Router[api.ApiRoute] = Router()
         for route in api.ROUTES:
@@ -103,6 +104,8 @@ class SandboxApp:
                 self._api_log.append(
                     {
                         "at": arrived,
+                        # Handled (a write applied) by then: after any injected hang.
+                        "done": time.time(),
                         "method": req.method,
                         "path": req.path,
                         "status": "dropped" if response.drop else response.status,
@@ -237,7 +240,11 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
-        self._write(response)
+        try:
+            self._write(response)
+        except ConnectionError:
+            # The client stopped waiting (a hang outlasted its timeout): nobody to answer.
+            self.close_connection = True
 
     def _write(self, response: Response) -> None:
         self.send_response(response.status)
