@@ -87,6 +87,9 @@ class SandboxApp:
         # (hashed), in the order they ended, for benches that measure rates per key as Lever
         # would see them and tests that ask what Lever saw when. Bounded.
         self._api_log: deque[dict[str, Any]] = deque(maxlen=API_LOG_MAX)
+        # /v1 requests being handled (a hung write counts until it is applied).
+        self._in_flight = 0
+        self._idle = threading.Condition()
         self.api_router: Router[api.ApiRoute] = Router()
         for route in api.ROUTES:
             self.api_router.add(route.method, route.pattern, route)
@@ -100,7 +103,14 @@ class SandboxApp:
         arrived = time.time()
         try:
             if req.path == "/v1" or req.path.startswith("/v1/"):
-                response = self._handle_api(req)
+                with self._idle:
+                    self._in_flight += 1
+                try:
+                    response = self._handle_api(req)
+                finally:
+                    with self._idle:
+                        self._in_flight -= 1
+                        self._idle.notify_all()
                 self._api_log.append(
                     {
                         "at": arrived,
@@ -187,6 +197,11 @@ class SandboxApp:
     def api_log(self) -> list[dict[str, Any]]:
         """The recorded /v1 requests, oldest first (see ``request_key_id`` for ``key``)."""
         return list(self._api_log)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no /v1 request is being handled; False if one still is after ``timeout``."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
     def reset_all(self) -> None:
         self.sandbox.reset()
@@ -487,8 +502,14 @@ class SandboxServer:
         return self.app.request_stats()
 
     def api_log(self) -> list[dict[str, Any]]:
-        """Every /v1 request since the last reset: ``{at, method, path, status, key}``."""
+        """Every /v1 request since the last reset, in the order they ended:
+        ``{at, done, method, path, status, key}``."""
         return self.app.api_log()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until every /v1 request that arrived has been handled (a hung write applied);
+        False if one is still being handled after ``timeout`` seconds."""
+        return self.app.wait_idle(timeout)
 
     def create_api_key(
         self, permissions: list[str] | tuple[str, ...], label: str = "test key"
