@@ -402,7 +402,7 @@ def _end(
     return status
 
 
-def unknown_outcome_until(now: datetime) -> datetime:
+def _unknown_outcome_until(now: datetime) -> datetime:
     """Until when a write Karat stopped waiting for at ``now`` may still land in the ATS."""
     return now + timedelta(seconds=settings.OUTBOUND_UNKNOWN_OUTCOME_WAIT_SECONDS)
 
@@ -411,7 +411,7 @@ def _retry_later(row: OutboundUpdate, exc: ats.AtsError, *, outcome_unknown: boo
     """Put the row back for another attempt after a backoff. ``outcome_unknown``: this attempt
     got no answer, so nothing is sent for its opportunity until it can no longer land."""
     now = timezone.now()
-    until = unknown_outcome_until(now) if outcome_unknown else None
+    until = _unknown_outcome_until(now) if outcome_unknown else None
     counted = row.attempts - row.deferred
     if counted >= settings.OUTBOUND_MAX_ATTEMPTS:
         reason = f"Gave up after {counted} attempts: {exc.message}"
@@ -456,7 +456,7 @@ def _defer(row: OutboundUpdate, exc: ats.AtsError, *, wait: float | None) -> Non
 
 def _release(row: OutboundUpdate, *, error: str) -> None:
     """Free the claim of a send cut short mid-request: an unknown outcome (not counted)."""
-    until = unknown_outcome_until(timezone.now())
+    until = _unknown_outcome_until(timezone.now())
     _mine(row).update(
         status=Status.PENDING,
         deferred=F("deferred") + 1,
@@ -589,7 +589,7 @@ def outbound_sweep(*, now: datetime | None = None) -> SweepResult:
     dead_drains = set()
     # The request may have reached the ATS, and may still land: an unknown outcome, counted
     # from now (the worker died at some point before; its request went out before that).
-    until = unknown_outcome_until(now)
+    until = _unknown_outcome_until(now)
     for pk, claimed_at, integration_id in stale:
         dead_drains.add(integration_id)
         result.reclaimed += OutboundUpdate.objects.filter(

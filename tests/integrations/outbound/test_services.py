@@ -4,6 +4,7 @@ and hidden or deleted records."""
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 import time_machine
+from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
 from integrations.lever.sandbox import ALL_PERMISSIONS, DEMO_API_KEY, SandboxServer
@@ -461,6 +463,39 @@ def test_a_worker_killed_mid_send_is_an_unknown_outcome_with_the_same_wait(
     assert swept.reclaimed == 1
     assert lever.counters(opportunity_id)["notes"] == 1
     assert (row.status, row.remote_id) == (Status.SENT, lever.notes(opportunity_id)[0]["id"])
+    seen = requests_to(lever, notes)
+    assert [r["method"] for r in seen] == ["POST", "GET"]
+    assert seen[1]["at"] >= seen[0]["done"]
+
+
+def test_a_send_stopped_at_the_workers_time_limit_waits_like_any_unknown_outcome(
+    lever_integration: AtsIntegration, lever: SandboxServer, late_landing: float, settings: Any
+) -> None:
+    # given: Lever applies the note 2 s after it arrived; the soft time limit strikes first
+    settings.LEVER_READ_TIMEOUT = 10
+    candidacy = linked(lever_integration)
+    opportunity_id = candidacy.opportunity_link.opportunity_id
+    notes = f"/v1/opportunities/{opportunity_id}/notes"
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    lever.set_faults(hang_then_apply=1, hang_then_apply_seconds=late_landing, paths=[notes])
+
+    def soft_time_limit(signum: int, frame: Any) -> None:
+        raise SoftTimeLimitExceeded  # as Celery's worker does, from a signal
+
+    previous = signal.signal(signal.SIGALRM, soft_time_limit)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        with pytest.raises(SoftTimeLimitExceeded):
+            drain(lever_integration)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+    # when: drains go on
+    drain_until_done(lever_integration, lever)
+
+    # then
+    assert lever.counters(opportunity_id)["notes"] == 1
     seen = requests_to(lever, notes)
     assert [r["method"] for r in seen] == ["POST", "GET"]
     assert seen[1]["at"] >= seen[0]["done"]
