@@ -507,7 +507,9 @@ class Writes(AtsBase, Protocol):
 
     Each write is one ATS request (tags_replace: two) with no retry inside: the caller's
     outbox row holds the retries. A write whose answer never came raises AtsNoResponse (it
-    may have been applied). A key without the write permission is AtsKeyError; a hidden or
+    may have been applied, or still be: the caller waits before it looks or sends again, and
+    sends nothing later for that opportunity meanwhile, since a late write would land on top of
+    it). A key without the write permission is AtsKeyError; a hidden or
     deleted opportunity is an AtsRecordError. ``acting_user_id`` is who the change is made as
     ("" = nobody).
     """
@@ -524,7 +526,8 @@ class Writes(AtsBase, Protocol):
         profile: CallProfile,
     ) -> str:
         """Add a note to the opportunity; returns the note's id. ``score`` is 1 to 4 or None.
-        Not idempotent: look for it with ``note_find`` before sending it again."""
+        Not idempotent: after AtsNoResponse, look for it with ``note_find`` before sending it
+        again, and only once the lost attempt can no longer land."""
         ...
 
     def note_find(
@@ -781,5 +784,7 @@ def account_for(integration: AtsIntegration, *, api_key: str | None = None) -> A
 
 
 class AtsNoResponse(AtsUnavailable):
-    """A write went out but no answer came back (timeout, dropped connection): the ATS may
-    have applied it. A write that is not idempotent must be looked for before it is sent again."""
+    """A write went out but no answer came back (timeout, dropped connection, a gateway's
+    502/504): the ATS may have applied it, or may still apply it for a while. Nothing more is
+    sent for that record until it can no longer land; then a write that is not idempotent must
+    be looked for before it is sent again."""

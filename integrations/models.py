@@ -809,6 +809,10 @@ class OutboundUpdate(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     # The last attempt went out but no answer came back: it may have been applied.
     outcome_unknown = models.BooleanField(default=False)
+    # ...and may still be applied until then (OUTBOUND_UNKNOWN_OUTCOME_WAIT_SECONDS after Karat
+    # stopped waiting): until then this row is neither looked for nor sent again, and no later
+    # row of its opportunity is sent, whatever its status or next_attempt_at say.
+    outcome_unknown_until = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     # A claim (one sender at a time, across replicas): who and when; stale claims are swept.

@@ -588,8 +588,8 @@ CELERY_BEAT_SCHEDULE["integrations-postings-sync-due"] = {
 OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", default=8)
 OUTBOUND_RETRY_BASE_SECONDS = env.float("OUTBOUND_RETRY_BASE_SECONDS", default=10.0)
 OUTBOUND_RETRY_MAX_SECONDS = env.float("OUTBOUND_RETRY_MAX_SECONDS", default=3600.0)
-# A sending claim older than this belongs to a killed worker: the sweeper frees it (a note is
-# looked for in Lever before it is sent again). As for webhooks, more than the hard limit.
+# A sending claim older than this belongs to a killed worker: the sweeper frees it (an unknown
+# outcome: see OUTBOUND_UNKNOWN_OUTCOME_WAIT_SECONDS). As for webhooks, more than the hard limit.
 OUTBOUND_CLAIM_TIMEOUT_SECONDS = env.int(
     "OUTBOUND_CLAIM_TIMEOUT_SECONDS", default=2 * CELERY_TASK_TIME_LIMIT
 )
@@ -601,6 +601,18 @@ if OUTBOUND_CLAIM_TIMEOUT_SECONDS <= CELERY_TASK_TIME_LIMIT:
     if not DEBUG:
         raise ImproperlyConfigured(_claim_problem)
     warnings.warn(_claim_problem, stacklevel=1)
+# A write Karat stopped waiting for (a read timeout, a dropped connection, a 502/504 from Lever's
+# gateway, a worker killed or stopped mid-send) may still be applied by Lever afterwards: its
+# servers keep working on a request the caller gave up on. For this long after Karat stopped
+# waiting, the update is neither looked for in Lever nor sent again, and no later update of the
+# same opportunity goes out (a late tag or stage move would land on top of it). Lever documents
+# no limit on its own processing time; 120 s is twice the 60 s request limit common load
+# balancers apply, and 8x LEVER_READ_TIMEOUT's default.
+OUTBOUND_UNKNOWN_OUTCOME_WAIT_SECONDS = env.float(
+    "OUTBOUND_UNKNOWN_OUTCOME_WAIT_SECONDS", default=120.0
+)
+if OUTBOUND_UNKNOWN_OUTCOME_WAIT_SECONDS < 0:
+    raise ImproperlyConfigured("OUTBOUND_UNKNOWN_OUTCOME_WAIT_SECONDS must be 0 or more.")
 # How often the sweeper publishes drains for due updates (and frees stale claims).
 OUTBOUND_SWEEP_INTERVAL_SECONDS = env.int("OUTBOUND_SWEEP_INTERVAL_SECONDS", default=15)
 # One drain task sends for at most this long, then publishes itself again (keys take turns).

@@ -32,11 +32,16 @@ from integrations.lever.errors import (
     LeverPermissionError,
     LeverRateLimited,
     LeverRedirected,
+    LeverServerError,
     LeverTransientError,
 )
 from integrations.lever.ratelimit import rate_limiter_for
 
 logger = logging.getLogger(__name__)
+
+# Bad gateway, gateway timeout: a proxy answered because Lever did not (in time). Unlike a 503
+# (Lever turned the request away) or a 500 (Lever answered an error), the write may still land.
+GATEWAY_GAVE_UP = frozenset({502, 504})
 
 
 def client_for(account: AtsAccount, profile: CallProfile) -> LeverClient:
@@ -143,17 +148,27 @@ def record_level_forbidden(client: LeverClient, exc: LeverPermissionError) -> bo
 def write_translated(client: LeverClient, opportunity_id: str) -> Iterator[None]:
     """``translated`` for a write to one opportunity, with two differences.
 
-    A write that got no answer is ``AtsNoResponse`` (it may have been applied). A 403 that is
-    not about confidential data is told apart by reading the opportunity: readable means the
-    key lacks the *write* permission (key-level), otherwise the record is hidden.
+    A write that got no answer is ``AtsNoResponse`` (it may have been applied, or be applied
+    later): a timeout or dropped connection, and a 502/504, where a gateway in front of Lever
+    gave up on Lever while Lever may still be working on the write. A 403 that is not about
+    confidential data is told apart by reading the opportunity: readable means the key lacks
+    the *write* permission (key-level), otherwise the record is hidden.
     """
     with translated(client, record=True):
         try:
             yield
         except LeverConnectionError as exc:
             raise AtsNoResponse(
-                f"Lever did not answer ({exc}); Karat checks before sending it again.",
+                f"Lever did not answer ({exc}); Karat waits, then checks before sending it again.",
                 status_code=None,
+            ) from exc
+        except LeverServerError as exc:
+            if exc.status_code not in GATEWAY_GAVE_UP:
+                raise
+            raise AtsNoResponse(
+                f"Lever's gateway gave up waiting for Lever ({exc}); the write may still be "
+                "applied, so Karat waits, then checks before sending it again.",
+                status_code=exc.status_code,
             ) from exc
         except LeverPermissionError as exc:
             if "confidential" in (exc.message or "").lower():

@@ -1,5 +1,5 @@
-"""Fault knobs (latency, error rates, hangs, lost responses, broken list pages, redirects to
-another host) and the per-key token bucket."""
+"""Fault knobs (latency, error rates, hangs, late writes, lost responses, broken list pages,
+redirects to another host) and the per-key token bucket."""
 
 from __future__ import annotations
 
@@ -28,7 +28,11 @@ class FaultConfig:
     - ``fail_next``: the next requests answer these statuses, one per request, in order.
     - ``fail_after``: let this many matching requests through before ``fail_next`` starts
       (fail a sync on its third page: ``fail_after=2``).
-    - ``hang_seconds``: sleep this long before answering (to trigger client timeouts).
+    - ``hang_seconds``: sleep this long before handling every matching request (to trigger
+      client timeouts); a write is applied after the sleep, even if the client gave up.
+    - ``hang_then_apply``: the next N matching *writes* sleep ``hang_then_apply_seconds`` and
+      are then applied (the answer goes to a client that has probably timed out): Lever
+      finishing a write after the caller gave up. Other requests are not slowed.
     - ``drop_after_apply``: the next N matching *writes* are applied, then the connection is
       closed without a response — the "did my note get created?" case.
     - ``paths`` / ``methods``: only requests whose path starts with one of ``paths`` (e.g.
@@ -53,6 +57,8 @@ class FaultConfig:
     fail_next: list[int] = field(default_factory=list)
     fail_after: int = 0
     hang_seconds: float = 0.0
+    hang_then_apply: int = 0
+    hang_then_apply_seconds: float = 20.0
     drop_after_apply: int = 0
     paths: list[str] = field(default_factory=list)
     methods: list[str] = field(default_factory=list)
@@ -74,6 +80,12 @@ class FaultConfig:
         config = cls()
         config.latency_ms = _number(body.get("latency_ms", 0), "latency_ms", 0, 60_000)
         config.hang_seconds = _number(body.get("hang_seconds", 0), "hang_seconds", 0, 600)
+        config.hang_then_apply = int(
+            _number(body.get("hang_then_apply", 0), "hang_then_apply", 0, 10_000)
+        )
+        config.hang_then_apply_seconds = _number(
+            body.get("hang_then_apply_seconds", 20), "hang_then_apply_seconds", 0, 600
+        )
         config.drop_after_apply = int(
             _number(body.get("drop_after_apply", 0), "drop_after_apply", 0, 10_000)
         )
@@ -190,6 +202,9 @@ class Faults:
             for status, rate in c.error_rates.items():
                 if rate and self._rng.random() < rate:
                     return FaultDecision(delay=delay, status=int(status), retry_after=retry_after)
+            if is_write and c.hang_then_apply > 0:
+                c.hang_then_apply -= 1
+                delay += c.hang_then_apply_seconds
             drop = False
             if is_write and c.drop_after_apply > 0:
                 c.drop_after_apply -= 1

@@ -84,9 +84,13 @@ class SandboxApp:
         self.base_url = ""
         self._stats_lock = threading.Lock()
         self._stats: Counter[str] = Counter()
-        # Every /v1 request's arrival (wall clock), method, path, status and key (hashed), for
-        # benches that measure rates per key as Lever would see them. Bounded.
+        # Every /v1 request's arrival and end (wall clock), method, path, status and key
+        # (hashed), in the order they ended, for benches that measure rates per key as Lever
+        # would see them and tests that ask what Lever saw when. Bounded.
         self._api_log: deque[dict[str, Any]] = deque(maxlen=API_LOG_MAX)
+        # /v1 requests being handled (a hung write counts until it is applied).
+        self._in_flight = 0
+        self._idle = threading.Condition()
         self.api_router: Router[api.ApiRoute] = Router()
         for route in api.ROUTES:
             self.api_router.add(route.method, route.pattern, route)
@@ -100,10 +104,19 @@ class SandboxApp:
         arrived = time.time()
         try:
             if req.path == "/v1" or req.path.startswith("/v1/"):
-                response = self._handle_api(req)
+                with self._idle:
+                    self._in_flight += 1
+                try:
+                    response = self._handle_api(req)
+                finally:
+                    with self._idle:
+                        self._in_flight -= 1
+                        self._idle.notify_all()
                 self._api_log.append(
                     {
                         "at": arrived,
+                        # Handled (a write applied) by then: after any injected hang.
+                        "done": time.time(),
                         "method": req.method,
                         "path": req.path,
                         "status": "dropped" if response.drop else response.status,
@@ -223,6 +236,11 @@ class SandboxApp:
         """The recorded /v1 requests, oldest first (see ``request_key_id`` for ``key``)."""
         return list(self._api_log)
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no /v1 request is being handled; False if one still is after ``timeout``."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
     def reset_all(self) -> None:
         self.sandbox.reset()
         self.faults.reset()
@@ -275,7 +293,11 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
-        self._write(response)
+        try:
+            self._write(response)
+        except ConnectionError:
+            # The client stopped waiting (a hang outlasted its timeout): nobody to answer.
+            self.close_connection = True
 
     def _write(self, response: Response) -> None:
         self.send_response(response.status)
@@ -518,8 +540,14 @@ class SandboxServer:
         return self.app.request_stats()
 
     def api_log(self) -> list[dict[str, Any]]:
-        """Every /v1 request since the last reset: ``{at, method, path, status, key}``."""
+        """Every /v1 request since the last reset, in the order they ended:
+        ``{at, done, method, path, status, key}``."""
         return self.app.api_log()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until every /v1 request that arrived has been handled (a hung write applied);
+        False if one is still being handled after ``timeout`` seconds."""
+        return self.app.wait_idle(timeout)
 
     def create_api_key(
         self, permissions: list[str] | tuple[str, ...], label: str = "test key"

@@ -6,7 +6,8 @@ Flow: a Karat milestone fires ``hiring.signals.candidacy_changed`` inside its tr
 (``outbound_milestone_enqueue``) and, on commit, publishes a drain of the integration. A drain
 claims due rows one at a time (``select_for_update(skip_locked=True)`` where the database has
 row locks, then a conditional UPDATE that is the claim everywhere), sends each through the ATS
-adapter and records the outcome in the row. Waits live in ``next_attempt_at``; the periodic
+adapter and records the outcome in the row. Waits live in ``next_attempt_at`` (and, after a
+write that got no answer, ``outcome_unknown_until``, which the claim itself checks); the periodic
 ``outbound_sweep`` frees claims of killed workers and publishes drains for anything due.
 
 - ``notes``: the settings row, note templates and their rendering, status tags, scores.

@@ -27,7 +27,10 @@ Status = OutboundUpdate.Status
 
 def outbound_update_retry(*, update: OutboundUpdate, actor: User | None) -> bool:
     """ "Retry now": send the update again as soon as possible, attempts reset. Works on a
-    waiting, given-up or not-sent update; False while it is being sent (or already sent)."""
+    waiting, given-up or not-sent update; False while it is being sent (or already sent).
+    An attempt that got no answer and may still land is waited for all the same (the drain
+    never claims a row before its ``outcome_unknown_until``)."""
+    now = timezone.now()
     with transaction.atomic():
         updated = (
             OutboundUpdate.objects.filter(pk=update.pk)
@@ -36,7 +39,8 @@ def outbound_update_retry(*, update: OutboundUpdate, actor: User | None) -> bool
                 status=Status.PENDING,
                 attempts=0,
                 deferred=0,
-                next_attempt_at=timezone.now(),
+                # Shown as the next try on the activity page.
+                next_attempt_at=max(now, update.outcome_unknown_until or now),
                 finished_at=None,
                 timeline_recorded=False,
                 last_error="",

@@ -185,19 +185,26 @@ def _drain_loop(
                 return "stopped"
 
 
-def _due_filter(integration_id: int, now: datetime) -> Q:
-    return Q(integration_id=integration_id, status=Status.PENDING, next_attempt_at__lte=now)
+def _landed_by(now: datetime) -> Q:
+    """Rows with no earlier attempt that may still land in the ATS (``outcome_unknown_until``)."""
+    return Q(outcome_unknown_until__isnull=True) | Q(outcome_unknown_until__lte=now)
+
+
+def _due(now: datetime) -> Q:
+    return Q(status=Status.PENDING, next_attempt_at__lte=now) & _landed_by(now)
 
 
 def _claimable(integration_id: int, now: datetime) -> QuerySet[OutboundUpdate]:
-    """Due rows with no earlier unsent row of their opportunity (the order rule)."""
+    """Due rows with no earlier unsent row of their opportunity (the order rule). A row whose
+    last attempt may still land counts as unsent until then, whatever its status (given up,
+    cancelled): a late tag or stage move would land on top of the newer one."""
     earlier_unsent = OutboundUpdate.objects.filter(
+        Q(status__in=OutboundUpdate.UNSENT) | ~_landed_by(now),
         integration_id=OuterRef("integration_id"),
         opportunity_id=OuterRef("opportunity_id"),
         sequence__lt=OuterRef("sequence"),
-        status__in=OutboundUpdate.UNSENT,
     )
-    return OutboundUpdate.objects.filter(_due_filter(integration_id, now)).filter(
+    return OutboundUpdate.objects.filter(_due(now), integration_id=integration_id).filter(
         ~Exists(earlier_unsent)
     )
 
@@ -226,7 +233,10 @@ def _claim_next(integration_id: int, worker: str) -> OutboundUpdate | None:
             if candidate is None:
                 return None
             claimed = OutboundUpdate.objects.filter(
-                pk=candidate["pk"], status=Status.PENDING, attempts=candidate["attempts"]
+                _landed_by(now),
+                pk=candidate["pk"],
+                status=Status.PENDING,
+                attempts=candidate["attempts"],
             ).update(
                 status=Status.SENDING,
                 claimed_by=worker,
@@ -305,7 +315,7 @@ def _send(row: OutboundUpdate, *, integration: AtsIntegration, outbound: Outboun
         else:
             return _end(row, Status.DEAD, error=f"Unknown update kind {row.kind!r}.")
     except SoftTimeLimitExceeded:
-        # The request may be out: free the claim now, and look before sending a note again.
+        # The request may be out: free the claim now; it waits like any unknown outcome.
         _release(row, error="Stopped at the worker's time limit; it will be sent again.")
         raise
     except ats.AtsKeyError as exc:
@@ -352,8 +362,18 @@ def _end(
     error: str = "",
     status_code: int | None = None,
     remote_id: str = "",
+    unknown_until: datetime | None = None,
 ) -> str:
+    """Finish the row. ``unknown_until``: this attempt got no answer and may land until then.
+    Only a sent row forgets an unknown outcome: a given-up one that an admin retries is still
+    waited for and looked for first."""
     now = timezone.now()
+    sent = status == Status.SENT
+    unknown: dict[str, Any] = {}  # unchanged: an earlier attempt's unknown outcome stays
+    if sent:
+        unknown = {"outcome_unknown": False, "outcome_unknown_until": None}
+    elif unknown_until is not None:
+        unknown = {"outcome_unknown": True, "outcome_unknown_until": unknown_until}
     with transaction.atomic():
         updated = _mine(row).update(
             status=status,
@@ -362,9 +382,9 @@ def _end(
             remote_id=remote_id or F("remote_id"),
             claimed_by="",
             claimed_at=None,
-            outcome_unknown=False,
-            sent_at=now if status == Status.SENT else None,
+            sent_at=now if sent else None,
             finished_at=now,
+            **unknown,
         )
         if not updated:
             logger.warning("outbound update_id=%s was re-claimed; dropping this attempt", row.pk)
@@ -382,20 +402,33 @@ def _end(
     return status
 
 
+def _unknown_outcome_until(now: datetime) -> datetime:
+    """Until when a write Karat stopped waiting for at ``now`` may still land in the ATS."""
+    return now + timedelta(seconds=settings.OUTBOUND_UNKNOWN_OUTCOME_WAIT_SECONDS)
+
+
 def _retry_later(row: OutboundUpdate, exc: ats.AtsError, *, outcome_unknown: bool = False) -> str:
+    """Put the row back for another attempt after a backoff. ``outcome_unknown``: this attempt
+    got no answer, so nothing is sent for its opportunity until it can no longer land."""
+    now = timezone.now()
+    until = _unknown_outcome_until(now) if outcome_unknown else None
     counted = row.attempts - row.deferred
     if counted >= settings.OUTBOUND_MAX_ATTEMPTS:
         reason = f"Gave up after {counted} attempts: {exc.message}"
-        return _end(row, Status.DEAD, error=reason, status_code=exc.status_code)
-    delay = _backoff(counted)
+        return _end(
+            row, Status.DEAD, error=reason, status_code=exc.status_code, unknown_until=until
+        )
+    next_attempt_at = max(now + timedelta(seconds=_backoff(counted)), until or now)
+    delay = (next_attempt_at - now).total_seconds()
     updated = _mine(row).update(
         status=Status.PENDING,
         last_error=exc.message,
         last_status_code=exc.status_code,
-        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        next_attempt_at=next_attempt_at,
         claimed_by="",
         claimed_at=None,
-        outcome_unknown=F("outcome_unknown") if not outcome_unknown else True,
+        outcome_unknown=F("outcome_unknown") if until is None else True,
+        outcome_unknown_until=F("outcome_unknown_until") if until is None else until,
     )
     if updated and delay <= COUNTDOWN_MAX_SECONDS:
         drain_publish(row.integration_id, countdown=delay)
@@ -422,14 +455,17 @@ def _defer(row: OutboundUpdate, exc: ats.AtsError, *, wait: float | None) -> Non
 
 
 def _release(row: OutboundUpdate, *, error: str) -> None:
+    """Free the claim of a send cut short mid-request: an unknown outcome (not counted)."""
+    until = _unknown_outcome_until(timezone.now())
     _mine(row).update(
         status=Status.PENDING,
         deferred=F("deferred") + 1,
         last_error=error,
-        next_attempt_at=timezone.now(),
+        next_attempt_at=until,
         claimed_by="",
         claimed_at=None,
         outcome_unknown=True,
+        outcome_unknown_until=until,
     )
 
 
@@ -551,19 +587,22 @@ def outbound_sweep(*, now: datetime | None = None) -> SweepResult:
         status=Status.SENDING, claimed_at__lt=stale_before
     ).values_list("pk", "claimed_at", "integration_id")[:SWEEP_BATCH]
     dead_drains = set()
+    # The request may have reached the ATS, and may still land: an unknown outcome, counted
+    # from now (the worker died at some point before; its request went out before that).
+    until = _unknown_outcome_until(now)
     for pk, claimed_at, integration_id in stale:
         dead_drains.add(integration_id)
-        # The request may have reached the ATS: a note is looked for before it is sent again.
         result.reclaimed += OutboundUpdate.objects.filter(
             pk=pk, status=Status.SENDING, claimed_at=claimed_at
         ).update(
             status=Status.PENDING,
-            next_attempt_at=now,
+            next_attempt_at=until,
             claimed_by="",
             claimed_at=None,
             outcome_unknown=True,
-            last_error="The worker stopped while sending this update; Karat checks Lever "
-            "before sending it again.",
+            outcome_unknown_until=until,
+            last_error="The worker stopped while sending this update; Karat waits, then checks "
+            "Lever before sending it again.",
         )
     # A claim this old outlived its task's hard time limit: its drain is dead, and so is the
     # lease it held.
@@ -574,11 +613,7 @@ def outbound_sweep(*, now: datetime | None = None) -> SweepResult:
         if _resume_if_due(outbound.integration, outbound):
             result.resumed += 1
     due = (
-        OutboundUpdate.objects.filter(
-            status=Status.PENDING,
-            next_attempt_at__lte=now,
-            integration__enabled=True,
-        )
+        OutboundUpdate.objects.filter(_due(now), integration__enabled=True)
         .exclude(integration__outbound_settings__paused_at__isnull=False)
         .exclude(integration__outbound_settings__enabled=False)
         # No ordering: Django would add the model's ordering column to DISTINCT (one per row).

@@ -51,6 +51,8 @@ def stack_env(tmp_path: Path, lever: SandboxServer) -> dict[str, str]:
         "LEVER_API_BASE_URL": lever.api_url,
         "LEVER_READ_TIMEOUT": "1",
         "OUTBOUND_CLAIM_TIMEOUT_SECONDS": "2",
+        # Longer than any hang below: a lost write is not looked for or resent before it lands.
+        "OUTBOUND_UNKNOWN_OUTCOME_WAIT_SECONDS": "4",
         "OUTBOUND_RETRY_BASE_SECONDS": "0.2",
         "OUTBOUND_RETRY_MAX_SECONDS": "2",
         "OUTBOUND_MAX_ATTEMPTS": "50",

@@ -4,12 +4,17 @@ and hidden or deleted records."""
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import requests
+import time_machine
+from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
 from integrations.lever.sandbox import ALL_PERMISSIONS, DEMO_API_KEY, SandboxServer
@@ -96,6 +101,13 @@ def drain_all(integration: AtsIntegration, rounds: int = 10) -> None:
         if not OutboundUpdate.objects.filter(status__in=OutboundUpdate.UNSENT).exists():
             return
     raise AssertionError("updates left unsent")
+
+
+def past_the_window(row: OutboundUpdate) -> time_machine.travel:
+    """The clock after the row's lost attempt can no longer land (it ticks on from there)."""
+    row.refresh_from_db()
+    assert row.outcome_unknown_until is not None
+    return time_machine.travel(row.outcome_unknown_until + timedelta(seconds=1), tick=True)
 
 
 def note_values(lever: SandboxServer, opportunity_id: str) -> list[str]:
@@ -323,7 +335,11 @@ def test_a_lost_answer_is_looked_for_before_the_note_is_sent_again(
     drain(lever_integration)
     row = OutboundUpdate.objects.get(kind=Kind.NOTE)
     assert (row.status, row.outcome_unknown, row.last_status_code) == (Status.PENDING, True, None)
-    drain_all(lever_integration)
+    make_due()
+    drain(lever_integration)  # inside the window: neither looked for nor sent again
+    assert [r["method"] for r in lever.api_log()] == ["POST"]
+    with past_the_window(row):
+        drain_all(lever_integration)
 
     row.refresh_from_db()
     assert row.status == Status.SENT
@@ -342,13 +358,204 @@ def test_a_hanging_lever_times_out_and_the_note_still_arrives_once(
     lever.set_faults(hang_seconds=2, methods=["POST"])
 
     drain(lever_integration)
-    assert OutboundUpdate.objects.get(kind=Kind.NOTE).outcome_unknown is True
+    row = OutboundUpdate.objects.get(kind=Kind.NOTE)
+    assert row.outcome_unknown is True
     time.sleep(2)  # the hung request is answered (and applied) after we gave up on it
     lever.reset_faults()
-    drain_all(lever_integration)
+    with past_the_window(row):
+        drain_all(lever_integration)
 
     assert lever.counters(opportunity_id)["notes"] == 1
     assert len(lever.notes(opportunity_id)) == 1
+
+
+# --- a write that lands late (after the client gave up on it) -----------------------------------
+
+
+@pytest.fixture
+def late_landing(settings: Any) -> float:
+    """Lever applies a hung write 2 s after it arrived; Karat waits 1 s for an answer and 3 s
+    before it looks for (or sends again) a write whose answer it never got. Returns the hang."""
+    settings.LEVER_READ_TIMEOUT = 1
+    settings.OUTBOUND_UNKNOWN_OUTCOME_WAIT_SECONDS = 3
+    settings.OUTBOUND_RETRY_BASE_SECONDS = 0.1
+    settings.OUTBOUND_RETRY_MAX_SECONDS = 0.2
+    return 2.0
+
+
+def drain_until_done(integration: AtsIntegration, lever: SandboxServer) -> None:
+    """Drain as the workers would (each row waits for its next_attempt_at) until nothing is
+    left unsent, then let Lever finish what it is still handling (a hung write lands)."""
+    deadline = time.monotonic() + 20
+    while OutboundUpdate.objects.filter(status__in=OutboundUpdate.UNSENT).exists():
+        assert time.monotonic() < deadline, "updates left unsent"
+        drain(integration)
+        time.sleep(0.05)
+    assert lever.wait_idle()
+
+
+def requests_to(lever: SandboxServer, path: str) -> list[dict[str, Any]]:
+    """What Lever saw at ``path``, in the order each request ended (a write applied then)."""
+    return [r for r in lever.api_log() if r["path"] == path]
+
+
+@pytest.mark.parametrize("retry", ["by itself", "retry now"])
+def test_a_note_that_lands_after_the_timeout_is_neither_looked_for_nor_sent_again_before_then(
+    lever_integration: AtsIntegration, lever: SandboxServer, late_landing: float, retry: str
+) -> None:
+    # given: Lever applies the note 2 s after it arrived; Karat stops waiting after 1 s
+    candidacy = linked(lever_integration)
+    opportunity_id = candidacy.opportunity_link.opportunity_id
+    notes = f"/v1/opportunities/{opportunity_id}/notes"
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    lever.set_faults(hang_then_apply=1, hang_then_apply_seconds=late_landing, paths=[notes])
+
+    # when: the drain times out, then retries (by itself, or an admin clicks "Retry now")
+    drain(lever_integration)
+    row = OutboundUpdate.objects.get(kind=Kind.NOTE)
+    assert (row.status, row.outcome_unknown) == (Status.PENDING, True)
+    if retry == "retry now":
+        assert actions.outbound_update_retry(update=row, actor=None)
+    drain_until_done(lever_integration, lever)
+
+    # then: one note; Lever saw the hung POST land, then one look-up, and no second POST
+    row.refresh_from_db()
+    assert lever.counters(opportunity_id)["notes"] == 1
+    assert [n["id"] for n in lever.notes(opportunity_id)] == [row.remote_id]
+    assert row.status == Status.SENT
+    seen = requests_to(lever, notes)
+    assert [r["method"] for r in seen] == ["POST", "GET"]
+    assert seen[1]["at"] >= seen[0]["done"]  # looked only once the late write had landed
+    assert lever.counters(opportunity_id)["tags_added"] == 1  # the next update went after it
+
+
+def test_a_worker_killed_mid_send_is_an_unknown_outcome_with_the_same_wait(
+    lever_integration: AtsIntegration, lever: SandboxServer, late_landing: float, settings: Any
+) -> None:
+    # given: a drain claimed the note, sent it, and was killed; Lever applies it 2 s later
+    settings.OUTBOUND_CLAIM_TIMEOUT_SECONDS = 0
+    candidacy = linked(lever_integration)
+    opportunity_id = candidacy.opportunity_link.opportunity_id
+    notes = f"/v1/opportunities/{opportunity_id}/notes"
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    row = OutboundUpdate.objects.get(kind=Kind.NOTE)
+    OutboundUpdate.objects.filter(pk=row.pk).update(
+        status=Status.SENDING,
+        claimed_by="killed-worker",
+        claimed_at=timezone.now() - timedelta(seconds=1),
+        attempts=1,
+    )
+    lever.set_faults(hang_then_apply=1, hang_then_apply_seconds=late_landing, paths=[notes])
+    in_flight = threading.Thread(
+        target=requests.post,
+        args=(lever.api_url + notes.removeprefix("/v1"),),
+        kwargs={"json": {"value": row.payload["text"]}, "auth": (DEMO_API_KEY, ""), "timeout": 10},
+    )
+    in_flight.start()
+
+    # when: the sweeper frees the stale claim and drains run
+    swept = drain_service.outbound_sweep()
+    drain_until_done(lever_integration, lever)
+    in_flight.join()
+
+    # then: the killed worker's note is found, not sent again
+    row.refresh_from_db()
+    assert swept.reclaimed == 1
+    assert lever.counters(opportunity_id)["notes"] == 1
+    assert (row.status, row.remote_id) == (Status.SENT, lever.notes(opportunity_id)[0]["id"])
+    seen = requests_to(lever, notes)
+    assert [r["method"] for r in seen] == ["POST", "GET"]
+    assert seen[1]["at"] >= seen[0]["done"]
+
+
+def test_a_send_stopped_at_the_workers_time_limit_waits_like_any_unknown_outcome(
+    lever_integration: AtsIntegration, lever: SandboxServer, late_landing: float, settings: Any
+) -> None:
+    # given: Lever applies the note 2 s after it arrived; the soft time limit strikes first
+    settings.LEVER_READ_TIMEOUT = 10
+    candidacy = linked(lever_integration)
+    opportunity_id = candidacy.opportunity_link.opportunity_id
+    notes = f"/v1/opportunities/{opportunity_id}/notes"
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    lever.set_faults(hang_then_apply=1, hang_then_apply_seconds=late_landing, paths=[notes])
+
+    def soft_time_limit(signum: int, frame: Any) -> None:
+        raise SoftTimeLimitExceeded  # as Celery's worker does, from a signal
+
+    previous = signal.signal(signal.SIGALRM, soft_time_limit)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        with pytest.raises(SoftTimeLimitExceeded):
+            drain(lever_integration)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+    # when: drains go on
+    drain_until_done(lever_integration, lever)
+
+    # then
+    assert lever.counters(opportunity_id)["notes"] == 1
+    seen = requests_to(lever, notes)
+    assert [r["method"] for r in seen] == ["POST", "GET"]
+    assert seen[1]["at"] >= seen[0]["done"]
+
+
+def test_a_tag_given_up_after_a_timeout_holds_back_the_next_tag_until_it_can_no_longer_land(
+    lever_integration: AtsIntegration, lever: SandboxServer, late_landing: float, settings: Any
+) -> None:
+    # given: one attempt per update; the first status tag lands 2 s late
+    settings.OUTBOUND_MAX_ATTEMPTS = 1
+    candidacy = linked(lever_integration)
+    opportunity_id = candidacy.opportunity_link.opportunity_id
+    add_tags = f"/v1/opportunities/{opportunity_id}/addTags"
+    lever.set_faults(hang_then_apply=1, hang_then_apply_seconds=late_landing, paths=[add_tags])
+    candidacy_milestone_record(
+        candidacy=candidacy,
+        milestone=Milestone.SCHEDULED,
+        scheduled_at=datetime(2026, 12, 1, 15, 0, tzinfo=UTC),
+    )
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.COMPLETED)
+
+    # when
+    drain_until_done(lever_integration, lever)
+
+    # then: the late "Scheduled" landed before "Completed" replaced it, so one Karat tag
+    karat = [t for t in lever.opportunity(opportunity_id)["tags"] if t.startswith("Karat:")]
+    assert karat == ["Karat: Interview completed"]
+    first_tag = OutboundUpdate.objects.filter(kind=Kind.TAG).order_by("sequence").first()
+    assert first_tag is not None
+    assert (first_tag.status, first_tag.outcome_unknown) == (Status.DEAD, True)
+    seen = [
+        r for r in lever.api_log() if r["path"].startswith(f"/v1/opportunities/{opportunity_id}/")
+    ]
+    late = next(r for r in seen if r["path"] == add_tags)
+    assert all(r["at"] >= late["done"] for r in seen[seen.index(late) + 1 :])
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_a_gateway_that_gave_up_on_lever_is_an_unknown_outcome_too(
+    lever_integration: AtsIntegration, lever: SandboxServer, status: int
+) -> None:
+    candidacy = linked(lever_integration)
+    opportunity_id = candidacy.opportunity_link.opportunity_id
+    notes = f"/v1/opportunities/{opportunity_id}/notes"
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    lever.set_faults(fail_next=[status], paths=[notes])
+
+    drain(lever_integration)
+    row = OutboundUpdate.objects.get(kind=Kind.NOTE)
+    make_due()
+    drain(lever_integration)
+    inside_the_window = [r["method"] for r in lever.api_log()]
+    with past_the_window(row):
+        drain_all(lever_integration)
+
+    row.refresh_from_db()
+    assert inside_the_window == ["POST"]
+    assert (row.status, row.last_status_code) == (Status.SENT, None)
+    assert [r["method"] for r in requests_to(lever, notes)] == ["POST", "GET", "POST"]
+    assert lever.counters(opportunity_id)["notes"] == 1
 
 
 def test_updates_of_one_opportunity_go_out_in_order(
@@ -505,7 +712,8 @@ def test_a_stale_claim_of_a_killed_worker_is_freed_and_the_note_is_looked_for(
     lever.sandbox.add_note(opportunity_id, {"value": row.payload["text"]})
 
     swept = drain_service.outbound_sweep(now=timezone.now() + timedelta(seconds=5))
-    drain_all(lever_integration)
+    with past_the_window(row):
+        drain_all(lever_integration)
 
     assert swept.reclaimed == 1
     assert lever.counters(opportunity_id)["notes"] == 1

@@ -105,6 +105,38 @@ def test_latency_and_hang_delay_the_answer(api: Api, sandbox: SandboxServer) -> 
     assert slow >= 0.15
 
 
+def test_hang_then_apply_applies_the_write_after_the_client_gave_up_and_only_the_next_n(
+    api: Api, sandbox: SandboxServer
+) -> None:
+    notes = f"/opportunities/{OPPORTUNITY['id']}/notes"
+    sandbox.set_faults(hang_then_apply=1, hang_then_apply_seconds=1)
+
+    with pytest.raises(requests.Timeout):
+        api.session.post(sandbox.api_url + notes, json={"value": "late"}, timeout=0.3)
+    not_yet = sandbox.counters(OPPORTUNITY["id"])["notes"]
+    read = api.get(notes)  # reads are not held up
+    deadline = time.monotonic() + 5
+    while not sandbox.counters(OPPORTUNITY["id"])["notes"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    on_time = api.post(notes, json={"value": "next"})  # only the next one write hangs
+
+    assert not_yet == 0
+    assert read.status_code == 200
+    assert on_time.status_code == 201
+    assert [n["fields"][0]["value"] for n in sandbox.notes(OPPORTUNITY["id"])] == ["late", "next"]
+    assert sandbox.faults["hang_then_apply"] == 0
+
+
+def test_hang_then_apply_knobs_are_validated(sandbox: SandboxServer) -> None:
+    bad = requests.post(sandbox.url + "/_control/faults", json={"hang_then_apply": -1}, timeout=5)
+    too_long = requests.post(
+        sandbox.url + "/_control/faults", json={"hang_then_apply_seconds": 601}, timeout=5
+    )
+
+    assert (bad.status_code, too_long.status_code) == (400, 400)
+    assert sandbox.faults["hang_then_apply"] == 0
+
+
 def test_drop_after_apply_applies_the_write_but_sends_no_response(
     api: Api, sandbox: SandboxServer
 ) -> None:
