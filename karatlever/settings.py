@@ -469,8 +469,8 @@ WEBHOOK_DEDUPE_RETENTION_DAYS = max(
 # Archive reasons and stages change rarely: cache them per integration for this long.
 WEBHOOK_LOOKUP_CACHE_SECONDS = env.int("WEBHOOK_LOOKUP_CACHE_SECONDS", default=300)
 # Rejected webhook requests (bad signature, malformed, unknown integration, …) allowed per
-# client address; past it the client is answered 429 until the window ends. Signed
-# deliveries are never throttled.
+# client address; past it the client's rejections are answered 429 until the window ends.
+# Signed deliveries are never throttled, from that address too (Lever's are shared).
 WEBHOOK_REJECTED_RATE = env.str("WEBHOOK_REJECTED_RATE", default="60/min")
 
 # The reconciliation poll heals missed webhooks for linked candidacies.
