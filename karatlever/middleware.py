@@ -3,8 +3,11 @@ page while the database is down, and no caching of anything answered to a signed
 
 from __future__ import annotations
 
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, ItemsView
+from pprint import pformat
+from types import FrameType
 from typing import Any
 
 from django.core.signals import got_request_exception
@@ -18,7 +21,7 @@ from django.db import (
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
-from django.views.debug import SafeExceptionReporterFilter
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 from karatlever import outages
 
@@ -27,20 +30,96 @@ GetResponse = Callable[[HttpRequest], HttpResponseBase]
 # --- error reports ----------------------------------------------------------------------------
 
 
+HIDDEN = SafeExceptionReporterFilter.cleansed_substitute
+# The password (or the whole user part when there is no ":") of any scheme://user:pass@host.
+_URL_CREDENTIALS = re.compile(
+    r"(?P<scheme>\b[a-z][a-z0-9+.\-]*://)(?:(?P<user>[^:/@\s'\"]*):)?[^@\s'\"]*@", re.I
+)
+# A Fernet token (integrations/fields.py): version byte 0x80 and a timestamp, base64url.
+_FERNET_TOKEN = re.compile(r"gAAAAA[A-Za-z0-9_\-]{40,}={0,2}")
+
+
+def secrets_scrubbed(text: str) -> str:
+    """``text`` without passwords inside URLs and without ciphertexts."""
+    text = _URL_CREDENTIALS.sub(
+        lambda m: f"{m['scheme']}{m['user'] + ':' if m['user'] is not None else ''}{HIDDEN}@",
+        text,
+    )
+    return _FERNET_TOKEN.sub(HIDDEN, text)
+
+
+class _Shown:
+    """A value as the error report shows it (its pprint), already scrubbed."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
+
+
+def _pformat(value: Any) -> str:
+    try:
+        return pformat(value)
+    except Exception as exc:  # a broken __repr__: say so, as Django's pprint filter does
+        return f"Error in formatting: {type(exc).__name__}: {exc}"
+
+
 class SecretsHiddenReporterFilter(SafeExceptionReporterFilter):
-    """Django's filter, with DEBUG on too.
+    """Django's filter, with DEBUG on too, and passwords in URLs and ciphertexts hidden.
 
     Django's own is active only when DEBUG is off, so the debug error page (DJANGO_DEBUG=1)
     showed exactly what views mark with ``sensitive_post_parameters`` / ``sensitive_variables``:
     a posted API key or signature token, and every local variable holding one. Settings whose
-    names look secret are hidden either way.
+    names look secret are hidden either way. Django hides settings by name only, so a password
+    inside a URL (``REDIS_URL``, ``CELERY_BROKER_URL``, a cache's ``LOCATION``, a database URL
+    in the environment) showed; so did the ciphertext a wrong encryption key failed on, in the
+    local variables of every frame that held the row.
     """
 
     def is_active(self, request: HttpRequest | None) -> bool:
         return True
 
+    def cleanse_setting(self, key: Any, value: Any) -> Any:
+        # Settings, request.META and cookies; dicts, lists and tuples recurse through here.
+        cleansed = super().cleanse_setting(key, value)
+        if isinstance(cleansed, str):
+            return secrets_scrubbed(cleansed)
+        if isinstance(cleansed, (dict, list, tuple, bool, int, float)) or cleansed is None:
+            return cleansed
+        # Any other object (a set, a Path, a client): replaced only if its text holds a secret.
+        text = _pformat(cleansed)
+        scrubbed = secrets_scrubbed(text)
+        return _Shown(scrubbed) if scrubbed != text else cleansed
 
-# Every error report (the debug page, error emails) uses it: DEFAULT_EXCEPTION_REPORTER_FILTER.
+    def get_traceback_frame_variables(
+        self, request: HttpRequest | None, tb_frame: FrameType
+    ) -> ItemsView[str, Any]:
+        variables = super().get_traceback_frame_variables(request, tb_frame)
+        return {
+            name: _Shown(secrets_scrubbed(_pformat(value))) for name, value in variables
+        }.items()
+
+
+class SecretsHiddenExceptionReporter(ExceptionReporter):
+    """Django's report (the debug page, error emails) with the exception messages scrubbed too:
+    a driver's message may quote the URL it failed to reach."""
+
+    def get_traceback_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().get_traceback_data()
+        for name in ("exception_value", "exception_notes"):
+            if data.get(name):
+                data[name] = secrets_scrubbed(str(data[name]))
+        for frame in data.get("frames", []):
+            if frame.get("exc_cause") is not None:
+                frame["exc_cause"] = secrets_scrubbed(str(frame["exc_cause"]))
+        return data
+
+
+# Every error report (the debug page, error emails) uses them: DEFAULT_EXCEPTION_REPORTER_FILTER
+# and DEFAULT_EXCEPTION_REPORTER.
 
 
 # --- database down ----------------------------------------------------------------------------

@@ -91,6 +91,7 @@ MIGRATION_MODULES = {"knox": None}
 
 # Error reports (the debug page included) hide what views and services mark sensitive.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "karatlever.middleware.SecretsHiddenReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "karatlever.middleware.SecretsHiddenExceptionReporter"
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
