@@ -1,5 +1,6 @@
 """Project middleware and the error-report filter: secrets kept out of error reports, a 503
-page while the database is down, and no caching of anything answered to a signed-in user."""
+page while the database is down, no caching of anything answered to a signed-in user, and
+whole-page redirects for htmx requests."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pprint import pformat
 from types import FrameType
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.signals import got_request_exception
 from django.db import (
     DEFAULT_DB_ALIAS,
@@ -18,10 +21,19 @@ from django.db import (
     OperationalError,
     connections,
 )
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+    QueryDict,
+)
+from django.http.response import HttpResponseRedirectBase
+from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
+from django_htmx.http import HttpResponseClientRedirect
 
 from karatlever import outages
 
@@ -242,3 +254,46 @@ def _signed_in(request: HttpRequest) -> bool:
         return bool(user is not None and user.is_authenticated)
     except DatabaseError:
         return True  # can't tell who it is: not storing is the safe answer
+
+
+# --- htmx -------------------------------------------------------------------------------------
+
+
+class HtmxRedirectMiddleware:
+    """A redirect answered to an htmx request becomes a whole-page one (``HX-Redirect``).
+
+    The browser follows a plain redirect inside htmx's request, so its target (the login page
+    of a signed-out poll, a page with a flash message) was swapped into a fragment. A redirect
+    to the login page returns, once signed in, to the page the user was on (``HX-Current-URL``
+    when it is on this site), not to the fragment's URL.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        htmx = getattr(request, "htmx", None)
+        # django-htmx's own HX-Redirect and HX-Location answers are 200s: left alone.
+        if not htmx or not isinstance(response, HttpResponseRedirectBase):
+            return response
+        if not 300 <= response.status_code < 400:
+            return response
+        whole_page = HttpResponseClientRedirect(
+            _login_next_replaced(response.url, htmx.current_url_abs_path)
+        )
+        for header, value in response.items():  # what the view and inner middleware set
+            if header.lower() not in {"location", "content-type", "content-length"}:
+                whole_page[header] = value
+        whole_page.cookies = response.cookies
+        return whole_page
+
+
+def _login_next_replaced(url: str, page: str | None) -> str:
+    login = resolve_url(settings.LOGIN_URL)
+    path, _, query = url.partition("?")
+    if page is None or path != login:
+        return url
+    params = QueryDict(query, mutable=True)
+    params[REDIRECT_FIELD_NAME] = page
+    return f"{path}?{params.urlencode(safe='/')}"

@@ -105,6 +105,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # request.htmx: partial responses for progress bars and "check again" (no hand-written polling).
     "django_htmx.middleware.HtmxMiddleware",
+    # A redirect answered to htmx (a signed-out poll's login page) loads as a whole page.
+    "karatlever.middleware.HtmxRedirectMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
