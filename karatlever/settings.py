@@ -91,6 +91,7 @@ MIGRATION_MODULES = {"knox": None}
 
 # Error reports (the debug page included) hide what views and services mark sensitive.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "karatlever.middleware.SecretsHiddenReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "karatlever.middleware.SecretsHiddenExceptionReporter"
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -104,6 +105,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # request.htmx: partial responses for progress bars and "check again" (no hand-written polling).
     "django_htmx.middleware.HtmxMiddleware",
+    # A redirect answered to htmx (a signed-out poll's login page) loads as a whole page.
+    "karatlever.middleware.HtmxRedirectMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
@@ -471,8 +474,8 @@ WEBHOOK_DEDUPE_RETENTION_DAYS = max(
 # Archive reasons and stages change rarely: cache them per integration for this long.
 WEBHOOK_LOOKUP_CACHE_SECONDS = env.int("WEBHOOK_LOOKUP_CACHE_SECONDS", default=300)
 # Rejected webhook requests (bad signature, malformed, unknown integration, …) allowed per
-# client address; past it the client is answered 429 until the window ends. Signed
-# deliveries are never throttled.
+# client address; past it the client's rejections are answered 429 until the window ends.
+# Signed deliveries are never throttled, from that address too (Lever's are shared).
 WEBHOOK_REJECTED_RATE = env.str("WEBHOOK_REJECTED_RATE", default="60/min")
 
 # The reconciliation poll heals missed webhooks for linked candidacies.

@@ -12,11 +12,12 @@ from unittest import mock
 import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import path, reverse
+from django.utils.module_loading import import_string
 from django.views.debug import ExceptionReporter
 from pytest_django import Settings
 
@@ -444,3 +445,93 @@ def test_anonymous_redirects_are_not_marked(db: None) -> None:
 
     assert response.status_code == 302
     assert "no-store" not in response.get("Cache-Control", "")
+
+
+# =============================================================================================
+# Passwords inside URLs and ciphertexts never on the debug error page (issue 19, item 14)
+# =============================================================================================
+
+PG_PASSWORD = "S3cretPG"
+REDIS_PASSWORD = "S3cretRedis"
+PG_URL = f"postgres://u:{PG_PASSWORD}@h/db"
+REDIS_URL = f"redis://:{REDIS_PASSWORD}@h:6379/0"
+
+
+def _stored_ciphertext(integration: AtsIntegration) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT api_key FROM {AtsIntegration._meta.db_table} WHERE id = %s",  # noqa: S608
+            [integration.pk],
+        )
+        (ciphertext,) = cursor.fetchone()
+    return str(ciphertext)
+
+
+@pytest.fixture
+def url_settings(settings: Settings) -> None:
+    """Settings holding passwords inside URLs, the ways a deployment sets them."""
+    settings.DEBUG = True
+    settings.DATABASE_URL = PG_URL
+    settings.REDIS_URL = REDIS_URL
+    settings.CELERY_BROKER_URL = REDIS_URL
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
+    settings.REPLICAS = [{"NAME": "replica", "URL": PG_URL}]
+
+
+def _connect(ciphertext: str) -> None:
+    """Fails as a driver might: its messages quote the URL (and a value it was given)."""
+    try:
+        raise ConnectionError(f"cannot reach {REDIS_URL}")
+    except ConnectionError as exc:
+        raise ValueError(f"cannot reach {PG_URL} with {ciphertext}") from exc
+
+
+def _assert_hidden(text: str, *secrets: str) -> None:
+    assert "Traceback" in text, "expected Django's technical 500 page"
+    for secret in secrets:
+        assert secret not in text
+
+
+def test_debug_page_hides_passwords_in_urls_and_the_ciphertext_a_wrong_key_failed_on(
+    admin_client: Client, integration: AtsIntegration, settings: Settings, url_settings: None
+) -> None:
+    set_key(integration, actor=None)
+    ciphertext = _stored_ciphertext(integration)
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # not the one it used
+    admin_client.raise_request_exception = False
+    url = reverse("integrations:settings", kwargs={"public_id": integration.public_id})
+
+    # The environment reaches request.META under runserver: a URL there too.
+    response = admin_client.get(url, DATABASE_URL=PG_URL, HTTP_X_BROKER=REDIS_URL)
+
+    assert response.status_code == 500
+    text = response.content.decode()
+    assert "DecryptionError" in text
+    assert "postgres://u:" in text  # the URL is shown, its password is not
+    _assert_hidden(text, PG_PASSWORD, REDIS_PASSWORD, ciphertext, ciphertext[:40])
+
+
+def test_error_reports_hide_passwords_in_urls_and_ciphertexts_in_messages(
+    integration: AtsIntegration, settings: Settings, url_settings: None
+) -> None:
+    set_key(integration, actor=None)
+    ciphertext = _stored_ciphertext(integration)
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+
+    with pytest.raises(fields.DecryptionError) as decrypting:
+        AtsIntegration.objects.get(pk=integration.pk)
+    with pytest.raises(ValueError, match="cannot reach") as connecting:
+        _connect(ciphertext)
+
+    for excinfo in (decrypting, connecting):
+        # The configured reporter, as error emails use it.
+        reporter = import_string(settings.DEFAULT_EXCEPTION_REPORTER)(
+            None, excinfo.type, excinfo.value, excinfo.tb
+        )
+        for report in (reporter.get_traceback_html(), reporter.get_traceback_text()):
+            _assert_hidden(report, PG_PASSWORD, REDIS_PASSWORD, ciphertext, ciphertext[:40])

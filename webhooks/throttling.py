@@ -3,9 +3,12 @@
 Signed deliveries are never throttled: Lever sends at the pace recruiters move candidates,
 and a per-integration budget would let anyone who knows the URL spend it with unsigned junk.
 Instead each client address may be rejected (bad signature, malformed, too large, …)
-``WEBHOOK_REJECTED_RATE`` times per window; past that it is answered 429 before anything is
-read or stored, until the window ends. The count is shared through the Django cache; each
-process also remembers the clients it found over the limit, so blocking costs no cache call.
+``WEBHOOK_REJECTED_RATE`` times per window; past that, until the window ends, its rejections
+are answered 429 and nothing about them is written. The limit is consulted only once a request
+has failed: the body cap and the signature check (an HMAC) come first, because the ATS sends
+every customer's deliveries from a few shared addresses, and one sender's junk must never get
+another's signed delivery refused. The count is shared through the Django cache; each process
+also remembers the clients it found over the limit, so blocking costs no cache call.
 """
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Iterable
-from functools import partial
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
@@ -69,13 +68,17 @@ class WebhookReceiveApi(APIView):
     )
     def post(self, request: Request, public_id: uuid.UUID, ats: str = "lever") -> Response:
         client = client_ip(request)
-        blocked = limiter.blocked_for(client)
-        if blocked:
-            return _too_many(blocked)
+        # The ATS sends every customer's deliveries from a few shared addresses, so the limit
+        # decides only what to answer a rejection: a delivery is verified first and a signed
+        # one is stored whatever else its address sent. A blocked client's rejections are
+        # answered 429 and not counted (no database write for them).
+        blocked = limiter.blocked_for(client)  # this process's memory: no I/O
         # While the database is down, karatlever.middleware answers 503 + Retry-After (the
         # one answer that makes the ATS send the delivery again) and logs the outage once.
-        result = _receive(request, ats, public_id)
+        result = _receive(request, ats, public_id, rejections_counted=not blocked)
         if result.outcome in REJECTIONS:
+            if blocked:
+                return _too_many(blocked)
             limiter.rejected(client)
         data = {"status": result.outcome.code}
         if result.detail:
@@ -91,8 +94,19 @@ def _too_many(seconds: float) -> Response:
     )
 
 
-def _receive(request: Request, ats: str, public_id: uuid.UUID) -> intake.RecordResult:
-    reject = partial(intake.delivery_reject, integration_public_id=public_id, ats=ats)
+def _receive(
+    request: Request, ats: str, public_id: uuid.UUID, *, rejections_counted: bool
+) -> intake.RecordResult:
+    """The body cap, then the JSON, then the adapter's verification (intake)."""
+
+    def reject(*, outcome: Outcome, detail: str = "") -> intake.RecordResult:
+        if not rejections_counted:
+            # Unparsed, so unsigned: a blocked client is answered 429 without a lookup.
+            return intake.RecordResult(outcome, detail=detail)
+        return intake.delivery_reject(
+            integration_public_id=public_id, outcome=outcome, detail=detail, ats=ats
+        )
+
     if _declared_length(request) > settings.WEBHOOK_MAX_BODY_BYTES:
         return reject(outcome=Outcome.TOO_LARGE)
     try:
@@ -103,7 +117,12 @@ def _receive(request: Request, ats: str, public_id: uuid.UUID) -> intake.RecordR
         return reject(outcome=Outcome.TOO_LARGE)
     except ParseError:
         return reject(outcome=Outcome.MALFORMED, detail="The body is not valid JSON.")
-    return intake.delivery_record(integration_public_id=public_id, body=body, ats=ats)
+    return intake.delivery_record(
+        integration_public_id=public_id,
+        body=body,
+        ats=ats,
+        rejections_counted=rejections_counted,
+    )
 
 
 def _declared_length(request: Request) -> int:

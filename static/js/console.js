@@ -44,3 +44,77 @@ document.addEventListener("change", function (event) {
     localise(document);
   }
 })();
+
+// An htmx request that fails (a 4xx or 5xx: htmx swaps nothing; or no answer at all) says so in
+// an alert right after the element that sent it, in the words of the console's error page or
+// fragment it got back. The alert goes once a request from that element succeeds. (A signed-out
+// request is never an error: the server answers it with HX-Redirect to the login page.)
+(function () {
+  var GENERIC = "Reload the page and try again. If it keeps happening, tell your Karat contact.";
+
+  // The element now in the page: an outerHTML swap replaces the one that sent the request.
+  function anchorOf(element) {
+    return (element.id && document.getElementById(element.id)) || element;
+  }
+
+  function alertAfter(element, create) {
+    var next = element.nextElementSibling;
+    if (next && next.classList.contains("htmx-error")) return next;
+    if (!create) return null;
+    var region = document.createElement("div");
+    region.className = "msg msg-error htmx-error";
+    region.setAttribute("role", "alert");
+    element.insertAdjacentElement("afterend", region);
+    return region;
+  }
+
+  // The error page's heading and paragraphs (its "Go to the console home" link left out), or a
+  // fragment's paragraphs; text only, never the response's markup.
+  function linesOf(xhr) {
+    var type = xhr.getResponseHeader("Content-Type") || "";
+    if (type.indexOf("text/html") !== 0 || !xhr.responseText) return [];
+    var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+    var root = page.querySelector("[aria-labelledby='error-title']") || page.querySelector("main") || page.body;
+    var lines = [];
+    root.querySelectorAll("h1, p, li").forEach(function (element) {
+      var text = element.textContent.replace(/\s+/g, " ").trim();
+      var link = element.querySelector("a");
+      if (text && !(link && link.textContent.trim() === text)) lines.push(text);
+    });
+    return lines;
+  }
+
+  function show(element, lines) {
+    var region = alertAfter(anchorOf(element), true);
+    var text = lines.join("\n");
+    if (region.getAttribute("data-text") === text) return; // a poll failing again: no new announcement
+    region.setAttribute("data-text", text);
+    region.textContent = "";
+    lines.forEach(function (line, index) {
+      var paragraph = document.createElement("p");
+      if (index === 0) {
+        paragraph.appendChild(document.createElement("strong")).textContent = line;
+      } else {
+        paragraph.textContent = line;
+      }
+      region.appendChild(paragraph);
+    });
+  }
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var lines = linesOf(xhr);
+    if (!lines.length) lines = ["Karat could not do that (error " + xhr.status + ").", GENERIC];
+    show(event.detail.elt, lines);
+  });
+
+  document.addEventListener("htmx:sendError", function (event) {
+    show(event.detail.elt, ["Karat could not be reached.", "Check your connection. " + GENERIC]);
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (!event.detail.successful) return;
+    var region = alertAfter(anchorOf(event.detail.elt), false);
+    if (region) region.remove();
+  });
+})();

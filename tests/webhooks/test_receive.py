@@ -604,6 +604,52 @@ def test_a_client_over_its_rejection_limit_gets_429_and_records_nothing_more(
     assert post_delivery(make_delivery(), REMOTE_ADDR="198.51.100.7").status_code == 200
 
 
+def test_a_signed_delivery_from_an_address_over_its_rejection_limit_is_stored(
+    post_delivery: PostFn, settings: Any
+) -> None:
+    # Issue input: 70 junk posts from one address (Lever's deliveries for every customer come
+    # from a few shared addresses), then a correctly signed delivery from the same address.
+    settings.WEBHOOK_REJECTED_RATE = "60/min"
+    junk = make_delivery()
+    junk["signature"] = "0" * 64
+    shared = {"REMOTE_ADDR": "203.0.113.9"}
+
+    junk_answers = [post_delivery(junk, **shared).status_code for _ in range(70)]
+    signed = post_delivery(make_delivery(), **shared)
+    later_junk = post_delivery(junk, **shared)
+
+    assert junk_answers == [401] * 61 + [429] * 9
+    assert signed.status_code == 200
+    assert signed.json() == {"status": "accepted"}
+    assert WebhookDelivery.objects.count() == 1
+    assert later_junk.status_code == 429
+
+
+def test_every_kind_of_rejection_past_the_limit_is_429_and_signed_still_passes(
+    post_delivery: PostFn, settings: Any
+) -> None:
+    settings.WEBHOOK_REJECTED_RATE = "1/min"
+    settings.WEBHOOK_MAX_BODY_BYTES = 4096
+    shared = {"REMOTE_ADDR": "203.0.113.9"}
+    unsigned = make_delivery()
+    unsigned["signature"] = "0" * 64
+    post_delivery(unsigned, **shared)
+    post_delivery(unsigned, **shared)  # over the limit: blocked from now on
+
+    answers = [
+        post_delivery(unsigned, **shared).status_code,
+        post_delivery(b"{not json", **shared).status_code,
+        post_delivery(b"{}" + b" " * 5000, **shared).status_code,
+        post_delivery(b"<a/>", content_type="application/xml", **shared).status_code,
+        post_delivery(unsigned, public_id=uuid.uuid4(), **shared).status_code,
+    ]
+    signed = post_delivery(make_delivery(), **shared)
+
+    assert answers == [429] * 5
+    assert signed.status_code == 200
+    assert WebhookDelivery.objects.count() == 1
+
+
 def test_signed_deliveries_are_never_throttled(post_delivery: PostFn, settings: Any) -> None:
     settings.WEBHOOK_REJECTED_RATE = "1/min"
 

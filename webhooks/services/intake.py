@@ -80,7 +80,11 @@ class RecordResult:
 
 
 def delivery_record(
-    *, integration_public_id: uuid.UUID, body: Any, ats: str | None = None
+    *,
+    integration_public_id: uuid.UUID,
+    body: Any,
+    ats: str | None = None,
+    rejections_counted: bool = True,
 ) -> RecordResult:
     """Verify a parsed delivery body and store it once; touches only the database.
 
@@ -89,7 +93,8 @@ def delivery_record(
     event the adapter acts on is stored as ``received`` and its processing task is published
     after commit (a broker failure is logged and left to the sweeper). Test deliveries and
     other events are stored as ``ignored``. A repeat is ``DUPLICATE`` with no second effect.
-    Rejections are counted per integration. Raises only when the database fails.
+    Rejections are counted per integration unless ``rejections_counted`` is false (a client
+    the receiver refuses anyway: its junk writes nothing). Raises only when the database fails.
     """
     if ats is None:  # a caller without a URL (tests, tools): the integration's own ATS
         ats = (
@@ -105,6 +110,8 @@ def delivery_record(
         delivery = adapter.delivery_parse(body)
         _check_storable(body)
     except DeliveryMalformed as exc:
+        if not rejections_counted:
+            return RecordResult(Outcome.MALFORMED, detail=str(exc))
         return delivery_reject(
             integration_public_id=integration_public_id,
             outcome=Outcome.MALFORMED,
@@ -117,9 +124,10 @@ def delivery_record(
     if not verifier.enabled:
         return RecordResult(Outcome.DISABLED)
     if not adapter.delivery_verify(body, signature_tokens=verifier.tokens):
-        _rejection_count(verifier.integration_id, Outcome.BAD_SIGNATURE)
-        # Status page: a burst of these recomputes the integration's status.
-        signature_failure_note(integration_id=verifier.integration_id)
+        if rejections_counted:
+            _rejection_count(verifier.integration_id, Outcome.BAD_SIGNATURE)
+            # Status page: a burst of these recomputes the integration's status.
+            signature_failure_note(integration_id=verifier.integration_id)
         return RecordResult(Outcome.BAD_SIGNATURE)
     if not _fresh(delivery.triggered_at_ms):
         # Signed, but captured long ago (or dated ahead): a replay, not Lever's retry.
