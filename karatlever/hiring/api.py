@@ -35,6 +35,7 @@ from karatlever.hiring.serializers import (
     CandidacyFilterSerializer,
     CandidacyOutputSerializer,
     EventRecordedOutputSerializer,
+    candidacy_ats_links,
 )
 
 
@@ -83,8 +84,11 @@ class CandidacyListApi(GenericAPIView[Candidacy]):
         )
         filters.is_valid(raise_exception=True)
         candidacies = selectors.candidacy_list_filtered(user=user, **filters.filters())
-        page = self.paginate_queryset(candidacies)
-        return self.get_paginated_response(CandidacyOutputSerializer(page, many=True).data)
+        page = list(self.paginate_queryset(candidacies) or [])
+        context = {"ats_links": candidacy_ats_links(page)}
+        return self.get_paginated_response(
+            CandidacyOutputSerializer(page, many=True, context=context).data
+        )
 
 
 class CandidacyDetailApi(APIView):
@@ -98,9 +102,11 @@ class CandidacyDetailApi(APIView):
     )
     def get(self, request: Request, code: UUID) -> Response:
         candidacy = selectors.candidacy_get(user=signed_in_user(request), code=code)
+        extra = candidacy_context(candidacy)
         context = {
             "events": selectors.candidacy_event_list(candidacy=candidacy),
-            "ats_profile": candidacy_context(candidacy).get("ats_profile"),
+            "ats_profile": extra.get("ats_profile"),
+            "ats_links": {candidacy.pk: extra.get("ats_link")},
         }
         return Response(CandidacyDetailOutputSerializer(candidacy, context=context).data)
 

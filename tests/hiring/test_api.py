@@ -876,3 +876,63 @@ def test_the_route_walks_cover_the_candidacy_api() -> None:
         "api/v1/candidacies/<uuid:code>/",
         "api/v1/candidacies/<uuid:code>/events/",
     } <= set(all_routes())
+
+
+# --- the ATS link: which Lever opportunity a candidacy is -------------------------------------
+
+
+def test_the_list_and_the_detail_name_the_lever_opportunity(
+    admin_api: Client, role: Role, candidacy: Candidacy
+) -> None:
+    # Registered by integrations (hiring never imports it): the same hooks as the page's.
+    from integrations.models import OpportunityLink
+    from tests.factories import IntegrationFactory
+
+    integration = IntegrationFactory(group=candidacy.group, region="us")
+    OpportunityLink.objects.create(
+        integration=integration,
+        candidacy=candidacy,
+        opportunity_id="0A1B2C3D-0000-4000-8000-00000000ABCD",
+    )
+    unlinked = CandidacyFactory(role=role)
+    expected = {
+        "ats": "lever",
+        "integration": str(integration.public_id),
+        "opportunity_id": "0A1B2C3D-0000-4000-8000-00000000ABCD",
+        "url": "https://hire.lever.co/candidates/0a1b2c3d-0000-4000-8000-00000000abcd",
+    }
+
+    rows = {r["id"]: r for r in admin_api.get(LIST).json()["results"]}
+    detail = admin_api.get(_detail(candidacy)).json()
+
+    assert rows[str(candidacy.code)]["ats_link"] == expected
+    assert rows[str(unlinked.code)]["ats_link"] is None
+    assert detail["ats_link"] == expected
+    assert admin_api.get(_detail(unlinked)).json()["ats_link"] is None
+
+
+def test_the_list_query_count_does_not_grow_with_linked_candidacies(
+    admin_api: Client,
+    role: Role,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+) -> None:
+    from integrations.models import OpportunityLink
+    from tests.factories import IntegrationFactory
+
+    integration = IntegrationFactory(group=role.group)
+
+    def linked(n: int) -> None:
+        for candidacy in CandidacyFactory.create_batch(n, role=role):
+            OpportunityLink.objects.create(
+                integration=integration, candidacy=candidacy, opportunity_id=str(uuid.uuid4())
+            )
+
+    linked(2)
+    with django_assert_max_num_queries(20) as few:
+        admin_api.get(LIST, {"page_size": 200})
+    linked(40)
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = admin_api.get(LIST, {"page_size": 200})
+
+    assert all(r["ats_link"] for r in response.json()["results"])
