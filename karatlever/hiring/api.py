@@ -123,7 +123,10 @@ class CandidacyEventCreateApi(APIView):
             "answers 200 with the first event and changes nothing. Allowed moves: scheduled "
             "after invited or scheduled (a reschedule); completed after scheduled; "
             "results_ready after completed; cancelled and expired after invited or scheduled; "
-            "redo after completed, results_ready, cancelled or expired (back to invited)."
+            "redo after completed, results_ready, cancelled or expired (back to invited). "
+            "Times must agree (else 409 time_conflict): completed and results_ready once the "
+            "interview's time has come, expired only with no booked interview ahead, and "
+            "scheduled_at not before the invitation (or the last redo)."
         ),
         request=CandidacyEventInputSerializer,
         responses={
@@ -133,7 +136,8 @@ class CandidacyEventCreateApi(APIView):
             ),
             409: OpenApiResponse(
                 description="The move is not allowed from the current Karat status "
-                "(code invalid_transition), or the event id was used for another type "
+                "(code invalid_transition), its times contradict the candidacy's (code "
+                "time_conflict), or the event id was used for another type "
                 "(code event_id_reused)"
             ),
             **_ERRORS,
