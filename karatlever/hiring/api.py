@@ -18,7 +18,6 @@ from django.db import IntegrityError
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +25,7 @@ from rest_framework.views import APIView
 
 from karatlever.accounts.http import signed_in_user
 from karatlever.accounts.selectors import group_list_visible, membership_get
+from karatlever.api import StrictPageNumberPagination
 from karatlever.hiring import selectors, services
 from karatlever.hiring.hooks import candidacy_context
 from karatlever.hiring.models import Candidacy
@@ -48,7 +48,7 @@ class IsOrganizationMember(BasePermission):
         return membership_get(user=signed_in_user(request)) is not None
 
 
-class CandidacyPagination(PageNumberPagination):
+class CandidacyPagination(StrictPageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200

@@ -114,6 +114,28 @@ class AtsSideSerializer(serializers.Serializer[Any]):
     )
 
 
+class BlankAsNullChoiceField(serializers.ChoiceField):
+    """A choice read from a model field whose "none" is "": answered as null, since "" is
+    none of the choices a client was told of."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_null=True, read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return None if value in ("", None) else super().to_representation(value)
+
+
+class BlankAsNullURLField(serializers.URLField):
+    """A link read from a model field whose "none" is "": answered as null, not as "" (which
+    is no URL)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_null=True, read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return None if value in ("", None) else super().to_representation(value)
+
+
 class AtsLinkSerializer(serializers.Serializer[Any]):
     """Which opportunity in the ATS the candidacy is (it was invited from, or linked to)."""
 
@@ -135,6 +157,10 @@ class CandidacyOutputSerializer(serializers.ModelSerializer[Candidacy]):
     group = CandidacyGroupSerializer(read_only=True)
     role = CandidacyRoleSerializer(read_only=True)
     interview_scheduled_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    recommendation = BlankAsNullChoiceField(
+        choices=Recommendation.choices, help_text="Once results are ready, else null."
+    )
+    report_url = BlankAsNullURLField(help_text="The report, once results are ready, else null.")
     ats = AtsSideSerializer(source="*", read_only=True)
     ats_link = serializers.SerializerMethodField()
 
@@ -183,6 +209,9 @@ class EventOutputSerializer(serializers.ModelSerializer[CandidacyEvent]):
     )
     actor: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="email", read_only=True, allow_null=True, help_text="Who did it, if a person."
+    )
+    milestone = BlankAsNullChoiceField(
+        choices=Milestone.choices, help_text="The Karat milestone this entry records, else null."
     )
 
     class Meta:
