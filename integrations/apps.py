@@ -13,6 +13,7 @@ class IntegrationsConfig(AppConfig):
         from integrations import checks  # noqa: F401  (registers system checks)
         from integrations.connection import selectors
         from integrations.outbound.services.enqueue import candidacy_changed_receive
+        from karatlever.hiring.hooks import candidacy_list_context_hook_register
         from karatlever.hiring.signals import candidacy_changed
         from karatlever.hiring.views import candidacy_context_hook_register
 
@@ -21,5 +22,7 @@ class IntegrationsConfig(AppConfig):
 
         # The candidacy page links the candidate's ATS profile (hiring never imports us).
         candidacy_context_hook_register(selectors.candidacy_page_context)
+        # … and the candidacies API names each candidacy's opportunity (a page at a time).
+        candidacy_list_context_hook_register(selectors.candidacy_list_page_context)
         # Post candidacy updates (outbound): milestones become outbox rows in their transaction.
         candidacy_changed.connect(candidacy_changed_receive, dispatch_uid="integrations.outbound")

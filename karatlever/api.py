@@ -13,6 +13,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.pagination import LimitOffsetPagination, PageNumberPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -57,3 +59,78 @@ def _application_error(exc: ApplicationError) -> Response:
     if exc.extra:
         body["extra"] = exc.extra
     return Response({"error": body}, status=exc.status_code)
+
+
+# --- pagination: a bad page size is refused, as the schema says, not quietly replaced ----------
+
+
+def _query_whole_number(
+    request: Request, name: str, *, minimum: int, maximum: int | None = None
+) -> int | None:
+    """The query parameter ``name`` as a whole number in range; None when absent. Raises
+    ValidationError (400, by parameter) otherwise."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum or (maximum is not None and value > maximum):
+        span = f"from {minimum} to {maximum}" if maximum is not None else f"of {minimum} or more"
+        raise exceptions.ValidationError({name: [f"Give a whole number {span}."]})
+    return value
+
+
+def _bounded(parameters: list[dict[str, Any]], bounds: dict[str, tuple[int, int | None]]) -> None:
+    for parameter in parameters:
+        if parameter["name"] in bounds:
+            minimum, maximum = bounds[parameter["name"]]
+            parameter["schema"]["minimum"] = minimum
+            if maximum is not None:
+                parameter["schema"]["maximum"] = maximum
+
+
+class StrictPageNumberPagination(PageNumberPagination):
+    """``page`` and ``page_size`` (1 to ``max_page_size``); a bad ``page_size`` is a 400 (DRF
+    would use the default), a page past the end a 404."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+    def get_page_size(self, request: Request) -> int | None:
+        size = _query_whole_number(
+            request, self.page_size_query_param, minimum=1, maximum=self.max_page_size
+        )
+        return size if size is not None else self.page_size
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        _bounded(parameters, {self.page_size_query_param: (1, self.max_page_size)})
+        return parameters
+
+
+class StrictLimitOffsetPagination(LimitOffsetPagination):
+    """``limit`` (1 to ``max_limit``) and ``offset`` (0 or more); a bad one is a 400 (DRF would
+    use the default)."""
+
+    default_limit = 100
+    max_limit = 500
+
+    def get_limit(self, request: Request) -> int | None:
+        limit = _query_whole_number(
+            request, self.limit_query_param, minimum=1, maximum=self.max_limit
+        )
+        return limit if limit is not None else self.default_limit
+
+    def get_offset(self, request: Request) -> int:
+        offset = _query_whole_number(request, self.offset_query_param, minimum=0)
+        return offset or 0
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        _bounded(
+            parameters,
+            {self.limit_query_param: (1, self.max_limit), self.offset_query_param: (0, None)},
+        )
+        return parameters

@@ -12,6 +12,7 @@ from django.templatetags.static import static
 from django.views import defaults
 
 API_PREFIX = "/api/"
+WEBHOOKS_PREFIX = "/webhooks/"
 
 
 @login_required
@@ -55,7 +56,10 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """handler404: no route matched (e.g. an id that is not a UUID), or Http404 outside DRF."""
+    """handler404: no route matched (e.g. an id that is not a UUID), or Http404 outside DRF.
+    Under /webhooks/ it is the receiver's own answer for an integration it doesn't know."""
+    if request.path_info.startswith(WEBHOOKS_PREFIX):
+        return JsonResponse({"status": "unknown_integration"}, status=404)
     answer = _api_error(request, 404, "not_found", "Not found.")
     return answer or defaults.page_not_found(request, exception)
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -45,6 +47,29 @@ class JsonAnswers(DefaultContentNegotiation):
         return renderer, renderer.media_type
 
 
+class WebhookAnswerSerializer(serializers.Serializer[Any]):
+    """What the receiver answers (the ATS reads only the status code)."""
+
+    status = serializers.ChoiceField(
+        choices=[*(outcome.code for outcome in Outcome), "too_many_rejected"],
+        help_text="What became of the delivery.",
+    )
+    detail = serializers.CharField(required=False, help_text="Why it was refused, if it was.")
+
+
+# Each answer of the receiver, by status code (webhooks/services/intake.py: Outcome).
+_ANSWERS = {
+    200: "accepted, duplicate, test or ignored",
+    400: "malformed (not JSON, or not a delivery) or stale (too old, or too far ahead)",
+    401: "bad_signature",
+    404: "unknown_integration",
+    410: "disabled: the integration is turned off",
+    413: "too_large",
+    415: "unsupported_media_type: send JSON",
+    429: "too_many_rejected: this sender was refused too often (Retry-After)",
+}
+
+
 class WebhookReceiveApi(APIView):
     """``POST /webhooks/<ats>/<integration id>/``: the ATS's deliveries for one integration.
 
@@ -62,7 +87,10 @@ class WebhookReceiveApi(APIView):
     # The delivery is signed, not schema-validated here; documented as a free-form object.
     @extend_schema(
         request=OpenApiTypes.OBJECT,
-        responses={200: OpenApiTypes.OBJECT},
+        responses={
+            code: OpenApiResponse(WebhookAnswerSerializer, description=description)
+            for code, description in _ANSWERS.items()
+        },
         auth=[],
         summary="Receive one ATS webhook delivery",
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -193,27 +193,58 @@ def integration_region_label(*, integration: AtsIntegration) -> str:
     return regions.get(integration.region, integration.get_region_display())
 
 
-def _ats_side(candidacy: Any) -> tuple[str, tuple[str, str] | None]:
-    """The candidacy's ATS name ("" when not linked) and its profile link (one query)."""
+def _ats_link(link: Any) -> dict[str, Any]:
+    """The API's ``ats_link`` of one OpportunityLink (integration loaded): which opportunity of
+    which integration, and its page in the ATS (``url`` None when it makes no URL)."""
+    integration = link.integration
+    try:
+        url: str | None = ats.adapter_for(integration.ats).candidate_url(
+            integration.region, link.opportunity_id
+        )
+    except (ValueError, ats.UnknownAts):  # a region with no site, an id that makes no URL
+        url = None
+    return {
+        "ats": integration.ats,
+        "integration": str(integration.public_id),
+        "opportunity_id": link.opportunity_id,
+        "url": url,
+    }
+
+
+def _ats_side(candidacy: Any) -> tuple[str, tuple[str, str] | None, dict[str, Any] | None]:
+    """The candidacy's ATS name ("" when not linked), its profile link and its ``ats_link``
+    (one query)."""
     from integrations.models import OpportunityLink
 
     link = OpportunityLink.objects.filter(candidacy=candidacy).select_related("integration").first()
     if link is None:
-        return "", None
+        return "", None, None
     adapter = ats.adapter_for(link.integration.ats)
-    try:
-        url = adapter.candidate_url(link.integration.region, link.opportunity_id)
-    except ValueError:  # a region the ATS has no site for, or an id that makes no URL
-        return adapter.label, None
-    return adapter.label, (adapter.label, url)
+    ats_link = _ats_link(link)
+    url = ats_link["url"]
+    return adapter.label, ((adapter.label, url) if url else None), ats_link
 
 
 def candidacy_page_context(candidacy: Any) -> dict[str, Any]:
     """Extra context for the candidacy page and API (see karatlever.hiring.hooks, registered by
-    ``IntegrationsConfig.ready``): the ATS profile link, and the ATS's name that timeline
-    entries from the ATS are shown with (stored entries name no ATS)."""
-    label, profile = _ats_side(candidacy)
-    context: dict[str, Any] = {"ats_profile": profile}
+    ``IntegrationsConfig.ready``): the ATS profile link, the ``ats_link`` (see
+    ``candidacy_list_page_context``), and the ATS's name that timeline entries from the ATS are
+    shown with (stored entries name no ATS)."""
+    label, profile, ats_link = _ats_side(candidacy)
+    context: dict[str, Any] = {"ats_profile": profile, "ats_link": ats_link}
     if label:
         context["ats_label"] = label
+    return context
+
+
+def candidacy_list_page_context(candidacies: Sequence[Any]) -> dict[int, dict[str, Any]]:
+    """``{"ats_link": …}`` for each of ``candidacies`` by pk, in one query (the candidacies API
+    list; registered by ``IntegrationsConfig.ready``): ``{ats, integration, opportunity_id,
+    url}`` of its opportunity in the ATS, or None when it has no link."""
+    from integrations.models import OpportunityLink
+
+    context: dict[int, dict[str, Any]] = {c.pk: {"ats_link": None} for c in candidacies}
+    links = OpportunityLink.objects.filter(candidacy__in=[c.pk for c in candidacies])
+    for link in links.select_related("integration"):
+        context[link.candidacy_id] = {"ats_link": _ats_link(link)}
     return context

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from unicodedata import category
 from urllib.parse import SplitResult, urlsplit
 
 # Long enough for any real Lever link with tracking parameters; anything longer is a paste accident.
@@ -39,14 +40,21 @@ _UUID_RE = re.compile(
 # ("hire.lever.co:443/…"), so dots are excluded here on purpose.
 _OTHER_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+-]*:(?!//)")
 # Recruiters copy links out of emails and chat, which wrap them in these (and in invisible
-# zero-width spaces or a byte-order mark that str.strip() keeps).
-_WRAPPERS = "<>\"'`()[]\u200b\ufeff"
+# zero-width spaces or a byte-order mark that str.strip() keeps) …
+_WRAPPERS = "<>\"'`()[]{}*_~\u200b\ufeff"
+# … and end sentences after them: "see https://hire.lever.co/candidates/….".
+_TRAILING = _WRAPPERS + ".,;:!?"
+# Where a link stops inside surrounding text or markup: Markdown's [text](link), Slack's
+# <link|text>, HTML's href="link", quotes, and spaces. No Lever link contains one of these.
+_LINK_STOPS_RE = re.compile(r"[\s<>\"'`\[\](){}|\\^]+")
 
 
 class UrlErrorCode(StrEnum):
     EMPTY = "empty"
     TOO_LONG = "too_long"
+    CONTROL_CHARACTERS = "control_characters"
     HAS_SPACES = "has_spaces"
+    SEVERAL_LINKS = "several_links"
     NOT_LEVER = "not_lever"
     JOB_POSTING = "job_posting"
     APPLICATION_SEARCH = "application_search"
@@ -61,8 +69,16 @@ _MESSAGES: dict[UrlErrorCode, str] = {
         f"That is longer than any Lever link (over {MAX_URL_LENGTH} characters). "
         "Copy the link from the candidate's profile in Lever and paste it again."
     ),
+    UrlErrorCode.CONTROL_CHARACTERS: (
+        "This holds control characters (such as NUL) that no link has. Copy the link from "
+        "the candidate's profile in Lever again."
+    ),
     UrlErrorCode.HAS_SPACES: (
-        "A link can't contain spaces. Paste one Lever candidate link at a time (one per line)."
+        "A link can't contain spaces: this one was split apart. Copy the link from the "
+        "candidate's profile in Lever again."
+    ),
+    UrlErrorCode.SEVERAL_LINKS: (
+        "This holds more than one Lever link. Paste one candidate link at a time (one per line)."
     ),
     UrlErrorCode.NOT_LEVER: (
         "This isn't a Lever candidate link. Open the candidate's profile in Lever and copy "
@@ -118,12 +134,102 @@ def parse_candidate_url(
 ) -> ParsedCandidateUrl:
     """Return the region and opportunity id of a pasted Lever candidate link.
 
+    The link may come wrapped as chat and email write it (``<…>``, ``[text](…)``, ``"…".``,
+    ``<…|text>``, ``href="…"``) or inside a sentence: the one Lever link the text holds is read.
     Raises only ``LeverUrlError`` for bad input, each kind with its own ``code``. With
     ``expected_region`` (the integration's region), a link from another region is an error too.
     A wrong ``expected_region`` value is a programming error and raises a plain ``ValueError``.
     """
     expected = Region(expected_region) if expected_region is not None else None
-    parts = _split(raw)
+    parsed = _link_in(_text(raw))
+    if expected is not None and parsed.region != expected:
+        region = parsed.region
+        raise LeverUrlError(
+            UrlErrorCode.REGION_MISMATCH,
+            f"This link is from Lever's {REGION_LABELS[region]} site ({_HOST_FOR_REGION[region]}), "
+            f"but this integration is connected to Lever's {REGION_LABELS[expected]} site "
+            f"({_HOST_FOR_REGION[expected]}). Paste a link from {_HOST_FOR_REGION[expected]}, "
+            "or change the integration's region.",
+        )
+    return parsed
+
+
+def candidate_url(region: Region | str, opportunity_id: str) -> str:
+    """The recruiter-facing link to an opportunity, the same as Lever's ``urls.show``."""
+    if not isinstance(opportunity_id, str) or not _UUID_RE.fullmatch(opportunity_id):
+        raise LeverUrlError(UrlErrorCode.MALFORMED_ID)
+    return f"https://{_HOST_FOR_REGION[Region(region)]}/candidates/{opportunity_id.lower()}"
+
+
+def _text(raw: object) -> str:
+    """The pasted text, checked as text: not empty, not megabytes, no control characters."""
+    if not isinstance(raw, str):  # form fields can hand over None
+        raise LeverUrlError(UrlErrorCode.EMPTY if raw is None else UrlErrorCode.NOT_LEVER)
+    if len(raw) > MAX_URL_LENGTH * 4:  # don't even strip megabytes of paste
+        raise LeverUrlError(UrlErrorCode.TOO_LONG)
+    # NUL and the like (U+FFFD: one replaced where it could not be stored) are never typed.
+    if any((category(char) == "Cc" and not char.isspace()) or char == "\ufffd" for char in raw):
+        raise LeverUrlError(UrlErrorCode.CONTROL_CHARACTERS)
+    text = _trim(raw)
+    if not text:
+        raise LeverUrlError(UrlErrorCode.EMPTY)
+    if len(text) > MAX_URL_LENGTH:
+        raise LeverUrlError(UrlErrorCode.TOO_LONG)
+    return text
+
+
+def _trim(text: str) -> str:
+    """Without the wrappers around it and the sentence punctuation after it."""
+    return text.strip().lstrip(_WRAPPERS).rstrip(_TRAILING).strip()
+
+
+def _link_in(text: str) -> ParsedCandidateUrl:
+    """The one Lever candidate link in ``text`` (already trimmed).
+
+    Text without spaces that is a link is the answer. Else the link-like words in it decide:
+    one Lever candidate among them (however often it is repeated, as Markdown's
+    ``[link](link)`` does) is the answer; two are an error. With none, text without spaces
+    was meant as one link and keeps its own error; text with spaces gives its first
+    link-like word's error, "a link can't contain spaces" for a link broken apart, or "not a
+    Lever link" for text with no link at all ("Jane Doe").
+    """
+    plain_error: LeverUrlError | None = None
+    if not any(char.isspace() for char in text):
+        try:
+            return _parse_link(text)
+        except LeverUrlError as exc:
+            plain_error = exc
+    found: dict[str, ParsedCandidateUrl] = {}
+    errors: list[LeverUrlError] = []
+    for word in _LINK_STOPS_RE.split(text):
+        word = _trim(word)
+        if "//" not in word and "lever.co" not in word.lower():
+            continue
+        try:
+            parsed = _parse_link(word)
+        except LeverUrlError as exc:
+            errors.append(exc)
+            continue
+        found.setdefault(parsed.opportunity_id, parsed)
+    if len(found) == 1:
+        return next(iter(found.values()))
+    if found:
+        raise LeverUrlError(UrlErrorCode.SEVERAL_LINKS)
+    if plain_error is not None:
+        raise plain_error
+    if any(char.isspace() for char in text):
+        try:
+            _parse_link("".join(text.split()))
+        except LeverUrlError:
+            pass  # not a link split by spaces either
+        else:
+            raise LeverUrlError(UrlErrorCode.HAS_SPACES)
+    raise errors[0] if errors else LeverUrlError(UrlErrorCode.NOT_LEVER)
+
+
+def _parse_link(text: str) -> ParsedCandidateUrl:
+    """Region and opportunity id of ``text``, a link alone (no spaces, no markup)."""
+    parts = _split(text)
     host = (parts.hostname or "").rstrip(".")
 
     if host in _JOBS_HOSTS:
@@ -143,38 +249,12 @@ def parse_candidate_url(
     opportunity_id = segments[1]
     if not _UUID_RE.fullmatch(opportunity_id):
         raise LeverUrlError(UrlErrorCode.MALFORMED_ID)
-
-    if expected is not None and region != expected:
-        raise LeverUrlError(
-            UrlErrorCode.REGION_MISMATCH,
-            f"This link is from Lever's {REGION_LABELS[region]} site ({_HOST_FOR_REGION[region]}), "
-            f"but this integration is connected to Lever's {REGION_LABELS[expected]} site "
-            f"({_HOST_FOR_REGION[expected]}). Paste a link from {_HOST_FOR_REGION[expected]}, "
-            "or change the integration's region.",
-        )
     return ParsedCandidateUrl(region=region, opportunity_id=opportunity_id.lower())
 
 
-def candidate_url(region: Region | str, opportunity_id: str) -> str:
-    """The recruiter-facing link to an opportunity, the same as Lever's ``urls.show``."""
-    if not isinstance(opportunity_id, str) or not _UUID_RE.fullmatch(opportunity_id):
-        raise LeverUrlError(UrlErrorCode.MALFORMED_ID)
-    return f"https://{_HOST_FOR_REGION[Region(region)]}/candidates/{opportunity_id.lower()}"
-
-
-def _split(raw: str) -> SplitResult:
-    if not isinstance(raw, str):  # form fields can hand over None
-        raise LeverUrlError(UrlErrorCode.EMPTY if raw is None else UrlErrorCode.NOT_LEVER)
-    if len(raw) > MAX_URL_LENGTH * 4:  # don't even strip megabytes of paste
-        raise LeverUrlError(UrlErrorCode.TOO_LONG)
-    text = raw.strip().strip(_WRAPPERS).strip()
-    if not text:
-        raise LeverUrlError(UrlErrorCode.EMPTY)
-    if len(text) > MAX_URL_LENGTH:
-        raise LeverUrlError(UrlErrorCode.TOO_LONG)
+def _split(text: str) -> SplitResult:
     if any(char.isspace() for char in text):
         raise LeverUrlError(UrlErrorCode.HAS_SPACES)
-
     if text.startswith("//"):
         text = "https:" + text
     elif "://" not in text:

@@ -7,7 +7,6 @@ from uuid import UUID
 
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +18,7 @@ from integrations.models import AtsPosting, RoleMapping
 from integrations.roles import selectors
 from integrations.roles.services import mappings
 from karatlever.accounts.http import signed_in_user
+from karatlever.api import StrictLimitOffsetPagination
 from karatlever.hiring.models import Role
 
 
@@ -88,13 +88,23 @@ class RoleMappingListApi(APIView):
 
     permission_classes = [IsAuthenticated, IsOrganizationAdmin]
 
-    class Pagination(LimitOffsetPagination):
+    class Pagination(StrictLimitOffsetPagination):
         default_limit = 100
         max_limit = 500
 
+    # The schema describes the answer as this page ({count, next, previous, results}).
+    pagination_class = Pagination
+
     class RoleMappingFilterSerializer(serializers.Serializer[Any]):
-        unmatched = serializers.BooleanField(required=False, default=False)
-        state = serializers.CharField(required=False, default="", max_length=20)
+        unmatched = serializers.BooleanField(
+            required=False, default=False, help_text="Only postings without a Karat role."
+        )
+        state = serializers.CharField(
+            required=False,
+            max_length=20,
+            help_text="Only postings in this ATS state (Lever: published, internal, closed, "
+            "draft, pending, rejected).",
+        )
 
     @extend_schema(
         operation_id="role_mappings_list",
@@ -115,7 +125,7 @@ class RoleMappingListApi(APIView):
         postings = selectors.role_mapping_list(
             integration=integration,
             unmatched_only=filters.validated_data["unmatched"],
-            state=filters.validated_data["state"],
+            state=filters.validated_data.get("state", ""),
         )
         paginator = self.Pagination()
         page = paginator.paginate_queryset(postings, request, view=self)

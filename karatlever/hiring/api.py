@@ -18,7 +18,6 @@ from django.db import IntegrityError
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +25,7 @@ from rest_framework.views import APIView
 
 from karatlever.accounts.http import signed_in_user
 from karatlever.accounts.selectors import group_list_visible, membership_get
+from karatlever.api import StrictPageNumberPagination
 from karatlever.hiring import selectors, services
 from karatlever.hiring.hooks import candidacy_context
 from karatlever.hiring.models import Candidacy
@@ -35,6 +35,7 @@ from karatlever.hiring.serializers import (
     CandidacyFilterSerializer,
     CandidacyOutputSerializer,
     EventRecordedOutputSerializer,
+    candidacy_ats_links,
 )
 
 
@@ -47,7 +48,7 @@ class IsOrganizationMember(BasePermission):
         return membership_get(user=signed_in_user(request)) is not None
 
 
-class CandidacyPagination(PageNumberPagination):
+class CandidacyPagination(StrictPageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
@@ -83,8 +84,11 @@ class CandidacyListApi(GenericAPIView[Candidacy]):
         )
         filters.is_valid(raise_exception=True)
         candidacies = selectors.candidacy_list_filtered(user=user, **filters.filters())
-        page = self.paginate_queryset(candidacies)
-        return self.get_paginated_response(CandidacyOutputSerializer(page, many=True).data)
+        page = list(self.paginate_queryset(candidacies) or [])
+        context = {"ats_links": candidacy_ats_links(page)}
+        return self.get_paginated_response(
+            CandidacyOutputSerializer(page, many=True, context=context).data
+        )
 
 
 class CandidacyDetailApi(APIView):
@@ -98,9 +102,11 @@ class CandidacyDetailApi(APIView):
     )
     def get(self, request: Request, code: UUID) -> Response:
         candidacy = selectors.candidacy_get(user=signed_in_user(request), code=code)
+        extra = candidacy_context(candidacy)
         context = {
             "events": selectors.candidacy_event_list(candidacy=candidacy),
-            "ats_profile": candidacy_context(candidacy).get("ats_profile"),
+            "ats_profile": extra.get("ats_profile"),
+            "ats_links": {candidacy.pk: extra.get("ats_link")},
         }
         return Response(CandidacyDetailOutputSerializer(candidacy, context=context).data)
 
@@ -117,7 +123,10 @@ class CandidacyEventCreateApi(APIView):
             "answers 200 with the first event and changes nothing. Allowed moves: scheduled "
             "after invited or scheduled (a reschedule); completed after scheduled; "
             "results_ready after completed; cancelled and expired after invited or scheduled; "
-            "redo after completed, results_ready, cancelled or expired (back to invited)."
+            "redo after completed, results_ready, cancelled or expired (back to invited). "
+            "Times must agree (else 409 time_conflict): completed and results_ready once the "
+            "interview's time has come, expired only with no booked interview ahead, and "
+            "scheduled_at not before the invitation (or the last redo)."
         ),
         request=CandidacyEventInputSerializer,
         responses={
@@ -127,7 +136,8 @@ class CandidacyEventCreateApi(APIView):
             ),
             409: OpenApiResponse(
                 description="The move is not allowed from the current Karat status "
-                "(code invalid_transition), or the event id was used for another type "
+                "(code invalid_transition), its times contradict the candidacy's (code "
+                "time_conflict), or the event id was used for another type "
                 "(code event_id_reused)"
             ),
             **_ERRORS,

@@ -3,7 +3,7 @@ them: they register from their ``AppConfig.ready()``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from karatlever.hiring.models import Candidacy
@@ -27,4 +27,27 @@ def candidacy_context(candidacy: Candidacy) -> dict[str, Any]:
     context: dict[str, Any] = {}
     for hook in _candidacy_context_hooks:
         context.update(hook(candidacy))
+    return context
+
+
+# The same for a page of candidacies at once, by candidacy pk, so a list costs a constant number
+# of queries. Known key: ``ats_link``, a dict ``{ats, integration, opportunity_id, url}`` or
+# None (integrations: the candidacy's opportunity in the ATS).
+CandidacyListContextHook = Callable[[Sequence[Candidacy]], dict[int, dict[str, Any]]]
+_candidacy_list_context_hooks: list[CandidacyListContextHook] = []
+
+
+def candidacy_list_context_hook_register(hook: CandidacyListContextHook) -> None:
+    """Add ``hook`` (once, however often it is registered)."""
+    if hook not in _candidacy_list_context_hooks:
+        _candidacy_list_context_hooks.append(hook)
+
+
+def candidacy_list_context(candidacies: Sequence[Candidacy]) -> dict[int, dict[str, Any]]:
+    """Every registered list hook's context for each of ``candidacies``, by pk (each hook
+    answers for the whole sequence at once)."""
+    context: dict[int, dict[str, Any]] = {c.pk: {} for c in candidacies}
+    for hook in _candidacy_list_context_hooks:
+        for pk, extra in hook(candidacies).items():
+            context.setdefault(pk, {}).update(extra)
     return context

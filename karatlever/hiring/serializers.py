@@ -3,6 +3,7 @@ platform's progress events (validated here; the rules live in services)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from karatlever.accounts.models import Group
+from karatlever.hiring.hooks import candidacy_list_context
 from karatlever.hiring.models import (
     Candidacy,
     CandidacyEvent,
@@ -112,12 +114,55 @@ class AtsSideSerializer(serializers.Serializer[Any]):
     )
 
 
+class BlankAsNullChoiceField(serializers.ChoiceField):
+    """A choice read from a model field whose "none" is "": answered as null, since "" is
+    none of the choices a client was told of."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_null=True, read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return None if value in ("", None) else super().to_representation(value)
+
+
+class BlankAsNullURLField(serializers.URLField):
+    """A link read from a model field whose "none" is "": answered as null, not as "" (which
+    is no URL)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_null=True, read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return None if value in ("", None) else super().to_representation(value)
+
+
+class AtsLinkSerializer(serializers.Serializer[Any]):
+    """Which opportunity in the ATS the candidacy is (it was invited from, or linked to)."""
+
+    ats = serializers.CharField(help_text='The ATS, e.g. "lever".')
+    integration = serializers.UUIDField(
+        help_text="The integration's id, as in GET /api/v1/integrations/"
+    )
+    opportunity_id = serializers.CharField(help_text="The opportunity's id in the ATS.")
+    url = serializers.URLField(
+        allow_null=True, help_text="The candidate's page in the ATS (null: none can be made)."
+    )
+
+
 class CandidacyOutputSerializer(serializers.ModelSerializer[Candidacy]):
+    """A candidacy. Context ``ats_links``: ``{candidacy pk: ats_link or None}`` for every
+    candidacy serialized (``candidacy_ats_links``); without it each row asks the hooks alone."""
+
     id = serializers.UUIDField(source="code", read_only=True)
     group = CandidacyGroupSerializer(read_only=True)
     role = CandidacyRoleSerializer(read_only=True)
     interview_scheduled_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    recommendation = BlankAsNullChoiceField(
+        choices=Recommendation.choices, help_text="Once results are ready, else null."
+    )
+    report_url = BlankAsNullURLField(help_text="The report, once results are ready, else null.")
     ats = AtsSideSerializer(source="*", read_only=True)
+    ats_link = serializers.SerializerMethodField()
 
     class Meta:
         model = Candidacy
@@ -133,10 +178,24 @@ class CandidacyOutputSerializer(serializers.ModelSerializer[Candidacy]):
             "results_summary",
             "report_url",
             "ats",
+            "ats_link",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(AtsLinkSerializer(allow_null=True))
+    def get_ats_link(self, obj: Candidacy) -> dict[str, Any] | None:
+        links: dict[int, Any] | None = self.context.get("ats_links")
+        if links is None or obj.pk not in links:
+            links = candidacy_ats_links([obj])
+        link: dict[str, Any] | None = links[obj.pk]
+        return link
+
+
+def candidacy_ats_links(candidacies: Sequence[Candidacy]) -> dict[int, Any]:
+    """``ats_link`` (or None) of each candidacy by pk, from the list hooks (one go)."""
+    return {pk: extra.get("ats_link") for pk, extra in candidacy_list_context(candidacies).items()}
 
 
 class EventOutputSerializer(serializers.ModelSerializer[CandidacyEvent]):
@@ -150,6 +209,9 @@ class EventOutputSerializer(serializers.ModelSerializer[CandidacyEvent]):
     )
     actor: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="email", read_only=True, allow_null=True, help_text="Who did it, if a person."
+    )
+    milestone = BlankAsNullChoiceField(
+        choices=Milestone.choices, help_text="The Karat milestone this entry records, else null."
     )
 
     class Meta:

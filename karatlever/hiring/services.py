@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -47,6 +47,13 @@ class MilestoneInvalid(HiringError):
     default_code = "invalid"
 
 
+class TimeConflict(InvalidTransition):
+    """The milestone's times contradict the candidacy's: completing an interview that has not
+    started, an interview before the invitation (409)."""
+
+    default_code = "time_conflict"
+
+
 class EventIdReused(HiringError):
     """The interview platform's event id was already used for a different milestone (409)."""
 
@@ -86,6 +93,10 @@ MILESTONE_RULES: dict[str, tuple[frozenset[str], str]] = {
 }
 
 SUMMARY_MAX_LENGTH = 5000
+
+# How far apart two clocks (the interview platform's, ours) may be before their times are
+# taken to contradict each other.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def milestones_allowed(status: str) -> list[str]:
@@ -247,6 +258,52 @@ def _milestone_fields_check(
             )
 
 
+def _when(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def _milestone_times_check(
+    candidacy: Candidacy, milestone: str, *, scheduled_at: datetime | None
+) -> None:
+    """Refuse (TimeConflict) a milestone whose times contradict the candidacy's, within
+    CLOCK_SKEW: ``completed`` and ``results_ready`` for an interview that has not started;
+    ``expired`` while the booked interview is still ahead (cancel it instead); ``scheduled`` for
+    a time before the candidate was invited (or before the last redo). A past time after that
+    is accepted: the platform may report a booking late. ``cancelled`` and ``redo`` take none."""
+    now = timezone.now()
+    ahead = candidacy.interview_scheduled_at
+    if ahead is not None and ahead > now + CLOCK_SKEW:
+        if milestone in (Milestone.COMPLETED, Milestone.RESULTS_READY):
+            raise TimeConflict(
+                f"The interview is scheduled for {_when(ahead)} and has not started yet, so it "
+                f"can't be marked “{Milestone(milestone).label.lower()}”. If it was moved "
+                "earlier, send “scheduled” with the new time first."
+            )
+        if milestone == Milestone.EXPIRED:
+            raise TimeConflict(
+                f"The interview is booked for {_when(ahead)}, still ahead, so the invitation "
+                "has not expired. If the interview won't happen, it is cancelled."
+            )
+    if milestone == Milestone.SCHEDULED and scheduled_at is not None:
+        start = (
+            CandidacyEvent.objects.filter(
+                candidacy=candidacy, milestone__in=[Milestone.INVITED, Milestone.REDO]
+            )
+            .order_by("-occurred_at", "-pk")
+            .values_list("occurred_at", "milestone")
+            .first()
+        )
+        since, why = start if start is not None else (candidacy.created_at, Milestone.INVITED)
+        if scheduled_at < since - CLOCK_SKEW:
+            event = "was invited" if why == Milestone.INVITED else "was sent for a redo"
+            raise TimeConflict(
+                f"The interview time {_when(scheduled_at)} is before the candidate {event} "
+                f"({_when(since)}): an interview can't come before it. Check the time and its "
+                "offset.",
+                field="scheduled_at",
+            )
+
+
 @transaction.atomic
 def candidacy_milestone_record(
     *,
@@ -273,7 +330,9 @@ def candidacy_milestone_record(
     "summary", "report_url"}``; ``candidacy_changed`` fires inside this transaction.
 
     Raises MilestoneInvalid (bad or missing fields), InvalidTransition (the milestone cannot
-    follow the current status) or EventIdReused (the id was used for another milestone).
+    follow the current status), TimeConflict (an InvalidTransition: its times contradict the
+    candidacy's, see ``_milestone_times_check``) or EventIdReused (the id was used for another
+    milestone).
     Concurrent calls with one new event id are serialised by the candidacy's row lock; where
     the database has no row locks the unique constraint on (candidacy, external_id) raises
     IntegrityError for the loser, which callers answer by calling again (a replay).
@@ -305,6 +364,7 @@ def candidacy_milestone_record(
             f"A candidacy that is {candidacy.get_karat_status_display().lower()} cannot be "
             f"marked “{Milestone(milestone).label.lower()}”."
         )
+    _milestone_times_check(candidacy, milestone, scheduled_at=scheduled_at)
     previous = candidacy.karat_status
     candidacy.karat_status = status
     if milestone == Milestone.SCHEDULED:

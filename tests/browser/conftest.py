@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import TypedDict
 
@@ -15,6 +15,7 @@ import pytest
 # ORM calls our fixtures make from it.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+from django.utils import timezone
 from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
@@ -133,7 +134,8 @@ def hiring_demo(group: Group, second_group: Group) -> HiringDemo:
     services.candidacy_milestone_record(
         candidacy=candidacies[1],
         milestone=Milestone.SCHEDULED,
-        scheduled_at=datetime(2026, 12, 1, 15, 0, tzinfo=UTC),
+        # Just held: after the invitation, and over, so it can be marked completed.
+        scheduled_at=timezone.now() - timedelta(minutes=1),
     )
     services.candidacy_ats_state_apply(
         candidacy=candidacies[2],

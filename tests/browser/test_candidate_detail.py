@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from karatlever.accounts.models import User
@@ -31,7 +34,8 @@ def test_timeline_shows_events_newest_first_and_a_status_change_adds_one(
 
     # when: the admin schedules the interview from the detail page
     page.get_by_label("Milestone", exact=True).select_option(label="Interview scheduled")
-    page.get_by_label("Interview time").fill("2026-12-01T15:00")
+    tomorrow = (timezone.now() + timedelta(days=1)).astimezone(UTC)
+    page.get_by_label("Interview time").fill(f"{tomorrow:%Y-%m-%dT%H:%M}")
     page.get_by_role("button", name="Record milestone").click()
 
     # then: one new event at the top, by this admin, from a person

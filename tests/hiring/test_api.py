@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -40,6 +41,18 @@ def _post(client: Client, url: str, body: Any) -> Any:
     return client.post(url, data=json.dumps(body), content_type="application/json")
 
 
+# The clock: candidates are invited on 20 November and the tests' interview (LATER, 1 December
+# 13:00 UTC) is over by now, so scheduling it and then completing it keep time.
+INVITED_AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+NOW = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _clock() -> Iterator[None]:
+    with time_machine.travel(NOW):
+        yield
+
+
 @pytest.fixture
 def role(group: Group) -> Role:
     return RoleFactory(group=group, title="Backend Engineer", requisition_code="ENG-1")
@@ -47,9 +60,10 @@ def role(group: Group) -> Role:
 
 @pytest.fixture
 def candidacy(role: Role) -> Candidacy:
-    return services.candidacy_create(
-        role=role, candidate_name="Ada Lovelace", candidate_email="ada@example.com"
-    )
+    with time_machine.travel(INVITED_AT):
+        return services.candidacy_create(
+            role=role, candidate_name="Ada Lovelace", candidate_email="ada@example.com"
+        )
 
 
 @pytest.fixture
@@ -412,7 +426,8 @@ def test_losing_the_insert_race_is_answered_as_a_replay(
 def test_the_same_event_sent_concurrently_is_recorded_once(
     admin_user: User, token_for: Callable[[User], str], role: Role
 ) -> None:
-    candidacy = CandidacyFactory(role=role)
+    with time_machine.travel(INVITED_AT):
+        candidacy = CandidacyFactory(role=role)
     token = token_for(admin_user)
     body = json.dumps({"type": "scheduled", "event_id": "burst", "scheduled_at": LATER})
     barrier = threading.Barrier(4)
@@ -853,14 +868,16 @@ def test_the_openapi_schema_documents_the_candidacy_routes(admin_client: Client)
     assert set(request["required"]) == {"type", "event_id"}
 
 
-def test_timestamps_in_the_future_and_past_are_both_accepted(
-    admin_api: Client, candidacy: Candidacy
+@pytest.mark.parametrize("days", [-5, 400])
+def test_interview_times_in_the_future_and_past_are_both_accepted(
+    admin_api: Client, candidacy: Candidacy, days: int
 ) -> None:
-    """The platform reports what happened; the API does not second-guess a time in the past."""
-    past = (datetime.now(UTC) - timedelta(days=400)).isoformat()
+    """The platform reports what happened: a time in the past is fine once the candidate was
+    invited (a time before that is refused: tests/hiring/test_milestone_times.py)."""
+    at = (NOW + timedelta(days=days)).isoformat()
 
     response = _post(
-        admin_api, _events(candidacy), {"type": "scheduled", "event_id": "p", "scheduled_at": past}
+        admin_api, _events(candidacy), {"type": "scheduled", "event_id": "p", "scheduled_at": at}
     )
 
     assert response.status_code == 201
@@ -876,3 +893,63 @@ def test_the_route_walks_cover_the_candidacy_api() -> None:
         "api/v1/candidacies/<uuid:code>/",
         "api/v1/candidacies/<uuid:code>/events/",
     } <= set(all_routes())
+
+
+# --- the ATS link: which Lever opportunity a candidacy is -------------------------------------
+
+
+def test_the_list_and_the_detail_name_the_lever_opportunity(
+    admin_api: Client, role: Role, candidacy: Candidacy
+) -> None:
+    # Registered by integrations (hiring never imports it): the same hooks as the page's.
+    from integrations.models import OpportunityLink
+    from tests.factories import IntegrationFactory
+
+    integration = IntegrationFactory(group=candidacy.group, region="us")
+    OpportunityLink.objects.create(
+        integration=integration,
+        candidacy=candidacy,
+        opportunity_id="0A1B2C3D-0000-4000-8000-00000000ABCD",
+    )
+    unlinked = CandidacyFactory(role=role)
+    expected = {
+        "ats": "lever",
+        "integration": str(integration.public_id),
+        "opportunity_id": "0A1B2C3D-0000-4000-8000-00000000ABCD",
+        "url": "https://hire.lever.co/candidates/0a1b2c3d-0000-4000-8000-00000000abcd",
+    }
+
+    rows = {r["id"]: r for r in admin_api.get(LIST).json()["results"]}
+    detail = admin_api.get(_detail(candidacy)).json()
+
+    assert rows[str(candidacy.code)]["ats_link"] == expected
+    assert rows[str(unlinked.code)]["ats_link"] is None
+    assert detail["ats_link"] == expected
+    assert admin_api.get(_detail(unlinked)).json()["ats_link"] is None
+
+
+def test_the_list_query_count_does_not_grow_with_linked_candidacies(
+    admin_api: Client,
+    role: Role,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+) -> None:
+    from integrations.models import OpportunityLink
+    from tests.factories import IntegrationFactory
+
+    integration = IntegrationFactory(group=role.group)
+
+    def linked(n: int) -> None:
+        for candidacy in CandidacyFactory.create_batch(n, role=role):
+            OpportunityLink.objects.create(
+                integration=integration, candidacy=candidacy, opportunity_id=str(uuid.uuid4())
+            )
+
+    linked(2)
+    with django_assert_max_num_queries(20) as few:
+        admin_api.get(LIST, {"page_size": 200})
+    linked(40)
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = admin_api.get(LIST, {"page_size": 200})
+
+    assert all(r["ats_link"] for r in response.json()["results"])

@@ -3,12 +3,14 @@ admin's milestone form (the chosen milestone's fields only)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
 from integrations.models import OpportunityLink
@@ -240,8 +242,9 @@ def _timeline(client: Client, candidacy: Candidacy) -> list[str]:
 def test_milestone_entries_show_their_time_recommendation_summary_and_report(
     recruiter_client: Client, candidacy: Candidacy
 ) -> None:
+    interview = (timezone.now() + timedelta(hours=1)).replace(second=0, microsecond=0)
     steps: list[tuple[str, dict[str, Any]]] = [
-        (Milestone.SCHEDULED, {"scheduled_at": datetime(2026, 12, 1, 13, 0, tzinfo=UTC)}),
+        (Milestone.SCHEDULED, {"scheduled_at": interview}),
         (Milestone.COMPLETED, {}),
         (
             Milestone.RESULTS_READY,
@@ -253,9 +256,12 @@ def test_milestone_entries_show_their_time_recommendation_summary_and_report(
         ),
     ]
     for milestone, fields in steps:
-        services.candidacy_milestone_record(
-            candidacy=candidacy, milestone=milestone, event_id=f"evt-{milestone}", **fields
-        )
+        # Completed and its results come once the interview is over.
+        later = timedelta(hours=0 if milestone == Milestone.SCHEDULED else 2)
+        with time_machine.travel(timezone.now() + later):
+            services.candidacy_milestone_record(
+                candidacy=candidacy, milestone=milestone, event_id=f"evt-{milestone}", **fields
+            )
 
     results, completed, scheduled, created = _timeline(recruiter_client, candidacy)
 
@@ -266,7 +272,8 @@ def test_milestone_entries_show_their_time_recommendation_summary_and_report(
     assert "event id <code>evt-results_ready</code>" in results
     assert "Interview completed (Karat status: Scheduled → Interview completed)" in completed
     assert "<dl" not in completed  # nothing to detail
-    assert '<dt>Interview</dt><dd><time datetime="2026-12-01T13:00:00Z"' in scheduled
+    iso = interview.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert f'<dt>Interview</dt><dd><time datetime="{iso}"' in scheduled
     assert "Karat (automatic)" in scheduled
     assert "Invited to interview for Backend Engineer" in created
 
@@ -556,10 +563,11 @@ def test_results_from_the_form_are_recorded_and_shown(
 
 
 def test_the_interview_time_is_read_as_utc(admin_client: Client, candidacy: Candidacy) -> None:
+    tomorrow = (timezone.now() + timedelta(days=1)).astimezone(UTC)
     admin_client.post(
         reverse("hiring:candidate-status-change", args=[candidacy.code]),
-        {"milestone": "scheduled", "scheduled_at": "2026-12-01T15:00"},
+        {"milestone": "scheduled", "scheduled_at": f"{tomorrow:%Y-%m-%dT%H:%M}"},
     )
 
     candidacy.refresh_from_db()
-    assert candidacy.interview_scheduled_at == datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
+    assert candidacy.interview_scheduled_at == tomorrow.replace(second=0, microsecond=0)

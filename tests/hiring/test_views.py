@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 from django.test import Client
 from django.urls import Resolver404, resolve, reverse
+from django.utils import timezone
 from pytest_django import DjangoAssertNumQueries
 
 from karatlever.accounts.models import Group, User
@@ -530,9 +531,10 @@ def test_admin_status_change_through_the_form_creates_one_event(
 ) -> None:
     before = candidacy.events.count()
 
+    tomorrow = (timezone.now() + timedelta(days=1)).astimezone(UTC)
     response = admin_client.post(
         reverse("hiring:candidate-status-change", args=[candidacy.code]),
-        {"milestone": "scheduled", "scheduled_at": "2026-12-01T15:00"},
+        {"milestone": "scheduled", "scheduled_at": f"{tomorrow:%Y-%m-%dT%H:%M}"},
     )
 
     candidacy.refresh_from_db()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -50,13 +51,22 @@ def invite_batch_start(*, group: Group, raw_urls: str, actor: User | None) -> In
             total=len(urls),
         )
         InviteItem.objects.bulk_create(
-            InviteItem(batch=batch, position=i, url=url[:4096]) for i, url in enumerate(urls)
+            InviteItem(batch=batch, position=i, url=_storable(url[:4096]))
+            for i, url in enumerate(urls)
         )
         inline = _enqueue_unless_small(batch, "preview")
     if inline:
         invite_batch_preview(batch_id=batch.pk, profile=ats.INTERACTIVE)
     batch.refresh_from_db()
     return batch
+
+
+def _storable(line: str) -> str:
+    """``line`` with its control characters (NUL …, which PostgreSQL text and JSON refuse) as
+    U+FFFD, so the row is stored and its preview says what is wrong with the line."""
+    return "".join(
+        "\ufffd" if unicodedata.category(c) == "Cc" and not c.isspace() else c for c in line
+    )
 
 
 def batch_runs_in_background(batch: InviteBatch) -> bool:

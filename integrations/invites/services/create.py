@@ -263,9 +263,13 @@ def _create(
 
 
 def urls_clean(raw: Sequence[str] | str) -> list[str]:
-    """One URL per non-blank line (or list item), at most MAX_URLS. Raises InviteInputError."""
-    lines = raw.splitlines() if isinstance(raw, str) else list(raw)
-    urls = [line.strip() for line in lines if isinstance(line, str) and line.strip()]
+    """The items to invite, in order, at most MAX_URLS: every item of a list (the API: a
+    blank or broken item gets its own result, never dropped), or each non-blank line of a
+    paste (the page: blank lines only separate). Raises InviteInputError for none or too many."""
+    if isinstance(raw, str):
+        urls = [line for line in raw.splitlines() if line.strip()]
+    else:
+        urls = list(raw)
     if not urls:
         raise InviteInputError("Paste at least one Lever candidate URL.", field="lever_urls")
     if len(urls) > MAX_URLS:
@@ -303,7 +307,11 @@ def invite_urls(
             continue
         seen.add(preview.opportunity_id)
         if not preview.ok or integration is None:
-            outcomes.append(InviteOutcome(url, preview.code, preview.message))
+            outcomes.append(
+                InviteOutcome(
+                    url, preview.code, preview.message, opportunity_id=preview.opportunity_id
+                )
+            )
             continue
         matched = Role.objects.filter(pk=preview.role_id).first() if preview.role_id else None
         outcomes.append(

@@ -34,7 +34,8 @@ MAX_URLS = 200
 class InviteCode(StrEnum):
     """Why a URL was not invited (or that it was). URL mistakes use the adapter's own codes
     (``ats.CandidateUrlError.code``: not_lever, job_posting, application_search,
-    region_mismatch, no_id, malformed_id, empty, too_long, has_spaces)."""
+    region_mismatch, no_id, malformed_id, empty, too_long, control_characters, has_spaces,
+    several_links)."""
 
     INVITED = "invited"
     ALREADY_INVITED = "already_invited"
@@ -175,7 +176,8 @@ def invite_group_default(*, groups: Sequence[Group]) -> Group | None:
 @dataclass(frozen=True)
 class InvitePreview:
     """One pasted URL, understood. ``ok`` False: ``code``/``message`` say why it can't be
-    invited (nothing else is set beyond the URL). Otherwise the candidate as the ATS has
+    invited (nothing else is set beyond the URL, and ``opportunity_id`` once the link
+    parsed). Otherwise the candidate as the ATS has
     them, the matched role (None: pick one) and the warnings."""
 
     url: str
@@ -262,14 +264,18 @@ def _error(url: str, code: str, message: str, **extra: Any) -> InvitePreview:
     return InvitePreview(url=url, ok=False, code=code, message=message, **extra)
 
 
-def _ats_error_preview(url: str, exc: ats.AtsError, *, label: str) -> InvitePreview:
-    """Each ATS failure with its own reason: the key, one record, or the ATS itself."""
+def _ats_error_preview(
+    url: str, exc: ats.AtsError, *, label: str, opportunity_id: str
+) -> InvitePreview:
+    """Each ATS failure with its own reason: the key, one record, or the ATS itself (naming
+    the opportunity the link parsed to)."""
     if isinstance(exc, ats.AtsRecordNotFound):
         return _error(
             url,
             InviteCode.UNKNOWN_OPPORTUNITY,
             f"{label} has no candidate with this link: it was deleted, or the link is from "
             "another account.",
+            opportunity_id=opportunity_id,
         )
     if isinstance(exc, ats.AtsRecordForbidden):
         return _error(
@@ -278,6 +284,7 @@ def _ats_error_preview(url: str, exc: ats.AtsError, *, label: str) -> InvitePrev
             f"This candidate is confidential in {label}, and the integration's API key has no "
             "access to confidential data. An admin can generate a key with confidential access "
             "and paste it in the integration's Settings.",
+            opportunity_id=opportunity_id,
         )
     if isinstance(exc, ats.AtsKeyError):
         if exc.status_code == 401:
@@ -286,12 +293,14 @@ def _ats_error_preview(url: str, exc: ats.AtsError, *, label: str) -> InvitePrev
                 InviteCode.KEY_REFUSED,
                 f"{label} refused the integration's API key. An admin must paste a working key "
                 "in the integration's Settings.",
+                opportunity_id=opportunity_id,
             )
         return _error(
             url,
             InviteCode.KEY_PERMISSION,
             f"The integration's API key may not read candidates in {label}. An admin must add "
             "the permission to read opportunities to the key.",
+            opportunity_id=opportunity_id,
         )
     if isinstance(exc, ats.AtsUnavailable):
         wait = f" (it asked to wait {exc.retry_after:.0f} s)" if exc.retry_after else ""
@@ -300,8 +309,14 @@ def _ats_error_preview(url: str, exc: ats.AtsError, *, label: str) -> InvitePrev
             InviteCode.ATS_UNAVAILABLE,
             f"{label} is busy or unavailable right now{wait}. Nothing was created: try again "
             "in a minute.",
+            opportunity_id=opportunity_id,
         )
-    return _error(url, InviteCode.ATS_ERROR, f"{label} refused the request: {exc.message}")
+    return _error(
+        url,
+        InviteCode.ATS_ERROR,
+        f"{label} refused the request: {exc.message}",
+        opportunity_id=opportunity_id,
+    )
 
 
 def _integration_problem(url: str, integration: AtsIntegration | None) -> InvitePreview | None:
@@ -360,7 +375,7 @@ def invite_preview(
             integration_failure_record(
                 integration_id=integration.pk, context="Inviting a candidate", error=exc
             )
-        return _ats_error_preview(url, exc, label=adapter.label)
+        return _ats_error_preview(url, exc, label=adapter.label, opportunity_id=ref.opportunity_id)
     integration_success_record(integration_id=integration.pk)
     return preview_of(
         group=group,

@@ -70,11 +70,14 @@ def linked(integration: AtsIntegration, opportunity_id: str | None = None) -> Ca
     return candidacy
 
 
+def interview_time() -> datetime:
+    """A minute before now, to the minute: after the invitation, over before it is completed."""
+    return (timezone.now() - timedelta(minutes=1)).replace(second=0, microsecond=0)
+
+
 def to_results(candidacy: Candidacy, recommendation: str = "strong_yes") -> None:
     candidacy_milestone_record(
-        candidacy=candidacy,
-        milestone=Milestone.SCHEDULED,
-        scheduled_at=datetime(2026, 12, 1, 15, 0, tzinfo=UTC),
+        candidacy=candidacy, milestone=Milestone.SCHEDULED, scheduled_at=interview_time()
     )
     candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.COMPLETED)
     candidacy_milestone_record(
@@ -124,6 +127,7 @@ def test_each_milestone_is_posted_as_a_note_a_status_tag_and_the_report_link(
     opportunity_id = candidacy.opportunity_link.opportunity_id
 
     to_results(candidacy)
+    interview = Candidacy.objects.get(pk=candidacy.pk).interview_scheduled_at
     rows = list(OutboundUpdate.objects.order_by("sequence"))
     result = drain(lever_integration)
 
@@ -142,7 +146,8 @@ def test_each_milestone_is_posted_as_a_note_a_status_tag_and_the_report_link(
     assert set(OutboundUpdate.objects.values_list("status", flat=True)) == {Status.SENT}
     notes = note_values(lever, opportunity_id)
     assert len(notes) == 3
-    assert "scheduled for 2026-12-01 15:00 UTC" in notes[0]
+    assert interview is not None
+    assert f"scheduled for {interview.astimezone(UTC):%Y-%m-%d %H:%M} UTC" in notes[0]
     assert "Strong yes" in notes[2]
     assert "Solid fundamentals." in notes[2]
     assert REPORT in notes[2]
