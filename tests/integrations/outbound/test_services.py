@@ -518,7 +518,7 @@ def test_a_tag_given_up_after_a_timeout_holds_back_the_next_tag_until_it_can_no_
     candidacy_milestone_record(
         candidacy=candidacy,
         milestone=Milestone.SCHEDULED,
-        scheduled_at=datetime(2026, 12, 1, 15, 0, tzinfo=UTC),
+        scheduled_at=timezone.now(),  # held just now: it can be completed at once
     )
     candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.COMPLETED)
 
