@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.utils.module_loading import import_string
 
@@ -40,6 +41,8 @@ class Feature:
     ``AtsBase``; with an ATS that lacks one, the feature is shown as not available for it.
     ``status_template``: the partial that shows the feature's ``detail`` on the status page
     (named here, not stored in snapshots, so a renamed partial never breaks a stored one).
+    ``activity``: ``"module.path.function"`` of an ``ActivityProvider``, the feature's share of
+    the status page's last-24-hours chart ("" when it has none).
     """
 
     key: str
@@ -49,6 +52,7 @@ class Feature:
     settings_section: str = ""
     needs: tuple[type, ...] = ()
     status_template: str = ""
+    activity: str = ""
 
 
 # In the setup guide's order of features; the status page lists them so, and the Settings page
@@ -71,6 +75,7 @@ FEATURES: tuple[Feature, ...] = (
         settings_section="integrations.outbound.views.settings_section",
         needs=(ats.Writes, ats.Users, ats.OpportunityDetails),
         status_template="integrations/outbound/_status_feature.html",
+        activity="integrations.outbound.selectors.outbound_update_hourly",
     ),
     Feature(
         AUTO_STATE_UPDATING,
@@ -81,6 +86,7 @@ FEATURES: tuple[Feature, ...] = (
         settings_section="webhooks.console_views.settings_section",
         needs=(ats.InboundDeliveries, ats.Opportunities),
         status_template="webhooks/_status_feature.html",
+        activity="webhooks.selectors.webhook_delivery_hourly",
     ),
     Feature(
         ROLE_MATCHING,
@@ -237,6 +243,26 @@ def feature_health_provider(key: str) -> FeatureHealthProvider | None:
     replace it on its module), or None while the feature is not built."""
     path = FEATURES_BY_KEY[key].health
     return import_string(path) if path else None
+
+
+# --- the status page's last 24 hours ----------------------------------------------------------
+
+ACTIVITY_SERIES = ("received", "sent", "failed")
+
+
+class ActivityProvider(Protocol):
+    """A feature's rows per hour from ``since`` on, in one grouped query: ``{series: {hour:
+    count}}``, each series one of ``ACTIVITY_SERIES`` and each hour the aware start of a UTC
+    hour (``TruncHour(..., tzinfo=UTC)``). The status selectors add the features' counts up."""
+
+    def __call__(
+        self, *, integration: AtsIntegration, since: datetime
+    ) -> Mapping[str, Mapping[datetime, int]]: ...
+
+
+def activity_providers() -> list[ActivityProvider]:
+    """The features' activity counters, in the table's order (imported when asked)."""
+    return [import_string(feature.activity) for feature in FEATURES if feature.activity]
 
 
 # --- the Settings page's sections -------------------------------------------------------------

@@ -246,3 +246,34 @@ def test_register_webhooks_points_the_sandbox_webhooks_at_the_console_once(
 def test_register_webhooks_without_the_demo_is_a_clear_error() -> None:
     with pytest.raises(CommandError, match=r"run `manage\.py seed_demo` first"):
         _seed("--register-webhooks")
+
+
+def test_every_seeded_candidacy_is_on_a_candidate_the_invite_preview_accepts(
+    settings: Settings,
+) -> None:
+    from integrations.invites.services.preview import (
+        InviteWarning,
+        email_unsupported_reason,
+        invite_preview,
+    )
+
+    with SandboxServer(port=0, rate_per_second=None) as sandbox:
+        settings.LEVER_API_BASE_URL = sandbox.api_url
+        _seed()
+        integration = AtsIntegration.objects.get(group__name="Engineering")
+        previews = [
+            invite_preview(
+                group=integration.group,
+                integration=integration,
+                url=f"https://hire.sandbox.lever.co/candidates/{link.opportunity_id}",
+            )
+            for link in integration.opportunity_links.all()
+        ]
+
+    assert len(previews) == 8
+    for preview in previews:
+        assert preview.ok, preview.message
+        assert preview.email
+        assert email_unsupported_reason(preview.email) == ""
+        # Invited by the seed, and nothing else to warn about.
+        assert preview.warnings == (InviteWarning.ALREADY_INVITED,)

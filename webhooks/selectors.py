@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Length
+from django.db.models.functions import Length, TruncHour
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -182,3 +182,24 @@ def payload_masked(payload: object) -> object:
     if isinstance(payload, list):
         return [payload_masked(item) for item in payload]
     return payload
+
+
+def webhook_delivery_hourly(
+    *, integration: AtsIntegration, since: datetime
+) -> dict[str, dict[datetime, int]]:
+    """The status page's share of "Auto state updating" (an ``ActivityProvider``): deliveries
+    received per UTC hour from ``since`` on, and how many of those Karat failed to process or
+    gave up on. One grouped query, however many deliveries."""
+    failed = Q(status__in=[WebhookDelivery.Status.FAILED, WebhookDelivery.Status.DEAD])
+    rows = (
+        WebhookDelivery.objects.filter(integration=integration, received_at__gte=since)
+        .annotate(hour=TruncHour("received_at", tzinfo=UTC))
+        .values("hour")
+        .annotate(received=Count("id"), failed=Count("id", filter=failed))
+        .order_by("hour")
+    )
+    counts: dict[str, dict[datetime, int]] = {"received": {}, "failed": {}}
+    for row in rows:
+        counts["received"][row["hour"]] = row["received"]
+        counts["failed"][row["hour"]] = row["failed"]
+    return counts

@@ -3,9 +3,10 @@ page's counts. Always scoped to one integration the caller may see."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Case, Count, DateTimeField, F, Max, Min, Q, QuerySet, When
+from django.db.models.functions import TruncHour
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -69,3 +70,35 @@ def outbound_stats(*, integration: AtsIntegration) -> dict[str, object]:
         others_sent=Count("id", filter=Q(status=Status.SENT) & ~Q(kind=OutboundUpdate.Kind.NOTE)),
         last_sent=Max("sent_at"),
     )
+
+
+def outbound_update_hourly(
+    *, integration: AtsIntegration, since: datetime
+) -> dict[str, dict[datetime, int]]:
+    """The status page's share of "Post candidacy updates" (an ``ActivityProvider``): updates
+    sent to the ATS per UTC hour (by when they were sent) from ``since`` on, and updates Karat
+    gave up on (by when it did). One grouped query, however many updates."""
+    moment = Case(
+        When(status=Status.SENT, then=F("sent_at")),
+        default=F("finished_at"),
+        output_field=DateTimeField(),
+    )
+    rows = (
+        OutboundUpdate.objects.filter(
+            integration=integration, status__in=[Status.SENT, Status.DEAD]
+        )
+        .annotate(moment=moment)
+        .filter(moment__gte=since)
+        .annotate(hour=TruncHour("moment", tzinfo=UTC))
+        .values("hour")
+        .annotate(
+            sent=Count("id", filter=Q(status=Status.SENT)),
+            failed=Count("id", filter=Q(status=Status.DEAD)),
+        )
+        .order_by("hour")
+    )
+    counts: dict[str, dict[datetime, int]] = {"sent": {}, "failed": {}}
+    for row in rows:
+        counts["sent"][row["hour"]] = row["sent"]
+        counts["failed"][row["hour"]] = row["failed"]
+    return counts

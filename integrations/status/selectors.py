@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -13,7 +13,12 @@ from django.utils import timezone
 
 from integrations import ats
 from integrations.connection.selectors import integration_region_label
-from integrations.features import FEATURES_BY_KEY, FeatureHealth
+from integrations.features import (
+    ACTIVITY_SERIES,
+    FEATURES_BY_KEY,
+    FeatureHealth,
+    activity_providers,
+)
 from integrations.models import (
     AtsIntegration,
     IntegrationStatus,
@@ -172,6 +177,92 @@ def status_features(*, snapshot: IntegrationStatus) -> list[dict[str, Any]]:
     return features
 
 
+# --- the last 24 hours -----------------------------------------------------------------------
+
+ACTIVITY_HOURS = 24
+
+
+def status_activity(*, integration: AtsIntegration, now: datetime) -> list[dict[str, Any]]:
+    """Per hour of the last 24 (UTC, oldest first, the current hour last): webhook deliveries
+    received, updates sent to the ATS, and failures (deliveries Karat could not process or gave
+    up on, updates it gave up on), as ``{"hour": ISO 8601, "received", "sent", "failed"}``.
+
+    Each feature of the features table with an ``activity`` counter adds its share in one
+    grouped query: a constant number of queries however many rows. Stored in the status
+    snapshot, so the chart is as recent as the rest of the page."""
+    last = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    hours = [last - timedelta(hours=n) for n in range(ACTIVITY_HOURS - 1, -1, -1)]
+    totals: dict[datetime, dict[str, int]] = {
+        hour: dict.fromkeys(ACTIVITY_SERIES, 0) for hour in hours
+    }
+    for provider in activity_providers():
+        for series, counts in provider(integration=integration, since=hours[0]).items():
+            for hour, count in counts.items():
+                if hour in totals and series in ACTIVITY_SERIES:
+                    totals[hour][series] += count
+    return [{"hour": hour.isoformat(), **totals[hour]} for hour in hours]
+
+
+# The chart's drawing, in SVG user units (the viewBox scales it to the card's width).
+_CHART_LEFT, _CHART_TOP, _CHART_HEIGHT, _CHART_SLOT, _CHART_BAR = 30, 8, 110, 30, 8
+_CHART_SERIES_LABELS = {"received": "Received", "sent": "Sent", "failed": "Failed"}
+
+
+def status_activity_chart(*, activity: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """What the status page's last-24-hours chart draws from ``status_activity``'s rows: one
+    group of three bars (received, sent, failed) per hour, scaled to the busiest, with an hour
+    label every 6 hours, and the totals for the caption. None without rows (a snapshot stored
+    before the chart existed)."""
+    rows = [row for row in activity if isinstance(row, Mapping) and "hour" in row]
+    if not rows:
+        return None
+    top = max([1, *(int(row.get(s) or 0) for row in rows for s in ACTIVITY_SERIES)])
+    base = _CHART_TOP + _CHART_HEIGHT
+    hours = []
+    for i, row in enumerate(rows):
+        start = datetime.fromisoformat(str(row["hour"])).astimezone(UTC)
+        x = _CHART_LEFT + i * _CHART_SLOT
+        bars = []
+        for j, series in enumerate(ACTIVITY_SERIES):
+            count = int(row.get(series) or 0)
+            # A single row is still one visible pixel high next to a busy hour.
+            height = max(round(count / top * _CHART_HEIGHT, 1), 1.0) if count else 0
+            bars.append(
+                {
+                    "series": series,
+                    "label": _CHART_SERIES_LABELS[series],
+                    "count": count,
+                    "x": x + 3 + j * _CHART_BAR,
+                    "y": round(base - height, 1),
+                    "height": height,
+                }
+            )
+        hours.append(
+            {
+                "start": start,
+                "day": f"{start:%Y-%m-%d}",
+                "label": f"{start:%H}:00",
+                "end_label": f"{(start + timedelta(hours=1)):%H}:00",
+                "bars": bars,
+                "tick": i % 6 == 0,
+                "tick_x": x + _CHART_SLOT // 2,
+                **{bar["series"]: bar["count"] for bar in bars},
+            }
+        )
+    return {
+        "hours": hours,
+        "top": top,
+        "totals": {s: sum(h[s] for h in hours) for s in ACTIVITY_SERIES},
+        "width": _CHART_LEFT + len(rows) * _CHART_SLOT,
+        "height": base + 20,
+        "plot_top": _CHART_TOP,
+        "base": base,
+        "bar_width": _CHART_BAR - 1,
+        "left": _CHART_LEFT,
+        "label_y": base + 14,
+    }
+
+
 def status_page_context(
     *, integration: AtsIntegration, snapshot: IntegrationStatus
 ) -> dict[str, Any]:
@@ -193,5 +284,6 @@ def status_page_context(
         or snapshot.computed_at
         < timezone.now() - 2 * timedelta(seconds=settings.STATUS_REFRESH_INTERVAL_SECONDS),
         "region_label": integration_region_label(integration=integration),
+        "activity": status_activity_chart(activity=snapshot.basic.get("activity") or []),
         "tab": "status",
     }

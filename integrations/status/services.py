@@ -83,7 +83,10 @@ def integration_status_compute(*, integration_id: int) -> IntegrationStatus | No
     overall = status_selectors.integration_overall_status(
         integration=integration, features=features
     )
-    basic = {"acting_user": _acting_user(integration)}
+    basic = {
+        "acting_user": _acting_user(integration),
+        "activity": status_selectors.status_activity(integration=integration, now=started),
+    }
     IntegrationStatus.objects.bulk_create(
         [IntegrationStatus(integration=integration)], ignore_conflicts=True
     )

@@ -23,6 +23,7 @@ from integrations.status import services as status
 from karatlever.accounts.models import User
 from tests.browser.conftest import LoginFunc, screenshot
 from tests.integrations.conftest import set_key
+from webhooks.models import WebhookDelivery
 from webhooks.services import setup
 
 pytestmark = pytest.mark.browser
@@ -158,3 +159,31 @@ def test_check_again_updates_the_page_without_a_reload(
     expect(page.get_by_text("Checking again…")).to_have_count(0)
     expect(page.get_by_role("button", name="Check again")).to_be_visible()
     assert page.evaluate("window.notReloaded") is True
+
+
+def test_the_last_24_hours_are_a_chart_with_the_numbers_for_screen_readers(
+    page: Page,
+    login: LoginFunc,
+    admin_user: User,
+    integration: AtsIntegration,
+    lever: SandboxServer,
+) -> None:
+    _connected(integration, admin_user, lever)  # Lever's test deliveries arrive now
+    status.integration_status_compute(integration_id=integration.pk)
+    received = WebhookDelivery.objects.filter(integration=integration).count()
+    login(admin_user)
+
+    page.goto(_url(integration))
+
+    chart = page.get_by_role("region", name="Last 24 hours")
+    expect(chart.locator("svg.activity-chart")).to_be_visible()
+    bars = chart.locator("rect.activity-received")
+    expect(bars.first).to_be_visible()
+    # The busiest hour is drawn at the chart's full height, not as a sliver.
+    box = bars.first.bounding_box()
+    assert box is not None
+    assert box["height"] > 20
+    expect(chart.locator("figcaption")).to_contain_text(f"Webhook deliveries received: {received}")
+    table = chart.get_by_role("table", name="Last 24 hours, per hour (UTC)")
+    expect(table.locator("tbody tr")).to_have_count(24)
+    _shot(page, "status-last-24-hours")

@@ -186,17 +186,11 @@ def roles(lever_integration: AtsIntegration) -> list[Role]:
 
 @pytest.fixture
 def invitable() -> list[str]:
-    """Opportunity ids the demo data says can be invited (active, posting, name, email),
-    without those whose email Karat refuses (non-ASCII before the @: see
-    ``email_unsupported_reason``)."""
+    """Opportunity ids the demo data says can be invited (active, posting, name, an email Karat
+    can send to), none of them the demo's deliberate examples of a refusal."""
     return mailable_opportunity_ids(30)
 
 
 def mailable_opportunity_ids(n: int) -> list[str]:
-    """The first ``n`` invitable demo opportunities whose email's local part is ASCII."""
-    ids = [
-        o
-        for o in demo_opportunity_ids(60)
-        if demo_opportunity(o)["emails"][0].rpartition("@")[0].isascii()
-    ]
-    return ids[:n]
+    """The first ``n`` invitable demo opportunities (``demo_opportunity_ids``)."""
+    return demo_opportunity_ids(n)

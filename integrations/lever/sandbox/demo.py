@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -392,6 +393,22 @@ _ORIGINS = (
 
 OPPORTUNITY_COUNT = 240
 
+# The demo's candidates are a real company's: every one can be invited, except ONE deliberate
+# example (by opportunity index) of each thing the invite preview refuses or warns about, so
+# each message can be seen on purpose (README "Demo data"). Everything else is forced to be
+# invitable: an email with an ASCII local part (accented names keep their accents; the address
+# is written without them, as mail systems do), active, non-confidential.
+DEMO_EXAMPLES: dict[str, int] = {
+    "email_unsupported": 1,  # an accent before the @ (ethan.müller1@…): Karat's mail can't carry it
+    "archived": 9,  # archived, not hired: the preview warns "Archived in the ATS"
+    "hired": 15,  # archived as hired: warned the same way, and the candidacy records the hire
+    "confidential": 16,  # refused (``confidential``) with a key without confidential access
+    "no_email": 0,  # no email on file: warned, and an invite is refused (``no_email``)
+}
+# Deliberate oddities that are still invitable: index 7's name is an HTML-escaping canary and
+# index 13 has an empty name (Lever allows it); every 12th opportunity is a second candidacy of
+# someone already in the list, and every 20th is a lead without a posting (a role is picked).
+
 
 @dataclass(frozen=True)
 class DemoData:
@@ -557,20 +574,31 @@ def _opportunities(
     hired = [r["id"] for r in reasons if r["type"] == "hired"]
     non_hired = [r["id"] for r in reasons if r["type"] == "non-hired" and r["status"] == "active"]
     stage_ids = [s["id"] for s in stages]
+    confidential_posting = next(p for p in postings if p["confidentiality"] == "confidential")
+    examples = {index: name for name, index in DEMO_EXAMPLES.items()}
     contacts: list[tuple[str, str, list[str]]] = []
+    example_contacts: set[str] = set()  # without email or unmailable: never a second candidacy
     result: list[dict[str, Any]] = []
     for i in range(OPPORTUNITY_COUNT):
+        example = examples.get(i, "")
         # Every 12th opportunity belongs to a person who already has one (several candidacies).
         if i % 12 == 11 and contacts:
-            contact, name, emails = contacts[rng.randrange(len(contacts))]
+            pick = rng.randrange(len(contacts))
+            while contacts[pick][0] in example_contacts:
+                pick -= 1  # the person just before: deterministic, and draws nothing more
+            contact, name, emails = contacts[pick]
         else:
             first, last = rng.choice(_FIRST), rng.choice(_LAST)
+            if example == "email_unsupported" and f"{first}{last}".isascii():
+                first = "Zoë"  # another seed drew an ASCII name: the example needs an accent
             name = f"{first} {last}"
             local = f"{first}.{last}".lower().replace("'", "")
+            if example != "email_unsupported":
+                local = _ascii(local)
             emails = [f"{local}{i}@example.org"]
             if i % 17 == 0:
-                emails.append(f"{first.lower()}{i}@mail.example.net")
-            if i % 29 == 0:
+                emails.append(f"{_ascii(first.lower())}{i}@mail.example.net")
+            if example == "no_email":
                 emails = []
             if i == 7:
                 name = 'Alex "AJ" O\'Neil <b>&amp;</b>'  # escaping canary for every UI
@@ -578,9 +606,13 @@ def _opportunities(
                 name = ""  # Lever allows an empty name
             contact = _uuid(rng)
             contacts.append((contact, name, emails))
+            if example in ("no_email", "email_unsupported"):
+                example_contacts.add(contact)
         oid = _uuid(rng)
         candidate_id = _uuid(rng)  # legacy candidateId, sent in webhooks only
         posting = open_postings[rng.randrange(len(open_postings))] if i % 20 != 19 else None
+        if example == "confidential":
+            posting = confidential_posting  # Lever: a confidential posting's candidates are too
         created = BASE_MS - rng.randint(2, 150) * DAY_MS - rng.randint(0, DAY_MS)
         owner = rng.choice(active_users)
         stage_index = _pick_stage(rng, i, len(stage_ids))
@@ -599,11 +631,18 @@ def _opportunities(
             at += rng.randint(1, 6) * DAY_MS
         last_advanced = changes[-1]["updatedAt"]
         archived = None
+        # Drawn for every opportunity so the ids stay what they were, and used only for the
+        # two archived examples (everyone else is active, hence invitable).
         roll = rng.random()
+        drawn = ""
         if roll < 0.05:
-            archived = {"reason": rng.choice(hired), "archivedAt": last_advanced + DAY_MS}
+            drawn = rng.choice(hired)
         elif roll < 0.25:
-            archived = {"reason": rng.choice(non_hired), "archivedAt": last_advanced + DAY_MS}
+            drawn = rng.choice(non_hired)
+        if example in ("archived", "hired"):
+            reasons_of_kind = hired if example == "hired" else non_hired
+            reason = drawn if drawn in reasons_of_kind else reasons_of_kind[0]
+            archived = {"reason": reason, "archivedAt": last_advanced + DAY_MS}
         updated = archived["archivedAt"] if archived else last_advanced
         application = None
         tags: list[str] = []
@@ -646,7 +685,9 @@ def _opportunities(
                 "phones": [{"type": "mobile", "value": f"+1 415 555 {1000 + i:04d}"}]
                 if i % 5
                 else [],
-                "confidentiality": "non-confidential",
+                "confidentiality": "confidential"
+                if example == "confidential"
+                else "non-confidential",
                 "location": posting["categories"]["location"] if posting else "Remote",
                 "links": [f"https://www.linkedin.com/in/demo-{i}"] if i % 3 == 0 else [],
                 "archived": archived,
@@ -681,6 +722,12 @@ def _opportunities(
     return result
 
 
+def _ascii(text: str) -> str:
+    """``text`` without its accents (``zoë.müller`` → ``zoe.muller``), as mail addresses are."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return decomposed.encode("ascii", "ignore").decode("ascii")
+
+
 def _pick_stage(rng: random.Random, i: int, count: int) -> int:
     # Most candidacies sit early in the pipeline, as in a real account.
     weights = [2, 1, 1, 10, 6, 5, 4, 3, 2, 2][:count] + [1] * max(0, count - 10)
@@ -690,17 +737,20 @@ def _pick_stage(rng: random.Random, i: int, count: int) -> int:
 def demo_opportunity_ids(n: int, *, seed: int = DEMO_SEED) -> list[str]:
     """The first ``n`` seeded opportunities a Karat demo can invite.
 
-    Each is active, applied to a published posting, and has a name and an email.
+    Each is active, applied to a published posting, has a name and an email, and is none of
+    the deliberate examples of what the invite preview refuses (``DEMO_EXAMPLES``).
 
     Stable for a given seed, so the Karat demo seed can link candidacies to sandbox
     opportunities without talking to the sandbox.
     """
     data = demo_data(seed)
     published = {p["id"] for p in data.postings if p["state"] == "published"}
+    examples = set(demo_examples(seed).values())
     ids = [
         o["id"]
         for o in data.opportunities
-        if o["archived"] is None
+        if o["id"] not in examples
+        and o["archived"] is None
         and o["_application"]
         and o["_application"]["posting"] in published
         and o["emails"]
@@ -717,3 +767,9 @@ def demo_opportunity(opportunity_id: str, *, seed: int = DEMO_SEED) -> dict[str,
         if o["id"] == opportunity_id:
             return o
     raise KeyError(opportunity_id)
+
+
+def demo_examples(seed: int = DEMO_SEED) -> dict[str, str]:
+    """The opportunity id of each deliberate example in ``DEMO_EXAMPLES``, by its name."""
+    opportunities = demo_data(seed).opportunities
+    return {name: opportunities[index]["id"] for name, index in DEMO_EXAMPLES.items()}

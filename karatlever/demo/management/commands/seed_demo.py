@@ -27,6 +27,7 @@ ENGINEERING_ROLES_BY_CODE = (0, 1, 3, 5, 6, 7, 9, 12, 13, 15, 16, 18, 20, 28, 29
 ENGINEERING_ROLES_BY_TITLE = (
     (4, "Machine learning engineer"),
     (10, "Full-Stack Engineer"),
+    (11, "Software Engineer in Test"),  # its requisition code is empty
     (14, "DevOps engineer"),
 )
 ENGINEERING_ROLES_SIMILAR = (
