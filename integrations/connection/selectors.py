@@ -193,27 +193,45 @@ def integration_region_label(*, integration: AtsIntegration) -> str:
     return regions.get(integration.region, integration.get_region_display())
 
 
-def _ats_side(candidacy: Any) -> tuple[str, tuple[str, str] | None]:
-    """The candidacy's ATS name ("" when not linked) and its profile link (one query)."""
+def _ats_side(candidacy: Any) -> tuple[str, tuple[str, str] | None, str]:
+    """The candidacy's ATS label ("" when not linked), its profile link, and the ATS's
+    registry name ("lever"; "" when not linked), in one query."""
     from integrations.models import OpportunityLink
 
     link = OpportunityLink.objects.filter(candidacy=candidacy).select_related("integration").first()
     if link is None:
-        return "", None
+        return "", None, ""
     adapter = ats.adapter_for(link.integration.ats)
     try:
         url = adapter.candidate_url(link.integration.region, link.opportunity_id)
     except ValueError:  # a region the ATS has no site for, or an id that makes no URL
-        return adapter.label, None
-    return adapter.label, (adapter.label, url)
+        return adapter.label, None, link.integration.ats
+    return adapter.label, (adapter.label, url), link.integration.ats
+
+
+def _webhook_event_labels(ats_name: str) -> dict[str, str]:
+    """Webhook event code -> label of ``ats_name``'s adapter, or of every registered ATS when
+    the candidacy is no longer linked to one (its stored entries still name the event)."""
+    names = [ats_name] if ats_name else list(ats.ADAPTERS)
+    labels: dict[str, str] = {}
+    for name in names:
+        try:
+            events = ats.adapter_for(name, ats.AtsBase).webhook_events
+        except ats.UnknownAts:
+            continue
+        labels |= {spec.code: spec.label for spec in events}
+    return labels
 
 
 def candidacy_page_context(candidacy: Any) -> dict[str, Any]:
     """Extra context for the candidacy page and API (see karatlever.hiring.hooks, registered by
-    ``IntegrationsConfig.ready``): the ATS profile link, and the ATS's name that timeline
-    entries from the ATS are shown with (stored entries name no ATS)."""
-    label, profile = _ats_side(candidacy)
-    context: dict[str, Any] = {"ats_profile": profile}
+    ``IntegrationsConfig.ready``): the ATS profile link, and the ATS's name and webhook event
+    labels that timeline entries from the ATS are shown with (stored entries name no ATS)."""
+    label, profile, ats_name = _ats_side(candidacy)
+    context: dict[str, Any] = {
+        "ats_profile": profile,
+        "ats_event_labels": _webhook_event_labels(ats_name),
+    }
     if label:
         context["ats_label"] = label
     return context
