@@ -15,11 +15,17 @@ from integrations.models import AtsIntegration, AuditEntry, OutboundSettings, Ou
 from integrations.outbound.services.drain import timeline_record
 from integrations.outbound.services.enqueue import drain_publish
 from integrations.outbound.services.notes import OutboundError, outbound_settings_get
+from karatlever.hiring.models import Milestone
 
 if TYPE_CHECKING:
     from karatlever.accounts.models import User
 
 Status = OutboundUpdate.Status
+
+
+def _milestone_label(milestone: str) -> str:
+    """ "Results ready" for ``results_ready`` (the code itself if it is none we know)."""
+    return str(dict(Milestone.choices).get(milestone, milestone))
 
 
 # --- admin actions ----------------------------------------------------------------------------
@@ -48,7 +54,7 @@ def outbound_update_retry(*, update: OutboundUpdate, actor: User | None) -> bool
                 actor=actor,
                 action=AuditEntry.Action.OUTBOUND_RETRIED,
                 summary=f"Retried the {update.get_kind_display().lower()} for "
-                f"{update.candidacy.candidate_name} ({update.milestone})",
+                f"{update.candidacy.candidate_name} ({_milestone_label(update.milestone)})",
                 detail={"update_id": update.pk, "previous_status": update.status},
             )
             transaction.on_commit(partial(drain_publish, update.integration_id))
@@ -73,7 +79,7 @@ def outbound_update_give_up(*, update: OutboundUpdate, actor: User | None) -> bo
                 actor=actor,
                 action=AuditEntry.Action.OUTBOUND_GIVEN_UP,
                 summary=f"Gave up the {update.get_kind_display().lower()} for "
-                f"{update.candidacy.candidate_name} ({update.milestone})",
+                f"{update.candidacy.candidate_name} ({_milestone_label(update.milestone)})",
                 detail={"update_id": update.pk},
             )
             transaction.on_commit(partial(drain_publish, update.integration_id))
