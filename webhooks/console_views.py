@@ -52,6 +52,8 @@ def settings_section(integration: AtsIntegration) -> SettingsSection:
             "register_url": reverse("webhooks-console:register", kwargs=kwargs),
             "activity_url": reverse("webhooks-console:activity", kwargs=kwargs),
         },
+        anchor="webhooks",
+        title="Step 3: Webhooks",
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -537,6 +538,21 @@ def test_integration_settings_page_shows_the_webhook_step(
     assert _url("register", webhook_integration) in html
     for token in EXAMPLE_TOKENS.values():
         assert token not in html
+
+
+def test_settings_page_has_step_3_right_after_the_key_and_an_index_of_every_section(
+    admin_client: Client, webhook_integration: AtsIntegration
+) -> None:
+    url = reverse("integrations:settings", kwargs={"public_id": webhook_integration.public_id})
+
+    html = admin_client.get(url).content.decode()
+
+    ids = ["integration-settings", "key-check", "webhooks", "outbound", "automatic-invite"]
+    index = html.split('aria-label="On this page">')[1].split("</nav>")[0]
+    assert re.findall(r'href="#([a-z-]+)"', index) == ids
+    # Each section is on the page, in the index's (the setup guide's) order.
+    positions = [html.index(f'id="{anchor}"') for anchor in ids]
+    assert positions == sorted(positions)
 
 
 def test_token_form_redirects_back_to_the_settings_page(

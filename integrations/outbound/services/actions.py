@@ -3,6 +3,7 @@ settings form's lookups in the ATS."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -130,6 +131,44 @@ def perform_as_user_find(*, integration: AtsIntegration, email: str) -> ats.AtsU
     if not active:
         raise OutboundError(f"No active {adapter.label} user has the email {email}.")
     return active[0]
+
+
+# A stage id or name longer than this is not offered (values from the ATS are untrusted).
+STAGE_ID_MAX_LENGTH = 100
+STAGE_NAME_MAX_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class StageOptions:
+    """The stages a stage move can pick, as (id, name) in the ATS's order; when the ATS could
+    not be asked, none and ``unavailable`` says why."""
+
+    stages: list[tuple[str, str]]
+    unavailable: str = ""
+
+
+def stage_options(*, integration: AtsIntegration) -> StageOptions:
+    """The ATS's stages for the settings form's stage moves (``stages_get``, read through the
+    adapter's short lookup cache). Asks the ATS only with a key that passed its check; never
+    raises: an ATS that can't be asked gives no stages and the reason."""
+    label = ats.adapter_for(integration.ats, ats.AtsBase).label
+    if integration.has_api_key and integration.key_status != AtsIntegration.KeyStatus.VALID:
+        return StageOptions(
+            [], f"Karat reads the stages from {label} once the API key has passed its check."
+        )
+    try:
+        stages = stages_get(integration=integration)
+    except OutboundError as exc:
+        return StageOptions([], str(exc))
+    seen: set[str] = set()
+    offered: list[tuple[str, str]] = []
+    for stage in stages:
+        stage_id = stage.stage_id.strip()
+        if not stage_id or len(stage_id) > STAGE_ID_MAX_LENGTH or stage_id in seen:
+            continue
+        seen.add(stage_id)
+        offered.append((stage_id, (stage.name.strip() or stage_id)[:STAGE_NAME_MAX_LENGTH]))
+    return StageOptions(offered)
 
 
 def stages_get(*, integration: AtsIntegration) -> list[ats.StageInfo]:
