@@ -1,7 +1,9 @@
 """The one table of the integration's product features, and the health each reports.
 
 Both the status page (one block per feature) and the Settings page (one section per feature
-that has settings) follow ``FEATURES`` in its order, whatever order Django loads the apps in.
+that has settings) follow ``FEATURES`` in its order, whatever order Django loads the apps in;
+on the Settings page a section that is a step of the setup guide (``settings_step``) comes
+first, right after the key, as the guide goes.
 Each row names, as ``"module:attribute"`` strings resolved when called (the way ``ats.ADAPTERS``
 names adapters), the function that reports the feature's health and the one that builds its
 Settings section. The strings keep this module a leaf: it imports no feature, and the webhooks
@@ -43,6 +45,9 @@ class Feature:
     (named here, not stored in snapshots, so a renamed partial never breaks a stored one).
     ``activity``: ``"module.path.function"`` of an ``ActivityProvider``, the feature's share of
     the status page's last-24-hours chart ("" when it has none).
+    ``settings_step``: the setup guide's step the Settings section is (3 for the webhooks), 0
+    for an optional section; guide steps come first on the Settings page, in step order, so
+    the page reads as the guide does while the status page keeps the guide's feature order.
     """
 
     key: str
@@ -53,6 +58,7 @@ class Feature:
     needs: tuple[type, ...] = ()
     status_template: str = ""
     activity: str = ""
+    settings_step: int = 0
 
 
 # In the setup guide's order of features; the status page lists them so, and the Settings page
@@ -87,6 +93,7 @@ FEATURES: tuple[Feature, ...] = (
         needs=(ats.InboundDeliveries, ats.Opportunities),
         status_template="webhooks/_status_feature.html",
         activity="webhooks.selectors.webhook_delivery_hourly",
+        settings_step=3,
     ),
     Feature(
         ROLE_MATCHING,
@@ -270,18 +277,29 @@ def activity_providers() -> list[ActivityProvider]:
 
 @dataclass(frozen=True)
 class SettingsSection:
-    """One feature's block of the Settings page: a partial and the context it renders with."""
+    """One feature's block of the Settings page: a partial and the context it renders with,
+    and the ``anchor`` (the section's element id) and ``title`` (its heading) that the page's
+    "On this page" index links it by."""
 
     template: str
     context: Mapping[str, Any]
+    anchor: str
+    title: str
 
 
 SettingsSectionProvider = Callable[["AtsIntegration"], SettingsSection]
 
 
+def settings_features() -> list[Feature]:
+    """The features with a Settings section, in the page's order: the setup guide's steps
+    first (in step order), then the optional ones in the table's order."""
+    with_section = [feature for feature in FEATURES if feature.settings_section]
+    return sorted(with_section, key=lambda f: (f.settings_step == 0, f.settings_step))
+
+
 def integration_settings_sections(*, integration: AtsIntegration) -> list[SettingsSection]:
-    """The Settings page's feature sections, in the table's order."""
+    """The Settings page's feature sections, in the page's order (``settings_features``)."""
     providers: list[SettingsSectionProvider] = [
-        import_string(feature.settings_section) for feature in FEATURES if feature.settings_section
+        import_string(feature.settings_section) for feature in settings_features()
     ]
     return [provider(integration) for provider in providers]

@@ -149,7 +149,7 @@ def test_pages_show_the_seeds_entries_as_automatic() -> None:
 
     assert "Ada Admin" not in timeline.split('id="timeline-h"')[1]
     assert "A person" not in timeline
-    assert "Karat (automatic)" in timeline
+    assert "Karat, automatically" in timeline.split('id="timeline-h"')[1]
     audit_log = audit.split('id="audit-heading"')[1]
     assert "Ada Admin" not in audit_log
     assert "Karat (automatic)" in audit_log

@@ -19,8 +19,9 @@ from integrations.features import SettingsSection
 from integrations.models import AtsIntegration
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
+from karatlever.hiring.models import Milestone
 from webhooks import selectors
-from webhooks.forms import DeliveryFilterForm, SignatureTokensForm
+from webhooks.forms import DeliveryFilterForm, OutboundUpdateFilterForm, SignatureTokensForm
 from webhooks.models import WebhookRejection
 from webhooks.services import processing, setup
 
@@ -51,6 +52,8 @@ def settings_section(integration: AtsIntegration) -> SettingsSection:
             "register_url": reverse("webhooks-console:register", kwargs=kwargs),
             "activity_url": reverse("webhooks-console:activity", kwargs=kwargs),
         },
+        anchor="webhooks",
+        title="Step 3: Webhooks",
     )
 
 
@@ -115,11 +118,19 @@ def register(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRes
     return HttpResponseRedirect(_settings_url(integration))
 
 
+# The updates' filter fields are prefixed so they never clash with the deliveries' ones.
+UPDATES_FILTER_PREFIX = "updates"
+
+
 @admin_required
 @require_GET
 def activity(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """What the ATS sent (webhook deliveries) and what Karat posted to it (outbound updates),
+    each list with its own filters. A filter value not on offer is refused with a 400 that
+    says so, and that list is shown unfiltered."""
     integration = _integration(request, public_id)
     form = DeliveryFilterForm(request.GET or None, integration=integration)
+    updates_form = OutboundUpdateFilterForm(request.GET or None, prefix=UPDATES_FILTER_PREFIX)
     event = status = ""
     if form.is_valid():
         event, status = form.cleaned_data["event"], form.cleaned_data["status"]
@@ -134,6 +145,7 @@ def activity(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRes
             "form": form,
             "page_obj": page,
             "deliveries": page.object_list,
+            "delivery_rows": [(d, form.labels.get(d.event, d.event)) for d in page.object_list],
             "filtered": bool(event or status),
             "rejections": [
                 (WebhookRejection.Reason(reason).label, count) for reason, count in counts.items()
@@ -142,8 +154,9 @@ def activity(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRes
             # Each automatic invite (integrations/auto_invites/services.py) is listed here too.
             "auto_invites": auto_invite_recent(integration=integration),
             # Post candidacy updates: the outbound side of the same integration.
-            **_outbound_context(request, integration),
+            **_outbound_context(request, integration, updates_form),
         },
+        status=400 if form.errors or updates_form.errors else 200,
     )
 
 
@@ -151,14 +164,27 @@ OUTBOUND_PER_PAGE = 50
 
 
 def _outbound_context(
-    request: AuthenticatedHttpRequest, integration: AtsIntegration
+    request: AuthenticatedHttpRequest,
+    integration: AtsIntegration,
+    form: OutboundUpdateFilterForm,
 ) -> dict[str, object]:
-    """Updates posted to Lever, newest first, paged by ``opage`` (beside the deliveries)."""
+    """Updates posted to the ATS, newest first, filtered by ``form`` when it is valid, paged by
+    ``opage`` (beside the deliveries)."""
     from integrations.outbound import selectors as outbound_selectors
 
-    updates = outbound_selectors.outbound_update_list(integration=integration)
+    filters = {"status": "", "kind": "", "milestone": ""}
+    if form.is_valid():
+        filters = {name: form.cleaned_data[name] for name in filters}
+    updates = outbound_selectors.outbound_update_list(integration=integration, **filters)
     page = Paginator(updates, OUTBOUND_PER_PAGE).get_page(request.GET.get("opage"))
-    return {"outbound_page": page, "outbound_updates": page.object_list}
+    milestones = dict(Milestone.choices)
+    return {
+        "updates_form": form,
+        "updates_filtered": any(filters.values()),
+        "outbound_page": page,
+        "outbound_updates": page.object_list,
+        "outbound_rows": [(u, milestones.get(u.milestone, u.milestone)) for u in page.object_list],
+    }
 
 
 @admin_required
@@ -180,7 +206,12 @@ def delivery_detail(
     return render(
         request,
         "webhooks/delivery_detail.html",
-        {"integration": integration, "delivery": delivery, "payload": payload},
+        {
+            "integration": integration,
+            "delivery": delivery,
+            "event_label": setup.event_labels(integration).get(delivery.event, delivery.event),
+            "payload": payload,
+        },
     )
 
 

@@ -42,6 +42,8 @@ def settings_section(integration: AtsIntegration) -> SettingsSection:
             "rule": auto_invite_rule_find(integration=integration),
             "url": _page_url(integration),
         },
+        anchor="automatic-invite",
+        title="Automatic invite (optional)",
     )
 
 

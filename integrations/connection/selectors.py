@@ -212,7 +212,7 @@ def _ats_link(link: Any) -> dict[str, Any]:
 
 
 def _ats_side(candidacy: Any) -> tuple[str, tuple[str, str] | None, dict[str, Any] | None]:
-    """The candidacy's ATS name ("" when not linked), its profile link and its ``ats_link``
+    """The candidacy's ATS label ("" when not linked), its profile link and its ``ats_link``
     (one query)."""
     from integrations.models import OpportunityLink
 
@@ -225,13 +225,31 @@ def _ats_side(candidacy: Any) -> tuple[str, tuple[str, str] | None, dict[str, An
     return adapter.label, ((adapter.label, url) if url else None), ats_link
 
 
+def _webhook_event_labels(ats_name: str) -> dict[str, str]:
+    """Webhook event code -> label of ``ats_name``'s adapter, or of every registered ATS when
+    the candidacy is no longer linked to one (its stored entries still name the event)."""
+    names = [ats_name] if ats_name else list(ats.ADAPTERS)
+    labels: dict[str, str] = {}
+    for name in names:
+        try:
+            events = ats.adapter_for(name, ats.AtsBase).webhook_events
+        except ats.UnknownAts:
+            continue
+        labels |= {spec.code: spec.label for spec in events}
+    return labels
+
+
 def candidacy_page_context(candidacy: Any) -> dict[str, Any]:
     """Extra context for the candidacy page and API (see karatlever.hiring.hooks, registered by
     ``IntegrationsConfig.ready``): the ATS profile link, the ``ats_link`` (see
-    ``candidacy_list_page_context``), and the ATS's name that timeline entries from the ATS are
-    shown with (stored entries name no ATS)."""
+    ``candidacy_list_page_context``), and the ATS's name and webhook event labels that timeline
+    entries from the ATS are shown with (stored entries name no ATS)."""
     label, profile, ats_link = _ats_side(candidacy)
-    context: dict[str, Any] = {"ats_profile": profile, "ats_link": ats_link}
+    context: dict[str, Any] = {
+        "ats_profile": profile,
+        "ats_link": ats_link,
+        "ats_event_labels": _webhook_event_labels(ats_link["ats"] if ats_link else ""),
+    }
     if label:
         context["ats_label"] = label
     return context

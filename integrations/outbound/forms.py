@@ -89,12 +89,30 @@ class OutboundSettingsForm(forms.Form):
                 widget=forms.Textarea(attrs={"rows": 3}),
                 help_text="Blank: the default note.",
             )
+        self._stage_fields_add()
+
+    def _stage_fields_add(self) -> None:
+        """One drop-down of the ATS's stages per recommendation. When the ATS can't be asked,
+        each keeps its current stage selectable (or "No move") and ``stages_unavailable``
+        says why; a value not on offer is refused with that reason."""
+        options = actions.stage_options(integration=self.integration)
+        self.stages_unavailable = options.unavailable
+        self.stage_names: dict[str, str] = dict(options.stages)
+        invalid = options.unavailable or "Pick one of Lever's stages from the list."
         for recommendation, label in Recommendation.choices:
-            self.fields[stage_field(recommendation)] = forms.CharField(
+            rule = (self.current.stage_rules or {}).get(recommendation) or {}
+            choices = [("", "No move"), *options.stages]
+            current = str(rule.get("stage_id") or "")
+            if current and current not in self.stage_names:
+                # Kept as it is: not in the list now (Lever unreachable, or the stage is gone).
+                name = str(rule.get("stage_name") or current)
+                note = "current" if options.unavailable else "current, not in Lever's list now"
+                choices.append((current, f"{name} ({note})"))
+            self.fields[stage_field(recommendation)] = forms.ChoiceField(
                 required=False,
-                max_length=100,
+                choices=choices,
                 label=f"Stage for “{label}”",
-                help_text="A Lever stage id (e.g. offer); blank: no move.",
+                error_messages={"invalid_choice": invalid},
             )
 
     def option_fields(self) -> list[forms.BoundField]:
@@ -105,6 +123,16 @@ class OutboundSettingsForm(forms.Form):
 
     def stage_fields(self) -> list[forms.BoundField]:
         return [self[stage_field(r)] for r in Recommendation.values]
+
+    def stages_open(self) -> bool:
+        """Whether the folded stage moves start open: an error to see there."""
+        return bool(self["stage_moves_enabled"].errors) or any(
+            f.errors for f in self.stage_fields()
+        )
+
+    def templates_open(self) -> bool:
+        """Whether the folded note templates start open: an error to see there."""
+        return any(field.errors for field in self.template_fields())
 
     def clean_tag_prefix(self) -> str:
         prefix: str = self.cleaned_data.get("tag_prefix", "").strip()
@@ -151,37 +179,20 @@ class OutboundSettingsForm(forms.Form):
         data["perform_as_user_id"], data["perform_as_name"] = user.id, user.name
 
     def _clean_stages(self, data: dict[str, Any]) -> None:
-        wanted = {
-            r: (data.get(stage_field(r)) or "").strip()
-            for r in Recommendation.values
-            if (data.get(stage_field(r)) or "").strip()
+        current = {
+            str(rule.get("stage_id") or ""): str(rule.get("stage_name") or "")
+            for rule in (self.current.stage_rules or {}).values()
+            if isinstance(rule, dict)
         }
-        data["stage_rules"] = dict(self.current.stage_rules or {})
-        if not wanted:
-            data["stage_rules"] = {}
-            if data.get("stage_moves_enabled"):
-                self.add_error(
-                    "stage_moves_enabled", "Pick a stage for at least one recommendation."
-                )
-            return
-        unchanged = all(
-            (self.current.stage_rules or {}).get(r, {}).get("stage_id") == s
-            for r, s in wanted.items()
-        ) and len(wanted) == len(self.current.stage_rules or {})
-        if unchanged:
-            return
-        try:
-            stages = {s.stage_id: s.name for s in actions.stages_get(integration=self.integration)}
-        except notes.OutboundError as exc:
-            self.add_error(None, str(exc))
-            return
         rules = {}
-        for recommendation, stage_id in wanted.items():
-            if stage_id not in stages:
-                self.add_error(stage_field(recommendation), f"Lever has no stage “{stage_id}”.")
-                continue
-            rules[recommendation] = {"stage_id": stage_id, "stage_name": stages[stage_id]}
+        for recommendation in Recommendation.values:
+            stage_id = data.get(stage_field(recommendation)) or ""
+            if stage_id:  # one of the choices offered (the field checked it)
+                name = self.stage_names.get(stage_id) or current.get(stage_id, "")
+                rules[recommendation] = {"stage_id": stage_id, "stage_name": name}
         data["stage_rules"] = rules
+        if not rules and data.get("stage_moves_enabled"):
+            self.add_error("stage_moves_enabled", "Pick a stage for at least one recommendation.")
 
     def values(self) -> dict[str, Any]:
         """The model fields to save (after is_valid())."""

@@ -16,13 +16,15 @@ from karatlever.hiring.models import Candidacy
 Status = OutboundUpdate.Status
 
 
-def outbound_update_list(*, integration: AtsIntegration) -> QuerySet[OutboundUpdate]:
-    """The integration's outbound updates, newest first, with their candidacy."""
-    return (
-        OutboundUpdate.objects.filter(integration=integration)
-        .select_related("candidacy")
-        .order_by("-id")
-    )
+def outbound_update_list(
+    *, integration: AtsIntegration, status: str = "", kind: str = "", milestone: str = ""
+) -> QuerySet[OutboundUpdate]:
+    """The integration's outbound updates, newest first, with their candidacy; each non-blank
+    filter (a value the caller validated) narrows the list."""
+    updates = OutboundUpdate.objects.filter(integration=integration)
+    filters = {"status": status, "kind": kind, "milestone": milestone}
+    updates = updates.filter(**{name: value for name, value in filters.items() if value})
+    return updates.select_related("candidacy").order_by("-id")
 
 
 def outbound_update_get(*, integration: AtsIntegration, update_id: object) -> OutboundUpdate:

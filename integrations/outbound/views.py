@@ -68,6 +68,8 @@ def settings_section(integration: AtsIntegration) -> SettingsSection:
         context=_section_context(
             integration, OutboundSettingsForm(integration=integration, prefix=FORM_PREFIX)
         ),
+        anchor="outbound",
+        title="Updates posted to Lever",
     )
 
 

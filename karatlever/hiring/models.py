@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 
 from django.conf import settings
@@ -182,6 +183,30 @@ class CandidacyEvent(models.Model):
         if isinstance(value, str) and value.lower().startswith(("https://", "http://")):
             return value
         return ""
+
+    def credit(self, *, ats_label: str = "", event_labels: Mapping[str, str] | None = None) -> str:
+        """Who or what the entry came from, as the timeline reads it: "by Ada Admin" (a person),
+        "Karat, automatically" (Karat by itself), "Lever (webhook: Candidate Stage Change)" (the
+        ATS; ``ats_label`` names it and ``event_labels`` maps its webhook events to labels,
+        since stored entries name neither)."""
+        actor = self.actor.display_name if self.actor_id and self.actor else ""
+        if self.source == self.Source.KARAT:
+            # A milestone reported through the API names the token's user.
+            return f"Karat, reported by {actor}" if actor else "Karat, automatically"
+        if self.source == self.Source.ATS:
+            ats = ats_label or self.get_source_display()
+            origin = self.detail.get("origin") if isinstance(self.detail, dict) else None
+            origin = origin if isinstance(origin, dict) else {}
+            if origin.get("via") == "webhook":
+                event = origin.get("event")
+                if isinstance(event, str) and event:
+                    return f"{ats} (webhook: {(event_labels or {}).get(event, event)})"
+                return f"{ats} (webhook)"
+            if origin.get("via") == "reconcile":
+                return f"{ats} (periodic sync)"
+            return ats
+        # A person whose account was deleted since (the actor is then cleared).
+        return f"by {actor}" if actor else "by a removed user"
 
     @property
     def detail_status(self) -> str:

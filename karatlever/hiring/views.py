@@ -165,11 +165,24 @@ def _candidate_detail_render(
     is_admin = request.membership.is_admin
     if is_admin and status_form is None:
         status_form = _milestone_form(request, candidacy, milestone=request.GET.get("milestone"))
+    events = list(selectors.candidacy_event_list(candidacy=candidacy))
+    extra = candidacy_context(candidacy)
     context: dict[str, Any] = {
         "candidacy": candidacy,
-        "events": selectors.candidacy_event_list(candidacy=candidacy),
+        "events": events,
+        # Each entry with who or what it came from, in words ("by Ada Admin").
+        "timeline": [
+            (
+                event,
+                event.credit(
+                    ats_label=extra.get("ats_label", ""),
+                    event_labels=extra.get("ats_event_labels"),
+                ),
+            )
+            for event in events
+        ],
         "status_form": status_form if is_admin else None,
-        **candidacy_context(candidacy),
+        **extra,
     }
     return render(request, "hiring/candidate_detail.html", context)
 

@@ -219,7 +219,7 @@ def test_what_karat_did_by_itself_is_credited_to_karat(
     page.goto(f"/candidates/{candidacy.code}/")
 
     item = page.locator(".timeline-item").first
-    expect(item).to_contain_text("Karat (automatic)")
+    expect(item.locator(".timeline-source")).to_have_text("Karat, automatically")
     expect(item).not_to_contain_text("A person")
     expect(item).not_to_contain_text(admin_user.display_name)
     expect(item.locator("time")).to_have_text("Jul 4, 2026, 12:30 EDT")

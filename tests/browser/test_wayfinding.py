@@ -58,11 +58,11 @@ def test_every_integration_page_has_the_same_breadcrumb_and_tabs(
     tabs.get_by_role("link", name="Status").click()
     _expect_place(page, ["Engineering", "Status"], "Status")
     tabs.get_by_role("link", name="Activity").click()
-    _expect_place(page, ["Engineering", "Webhook activity"], "Activity")
+    _expect_place(page, ["Engineering", "Activity"], "Activity")
     page.get_by_role("link", name="Details").first.click()
     delivery = re.search(r"/activity/(\d+)/$", page.url)
     assert delivery is not None
-    _expect_place(page, ["Engineering", "Webhook activity", f"Delivery #{delivery[1]}"], "Activity")
+    _expect_place(page, ["Engineering", "Activity", f"Delivery #{delivery[1]}"], "Activity")
     screenshot(page, "wayfinding-delivery")
 
     # The breadcrumb leads back: the group to the overview, ATS Integrations to the list.

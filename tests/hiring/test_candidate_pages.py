@@ -17,7 +17,7 @@ from integrations.models import OpportunityLink
 from karatlever.accounts.models import Group, User
 from karatlever.hiring import services
 from karatlever.hiring.models import Candidacy, CandidacyEvent, KaratStatus, Milestone, Role
-from tests.factories import CandidacyFactory, IntegrationFactory, RoleFactory
+from tests.factories import CandidacyFactory, IntegrationFactory, RoleFactory, UserFactory
 
 if TYPE_CHECKING:
     from django.test.client import _MonkeyPatchedWSGIResponse
@@ -274,7 +274,8 @@ def test_milestone_entries_show_their_time_recommendation_summary_and_report(
     assert "<dl" not in completed  # nothing to detail
     iso = interview.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert f'<dt>Interview</dt><dd><time datetime="{iso}"' in scheduled
-    assert "Karat (automatic)" in scheduled
+    assert "Karat, automatically" in scheduled
+    assert "Karat (automatic)" not in scheduled
     assert "Invited to interview for Backend Engineer" in created
 
 
@@ -318,14 +319,60 @@ def test_lever_entries_say_whether_a_webhook_or_the_poll_brought_them(
     unarchived, hired, archived, stage, _created = _timeline(recruiter_client, candidacy)
 
     assert "Stage: none → Phone screen" in stage
-    assert "from a Lever webhook (candidateStageChange)" in stage
+    assert "Lever (webhook: Candidate Stage Change)" in stage
     assert "Archived: Hired" in archived
-    assert "from the reconciliation poll" in archived
+    assert "Lever (periodic sync)" in archived
     assert "<strong>Hired</strong>" in hired
     assert "<strong>Unarchived</strong>" in unarchived
-    assert "from a Lever webhook (candidateArchiveChange)" in unarchived
+    assert "Lever (webhook: Candidate Archive State Change)" in unarchived
     for entry in (unarchived, hired, archived, stage):
-        assert 'class="badge badge-source">Lever<' in entry
+        assert "candidateStageChange" not in entry
+        assert "candidateArchiveChange" not in entry
+        assert "by " not in entry.split("timeline-meta")[1]
+
+
+def test_each_entry_says_in_words_who_or_what_it_came_from(
+    recruiter_client: Client, candidacy: Candidacy, admin_user: User
+) -> None:
+    # given: a milestone reported through the API (the token's user), one recorded by a person
+    # whose account is gone since, one Karat did by itself, and a webhook of an unlinked ATS
+    services.candidacy_milestone_record(
+        candidacy=candidacy,
+        milestone=Milestone.SCHEDULED,
+        actor=admin_user,
+        scheduled_at=timezone.now() + timedelta(days=1),
+    )
+    gone = UserFactory(full_name="Gone Person")
+    services.candidacy_event_add(
+        candidacy=candidacy,
+        kind=CandidacyEvent.Kind.INVITE_SENT,
+        source=CandidacyEvent.Source.PERSON,
+        summary="Invitation emailed",
+        actor=gone,
+    )
+    gone.delete()
+    services.candidacy_event_add(
+        candidacy=candidacy,
+        kind=CandidacyEvent.Kind.INVITE_SENT,
+        source=CandidacyEvent.Source.KARAT,
+        summary="Reminder emailed",
+    )
+    services.candidacy_ats_state_apply(
+        candidacy=candidacy,
+        state=services.AtsState(stage_id="s1", stage_name="Offer", archived=False, version=1),
+        origin={"via": "webhook", "event": "candidateStageChange"},
+    )
+
+    stage, reminder, emailed, scheduled, _created = _timeline(recruiter_client, candidacy)
+
+    def credit(entry: str) -> str:
+        return entry.split('class="timeline-source">')[1].split("</span>")[0]
+
+    assert credit(scheduled) == f"Karat, reported by {admin_user.display_name}"
+    assert credit(emailed) == "by a removed user"
+    assert credit(reminder) == "Karat, automatically"
+    # Not linked any more: the ATS is unnamed, but its event still reads as a label.
+    assert credit(stage) == "ATS (webhook: Candidate Stage Change)"
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -305,6 +306,50 @@ def test_activity_filters_by_event_and_outcome(
     assert [d.pk for d in by_status.context["deliveries"]] == [stage_id]
 
 
+def test_activity_shows_event_labels_and_one_title_for_both_tables(
+    admin_client: Client, webhook_integration: AtsIntegration
+) -> None:
+    stage_id, _hired_id = _deliveries(webhook_integration)
+
+    page = admin_client.get(_url("activity", webhook_integration)).content.decode()
+    detail = admin_client.get(
+        _url("delivery-detail", webhook_integration, delivery_id=stage_id)
+    ).content.decode()
+
+    assert '<td data-label="Event">Candidate Stage Change</td>' in page
+    assert '<td data-label="Event">Candidate Hired</td>' in page
+    assert '<option value="candidateHired">Candidate Hired</option>' in page
+    assert "candidateStageChange<" not in page
+    assert "Webhook activity" not in page
+    assert "<h2>Activity with Lever</h2>" in page
+    assert 'id="webhooks-received-h">Webhooks received from Lever</h2>' in page
+    assert 'id="outbound-h">Updates posted to Lever</h2>' in page
+    assert f"<h2>Candidate Stage Change delivery #{stage_id}</h2>" in detail
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"event": "applicationCreated"},
+        {"status": "exploded"},
+        {"event": "<script>", "status": "processed"},
+    ],
+)
+def test_activity_refuses_an_unknown_filter_with_a_clear_error(
+    admin_client: Client, webhook_integration: AtsIntegration, params: dict[str, str]
+) -> None:
+    _deliveries(webhook_integration)
+
+    response = admin_client.get(_url("activity", webhook_integration), params)
+
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "Filters not applied" in body
+    assert "<script>" not in body.split("<main")[1]
+    # Nothing filtered by a half-understood request: both deliveries still listed.
+    assert len(response.context["deliveries"]) == 2
+
+
 def test_activity_pages_keep_the_filter_and_link_older_and_newer(
     admin_client: Client, webhook_integration: AtsIntegration
 ) -> None:
@@ -493,6 +538,21 @@ def test_integration_settings_page_shows_the_webhook_step(
     assert _url("register", webhook_integration) in html
     for token in EXAMPLE_TOKENS.values():
         assert token not in html
+
+
+def test_settings_page_has_step_3_right_after_the_key_and_an_index_of_every_section(
+    admin_client: Client, webhook_integration: AtsIntegration
+) -> None:
+    url = reverse("integrations:settings", kwargs={"public_id": webhook_integration.public_id})
+
+    html = admin_client.get(url).content.decode()
+
+    ids = ["integration-settings", "key-check", "webhooks", "outbound", "automatic-invite"]
+    index = html.split('aria-label="On this page">')[1].split("</nav>")[0]
+    assert re.findall(r'href="#([a-z-]+)"', index) == ids
+    # Each section is on the page, in the index's (the setup guide's) order.
+    positions = [html.index(f'id="{anchor}"') for anchor in ids]
+    assert positions == sorted(positions)
 
 
 def test_token_form_redirects_back_to_the_settings_page(

@@ -3,6 +3,7 @@ settings form's lookups in the ATS."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -15,11 +16,17 @@ from integrations.models import AtsIntegration, AuditEntry, OutboundSettings, Ou
 from integrations.outbound.services.drain import timeline_record
 from integrations.outbound.services.enqueue import drain_publish
 from integrations.outbound.services.notes import OutboundError, outbound_settings_get
+from karatlever.hiring.models import Milestone
 
 if TYPE_CHECKING:
     from karatlever.accounts.models import User
 
 Status = OutboundUpdate.Status
+
+
+def _milestone_label(milestone: str) -> str:
+    """ "Results ready" for ``results_ready`` (the code itself if it is none we know)."""
+    return str(dict(Milestone.choices).get(milestone, milestone))
 
 
 # --- admin actions ----------------------------------------------------------------------------
@@ -52,7 +59,7 @@ def outbound_update_retry(*, update: OutboundUpdate, actor: User | None) -> bool
                 actor=actor,
                 action=AuditEntry.Action.OUTBOUND_RETRIED,
                 summary=f"Retried the {update.get_kind_display().lower()} for "
-                f"{update.candidacy.candidate_name} ({update.milestone})",
+                f"{update.candidacy.candidate_name} ({_milestone_label(update.milestone)})",
                 detail={"update_id": update.pk, "previous_status": update.status},
             )
             transaction.on_commit(partial(drain_publish, update.integration_id))
@@ -77,7 +84,7 @@ def outbound_update_give_up(*, update: OutboundUpdate, actor: User | None) -> bo
                 actor=actor,
                 action=AuditEntry.Action.OUTBOUND_GIVEN_UP,
                 summary=f"Gave up the {update.get_kind_display().lower()} for "
-                f"{update.candidacy.candidate_name} ({update.milestone})",
+                f"{update.candidacy.candidate_name} ({_milestone_label(update.milestone)})",
                 detail={"update_id": update.pk},
             )
             transaction.on_commit(partial(drain_publish, update.integration_id))
@@ -128,6 +135,44 @@ def perform_as_user_find(*, integration: AtsIntegration, email: str) -> ats.AtsU
     if not active:
         raise OutboundError(f"No active {adapter.label} user has the email {email}.")
     return active[0]
+
+
+# A stage id or name longer than this is not offered (values from the ATS are untrusted).
+STAGE_ID_MAX_LENGTH = 100
+STAGE_NAME_MAX_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class StageOptions:
+    """The stages a stage move can pick, as (id, name) in the ATS's order; when the ATS could
+    not be asked, none and ``unavailable`` says why."""
+
+    stages: list[tuple[str, str]]
+    unavailable: str = ""
+
+
+def stage_options(*, integration: AtsIntegration) -> StageOptions:
+    """The ATS's stages for the settings form's stage moves (``stages_get``, read through the
+    adapter's short lookup cache). Asks the ATS only with a key that passed its check; never
+    raises: an ATS that can't be asked gives no stages and the reason."""
+    label = ats.adapter_for(integration.ats, ats.AtsBase).label
+    if integration.has_api_key and integration.key_status != AtsIntegration.KeyStatus.VALID:
+        return StageOptions(
+            [], f"Karat reads the stages from {label} once the API key has passed its check."
+        )
+    try:
+        stages = stages_get(integration=integration)
+    except OutboundError as exc:
+        return StageOptions([], str(exc))
+    seen: set[str] = set()
+    offered: list[tuple[str, str]] = []
+    for stage in stages:
+        stage_id = stage.stage_id.strip()
+        if not stage_id or len(stage_id) > STAGE_ID_MAX_LENGTH or stage_id in seen:
+            continue
+        seen.add(stage_id)
+        offered.append((stage_id, (stage.name.strip() or stage_id)[:STAGE_NAME_MAX_LENGTH]))
+    return StageOptions(offered)
 
 
 def stages_get(*, integration: AtsIntegration) -> list[ats.StageInfo]:

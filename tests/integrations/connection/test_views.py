@@ -597,7 +597,7 @@ def _integration_pages(integration: AtsIntegration) -> dict[str, tuple[str, str]
         "settings": (_url("settings", integration), "Settings"),
         "status": (_url("status", integration), "Status"),
         "roles": (_url("roles", integration), "Roles"),
-        "activity": (activity, "Webhook activity"),
+        "activity": (activity, "Activity"),
         "delivery": (
             reverse(
                 "webhooks-console:delivery-detail",
@@ -631,7 +631,7 @@ def test_every_integration_page_has_the_same_breadcrumb_and_tabs(
         crumbs = re.search(r'<nav class="breadcrumbs" aria-label="Breadcrumb">(.*?)</nav>', page)
         assert crumbs is not None, name
         parts = ["Settings", "ATS Integrations", group]
-        parts += ["Webhook activity"] if name == "delivery" else []
+        parts += ["Activity"] if name == "delivery" else []
         assert _text(crumbs.group(1)) == " \u203a ".join([*parts, last]), name
         assert f'href="{LIST}"' in crumbs.group(1), name
         assert f'href="{_url("detail", integration)}"' in crumbs.group(1), name

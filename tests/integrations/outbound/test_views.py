@@ -4,6 +4,7 @@ activity list with "retry now" / "give up", access rules, and the status page fe
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -221,6 +222,85 @@ def test_the_activity_page_lists_updates_with_their_state(
     assert body.count('name="update"') == 3  # retry (dead), retry + give up (waiting)
 
 
+def _activity(client: Client, integration: AtsIntegration, **params: str) -> Any:
+    return client.get(
+        reverse("webhooks-console:activity", kwargs={"public_id": integration.public_id}),
+        {f"updates_{k}": v for k, v in params.items()},
+    )
+
+
+def test_the_activity_page_shows_milestones_and_updates_in_words(
+    admin_client: Client, integration: AtsIntegration, candidacy: Candidacy
+) -> None:
+    candidacy_milestone_record(
+        candidacy=candidacy,
+        milestone=Milestone.SCHEDULED,
+        scheduled_at=timezone.now() + timedelta(days=3),
+    )
+
+    body = _activity(admin_client, integration).content.decode()
+
+    assert '<td data-label="Milestone">Interview scheduled</td>' in body
+    assert '<td data-label="Milestone">scheduled</td>' not in body
+    assert '<option value="results_ready">Results ready</option>' in body
+    assert '<option value="tag">Status tag</option>' in body
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"status": "dead"}, {("dead", "note")}),
+        ({"kind": "tag"}, {("pending", "tag")}),
+        ({"milestone": "cancelled"}, {("dead", "note"), ("pending", "tag")}),
+        ({"milestone": "invited"}, set()),
+        ({"status": "pending", "kind": "note"}, set()),
+    ],
+)
+def test_the_activity_page_filters_updates_by_status_kind_and_milestone(
+    admin_client: Client,
+    integration: AtsIntegration,
+    updates: list[OutboundUpdate],
+    params: dict[str, str],
+    expected: set[tuple[str, str]],
+) -> None:
+    OutboundUpdate.objects.filter(pk=updates[0].pk).update(status=Status.DEAD)
+    assert [u.kind for u in updates] == ["note", "tag"]
+
+    response = _activity(admin_client, integration, **params)
+
+    assert response.status_code == 200
+    shown = {(u.status, u.kind) for u in response.context["outbound_updates"]}
+    assert shown == expected
+    if not expected:
+        assert "No updates match these filters" in response.content.decode()
+
+
+def test_the_update_filters_survive_paging_and_the_delivery_filters(
+    admin_client: Client, integration: AtsIntegration, updates: list[OutboundUpdate]
+) -> None:
+    body = _activity(admin_client, integration, kind="tag").content.decode()
+
+    # The deliveries' filter form carries the updates' filter along (and the other way round).
+    assert '<input type="hidden" name="updates_kind" value="tag">' in body
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"status": "exploded"}, {"kind": "fax"}, {"milestone": "x" * 500}],
+)
+def test_a_bad_update_filter_gets_a_clear_error_not_a_500(
+    admin_client: Client,
+    integration: AtsIntegration,
+    updates: list[OutboundUpdate],
+    params: dict[str, str],
+) -> None:
+    response = _activity(admin_client, integration, **params)
+
+    assert response.status_code == 400
+    assert "Filters not applied" in response.content.decode()
+    assert len(response.context["outbound_updates"]) == len(updates)
+
+
 def test_retry_now_puts_a_dead_update_back_and_is_audited(
     admin_client: Client, integration: AtsIntegration, updates: list[OutboundUpdate]
 ) -> None:
@@ -235,7 +315,8 @@ def test_retry_now_puts_a_dead_update_back_and_is_audited(
     assert response.status_code == 302
     assert (dead.status, dead.attempts) == (Status.PENDING, 0)
     assert "will be sent again" in _messages(response)[0]
-    assert AuditEntry.objects.filter(action=AuditEntry.Action.OUTBOUND_RETRIED).count() == 1
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.OUTBOUND_RETRIED)
+    assert entry.summary.endswith("(Cancelled)")  # the milestone's label, not its code
 
 
 def test_give_up_cancels_a_waiting_update_and_is_audited(
@@ -249,7 +330,8 @@ def test_give_up_cancels_a_waiting_update_and_is_audited(
     assert updates[1].status == Status.CANCELLED
     assert "Given up by" in updates[1].last_error
     assert "already ended" in _messages(again)[-1]
-    assert AuditEntry.objects.filter(action=AuditEntry.Action.OUTBOUND_GIVEN_UP).count() == 1
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.OUTBOUND_GIVEN_UP)
+    assert entry.summary.endswith("(Cancelled)")
 
 
 def test_a_sending_update_can_be_neither_retried_nor_given_up(
