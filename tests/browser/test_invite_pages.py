@@ -1,19 +1,21 @@
-"""One Lever link walked through the invite pages in Chromium: a preview without a finished
-progress bar, a role drop-down that shows its whole title, a hired candidate flagged as
-hired, and a summary that names the candidate not invited."""
+"""The invite pages in Chromium: one Lever link from a preview without a finished progress bar
+(a role drop-down that shows its whole title, a hired candidate flagged as hired) to a summary
+that names the candidate not invited; the automatic invite's dry run of unsaved values."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.urls import reverse
 from playwright.sync_api import Locator, Page, expect
 
 from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer
 from integrations.lever.sandbox.demo import demo_data, demo_opportunity
-from integrations.models import AtsIntegration, InviteBatch
+from integrations.models import AtsIntegration, AutoInviteRule, InviteBatch
 from karatlever.accounts.models import User
 from karatlever.hiring.models import Candidacy
 from tests.browser.conftest import NARROW, LoginFunc, has_horizontal_overflow, screenshot
@@ -135,3 +137,37 @@ def test_one_link_from_preview_to_summary(
     expect(recent).to_contain_text("0 invited")
     assert not Candidacy.objects.exists()
     assert InviteBatch.objects.get().status == InviteBatch.Status.DONE
+
+
+def test_automatic_invite_dry_run_of_the_form_without_saving(
+    page: Page,
+    login: LoginFunc,
+    admin_user: User,
+    integration: AtsIntegration,
+    lever: SandboxServer,
+) -> None:
+    integration.api_key, integration.api_key_last4 = DEMO_API_KEY, DEMO_API_KEY[-4:]
+    integration.region = "us"
+    integration.save(update_fields=["api_key", "api_key_last4", "region"])
+    stage = next(s for s in lever.sandbox.stages() if s["text"] == "Technical interview")
+    lever.move_stage(mailable_opportunity_ids(1)[0], stage["id"])
+    RoleFactory(group=integration.group, title="Generalist", requisition_code="")
+    login(admin_user)
+    page.goto(reverse("auto-invite:edit", args=[integration.public_id]))
+
+    role = page.get_by_label("Role when the posting matches no Karat role")
+    expect(role.locator("option:checked")).to_have_text("— no fallback role —")
+    expect(page.get_by_label("Only for these postings")).to_have_accessible_description(
+        re.compile("Hold Ctrl")
+    )
+    page.get_by_label("When a candidate enters the Lever stage").select_option(stage["id"])
+    role.select_option(label="Generalist")
+    page.get_by_role("button", name="Dry run").click()
+
+    results = page.locator("table.auto-invite-dry-run tbody tr")
+    expect(results.first).to_be_visible()
+    expect(page.get_by_text("The values in the form above (not saved)")).to_be_visible()
+    expect(page.get_by_label("When a candidate enters the Lever stage")).to_have_value(stage["id"])
+    expect(page.locator("table.auto-invite-dry-run")).to_contain_text("Already in stage")
+    screenshot(page, "automatic-invite-dry-run")
+    assert not AutoInviteRule.objects.filter(stage_id__gt="").exists()
