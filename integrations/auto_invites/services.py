@@ -173,6 +173,8 @@ def _decide(
 
     if detail.stage_id != rule.stage_id:
         return no("Not in the stage")
+    if detail.hired:
+        return no(f"Hired in {ats.adapter_for(integration.ats).label}")
     if detail.archived:
         return no("Archived")
     if rule.posting_ids and not set(detail.posting_ids) & set(rule.posting_ids):

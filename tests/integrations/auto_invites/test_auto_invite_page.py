@@ -235,3 +235,30 @@ def test_when_an_opportunity_entered_its_stage(
     parsed = Opportunity.model_validate({"id": "o", **opportunity})
 
     assert parsed.stage_entered_at_ms == expected
+
+
+def test_a_hired_candidate_in_the_stage_is_skipped_as_hired_not_just_archived(
+    lever_integration: AtsIntegration,
+    lever: SandboxServer,
+    roles: list[Role],
+    invitable: list[str],
+) -> None:
+    hired, archived = invitable[0], invitable[1]
+    rule_on(lever_integration)
+    reason = next(r for r in lever.sandbox.archive_reasons() if r["type"] != "hired")
+    for opportunity_id in (hired, archived):
+        lever.move_stage(opportunity_id, TECHNICAL)
+    lever.hire(hired)
+    lever.archive(archived, reason["id"])
+
+    outcomes = {
+        o: auto_invites.auto_invite_consider(
+            integration=lever_integration, opportunity_id=o, via="webhook"
+        )
+        for o in (hired, archived)
+    }
+
+    messages = {o: outcome.message if outcome else "" for o, outcome in outcomes.items()}
+    assert messages[hired] == "Automatic invite: Hired in Lever"
+    assert messages[archived] == "Automatic invite: Archived"
+    assert not Candidacy.objects.exists()
