@@ -16,6 +16,7 @@ import enum
 import importlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, overload, runtime_checkable
 
 from karatlever.hiring.services import AtsState
@@ -291,6 +292,8 @@ class OpportunityDetail:
     version: int | None = None
     # Archived with a reason of the "hired" kind.
     hired: bool = False
+    # When it last entered its current stage, as the ATS says; None when the ATS doesn't say.
+    stage_entered_at: datetime | None = None
 
 
 @dataclass(frozen=True)

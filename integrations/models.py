@@ -376,7 +376,7 @@ class InviteItem(models.Model):
     opportunity_id = models.CharField(max_length=64, blank=True)
     # What the preview showed (from the ATS): see ``InvitePreview`` (invites/services/preview.py).
     preview = models.JSONField(default=dict, blank=True)
-    # Warning codes of the preview: already_invited, recent_interview, archived, no_email.
+    # Warning codes of the preview: already_invited, recent_interview, archived, hired, no_email.
     warnings = models.JSONField(default=list, blank=True)
     role = models.ForeignKey(
         "hiring.Role", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

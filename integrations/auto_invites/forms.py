@@ -16,7 +16,11 @@ class AutoInviteForm(forms.Form):
     enabled = forms.BooleanField(label="Invite candidates automatically", required=False)
     stage_id = forms.CharField(label="When a candidate enters the Lever stage", required=False)
     posting_ids = forms.MultipleChoiceField(
-        label="Only for these postings (none chosen: every posting)", required=False
+        label="Only for these postings",
+        required=False,
+        help_text="None chosen: every posting. Hold Ctrl (⌘ on a Mac) and click to choose "
+        "several, or to unchoose one.",
+        widget=forms.SelectMultiple(attrs={"size": 8}),
     )
     origins = forms.MultipleChoiceField(
         label="Only for these origins (none chosen: every origin)",
@@ -27,7 +31,10 @@ class AutoInviteForm(forms.Form):
         queryset=Role.objects.none(),
         to_field_name="code",
         required=False,
-        label="Role when the posting matches no Karat role (empty: skip those candidates)",
+        label="Role when the posting matches no Karat role",
+        empty_label="— no fallback role —",
+        help_text="With no fallback role, candidates whose posting matches no Karat role are "
+        "skipped.",
         error_messages={"invalid_choice": "Choose an active role of this group."},
     )
 

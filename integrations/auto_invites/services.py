@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
 from integrations import ats
+from integrations.auto_invites.selectors import auto_invite_started_at
 from integrations.connection.services.audit import audit_entry_record
 from integrations.invites.selectors import opportunity_link_get
 from integrations.invites.services.create import InviteOutcome, invite_create
@@ -102,6 +104,33 @@ def auto_invite_rule_update(
     return rule
 
 
+def auto_invite_rule_draft(
+    *,
+    integration: AtsIntegration,
+    enabled: bool,
+    stage_id: str,
+    stage_name: str,
+    posting_ids: Sequence[str],
+    origins: Sequence[str],
+    role: Role | None,
+) -> AutoInviteRule:
+    """The integration's automatic invite with these values, NOT saved: for a dry run of a
+    form's values. Raises InviteInputError without a stage, or with a role of another group."""
+    if not stage_id:
+        raise InviteInputError("Choose a stage to run a dry run.", field="stage_id")
+    if role is not None and role.group_id != integration.group_id:
+        raise InviteInputError("Choose a role of this group.", field="role")
+    return AutoInviteRule(
+        integration=integration,
+        enabled=enabled,
+        stage_id=stage_id,
+        stage_name=stage_name,
+        posting_ids=sorted(set(posting_ids)),
+        origins=sorted(set(origins)),
+        role=role,
+    )
+
+
 def _auto_rule(integration: AtsIntegration) -> AutoInviteRule | None:
     return (
         AutoInviteRule.objects.filter(integration=integration, enabled=True)
@@ -115,8 +144,23 @@ def auto_invite_enabled(*, integration: AtsIntegration) -> bool:
     return _auto_rule(integration) is not None
 
 
+def _in_stage(detail: ats.OpportunityDetail, started_at: datetime | None) -> str:
+    """How the opportunity came to be in the rule's stage: "entered" it since the rule was
+    turned on (``started_at``), "already in" it before (or the rule isn't on: it would only
+    start later), or just "in" it when the ATS doesn't say when it entered."""
+    if detail.stage_entered_at is None:
+        return "in"
+    if started_at is not None and detail.stage_entered_at >= started_at:
+        return "entered"
+    return "already in"
+
+
 def _decide(
-    rule: AutoInviteRule, integration: AtsIntegration, detail: ats.OpportunityDetail
+    rule: AutoInviteRule,
+    integration: AtsIntegration,
+    detail: ats.OpportunityDetail,
+    *,
+    started_at: datetime | None,
 ) -> tuple[AutoInviteDecision, InvitePreview | None, Role | None]:
     def no(reason: str) -> tuple[AutoInviteDecision, None, None]:
         return (
@@ -129,6 +173,8 @@ def _decide(
 
     if detail.stage_id != rule.stage_id:
         return no("Not in the stage")
+    if detail.hired:
+        return no(f"Hired in {ats.adapter_for(integration.ats).label}")
     if detail.archived:
         return no("Archived")
     if rule.posting_ids and not set(detail.posting_ids) & set(rule.posting_ids):
@@ -164,11 +210,12 @@ def _decide(
         return no("No Karat role matches the posting (and the rule names none)")
     if recent_candidacy(role=role, email=preview.email) is not None:
         return no("Interviewed for this role in the last 6 months")
+    how = _in_stage(detail, started_at)
     decision = AutoInviteDecision(
         detail.opportunity_id,
         detail.candidate_name,
         True,
-        f"Entered stage {detail.stage_name or detail.stage_id}",
+        f"{how.capitalize()} stage {detail.stage_name or detail.stage_id}",
         role_title=role.title,
         url=detail.url,
     )
@@ -209,7 +256,8 @@ def auto_invite_consider(
     detail = adapter.opportunity_detail(
         ats.account_for(integration), opportunity_id, profile=ats.DELIVERY
     )
-    decision, preview, role = _decide(rule, integration, detail)
+    started_at = auto_invite_started_at(integration=integration, stage_id=rule.stage_id)
+    decision, preview, role = _decide(rule, integration, detail, started_at=started_at)
     if not decision.invite or preview is None:
         return InviteOutcome(
             detail.url, "auto_skipped", f"Automatic invite: {decision.reason}", None, opportunity_id
@@ -221,7 +269,10 @@ def auto_invite_consider(
         role=role,
         actor=None,
         via="automatic",
-        reason=f"Automatic invite: entered {adapter.label} stage “{stage}” (seen by {via})",
+        reason=(
+            f"Automatic invite: {_in_stage(detail, started_at)} {adapter.label} stage “{stage}” "
+            f"(seen by {via})"
+        ),
     )
     if outcome.invited and outcome.candidacy is not None:
         summary = f"Invited {outcome.candidacy.candidate_name} automatically (stage {stage})"
@@ -246,18 +297,32 @@ def auto_invite_consider(
 
 
 def auto_invite_dry_run(
-    *, integration: AtsIntegration, limit: int = DRY_RUN_LIMIT
+    *,
+    integration: AtsIntegration,
+    limit: int = DRY_RUN_LIMIT,
+    draft: AutoInviteRule | None = None,
 ) -> list[AutoInviteDecision]:
     """Who the rule would invite right now: the active opportunities in its stage (read
-    through the adapter, at most four times ``limit``), each with the decision. Empty when the rule
-    has no stage. Raises ats.AtsError when the ATS can't be read."""
-    rule = AutoInviteRule.objects.filter(integration=integration).select_related("role").first()
+    through the adapter, at most four times ``limit``), each with the decision and whether
+    it entered the stage since the rule was turned on or was already in it. ``draft``: try
+    these values (an unsaved rule, e.g. the form's) instead of the saved rule; nothing is
+    saved either way. Empty when the rule has no stage. Raises ats.AtsError when the ATS
+    can't be read."""
+    rule = draft or (
+        AutoInviteRule.objects.filter(integration=integration).select_related("role").first()
+    )
     if rule is None or not rule.stage_id:
         return []
+    # The saved rule's start; values not saved start only when saved, so none have entered.
+    started_at = (
+        auto_invite_started_at(integration=integration, stage_id=rule.stage_id)
+        if rule.enabled
+        else None
+    )
     adapter = ats.adapter_for(integration.ats)
     details = adapter.opportunities_in_stage(
         ats.account_for(integration), rule.stage_id, limit=limit * 4, profile=ats.INTERACTIVE
     )
-    decisions = [_decide(rule, integration, d)[0] for d in details]
+    decisions = [_decide(rule, integration, d, started_at=started_at)[0] for d in details]
     decisions.sort(key=lambda d: not d.invite)
     return decisions[:limit]

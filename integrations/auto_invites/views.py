@@ -21,7 +21,7 @@ from integrations.features import (
     SettingsSection,
 )
 from integrations.invites.services.preview import InviteInputError
-from integrations.models import AtsIntegration
+from integrations.models import AtsIntegration, AutoInviteRule
 from integrations.roles.selectors import PostingSummary, posting_list
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
@@ -70,7 +70,9 @@ def posting_choices(
 @admin_required
 @require_http_methods(["GET", "POST"])
 def edit(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """Configure the automatic invite; ``?dry_run=1`` lists who it would invite right now."""
+    """Configure the automatic invite. Who it would invite right now: ``?dry_run=1`` for the
+    saved rule, or the form posted with its "Dry run" button for the values in the form (not
+    saved)."""
     integration = selectors.integration_get(user=request.user, public_id=public_id)
     adapter = ats.adapter_for(integration.ats)
     account = ats.account_for(integration)
@@ -105,7 +107,25 @@ def edit(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRespons
             "role": rule.role.code if rule.role else None,
         },
     )
-    if request.method == "POST" and form.is_valid():
+    # The form's "Dry run" button: its values, tried without saving them.
+    trying = request.method == "POST" and "dry_run" in request.POST
+    dry_run: list[services.AutoInviteDecision] | None = None
+    draft: AutoInviteRule | None = None
+    if trying and form.is_valid():
+        data = form.cleaned_data
+        try:
+            draft = services.auto_invite_rule_draft(
+                integration=integration,
+                enabled=data["enabled"],
+                stage_id=data["stage_id"],
+                stage_name=form.stage_names.get(data["stage_id"], ""),
+                posting_ids=data["posting_ids"],
+                origins=data["origins"],
+                role=data["role"],
+            )
+        except InviteInputError as exc:
+            form_errors_from(form, exc)
+    elif request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             services.auto_invite_rule_update(
@@ -123,10 +143,11 @@ def edit(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRespons
         else:
             messages.success(request, "Automatic invite saved.")
             return redirect(_page_url(integration))
-    dry_run: list[services.AutoInviteDecision] | None = None
-    if request.GET.get("dry_run") and rule.stage_id:
+    if draft is not None or (
+        request.method == "GET" and request.GET.get("dry_run") and rule.stage_id
+    ):
         try:
-            dry_run = services.auto_invite_dry_run(integration=integration)
+            dry_run = services.auto_invite_dry_run(integration=integration, draft=draft)
         except ats.AtsError as exc:
             ats_error = exc.message
     return render(
@@ -138,6 +159,8 @@ def edit(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRespons
             "rule": rule,
             "ats_error": ats_error,
             "dry_run": dry_run,
+            # The dry run tried the form's values, not the saved rule.
+            "dry_run_draft": draft is not None,
             "ats_label": adapter.label,
         },
     )

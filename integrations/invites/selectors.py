@@ -1,18 +1,65 @@
-"""Reads for inviting: a batch of a group the user can see, its rows, an opportunity's link."""
+"""Reads for inviting: a user's recent batches, a batch of a group the user can see, its rows,
+an opportunity's link."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from integrations.models import InviteBatch, InviteItem, OpportunityLink
 from karatlever.accounts.selectors import group_list_visible
 
 if TYPE_CHECKING:
-    from karatlever.accounts.models import User
+    from karatlever.accounts.models import Group, User
+
+
+@dataclass(frozen=True)
+class RecentBatch:
+    """One of the user's recent batches as the invite form lists it: the URLs pasted and what
+    is left to do (``label``: "Ready to invite", "Nothing to invite", "2 invited", …)."""
+
+    batch: InviteBatch
+    url_count: int
+    label: str
+
+
+def _recent_label(batch: InviteBatch, *, ready: int, invited: int) -> str:
+    if batch.status == InviteBatch.Status.PREVIEWED:
+        # Read, not confirmed: only rows that can be invited make it "ready".
+        return f"Ready to invite ({ready})" if ready else "Nothing to invite"
+    if batch.status == InviteBatch.Status.DONE:
+        return f"{invited} invited"
+    return batch.get_status_display()
+
+
+def invite_batch_list_recent(
+    *, user: User, groups: Sequence[Group] | QuerySet[Group], limit: int = 5
+) -> list[RecentBatch]:
+    """The user's latest batches in ``groups``, newest first."""
+    batches = (
+        InviteBatch.objects.filter(group__in=groups, created_by=user)
+        .select_related("group")
+        .annotate(
+            url_count=Count("items"),
+            ready_count=Count("items", filter=Q(items__status=InviteItem.Status.READY)),
+            invited_count=Count("items", filter=Q(items__status=InviteItem.Status.INVITED)),
+        )
+        # Explicit: Meta.ordering is not applied to an aggregate (GROUP BY) query.
+        .order_by("-created_at", "-id")[:limit]
+    )
+    return [
+        RecentBatch(
+            batch=b,
+            url_count=b.url_count,
+            label=_recent_label(b, ready=b.ready_count, invited=b.invited_count),
+        )
+        for b in batches
+    ]
 
 
 def invite_batch_get(*, user: User, public_id: UUID | str) -> InviteBatch:

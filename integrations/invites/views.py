@@ -10,7 +10,6 @@ import uuid
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.db.models import Count
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -20,6 +19,7 @@ from integrations.invites import selectors
 from integrations.invites.forms import InviteForm
 from integrations.invites.services.batches import (
     RowChoice,
+    batch_runs_in_background,
     invite_batch_confirm,
     invite_batch_start,
 )
@@ -68,9 +68,7 @@ def invite(request: AuthenticatedHttpRequest) -> HttpResponse:
         else:
             return redirect("invites:batch", public_id=batch.public_id)
     # The pasted URLs (rows), not ``total``: that becomes the ticked rows once confirmed.
-    recent = InviteBatch.objects.filter(group__in=groups, created_by=request.user).annotate(
-        url_count=Count("items")
-    )[:5]
+    recent = selectors.invite_batch_list_recent(user=request.user, groups=groups)
     return render(
         request,
         "integrations/invites/new.html",
@@ -91,7 +89,7 @@ class PreviewRow:
 
 
 # Warnings a recruiter must decide on: such rows start unticked.
-DECIDE_WARNINGS = {InviteWarning.RECENT_INTERVIEW, InviteWarning.ARCHIVED}
+DECIDE_WARNINGS = {InviteWarning.RECENT_INTERVIEW, InviteWarning.ARCHIVED, InviteWarning.HIRED}
 
 
 def _rows(
@@ -141,6 +139,9 @@ def _context(
         "items": items,
         "rows": _rows(items, posted, errors or {}),
         "running": batch.status in RUNNING,
+        # A finished bar only where the recruiter watched it move (a batch run in the
+        # worker); a small batch is read and invited within the request.
+        "finished_bar": batch_runs_in_background(batch),
         "roles": Role.objects.filter(group=batch.group, active=True),
         "ready": [i for i in items if i.status == InviteItem.Status.READY],
         "invited": [i for i in items if i.status == InviteItem.Status.INVITED],

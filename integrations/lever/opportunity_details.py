@@ -4,6 +4,7 @@ the pipeline's stages and the candidate origins."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from integrations.ats import (
     AtsAccount,
@@ -107,4 +108,15 @@ def _detail_of(
         or links.candidate_url(account.region, opportunity.id),
         version=opportunity.updated_at,
         hired=state.hired,
+        stage_entered_at=_datetime_of(opportunity.stage_entered_at_ms),
     )
+
+
+def _datetime_of(ms: int | None) -> datetime | None:
+    """Lever's ms timestamp as an aware datetime; None for none or one out of range."""
+    if ms is None or ms <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None

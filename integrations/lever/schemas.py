@@ -77,6 +77,18 @@ class Application(LeverModel):
         return {"id": data} if isinstance(data, str) else data
 
 
+class StageChange(LeverModel):
+    """One entry of an opportunity's stage history (``stageChanges``)."""
+
+    to_stage_id: str | None = None
+    updated_at: int | None = None
+
+
+def _dicts_only(value: Any) -> Any:
+    # A history entry that isn't an object is dropped, not a reason to refuse the opportunity.
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 class OpportunityUrls(LeverModel):
     list: str | None = None
     show: str | None = None
@@ -107,6 +119,9 @@ class Opportunity(LeverModel):
     created_at: int | None = None
     updated_at: int | None = None
     last_advanced_at: int | None = None
+    stage_changes: Annotated[list[StageChange], BeforeValidator(_dicts_only)] = Field(
+        default_factory=list
+    )
 
     extra_lever_keys = ("archivedAt", "archiveReason")
 
@@ -119,6 +134,17 @@ class Opportunity(LeverModel):
             if archived_at is not None or reason is not None:
                 data = {**data, "archived": {"archivedAt": archived_at, "reason": reason}}
         return data
+
+    @property
+    def stage_entered_at_ms(self) -> int | None:
+        """When it last entered its current stage: the latest stage change to it, else
+        ``lastAdvancedAt``; None when Lever says neither."""
+        entered = [
+            c.updated_at
+            for c in self.stage_changes
+            if c.to_stage_id and c.to_stage_id == self.stage_id and c.updated_at is not None
+        ]
+        return max(entered) if entered else self.last_advanced_at
 
     @property
     def posting_id(self) -> str | None:

@@ -67,6 +67,8 @@ class InviteWarning(StrEnum):
     ALREADY_INVITED_ELSEWHERE = "already_invited_elsewhere"
     RECENT_INTERVIEW = "recent_interview"
     ARCHIVED = "archived"
+    # Archived with a reason of the hired kind: hired for a job, not just archived.
+    HIRED = "hired"
     NO_EMAIL = "no_email"
 
 
@@ -75,6 +77,7 @@ WARNING_LABELS = {
     InviteWarning.ALREADY_INVITED_ELSEWHERE: "Already invited in another group",
     InviteWarning.RECENT_INTERVIEW: "Interviewed for this role in the last 6 months",
     InviteWarning.ARCHIVED: "Archived in the ATS",
+    InviteWarning.HIRED: "Hired in the ATS",
     InviteWarning.NO_EMAIL: "No email on file",
 }
 
@@ -417,7 +420,9 @@ def preview_of(
         recent = recent_candidacy(role=matched, email=email)
         if recent is not None:
             warnings.append(InviteWarning.RECENT_INTERVIEW)
-    if detail.archived:
+    if detail.hired:
+        warnings.append(InviteWarning.HIRED)
+    elif detail.archived:
         warnings.append(InviteWarning.ARCHIVED)
     if not email:
         warnings.append(InviteWarning.NO_EMAIL)
