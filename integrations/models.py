@@ -277,6 +277,11 @@ class AuditEntry(models.Model):
         OUTBOUND_SETTINGS_CHANGED = "outbound_settings_changed", "Lever update settings changed"
         OUTBOUND_RETRIED = "outbound_retried", "Lever update retried"
         OUTBOUND_GIVEN_UP = "outbound_given_up", "Lever update given up"
+        # Roles: an admin's decisions about postings (automatic matching is not audited)
+        ROLE_MAPPED = "role_mapped", "Posting mapped to a Karat role"
+        ROLE_UNMAPPED = "role_unmapped", "Posting left unmatched"
+        ROLE_MAPPING_RESET = "role_mapping_reset", "Posting matched automatically again"
+        ROLE_CREATED = "role_created", "Karat role created from a posting"
 
     group = models.ForeignKey("accounts.Group", on_delete=models.CASCADE, related_name="+")
     integration = models.ForeignKey(

@@ -35,6 +35,8 @@ HTMX_ENDPOINTS = [
     ("get", "invites:batch-progress"),
     ("get", "integrations:roles-sync-progress"),
     ("post", "integrations:roles-sync"),
+    ("post", "integrations:roles-map"),  # Map / Create swap their row in place
+    ("post", "integrations:roles-create"),
     ("post", "outbound:preview"),
     ("get", "hiring:candidate-detail"),  # the milestone select swaps in its fields
 ]

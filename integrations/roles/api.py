@@ -184,7 +184,7 @@ class RoleMappingDetailApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if data.get("automatic"):
-            mappings.role_mapping_reset(integration=integration, posting_id=posting_id)
+            mappings.role_mapping_reset(integration=integration, posting_id=posting_id, actor=user)
         else:
             role = None
             if data["role"] is not None:

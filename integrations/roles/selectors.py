@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
 from integrations import ats
 from integrations.models import AtsIntegration, AtsPosting, PostingSyncRun, RoleMapping
@@ -18,12 +19,12 @@ from integrations.roles.matching import (
     title_key,
     title_similarity,
 )
+from karatlever.accounts.models import Group
 from karatlever.hiring.models import Candidacy, Role
 
-# Candidacies have no posting of their own: a posting's candidacies are those of its mapped
-# role (in the integration's group). For an unmatched posting they are the candidacies of the
-# roles that claim it — same requisition code or same normalised title — i.e. the roles a
-# conflict is between: candidates Karat has for what looks like this posting.
+# A posting's candidacies are those invited from it (``Candidacy.ats_posting_id``, set by the
+# invite), in the integration's group: never those of its role's other postings. Candidacies
+# invited before Karat remembered the posting have none, and count for no posting.
 
 POSTINGS_PER_PAGE = 50
 
@@ -78,12 +79,11 @@ def posting_sync_run_latest(*, integration: AtsIntegration) -> PostingSyncRun | 
 
 @dataclass(frozen=True)
 class _RoleFacts:
-    """The group's roles, as matching and the roles page need them (two queries)."""
+    """The group's roles, as matching and the roles page need them (one query)."""
 
     roles: dict[int, Role]
     keys: dict[int, str]
     index: RoleIndex
-    candidacies: dict[int, int]
 
     @classmethod
     def load(cls, integration: AtsIntegration) -> _RoleFacts:
@@ -92,18 +92,7 @@ class _RoleFacts:
         index = RoleIndex.build(
             (pk, role.title, role.requisition_code) for pk, role in roles.items() if role.active
         )
-        candidacies = dict(
-            Candidacy.objects.filter(group_id=integration.group_id)
-            .values("role_id")
-            .annotate(n=Count("pk"))
-            .values_list("role_id", "n")
-        )
-        return cls(roles, keys, index, candidacies)
-
-    def candidacy_count(self, role_id: int | None, title_key: str, codes: Iterable[str]) -> int:
-        if role_id is not None:
-            return self.candidacies.get(role_id, 0)
-        return sum(self.candidacies.get(r, 0) for r in self.index.claiming(title_key, codes))
+        return cls(roles, keys, index)
 
     def suggestions(self, title_key: str, codes: Iterable[str]) -> list[Role]:
         """Roles an admin may want for an unmatched posting: those claiming it (a conflict),
@@ -120,6 +109,23 @@ class _RoleFacts:
         scored.sort(key=lambda item: (-item[0], self.roles[item[1]].title))
         ids = claimed + [pk for _, pk in scored]
         return [self.roles[pk] for pk in ids[:SUGGESTIONS_MAX]]
+
+
+def posting_candidacy_counts(
+    *, integration: AtsIntegration, posting_ids: Iterable[str]
+) -> dict[str, int]:
+    """How many candidacies of the integration's group were invited from each of these
+    postings (see the block comment); postings without any are left out. One query."""
+    wanted = [posting_id for posting_id in posting_ids if posting_id]
+    if not wanted:
+        return {}
+    return dict(
+        Candidacy.objects.filter(group_id=integration.group_id, ats_posting_id__in=wanted)
+        .order_by()
+        .values("ats_posting_id")
+        .annotate(n=Count("pk"))
+        .values_list("ats_posting_id", "n")
+    )
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,78 @@ class RolesPage:
     active_roles: list[Role]
 
 
+@dataclass(frozen=True)
+class RolesRow:
+    """One posting's row after an admin's decision, with what else on the page it changes:
+    the counts at the top, the roles no posting maps to, the roles to choose from (the
+    attributes of ``RolesPage`` the page's parts read)."""
+
+    row: PostingRow
+    postings_total: int
+    matched: int
+    unmatched_open: int
+    unmapped_roles: list[Role]
+    active_roles: list[Role]
+
+
+def _counts(integration: AtsIntegration, open_states: Iterable[str]) -> dict[str, int]:
+    matched_q = Q(mapping__role__isnull=False)
+    return AtsPosting.objects.filter(integration=integration, removed_at__isnull=True).aggregate(
+        postings_total=Count("pk"),
+        matched=Count("pk", filter=matched_q),
+        unmatched_open=Count("pk", filter=~matched_q & Q(state__in=list(open_states))),
+    )
+
+
+def _rows(
+    integration: AtsIntegration,
+    postings: Iterable[AtsPosting],
+    facts: _RoleFacts,
+    state_labels: dict[str, str],
+) -> list[PostingRow]:
+    """Rows for postings loaded with their mapping (one query for their candidacies)."""
+    postings = list(postings)
+    candidacies = posting_candidacy_counts(
+        integration=integration, posting_ids=[p.posting_id for p in postings]
+    )
+    labels = dict(RoleMapping.Method.choices)
+    rows = []
+    for posting in postings:
+        mapping = getattr(posting, "mapping", None)
+        role_id = mapping.role_id if mapping is not None else None
+        role = facts.roles.get(role_id) if role_id is not None else None
+        method = mapping.method if mapping is not None else ""
+        rows.append(
+            PostingRow(
+                posting=posting,
+                role=role,
+                method=method,
+                method_label=labels.get(method, "Not matched"),
+                note=mapping.note if mapping is not None else "",
+                candidacy_count=candidacies.get(posting.posting_id, 0),
+                suggestions=()
+                if role is not None or method == RoleMapping.Method.UNMAPPED
+                else tuple(facts.suggestions(posting.title_key, posting.requisition_codes)),
+                state_label=state_labels.get(posting.state, posting.state),
+            )
+        )
+    return rows
+
+
+def _roles_of_page(integration: AtsIntegration, facts: _RoleFacts) -> tuple[list[Role], list[Role]]:
+    """The group's active roles no current posting maps to, and every active role (by title)."""
+    mapped_role_ids = set(
+        RoleMapping.objects.filter(
+            posting__integration=integration,
+            posting__removed_at__isnull=True,
+            role__isnull=False,
+        ).values_list("role_id", flat=True)
+    )
+    roles = sorted(facts.roles.values(), key=lambda r: (r.title.casefold(), r.pk))
+    active = [r for r in roles if r.active]
+    return [r for r in active if r.pk not in mapped_role_ids], active
+
+
 def roles_page(
     *,
     integration: AtsIntegration,
@@ -165,82 +243,65 @@ def roles_page(
     from django.core.paginator import Paginator
 
     adapter = ats.adapter_for(integration.ats, ats.Postings)
-    state_labels = dict(adapter.posting_states)
-    current = AtsPosting.objects.filter(integration=integration, removed_at__isnull=True)
-    matched_q = Q(mapping__role__isnull=False)
-    counts = current.aggregate(
-        total=Count("pk"),
-        matched=Count("pk", filter=matched_q),
-        unmatched_open=Count(
-            "pk", filter=~matched_q & Q(state__in=list(adapter.posting_open_states))
-        ),
-    )
-    listed = current.select_related("mapping", "mapping__role")
+    counts = _counts(integration, adapter.posting_open_states)
+    listed = AtsPosting.objects.filter(
+        integration=integration, removed_at__isnull=True
+    ).select_related("mapping", "mapping__role")
     if unmatched_only:
-        listed = listed.exclude(matched_q)
+        listed = listed.exclude(mapping__role__isnull=False)
     if state:
         listed = listed.filter(state=state)
     page_obj = Paginator(listed.order_by("title", "posting_id"), POSTINGS_PER_PAGE).get_page(page)
     facts = _RoleFacts.load(integration)
-    labels = dict(RoleMapping.Method.choices)
-    rows = []
-    for posting in page_obj.object_list:
-        mapping = getattr(posting, "mapping", None)
-        role_id = mapping.role_id if mapping is not None else None
-        role = facts.roles.get(role_id) if role_id is not None else None
-        method = mapping.method if mapping is not None else ""
-        rows.append(
-            PostingRow(
-                posting=posting,
-                role=role,
-                method=method,
-                method_label=labels.get(method, "Not matched"),
-                note=mapping.note if mapping is not None else "",
-                candidacy_count=facts.candidacy_count(
-                    role_id, posting.title_key, posting.requisition_codes
-                ),
-                suggestions=()
-                if role is not None or method == RoleMapping.Method.UNMAPPED
-                else tuple(facts.suggestions(posting.title_key, posting.requisition_codes)),
-                state_label=state_labels.get(posting.state, posting.state),
-            )
-        )
-    mapped_role_ids = set(
-        RoleMapping.objects.filter(
-            posting__integration=integration,
-            posting__removed_at__isnull=True,
-            role__isnull=False,
-        ).values_list("role_id", flat=True)
-    )
-    roles = sorted(facts.roles.values(), key=lambda r: (r.title.casefold(), r.pk))
+    unmapped_roles, active_roles = _roles_of_page(integration, facts)
     return RolesPage(
-        rows=rows,
+        rows=_rows(integration, page_obj.object_list, facts, dict(adapter.posting_states)),
         page_obj=page_obj,
-        postings_total=counts["total"],
-        matched=counts["matched"],
-        unmatched_open=counts["unmatched_open"],
-        unmapped_roles=[r for r in roles if r.active and r.pk not in mapped_role_ids],
+        unmapped_roles=unmapped_roles,
         states=adapter.posting_states,
-        active_roles=[r for r in roles if r.active],
+        active_roles=active_roles,
+        **counts,
+    )
+
+
+def roles_page_row(*, integration: AtsIntegration, posting_id: str) -> RolesRow:
+    """One current posting's row of the roles page, after a change, with the page's counts
+    and role lists. Http404 when the integration has no such posting. Constant queries."""
+    adapter = ats.adapter_for(integration.ats, ats.Postings)
+    posting = get_object_or_404(
+        AtsPosting.objects.select_related("mapping", "mapping__role"),
+        integration=integration,
+        removed_at__isnull=True,
+        posting_id=posting_id,
+    )
+    facts = _RoleFacts.load(integration)
+    unmapped_roles, active_roles = _roles_of_page(integration, facts)
+    (row,) = _rows(integration, [posting], facts, dict(adapter.posting_states))
+    return RolesRow(
+        row=row,
+        unmapped_roles=unmapped_roles,
+        active_roles=active_roles,
+        **_counts(integration, adapter.posting_open_states),
     )
 
 
 def unmatched_published_with_candidacies(*, integration: AtsIntegration) -> list[AtsPosting]:
-    """Open postings with no role whose would-be candidacies exist (see the block comment):
-    candidates Karat can't place. One query, three when there are unmatched open postings."""
+    """Open postings with no role that candidacies were invited from (see the block comment):
+    candidates of a posting Karat can't place any more (unmapped, or a conflict since). One
+    query, two when there are unmatched open postings."""
     adapter = ats.adapter_for(integration.ats, ats.Postings)
     postings = AtsPosting.objects.filter(
         integration=integration,
         removed_at__isnull=True,
         state__in=list(adapter.posting_open_states),
     ).exclude(mapping__role__isnull=False)
-    unmatched = list(
-        postings.only("posting_id", "title", "title_key", "requisition_codes", "state")
-    )
+    unmatched = list(postings.only("posting_id", "title", "state"))
     if not unmatched:
         return []
-    facts = _RoleFacts.load(integration)
-    return [p for p in unmatched if facts.candidacy_count(None, p.title_key, p.requisition_codes)]
+    counts = posting_candidacy_counts(
+        integration=integration, posting_ids=[p.posting_id for p in unmatched]
+    )
+    return [p for p in unmatched if counts.get(p.posting_id)]
 
 
 def role_mapping_list(
@@ -260,3 +321,18 @@ def role_mapping_list(
 def role_mapping_get(*, integration: AtsIntegration, posting_id: str) -> AtsPosting:
     """One current posting with its mapping loaded; Http404 when the integration has none."""
     return get_object_or_404(role_mapping_list(integration=integration), posting_id=posting_id)
+
+
+def role_list_links(group: Group, is_admin: bool) -> list[tuple[str, str]]:
+    """The Roles page's links to the group's postings and their matching, one per integration
+    (karatlever.hiring.hooks; registered by ``IntegrationsConfig.ready``). Admins only: the
+    integration pages are theirs. One query."""
+    if not is_admin:
+        return []
+    return [
+        (
+            f"{ats.adapter_for(integration.ats).label} postings and matching",
+            reverse("integrations:roles", kwargs={"public_id": integration.public_id}),
+        )
+        for integration in AtsIntegration.objects.filter(group=group).order_by("ats")
+    ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from uuid import UUID
 
 from django.contrib import messages
@@ -30,10 +30,12 @@ KeyStatus = AtsIntegration.KeyStatus
 _ROLES_FILTERS = ("unmatched", "state", "page")
 
 
-def _roles_url(integration: AtsIntegration, data: Any) -> str:
+def _roles_url(integration: AtsIntegration, data: Any, *, posting_id: str = "") -> str:
+    """The roles page with the filters of ``data``, at the row of ``posting_id`` if given."""
     url = reverse("integrations:roles", kwargs={"public_id": integration.public_id})
     kept = {k: str(data.get(k))[:40] for k in _ROLES_FILTERS if data.get(k)}
-    return f"{url}?{urlencode(kept)}" if kept else url
+    url = f"{url}?{urlencode(kept)}" if kept else url
+    return f"{url}#posting-{quote(posting_id, safe='')}" if posting_id else url
 
 
 def _roles_render(
@@ -67,6 +69,7 @@ def _roles_render(
             "page_obj": page.page_obj,
             "unmatched_only": unmatched_only,
             "state": state,
+            "page_number": page.page_obj.number,
             "run": selectors.posting_sync_run_latest(integration=integration),
             "mapping_form": mapping_form,
             "create_form": create_form,
@@ -119,6 +122,47 @@ def integration_roles_sync_progress(
     )
 
 
+def _decided(
+    request: AuthenticatedHttpRequest, integration: AtsIntegration, posting_id: str, done: str
+) -> HttpResponse:
+    """After a Map / Create on one posting: with htmx, its row (swapped in place, so the page
+    keeps its scroll position) and what else on the page changed; without, back to the row."""
+    if not request.htmx:
+        messages.success(request, done)
+        return redirect(_roles_url(integration, request.POST, posting_id=posting_id))
+    page = request.POST.get("page", "")
+    return render(
+        request,
+        "integrations/roles/_row_update.html",
+        {
+            "integration": integration,
+            "page": selectors.roles_page_row(integration=integration, posting_id=posting_id),
+            "unmatched_only": request.POST.get("unmatched") == "1",
+            "state": str(request.POST.get("state", ""))[:40],
+            "page_number": page if page.isdigit() else "",
+            "done": done,
+        },
+    )
+
+
+def _refused(
+    request: AuthenticatedHttpRequest,
+    integration: AtsIntegration,
+    message: str,
+    *,
+    mapping_form: RoleMappingForm | None = None,
+    create_form: RolesCreateForm | None = None,
+) -> HttpResponse:
+    """Nothing changed (400): with htmx, the words alone (console.js shows them after the
+    form); without, the page with the form's errors."""
+    if request.htmx:
+        return render(request, "integrations/roles/_refused.html", {"message": message}, status=400)
+    messages.error(request, message)
+    return _roles_render(
+        request, integration, status=400, mapping_form=mapping_form, create_form=create_form
+    )
+
+
 @admin_required
 @require_POST
 def integration_roles_map(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
@@ -129,7 +173,9 @@ def integration_roles_map(request: AuthenticatedHttpRequest, public_id: UUID) ->
         data = form.cleaned_data
         try:
             if data["action"] == "automatic":
-                mappings.role_mapping_reset(integration=integration, posting_id=data["posting"])
+                mappings.role_mapping_reset(
+                    integration=integration, posting_id=data["posting"], actor=request.user
+                )
                 done = "Matched automatically again."
             else:
                 role = data["role"] if data["action"] == "map" else None
@@ -143,10 +189,10 @@ def integration_roles_map(request: AuthenticatedHttpRequest, public_id: UUID) ->
         except ApplicationError as exc:
             form_errors_from(form, exc)
         else:
-            messages.success(request, done)
-            return redirect(_roles_url(integration, request.POST))
-    messages.error(request, "Nothing changed: " + _first_error(form))
-    return _roles_render(request, integration, status=400, mapping_form=form)
+            return _decided(request, integration, data["posting"], done)
+    return _refused(
+        request, integration, "Nothing changed: " + _first_error(form), mapping_form=form
+    )
 
 
 @admin_required
@@ -165,11 +211,22 @@ def integration_roles_create(request: AuthenticatedHttpRequest, public_id: UUID)
         except ApplicationError as exc:
             form_errors_from(form, exc)
         else:
+            if len(created) == 1 and created[0].role is not None:
+                # One posting's "Create Karat role": its row, like Map.
+                return _decided(
+                    request,
+                    integration,
+                    form.cleaned_data["postings"][0],
+                    f"Created the Karat role “{created[0].role.title}”.",
+                )
             names = ", ".join(m.role.title for m in created if m.role)
             messages.success(request, f"Created {len(created)} Karat role(s): {names}.")
+            if request.htmx:  # several rows changed (the bulk form posts without htmx)
+                return HttpResponseClientRefresh()
             return redirect(_roles_url(integration, request.POST))
-    messages.error(request, "No role was created: " + _first_error(form))
-    return _roles_render(request, integration, status=400, create_form=form)
+    return _refused(
+        request, integration, "No role was created: " + _first_error(form), create_form=form
+    )
 
 
 def _first_error(form: Any) -> str:

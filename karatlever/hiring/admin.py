@@ -53,6 +53,7 @@ class CandidacyAdmin(admin.ModelAdmin[Candidacy]):
     raw_id_fields = ["role", "group"]
     readonly_fields = [
         "code",
+        "ats_posting_id",
         "ats_stage_id",
         "ats_stage_name",
         "ats_archived",

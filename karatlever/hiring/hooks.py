@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from karatlever.accounts.models import Group
 from karatlever.hiring.models import Candidacy
 
 # Extra context for one candidacy. Known keys: ``ats_profile``, a ``(label, url)`` pair or
@@ -29,6 +30,24 @@ def candidacy_context(candidacy: Candidacy) -> dict[str, Any]:
     for hook in _candidacy_context_hooks:
         context.update(hook(candidacy))
     return context
+
+
+# Links the Roles page shows for a group, each a ``(label, url)`` pair, e.g. integrations'
+# ("Lever postings and matching", its roles page). Called with the group and whether the
+# viewer is an organization admin (who alone may open integration pages).
+RoleListLinksHook = Callable[[Group, bool], list[tuple[str, str]]]
+_role_list_links_hooks: list[RoleListLinksHook] = []
+
+
+def role_list_links_hook_register(hook: RoleListLinksHook) -> None:
+    """Add ``hook`` (once, however often it is registered)."""
+    if hook not in _role_list_links_hooks:
+        _role_list_links_hooks.append(hook)
+
+
+def role_list_links(group: Group, *, is_admin: bool) -> list[tuple[str, str]]:
+    """Every registered hook's links for the Roles page of ``group``, in registration order."""
+    return [link for hook in _role_list_links_hooks for link in hook(group, is_admin)]
 
 
 # The same for a page of candidacies at once, by candidacy pk, so a list costs a constant number

@@ -84,6 +84,10 @@ class Candidacy(models.Model):
     interview_scheduled_at = models.DateTimeField(null=True, blank=True)
     results_summary = models.TextField(blank=True)
     report_url = models.URLField(max_length=500, blank=True)
+    # The ATS posting (job) the candidate was invited from, as the ATS names it; blank when
+    # not known (invited before Karat remembered it, or the opportunity had no posting). A
+    # database default too: code from before this column (a rolling deploy) still inserts.
+    ats_posting_id = models.CharField(max_length=64, blank=True, default="", db_default="")
     # The ATS side, kept current by webhooks and reconciliation.
     ats_stage_id = models.CharField(max_length=100, blank=True)
     ats_stage_name = models.CharField(max_length=200, blank=True)
@@ -101,7 +105,11 @@ class Candidacy(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "candidacies"
-        indexes = [models.Index(fields=["group", "-created_at"])]
+        indexes = [
+            models.Index(fields=["group", "-created_at"]),
+            # The roles page counts each posting's candidacies.
+            models.Index(fields=["group", "ats_posting_id"], name="candidacy_group_posting"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.candidate_name} — {self.role.title}"

@@ -19,11 +19,14 @@ from karatlever.accounts.selectors import group_list_visible
 from karatlever.forms import form_errors_from
 from karatlever.hiring import selectors, services
 from karatlever.hiring.forms import CandidateFilterForm, MilestoneForm, RoleForm
-from karatlever.hiring.hooks import candidacy_context
+from karatlever.hiring.hooks import candidacy_context, role_list_links
 
-# Registered from integrations' AppConfig.ready() under this name (the registry is in hooks).
+# Registered from integrations' AppConfig.ready() under these names (the registry is in hooks).
 from karatlever.hiring.hooks import (
     candidacy_context_hook_register as candidacy_context_hook_register,
+)
+from karatlever.hiring.hooks import (
+    role_list_links_hook_register as role_list_links_hook_register,
 )
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
 
@@ -56,6 +59,8 @@ def role_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             "group": group,
             "roles": selectors.role_list_with_counts(group=group) if group else [],
             "can_edit": request.membership.is_admin,
+            # e.g. the group's ATS postings and how they match these roles (integrations).
+            "links": role_list_links(group, is_admin=request.membership.is_admin) if group else [],
         },
     )
 

@@ -65,9 +65,11 @@ def test_admin_takes_a_suggestion_and_watches_a_sync_finish(
     # when: the admin takes the suggestion
     unmatched.get_by_role("button", name="Map to Senior Frontend Engineer").click()
 
-    # then: mapped by an admin
-    expect(page.get_by_role("status")).to_contain_text("Mapped to Senior Frontend Engineer.")
-    expect(page.locator("tr", has_text="Staff Frontend Engineer")).to_contain_text("By an admin")
+    # then: mapped by an admin, said in the row (and to screen readers)
+    row = page.locator("tr", has_text="Staff Frontend Engineer")
+    expect(row).to_contain_text("Mapped to Senior Frontend Engineer.")
+    expect(row).to_contain_text("By an admin")
+    expect(page.locator("#roles-announce")).to_have_text("Mapped to Senior Frontend Engineer.")
     assert RoleMapping.objects.get(posting__posting_id="p-2").method == "admin"
 
     # when: "Sync now" (no worker here: the run waits, queued, and the bar polls)
@@ -80,4 +82,67 @@ def test_admin_takes_a_suggestion_and_watches_a_sync_finish(
 
     # then: the poll sees the end and the page reloads with the outcome
     expect(page.locator("#postings-sync")).to_contain_text(re.compile("Synced"))
+    assert not errors
+
+
+def test_map_and_create_update_their_row_without_scrolling_to_the_top(
+    page: Page, login: LoginFunc, admin_user: User, group: Group, roles_integration: AtsIntegration
+) -> None:
+    # A long page, as a real account's is (a 4,900 px page in the report): 45 more postings.
+    AtsPosting.objects.bulk_create(
+        AtsPosting(
+            integration=roles_integration,
+            posting_id=f"q-{i:02}",
+            title=f"Zeta Engineer {i:02}",
+            title_key=title_key(f"Zeta Engineer {i:02}"),
+            state="published",
+        )
+        for i in range(45)
+    )
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    login(admin_user)
+
+    # The hiring Roles page leads to the postings and their matching.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Roles").click()
+    page.get_by_role("link", name="Lever postings and matching").click()
+    expect(page.get_by_role("heading", name="Lever postings and Karat roles")).to_be_visible()
+
+    # given: a row far down the page, scrolled to
+    row = page.locator("#posting-q-40")
+    row.scroll_into_view_if_needed()
+    before = page.evaluate("window.scrollY")
+    assert before > 1000
+    expect(page.locator("#count-matched")).to_have_text("1")
+
+    # when: it is mapped to a role
+    row.get_by_label("Karat role for Zeta Engineer 40").select_option(label="Backend (ENG-101)")
+    row.get_by_role("button", name="Map", exact=True).click()
+
+    # then: the row shows its new state where it was; the page did not reload or scroll
+    expect(row).to_contain_text("Mapped to Backend.")
+    expect(row).to_contain_text("By an admin")
+    expect(page.locator("#count-matched")).to_have_text("2")
+    # only the row was swapped into the table (the counts went to their own place)
+    expect(page.locator(".roles-table tbody > *")).to_have_count(47)
+    expect(page.locator(".roles-table tbody > :not(tr)")).to_have_count(0)
+    assert abs(page.evaluate("window.scrollY") - before) < 50
+    expect(row).to_be_in_viewport()
+    expect(row.get_by_role("button", name="Map", exact=True)).to_be_focused()
+    mapped = RoleMapping.objects.select_related("role").get(posting__posting_id="q-40").role
+    assert mapped is not None
+    assert mapped.title == "Backend"
+
+    # when: a role is created from the next posting, it too stays in place
+    other = page.locator("#posting-q-41")
+    other.scroll_into_view_if_needed()
+    before = page.evaluate("window.scrollY")
+    other.get_by_role("button", name="Create Karat role").click()
+
+    expect(other).to_contain_text("Created the Karat role “Zeta Engineer 41”.")
+    expect(other.get_by_role("link", name="Zeta Engineer 41")).to_be_visible()
+    assert abs(page.evaluate("window.scrollY") - before) < 50
+    expect(other).to_be_in_viewport()
+    expect(page.locator(".roles-table tbody > :not(tr)")).to_have_count(0)
+    expect(page.locator(".roles-counts dt")).to_have_count(3)
     assert not errors

@@ -204,9 +204,11 @@ def _create(
         actor=actor,
         source=source,
     )
-    # The ATS state as read for the preview: webhooks and reconciliation keep it current,
-    # and a newer version always wins there (ats_state_version).
+    # The posting and the ATS state as read for the preview: webhooks and reconciliation keep
+    # the state current, and a newer version always wins there (ats_state_version).
     Candidacy.objects.filter(pk=candidacy.pk).update(
+        # As the posting sync stores it (AtsPosting.posting_id), so the roles page counts it.
+        ats_posting_id=preview.posting_id[:64],
         ats_stage_id=preview.stage_id,
         ats_stage_name=preview.stage_name,
         ats_archived=preview.archived,

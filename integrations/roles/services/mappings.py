@@ -2,7 +2,7 @@
 
 Matching (``postings_match``, after every sync) applies the rule in ``roles/matching.py`` to
 every current posting. An admin's decision (map, or unmap on purpose) is never changed by a
-sync.
+sync; each decision, and each role created from a posting, is written to the audit log.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.models import AtsIntegration, AtsPosting, RoleMapping
+from integrations.connection.services.audit import audit_entry_record
+from integrations.models import AtsIntegration, AtsPosting, AuditEntry, RoleMapping
 from integrations.roles.matching import RoleIndex, posting_decide
 from integrations.status.refresh import status_refresh_request
 from karatlever.errors import ApplicationError
@@ -145,20 +146,11 @@ def _posting_get(integration: AtsIntegration, posting_id: str) -> AtsPosting:
     return posting
 
 
-def role_mapping_set(
-    *, integration: AtsIntegration, posting_id: str, role: Role | None, actor: User | None
-) -> RoleMapping:
-    """An admin maps the posting to ``role`` (a role of the integration's group), or, with
-    None, leaves it unmatched on purpose. Either survives every later sync.
-
-    Raises PostingNotFound (404) and RoleInvalid (400: another group's or an inactive role).
-    """
-    posting = _posting_get(integration, posting_id)
-    if role is not None:
-        if role.group_id != integration.group_id:
-            raise RoleInvalid("Choose a role of this integration's group.", field="role")
-        if not role.active:
-            raise RoleInvalid(f"The role “{role.title}” is not active.", field="role")
+def _mapping_write(
+    *, integration: AtsIntegration, posting: AtsPosting, role: Role | None, actor: User | None
+) -> tuple[RoleMapping, Role | None]:
+    """Record an admin's decision on ``posting``; returns it and the role it had before."""
+    before = RoleMapping.objects.filter(posting=posting).select_related("role").first()
     mapping, _ = RoleMapping.objects.update_or_create(
         posting=posting,
         defaults={
@@ -172,30 +164,97 @@ def role_mapping_set(
     logger.info(
         "role mapping set integration_id=%s posting=%s role=%s by user=%s",
         integration.public_id,
-        posting_id,
+        posting.posting_id,
         getattr(role, "pk", None),
         getattr(actor, "pk", None),
     )
+    return mapping, before.role if before is not None else None
+
+
+def _code(role: Role | None) -> str | None:
+    return str(role.code) if role is not None else None
+
+
+def role_mapping_set(
+    *, integration: AtsIntegration, posting_id: str, role: Role | None, actor: User | None
+) -> RoleMapping:
+    """An admin maps the posting to ``role`` (a role of the integration's group), or, with
+    None, leaves it unmatched on purpose. Either survives every later sync, and is written to
+    the integration's audit log (with the role it had before).
+
+    Raises PostingNotFound (404) and RoleInvalid (400: another group's or an inactive role).
+    """
+    posting = _posting_get(integration, posting_id)
+    if role is not None:
+        if role.group_id != integration.group_id:
+            raise RoleInvalid("Choose a role of this integration's group.", field="role")
+        if not role.active:
+            raise RoleInvalid(f"The role “{role.title}” is not active.", field="role")
+    with transaction.atomic():
+        mapping, before = _mapping_write(
+            integration=integration, posting=posting, role=role, actor=actor
+        )
+        if role is not None:
+            action = AuditEntry.Action.ROLE_MAPPED
+            summary = f"Posting “{posting.title}” mapped to the Karat role “{role.title}”"
+        else:
+            action = AuditEntry.Action.ROLE_UNMAPPED
+            summary = f"Posting “{posting.title}” left unmatched" + (
+                f" (was “{before.title}”)" if before is not None else ""
+            )
+        audit_entry_record(
+            integration=integration,
+            actor=actor,
+            action=action,
+            summary=summary,
+            detail={"posting_id": posting_id, "role": _code(role), "previous_role": _code(before)},
+        )
     # "Open postings without a Karat role" may have changed.
     status_refresh_request(integration_id=integration.pk, reason="Role mapping changed")
     return mapping
 
 
-def role_mapping_reset(*, integration: AtsIntegration, posting_id: str) -> RoleMapping | None:
+def role_mapping_reset(
+    *, integration: AtsIntegration, posting_id: str, actor: User | None
+) -> RoleMapping | None:
     """Forget an admin's decision: the posting is matched automatically again (now and on
-    every later sync). Returns its new mapping (None: unmatched). Raises PostingNotFound."""
+    every later sync), which the audit log records when there was a decision to forget.
+    Returns its new mapping (None: unmatched). Raises PostingNotFound."""
     posting = _posting_get(integration, posting_id)
-    RoleMapping.objects.filter(posting=posting, method__in=RoleMapping.MANUAL).delete()
-    postings_match(integration=integration)
+    with transaction.atomic():
+        decided = (
+            RoleMapping.objects.filter(posting=posting, method__in=RoleMapping.MANUAL)
+            .select_related("role")
+            .first()
+        )
+        if decided is not None:
+            decided.delete()
+        postings_match(integration=integration)
+        mapping = RoleMapping.objects.filter(posting=posting).select_related("role").first()
+        if decided is not None:
+            role = mapping.role if mapping is not None else None
+            audit_entry_record(
+                integration=integration,
+                actor=actor,
+                action=AuditEntry.Action.ROLE_MAPPING_RESET,
+                summary=f"Posting “{posting.title}” matched automatically again: "
+                + (f"“{role.title}”" if role is not None else "not matched"),
+                detail={
+                    "posting_id": posting_id,
+                    "role": _code(role),
+                    "previous_role": _code(decided.role),
+                },
+            )
     status_refresh_request(integration_id=integration.pk, reason="Role mapping changed")
-    return RoleMapping.objects.filter(posting=posting).select_related("role").first()
+    return mapping
 
 
 def roles_create_from_postings(
     *, integration: AtsIntegration, posting_ids: Iterable[str], actor: User | None
 ) -> list[RoleMapping]:
     """Create a Karat role from each posting (its title; its first requisition code unless a
-    role of the group has it already) and map the posting to it (by an admin).
+    role of the group has it already) and map the posting to it (by an admin). Each role
+    created is one audit entry.
 
     All or nothing. Raises PostingNotFound (404) naming the first unknown posting.
     """
@@ -233,9 +292,16 @@ def roles_create_from_postings(
             role = role_create(
                 group=integration.group, title=posting.title[:200], requisition_code=code
             )
-            mappings.append(
-                role_mapping_set(
-                    integration=integration, posting_id=posting_id, role=role, actor=actor
-                )
+            mapping, _ = _mapping_write(
+                integration=integration, posting=posting, role=role, actor=actor
             )
+            audit_entry_record(
+                integration=integration,
+                actor=actor,
+                action=AuditEntry.Action.ROLE_CREATED,
+                summary=f"Karat role “{role.title}” created from the posting “{posting.title}”",
+                detail={"posting_id": posting_id, "role": str(role.code), "requisition_code": code},
+            )
+            mappings.append(mapping)
+    status_refresh_request(integration_id=integration.pk, reason="Role mapping changed")
     return mappings

@@ -3,6 +3,7 @@ deleted and confidential postings, resuming a run that failed part-way, and the 
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from integrations.roles.services.sync import (
     postings_sync_request,
     postings_sync_run,
 )
+from karatlever.hiring.models import Candidacy
 from karatlever.hiring.services import role_create
 from tests.integrations.conftest import mark_valid, set_key
 
@@ -368,6 +370,14 @@ def test_the_demo_postings_mostly_match_the_demo_roles_and_the_rest_get_suggesti
     assert suggested["Data Engineer (2025 backfill)"] == ["Data Engineer"]
     # Every unmatched open posting has a suggestion.
     assert all(r.suggestions for r in unmatched if r.posting.state in {"published", "internal"})
+    # Each posting counts the candidacies invited from it, never those of its role's other
+    # postings (a draft nobody applied to showed its role's 4).
+    counts = {r.posting.posting_id: r.candidacy_count for r in page.rows}
+    applied = Counter(
+        Candidacy.objects.filter(group=integration.group).values_list("ats_posting_id", flat=True)
+    )
+    assert sum(applied.values()) == 4
+    assert counts == {posting_id: applied.get(posting_id, 0) for posting_id in counts}
 
 
 def test_a_long_list_goes_on_in_a_new_task_from_its_cursor(

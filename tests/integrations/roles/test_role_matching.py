@@ -20,7 +20,7 @@ from integrations.roles.health import role_matching_health
 from integrations.roles.matching import title_key
 from integrations.roles.services import mappings
 from karatlever.accounts.models import Group
-from karatlever.hiring.models import Role
+from karatlever.hiring.models import Candidacy, Role
 from karatlever.hiring.services import candidacy_create, role_create
 
 pytestmark = pytest.mark.django_db
@@ -239,7 +239,7 @@ def test_an_admin_maps_unmaps_and_gives_back_a_posting(
     assert m is not None
     assert (m.role, m.method) == (None, Method.UNMAPPED)
 
-    mappings.role_mapping_reset(integration=integration, posting_id=p.posting_id)
+    mappings.role_mapping_reset(integration=integration, posting_id=p.posting_id, actor=None)
     m = mapping(p)
     assert m is not None
     assert (m.role, m.method) == (automatic, Method.TITLE)
@@ -259,7 +259,7 @@ def test_mapping_or_giving_back_a_posting_asks_for_a_status_recompute(
     assert snapshot.request_reason == "Role mapping changed"
 
     IntegrationStatus.objects.filter(pk=snapshot.pk).update(requested_at=None, request_reason="")
-    mappings.role_mapping_reset(integration=integration, posting_id=p.posting_id)
+    mappings.role_mapping_reset(integration=integration, posting_id=p.posting_id, actor=None)
     snapshot.refresh_from_db()
     assert snapshot.pending
     assert snapshot.request_reason == "Role mapping changed"
@@ -342,11 +342,14 @@ def test_roles_page_counts_and_lists_roles_no_posting_maps_to(
     matched = role_create(group=group, title="Data Engineer")
     lonely = role_create(group=group, title="Nobody's role")
     role_create(group=group, title="Retired", active=False)
-    posting(integration, "Data Engineer")
+    data = posting(integration, "Data Engineer")
     posting(integration, "Unmatched open", state="internal")
     posting(integration, "Unmatched closed", state="closed")
     match(integration)
-    candidacy_create(role=matched, candidate_name="Ada", candidate_email="ada@example.com")
+    ada = candidacy_create(role=matched, candidate_name="Ada", candidate_email="ada@example.com")
+    Candidacy.objects.filter(pk=ada.pk).update(ats_posting_id=data.posting_id)
+    # The role's candidacy from no known posting counts for none.
+    candidacy_create(role=matched, candidate_name="Bo", candidate_email="bo@example.com")
 
     page = selectors.roles_page(integration=integration)
 
@@ -411,11 +414,14 @@ def test_an_unmatched_published_posting_with_candidacies_is_a_problem(
     PostingSyncRun.objects.create(integration=integration, kind="full", status="succeeded")
     first = role_create(group=group, title="Data Engineer")
     role_create(group=group, title="Data Engineer")
-    posting(integration, "Data Engineer")  # a conflict: no role
+    p = posting(integration, "Data Engineer")  # a conflict: no role
     match(integration)
+    # A candidacy of a role that claims it was not invited from it: no problem of this posting.
+    candidacy_create(role=first, candidate_name="Bo", candidate_email="bo@example.com")
     assert _checks(integration)["unmatched_with_candidacies"].level == "ok"
 
-    candidacy_create(role=first, candidate_name="Ada", candidate_email="ada@example.com")
+    ada = candidacy_create(role=first, candidate_name="Ada", candidate_email="ada@example.com")
+    Candidacy.objects.filter(pk=ada.pk).update(ats_posting_id=p.posting_id)
 
     check = _checks(integration)["unmatched_with_candidacies"]
     assert check.level == "warn"

@@ -131,7 +131,7 @@ def test_an_admin_maps_a_posting_and_the_choice_survives_matching(
     )
 
     assert response.status_code == 302
-    assert response["Location"] == url(roles_integration) + "?unmatched=1"
+    assert response["Location"] == url(roles_integration) + "?unmatched=1#posting-post-2"
     mappings.postings_match(integration=roles_integration)
     m = RoleMapping.objects.get(posting__posting_id="post-2")
     assert (m.role, m.method, m.decided_by) == (role, Method.ADMIN, admin_user)

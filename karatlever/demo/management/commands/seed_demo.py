@@ -227,7 +227,7 @@ def _linked_candidacies(*, integration: Any, count: int, report: SeedReport) -> 
     """Candidacies linked to deterministic sandbox opportunities, so sandbox webhooks move them."""
     from integrations.lever.sandbox.demo import demo_data, demo_opportunity, demo_opportunity_ids
     from integrations.models import OpportunityLink
-    from karatlever.hiring.models import CandidacyEvent
+    from karatlever.hiring.models import Candidacy, CandidacyEvent
     from karatlever.hiring.services import AtsState, candidacy_ats_state_apply, candidacy_create
 
     data = demo_data()
@@ -259,6 +259,8 @@ def _linked_candidacies(*, integration: Any, count: int, report: SeedReport) -> 
             actor=None,
             source=CandidacyEvent.Source.KARAT,
         )
+        # As an invite records it: the roles page counts each posting's candidacies.
+        Candidacy.objects.filter(pk=candidacy.pk).update(ats_posting_id=posting["id"])
         OpportunityLink.objects.create(
             integration=integration,
             candidacy=candidacy,
