@@ -131,12 +131,27 @@ class AtsAccount:
     burst: int
 
 
+class StateChange(enum.StrEnum):
+    """A kind of change to an opportunity's ATS state that a webhook event announces."""
+
+    STAGE = "stage"
+    ARCHIVE = "archive"  # archived, unarchived or archived with another reason
+    HIRED = "hired"
+
+
 @dataclass(frozen=True)
 class WebhookEventSpec:
-    """One inbound event an adapter acts on: the ATS's own event name and its display label."""
+    """One inbound event an adapter acts on: the ATS's own event name and its display label.
+
+    ``announces``: the state changes a delivery of this event reports (the reconciliation
+    infers a webhook that is switched off in the ATS from a change of these that no delivery
+    announced). ``turn_on_where``: where in the ATS's own settings an admin turns it on.
+    """
 
     code: str
     label: str
+    announces: tuple[StateChange, ...] = ()
+    turn_on_where: str = ""
 
 
 @dataclass(frozen=True)

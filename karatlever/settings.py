@@ -477,8 +477,6 @@ WEBHOOK_REJECTED_RATE = env.str("WEBHOOK_REJECTED_RATE", default="60/min")
 RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=900)
 # Each poll re-reads this much before the last cursor (clock skew, late commits in Lever).
 RECONCILE_OVERLAP_SECONDS = env.int("RECONCILE_OVERLAP_SECONDS", default=120)
-# Polls in a row that found changes no webhook announced before "webhooks not arriving".
-RECONCILE_UNANNOUNCED_STREAK_ALERT = env.int("RECONCILE_UNANNOUNCED_STREAK_ALERT", default=3)
 
 # ---------------------------------------------------------------------------------------------
 # Invites (integrations/invites/services/)
