@@ -617,6 +617,12 @@ class KeyChecks(AtsBase, Protocol):
         AtsKeyError when the key itself is refused."""
         ...
 
+    def key_probe(self, account: AtsAccount, *, profile: CallProfile) -> None:
+        """Is the key still accepted? One cheap authenticated read (the periodic recheck).
+        Returns when the ATS accepts the key; raises AtsKeyError when it refuses it, another
+        AtsError when it can't tell (unreachable)."""
+        ...
+
 
 @runtime_checkable
 class CandidateLinks(AtsBase, Protocol):

@@ -506,6 +506,13 @@ CELERY_BEAT_SCHEDULE["integrations-key-checks-resume"] = {
     "task": "integrations.tasks.api_key_checks_resume",
     "schedule": 300.0,
 }
+# Keys in use not checked for this long get one cheap probe (a revoked key is found without
+# "Check again"); a refused probe runs the full key check. The beat looks every minute.
+API_KEY_RECHECK_MINUTES = env.int("API_KEY_RECHECK_MINUTES", default=10)
+CELERY_BEAT_SCHEDULE["integrations-api-keys-recheck-due"] = {
+    "task": "integrations.tasks.api_keys_recheck_due",
+    "schedule": 60.0,
+}
 CELERY_BEAT_SCHEDULE["webhooks-reconcile-all"] = {
     "task": "webhooks.tasks.reconcile_all",
     "schedule": float(RECONCILE_INTERVAL_SECONDS),

@@ -11,12 +11,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations import ats
+from integrations.connection.selectors import key_check_lines, key_refusal
 from integrations.features import (
     AUTO_STATE_UPDATING,
     FeatureCheck,
     FeatureHealth,
     FeatureIssue,
     feature_health,
+    key_refused_check,
 )
 from integrations.models import AtsIntegration
 from webhooks.models import WebhookDelivery, WebhookRejection
@@ -88,6 +90,24 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
     registration = webhook_registration(integration=integration)
     day_ago = timezone.now() - timedelta(hours=24)
     checks: list[FeatureCheck] = []
+    # Every delivery is applied by reading the opportunity from the ATS with the key.
+    lines = key_check_lines(integration=integration)
+    refused = key_refusal(integration=integration, lines=lines)
+    key_fix = reverse("integrations:settings", kwargs={"public_id": integration.public_id})
+    if refused:
+        checks.append(key_refused_check(refused, key_fix))
+    reads = lines.get("read_opportunities") or {}
+    if not refused and reads.get("ok") is False:
+        checks.append(
+            FeatureCheck(
+                "read_opportunities",
+                "Permission to read opportunities",
+                "bad",
+                str(reads.get("message") or "Missing."),
+                key_fix,
+                "Settings → API key",
+            )
+        )
     for e in events:
         if e.configured:
             checks.append(
@@ -239,6 +259,16 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
             FeatureCheck(
                 "processing", "Processing (last 24 hours)", "ok", "Every delivery processed."
             )
+        )
+    key_problems = [c for c in checks if c.level == "bad"]
+    if key_problems:
+        return health(
+            "bad",
+            "Not working",
+            f"Karat reads {ats_name} with the API key to apply each webhook, so no candidacy's "
+            f"{ats_name} state is updated: {key_problems[0].message}",
+            checks=checks,
+            issues=[FeatureIssue(c.message, c.fix_url, c.fix_text) for c in key_problems] + issues,
         )
     if issues:
         return health(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -66,6 +66,27 @@ def key_check_lines(*, integration: AtsIntegration) -> dict[str, dict[str, Any]]
     if row is None or not integration.api_key_fingerprint:
         return {}
     return {line["code"]: line for line in row.checks if isinstance(line, dict) and "code" in line}
+
+
+def key_refusal(
+    *, integration: AtsIntegration, lines: Mapping[Any, Mapping[str, Any]] | None = None
+) -> str:
+    """Why no feature can use the API key in use, naming it: the ATS refused the key itself
+    (not only a permission) at its last check. "" when it did not, or when there is no key yet
+    (the overall status and Invite by URL ask for one). Every feature that calls the ATS with
+    the key shows this as its failing "API key valid" check, so none says "Working" on a
+    revoked key. ``lines``: the key check's lines, when the caller has them."""
+    label = ats.adapter_for(integration.ats, ats.AtsBase).label
+    if not integration.has_api_key or integration.key_status != KeyStatus.INVALID:
+        return ""
+    if lines is None:
+        lines = key_check_lines(integration=integration)
+    if (lines.get("auth") or {}).get("ok") is not False:
+        return ""
+    return (
+        f"{label} rejected the API key {integration.masked_api_key} at its last check: "
+        "paste a working key in Settings."
+    )
 
 
 def _live(row: KeyCheck | None, fingerprint: str) -> KeyCheck | None:

@@ -120,6 +120,13 @@ class LeverKeyChecks(LeverBase, KeyChecks):
             raise
         return True if first is not None else None
 
+    def key_probe(self, account: AtsAccount, *, profile: CallProfile) -> None:
+        """The first page of ``GET /users`` (the key check's first probe): one request under
+        the key's shared rate bucket. A 401 (or 403) raises AtsKeyError."""
+        client = client_for(account, profile)
+        with translated(client, record=False):
+            _PROBES[_READ_PERMISSIONS[0][0]](client)
+
 
 def _key_check(
     client: LeverClient, account: AtsAccount, *, host: str, deadline: float

@@ -9,7 +9,7 @@ from django.db.models import Count, Max, Min, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from integrations.models import AtsIntegration, OutboundUpdate
+from integrations.models import AtsIntegration, OutboundSettings, OutboundUpdate
 from karatlever.hiring.models import Candidacy
 
 Status = OutboundUpdate.Status
@@ -69,3 +69,17 @@ def outbound_stats(*, integration: AtsIntegration) -> dict[str, object]:
         others_sent=Count("id", filter=Q(status=Status.SENT) & ~Q(kind=OutboundUpdate.Kind.NOTE)),
         last_sent=Max("sent_at"),
     )
+
+
+def outbound_pause_fixed(*, integration: AtsIntegration, outbound: OutboundSettings) -> bool:
+    """The queue was paused by a refused key and the key was fixed since: the key in use passed
+    a check after the pause, or another key was set. The drain resumes such a queue; the
+    status page already counts it as resumed."""
+    paused_at = outbound.paused_at
+    if paused_at is None:
+        return False
+    return (
+        integration.key_status == AtsIntegration.KeyStatus.VALID
+        and integration.key_checked_at is not None
+        and integration.key_checked_at > paused_at
+    ) or (integration.api_key_set_at is not None and integration.api_key_set_at > paused_at)
