@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, overload, runtime_checkable
 
+from integrations.sentences import sentences_join
 from karatlever.hiring.services import AtsState
 
 if TYPE_CHECKING:
@@ -210,6 +211,8 @@ class PermissionCheck:
     message: str
     # On a failed "region" line: the region whose host accepted the key ("" when none did).
     suggested_region: str = ""
+    # The line is one permission of the key (failing: the ATS accepted the key, which lacks it).
+    permission: bool = False
 
 
 @dataclass(frozen=True)
@@ -225,7 +228,14 @@ class KeyCheckResult:
     def failed(self) -> list[PermissionCheck]:
         return [check for check in self.checks if check.ok is False]
 
+    @property
+    def refused(self) -> bool:
+        """The ATS refused the key itself (not only a permission)."""
+        return any(check.code == "auth" and check.ok is False for check in self.checks)
+
     def summary(self) -> str:
+        """One line for people, as sentences: who refused what, and which permissions the
+        key lacks when the ATS accepted it."""
         if self.status == KeyCheckStatus.VALID:
             return (
                 f"{self.ats_label} accepted the key and it has every permission Karat reads with."
@@ -240,12 +250,38 @@ class KeyCheckResult:
                 f"Karat could not reach {self.ats_label} to check the key. "
                 "Try again in a few minutes."
             )
-        return f"{self.ats_label} check failed: " + "; ".join(
-            f"{c.name}: {c.message}" for c in self.failed
+        return key_check_verdict(
+            ats_label=self.ats_label,
+            refused=self.refused,
+            failed=[(c.code, c.name, c.message, c.permission) for c in self.failed],
         )
 
     def as_json(self) -> list[dict[str, Any]]:
         return [asdict(check) for check in self.checks]
+
+
+def key_check_verdict(
+    *, ats_label: str, refused: bool, failed: Sequence[tuple[str, str, str, bool]]
+) -> str:
+    """What a failed key check says, in sentences: "<ATS> rejected the key (401). Region: …"
+    when the ATS refused the key itself; else "<ATS> accepted the key, but it lacks a
+    permission Karat needs: Read users." and any other failed line (``failed``: (code, name,
+    message, is a permission) per failed line; stored checks are read the same way)."""
+    if refused:
+        auth = next((m for code, _, m, _ in failed if code == "auth"), "")
+        others = [f"{name}: {m}" for code, name, m, _ in failed if code != "auth"]
+        return sentences_join([auth or f"{ats_label} rejected the key", *others])
+    missing = [name for _, name, _, permission in failed if permission]
+    others = [f"{name}: {m}" for _, name, m, permission in failed if not permission]
+    if missing:
+        lead = (
+            f"{ats_label} accepted the key, but it lacks "
+            f"{'a permission' if len(missing) == 1 else 'permissions'} Karat needs: "
+            f"{', '.join(missing)}"
+        )
+    else:
+        lead = f"{ats_label} accepted the key, but the check found a problem"
+    return sentences_join([lead, *others])
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from integrations.features import (
     key_refused_check,
 )
 from integrations.models import AtsIntegration
+from integrations.sentences import sentences_join
 from webhooks.models import WebhookDelivery, WebhookRejection
 from webhooks.selectors import (
     EventSetup,
@@ -201,8 +202,10 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
     if unregistered:
         issues.append(
             FeatureIssue(
-                f"{ats_name} does not send every webhook to Karat: "
-                + "; ".join(c.message for c in unregistered),
+                sentences_join(
+                    [f"{ats_name} does not send every webhook to Karat"]
+                    + [c.message for c in unregistered]
+                ),
                 settings_url,
                 step3,
             )

@@ -124,6 +124,9 @@ def _pk(row: KeyCheck) -> int:
 
 
 def _shown(row: KeyCheck) -> dict[str, Any]:
+    """One check for templates; ``refused``: the ATS refused the key itself; ``missing``: the
+    permissions it lacks (names) when the ATS accepted it."""
+    lines = [line for line in row.checks if isinstance(line, dict)]
     return {
         "last4": row.api_key_last4,
         "status": row.status,
@@ -131,6 +134,12 @@ def _shown(row: KeyCheck) -> dict[str, Any]:
         "checks": row.checks,
         "checked_at": row.finished_at,
         "stuck": row.is_stuck,
+        "refused": any(line.get("code") == "auth" and line.get("ok") is False for line in lines),
+        "missing": [
+            str(line.get("name"))
+            for line in lines
+            if line.get("ok") is False and line.get("permission")
+        ],
     }
 
 

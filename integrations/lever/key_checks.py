@@ -159,6 +159,8 @@ def _key_check(
     for position, (code, name, why) in enumerate(_READ_PERMISSIONS):
         if time.monotonic() > deadline:
             return took_too_long()
+        # A line about the permission itself, unless the answer says nothing about it.
+        about_permission = True
         try:
             _PROBES[code](client)
         except LeverPermissionError:
@@ -178,7 +180,7 @@ def _key_check(
                 )
             )
             checks += [
-                PermissionCheck(c, n, None, "Not checked: the key was rejected.")
+                PermissionCheck(c, n, None, "Not checked: the key was rejected.", permission=True)
                 for c, n, _ in _READ_PERMISSIONS
             ]
             return KeyCheckResult(KeyCheckStatus.INVALID, tuple(checks), ats_label="Lever")
@@ -187,6 +189,7 @@ def _key_check(
         except LeverError as exc:
             # 404 or an odd reply on a list endpoint: the host is probably not Lever's API.
             permissions_ok[code] = False
+            about_permission = False
             message = f"Unexpected answer from Lever ({exc.status_code or 'no status'})."
             if position == 0:
                 checks.append(
@@ -204,7 +207,9 @@ def _key_check(
             # The first call answered with 2xx or 403: Lever knows the key in this region.
             checks.append(PermissionCheck("auth", "API key", True, "Lever accepted the key."))
             checks.append(PermissionCheck("region", "Region", True, f"The key works with {host}."))
-        checks.append(PermissionCheck(code, name, permissions_ok[code], message))
+        checks.append(
+            PermissionCheck(code, name, permissions_ok[code], message, permission=about_permission)
+        )
 
     checks += [
         PermissionCheck(
@@ -212,6 +217,7 @@ def _key_check(
             name,
             None,
             "Not checked until the first write (can't be tested without changing data in Lever).",
+            permission=True,
         )
         for code, name in _WRITE_PERMISSIONS
     ]

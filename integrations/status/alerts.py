@@ -16,6 +16,7 @@ from integrations.features import (
     FeatureHealth,
 )
 from integrations.models import AtsIntegration, AuditEntry, IntegrationStatus
+from integrations.sentences import sentences_join
 from integrations.status.selectors import OverallStatus
 from karatlever.accounts.models import Membership
 
@@ -134,7 +135,7 @@ def _alert_send(
         actor=None,
         action=AuditEntry.Action.STATUS_FAILING if failing else AuditEntry.Action.STATUS_RECOVERED,
         summary=(
-            f"Alert: not working ({'; '.join(what for _, what, _ in failures)})"
+            f"Alert: not working. {sentences_join(what for _, what, _ in failures)}"
             if failing
             else f"Alert: works again ({overall.label})"
         ),
