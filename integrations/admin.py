@@ -27,6 +27,7 @@ from integrations.models import (
     RoleMapping,
     WebhookSubscription,
 )
+from integrations.sentences import sentences_join
 from karatlever.accounts.http import signed_in_user
 
 
@@ -181,7 +182,7 @@ class AtsIntegrationAdmin(admin.ModelAdmin[AtsIntegration]):
                     region=obj.region,
                 )
             except ValidationError as exc:
-                self.message_user(request, "; ".join(exc.messages), level=messages.ERROR)
+                self.message_user(request, sentences_join(exc.messages), level=messages.ERROR)
             else:
                 self.message_user(request, "New API key saved; checking it with Lever.")
 

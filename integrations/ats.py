@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, overload, runtime_checkable
 
+from integrations.sentences import sentences_join
 from karatlever.hiring.services import AtsState
 
 if TYPE_CHECKING:
@@ -132,12 +133,27 @@ class AtsAccount:
     burst: int
 
 
+class StateChange(enum.StrEnum):
+    """A kind of change to an opportunity's ATS state that a webhook event announces."""
+
+    STAGE = "stage"
+    ARCHIVE = "archive"  # archived, unarchived or archived with another reason
+    HIRED = "hired"
+
+
 @dataclass(frozen=True)
 class WebhookEventSpec:
-    """One inbound event an adapter acts on: the ATS's own event name and its display label."""
+    """One inbound event an adapter acts on: the ATS's own event name and its display label.
+
+    ``announces``: the state changes a delivery of this event reports (the reconciliation
+    infers a webhook that is switched off in the ATS from a change of these that no delivery
+    announced). ``turn_on_where``: where in the ATS's own settings an admin turns it on.
+    """
 
     code: str
     label: str
+    announces: tuple[StateChange, ...] = ()
+    turn_on_where: str = ""
 
 
 @dataclass(frozen=True)
@@ -196,6 +212,8 @@ class PermissionCheck:
     message: str
     # On a failed "region" line: the region whose host accepted the key ("" when none did).
     suggested_region: str = ""
+    # The line is one permission of the key (failing: the ATS accepted the key, which lacks it).
+    permission: bool = False
 
 
 @dataclass(frozen=True)
@@ -211,7 +229,14 @@ class KeyCheckResult:
     def failed(self) -> list[PermissionCheck]:
         return [check for check in self.checks if check.ok is False]
 
+    @property
+    def refused(self) -> bool:
+        """The ATS refused the key itself (not only a permission)."""
+        return any(check.code == "auth" and check.ok is False for check in self.checks)
+
     def summary(self) -> str:
+        """One line for people, as sentences: who refused what, and which permissions the
+        key lacks when the ATS accepted it."""
         if self.status == KeyCheckStatus.VALID:
             return (
                 f"{self.ats_label} accepted the key and it has every permission Karat reads with."
@@ -226,12 +251,38 @@ class KeyCheckResult:
                 f"Karat could not reach {self.ats_label} to check the key. "
                 "Try again in a few minutes."
             )
-        return f"{self.ats_label} check failed: " + "; ".join(
-            f"{c.name}: {c.message}" for c in self.failed
+        return key_check_verdict(
+            ats_label=self.ats_label,
+            refused=self.refused,
+            failed=[(c.code, c.name, c.message, c.permission) for c in self.failed],
         )
 
     def as_json(self) -> list[dict[str, Any]]:
         return [asdict(check) for check in self.checks]
+
+
+def key_check_verdict(
+    *, ats_label: str, refused: bool, failed: Sequence[tuple[str, str, str, bool]]
+) -> str:
+    """What a failed key check says, in sentences: "<ATS> rejected the key (401). Region: …"
+    when the ATS refused the key itself; else "<ATS> accepted the key, but it lacks a
+    permission Karat needs: Read users." and any other failed line (``failed``: (code, name,
+    message, is a permission) per failed line; stored checks are read the same way)."""
+    if refused:
+        auth = next((m for code, _, m, _ in failed if code == "auth"), "")
+        others = [f"{name}: {m}" for code, name, m, _ in failed if code != "auth"]
+        return sentences_join([auth or f"{ats_label} rejected the key", *others])
+    missing = [name for _, name, _, permission in failed if permission]
+    others = [f"{name}: {m}" for _, name, m, permission in failed if not permission]
+    if missing:
+        lead = (
+            f"{ats_label} accepted the key, but it lacks "
+            f"{'a permission' if len(missing) == 1 else 'permissions'} Karat needs: "
+            f"{', '.join(missing)}"
+        )
+    else:
+        lead = f"{ats_label} accepted the key, but the check found a problem"
+    return sentences_join([lead, *others])
 
 
 @dataclass(frozen=True)
@@ -606,6 +657,12 @@ class KeyChecks(AtsBase, Protocol):
         """Whether the key may read confidential records: True when it reads one, False when
         the ATS refuses confidential reads, None when it can't tell (none visible). Raises
         AtsKeyError when the key itself is refused."""
+        ...
+
+    def key_probe(self, account: AtsAccount, *, profile: CallProfile) -> None:
+        """Is the key still accepted? One cheap authenticated read (the periodic recheck).
+        Returns when the ATS accepts the key; raises AtsKeyError when it refuses it, another
+        AtsError when it can't tell (unreachable)."""
         ...
 
 

@@ -186,6 +186,12 @@ FeatureHealthProvider = Callable[["AtsIntegration"], FeatureHealth]
 LEVEL_RANK = {"ok": 0, "muted": 0, "info": 0, "warn": 1, "bad": 2}
 
 
+def key_refused_check(message: str, fix_url: str) -> FeatureCheck:
+    """The failing "API key valid" check a feature that calls the ATS with the key shows when
+    the key can't be used (``connection.selectors.key_refusal`` says why)."""
+    return FeatureCheck("key_valid", "API key valid", "bad", message, fix_url, "Settings → API key")
+
+
 def checks_level(checks: Iterable[FeatureCheck]) -> str:
     """The worst level among ``checks``: bad, then warn, else ok (info and muted are fine)."""
     levels = {check.level for check in checks}

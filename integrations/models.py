@@ -68,6 +68,9 @@ class AtsIntegration(models.Model):
         max_length=16, choices=KeyStatus.choices, default=KeyStatus.NOT_SET
     )
     key_checked_at = models.DateTimeField(null=True, blank=True)
+    # The last periodic probe that found the ATS still accepting the key in use (one cheap
+    # read, services/keys.py ``api_keys_recheck_due``); a refused probe runs a full check.
+    key_probed_at = models.DateTimeField(null=True, blank=True)
 
     # Health roll-up (healthchecks' Channel.last_error pattern).
     last_success_at = models.DateTimeField(null=True, blank=True)
@@ -77,7 +80,6 @@ class AtsIntegration(models.Model):
     # Reconciliation poll bookkeeping.
     reconciled_at = models.DateTimeField(null=True, blank=True)
     reconcile_cursor_ms = models.BigIntegerField(null=True, blank=True)
-    unannounced_change_streak = models.PositiveIntegerField(default=0)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -190,6 +192,12 @@ class WebhookSubscription(models.Model):
     previous_signature_token = EncryptedTextField(blank=True)
     lever_webhook_id = models.CharField(max_length=64, blank=True)
     last_delivery_at = models.DateTimeField(null=True, blank=True)
+    # Set when the reconciliation finds a change of the kind this event announces that no
+    # delivery of it announced (the webhook is probably switched off in the ATS, whose API does
+    # not say); the next verified delivery of the event clears both. Written only by
+    # webhooks/services (reconcile.py sets, intake.py clears).
+    missed_at = models.DateTimeField(null=True, blank=True)
+    missed_count = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

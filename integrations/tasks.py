@@ -148,3 +148,12 @@ def outbound_sweep() -> int:
     from integrations.outbound.services import drain
 
     return len(drain.outbound_sweep().published)
+
+
+@shared_task(ignore_result=True)
+def api_keys_recheck_due() -> int:
+    """Periodic (beat, every minute): probe keys not checked for API_KEY_RECHECK_MINUTES, so a
+    key revoked in the ATS is found without "Check again"; see the service."""
+    from integrations.connection.services import keys
+
+    return keys.api_keys_recheck_due()

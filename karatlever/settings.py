@@ -487,8 +487,6 @@ WEBHOOK_REJECTED_RATE = env.str("WEBHOOK_REJECTED_RATE", default="60/min")
 RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=900)
 # Each poll re-reads this much before the last cursor (clock skew, late commits in Lever).
 RECONCILE_OVERLAP_SECONDS = env.int("RECONCILE_OVERLAP_SECONDS", default=120)
-# Polls in a row that found changes no webhook announced before "webhooks not arriving".
-RECONCILE_UNANNOUNCED_STREAK_ALERT = env.int("RECONCILE_UNANNOUNCED_STREAK_ALERT", default=3)
 
 # ---------------------------------------------------------------------------------------------
 # Invites (integrations/invites/services/)
@@ -552,6 +550,13 @@ CELERY_BEAT_SCHEDULE["webhooks-delivery-prune"] = {
 CELERY_BEAT_SCHEDULE["integrations-key-checks-resume"] = {
     "task": "integrations.tasks.api_key_checks_resume",
     "schedule": 300.0,
+}
+# Keys in use not checked for this long get one cheap probe (a revoked key is found without
+# "Check again"); a refused probe runs the full key check. The beat looks every minute.
+API_KEY_RECHECK_MINUTES = env.int("API_KEY_RECHECK_MINUTES", default=10)
+CELERY_BEAT_SCHEDULE["integrations-api-keys-recheck-due"] = {
+    "task": "integrations.tasks.api_keys_recheck_due",
+    "schedule": 60.0,
 }
 CELERY_BEAT_SCHEDULE["webhooks-reconcile-all"] = {
     "task": "webhooks.tasks.reconcile_all",

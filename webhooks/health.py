@@ -11,22 +11,25 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations import ats
+from integrations.connection.selectors import key_check_lines, key_refusal
 from integrations.features import (
     AUTO_STATE_UPDATING,
     FeatureCheck,
     FeatureHealth,
     FeatureIssue,
     feature_health,
+    key_refused_check,
 )
 from integrations.models import AtsIntegration
+from integrations.sentences import sentences_join
 from webhooks.models import WebhookDelivery, WebhookRejection
 from webhooks.selectors import (
+    EventSetup,
     delivery_failure_counts,
     rejection_counts,
     webhook_registration,
     webhook_setup,
     webhook_url,
-    webhooks_not_arriving,
 )
 
 # Bad signatures in 24 hours, with no verified delivery, before the tokens are suspected (a
@@ -38,9 +41,10 @@ _NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
 def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
     """The "Auto state updating" feature for the status page, as named checks: per webhook,
     its signature token, whether it is registered in the ATS (Webhooks API, where the key
-    may list them), its last verified delivery; then signature failures and processing
-    failures over the last 24 hours and whether reconciliation keeps finding changes no
-    webhook announced. Four queries and at most one ATS call, whatever the volume."""
+    may list them), its last verified delivery and whether the reconciliation found changes
+    it did not announce (its toggle in the ATS is probably off: flagged from the first such
+    change until its next delivery); then signature failures and processing failures over
+    the last 24 hours. Three queries and at most one ATS call, whatever the volume."""
     kwargs = {"public_id": integration.public_id}
     settings_url = (
         reverse("integrations:settings", kwargs={"public_id": integration.public_id}) + "#webhooks"
@@ -50,7 +54,6 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
     events = webhook_setup(integration=integration)
     rejections = rejection_counts(integration=integration)
     failures = delivery_failure_counts(integration=integration)
-    not_arriving = webhooks_not_arriving(integration=integration)
     bad_signatures = rejections.get(WebhookRejection.Reason.BAD_SIGNATURE, 0)
     detail = {
         "rejected_total": sum(rejections.values()),
@@ -88,6 +91,24 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
     registration = webhook_registration(integration=integration)
     day_ago = timezone.now() - timedelta(hours=24)
     checks: list[FeatureCheck] = []
+    # Every delivery is applied by reading the opportunity from the ATS with the key.
+    lines = key_check_lines(integration=integration)
+    refused = key_refusal(integration=integration, lines=lines)
+    key_fix = reverse("integrations:settings", kwargs={"public_id": integration.public_id})
+    if refused:
+        checks.append(key_refused_check(refused, key_fix))
+    reads = lines.get("read_opportunities") or {}
+    if not refused and reads.get("ok") is False:
+        checks.append(
+            FeatureCheck(
+                "read_opportunities",
+                "Permission to read opportunities",
+                "bad",
+                str(reads.get("message") or "Missing."),
+                key_fix,
+                "Settings → API key",
+            )
+        )
     for e in events:
         if e.configured:
             checks.append(
@@ -164,6 +185,7 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
                     "No verified delivery yet.",
                 )
             )
+        checks.append(_announced_check(integration, e, ats_name, settings_url, step3))
 
     issues: list[FeatureIssue] = []
     missing = [e.label for e in events if not e.configured]
@@ -180,8 +202,10 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
     if unregistered:
         issues.append(
             FeatureIssue(
-                f"{ats_name} does not send every webhook to Karat: "
-                + "; ".join(c.message for c in unregistered),
+                sentences_join(
+                    [f"{ats_name} does not send every webhook to Karat"]
+                    + [c.message for c in unregistered]
+                ),
                 settings_url,
                 step3,
             )
@@ -212,27 +236,11 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
         checks.append(FeatureCheck("signatures", signature_name, "warn", text, settings_url, step3))
         issues.append(FeatureIssue(text, settings_url, step3))
 
-    minutes = settings.RECONCILE_INTERVAL_SECONDS // 60
-    if not_arriving:
-        text = (
-            f"{ats_name} changes are reaching Karat only through the {minutes}-minute "
-            f"reconciliation: check the {toggles} are ON in {ats_name}."
-        )
-        checks.append(
-            FeatureCheck(
-                "unannounced", "Changes announced by webhooks", "warn", text, settings_url, step3
-            )
-        )
-        issues.append(FeatureIssue(text, settings_url, step3))
-    else:
-        checks.append(
-            FeatureCheck(
-                "unannounced",
-                "Changes announced by webhooks",
-                "ok",
-                f"The {minutes}-minute reconciliation finds no changes that webhooks missed.",
-            )
-        )
+    issues += [
+        FeatureIssue(c.message, c.fix_url, c.fix_text)
+        for c in checks
+        if c.code.endswith(":announced") and c.level == "warn"
+    ]
     failed = failures["failed"] + failures["dead"]
     if failed:
         status = (
@@ -254,6 +262,16 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
             FeatureCheck(
                 "processing", "Processing (last 24 hours)", "ok", "Every delivery processed."
             )
+        )
+    key_problems = [c for c in checks if c.level == "bad"]
+    if key_problems:
+        return health(
+            "bad",
+            "Not working",
+            f"Karat reads {ats_name} with the API key to apply each webhook, so no candidacy's "
+            f"{ats_name} state is updated: {key_problems[0].message}",
+            checks=checks,
+            issues=[FeatureIssue(c.message, c.fix_url, c.fix_text) for c in key_problems] + issues,
         )
     if issues:
         return health(
@@ -281,4 +299,40 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
         f"{ats_name}'s webhooks are arriving and keep candidacies' ATS state current.",
         checks=checks,
         issues=issues,
+    )
+
+
+def _announced_check(
+    integration: AtsIntegration, e: EventSetup, ats_name: str, settings_url: str, step3: str
+) -> FeatureCheck:
+    """Whether the reconciliation found changes this webhook should have announced and did
+    not: the ATS does not say whether its toggle is on, so this is the evidence."""
+    minutes = settings.RECONCILE_INTERVAL_SECONDS // 60
+    name = f"{e.label}: changes announced"
+    code = f"{e.event}:announced"
+    if e.missed_at is not None:
+        n = e.missed_count
+        where = f"{ats_name}: {e.turn_on_where}" if e.turn_on_where else f"{ats_name}'s settings"
+        return FeatureCheck(
+            code,
+            name,
+            "warn",
+            f"{n} {e.label} {'change' if n == 1 else 'changes'} reached Karat only through the "
+            f"{minutes}-minute reconciliation: {ats_name} is not sending this webhook. To fix "
+            f"it, turn on {e.label} in {where}.",
+            settings_url,
+            step3,
+        )
+    if integration.reconciled_at is None:
+        return FeatureCheck(
+            code,
+            name,
+            "info",
+            f"Checked by the {minutes}-minute reconciliation once a candidacy is linked.",
+        )
+    return FeatureCheck(
+        code,
+        name,
+        "ok",
+        f"The {minutes}-minute reconciliation found no {e.label} change this webhook missed.",
     )

@@ -35,6 +35,11 @@ class EventSetup:
     rotating: bool
     lever_webhook_id: str
     last_delivery_at: datetime | None
+    # Where in the ATS's settings this webhook is turned on ("" when the adapter does not say).
+    turn_on_where: str = ""
+    # The reconciliation found changes this webhook did not announce (since ``missed_at``).
+    missed_at: datetime | None = None
+    missed_count: int = 0
 
 
 def webhook_setup(*, integration: AtsIntegration) -> list[EventSetup]:
@@ -44,7 +49,14 @@ def webhook_setup(*, integration: AtsIntegration) -> list[EventSetup]:
     subscriptions = {
         s.event: s
         for s in WebhookSubscription.objects.filter(integration=integration)
-        .only("event", "signature_token_last4", "lever_webhook_id", "last_delivery_at")
+        .only(
+            "event",
+            "signature_token_last4",
+            "lever_webhook_id",
+            "last_delivery_at",
+            "missed_at",
+            "missed_count",
+        )
         .annotate(previous_token_length=Length("previous_signature_token"))
     }
     rows = []
@@ -59,15 +71,19 @@ def webhook_setup(*, integration: AtsIntegration) -> list[EventSetup]:
                 rotating=bool(sub and sub.previous_token_length),
                 lever_webhook_id=sub.lever_webhook_id if sub else "",
                 last_delivery_at=sub.last_delivery_at if sub else None,
+                turn_on_where=spec.turn_on_where,
+                missed_at=sub.missed_at if sub else None,
+                missed_count=sub.missed_count if sub else 0,
             )
         )
     return rows
 
 
-def webhooks_not_arriving(*, integration: AtsIntegration) -> bool:
-    """Reconciliation kept finding changes no webhook announced."""
-    threshold: int = settings.RECONCILE_UNANNOUNCED_STREAK_ALERT
-    return integration.unannounced_change_streak >= threshold
+def webhooks_not_arriving(*, integration: AtsIntegration) -> list[EventSetup]:
+    """The webhooks the reconciliation found changes for that none of their deliveries
+    announced, since their last delivery (probably switched off in the ATS); in the adapter's
+    order of events. One query."""
+    return [row for row in webhook_setup(integration=integration) if row.missed_at is not None]
 
 
 def _with_candidate(

@@ -5,18 +5,21 @@ from __future__ import annotations
 from django.urls import reverse
 
 from integrations.auto_invites.selectors import auto_invite_rule_find
+from integrations.connection.selectors import key_refusal
 from integrations.features import (
     AUTOMATIC_INVITES,
     FeatureCheck,
     FeatureHealth,
     FeatureIssue,
     feature_health,
+    key_refused_check,
 )
 from integrations.models import AtsIntegration
 
 
 def automatic_invites_health(integration: AtsIntegration) -> FeatureHealth:
-    """Off: muted "Off". On: ok, with its last automatic invite (two queries)."""
+    """Off: muted "Off". On: ok, with its last automatic invite; not working when the API key
+    can't be used (no key, or the ATS refused it). Three queries."""
     rule = auto_invite_rule_find(integration=integration)
     url = reverse("auto-invite:edit", kwargs={"public_id": integration.public_id})
     if rule is None or not rule.enabled or not integration.enabled:
@@ -47,6 +50,16 @@ def automatic_invites_health(integration: AtsIntegration) -> FeatureHealth:
             "" if rule.role else "Choose a role",
         ),
     ]
+    refused = key_refusal(integration=integration)
+    if refused:
+        settings_url = reverse("integrations:settings", kwargs={"public_id": integration.public_id})
+        return feature_health(
+            AUTOMATIC_INVITES,
+            "bad",
+            "Not working",
+            f"Nobody is invited automatically: {refused}",
+            checks=[key_refused_check(refused, settings_url), *checks],
+        )
     issues: tuple[FeatureIssue, ...] = ()
     if not integration.has_api_key:
         issues = (FeatureIssue("No API key: nothing can be read from the ATS.", url, "Settings"),)

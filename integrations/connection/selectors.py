@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -68,6 +68,27 @@ def key_check_lines(*, integration: AtsIntegration) -> dict[str, dict[str, Any]]
     return {line["code"]: line for line in row.checks if isinstance(line, dict) and "code" in line}
 
 
+def key_refusal(
+    *, integration: AtsIntegration, lines: Mapping[Any, Mapping[str, Any]] | None = None
+) -> str:
+    """Why no feature can use the API key in use, naming it: the ATS refused the key itself
+    (not only a permission) at its last check. "" when it did not, or when there is no key yet
+    (the overall status and Invite by URL ask for one). Every feature that calls the ATS with
+    the key shows this as its failing "API key valid" check, so none says "Working" on a
+    revoked key. ``lines``: the key check's lines, when the caller has them."""
+    label = ats.adapter_for(integration.ats, ats.AtsBase).label
+    if not integration.has_api_key or integration.key_status != KeyStatus.INVALID:
+        return ""
+    if lines is None:
+        lines = key_check_lines(integration=integration)
+    if (lines.get("auth") or {}).get("ok") is not False:
+        return ""
+    return (
+        f"{label} rejected the API key {integration.masked_api_key} at its last check: "
+        "paste a working key in Settings."
+    )
+
+
 def _live(row: KeyCheck | None, fingerprint: str) -> KeyCheck | None:
     """The row if it checks the key stored now (a row for a replaced key is history)."""
     return (
@@ -103,6 +124,9 @@ def _pk(row: KeyCheck) -> int:
 
 
 def _shown(row: KeyCheck) -> dict[str, Any]:
+    """One check for templates; ``refused``: the ATS refused the key itself; ``missing``: the
+    permissions it lacks (names) when the ATS accepted it."""
+    lines = [line for line in row.checks if isinstance(line, dict)]
     return {
         "last4": row.api_key_last4,
         "status": row.status,
@@ -110,6 +134,12 @@ def _shown(row: KeyCheck) -> dict[str, Any]:
         "checks": row.checks,
         "checked_at": row.finished_at,
         "stuck": row.is_stuck,
+        "refused": any(line.get("code") == "auth" and line.get("ok") is False for line in lines),
+        "missing": [
+            str(line.get("name"))
+            for line in lines
+            if line.get("ok") is False and line.get("permission")
+        ],
     }
 
 

@@ -21,6 +21,7 @@ from integrations.connection.forms import (
 from integrations.connection.services import keys, lifecycle
 from integrations.features import integration_settings_sections
 from integrations.models import AtsIntegration
+from integrations.sentences import sentences_join
 from integrations.status import selectors as status_selectors
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
@@ -156,13 +157,25 @@ def _announce_key_check(
     request: AuthenticatedHttpRequest, integration: AtsIntegration, view: dict[str, Any]
 ) -> None:
     """The background check finished while the page was refreshing: say how it went."""
-    rejected, pending = view["rejected"], view["pending"]
+    rejected, pending, current = view["rejected"], view["pending"], view["current"]
     if rejected:
-        messages.error(
-            request,
-            f"Lever rejected the new key ••••{rejected['last4']}. Karat keeps using "
-            f"{integration.masked_api_key}. {rejected['summary']}",
-        )
+        # Blame the right party: Lever refused the key, or accepted it and it lacks permissions.
+        new, kept = f"••••{rejected['last4']}", integration.masked_api_key
+        missing = rejected["missing"]
+        if rejected["refused"]:
+            text = [f"Lever rejected the new key {new}", f"Karat keeps using {kept}"]
+            text.append(rejected["summary"])
+        elif missing:
+            text = [
+                f"Lever accepted the new key {new}, but it lacks "
+                f"{'a permission' if len(missing) == 1 else 'permissions'} Karat needs: "
+                f"{', '.join(missing)}",
+                f"Karat keeps using {kept}",
+            ]
+        else:
+            text = [f"The new key {new} did not pass the check", f"Karat keeps using {kept}"]
+            text.append(rejected["summary"])
+        messages.error(request, sentences_join(text))
     elif pending and pending.get("status") == KeyStatus.UNREACHABLE:
         messages.warning(
             request,
@@ -172,7 +185,8 @@ def _announce_key_check(
     elif integration.key_status == KeyStatus.VALID:
         messages.success(request, f"Lever accepted the key {integration.masked_api_key}.")
     elif integration.key_status == KeyStatus.INVALID:
-        messages.error(request, "Lever check failed. See the results below.")
+        summary = current["summary"] if current else ""
+        messages.error(request, sentences_join([summary or "Lever check failed", "See below"]))
     elif integration.key_status == KeyStatus.UNREACHABLE:
         messages.warning(request, "Karat could not reach Lever to check the key. Try again.")
 

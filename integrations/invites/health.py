@@ -109,13 +109,17 @@ def _key_valid_check(
             f"The last check got no answer from {ats_name}: press “Check again”.",
             **fix,
         )
-    auth = lines.get("auth") or {}
-    message = (
-        auth.get("message")
-        if auth.get("ok") is False
-        else "The key lacks a permission Karat needs."
+    refused = selectors.key_refusal(integration=integration, lines=lines)
+    if refused:
+        return FeatureCheck("key_valid", name, "bad", refused, **fix)
+    return FeatureCheck(
+        "key_valid",
+        name,
+        "bad",
+        f"{ats_name} accepted ••••{integration.api_key_last4}, but it lacks a permission "
+        "Karat needs (see below): add it to the key in Lever, or paste a key that has it.",
+        **fix,
     )
-    return FeatureCheck("key_valid", name, "bad", f"{message} Paste a working key.", **fix)
 
 
 def _confidential_check(

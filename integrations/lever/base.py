@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.db import models
 
-from integrations.ats import AtsBase, WebhookEventSpec
+from integrations.ats import AtsBase, StateChange, WebhookEventSpec
 from integrations.lever.client import base_url_for_region
 
 
@@ -19,7 +19,17 @@ class WebhookEvent(models.TextChoices):
     CANDIDATE_HIRED = "candidateHired", "Candidate Hired"
 
 
-WEBHOOK_EVENTS = tuple(WebhookEventSpec(event.value, event.label) for event in WebhookEvent)
+# Lever's API does not report its webhook toggles (README.md §9.7): where an admin turns one on.
+WEBHOOK_TOGGLES_WHERE = "Settings → Integrations and API → Webhooks"
+_ANNOUNCES: dict[str, tuple[StateChange, ...]] = {
+    WebhookEvent.CANDIDATE_STAGE_CHANGE: (StateChange.STAGE,),
+    WebhookEvent.CANDIDATE_ARCHIVE_CHANGE: (StateChange.ARCHIVE,),
+    WebhookEvent.CANDIDATE_HIRED: (StateChange.HIRED,),
+}
+WEBHOOK_EVENTS = tuple(
+    WebhookEventSpec(event.value, event.label, _ANNOUNCES[event], WEBHOOK_TOGGLES_WHERE)
+    for event in WebhookEvent
+)
 
 REGIONS: Sequence[tuple[str, str]] = (
     ("us", "US (api.lever.co)"),

@@ -121,6 +121,13 @@ class LeverKeyChecks(LeverBase, KeyChecks):
             raise
         return True if first is not None else None
 
+    def key_probe(self, account: AtsAccount, *, profile: CallProfile) -> None:
+        """The first page of ``GET /users`` (the key check's first probe): one request under
+        the key's shared rate bucket. A 401 (or 403) raises AtsKeyError."""
+        client = client_for(account, profile)
+        with translated(client, record=False):
+            _PROBES[_READ_PERMISSIONS[0][0]](client)
+
 
 def _key_check(
     client: LeverClient, account: AtsAccount, *, host: str, deadline: float
@@ -155,6 +162,8 @@ def _key_check(
     for position, (code, name, why) in enumerate(_READ_PERMISSIONS):
         if time.monotonic() > deadline:
             return took_too_long()
+        # A line about the permission itself, unless the answer says nothing about it.
+        about_permission = True
         try:
             _PROBES[code](client)
         except LeverPermissionError:
@@ -174,7 +183,7 @@ def _key_check(
                 )
             )
             checks += [
-                PermissionCheck(c, n, None, "Not checked: the key was rejected.")
+                PermissionCheck(c, n, None, "Not checked: the key was rejected.", permission=True)
                 for c, n, _ in _READ_PERMISSIONS
             ]
             return KeyCheckResult(KeyCheckStatus.INVALID, tuple(checks), ats_label="Lever")
@@ -183,6 +192,7 @@ def _key_check(
         except LeverError as exc:
             # 404 or an odd reply on a list endpoint: the host is probably not Lever's API.
             permissions_ok[code] = False
+            about_permission = False
             message = f"Unexpected answer from Lever ({exc.status_code or 'no status'})."
             if position == 0:
                 checks.append(
@@ -200,7 +210,9 @@ def _key_check(
             # The first call answered with 2xx or 403: Lever knows the key in this region.
             checks.append(PermissionCheck("auth", "API key", True, "Lever accepted the key."))
             checks.append(PermissionCheck("region", "Region", True, f"The key works with {host}."))
-        checks.append(PermissionCheck(code, name, permissions_ok[code], message))
+        checks.append(
+            PermissionCheck(code, name, permissions_ok[code], message, permission=about_permission)
+        )
 
     checks += [
         PermissionCheck(
@@ -208,6 +220,7 @@ def _key_check(
             name,
             None,
             "Not checked until the first write (can't be tested without changing data in Lever).",
+            permission=True,
         )
         for code, name in _WRITE_PERMISSIONS
     ]

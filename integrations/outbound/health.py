@@ -9,15 +9,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations import ats
+from integrations.connection.selectors import key_refusal
 from integrations.features import (
     POST_CANDIDACY_UPDATES,
     FeatureCheck,
     FeatureHealth,
     FeatureIssue,
     feature_health,
+    key_refused_check,
 )
 from integrations.models import AtsIntegration, KeyCheck, OutboundSettings, OutboundUpdate
-from integrations.outbound.selectors import outbound_stats
+from integrations.outbound.selectors import outbound_pause_fixed, outbound_stats
 
 # Older than this and still waiting: the backlog needs a look.
 BACKLOG_STALE_AFTER = timedelta(minutes=15)
@@ -61,7 +63,18 @@ def post_candidacy_updates_health(integration: AtsIntegration) -> FeatureHealth:
 
     # Write permissions: the key check can't probe writes, so what Lever accepted counts too.
     lines = {c.get("code"): c for c in _key_check_lines(integration) if isinstance(c, dict)}
+    refused = key_refusal(integration=integration, lines=lines)
+    if refused:
+        checks.append(key_refused_check(refused, settings_url))
     paused_reason = outbound.paused_reason if outbound and outbound.paused_at else ""
+    if (
+        paused_reason
+        and outbound is not None
+        and outbound_pause_fixed(integration=integration, outbound=outbound)
+    ):
+        # The key passed a check after the pause: the next drain resumes the queue (within
+        # OUTBOUND_SWEEP_INTERVAL_SECONDS), so the pause is already history.
+        paused_reason = ""
     for code, label, _kinds in WRITE_CHECKS:
         line = lines.get(code, {})
         sent = stats["notes_sent"] if code == "write_notes" else stats["others_sent"]
@@ -91,8 +104,18 @@ def post_candidacy_updates_health(integration: AtsIntegration) -> FeatureHealth:
                 FeatureCheck(code, label, "info", "Not checked until the first update is sent.")
             )
 
-    # Who writes are made as.
-    checks.append(_perform_as_check(integration, outbound, settings_url))
+    # Who writes are made as (not asked with a key the ATS refuses).
+    if refused:
+        checks.append(
+            FeatureCheck(
+                "perform_as",
+                "Lever user for updates",
+                "muted",
+                "Checked once Lever accepts the key.",
+            )
+        )
+    else:
+        checks.append(_perform_as_check(integration, outbound, settings_url))
 
     sent, dead = int(stats["sent"]), int(stats["dead"])  # type: ignore[call-overload]
     ended = sent + dead
@@ -155,6 +178,8 @@ def post_candidacy_updates_health(integration: AtsIntegration) -> FeatureHealth:
             issues.append(
                 FeatureIssue(f"{check.name}: {check.message}", check.fix_url, check.fix_text)
             )
+    if refused:
+        return health("bad", "Not working", f"Updates are not reaching Lever: {refused}")
     if any(c.level == "bad" for c in checks):
         return health("bad", "Not working", "Updates are not reaching Lever.")
     if issues:

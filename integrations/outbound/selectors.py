@@ -10,7 +10,7 @@ from django.db.models.functions import TruncHour
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from integrations.models import AtsIntegration, OutboundUpdate
+from integrations.models import AtsIntegration, OutboundSettings, OutboundUpdate
 from karatlever.hiring.models import Candidacy
 
 Status = OutboundUpdate.Status
@@ -104,3 +104,17 @@ def outbound_update_hourly(
         counts["sent"][row["hour"]] = row["sent"]
         counts["failed"][row["hour"]] = row["failed"]
     return counts
+
+
+def outbound_pause_fixed(*, integration: AtsIntegration, outbound: OutboundSettings) -> bool:
+    """The queue was paused by a refused key and the key was fixed since: the key in use passed
+    a check after the pause, or another key was set. The drain resumes such a queue; the
+    status page already counts it as resumed."""
+    paused_at = outbound.paused_at
+    if paused_at is None:
+        return False
+    return (
+        integration.key_status == AtsIntegration.KeyStatus.VALID
+        and integration.key_checked_at is not None
+        and integration.key_checked_at > paused_at
+    ) or (integration.api_key_set_at is not None and integration.api_key_set_at > paused_at)

@@ -9,12 +9,14 @@ from django.db.models import Count, Q
 from django.urls import reverse
 
 from integrations import ats
+from integrations.connection.selectors import key_refusal
 from integrations.features import (
     LEVEL_RANK,
     ROLE_MATCHING,
     FeatureCheck,
     FeatureHealth,
     feature_health,
+    key_refused_check,
 )
 from integrations.models import AtsIntegration, AtsPosting, PostingSyncRun
 from integrations.roles.selectors import unmatched_published_with_candidacies
@@ -40,6 +42,14 @@ def role_matching_health(integration: AtsIntegration) -> FeatureHealth:
 
     if not integration.enabled:
         return builder("muted", "Off", f"The integration is disabled: no {ats_name} postings sync.")
+    refused = key_refusal(integration=integration)
+    if refused:
+        return builder(
+            "bad",
+            "Not working",
+            f"{ats_name} postings can't be synced: {refused}",
+            checks=[key_refused_check(refused, _settings_url(integration))],
+        )
     if integration.key_status != KeyStatus.VALID:
         return builder(
             "info",
@@ -141,3 +151,7 @@ def role_matching_health(integration: AtsIntegration) -> FeatureHealth:
             checks=checks,
         )
     return builder("ok", "Working", f"{total} postings synced.", checks=checks)
+
+
+def _settings_url(integration: AtsIntegration) -> str:
+    return reverse("integrations:settings", kwargs={"public_id": integration.public_id})

@@ -16,6 +16,7 @@ from integrations.features import (
     FeatureHealth,
 )
 from integrations.models import AtsIntegration, AuditEntry, IntegrationStatus
+from integrations.sentences import sentences_join
 from integrations.status.selectors import OverallStatus
 from karatlever.accounts.models import Membership
 from karatlever.email_headers import address_problem, header_text
@@ -33,7 +34,14 @@ def alert_if_changed(
 ) -> None:
     """Email the admins when the integration goes from healthy to "Not working", and once
     again when it works again. Each change of ``alert_state`` is one conditional UPDATE: of two
-    workers computing at once, only the one whose UPDATE matched sends."""
+    workers computing at once, only the one whose UPDATE matched sends.
+
+    Only settled states count: while something is still being checked (the key, or a feature
+    that says "Checking") nothing changes, so a key rotation (revoked, new key checking, new
+    key valid) sends one "not working" and one "works again", never a recovery that is only
+    a check in progress."""
+    if not alert_state_settled(integration, overall, features):
+        return
     now = timezone.now()
     rows = IntegrationStatus.objects.filter(pk=snapshot.pk)
     if overall.level == "bad":
@@ -51,6 +59,16 @@ def alert_if_changed(
     rows.filter(alert_state=AlertState.NEVER_HEALTHY).update(
         alert_state=AlertState.HEALTHY, alert_changed_at=now
     )
+
+
+def alert_state_settled(
+    integration: AtsIntegration, overall: OverallStatus, features: list[FeatureHealth]
+) -> bool:
+    """False while the state is still being checked: the key in use (its status, or the
+    overall "Checking"), or any feature that says "Checking"."""
+    if integration.key_status == AtsIntegration.KeyStatus.CHECKING or overall.label == "Checking":
+        return False
+    return not any(feature.label == "Checking" for feature in features)
 
 
 def _absolute(url: str) -> str:
@@ -120,7 +138,7 @@ def _alert_send(
         actor=None,
         action=AuditEntry.Action.STATUS_FAILING if failing else AuditEntry.Action.STATUS_RECOVERED,
         summary=(
-            f"Alert: not working ({'; '.join(what for _, what, _ in failures)})"
+            f"Alert: not working. {sentences_join(what for _, what, _ in failures)}"
             if failing
             else f"Alert: works again ({overall.label})"
         ),

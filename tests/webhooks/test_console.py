@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import SandboxServer
@@ -98,10 +99,15 @@ def test_partial_hides_actions_from_recruiters(
 def test_partial_warns_when_webhooks_are_not_arriving(
     webhook_integration: AtsIntegration, admin_user: User
 ) -> None:
-    AtsIntegration.objects.filter(pk=webhook_integration.pk).update(unannounced_change_streak=5)
-    webhook_integration.refresh_from_db()
+    WebhookSubscription.objects.filter(
+        integration=webhook_integration, event=WebhookEvent.CANDIDATE_HIRED
+    ).update(missed_at=timezone.now(), missed_count=1)
 
-    assert "Webhooks are not arriving" in _render_partial(webhook_integration, admin_user)
+    html = _render_partial(webhook_integration, admin_user)
+
+    assert "Webhooks are not arriving" in html
+    assert "<strong>Candidate Hired</strong> webhook announced" in html
+    assert "Settings → Integrations and API → Webhooks" in html
 
 
 # --- pasted tokens --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
+from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import SandboxServer
 from integrations.lever.sandbox.demo import demo_opportunity_ids
 from integrations.models import AtsIntegration, OpportunityLink
@@ -57,7 +58,7 @@ def test_poll_applies_a_change_no_webhook_announced(
     assert (candidacy.ats_stage_id, candidacy.ats_stage_name) == ("offer", "Offer")
     assert result.changed == 1
     assert result.unannounced == 1
-    assert sandbox_integration.unannounced_change_streak >= 1
+    assert result.missed == {WebhookEvent.CANDIDATE_STAGE_CHANGE: 1}
     assert sandbox_integration.reconciled_at is not None
     assert sandbox_integration.reconcile_cursor_ms is not None
     event = candidacy.events.filter(kind=CandidacyEvent.Kind.ATS_STAGE_CHANGED).latest("id")
@@ -91,35 +92,33 @@ def test_change_announced_by_a_stored_delivery_does_not_count_as_unannounced(
 
     result = _poll(sandbox_integration)
 
-    sandbox_integration.refresh_from_db()
     assert (result.changed, result.unannounced) == (1, 0)
-    assert sandbox_integration.unannounced_change_streak == 0
+    assert selectors.webhooks_not_arriving(integration=sandbox_integration) == []
 
 
-def test_repeated_unannounced_changes_show_webhooks_as_not_arriving(
-    sandbox_integration: AtsIntegration, lever: SandboxServer, settings: Any
+def test_unannounced_changes_mark_their_webhook_as_not_arriving_until_a_delivery_of_it(
+    sandbox_integration: AtsIntegration, lever: SandboxServer
 ) -> None:
-    settings.RECONCILE_UNANNOUNCED_STREAK_ALERT = 3
     _link(sandbox_integration, lever, OPPORTUNITY_IDS[0])
     _poll(sandbox_integration)
-    AtsIntegration.objects.filter(pk=sandbox_integration.pk).update(unannounced_change_streak=0)
 
-    for stage in ("applicant-new", "offer", "lead-new"):
-        assert not selectors.webhooks_not_arriving(integration=_fresh(sandbox_integration))
+    for stage in ("applicant-new", "offer"):
         lever.move_stage(OPPORTUNITY_IDS[0], stage)
         _poll(sandbox_integration)
 
-    assert _fresh(sandbox_integration).unannounced_change_streak == 3
-    assert selectors.webhooks_not_arriving(integration=_fresh(sandbox_integration))
+    # Flagged from the first miss; each further miss counts.
+    (row,) = selectors.webhooks_not_arriving(integration=sandbox_integration)
+    assert (row.event, row.missed_count) == (WebhookEvent.CANDIDATE_STAGE_CHANGE, 2)
 
-    # A webhook announces the next change: the streak resets.
-    lever.move_stage(OPPORTUNITY_IDS[0], "offer")
+    # A webhook announces the next change: the mark goes, and the poll finds it announced.
+    lever.move_stage(OPPORTUNITY_IDS[0], "lead-new")
     intake.delivery_record(
         integration_public_id=sandbox_integration.public_id,
         body=make_delivery(opportunity_id=OPPORTUNITY_IDS[0]),
     )
-    _poll(sandbox_integration)
-    assert not selectors.webhooks_not_arriving(integration=_fresh(sandbox_integration))
+    assert selectors.webhooks_not_arriving(integration=sandbox_integration) == []
+    assert _poll(sandbox_integration).unannounced == 0
+    assert selectors.webhooks_not_arriving(integration=sandbox_integration) == []
 
 
 def _fresh(integration: AtsIntegration) -> AtsIntegration:

@@ -146,6 +146,12 @@ def delivery_record(
     )
     if verifier.subscription_id is not None:
         _last_delivery_touch(verifier, verifier.subscription_id, timezone.now())
+        if result.outcome is Outcome.ACCEPTED and verifier.missed:
+            label = next(
+                (spec.label for spec in adapter.webhook_events if spec.code == delivery.event),
+                delivery.event,
+            )
+            _missed_clear(verifier, verifier.subscription_id, label=label)
     return result
 
 
@@ -179,6 +185,8 @@ class Verifier:
     tokens: tuple[str, ...]
     subscription_id: int | None = None
     last_delivery_at: datetime | None = None
+    # The reconciliation marked this event's webhook as not arriving (``missed_at``).
+    missed: bool = False
 
 
 # Decrypted tokens by (integration public id, ats from the URL, event), kept VERIFIER_TTL
@@ -219,7 +227,12 @@ def _verifier_load(public_id: uuid.UUID, ats: str | None, event: str | None) -> 
                 event=event, **{f"integration__{k}": v for k, v in by_integration.items()}
             )
             .select_related("integration")
-            .only(*_TOKEN_FIELDS, "last_delivery_at", *(f"integration__{f}" for f in _STATE))
+            .only(
+                *_TOKEN_FIELDS,
+                "last_delivery_at",
+                "missed_at",
+                *(f"integration__{f}" for f in _STATE),
+            )
             .order_by("pk")  # not the models' ordering, which joins the group
             .first()
         )
@@ -232,6 +245,7 @@ def _verifier_load(public_id: uuid.UUID, ats: str | None, event: str | None) -> 
                 _tokens([subscription]),
                 subscription.pk,
                 subscription.last_delivery_at,
+                subscription.missed_at is not None,
             )
     integration = (
         AtsIntegration.objects.filter(**by_integration).only(*_STATE).order_by("pk").first()
@@ -343,6 +357,21 @@ def _last_delivery_touch(verifier: Verifier, subscription_id: int, now: datetime
             Q(last_delivery_at__isnull=True) | Q(last_delivery_at__lt=stale_before)
         ).update(last_delivery_at=now)
     verifier.last_delivery_at = now
+
+
+def _missed_clear(verifier: Verifier, subscription_id: int, *, label: str) -> None:
+    """A real delivery of an event the reconciliation had marked as not arriving: the webhook
+    works (again), so the mark goes and the status is recomputed. Only when the cached
+    verifier saw the mark, so the receiver pays nothing otherwise (a mark set within the
+    cache's VERIFIER_TTL is cleared by the event's next delivery)."""
+    cleared = WebhookSubscription.objects.filter(
+        pk=subscription_id, missed_at__isnull=False
+    ).update(missed_at=None, missed_count=0)
+    verifier.missed = False
+    if cleared:
+        status_refresh_request(
+            integration_id=verifier.integration_id, reason=f"A {label} webhook arrived again"
+        )
 
 
 def _rejection_count(integration_id: int, outcome: Outcome) -> None:

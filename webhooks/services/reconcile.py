@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integrations import ats
@@ -17,33 +20,49 @@ from integrations.connection.services.outcomes import (
     integration_failure_record,
     integration_success_record,
 )
-from integrations.models import AtsIntegration, OpportunityLink
+from integrations.models import AtsIntegration, OpportunityLink, WebhookSubscription
+from integrations.status.refresh import status_refresh_request
+from karatlever.hiring.models import CandidacyEvent
 from karatlever.hiring.services import candidacy_ats_state_apply
 from webhooks.models import WebhookDelivery
 from webhooks.services.processing import opportunity_link_follow
 
 logger = logging.getLogger(__name__)
 
-# A webhook "announced" a change if a delivery for the opportunity arrived after this much
-# before the change's updatedAt (Lever's clock and ours differ a little).
+# Without a known earlier state, a webhook "announced" a change if a delivery of its event for
+# the opportunity arrived after this much before the change's updatedAt (Lever's clock and
+# ours differ a little).
 ANNOUNCE_SKEW = timedelta(minutes=5)
+
+# The candidacy timeline's ATS events, by the kind of change a webhook event announces.
+_CHANGE_OF_EVENT: dict[str, ats.StateChange] = {
+    CandidacyEvent.Kind.ATS_STAGE_CHANGED: ats.StateChange.STAGE,
+    CandidacyEvent.Kind.ATS_ARCHIVED: ats.StateChange.ARCHIVE,
+    CandidacyEvent.Kind.ATS_UNARCHIVED: ats.StateChange.ARCHIVE,
+    CandidacyEvent.Kind.ATS_HIRED: ats.StateChange.HIRED,
+}
 
 
 @dataclass(frozen=True)
 class ReconcileResult:
     seen: int
     changed: int
+    # Changed opportunities with at least one change no delivery of its event announced.
     unannounced: int
-    streak: int
+    # Webhook event -> changes of its kind this poll found that no delivery of it announced.
+    missed: dict[str, int] = field(default_factory=dict)
 
 
 def integration_reconcile(*, integration_id: int) -> ReconcileResult | None:
     """Apply the ATS's current state to every linked candidacy whose opportunity changed since
     the last poll (minus RECONCILE_OVERLAP_SECONDS), with the same logic as a webhook.
 
-    Changes that no stored delivery announced grow ``unannounced_change_streak``; a poll whose
-    changes were all announced resets it. ATS errors leave the cursor where it was, so the
-    next poll covers the gap. Returns None when there was nothing to poll.
+    Each change found (stage, archive state, hired) that no stored delivery of the webhook
+    event announcing it announced marks that event's webhook as missed at once
+    (``WebhookSubscription.missed_at``: the ATS's toggle for it is probably off) and asks for a
+    status recompute; the event's next verified delivery clears it (``intake``). ATS errors
+    leave the cursor where it was, so the next poll covers the gap. Returns None when there
+    was nothing to poll.
     """
     integration = AtsIntegration.objects.filter(pk=integration_id, enabled=True).first()
     if integration is None or not integration.has_api_key:
@@ -61,6 +80,8 @@ def integration_reconcile(*, integration_id: int) -> ReconcileResult | None:
     )
     start = max(0, cursor - settings.RECONCILE_OVERLAP_SECONDS * 1000)
     seen = changed = unannounced = 0
+    missed: Counter[str] = Counter()
+    events = ats.adapter_for(integration.ats, ats.AtsBase).webhook_events
     # The automatic invite also acts on unlinked opportunities the poll sees.
     auto_invite = auto_invites.auto_invite_enabled(integration=integration)
     if links or auto_invite:
@@ -87,13 +108,18 @@ def integration_reconcile(*, integration_id: int) -> ReconcileResult | None:
                 seen += 1
                 # The link follows the opportunity's current contact, as a webhook does.
                 opportunity_link_follow(link=link, contact_id=current.contact_id)
+                known_since = link.candidacy.ats_state_version
                 result = candidacy_ats_state_apply(
                     candidacy=link.candidacy, state=current.state, origin={"via": "reconcile"}
                 )
                 if result.events:
                     changed += 1
-                    if not _announced(integration, current):
+                    silent = _unannounced_events(
+                        integration, current, events, result.events, known_since=known_since
+                    )
+                    if silent:
                         unannounced += 1
+                        missed.update(silent)
         except ats.AtsError as exc:
             # The cursor stays where it was, so the next poll covers the gap.
             logger.warning(
@@ -104,31 +130,22 @@ def integration_reconcile(*, integration_id: int) -> ReconcileResult | None:
             )
             return None
 
-    updates: dict[str, object] = {
-        "reconciled_at": now,
-        "reconcile_cursor_ms": started_ms,
-    }
-    if unannounced:
-        updates["unannounced_change_streak"] = F("unannounced_change_streak") + 1
-    elif changed:
-        updates["unannounced_change_streak"] = 0
-    AtsIntegration.objects.filter(pk=integration.pk).update(**updates)
+    AtsIntegration.objects.filter(pk=integration.pk).update(
+        reconciled_at=now, reconcile_cursor_ms=started_ms
+    )
     if links or auto_invite:
         integration_success_record(integration_id=integration.pk)
-    streak = (
-        AtsIntegration.objects.filter(pk=integration.pk)
-        .values_list("unannounced_change_streak", flat=True)
-        .get()
-    )
+    if missed:
+        _webhooks_missed_record(integration, events, missed, now=now)
     if changed:
         logger.info(
-            "reconcile integration_id=%s: %d changed (%d unannounced), streak %d",
+            "reconcile integration_id=%s: %d changed (%d unannounced: %s)",
             integration.public_id,
             changed,
             unannounced,
-            streak,
+            ", ".join(f"{event} {n}" for event, n in sorted(missed.items())) or "none",
         )
-    return ReconcileResult(seen=seen, changed=changed, unannounced=unannounced, streak=streak)
+    return ReconcileResult(seen=seen, changed=changed, unannounced=unannounced, missed=dict(missed))
 
 
 def reconcile_due_integration_ids() -> list[int]:
@@ -167,10 +184,74 @@ def _auto_invite(integration: AtsIntegration, current: ats.OpportunityState) -> 
         )
 
 
-def _announced(integration: AtsIntegration, current: ats.OpportunityState) -> bool:
-    since = timezone.now() - timedelta(seconds=settings.RECONCILE_INTERVAL_SECONDS * 2)
-    if current.state.version:
-        since = datetime.fromtimestamp(current.state.version / 1000, tz=UTC) - ANNOUNCE_SKEW
-    return WebhookDelivery.objects.filter(
-        integration=integration, opportunity_id=current.opportunity_id, received_at__gte=since
-    ).exists()
+def _unannounced_events(
+    integration: AtsIntegration,
+    current: ats.OpportunityState,
+    specs: Sequence[ats.WebhookEventSpec],
+    applied: Sequence[CandidacyEvent],
+    *,
+    known_since: int | None,
+) -> list[str]:
+    """The webhook events that should have announced the changes just ``applied`` to the
+    opportunity and did not: no delivery of any event announcing a change's kind is stored
+    for it since the state Karat knew before (``known_since``, the ATS's ms). One query.
+
+    A delivery announces a change made after Karat's last read of the opportunity when the
+    ATS triggered it after that read: both times are the ATS's clock, so the delivery that
+    brought the earlier state (triggered before that read) never counts for a later change.
+    Without an earlier state, a delivery received since shortly before the change counts.
+    """
+    changes = {_CHANGE_OF_EVENT[e.kind] for e in applied if e.kind in _CHANGE_OF_EVENT}
+    announcing = {
+        change: [spec.code for spec in specs if change in spec.announces] for change in changes
+    }
+    codes = {code for found in announcing.values() for code in found}
+    if not codes:
+        return []
+    deliveries = WebhookDelivery.objects.filter(
+        integration=integration, opportunity_id=current.opportunity_id, event__in=codes
+    )
+    if known_since is not None:
+        deliveries = deliveries.filter(triggered_at_ms__gt=known_since)
+    else:
+        since = timezone.now() - timedelta(seconds=settings.RECONCILE_INTERVAL_SECONDS * 2)
+        if current.state.version:
+            since = datetime.fromtimestamp(current.state.version / 1000, tz=UTC) - ANNOUNCE_SKEW
+        deliveries = deliveries.filter(received_at__gte=since)
+    delivered = set(deliveries.values_list("event", flat=True).distinct())
+    return sorted(
+        {
+            code
+            for found in announcing.values()
+            if found and not delivered.intersection(found)
+            for code in found
+        }
+    )
+
+
+def _webhooks_missed_record(
+    integration: AtsIntegration,
+    specs: Sequence[ats.WebhookEventSpec],
+    missed: Counter[str],
+    *,
+    now: datetime,
+) -> None:
+    """Mark each missed event's webhook as not arriving (its first miss since its last
+    delivery is kept) and ask for a status recompute, so the status page names it within
+    this poll rather than at the next periodic refresh."""
+    # An event without a row yet (no token) gets one: its token check already says what to do.
+    WebhookSubscription.objects.bulk_create(
+        [WebhookSubscription(integration=integration, event=event) for event in missed],
+        ignore_conflicts=True,
+    )
+    for event, count in missed.items():
+        WebhookSubscription.objects.filter(integration=integration, event=event).update(
+            missed_at=Coalesce(F("missed_at"), Value(now)),
+            missed_count=F("missed_count") + count,
+        )
+    labels = {spec.code: spec.label for spec in specs}
+    status_refresh_request(
+        integration_id=integration.pk,
+        reason="Reconciliation found changes no webhook announced: "
+        + ", ".join(labels.get(event, event) for event in sorted(missed)),
+    )

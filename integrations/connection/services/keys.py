@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import enum
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
@@ -476,3 +477,68 @@ def key_checks_stuck_resume() -> int:
                 integration.public_id,
             )
     return handled
+
+
+# --- periodic recheck -------------------------------------------------------------------------
+
+
+def api_keys_recheck_due() -> int:
+    """Beat: find keys revoked (or fixed) in the ATS without anyone pressing "Check again".
+
+    For every enabled integration whose key in use was neither checked nor probed in the last
+    ``API_KEY_RECHECK_MINUTES``: a valid key gets one cheap probe through the adapter (under
+    the key's shared rate bucket); a probe the ATS refuses records the failure (which asks for
+    a status recompute at once) and runs the full key check here, so the key status says
+    "invalid" right away. A key whose last check could not reach the ATS is checked again in
+    full. A probe that gets no answer changes nothing (the next run tries again). Returns how
+    many keys were probed or checked.
+    """
+    minutes: int = settings.API_KEY_RECHECK_MINUTES
+    cutoff = timezone.now() - timedelta(minutes=minutes)
+    due = (
+        AtsIntegration.objects.enabled()
+        .exclude(api_key_last4="")
+        .filter(key_status__in=[KeyStatus.VALID, KeyStatus.UNREACHABLE])
+        .filter(Q(key_checked_at__isnull=True) | Q(key_checked_at__lt=cutoff))
+        .filter(Q(key_probed_at__isnull=True) | Q(key_probed_at__lt=cutoff))
+        .order_by("pk")
+    )
+    handled = 0
+    for integration in due:
+        if integration.key_status == KeyStatus.UNREACHABLE or _key_refused(integration):
+            _key_check_now(integration)
+        handled += 1
+    return handled
+
+
+@sensitive_variables()
+def _key_refused(integration: AtsIntegration) -> bool:
+    """Probe the key in use once; True when the ATS refused it (recorded as the integration's
+    problem). A key the probe accepted is marked probed; no answer leaves it due."""
+    adapter = ats.capability(integration.ats, ats.KeyChecks)
+    if adapter is None:
+        return False
+    try:
+        adapter.key_probe(ats.account_for(integration), profile=ats.KEY_CHECK)
+    except ats.AtsKeyError as exc:
+        logger.warning("key recheck: refused integration_id=%s", integration.public_id)
+        integration_failure_record(
+            integration_id=integration.pk,
+            context=f"API key {integration.masked_api_key}",
+            error=exc,
+        )
+        return True
+    except ats.AtsError as exc:
+        logger.info(
+            "key recheck: no answer integration_id=%s (%s)", integration.public_id, exc.fault
+        )
+        return False
+    AtsIntegration.objects.filter(pk=integration.pk).update(key_probed_at=timezone.now())
+    return False
+
+
+def _key_check_now(integration: AtsIntegration) -> None:
+    """Ask for a check of the key in use and run it in this task (the queued task then finds
+    it done): the key status, the audit log and the status snapshot catch up at once."""
+    if api_key_check_request(integration=integration, actor=None):
+        api_key_validate(integration_id=integration.pk)

@@ -28,6 +28,7 @@ from integrations.models import (
     OutboundSettings,
     OutboundUpdate,
 )
+from integrations.outbound.selectors import outbound_pause_fixed
 from integrations.outbound.services.enqueue import drain_publish
 from integrations.outbound.services.notes import outbound_settings_get
 from integrations.status.refresh import status_refresh_request
@@ -502,11 +503,7 @@ def _resume_if_due(integration: AtsIntegration, outbound: OutboundSettings) -> b
     paused_at = outbound.paused_at
     if paused_at is None:
         return True
-    fixed = (
-        integration.key_status == AtsIntegration.KeyStatus.VALID
-        and integration.key_checked_at is not None
-        and integration.key_checked_at > paused_at
-    ) or (integration.api_key_set_at is not None and integration.api_key_set_at > paused_at)
+    fixed = outbound_pause_fixed(integration=integration, outbound=outbound)
     probe = timezone.now() - paused_at > timedelta(seconds=settings.OUTBOUND_PAUSE_PROBE_SECONDS)
     if not (fixed or probe):
         return False

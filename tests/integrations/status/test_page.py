@@ -52,8 +52,9 @@ TOKENS: dict[str, str] = {
 }
 PREVIOUS_TOKEN = "oldTokenSecret0123456789abcdefABCDEF0123456789Q0"
 NOT_ARRIVING = (
-    "Lever changes are reaching Karat only through the 15-minute reconciliation: "
-    "check the three webhook toggles are ON in Lever."
+    "1 Candidate Stage Change change reached Karat only through the 15-minute reconciliation: "
+    "Lever is not sending this webhook. To fix it, turn on Candidate Stage Change in Lever: "
+    "Settings → Integrations and API → Webhooks."
 )
 # Every feature, in the order of the setup guide (Auto state updating third).
 FEATURE_NAMES = [
@@ -92,6 +93,17 @@ def _tokens_set(
                 "last_delivery_at": timezone.now() - timedelta(minutes=5) if delivered else None,
             },
         )
+
+
+def _missed(integration: AtsIntegration, event: str = WebhookEvent.CANDIDATE_STAGE_CHANGE) -> None:
+    """As if the reconciliation had found a change no delivery of ``event`` announced."""
+    AtsIntegration.objects.filter(pk=integration.pk).update(reconciled_at=timezone.now())
+    WebhookSubscription.objects.update_or_create(
+        integration=integration,
+        event=event,
+        defaults={"missed_at": timezone.now(), "missed_count": 1},
+    )
+    integration.refresh_from_db()
 
 
 def _delivery(
@@ -232,32 +244,33 @@ def test_arriving_deliveries_make_the_feature_work_and_show_each_last_delivery(
     assert f'href="{activity}"' in feature
 
 
-def test_reconciliation_finding_unannounced_changes_says_webhooks_are_not_arriving(
-    admin_client: Client, connected: AtsIntegration, settings: Settings
+def test_reconciliation_finding_an_unannounced_change_names_the_webhook_not_arriving(
+    admin_client: Client, connected: AtsIntegration
 ) -> None:
     _tokens_set(connected, delivered=True)
-    AtsIntegration.objects.filter(pk=connected.pk).update(
-        unannounced_change_streak=settings.RECONCILE_UNANNOUNCED_STREAK_ALERT
-    )
-    connected.refresh_from_db()
+    _missed(connected)
 
     health = _auto(connected)
 
     assert health.level == "warn"
     assert [i.text for i in health.issues] == [NOT_ARRIVING]
+    checks = {c.code: c for c in health.checks}
+    assert checks[f"{WebhookEvent.CANDIDATE_STAGE_CHANGE}:announced"].level == "warn"
+    assert checks[f"{WebhookEvent.CANDIDATE_HIRED}:announced"].level == "ok"
     assert NOT_ARRIVING in _page(admin_client, connected)
 
 
-def test_a_streak_below_the_alert_threshold_is_not_reported(
-    connected: AtsIntegration, settings: Settings
+def test_without_a_reconciliation_yet_changes_announced_is_not_claimed(
+    connected: AtsIntegration,
 ) -> None:
     _tokens_set(connected, delivered=True)
-    AtsIntegration.objects.filter(pk=connected.pk).update(
-        unannounced_change_streak=settings.RECONCILE_UNANNOUNCED_STREAK_ALERT - 1
-    )
-    connected.refresh_from_db()
 
-    assert _auto(connected).level == "ok"
+    health = _auto(connected)
+
+    assert health.level == "ok"
+    announced = [c for c in health.checks if c.code.endswith(":announced")]
+    assert len(announced) == 3
+    assert {c.level for c in announced} == {"info"}
 
 
 def test_failed_and_dead_deliveries_of_the_last_day_need_attention_with_a_filtered_link(
@@ -292,8 +305,7 @@ def test_only_dead_deliveries_link_to_the_dead_filter(connected: AtsIntegration)
 def test_every_problem_is_listed_at_once(connected: AtsIntegration, settings: Settings) -> None:
     _tokens_set(connected, [WebhookEvent.CANDIDATE_HIRED], delivered=True)
     _delivery(connected, Status.FAILED)
-    AtsIntegration.objects.filter(pk=connected.pk).update(unannounced_change_streak=99)
-    connected.refresh_from_db()
+    _missed(connected)
 
     issues = [i.text for i in _auto(connected).issues]
 
@@ -392,16 +404,17 @@ def test_overall_is_active_only_when_every_feature_works(connected: AtsIntegrati
 
 
 @pytest.mark.parametrize(
-    ("tokens", "streak"),
-    [("none", 0), ("delivered", 99)],
+    ("tokens", "missed"),
+    [("none", False), ("delivered", True)],
     ids=["missing", "not arriving"],
 )
 def test_overall_needs_attention_when_the_key_works_but_webhooks_do_not(
-    admin_client: Client, connected: AtsIntegration, tokens: str, streak: int
+    admin_client: Client, connected: AtsIntegration, tokens: str, missed: bool
 ) -> None:
     if tokens != "none":
         _tokens_set(connected, delivered=tokens == "delivered")
-    AtsIntegration.objects.filter(pk=connected.pk).update(unannounced_change_streak=streak)
+    if missed:
+        _missed(connected)
 
     hero = _hero(_page(admin_client, connected))
 

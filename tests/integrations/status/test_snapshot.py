@@ -776,7 +776,7 @@ def test_the_page_shows_basic_information(
         "<dt>ATS</dt><dd>Lever</dd>",
         "<dt>Group</dt><dd>Engineering</dd>",
         "US (api.lever.co)",
-        f"by {admin_user.email}",
+        f"by {admin_user.display_name}",
         f"••••{healthy.api_key_last4}",
         webhook_url(integration=healthy),
     ):

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0013_outbound_hang_window'),
+        ('integrations', '0014_status_truth'),
     ]
 
     operations = [
