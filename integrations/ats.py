@@ -224,6 +224,9 @@ class KeyCheckResult:
     checks: tuple[PermissionCheck, ...]
     # The ATS's name in the summary ("Lever accepted the key …").
     ats_label: str = "the ATS"
+    # The region whose API knows the key (the checks ran there); "" when none does, or when
+    # the ATS could not be asked.
+    region: str = ""
 
     @property
     def failed(self) -> list[PermissionCheck]:
@@ -647,10 +650,22 @@ class KeyChecks(AtsBase, Protocol):
     """What an API key may do: the check run when a key is saved, and the status page's
     confidential-access line. Read-only."""
 
-    def key_check(self, account: AtsAccount, *, budget_seconds: float) -> KeyCheckResult:
+    def key_check(
+        self, account: AtsAccount, *, budget_seconds: float, detect_region: bool = False
+    ) -> KeyCheckResult:
         """Check the account's key: accepted?, each permission, the acting user, within
         ``budget_seconds``. Never raises for ATS trouble (that is the result's
-        ``unreachable``)."""
+        ``unreachable``). ``detect_region``: when the account's region refuses the key, ask
+        the other regions and check it where it is accepted (the result's ``region``); a key
+        no region accepts is invalid. Without it, another region that accepts the key is only
+        suggested (``PermissionCheck.suggested_region``)."""
+        ...
+
+    def candidate_links_region(self, account: AtsAccount, *, profile: CallProfile) -> str | None:
+        """The region of the candidate page links the account's records carry (one record,
+        as the ATS links to it), or None when it can't tell (no record, no link, or not a
+        candidate link of this ATS). Raises AtsKeyError when the key is refused and other
+        AtsErrors when the ATS can't be asked."""
         ...
 
     def confidential_access(self, account: AtsAccount, *, profile: CallProfile) -> bool | None:

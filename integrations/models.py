@@ -25,6 +25,15 @@ class Region(models.TextChoices):
     SANDBOX = "sandbox", "Sandbox"
 
 
+class RegionSource(models.TextChoices):
+    """How an integration's region was set: from the key (the region whose API accepts it)
+    unless an admin chose one."""
+
+    DETECT = "detect", "to be detected from the API key"
+    DETECTED = "detected", "detected from the API key"
+    CHOSEN = "chosen", "chosen by an admin"
+
+
 class AtsIntegrationQuerySet(models.QuerySet["AtsIntegration"]):
     def enabled(self) -> AtsIntegrationQuerySet:
         return self.filter(enabled=True)
@@ -47,6 +56,10 @@ class AtsIntegration(models.Model):
     ats = models.CharField(max_length=20, choices=Ats.choices, default=Ats.LEVER)
     enabled = models.BooleanField(default=True)
     region = models.CharField(max_length=10, choices=Region.choices, default=Region.US)
+    # Until an admin chooses one, the key check sets the region (detect → detected).
+    region_source = models.CharField(
+        max_length=10, choices=RegionSource.choices, default=RegionSource.DETECT
+    )
 
     api_key = EncryptedTextField(blank=True)
     api_key_last4 = models.CharField(max_length=4, blank=True)

@@ -95,3 +95,6 @@ class IntegrationFactory(ModelFactory[AtsIntegration]):
         model = AtsIntegration
 
     group = factory.SubFactory(GroupFactory)
+    # An integration whose admin saved its region (as the migration marks existing ones);
+    # tests of region detection create theirs with lifecycle.integration_create.
+    region_source = "chosen"

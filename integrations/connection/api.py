@@ -120,7 +120,7 @@ class IntegrationDetailApi(APIView):
                     actor=actor,
                     api_key=data.get("api_key"),
                     ats_user_id=data.get("ats_user_id", integration.ats_user_id),
-                    region=data.get("region", integration.region),
+                    region=data.get("region"),
                 )
             if data.get("enabled") is True:
                 lifecycle.integration_enable(integration=integration, actor=actor)

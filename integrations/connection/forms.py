@@ -8,7 +8,7 @@ from django import forms
 
 from integrations import ats
 from integrations.connection.services import lifecycle
-from integrations.models import Ats, AtsIntegration
+from integrations.models import Ats, AtsIntegration, RegionSource
 from karatlever.accounts.models import Group
 
 
@@ -100,19 +100,37 @@ class IntegrationSettingsForm(forms.Form):
     )
     region = forms.ChoiceField(
         label="Region",
-        # The ATS's region names with their API hosts ("US (api.lever.co)").
-        choices=ats.adapter_for(Ats.LEVER).regions,
-        help_text="Where your Lever account lives. How to tell: you sign in to Lever at "
-        "hire.lever.co → US; at hire.eu.lever.co → EU. Sandbox is only for Lever sandbox "
-        "accounts (hire.sandbox.lever.co).",
-        error_messages={"invalid_choice": "Choose a region: US, EU or Sandbox."},
+        # Detect first, then the ATS's region names with their API hosts ("US (api.lever.co)").
+        choices=[
+            (lifecycle.REGION_DETECT, "Detect from the key (recommended)"),
+            *ats.adapter_for(Ats.LEVER).regions,
+        ],
+        required=False,
+        help_text="Where your Lever account lives. Karat finds it from the key: the region "
+        "whose Lever accepts it. Choose one only to override that: you sign in to Lever at "
+        "hire.lever.co → US; at hire.eu.lever.co → EU; hire.sandbox.lever.co → Sandbox.",
+        error_messages={
+            "invalid_choice": "Choose a region (US, EU or Sandbox), or Detect from the key."
+        },
     )
 
     def __init__(self, *args: Any, integration: AtsIntegration, **kwargs: Any) -> None:
+        chosen = integration.region_source == RegionSource.CHOSEN
         kwargs.setdefault(
-            "initial", {"ats_user_id": integration.ats_user_id, "region": integration.region}
+            "initial",
+            {
+                "ats_user_id": integration.ats_user_id,
+                "region": integration.region if chosen else lifecycle.REGION_DETECT,
+            },
         )
         super().__init__(*args, **kwargs)
+        if integration.region_source == RegionSource.DETECTED:
+            label = dict(ats.adapter_for(integration.ats).regions).get(
+                integration.region, integration.get_region_display()
+            )
+            self.fields[
+                "region"
+            ].help_text = f"Detected from the key: {label}. {self.fields['region'].help_text}"
         if integration.has_api_key:
             keep = f"Leave blank to keep {integration.masked_api_key}."
             if integration.pending_api_key_last4:

@@ -138,6 +138,7 @@ def integration_settings(request: AuthenticatedHttpRequest, public_id: UUID) -> 
             "integration": integration,
             "form": form,
             "key_check": key_check,
+            "region_label": selectors.integration_region_label(integration=integration),
             # Refresh every few seconds while checking, but not forever (no worker running?).
             "refresh_next": refreshes + 1 if in_progress and refreshes < MAX_REFRESHES else None,
             "refresh_gave_up": in_progress and refreshes >= MAX_REFRESHES,

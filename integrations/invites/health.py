@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.urls import reverse
 
@@ -16,7 +17,7 @@ from integrations.features import (
     checks_level,
     feature_health,
 )
-from integrations.models import AtsIntegration
+from integrations.models import AtsIntegration, Region
 
 KeyStatus = AtsIntegration.KeyStatus
 
@@ -65,6 +66,7 @@ def invite_from_lever_url_health(integration: AtsIntegration) -> FeatureHealth:
             checks.append(
                 FeatureCheck(code=code, name=name, level="bad", message=line["message"], **fix)
             )
+    checks.append(_links_region_check(integration, lines, ats_name, checks))
     checks.append(_confidential_check(integration, lines, ats_name, checks, fix))
     level = checks_level(checks)
     if level == "ok" and integration.key_status == KeyStatus.CHECKING:
@@ -72,10 +74,14 @@ def invite_from_lever_url_health(integration: AtsIntegration) -> FeatureHealth:
             "info", "Checking", f"Karat is checking the key with {ats_name}.", checks=checks
         )
     if level == "bad":
+        failing = {check.code for check in checks if check.level == "bad"}
         return health(
             "bad",
             "Not working",
-            f"Karat can't read what it needs from {ats_name} to invite candidates.",
+            f"Karat refuses the {ats_name} links recruiters paste: the integration's region "
+            "is not the account's."
+            if failing == {"links_region"}
+            else f"Karat can't read what it needs from {ats_name} to invite candidates.",
             checks=checks,
         )
     if level == "warn":
@@ -119,6 +125,79 @@ def _key_valid_check(
         f"{ats_name} accepted ••••{integration.api_key_last4}, but it lacks a permission "
         "Karat needs (see below): add it to the key in Lever, or paste a key that has it.",
         **fix,
+    )
+
+
+# Any valid opportunity id: only the host of a region's candidate links is shown.
+_EXAMPLE_ID = "00000000-0000-0000-0000-000000000000"
+
+
+def _region_label(region: str) -> str:
+    return Region(region).label if region in Region.values else region
+
+
+def _links_host(adapter: ats.AtsAdapter, region: str) -> str:
+    return urlsplit(adapter.candidate_url(region, _EXAMPLE_ID)).netloc
+
+
+def _links_region_check(
+    integration: AtsIntegration, lines: dict[str, Any], ats_name: str, checks: list[FeatureCheck]
+) -> FeatureCheck:
+    """Whether the integration's region opens the candidate links its own ATS account gives
+    (one live read of one record's link): with another region, every pasted link is refused.
+    A refused key is reported on the key line (``checks[0]``) instead."""
+    name = "Candidate links of this region"
+    if integration.key_status != KeyStatus.VALID or not (lines.get("read_opportunities") or {}).get(
+        "ok"
+    ):
+        return FeatureCheck(
+            "links_region", name, "info", "Can't tell until the key can read opportunities."
+        )
+    adapter = ats.adapter_for(integration.ats)
+    try:
+        found = adapter.candidate_links_region(
+            ats.account_for(integration), profile=ats.INTERACTIVE
+        )
+    except ats.AtsKeyError as exc:
+        settings_url = reverse("integrations:settings", kwargs={"public_id": integration.public_id})
+        checks[0] = FeatureCheck(
+            "key_valid",
+            "API key valid",
+            "bad",
+            f"{exc.message}",
+            fix_url=settings_url,
+            fix_text="Settings → API key",
+        )
+        return FeatureCheck("links_region", name, "info", "Can't tell: the key was refused.")
+    except ats.AtsError as exc:
+        return FeatureCheck("links_region", name, "info", f"Can't tell: {exc.message}")
+    own = _region_label(integration.region)
+    if found is None:
+        return FeatureCheck(
+            "links_region",
+            name,
+            "info",
+            f"Can't tell yet: no {ats_name} candidate with a link was found. Links from "
+            f"{_links_host(adapter, integration.region)} ({own}) will work.",
+        )
+    if found == integration.region:
+        return FeatureCheck(
+            "links_region",
+            name,
+            "ok",
+            f"{ats_name} links candidates on {_links_host(adapter, found)}, this "
+            f"integration's region ({own}): pasted links open.",
+        )
+    theirs = _region_label(found)
+    return FeatureCheck(
+        "links_region",
+        name,
+        "bad",
+        f"{ats_name} links this account's candidates on {_links_host(adapter, found)} "
+        f"({theirs}), but the integration's region is {own}: Karat refuses every link "
+        f"recruiters paste. Set the region to “Detect from the key” or to {theirs}.",
+        fix_url=reverse("integrations:settings", kwargs={"public_id": integration.public_id}),
+        fix_text="Settings → Region",
     )
 
 

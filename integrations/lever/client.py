@@ -46,6 +46,8 @@ API_BASE_URLS = {
     "sandbox": "https://api.sandbox.lever.co/v1",
 }
 _REGION_ALIASES = {"global": "us"}
+# In LEVER_API_BASE_URL: replaced by the region's name (base_url_for_region).
+REGION_PLACEHOLDER = "{region}"
 
 # Lever documents no Retry-After; when one comes it is honoured as given (the next attempt
 # must not land inside Lever's penalty), up to this bound: an hour is longer than any wait a
@@ -89,16 +91,20 @@ M = TypeVar("M", bound=LeverModel)
 
 
 def base_url_for_region(region: str, *, override: str | None = None) -> str:
-    """API root for an integration's region; ``override`` (e.g. the local sandbox) wins."""
-    if override:
-        return override.rstrip("/")
+    """API root for an integration's region; ``override`` (e.g. the local sandbox) wins.
+
+    An override holding ``{region}`` gets the region's name there
+    (``http://127.0.0.1:8001/{region}/v1``), so each region has its own root, as on Lever;
+    without it one root serves every region.
+    """
     key = _REGION_ALIASES.get(region, region)
-    try:
-        return API_BASE_URLS[key]
-    except KeyError:
+    if key not in API_BASE_URLS:
         raise ValueError(
             f"unknown Lever region {region!r}; expected one of {sorted(API_BASE_URLS)}"
-        ) from None
+        )
+    if override:
+        return override.replace(REGION_PLACEHOLDER, key).rstrip("/")
+    return API_BASE_URLS[key]
 
 
 @dataclass(frozen=True)

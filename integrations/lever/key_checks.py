@@ -23,7 +23,7 @@ from integrations.ats import (
 from integrations.lever import links
 from integrations.lever.base import REGIONS, LeverBase
 from integrations.lever.calls import client_for, translated
-from integrations.lever.client import LeverClient
+from integrations.lever.client import LeverClient, base_url_for_region
 from integrations.lever.errors import (
     LeverAuthError,
     LeverError,
@@ -66,28 +66,28 @@ _PROBES: dict[str, Callable[[LeverClient], object]] = {
 class LeverKeyChecks(LeverBase, KeyChecks):
     """Read-only checks of the account's key."""
 
-    def key_check(self, account: AtsAccount, *, budget_seconds: float) -> KeyCheckResult:
+    def key_check(
+        self, account: AtsAccount, *, budget_seconds: float, detect_region: bool = False
+    ) -> KeyCheckResult:
         """Probe each read permission with its cheapest call, then the acting user.
 
         GETs only. A 401 makes the key (and its region) invalid; a 403 on a list endpoint is
         a missing permission; no answer is ``unreachable``. Never raises for Lever trouble.
+        When the account's region refuses the key, the other regions are asked (one GET
+        each): with ``detect_region`` the checks run again where the key is accepted (the
+        result's ``region``) and a key no region accepts is invalid; without it, the region
+        that accepts it is suggested.
         """
         client = client_for(account, ats.KEY_CHECK)
         deadline = time.monotonic() + budget_seconds
-        host = f"{self.api_host(account.region)} ({account.region.upper()})"
+        host = self._host(account.region)
         result = _key_check(client, account, host=host, deadline=deadline)
-        return self._with_region_hint(result, account, host=host, deadline=deadline)
-
-    def _with_region_hint(
-        self, result: KeyCheckResult, account: AtsAccount, *, host: str, deadline: float
-    ) -> KeyCheckResult:
-        """Lever refused the key (401) in the chosen region: ask the other regions' hosts
-        (one cheap GET each) and, when one accepts it, say so on the "region" line."""
-        refused = any(c.code == "auth" and c.ok is False for c in result.checks)
-        # The local sandbox serves one host for every region: nothing to learn there.
-        if not refused or settings.LEVER_API_BASE_URL:
-            return result
-        found = _region_accepting(account, deadline=deadline)
+        if not _refused(result):
+            accepted = any(c.code == "auth" and c.ok for c in result.checks)
+            return replace(result, region=account.region if accepted else "")
+        found, asked = _region_accepting(account, host_of=self._host, deadline=deadline)
+        if detect_region:
+            return self._detected(result, account, found, asked=[host, *asked], deadline=deadline)
         if found is None:
             return result
         label = links.REGION_LABELS[links.Region(found)]
@@ -99,8 +99,45 @@ class LeverKeyChecks(LeverBase, KeyChecks):
             f"your Lever account is in the {label} region. Switch the region to {label}.",
             suggested_region=found,
         )
-        checks = tuple(line if c.code == "region" else c for c in result.checks)
-        return KeyCheckResult(result.status, checks, ats_label=result.ats_label)
+        return _with_line(result, line)
+
+    def _detected(
+        self,
+        refused: KeyCheckResult,
+        account: AtsAccount,
+        found: str | None,
+        *,
+        asked: list[str],
+        deadline: float,
+    ) -> KeyCheckResult:
+        """The check where ``found`` accepts the key, or "no region accepts it"."""
+        if found is None:
+            line = PermissionCheck(
+                "region",
+                "Region",
+                False,
+                f"No Lever region accepts this key ({', '.join(asked)} refused it). Copy the "
+                "key again from Lever (Settings → Integrations); if it still fails, generate "
+                "a new one.",
+            )
+            return _with_line(refused, line)
+        there = replace(account, region=found)
+        host = self._host(found)
+        result = _key_check(client_for(there, ats.KEY_CHECK), there, host=host, deadline=deadline)
+        if not any(c.code == "region" and c.ok for c in result.checks):
+            return result  # no verdict there after all (no answer, out of time)
+        label = links.REGION_LABELS[links.Region(found)]
+        line = PermissionCheck(
+            "region",
+            "Region",
+            True,
+            f"Detected from the key: {host} accepts it, so your Lever account is in the "
+            f"{label} region.",
+        )
+        return replace(_with_line(result, line), region=found)
+
+    def _host(self, region: str) -> str:
+        return f"{self.api_host(region)} ({region.upper()})"
 
     def confidential_access(self, account: AtsAccount, *, profile: CallProfile) -> bool | None:
         """One page of ``GET /postings?confidentiality=confidential`` (limit 1).
@@ -120,6 +157,21 @@ class LeverKeyChecks(LeverBase, KeyChecks):
                 return False
             raise
         return True if first is not None else None
+
+    def candidate_links_region(self, account: AtsAccount, *, profile: CallProfile) -> str | None:
+        """The region of one opportunity's ``urls.show`` (its hire.*.lever.co host), as Lever
+        links to it; None without an opportunity or a candidate link there (the value is
+        Lever's, so anything else is "can't tell"). A 401 raises AtsKeyError."""
+        client = client_for(account, profile)
+        with translated(client, record=False):
+            first = next(iter(client.iter_opportunities()), None)
+        show = first.urls.show if first is not None and first.urls is not None else None
+        if not isinstance(show, str) or not show:
+            return None
+        try:
+            return str(links.parse_candidate_url(show).region)
+        except links.LeverUrlError:
+            return None
 
     def key_probe(self, account: AtsAccount, *, profile: CallProfile) -> None:
         """The first page of ``GET /users`` (the key check's first probe): one request under
@@ -279,22 +331,41 @@ def _key_check(
     )
 
 
-def _region_accepting(account: AtsAccount, *, deadline: float) -> str | None:
-    """The first other region whose API host knows the key (a 2xx or 403 on the cheapest
-    read), or None. One GET per region, no retries, within the check's budget."""
+def _refused(result: KeyCheckResult) -> bool:
+    return any(c.code == "auth" and c.ok is False for c in result.checks)
+
+
+def _with_line(result: KeyCheckResult, line: PermissionCheck) -> KeyCheckResult:
+    """``result`` with its line of the same code replaced by ``line``."""
+    return replace(result, checks=tuple(line if c.code == line.code else c for c in result.checks))
+
+
+def _region_accepting(
+    account: AtsAccount, *, host_of: Callable[[str], str], deadline: float
+) -> tuple[str | None, list[str]]:
+    """The first other region whose API root knows the key (a 2xx or 403 on the cheapest
+    read), or None; and the hosts asked. One GET per region, no retries, within the check's
+    budget. A region served by the same root as the account's (the local sandbox without
+    ``{region}`` in LEVER_API_BASE_URL) is not asked: it would only answer the same."""
     profile = replace(ats.KEY_CHECK, max_retries=0)
     first_probe = _PROBES[_READ_PERMISSIONS[0][0]]
+    override = settings.LEVER_API_BASE_URL or None
+    own_root = base_url_for_region(account.region, override=override)
+    asked: list[str] = []
     for region, _ in REGIONS:
         if region == account.region or time.monotonic() > deadline:
             continue
+        if base_url_for_region(region, override=override) == own_root:
+            continue
+        asked.append(host_of(region))
         try:
             first_probe(client_for(replace(account, region=region), profile))
         except LeverPermissionError:
-            return region  # known there, only missing a permission
+            return region, asked  # known there, only missing a permission
         except LeverError:
             continue  # refused (401), unreachable or not Lever: not this one
-        return region
-    return None
+        return region, asked
+    return None, asked
 
 
 def too_long_check(host: str) -> PermissionCheck:

@@ -146,10 +146,12 @@ def parse_candidate_url(
         region = parsed.region
         raise LeverUrlError(
             UrlErrorCode.REGION_MISMATCH,
+            # Read by recruiters, who can't change the region: only an admin can.
             f"This link is from Lever's {REGION_LABELS[region]} site ({_HOST_FOR_REGION[region]}), "
-            f"but this integration is connected to Lever's {REGION_LABELS[expected]} site "
-            f"({_HOST_FOR_REGION[expected]}). Paste a link from {_HOST_FOR_REGION[expected]}, "
-            "or change the integration's region.",
+            f"but this group's Lever integration is set to the {REGION_LABELS[expected]} site "
+            f"({_HOST_FOR_REGION[expected]}), so Karat can't read it. If your Lever is at "
+            f"{_HOST_FOR_REGION[region]}, ask an admin to set the integration's region in its "
+            "Settings (Detect from the key).",
         )
     return parsed
 

@@ -4,7 +4,8 @@ then read the Status page. Asserts what a person reads on each page and saves a 
 each under var/screenshots/ (gitignored; CI keeps them as artifacts).
 
 On each page it reads what a person reads: the tabs and the full breadcrumb, the masked key
-shown once, the region note, and the overall status line with the features it names.
+shown once, the region (detected from the key) and the overall status line with the features it
+names.
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ TABS = ("Overview", "Settings", "Status", "Activity")
 
 @pytest.fixture
 def lever(settings: Settings) -> Iterator[SandboxServer]:
-    """The local Lever sandbox, as `make run` has it; the console talks to it, never to Lever."""
-    with SandboxServer(port=0, rate_per_second=None) as server:
-        settings.LEVER_API_BASE_URL = server.api_url
+    """The local Lever sandbox, as `make run` has it (its account in the sandbox region, one API
+    root per region); the console talks to it, never to Lever."""
+    with SandboxServer(port=0, rate_per_second=None, region="sandbox") as server:
+        settings.LEVER_API_BASE_URL = server.regional_api_url
         yield server
 
 
@@ -89,15 +91,18 @@ def test_steps_2_to_4_against_the_sandbox_as_the_demo_admin(
     _integration_chrome(page, "Overview")
     _shot(page, "2-created")
 
-    # "Click Settings, under the Integration ID." Paste the key (the sandbox's demo key), choose
-    # the sandbox region, no User ID, Save.
+    # "Click Settings, under the Integration ID." Paste the key (the sandbox's demo key), leave
+    # the region to be detected from the key, no User ID, Save.
     tabs = page.get_by_role("navigation", name="Integration")
     tabs.get_by_role("link", name="Settings", exact=True).click()
     _integration_chrome(page, "Settings")
     # The region note says how to tell the account's region from its Lever address.
     expect(page.locator("#id_region_helptext")).to_contain_text("hire.eu.lever.co")
     page.get_by_label("API Key").fill(DEMO_API_KEY)
-    page.get_by_label("Region").select_option(value="sandbox")
+    expect(page.get_by_label("Region")).to_have_value("")
+    expect(page.get_by_label("Region").locator("option:checked")).to_have_text(
+        "Detect from the key (recommended)"
+    )
     expect(page.get_by_label("User ID")).to_have_value("")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status").first).to_be_visible()  # the "Saved." message
@@ -114,6 +119,9 @@ def test_steps_2_to_4_against_the_sandbox_as_the_demo_admin(
     expect(key_card.get_by_text(MASKED)).to_have_count(1)  # the key in use, said once
     expect(key_card.locator(".badge-valid")).to_have_count(1)
     expect(key_card).to_contain_text("Lever accepted the key")
+    # Issue 20: the sandbox key's region is detected, not left at US.
+    expect(key_card).to_contain_text("Sandbox (api.sandbox.lever.co) (detected from the API key)")
+    expect(key_card).to_contain_text("Detected from the key")
     assert DEMO_API_KEY not in page.content()
     _shot(page, "4-key-checked")
 
@@ -144,6 +152,10 @@ def test_steps_2_to_4_against_the_sandbox_as_the_demo_admin(
     expect(basics).to_contain_text(MASKED)
     expect(basics).to_contain_text("Region")
     expect(basics).to_contain_text("Sandbox")  # the region note
+    expect(basics).to_contain_text("detected from the API key")
+    invite = page.get_by_role("article").filter(has_text="Invite candidates")
+    expect(invite).to_contain_text("Candidate links of this region")
+    expect(invite).to_contain_text("hire.sandbox.lever.co")
     expect(page.get_by_role("region", name="Features").get_by_role("article")).to_have_count(5)
     assert DEMO_API_KEY not in page.content()
     _shot(page, "6-status")

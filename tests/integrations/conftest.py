@@ -96,6 +96,16 @@ def lever_sandbox(settings: Any) -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
+def regional_sandbox(settings: Any) -> Iterator[SandboxServer]:
+    """A local Lever whose account is in the sandbox region (hire.sandbox.lever.co links),
+    with one API root per region as `make run` has it: only ``/sandbox/v1`` accepts its keys,
+    ``/us/v1`` and ``/eu/v1`` answer 401, as Lever's other regions do."""
+    with SandboxServer(port=0, rate_per_second=None, region="sandbox") as server:
+        settings.LEVER_API_BASE_URL = server.regional_api_url
+        yield server
+
+
+@pytest.fixture
 def other_host() -> Iterator[SandboxServer]:
     """Another host (127.0.0.2) that knows no API key: every /v1 request gets a 401. Point
     the sandbox's ``redirect_to`` knob at it to play a proxy or a moved API."""

@@ -32,7 +32,7 @@ from integrations.connection.services.outcomes import (
     integration_failure_record,
     integration_success_record,
 )
-from integrations.models import AtsIntegration, AuditEntry, KeyCheck
+from integrations.models import AtsIntegration, AuditEntry, KeyCheck, RegionSource
 from integrations.roles.services.sync import postings_sync_on_key_valid
 from integrations.status.refresh import status_refresh_request
 
@@ -136,14 +136,19 @@ def _enqueue_key_check(integration_pk: int) -> None:
 # client's among them) from error reports.
 @sensitive_variables()
 def api_key_check(*, integration: AtsIntegration, api_key: str) -> ats.KeyCheckResult:
-    """Check ``api_key`` with the integration's ATS for its region and acting user.
+    """Check ``api_key`` with the integration's ATS for its region and acting user; unless an
+    admin chose the region, in the region whose API accepts the key (the result's ``region``).
 
     Read-only, and never raises for ATS trouble (that is the result's ``unreachable``). The
     key never appears in the result.
     """
     adapter = ats.adapter_for(integration.ats)
     account = ats.account_for(integration, api_key=api_key)
-    return adapter.key_check(account, budget_seconds=KEY_CHECK_BUDGET_SECONDS)
+    return adapter.key_check(
+        account,
+        budget_seconds=KEY_CHECK_BUDGET_SECONDS,
+        detect_region=integration.region_source != RegionSource.CHOSEN,
+    )
 
 
 def _too_long_result(integration: AtsIntegration) -> ats.KeyCheckResult:
@@ -276,6 +281,9 @@ def key_check_result_apply(
         )
         if not finished:
             return KeyCheckApplied.STALE
+        if check.subject == Subject.CURRENT or outcome == Outcome.VALID:
+            # The key in use, or a pending key about to replace it: its region is the account's.
+            _region_detected_record(integration, result.region)
         # Status page: a key check's verdict changes the integration's health; recompute the
         # status snapshot on commit (deduplicated).
         status_refresh_request(integration_id=integration.pk, reason="API key checked")
@@ -290,6 +298,32 @@ def key_check_result_apply(
         return _pending_result_record(
             integration, check, result, outcome=outcome, summary=summary, now=now
         )
+
+
+def _region_detected_record(integration: AtsIntegration, region: str) -> None:
+    """The key check found the region whose API accepts the key: it becomes the
+    integration's region, unless an admin chose one (their choice stays; the check only
+    suggests). Call with ``integration`` locked."""
+    if not region or integration.region_source == RegionSource.CHOSEN:
+        return
+    old = integration.region
+    if old == region and integration.region_source == RegionSource.DETECTED:
+        return
+    integration.region, integration.region_source = region, RegionSource.DETECTED
+    AtsIntegration.objects.filter(pk=integration.pk).update(
+        region=region, region_source=RegionSource.DETECTED
+    )
+    label = integration.get_region_display()
+    audit_entry_record(
+        integration=integration,
+        actor=None,
+        action=AuditEntry.Action.SETTINGS_CHANGED,
+        summary=f"Region detected from the API key: {label}",
+        detail={"changes": {"region": [old, region]}, "region_source": RegionSource.DETECTED},
+    )
+    logger.info(
+        "region detected integration_id=%s region=%s (was %s)", integration.public_id, region, old
+    )
 
 
 def _current_result_record(

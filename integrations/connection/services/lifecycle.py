@@ -21,7 +21,7 @@ from integrations.connection.services.audit import (
     audit_entry_record,
     key_detail,
 )
-from integrations.models import Ats, AtsIntegration, AuditEntry, Region
+from integrations.models import Ats, AtsIntegration, AuditEntry, Region, RegionSource
 from integrations.status.refresh import status_refresh_request
 from karatlever.errors import ApplicationError
 
@@ -111,9 +111,19 @@ def ats_user_id_normalize(raw: str | None) -> str:
     return str(parsed)
 
 
+# The region input that means "detect it from the key" (the settings form's default).
+REGION_DETECT = ""
+
+
 def region_normalize(raw: str | None) -> str:
+    """A region the admin chose, or REGION_DETECT ("" : detect it from the key)."""
+    if raw == REGION_DETECT:
+        return REGION_DETECT
     if raw not in Region.values:
-        raise ValidationError("Choose a region: US, EU or Sandbox.", code="invalid_choice")
+        raise ValidationError(
+            "Choose a region (US, EU or Sandbox), or let Karat detect it from the key.",
+            code="invalid_choice",
+        )
     return str(raw)
 
 
@@ -172,7 +182,7 @@ def integration_create(
                     actor=actor,
                     api_key=api_key,
                     ats_user_id=ats_user_id or "",
-                    region=region if region is not None else integration.region,
+                    region=region,
                 )
     except IntegrityError:
         raise duplicate from None
@@ -197,11 +207,13 @@ def integration_settings_update(
     actor: User | None,
     api_key: str | None,
     ats_user_id: str | None,
-    region: str,
+    region: str | None,
 ) -> SettingsOutcome:
     """Save the API key (optional), User ID and region, then check the key with Lever.
 
-    A blank ``api_key`` keeps the current key. A first key becomes the key in use with status
+    ``region``: a region the admin chose (kept as is: the key check only suggests another),
+    REGION_DETECT to have the key check set the region where Lever accepts the key, or None
+    to leave the region as it is. A blank ``api_key`` keeps the current key. A first key becomes the key in use with status
     ``checking``; a key that replaces a working (validated) one waits in ``pending_api_key``
     and the working key stays in use until the new one validates. Invalid input raises
     ValidationError (keyed by field) and changes nothing. Audit entries hold the key's last 4
@@ -210,19 +222,24 @@ def integration_settings_update(
     errors: dict[str, list[str]] = {}
     new_key = _clean(errors, "api_key", api_key_normalize, api_key)
     user_id = _clean(errors, "ats_user_id", ats_user_id_normalize, ats_user_id)
-    region = _clean(errors, "region", region_normalize, region)
+    if region is not None:
+        region = _clean(errors, "region", region_normalize, region)
     if errors:
         raise ValidationError(errors)
 
     with transaction.atomic():
         current = AtsIntegration.objects.select_for_update().get(pk=integration.pk)
         changes: dict[str, list[str]] = {}
-        if current.region != region:
-            changes["region"] = [current.region, region]
+        new_region, source = _region_setting(current, region)
+        if current.region != new_region:
+            changes["region"] = [current.region, new_region]
+        if current.region_source != source:
+            changes["region_source"] = [current.region_source, source]
         if current.ats_user_id != user_id:
             changes["ats_user_id"] = [current.ats_user_id, user_id]
-        current.region, current.ats_user_id = region, user_id
-        fields = ["region", "ats_user_id", "updated_at"]
+        current.region, current.region_source = new_region, source
+        current.ats_user_id = user_id
+        fields = ["region", "region_source", "ats_user_id", "updated_at"]
 
         key_set = key_pending = False
         if new_key is not None:
@@ -290,7 +307,23 @@ def integration_settings_update(
     )
 
 
-_SETTING_LABELS = {"region": "Region", "ats_user_id": "User ID"}
+_SETTING_LABELS = {
+    "region": "Region",
+    "region_source": "Region (chosen or detected from the key)",
+    "ats_user_id": "User ID",
+}
+
+
+def _region_setting(current: AtsIntegration, region: str | None) -> tuple[str, str]:
+    """The region and its source after saving ``region`` (see integration_settings_update):
+    a detected region stays until the key check detects another."""
+    if region is None:
+        return current.region, current.region_source
+    if region == REGION_DETECT:
+        if current.region_source == RegionSource.CHOSEN:
+            return current.region, RegionSource.DETECT
+        return current.region, current.region_source
+    return region, RegionSource.CHOSEN
 
 
 def _clean(errors: dict[str, list[str]], name: str, rule: Callable[[Any], Any], value: Any) -> Any:

@@ -54,13 +54,18 @@ def invitation_email_queue(*, candidacy: Candidacy) -> InvitationEmail:
     context = {
         "candidacy": candidacy,
         "role": candidacy.role,
+        # Candidates know the company, not Karat's group inside it (that is only the team).
+        "organization": candidacy.group.organization,
         "group": candidacy.group,
         "scheduling_url": scheduling_url(candidacy),
     }
     email = InvitationEmail.objects.create(
         candidacy=candidacy,
         to=candidacy.candidate_email,
-        subject=header_text(f"Your Karat interview for {candidacy.role.title}")[:300],
+        subject=header_text(
+            f"Your Karat interview with {candidacy.group.organization.name} "
+            f"for {candidacy.role.title}"
+        )[:300],
         body=render_to_string("integrations/invites/email.txt", context),
         html_body=render_to_string("integrations/invites/email.html", context),
     )

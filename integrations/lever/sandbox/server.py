@@ -22,7 +22,7 @@ from urllib.parse import quote, urlencode
 
 from integrations.lever.sandbox import api
 from integrations.lever.sandbox.delivery import MAX_RETRIES, Dispatcher
-from integrations.lever.sandbox.demo import DEMO_SEED
+from integrations.lever.sandbox.demo import CANDIDATE_HOSTS, DEMO_SEED
 from integrations.lever.sandbox.faults import FaultConfig, Faults, TokenBucket
 from integrations.lever.sandbox.permissions import expand
 from integrations.lever.sandbox.state import Sandbox, SandboxError
@@ -48,6 +48,8 @@ _ERROR_CODES = {
 
 
 API_LOG_MAX = 200_000
+# One API root per region under the same host (``regional_api_url``).
+REGIONAL_API_PATH = "/{region}/v1"
 
 
 def request_key_id(authorization: str) -> str:
@@ -100,8 +102,17 @@ class SandboxApp:
     def api_url(self) -> str:
         return self.base_url + "/v1"
 
+    @property
+    def regional_api_url(self) -> str:
+        return self.base_url + REGIONAL_API_PATH
+
     def handle(self, req: Request) -> Response:
         arrived = time.time()
+        # /<region>/v1/…: that region's own API root. Only the sandbox's region knows its keys.
+        region, _, rest = req.path.lstrip("/").partition("/")
+        if region in CANDIDATE_HOSTS and (rest == "v1" or rest.startswith("v1/")):
+            req.path = "/" + rest
+            req.context["region"] = region
         try:
             if req.path == "/v1" or req.path.startswith("/v1/"):
                 with self._idle:
@@ -149,6 +160,9 @@ class SandboxApp:
                 decision.status, _ERROR_CODES[decision.status], "injected fault", headers
             )
         try:
+            if req.context.get("region", self.sandbox.region) != self.sandbox.region:
+                # Another region's Lever has no account for any key of this one.
+                raise SandboxError(401, "UnauthorizedError", "Invalid API key")
             key = self._authenticate(req)
             wait = self.limiter.take(key["id"])
             if wait is not None:
@@ -497,7 +511,15 @@ class SandboxServer:
 
     @property
     def api_url(self) -> str:
+        """The API root that serves every region (Karat's ``LEVER_API_BASE_URL``)."""
         return self.url + "/v1"
+
+    @property
+    def regional_api_url(self) -> str:
+        """``…/{region}/v1``: one API root per region, as on Lever; only the sandbox's own
+        ``region`` accepts its keys (the others answer 401). As ``LEVER_API_BASE_URL``, Karat
+        puts each integration's region in place of ``{region}``."""
+        return self.url + REGIONAL_API_PATH
 
     @property
     def app(self) -> SandboxApp:

@@ -88,7 +88,8 @@ class Command(BaseCommand):
 
     def _announce(self, server: SandboxServer, db: str) -> None:
         self.stdout.write(
-            f"Lever sandbox on {server.url} (API {server.api_url}), state in {db}.\n"
+            f"Lever sandbox on {server.url} (API {server.api_url}; one root per region, where "
+            f"only {server.region} accepts its keys: {server.regional_api_url}), state in {db}.\n"
             "Demo key: DEMO_API_KEY in integrations/lever/sandbox/demo.py; "
             f"more keys at {server.url}/settings/integrations. Ctrl-C to stop."
         )

@@ -232,7 +232,7 @@ def test_settings_without_a_key_save_but_check_nothing(
         ({"api_key": "lvr_TEST_abc\x00defghijklmnop"}, "api_key"),
         ({"api_key": "short"}, "api_key"),
         ({"region": "apac"}, "region"),
-        ({"region": ""}, "region"),
+        ({"region": "US"}, "region"),  # "" is "detect from the key"
         ({"ats_user_id": "not-a-uuid"}, "ats_user_id"),
         ({"ats_user_id": "{f5057fee-4c3e-4459-82dd-21250b729601}"}, "ats_user_id"),
         ({"ats_user_id": "f5057fee4c3e445982dd21250b729601"}, "ats_user_id"),

@@ -351,7 +351,7 @@ def test_an_organization_without_groups_gets_an_explanation(admin_user: User) ->
         ({"api_key": "lvr_TEST_abcd efgh12345678"}, "spaces or line breaks"),
         ({"api_key": "abc"}, "too short"),
         ({"region": "apac"}, "Choose a region"),
-        ({"region": ""}, "This field is required"),
+        ({"region": "US"}, "Choose a region"),  # "" is "Detect from the key"
         ({"ats_user_id": "bob"}, "User ID looks like"),
         ({"ats_user_id": "x" * 300}, "at most 200"),
     ],
@@ -361,7 +361,7 @@ def test_an_organization_without_groups_gets_an_explanation(admin_user: User) ->
         "space in key",
         "short key",
         "unknown region",
-        "no region",
+        "a label, not a region",
         "bad user id",
         "huge user id",
     ],

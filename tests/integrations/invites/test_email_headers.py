@@ -173,7 +173,9 @@ def test_a_role_made_from_a_posting_title_with_a_line_break_is_one_line_and_invi
     headers = message.message().as_string().split("\n\n", 1)[0]
     assert "Bcc" not in message.message()
     assert "\nBcc:" not in headers
-    assert message.subject == "Your Karat interview for Backend Engineer Bcc: audit@evil.example"
+    assert message.subject == (
+        "Your Karat interview with Acme Corp for Backend Engineer Bcc: audit@evil.example"
+    )
 
 
 def test_a_role_title_from_a_person_is_cleaned_too(group: Group) -> None:
@@ -206,4 +208,6 @@ def test_a_role_stored_with_a_line_break_still_gives_a_one_line_subject(
     assert response.json()["results"][0]["status"] == "invited"
     (message,) = queued_emails_send()
     assert "Bcc" not in message.message()
-    assert message.subject == "Your Karat interview for Backend Engineer Bcc: audit@evil.example"
+    assert message.subject == (
+        "Your Karat interview with Acme Corp for Backend Engineer Bcc: audit@evil.example"
+    )

@@ -104,7 +104,7 @@ def test_the_email_is_sent_by_the_worker_after_commit_once_and_timelined(
     assert email.sent_at is not None
     (message,) = mail.outbox
     assert message.to == [candidacy.candidate_email]
-    assert message.subject == f"Your Karat interview for {roles[0].title}"
+    assert message.subject == f"Your Karat interview with Acme Corp for {roles[0].title}"
     assert str(candidacy.code) in message.body
     assert isinstance(message, mail.EmailMultiAlternatives)
     assert message.alternatives[0][1] == "text/html"
@@ -360,3 +360,24 @@ def test_a_batch_whose_reading_task_was_lost_resumes_by_itself(
 
     batch.refresh_from_db()
     assert batch.status == InviteBatch.Status.PREVIEWED
+
+
+def test_the_email_names_the_organization_not_the_group(
+    lever_integration: AtsIntegration, roles: list[Role], invitable: list[str]
+) -> None:
+    # Issue 20 item 6: "Data invites you … on behalf of Data"; candidates know the company.
+    group = lever_integration.group
+    group.name = "Data"
+    group.save(update_fields=["name"])
+
+    invite(lever_integration, roles[0], invitable[0])
+
+    email = the_email()
+    organization = group.organization.name  # "Acme Corp"
+    assert email.subject == f"Your Karat interview with {organization} for {roles[0].title}"
+    for body in (email.body, email.html_body):
+        assert f"{organization} invites you to a technical interview with Karat" in body
+        assert f"on behalf of {organization}" in body
+        assert "on behalf of Data" not in body
+        assert "Data invites you" not in body
+        assert "the Data team" in body  # the group may appear, as the team

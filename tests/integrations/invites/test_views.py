@@ -382,3 +382,26 @@ def test_staff_read_invite_batches_in_the_admin(
     assert listing.status_code == 200
     assert detail.status_code == 200
     assert "not_lever" in detail.content.decode()
+
+
+def test_a_link_from_another_region_tells_a_recruiter_to_ask_an_admin_and_an_admin_where(
+    recruiter_client: Client,
+    admin_client: Client,
+    lever_integration: AtsIntegration,
+    invitable: list[str],
+) -> None:
+    # Issue 20 item 5: a sandbox link, pasted into a group whose integration is set to US.
+    sandbox_link = f"https://hire.sandbox.lever.co/candidates/{invitable[0]}"
+    settings_url = reverse("integrations:settings", args=[lever_integration.public_id])
+
+    response = paste(recruiter_client, lever_integration, [sandbox_link])
+
+    item = InviteItem.objects.get()
+    assert item.code == "region_mismatch"
+    assert "ask an admin to set the integration's region" in item.message
+    assert "change the integration's region" not in item.message  # a recruiter can't
+    page = recruiter_client.get(response["Location"]).content.decode()
+    assert "ask an admin to set the integration&#x27;s region" in page
+    assert settings_url not in page  # the recruiter can't open the integration's settings
+    admin_page = admin_client.get(response["Location"]).content.decode()
+    assert f'href="{settings_url}">Settings → Region</a>' in admin_page

@@ -95,6 +95,15 @@ def test_each_region_has_its_api_root_and_an_override_wins() -> None:
     )
 
 
+def test_an_override_with_a_region_placeholder_gives_each_region_its_own_root() -> None:
+    override = "http://127.0.0.1:8001/{region}/v1"
+
+    assert base_url_for_region("sandbox", override=override) == "http://127.0.0.1:8001/sandbox/v1"
+    assert base_url_for_region("global", override=override) == "http://127.0.0.1:8001/us/v1"
+    with pytest.raises(ValueError, match="unknown Lever region"):
+        base_url_for_region("mars", override=override)
+
+
 def test_unknown_region_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown Lever region"):
         base_url_for_region("mars")

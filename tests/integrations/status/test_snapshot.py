@@ -112,6 +112,7 @@ def test_a_working_key_passes_every_invite_check(
         "read_opportunities",
         "read_postings",
         "read_users",
+        "links_region",
         "confidential",
     ]
     assert all(c["level"] == "ok" for c in checks.values())

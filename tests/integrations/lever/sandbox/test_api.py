@@ -559,3 +559,22 @@ def test_webhooks_created_in_the_ui_cannot_be_changed_through_the_api(
         ).status_code
         == 403
     )
+
+
+def test_each_region_has_its_own_root_and_only_the_sandbox_s_region_knows_its_keys() -> None:
+    with SandboxServer(port=0, rate_per_second=None, region="sandbox") as server:
+        root = server.regional_api_url
+
+        answers = {
+            region: requests.get(
+                root.replace("{region}", region) + "/stages", auth=(DEMO_API_KEY, ""), timeout=5
+            )
+            for region in ("us", "eu", "sandbox")
+        }
+        plain = requests.get(server.api_url + "/stages", auth=(DEMO_API_KEY, ""), timeout=5)
+
+    assert answers["sandbox"].status_code == 200
+    for region in ("us", "eu"):
+        assert answers[region].status_code == 401
+        assert answers[region].json()["code"] == "UnauthorizedError"
+    assert plain.status_code == 200  # /v1 still serves every region
