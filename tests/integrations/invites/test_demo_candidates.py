@@ -74,7 +74,7 @@ def test_each_listed_example_is_refused_or_warned_for_its_own_reason_only(
         "no_email": [InviteWarning.NO_EMAIL],
         "email_unsupported": [InviteCode.EMAIL_UNSUPPORTED],
         "archived": [InviteWarning.ARCHIVED],
-        "hired": [InviteWarning.ARCHIVED],
+        "hired": [InviteWarning.HIRED],
         # The demo key has confidential access: the preview only marks it.
         "confidential": [],
     }

@@ -207,7 +207,7 @@ def test_the_status_page_draws_the_last_24_hours_with_the_numbers_as_text(
     assert re.search(r"Webhook deliveries received: <strong>3</strong>", section)
     assert re.search(r"Updates sent to Lever: <strong>1</strong>", section)
     assert re.search(r"Failures: <strong>1</strong>", section)
-    assert '<table class="sr-only">' in section
+    assert '<div class="sr-only"><table>' in section
     assert len(re.findall(r'<tr><th scope="row">', section)) == 24
     assert (
         f'<tr><th scope="row">2026-03-10 14:00{DASH}15:00</th><td>2</td><td>0</td><td>0</td></tr>'
