@@ -24,7 +24,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	@echo "Installing Python packages into $(VENV) (first run: about 2 minutes; again only when pyproject.toml changes)…"
+	@echo "Installing Python packages into $(VENV) (first run: about half a minute; again only when pyproject.toml changes)…"
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@echo "Python packages installed."
 	touch $@

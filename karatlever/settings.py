@@ -1,4 +1,4 @@
-"""Django settings for karatlever: one env-driven file (every variable is listed in README.md)."""
+"""Django settings for karatlever: one env-driven file (every variable: docs/configuration.md)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ VAR_DIR = Path(env.str("KARATLEVER_VAR_DIR", default=str(BASE_DIR / "var")))
 LOCAL_SECRET_KEY_FILE = VAR_DIR / "django-secret-key"
 LOCAL_FIELD_ENCRYPTION_KEYS_FILE = VAR_DIR / "field-encryption-keys"
 
-# Local runs default to DEBUG on; production sets DJANGO_DEBUG=0 (see README "Production").
+# Local runs default to DEBUG on; production sets DJANGO_DEBUG=0 (docs/configuration.md).
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# Only integrations/lever/ speaks Lever (README.md "Architecture", item 4). The two allowed
+# Only integrations/lever/ speaks Lever (docs/architecture.md, layer 4). The two allowed
 # exceptions are commands that exist to drive Lever-shaped things locally: lever_sandbox serves
 # the local stand-in Lever (integrations/lever/sandbox/), and seed_demo, which sits above every
 # other app, seeds the demo integration with the sandbox's demo key and links the demo
@@ -73,7 +73,7 @@ def test_the_lever_client_code_never_imports_models(path: Path) -> None:
     assert not any(name.endswith(".models") or ".models." in name for name in imported)
 
 
-# --- one folder per feature (README "Architecture") -------------------------------------------
+# --- one folder per feature (docs/architecture.md) --------------------------------------------
 # A feature folder inside `integrations` (connection/, invites/, …) uses another feature only
 # through that feature's services or selectors, or through one of these leaves, each a
 # deliberate public entry point that imports no feature: the status-recompute request every
@@ -191,8 +191,8 @@ def test_the_status_recompute_leaf_imports_only_models() -> None:
 
 
 def test_no_import_cycle_among_integrations_and_webhooks_besides_tasks() -> None:
-    """Tasks import their service lazily and services publish tasks lazily (README.md
-    "Architecture"): those edges are dropped; every other import is a one-way street."""
+    """Tasks import their service lazily and services publish tasks lazily
+    (docs/architecture.md): those edges are dropped; every other import is a one-way street."""
     graph = {
         module: {
             target

@@ -4,7 +4,7 @@ Each capability lives in its own module beside this one (``inbound``, ``webhooks
 ``opportunities``, ``opportunity_details``, ``postings``, ``writes``, ``users``, ``key_checks``,
 ``candidate_links``), on the shared ``base`` (names, regions, events) and ``calls`` (the
 client, and Lever's failures classified once into the ATS-neutral ``AtsError`` classes:
-README.md "Architecture", item 3). This module only composes them. The Lever facts they rely
+docs/architecture.md, layer 3). This module only composes them. The Lever facts they rely
 on are in ``integrations/lever/README.md``, whose numbered sections each module cites inline.
 """
 

@@ -1,5 +1,5 @@
 """How every Lever capability calls Lever: the client for an account, the one classification
-of Lever's failures into ``AtsError`` (README.md "Architecture", item 3; Lever's status codes:
+of Lever's failures into ``AtsError`` (docs/architecture.md, layer 3; Lever's status codes:
 integrations/lever/README.md §5.5), and the lookup cache."""
 
 from __future__ import annotations

@@ -37,6 +37,8 @@ CHROMIUM_ARGS = [
 NARROW: ViewportSize = {"width": 375, "height": 740}
 # Screenshots are for people to look at after a run; they are never compared.
 SCREENSHOT_DIR = Path(os.environ.get("KARATLEVER_SCREENSHOTS", tempfile.gettempdir()))
+# The pictures the documentation shows (docs/*.png), rewritten only with KARATLEVER_UPDATE_DOCS=1.
+DOCS_DIR = Path(__file__).resolve().parents[2] / "docs"
 
 
 @pytest.fixture(autouse=True)
@@ -155,4 +157,13 @@ def hiring_demo(group: Group, second_group: Group) -> HiringDemo:
 def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOT_DIR / f"karatlever-{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def docs_screenshot(page: Page, name: str) -> Path:
+    """A screenshot in the temp folder, and with ``KARATLEVER_UPDATE_DOCS=1`` also
+    ``docs/<name>.png``, the picture the documentation shows (docs/development.md "Screenshots")."""
+    path = screenshot(page, name)
+    if os.environ.get("KARATLEVER_UPDATE_DOCS") == "1":
+        page.screenshot(path=str(DOCS_DIR / f"{name}.png"), full_page=True)
     return path

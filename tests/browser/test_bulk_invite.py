@@ -19,7 +19,7 @@ from integrations.models import AtsIntegration, InviteBatch
 from karatlever.accounts.models import User
 from karatlever.celery import app as celery_app
 from karatlever.hiring.models import Candidacy
-from tests.browser.conftest import LoginFunc, screenshot
+from tests.browser.conftest import LoginFunc, docs_screenshot, screenshot
 from tests.browser.test_accessibility import _problems as axe_problems
 from tests.factories import RoleFactory
 from tests.integrations.conftest import mailable_opportunity_ids
@@ -105,7 +105,7 @@ def test_bulk_invite_of_20_urls_with_3_bad_ones(
     bar = page.locator("progress").first
     expect(bar).to_have_attribute("value", "20")
     expect(bar).to_have_attribute("max", "20")
-    screenshot(page, "bulk-invite-preview")
+    docs_screenshot(page, "invite-preview")
     assert axe_problems(page) == []
 
     page.get_by_role("button", name="Invite selected candidates").click()

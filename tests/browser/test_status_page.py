@@ -1,16 +1,13 @@
 """Issue #14 in Chromium: the status page of a healthy and of a failing integration (their
-screenshots are the README's, regenerated with ``KARATLEVER_UPDATE_DOCS=1``), and "Check again"
-updating the page without a reload once the background recompute is done."""
+screenshots are docs/status-*.png, regenerated with ``KARATLEVER_UPDATE_DOCS=1``), and "Check
+again" updating the page without a reload once the background recompute is done."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from django.urls import reverse
 from playwright.sync_api import Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
@@ -21,14 +18,12 @@ from integrations.lever.sandbox import KARAT_PERMISSIONS, SandboxServer, demo_da
 from integrations.models import AtsIntegration, IntegrationStatus
 from integrations.status import services as status
 from karatlever.accounts.models import User
-from tests.browser.conftest import LoginFunc, screenshot
+from tests.browser.conftest import LoginFunc, docs_screenshot, screenshot
 from tests.integrations.conftest import set_key
 from webhooks.models import WebhookDelivery
 from webhooks.services import setup
 
 pytestmark = pytest.mark.browser
-
-DOCS = Path(django_settings.BASE_DIR) / "docs"
 
 
 @pytest.fixture
@@ -38,14 +33,6 @@ def lever(settings: Any, live_server: LiveServer) -> Iterator[SandboxServer]:
         settings.LEVER_API_BASE_URL = server.api_url
         settings.PUBLIC_BASE_URL = live_server.url
         yield server
-
-
-def _shot(page: Page, name: str) -> None:
-    """A screenshot in the temp folder; into docs/ too when asked (the README shows those)."""
-    screenshot(page, name)
-    if os.environ.get("KARATLEVER_UPDATE_DOCS") == "1":
-        DOCS.mkdir(exist_ok=True)
-        page.screenshot(path=str(DOCS / f"{name}.png"), full_page=True)
 
 
 def _connected(
@@ -103,7 +90,7 @@ def test_a_healthy_integration_shows_every_check_passing(
             feature.locator(".feature-check .badge-bad, .feature-check .badge-warn")
         ).to_have_count(0)
     expect(_feature(page, "Auto state updating").locator(".feature-check time")).to_have_count(3)
-    _shot(page, "status-healthy")
+    docs_screenshot(page, "status-healthy")
 
 
 def test_a_failing_integration_names_each_failure_with_its_fix(
@@ -132,7 +119,7 @@ def test_a_failing_integration_names_each_failure_with_its_fix(
     expect(key_valid).to_contain_text("Lever rejected the API key")
     expect(key_valid.get_by_role("link", name="Settings → API key")).to_be_visible()
     expect(page.get_by_role("region", name="Basic information")).to_contain_text("Can't tell")
-    _shot(page, "status-failing")
+    docs_screenshot(page, "status-failing")
 
 
 def test_check_again_updates_the_page_without_a_reload(
@@ -186,4 +173,4 @@ def test_the_last_24_hours_are_a_chart_with_the_numbers_for_screen_readers(
     expect(chart.locator("figcaption")).to_contain_text(f"Webhook deliveries received: {received}")
     table = chart.get_by_role("table", name="Last 24 hours, per hour (UTC)")
     expect(table.locator("tbody tr")).to_have_count(24)
-    _shot(page, "status-last-24-hours")
+    screenshot(page, "status-last-24-hours")  # the same page as status-healthy: not for docs/

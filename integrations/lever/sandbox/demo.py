@@ -395,7 +395,7 @@ OPPORTUNITY_COUNT = 240
 
 # The demo's candidates are a real company's: every one can be invited, except ONE deliberate
 # example (by opportunity index) of each thing the invite preview refuses or warns about, so
-# each message can be seen on purpose (README "Demo data"). Everything else is forced to be
+# each message can be seen on purpose (docs/development.md). Everything else is forced to be
 # invitable: an email with an ASCII local part (accented names keep their accents; the address
 # is written without them, as mail systems do), active, non-confidential.
 DEMO_EXAMPLES: dict[str, int] = {
