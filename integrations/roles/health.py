@@ -127,8 +127,10 @@ def role_matching_health(integration: AtsIntegration) -> FeatureHealth:
             "unmatched_with_candidacies",
             "Open postings without a Karat role",
             "warn",
-            f"{len(unmatched)} open {ats_name} postings with candidacies have no Karat role "
-            f"({titles}): candidates applying to them can't be invited. Map them.",
+            # Its candidacies got their role by hand: the next candidates get none on their own.
+            f"{_postings(len(unmatched), ats_name)} with candidacies "
+            f"{'has' if len(unmatched) == 1 else 'have'} no Karat role ({titles}): each "
+            "new candidate from them needs a role picked by hand. Map them.",
             roles_url + "?unmatched=1",
             "Roles → unmatched postings",
         )
@@ -155,3 +157,8 @@ def role_matching_health(integration: AtsIntegration) -> FeatureHealth:
 
 def _settings_url(integration: AtsIntegration) -> str:
     return reverse("integrations:settings", kwargs={"public_id": integration.public_id})
+
+
+def _postings(count: int, ats_name: str) -> str:
+    """ "1 open Lever posting", "3 open Lever postings"."""
+    return f"{count} open {ats_name} posting{'' if count == 1 else 's'}"

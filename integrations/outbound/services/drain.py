@@ -23,8 +23,10 @@ from integrations.connection.services.outcomes import (
     integration_failure_record,
     integration_success_record,
 )
+from integrations.features import POST_CANDIDACY_UPDATES
 from integrations.models import (
     AtsIntegration,
+    IntegrationStatus,
     OutboundSettings,
     OutboundUpdate,
 )
@@ -103,12 +105,40 @@ def outbound_drain(*, integration_id: int, budget_seconds: float | None = None) 
         )
     finally:
         lease.release()
+    if result.sent:
+        _status_refresh_if_waiting(integration_id)
     if stopped == "budget" or (stopped == "empty" and _has_due(integration_id)):
         # Out of time, or a row became due while the lease was being given back (its own
         # publish found the lease taken): run again rather than wait for the sweeper.
         result.more = True
         drain_publish(integration_id)
     return result
+
+
+# The feature's checks that wait for a send (outbound/health.py): only these, so a check that
+# stays "info" for another reason never makes every drain ask for a recompute.
+_WAITING_FOR_A_SEND = frozenset({"write_notes", "write_opportunities", "success_rate"})
+
+
+def _status_refresh_if_waiting(integration_id: int) -> None:
+    """Updates reached Lever: when the status snapshot still shows this feature, or one of its
+    checks, waiting for a first update ("info"), ask for a recompute, so "Waiting for the first
+    milestone" and "Not checked until the first update is sent" don't outlive the first send.
+    One query; the request itself is deduplicated."""
+    snapshot = IntegrationStatus.objects.filter(integration_id=integration_id).first()
+    if snapshot is None:
+        return
+    feature = next((f for f in snapshot.features if f.get("key") == POST_CANDIDACY_UPDATES), None)
+    if feature is not None and (
+        feature.get("level") == "info"
+        or any(
+            check.get("code") in _WAITING_FOR_A_SEND and check.get("level") == "info"
+            for check in feature.get("checks", [])
+        )
+    ):
+        status_refresh_request(
+            integration_id=integration_id, reason="The first updates reached Lever"
+        )
 
 
 # How long a drain's lease lasts without renewal: longer than one send can take (connect + read

@@ -19,9 +19,16 @@ from django.utils import timezone
 
 from integrations.lever.sandbox import ALL_PERMISSIONS, DEMO_API_KEY, SandboxServer
 from integrations.lever.sandbox.demo import demo_opportunity_ids
-from integrations.models import AtsIntegration, OpportunityLink, OutboundSettings, OutboundUpdate
+from integrations.models import (
+    AtsIntegration,
+    IntegrationStatus,
+    OpportunityLink,
+    OutboundSettings,
+    OutboundUpdate,
+)
 from integrations.outbound.services import actions, enqueue
 from integrations.outbound.services import drain as drain_service
+from integrations.status.services import integration_status_compute
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Milestone
 from karatlever.hiring.services import candidacy_create, candidacy_milestone_record
 from tests.brokers import broker
@@ -832,3 +839,40 @@ def test_the_sweeper_publishes_one_drain_per_integration_with_due_updates(
 
     assert OutboundUpdate.objects.filter(status=Status.PENDING).count() == 6
     assert swept.published == [lever_integration.pk]
+
+
+def test_the_first_updates_that_reach_lever_ask_for_a_status_recompute(
+    lever_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    # given: a status page that still waits for a first update
+    integration_status_compute(integration_id=lever_integration.pk)
+    snapshot = IntegrationStatus.objects.get(integration=lever_integration)
+    feature = next(f for f in snapshot.features if f["key"] == "post_candidacy_updates")
+    assert "info" in {feature["level"], *(c["level"] for c in feature["checks"])}
+    candidacy_milestone_record(candidacy=linked(lever_integration), milestone=Milestone.CANCELLED)
+    IntegrationStatus.objects.filter(pk=snapshot.pk).update(requested_at=None, request_reason="")
+
+    # when
+    assert drain(lever_integration).sent
+
+    # then
+    snapshot.refresh_from_db()
+    assert snapshot.requested_at is not None
+    assert snapshot.request_reason == "The first updates reached Lever"
+
+
+def test_updates_reaching_lever_ask_for_nothing_once_the_status_saw_them(
+    lever_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    candidacy = linked(lever_integration)
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    drain(lever_integration)
+    integration_status_compute(integration_id=lever_integration.pk)
+    IntegrationStatus.objects.filter(integration=lever_integration).update(
+        requested_at=None, request_reason=""
+    )
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.REDO)
+
+    assert drain(lever_integration).sent
+
+    assert IntegrationStatus.objects.get(integration=lever_integration).requested_at is None
