@@ -130,7 +130,8 @@ def role_matching_health(integration: AtsIntegration) -> FeatureHealth:
             # Its candidacies got their role by hand: the next candidates get none on their own.
             f"{_postings(len(unmatched), ats_name)} with candidacies "
             f"{'has' if len(unmatched) == 1 else 'have'} no Karat role ({titles}): each "
-            "new candidate from them needs a role picked by hand. Map them.",
+            f"new candidate from {'it' if len(unmatched) == 1 else 'them'} needs a role picked "
+            f"by hand. Map {'it' if len(unmatched) == 1 else 'them'}.",
             roles_url + "?unmatched=1",
             "Roles → unmatched postings",
         )

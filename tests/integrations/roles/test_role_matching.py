@@ -425,5 +425,5 @@ def test_an_unmatched_published_posting_with_candidacies_is_a_problem(
 
     check = _checks(integration)["unmatched_with_candidacies"]
     assert check.level == "warn"
-    assert "1 open Lever postings with candidacies have no Karat role" in check.message
+    assert "1 open Lever posting with candidacies has no Karat role" in check.message
     assert check.fix_url.endswith("/roles/?unmatched=1")
