@@ -12,6 +12,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer
 from integrations.lever.sandbox.demo import demo_data
@@ -64,10 +65,13 @@ def _values_until(page: Page, done: str) -> list[int]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not page.locator(done).count():
         bar = page.locator("#invite-progress progress")
-        if bar.count():
-            value = bar.get_attribute("value")
-            if value is not None and (not seen or int(value) != seen[-1]):
-                seen.append(int(value))
+        try:
+            # Short: htmx may swap the bar out between finding it and reading it.
+            value = bar.get_attribute("value", timeout=200) if bar.count() else None
+        except PlaywrightTimeoutError:
+            value = None
+        if value is not None and (not seen or int(value) != seen[-1]):
+            seen.append(int(value))
         time.sleep(0.1)
     return seen
 
