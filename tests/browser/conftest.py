@@ -17,8 +17,10 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
+from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 
+from integrations.lever.sandbox import SandboxServer
 from karatlever.accounts.models import Group, User
 from karatlever.hiring.models import Candidacy, Milestone, Role
 from tests.brokers import broker
@@ -79,6 +81,24 @@ def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
 
 
 LoginFunc = Callable[[User], None]
+
+
+@pytest.fixture
+def invite_sandbox(settings: Settings, tmp_path: Path) -> Iterator[SandboxServer]:
+    """A Lever sandbox for pages that invite: its own cache (Lever name lookups), rate buckets
+    and mail box, and no rate limit of its own."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"browser-invite-{tmp_path.name}",
+        }
+    }
+    settings.LEVER_RATE_LIMIT_DIR = tmp_path / "ratelimit"
+    settings.REDIS_URL = ""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with SandboxServer(port=0, rate_per_second=None) as server:
+        settings.LEVER_API_BASE_URL = server.api_url
+        yield server
 
 
 def login_as(page: Page, user: User, password: str = DEFAULT_PASSWORD) -> None:

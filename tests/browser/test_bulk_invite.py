@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -35,21 +33,10 @@ BAD = [
 
 
 @pytest.fixture
-def lever(settings: Any, tmp_path: Path) -> Iterator[SandboxServer]:
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": f"browser-invite-{tmp_path.name}",
-        }
-    }
-    settings.LEVER_RATE_LIMIT_DIR = tmp_path / "ratelimit"
-    settings.REDIS_URL = ""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    with SandboxServer(port=0, rate_per_second=None) as server:
-        settings.LEVER_API_BASE_URL = server.api_url
-        # Slow enough that the bar is seen between its start and its end.
-        server.set_faults(latency_ms=150)
-        yield server
+def lever(invite_sandbox: SandboxServer) -> SandboxServer:
+    # Slow enough that the bar is seen between its start and its end.
+    invite_sandbox.set_faults(latency_ms=150)
+    return invite_sandbox
 
 
 @pytest.fixture

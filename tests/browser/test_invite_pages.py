@@ -5,8 +5,6 @@ that names the candidate not invited; the automatic invite's dry run of unsaved 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,19 +38,8 @@ LABEL_FITS_JS = """(select) => {
 
 
 @pytest.fixture
-def lever(settings: Any, tmp_path: Path) -> Iterator[SandboxServer]:
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": f"browser-invite-pages-{tmp_path.name}",
-        }
-    }
-    settings.LEVER_RATE_LIMIT_DIR = tmp_path / "ratelimit"
-    settings.REDIS_URL = ""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    with SandboxServer(port=0, rate_per_second=None) as server:
-        settings.LEVER_API_BASE_URL = server.api_url
-        yield server
+def lever(invite_sandbox: SandboxServer) -> SandboxServer:
+    return invite_sandbox
 
 
 def _label_fits(select: Locator) -> dict[str, Any]:
