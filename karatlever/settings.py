@@ -448,23 +448,29 @@ WEBHOOK_MAX_FUTURE_SECONDS = env.int("WEBHOOK_MAX_FUTURE_SECONDS", default=300)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=15)
 WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=3600)
+
+
+def _claim_timeout(name: str) -> int:
+    """A claim timeout setting (seconds): a claim older than this belongs to a killed worker. No
+    live task holds a claim past CELERY_TASK_TIME_LIMIT, so the default is twice that, and an
+    explicit value must exceed it: refused in production; a local run (DEBUG) only warns, so a
+    test can kill a worker and see its claim taken back within seconds."""
+    seconds: int = env.int(name, default=2 * CELERY_TASK_TIME_LIMIT)
+    if seconds <= CELERY_TASK_TIME_LIMIT:
+        problem = (
+            f"{name} ({seconds}) must be greater than CELERY_TASK_TIME_LIMIT "
+            f"({CELERY_TASK_TIME_LIMIT}), or a running task's claim is taken from it; leave it "
+            "unset for twice the time limit."
+        )
+        if not DEBUG:
+            raise ImproperlyConfigured(problem)
+        warnings.warn(problem, stacklevel=2)
+    return seconds
+
+
 # A processing claim older than this belongs to a killed worker (SIGKILL, OOM, lost host): the
-# sweeper gives it to another. No live task holds a claim past CELERY_TASK_TIME_LIMIT, so the
-# default is twice that (90 s → 180 s). An explicit value must exceed the hard limit: refused
-# in production; a local run (DEBUG) only warns, so a test can kill a worker and see its claim
-# taken back within seconds.
-WEBHOOK_CLAIM_TIMEOUT_SECONDS = env.int(
-    "WEBHOOK_CLAIM_TIMEOUT_SECONDS", default=2 * CELERY_TASK_TIME_LIMIT
-)
-if WEBHOOK_CLAIM_TIMEOUT_SECONDS <= CELERY_TASK_TIME_LIMIT:
-    _claim_problem = (
-        f"WEBHOOK_CLAIM_TIMEOUT_SECONDS ({WEBHOOK_CLAIM_TIMEOUT_SECONDS}) must be greater than "
-        f"CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT}), or a running task's claim is "
-        "taken from it; leave it unset for twice the time limit."
-    )
-    if not DEBUG:
-        raise ImproperlyConfigured(_claim_problem)
-    warnings.warn(_claim_problem, stacklevel=1)
+# sweeper gives it to another (default twice the hard time limit: 90 s → 180 s).
+WEBHOOK_CLAIM_TIMEOUT_SECONDS = _claim_timeout("WEBHOOK_CLAIM_TIMEOUT_SECONDS")
 # A received delivery not claimed after this long was never enqueued (broker down): re-enqueue.
 WEBHOOK_SWEEP_GRACE_SECONDS = env.int("WEBHOOK_SWEEP_GRACE_SECONDS", default=30)
 WEBHOOK_SWEEP_INTERVAL_SECONDS = env.int("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=60)
@@ -515,18 +521,7 @@ INVITATION_EMAIL_RETRY_BASE_SECONDS = env.float("INVITATION_EMAIL_RETRY_BASE_SEC
 INVITATION_EMAIL_RETRY_MAX_SECONDS = env.float("INVITATION_EMAIL_RETRY_MAX_SECONDS", default=3600.0)
 # A sending claim older than this belongs to a killed worker: the email is queued again. As for
 # webhooks, more than the hard time limit.
-INVITATION_EMAIL_CLAIM_TIMEOUT_SECONDS = env.int(
-    "INVITATION_EMAIL_CLAIM_TIMEOUT_SECONDS", default=2 * CELERY_TASK_TIME_LIMIT
-)
-if INVITATION_EMAIL_CLAIM_TIMEOUT_SECONDS <= CELERY_TASK_TIME_LIMIT:
-    _claim_problem = (
-        f"INVITATION_EMAIL_CLAIM_TIMEOUT_SECONDS ({INVITATION_EMAIL_CLAIM_TIMEOUT_SECONDS}) must "
-        f"be greater than CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT}); leave it unset for "
-        "twice the limit."
-    )
-    if not DEBUG:
-        raise ImproperlyConfigured(_claim_problem)
-    warnings.warn(_claim_problem, stacklevel=1)
+INVITATION_EMAIL_CLAIM_TIMEOUT_SECONDS = _claim_timeout("INVITATION_EMAIL_CLAIM_TIMEOUT_SECONDS")
 # How often the sweeper publishes due invitation emails and resumes stalled invite batches.
 INVITE_SWEEP_INTERVAL_SECONDS = env.int("INVITE_SWEEP_INTERVAL_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE["integrations-invitation-emails-sweep"] = {
@@ -603,17 +598,7 @@ OUTBOUND_RETRY_BASE_SECONDS = env.float("OUTBOUND_RETRY_BASE_SECONDS", default=1
 OUTBOUND_RETRY_MAX_SECONDS = env.float("OUTBOUND_RETRY_MAX_SECONDS", default=3600.0)
 # A sending claim older than this belongs to a killed worker: the sweeper frees it (an unknown
 # outcome: see OUTBOUND_UNKNOWN_OUTCOME_WAIT_SECONDS). As for webhooks, more than the hard limit.
-OUTBOUND_CLAIM_TIMEOUT_SECONDS = env.int(
-    "OUTBOUND_CLAIM_TIMEOUT_SECONDS", default=2 * CELERY_TASK_TIME_LIMIT
-)
-if OUTBOUND_CLAIM_TIMEOUT_SECONDS <= CELERY_TASK_TIME_LIMIT:
-    _claim_problem = (
-        f"OUTBOUND_CLAIM_TIMEOUT_SECONDS ({OUTBOUND_CLAIM_TIMEOUT_SECONDS}) must be greater than "
-        f"CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT}); leave it unset for twice the limit."
-    )
-    if not DEBUG:
-        raise ImproperlyConfigured(_claim_problem)
-    warnings.warn(_claim_problem, stacklevel=1)
+OUTBOUND_CLAIM_TIMEOUT_SECONDS = _claim_timeout("OUTBOUND_CLAIM_TIMEOUT_SECONDS")
 # A write Karat stopped waiting for (a read timeout, a dropped connection, a 502/504 from Lever's
 # gateway, a worker killed or stopped mid-send) may still be applied by Lever afterwards: its
 # servers keep working on a request the caller gave up on. For this long after Karat stopped
