@@ -184,6 +184,9 @@ class OpportunityState:
     # The person the opportunity belongs to now (merges move opportunities between contacts).
     contact_id: str
     state: AtsState
+    # The ATS erased the candidate's personal data (Lever's ``isAnonymized``): the deletion
+    # policy applies (integrations/deletions/), not the state.
+    anonymized: bool = False
 
 
 @dataclass(frozen=True)
@@ -863,3 +866,58 @@ class AtsNoResponse(AtsUnavailable):
     502/504): the ATS may have applied it, or may still apply it for a while. Nothing more is
     sent for that record until it can no longer land; then a write that is not idempotent must
     be looked for before it is sent again."""
+
+
+# --- Deletions and anonymisation honoured (integrations/deletions/) ---------------------------
+
+
+@dataclass(frozen=True)
+class DeletedOpportunity:
+    """An opportunity the ATS lists as deleted; ``deleted_at_ms`` is when (ms since the epoch,
+    UTC), None when the ATS did not say."""
+
+    opportunity_id: str
+    deleted_at_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class DeletionSubject:
+    """What a deletion delivery names (parsed defensively: any part may be missing): the
+    opportunity, or only the contact whose opportunities went."""
+
+    opportunity_id: str
+    contact_id: str
+
+
+@runtime_checkable
+class Deletions(AtsBase, Protocol):
+    """Candidates deleted (or anonymised) in the ATS: the deletion webhook's payload, a check
+    that a record really is gone, and the list of deleted records for the deliveries missed.
+    Read-only: nothing is ever written to the ATS about a deletion."""
+
+    # The inbound event announcing a deletion (one of ``webhook_events``).
+    deletion_event: str
+
+    def deletion_subject(self, body: Mapping[str, Any]) -> DeletionSubject:
+        """What a verified deletion delivery names. Pure; never raises (blank when absent)."""
+        ...
+
+    def opportunity_deleted(
+        self, account: AtsAccount, opportunity_id: str, *, profile: CallProfile
+    ) -> bool:
+        """True when the ATS confirms the opportunity is deleted (the signature does not cover
+        a delivery's data, so a deletion is only acted on once the ATS confirms it). Raises
+        AtsRecordForbidden (hidden), AtsKeyError, AtsUnavailable."""
+        ...
+
+    def opportunities_deleted(
+        self, account: AtsAccount, *, since_ms: int, profile: CallProfile
+    ) -> Iterator[DeletedOpportunity]:
+        """Every opportunity deleted at or after ``since_ms`` (ms, UTC), all pages. Raises
+        (while iterating) AtsKeyError / AtsUnavailable."""
+        ...
+
+
+# Appended here, not in the tuple above, so the registry offers it (``adapter_for(ats,
+# Deletions)``) without ``AtsAdapter`` requiring it of every ATS.
+CAPABILITIES = (*CAPABILITIES, Deletions)

@@ -30,6 +30,7 @@ POST_CANDIDACY_UPDATES = "post_candidacy_updates"
 AUTO_STATE_UPDATING = "auto_state_updating"
 ROLE_MATCHING = "role_matching"
 AUTOMATIC_INVITES = "automatic_invites"
+DELETIONS_HONOURED = "deletions_honoured"
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,15 @@ FEATURES: tuple[Feature, ...] = (
         health="integrations.auto_invites.health.automatic_invites_health",
         settings_section="integrations.auto_invites.views.settings_section",
         needs=(ats.OpportunityDetails, ats.Postings),
+    ),
+    Feature(
+        DELETIONS_HONOURED,
+        "Deletions and anonymisation honoured",
+        "When a candidate is deleted or anonymised in Lever, Karat unlinks (or anonymises) "
+        "the candidacy and never writes to that opportunity again.",
+        health="integrations.deletions.health.deletions_honoured_health",
+        settings_section="integrations.deletions.views.settings_section",
+        needs=(ats.Deletions, ats.Opportunities),
     ),
 )
 FEATURES_BY_KEY: Mapping[str, Feature] = {feature.key: feature for feature in FEATURES}

@@ -303,6 +303,10 @@ class AuditEntry(models.Model):
         ROLE_UNMAPPED = "role_unmapped", "Posting left unmatched"
         ROLE_MAPPING_RESET = "role_mapping_reset", "Posting matched automatically again"
         ROLE_CREATED = "role_created", "Karat role created from a posting"
+        # Deletions and anonymisation honoured (integrations/deletions/)
+        DELETION_POLICY_CHANGED = "deletion_policy_changed", "Deletion policy changed"
+        CANDIDATE_UNLINKED = "candidate_unlinked", "Deleted candidate unlinked"
+        CANDIDATE_ANONYMISED = "candidate_anonymised", "Deleted candidate anonymised"
 
     group = models.ForeignKey("accounts.Group", on_delete=models.CASCADE, related_name="+")
     integration = models.ForeignKey(
@@ -870,3 +874,40 @@ class OutboundUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.milestone} #{self.pk} ({self.status})"
+
+
+# --- Deletions and anonymisation honoured (integrations/deletions/) ---------------------------
+
+
+class DeletionSettings(models.Model):
+    """What Karat does with a candidacy whose candidate was deleted or anonymised in the ATS,
+    and the bookkeeping of the poll for deletions whose webhook was missed. One row per
+    integration, made with defaults on first use. Nothing is ever written to the ATS."""
+
+    class Policy(models.TextChoices):
+        UNLINK = "unlink", "Unlink: keep the candidacy, forget the Lever candidate"
+        ANONYMISE = "anonymise", "Anonymise: also erase the candidate's personal data"
+
+    integration = models.OneToOneField(
+        AtsIntegration, on_delete=models.CASCADE, related_name="deletion_settings"
+    )
+    policy = models.CharField(max_length=10, choices=Policy.choices, default=Policy.UNLINK)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    # The deleted-opportunities poll: deletions at or after this were read (the ATS's ms, UTC).
+    deleted_cursor_ms = models.BigIntegerField(null=True, blank=True)
+    polled_at = models.DateTimeField(null=True, blank=True)
+    # The last poll's failure, for the status page ("" after a poll that worked).
+    poll_error = models.TextField(blank=True)
+    poll_error_at = models.DateTimeField(null=True, blank=True)
+    # Candidacies this integration unlinked or anonymised, and when the last one was.
+    honoured_count = models.PositiveIntegerField(default=0)
+    honoured_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deletion settings"
+
+    def __str__(self) -> str:
+        return f"Deletion settings of {self.integration}"

@@ -29,6 +29,7 @@ urlpatterns = [
     # Webhook setup and activity pages live under each integration's URL space too.
     path("settings/ats-integrations/", include("webhooks.console_urls")),
     path("settings/ats-integrations/", include("integrations.auto_invites.urls")),
+    path("settings/ats-integrations/", include("integrations.deletions.urls")),
     # Post candidacy updates: settings save/preview and the activity page's actions.
     path("settings/ats-integrations/", include("integrations.outbound.urls")),
     path("api/v1/", include("karatlever.api_urls")),

@@ -51,7 +51,11 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
     )
     step3 = "Settings → Step 3: Webhooks"
     activity_url = reverse("webhooks-console:activity", kwargs=kwargs)
-    events = webhook_setup(integration=integration)
+    # Only the events that announce a state change: the deletion webhook is reported by the
+    # "Deletions and anonymisation honoured" feature (integrations/deletions/health.py).
+    deletions = ats.capability(integration.ats, ats.Deletions)
+    deletion_event = deletions.deletion_event if deletions is not None else ""
+    events = [e for e in webhook_setup(integration=integration) if e.event != deletion_event]
     rejections = rejection_counts(integration=integration)
     failures = delivery_failure_counts(integration=integration)
     bad_signatures = rejections.get(WebhookRejection.Reason.BAD_SIGNATURE, 0)

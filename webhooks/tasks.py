@@ -87,10 +87,11 @@ def delivery_prune() -> None:
 
 @shared_task(ignore_result=True)
 def integration_reconcile(integration_id: int) -> None:
-    """One integration's reconciliation poll."""
-    from webhooks.services import reconcile
+    """One integration's reconciliation poll, then its poll of deleted opportunities."""
+    from webhooks.services import deletions, reconcile
 
     reconcile.integration_reconcile(integration_id=integration_id)
+    deletions.deleted_opportunities_reconcile(integration_id=integration_id)
 
 
 @shared_task(ignore_result=True)

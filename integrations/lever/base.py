@@ -17,6 +17,8 @@ class WebhookEvent(models.TextChoices):
     CANDIDATE_STAGE_CHANGE = "candidateStageChange", "Candidate Stage Change"
     CANDIDATE_ARCHIVE_CHANGE = "candidateArchiveChange", "Candidate Archive State Change"
     CANDIDATE_HIRED = "candidateHired", "Candidate Hired"
+    # Not one of the setup guide's three: offered beside them (integrations/deletions/).
+    CANDIDATE_DELETED = "candidateDeleted", "Candidate Deleted"
 
 
 # Lever's API does not report its webhook toggles (README.md §9.7): where an admin turns one on.
@@ -25,6 +27,8 @@ _ANNOUNCES: dict[str, tuple[StateChange, ...]] = {
     WebhookEvent.CANDIDATE_STAGE_CHANGE: (StateChange.STAGE,),
     WebhookEvent.CANDIDATE_ARCHIVE_CHANGE: (StateChange.ARCHIVE,),
     WebhookEvent.CANDIDATE_HIRED: (StateChange.HIRED,),
+    # A deletion is no state change: the reconciliation never expects it (README.md §14).
+    WebhookEvent.CANDIDATE_DELETED: (),
 }
 WEBHOOK_EVENTS = tuple(
     WebhookEventSpec(event.value, event.label, _ANNOUNCES[event], WEBHOOK_TOGGLES_WHERE)

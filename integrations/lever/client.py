@@ -29,6 +29,7 @@ from integrations.lever.errors import (
 from integrations.lever.ratelimit import RateLimiter
 from integrations.lever.schemas import (
     ArchiveReason,
+    DeletedOpportunityItem,
     LeverModel,
     Note,
     Opportunity,
@@ -213,6 +214,16 @@ class LeverClient:
         }
         for item in self._iter_pages("/opportunities", params):
             yield _parse(Opportunity, item, "GET", "/opportunities")
+
+    def iter_deleted_opportunities(
+        self, *, deleted_at_start: int | None = None, deleted_at_end: int | None = None
+    ) -> Iterator[DeletedOpportunityItem]:
+        """Every deleted opportunity in the range (ms, inclusive), all pages
+        (integrations/lever/README.md §14.2)."""
+        path = "/opportunities/deleted"
+        params = {"deleted_at_start": deleted_at_start, "deleted_at_end": deleted_at_end}
+        for item in self._iter_pages(path, params):
+            yield _parse(DeletedOpportunityItem, item, "GET", path)
 
     def move_stage(self, opportunity_id: str, stage_id: str) -> Opportunity:
         # Stage ids may be slugs ("applicant-new"), so no UUID check.

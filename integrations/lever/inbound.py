@@ -7,7 +7,7 @@ from typing import Any
 
 from integrations.ats import DeliveryMalformed, InboundDeliveries, InboundDelivery
 from integrations.lever import signatures
-from integrations.lever.base import WEBHOOK_EVENTS, LeverBase
+from integrations.lever.base import WEBHOOK_EVENTS, LeverBase, WebhookEvent
 
 _SUPPORTED = frozenset(spec.code for spec in WEBHOOK_EVENTS)
 
@@ -50,7 +50,11 @@ class LeverInbound(LeverBase, InboundDeliveries):
         if not isinstance(data, Mapping):
             raise DeliveryMalformed("data must be an object")
         opportunity_id = data.get("opportunityId", "")
-        if event in _SUPPORTED and data:
+        if event == WebhookEvent.CANDIDATE_DELETED:
+            # Its payload's shape is UNCONFIRMED (README.md §14.1): never refuse it for a
+            # missing id (Lever would retry it for nothing); processing reads what it names.
+            opportunity_id = self.deletion_subject_id(data)
+        elif event in _SUPPORTED and data:
             if (
                 not isinstance(opportunity_id, str)
                 or not 0 < len(opportunity_id) <= OPPORTUNITY_ID_MAX
@@ -65,6 +69,15 @@ class LeverInbound(LeverBase, InboundDeliveries):
             opportunity_id=opportunity_id,
             is_test=not data,
         )
+
+    @staticmethod
+    def deletion_subject_id(data: Mapping[str, Any]) -> str:
+        """The opportunity a ``candidateDeleted`` delivery names, or "" (README.md §14.1)."""
+        for name in ("opportunityId", "candidateId"):
+            value = data.get(name)
+            if isinstance(value, str) and 0 < len(value) <= OPPORTUNITY_ID_MAX:
+                return value
+        return ""
 
     def delivery_verify(self, body: Mapping[str, Any], *, signature_tokens: Sequence[str]) -> bool:
         return signatures.verify(body, signature_tokens=list(signature_tokens))

@@ -86,6 +86,7 @@ def state_of(
             hired=archived and reason_hired,
             version=opportunity.updated_at,
         ),
+        anonymized=opportunity.is_anonymized,
     )
 
 

@@ -31,6 +31,15 @@ def _id_of(value: Any) -> Any:
     return value
 
 
+def _true_only(value: Any) -> bool:
+    return value is True
+
+
+def _int_or_none(value: Any) -> Any:
+    # A timestamp Lever may omit or send oddly: anything but a plain int is "not given".
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 # A list Lever may send as null; a reference Lever may send as an id or an expanded object.
 NullableList = Annotated[list[str], BeforeValidator(_none_to_list)]
 NullableStr = Annotated[str, BeforeValidator(_none_to_str)]
@@ -122,6 +131,10 @@ class Opportunity(LeverModel):
     stage_changes: Annotated[list[StageChange], BeforeValidator(_dicts_only)] = Field(
         default_factory=list
     )
+    # Personal data erased in Lever (integrations/lever/README.md §14.3); a non-bool is False.
+    is_anonymized: Annotated[bool, BeforeValidator(_true_only)] = False
+    # Only on deleted opportunities (README.md §14.2).
+    deleted_at: Annotated[int | None, BeforeValidator(_int_or_none)] = None
 
     extra_lever_keys = ("archivedAt", "archiveReason")
 
@@ -253,3 +266,11 @@ class Webhook(LeverModel):
     )
     created_at: int | None = None
     updated_at: int | None = None
+
+
+class DeletedOpportunityItem(LeverModel):
+    """One item of ``GET /opportunities/deleted`` (integrations/lever/README.md §14.2): only
+    the id is relied on; ``deletedAt`` (ms) when Lever gives it."""
+
+    id: str
+    deleted_at: Annotated[int | None, BeforeValidator(_int_or_none)] = None

@@ -136,6 +136,9 @@ class CandidacyEvent(models.Model):
         ATS_ARCHIVED = "ats_archived", "Archived"
         ATS_UNARCHIVED = "ats_unarchived", "Unarchived"
         ATS_HIRED = "ats_hired", "Hired"
+        # The candidate was deleted or anonymised in the ATS (integrations/deletions/).
+        ATS_UNLINKED = "ats_unlinked", "Unlinked from the ATS"
+        ANONYMISED = "anonymised", "Personal data erased"
 
     candidacy = models.ForeignKey(Candidacy, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)

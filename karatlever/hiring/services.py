@@ -508,3 +508,86 @@ def candidacy_ats_state_apply(
         candidacy.ats_state_updated_at = timezone.now()
         candidacy.save(update_fields=[*changed, "ats_state_updated_at", "updated_at"])
     return AtsStateResult(candidacy=candidacy, events=events, stale=False)
+
+
+# --- erasing a candidate's personal data (an ATS deletion under the "anonymise" policy) -------
+
+ERASED_NAME = "Anonymised candidate"
+# Timeline detail keys that never hold personal data: what Karat's calibration keeps (the
+# milestone, the recommendation, the interview time, outcomes and where a change came from).
+_DETAIL_KEPT = frozenset(
+    {
+        "milestone",
+        "recommendation",
+        "scheduled_at",
+        "status",
+        "origin",
+        "via",
+        "event",
+        "delivery_id",
+        "kind",
+        "updates",
+        "error",
+        "stage_id",
+        "stage_name",
+        "archived",
+        "archive_reason_id",
+        "archive_reason_name",
+        "hired",
+        "version",
+        "cause",
+        "policy",
+    }
+)
+
+
+def text_erase(value: str, personal: tuple[str, ...]) -> str:
+    """``value`` with every occurrence of each of ``personal`` (case-insensitive) replaced by
+    "[erased]"; blanks in ``personal`` are skipped."""
+    for item in sorted((p for p in personal if p and p.strip()), key=len, reverse=True):
+        lowered = value.lower()
+        needle = item.lower()
+        start = lowered.find(needle)
+        while start != -1:
+            value = value[:start] + "[erased]" + value[start + len(item) :]
+            lowered = value.lower()
+            start = lowered.find(needle, start + len("[erased]"))
+    return value
+
+
+def _detail_erase(value: object, personal: tuple[str, ...]) -> object:
+    if isinstance(value, dict):
+        return {k: _detail_erase(v, personal) for k, v in value.items() if str(k) in _DETAIL_KEPT}
+    if isinstance(value, list):
+        return [_detail_erase(v, personal) for v in value]
+    if isinstance(value, str):
+        return text_erase(value, personal)
+    return value
+
+
+@transaction.atomic
+def candidacy_anonymise(*, candidacy: Candidacy) -> tuple[str, ...]:
+    """Erase the candidate's personal data from the candidacy and its timeline: name and email
+    become ``ERASED_NAME`` and "", the results summary (free text) goes, every timeline
+    summary loses the name and email and every detail keeps only ``_DETAIL_KEPT`` keys. The
+    interview record stays: status, role, interview time, recommendation and report link.
+    Returns the personal values that were erased (for the caller's other tables), () when
+    already anonymised. Idempotent; fires no signal (nothing is sent anywhere)."""
+    locked = Candidacy.objects.select_for_update().get(pk=candidacy.pk)
+    personal = tuple(
+        p for p in (locked.candidate_name, locked.candidate_email) if p and p != ERASED_NAME
+    )
+    Candidacy.objects.filter(pk=locked.pk).update(
+        candidate_name=ERASED_NAME,
+        candidate_email="",
+        results_summary="",
+        updated_at=timezone.now(),
+    )
+    for event in CandidacyEvent.objects.filter(candidacy=locked).only("pk", "summary", "detail"):
+        CandidacyEvent.objects.filter(pk=event.pk).update(
+            summary=text_erase(event.summary, personal)[:300],
+            detail=_detail_erase(event.detail if isinstance(event.detail, dict) else {}, personal),
+        )
+    candidacy.candidate_name, candidacy.candidate_email = ERASED_NAME, ""
+    candidacy.results_summary = ""
+    return personal

@@ -21,11 +21,17 @@ from integrations.connection.services.outcomes import (
     integration_failure_record,
     integration_success_record,
 )
+from integrations.deletions.services import Cause
 from integrations.models import AtsIntegration, OpportunityLink
 from integrations.status.refresh import status_refresh_request
 from karatlever.accounts.models import User
 from karatlever.hiring.services import AtsStateResult, candidacy_ats_state_apply
 from webhooks.models import WebhookDelivery, WebhookRejection
+from webhooks.services.deletions import (
+    deletion_event,
+    delivery_deletion_handle,
+    opportunity_deletion_honour,
+)
 from webhooks.services.enqueue import deliveries_publish, delivery_enqueue
 
 logger = logging.getLogger(__name__)
@@ -93,6 +99,15 @@ def _opportunity_change(delivery: WebhookDelivery) -> _Plan:
         )
     except ats.AtsRecordNotFound:
         return _Plan(ignore_reason=f"Opportunity not found in {adapter.label} (deleted?)")
+    if current.anonymized:
+        # Anonymised in the ATS: the deletion policy applies, not the state (docs/deletions.md).
+        honoured = opportunity_deletion_honour(
+            integration=integration,
+            opportunity_id=delivery.opportunity_id,
+            cause=Cause.ANONYMISED,
+            via="webhook",
+        )
+        return _Plan(done=honoured.message)
     origin = {"via": "webhook", "event": delivery.event, "delivery_id": delivery.pk}
 
     def apply() -> AtsStateResult:
@@ -146,6 +161,15 @@ def delivery_process(*, delivery_id: int) -> str | None:
     try:
         if not supported:
             plan = _Plan(ignore_reason="Event not acted on")
+        elif delivery.event == deletion_event(integration):
+            # Before the test and enabled checks: a deletion is honoured even while the
+            # integration is disabled, and its payload may name only a contact.
+            handled = delivery_deletion_handle(delivery=delivery)
+            plan = (
+                _Plan(done=handled.message)
+                if handled.applied
+                else _Plan(ignore_reason=handled.message)
+            )
         elif not delivery.opportunity_id:
             label = ats.adapter_for(integration.ats, ats.AtsBase).label
             plan = _Plan(ignore_reason=f"Test delivery from {label}")

@@ -20,11 +20,13 @@ from integrations.connection.services.outcomes import (
     integration_failure_record,
     integration_success_record,
 )
+from integrations.deletions.services import Cause
 from integrations.models import AtsIntegration, OpportunityLink, WebhookSubscription
 from integrations.status.refresh import status_refresh_request
 from karatlever.hiring.models import CandidacyEvent
 from karatlever.hiring.services import candidacy_ats_state_apply
 from webhooks.models import WebhookDelivery
+from webhooks.services.deletions import opportunity_deletion_honour
 from webhooks.services.processing import opportunity_link_follow
 
 logger = logging.getLogger(__name__)
@@ -106,6 +108,15 @@ def integration_reconcile(*, integration_id: int) -> ReconcileResult | None:
                         _auto_invite(integration, current)
                     continue
                 seen += 1
+                if current.anonymized:
+                    # Anonymised in the ATS: the deletion policy applies (docs/deletions.md).
+                    opportunity_deletion_honour(
+                        integration=integration,
+                        opportunity_id=current.opportunity_id,
+                        cause=Cause.ANONYMISED,
+                        via="reconcile",
+                    )
+                    continue
                 # The link follows the opportunity's current contact, as a webhook does.
                 opportunity_link_follow(link=link, contact_id=current.contact_id)
                 known_since = link.candidacy.ats_state_version

@@ -241,6 +241,14 @@ def list_opportunities(sb: Sandbox, req: Request) -> Response:
     return paginate(req, items, _created, lambda d: sb.public(d, expand))
 
 
+def list_deleted_opportunities(sb: Sandbox, req: Request) -> Response:
+    """``GET /opportunities/deleted`` (integrations/lever/README.md §14.2): the range filters
+    ``deleted_at_start`` / ``deleted_at_end`` (ms, inclusive), Lever's paging, oldest first."""
+    start, end = _int_arg(req, "deleted_at_start"), _int_arg(req, "deleted_at_end")
+    items = [d for d in sb.deleted_opportunities() if _in_range(d["deletedAt"], start, end)]
+    return paginate(req, items, lambda d: int(d["deletedAt"]))
+
+
 def get_opportunity(sb: Sandbox, req: Request) -> Response:
     expand = _expand(req, OPPORTUNITY_EXPANDS)
     doc = _opportunity(sb, req)
@@ -527,6 +535,10 @@ def delete_webhook(sb: Sandbox, req: Request) -> Response:
 OPP = "/v1/opportunities/{id}"
 ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", "/v1/opportunities", "opportunities:read:admin", list_opportunities),
+    # Before OPP: the first matching route wins, and "deleted" would read as an id.
+    ApiRoute(
+        "GET", "/v1/opportunities/deleted", "opportunities:read:admin", list_deleted_opportunities
+    ),
     ApiRoute("GET", OPP, "opportunities:read:admin", get_opportunity),
     ApiRoute("PUT", OPP + "/stage", "opportunities:write:admin", put_stage),
     ApiRoute("PUT", OPP + "/archived", "opportunities:write:admin", put_archived),

@@ -64,6 +64,8 @@ class Control:
             ("POST", "/candidates/{id}/unarchive", self.form_unarchive),
             ("POST", "/candidates/{id}/hire", self.form_hire),
             ("POST", "/candidates/{id}/confidential", self.form_confidential),
+            ("POST", "/candidates/{id}/delete", self.form_delete),
+            ("POST", "/candidates/{id}/anonymize", self.form_anonymize),
             ("GET", "/settings/integrations", self.keys_page),
             ("POST", "/settings/integrations/keys", self.form_key_create),
             ("POST", "/settings/integrations/keys/{id}/revoke", self.form_key_revoke),
@@ -216,6 +218,9 @@ class Control:
                 back=back,
             )
         )
+        # Deletion and anonymisation (integrations/lever/README.md §14): Karat must honour both.
+        parts.append(self._form(f"/candidates/{oid}/anonymize", "", "Anonymize", back=back))
+        parts.append(self._form(f"/candidates/{oid}/delete", "", "Delete candidate"))
         return " ".join(parts)
 
     # --- pages ----------------------------------------------------------------------------
@@ -344,6 +349,15 @@ class Control:
 
     def form_confidential(self, req: Request) -> Response:
         self.sb.set_confidentiality(req.params["id"], self._field(req, "confidential") == "on")
+        return self._back(req, self._default_back(req))
+
+    def form_delete(self, req: Request) -> Response:
+        """Delete the candidate: their page is gone, so back to the list."""
+        self.sb.delete_opportunity(req.params["id"])
+        return Response.redirect("/candidates?msg=" + quote("Candidate deleted"))
+
+    def form_anonymize(self, req: Request) -> Response:
+        self.sb.anonymize_opportunity(req.params["id"])
         return self._back(req, self._default_back(req))
 
     def keys_page(
@@ -555,7 +569,7 @@ class Control:
                     "GET|DELETE /_control/requests",
                     "GET /_control/deliveries[?event=&limit=]",
                     "GET /_control/deliveries/wait[?timeout=]",
-                    "POST /_control/opportunities/{id}/stage|archive|unarchive|hire"
+                    "POST /_control/opportunities/{id}/stage|archive|unarchive|hire|delete|anonymize"
                     "|confidential|merge",
                     "POST /_control/keys",
                     "POST /_control/postings",
@@ -631,6 +645,14 @@ class Control:
             if not isinstance(confidential, bool):
                 raise bad_request("confidential must be true or false")
             doc = self.sb.set_confidentiality(oid, confidential)
+        elif action == "delete":
+            user = body.get("deletedBy")
+            if user is not None and not isinstance(user, str):
+                raise bad_request("deletedBy must be a user id")
+            at = self.sb.delete_opportunity(oid, user_id=user)
+            return Response.json({"data": {"id": oid, "deletedAt": at, "deletedBy": user}})
+        elif action == "anonymize":
+            doc = self.sb.anonymize_opportunity(oid)
         elif action == "merge":
             into = body.get("contact")
             if into is not None and (not isinstance(into, str) or not into):

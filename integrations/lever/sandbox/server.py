@@ -610,6 +610,15 @@ class SandboxServer:
         the surviving contact id."""
         return self.sandbox.merge_contact(opportunity_id, into_contact)
 
+    def delete_candidate(self, opportunity_id: str, *, user_id: str | None = None) -> int:
+        """Delete the opportunity as Lever does: 404 on reads, listed by
+        ``/opportunities/deleted``, ``candidateDeleted`` fired. Returns deletedAt (ms)."""
+        return self.sandbox.delete_opportunity(opportunity_id, user_id=user_id)
+
+    def anonymize(self, opportunity_id: str) -> dict[str, Any]:
+        """Lever's anonymisation: personal data erased, ``isAnonymized`` true; no webhook."""
+        return self.sandbox.public(self.sandbox.anonymize_opportunity(opportunity_id))
+
     def add_postings(
         self, count: int, *, confidential_every: int = 0, title: str = "Generated Engineer"
     ) -> list[str]:

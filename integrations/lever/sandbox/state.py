@@ -22,18 +22,23 @@ from integrations.lever.sandbox.store import Store, dumps, now_ms
 TEST_DELIVERY_DELAY_SECONDS = 1.0
 
 # Events the sandbox delivers, in the order Lever's webhook page lists them.
-DELIVERED_EVENTS = ("candidateStageChange", "candidateArchiveChange", "candidateHired")
+DELIVERED_EVENTS = (
+    "candidateStageChange",
+    "candidateArchiveChange",
+    "candidateHired",
+    "candidateDeleted",
+)
 EVENT_LABELS = {
     "candidateStageChange": "Candidate Stage Change",
     "candidateArchiveChange": "Candidate Archive State Change",
     "candidateHired": "Candidate Hired",
+    "candidateDeleted": "Candidate Deleted",
 }
 # Lever accepts webhooks for these too (integrations/lever/README.md §9.1); the sandbox stores
 # but never fires them.
 KNOWN_EVENTS = (
     *DELIVERED_EVENTS,
     "applicationCreated",
-    "candidateDeleted",
     "interviewCreated",
     "interviewUpdated",
     "interviewDeleted",
@@ -195,7 +200,7 @@ class Sandbox:
                     "id": doc["contact"],
                     "name": doc["name"],
                     "headline": doc["headline"],
-                    "isAnonymized": False,
+                    "isAnonymized": bool(doc.get("isAnonymized", False)),
                     "location": {"name": doc["location"]},
                     "emails": doc["emails"],
                     "phones": doc["phones"],
@@ -590,6 +595,61 @@ class Sandbox:
 
         self._write(opportunity_id, change, counter="notes")
         return note
+
+    # --- deletions and anonymisation (integrations/lever/README.md §14) ----------------------
+
+    def delete_opportunity(self, opportunity_id: str, *, user_id: str | None = None) -> int:
+        """Delete an opportunity as deleting a candidate in Lever does: reads answer 404, it
+        leaves every list, ``GET /opportunities/deleted`` lists it (with ``deletedAt`` and
+        ``deletedBy``) and ``candidateDeleted`` fires (its data: the ids, as the other
+        events'; the real shape is UNCONFIRMED). Its notes go too. Returns deletedAt (ms)."""
+        with self.store.tx() as c:
+            doc = self.opportunity(opportunity_id)
+            at = self.now()
+            c.execute("DELETE FROM opportunities WHERE id = ?", (opportunity_id,))
+            c.execute("DELETE FROM notes WHERE opportunity_id = ?", (opportunity_id,))
+            tomb = {"id": doc["id"], "deletedAt": at, "deletedBy": user_id}
+            c.execute(
+                "INSERT INTO deleted_opportunities VALUES (?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET deleted_at = excluded.deleted_at, doc = excluded.doc",
+                (doc["id"], at, dumps(tomb)),
+            )
+            event = Event(
+                "candidateDeleted",
+                doc["id"],
+                doc.get("origin"),
+                {**self._ids(doc), "deletedBy": user_id},
+                at,
+            )
+            queued = self._queue_events([event])
+        if queued:
+            self.on_delivery()
+        return at
+
+    def deleted_opportunities(self) -> list[dict[str, Any]]:
+        rows = self.store.query("SELECT doc FROM deleted_opportunities ORDER BY deleted_at, id")
+        return [json.loads(r["doc"]) for r in rows]
+
+    def anonymize_opportunity(self, opportunity_id: str) -> dict[str, Any]:
+        """Lever's anonymisation (a data-protection request): name, emails, phones, links,
+        headline and location erased, ``isAnonymized`` true, updatedAt moves; no webhook fires
+        (which event, if any, Lever sends is UNCONFIRMED: Karat's reconciliation finds it)."""
+
+        def change(doc: dict[str, Any], at: int) -> list[Event]:
+            doc.update(
+                {
+                    "name": "",
+                    "headline": "",
+                    "location": "",
+                    "emails": [],
+                    "phones": [],
+                    "links": [],
+                    "isAnonymized": True,
+                }
+            )
+            return []
+
+        return self._write(opportunity_id, change, counter=None)
 
     # --- webhooks -------------------------------------------------------------------------
 

@@ -46,6 +46,8 @@ CREATE TABLE IF NOT EXISTS delivery_attempts (
     id INTEGER PRIMARY KEY AUTOINCREMENT, delivery_id INTEGER NOT NULL, attempt INTEGER NOT NULL,
     at INTEGER NOT NULL, status_code INTEGER, error TEXT, duration_ms INTEGER);
 CREATE INDEX IF NOT EXISTS attempts_delivery ON delivery_attempts (delivery_id);
+CREATE TABLE IF NOT EXISTS deleted_opportunities (
+    id TEXT PRIMARY KEY, deleted_at INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (
     opportunity_id TEXT NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY (opportunity_id, kind));
@@ -65,6 +67,7 @@ _DATA_TABLES = (
     "delivery_attempts",
     "counters",
     "meta",
+    "deleted_opportunities",
 )
 
 
