@@ -107,7 +107,8 @@ def register(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRes
         "Webhooks registered in Lever ("
         + ", ".join(done)
         + "). Now switch the three toggles ON in Lever: Settings → Integrations and API → "
-        "Webhooks (Candidate Stage Change, Candidate Archive State Change, Candidate Hired).",
+        "Webhooks (Candidate Stage Change, Candidate Archive State Change, Candidate Hired), "
+        "and Candidate Deleted's too, so deletions reach Karat at once.",
     )
     if result.not_removed:
         messages.warning(

@@ -219,7 +219,7 @@ class LeverClient:
         self, *, deleted_at_start: int | None = None, deleted_at_end: int | None = None
     ) -> Iterator[DeletedOpportunityItem]:
         """Every deleted opportunity in the range (ms, inclusive), all pages
-        (integrations/lever/README.md §14.2)."""
+        (integrations/lever/README.md §15.2)."""
         path = "/opportunities/deleted"
         params = {"deleted_at_start": deleted_at_start, "deleted_at_end": deleted_at_end}
         for item in self._iter_pages(path, params):

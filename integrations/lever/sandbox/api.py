@@ -242,7 +242,7 @@ def list_opportunities(sb: Sandbox, req: Request) -> Response:
 
 
 def list_deleted_opportunities(sb: Sandbox, req: Request) -> Response:
-    """``GET /opportunities/deleted`` (integrations/lever/README.md §14.2): the range filters
+    """``GET /opportunities/deleted`` (integrations/lever/README.md §15.2): the range filters
     ``deleted_at_start`` / ``deleted_at_end`` (ms, inclusive), Lever's paging, oldest first."""
     start, end = _int_arg(req, "deleted_at_start"), _int_arg(req, "deleted_at_end")
     items = [d for d in sb.deleted_opportunities() if _in_range(d["deletedAt"], start, end)]

@@ -218,7 +218,7 @@ class Control:
                 back=back,
             )
         )
-        # Deletion and anonymisation (integrations/lever/README.md §14): Karat must honour both.
+        # Deletion and anonymisation (integrations/lever/README.md §15): Karat must honour both.
         parts.append(self._form(f"/candidates/{oid}/anonymize", "", "Anonymize", back=back))
         parts.append(self._form(f"/candidates/{oid}/delete", "", "Delete candidate"))
         return " ".join(parts)
