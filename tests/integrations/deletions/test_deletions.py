@@ -1,0 +1,355 @@
+"""Deletions and anonymisation in Lever honoured: the candidateDeleted webhook, the poll of
+deleted opportunities, anonymised opportunities, the two policies, and the failure paths."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import requests
+from django.db import connection
+from django.utils import timezone
+
+from integrations.deletions.services import deletion_policy_set
+from integrations.invites.services.create import invite_urls
+from integrations.invites.services.emails import invitation_email_send
+from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer
+from integrations.models import (
+    AtsIntegration,
+    AuditEntry,
+    DeletionSettings,
+    InvitationEmail,
+    OpportunityLink,
+    OutboundUpdate,
+)
+from integrations.outbound.services.drain import outbound_drain
+from karatlever.accounts.models import User
+from karatlever.hiring.models import Candidacy, CandidacyEvent, KaratStatus, Milestone, Role
+from karatlever.hiring.services import ERASED_NAME, candidacy_milestone_record
+from tests.factories import CandidacyFactory, RoleFactory
+from webhooks.models import WebhookDelivery
+from webhooks.services import deletions, processing
+
+from .conftest import DELETED, STAGE, record
+
+pytestmark = pytest.mark.django_db
+
+Status = WebhookDelivery.Status
+
+
+def _link(integration: AtsIntegration, lever: SandboxServer, opportunity_id: str) -> Candidacy:
+    candidacy = CandidacyFactory(role=RoleFactory(group=integration.group))
+    OpportunityLink.objects.create(
+        integration=integration,
+        candidacy=candidacy,
+        opportunity_id=opportunity_id,
+        contact_id=lever.opportunity(opportunity_id)["contact"],
+    )
+    return candidacy
+
+
+def _pending_update(candidacy: Candidacy, integration: AtsIntegration, opportunity_id: str) -> int:
+    row = OutboundUpdate.objects.create(
+        integration=integration,
+        candidacy=candidacy,
+        opportunity_id=opportunity_id,
+        milestone=Milestone.SCHEDULED,
+        kind=OutboundUpdate.Kind.NOTE,
+        payload={"text": "Interview scheduled"},
+        sequence=1,
+    )
+    return row.pk
+
+
+def _writes(lever: SandboxServer) -> list[str]:
+    return [f"{r['method']} {r['path']}" for r in lever.api_log() if r["method"] != "GET"]
+
+
+# --- the candidateDeleted webhook ----------------------------------------------------------
+
+
+def test_a_deleted_candidate_is_unlinked_and_its_pending_updates_are_cancelled(
+    hooked: AtsIntegration, lever: SandboxServer, invitable: list[str]
+) -> None:
+    opportunity_id = invitable[0]
+    candidacy = _link(hooked, lever, opportunity_id)
+    update_id = _pending_update(candidacy, hooked, opportunity_id)
+    name = candidacy.candidate_name
+    lever.delete_candidate(opportunity_id)
+    delivery_id = record(hooked, DELETED, {"opportunityId": opportunity_id})
+
+    status = processing.delivery_process(delivery_id=delivery_id)
+
+    assert status == Status.PROCESSED
+    candidacy.refresh_from_db()
+    assert candidacy.candidate_name == name  # the unlink policy keeps the candidacy as it is
+    assert not OpportunityLink.objects.filter(candidacy=candidacy).exists()
+    update = OutboundUpdate.objects.get(pk=update_id)
+    assert update.status == OutboundUpdate.Status.CANCELLED
+    assert "deleted in Lever" in update.last_error
+    event = candidacy.events.get(kind=CandidacyEvent.Kind.ATS_UNLINKED)
+    assert "deleted in Lever" in event.summary
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.CANDIDATE_UNLINKED)
+    assert entry.detail["opportunity_id"] == opportunity_id
+    assert entry.detail["policy"] == DeletionSettings.Policy.UNLINK
+    assert name not in entry.summary
+    assert _writes(lever) == []  # nothing is ever written to Lever about a deletion
+    # The outbox has nothing left to send to the deleted opportunity.
+    outbound_drain(integration_id=hooked.pk)
+    assert _writes(lever) == []
+
+
+def test_a_deletion_whose_data_names_a_candidate_still_in_lever_changes_nothing(
+    hooked: AtsIntegration, lever: SandboxServer, invitable: list[str]
+) -> None:
+    """The signature does not cover ``data``: a replayed delivery with another id is checked."""
+    candidacy = _link(hooked, lever, invitable[0])
+
+    delivery_id = record(hooked, DELETED, {"opportunityId": invitable[0]})
+    status = processing.delivery_process(delivery_id=delivery_id)
+
+    assert status == Status.IGNORED
+    assert "not deleted" in WebhookDelivery.objects.get(pk=delivery_id).outcome
+    assert OpportunityLink.objects.filter(candidacy=candidacy).exists()
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.CANDIDATE_UNLINKED).exists()
+
+
+def test_a_payload_naming_only_the_contact_unlinks_that_contacts_deleted_opportunity(
+    hooked: AtsIntegration, lever: SandboxServer, invitable: list[str]
+) -> None:
+    candidacy = _link(hooked, lever, invitable[0])
+    contact = lever.opportunity(invitable[0])["contact"]
+    lever.delete_candidate(invitable[0])
+
+    delivery_id = record(hooked, DELETED, {"contactId": contact, "opportunityId": None})
+
+    assert processing.delivery_process(delivery_id=delivery_id) == Status.PROCESSED
+    assert not OpportunityLink.objects.filter(candidacy=candidacy).exists()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"opportunityId": 42}, {"opportunityId": "a/../b"}, {"somethingElse": True}],
+    ids=["number", "path", "unknown-shape"],
+)
+def test_an_odd_deletion_payload_is_stored_and_ignored_never_refused(
+    hooked: AtsIntegration, lever: SandboxServer, data: dict[str, object]
+) -> None:
+    delivery_id = record(hooked, DELETED, data)
+
+    assert processing.delivery_process(delivery_id=delivery_id) == Status.IGNORED
+    assert WebhookDelivery.objects.get(pk=delivery_id).outcome == "Names no opportunity Karat knows"
+
+
+def test_lever_down_while_confirming_a_deletion_retries_it_later(
+    hooked: AtsIntegration, lever: SandboxServer, invitable: list[str]
+) -> None:
+    candidacy = _link(hooked, lever, invitable[0])
+    lever.delete_candidate(invitable[0])
+    delivery_id = record(hooked, DELETED, {"opportunityId": invitable[0]})
+    lever.set_faults(fail_next=[503, 503, 503])
+
+    status = processing.delivery_process(delivery_id=delivery_id)
+
+    assert status == Status.RETRY
+    assert OpportunityLink.objects.filter(candidacy=candidacy).exists()
+    lever.reset_faults()
+    WebhookDelivery.objects.filter(pk=delivery_id).update(next_attempt_at=timezone.now())
+    assert processing.delivery_process(delivery_id=delivery_id) == Status.PROCESSED
+    assert not OpportunityLink.objects.filter(candidacy=candidacy).exists()
+
+
+def test_a_candidacy_unlinked_in_between_makes_the_delivery_a_no_op(
+    hooked: AtsIntegration, lever: SandboxServer, invitable: list[str]
+) -> None:
+    """Deleted twice (Lever's retry, or the poll first): the second time changes nothing."""
+    candidacy = _link(hooked, lever, invitable[0])
+    lever.delete_candidate(invitable[0])
+    first = record(hooked, DELETED, {"opportunityId": invitable[0]})
+    second = record(hooked, DELETED, {"opportunityId": invitable[0]})
+
+    assert processing.delivery_process(delivery_id=first) == Status.PROCESSED
+    assert processing.delivery_process(delivery_id=second) == Status.IGNORED
+
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.CANDIDATE_UNLINKED).count() == 1
+    assert candidacy.events.filter(kind=CandidacyEvent.Kind.ATS_UNLINKED).count() == 1
+
+
+# --- the poll of deleted opportunities (missed webhooks) -------------------------------------
+
+
+def test_the_poll_unlinks_a_candidate_whose_deletion_webhook_was_missed(
+    hooked: AtsIntegration, lever: SandboxServer, invitable: list[str]
+) -> None:
+    candidacy = _link(hooked, lever, invitable[0])
+    other = _link(hooked, lever, invitable[1])
+    lever.set_event_enabled(DELETED, False)  # the toggle is off in Lever: no delivery
+    lever.delete_candidate(invitable[0])
+
+    unlinked = deletions.deleted_opportunities_reconcile(integration_id=hooked.pk)
+
+    assert unlinked == 1
+    assert not OpportunityLink.objects.filter(candidacy=candidacy).exists()
+    assert OpportunityLink.objects.filter(candidacy=other).exists()
+    settings_row = DeletionSettings.objects.get(integration=hooked)
+    assert settings_row.polled_at is not None
+    assert settings_row.deleted_cursor_ms is not None
+    assert settings_row.poll_error == ""
+    event = candidacy.events.get(kind=CandidacyEvent.Kind.ATS_UNLINKED)
+    assert event.detail["origin"] == {"via": "reconcile"}
+    # The next poll starts from this one: nothing new, nothing done twice.
+    assert deletions.deleted_opportunities_reconcile(integration_id=hooked.pk) == 0
+
+
+def test_lever_down_during_the_poll_keeps_the_cursor_and_says_so(
+    hooked: AtsIntegration, lever: SandboxServer, invitable: list[str]
+) -> None:
+    candidacy = _link(hooked, lever, invitable[0])
+    lever.delete_candidate(invitable[0])
+    lever.set_faults(fail_next=[500] * 8)
+
+    assert deletions.deleted_opportunities_reconcile(integration_id=hooked.pk) is None
+
+    row = DeletionSettings.objects.get(integration=hooked)
+    assert row.poll_error
+    assert row.deleted_cursor_ms is None
+    assert OpportunityLink.objects.filter(candidacy=candidacy).exists()
+    lever.reset_faults()
+    assert deletions.deleted_opportunities_reconcile(integration_id=hooked.pk) == 1
+    assert DeletionSettings.objects.get(integration=hooked).poll_error == ""
+
+
+def test_the_sandbox_lists_deleted_opportunities_in_pages_and_by_range(
+    lever: SandboxServer, invitable: list[str]
+) -> None:
+    at = [lever.delete_candidate(opportunity_id) for opportunity_id in invitable[:3]]
+    url = lever.api_url + "/opportunities/deleted"
+    auth = (DEMO_API_KEY, "")
+
+    first = requests.get(url, params={"limit": 2}, auth=auth, timeout=5).json()
+    rest = requests.get(
+        url, params={"limit": 2, "offset": first["next"]}, auth=auth, timeout=5
+    ).json()
+    ranged = requests.get(
+        url, params={"deleted_at_start": at[2], "deleted_at_end": at[2]}, auth=auth, timeout=5
+    ).json()
+    gone = requests.get(f"{lever.api_url}/opportunities/{invitable[0]}", auth=auth, timeout=5)
+
+    ids = [d["id"] for d in first["data"] + rest["data"]]
+    assert first["hasNext"] is True
+    assert rest["hasNext"] is False
+    assert sorted(ids) == sorted(invitable[:3])
+    assert {d["id"] for d in ranged["data"]} >= {invitable[2]}
+    assert all(d["deletedAt"] >= at[2] for d in ranged["data"])
+    assert gone.status_code == 404
+
+
+# --- anonymised in Lever ---------------------------------------------------------------------
+
+
+def test_an_anonymised_opportunity_gets_the_policy_on_its_next_webhook(
+    hooked: AtsIntegration, lever: SandboxServer, invitable: list[str]
+) -> None:
+    candidacy = _link(hooked, lever, invitable[0])
+    deletion_policy_set(integration=hooked, policy="anonymise", actor=None)
+    lever.anonymize(invitable[0])
+
+    delivery_id = record(hooked, STAGE, {"opportunityId": invitable[0], "toStageId": "offer"})
+
+    assert processing.delivery_process(delivery_id=delivery_id) == Status.PROCESSED
+    candidacy.refresh_from_db()
+    assert candidacy.candidate_name == ERASED_NAME
+    assert candidacy.candidate_email == ""
+    assert not OpportunityLink.objects.filter(candidacy=candidacy).exists()
+    assert WebhookDelivery.objects.get(pk=delivery_id).payload is None
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.CANDIDATE_ANONYMISED)
+    assert entry.detail["cause"] == "anonymised"
+
+
+def test_the_reconciliation_finds_an_anonymised_opportunity(
+    hooked: AtsIntegration, lever: SandboxServer, invitable: list[str]
+) -> None:
+    from webhooks.services import reconcile
+
+    candidacy = _link(hooked, lever, invitable[0])
+    lever.anonymize(invitable[0])
+    AtsIntegration.objects.filter(pk=hooked.pk).update(
+        reconcile_cursor_ms=int((timezone.now() - timedelta(minutes=5)).timestamp() * 1000)
+    )
+
+    reconcile.integration_reconcile(integration_id=hooked.pk)
+
+    assert not OpportunityLink.objects.filter(candidacy=candidacy).exists()
+    assert candidacy.events.filter(kind=CandidacyEvent.Kind.ATS_UNLINKED).exists()
+
+
+# --- the canary: a deleted candidate leaves no personal data in the database -----------------
+
+
+def _database_text() -> str:
+    """Every row of every table, as text (the canary search)."""
+    parts: list[str] = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608
+            parts.append(repr(cursor.fetchall()))
+    return "\n".join(parts).lower()
+
+
+def test_an_anonymised_deleted_candidate_leaves_no_personal_data_anywhere(
+    hooked: AtsIntegration,
+    lever: SandboxServer,
+    roles: list[Role],
+    invitable: list[str],
+    admin_user: User,
+) -> None:
+    # given: a candidate invited from Lever, emailed, interviewed, with results, notes posted,
+    # a webhook received and one more update waiting
+    opportunity_id = invitable[0]
+    person = lever.opportunity(opportunity_id)
+    name, email = person["name"], person["emails"][0]
+    url = f"https://hire.lever.co/candidates/{opportunity_id}"
+    (outcome,) = invite_urls(group=hooked.group, urls=[url], role=None, actor=admin_user)
+    candidacy = Candidacy.objects.get(pk=outcome.candidacy.pk)  # type: ignore[union-attr]
+    for email_id in InvitationEmail.objects.values_list("pk", flat=True):
+        invitation_email_send(email_id=email_id)
+    candidacy_milestone_record(
+        candidacy=candidacy, milestone=Milestone.SCHEDULED, scheduled_at=timezone.now()
+    )
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.COMPLETED)
+    candidacy_milestone_record(
+        candidacy=candidacy,
+        milestone=Milestone.RESULTS_READY,
+        recommendation="yes",
+        summary=f"{name} did well; reach them at {email}.",
+        report_url="https://karat.example/reports/1",
+    )
+    outbound_drain(integration_id=hooked.pk)
+    stage = record(hooked, STAGE, {"opportunityId": opportunity_id, "toStageId": "offer"})
+    processing.delivery_process(delivery_id=stage)
+    candidacy.refresh_from_db()
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.REDO)
+    assert OutboundUpdate.objects.filter(status=OutboundUpdate.Status.PENDING).exists()
+    assert name.lower() in _database_text() and email.lower() in _database_text()
+    deletion_policy_set(integration=hooked, policy="anonymise", actor=admin_user)
+
+    # when: the candidate is deleted in Lever and its webhook arrives
+    lever.delete_candidate(opportunity_id)
+    deleted = record(hooked, DELETED, {"opportunityId": opportunity_id})
+    assert processing.delivery_process(delivery_id=deleted) == Status.PROCESSED
+
+    # then: neither the name nor the email is anywhere in the database
+    text = _database_text()
+    assert name.lower() not in text
+    assert email.lower() not in text
+    assert opportunity_id not in str(
+        list(WebhookDelivery.objects.values_list("payload", flat=True))
+    )
+    # ...while the interview record and its recommendation stay for calibration
+    candidacy.refresh_from_db()
+    assert candidacy.karat_status == KaratStatus.INVITED  # the redo, after results
+    results = candidacy.events.get(milestone=Milestone.RESULTS_READY)
+    assert results.detail["recommendation"] == "yes"
+    assert candidacy.events.filter(kind=CandidacyEvent.Kind.ANONYMISED).exists()
+    assert not OutboundUpdate.objects.filter(status__in=OutboundUpdate.UNSENT).exists()
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.CANDIDATE_ANONYMISED).count() == 1
