@@ -3,6 +3,8 @@ row on the status page (never "Working" when it is not)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -168,3 +170,57 @@ def test_a_disabled_integration_is_off(integration: AtsIntegration) -> None:
     integration.refresh_from_db()
 
     assert deletions_honoured_health(integration).label == "Off"
+
+
+# --- the REST API -----------------------------------------------------------------------------
+
+
+def _api_url(integration: AtsIntegration) -> str:
+    return f"/api/v1/integrations/{integration.public_id}/deletion-policy/"
+
+
+def test_the_api_reads_and_sets_the_policy(
+    token_client: Any, admin_user: Any, integration: AtsIntegration
+) -> None:
+    client = token_client(admin_user)
+
+    before = client.get(_api_url(integration))
+    after = client.put(
+        _api_url(integration), {"policy": "anonymise"}, content_type="application/json"
+    )
+
+    assert before.status_code == 200
+    assert before.json()["policy"] == "unlink"
+    assert before.json()["polled_at"] is None
+    assert after.status_code == 200
+    assert after.json()["policy"] == "anonymise"
+    assert DeletionSettings.objects.get(integration=integration).policy == "anonymise"
+
+
+def test_the_api_refuses_a_bad_policy_with_a_clear_error_and_changes_nothing(
+    token_client: Any, admin_user: Any, integration: AtsIntegration
+) -> None:
+    response = token_client(admin_user).put(
+        _api_url(integration), {"policy": "shred"}, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert "policy" in response.json()["error"]["fields"]
+    assert not DeletionSettings.objects.filter(integration=integration).exists()
+
+
+def test_the_api_is_for_admins_of_the_organization_only(
+    token_client: Any, recruiter_user: Any, outsider_user: Any, integration: AtsIntegration
+) -> None:
+    body = {"policy": "anonymise"}
+
+    recruiter = token_client(recruiter_user).put(
+        _api_url(integration), body, content_type="application/json"
+    )
+    outsider = token_client(outsider_user).put(
+        _api_url(integration), body, content_type="application/json"
+    )
+
+    assert recruiter.status_code == 403
+    assert outsider.status_code == 404
+    assert not DeletionSettings.objects.filter(integration=integration).exists()
