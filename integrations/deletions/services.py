@@ -29,6 +29,7 @@ from integrations.models import (
     OpportunityLink,
     OutboundUpdate,
 )
+from integrations.status.refresh import status_refresh_request
 from karatlever.accounts.models import User
 from karatlever.errors import ApplicationError
 from karatlever.hiring.models import CandidacyEvent
@@ -96,6 +97,8 @@ def deletion_policy_set(
             summary=f"Deleted candidates: {Policy(policy).label.split(':')[0].lower()}",
             detail={"from": before, "to": policy},
         )
+        # The status page shows the policy: recompute it on commit.
+        status_refresh_request(integration_id=integration.pk, reason="Deletion policy changed")
     return row
 
 
@@ -288,6 +291,12 @@ def deletion_poll_record(
     now = timezone.now()
     rows = DeletionSettings.objects.filter(integration=integration)
     if error:
+        first = rows.filter(poll_error="").exists()
         rows.update(poll_error=error[:1000], poll_error_at=now)
+        if first:
+            # The status page's check of the poll now fails: recompute it on commit.
+            status_refresh_request(
+                integration_id=integration.pk, reason="The check of deleted candidates failed"
+            )
     else:
         rows.update(deleted_cursor_ms=cursor_ms, polled_at=now, poll_error="", poll_error_at=None)

@@ -8,11 +8,18 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from integrations import ats
 from integrations.connection.services.audit import audit_entry_record
-from integrations.models import AtsIntegration, AuditEntry, OutboundSettings, OutboundUpdate
+from integrations.models import (
+    AtsIntegration,
+    AuditEntry,
+    OpportunityLink,
+    OutboundSettings,
+    OutboundUpdate,
+)
 from integrations.outbound.services.drain import timeline_record
 from integrations.outbound.services.enqueue import drain_publish
 from integrations.outbound.services.notes import OutboundError, outbound_settings_get
@@ -42,6 +49,16 @@ def outbound_update_retry(*, update: OutboundUpdate, actor: User | None) -> bool
         updated = (
             OutboundUpdate.objects.filter(pk=update.pk)
             .filter(status__in=(Status.PENDING, Status.DEAD, Status.CANCELLED))
+            # Only while the opportunity is still linked: one deleted or anonymised in the ATS
+            # is unlinked and never written to again (integrations/deletions/).
+            .filter(
+                Exists(
+                    OpportunityLink.objects.filter(
+                        integration_id=OuterRef("integration_id"),
+                        opportunity_id=OuterRef("opportunity_id"),
+                    )
+                )
+            )
             .update(
                 status=Status.PENDING,
                 attempts=0,

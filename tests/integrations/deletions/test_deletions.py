@@ -22,6 +22,7 @@ from integrations.models import (
     OpportunityLink,
     OutboundUpdate,
 )
+from integrations.outbound.services.actions import outbound_update_retry
 from integrations.outbound.services.drain import outbound_drain
 from karatlever.accounts.models import User
 from karatlever.hiring.models import Candidacy, CandidacyEvent, KaratStatus, Milestone, Role
@@ -94,9 +95,11 @@ def test_a_deleted_candidate_is_unlinked_and_its_pending_updates_are_cancelled(
     assert entry.detail["policy"] == DeletionSettings.Policy.UNLINK
     assert name not in entry.summary
     assert _writes(lever) == []  # nothing is ever written to Lever about a deletion
-    # The outbox has nothing left to send to the deleted opportunity.
+    # The outbox has nothing left to send to the deleted opportunity, even on "Retry now".
+    assert outbound_update_retry(update=update, actor=None) is False
     outbound_drain(integration_id=hooked.pk)
     assert _writes(lever) == []
+    assert OutboundUpdate.objects.get(pk=update_id).status == OutboundUpdate.Status.CANCELLED
 
 
 def test_a_deletion_whose_data_names_a_candidate_still_in_lever_changes_nothing(
