@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 import requests
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from integrations.deletions.services import deletion_policy_set
@@ -305,6 +307,7 @@ def test_an_anonymised_deleted_candidate_leaves_no_personal_data_anywhere(
     roles: list[Role],
     invitable: list[str],
     admin_user: User,
+    admin_client: Client,
 ) -> None:
     # given: a candidate invited from Lever, emailed, interviewed, with results, notes posted,
     # a webhook received and one more update waiting
@@ -358,3 +361,10 @@ def test_an_anonymised_deleted_candidate_leaves_no_personal_data_anywhere(
     assert candidacy.events.filter(kind=CandidacyEvent.Kind.ANONYMISED).exists()
     assert not OutboundUpdate.objects.filter(status__in=OutboundUpdate.UNSENT).exists()
     assert AuditEntry.objects.filter(action=AuditEntry.Action.CANDIDATE_ANONYMISED).count() == 1
+    # ...and the candidacy's page says what happened, without a link to Lever
+    page = admin_client.get(reverse("hiring:candidate-detail", kwargs={"code": candidacy.code}))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Unlinked from the ATS" in html or "no longer linked" in html
+    assert "Personal data erased" in html
+    assert f"candidates/{opportunity_id}" not in html
