@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.admin.models import LogEntry
 from django.db import transaction
 from django.db.models import F, Q, TextField
 from django.db.models.functions import Cast
@@ -127,7 +128,8 @@ def _personal_erase(
 ) -> None:
     """Erase ``personal`` from the rows around the candidacy that copied it: invitation
     emails (whole: they are nothing but the candidate's), invite previews, outbound payloads,
-    the group's audit log, the automatic invite's last action and status snapshots."""
+    the group's audit log, Django admin's history, the automatic invite's last action and
+    status snapshots."""
     InvitationEmail.objects.filter(candidacy_id=candidacy_id).update(
         to="", subject="", body="", html_body="", last_error=""
     )
@@ -163,6 +165,14 @@ def _personal_erase(
     ):
         AutoInviteRule.objects.filter(pk=rule.pk).update(
             last_action=text_erase(rule.last_action, personal)[:300]
+        )
+    # Django admin's history names the candidacy ("<name> — <role>") of every edit made there.
+    for log in LogEntry.objects.filter(matching("object_repr") | matching("change_message")).only(
+        "pk", "object_repr", "change_message"
+    ):
+        LogEntry.objects.filter(pk=log.pk).update(
+            object_repr=text_erase(log.object_repr, personal)[:200],
+            change_message=text_erase(log.change_message, personal),
         )
     snapshots = IntegrationStatus.objects.filter(
         integration__group_id=integration.group_id

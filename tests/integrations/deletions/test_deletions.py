@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import pytest
 import requests
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -336,6 +338,14 @@ def test_an_anonymised_deleted_candidate_leaves_no_personal_data_anywhere(
     candidacy.refresh_from_db()
     candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.REDO)
     assert OutboundUpdate.objects.filter(status=OutboundUpdate.Status.PENDING).exists()
+    LogEntry.objects.create(  # an edit in Django's admin names the candidacy
+        user=admin_user,
+        content_type=ContentType.objects.get_for_model(Candidacy),
+        object_id=str(candidacy.pk),
+        object_repr=str(candidacy),
+        action_flag=CHANGE,
+        change_message=f"Changed the email to {email}",
+    )
     before = _database_text()
     assert name.lower() in before
     assert email.lower() in before
