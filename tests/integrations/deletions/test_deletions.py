@@ -17,7 +17,7 @@ from django.utils import timezone
 from integrations.deletions.services import deletion_policy_set
 from integrations.invites.services.create import invite_urls
 from integrations.invites.services.emails import invitation_email_send
-from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer
+from integrations.lever.sandbox import DEMO_API_KEY, KARAT_PERMISSIONS, SandboxServer
 from integrations.models import (
     AtsIntegration,
     AuditEntry,
@@ -378,3 +378,47 @@ def test_an_anonymised_deleted_candidate_leaves_no_personal_data_anywhere(
     assert "Unlinked from the ATS" in html or "no longer linked" in html
     assert "Personal data erased" in html
     assert f"candidates/{opportunity_id}" not in html
+
+
+# --- a key without the permission to read opportunities --------------------------------------
+
+
+def _without_opportunity_reads(integration: AtsIntegration, lever: SandboxServer) -> None:
+    key = lever.create_api_key(
+        [p for p in KARAT_PERMISSIONS if not p.startswith("opportunities:")], label="no reads"
+    )
+    integration.api_key, integration.api_key_last4 = key, key[-4:]
+    integration.save(update_fields=["api_key", "api_key_last4"])
+
+
+def test_a_key_that_may_not_read_opportunities_fails_the_delivery_and_changes_nothing(
+    hooked: AtsIntegration, lever: SandboxServer, invitable: list[str]
+) -> None:
+    candidacy = _link(hooked, lever, invitable[0])
+    lever.delete_candidate(invitable[0])
+    _without_opportunity_reads(hooked, lever)
+    delivery_id = record(hooked, DELETED, {"opportunityId": invitable[0]})
+
+    assert processing.delivery_process(delivery_id=delivery_id) == Status.FAILED
+
+    assert "permission" in WebhookDelivery.objects.get(pk=delivery_id).error
+    assert OpportunityLink.objects.filter(candidacy=candidacy).exists()
+    hooked.refresh_from_db()
+    assert hooked.last_error  # the integration needs an admin: shown on its pages
+
+
+def test_a_key_that_may_not_read_opportunities_fails_the_poll_visibly(
+    hooked: AtsIntegration, lever: SandboxServer, invitable: list[str]
+) -> None:
+    from integrations.deletions.health import deletions_honoured_health
+
+    _link(hooked, lever, invitable[0])
+    _without_opportunity_reads(hooked, lever)
+
+    assert deletions.deleted_opportunities_reconcile(integration_id=hooked.pk) is None
+
+    row = DeletionSettings.objects.get(integration=hooked)
+    assert "permission" in row.poll_error
+    health = deletions_honoured_health(hooked)
+    assert health.level == "warn"
+    assert health.label != "Working"
