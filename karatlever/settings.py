@@ -10,6 +10,7 @@ import django_stubs_ext
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 # Lets mypy's generic Django classes (ModelAdmin[Model], TextField[str, str]) be subscripted.
 django_stubs_ext.monkeypatch()
@@ -230,6 +231,52 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=2)
 CELERY_TIMEZONE = "UTC"
+# Queues by urgency (docs/operations.md, "Queues and workers"), so a long posting sync or a
+# backlog of Lever updates never delays webhook processing or the invite batch a recruiter is
+# watching. A worker started without -Q consumes all three (tests, benches, a one-worker
+# deployment); production runs one worker per queue (docker-compose.yml, bin/run-local).
+# Every task is routed here by name; tests/test_queues.py fails on a task that is not.
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name), routing_key=name) for name in ("urgent", "outbound", "background")
+)
+CELERY_TASK_DEFAULT_QUEUE = "urgent"
+CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
+    name: {"queue": queue}
+    for queue, names in {
+        # Someone is waiting: a webhook to apply, an invite batch on screen, an invitation email,
+        # a key being checked, "Check again" on the status page.
+        "urgent": (
+            "webhooks.tasks.delivery_process",
+            "webhooks.tasks.delivery_process_many",
+            "integrations.tasks.invite_batch_preview",
+            "integrations.tasks.invite_batch_invite",
+            "integrations.tasks.invitation_email_send",
+            "integrations.tasks.api_key_validate",
+            "integrations.tasks.integration_status_compute",
+        ),
+        # Writes to Lever: paced by the key's rate limit, so a backlog may take minutes.
+        "outbound": (
+            "integrations.tasks.outbound_drain",
+            "integrations.tasks.outbound_sweep",
+        ),
+        # Syncs, reconciliation and housekeeping: long or periodic, nobody waits on them. The
+        # sweepers only republish due rows; what they republish is routed by its own name.
+        "background": (
+            "integrations.tasks.postings_sync",
+            "integrations.tasks.postings_sync_due",
+            "integrations.tasks.api_key_checks_resume",
+            "integrations.tasks.api_keys_recheck_due",
+            "integrations.tasks.invite_batches_resume",
+            "integrations.tasks.invitation_emails_sweep",
+            "integrations.tasks.integration_statuses_refresh_all",
+            "webhooks.tasks.delivery_sweep",
+            "webhooks.tasks.delivery_prune",
+            "webhooks.tasks.integration_reconcile",
+            "webhooks.tasks.reconcile_all",
+        ),
+    }.items()
+    for name in names
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic tasks register themselves here (see each app's tasks.py / celery.py): name ->
 # {"task": dotted task name, "schedule": seconds between runs}.

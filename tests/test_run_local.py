@@ -23,6 +23,8 @@ from integrations.lever.sandbox.demo import DEMO_API_KEY, demo_opportunity_ids
 ROOT = Path(__file__).resolve().parent.parent
 RUN_LOCAL = ROOT / "bin" / "run-local"
 PY = sys.executable
+# What `make run` starts: web, one Celery worker per queue, beat and the sandbox.
+PROCESSES = ("web", "urgent", "outbound", "background", "beat", "sandbox")
 
 
 def _start(*commands: str, grace: float = 5.0) -> subprocess.Popen[str]:
@@ -228,8 +230,8 @@ def test_the_make_run_stack_serves_the_demo_end_to_end_and_stops_on_ctrl_c(tmp_p
     for secret in ("django-secret-key", "field-encryption-keys"):
         assert f"created {tmp_path / 'var' / secret}" in output
     assert "Demo webhooks → http://127.0.0.1:" in output
-    for name in ("web", "worker", "beat", "sandbox"):
-        assert f"{name:<8}| started (pid" in output
+    for name in PROCESSES:
+        assert f"{name:<10}| started (pid" in output
     assert readyz == (200, b'{"database": {"ok": true}, "broker": {"ok": true}}')
     # The sandbox answers like Lever: no key, no data.
     assert sandbox[0] == 401
@@ -240,7 +242,7 @@ def test_the_make_run_stack_serves_the_demo_end_to_end_and_stops_on_ctrl_c(tmp_p
     assert stage == "offer"
     assert key_status == "valid"
     assert process.returncode == 0
-    for name in ("web", "worker", "beat", "sandbox"):
+    for name in PROCESSES:
         pid = _pid_from(lines, name)
         assert not _alive(pid), name
     assert "got SIGINT; stopping all" in rest
