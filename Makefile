@@ -34,7 +34,7 @@ $(STAMP): $(LOCK) pyproject.toml | $(BIN)/python
 	@echo "Installing Python packages into $(VENV) from $(LOCK) (first run: about half a minute; again only when the lock changes)…"
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	$(BIN)/python bin/check-lock
+	$(BIN)/python bin/check_lock.py
 	@echo "Python packages installed."
 	touch $@
 
@@ -52,7 +52,7 @@ lock:  ## rewrite requirements/*.txt (hashed pins) from pyproject.toml; LOCK_ARG
 	$(LOCK_TOOLS)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	  --no-emit-index-url --no-emit-find-links \
 	  --constraint requirements/dev.txt --output-file requirements/base.txt pyproject.toml
-	$(LOCK_TOOLS)/bin/python bin/check-lock
+	$(LOCK_TOOLS)/bin/python bin/check_lock.py
 
 # Browser tests drive Debian's chromium through Playwright; never a browser download.
 browser:
@@ -79,7 +79,7 @@ test-clock-ahead: init-local  ## the suite on a clock a year ahead (a time bomb 
 # makemigrations runs the system checks, which want the local secrets (init-local makes them once).
 # mypy checks the `files` of [tool.mypy] in pyproject.toml (strict for the product code).
 lint: init-local  ## the lock agrees with pyproject.toml, ruff check and format, migrations up to date, mypy
-	$(BIN)/python bin/check-lock
+	$(BIN)/python bin/check_lock.py
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run

@@ -1,4 +1,4 @@
-"""The lock (requirements/*.txt): bin/check-lock fails when pyproject.toml and the lock disagree,
+"""The lock (requirements/*.txt): bin/check_lock.py fails when pyproject.toml and the lock disagree,
 and make, .ci/run (through make) and the Dockerfile all install from it."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECK_LOCK = ROOT / "bin" / "check-lock"
+CHECK_LOCK = ROOT / "bin" / "check_lock.py"
 
 
 def _check(root: Path) -> subprocess.CompletedProcess[str]:
@@ -129,7 +129,7 @@ def test_make_installs_from_the_lock_with_hashes_and_again_when_it_changes() -> 
     assert "pip install --quiet --require-hashes -r $(LOCK)" in stamp_rule.group(1)
     assert "--no-deps -e ." in stamp_rule.group(1)
     assert "LOCK := requirements/dev.txt" in makefile
-    assert re.search(r"(?m)^lint:.*\n\t\$\(BIN\)/python bin/check-lock$", makefile)
+    assert re.search(r"(?m)^lint:.*\n\t\$\(BIN\)/python bin/check_lock.py$", makefile)
 
 
 def test_the_image_installs_the_production_lock_on_an_exact_base_image() -> None:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check that the lock files (requirements/*.txt) agree with pyproject.toml: fast and offline.
 
-Usage: bin/check-lock [--root DIR]   (exit 0: they agree; 1: what disagrees, one line each)
+Usage: bin/check_lock.py [--root DIR]   (exit 0: they agree; 1: what disagrees, one line each)
 
 The locks are written by `make lock` (pip-compile with hashes). They disagree with
 pyproject.toml when:
