@@ -10,6 +10,7 @@ from urllib.parse import quote, unquote
 
 from integrations.lever.sandbox.permissions import CONFIDENTIAL_ACCESS
 from integrations.lever.sandbox.state import ORIGINS, Sandbox, SandboxError, bad_request, not_found
+from integrations.lever.sandbox.store import now_ms
 from integrations.lever.sandbox.web import Request, Response
 
 POSTING_STATES = ("published", "internal", "closed", "draft", "pending", "rejected")
@@ -220,7 +221,8 @@ def list_opportunities(sb: Sandbox, req: Request) -> Response:
     archived_posting_ids = set(req.args("archived_posting_id"))
     reasons = set(req.args("archive_reason_id"))
     listed = _listed(req, confidentiality)
-    now = sb.now() if snoozed is not None else 0
+    # The wall clock, not sb.now(): a read must not move the write clock.
+    now = now_ms()
 
     def keep(d: dict[str, Any]) -> bool:
         if not listed(d):

@@ -19,6 +19,7 @@ from integrations.lever.sandbox.state import (
     SandboxError,
     bad_request,
 )
+from integrations.lever.sandbox.store import now_ms
 from integrations.lever.sandbox.web import Request, Response, Router
 
 if TYPE_CHECKING:
@@ -217,7 +218,7 @@ class Control:
                 back=back,
             )
         )
-        snoozed = bool(doc.get("snoozedUntil")) and doc["snoozedUntil"] > self.sb.now()
+        snoozed = bool(doc.get("snoozedUntil")) and doc["snoozedUntil"] > now_ms()
         parts.append(
             self._form(
                 f"/candidates/{oid}/snooze",
@@ -358,7 +359,7 @@ class Control:
 
     def form_snooze(self, req: Request) -> Response:
         # A day from now: ?snoozed=true lists it until then (Lever's snoozedUntil, ms).
-        until = self.sb.now() + 86_400_000 if self._field(req, "snooze") == "on" else None
+        until = now_ms() + 86_400_000 if self._field(req, "snooze") == "on" else None
         self.sb.set_snoozed(req.params["id"], until)
         return self._back(req, self._default_back(req))
 
