@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -345,6 +346,11 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
+    # Per token and per user, counted in the shared cache (API throttling below).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "karatlever.api_throttles.ApiTokenRateThrottle",
+        "karatlever.api_throttles.ApiUserRateThrottle",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "karatlever API",
@@ -370,6 +376,32 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
     "AUTO_REFRESH": False,
 }
+
+# API throttling (karatlever/api_throttles.py): requests allowed per API token and per user (all
+# their tokens and their session together), in DRF's syntax ("120/min"; s, min, hour, day);
+# empty turns one off. Past it: 429 with Retry-After. Counted in the cache API_THROTTLE_CACHE,
+# shared by every web replica (Redis when REDIS_URL is set).
+_THROTTLE_RATE = r"^([1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day))?$"
+
+
+def _throttle_rate(name: str, default: str) -> str:
+    rate: str = env.str(name, default=default).strip()
+    if not re.match(_THROTTLE_RATE, rate):
+        raise ImproperlyConfigured(
+            f'{name} ({rate!r}) must be "<requests>/<s|min|hour|day>", e.g. "{default}", or '
+            "empty to turn it off."
+        )
+    return rate
+
+
+API_THROTTLE_TOKEN_RATE = _throttle_rate("API_THROTTLE_TOKEN_RATE", "120/min")
+API_THROTTLE_USER_RATE = _throttle_rate("API_THROTTLE_USER_RATE", "300/min")
+API_THROTTLE_CACHE = env.str("API_THROTTLE_CACHE", default="default")
+if API_THROTTLE_CACHE not in CACHES:
+    raise ImproperlyConfigured(
+        f"API_THROTTLE_CACHE ({API_THROTTLE_CACHE!r}) is not a cache in CACHES "
+        f"({', '.join(CACHES)})."
+    )
 
 # Content-Security-Policy on every response (django-csp 4). Console pages load only their own
 # static files: no inline scripts, styles or event handlers (templates/ and static/ keep it so).

@@ -19,6 +19,7 @@ from integrations.lever.sandbox.state import (
     SandboxError,
     bad_request,
 )
+from integrations.lever.sandbox.store import now_ms
 from integrations.lever.sandbox.web import Request, Response, Router
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class Control:
             ("POST", "/candidates/{id}/unarchive", self.form_unarchive),
             ("POST", "/candidates/{id}/hire", self.form_hire),
             ("POST", "/candidates/{id}/confidential", self.form_confidential),
+            ("POST", "/candidates/{id}/snooze", self.form_snooze),
             ("GET", "/settings/integrations", self.keys_page),
             ("POST", "/settings/integrations/keys", self.form_key_create),
             ("POST", "/settings/integrations/keys/{id}/revoke", self.form_key_revoke),
@@ -216,6 +218,15 @@ class Control:
                 back=back,
             )
         )
+        snoozed = bool(doc.get("snoozedUntil")) and doc["snoozedUntil"] > now_ms()
+        parts.append(
+            self._form(
+                f"/candidates/{oid}/snooze",
+                f"<input type='hidden' name='snooze' value='{'off' if snoozed else 'on'}'>",
+                "Wake" if snoozed else "Snooze 1 day",
+                back=back,
+            )
+        )
         return " ".join(parts)
 
     # --- pages ----------------------------------------------------------------------------
@@ -344,6 +355,12 @@ class Control:
 
     def form_confidential(self, req: Request) -> Response:
         self.sb.set_confidentiality(req.params["id"], self._field(req, "confidential") == "on")
+        return self._back(req, self._default_back(req))
+
+    def form_snooze(self, req: Request) -> Response:
+        # A day from now: ?snoozed=true lists it until then (Lever's snoozedUntil, ms).
+        until = now_ms() + 86_400_000 if self._field(req, "snooze") == "on" else None
+        self.sb.set_snoozed(req.params["id"], until)
         return self._back(req, self._default_back(req))
 
     def keys_page(
@@ -556,7 +573,7 @@ class Control:
                     "GET /_control/deliveries[?event=&limit=]",
                     "GET /_control/deliveries/wait[?timeout=]",
                     "POST /_control/opportunities/{id}/stage|archive|unarchive|hire"
-                    "|confidential|merge",
+                    "|confidential|merge|snooze",
                     "POST /_control/keys",
                     "POST /_control/postings",
                     "POST|DELETE /_control/postings/{id}",
@@ -637,6 +654,8 @@ class Control:
                 raise bad_request("contact must be a contact id (or absent for a new one)")
             self.sb.merge_contact(oid, into)
             doc = self.sb.opportunity(oid)
+        elif action == "snooze":
+            doc = self.sb.set_snoozed(oid, body.get("until"))
         else:
             raise SandboxError(404, "ResourceNotFound", f"unknown action {action!r}")
         return Response.json({"data": self.sb.public(doc)})
