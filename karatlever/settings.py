@@ -313,7 +313,11 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI and ReDoc from drf-spectacular-sidecar's static files, never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
+    # No deep links: Swagger UI puts each one (a link) inside the operation's toggle button,
+    # which axe refuses as nested interactive controls (tests/browser/test_api_docs_accessibility.py).
+    # No ReDoc either: only Swagger UI is served (/api/docs/), so REDOC_DIST is not set.
+    # Syntax highlighting off: its dark "agate" theme colours JSON below contrast minimums.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False, "syntaxHighlight": {"activated": False}},
 }
 # API tokens: only a hash is stored (accounts.ApiToken); the token is shown once when made.
 KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105 (a model name)
