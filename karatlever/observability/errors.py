@@ -88,7 +88,7 @@ def sentry_options(*, dsn: str, environment: str) -> dict[str, Any]:
         "integrations": [DjangoIntegration(), CeleryIntegration()],
         # Errors only: no performance tracing (its spans would carry URLs and SQL).
         "traces_sample_rate": 0.0,
-        "send_default_pii": False,
+        # send_default_pii stays at its default, off (no user ids, IPs or cookies).
         "include_local_variables": False,
         "max_request_body_size": "never",
         "before_send": event_scrubbed,
