@@ -11,7 +11,8 @@ and each process's files are named by host name and process id so containers sha
 never write the same file. Values that live in the database (backlogs, ages, dead letters) are
 not counted here at all: collector.py reads them at scrape time.
 
-Only counters and histograms live here (they sum correctly across processes, dead ones
+Every instrument has labels, so no value (and no file) exists before its first use. Only
+counters and histograms live here (they sum correctly across processes, dead ones
 included); no gauges, whose multiprocess semantics depend on processes being alive.
 
 Label values are bounded and never secret: an ATS name, an outcome code, an HTTP status, a task
@@ -24,6 +25,7 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from prometheus_client import Counter, Histogram, values
@@ -40,14 +42,27 @@ def directory() -> Path:
     return Path(settings.METRICS_DIR)
 
 
+_made: set[Path] = set()
+
+
 def _multiprocess_mode_enable() -> None:
     """Point prometheus-client at ``METRICS_DIR`` before any instrument exists (it reads the
-    directory from the environment variable when each value is created)."""
-    directory().mkdir(parents=True, exist_ok=True)
+    directory from the environment variable when each value is created). The folder is made
+    when the first value is (a labelled instrument's first use), not on import: importing the
+    app creates nothing on disk (tests/test_settings.py)."""
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory())
-    values.ValueClass = values.MultiProcessValue(  # type: ignore[no-untyped-call]
+    mmaped = values.MultiProcessValue(  # type: ignore[no-untyped-call]
         process_identifier=_process_identifier
     )
+
+    def value(*args: Any, **kwargs: Any) -> Any:
+        folder = directory()
+        if folder not in _made:
+            folder.mkdir(parents=True, exist_ok=True)
+            _made.add(folder)
+        return mmaped(*args, **kwargs)
+
+    values.ValueClass = value
 
 
 _multiprocess_mode_enable()
@@ -69,7 +84,8 @@ webhook_deliveries_processed = Counter(
 )
 webhook_processing_lag = Histogram(
     "karatlever_webhook_processing_lag_seconds",
-    "Seconds from receiving a webhook delivery to its processed or ignored end.",
+    "Seconds from receiving a webhook delivery to its end, by status (processed, ignored).",
+    ["status"],
     buckets=_LAG_BUCKETS,
 )
 lever_requests = Counter(

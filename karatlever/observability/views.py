@@ -39,6 +39,8 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     if not _authorized(request):
         raise Http404
     registry = CollectorRegistry()
+    # No process may have counted anything yet (the folder is made on the first count).
+    metrics.directory().mkdir(parents=True, exist_ok=True)
     multiprocess.MultiProcessCollector(  # type: ignore[no-untyped-call]
         registry, path=str(metrics.directory())
     )

@@ -51,6 +51,7 @@ def sample(name: str, labels: dict[str, str] | None = None) -> float:
     """The value of one sample summed over every process sharing METRICS_DIR (0 if absent),
     as /metrics reports it."""
     registry = CollectorRegistry()
+    metrics.directory().mkdir(parents=True, exist_ok=True)
     multiprocess.MultiProcessCollector(registry, path=str(metrics.directory()))
     value = registry.get_sample_value(name, labels or {})
     return value or 0.0

@@ -149,7 +149,7 @@ def delivery_process(*, delivery_id: int) -> str | None:
     metrics.webhook_deliveries_processed.labels(status).inc()
     if status in (Status.PROCESSED, Status.IGNORED):
         lag = (timezone.now() - delivery.received_at).total_seconds()
-        metrics.webhook_processing_lag.observe(max(0.0, lag))
+        metrics.webhook_processing_lag.labels(status).observe(max(0.0, lag))
     return status
 
 
