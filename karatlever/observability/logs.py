@@ -24,8 +24,10 @@ from karatlever.observability.context import FIELDS
 _SECRET_NAMES = re.compile(r"key|secret|token|password|passwd|authorization|cookie|signature", re.I)
 # The request id is a token by name only: keep it.
 _ALLOWED = frozenset(FIELDS)
-# LogContextFilter's plain-format helper; the JSON line has the fields themselves.
-_SKIPPED = frozenset({"log_context", "color_message"})
+# LogContextFilter's plain-format helper (the JSON line has the fields themselves), and the
+# HttpRequest django.request attaches: its repr is the full path, query string included, which
+# may carry a token (the message already names the path).
+_SKIPPED = frozenset({"log_context", "color_message", "request"})
 
 
 class JsonFormatter(_JsonFormatter):

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.test import RequestFactory
 
 from karatlever.observability.context import LogContextFilter, log_context
 from karatlever.observability.logs import JsonFormatter
@@ -139,3 +140,16 @@ def test_an_unknown_log_format_is_refused() -> None:
 
     assert result.returncode != 0
     assert 'LOG_FORMAT must be "plain" or "json"' in result.stderr
+
+
+def test_djangos_request_object_is_left_out_its_query_string_may_carry_a_token(
+    rf: RequestFactory,
+) -> None:
+    request = rf.get("/settings/?token=canary-query-token")
+    record = _record("Not Found: %s", request.path, request=request, status_code=404)
+
+    data = json.loads(JsonFormatter().format(record))
+
+    assert "canary-query-token" not in json.dumps(data)
+    assert data["message"] == "Not Found: /settings/"
+    assert data["status_code"] == 404

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import responses
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
@@ -201,3 +202,18 @@ def test_counters_of_other_processes_are_summed(scraper: Client) -> None:
 
     after = _scrape(scraper)[("karatlever_webhook_requests_total", tuple(sorted(labels.items())))]
     assert after == before + 5
+
+
+def test_a_database_that_cannot_be_read_still_answers_saying_so(scraper: Client) -> None:
+    # A real failure of the scrape's queries: the inbox table is gone (rolled back after the
+    # test; SQLite and PostgreSQL both undo DDL with the test's transaction).
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE webhooks_webhookdelivery RENAME TO webhooks_gone")
+
+    response = scraper.get("/metrics")
+
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "karatlever_metrics_database_up 0.0" in text
+    assert "karatlever_webhook_backlog" not in text
+    assert "webhooks_gone" not in text  # the reason stays in the server log
