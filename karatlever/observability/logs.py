@@ -55,9 +55,11 @@ class JsonFormatter(_JsonFormatter):
                 log_data[name] = value
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        # "time" first: lines read in order of time, level, logger, message.
+        ordered = {"time": log_data.pop("time", None), **log_data}
         return {
             key: _scrubbed(value)
-            for key, value in log_data.items()
+            for key, value in ordered.items()
             if key in _ALLOWED or (key not in _SKIPPED and not _SECRET_NAMES.search(key))
         }
 
