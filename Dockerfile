@@ -21,8 +21,8 @@ RUN pip install --require-hashes --no-deps -r requirements/base.txt
 
 COPY . .
 RUN useradd --create-home --uid 10001 karat \
-    && mkdir -p /app/var \
-    && chown -R karat /app/var
+    && mkdir -p /app/var /metrics \
+    && chown -R karat /app/var /metrics
 USER karat
 
 EXPOSE 8000

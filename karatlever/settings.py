@@ -95,6 +95,9 @@ MIGRATION_MODULES = {"knox": None}
 DEFAULT_EXCEPTION_REPORTER_FILTER = "karatlever.middleware.SecretsHiddenReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "karatlever.middleware.SecretsHiddenExceptionReporter"
 MIDDLEWARE = [
+    # First: every answer (redirects and 503s included) carries X-Request-ID, and every log line
+    # of the request its id (karatlever/observability/middleware.py).
+    "karatlever.observability.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside the sessions: a database error while saving one is answered 503 too.
@@ -366,7 +369,11 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI and ReDoc from drf-spectacular-sidecar's static files, never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
+    # No deep links: Swagger UI puts each one (a link) inside the operation's toggle button,
+    # which axe refuses as nested interactive controls (tests/browser/test_api_docs_accessibility.py).
+    # No ReDoc either: only Swagger UI is served (/api/docs/), so REDOC_DIST is not set.
+    # Syntax highlighting off: its dark "agate" theme colours JSON below contrast minimums.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False, "syntaxHighlight": {"activated": False}},
 }
 # API tokens: only a hash is stored (accounts.ApiToken); the token is shown once when made.
 KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105 (a model name)
@@ -704,3 +711,38 @@ CELERY_BEAT_SCHEDULE["integrations-outbound-sweep"] = {
     "task": "integrations.tasks.outbound_sweep",
     "schedule": float(OUTBOUND_SWEEP_INTERVAL_SECONDS),
 }
+
+# ---------------------------------------------------------------------------------------------
+# Observability: log format, metrics, error tracking (docs/operations.md, karatlever/observability/)
+# ---------------------------------------------------------------------------------------------
+
+# "plain" (one text line per record) or "json" (one JSON object per line). Either way every
+# line carries the request id and, when it concerns one, the integration, webhook delivery or
+# outbound update (karatlever/observability/context.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f'LOG_FORMAT must be "plain" or "json", not {LOG_FORMAT!r}.')
+LOGGING["filters"]["log_context"] = {  # type: ignore[index]
+    "()": "karatlever.observability.context.LogContextFilter"
+}
+LOGGING["formatters"]["plain"]["format"] = (  # type: ignore[index]
+    "%(asctime)s %(levelname)s %(name)s %(message)s%(log_context)s"
+)
+LOGGING["formatters"]["json"] = {"()": "karatlever.observability.logs.JsonFormatter"}  # type: ignore[index]
+LOGGING["handlers"]["console"]["filters"] = ["log_context"]  # type: ignore[index]
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT  # type: ignore[index]
+
+# GET /metrics (Prometheus) answers only with "Authorization: Bearer <this>"; unset, it is 404.
+METRICS_BEARER_TOKEN: str = env.str("METRICS_BEARER_TOKEN", default="")
+# Where every web and worker process writes its counters (prometheus-client's multiprocess
+# mode, under its own variable name); all processes of a deployment must share it.
+METRICS_DIR = Path(env.str("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "metrics")))
+
+# Error tracking (Sentry SDK): off unless SENTRY_DSN is set; events are scrubbed of secrets
+# (karatlever/observability/errors.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production")
+if SENTRY_DSN:
+    from karatlever.observability.errors import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)

@@ -8,6 +8,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from karatlever import views
+from karatlever.observability.views import metrics_view
 
 # The console's error pages, or JSON in the API's error shape under /api/ (karatlever/views.py).
 handler400 = views.bad_request
@@ -44,4 +45,6 @@ urlpatterns = [
         name="api-docs",
     ),
     path("", include("karatlever.health")),
+    # Prometheus metrics, for a scraper with METRICS_BEARER_TOKEN (404 otherwise).
+    path("metrics", metrics_view, name="metrics"),
 ]

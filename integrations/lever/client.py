@@ -37,6 +37,7 @@ from integrations.lever.schemas import (
     User,
     Webhook,
 )
+from karatlever.observability import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -496,7 +497,7 @@ class LeverClient:
         """One HTTP exchange with ``url``; redirects are never followed here (``_send``
         decides), so the key and the body only ever go to ``base_url``'s host."""
         try:
-            return self._session.request(
+            response = self._session.request(
                 method,
                 url,
                 json=json,
@@ -506,13 +507,20 @@ class LeverClient:
                 allow_redirects=False,
             )
         except requests.Timeout as exc:
+            metrics.lever_requests.labels(self._key_hint, method, "error").inc()
             raise LeverConnectionError(
                 f"timed out ({type(exc).__name__})", method=method, path=path
             ) from exc
         except requests.RequestException as exc:
+            metrics.lever_requests.labels(self._key_hint, method, "error").inc()
             raise LeverConnectionError(
                 f"request failed ({type(exc).__name__})", method=method, path=path
             ) from exc
+        # Per key by its last 4 characters at most (what pages show), never the key itself.
+        metrics.lever_requests.labels(self._key_hint, method, str(response.status_code)).inc()
+        if response.status_code == 429:
+            metrics.lever_rate_limited.labels(self._key_hint).inc()
+        return response
 
     def _redirect_target(
         self, method: str, path: str, url: str, response: requests.Response
