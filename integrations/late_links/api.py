@@ -1,0 +1,135 @@
+"""REST API: attach a Lever link to a candidacy that has none, or detach it (members who can
+see the candidacy's group; another organization's candidacy is a 404)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from integrations.api_permissions import ERRORS, IsMember
+from integrations.late_links import services
+from karatlever.accounts.http import signed_in_user
+from karatlever.hiring import selectors as hiring_selectors
+
+_URL_EXPECTED = "Give the Lever candidate link as a string: https://hire.lever.co/candidates/<id>."
+
+_CODES = (
+    "Error codes (`error.code`): no_integration, late_links_off (an admin has not turned the "
+    "feature on), the link's own (empty, not_lever, job_posting, application_search, no_id, "
+    "malformed_id, region_mismatch, too_long, …), unknown_opportunity (deleted, or another "
+    "Lever account's), confidential, key_refused, key_permission, ats_error (400); "
+    "already_linked, opportunity_linked (409); ats_unavailable (503: Lever busy or down, try "
+    "again). Nothing is changed on any error."
+)
+
+
+class LinkOutputSerializer(serializers.Serializer[Any]):
+    opportunity_id = serializers.CharField(help_text="The Lever opportunity now linked")
+    url = serializers.CharField(help_text="The candidate's profile in Lever (canonical form)")
+    candidate_name = serializers.CharField(help_text="The candidate's name in Lever")
+    milestones_queued = serializers.IntegerField(
+        help_text="Milestones queued to be posted to Lever, in milestone order"
+    )
+    milestones_already_posted = serializers.IntegerField(
+        help_text="Milestones this opportunity had been sent before (not sent again)"
+    )
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What to check (the email or posting differ, archived, hired); never blocking",
+    )
+    candidacy = serializers.URLField(help_text="The candidacy's page in the console")
+
+
+class DetachOutputSerializer(serializers.Serializer[Any]):
+    opportunity_id = serializers.CharField(help_text="The Lever opportunity no longer linked")
+    cancelled = serializers.IntegerField(help_text="Waiting updates that will not be sent")
+    in_flight = serializers.IntegerField(help_text="Updates being sent right now (they finish)")
+
+
+class CandidacyLeverLinkApi(APIView):
+    """Attach (POST) or detach (DELETE) a candidacy's Lever link."""
+
+    permission_classes = [IsAuthenticated, IsMember]
+
+    class InputSerializer(serializers.Serializer[Any]):
+        url = serializers.CharField(
+            allow_blank=True,
+            max_length=2000,
+            trim_whitespace=True,
+            help_text="The Lever candidate link, https://hire.lever.co/candidates/<id>",
+            error_messages={
+                "required": _URL_EXPECTED,
+                "null": _URL_EXPECTED,
+                "invalid": _URL_EXPECTED,
+                "max_length": "That is too long to be a Lever candidate link.",
+            },
+        )
+
+    @extend_schema(
+        operation_id="candidacies_lever_link_create",
+        summary="Attach a Lever link to a candidacy that has none; its milestones are posted",
+        description="Reads and checks the link as an invite does (one live link per "
+        "opportunity in the organization), links the candidacy, copies the opportunity's "
+        "stage and archive state, and queues the Lever updates of each milestone the "
+        "candidacy already reached, in milestone order; a milestone this opportunity was "
+        "sent before is never sent again. " + _CODES,
+        request=InputSerializer,
+        responses={
+            201: LinkOutputSerializer,
+            404: None,
+            409: OpenApiResponse(description="Linked already: {error: {code, message}}"),
+            503: OpenApiResponse(description="Lever busy or down: {error: {code, message}}"),
+            **ERRORS,
+        },
+        tags=["candidacies"],
+    )
+    def post(self, request: Request, code: UUID) -> Response:
+        user = signed_in_user(request)
+        candidacy = hiring_selectors.candidacy_get(user=user, code=code)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = services.opportunity_link_attach(
+            candidacy=candidacy, url=serializer.validated_data["url"], actor=user, via="api"
+        )
+        page = reverse("hiring:candidate-detail", kwargs={"code": candidacy.code})
+        data = {
+            "opportunity_id": result.link.opportunity_id,
+            "url": result.link.url,
+            "candidate_name": result.preview.candidate_name,
+            "milestones_queued": result.queued + result.requeued,
+            "milestones_already_posted": result.already_posted,
+            "warnings": services.preview_warnings(candidacy=candidacy, preview=result.preview),
+            "candidacy": request.build_absolute_uri(page),
+        }
+        return Response(LinkOutputSerializer(data).data, status=201)
+
+    @extend_schema(
+        operation_id="candidacies_lever_link_destroy",
+        summary="Detach a candidacy's Lever link; its waiting updates are not sent",
+        description="Audited and on the candidacy's timeline. Error code not_linked (400) "
+        "when the candidacy has no link.",
+        request=None,
+        responses={200: DetachOutputSerializer, 404: None, **ERRORS},
+        tags=["candidacies"],
+    )
+    def delete(self, request: Request, code: UUID) -> Response:
+        user = signed_in_user(request)
+        candidacy = hiring_selectors.candidacy_get(user=user, code=code)
+        result = services.opportunity_link_detach(candidacy=candidacy, actor=user, via="api")
+        return Response(
+            DetachOutputSerializer(
+                {
+                    "opportunity_id": result.opportunity_id,
+                    "cancelled": result.cancelled,
+                    "in_flight": result.in_flight,
+                }
+            ).data
+        )
