@@ -31,7 +31,7 @@ _CODES = (
 )
 
 
-class LinkOutputSerializer(serializers.Serializer[Any]):
+class LeverLinkOutputSerializer(serializers.Serializer[Any]):
     opportunity_id = serializers.CharField(help_text="The Lever opportunity now linked")
     url = serializers.CharField(help_text="The candidate's profile in Lever (canonical form)")
     candidate_name = serializers.CharField(help_text="The candidate's name in Lever")
@@ -48,7 +48,7 @@ class LinkOutputSerializer(serializers.Serializer[Any]):
     candidacy = serializers.URLField(help_text="The candidacy's page in the console")
 
 
-class DetachOutputSerializer(serializers.Serializer[Any]):
+class LeverLinkDetachOutputSerializer(serializers.Serializer[Any]):
     opportunity_id = serializers.CharField(help_text="The Lever opportunity no longer linked")
     cancelled = serializers.IntegerField(help_text="Waiting updates that will not be sent")
     in_flight = serializers.IntegerField(help_text="Updates being sent right now (they finish)")
@@ -59,7 +59,7 @@ class CandidacyLeverLinkApi(APIView):
 
     permission_classes = [IsAuthenticated, IsMember]
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class LeverLinkInputSerializer(serializers.Serializer[Any]):
         url = serializers.CharField(
             allow_blank=True,
             max_length=2000,
@@ -81,9 +81,9 @@ class CandidacyLeverLinkApi(APIView):
         "stage and archive state, and queues the Lever updates of each milestone the "
         "candidacy already reached, in milestone order; a milestone this opportunity was "
         "sent before is never sent again. " + _CODES,
-        request=InputSerializer,
+        request=LeverLinkInputSerializer,
         responses={
-            201: LinkOutputSerializer,
+            201: LeverLinkOutputSerializer,
             404: None,
             409: OpenApiResponse(description="Linked already: {error: {code, message}}"),
             503: OpenApiResponse(description="Lever busy or down: {error: {code, message}}"),
@@ -94,7 +94,7 @@ class CandidacyLeverLinkApi(APIView):
     def post(self, request: Request, code: UUID) -> Response:
         user = signed_in_user(request)
         candidacy = hiring_selectors.candidacy_get(user=user, code=code)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.LeverLinkInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         result = services.opportunity_link_attach(
             candidacy=candidacy, url=serializer.validated_data["url"], actor=user, via="api"
@@ -109,7 +109,7 @@ class CandidacyLeverLinkApi(APIView):
             "warnings": services.preview_warnings(candidacy=candidacy, preview=result.preview),
             "candidacy": request.build_absolute_uri(page),
         }
-        return Response(LinkOutputSerializer(data).data, status=201)
+        return Response(LeverLinkOutputSerializer(data).data, status=201)
 
     @extend_schema(
         operation_id="candidacies_lever_link_destroy",
@@ -117,7 +117,7 @@ class CandidacyLeverLinkApi(APIView):
         description="Audited and on the candidacy's timeline. Error code not_linked (400) "
         "when the candidacy has no link.",
         request=None,
-        responses={200: DetachOutputSerializer, 404: None, **ERRORS},
+        responses={200: LeverLinkDetachOutputSerializer, 404: None, **ERRORS},
         tags=["candidacies"],
     )
     def delete(self, request: Request, code: UUID) -> Response:
@@ -125,7 +125,7 @@ class CandidacyLeverLinkApi(APIView):
         candidacy = hiring_selectors.candidacy_get(user=user, code=code)
         result = services.opportunity_link_detach(candidacy=candidacy, actor=user, via="api")
         return Response(
-            DetachOutputSerializer(
+            LeverLinkDetachOutputSerializer(
                 {
                     "opportunity_id": result.opportunity_id,
                     "cancelled": result.cancelled,
