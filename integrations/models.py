@@ -231,7 +231,8 @@ class OpportunityLink(models.Model):
     Every link is live: there is no unlinked state, a link goes with its candidacy or its
     integration (cascade). ATS opportunity ids are globally unique, so an organization has at
     most one link per opportunity, whichever of its groups (each with its own integration)
-    invited it: the ``opportunity_link_one_per_organization`` constraint.
+    invited it: the ``opportunity_link_one_per_organization`` constraint. A link attached
+    to an existing candidacy later can be detached (deleted): ``integrations/late_links``.
     """
 
     integration = models.ForeignKey(
