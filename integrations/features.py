@@ -120,7 +120,7 @@ FEATURES: tuple[Feature, ...] = (
         "then posts the milestones it already reached, when an admin turns it on.",
         health="integrations.late_links.health.late_links_health",
         settings_section="integrations.late_links.views.settings_section",
-        needs=(ats.CandidateLinks, ats.OpportunityDetails, ats.Writes),
+        needs=(ats.CandidateLinks, ats.OpportunityDetails, ats.Postings, ats.Writes),
     ),
 )
 FEATURES_BY_KEY: Mapping[str, Feature] = {feature.key: feature for feature in FEATURES}

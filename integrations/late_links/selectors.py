@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from integrations import ats
 from integrations.models import AtsIntegration, AuditEntry, LateLinkSettings, OpportunityLink
 from karatlever.hiring.models import Candidacy
 
@@ -17,8 +18,15 @@ def late_link_settings_find(*, integration: AtsIntegration) -> LateLinkSettings 
     return LateLinkSettings.objects.filter(integration=integration).first()
 
 
+# What attaching reads and writes through: the link, the opportunity, the outbound writes.
+NEEDS: tuple[type, ...] = (ats.CandidateLinks, ats.OpportunityDetails, ats.Postings, ats.Writes)
+
+
 def late_links_enabled(*, integration: AtsIntegration) -> bool:
-    """True when an admin turned attaching on and the integration itself is on."""
+    """True when an admin turned attaching on, the integration itself is on, and its ATS
+    offers what attaching needs (``NEEDS``)."""
+    if ats.capabilities_missing(integration.ats, NEEDS):
+        return False
     row = late_link_settings_find(integration=integration)
     return bool(integration.enabled and row is not None and row.enabled)
 

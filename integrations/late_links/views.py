@@ -64,7 +64,8 @@ def attach(request: AuthenticatedHttpRequest, code: uuid.UUID) -> HttpResponse:
             warnings = services.preview_warnings(candidacy=candidacy, preview=preview)
         except services.LateLinkError as exc:
             form_errors_from(form, exc)
-            status = exc.status_code if exc.status_code in (409, 503) else 400
+            # Lever down is the ATS's trouble, not this server's: never a 5xx from the page.
+            status = 409 if exc.status_code == 409 else 400
     elif request.method == "POST":
         status = 400
     return render(

@@ -135,7 +135,7 @@ def test_lever_down_is_a_clear_error_on_the_page(
         attach_url(candidacy), {"url": url_of(invitable[0]), "attach": "1"}
     )
 
-    assert response.status_code == 503
+    assert response.status_code == 400
     assert "busy or unavailable" in response.content.decode()
     assert not OpportunityLink.objects.exists()
 
