@@ -185,10 +185,11 @@ def opportunity_link_preview(*, candidacy: Candidacy, url: str) -> InvitePreview
 def preview_warnings(*, candidacy: Candidacy, preview: InvitePreview) -> list[str]:
     """What the person attaching should look at (never blocking): the ATS's email or posting
     differ from the candidacy's, or the opportunity is archived / hired."""
+    label = _label(integration_of_candidacy(candidacy=candidacy))
     warnings: list[str] = []
     if preview.email and preview.email.lower() != candidacy.candidate_email.lower():
         warnings.append(
-            f"The email in the ATS ({preview.email}) differs from the candidacy's "
+            f"The email in {label} ({preview.email}) differs from the candidacy's "
             f"({candidacy.candidate_email})."
         )
     if preview.role_id is not None and preview.role_id != candidacy.role_id:
@@ -197,10 +198,10 @@ def preview_warnings(*, candidacy: Candidacy, preview: InvitePreview) -> list[st
             f"“{preview.role_title}”, not this candidacy's “{candidacy.role.title}”."
         )
     if preview.hired:
-        warnings.append("The candidate is hired in the ATS.")
+        warnings.append(f"The candidate is hired in {label}.")
     elif preview.archived:
         reason = preview.archive_reason_name or "no reason given"
-        warnings.append(f"The opportunity is archived in the ATS ({reason}).")
+        warnings.append(f"The opportunity is archived in {label} ({reason}).")
     return warnings
 
 
