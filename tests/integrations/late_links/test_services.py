@@ -4,9 +4,11 @@ what waits; every refusal changes nothing."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from integrations.late_links.services import (
@@ -388,3 +390,53 @@ def test_another_organizations_integration_does_not_count(
     opportunity_link_attach(candidacy=candidacy, url=url_of(invitable[0]), actor=None)
 
     assert OpportunityLink.objects.filter(opportunity_id=invitable[0]).count() == 2
+
+
+# --- detach while Lever may have the update already -----------------------------------------------
+
+
+def test_an_update_being_sent_when_detaching_finishes_and_is_not_cancelled(
+    late_integration: AtsIntegration, invitable: list[str]
+) -> None:
+    candidacy = unlinked_candidacy(late_integration, results=False)
+    opportunity_link_attach(candidacy=candidacy, url=url_of(invitable[0]), actor=None)
+    claimed = OutboundUpdate.objects.order_by("sequence").first()
+    assert claimed is not None
+    # As a drain's claim leaves it (integrations/outbound/services/drain.py _claim_next).
+    OutboundUpdate.objects.filter(pk=claimed.pk).update(
+        status=Status.SENDING, claimed_by="worker-1", claimed_at=timezone.now(), attempts=1
+    )
+
+    result = opportunity_link_detach(candidacy=candidacy, actor=None)
+
+    claimed.refresh_from_db()
+    assert claimed.status == Status.SENDING
+    assert result.in_flight == 1
+    assert result.cancelled == OutboundUpdate.objects.count() - 1
+
+
+def test_a_note_whose_answer_was_lost_before_a_detach_is_looked_for_not_sent_twice(
+    late_integration: AtsIntegration, lever: SandboxServer, invitable: list[str]
+) -> None:
+    opportunity_id = invitable[0]
+    candidacy = unlinked_candidacy(late_integration, results=False)
+    opportunity_link_attach(candidacy=candidacy, url=url_of(opportunity_id), actor=None)
+    lever.set_faults(drop_after_apply=1, paths=[f"/v1/opportunities/{opportunity_id}/notes"])
+    drain_service.outbound_drain(integration_id=late_integration.pk, budget_seconds=30)
+    row = OutboundUpdate.objects.get(kind="note")
+    assert (row.status, row.outcome_unknown) == (Status.PENDING, True)
+    assert lever.counters(opportunity_id)["notes"] == 1  # Lever has it; Karat doesn't know
+
+    opportunity_link_detach(candidacy=candidacy, actor=None)
+    again = opportunity_link_attach(candidacy=candidacy, url=url_of(opportunity_id), actor=None)
+    row.refresh_from_db()
+    assert again.requeued == 1
+    assert row.outcome_unknown
+    assert row.outcome_unknown_until is not None
+    with time_machine.travel(row.outcome_unknown_until + timedelta(seconds=1), tick=True):
+        drain_all(late_integration)
+
+    row.refresh_from_db()
+    assert row.status == Status.SENT
+    assert lever.counters(opportunity_id)["notes"] == 1
+    assert row.remote_id == lever.notes(opportunity_id)[0]["id"]
