@@ -14,8 +14,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from integrations.api_permissions import ERRORS, IsMember
-from integrations.late_links import services
+from integrations.api_permissions import ERRORS, IsMember, IsOrganizationAdmin
+from integrations.connection import selectors as connection_selectors
+from integrations.late_links import selectors, services
+from integrations.models import AtsIntegration
 from karatlever.accounts.http import signed_in_user
 from karatlever.hiring import selectors as hiring_selectors
 
@@ -133,3 +135,60 @@ class CandidacyLeverLinkApi(APIView):
                 }
             ).data
         )
+
+
+# --- the integration's setting ------------------------------------------------------------------
+
+
+class LateLinkSettingsSerializer(serializers.Serializer[Any]):
+    enabled = serializers.BooleanField(
+        help_text="Members may attach a Lever link to a candidacy that has none (off by default)",
+        error_messages={
+            "invalid": "Give true or false.",
+            "required": "Give enabled: true or false.",
+            "null": "Give true or false.",
+        },
+    )
+
+
+class LateLinkSettingsApi(APIView):
+    """Read or change whether links may be attached later (organization admins)."""
+
+    permission_classes = [IsAuthenticated, IsOrganizationAdmin]
+
+    def _get(self, request: Request, public_id: UUID) -> AtsIntegration:
+        # Another organization's or a hidden group's integration is a 404.
+        return connection_selectors.integration_get(
+            user=signed_in_user(request), public_id=public_id
+        )
+
+    @extend_schema(
+        operation_id="integrations_late_links_retrieve",
+        summary="Whether a Lever link may be attached to an existing candidacy",
+        responses={200: LateLinkSettingsSerializer, 403: ERRORS[403], 404: None},
+        tags=["integrations"],
+    )
+    def get(self, request: Request, public_id: UUID) -> Response:
+        integration = self._get(request, public_id)
+        row = selectors.late_link_settings_find(integration=integration)
+        return Response(LateLinkSettingsSerializer({"enabled": bool(row and row.enabled)}).data)
+
+    @extend_schema(
+        operation_id="integrations_late_links_update",
+        summary="Turn attaching a Lever link to an existing candidacy on or off (audited)",
+        description="On: attaching posts the milestones the candidacy already reached to "
+        "Lever (the notes, tags, links and stage moves of the integration's update settings).",
+        request=LateLinkSettingsSerializer,
+        responses={200: LateLinkSettingsSerializer, 404: None, **ERRORS},
+        tags=["integrations"],
+    )
+    def put(self, request: Request, public_id: UUID) -> Response:
+        integration = self._get(request, public_id)
+        serializer = LateLinkSettingsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        row = services.late_link_settings_update(
+            integration=integration,
+            actor=signed_in_user(request),
+            enabled=serializer.validated_data["enabled"],
+        )
+        return Response(LateLinkSettingsSerializer({"enabled": row.enabled}).data)

@@ -12,4 +12,9 @@ urlpatterns = [
         api.CandidacyLeverLinkApi.as_view(),
         name="api-candidacy-lever-link",
     ),
+    path(
+        "integrations/<uuid:public_id>/late-links/",
+        api.LateLinkSettingsApi.as_view(),
+        name="api-integration-late-links",
+    ),
 ]

@@ -308,3 +308,32 @@ def test_the_api_says_when_lever_is_down(
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "ats_unavailable"
     assert not OpportunityLink.objects.exists()
+
+
+def test_an_admin_turns_it_on_through_the_api(
+    admin_user: User,
+    recruiter_user: User,
+    outsider_user: User,
+    token_client: Callable[[User], Client],
+    lever_integration: AtsIntegration,
+) -> None:
+    url = reverse("api-integration-late-links", kwargs={"public_id": lever_integration.public_id})
+    admin = token_client(admin_user)
+
+    assert admin.get(url).json() == {"enabled": False}
+    bad = admin.put(url, {"enabled": "maybe"}, content_type="application/json")
+    on = admin.put(url, {"enabled": True}, content_type="application/json")
+
+    assert bad.status_code == 400
+    assert bad.json()["error"]["message"]
+    assert on.status_code == 200
+    assert on.json() == {"enabled": True}
+    assert LateLinkSettings.objects.get().enabled
+    assert (
+        token_client(recruiter_user)
+        .put(url, {"enabled": False}, content_type="application/json")
+        .status_code
+        == 403
+    )
+    assert token_client(outsider_user).get(url).status_code == 404
+    assert LateLinkSettings.objects.get().enabled
