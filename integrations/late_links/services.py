@@ -278,9 +278,11 @@ def opportunity_link_attach(
         if OpportunityLink.objects.filter(candidacy=candidacy).exists():
             raise _already_linked(candidacy, label) from None
         raise _opportunity_linked(label, None, visible=False) from None
+    # The link's pk, not the opportunity id: ids come from Lever, and logs take nothing
+    # unchecked from it.
     logger.info(
-        "late link attached: opportunity %s integration_id=%s via %s (%s queued, %s again)",
-        preview.opportunity_id,
+        "late link attached: link_id=%s integration_id=%s via %s (%s queued, %s again)",
+        link.pk,
         integration.public_id,
         via,
         queued,
@@ -425,8 +427,8 @@ def opportunity_link_detach(
             },
         )
     logger.info(
-        "late link detached: opportunity %s integration_id=%s via %s (%s cancelled)",
-        opportunity_id,
+        "late link detached: candidacy_id=%s integration_id=%s via %s (%s cancelled)",
+        candidacy.pk,
         integration.public_id,
         via,
         cancelled,
