@@ -25,6 +25,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Above the hiring pages: /candidates/invite/ must win over /candidates/<uuid:code>/.
     path("candidates/invite/", include("integrations.invites.urls")),
+    # Attach / detach a Lever link on a candidacy's page (integrations/late_links).
+    path("", include("integrations.late_links.urls")),
     path("", include("karatlever.hiring.urls")),
     path("settings/ats-integrations/", include("integrations.urls")),
     # Webhook setup and activity pages live under each integration's URL space too.

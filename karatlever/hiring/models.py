@@ -136,6 +136,9 @@ class CandidacyEvent(models.Model):
         ATS_ARCHIVED = "ats_archived", "Archived"
         ATS_UNARCHIVED = "ats_unarchived", "Unarchived"
         ATS_HIRED = "ats_hired", "Hired"
+        # A link to the candidate in the ATS attached or detached after the invite.
+        ATS_LINKED = "ats_linked", "Linked to the ATS"
+        ATS_UNLINKED = "ats_unlinked", "Unlinked from the ATS"
 
     candidacy = models.ForeignKey(Candidacy, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -564,7 +564,8 @@ def timeline_record(row: OutboundUpdate) -> None:
     candidacy's timeline says how it went (inside the caller's transaction)."""
     if row.event_id is None:
         return
-    group = OutboundUpdate.objects.filter(event_id=row.event_id)
+    # One entry per opportunity the milestone went to (a late link posts it again elsewhere).
+    group = OutboundUpdate.objects.filter(event_id=row.event_id, opportunity_id=row.opportunity_id)
     if group.filter(status__in=OutboundUpdate.UNSENT).exists():
         return
     if not group.filter(timeline_recorded=False).update(timeline_recorded=True):
