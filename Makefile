@@ -8,13 +8,20 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Reinstall only when pyproject.toml changed since the last install.
+# Reinstall only when the lock (or pyproject.toml) changed since the last install.
 STAMP := $(VENV)/.pyproject-installed
+# The lock: exact versions with hashes, written by `make lock` from pyproject.toml
+# (docs/development.md "Dependencies"). base.txt is production's (the Dockerfile), dev.txt adds
+# the dev extra (make run, make test, .ci/run).
+LOCK := requirements/dev.txt
+LOCK_TOOLS := var/lock-tools
+PIP_TOOLS_VERSION := 7.7.0
+LOCK_ARGS ?=
 PYTEST_ARGS ?=
 WEB_PORT ?= 8000
 SANDBOX_PORT ?= 8001
 
-.PHONY: help venv browser wrk run test test-clock-ahead lint init-local migrate seed sandbox bench clean-var
+.PHONY: help venv browser wrk run test test-clock-ahead lint init-local migrate seed sandbox bench clean-var lock
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,13 +30,29 @@ $(BIN)/python:
 	@echo "Creating the virtualenv $(VENV)…"
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	@echo "Installing Python packages into $(VENV) (first run: about half a minute; again only when pyproject.toml changes)…"
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(STAMP): $(LOCK) pyproject.toml | $(BIN)/python
+	@echo "Installing Python packages into $(VENV) from $(LOCK) (first run: about half a minute; again only when the lock changes)…"
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python bin/check_lock.py
 	@echo "Python packages installed."
 	touch $@
 
-venv: $(STAMP)  ## create .venv and install the project (only when pyproject.toml changed)
+venv: $(STAMP)  ## create .venv and install the locked packages (only when the lock changed)
+
+# pip-compile (pip-tools, pinned, in its own venv under var/) keeps every pin it can and resolves
+# only what pyproject.toml changed. LOCK_ARGS=--upgrade moves everything to the newest allowed
+# versions; LOCK_ARGS='--upgrade-package django' one package. Needs the package index.
+lock:  ## rewrite requirements/*.txt (hashed pins) from pyproject.toml; LOCK_ARGS=--upgrade to upgrade
+	@test -x $(LOCK_TOOLS)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_TOOLS) && \
+	  $(LOCK_TOOLS)/bin/python -m pip install --quiet pip-tools==$(PIP_TOOLS_VERSION); }
+	$(LOCK_TOOLS)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	  --no-emit-index-url --no-emit-find-links $(LOCK_ARGS) \
+	  --extra dev --output-file requirements/dev.txt pyproject.toml
+	$(LOCK_TOOLS)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	  --no-emit-index-url --no-emit-find-links \
+	  --constraint requirements/dev.txt --output-file requirements/base.txt pyproject.toml
+	$(LOCK_TOOLS)/bin/python bin/check_lock.py
 
 # Browser tests drive Debian's chromium through Playwright; never a browser download.
 browser:
@@ -55,7 +78,8 @@ test-clock-ahead: init-local  ## the suite on a clock a year ahead (a time bomb 
 
 # makemigrations runs the system checks, which want the local secrets (init-local makes them once).
 # mypy checks the `files` of [tool.mypy] in pyproject.toml (strict for the product code).
-lint: init-local  ## ruff check and format, migrations up to date, mypy
+lint: init-local  ## the lock agrees with pyproject.toml, ruff check and format, migrations up to date, mypy
+	$(BIN)/python bin/check_lock.py
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run

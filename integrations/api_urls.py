@@ -9,5 +9,6 @@ urlpatterns = [
     path("", include("integrations.invites.api_urls")),
     path("", include("integrations.status.api_urls")),
     path("", include("integrations.roles.api_urls")),
+    path("", include("integrations.late_links.api_urls")),
     path("", include("integrations.deletions.api_urls")),
 ]

@@ -32,3 +32,7 @@ class IntegrationsConfig(AppConfig):
         role_list_links_hook_register(role_list_links)
         # Post candidacy updates (outbound): milestones become outbox rows in their transaction.
         candidacy_changed.connect(candidacy_changed_receive, dispatch_uid="integrations.outbound")
+        # Late links: the candidacy page's attach / detach of a Lever link.
+        from integrations.late_links.selectors import candidacy_link_panel
+
+        candidacy_context_hook_register(candidacy_link_panel)

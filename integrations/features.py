@@ -30,6 +30,7 @@ POST_CANDIDACY_UPDATES = "post_candidacy_updates"
 AUTO_STATE_UPDATING = "auto_state_updating"
 ROLE_MATCHING = "role_matching"
 AUTOMATIC_INVITES = "automatic_invites"
+LATE_LINKS = "late_links"
 DELETIONS_HONOURED = "deletions_honoured"
 
 
@@ -112,6 +113,15 @@ FEATURES: tuple[Feature, ...] = (
         health="integrations.auto_invites.health.automatic_invites_health",
         settings_section="integrations.auto_invites.views.settings_section",
         needs=(ats.OpportunityDetails, ats.Postings),
+    ),
+    Feature(
+        LATE_LINKS,
+        "Attach a Lever link later",
+        "Members link a candidacy invited without a Lever link to its Lever candidate; Karat "
+        "then posts the milestones it already reached, when an admin turns it on.",
+        health="integrations.late_links.health.late_links_health",
+        settings_section="integrations.late_links.views.settings_section",
+        needs=(ats.CandidateLinks, ats.OpportunityDetails, ats.Postings, ats.Writes),
     ),
     Feature(
         DELETIONS_HONOURED,

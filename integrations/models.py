@@ -231,7 +231,8 @@ class OpportunityLink(models.Model):
     Every link is live: there is no unlinked state, a link goes with its candidacy or its
     integration (cascade). ATS opportunity ids are globally unique, so an organization has at
     most one link per opportunity, whichever of its groups (each with its own integration)
-    invited it: the ``opportunity_link_one_per_organization`` constraint.
+    invited it: the ``opportunity_link_one_per_organization`` constraint. A link attached
+    to an existing candidacy later can be detached (deleted): ``integrations/late_links``.
     """
 
     integration = models.ForeignKey(
@@ -303,6 +304,10 @@ class AuditEntry(models.Model):
         ROLE_UNMAPPED = "role_unmapped", "Posting left unmatched"
         ROLE_MAPPING_RESET = "role_mapping_reset", "Posting matched automatically again"
         ROLE_CREATED = "role_created", "Karat role created from a posting"
+        # A Lever link attached to / detached from an existing candidacy (late_links)
+        LINK_ATTACHED = "link_attached", "Lever link attached to a candidacy"
+        LINK_DETACHED = "link_detached", "Lever link detached from a candidacy"
+        LATE_LINK_SETTINGS_CHANGED = "late_link_settings_changed", "Attaching Lever links changed"
         # Deletions and anonymisation honoured (integrations/deletions/)
         DELETION_POLICY_CHANGED = "deletion_policy_changed", "Deletion policy changed"
         CANDIDATE_UNLINKED = "candidate_unlinked", "Deleted candidate unlinked"
@@ -874,6 +879,31 @@ class OutboundUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.milestone} #{self.pk} ({self.status})"
+
+
+# --- late links (integrations/late_links/) ------------------------------------------------------
+
+
+class LateLinkSettings(models.Model):
+    """Per integration: may members attach a Lever link to a candidacy that has none (off by
+    default: attaching posts the candidacy's earlier milestones to Lever through the outbox)."""
+
+    integration = models.OneToOneField(
+        AtsIntegration, on_delete=models.CASCADE, related_name="late_link_settings"
+    )
+    enabled = models.BooleanField(
+        "Allow attaching a Lever link to an existing candidacy", default=False
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "late link settings"
+
+    def __str__(self) -> str:
+        return f"Late link settings of {self.integration}"
 
 
 # --- Deletions and anonymisation honoured (integrations/deletions/) ---------------------------

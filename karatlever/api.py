@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
-from rest_framework.pagination import LimitOffsetPagination, PageNumberPagination
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -91,12 +91,21 @@ def _bounded(parameters: list[dict[str, Any]], bounds: dict[str, tuple[int, int 
                 parameter["schema"]["maximum"] = maximum
 
 
-class StrictPageNumberPagination(PageNumberPagination):
-    """``page`` and ``page_size`` (1 to ``max_page_size``); a bad ``page_size`` is a 400 (DRF
-    would use the default), a page past the end a 404."""
+class CursorPage(CursorPagination):
+    """The API's one pagination style: keyset ("cursor") pages, ``{next, previous, results}``.
 
+    A page costs the same however deep it is (no OFFSET to count through), and rows added
+    while a client pages never shift or repeat a page. ``next`` and ``previous`` are full URLs
+    carrying an opaque ``cursor``; follow them, never build one. ``page_size`` is 1 to
+    ``max_page_size`` (a bad one is a 400 naming it; DRF would silently use the default), and
+    so is a cursor that is not one of ours (DRF answers 404). Each list sets ``ordering``:
+    fields of the row (or annotations on it), the last one unique, so ties are ordered too.
+    """
+
+    page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+    ordering: Any = ("-id",)
 
     def get_page_size(self, request: Request) -> int | None:
         size = _query_whole_number(
@@ -104,33 +113,19 @@ class StrictPageNumberPagination(PageNumberPagination):
         )
         return size if size is not None else self.page_size
 
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise exceptions.ValidationError(
+                {
+                    self.cursor_query_param: [
+                        "This is not a cursor of this list; follow the page's next or previous."
+                    ]
+                }
+            ) from None
+
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
         _bounded(parameters, {self.page_size_query_param: (1, self.max_page_size)})
-        return parameters
-
-
-class StrictLimitOffsetPagination(LimitOffsetPagination):
-    """``limit`` (1 to ``max_limit``) and ``offset`` (0 or more); a bad one is a 400 (DRF would
-    use the default)."""
-
-    default_limit = 100
-    max_limit = 500
-
-    def get_limit(self, request: Request) -> int | None:
-        limit = _query_whole_number(
-            request, self.limit_query_param, minimum=1, maximum=self.max_limit
-        )
-        return limit if limit is not None else self.default_limit
-
-    def get_offset(self, request: Request) -> int:
-        offset = _query_whole_number(request, self.offset_query_param, minimum=0)
-        return offset or 0
-
-    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
-        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
-        _bounded(
-            parameters,
-            {self.limit_query_param: (1, self.max_limit), self.offset_query_param: (0, None)},
-        )
         return parameters

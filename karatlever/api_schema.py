@@ -1,6 +1,6 @@
 """The OpenAPI schema's error answers, declared once: the ``ErrorResponse`` component (the shape
 ``karatlever.api.exception_handler`` gives every error) referenced by each operation's 400, 401,
-403, 404 and 409 (a drf-spectacular postprocessing hook, ``SPECTACULAR_SETTINGS``)."""
+403, 404, 409 and 429 (a drf-spectacular postprocessing hook, ``SPECTACULAR_SETTINGS``)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ ERROR_SCHEMA: dict[str, Any] = {
                 "code": {
                     "type": "string",
                     "description": "Stable and machine-readable, e.g. invalid, "
-                    "not_authenticated, authentication_failed, permission_denied, not_found, "
+                    "not_authenticated, authentication_failed, permission_denied, not_found, throttled, "
                     "invalid_transition, time_conflict.",
                 },
                 "message": {"type": "string", "description": "For people; safe to show."},
@@ -48,6 +48,15 @@ _DEFAULTS = {
     "403": "Signed in, but not allowed (not a member, or not an admin, of the organization)",
     "404": "Not found among yours (another organization's is a 404 too)",
     "409": "Conflicts with the current state (error.code says which)",
+    "429": "Too many requests from this token or user (error.code throttled); retry after "
+    "Retry-After seconds",
+}
+# 429 answers carry Retry-After (DRF's throttles; karatlever/api_throttles.py).
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before the next request is allowed.",
+        "schema": {"type": "integer", "minimum": 0},
+    }
 }
 _NO_BODY = "No response body"
 _METHODS = ("get", "put", "post", "patch", "delete")
@@ -75,6 +84,8 @@ def _declare_errors(operation: dict[str, Any]) -> None:
     codes = {code for code in responses if code in _DEFAULTS}
     if any(requirement for requirement in operation.get("security", [{}])):
         codes |= {"401", "403"}
+        # Throttled per token and per user (only requests with credentials are counted).
+        codes.add("429")
     if any(p.get("in") == "path" for p in parameters):
         codes.add("404")
     if "requestBody" in operation or any(p.get("in") == "query" for p in parameters):
@@ -84,3 +95,5 @@ def _declare_errors(operation: dict[str, Any]) -> None:
         if not answer.get("description") or answer["description"] == _NO_BODY:
             answer["description"] = _DEFAULTS[code]
         answer["content"] = {"application/json": {"schema": _ERROR_REF}}
+        if code == "429":
+            answer["headers"] = _RETRY_AFTER

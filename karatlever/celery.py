@@ -66,3 +66,7 @@ def local_folders_ensure(**_: Any) -> None:
 
 import_modules.connect(local_folders_ensure, weak=False)
 before_task_publish.connect(local_folders_ensure, weak=False)
+
+# The request id travels in task headers, task run times are measured, and the worker logs
+# through settings.LOGGING (karatlever/observability/tasks.py connects the signals).
+import karatlever.observability.tasks  # noqa: E402, F401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ import django_stubs_ext
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 # Lets mypy's generic Django classes (ModelAdmin[Model], TextField[str, str]) be subscripted.
 django_stubs_ext.monkeypatch()
@@ -93,6 +95,9 @@ MIGRATION_MODULES = {"knox": None}
 DEFAULT_EXCEPTION_REPORTER_FILTER = "karatlever.middleware.SecretsHiddenReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "karatlever.middleware.SecretsHiddenExceptionReporter"
 MIDDLEWARE = [
+    # First: every answer (redirects and 503s included) carries X-Request-ID, and every log line
+    # of the request its id (karatlever/observability/middleware.py).
+    "karatlever.observability.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside the sessions: a database error while saving one is answered 503 too.
@@ -230,6 +235,52 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=2)
 CELERY_TIMEZONE = "UTC"
+# Queues by urgency (docs/operations.md, "Queues and workers"), so a long posting sync or a
+# backlog of Lever updates never delays webhook processing or the invite batch a recruiter is
+# watching. A worker started without -Q consumes all three (tests, benches, a one-worker
+# deployment); production runs one worker per queue (docker-compose.yml, bin/run-local).
+# Every task is routed here by name; tests/test_queues.py fails on a task that is not.
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name), routing_key=name) for name in ("urgent", "outbound", "background")
+)
+CELERY_TASK_DEFAULT_QUEUE = "urgent"
+CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
+    name: {"queue": queue}
+    for queue, names in {
+        # Someone is waiting: a webhook to apply, an invite batch on screen, an invitation email,
+        # a key being checked, "Check again" on the status page.
+        "urgent": (
+            "webhooks.tasks.delivery_process",
+            "webhooks.tasks.delivery_process_many",
+            "integrations.tasks.invite_batch_preview",
+            "integrations.tasks.invite_batch_invite",
+            "integrations.tasks.invitation_email_send",
+            "integrations.tasks.api_key_validate",
+            "integrations.tasks.integration_status_compute",
+        ),
+        # Writes to Lever: paced by the key's rate limit, so a backlog may take minutes.
+        "outbound": (
+            "integrations.tasks.outbound_drain",
+            "integrations.tasks.outbound_sweep",
+        ),
+        # Syncs, reconciliation and housekeeping: long or periodic, nobody waits on them. The
+        # sweepers only republish due rows; what they republish is routed by its own name.
+        "background": (
+            "integrations.tasks.postings_sync",
+            "integrations.tasks.postings_sync_due",
+            "integrations.tasks.api_key_checks_resume",
+            "integrations.tasks.api_keys_recheck_due",
+            "integrations.tasks.invite_batches_resume",
+            "integrations.tasks.invitation_emails_sweep",
+            "integrations.tasks.integration_statuses_refresh_all",
+            "webhooks.tasks.delivery_sweep",
+            "webhooks.tasks.delivery_prune",
+            "webhooks.tasks.integration_reconcile",
+            "webhooks.tasks.reconcile_all",
+        ),
+    }.items()
+    for name in names
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic tasks register themselves here (see each app's tasks.py / celery.py): name ->
 # {"task": dotted task name, "schedule": seconds between runs}.
@@ -298,6 +349,11 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
+    # Per token and per user, counted in the shared cache (API throttling below).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "karatlever.api_throttles.ApiTokenRateThrottle",
+        "karatlever.api_throttles.ApiUserRateThrottle",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "karatlever API",
@@ -313,7 +369,11 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI and ReDoc from drf-spectacular-sidecar's static files, never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
+    # No deep links: Swagger UI puts each one (a link) inside the operation's toggle button,
+    # which axe refuses as nested interactive controls (tests/browser/test_api_docs_accessibility.py).
+    # No ReDoc either: only Swagger UI is served (/api/docs/), so REDOC_DIST is not set.
+    # Syntax highlighting off: its dark "agate" theme colours JSON below contrast minimums.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False, "syntaxHighlight": {"activated": False}},
 }
 # API tokens: only a hash is stored (accounts.ApiToken); the token is shown once when made.
 KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105 (a model name)
@@ -323,6 +383,32 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
     "AUTO_REFRESH": False,
 }
+
+# API throttling (karatlever/api_throttles.py): requests allowed per API token and per user (all
+# their tokens and their session together), in DRF's syntax ("120/min"; s, min, hour, day);
+# empty turns one off. Past it: 429 with Retry-After. Counted in the cache API_THROTTLE_CACHE,
+# shared by every web replica (Redis when REDIS_URL is set).
+_THROTTLE_RATE = r"^([1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day))?$"
+
+
+def _throttle_rate(name: str, default: str) -> str:
+    rate: str = env.str(name, default=default).strip()
+    if not re.match(_THROTTLE_RATE, rate):
+        raise ImproperlyConfigured(
+            f'{name} ({rate!r}) must be "<requests>/<s|min|hour|day>", e.g. "{default}", or '
+            "empty to turn it off."
+        )
+    return rate
+
+
+API_THROTTLE_TOKEN_RATE = _throttle_rate("API_THROTTLE_TOKEN_RATE", "120/min")
+API_THROTTLE_USER_RATE = _throttle_rate("API_THROTTLE_USER_RATE", "300/min")
+API_THROTTLE_CACHE = env.str("API_THROTTLE_CACHE", default="default")
+if API_THROTTLE_CACHE not in CACHES:
+    raise ImproperlyConfigured(
+        f"API_THROTTLE_CACHE ({API_THROTTLE_CACHE!r}) is not a cache in CACHES "
+        f"({', '.join(CACHES)})."
+    )
 
 # Content-Security-Policy on every response (django-csp 4). Console pages load only their own
 # static files: no inline scripts, styles or event handlers (templates/ and static/ keep it so).
@@ -625,3 +711,38 @@ CELERY_BEAT_SCHEDULE["integrations-outbound-sweep"] = {
     "task": "integrations.tasks.outbound_sweep",
     "schedule": float(OUTBOUND_SWEEP_INTERVAL_SECONDS),
 }
+
+# ---------------------------------------------------------------------------------------------
+# Observability: log format, metrics, error tracking (docs/operations.md, karatlever/observability/)
+# ---------------------------------------------------------------------------------------------
+
+# "plain" (one text line per record) or "json" (one JSON object per line). Either way every
+# line carries the request id and, when it concerns one, the integration, webhook delivery or
+# outbound update (karatlever/observability/context.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f'LOG_FORMAT must be "plain" or "json", not {LOG_FORMAT!r}.')
+LOGGING["filters"]["log_context"] = {  # type: ignore[index]
+    "()": "karatlever.observability.context.LogContextFilter"
+}
+LOGGING["formatters"]["plain"]["format"] = (  # type: ignore[index]
+    "%(asctime)s %(levelname)s %(name)s %(message)s%(log_context)s"
+)
+LOGGING["formatters"]["json"] = {"()": "karatlever.observability.logs.JsonFormatter"}  # type: ignore[index]
+LOGGING["handlers"]["console"]["filters"] = ["log_context"]  # type: ignore[index]
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT  # type: ignore[index]
+
+# GET /metrics (Prometheus) answers only with "Authorization: Bearer <this>"; unset, it is 404.
+METRICS_BEARER_TOKEN: str = env.str("METRICS_BEARER_TOKEN", default="")
+# Where every web and worker process writes its counters (prometheus-client's multiprocess
+# mode, under its own variable name); all processes of a deployment must share it.
+METRICS_DIR = Path(env.str("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "metrics")))
+
+# Error tracking (Sentry SDK): off unless SENTRY_DSN is set; events are scrubbed of secrets
+# (karatlever/observability/errors.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production")
+if SENTRY_DSN:
+    from karatlever.observability.errors import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)

@@ -8,6 +8,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from karatlever import views
+from karatlever.observability.views import metrics_view
 
 # The console's error pages, or JSON in the API's error shape under /api/ (karatlever/views.py).
 handler400 = views.bad_request
@@ -24,6 +25,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Above the hiring pages: /candidates/invite/ must win over /candidates/<uuid:code>/.
     path("candidates/invite/", include("integrations.invites.urls")),
+    # Attach / detach a Lever link on a candidacy's page (integrations/late_links).
+    path("", include("integrations.late_links.urls")),
     path("", include("karatlever.hiring.urls")),
     path("settings/ats-integrations/", include("integrations.urls")),
     # Webhook setup and activity pages live under each integration's URL space too.
@@ -45,4 +48,6 @@ urlpatterns = [
         name="api-docs",
     ),
     path("", include("karatlever.health")),
+    # Prometheus metrics, for a scraper with METRICS_BEARER_TOKEN (404 otherwise).
+    path("metrics", metrics_view, name="metrics"),
 ]

@@ -7,7 +7,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.conf import settings
+
 from karatlever.celery import app as celery_app
+
+# The queues tasks are routed to (settings.CELERY_TASK_ROUTES; docs/operations.md).
+QUEUE_NAMES: tuple[str, ...] = tuple(queue.name for queue in settings.CELERY_TASK_QUEUES)
+
+
+def queue_of(task: str) -> str:
+    """The queue ``task`` (its registered name) is published to."""
+    return str(settings.CELERY_TASK_ROUTES[task]["queue"])
 
 
 def use_broker(url: str, transport_options: dict[str, Any] | None = None) -> None:

@@ -119,6 +119,15 @@ def _no_rejection_limit_carried_over(settings: Settings) -> None:
     limiter.clear()
 
 
+@pytest.fixture(autouse=True)
+def _api_throttles_off(settings: Settings) -> None:
+    """The API's per-token and per-user throttles count in the shared cache, where one test's
+    requests would be charged to the next test's user with the same id: off unless a test turns
+    them on (tests/test_api_throttling.py, with its own cache)."""
+    settings.API_THROTTLE_TOKEN_RATE = ""
+    settings.API_THROTTLE_USER_RATE = ""
+
+
 @pytest.fixture
 def organization(db: None) -> Organization:
     return OrganizationFactory(name="Acme Corp")

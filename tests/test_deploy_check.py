@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 # Variables a production run sets; anything else is dropped so the developer's env can't leak in.
@@ -112,14 +113,23 @@ def _compose() -> dict:
 def test_compose_runs_the_production_shape() -> None:
     services = _compose()["services"]
 
-    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
+    workers = {"worker-urgent", "worker-outbound", "worker-background"}
+    assert set(services) == {"postgres", "redis", "web", *workers, "beat"}
     assert services["postgres"]["image"].startswith("postgres:16")
     assert services["redis"]["image"].startswith("redis:7")
     web_command = " ".join(services["web"]["command"])
     assert "manage.py migrate --noinput" in web_command
     assert "manage.py collectstatic --noinput" in web_command
     assert "gunicorn karatlever.wsgi" in web_command
-    assert services["worker"]["command"][:4] == ["celery", "-A", "karatlever", "worker"]
+    # One worker per queue, and every queue has its worker.
+    for name in workers:
+        queue = name.removeprefix("worker-")
+        command = services[name]["command"]
+        assert command[:4] == ["celery", "-A", "karatlever", "worker"]
+        assert command[command.index("-Q") + 1] == queue
+    assert {queue.name for queue in settings.CELERY_TASK_QUEUES} == {
+        name.removeprefix("worker-") for name in workers
+    }
     assert services["beat"]["command"][:4] == ["celery", "-A", "karatlever", "beat"]
     assert services["beat"]["deploy"]["replicas"] == 1
     assert "pgdata" in _compose()["volumes"]
@@ -129,7 +139,7 @@ def test_compose_runs_the_production_shape() -> None:
 def test_compose_app_services_use_production_values() -> None:
     services = _compose()["services"]
 
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker-urgent", "worker-outbound", "worker-background", "beat"):
         environment = services[name]["environment"]
         assert environment["DJANGO_DEBUG"] == "0", name
         assert environment["DATABASE_URL"].startswith("postgres://"), name

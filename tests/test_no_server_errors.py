@@ -42,6 +42,8 @@ FIELD_NAMES = [
     "posting", "postings", "action", "unmatched", "state", "automatic",
     # Post candidacy updates: the activity actions and the note preview.
     "update", "candidacy", "outbound-template_invited", "outbound-perform_as",
+    # A Lever link attached to a candidacy later (its page's buttons and the API).
+    "url", "check", "attach",
 ]  # fmt: skip
 
 

@@ -23,6 +23,8 @@ from integrations.lever.sandbox.demo import DEMO_API_KEY, demo_opportunity_ids
 ROOT = Path(__file__).resolve().parent.parent
 RUN_LOCAL = ROOT / "bin" / "run-local"
 PY = sys.executable
+# What `make run` starts: web, one Celery worker per queue, beat and the sandbox.
+PROCESSES = ("web", "urgent", "outbound", "background", "beat", "sandbox")
 
 
 def _start(*commands: str, grace: float = 5.0) -> subprocess.Popen[str]:
@@ -76,7 +78,7 @@ def test_when_one_process_dies_the_others_are_stopped_and_the_exit_is_non_zero()
     output, _ = process.communicate(timeout=20)
 
     assert process.returncode == 3
-    assert "crasher | boom" in output
+    assert "crasher   | boom" in output
     assert "crasher exited with code 3; stopping the others" in output
     sleeper_pid = _pid_from(output.splitlines(), "sleeper")
     assert not _alive(sleeper_pid)
@@ -96,7 +98,7 @@ def test_sigint_stops_every_process_and_their_children() -> None:
         "one=sleep 60",
         "two=sh -c 'sleep 61 & echo grandchild $!; wait'",
     )
-    # Output lines look like "two     | grandchild 1234"; the "started" lines come first, in order.
+    # Output lines look like "two       | grandchild 1234"; the "started" lines come first, in order.
     lines = _read_until(process, "| grandchild ")
     grandchild = int(lines[-1].split()[-1])
     one_pid = _pid_from(lines, "one")
@@ -139,7 +141,7 @@ def test_both_stop_signals_are_forwarded(signame: str) -> None:
 
     assert process.returncode == 0
     assert f"got {signame}; stopping all" in output
-    assert "waiter  | stopped (exit -15)" in output
+    assert "waiter    | stopped (exit -15)" in output
     assert not _alive(_pid_from(lines, "waiter"))
 
 
@@ -228,8 +230,8 @@ def test_the_make_run_stack_serves_the_demo_end_to_end_and_stops_on_ctrl_c(tmp_p
     for secret in ("django-secret-key", "field-encryption-keys"):
         assert f"created {tmp_path / 'var' / secret}" in output
     assert "Demo webhooks → http://127.0.0.1:" in output
-    for name in ("web", "worker", "beat", "sandbox"):
-        assert f"{name:<8}| started (pid" in output
+    for name in PROCESSES:
+        assert f"{name:<10}| started (pid" in output
     assert readyz == (200, b'{"database": {"ok": true}, "broker": {"ok": true}}')
     # The sandbox answers like Lever: no key, no data.
     assert sandbox[0] == 401
@@ -240,11 +242,11 @@ def test_the_make_run_stack_serves_the_demo_end_to_end_and_stops_on_ctrl_c(tmp_p
     assert stage == "offer"
     assert key_status == "valid"
     assert process.returncode == 0
-    for name in ("web", "worker", "beat", "sandbox"):
+    for name in PROCESSES:
         pid = _pid_from(lines, name)
         assert not _alive(pid), name
     assert "got SIGINT; stopping all" in rest
     # Progress is announced, and kombu's warning about the host-less file broker URL is gone.
     for step in ("step 1/4", "step 2/4", "step 3/4", "step 4/4"):
-        assert f"setup   | {step}: " in output
+        assert f"setup     | {step}: " in output
     assert "No hostname was supplied" not in output + rest

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Length, TruncHour
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -219,3 +219,40 @@ def webhook_delivery_hourly(
         counts["received"][row["hour"]] = row["received"]
         counts["failed"][row["hour"]] = row["failed"]
     return counts
+
+
+@dataclass(frozen=True)
+class BacklogRow:
+    """One integration's share of a queue, for the metrics endpoint (karatlever/observability/
+    collector.py). ``oldest_at``: when the oldest unfinished item arrived (UTC), None if none."""
+
+    integration_public_id: str
+    unfinished: int
+    oldest_at: datetime | None
+    dead: int
+
+
+def delivery_backlog_by_integration() -> list[BacklogRow]:
+    """Webhook deliveries not yet finished (received, retry, processing) and dead-lettered ones,
+    per integration that has any: one grouped query over all integrations (a scrape, not a
+    page, so unscoped by design; only counts and the public id leave it)."""
+    unfinished = ~Q(status__in=WebhookDelivery.FINISHED)
+    rows = (
+        WebhookDelivery.objects.filter(unfinished | Q(status=WebhookDelivery.Status.DEAD))
+        .values("integration__public_id")
+        .annotate(
+            unfinished=Count("id", filter=unfinished),
+            oldest_at=Min("received_at", filter=unfinished),
+            dead=Count("id", filter=Q(status=WebhookDelivery.Status.DEAD)),
+        )
+        .order_by("integration__public_id")
+    )
+    return [
+        BacklogRow(
+            integration_public_id=str(row["integration__public_id"]),
+            unfinished=row["unfinished"],
+            oldest_at=row["oldest_at"],
+            dead=row["dead"],
+        )
+        for row in rows
+    ]

@@ -18,7 +18,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from integrations.ats import ADAPTERS
 from karatlever.clients import client_ip
+from karatlever.observability import metrics
 from webhooks.parsers import BoundedJSONParser, PayloadTooLarge
 from webhooks.services import intake
 from webhooks.services.intake import Outcome
@@ -104,10 +106,14 @@ class WebhookReceiveApi(APIView):
         # While the database is down, karatlever.middleware answers 503 + Retry-After (the
         # one answer that makes the ATS send the delivery again) and logs the outage once.
         result = _receive(request, ats, public_id, rejections_counted=not blocked)
+        # The ATS comes from the URL: only a known one becomes a label (bounded series).
+        ats_label = ats if ats in ADAPTERS else "unknown"
         if result.outcome in REJECTIONS:
             if blocked:
+                metrics.webhook_requests.labels(ats_label, "too_many_rejected").inc()
                 return _too_many(blocked)
             limiter.rejected(client)
+        metrics.webhook_requests.labels(ats_label, result.outcome.code).inc()
         data = {"status": result.outcome.code}
         if result.detail:
             data["detail"] = result.detail

@@ -26,6 +26,7 @@ from integrations.connection.services import lifecycle
 from integrations.models import AtsIntegration
 from karatlever.accounts.http import signed_in_user
 from karatlever.accounts.selectors import group_list_visible
+from karatlever.api import CursorPage
 
 
 # Both take an ``api_key``. The JSON body never appears on Django's error page, but the locals
@@ -36,6 +37,14 @@ from karatlever.accounts.selectors import group_list_visible
 class IntegrationListApi(APIView):
     permission_classes = [IsAuthenticated, IsOrganizationAdmin]
 
+    class Pagination(CursorPage):
+        # As the console lists them; a cursor position must be an attribute of the row, so
+        # the group's name is annotated onto it.
+        ordering = ("group_name", "ats", "id")
+
+    # The schema describes the GET answer as this page ({next, previous, results}).
+    pagination_class = Pagination
+
     @extend_schema(
         operation_id="integrations_list",
         summary="List the ATS integrations of the groups you can see",
@@ -43,9 +52,19 @@ class IntegrationListApi(APIView):
         tags=["integrations"],
     )
     def get(self, request: Request) -> Response:
-        integrations = list(selectors.integration_list(user=signed_in_user(request)))
+        paginator = self.Pagination()
+        integrations = list(
+            paginator.paginate_queryset(
+                selectors.integration_list_named(user=signed_in_user(request)),
+                request,
+                view=self,
+            )
+            or []
+        )
         context = {"key_checks": selectors.key_check_latest_finished(integrations=integrations)}
-        return Response(IntegrationOutputSerializer(integrations, many=True, context=context).data)
+        return paginator.get_paginated_response(
+            IntegrationOutputSerializer(integrations, many=True, context=context).data
+        )
 
     @extend_schema(
         operation_id="integrations_create",

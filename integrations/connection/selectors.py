@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from integrations import ats
@@ -30,6 +30,12 @@ def integration_list(*, user: User) -> QuerySet[AtsIntegration]:
         .select_related("group", "status_snapshot")
         .order_by("group__name", "ats")
     )
+
+
+def integration_list_named(*, user: User) -> QuerySet[AtsIntegration]:
+    """``integration_list`` with each row's ``group_name`` annotated: the API pages it by a
+    cursor, whose position must be an attribute of the row."""
+    return integration_list(user=user).annotate(group_name=F("group__name"))
 
 
 def integration_get(*, user: User, public_id: UUID | str) -> AtsIntegration:

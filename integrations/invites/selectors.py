@@ -86,3 +86,13 @@ def opportunity_link_get(*, organization_id: int, opportunity_id: str) -> Opport
         .select_related("candidacy__group")
         .first()
     )
+
+
+def invite_batch_counts() -> dict[str, int]:
+    """How many invite batches there are in each status (every status present, 0 when none),
+    for the metrics endpoint (karatlever/observability/collector.py). One grouped query over
+    all groups (a scrape, not a page: unscoped by design; only counts leave it)."""
+    counts = dict.fromkeys(InviteBatch.Status.values, 0)
+    for row in InviteBatch.objects.order_by().values("status").annotate(n=Count("id")):
+        counts[row["status"]] = row["n"]
+    return counts

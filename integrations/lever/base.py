@@ -27,7 +27,7 @@ _ANNOUNCES: dict[str, tuple[StateChange, ...]] = {
     WebhookEvent.CANDIDATE_STAGE_CHANGE: (StateChange.STAGE,),
     WebhookEvent.CANDIDATE_ARCHIVE_CHANGE: (StateChange.ARCHIVE,),
     WebhookEvent.CANDIDATE_HIRED: (StateChange.HIRED,),
-    # A deletion is no state change: the reconciliation never expects it (README.md §15).
+    # A deletion is no state change: the reconciliation never expects it (README.md §16).
     WebhookEvent.CANDIDATE_DELETED: (),
 }
 WEBHOOK_EVENTS = tuple(

@@ -38,6 +38,7 @@ from integrations.lever.schemas import (
     User,
     Webhook,
 )
+from karatlever.observability import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -219,7 +220,7 @@ class LeverClient:
         self, *, deleted_at_start: int | None = None, deleted_at_end: int | None = None
     ) -> Iterator[DeletedOpportunityItem]:
         """Every deleted opportunity in the range (ms, inclusive), all pages
-        (integrations/lever/README.md §15.2)."""
+        (integrations/lever/README.md §16.2)."""
         path = "/opportunities/deleted"
         params = {"deleted_at_start": deleted_at_start, "deleted_at_end": deleted_at_end}
         for item in self._iter_pages(path, params):
@@ -507,7 +508,7 @@ class LeverClient:
         """One HTTP exchange with ``url``; redirects are never followed here (``_send``
         decides), so the key and the body only ever go to ``base_url``'s host."""
         try:
-            return self._session.request(
+            response = self._session.request(
                 method,
                 url,
                 json=json,
@@ -517,13 +518,20 @@ class LeverClient:
                 allow_redirects=False,
             )
         except requests.Timeout as exc:
+            metrics.lever_requests.labels(self._key_hint, method, "error").inc()
             raise LeverConnectionError(
                 f"timed out ({type(exc).__name__})", method=method, path=path
             ) from exc
         except requests.RequestException as exc:
+            metrics.lever_requests.labels(self._key_hint, method, "error").inc()
             raise LeverConnectionError(
                 f"request failed ({type(exc).__name__})", method=method, path=path
             ) from exc
+        # Per key by its last 4 characters at most (what pages show), never the key itself.
+        metrics.lever_requests.labels(self._key_hint, method, str(response.status_code)).inc()
+        if response.status_code == 429:
+            metrics.lever_rate_limited.labels(self._key_hint).inc()
+        return response
 
     def _redirect_target(
         self, method: str, path: str, url: str, response: requests.Response

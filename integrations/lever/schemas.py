@@ -131,9 +131,9 @@ class Opportunity(LeverModel):
     stage_changes: Annotated[list[StageChange], BeforeValidator(_dicts_only)] = Field(
         default_factory=list
     )
-    # Personal data erased in Lever (integrations/lever/README.md §15.3); a non-bool is False.
+    # Personal data erased in Lever (integrations/lever/README.md §16.3); a non-bool is False.
     is_anonymized: Annotated[bool, BeforeValidator(_true_only)] = False
-    # Only on deleted opportunities (README.md §15.2).
+    # Only on deleted opportunities (README.md §16.2).
     deleted_at: Annotated[int | None, BeforeValidator(_int_or_none)] = None
 
     extra_lever_keys = ("archivedAt", "archiveReason")
@@ -269,7 +269,7 @@ class Webhook(LeverModel):
 
 
 class DeletedOpportunityItem(LeverModel):
-    """One item of ``GET /opportunities/deleted`` (integrations/lever/README.md §15.2): only
+    """One item of ``GET /opportunities/deleted`` (integrations/lever/README.md §16.2): only
     the id is relied on; ``deletedAt`` (ms) when Lever gives it."""
 
     id: str

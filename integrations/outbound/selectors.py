@@ -3,6 +3,7 @@ page's counts. Always scoped to one integration the caller may see."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db.models import Case, Count, DateTimeField, F, Max, Min, Q, QuerySet, When
@@ -118,3 +119,41 @@ def outbound_pause_fixed(*, integration: AtsIntegration, outbound: OutboundSetti
         and integration.key_checked_at is not None
         and integration.key_checked_at > paused_at
     ) or (integration.api_key_set_at is not None and integration.api_key_set_at > paused_at)
+
+
+@dataclass(frozen=True)
+class OutboundBacklogRow:
+    """One integration's outbox, for the metrics endpoint (karatlever/observability/
+    collector.py). ``oldest_at``: creation time (UTC) of the oldest unsent update, or None."""
+
+    integration_public_id: str
+    unsent: int
+    oldest_at: datetime | None
+    dead: int
+
+
+def outbound_backlog_by_integration() -> list[OutboundBacklogRow]:
+    """Outbound updates not yet sent (pending, sending) and dead-lettered ones, per integration
+    that has any. One grouped query over all integrations (a scrape, not a page: unscoped by
+    design; only counts and the public id leave it)."""
+    unsent = Q(status__in=OutboundUpdate.UNSENT)
+    dead = Q(status=OutboundUpdate.Status.DEAD)
+    rows = (
+        OutboundUpdate.objects.filter(unsent | dead)
+        .values("integration__public_id")
+        .annotate(
+            unsent=Count("id", filter=unsent),
+            oldest_at=Min("created_at", filter=unsent),
+            dead=Count("id", filter=dead),
+        )
+        .order_by("integration__public_id")
+    )
+    return [
+        OutboundBacklogRow(
+            integration_public_id=str(row["integration__public_id"]),
+            unsent=row["unsent"],
+            oldest_at=row["oldest_at"],
+            dead=row["dead"],
+        )
+        for row in rows
+    ]

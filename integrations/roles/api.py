@@ -18,7 +18,7 @@ from integrations.models import AtsPosting, RoleMapping
 from integrations.roles import selectors
 from integrations.roles.services import mappings
 from karatlever.accounts.http import signed_in_user
-from karatlever.api import StrictLimitOffsetPagination
+from karatlever.api import CursorPage
 from karatlever.hiring.models import Role
 
 
@@ -84,15 +84,16 @@ class RoleMappingOutputSerializer(serializers.Serializer[Any]):
 
 class RoleMappingListApi(APIView):
     """``GET /api/v1/integrations/<id>/role-mappings/``: the integration's current postings
-    with their Karat roles, by title, paginated (``limit`` ≤ 500, ``offset``)."""
+    with their Karat roles, by title, paged by cursor (``page_size`` ≤ 500)."""
 
     permission_classes = [IsAuthenticated, IsOrganizationAdmin]
 
-    class Pagination(StrictLimitOffsetPagination):
-        default_limit = 100
-        max_limit = 500
+    class Pagination(CursorPage):
+        ordering = ("title", "posting_id")  # the selector's order; posting_id is unique
+        page_size = 100
+        max_page_size = 500
 
-    # The schema describes the answer as this page ({count, next, previous, results}).
+    # The schema describes the answer as this page ({next, previous, results}).
     pagination_class = Pagination
 
     class RoleMappingFilterSerializer(serializers.Serializer[Any]):

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from karatlever.accounts import tokens
 from karatlever.accounts.http import signed_in_user
 from karatlever.accounts.models import ApiToken
+from karatlever.api import CursorPage
 
 # Comments, not docstrings, on these serializers: drf-spectacular publishes a serializer's
 # docstring as its component's description in the API schema.
@@ -70,6 +71,13 @@ _403 = OpenApiResponse(description="Not signed in")
 
 
 class TokenListApi(APIView):
+    class Pagination(CursorPage):
+        # A user has at most TOKENS_PER_USER_MAX tokens, but every API list pages alike.
+        ordering = ("-created", "-id")
+
+    # The schema describes the GET answer as this page ({next, previous, results}).
+    pagination_class = Pagination
+
     def get_permissions(self) -> list[Any]:
         permissions = list(super().get_permissions())
         if self.request.method == "POST":
@@ -83,10 +91,14 @@ class TokenListApi(APIView):
         tags=["tokens"],
     )
     def get(self, request: Request) -> Response:
-        rows = tokens.api_token_list(user=signed_in_user(request))
+        paginator = self.Pagination()
+        rows = paginator.paginate_queryset(
+            tokens.api_token_list(user=signed_in_user(request)), request, view=self
+        )
         # many=True makes DRF's __new__ return a ListSerializer over the rows, but the stubs
         # type `instance` as one row either way (typeddjango/djangorestframework-stubs#827).
-        return Response(TokenOutputSerializer(rows, many=True).data)  # type: ignore[arg-type]
+        data = TokenOutputSerializer(rows, many=True).data  # type: ignore[arg-type]
+        return paginator.get_paginated_response(data)
 
     @extend_schema(
         operation_id="tokens_create",

@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 
 from karatlever.accounts.http import signed_in_user
 from karatlever.accounts.selectors import group_list_visible, membership_get
-from karatlever.api import StrictPageNumberPagination
+from karatlever.api import CursorPage
 from karatlever.hiring import selectors, services
 from karatlever.hiring.hooks import candidacy_context
 from karatlever.hiring.models import Candidacy
@@ -48,29 +48,28 @@ class IsOrganizationMember(BasePermission):
         return membership_get(user=signed_in_user(request)) is not None
 
 
-class CandidacyPagination(StrictPageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
+class CandidacyPage(CursorPage):
+    ordering = ("-created_at", "-id")  # newest first, as the console lists them
 
 
 _ERRORS = {
     400: OpenApiResponse(description="Invalid input: {error: {code, message, fields}}"),
     403: OpenApiResponse(description="Not signed in, or not a member of an organization"),
-    404: OpenApiResponse(description="No such candidacy among your groups' (or no such page)"),
+    404: OpenApiResponse(description="No such candidacy among your groups'"),
 }
 
 
 class CandidacyListApi(GenericAPIView[Candidacy]):
     permission_classes = [IsAuthenticated, IsOrganizationMember]
-    pagination_class = CandidacyPagination
+    pagination_class = CandidacyPage
     serializer_class = CandidacyOutputSerializer
 
     @extend_schema(
         operation_id="candidacies_list",
         summary="List the candidacies of your groups, newest first, with the page's filters",
-        description="Filters combine (AND). A bad filter value is a 400 naming the parameter; "
-        "`page` past the end is a 404. 50 per page by default, `page_size` up to 200.",
+        description="Filters combine (AND). A bad filter value is a 400 naming the parameter. "
+        "Paged by cursor: follow `next`; 50 per page by default, `page_size` up to 200; a "
+        "cursor that is not one of ours is a 400.",
         parameters=[CandidacyFilterSerializer],
         responses={200: CandidacyOutputSerializer(many=True), **_ERRORS},
         tags=["candidacies"],

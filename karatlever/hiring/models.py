@@ -136,8 +136,11 @@ class CandidacyEvent(models.Model):
         ATS_ARCHIVED = "ats_archived", "Archived"
         ATS_UNARCHIVED = "ats_unarchived", "Unarchived"
         ATS_HIRED = "ats_hired", "Hired"
-        # The candidate was deleted or anonymised in the ATS (integrations/deletions/).
+        # A link to the candidate in the ATS attached or detached after the invite.
+        ATS_LINKED = "ats_linked", "Linked to the ATS"
         ATS_UNLINKED = "ats_unlinked", "Unlinked from the ATS"
+        # The candidate's personal data erased after a deletion or anonymisation in the ATS
+        # (integrations/deletions/); ATS_UNLINKED above says why the link went.
         ANONYMISED = "anonymised", "Personal data erased"
 
     candidacy = models.ForeignKey(Candidacy, on_delete=models.CASCADE, related_name="events")

@@ -79,7 +79,7 @@ def test_a_created_token_is_shown_once_and_authenticates(
 
     listed = _bearer(token).get(INTEGRATIONS)
     assert listed.status_code == 200
-    assert [item["id"] for item in listed.json()] == [str(integration.public_id)]
+    assert [item["id"] for item in listed.json()["results"]] == [str(integration.public_id)]
 
 
 def test_the_database_holds_no_plaintext_token(admin_client: Client, admin_user: User) -> None:
@@ -109,13 +109,15 @@ def test_the_list_shows_metadata_never_the_token_or_its_digest(
     response = admin_client.get(TOKENS)
 
     assert response.status_code == 200
-    assert response.json() == [
+    rows = response.json()["results"]
+    assert response.json()["next"] is None
+    assert rows == [
         {
             "id": str(row.code),
             "name": "",
             "prefix": row.token_key,
-            "created": response.json()[0]["created"],
-            "expiry": response.json()[0]["expiry"],
+            "created": rows[0]["created"],
+            "expiry": rows[0]["expiry"],
         }
     ]
     assert token not in response.content.decode()
@@ -133,7 +135,7 @@ def test_the_list_shows_only_your_own_live_tokens(
     expired = api_token_create(user=admin_user)[0]
     ApiToken.objects.filter(pk=expired.pk).update(expiry=timezone.now() - timedelta(seconds=1))
 
-    ids = [item["id"] for item in admin_client.get(TOKENS).json()]
+    ids = [item["id"] for item in admin_client.get(TOKENS).json()["results"]]
 
     live = ApiToken.objects.filter(user=admin_user).exclude(pk=expired.pk)
     assert len(ids) == 1

@@ -180,7 +180,7 @@ def test_a_recruiter_limited_to_another_group_gets_404(
     assert client.get(_detail(candidacy)).status_code == 404
     posted = _post(client, _events(candidacy), {"type": "cancelled", "event_id": "e-1"})
     assert posted.status_code == 404
-    assert client.get(LIST).json()["count"] == 0
+    assert client.get(LIST).json()["results"] == []
 
 
 def test_an_unknown_candidacy_is_a_404(admin_api: Client) -> None:
@@ -740,22 +740,37 @@ def test_another_organizations_group_and_role_cannot_be_used_as_filters(
     assert "Ada" not in by_role.content.decode()
 
 
-def test_the_list_is_paginated_newest_first(admin_api: Client, role: Role) -> None:
-    CandidacyFactory.create_batch(5, role=role)
+def test_the_list_is_paged_by_cursor_newest_first(admin_api: Client, role: Role) -> None:
+    older = CandidacyFactory.create_batch(5, role=role)
     newest = CandidacyFactory(role=role, candidate_name="Zed Newest")
 
     first = admin_api.get(LIST, {"page_size": 2}).json()
-    last = admin_api.get(LIST, {"page_size": 2, "page": 3}).json()
-    past_the_end = admin_api.get(LIST, {"page_size": 2, "page": 4})
+    # A candidacy added while a client pages shifts nothing: pages are keyed, not offset.
+    CandidacyFactory(role=role, candidate_name="Added Meanwhile")
+    pages, url = [first], first["next"]
+    while url:
+        pages.append(admin_api.get(url).json())
+        url = pages[-1]["next"]
+    names = [row["candidate_name"] for page in pages for row in page["results"]]
 
-    assert first["count"] == 6
-    assert first["results"][0]["candidate_name"] == newest.candidate_name
-    assert "page=2" in first["next"]
+    assert set(first) == {"next", "previous", "results"}
     assert first["previous"] is None
-    assert len(last["results"]) == 2
-    assert last["next"] is None
-    assert past_the_end.status_code == 404
-    assert admin_api.get(LIST).json()["count"] == 6  # 50 a page by default
+    assert "cursor=" in first["next"]
+    assert [len(page["results"]) for page in pages] == [2, 2, 2]
+    assert names[0] == newest.candidate_name
+    assert sorted(names[1:]) == sorted(c.candidate_name for c in older)
+    assert "Added Meanwhile" not in names
+    assert pages[-1]["previous"] is not None
+    assert len(admin_api.get(LIST).json()["results"]) == 7  # 50 a page by default
+
+
+def test_a_cursor_that_is_not_ours_is_a_400_naming_it(
+    admin_api: Client, candidacy: Candidacy
+) -> None:
+    response = admin_api.get(LIST, {"cursor": "bm90LW91cnM"})
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["cursor"]
 
 
 def test_a_list_row_has_the_candidacy_and_its_ats_side(
@@ -862,7 +877,7 @@ def test_the_openapi_schema_documents_the_candidacy_routes(admin_client: Client)
     assert {"200", "201", "400", "404", "409"} <= set(events["responses"])
     listed = paths["/api/v1/candidacies/"]["get"]
     assert {p["name"] for p in listed["parameters"]} >= {
-        "group", "role", "status", "stage", "archived", "hired", "q", "page", "page_size"
+        "group", "role", "status", "stage", "archived", "hired", "q", "cursor", "page_size"
     }  # fmt: skip
     request = schema["components"]["schemas"]["CandidacyEventInputRequest"]
     assert set(request["required"]) == {"type", "event_id"}

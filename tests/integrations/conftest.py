@@ -17,7 +17,7 @@ from integrations.lever.sandbox.demo import demo_data, demo_opportunity
 from integrations.models import AtsIntegration, KeyCheck
 from karatlever.accounts.models import Group, Membership, Organization, User
 from karatlever.hiring.models import Role
-from tests.brokers import broker
+from tests.brokers import QUEUE_NAMES, broker
 from tests.factories import IntegrationFactory, MembershipFactory, RoleFactory
 
 # Looks like a Lever key; the tests search for it (and its Basic-auth form) everywhere.
@@ -72,7 +72,8 @@ def memory_broker() -> Iterator[Any]:
         # The in-memory transport is one per process: start from an empty queue, whatever an
         # earlier test published (a valid key check also queues a posting sync).
         with app.connection_for_write() as connection:
-            connection.SimpleQueue("celery").clear()
+            for name in QUEUE_NAMES:
+                connection.SimpleQueue(name).clear()
         yield app
 
 

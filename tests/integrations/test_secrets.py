@@ -159,3 +159,27 @@ def test_reprs_and_errors_never_show_the_key(saved: dict[str, Any]) -> None:
     _assert_absent(repr(integration) + str(integration), saved["keys"], "the model repr")
     _assert_absent(repr(account), saved["keys"], "the ATS account")
     _assert_absent(repr(client) + repr(vars(client).get("_auth")), saved["keys"], "the client")
+
+
+def test_no_formatted_log_line_holds_the_key_plain_or_json(
+    saved: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same records through both console formats (LOG_FORMAT=plain and =json), context
+    fields, extras and tracebacks included."""
+    from django.conf import settings
+
+    from karatlever.observability.context import LogContextFilter
+    from karatlever.observability.logs import JsonFormatter
+
+    tasks.api_key_validate(saved["integration"].pk)
+    formats: dict[str, dict[str, str]] = settings.LOGGING["formatters"]  # type: ignore[assignment]
+    plain = logging.Formatter(formats["plain"]["format"])
+    as_json = JsonFormatter()
+    context = LogContextFilter()
+    lines = []
+    for record in caplog.records:
+        context.filter(record)
+        lines += [plain.format(record), as_json.format(record)]
+
+    assert len(lines) > 10
+    _assert_absent("\n".join(lines), saved["keys"], "the formatted log lines")

@@ -146,7 +146,7 @@ def test_deliveries_during_a_broker_outage_are_answered_fast_then_all_processed(
 def _published_ids() -> list[int]:
     """Delivery ids in the messages waiting in the in-memory broker (drains it)."""
     ids: list[int] = []
-    queue = MemoryChannel.queues["celery"]
+    queue = MemoryChannel.queues["urgent"]
     while not queue.empty():
         message = queue.get_nowait()
         body = message["body"]

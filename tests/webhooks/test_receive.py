@@ -781,7 +781,7 @@ def test_accepted_delivery_publishes_one_task_with_its_id_after_commit(
 
     delivery = WebhookDelivery.objects.get()
     assert response.json() == {"status": "accepted"}
-    queue = MemoryChannel.queues["celery"]
+    queue = MemoryChannel.queues["urgent"]
     messages = [queue.get_nowait() for _ in range(queue.qsize())]
     # The first verified delivery also asked for a status recompute (its own task).
     published = [

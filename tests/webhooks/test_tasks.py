@@ -35,7 +35,7 @@ def _store(integration: AtsIntegration, opportunity_id: str) -> int:
 
 
 def _published_batches() -> list[str]:
-    queue = MemoryChannel.queues.get("celery")
+    queue = MemoryChannel.queues.get("urgent")
     batches = []
     while queue is not None and not queue.empty():
         message = queue.get_nowait()

@@ -26,6 +26,8 @@ from integrations.models import AtsIntegration, OpportunityLink
 from integrations.status.refresh import status_refresh_request
 from karatlever.accounts.models import User
 from karatlever.hiring.services import AtsStateResult, candidacy_ats_state_apply
+from karatlever.observability import metrics
+from karatlever.observability.context import log_context
 from webhooks.models import WebhookDelivery, WebhookRejection
 from webhooks.services.deletions import (
     deletion_event,
@@ -155,6 +157,20 @@ def delivery_process(*, delivery_id: int) -> str | None:
     if attempt is None:
         return None
     delivery = WebhookDelivery.objects.select_related("integration").get(pk=delivery_id)
+    with log_context(delivery_id=delivery_id, integration_id=delivery.integration.public_id):
+        status = _delivery_process_claimed(delivery, attempt)
+    if status is None:  # another worker re-claimed it; that one counts
+        return None
+    metrics.webhook_deliveries_processed.labels(status).inc()
+    if status in (Status.PROCESSED, Status.IGNORED):
+        lag = (timezone.now() - delivery.received_at).total_seconds()
+        metrics.webhook_processing_lag.labels(status).observe(max(0.0, lag))
+    return status
+
+
+def _delivery_process_claimed(delivery: WebhookDelivery, attempt: int) -> str | None:
+    """``delivery_process`` once the row is claimed (attempt number ``attempt``)."""
+    delivery_id = delivery.pk
     integration = delivery.integration
     # Every event the adapter acts on names an opportunity that changed.
     supported = delivery.event in _supported_events(integration)

@@ -25,6 +25,7 @@ from integrations.models import AtsIntegration, OpportunityLink, WebhookSubscrip
 from integrations.status.refresh import status_refresh_request
 from karatlever.hiring.models import CandidacyEvent
 from karatlever.hiring.services import candidacy_ats_state_apply
+from karatlever.observability.context import log_context
 from webhooks.models import WebhookDelivery
 from webhooks.services.deletions import opportunity_deletion_honour
 from webhooks.services.processing import opportunity_link_follow
@@ -69,6 +70,12 @@ def integration_reconcile(*, integration_id: int) -> ReconcileResult | None:
     integration = AtsIntegration.objects.filter(pk=integration_id, enabled=True).first()
     if integration is None or not integration.has_api_key:
         return None
+    with log_context(integration_id=integration.public_id):
+        return _integration_reconcile(integration)
+
+
+def _integration_reconcile(integration: AtsIntegration) -> ReconcileResult | None:
+    """``integration_reconcile`` for an enabled integration with a key."""
     started_ms = int(time.time() * 1000)
     now = timezone.now()
     links = {

@@ -35,6 +35,7 @@ from integrations.connection.services.outcomes import (
 from integrations.models import AtsIntegration, AuditEntry, KeyCheck, RegionSource
 from integrations.roles.services.sync import postings_sync_on_key_valid
 from integrations.status.refresh import status_refresh_request
+from karatlever.observability.context import log_context
 
 if TYPE_CHECKING:
     from karatlever.accounts.models import User
@@ -200,6 +201,13 @@ def api_key_validate(*, integration_id: int) -> str | None:
     integration = AtsIntegration.objects.filter(pk=integration_id).first()
     if integration is None:
         return None
+    with log_context(integration_id=integration.public_id):
+        return _api_key_validate(integration)
+
+
+def _api_key_validate(integration: AtsIntegration) -> str | None:
+    """``api_key_validate`` for an integration that exists."""
+    integration_id = integration.pk
     pending = _live_unstarted(integration, Subject.PENDING)
     if pending is not None:
         result = _api_key_check_in_time(

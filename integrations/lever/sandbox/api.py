@@ -10,6 +10,7 @@ from urllib.parse import quote, unquote
 
 from integrations.lever.sandbox.permissions import CONFIDENTIAL_ACCESS
 from integrations.lever.sandbox.state import ORIGINS, Sandbox, SandboxError, bad_request, not_found
+from integrations.lever.sandbox.store import now_ms
 from integrations.lever.sandbox.web import Request, Response
 
 POSTING_STATES = ("published", "internal", "closed", "draft", "pending", "rejected")
@@ -189,6 +190,11 @@ def _in_range(value: int | None, start: int | None, end: int | None) -> bool:
     return (start is None or value >= start) and (end is None or value <= end)
 
 
+def _is_snoozed(d: dict[str, Any], now: int) -> bool:
+    until = d.get("snoozedUntil")
+    return isinstance(until, int) and until > now
+
+
 # --- opportunities ------------------------------------------------------------------------
 
 
@@ -201,6 +207,7 @@ def list_opportunities(sb: Sandbox, req: Request) -> Response:
     }
     archived_range = (_int_arg(req, "archived_at_start"), _int_arg(req, "archived_at_end"))
     archived = _bool_arg(req, "archived")
+    snoozed = _bool_arg(req, "snoozed")
     confidentiality = req.arg("confidentiality") or "non-confidential"
     if confidentiality not in CONFIDENTIALITY:
         raise bad_request(f"confidentiality must be one of {', '.join(CONFIDENTIALITY)}")
@@ -210,8 +217,12 @@ def list_opportunities(sb: Sandbox, req: Request) -> Response:
     emails = {e.strip().lower() for e in req.args("email")}
     tags = set(req.args("tag"))
     origins = set(req.args("origin"))
+    sources = set(req.args("source"))
+    archived_posting_ids = set(req.args("archived_posting_id"))
     reasons = set(req.args("archive_reason_id"))
     listed = _listed(req, confidentiality)
+    # The wall clock, not sb.now(): a read must not move the write clock.
+    now = now_ms()
 
     def keep(d: dict[str, Any]) -> bool:
         if not listed(d):
@@ -229,6 +240,16 @@ def list_opportunities(sb: Sandbox, req: Request) -> Response:
             return False
         if origins and d.get("origin") not in origins:
             return False
+        # Lever: "opportunities that contain the specified source tag" (case-sensitive, OR-ed).
+        if sources and not sources & set(d.get("sources") or []):
+            return False
+        # Lever: applied to the posting "and then the application was archived".
+        if archived_posting_ids and not (
+            app and app["posting"] in archived_posting_ids and app.get("archived")
+        ):
+            return False
+        if snoozed is not None and _is_snoozed(d, now) != snoozed:
+            return False
         if archived is not None and (d["archived"] is not None) != archived:
             return False
         if reasons and not (d["archived"] and d["archived"]["reason"] in reasons):
@@ -242,7 +263,7 @@ def list_opportunities(sb: Sandbox, req: Request) -> Response:
 
 
 def list_deleted_opportunities(sb: Sandbox, req: Request) -> Response:
-    """``GET /opportunities/deleted`` (integrations/lever/README.md §15.2): the range filters
+    """``GET /opportunities/deleted`` (integrations/lever/README.md §16.2): the range filters
     ``deleted_at_start`` / ``deleted_at_end`` (ms, inclusive), Lever's paging, oldest first."""
     start, end = _int_arg(req, "deleted_at_start"), _int_arg(req, "deleted_at_end")
     items = [d for d in sb.deleted_opportunities() if _in_range(d["deletedAt"], start, end)]
@@ -439,12 +460,14 @@ def list_users(sb: Sandbox, req: Request) -> Response:
     include_deactivated = _bool_arg(req, "includeDeactivated") or False
     emails = {e.strip().lower() for e in req.args("email")}
     roles = set(req.args("accessRole"))
+    directory_ids = set(req.args("external_directory_id"))
     items = [
         u
         for u in sb.users()
         if (include_deactivated or u["deactivatedAt"] is None)
         and (not emails or u["email"].lower() in emails)
         and (not roles or u["accessRole"] in roles)
+        and (not directory_ids or u.get("externalDirectoryId") in directory_ids)
     ]
     return paginate(req, items, _created)
 
@@ -564,4 +587,89 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("DELETE", "/v1/webhooks/{id}", "webhooks:write:admin", delete_webhook),
 )
 
-__all__ = ["ROUTES", "ApiRoute", "SandboxError", "decode_token", "encode_token"]
+
+# --- query parameters of list endpoints ---------------------------------------------------
+
+_PAGING = frozenset({"limit", "offset", "include"})
+_RANGES = ("created_at", "updated_at", "advanced_at", "archived_at")
+# Every query parameter each list endpoint implements (Lever's documented semantics,
+# integrations/lever/README.md §7.1 and §7.3). Anything else is a 400, so a caller never gets
+# the full list back for a filter the sandbox silently skipped.
+LIST_PARAMS: dict[str, frozenset[str]] = {
+    "/v1/opportunities": _PAGING
+    | {f"{r}_{edge}" for r in _RANGES for edge in ("start", "end")}
+    | {
+        "expand",
+        "tag",
+        "email",
+        "origin",
+        "source",
+        "confidentiality",
+        "stage_id",
+        "posting_id",
+        "archived_posting_id",
+        "archived",
+        "archive_reason_id",
+        "snoozed",
+        "contact_id",
+    },
+    OPP + "/notes": _PAGING,
+    "/v1/postings": _PAGING
+    | {
+        "expand",
+        "state",
+        "distributionChannel",
+        "confidentiality",
+        "team",
+        "department",
+        "location",
+        "commitment",
+        "level",
+        "tag",
+        "updated_at_start",
+        "updated_at_end",
+    },
+    "/v1/stages": _PAGING,
+    "/v1/archive_reasons": _PAGING | {"type"},
+    "/v1/users": _PAGING | {"email", "accessRole", "includeDeactivated", "external_directory_id"},
+    # Never paginated by the sandbox: one page with hasNext false, so no paging either.
+    "/v1/tags": frozenset(),
+    "/v1/webhooks": frozenset(),
+}
+# Parameters Lever documents that the sandbox does not imitate, and why.
+UNSUPPORTED_PARAMS: dict[str, dict[str, str]] = {
+    "/v1/opportunities": {
+        # Which location Lever matches (the contact's, the opportunity's posting location) is
+        # not documented; guessing would make tests pass here and fail against Lever.
+        "location": "which location Lever matches is undocumented",
+    },
+    "/v1/postings": {
+        # Lever answers grouped results whose shape is not documented for v1.
+        "group": "Lever's grouped response shape is undocumented",
+    },
+}
+
+
+def check_query(route: ApiRoute, req: Request) -> None:
+    """Refuse (400, Lever's error shape) a list request carrying a query parameter the sandbox
+    does not implement, naming it; other routes are not checked.
+
+    Raises ``SandboxError`` (400 ``BadRequestError``)."""
+    allowed = LIST_PARAMS.get(route.pattern)
+    if route.method != "GET" or allowed is None:
+        return
+    sent = sorted(set(req.query) - allowed)
+    if not sent:
+        return
+    unsupported = UNSUPPORTED_PARAMS.get(route.pattern, {})
+    reasons = [
+        f"{name} (not implemented by the sandbox: {unsupported[name]})"
+        if name in unsupported
+        else name
+        for name in sent
+    ]
+    path = route.pattern.removeprefix("/v1")
+    raise bad_request(f"unknown query parameter for GET {path}: {', '.join(reasons)}")
+
+
+__all__ = ["ROUTES", "ApiRoute", "SandboxError", "check_query", "decode_token", "encode_token"]

@@ -19,6 +19,7 @@ from integrations.lever.sandbox.state import (
     SandboxError,
     bad_request,
 )
+from integrations.lever.sandbox.store import now_ms
 from integrations.lever.sandbox.web import Request, Response, Router
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class Control:
             ("POST", "/candidates/{id}/unarchive", self.form_unarchive),
             ("POST", "/candidates/{id}/hire", self.form_hire),
             ("POST", "/candidates/{id}/confidential", self.form_confidential),
+            ("POST", "/candidates/{id}/snooze", self.form_snooze),
             ("POST", "/candidates/{id}/delete", self.form_delete),
             ("POST", "/candidates/{id}/anonymize", self.form_anonymize),
             ("GET", "/settings/integrations", self.keys_page),
@@ -218,7 +220,16 @@ class Control:
                 back=back,
             )
         )
-        # Deletion and anonymisation (integrations/lever/README.md §15): Karat must honour both.
+        snoozed = bool(doc.get("snoozedUntil")) and doc["snoozedUntil"] > now_ms()
+        parts.append(
+            self._form(
+                f"/candidates/{oid}/snooze",
+                f"<input type='hidden' name='snooze' value='{'off' if snoozed else 'on'}'>",
+                "Wake" if snoozed else "Snooze 1 day",
+                back=back,
+            )
+        )
+        # Deletion and anonymisation (integrations/lever/README.md §16): Karat must honour both.
         parts.append(self._form(f"/candidates/{oid}/anonymize", "", "Anonymize", back=back))
         parts.append(self._form(f"/candidates/{oid}/delete", "", "Delete candidate"))
         return " ".join(parts)
@@ -358,6 +369,12 @@ class Control:
 
     def form_anonymize(self, req: Request) -> Response:
         self.sb.anonymize_opportunity(req.params["id"])
+        return self._back(req, self._default_back(req))
+
+    def form_snooze(self, req: Request) -> Response:
+        # A day from now: ?snoozed=true lists it until then (Lever's snoozedUntil, ms).
+        until = now_ms() + 86_400_000 if self._field(req, "snooze") == "on" else None
+        self.sb.set_snoozed(req.params["id"], until)
         return self._back(req, self._default_back(req))
 
     def keys_page(
@@ -569,8 +586,8 @@ class Control:
                     "GET|DELETE /_control/requests",
                     "GET /_control/deliveries[?event=&limit=]",
                     "GET /_control/deliveries/wait[?timeout=]",
-                    "POST /_control/opportunities/{id}/stage|archive|unarchive|hire|delete|anonymize"
-                    "|confidential|merge",
+                    "POST /_control/opportunities/{id}/stage|archive|unarchive|hire"
+                    "|confidential|merge|snooze|delete|anonymize",
                     "POST /_control/keys",
                     "POST /_control/postings",
                     "POST|DELETE /_control/postings/{id}",
@@ -659,6 +676,8 @@ class Control:
                 raise bad_request("contact must be a contact id (or absent for a new one)")
             self.sb.merge_contact(oid, into)
             doc = self.sb.opportunity(oid)
+        elif action == "snooze":
+            doc = self.sb.set_snoozed(oid, body.get("until"))
         else:
             raise SandboxError(404, "ResourceNotFound", f"unknown action {action!r}")
         return Response.json({"data": self.sb.public(doc)})

@@ -181,6 +181,7 @@ class SandboxApp:
                     "ForbiddenError",
                     f"This API key does not have the {route.permission} permission",
                 )
+            api.check_query(route, req)
             response = route.handler(self.sandbox, req)
         except SandboxError as exc:
             return Response.error(exc.status, exc.code, exc.message)
@@ -599,6 +600,10 @@ class SandboxServer:
     def set_confidential(self, opportunity_id: str, confidential: bool = True) -> dict[str, Any]:
         """Make an opportunity confidential (or not again); its updatedAt moves, no webhook."""
         return self.sandbox.public(self.sandbox.set_confidentiality(opportunity_id, confidential))
+
+    def snooze(self, opportunity_id: str, until: int | None) -> dict[str, Any]:
+        """Snooze an opportunity until ``until`` (ms, UTC) or wake it (None); no webhook."""
+        return self.sandbox.public(self.sandbox.set_snoozed(opportunity_id, until))
 
     def set_emails(self, opportunity_id: str, emails: list[str]) -> dict[str, Any]:
         """Replace an opportunity's emails with any text (Lever checks none); no webhook."""

@@ -405,6 +405,19 @@ class Sandbox:
 
         return self._write(opportunity_id, change, counter=None)
 
+    def set_snoozed(self, opportunity_id: str, until: int | None) -> dict[str, Any]:
+        """Snooze an opportunity until ``until`` (ms since the epoch, UTC), or wake it (None).
+        Its updatedAt moves; no webhook fires. ``GET /opportunities?snoozed=true`` lists it
+        while ``until`` is in the future."""
+        if until is not None and (isinstance(until, bool) or not isinstance(until, int)):
+            raise bad_request("until must be a timestamp in milliseconds or null")
+
+        def change(doc: dict[str, Any], at: int) -> list[Event]:
+            doc["snoozedUntil"] = until
+            return []
+
+        return self._write(opportunity_id, change, counter=None)
+
     # --- postings (for role-matching tests, the demo and the posting-sync bench) -----------
 
     def add_postings(
@@ -596,7 +609,7 @@ class Sandbox:
         self._write(opportunity_id, change, counter="notes")
         return note
 
-    # --- deletions and anonymisation (integrations/lever/README.md §15) ----------------------
+    # --- deletions and anonymisation (integrations/lever/README.md §16) ----------------------
 
     def delete_opportunity(self, opportunity_id: str, *, user_id: str | None = None) -> int:
         """Delete an opportunity as deleting a candidate in Lever does: reads answer 404, it

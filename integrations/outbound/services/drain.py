@@ -36,6 +36,8 @@ from integrations.outbound.services.notes import outbound_settings_get
 from integrations.status.refresh import status_refresh_request
 from karatlever.hiring.models import CandidacyEvent, Milestone
 from karatlever.hiring.services import candidacy_event_add
+from karatlever.observability import metrics
+from karatlever.observability.context import log_context
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +102,10 @@ def outbound_drain(*, integration_id: int, budget_seconds: float | None = None) 
     if not lease.take():
         return result
     try:
-        stopped = _drain_loop(
-            integration, outbound, result, started=started, budget=budget, lease=lease
-        )
+        with log_context(integration_id=integration.public_id):
+            stopped = _drain_loop(
+                integration, outbound, result, started=started, budget=budget, lease=lease
+            )
     finally:
         lease.release()
     if result.sent:
@@ -201,7 +204,8 @@ def _drain_loop(
         row = _claim_next(integration.pk, worker)
         if row is None:
             return "empty"
-        outcome = _send(row, integration=integration, outbound=outbound)
+        with log_context(update_id=row.pk):
+            outcome = _send(row, integration=integration, outbound=outbound)
         if outcome == Status.SENT:
             result.sent += 1
             failures_in_a_row = 0
@@ -426,6 +430,7 @@ def _end(
             status_refresh_request(
                 integration_id=row.integration_id, reason="An update to Lever was dead-lettered"
             )
+    metrics.outbound_attempts.labels(row.kind, status).inc()
     if status == Status.SENT:
         logger.info("outbound update_id=%s %s sent", row.pk, row.kind)
     else:
@@ -463,6 +468,7 @@ def _retry_later(row: OutboundUpdate, exc: ats.AtsError, *, outcome_unknown: boo
     )
     if updated and delay <= COUNTDOWN_MAX_SECONDS:
         drain_publish(row.integration_id, countdown=delay)
+    metrics.outbound_attempts.labels(row.kind, "retry").inc()
     logger.info("outbound update_id=%s retry in %.0fs: %s", row.pk, delay, exc.message)
     return _RETRY
 
@@ -558,7 +564,8 @@ def timeline_record(row: OutboundUpdate) -> None:
     candidacy's timeline says how it went (inside the caller's transaction)."""
     if row.event_id is None:
         return
-    group = OutboundUpdate.objects.filter(event_id=row.event_id)
+    # One entry per opportunity the milestone went to (a late link posts it again elsewhere).
+    group = OutboundUpdate.objects.filter(event_id=row.event_id, opportunity_id=row.opportunity_id)
     if group.filter(status__in=OutboundUpdate.UNSENT).exists():
         return
     if not group.filter(timeline_recorded=False).update(timeline_recorded=True):

@@ -56,9 +56,10 @@ def outbound_milestone_enqueue(
 
     For services that create the candidacy's ``OpportunityLink`` after the milestone (the
     invite flow: ``candidacy_create`` fires "invited" before the link exists): call this once
-    the link is saved. Idempotent per event (a second call returns the existing rows). Writes
-    nothing for an event without a milestone, from the ATS itself, for an unlinked candidacy,
-    or when the integration or its outbound updates are off. Publishes a drain on commit.
+    the link is saved. Idempotent per event and opportunity (a second call returns the
+    existing rows). Writes nothing for an event without a milestone, from the ATS itself, for
+    an unlinked candidacy, or when the integration or its outbound updates are off. Publishes
+    a drain on commit.
     """
     if not event.milestone or event.source == CandidacyEvent.Source.ATS:
         return []
@@ -70,7 +71,13 @@ def outbound_milestone_enqueue(
         )
     if link is None or not link.integration.enabled:
         return []
-    existing = list(OutboundUpdate.objects.filter(event=event).order_by("sequence"))
+    # Per opportunity: a candidacy whose link was detached and another attached
+    # (integrations/late_links) owes the new opportunity its earlier milestones.
+    existing = list(
+        OutboundUpdate.objects.filter(
+            event=event, integration=link.integration, opportunity_id=link.opportunity_id
+        ).order_by("sequence")
+    )
     if existing:
         return existing
     integration = link.integration

@@ -32,6 +32,7 @@ from integrations.models import AtsIntegration, AtsPosting, PostingSyncRun
 from integrations.roles.matching import TITLE_MAX, title_key
 from integrations.roles.services.mappings import postings_match
 from integrations.status.refresh import status_refresh_request
+from karatlever.observability.context import log_context
 
 if TYPE_CHECKING:
     from karatlever.accounts.models import User
@@ -156,6 +157,12 @@ def postings_sync_run(*, run_id: int) -> str | None:
     if not claimed:
         return None
     run = PostingSyncRun.objects.select_related("integration").get(pk=run_id)
+    with log_context(integration_id=run.integration.public_id):
+        return _postings_sync_claimed(run)
+
+
+def _postings_sync_claimed(run: PostingSyncRun) -> str | None:
+    """``postings_sync_run`` once this caller has claimed the run."""
     integration = run.integration
     if not integration.enabled or not integration.api_key:
         _finish(run, Status.FAILED, error="The integration is disabled or has no API key.")

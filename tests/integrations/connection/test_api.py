@@ -12,7 +12,8 @@ from django.test import Client
 from django.urls import reverse
 
 from integrations.models import AtsIntegration, AuditEntry, Region
-from karatlever.accounts.models import Group, User
+from karatlever.accounts.models import Group, Organization, User
+from tests.factories import GroupFactory, IntegrationFactory
 from tests.integrations.conftest import API_KEY, OTHER_KEY, mark_valid
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +98,7 @@ def test_another_organizations_admin_gets_404_for_our_integration(
 def test_another_organizations_admin_lists_none_of_ours_and_cannot_create_in_our_group(
     outsider_client: Client, integration: AtsIntegration, second_group: Group
 ) -> None:
-    assert outsider_client.get(LIST).json() == []
+    assert outsider_client.get(LIST).json() == {"next": None, "previous": None, "results": []}
 
     response = _send(
         outsider_client, "post", LIST, {"group": str(second_group.code), "ats": "lever"}
@@ -128,7 +129,7 @@ def test_token_authentication_works(
     response = client.get(LIST)
 
     assert response.status_code == 200
-    assert [item["id"] for item in response.json()] == [str(integration.public_id)]
+    assert [item["id"] for item in response.json()["results"]] == [str(integration.public_id)]
 
 
 def test_session_writes_need_a_csrf_token(admin_user: User, integration: AtsIntegration) -> None:
@@ -352,3 +353,20 @@ def test_invitations_api_field_errors_say_what_is_expected(
 
     assert response.status_code == 400
     assert response.json()["error"]["fields"] == {field: [message]}
+
+
+def test_the_list_is_paged_by_cursor_in_group_order(
+    admin_client: Client, organization: Organization
+) -> None:
+    groups = [GroupFactory(organization=organization, name=f"Team {n}") for n in (3, 1, 2)]
+    made = {IntegrationFactory(group=group).public_id: group.name for group in groups}
+
+    first = admin_client.get(LIST, {"page_size": 2}).json()
+    rest = admin_client.get(first["next"]).json()
+    listed = [row["id"] for row in first["results"] + rest["results"]]
+
+    ours = [made[uuid.UUID(i)] for i in listed if uuid.UUID(i) in made]
+    assert ours == sorted(ours)
+    assert len(listed) == len(set(listed))
+    assert rest["next"] is None
+    assert admin_client.get(LIST, {"page_size": 0}).status_code == 400

@@ -575,7 +575,7 @@ def test_a_check_stuck_in_checking_is_queued_again_then_given_up(
             assert tasks.api_key_checks_resume() == 1
         assert len(callbacks) == 1
         with memory_broker.connection_for_read() as connection:
-            message = connection.SimpleQueue("celery").get(timeout=2)
+            message = connection.SimpleQueue("urgent").get(timeout=2)
             message.ack()
         assert message.headers["task"] == "integrations.tasks.api_key_validate"
         keyed_integration.refresh_from_db()

@@ -300,7 +300,7 @@ def test_the_check_is_published_to_the_broker_after_commit(
 
     assert len(callbacks) == 2  # the key check, then the status page's recompute
     with memory_broker.connection_for_read() as connection:
-        queue = connection.SimpleQueue("celery")
+        queue = connection.SimpleQueue("urgent")  # both tasks: someone waits on them
         message, status_message = queue.get(timeout=2), queue.get(timeout=2)
         message.ack()
         status_message.ack()

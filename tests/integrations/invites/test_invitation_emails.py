@@ -33,6 +33,7 @@ from integrations.invites.services.preview import InviteCode, invite_preview
 from integrations.models import AtsIntegration, InvitationEmail, InviteBatch, InviteItem
 from karatlever.accounts.models import User
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
+from tests.brokers import queue_of
 from tests.integrations.invites.conftest import url_of
 from tests.mail_backends import FlakyEmailBackend
 
@@ -66,7 +67,7 @@ def published(app: Any, task: str) -> list[list[Any]]:
     """The arguments of every message for ``task`` waiting in the memory broker (taken)."""
     found = []
     with app.connection_for_read() as connection:
-        queue = connection.SimpleQueue("celery")
+        queue = connection.SimpleQueue(queue_of(task))
         while queue.qsize():
             message = queue.get(timeout=1)
             message.ack()

@@ -781,7 +781,7 @@ def test_a_milestone_recorded_on_the_candidacy_page_reaches_lever_and_the_timeli
             reverse("hiring:candidate-status-change", kwargs={"code": candidacy.code}),
             {"milestone": "cancelled"},
         )
-    published = MemoryChannel.queues["celery"].qsize()
+    published = MemoryChannel.queues["outbound"].qsize()
     outbound_drain_task(lever_integration.pk)  # what the worker runs for that message
     page = admin_client.get(reverse("hiring:candidate-detail", kwargs={"code": candidacy.code}))
 
@@ -819,13 +819,13 @@ def test_a_burst_of_milestones_queues_one_drain_and_a_started_drain_allows_the_n
     for candidacy in candidacies:
         with django_capture_on_commit_callbacks(execute=True):
             candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
-    burst = MemoryChannel.queues["celery"].qsize()
+    burst = MemoryChannel.queues["outbound"].qsize()
     drain(lever_integration)  # starts: the next milestone publishes again
     with django_capture_on_commit_callbacks(execute=True):
         candidacy_milestone_record(candidacy=candidacies[0], milestone=Milestone.REDO)
 
     assert burst == 1
-    assert MemoryChannel.queues["celery"].qsize() == 2
+    assert MemoryChannel.queues["outbound"].qsize() == 2
 
 
 def test_the_sweeper_publishes_one_drain_per_integration_with_due_updates(

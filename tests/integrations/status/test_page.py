@@ -63,6 +63,7 @@ FEATURE_NAMES = [
     "Auto state updating",
     "Ensure Lever roles match Karat roles",
     "Automatic invites",
+    "Attach a Lever link later",
     "Deletions and anonymisation honoured",
 ]
 _tokens = count()
