@@ -560,6 +560,7 @@ def test_settings_page_has_step_3_right_after_the_key_and_an_index_of_every_sect
         "webhooks",
         "outbound",
         "automatic-invite",
+        "late-links",
         "deletions",
     ]
     index = html.split('aria-label="On this page">')[1].split("</nav>")[0]
