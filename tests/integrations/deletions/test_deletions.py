@@ -208,12 +208,13 @@ def test_the_poll_unlinks_a_candidate_whose_deletion_webhook_was_missed(
     assert deletions.deleted_opportunities_reconcile(integration_id=hooked.pk) == 0
 
 
+@pytest.mark.parametrize("status", [500, 503, 429])
 def test_lever_down_during_the_poll_keeps_the_cursor_and_says_so(
-    hooked: AtsIntegration, lever: SandboxServer, invitable: list[str]
+    hooked: AtsIntegration, lever: SandboxServer, invitable: list[str], status: int
 ) -> None:
     candidacy = _link(hooked, lever, invitable[0])
     lever.delete_candidate(invitable[0])
-    lever.set_faults(fail_next=[500] * 8)
+    lever.set_faults(fail_next=[status] * 8, retry_after=0)
 
     assert deletions.deleted_opportunities_reconcile(integration_id=hooked.pk) is None
 
