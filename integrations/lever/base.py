@@ -12,7 +12,8 @@ from integrations.lever.client import base_url_for_region
 
 
 class WebhookEvent(models.TextChoices):
-    """Lever's three candidate events this product acts on (integrations/lever/README.md §9.1)."""
+    """Lever's candidate events this product acts on: the setup guide's three and
+    ``candidateDeleted`` (integrations/lever/README.md §9.1, §16)."""
 
     CANDIDATE_STAGE_CHANGE = "candidateStageChange", "Candidate Stage Change"
     CANDIDATE_ARCHIVE_CHANGE = "candidateArchiveChange", "Candidate Archive State Change"
