@@ -30,6 +30,7 @@ POST_CANDIDACY_UPDATES = "post_candidacy_updates"
 AUTO_STATE_UPDATING = "auto_state_updating"
 ROLE_MATCHING = "role_matching"
 AUTOMATIC_INVITES = "automatic_invites"
+INTERVIEW_PANELS = "interview_panels"
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,15 @@ FEATURES: tuple[Feature, ...] = (
         health="integrations.auto_invites.health.automatic_invites_health",
         settings_section="integrations.auto_invites.views.settings_section",
         needs=(ats.OpportunityDetails, ats.Postings),
+    ),
+    Feature(
+        INTERVIEW_PANELS,
+        "Karat interview on Lever's schedule",
+        "When an admin turns it on, a scheduled Karat interview becomes a Lever panel: "
+        "rescheduling moves it, cancellation or expiry removes it.",
+        health="integrations.panels.health.interview_panels_health",
+        settings_section="integrations.panels.views.settings_section",
+        needs=(ats.Panels, ats.Writes),
     ),
 )
 FEATURES_BY_KEY: Mapping[str, Feature] = {feature.key: feature for feature in FEATURES}
