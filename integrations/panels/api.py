@@ -20,22 +20,25 @@ from integrations.panels.selectors import panel_settings_find, panel_stats
 from karatlever.accounts.http import signed_in_user
 
 
+class InterviewPanelSettingsInputSerializer(serializers.Serializer[Any]):
+    enabled = serializers.BooleanField(
+        help_text="Put each scheduled Karat interview on the Lever opportunity as a panel."
+    )
+
+
+class InterviewPanelSettingsOutputSerializer(serializers.Serializer[Any]):
+    enabled = serializers.BooleanField()
+    panels = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="How many panels Karat made, by state: "
+        + ", ".join(InterviewPanel.State.values)
+        + ".",
+    )
+
+
+# Serializers named in full at module level: the API schema names its components after them.
 class InterviewPanelSettingsApi(APIView):
     permission_classes = [IsAuthenticated, IsOrganizationAdmin]
-
-    class InputSerializer(serializers.Serializer[Any]):
-        enabled = serializers.BooleanField(
-            help_text="Put each scheduled Karat interview on the Lever opportunity as a panel."
-        )
-
-    class OutputSerializer(serializers.Serializer[Any]):
-        enabled = serializers.BooleanField()
-        panels = serializers.DictField(
-            child=serializers.IntegerField(),
-            help_text="How many panels Karat made, by state: "
-            + ", ".join(InterviewPanel.State.values)
-            + ".",
-        )
 
     def _get(self, request: Request, public_id: UUID) -> AtsIntegration:
         # Another organization's or a hidden group's integration is a 404.
@@ -48,12 +51,12 @@ class InterviewPanelSettingsApi(APIView):
             "enabled": bool(outbound and outbound.panels_enabled),
             "panels": {state: stats.by_state.get(state, 0) for state in InterviewPanel.State},
         }
-        return Response(self.OutputSerializer(body).data)
+        return Response(InterviewPanelSettingsOutputSerializer(body).data)
 
     @extend_schema(
         operation_id="integrations_interview_panels_retrieve",
         summary="Read whether Karat interviews are put on Lever's schedule",
-        responses={200: OutputSerializer, 403: ERRORS[403], 404: None},
+        responses={200: InterviewPanelSettingsOutputSerializer, 403: ERRORS[403], 404: None},
         tags=["integrations"],
     )
     def get(self, request: Request, public_id: UUID) -> Response:
@@ -65,13 +68,13 @@ class InterviewPanelSettingsApi(APIView):
         description="On: each scheduled Karat interview of a linked candidacy becomes a Lever "
         "panel (POST /opportunities/:id/panels), a reschedule moves it, cancellation or expiry "
         "removes it. Needs posting updates to Lever on, and a Lever user to write as.",
-        request=InputSerializer,
-        responses={200: OutputSerializer, 404: None, **ERRORS},
+        request=InterviewPanelSettingsInputSerializer,
+        responses={200: InterviewPanelSettingsOutputSerializer, 404: None, **ERRORS},
         tags=["integrations"],
     )
     def patch(self, request: Request, public_id: UUID) -> Response:
         integration = self._get(request, public_id)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = InterviewPanelSettingsInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.panel_settings_update(
             integration=integration,
