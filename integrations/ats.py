@@ -837,7 +837,7 @@ def _registered(ats: str) -> _Registered:
 def _registration(adapter: object) -> _Registered:
     if not isinstance(adapter, AtsBase):
         raise TypeError(f"{adapter!r} is not an ATS adapter (see ats.AtsBase)")
-    protocols: tuple[type, ...] = (AtsBase, AtsAdapter, *CAPABILITIES)
+    protocols: tuple[type, ...] = (AtsBase, AtsAdapter, *CAPABILITIES, *OPTIONAL_CAPABILITIES)
     return _Registered(adapter, frozenset(p for p in protocols if isinstance(adapter, p)))
 
 
@@ -966,6 +966,6 @@ class Panels(AtsBase, Protocol):
         ...
 
 
-# Panels is a capability like the others (adapter_for(ats, Panels)); appended here so the
-# table above stays as it was.
-CAPABILITIES = (*CAPABILITIES, Panels)
+# Capabilities only an optional feature needs (adapter_for(ats, Panels) works as for the
+# others), so they are not part of ``AtsAdapter``: an ATS without them is still complete.
+OPTIONAL_CAPABILITIES: tuple[type, ...] = (Panels,)
