@@ -25,15 +25,18 @@ from django.utils.dateparse import parse_datetime
 
 from integrations import ats
 from integrations.connection.services.audit import audit_entry_record
+from integrations.features import INTERVIEW_PANELS
 from integrations.models import (
     AtsIntegration,
     AuditEntry,
+    IntegrationStatus,
     InterviewPanel,
     OpportunityLink,
     OutboundSettings,
     OutboundUpdate,
 )
 from integrations.outbound.services.notes import outbound_settings_get
+from integrations.status.refresh import status_refresh_request
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Milestone
 
 if TYPE_CHECKING:
@@ -282,7 +285,22 @@ def _create(
     InterviewPanel.objects.filter(pk=panel.pk, state__in=(State.PENDING, State.FAILED)).update(
         state=State.ACTIVE
     )
+    _status_refresh_if_waiting(panel.integration_id)
     return found
+
+
+def _status_refresh_if_waiting(integration_id: int) -> None:
+    """A panel reached the ATS: when the status snapshot still shows this feature waiting for
+    its first panel (or its permission unchecked, or refused), ask for a recompute, so the
+    page does not wait for the periodic one. One query; the request itself is deduplicated."""
+    snapshot = IntegrationStatus.objects.filter(integration_id=integration_id).first()
+    if snapshot is None:
+        return
+    feature = next((f for f in snapshot.features if f.get("key") == INTERVIEW_PANELS), None)
+    if feature is not None and feature.get("level") != "ok":
+        status_refresh_request(
+            integration_id=integration_id, reason="The first interview panel reached Lever"
+        )
 
 
 def _gone(panel: InterviewPanel, label: str, exc: ats.AtsError) -> PanelSkipped:

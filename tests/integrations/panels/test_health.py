@@ -7,7 +7,9 @@ import pytest
 
 from integrations.features import FEATURES_BY_KEY, INTERVIEW_PANELS, feature_health_provider
 from integrations.lever.sandbox import ALL_PERMISSIONS, SandboxServer
-from integrations.models import AtsIntegration, OutboundSettings
+from integrations.lever.sandbox.demo import demo_opportunity_ids
+from integrations.models import AtsIntegration, IntegrationStatus, OutboundSettings
+from integrations.status.services import integration_status_compute
 from karatlever.hiring.models import Milestone
 from karatlever.hiring.services import candidacy_milestone_record
 from tests.integrations.panels.conftest import drain_all, interview_time, linked
@@ -91,3 +93,29 @@ def test_no_lever_user_or_updates_turned_off_is_not_working(panels_on: AtsIntegr
     health = _health(panels_on)
     assert health.level == "bad"
     assert _check(health, "outbox").level == "bad"
+
+
+def test_the_first_panel_that_reaches_lever_asks_for_a_status_recompute(
+    panels_on: AtsIntegration, lever: SandboxServer
+) -> None:
+    # given: updates already reach Lever, and the status page waits for a first panel
+    first, second = demo_opportunity_ids(2)
+    candidacy_milestone_record(candidacy=linked(panels_on, first), milestone=Milestone.CANCELLED)
+    drain_all(panels_on)
+    integration_status_compute(integration_id=panels_on.pk)
+    snapshot = IntegrationStatus.objects.get(integration=panels_on)
+    assert next(f for f in snapshot.features if f["key"] == INTERVIEW_PANELS)["level"] == "info"
+    IntegrationStatus.objects.filter(pk=snapshot.pk).update(requested_at=None, request_reason="")
+
+    # when
+    candidacy_milestone_record(
+        candidacy=linked(panels_on, second),
+        milestone=Milestone.SCHEDULED,
+        scheduled_at=interview_time(),
+    )
+    drain_all(panels_on)
+
+    # then
+    snapshot.refresh_from_db()
+    assert snapshot.requested_at is not None
+    assert snapshot.request_reason == "The first interview panel reached Lever"
