@@ -16,6 +16,7 @@ Only panels Karat created (an ``InterviewPanel`` row holding the ATS's id) are e
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,8 @@ PANEL_KINDS = frozenset({Kind.PANEL_CREATE, Kind.PANEL_UPDATE, Kind.PANEL_DELETE
 DEFAULT_DURATION_MINUTES = 60
 DEFAULT_TIME_ZONE = "UTC"
 SUBJECT_MAX_LENGTH = 200
+# What an ATS's panel id may look like to be stored and sent back (Lever's are UUIDs).
+_REMOTE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class PanelSkipped(ats.AtsRecordError):
@@ -279,9 +282,18 @@ def _create(
             # the next booking tries again.
             _panel_mark(panel, State.FAILED, exc.message)
             raise
+    if not _REMOTE_ID.fullmatch(found):
+        # Values from the ATS are untrusted: an id that could not go back into a URL path as
+        # it is (or would be cut) can't be used to move or remove the panel later.
+        error = ats.AtsRequestError(
+            f"{adapter.label} answered the new panel with an id Karat can't use; it can't be "
+            "moved or removed from Karat."
+        )
+        _panel_mark(panel, State.FAILED, error.message)
+        raise error
     # A panel marked deleted meanwhile (cancelled while its create was out) stays so: its
     # delete row comes next and removes it.
-    InterviewPanel.objects.filter(pk=panel.pk).update(remote_id=found[:64], last_error="")
+    InterviewPanel.objects.filter(pk=panel.pk).update(remote_id=found, last_error="")
     InterviewPanel.objects.filter(pk=panel.pk, state__in=(State.PENDING, State.FAILED)).update(
         state=State.ACTIVE
     )

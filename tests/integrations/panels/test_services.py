@@ -6,8 +6,10 @@ answer, a panel a person removed)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
+import responses
 import time_machine
 
 from integrations.lever.sandbox import ALL_PERMISSIONS, SandboxServer
@@ -330,3 +332,29 @@ def test_without_a_lever_user_to_write_as_the_panel_write_says_so(
     assert row.status == Status.DEAD
     assert "only as one of its users" in row.last_error
     assert lever_panels(lever, candidacy.opportunity_link.opportunity_id) == []
+
+
+def test_an_unusable_panel_id_from_lever_is_not_stored(
+    panels_on: AtsIntegration, settings: Any
+) -> None:
+    settings.LEVER_API_BASE_URL = "https://api.lever.test/v1"
+    OutboundSettings.objects.filter(integration=panels_on).update(
+        notes_enabled=False, tags_enabled=False
+    )
+    candidacy = linked(panels_on)
+    opportunity_id = candidacy.opportunity_link.opportunity_id
+    schedule(candidacy)
+
+    with responses.RequestsMock() as lever_api:
+        lever_api.add(
+            responses.POST,
+            f"https://api.lever.test/v1/opportunities/{opportunity_id}/panels",
+            json={"data": {"id": "../../users/x", "externallyManaged": True}},
+            status=201,
+        )
+        drain_all(panels_on)
+
+    row = OutboundUpdate.objects.get(kind=Kind.PANEL_CREATE)
+    assert row.status == Status.DEAD
+    panel = InterviewPanel.objects.get()
+    assert (panel.state, panel.remote_id) == (State.FAILED, "")
