@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("integrations.status.api_urls")),
     path("", include("integrations.roles.api_urls")),
     path("", include("integrations.late_links.api_urls")),
+    path("", include("integrations.panels.api_urls")),
 ]

@@ -837,7 +837,7 @@ def _registered(ats: str) -> _Registered:
 def _registration(adapter: object) -> _Registered:
     if not isinstance(adapter, AtsBase):
         raise TypeError(f"{adapter!r} is not an ATS adapter (see ats.AtsBase)")
-    protocols: tuple[type, ...] = (AtsBase, AtsAdapter, *CAPABILITIES)
+    protocols: tuple[type, ...] = (AtsBase, AtsAdapter, *CAPABILITIES, *OPTIONAL_CAPABILITIES)
     return _Registered(adapter, frozenset(p for p in protocols if isinstance(adapter, p)))
 
 
@@ -863,3 +863,109 @@ class AtsNoResponse(AtsUnavailable):
     502/504): the ATS may have applied it, or may still apply it for a while. Nothing more is
     sent for that record until it can no longer land; then a write that is not idempotent must
     be looked for before it is sent again."""
+
+
+# --- The Karat interview on the ATS's schedule (panels): what crosses the boundary ------------
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    """What a panel (one scheduled interview on an opportunity) says.
+
+    ``start`` is an aware datetime (sent as UTC milliseconds); ``duration_minutes`` in minutes;
+    ``time_zone`` an IANA name the ATS shows the time in; ``interviewer_id`` the ATS user listed
+    as the interviewer (an ATS may require one); ``subject`` and ``note`` are plain text;
+    ``url`` the link to join (http(s)), or ""; ``marker`` a reference written into the panel's
+    note so a create whose answer was lost can be found again (``panel_find``).
+    """
+
+    start: datetime
+    duration_minutes: int
+    time_zone: str
+    interviewer_id: str
+    subject: str
+    note: str
+    url: str
+    marker: str
+
+
+@dataclass(frozen=True)
+class RemotePanel:
+    """A panel as the ATS lists it: its id, whether an integration manages it (only those may
+    be changed through the API) and the note text it carries (to find ours by marker)."""
+
+    panel_id: str
+    externally_managed: bool
+    start_ms: int | None
+    text: str
+
+
+class AtsPermissionMissing(AtsRequestError):
+    """The key lacks the permission one optional write needs (e.g. panels), while the rest of
+    the key works: that write ends, nothing else pauses (a missing optional permission must
+    not stop every other update)."""
+
+
+@runtime_checkable
+class Panels(AtsBase, Protocol):
+    """Put the Karat interview on the ATS's schedule: create, move and remove the panels Karat
+    made, and find one after a lost answer. Writes are one request each with no retry inside
+    (the outbox row retries); a write whose answer never came raises AtsNoResponse. A missing
+    panels permission is AtsPermissionMissing; a deleted opportunity or panel is
+    AtsRecordNotFound; a refused key is AtsKeyError."""
+
+    def panel_create(
+        self,
+        account: AtsAccount,
+        opportunity_id: str,
+        *,
+        spec: PanelSpec,
+        acting_user_id: str,
+        profile: CallProfile,
+    ) -> str:
+        """Create the panel; returns its id. Not idempotent: after AtsNoResponse, look for it
+        with ``panel_find`` before sending it again."""
+        ...
+
+    def panel_update(
+        self,
+        account: AtsAccount,
+        opportunity_id: str,
+        panel_id: str,
+        *,
+        spec: PanelSpec,
+        acting_user_id: str,
+        profile: CallProfile,
+    ) -> None:
+        """Replace the panel's time and details (idempotent)."""
+        ...
+
+    def panel_delete(
+        self,
+        account: AtsAccount,
+        opportunity_id: str,
+        panel_id: str,
+        *,
+        acting_user_id: str,
+        profile: CallProfile,
+    ) -> None:
+        """Remove the panel (AtsRecordNotFound when it is already gone)."""
+        ...
+
+    def panel_find(
+        self, account: AtsAccount, opportunity_id: str, *, marker: str, profile: CallProfile
+    ) -> str | None:
+        """The id of the opportunity's integration-managed panel whose note holds ``marker``,
+        or None."""
+        ...
+
+    def panels_list(
+        self, account: AtsAccount, opportunity_id: str, *, profile: CallProfile
+    ) -> list[RemotePanel]:
+        """Every panel of the opportunity (read-only)."""
+        ...
+
+
+# Capabilities only an optional feature needs (adapter_for(ats, Panels) works as for the
+# others), so they are not part of ``AtsAdapter``: an ATS without them is still complete.
+OPTIONAL_CAPABILITIES: tuple[type, ...] = (Panels,)

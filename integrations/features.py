@@ -31,6 +31,7 @@ AUTO_STATE_UPDATING = "auto_state_updating"
 ROLE_MATCHING = "role_matching"
 AUTOMATIC_INVITES = "automatic_invites"
 LATE_LINKS = "late_links"
+INTERVIEW_PANELS = "interview_panels"
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,15 @@ FEATURES: tuple[Feature, ...] = (
         health="integrations.late_links.health.late_links_health",
         settings_section="integrations.late_links.views.settings_section",
         needs=(ats.CandidateLinks, ats.OpportunityDetails, ats.Postings, ats.Writes),
+    ),
+    Feature(
+        INTERVIEW_PANELS,
+        "Karat interview on Lever's schedule",
+        "When an admin turns it on, a scheduled Karat interview becomes a Lever panel: "
+        "rescheduling moves it, cancellation or expiry removes it.",
+        health="integrations.panels.health.interview_panels_health",
+        settings_section="integrations.panels.views.settings_section",
+        needs=(ats.Panels, ats.Writes),
     ),
 )
 FEATURES_BY_KEY: Mapping[str, Feature] = {feature.key: feature for feature in FEATURES}

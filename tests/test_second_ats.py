@@ -341,6 +341,7 @@ def test_the_status_page_shows_features_needing_what_the_second_ats_lacks_as_not
         "role_matching",
         "automatic_invites",
         "late_links",
+        "interview_panels",
     }
 
 

@@ -32,6 +32,7 @@ from integrations.lever.schemas import (
     LeverModel,
     Note,
     Opportunity,
+    Panel,
     Posting,
     Stage,
     User,
@@ -380,6 +381,30 @@ class LeverClient:
 
     def delete_webhook(self, webhook_id: str) -> None:
         self._request("DELETE", f"/webhooks/{_segment(webhook_id)}", retry=True)
+
+    # --- panels (integrations/lever/README.md §16; perform_as is required on writes) --------
+
+    def create_panel(self, opportunity_id: str, body: dict[str, Any]) -> Panel:
+        """``POST /opportunities/:id/panels``. Never retried here: a lost response may still
+        have created it."""
+        path = f"/opportunities/{_segment(opportunity_id)}/panels"
+        env = self._request("POST", path, params=self._write_params(), json=body, retry=False)
+        return _parse(Panel, env.data, "POST", path)
+
+    def update_panel(self, opportunity_id: str, panel_id: str, body: dict[str, Any]) -> None:
+        """``PUT /opportunities/:id/panels/:panel`` with the whole panel again. Not retried
+        here either: the outbox row decides (it is idempotent, but its order matters)."""
+        path = f"/opportunities/{_segment(opportunity_id)}/panels/{_segment(panel_id)}"
+        self._request("PUT", path, params=self._write_params(), json=body, retry=False)
+
+    def delete_panel(self, opportunity_id: str, panel_id: str) -> None:
+        path = f"/opportunities/{_segment(opportunity_id)}/panels/{_segment(panel_id)}"
+        self._request("DELETE", path, params=self._write_params(), retry=False)
+
+    def iter_panels(self, opportunity_id: str) -> Iterator[Panel]:
+        path = f"/opportunities/{_segment(opportunity_id)}/panels"
+        for item in self._iter_pages(path, {}):
+            yield _parse(Panel, item, "GET", path)
 
     # --- plumbing -------------------------------------------------------------------------
 

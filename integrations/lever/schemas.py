@@ -253,3 +253,30 @@ class Webhook(LeverModel):
     )
     created_at: int | None = None
     updated_at: int | None = None
+
+
+# --- panels (integrations/lever/README.md §16) -------------------------------------------------
+
+
+class PanelInterview(LeverModel):
+    id: str | None = None
+    subject: NullableStr = ""
+    note: NullableStr = ""
+    date: int | None = None
+    duration: int | None = None
+
+
+class Panel(LeverModel):
+    """A panel of interviews on an opportunity. Only ``externallyManaged`` panels (made through
+    the API) may be changed or deleted through it (README §16)."""
+
+    id: str
+    externally_managed: bool = False
+    start: int | None = None
+    end: int | None = None
+    timezone: NullableStr = ""
+    note: NullableStr = ""
+    external_url: NullableStr = ""
+    interviews: Annotated[list[PanelInterview], BeforeValidator(_none_to_list)] = Field(
+        default_factory=list
+    )

@@ -101,6 +101,12 @@ class Candidacy(models.Model):
     ats_state_updated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The booked interview beside its time (a ``scheduled`` milestone): its length in minutes,
+    # the IANA time zone it was booked in, and the link to join it. Optional (the platform may
+    # not send them); the ATS's schedule shows them (integrations' interview panels).
+    interview_duration_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    interview_timezone = models.CharField(max_length=64, blank=True, default="", db_default="")
+    interview_url = models.URLField(max_length=500, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at"]

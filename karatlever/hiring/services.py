@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from zoneinfo import available_timezones
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -93,6 +95,9 @@ MILESTONE_RULES: dict[str, tuple[frozenset[str], str]] = {
 }
 
 SUMMARY_MAX_LENGTH = 5000
+# A scheduled interview's length: at least a minute, at most a working day (minutes).
+INTERVIEW_DURATION_MAX_MINUTES = 480
+INTERVIEW_URL_MAX_LENGTH = 500
 
 # How far apart two clocks (the interview platform's, ours) may be before their times are
 # taken to contradict each other.
@@ -258,6 +263,55 @@ def _milestone_fields_check(
             )
 
 
+@cache
+def _timezones() -> frozenset[str]:
+    # Read from the system's tz database once per process (it lists files on every call).
+    return frozenset(available_timezones())
+
+
+def _interview_fields_check(
+    milestone: str, *, duration_minutes: int | None, timezone_name: str, interview_url: str
+) -> None:
+    """The optional details of a ``scheduled`` milestone: a length of 1 to
+    INTERVIEW_DURATION_MAX_MINUTES minutes, an IANA time zone name, an http(s) join link.
+    Other milestones take none of them."""
+    given = duration_minutes is not None or timezone_name or interview_url
+    if given and milestone != Milestone.SCHEDULED:
+        raise MilestoneInvalid(
+            "The interview's length, time zone and link go with “scheduled” only.",
+            field="duration_minutes"
+            if duration_minutes is not None
+            else "timezone"
+            if timezone_name
+            else "interview_url",
+        )
+    if duration_minutes is not None and (
+        isinstance(duration_minutes, bool)
+        or not 1 <= duration_minutes <= INTERVIEW_DURATION_MAX_MINUTES
+    ):
+        raise MilestoneInvalid(
+            f"The interview's length is 1 to {INTERVIEW_DURATION_MAX_MINUTES} minutes.",
+            field="duration_minutes",
+        )
+    if timezone_name and timezone_name not in _timezones():
+        raise MilestoneInvalid(
+            "The time zone is not an IANA time zone name (for example Europe/Berlin).",
+            field="timezone",
+        )
+    if interview_url:
+        if len(interview_url) > INTERVIEW_URL_MAX_LENGTH:
+            raise MilestoneInvalid(
+                f"The interview link is longer than {INTERVIEW_URL_MAX_LENGTH} characters.",
+                field="interview_url",
+            )
+        try:
+            URLValidator(schemes=["https", "http"])(interview_url)
+        except ValidationError:
+            raise MilestoneInvalid(
+                "The interview link is not a valid http(s) URL.", field="interview_url"
+            ) from None
+
+
 def _when(moment: datetime) -> str:
     return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
@@ -316,6 +370,9 @@ def candidacy_milestone_record(
     report_url: str = "",
     actor: User | None = None,
     source: str = CandidacyEvent.Source.KARAT,
+    duration_minutes: int | None = None,
+    timezone_name: str = "",
+    interview_url: str = "",
 ) -> MilestoneResult:
     """Record a Karat milestone: move the Karat status and timeline it, in one transaction.
 
@@ -323,7 +380,11 @@ def candidacy_milestone_record(
     id again returns the first event with ``created=False`` and changes nothing.
     ``scheduled_at`` is an aware datetime (required for ``scheduled``); ``recommendation``
     one of Recommendation (required for ``results_ready``); ``summary`` ≤ 5,000 characters;
-    ``report_url`` an http(s) URL ≤ 500 characters.
+    ``report_url`` an http(s) URL ≤ 500 characters. ``scheduled`` may also carry the
+    interview's ``duration_minutes`` (1 to 480), ``timezone_name`` (IANA, e.g.
+    "Europe/Berlin") and ``interview_url`` (http(s), ≤ 500 characters), kept on the candidacy
+    and in the event's detail (``duration_minutes`` None, ``timezone``, ``interview_url`` ""
+    when not given).
 
     The timeline event has ``kind=status_changed``, ``milestone`` set, and ``detail`` =
     ``{"from", "to", "milestone", "recommendation", "scheduled_at" (ISO 8601 or ""),
@@ -338,6 +399,13 @@ def candidacy_milestone_record(
     IntegrityError for the loser, which callers answer by calling again (a replay).
     """
     summary, report_url, event_id = summary.strip(), report_url.strip(), event_id.strip()
+    timezone_name, interview_url = timezone_name.strip(), interview_url.strip()
+    _interview_fields_check(
+        milestone,
+        duration_minutes=duration_minutes,
+        timezone_name=timezone_name,
+        interview_url=interview_url,
+    )
     if len(event_id) > 100:
         raise MilestoneInvalid("The event id is longer than 100 characters.", field="event_id")
     _milestone_fields_check(
@@ -369,6 +437,9 @@ def candidacy_milestone_record(
     candidacy.karat_status = status
     if milestone == Milestone.SCHEDULED:
         candidacy.interview_scheduled_at = scheduled_at
+        candidacy.interview_duration_minutes = duration_minutes
+        candidacy.interview_timezone = timezone_name
+        candidacy.interview_url = interview_url
     if milestone == Milestone.RESULTS_READY:
         candidacy.recommendation = recommendation
         candidacy.results_summary = summary
@@ -377,10 +448,15 @@ def candidacy_milestone_record(
         # A new attempt: the previous interview's time and results no longer describe it.
         candidacy.interview_scheduled_at = None
         candidacy.recommendation = candidacy.results_summary = candidacy.report_url = ""
+        candidacy.interview_duration_minutes = None
+        candidacy.interview_timezone = candidacy.interview_url = ""
     candidacy.save(
         update_fields=[
             "karat_status",
             "interview_scheduled_at",
+            "interview_duration_minutes",
+            "interview_timezone",
+            "interview_url",
             "recommendation",
             "results_summary",
             "report_url",
@@ -404,6 +480,9 @@ def candidacy_milestone_record(
             "scheduled_at": scheduled_at.isoformat() if scheduled_at else "",
             "summary": summary,
             "report_url": report_url,
+            "duration_minutes": duration_minutes,
+            "timezone": timezone_name,
+            "interview_url": interview_url,
         },
         actor=actor,
         milestone=milestone,

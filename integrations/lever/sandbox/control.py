@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from integrations.lever.sandbox import panel_pages
 from integrations.lever.sandbox.api import public_note
 from integrations.lever.sandbox.demo import CANDIDATE_HOSTS, candidate_url
 from integrations.lever.sandbox.faults import FaultConfig
@@ -103,6 +104,8 @@ class Control:
         ]
         for method, pattern, handler in pages:
             self.router.add(method, pattern, handler)
+        # An opportunity's panels (integrations/lever/sandbox/panel_pages.py).
+        panel_pages.register(self)
 
     def handle(self, req: Request) -> Response:
         is_json = req.path.startswith("/_control")
@@ -330,6 +333,7 @@ class Control:
             f"<h2>Tags</h2><p>{e(', '.join(doc['tags'])) or '<i>none</i>'}</p>"
             f"<h2>Links</h2><p>{e(', '.join(doc['links'])) or '<i>none</i>'}</p>"
             f"<h2>Notes</h2><ul>{notes or '<li><i>none</i></li>'}</ul>"
+            f"<h2>Panels</h2><p><a href='{back}/panels'>Scheduled interviews (panels)</a></p>"
             f"<h2>Stage history</h2><ul>{history}</ul>"
         )
         return Response.html(self._layout(doc["name"] or "(no name)", body, req.arg("msg")))

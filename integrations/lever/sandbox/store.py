@@ -49,6 +49,9 @@ CREATE INDEX IF NOT EXISTS attempts_delivery ON delivery_attempts (delivery_id);
 CREATE TABLE IF NOT EXISTS counters (
     opportunity_id TEXT NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY (opportunity_id, kind));
+CREATE TABLE IF NOT EXISTS panels (
+    id TEXT PRIMARY KEY, opportunity_id TEXT NOT NULL, created_at INTEGER, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS panels_opportunity ON panels (opportunity_id);
 """
 
 _DATA_TABLES = (
@@ -65,6 +68,7 @@ _DATA_TABLES = (
     "delivery_attempts",
     "counters",
     "meta",
+    "panels",
 )
 
 
