@@ -30,6 +30,8 @@ POST_CANDIDACY_UPDATES = "post_candidacy_updates"
 AUTO_STATE_UPDATING = "auto_state_updating"
 ROLE_MATCHING = "role_matching"
 AUTOMATIC_INVITES = "automatic_invites"
+ROLE_FOLLOWERS_FROM_ATS = "role_followers_from_ats"
+RECRUITER_FOLLOWS_OWNER = "recruiter_follows_owner"
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,23 @@ FEATURES: tuple[Feature, ...] = (
         health="integrations.auto_invites.health.automatic_invites_health",
         settings_section="integrations.auto_invites.views.settings_section",
         needs=(ats.OpportunityDetails, ats.Postings),
+    ),
+    Feature(
+        ROLE_FOLLOWERS_FROM_ATS,
+        "Hiring team from Lever",
+        "Karat makes each role's followers the hiring team (owner, hiring manager, followers) "
+        "of its Lever postings, when an admin turns it on.",
+        health="integrations.hiring_team.health.role_followers_from_ats_health",
+        settings_section="integrations.hiring_team.views.settings_section",
+        needs=(ats.Postings,),
+    ),
+    Feature(
+        RECRUITER_FOLLOWS_OWNER,
+        "Recruiter follows the Lever owner",
+        "Karat makes each candidacy's recruiter the owner of its Lever opportunity, when an "
+        "admin turns it on.",
+        health="integrations.hiring_team.health.recruiter_follows_owner_health",
+        needs=(ats.Opportunities,),
     ),
 )
 FEATURES_BY_KEY: Mapping[str, Feature] = {feature.key: feature for feature in FEATURES}

@@ -122,6 +122,8 @@ class Opportunity(LeverModel):
     stage_changes: Annotated[list[StageChange], BeforeValidator(_dicts_only)] = Field(
         default_factory=list
     )
+    # ``owner`` as sent (a user object with ``expand=owner``), read by hiring_team.py (§15.2).
+    owner_raw: Any = Field(default=None, validation_alias="owner", repr=False)
 
     extra_lever_keys = ("archivedAt", "archiveReason")
 
@@ -253,3 +255,17 @@ class Webhook(LeverModel):
     )
     created_at: int | None = None
     updated_at: int | None = None
+
+
+# --- the hiring team (integrations/lever/README.md §15) ---------------------------------------
+
+
+class PostingTeam(LeverModel):
+    """A posting's ``owner``, ``hiringManager`` and ``followers`` as Lever sent them with
+    ``expand`` (user objects; ids when the expansion did not happen; anything at all when it
+    is malformed). Kept raw on purpose: ``integrations/lever/hiring_team.py`` decides what is
+    usable, so a bad team never makes the posting itself unreadable."""
+
+    owner: Any = None
+    hiring_manager: Any = None
+    followers: Any = None
