@@ -27,8 +27,10 @@ def _none_to_str(value: Any) -> Any:
 def _id_of(value: Any) -> Any:
     # Expanded references ({"id": ..., ...}) and plain ids both become the id.
     if isinstance(value, dict):
-        return value.get("id")
-    return value
+        value = value.get("id")
+    # A malformed expansion (a number, a list) is no reference: dropped, so one odd user field
+    # never makes the whole record unreadable (README §15.3).
+    return value if value is None or isinstance(value, str) else None
 
 
 # A list Lever may send as null; a reference Lever may send as an id or an expanded object.
