@@ -51,7 +51,8 @@ def test_off_by_default_the_sync_stores_teams_but_changes_no_follower(
 
     assert run.status == PostingSyncRun.Status.SUCCEEDED
     team = PostingHiringTeam.objects.get(posting__posting_id=POSTING["id"])
-    assert team.complete and team.members
+    assert team.complete
+    assert team.members
     assert not RoleFollower.objects.exists()
     assert role_followers_from_ats_health(synced_integration).label == "Off"
 
@@ -80,7 +81,9 @@ def test_the_hiring_team_follows_the_role_matched_by_email_and_others_are_not_in
     assert User.objects.count() == users_before  # nobody is created
     health = role_followers_from_ats_health(synced_integration)
     assert health.label == "On"
-    assert "1 hiring team member" in next(c for c in health.checks if c.code == "not_in_karat").message
+    assert (
+        "1 hiring team member" in next(c for c in health.checks if c.code == "not_in_karat").message
+    )
 
 
 def test_a_manual_follower_stays_when_the_lever_team_changes(
@@ -169,9 +172,10 @@ def test_a_missing_or_malformed_expansion_keeps_the_team_known_before(
     assert followers(role) == {"admin@acme.test": (True, True, False)}
     health = role_followers_from_ats_health(synced_integration)
     assert health.level == "warn"
-    assert "did not send the hiring team" in next(
-        c for c in health.checks if c.code == "teams_complete"
-    ).message
+    assert (
+        "did not send the hiring team"
+        in next(c for c in health.checks if c.code == "teams_complete").message
+    )
 
 
 @pytest.mark.parametrize(
@@ -225,9 +229,12 @@ def test_turning_it_off_drops_lever_followers_and_keeps_manual_ones_and_is_audit
     )
 
     assert followers(role) == {"rec@acme.test": (True, False, True)}
-    assert AuditEntry.objects.filter(
-        integration=synced_integration, action=AuditEntry.Action.HIRING_TEAM_SETTINGS_CHANGED
-    ).count() == 2
+    assert (
+        AuditEntry.objects.filter(
+            integration=synced_integration, action=AuditEntry.Action.HIRING_TEAM_SETTINGS_CHANGED
+        ).count()
+        == 2
+    )
 
 
 def test_a_role_whose_posting_is_unmapped_loses_its_lever_followers(
