@@ -23,11 +23,11 @@ from karatlever.accounts.http import signed_in_user
 class HiringTeamSettingsApi(APIView):
     permission_classes = [IsAuthenticated, IsOrganizationAdmin]
 
-    class InputSerializer(serializers.Serializer[Any]):
+    class HiringTeamSettingsInputSerializer(serializers.Serializer[Any]):
         role_followers_enabled = serializers.BooleanField(required=False)
         recruiter_follows_owner = serializers.BooleanField(required=False)
 
-    class OutputSerializer(serializers.Serializer[Any]):
+    class HiringTeamSettingsOutputSerializer(serializers.Serializer[Any]):
         role_followers_enabled = serializers.BooleanField()
         recruiter_follows_owner = serializers.BooleanField()
         followers_synced_at = serializers.DateTimeField(allow_null=True)
@@ -40,7 +40,7 @@ class HiringTeamSettingsApi(APIView):
     @extend_schema(
         operation_id="hiring_team_settings_retrieve",
         summary="Read the hiring team settings (both off until an admin turns them on)",
-        responses={200: OutputSerializer, 403: ERRORS[403], 404: None},
+        responses={200: HiringTeamSettingsOutputSerializer, 403: ERRORS[403], 404: None},
         tags=["integrations"],
     )
     def get(self, request: Request, public_id: UUID) -> Response:
@@ -53,13 +53,13 @@ class HiringTeamSettingsApi(APIView):
         description="Neither writes to Lever. Turning role followers on brings every role in "
         "line at once from the last posting sync; turning it off removes the followers that "
         "came from Lever (manual ones stay).",
-        request=InputSerializer,
-        responses={200: OutputSerializer, 404: None, **ERRORS},
+        request=HiringTeamSettingsInputSerializer,
+        responses={200: HiringTeamSettingsOutputSerializer, 404: None, **ERRORS},
         tags=["integrations"],
     )
     def patch(self, request: Request, public_id: UUID) -> Response:
         integration = self._integration(request, public_id)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.HiringTeamSettingsInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         current = hiring_team_settings_find(integration=integration)
@@ -78,7 +78,7 @@ class HiringTeamSettingsApi(APIView):
 
 def _output(integration: AtsIntegration) -> Any:
     found = hiring_team_settings_find(integration=integration)
-    return HiringTeamSettingsApi.OutputSerializer(
+    return HiringTeamSettingsApi.HiringTeamSettingsOutputSerializer(
         {
             "role_followers_enabled": bool(found and found.role_followers_enabled),
             "recruiter_follows_owner": bool(found and found.recruiter_follows_owner),
