@@ -340,6 +340,8 @@ def test_the_status_page_shows_features_needing_what_the_second_ats_lacks_as_not
         "post_candidacy_updates",
         "role_matching",
         "automatic_invites",
+        # The hiring team comes with the posting sync (Postings).
+        "role_followers_from_ats",
     }
 
 

@@ -63,6 +63,8 @@ FEATURE_NAMES = [
     "Auto state updating",
     "Ensure Lever roles match Karat roles",
     "Automatic invites",
+    "Hiring team from Lever",
+    "Recruiter follows the Lever owner",
 ]
 _tokens = count()
 
