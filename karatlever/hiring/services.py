@@ -684,8 +684,9 @@ def candidacy_recruiter_from_ats_owner(
     the recruiter as it was and marks the candidacy (``ats_owner_not_in_karat``). A change is
     one timeline entry (``recruiter_changed``, source ATS, ``origin`` in its detail).
     Idempotent."""
+    # Only the candidacy's row is locked (PostgreSQL can't lock the nullable side of a join).
     candidacy = (
-        Candidacy.objects.select_for_update()
+        Candidacy.objects.select_for_update(of=("self",))
         .select_related("group", "recruiter")
         .get(pk=candidacy.pk)
     )
