@@ -55,7 +55,7 @@ def posting_team(team: PostingTeam, *, posting_id: str) -> tuple[AtsPerson, ...]
     except NotExpanded as exc:
         # The posting id is Lever's and passed through ``%s`` only (never formatted into
         # the message), so a hostile value can't forge log lines beyond its own field.
-        logger.warning("posting %r: hiring team not usable (%s)", posting_id[:64], exc)
+        logger.info("posting %r: hiring team not usable (%s)", posting_id[:64], exc)
         return None
     merged: dict[str, AtsPerson] = {}
     for person in people:
