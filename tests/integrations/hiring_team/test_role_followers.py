@@ -10,10 +10,11 @@ from integrations.hiring_team import services
 from integrations.hiring_team.health import role_followers_from_ats_health
 from integrations.lever.sandbox import SandboxServer
 from integrations.models import AtsIntegration, AuditEntry, PostingHiringTeam, PostingSyncRun
+from integrations.roles.services.mappings import role_mapping_set
 from integrations.roles.services.sync import postings_sync_request, postings_sync_run
 from karatlever.accounts.models import User
 from karatlever.hiring.models import Role, RoleFollower
-from karatlever.hiring.services import role_follower_add
+from karatlever.hiring.services import role_create, role_follower_add
 
 from .conftest import POSTING, lever_user, team_set
 
@@ -252,3 +253,23 @@ def test_a_role_whose_posting_is_unmapped_loses_its_lever_followers(
     sync(synced_integration)
 
     assert not RoleFollower.objects.filter(role=role).exists()
+
+
+def test_an_admin_mapping_a_posting_to_another_role_moves_the_followers_at_once(
+    synced_integration: AtsIntegration,
+    lever_sandbox: SandboxServer,
+    role: Role,
+    admin_user: User,
+) -> None:
+    manager = lever_user(lever_sandbox, "Ada Admin", "admin@acme.test")
+    team_set(lever_sandbox, owner=None, hiringManager=manager, followers=[])
+    turn_on(synced_integration)
+    sync(synced_integration)
+    other = role_create(group=synced_integration.group, title="Platform Engineer")
+
+    role_mapping_set(
+        integration=synced_integration, posting_id=POSTING["id"], role=other, actor=admin_user
+    )
+
+    assert not RoleFollower.objects.filter(role=role).exists()
+    assert followers(other) == {"admin@acme.test": (True, True, False)}
