@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("integrations.roles.api_urls")),
     path("", include("integrations.late_links.api_urls")),
     path("", include("integrations.panels.api_urls")),
+    path("", include("integrations.hiring_team.api_urls")),
 ]

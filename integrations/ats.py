@@ -19,6 +19,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, overload, runtime_checkable
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
 from integrations.sentences import sentences_join
 from karatlever.hiring.services import AtsState
 
@@ -184,6 +187,11 @@ class OpportunityState:
     # The person the opportunity belongs to now (merges move opportunities between contacts).
     contact_id: str
     state: AtsState
+    # The opportunity's owner (``team_roles`` ("owner",)), None when it has none; only
+    # meaningful when ``owner_known`` (False: the ATS's answer did not say, e.g. an expansion
+    # missing or malformed, so whatever Karat knows stays).
+    owner: AtsPerson | None = None
+    owner_known: bool = False
 
 
 @dataclass(frozen=True)
@@ -385,6 +393,9 @@ class RemotePosting:
     requisition_codes: tuple[str, ...] = ()
     confidential: bool = False
     updated_at_ms: int | None = None
+    # The posting's hiring team (owner, hiring manager, followers); None when the ATS did not
+    # say (its expansion was missing or malformed): the team Karat knows then stays.
+    hiring_team: tuple[AtsPerson, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -969,3 +980,46 @@ class Panels(AtsBase, Protocol):
 # Capabilities only an optional feature needs (adapter_for(ats, Panels) works as for the
 # others), so they are not part of ``AtsAdapter``: an ATS without them is still complete.
 OPTIONAL_CAPABILITIES: tuple[type, ...] = (Panels,)
+
+
+# --- Hiring team (integrations/hiring_team): the people of a posting or an opportunity -------
+
+
+@dataclass(frozen=True)
+class AtsPerson:
+    """A user of the ATS account on a posting's hiring team or owning an opportunity.
+
+    ``email`` went through ``person_email_clean`` ("" when the ATS gave no usable address);
+    ``name`` is one line of at most 200 characters; ``team_roles`` are ``"owner"``,
+    ``"hiring_manager"``, ``"follower"`` (Karat's ``RoleFollower.TeamRole`` values).
+    """
+
+    user_id: str
+    name: str
+    email: str
+    team_roles: tuple[str, ...] = ()
+
+
+def person_email_clean(value: object) -> str:
+    """An email address an ATS sent, made safe to match, store and show: lower-case, or ""
+    when it is not a plain address (not a string, longer than 254 characters, whitespace or
+    control characters inside — a header or log injection —, or not a valid address)."""
+    if not isinstance(value, str):
+        return ""
+    email = value.strip()
+    if not email or len(email) > 254 or any(ch.isspace() or ord(ch) < 32 for ch in email):
+        return ""
+    if any(ch in email for ch in '<>,;"\\\x7f'):
+        return ""
+    try:
+        validate_email(email)
+    except ValidationError:
+        return ""
+    return email.lower()
+
+
+def person_name_clean(value: object) -> str:
+    """A display name an ATS sent, as one line of at most 200 characters ("" for a non-string)."""
+    if not isinstance(value, str):
+        return ""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())[:200]

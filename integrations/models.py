@@ -312,6 +312,9 @@ class AuditEntry(models.Model):
         # The Karat interview on Lever's schedule (integrations/panels/)
         PANELS_SETTINGS_CHANGED = "panels_settings_changed", "Interview panel setting changed"
 
+        # Hiring team from the ATS (integrations/hiring_team)
+        HIRING_TEAM_SETTINGS_CHANGED = "hiring_team_changed", "Hiring team settings changed"
+
     group = models.ForeignKey("accounts.Group", on_delete=models.CASCADE, related_name="+")
     integration = models.ForeignKey(
         AtsIntegration,
@@ -970,3 +973,57 @@ class InterviewPanel(models.Model):
 
     def __str__(self) -> str:
         return f"Interview panel #{self.pk} of {self.opportunity_id} ({self.state})"
+
+
+# --- Hiring team from the ATS (integrations/hiring_team) --------------------------------------
+
+
+class HiringTeamSettings(models.Model):
+    """Whether the integration keeps Karat's role followers and candidacy recruiters in line
+    with the ATS's hiring teams. Both are off until an admin turns them on: they change Karat
+    data (followers, recruiters) that people may have set by hand, by matching emails.
+    One row per integration, made with defaults on first use."""
+
+    integration = models.OneToOneField(
+        AtsIntegration, on_delete=models.CASCADE, related_name="hiring_team_settings"
+    )
+    role_followers_enabled = models.BooleanField(
+        "Role followers follow the Lever hiring team", default=False
+    )
+    recruiter_follows_owner = models.BooleanField(
+        "A candidacy's recruiter follows the Lever opportunity owner", default=False
+    )
+    # The last time role followers were brought in line (after a posting sync, or when turned
+    # on) and what it found, for the status page.
+    followers_synced_at = models.DateTimeField(null=True, blank=True)
+    followers_not_in_karat = models.PositiveIntegerField(default=0)
+    # The last read of an opportunity's owner that was usable / that was not (the expansion
+    # missing or malformed: the recruiter stayed), for the status page.
+    owner_read_at = models.DateTimeField(null=True, blank=True)
+    owner_unreadable_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "hiring team settings"
+
+    def __str__(self) -> str:
+        return f"Hiring team settings of {self.integration}"
+
+
+class PostingHiringTeam(models.Model):
+    """A posting's hiring team as the last posting sync read it (every sync, whether the
+    feature is on or not: one request either way). ``members``: ``[{"user_id", "name",
+    "email", "team_roles"}]``, emails validated ("" when unusable). ``complete`` False: the
+    ATS's answer did not carry the team (expansion missing or malformed), so ``members`` is
+    what an earlier sync read."""
+
+    posting = models.OneToOneField(AtsPosting, on_delete=models.CASCADE, related_name="hiring_team")
+    members = models.JSONField(default=list, blank=True)
+    complete = models.BooleanField(default=True)
+    read_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Hiring team of {self.posting}"

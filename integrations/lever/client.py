@@ -34,6 +34,7 @@ from integrations.lever.schemas import (
     Opportunity,
     Panel,
     Posting,
+    PostingTeam,
     Stage,
     User,
     Webhook,
@@ -61,6 +62,8 @@ RETRY_AFTER_MAX = 3600.0
 # (integrations/lever/README.md §4.2); "all" is every record the key may read, so it is the
 # default.
 CONFIDENTIALITY_ALL = "all"
+# A posting's hiring team, expanded to user objects (integrations/lever/README.md §17.1).
+POSTING_TEAM_EXPANDS = ("owner", "hiringManager", "followers")
 # Query parameters iter_opportunities() accepts besides its named ones
 # (integrations/lever/README.md §7.1).
 OPPORTUNITY_FILTERS = frozenset(
@@ -323,6 +326,34 @@ class LeverClient:
         seen = {offset} if offset is not None else set()
         items, token = _page(env, "/postings", seen)
         return [_parse(Posting, item, "GET", "/postings") for item in items], token
+
+    def postings_page_with_teams(
+        self,
+        *,
+        offset: str | None = None,
+        confidentiality: str = CONFIDENTIALITY_ALL,
+        updated_at_start: int | None = None,
+        limit: int = 100,
+    ) -> tuple[list[tuple[Posting, PostingTeam]], str | None]:
+        """``postings_page`` with ``expand=owner&expand=hiringManager&expand=followers``
+        (integrations/lever/README.md §17.1): each posting with its hiring team as Lever sent
+        it (``PostingTeam``: untrusted, possibly not expanded or malformed). One request."""
+        params: dict[str, Any] = {
+            "confidentiality": confidentiality,
+            "updated_at_start": updated_at_start,
+            "limit": max(1, min(limit, 100)),
+            "expand": list(POSTING_TEAM_EXPANDS),
+        }
+        env = self._request("GET", "/postings", params=params, retry=True, offset=offset)
+        seen = {offset} if offset is not None else set()
+        items, token = _page(env, "/postings", seen)
+        return [
+            (
+                _parse(Posting, item, "GET", "/postings"),
+                PostingTeam.model_validate(item if isinstance(item, dict) else {}),
+            )
+            for item in items
+        ], token
 
     def get_posting(self, posting_id: str) -> Posting:
         path = f"/postings/{_segment(posting_id)}"

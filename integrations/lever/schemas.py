@@ -27,8 +27,10 @@ def _none_to_str(value: Any) -> Any:
 def _id_of(value: Any) -> Any:
     # Expanded references ({"id": ..., ...}) and plain ids both become the id.
     if isinstance(value, dict):
-        return value.get("id")
-    return value
+        value = value.get("id")
+    # A malformed expansion (a number, a list) is no reference: dropped, so one odd user field
+    # never makes the whole record unreadable (README §17.3).
+    return value if value is None or isinstance(value, str) else None
 
 
 # A list Lever may send as null; a reference Lever may send as an id or an expanded object.
@@ -122,6 +124,8 @@ class Opportunity(LeverModel):
     stage_changes: Annotated[list[StageChange], BeforeValidator(_dicts_only)] = Field(
         default_factory=list
     )
+    # ``owner`` as sent (a user object with ``expand=owner``), read by hiring_team.py (§17.2).
+    owner_raw: Any = Field(default=None, validation_alias="owner", repr=False)
 
     extra_lever_keys = ("archivedAt", "archiveReason")
 
@@ -280,3 +284,17 @@ class Panel(LeverModel):
     interviews: Annotated[list[PanelInterview], BeforeValidator(_none_to_list)] = Field(
         default_factory=list
     )
+
+
+# --- the hiring team (integrations/lever/README.md §17) ---------------------------------------
+
+
+class PostingTeam(LeverModel):
+    """A posting's ``owner``, ``hiringManager`` and ``followers`` as Lever sent them with
+    ``expand`` (user objects; ids when the expansion did not happen; anything at all when it
+    is malformed). Kept raw on purpose: ``integrations/lever/hiring_team.py`` decides what is
+    usable, so a bad team never makes the posting itself unreadable."""
+
+    owner: Any = None
+    hiring_manager: Any = None
+    followers: Any = None

@@ -10,6 +10,7 @@ from zoneinfo import available_timezones
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from karatlever.accounts.models import Group, User
@@ -22,6 +23,7 @@ from karatlever.hiring.models import (
     Milestone,
     Recommendation,
     Role,
+    RoleFollower,
 )
 from karatlever.hiring.signals import candidacy_changed
 
@@ -587,3 +589,215 @@ def candidacy_ats_state_apply(
         candidacy.ats_state_updated_at = timezone.now()
         candidacy.save(update_fields=[*changed, "ats_state_updated_at", "updated_at"])
     return AtsStateResult(candidacy=candidacy, events=events, stale=False)
+
+
+# --- followers and recruiters from the ATS hiring team (integrations/hiring_team) ------------
+
+
+@dataclass(frozen=True)
+class TeamPerson:
+    """One person of an ATS hiring team, as hiring needs them: a lower-case, already validated
+    ``email`` ("" when the ATS gave no usable one), a display ``name`` and their
+    ``RoleFollower.TeamRole`` values."""
+
+    email: str
+    name: str
+    team_roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RoleFollowersResult:
+    """What ``role_followers_from_ats_set`` changed: Karat users added and removed, and how
+    many people are listed as not in Karat now."""
+
+    added: int
+    removed: int
+    not_in_karat: int
+
+
+def organization_users_by_email(*, group: Group, emails: set[str]) -> dict[str, User]:
+    """Active Karat users of the group's organization whose email (case-insensitive) is among
+    ``emails`` (lower-case), keyed by lower-case email. One query."""
+    if not emails:
+        return {}
+    users = User.objects.filter(
+        is_active=True, membership__organization_id=group.organization_id
+    ).only("id", "email", "full_name")
+    # An exact match on the lower-cased column: emails are stored as typed.
+    found = users.annotate(email_lower=Lower("email")).filter(email_lower__in=emails)
+    return {user.email.lower(): user for user in found}
+
+
+@transaction.atomic
+def role_followers_from_ats_set(*, role: Role, people: list[TeamPerson]) -> RoleFollowersResult:
+    """Make the role's ATS-derived followers exactly ``people`` (the hiring teams of the
+    postings mapped to it); manual followers stay whatever happens.
+
+    Each person with a Karat account in the role's organization (matched by email) follows
+    the role; the others are kept as "not in Karat" rows (``user`` null) and no account is
+    ever created. People without a usable email are left out (nothing to match or show).
+    Idempotent: the same ``people`` twice changes nothing the second time.
+    """
+    wanted: dict[str, TeamPerson] = {}
+    for person in people:
+        if not person.email:
+            continue
+        known = wanted.get(person.email)
+        roles = tuple(dict.fromkeys([*(known.team_roles if known else ()), *person.team_roles]))
+        wanted[person.email] = TeamPerson(person.email, known.name if known else person.name, roles)
+    users = organization_users_by_email(group=role.group, emails=set(wanted))
+    rows = {row.email: row for row in RoleFollower.objects.select_for_update().filter(role=role)}
+    added = removed = 0
+    for email, row in rows.items():
+        if email in wanted or not row.from_ats:
+            continue
+        if row.manual:
+            RoleFollower.objects.filter(pk=row.pk).update(from_ats=False, team_roles=[])
+        else:
+            row.delete()
+            removed += 1 if row.user_id else 0
+    for email, person in wanted.items():
+        user = users.get(email)
+        name = (user.display_name if user else person.name)[:200]
+        existing = rows.get(email)
+        if existing is None:
+            RoleFollower.objects.create(
+                role=role,
+                user=user,
+                email=email,
+                name=name,
+                from_ats=True,
+                team_roles=list(person.team_roles),
+            )
+            added += 1 if user else 0
+            continue
+        changes: dict[str, object] = {}
+        if not existing.from_ats:
+            changes["from_ats"] = True
+        if existing.team_roles != list(person.team_roles):
+            changes["team_roles"] = list(person.team_roles)
+        if existing.user_id != (user.pk if user else None) and not existing.manual:
+            # Someone got (or lost) a Karat account since: the row follows.
+            changes["user"] = user
+            added += 1 if user else 0
+        if existing.name != name:
+            changes["name"] = name
+        if changes:
+            for field, value in changes.items():
+                setattr(existing, field, value)
+            existing.save(update_fields=[*changes, "updated_at"])
+    not_in_karat = sum(1 for email in wanted if email not in users)
+    return RoleFollowersResult(added=added, removed=removed, not_in_karat=not_in_karat)
+
+
+@transaction.atomic
+def role_followers_from_ats_clear(*, group: Group) -> int:
+    """Drop every ATS-derived follower of the group's roles (the feature was turned off);
+    manual followers stay. Returns how many rows were deleted."""
+    RoleFollower.objects.filter(role__group=group, from_ats=True, manual=True).update(
+        from_ats=False, team_roles=[]
+    )
+    deleted, _ = RoleFollower.objects.filter(role__group=group, from_ats=True).delete()
+    return deleted
+
+
+class FollowerError(HiringError):
+    """A manual follower can't be added: not a Karat user of this organization."""
+
+    default_code = "follower_invalid"
+
+
+@transaction.atomic
+def role_follower_add(*, role: Role, user: User, actor: User | None) -> RoleFollower:
+    """An admin makes ``user`` (a member of the role's organization) follow the role. Kept by
+    every sync. Idempotent. Raises FollowerError for a user of another organization."""
+    membership = getattr(user, "membership", None)
+    if membership is None or membership.organization_id != role.group.organization_id:
+        raise FollowerError("Choose a Karat user of your organization.", field="user")
+    email = user.email.lower()
+    row = RoleFollower.objects.select_for_update().filter(role=role, email=email).first()
+    if row is None:
+        return RoleFollower.objects.create(
+            role=role,
+            user=user,
+            email=email,
+            name=user.display_name[:200],
+            manual=True,
+            added_by=actor,
+        )
+    row.manual, row.user, row.added_by = True, user, row.added_by or actor
+    row.save(update_fields=["manual", "user", "added_by", "updated_at"])
+    return row
+
+
+@transaction.atomic
+def role_follower_remove(*, follower: RoleFollower) -> bool:
+    """An admin removes a manual follower. One who is also on the ATS hiring team stays (as
+    ATS-derived: change it in the ATS). True when the row is gone."""
+    if follower.from_ats:
+        RoleFollower.objects.filter(pk=follower.pk).update(manual=False)
+        return False
+    follower.delete()
+    return True
+
+
+@dataclass(frozen=True)
+class RecruiterResult:
+    """What ``candidacy_recruiter_from_ats_owner`` did: the timeline event when the recruiter
+    changed, and whether the owner has no Karat account."""
+
+    event: CandidacyEvent | None
+    not_in_karat: bool
+
+
+@transaction.atomic
+def candidacy_recruiter_from_ats_owner(
+    *,
+    candidacy: Candidacy,
+    owner: TeamPerson | None,
+    origin: dict[str, object] | None = None,
+) -> RecruiterResult:
+    """Make the candidacy's recruiter the Karat user whose email is the ATS opportunity
+    owner's (``owner`` None: the opportunity has no owner; nothing changes but the stored
+    owner). An owner with no Karat account in the organization, or no usable email, leaves
+    the recruiter as it was and marks the candidacy (``ats_owner_not_in_karat``). A change is
+    one timeline entry (``recruiter_changed``, source ATS, ``origin`` in its detail).
+    Idempotent."""
+    # Only the candidacy's row is locked (PostgreSQL can't lock the nullable side of a join).
+    candidacy = (
+        Candidacy.objects.select_for_update(of=("self",))
+        .select_related("group", "recruiter")
+        .get(pk=candidacy.pk)
+    )
+    name = (owner.name if owner else "")[:200]
+    email = owner.email if owner else ""
+    user = (
+        organization_users_by_email(group=candidacy.group, emails={email}).get(email)
+        if email
+        else None
+    )
+    not_in_karat = owner is not None and user is None
+    changed: list[str] = []
+    for field, value in (
+        ("ats_owner_name", name),
+        ("ats_owner_email", email),
+        ("ats_owner_not_in_karat", not_in_karat),
+    ):
+        if getattr(candidacy, field) != value:
+            setattr(candidacy, field, value)
+            changed.append(field)
+    event = None
+    if user is not None and candidacy.recruiter_id != user.pk:
+        previous = candidacy.recruiter.display_name if candidacy.recruiter else "nobody"
+        candidacy.recruiter = user
+        changed.append("recruiter")
+        event = _event_record(
+            candidacy=candidacy,
+            kind=CandidacyEvent.Kind.RECRUITER_CHANGED,
+            source=CandidacyEvent.Source.ATS,
+            summary=f"Recruiter: {previous} → {user.display_name} (the opportunity's owner)",
+            detail={"origin": origin or {}, "to_user_id": user.pk},
+        )
+    if changed:
+        candidacy.save(update_fields=[*changed, "updated_at"])
+    return RecruiterResult(event=event, not_in_karat=not_in_karat)

@@ -66,6 +66,8 @@ FEATURE_NAMES = [
     "Automatic invites",
     "Attach a Lever link later",
     "Karat interview on Lever's schedule",
+    "Hiring team from Lever",
+    "Recruiter follows the Lever owner",
 ]
 _tokens = count()
 
