@@ -18,6 +18,7 @@ from integrations.models import (
     AuditEntry,
     AutoInviteRule,
     IntegrationStatus,
+    InterviewPanel,
     InvitationEmail,
     InviteBatch,
     InviteItem,
@@ -418,3 +419,23 @@ class RoleMappingAdmin(_ReadOnlyAdmin):
     list_filter = ["method"]
     search_fields = ["posting__title", "posting__posting_id", "role__title"]
     list_select_related = ["posting", "role", "decided_by"]
+
+
+# The Karat interview on the ATS's schedule (integrations/panels/): read-only, the outbox
+# rows that wrote them are on the outbound activity page.
+@admin.register(InterviewPanel)
+class InterviewPanelAdmin(_ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "integration",
+        "candidacy",
+        "opportunity_id",
+        "remote_id",
+        "state",
+        "scheduled_at",
+        "duration_minutes",
+        "time_zone",
+    ]
+    list_filter = ["state"]
+    search_fields = ["opportunity_id", "remote_id"]
+    list_select_related = ["integration__group", "candidacy__role"]

@@ -10,5 +10,7 @@ urlpatterns = [
     path("", include("integrations.status.api_urls")),
     path("", include("integrations.roles.api_urls")),
     path("", include("integrations.late_links.api_urls")),
+    path("", include("integrations.panels.api_urls")),
+    path("", include("integrations.hiring_team.api_urls")),
     path("", include("integrations.deletions.api_urls")),
 ]

@@ -19,6 +19,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, overload, runtime_checkable
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
 from integrations.sentences import sentences_join
 from karatlever.hiring.services import AtsState
 
@@ -187,6 +190,11 @@ class OpportunityState:
     # The ATS erased the candidate's personal data (Lever's ``isAnonymized``): the deletion
     # policy applies (integrations/deletions/), not the state.
     anonymized: bool = False
+    # The opportunity's owner (``team_roles`` ("owner",)), None when it has none; only
+    # meaningful when ``owner_known`` (False: the ATS's answer did not say, e.g. an expansion
+    # missing or malformed, so whatever Karat knows stays).
+    owner: AtsPerson | None = None
+    owner_known: bool = False
 
 
 @dataclass(frozen=True)
@@ -388,6 +396,9 @@ class RemotePosting:
     requisition_codes: tuple[str, ...] = ()
     confidential: bool = False
     updated_at_ms: int | None = None
+    # The posting's hiring team (owner, hiring manager, followers); None when the ATS did not
+    # say (its expansion was missing or malformed): the team Karat knows then stays.
+    hiring_team: tuple[AtsPerson, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -840,7 +851,7 @@ def _registered(ats: str) -> _Registered:
 def _registration(adapter: object) -> _Registered:
     if not isinstance(adapter, AtsBase):
         raise TypeError(f"{adapter!r} is not an ATS adapter (see ats.AtsBase)")
-    protocols: tuple[type, ...] = (AtsBase, AtsAdapter, *CAPABILITIES)
+    protocols: tuple[type, ...] = (AtsBase, AtsAdapter, *CAPABILITIES, *OPTIONAL_CAPABILITIES)
     return _Registered(adapter, frozenset(p for p in protocols if isinstance(adapter, p)))
 
 
@@ -866,6 +877,155 @@ class AtsNoResponse(AtsUnavailable):
     502/504): the ATS may have applied it, or may still apply it for a while. Nothing more is
     sent for that record until it can no longer land; then a write that is not idempotent must
     be looked for before it is sent again."""
+
+
+# --- The Karat interview on the ATS's schedule (panels): what crosses the boundary ------------
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    """What a panel (one scheduled interview on an opportunity) says.
+
+    ``start`` is an aware datetime (sent as UTC milliseconds); ``duration_minutes`` in minutes;
+    ``time_zone`` an IANA name the ATS shows the time in; ``interviewer_id`` the ATS user listed
+    as the interviewer (an ATS may require one); ``subject`` and ``note`` are plain text;
+    ``url`` the link to join (http(s)), or ""; ``marker`` a reference written into the panel's
+    note so a create whose answer was lost can be found again (``panel_find``).
+    """
+
+    start: datetime
+    duration_minutes: int
+    time_zone: str
+    interviewer_id: str
+    subject: str
+    note: str
+    url: str
+    marker: str
+
+
+@dataclass(frozen=True)
+class RemotePanel:
+    """A panel as the ATS lists it: its id, whether an integration manages it (only those may
+    be changed through the API) and the note text it carries (to find ours by marker)."""
+
+    panel_id: str
+    externally_managed: bool
+    start_ms: int | None
+    text: str
+
+
+class AtsPermissionMissing(AtsRequestError):
+    """The key lacks the permission one optional write needs (e.g. panels), while the rest of
+    the key works: that write ends, nothing else pauses (a missing optional permission must
+    not stop every other update)."""
+
+
+@runtime_checkable
+class Panels(AtsBase, Protocol):
+    """Put the Karat interview on the ATS's schedule: create, move and remove the panels Karat
+    made, and find one after a lost answer. Writes are one request each with no retry inside
+    (the outbox row retries); a write whose answer never came raises AtsNoResponse. A missing
+    panels permission is AtsPermissionMissing; a deleted opportunity or panel is
+    AtsRecordNotFound; a refused key is AtsKeyError."""
+
+    def panel_create(
+        self,
+        account: AtsAccount,
+        opportunity_id: str,
+        *,
+        spec: PanelSpec,
+        acting_user_id: str,
+        profile: CallProfile,
+    ) -> str:
+        """Create the panel; returns its id. Not idempotent: after AtsNoResponse, look for it
+        with ``panel_find`` before sending it again."""
+        ...
+
+    def panel_update(
+        self,
+        account: AtsAccount,
+        opportunity_id: str,
+        panel_id: str,
+        *,
+        spec: PanelSpec,
+        acting_user_id: str,
+        profile: CallProfile,
+    ) -> None:
+        """Replace the panel's time and details (idempotent)."""
+        ...
+
+    def panel_delete(
+        self,
+        account: AtsAccount,
+        opportunity_id: str,
+        panel_id: str,
+        *,
+        acting_user_id: str,
+        profile: CallProfile,
+    ) -> None:
+        """Remove the panel (AtsRecordNotFound when it is already gone)."""
+        ...
+
+    def panel_find(
+        self, account: AtsAccount, opportunity_id: str, *, marker: str, profile: CallProfile
+    ) -> str | None:
+        """The id of the opportunity's integration-managed panel whose note holds ``marker``,
+        or None."""
+        ...
+
+    def panels_list(
+        self, account: AtsAccount, opportunity_id: str, *, profile: CallProfile
+    ) -> list[RemotePanel]:
+        """Every panel of the opportunity (read-only)."""
+        ...
+
+
+# Capabilities only an optional feature needs (adapter_for(ats, Panels) works as for the
+# others), so they are not part of ``AtsAdapter``: an ATS without them is still complete.
+OPTIONAL_CAPABILITIES: tuple[type, ...] = (Panels,)
+
+
+# --- Hiring team (integrations/hiring_team): the people of a posting or an opportunity -------
+
+
+@dataclass(frozen=True)
+class AtsPerson:
+    """A user of the ATS account on a posting's hiring team or owning an opportunity.
+
+    ``email`` went through ``person_email_clean`` ("" when the ATS gave no usable address);
+    ``name`` is one line of at most 200 characters; ``team_roles`` are ``"owner"``,
+    ``"hiring_manager"``, ``"follower"`` (Karat's ``RoleFollower.TeamRole`` values).
+    """
+
+    user_id: str
+    name: str
+    email: str
+    team_roles: tuple[str, ...] = ()
+
+
+def person_email_clean(value: object) -> str:
+    """An email address an ATS sent, made safe to match, store and show: lower-case, or ""
+    when it is not a plain address (not a string, longer than 254 characters, whitespace or
+    control characters inside — a header or log injection —, or not a valid address)."""
+    if not isinstance(value, str):
+        return ""
+    email = value.strip()
+    if not email or len(email) > 254 or any(ch.isspace() or ord(ch) < 32 for ch in email):
+        return ""
+    if any(ch in email for ch in '<>,;"\\\x7f'):
+        return ""
+    try:
+        validate_email(email)
+    except ValidationError:
+        return ""
+    return email.lower()
+
+
+def person_name_clean(value: object) -> str:
+    """A display name an ATS sent, as one line of at most 200 characters ("" for a non-string)."""
+    if not isinstance(value, str):
+        return ""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())[:200]
 
 
 # --- Deletions and anonymisation honoured (integrations/deletions/) ---------------------------

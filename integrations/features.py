@@ -31,6 +31,9 @@ AUTO_STATE_UPDATING = "auto_state_updating"
 ROLE_MATCHING = "role_matching"
 AUTOMATIC_INVITES = "automatic_invites"
 LATE_LINKS = "late_links"
+INTERVIEW_PANELS = "interview_panels"
+ROLE_FOLLOWERS_FROM_ATS = "role_followers_from_ats"
+RECRUITER_FOLLOWS_OWNER = "recruiter_follows_owner"
 DELETIONS_HONOURED = "deletions_honoured"
 
 
@@ -122,6 +125,32 @@ FEATURES: tuple[Feature, ...] = (
         health="integrations.late_links.health.late_links_health",
         settings_section="integrations.late_links.views.settings_section",
         needs=(ats.CandidateLinks, ats.OpportunityDetails, ats.Postings, ats.Writes),
+    ),
+    Feature(
+        INTERVIEW_PANELS,
+        "Karat interview on Lever's schedule",
+        "When an admin turns it on, a scheduled Karat interview becomes a Lever panel: "
+        "rescheduling moves it, cancellation or expiry removes it.",
+        health="integrations.panels.health.interview_panels_health",
+        settings_section="integrations.panels.views.settings_section",
+        needs=(ats.Panels, ats.Writes),
+    ),
+    Feature(
+        ROLE_FOLLOWERS_FROM_ATS,
+        "Hiring team from Lever",
+        "Karat makes each role's followers the hiring team (owner, hiring manager, followers) "
+        "of its Lever postings, when an admin turns it on.",
+        health="integrations.hiring_team.health.role_followers_from_ats_health",
+        settings_section="integrations.hiring_team.views.settings_section",
+        needs=(ats.Postings,),
+    ),
+    Feature(
+        RECRUITER_FOLLOWS_OWNER,
+        "Recruiter follows the Lever owner",
+        "Karat makes each candidacy's recruiter the owner of its Lever opportunity, when an "
+        "admin turns it on.",
+        health="integrations.hiring_team.health.recruiter_follows_owner_health",
+        needs=(ats.Opportunities,),
     ),
     Feature(
         DELETIONS_HONOURED,

@@ -313,6 +313,12 @@ class AuditEntry(models.Model):
         CANDIDATE_UNLINKED = "candidate_unlinked", "Deleted candidate unlinked"
         CANDIDATE_ANONYMISED = "candidate_anonymised", "Deleted candidate anonymised"
 
+        # The Karat interview on Lever's schedule (integrations/panels/)
+        PANELS_SETTINGS_CHANGED = "panels_settings_changed", "Interview panel setting changed"
+
+        # Hiring team from the ATS (integrations/hiring_team)
+        HIRING_TEAM_SETTINGS_CHANGED = "hiring_team_changed", "Hiring team settings changed"
+
     group = models.ForeignKey("accounts.Group", on_delete=models.CASCADE, related_name="+")
     integration = models.ForeignKey(
         AtsIntegration,
@@ -774,6 +780,11 @@ class OutboundSettings(models.Model):
     # Off by default: a stage move changes the recruiter's pipeline. recommendation -> stage id.
     stage_moves_enabled = models.BooleanField("Move the stage on results", default=False)
     stage_rules = models.JSONField(default=dict, blank=True)
+    # Off by default: puts the Karat interview on the ATS's schedule as a panel
+    # (integrations/panels/); written through this outbox, so it needs ``enabled`` too.
+    panels_enabled = models.BooleanField(
+        "Put the Karat interview on Lever's schedule", default=False
+    )
     # Key-level refusal: nothing is sent until the key is fixed (or the next probe succeeds).
     paused_at = models.DateTimeField(null=True, blank=True)
     paused_reason = models.TextField(blank=True)
@@ -805,6 +816,10 @@ class OutboundUpdate(models.Model):
         TAG = "tag", "Status tag"
         LINK = "link", "Report link"
         STAGE = "stage", "Stage move"
+        # The Karat interview as an ATS panel (integrations/panels/); 10 characters at most.
+        PANEL_CREATE = "panel_add", "Interview panel created"
+        PANEL_UPDATE = "panel_edit", "Interview panel rescheduled"
+        PANEL_DELETE = "panel_del", "Interview panel removed"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"
@@ -904,6 +919,118 @@ class LateLinkSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Late link settings of {self.integration}"
+
+
+# --- the Karat interview on the ATS's schedule (integrations/panels/) -----------------------
+
+
+class InterviewPanel(models.Model):
+    """A panel (a scheduled interview on the opportunity) that Karat created in the ATS for a
+    candidacy's booked Karat interview: the only panels Karat ever changes or removes.
+
+    One row per booking: a reschedule updates it, cancellation or expiry removes it, a
+    completed interview leaves it in the ATS (``closed``). ``remote_id`` is the ATS's panel
+    id, blank until the create was sent. Times are UTC; ``duration_minutes`` in minutes.
+    """
+
+    class State(models.TextChoices):
+        # The create is queued in the outbox (or being retried).
+        PENDING = "pending", "Being created"
+        ACTIVE = "active", "On the schedule"
+        # Karat removed it (the interview was cancelled or expired).
+        DELETED = "deleted", "Removed by Karat"
+        # Gone from the ATS without Karat (a person deleted it, or the opportunity): never
+        # recreated for this booking (docs/interview-panels.md).
+        GONE = "gone", "Removed in the ATS"
+        # The create failed for good (refused, or given up): the next booking tries again.
+        FAILED = "failed", "Could not be created"
+        # The interview took place (or a redo started a new attempt): left as it is.
+        CLOSED = "closed", "Kept (interview done)"
+
+    CURRENT = (State.PENDING, State.ACTIVE)
+
+    integration = models.ForeignKey(
+        AtsIntegration, on_delete=models.CASCADE, related_name="interview_panels"
+    )
+    candidacy = models.ForeignKey(
+        "hiring.Candidacy", on_delete=models.CASCADE, related_name="interview_panels"
+    )
+    opportunity_id = models.CharField(max_length=64)
+    remote_id = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    # What the panel says now (or will once the queued write is sent).
+    scheduled_at = models.DateTimeField()
+    duration_minutes = models.PositiveSmallIntegerField()
+    # The IANA time zone the panel is shown in (Lever's ``timezone``).
+    time_zone = models.CharField(max_length=64)
+    # Why it is gone or failed, for the activity and status pages.
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["candidacy", "-id"], name="interview_panel_latest"),
+            models.Index(fields=["integration", "state"], name="interview_panel_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Interview panel #{self.pk} of {self.opportunity_id} ({self.state})"
+
+
+# --- Hiring team from the ATS (integrations/hiring_team) --------------------------------------
+
+
+class HiringTeamSettings(models.Model):
+    """Whether the integration keeps Karat's role followers and candidacy recruiters in line
+    with the ATS's hiring teams. Both are off until an admin turns them on: they change Karat
+    data (followers, recruiters) that people may have set by hand, by matching emails.
+    One row per integration, made with defaults on first use."""
+
+    integration = models.OneToOneField(
+        AtsIntegration, on_delete=models.CASCADE, related_name="hiring_team_settings"
+    )
+    role_followers_enabled = models.BooleanField(
+        "Role followers follow the Lever hiring team", default=False
+    )
+    recruiter_follows_owner = models.BooleanField(
+        "A candidacy's recruiter follows the Lever opportunity owner", default=False
+    )
+    # The last time role followers were brought in line (after a posting sync, or when turned
+    # on) and what it found, for the status page.
+    followers_synced_at = models.DateTimeField(null=True, blank=True)
+    followers_not_in_karat = models.PositiveIntegerField(default=0)
+    # The last read of an opportunity's owner that was usable / that was not (the expansion
+    # missing or malformed: the recruiter stayed), for the status page.
+    owner_read_at = models.DateTimeField(null=True, blank=True)
+    owner_unreadable_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "hiring team settings"
+
+    def __str__(self) -> str:
+        return f"Hiring team settings of {self.integration}"
+
+
+class PostingHiringTeam(models.Model):
+    """A posting's hiring team as the last posting sync read it (every sync, whether the
+    feature is on or not: one request either way). ``members``: ``[{"user_id", "name",
+    "email", "team_roles"}]``, emails validated ("" when unusable). ``complete`` False: the
+    ATS's answer did not carry the team (expansion missing or malformed), so ``members`` is
+    what an earlier sync read."""
+
+    posting = models.OneToOneField(AtsPosting, on_delete=models.CASCADE, related_name="hiring_team")
+    members = models.JSONField(default=list, blank=True)
+    complete = models.BooleanField(default=True)
+    read_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Hiring team of {self.posting}"
 
 
 # --- Deletions and anonymisation honoured (integrations/deletions/) ---------------------------

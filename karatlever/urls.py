@@ -35,6 +35,10 @@ urlpatterns = [
     path("settings/ats-integrations/", include("integrations.deletions.urls")),
     # Post candidacy updates: settings save/preview and the activity page's actions.
     path("settings/ats-integrations/", include("integrations.outbound.urls")),
+    # The Karat interview on Lever's schedule: its setting's save.
+    path("settings/ats-integrations/", include("integrations.panels.urls")),
+    # Hiring team from the ATS: its Settings section's form.
+    path("settings/ats-integrations/", include("integrations.hiring_team.urls")),
     path("api/v1/", include("karatlever.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI from drf-spectacular-sidecar's static files; the split view serves its init

@@ -86,6 +86,7 @@ FEATURES = (
     "roles",
     "outbound",
     "status",
+    "panels",
     "deletions",
 )
 

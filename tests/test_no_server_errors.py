@@ -66,6 +66,8 @@ def ids(group: Group, admin_user: Any) -> dict[str, str]:
         "ats": integration.ats,
         "delivery_id": str(delivery.pk),
         "posting_id": "posting-1",
+        # A role follower that does not exist: its routes answer 404.
+        "follower_id": "999999",
     }
 
 

@@ -342,6 +342,9 @@ def test_the_status_page_shows_features_needing_what_the_second_ats_lacks_as_not
         "role_matching",
         "automatic_invites",
         "late_links",
+        "interview_panels",
+        # The hiring team comes with the posting sync (Postings).
+        "role_followers_from_ats",
         "deletions_honoured",
     }
 

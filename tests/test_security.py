@@ -394,6 +394,8 @@ def route_ids(group: Group, admin_user: User) -> dict[str, str]:
         "ats": integration.ats,
         "delivery_id": str(delivery.pk),
         "posting_id": "posting-1",
+        # A role follower that does not exist: its routes answer 404.
+        "follower_id": "999999",
     }
 
 

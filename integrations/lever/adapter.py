@@ -19,6 +19,7 @@ from integrations.lever.inbound import LeverInbound
 from integrations.lever.key_checks import LeverKeyChecks, too_long_check
 from integrations.lever.opportunities import LeverOpportunities
 from integrations.lever.opportunity_details import ORIGINS, LeverOpportunityDetails
+from integrations.lever.panels import LeverPanels
 from integrations.lever.postings import LeverPostings
 from integrations.lever.users import LeverUsers
 from integrations.lever.webhooks_api import LeverWebhooksApi
@@ -47,6 +48,7 @@ class LeverAdapter(
     LeverUsers,
     LeverKeyChecks,
     LeverCandidateLinks,
+    LeverPanels,
     LeverDeletions,
 ):
     """The one object generic code uses to speak Lever: every capability (``ats.AtsAdapter``)."""

@@ -33,7 +33,9 @@ from integrations.lever.schemas import (
     LeverModel,
     Note,
     Opportunity,
+    Panel,
     Posting,
+    PostingTeam,
     Stage,
     User,
     Webhook,
@@ -61,6 +63,8 @@ RETRY_AFTER_MAX = 3600.0
 # (integrations/lever/README.md §4.2); "all" is every record the key may read, so it is the
 # default.
 CONFIDENTIALITY_ALL = "all"
+# A posting's hiring team, expanded to user objects (integrations/lever/README.md §17.1).
+POSTING_TEAM_EXPANDS = ("owner", "hiringManager", "followers")
 # Query parameters iter_opportunities() accepts besides its named ones
 # (integrations/lever/README.md §7.1).
 OPPORTUNITY_FILTERS = frozenset(
@@ -220,7 +224,7 @@ class LeverClient:
         self, *, deleted_at_start: int | None = None, deleted_at_end: int | None = None
     ) -> Iterator[DeletedOpportunityItem]:
         """Every deleted opportunity in the range (ms, inclusive), all pages
-        (integrations/lever/README.md §16.2)."""
+        (integrations/lever/README.md §18.2)."""
         path = "/opportunities/deleted"
         params = {"deleted_at_start": deleted_at_start, "deleted_at_end": deleted_at_end}
         for item in self._iter_pages(path, params):
@@ -334,6 +338,34 @@ class LeverClient:
         items, token = _page(env, "/postings", seen)
         return [_parse(Posting, item, "GET", "/postings") for item in items], token
 
+    def postings_page_with_teams(
+        self,
+        *,
+        offset: str | None = None,
+        confidentiality: str = CONFIDENTIALITY_ALL,
+        updated_at_start: int | None = None,
+        limit: int = 100,
+    ) -> tuple[list[tuple[Posting, PostingTeam]], str | None]:
+        """``postings_page`` with ``expand=owner&expand=hiringManager&expand=followers``
+        (integrations/lever/README.md §17.1): each posting with its hiring team as Lever sent
+        it (``PostingTeam``: untrusted, possibly not expanded or malformed). One request."""
+        params: dict[str, Any] = {
+            "confidentiality": confidentiality,
+            "updated_at_start": updated_at_start,
+            "limit": max(1, min(limit, 100)),
+            "expand": list(POSTING_TEAM_EXPANDS),
+        }
+        env = self._request("GET", "/postings", params=params, retry=True, offset=offset)
+        seen = {offset} if offset is not None else set()
+        items, token = _page(env, "/postings", seen)
+        return [
+            (
+                _parse(Posting, item, "GET", "/postings"),
+                PostingTeam.model_validate(item if isinstance(item, dict) else {}),
+            )
+            for item in items
+        ], token
+
     def get_posting(self, posting_id: str) -> Posting:
         path = f"/postings/{_segment(posting_id)}"
         return _parse(Posting, self._request("GET", path, retry=True).data, "GET", path)
@@ -391,6 +423,30 @@ class LeverClient:
 
     def delete_webhook(self, webhook_id: str) -> None:
         self._request("DELETE", f"/webhooks/{_segment(webhook_id)}", retry=True)
+
+    # --- panels (integrations/lever/README.md §16; perform_as is required on writes) --------
+
+    def create_panel(self, opportunity_id: str, body: dict[str, Any]) -> Panel:
+        """``POST /opportunities/:id/panels``. Never retried here: a lost response may still
+        have created it."""
+        path = f"/opportunities/{_segment(opportunity_id)}/panels"
+        env = self._request("POST", path, params=self._write_params(), json=body, retry=False)
+        return _parse(Panel, env.data, "POST", path)
+
+    def update_panel(self, opportunity_id: str, panel_id: str, body: dict[str, Any]) -> None:
+        """``PUT /opportunities/:id/panels/:panel`` with the whole panel again. Not retried
+        here either: the outbox row decides (it is idempotent, but its order matters)."""
+        path = f"/opportunities/{_segment(opportunity_id)}/panels/{_segment(panel_id)}"
+        self._request("PUT", path, params=self._write_params(), json=body, retry=False)
+
+    def delete_panel(self, opportunity_id: str, panel_id: str) -> None:
+        path = f"/opportunities/{_segment(opportunity_id)}/panels/{_segment(panel_id)}"
+        self._request("DELETE", path, params=self._write_params(), retry=False)
+
+    def iter_panels(self, opportunity_id: str) -> Iterator[Panel]:
+        path = f"/opportunities/{_segment(opportunity_id)}/panels"
+        for item in self._iter_pages(path, {}):
+            yield _parse(Panel, item, "GET", path)
 
     # --- plumbing -------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from integrations.ats import AtsAccount, CallProfile, Opportunities, Opportunity
 from integrations.lever.base import LeverBase
 from integrations.lever.calls import cache_get, cache_set, client_for, translated
 from integrations.lever.client import LeverClient
+from integrations.lever.hiring_team import opportunity_owner
 from integrations.lever.schemas import Opportunity
 from karatlever.hiring.services import AtsState
 
@@ -21,11 +22,11 @@ class LeverOpportunities(LeverBase, Opportunities):
     def opportunity_state(
         self, account: AtsAccount, opportunity_id: str, *, profile: CallProfile
     ) -> OpportunityState:
-        """``GET /opportunities/:id?expand=stage`` (integrations/lever/README.md §7.1), mapped
-        to AtsState."""
+        """``GET /opportunities/:id?expand=stage&expand=owner`` (integrations/lever/README.md
+        §7.1, §17.2), mapped to AtsState and the owner."""
         client = client_for(account, profile)
         with translated(client, record=True):
-            opportunity = client.get_opportunity(opportunity_id, expand=("stage",))
+            opportunity = client.get_opportunity(opportunity_id, expand=("stage", "owner"))
             return state_of(account, client, opportunity)
 
     def opportunities_changed(
@@ -48,7 +49,7 @@ class LeverOpportunities(LeverBase, Opportunities):
         client = client_for(account, profile)
         with translated(client, record=False):
             for opportunity in client.iter_opportunities(
-                updated_at_start=since_ms, expand=("stage",), confidentiality="all"
+                updated_at_start=since_ms, expand=("stage", "owner"), confidentiality="all"
             ):
                 if wanted is not None and (opportunity.contact or "") not in wanted:
                     continue
@@ -73,9 +74,12 @@ def state_of(
     if reason_id:
         reason = _lookup(account, client, "archive_reasons", reason_id)
     reason_hired = reason.get("type") == "hired"
+    owner, owner_known = opportunity_owner(opportunity.owner_raw)
     return OpportunityState(
         opportunity_id=opportunity.id,
         contact_id=opportunity.contact or "",
+        owner=owner,
+        owner_known=owner_known,
         state=AtsState(
             stage_id=stage_id,
             stage_name=stage_name,

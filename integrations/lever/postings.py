@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from integrations.lever.base import LeverBase
 from integrations.lever.calls import cache_get, cache_set, client_for, translated
 from integrations.lever.client import CONFIDENTIALITY_ALL, LeverClient
 from integrations.lever.errors import LeverPermissionError
+from integrations.lever.hiring_team import posting_team
 from integrations.lever.schemas import Posting
 
 
@@ -59,9 +61,11 @@ class LeverPostings(LeverBase, Postings):
         """
         confidentiality, offset = _posting_cursor_parse(cursor)
         client = client_for(account, profile)
+        # Each posting comes with its hiring team expanded (owner, hiring manager, followers:
+        # README §17.1) in the same request, for the hiring team feature.
         with translated(client, record=False):
             try:
-                postings, token = client.postings_page(
+                postings, token = client.postings_page_with_teams(
                     offset=offset,
                     confidentiality=confidentiality,
                     updated_at_start=updated_since_ms,
@@ -72,11 +76,14 @@ class LeverPostings(LeverBase, Postings):
                 if "confidential" not in (exc.message or "").lower():
                     raise
                 confidentiality = NON_CONFIDENTIAL
-                postings, token = client.postings_page(
+                postings, token = client.postings_page_with_teams(
                     confidentiality=confidentiality, updated_at_start=updated_since_ms
                 )
         return PostingPage(
-            postings=tuple(_remote_posting(p) for p in postings),
+            postings=tuple(
+                replace(_remote_posting(p), hiring_team=posting_team(team, posting_id=p.id))
+                for p, team in postings
+            ),
             next_cursor=f"{confidentiality} {token}" if token else None,
             confidential_included=confidentiality == CONFIDENTIALITY_ALL,
         )

@@ -27,8 +27,10 @@ def _none_to_str(value: Any) -> Any:
 def _id_of(value: Any) -> Any:
     # Expanded references ({"id": ..., ...}) and plain ids both become the id.
     if isinstance(value, dict):
-        return value.get("id")
-    return value
+        value = value.get("id")
+    # A malformed expansion (a number, a list) is no reference: dropped, so one odd user field
+    # never makes the whole record unreadable (README §17.3).
+    return value if value is None or isinstance(value, str) else None
 
 
 def _true_only(value: Any) -> bool:
@@ -131,9 +133,11 @@ class Opportunity(LeverModel):
     stage_changes: Annotated[list[StageChange], BeforeValidator(_dicts_only)] = Field(
         default_factory=list
     )
-    # Personal data erased in Lever (integrations/lever/README.md §16.3); a non-bool is False.
+    # ``owner`` as sent (a user object with ``expand=owner``), read by hiring_team.py (§17.2).
+    owner_raw: Any = Field(default=None, validation_alias="owner", repr=False)
+    # Personal data erased in Lever (integrations/lever/README.md §18.3); a non-bool is False.
     is_anonymized: Annotated[bool, BeforeValidator(_true_only)] = False
-    # Only on deleted opportunities (README.md §16.2).
+    # Only on deleted opportunities (README.md §18.2).
     deleted_at: Annotated[int | None, BeforeValidator(_int_or_none)] = None
 
     extra_lever_keys = ("archivedAt", "archiveReason")
@@ -268,8 +272,49 @@ class Webhook(LeverModel):
     updated_at: int | None = None
 
 
+# --- panels (integrations/lever/README.md §16) -------------------------------------------------
+
+
+class PanelInterview(LeverModel):
+    id: str | None = None
+    subject: NullableStr = ""
+    note: NullableStr = ""
+    date: int | None = None
+    duration: int | None = None
+
+
+class Panel(LeverModel):
+    """A panel of interviews on an opportunity. Only ``externallyManaged`` panels (made through
+    the API) may be changed or deleted through it (README §16)."""
+
+    id: str
+    externally_managed: bool = False
+    start: int | None = None
+    end: int | None = None
+    timezone: NullableStr = ""
+    note: NullableStr = ""
+    external_url: NullableStr = ""
+    interviews: Annotated[list[PanelInterview], BeforeValidator(_none_to_list)] = Field(
+        default_factory=list
+    )
+
+
+# --- the hiring team (integrations/lever/README.md §17) ---------------------------------------
+
+
+class PostingTeam(LeverModel):
+    """A posting's ``owner``, ``hiringManager`` and ``followers`` as Lever sent them with
+    ``expand`` (user objects; ids when the expansion did not happen; anything at all when it
+    is malformed). Kept raw on purpose: ``integrations/lever/hiring_team.py`` decides what is
+    usable, so a bad team never makes the posting itself unreadable."""
+
+    owner: Any = None
+    hiring_manager: Any = None
+    followers: Any = None
+
+
 class DeletedOpportunityItem(LeverModel):
-    """One item of ``GET /opportunities/deleted`` (integrations/lever/README.md §16.2): only
+    """One item of ``GET /opportunities/deleted`` (integrations/lever/README.md §18.2): only
     the id is relied on; ``deletedAt`` (ms) when Lever gives it."""
 
     id: str

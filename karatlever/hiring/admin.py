@@ -65,5 +65,9 @@ class CandidacyAdmin(admin.ModelAdmin[Candidacy]):
         "ats_state_updated_at",
         "created_at",
         "updated_at",
+        # Set by the "scheduled" milestone with its time (services.candidacy_milestone_record).
+        "interview_duration_minutes",
+        "interview_timezone",
+        "interview_url",
     ]
     inlines = [CandidacyEventInline]

@@ -180,6 +180,9 @@ class CandidacyEventCreateApi(APIView):
             "summary": data.get("summary", ""),
             "report_url": data.get("report_url", ""),
             "actor": user,
+            "duration_minutes": data.get("duration_minutes"),
+            "timezone_name": data.get("timezone", ""),
+            "interview_url": data.get("interview_url", ""),
         }
         # Rule errors (400 / 409) become responses in karatlever.api.exception_handler.
         try:

@@ -7,7 +7,7 @@ from typing import Any, cast
 from django import forms
 from django.db.models import QuerySet
 
-from karatlever.accounts.models import Group
+from karatlever.accounts.models import Group, User
 from karatlever.hiring import selectors
 from karatlever.hiring.models import Candidacy, KaratStatus, Milestone, Recommendation, Role
 from karatlever.hiring.services import MILESTONE_RULES, SUMMARY_MAX_LENGTH, milestones_allowed
@@ -219,3 +219,26 @@ class MilestoneForm(forms.Form):
     @property
     def detail_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in _DETAIL_FIELDS if name in self.fields]
+
+
+class _UserChoiceField(forms.ModelChoiceField[User]):
+    def label_from_instance(self, obj: User) -> str:
+        name = obj.display_name
+        return f"{name} <{obj.email}>" if name != obj.email else obj.email
+
+
+class RoleFollowerForm(forms.Form):
+    """An admin adds a Karat user of the organization as a follower of a role."""
+
+    user = _UserChoiceField(
+        queryset=User.objects.none(),
+        label="Add a follower",
+        empty_label="— choose a Karat user —",
+        error_messages={"invalid_choice": "Choose a Karat user of your organization."},
+    )
+
+    def __init__(self, *args: Any, users: QuerySet[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["user"]
+        assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 - declared above
+        field.queryset = users

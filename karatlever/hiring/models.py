@@ -99,8 +99,28 @@ class Candidacy(models.Model):
     # Lever's opportunity `updatedAt` (ms) of the state applied last: older state never wins.
     ats_state_version = models.BigIntegerField(null=True, blank=True)
     ats_state_updated_at = models.DateTimeField(null=True, blank=True)
+    # The Karat user who gets this candidacy's notifications. Follows the ATS opportunity's
+    # owner when an admin turns that on (integrations/hiring_team); null when nobody is set.
+    recruiter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="recruited_candidacies",
+    )
+    # The ATS opportunity's owner as last read (name and a validated email, "" when none), and
+    # whether no Karat user of the organization has that email (the recruiter then stays).
+    ats_owner_name = models.CharField(max_length=200, blank=True, default="", db_default="")
+    ats_owner_email = models.CharField(max_length=254, blank=True, default="", db_default="")
+    ats_owner_not_in_karat = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The booked interview beside its time (a ``scheduled`` milestone): its length in minutes,
+    # the IANA time zone it was booked in, and the link to join it. Optional (the platform may
+    # not send them); the ATS's schedule shows them (integrations' interview panels).
+    interview_duration_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    interview_timezone = models.CharField(max_length=64, blank=True, default="", db_default="")
+    interview_url = models.URLField(max_length=500, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at"]
@@ -139,6 +159,8 @@ class CandidacyEvent(models.Model):
         # A link to the candidate in the ATS attached or detached after the invite.
         ATS_LINKED = "ats_linked", "Linked to the ATS"
         ATS_UNLINKED = "ats_unlinked", "Unlinked from the ATS"
+        # The recruiter followed the ATS opportunity's owner (integrations/hiring_team).
+        RECRUITER_CHANGED = "recruiter_changed", "Recruiter changed"
         # The candidate's personal data erased after a deletion or anonymisation in the ATS
         # (integrations/deletions/); ATS_UNLINKED above says why the link went.
         ANONYMISED = "anonymised", "Personal data erased"
@@ -228,3 +250,68 @@ class CandidacyEvent(models.Model):
         "failed", "dead"…), lower-case; "" when there is none."""
         value = self.detail.get("status") if isinstance(self.detail, dict) else None
         return value.strip().lower()[:40] if isinstance(value, str) else ""
+
+
+class RoleFollower(models.Model):
+    """A person who follows a role: a Karat user (``user``), or someone on the role's ATS
+    hiring team who has no Karat account (``user`` null: listed as "not in Karat", never
+    created). ``from_ats``: on the hiring team of a posting mapped to the role, kept current
+    by every posting sync (integrations/hiring_team); ``manual``: added by an admin, never
+    removed by a sync. A row with neither is deleted.
+    """
+
+    class TeamRole(models.TextChoices):
+        OWNER = "owner", "Posting owner"
+        HIRING_MANAGER = "hiring_manager", "Hiring manager"
+        FOLLOWER = "follower", "Posting follower"
+
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="followers")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="followed_roles",
+    )
+    # Lower-case; for a Karat user, their email when the row was written.
+    email = models.CharField(max_length=254)
+    name = models.CharField(max_length=200, blank=True)
+    from_ats = models.BooleanField(default=False)
+    manual = models.BooleanField(default=False)
+    # TeamRole values this person has on the mapped postings' hiring teams (from_ats rows).
+    team_roles = models.JSONField(default=list, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "email"]
+        constraints = [
+            models.UniqueConstraint(fields=["role", "email"], name="role_follower_unique_email"),
+            models.CheckConstraint(
+                condition=Q(from_ats=True) | Q(manual=True), name="role_follower_has_source"
+            ),
+            # Only a Karat user can be added by hand.
+            models.CheckConstraint(
+                condition=Q(manual=False) | Q(user__isnull=False),
+                name="role_follower_manual_is_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.email} follows {self.role}"
+
+    @property
+    def in_karat(self) -> bool:
+        return self.user_id is not None
+
+    @property
+    def team_role_labels(self) -> list[str]:
+        labels = dict(self.TeamRole.choices)
+        return [str(labels[r]) for r in self.team_roles if r in labels]

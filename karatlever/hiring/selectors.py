@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from karatlever.accounts.models import Group, User
 from karatlever.accounts.selectors import group_list_visible
-from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
+from karatlever.hiring.models import Candidacy, CandidacyEvent, Role, RoleFollower
 
 
 def _uuid_or_404(code: object) -> uuid.UUID:
@@ -142,4 +142,45 @@ def candidacy_event_list(*, candidacy: Candidacy) -> QuerySet[CandidacyEvent]:
         CandidacyEvent.objects.filter(candidacy=candidacy)
         .select_related("actor")
         .order_by("-occurred_at", "-id")
+    )
+
+
+# --- role followers ---------------------------------------------------------------------------
+
+
+def role_list_with_followers(*, group: Group) -> QuerySet[Role]:
+    """``role_list_with_counts`` with each role's followers prefetched (``role.followers
+    .all()``: Karat users first, then people not in Karat). Two queries in all."""
+    followers = RoleFollower.objects.select_related("user").order_by("name", "email")
+    return role_list_with_counts(group=group).prefetch_related(
+        Prefetch("followers", queryset=followers)
+    )
+
+
+def role_follower_list(*, role: Role) -> QuerySet[RoleFollower]:
+    """The role's followers by name (``user`` null: on the ATS hiring team, not in Karat)."""
+    return (
+        RoleFollower.objects.filter(role=role)
+        .select_related("user", "added_by")
+        .order_by("name", "email")
+    )
+
+
+def role_follower_get(*, role: Role, follower_id: object) -> RoleFollower:
+    """One follower of a role the caller already may see; another role's is a 404."""
+    try:
+        pk = int(str(follower_id))
+    except ValueError as exc:
+        raise Http404("No such follower.") from exc
+    return get_object_or_404(RoleFollower, role=role, pk=pk)
+
+
+def role_follower_candidates(*, role: Role) -> QuerySet[User]:
+    """Active Karat users of the role's organization who don't follow it yet (the manual
+    "Add follower" choices)."""
+    following = RoleFollower.objects.filter(role=role, user__isnull=False).values("user_id")
+    return (
+        User.objects.filter(is_active=True, membership__organization_id=role.group.organization_id)
+        .exclude(pk__in=following)
+        .order_by("full_name", "email")
     )

@@ -23,7 +23,12 @@ from karatlever.hiring.models import (
     Recommendation,
     Role,
 )
-from karatlever.hiring.services import MILESTONE_RULES, SUMMARY_MAX_LENGTH
+from karatlever.hiring.services import (
+    INTERVIEW_DURATION_MAX_MINUTES,
+    INTERVIEW_URL_MAX_LENGTH,
+    MILESTONE_RULES,
+    SUMMARY_MAX_LENGTH,
+)
 
 # --- Filters (GET /candidacies/) -------------------------------------------------------------
 
@@ -265,14 +270,24 @@ class CandidacyDetailOutputSerializer(CandidacyOutputSerializer):
 # The optional fields each event type takes, and the ones it requires; any other of them sent
 # with a type is refused rather than silently dropped.
 EVENT_FIELDS: dict[str, frozenset[str]] = {
-    Milestone.SCHEDULED: frozenset({"scheduled_at"}),
+    Milestone.SCHEDULED: frozenset(
+        {"scheduled_at", "duration_minutes", "timezone", "interview_url"}
+    ),
     Milestone.RESULTS_READY: frozenset({"recommendation", "summary", "report_url"}),
 }
 EVENT_REQUIRED: dict[str, str] = {
     Milestone.SCHEDULED: "scheduled_at",
     Milestone.RESULTS_READY: "recommendation",
 }
-_OPTIONAL_FIELDS = ("scheduled_at", "recommendation", "summary", "report_url")
+_OPTIONAL_FIELDS = (
+    "scheduled_at",
+    "recommendation",
+    "summary",
+    "report_url",
+    "duration_minutes",
+    "timezone",
+    "interview_url",
+)
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -317,6 +332,27 @@ class CandidacyEventInputSerializer(serializers.Serializer[Any]):
         allow_blank=True,
         validators=[URLValidator(schemes=["http", "https"], message="Use an http(s) link.")],
         help_text="type=results_ready only: a link to the report.",
+    )
+    duration_minutes = serializers.IntegerField(
+        min_value=1,
+        max_value=INTERVIEW_DURATION_MAX_MINUTES,
+        required=False,
+        help_text="type=scheduled only: the interview's length in minutes (default 60 where "
+        "one is needed).",
+    )
+    timezone = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="type=scheduled only: the IANA time zone the interview was booked in, e.g. "
+        "Europe/Berlin (default UTC where one is needed).",
+    )
+    interview_url = serializers.URLField(
+        max_length=INTERVIEW_URL_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        validators=[URLValidator(schemes=["http", "https"], message="Use an http(s) link.")],
+        help_text="type=scheduled only: the link to join the interview.",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

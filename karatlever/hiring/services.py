@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from zoneinfo import available_timezones
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from karatlever.accounts.models import Group, User
@@ -20,6 +23,7 @@ from karatlever.hiring.models import (
     Milestone,
     Recommendation,
     Role,
+    RoleFollower,
 )
 from karatlever.hiring.signals import candidacy_changed
 
@@ -93,6 +97,9 @@ MILESTONE_RULES: dict[str, tuple[frozenset[str], str]] = {
 }
 
 SUMMARY_MAX_LENGTH = 5000
+# A scheduled interview's length: at least a minute, at most a working day (minutes).
+INTERVIEW_DURATION_MAX_MINUTES = 480
+INTERVIEW_URL_MAX_LENGTH = 500
 
 # How far apart two clocks (the interview platform's, ours) may be before their times are
 # taken to contradict each other.
@@ -258,6 +265,55 @@ def _milestone_fields_check(
             )
 
 
+@cache
+def _timezones() -> frozenset[str]:
+    # Read from the system's tz database once per process (it lists files on every call).
+    return frozenset(available_timezones())
+
+
+def _interview_fields_check(
+    milestone: str, *, duration_minutes: int | None, timezone_name: str, interview_url: str
+) -> None:
+    """The optional details of a ``scheduled`` milestone: a length of 1 to
+    INTERVIEW_DURATION_MAX_MINUTES minutes, an IANA time zone name, an http(s) join link.
+    Other milestones take none of them."""
+    given = duration_minutes is not None or timezone_name or interview_url
+    if given and milestone != Milestone.SCHEDULED:
+        raise MilestoneInvalid(
+            "The interview's length, time zone and link go with “scheduled” only.",
+            field="duration_minutes"
+            if duration_minutes is not None
+            else "timezone"
+            if timezone_name
+            else "interview_url",
+        )
+    if duration_minutes is not None and (
+        isinstance(duration_minutes, bool)
+        or not 1 <= duration_minutes <= INTERVIEW_DURATION_MAX_MINUTES
+    ):
+        raise MilestoneInvalid(
+            f"The interview's length is 1 to {INTERVIEW_DURATION_MAX_MINUTES} minutes.",
+            field="duration_minutes",
+        )
+    if timezone_name and timezone_name not in _timezones():
+        raise MilestoneInvalid(
+            "The time zone is not an IANA time zone name (for example Europe/Berlin).",
+            field="timezone",
+        )
+    if interview_url:
+        if len(interview_url) > INTERVIEW_URL_MAX_LENGTH:
+            raise MilestoneInvalid(
+                f"The interview link is longer than {INTERVIEW_URL_MAX_LENGTH} characters.",
+                field="interview_url",
+            )
+        try:
+            URLValidator(schemes=["https", "http"])(interview_url)
+        except ValidationError:
+            raise MilestoneInvalid(
+                "The interview link is not a valid http(s) URL.", field="interview_url"
+            ) from None
+
+
 def _when(moment: datetime) -> str:
     return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
@@ -316,6 +372,9 @@ def candidacy_milestone_record(
     report_url: str = "",
     actor: User | None = None,
     source: str = CandidacyEvent.Source.KARAT,
+    duration_minutes: int | None = None,
+    timezone_name: str = "",
+    interview_url: str = "",
 ) -> MilestoneResult:
     """Record a Karat milestone: move the Karat status and timeline it, in one transaction.
 
@@ -323,7 +382,11 @@ def candidacy_milestone_record(
     id again returns the first event with ``created=False`` and changes nothing.
     ``scheduled_at`` is an aware datetime (required for ``scheduled``); ``recommendation``
     one of Recommendation (required for ``results_ready``); ``summary`` ≤ 5,000 characters;
-    ``report_url`` an http(s) URL ≤ 500 characters.
+    ``report_url`` an http(s) URL ≤ 500 characters. ``scheduled`` may also carry the
+    interview's ``duration_minutes`` (1 to 480), ``timezone_name`` (IANA, e.g.
+    "Europe/Berlin") and ``interview_url`` (http(s), ≤ 500 characters), kept on the candidacy
+    and in the event's detail (``duration_minutes`` None, ``timezone``, ``interview_url`` ""
+    when not given).
 
     The timeline event has ``kind=status_changed``, ``milestone`` set, and ``detail`` =
     ``{"from", "to", "milestone", "recommendation", "scheduled_at" (ISO 8601 or ""),
@@ -338,6 +401,13 @@ def candidacy_milestone_record(
     IntegrityError for the loser, which callers answer by calling again (a replay).
     """
     summary, report_url, event_id = summary.strip(), report_url.strip(), event_id.strip()
+    timezone_name, interview_url = timezone_name.strip(), interview_url.strip()
+    _interview_fields_check(
+        milestone,
+        duration_minutes=duration_minutes,
+        timezone_name=timezone_name,
+        interview_url=interview_url,
+    )
     if len(event_id) > 100:
         raise MilestoneInvalid("The event id is longer than 100 characters.", field="event_id")
     _milestone_fields_check(
@@ -369,6 +439,9 @@ def candidacy_milestone_record(
     candidacy.karat_status = status
     if milestone == Milestone.SCHEDULED:
         candidacy.interview_scheduled_at = scheduled_at
+        candidacy.interview_duration_minutes = duration_minutes
+        candidacy.interview_timezone = timezone_name
+        candidacy.interview_url = interview_url
     if milestone == Milestone.RESULTS_READY:
         candidacy.recommendation = recommendation
         candidacy.results_summary = summary
@@ -377,10 +450,15 @@ def candidacy_milestone_record(
         # A new attempt: the previous interview's time and results no longer describe it.
         candidacy.interview_scheduled_at = None
         candidacy.recommendation = candidacy.results_summary = candidacy.report_url = ""
+        candidacy.interview_duration_minutes = None
+        candidacy.interview_timezone = candidacy.interview_url = ""
     candidacy.save(
         update_fields=[
             "karat_status",
             "interview_scheduled_at",
+            "interview_duration_minutes",
+            "interview_timezone",
+            "interview_url",
             "recommendation",
             "results_summary",
             "report_url",
@@ -404,6 +482,9 @@ def candidacy_milestone_record(
             "scheduled_at": scheduled_at.isoformat() if scheduled_at else "",
             "summary": summary,
             "report_url": report_url,
+            "duration_minutes": duration_minutes,
+            "timezone": timezone_name,
+            "interview_url": interview_url,
         },
         actor=actor,
         milestone=milestone,
@@ -508,6 +589,218 @@ def candidacy_ats_state_apply(
         candidacy.ats_state_updated_at = timezone.now()
         candidacy.save(update_fields=[*changed, "ats_state_updated_at", "updated_at"])
     return AtsStateResult(candidacy=candidacy, events=events, stale=False)
+
+
+# --- followers and recruiters from the ATS hiring team (integrations/hiring_team) ------------
+
+
+@dataclass(frozen=True)
+class TeamPerson:
+    """One person of an ATS hiring team, as hiring needs them: a lower-case, already validated
+    ``email`` ("" when the ATS gave no usable one), a display ``name`` and their
+    ``RoleFollower.TeamRole`` values."""
+
+    email: str
+    name: str
+    team_roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RoleFollowersResult:
+    """What ``role_followers_from_ats_set`` changed: Karat users added and removed, and how
+    many people are listed as not in Karat now."""
+
+    added: int
+    removed: int
+    not_in_karat: int
+
+
+def organization_users_by_email(*, group: Group, emails: set[str]) -> dict[str, User]:
+    """Active Karat users of the group's organization whose email (case-insensitive) is among
+    ``emails`` (lower-case), keyed by lower-case email. One query."""
+    if not emails:
+        return {}
+    users = User.objects.filter(
+        is_active=True, membership__organization_id=group.organization_id
+    ).only("id", "email", "full_name")
+    # An exact match on the lower-cased column: emails are stored as typed.
+    found = users.annotate(email_lower=Lower("email")).filter(email_lower__in=emails)
+    return {user.email.lower(): user for user in found}
+
+
+@transaction.atomic
+def role_followers_from_ats_set(*, role: Role, people: list[TeamPerson]) -> RoleFollowersResult:
+    """Make the role's ATS-derived followers exactly ``people`` (the hiring teams of the
+    postings mapped to it); manual followers stay whatever happens.
+
+    Each person with a Karat account in the role's organization (matched by email) follows
+    the role; the others are kept as "not in Karat" rows (``user`` null) and no account is
+    ever created. People without a usable email are left out (nothing to match or show).
+    Idempotent: the same ``people`` twice changes nothing the second time.
+    """
+    wanted: dict[str, TeamPerson] = {}
+    for person in people:
+        if not person.email:
+            continue
+        known = wanted.get(person.email)
+        roles = tuple(dict.fromkeys([*(known.team_roles if known else ()), *person.team_roles]))
+        wanted[person.email] = TeamPerson(person.email, known.name if known else person.name, roles)
+    users = organization_users_by_email(group=role.group, emails=set(wanted))
+    rows = {row.email: row for row in RoleFollower.objects.select_for_update().filter(role=role)}
+    added = removed = 0
+    for email, row in rows.items():
+        if email in wanted or not row.from_ats:
+            continue
+        if row.manual:
+            RoleFollower.objects.filter(pk=row.pk).update(from_ats=False, team_roles=[])
+        else:
+            row.delete()
+            removed += 1 if row.user_id else 0
+    for email, person in wanted.items():
+        user = users.get(email)
+        name = (user.display_name if user else person.name)[:200]
+        existing = rows.get(email)
+        if existing is None:
+            RoleFollower.objects.create(
+                role=role,
+                user=user,
+                email=email,
+                name=name,
+                from_ats=True,
+                team_roles=list(person.team_roles),
+            )
+            added += 1 if user else 0
+            continue
+        changes: dict[str, object] = {}
+        if not existing.from_ats:
+            changes["from_ats"] = True
+        if existing.team_roles != list(person.team_roles):
+            changes["team_roles"] = list(person.team_roles)
+        if existing.user_id != (user.pk if user else None) and not existing.manual:
+            # Someone got (or lost) a Karat account since: the row follows.
+            changes["user"] = user
+            added += 1 if user else 0
+        if existing.name != name:
+            changes["name"] = name
+        if changes:
+            for field, value in changes.items():
+                setattr(existing, field, value)
+            existing.save(update_fields=[*changes, "updated_at"])
+    not_in_karat = sum(1 for email in wanted if email not in users)
+    return RoleFollowersResult(added=added, removed=removed, not_in_karat=not_in_karat)
+
+
+@transaction.atomic
+def role_followers_from_ats_clear(*, group: Group) -> int:
+    """Drop every ATS-derived follower of the group's roles (the feature was turned off);
+    manual followers stay. Returns how many rows were deleted."""
+    RoleFollower.objects.filter(role__group=group, from_ats=True, manual=True).update(
+        from_ats=False, team_roles=[]
+    )
+    deleted, _ = RoleFollower.objects.filter(role__group=group, from_ats=True).delete()
+    return deleted
+
+
+class FollowerError(HiringError):
+    """A manual follower can't be added: not a Karat user of this organization."""
+
+    default_code = "follower_invalid"
+
+
+@transaction.atomic
+def role_follower_add(*, role: Role, user: User, actor: User | None) -> RoleFollower:
+    """An admin makes ``user`` (a member of the role's organization) follow the role. Kept by
+    every sync. Idempotent. Raises FollowerError for a user of another organization."""
+    membership = getattr(user, "membership", None)
+    if membership is None or membership.organization_id != role.group.organization_id:
+        raise FollowerError("Choose a Karat user of your organization.", field="user")
+    email = user.email.lower()
+    row = RoleFollower.objects.select_for_update().filter(role=role, email=email).first()
+    if row is None:
+        return RoleFollower.objects.create(
+            role=role,
+            user=user,
+            email=email,
+            name=user.display_name[:200],
+            manual=True,
+            added_by=actor,
+        )
+    row.manual, row.user, row.added_by = True, user, row.added_by or actor
+    row.save(update_fields=["manual", "user", "added_by", "updated_at"])
+    return row
+
+
+@transaction.atomic
+def role_follower_remove(*, follower: RoleFollower) -> bool:
+    """An admin removes a manual follower. One who is also on the ATS hiring team stays (as
+    ATS-derived: change it in the ATS). True when the row is gone."""
+    if follower.from_ats:
+        RoleFollower.objects.filter(pk=follower.pk).update(manual=False)
+        return False
+    follower.delete()
+    return True
+
+
+@dataclass(frozen=True)
+class RecruiterResult:
+    """What ``candidacy_recruiter_from_ats_owner`` did: the timeline event when the recruiter
+    changed, and whether the owner has no Karat account."""
+
+    event: CandidacyEvent | None
+    not_in_karat: bool
+
+
+@transaction.atomic
+def candidacy_recruiter_from_ats_owner(
+    *,
+    candidacy: Candidacy,
+    owner: TeamPerson | None,
+    origin: dict[str, object] | None = None,
+) -> RecruiterResult:
+    """Make the candidacy's recruiter the Karat user whose email is the ATS opportunity
+    owner's (``owner`` None: the opportunity has no owner; nothing changes but the stored
+    owner). An owner with no Karat account in the organization, or no usable email, leaves
+    the recruiter as it was and marks the candidacy (``ats_owner_not_in_karat``). A change is
+    one timeline entry (``recruiter_changed``, source ATS, ``origin`` in its detail).
+    Idempotent."""
+    # Only the candidacy's row is locked (PostgreSQL can't lock the nullable side of a join).
+    candidacy = (
+        Candidacy.objects.select_for_update(of=("self",))
+        .select_related("group", "recruiter")
+        .get(pk=candidacy.pk)
+    )
+    name = (owner.name if owner else "")[:200]
+    email = owner.email if owner else ""
+    user = (
+        organization_users_by_email(group=candidacy.group, emails={email}).get(email)
+        if email
+        else None
+    )
+    not_in_karat = owner is not None and user is None
+    changed: list[str] = []
+    for field, value in (
+        ("ats_owner_name", name),
+        ("ats_owner_email", email),
+        ("ats_owner_not_in_karat", not_in_karat),
+    ):
+        if getattr(candidacy, field) != value:
+            setattr(candidacy, field, value)
+            changed.append(field)
+    event = None
+    if user is not None and candidacy.recruiter_id != user.pk:
+        previous = candidacy.recruiter.display_name if candidacy.recruiter else "nobody"
+        candidacy.recruiter = user
+        changed.append("recruiter")
+        event = _event_record(
+            candidacy=candidacy,
+            kind=CandidacyEvent.Kind.RECRUITER_CHANGED,
+            source=CandidacyEvent.Source.ATS,
+            summary=f"Recruiter: {previous} → {user.display_name} (the opportunity's owner)",
+            detail={"origin": origin or {}, "to_user_id": user.pk},
+        )
+    if changed:
+        candidacy.save(update_fields=[*changed, "updated_at"])
+    return RecruiterResult(event=event, not_in_karat=not_in_karat)
 
 
 # --- erasing a candidate's personal data (an ATS deletion under the "anonymise" policy) -------

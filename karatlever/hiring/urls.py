@@ -21,4 +21,10 @@ urlpatterns = [
     path("roles/new/", views.role_create, name="role-create"),
     path("roles/<uuid:code>/edit/", views.role_edit, name="role-edit"),
     path("roles/<uuid:code>/active/", views.role_set_active, name="role-set-active"),
+    path("roles/<uuid:code>/followers/", views.role_follower_add, name="role-follower-add"),
+    path(
+        "roles/<uuid:code>/followers/<int:follower_id>/remove/",
+        views.role_follower_remove,
+        name="role-follower-remove",
+    ),
 ]

@@ -18,7 +18,7 @@ from karatlever.accounts.permissions import member_required
 from karatlever.accounts.selectors import group_list_visible
 from karatlever.forms import form_errors_from
 from karatlever.hiring import selectors, services
-from karatlever.hiring.forms import CandidateFilterForm, MilestoneForm, RoleForm
+from karatlever.hiring.forms import CandidateFilterForm, MilestoneForm, RoleFollowerForm, RoleForm
 from karatlever.hiring.hooks import candidacy_context, role_list_links
 
 # Registered from integrations' AppConfig.ready() under these names (the registry is in hooks).
@@ -57,7 +57,7 @@ def role_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         {
             "groups": groups,
             "group": group,
-            "roles": selectors.role_list_with_counts(group=group) if group else [],
+            "roles": selectors.role_list_with_followers(group=group) if group else [],
             "can_edit": request.membership.is_admin,
             # e.g. the group's ATS postings and how they match these roles (integrations).
             "links": role_list_links(group, is_admin=request.membership.is_admin) if group else [],
@@ -116,8 +116,58 @@ def role_edit(request: AuthenticatedHttpRequest, code: object) -> HttpResponse:
             messages.success(request, f"Role “{saved.title}” saved.")
             return redirect(_role_list_url(role.group.code))
     return render(
-        request, "hiring/role_form.html", {"form": form, "group": role.group, "role": role}
+        request,
+        "hiring/role_form.html",
+        {
+            "form": form,
+            "group": role.group,
+            "role": role,
+            "followers": selectors.role_follower_list(role=role),
+            "follower_form": RoleFollowerForm(users=selectors.role_follower_candidates(role=role)),
+        },
     )
+
+
+def _role_edit_url(role: Role) -> str:
+    return f"{reverse('hiring:role-edit', args=[role.code])}#followers"
+
+
+@require_POST
+@member_required
+def role_follower_add(request: AuthenticatedHttpRequest, code: object) -> HttpResponse:
+    """An admin adds a Karat user as a manual follower (kept by every sync)."""
+    role = selectors.role_get_visible(user=request.user, code=code)
+    _require_admin(request, "Only organization admins can change a role's followers.")
+    form = RoleFollowerForm(request.POST, users=selectors.role_follower_candidates(role=role))
+    if not form.is_valid():
+        messages.error(request, "Choose a Karat user of your organization.")
+        return redirect(_role_edit_url(role))
+    follower = services.role_follower_add(
+        role=role, user=form.cleaned_data["user"], actor=request.user
+    )
+    messages.success(request, f"{follower.name or follower.email} now follows “{role.title}”.")
+    return redirect(_role_edit_url(role))
+
+
+@require_POST
+@member_required
+def role_follower_remove(
+    request: AuthenticatedHttpRequest, code: object, follower_id: int
+) -> HttpResponse:
+    """An admin removes a manual follower; one from the ATS hiring team stays."""
+    role = selectors.role_get_visible(user=request.user, code=code)
+    _require_admin(request, "Only organization admins can change a role's followers.")
+    follower = selectors.role_follower_get(role=role, follower_id=follower_id)
+    who = follower.name or follower.email
+    if services.role_follower_remove(follower=follower):
+        messages.success(request, f"{who} no longer follows “{role.title}”.")
+    else:
+        messages.info(
+            request,
+            f"{who} is on the Lever hiring team, so still follows “{role.title}”: change the "
+            "team in Lever.",
+        )
+    return redirect(_role_edit_url(role))
 
 
 @require_POST

@@ -561,6 +561,8 @@ def test_settings_page_has_step_3_right_after_the_key_and_an_index_of_every_sect
         "outbound",
         "automatic-invite",
         "late-links",
+        "interview-panels",
+        "hiring-team",
         "deletions",
     ]
     index = html.split('aria-label="On this page">')[1].split("</nav>")[0]

@@ -22,6 +22,7 @@ from integrations.connection.services.outcomes import (
     integration_success_record,
 )
 from integrations.deletions.services import Cause
+from integrations.hiring_team import services as hiring_team
 from integrations.models import AtsIntegration, OpportunityLink
 from integrations.status.refresh import status_refresh_request
 from karatlever.accounts.models import User
@@ -114,9 +115,15 @@ def _opportunity_change(delivery: WebhookDelivery) -> _Plan:
 
     def apply() -> AtsStateResult:
         opportunity_link_follow(link=link, contact_id=current.contact_id)
-        return candidacy_ats_state_apply(
+        result = candidacy_ats_state_apply(
             candidacy=link.candidacy, state=current.state, origin=origin
         )
+        if not result.stale:
+            # The recruiter follows the opportunity's owner (off unless an admin turned it on).
+            hiring_team.candidacy_recruiter_follow(
+                integration=integration, candidacy=link.candidacy, current=current, origin=origin
+            )
+        return result
 
     return _Plan(apply=apply)
 

@@ -21,6 +21,8 @@ from integrations.connection.services.outcomes import (
     integration_success_record,
 )
 from integrations.deletions.services import Cause
+from integrations.hiring_team import selectors as hiring_team_selectors
+from integrations.hiring_team import services as hiring_team
 from integrations.models import AtsIntegration, OpportunityLink, WebhookSubscription
 from integrations.status.refresh import status_refresh_request
 from karatlever.hiring.models import CandidacyEvent
@@ -93,6 +95,10 @@ def _integration_reconcile(integration: AtsIntegration) -> ReconcileResult | Non
     events = ats.adapter_for(integration.ats, ats.AtsBase).webhook_events
     # The automatic invite also acts on unlinked opportunities the poll sees.
     auto_invite = auto_invites.auto_invite_enabled(integration=integration)
+    # Read once per poll: each linked opportunity's owner may set its candidacy's recruiter.
+    recruiter_follows = hiring_team_selectors.recruiter_follows_owner_enabled(
+        integration=integration
+    )
     if links or auto_invite:
         adapter = ats.adapter_for(integration.ats, ats.Opportunities)
         try:
@@ -130,6 +136,14 @@ def _integration_reconcile(integration: AtsIntegration) -> ReconcileResult | Non
                 result = candidacy_ats_state_apply(
                     candidacy=link.candidacy, state=current.state, origin={"via": "reconcile"}
                 )
+                if not result.stale:
+                    hiring_team.candidacy_recruiter_follow(
+                        integration=integration,
+                        candidacy=link.candidacy,
+                        current=current,
+                        origin={"via": "reconcile"},
+                        enabled=recruiter_follows,
+                    )
                 if result.events:
                     changed += 1
                     silent = _unannounced_events(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
+from integrations.lever.sandbox import panels
 from integrations.lever.sandbox.permissions import CONFIDENTIAL_ACCESS
 from integrations.lever.sandbox.state import ORIGINS, Sandbox, SandboxError, bad_request, not_found
 from integrations.lever.sandbox.store import now_ms
@@ -263,7 +264,7 @@ def list_opportunities(sb: Sandbox, req: Request) -> Response:
 
 
 def list_deleted_opportunities(sb: Sandbox, req: Request) -> Response:
-    """``GET /opportunities/deleted`` (integrations/lever/README.md §16.2): the range filters
+    """``GET /opportunities/deleted`` (integrations/lever/README.md §18.2): the range filters
     ``deleted_at_start`` / ``deleted_at_end`` (ms, inclusive), Lever's paging, oldest first."""
     start, end = _int_arg(req, "deleted_at_start"), _int_arg(req, "deleted_at_end")
     items = [d for d in sb.deleted_opportunities() if _in_range(d["deletedAt"], start, end)]
@@ -614,6 +615,7 @@ LIST_PARAMS: dict[str, frozenset[str]] = {
         "contact_id",
     },
     OPP + "/notes": _PAGING,
+    OPP + "/panels": _PAGING,
     "/v1/postings": _PAGING
     | {
         "expand",
@@ -673,3 +675,43 @@ def check_query(route: ApiRoute, req: Request) -> None:
 
 
 __all__ = ["ROUTES", "ApiRoute", "SandboxError", "check_query", "decode_token", "encode_token"]
+# --- panels (integrations/lever/README.md §16) ------------------------------------------------
+
+
+def list_panels(sb: Sandbox, req: Request) -> Response:
+    _opportunity(sb, req)
+    return paginate(req, panels.panels(sb, req.params["id"]), _created, panels.public_panel)
+
+
+def post_panel(sb: Sandbox, req: Request) -> Response:
+    _opportunity(sb, req)
+    user = _perform_as(sb, req)
+    panel = panels.create_panel(sb, req.params["id"], req.json_object(), user_id=user)
+    return _data(panels.public_panel(panel), 201)
+
+
+def put_panel(sb: Sandbox, req: Request) -> Response:
+    _opportunity(sb, req)
+    user = _perform_as(sb, req)
+    panel = panels.update_panel(
+        sb, req.params["id"], req.params["panel_id"], req.json_object(), user_id=user
+    )
+    return _data(panels.public_panel(panel))
+
+
+def delete_panel(sb: Sandbox, req: Request) -> Response:
+    _opportunity(sb, req)
+    user = _perform_as(sb, req)
+    panels.delete_panel(sb, req.params["id"], req.params["panel_id"], user_id=user)
+    return Response.empty(204)
+
+
+ROUTES = (
+    *ROUTES,
+    ApiRoute("GET", OPP + "/panels", "panels:read:admin", list_panels),
+    ApiRoute("POST", OPP + "/panels", "panels:write:admin", post_panel),
+    ApiRoute("PUT", OPP + "/panels/{panel_id}", "panels:write:admin", put_panel),
+    ApiRoute("DELETE", OPP + "/panels/{panel_id}", "panels:write:admin", delete_panel),
+)
+
+__all__ = ["ROUTES", "ApiRoute", "SandboxError", "decode_token", "encode_token"]

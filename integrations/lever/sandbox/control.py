@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from integrations.lever.sandbox import panel_pages
 from integrations.lever.sandbox.api import public_note
 from integrations.lever.sandbox.demo import CANDIDATE_HOSTS, candidate_url
 from integrations.lever.sandbox.faults import FaultConfig
@@ -102,9 +103,19 @@ class Control:
             ("POST", "/_control/webhook-events", self.c_events_set),
             ("POST", "/_control/rate-limit", self.c_rate_limit),
             ("POST", "/_control/reset", self.c_reset),
+            # The hiring team (README §17): users with emails, posting teams, owners.
+            ("GET", "/users", self.users_page),
+            ("POST", "/users", self.form_user_add),
+            ("GET", "/postings", self.postings_page),
+            ("POST", "/postings/{id}/team", self.form_posting_team),
+            ("POST", "/candidates/{id}/owner", self.form_owner),
+            ("POST", "/_control/users", self.c_user_add),
+            ("POST", "/_control/postings/{id}/team", self.c_posting_team),
         ]
         for method, pattern, handler in pages:
             self.router.add(method, pattern, handler)
+        # An opportunity's panels (integrations/lever/sandbox/panel_pages.py).
+        panel_pages.register(self)
 
     def handle(self, req: Request) -> Response:
         is_json = req.path.startswith("/_control")
@@ -144,7 +155,8 @@ class Control:
             "<header><b>Lever sandbox</b> &nbsp; <a href='/'>Home</a><a href='/candidates'>Candidates</a>"
             "<a href='/settings/integrations'>Settings → Integrations and API</a>"
             "<a href='/settings/integrations/webhooks'>Webhooks</a>"
-            "<a href='/settings/integrations/webhooks/deliveries'>Deliveries</a></header>"
+            "<a href='/settings/integrations/webhooks/deliveries'>Deliveries</a>"
+            "<a href='/postings'>Postings</a><a href='/users'>Users</a></header>"
             f"<main><h1>{e(title)}</h1>{flash}{body}</main></body></html>"
         )
 
@@ -229,7 +241,7 @@ class Control:
                 back=back,
             )
         )
-        # Deletion and anonymisation (integrations/lever/README.md §16): Karat must honour both.
+        # Deletion and anonymisation (integrations/lever/README.md §18): Karat must honour both.
         parts.append(self._form(f"/candidates/{oid}/anonymize", "", "Anonymize", back=back))
         parts.append(self._form(f"/candidates/{oid}/delete", "", "Delete candidate"))
         return " ".join(parts)
@@ -330,11 +342,20 @@ class Control:
             f"Stage: {e(names.get(doc['stage'], doc['stage']))}<br>"
             f"State: {e(self._state_label(doc, reasons))}<br>Updated: {e(_when(doc['updatedAt']))}</p>"
             f"<p>{self._action_forms(doc, back)}</p>"
+            f"<p>Owner: {self._user_label(doc.get('owner'))} "
+            + self._form(
+                f"/candidates/{quote(doc['id'], safe='')}/owner",
+                self._user_select("owner", doc.get("owner")),
+                "Change owner",
+                back=back,
+            )
+            + "</p>"
             f"<h2>Candidate URLs</h2><ul>{urls}</ul><p class='muted'>The API's urls.show uses "
             f"region {e(self.sb.region)}.</p>"
             f"<h2>Tags</h2><p>{e(', '.join(doc['tags'])) or '<i>none</i>'}</p>"
             f"<h2>Links</h2><p>{e(', '.join(doc['links'])) or '<i>none</i>'}</p>"
             f"<h2>Notes</h2><ul>{notes or '<li><i>none</i></li>'}</ul>"
+            f"<h2>Panels</h2><p><a href='{back}/panels'>Scheduled interviews (panels)</a></p>"
             f"<h2>Stage history</h2><ul>{history}</ul>"
         )
         return Response.html(self._layout(doc["name"] or "(no name)", body, req.arg("msg")))
@@ -662,6 +683,8 @@ class Control:
             if not isinstance(confidential, bool):
                 raise bad_request("confidential must be true or false")
             doc = self.sb.set_confidentiality(oid, confidential)
+        elif action == "owner":
+            doc = self.sb.set_owner(oid, body.get("owner"))
         elif action == "delete":
             user = body.get("deletedBy")
             if user is not None and not isinstance(user, str):
@@ -738,3 +761,99 @@ class Control:
     def c_reset(self, req: Request) -> Response:
         self.app.reset_all()
         return Response.json({"ok": True})
+
+    # --- users and hiring teams (README §17) ----------------------------------------------
+
+    def _user_label(self, user_id: str | None) -> str:
+        user = self.sb.user(user_id) if user_id else None
+        if user is None:
+            return "<i>nobody</i>"
+        return f"{e(user['name'])} &lt;{e(user['email'])}&gt;"
+
+    def _user_select(self, name: str, current: str | None) -> str:
+        options = "".join(
+            f"<option value='{e(u['id'])}'{' selected' if u['id'] == current else ''}>"
+            f"{e(u['name'])} &lt;{e(u['email'])}&gt;</option>"
+            for u in self.sb.users()
+            if u["deactivatedAt"] is None
+        )
+        return f"<select name='{e(name)}'><option value=''>nobody</option>{options}</select>"
+
+    def users_page(self, req: Request) -> Response:
+        rows = "".join(
+            f"<tr><td>{e(u['name'])}</td><td><code>{e(u['email'])}</code></td>"
+            f"<td>{e(u['accessRole'])}</td><td>{'deactivated' if u['deactivatedAt'] else 'active'}</td>"
+            f"<td><code>{e(u['id'])}</code></td></tr>"
+            for u in self.sb.users()
+        )
+        add = self._form(
+            "/users",
+            "<input name='name' placeholder='Name' required> "
+            "<input name='email' placeholder='email (any text, as Lever stores it)' required>",
+            "Add user",
+        )
+        body = (
+            "<p>The account's users: posting owners, hiring managers, followers and opportunity "
+            "owners are picked from them. Give one the email of a Karat user to see Karat match "
+            f"them.</p><p>{add}</p><table><tr><th>Name</th><th>Email</th><th>Access role</th>"
+            f"<th>State</th><th>Id</th></tr>{rows}</table>"
+        )
+        return Response.html(self._layout("Users", body, req.arg("msg")))
+
+    def form_user_add(self, req: Request) -> Response:
+        self.sb.add_user(name=self._field(req, "name"), email=self._field(req, "email"))
+        return Response.redirect("/users")
+
+    def postings_page(self, req: Request) -> Response:
+        rows = []
+        for p in self.sb.postings():
+            pid = quote(p["id"], safe="")
+            team = self._form(
+                f"/postings/{pid}/team",
+                "Owner "
+                + self._user_select("owner", p.get("owner"))
+                + " Hiring manager "
+                + self._user_select("hiringManager", p.get("hiringManager")),
+                "Save",
+                back="/postings",
+            )
+            followers = ", ".join(self._user_label(f) for f in p.get("followers") or []) or "—"
+            rows.append(
+                f"<tr><td>{e(p['text'])}<br><small><code>{e(p['id'])}</code></small></td>"
+                f"<td>{e(p['state'])}</td><td>{team}</td><td>{followers}</td></tr>"
+            )
+        body = (
+            "<p>Every posting with its hiring team. Changing the owner or hiring manager moves "
+            "the posting's updatedAt (no webhook fires): Karat sees it at its next posting sync "
+            "(Roles → Sync now).</p><table><tr><th>Posting</th><th>State</th>"
+            "<th>Owner and hiring manager</th><th>Followers</th></tr>" + "".join(rows) + "</table>"
+        )
+        return Response.html(self._layout("Postings", body, req.arg("msg")))
+
+    def form_posting_team(self, req: Request) -> Response:
+        self.sb.set_posting_team(
+            req.params["id"],
+            {
+                "owner": self._field(req, "owner") or None,
+                "hiringManager": self._field(req, "hiringManager") or None,
+            },
+        )
+        return self._back(req, "/postings")
+
+    def form_owner(self, req: Request) -> Response:
+        self.sb.set_owner(req.params["id"], self._field(req, "owner") or None)
+        return self._back(req, self._default_back(req))
+
+    def c_user_add(self, req: Request) -> Response:
+        body = req.json_object()
+        doc = self.sb.add_user(
+            name=body.get("name"),
+            email=body.get("email"),
+            access_role=str(body.get("accessRole") or "interviewer"),
+        )
+        return Response.json({"data": doc}, 201)
+
+    def c_posting_team(self, req: Request) -> Response:
+        return Response.json(
+            {"data": self.sb.set_posting_team(req.params["id"], req.json_object())}
+        )

@@ -16,6 +16,10 @@ RETRY_AFTER_MAX = 86_400
 # How ``bad_page`` breaks a list page ({"data": [...], "hasNext": ..., "next": ...}).
 BAD_PAGES = frozenset({"no_next", "no_has_next", "same_next", "not_a_list"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# How ``bad_expand`` breaks the user expansions (owner, hiringManager, followers) of posting
+# and opportunity reads: ``ids`` (Lever ignored ``expand``: plain user ids), ``malformed``
+# (not user objects at all).
+BAD_EXPANDS = frozenset({"ids", "malformed"})
 
 
 @dataclass
@@ -68,6 +72,9 @@ class FaultConfig:
     bad_page_after: int = 0
     redirect_to: str = ""
     redirect_status: int = 302
+    # ``bad_expand``: break the user expansions of matching GETs (a ``BAD_EXPANDS`` kind; the
+    # hiring team's "expansion missing or malformed" case). Empty = off; stays on until cleared.
+    bad_expand: str = ""
 
     @classmethod
     def from_json(cls, body: Any) -> FaultConfig:
@@ -129,6 +136,10 @@ class FaultConfig:
         if not isinstance(redirect_status, int) or redirect_status not in REDIRECT_STATUSES:
             raise ValueError(f"redirect_status must be one of {sorted(REDIRECT_STATUSES)}")
         config.redirect_status = int(redirect_status)
+        bad_expand = body.get("bad_expand", "") or ""
+        if not isinstance(bad_expand, str) or (bad_expand and bad_expand not in BAD_EXPANDS):
+            raise ValueError(f"bad_expand must be one of {', '.join(sorted(BAD_EXPANDS))}")
+        config.bad_expand = bad_expand
         return config
 
     def to_json(self) -> dict[str, Any]:
@@ -230,6 +241,14 @@ class Faults:
                 c.bad_page_after -= 1
                 return None
             return c.bad_page
+
+    def bad_expand(self, method: str, path: str) -> str:
+        """How to break this read's user expansions (a ``BAD_EXPANDS`` kind), or ""."""
+        with self._lock:
+            c = self._config
+            if not c.bad_expand or method.upper() != "GET" or not self._matches(method, path):
+                return ""
+            return c.bad_expand
 
     def _matches(self, method: str, path: str) -> bool:
         c = self._config

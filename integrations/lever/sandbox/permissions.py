@@ -24,6 +24,8 @@ PERMISSIONS: dict[str, str] = {
     "tags:read:admin": "Tags: read (GET /tags)",
     "webhooks:read:admin": "Webhooks: read (GET /webhooks)",
     "webhooks:write:admin": "Webhooks: write (POST/PUT/DELETE /webhooks)",
+    "panels:read:admin": "Panels: read (GET /opportunities/:id/panels)",
+    "panels:write:admin": "Panels: write (POST/PUT/DELETE /opportunities/:id/panels)",
     CONFIDENTIAL_ACCESS: "Allow access to confidential data (confidential opportunities and "
     "postings; Lever only grants it when the key is created)",
 }

@@ -189,7 +189,39 @@ class SandboxApp:
             response.drop = True
         if req.method == "GET" and response.status == 200 and self.faults.breaks_pages:
             response = self._page_fault(req, response)
+        if req.method == "GET" and response.status == 200:
+            response = self._expand_fault(req, response)
         return response
+
+    def _expand_fault(self, req: Request, response: Response) -> Response:
+        """The user expansions (``owner``, ``hiringManager``, ``followers``) broken the way the
+        ``bad_expand`` knob says: ``ids`` puts the user ids back (Lever ignored ``expand``),
+        ``malformed`` puts values that are no user at all (else ``response``)."""
+        kind = self.faults.bad_expand(req.method, req.path)
+        if not kind:
+            return response
+        try:
+            body = json.loads(response.body)
+        except ValueError:
+            return response
+        data = body.get("data") if isinstance(body, dict) else None
+        items = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            for name in ("owner", "hiringManager"):
+                value = item.get(name)
+                if isinstance(value, dict):
+                    item[name] = value.get("id") if kind == "ids" else 42
+            followers = item.get("followers")
+            if isinstance(followers, list):
+                item["followers"] = (
+                    [f.get("id") if isinstance(f, dict) else f for f in followers]
+                    if kind == "ids"
+                    else {"unexpected": True}
+                )
+        headers = [h for h in response.headers if h[0].lower() != "content-type"]
+        return Response.json(body, response.status, headers)
 
     def _page_fault(self, req: Request, response: Response) -> Response:
         """A list page broken the way the ``bad_page`` knob says (else ``response``)."""

@@ -609,7 +609,7 @@ class Sandbox:
         self._write(opportunity_id, change, counter="notes")
         return note
 
-    # --- deletions and anonymisation (integrations/lever/README.md §16) ----------------------
+    # --- deletions and anonymisation (integrations/lever/README.md §18) ----------------------
 
     def delete_opportunity(self, opportunity_id: str, *, user_id: str | None = None) -> int:
         """Delete an opportunity as deleting a candidate in Lever does: reads answer 404, it
@@ -895,6 +895,81 @@ class Sandbox:
             }
             for r in rows
         ]
+
+    # --- users and hiring teams (the hiring team feature; README §17) ------------------------
+
+    def add_user(
+        self, *, name: Any, email: Any, access_role: str = "interviewer"
+    ) -> dict[str, Any]:
+        """Add a Lever user, as a Super Admin inviting someone would. Lever checks the address
+        loosely; the sandbox stores the text as given (tests give Karat odd or hostile ones)."""
+        if not isinstance(name, str) or not name.strip():
+            raise bad_request("name must be a non-empty string")
+        if not isinstance(email, str) or not email.strip():
+            raise bad_request("email must be a non-empty string")
+        at = self.now()
+        doc: dict[str, Any] = {
+            "id": str(uuid.uuid4()),
+            "name": name.strip()[:200],
+            "username": name.strip().split()[0].lower(),
+            "email": email,
+            "accessRole": access_role,
+            "photo": None,
+            "createdAt": at,
+            "deactivatedAt": None,
+            "externalDirectoryId": None,
+            "linkedContactIds": None,
+            "jobTitle": None,
+            "managerId": None,
+        }
+        with self.store.tx() as c:
+            c.execute("INSERT INTO users VALUES (?, ?, ?)", (doc["id"], at, dumps(doc)))
+        return doc
+
+    def _user_id(self, value: Any, name: str) -> str | None:
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or self.user(value) is None:
+            raise bad_request(f"{name} must be the id of a user of this account")
+        return value
+
+    def set_posting_team(self, posting_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change a posting's ``owner``, ``hiringManager`` (a user id or null) or ``followers``
+        (user ids), as a Lever user editing the posting would; its ``updatedAt`` moves, so the
+        next changes-only posting sync reads it (no webhook fires)."""
+        allowed = {"owner", "hiringManager", "followers"}
+        unknown = sorted(set(changes) - allowed)
+        if unknown:
+            raise bad_request(f"cannot change {', '.join(unknown)}; allowed: {sorted(allowed)}")
+        values: dict[str, Any] = {}
+        for name in ("owner", "hiringManager"):
+            if name in changes:
+                values[name] = self._user_id(changes[name], name)
+        if "followers" in changes:
+            followers = changes["followers"]
+            if not isinstance(followers, list):
+                raise bad_request("followers must be a list of user ids")
+            values["followers"] = [self._user_id(f, "followers") for f in followers if f]
+        with self.store.tx() as c:
+            doc = self.store.doc("postings", posting_id)
+            if doc is None:
+                raise not_found(f"postings {posting_id} was not found")
+            doc.update(values)
+            doc["updatedAt"] = self.now()
+            c.execute("UPDATE postings SET doc = ? WHERE id = ?", (dumps(doc), posting_id))
+            self._postings_cache = None
+        return doc
+
+    def set_owner(self, opportunity_id: str, user_id: Any) -> dict[str, Any]:
+        """Give an opportunity another owner (a user id, or null for none), as reassigning it in
+        Lever does. Its updatedAt moves, so the reconciliation reads it; no webhook fires."""
+        owner = self._user_id(user_id, "owner")
+
+        def change(doc: dict[str, Any], at: int) -> list[Event]:
+            doc["owner"] = owner
+            return []
+
+        return self._write(opportunity_id, change, counter=None)
 
 
 def _string_list(values: Any, name: str) -> list[str]:

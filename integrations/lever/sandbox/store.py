@@ -51,6 +51,9 @@ CREATE TABLE IF NOT EXISTS deleted_opportunities (
 CREATE TABLE IF NOT EXISTS counters (
     opportunity_id TEXT NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY (opportunity_id, kind));
+CREATE TABLE IF NOT EXISTS panels (
+    id TEXT PRIMARY KEY, opportunity_id TEXT NOT NULL, created_at INTEGER, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS panels_opportunity ON panels (opportunity_id);
 """
 
 _DATA_TABLES = (
@@ -67,6 +70,7 @@ _DATA_TABLES = (
     "delivery_attempts",
     "counters",
     "meta",
+    "panels",
     "deleted_opportunities",
 )
 

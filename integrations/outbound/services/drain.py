@@ -33,6 +33,7 @@ from integrations.models import (
 from integrations.outbound.selectors import outbound_pause_fixed
 from integrations.outbound.services.enqueue import drain_publish
 from integrations.outbound.services.notes import outbound_settings_get
+from integrations.panels.services import PANEL_KINDS, panel_write
 from integrations.status.refresh import status_refresh_request
 from karatlever.hiring.models import CandidacyEvent, Milestone
 from karatlever.hiring.services import candidacy_event_add
@@ -344,6 +345,14 @@ def _send(row: OutboundUpdate, *, integration: AtsIntegration, outbound: Outboun
                 account,
                 row.opportunity_id,
                 stage_id=payload["stage_id"],
+                acting_user_id=acting,
+                profile=OUTBOUND,
+            )
+        elif row.kind in PANEL_KINDS:
+            remote_id = panel_write(
+                row=row,
+                integration=integration,
+                account=account,
                 acting_user_id=acting,
                 profile=OUTBOUND,
             )

@@ -25,6 +25,7 @@ from integrations.outbound.services.notes import (
     status_tags_all,
     template_for,
 )
+from integrations.panels.services import panel_payloads
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Milestone
 
 logger = logging.getLogger(__name__)
@@ -180,6 +181,8 @@ def _payloads(
         out.append(
             (Kind.STAGE, {"stage_id": rule["stage_id"], "stage_name": rule.get("stage_name", "")})
         )
+    # The interview on the ATS's schedule (opt-in; integrations/panels/).
+    out.extend(panel_payloads(candidacy=candidacy, event=event, link=link, outbound=outbound))
     return out
 
 

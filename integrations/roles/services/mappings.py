@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.connection.services.audit import audit_entry_record
+from integrations.hiring_team.services import role_followers_sync
 from integrations.models import AtsIntegration, AtsPosting, AuditEntry, RoleMapping
 from integrations.roles.matching import RoleIndex, posting_decide
 from integrations.status.refresh import status_refresh_request
@@ -211,6 +212,8 @@ def role_mapping_set(
         )
     # "Open postings without a Karat role" may have changed.
     status_refresh_request(integration_id=integration.pk, reason="Role mapping changed")
+    # The roles' followers follow their postings' hiring teams (when turned on; no ATS call).
+    role_followers_sync(integration=integration)
     return mapping
 
 
@@ -246,6 +249,7 @@ def role_mapping_reset(
                 },
             )
     status_refresh_request(integration_id=integration.pk, reason="Role mapping changed")
+    role_followers_sync(integration=integration)
     return mapping
 
 
@@ -304,4 +308,5 @@ def roles_create_from_postings(
             )
             mappings.append(mapping)
     status_refresh_request(integration_id=integration.pk, reason="Role mapping changed")
+    role_followers_sync(integration=integration)
     return mappings

@@ -28,6 +28,7 @@ from integrations.connection.services.outcomes import (
     integration_failure_record,
     integration_success_record,
 )
+from integrations.hiring_team.services import posting_teams_store, role_followers_sync
 from integrations.models import AtsIntegration, AtsPosting, PostingSyncRun
 from integrations.roles.matching import TITLE_MAX, title_key
 from integrations.roles.services.mappings import postings_match
@@ -203,6 +204,8 @@ def _postings_sync_claimed(run: PostingSyncRun) -> str | None:
         return Status.FAILED
     removed = _removed_mark(run) if run.kind == Kind.FULL else 0
     postings_match(integration=integration)
+    # Role followers follow the mapped postings' hiring teams (when an admin turned it on).
+    role_followers_sync(integration=integration)
     _finish(run, Status.SUCCEEDED, removed=removed)
     integration_success_record(integration_id=integration.pk)
     return Status.SUCCEEDED
@@ -257,6 +260,8 @@ def _page_store(run: PostingSyncRun, page: ats.PostingPage) -> None:
                     "removed_at",
                 ],
             )
+            # Each posting's hiring team came in the same read (integrations/hiring_team).
+            posting_teams_store(integration_id=run.integration_id, postings=page.postings)
         changes: dict[str, object] = {
             "cursor": page.next_cursor or "",
             "pages_done": F("pages_done") + 1,

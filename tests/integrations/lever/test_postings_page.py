@@ -56,7 +56,12 @@ def test_a_page_asks_for_every_state_and_confidential_postings(
     page = _page(cursor=None, updated_since_ms=None)
 
     query = _query(lever.calls[0])
-    assert query == {"confidentiality": ["all"], "limit": ["100"]}  # no state: every state
+    # No state: every state. The hiring team comes in the same request (README §17.1).
+    assert query == {
+        "confidentiality": ["all"],
+        "limit": ["100"],
+        "expand": ["owner", "hiringManager", "followers"],
+    }
     assert page.next_cursor == "all %5B1%2C2%5D"
     assert page.confidential_included is True
     first = page.postings[0]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from html import unescape
 from itertools import count
 from typing import Any
 
@@ -64,6 +65,9 @@ FEATURE_NAMES = [
     "Ensure Lever roles match Karat roles",
     "Automatic invites",
     "Attach a Lever link later",
+    "Karat interview on Lever's schedule",
+    "Hiring team from Lever",
+    "Recruiter follows the Lever owner",
     "Deletions and anonymisation honoured",
 ]
 _tokens = count()
@@ -357,7 +361,7 @@ def test_every_feature_is_listed_in_order_and_none_is_missing(
 
     page = _page(admin_client, connected)
 
-    names = re.findall(r'<h3 id="feature-[a-z_]+">([^<]+)</h3>', page)
+    names = [unescape(n) for n in re.findall(r'<h3 id="feature-[a-z_]+">([^<]+)</h3>', page)]
     assert names == FEATURE_NAMES
     assert "Not available yet" not in page
 

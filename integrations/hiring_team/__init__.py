@@ -1,0 +1,1 @@
+"""Hiring team from the ATS: role followers and candidacy recruiters (issue #21 §2, §3)."""

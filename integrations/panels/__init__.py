@@ -1,0 +1,1 @@
+"""The Karat interview on Lever's schedule: a booked interview becomes a panel (opt-in)."""
