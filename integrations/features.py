@@ -30,6 +30,7 @@ POST_CANDIDACY_UPDATES = "post_candidacy_updates"
 AUTO_STATE_UPDATING = "auto_state_updating"
 ROLE_MATCHING = "role_matching"
 AUTOMATIC_INVITES = "automatic_invites"
+FEEDBACK_FORMS = "feedback_forms"
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,15 @@ FEATURES: tuple[Feature, ...] = (
         health="integrations.auto_invites.health.automatic_invites_health",
         settings_section="integrations.auto_invites.views.settings_section",
         needs=(ats.OpportunityDetails, ats.Postings),
+    ),
+    Feature(
+        FEEDBACK_FORMS,
+        "Results as a Lever feedback form",
+        "Karat posts each candidate's results as a feedback form on the Lever opportunity "
+        "(updated after a redo, removed on cancellation), when an admin turns it on.",
+        health="integrations.feedback.health.feedback_forms_health",
+        settings_section="integrations.feedback.views.settings_section",
+        needs=(ats.FeedbackForms,),
     ),
 )
 FEATURES_BY_KEY: Mapping[str, Feature] = {feature.key: feature for feature in FEATURES}

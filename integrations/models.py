@@ -303,6 +303,8 @@ class AuditEntry(models.Model):
         ROLE_UNMAPPED = "role_unmapped", "Posting left unmatched"
         ROLE_MAPPING_RESET = "role_mapping_reset", "Posting matched automatically again"
         ROLE_CREATED = "role_created", "Karat role created from a posting"
+        # Results as a feedback form (integrations/feedback/)
+        FEEDBACK_SETTINGS_CHANGED = "feedback_settings_changed", "Feedback form option changed"
 
     group = models.ForeignKey("accounts.Group", on_delete=models.CASCADE, related_name="+")
     integration = models.ForeignKey(
@@ -796,6 +798,9 @@ class OutboundUpdate(models.Model):
         TAG = "tag", "Status tag"
         LINK = "link", "Report link"
         STAGE = "stage", "Stage move"
+        # Results as a feedback form (integrations/feedback/): post or update, and remove.
+        FEEDBACK = "feedback", "Feedback form"
+        FEEDBACK_REMOVE = "fb_remove", "Feedback form removal"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"
@@ -870,3 +875,39 @@ class OutboundUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.milestone} #{self.pk} ({self.status})"
+
+
+# --- Results as a Lever feedback form (opt-in; integrations/feedback/) ---------------------------
+
+
+class FeedbackSettings(models.Model):
+    """Whether an integration posts Karat's results as a feedback form, and the template Karat
+    created for it in the ATS. One row per integration, made (off) on first use.
+
+    The forms themselves are outbound rows (``OutboundUpdate.Kind.FEEDBACK`` /
+    ``FEEDBACK_REMOVE``): a posted form's id is the ``remote_id`` of the row that posted it.
+    """
+
+    integration = models.OneToOneField(
+        AtsIntegration, on_delete=models.CASCADE, related_name="feedback_settings"
+    )
+    enabled = models.BooleanField("Post results as a feedback form", default=False)
+    # Written into the template's instructions, so a template whose creation got no answer is
+    # found again instead of created twice.
+    template_marker = models.CharField(max_length=40, blank=True)
+    # The template in the ATS, once created ("" before, or after the ATS lost it).
+    template_id = models.CharField(max_length=64, blank=True)
+    # Karat's field key -> the ATS's field id; the score field's option texts.
+    template_field_ids = models.JSONField(default=dict, blank=True)
+    template_score_options = models.JSONField(default=list, blank=True)
+    template_created_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "feedback settings"
+
+    def __str__(self) -> str:
+        return f"Feedback form settings of {self.integration}"

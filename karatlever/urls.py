@@ -31,6 +31,8 @@ urlpatterns = [
     path("settings/ats-integrations/", include("integrations.auto_invites.urls")),
     # Post candidacy updates: settings save/preview and the activity page's actions.
     path("settings/ats-integrations/", include("integrations.outbound.urls")),
+    # Results as a Lever feedback form (opt-in): the Settings section's save.
+    path("settings/ats-integrations/", include("integrations.feedback.urls")),
     path("api/v1/", include("karatlever.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI from drf-spectacular-sidecar's static files; the split view serves its init

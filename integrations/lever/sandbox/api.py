@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
+from integrations.lever.sandbox import feedback as sandbox_feedback
 from integrations.lever.sandbox.permissions import CONFIDENTIAL_ACCESS
 from integrations.lever.sandbox.state import ORIGINS, Sandbox, SandboxError, bad_request, not_found
 from integrations.lever.sandbox.web import Request, Response
@@ -551,5 +552,8 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("PUT", "/v1/webhooks", "webhooks:write:admin", update_webhooks),
     ApiRoute("DELETE", "/v1/webhooks/{id}", "webhooks:write:admin", delete_webhook),
 )
+
+# Feedback templates and forms (sandbox/feedback.py; integrations/lever/README.md §15).
+ROUTES = (*ROUTES, *sandbox_feedback.routes())
 
 __all__ = ["ROUTES", "ApiRoute", "SandboxError", "decode_token", "encode_token"]

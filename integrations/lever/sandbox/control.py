@@ -6,9 +6,11 @@ import html
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from integrations.lever.sandbox import feedback as sandbox_feedback
 from integrations.lever.sandbox.api import public_note
 from integrations.lever.sandbox.demo import CANDIDATE_HOSTS, candidate_url
 from integrations.lever.sandbox.faults import FaultConfig
@@ -98,6 +100,11 @@ class Control:
             ("POST", "/_control/webhook-events", self.c_events_set),
             ("POST", "/_control/rate-limit", self.c_rate_limit),
             ("POST", "/_control/reset", self.c_reset),
+        ]
+        # Feedback forms on an opportunity, feedback templates (sandbox/feedback.py).
+        pages += [
+            (method, pattern, partial(getattr(sandbox_feedback, name), self))
+            for method, pattern, name in sandbox_feedback.pages()
         ]
         for method, pattern, handler in pages:
             self.router.add(method, pattern, handler)
@@ -319,6 +326,7 @@ class Control:
             f"<h2>Tags</h2><p>{e(', '.join(doc['tags'])) or '<i>none</i>'}</p>"
             f"<h2>Links</h2><p>{e(', '.join(doc['links'])) or '<i>none</i>'}</p>"
             f"<h2>Notes</h2><ul>{notes or '<li><i>none</i></li>'}</ul>"
+            f"<p><a href='/candidates/{quote(doc['id'], safe='')}/feedback'>Feedback forms</a></p>"
             f"<h2>Stage history</h2><ul>{history}</ul>"
         )
         return Response.html(self._layout(doc["name"] or "(no name)", body, req.arg("msg")))

@@ -24,6 +24,10 @@ PERMISSIONS: dict[str, str] = {
     "tags:read:admin": "Tags: read (GET /tags)",
     "webhooks:read:admin": "Webhooks: read (GET /webhooks)",
     "webhooks:write:admin": "Webhooks: write (POST/PUT/DELETE /webhooks)",
+    "feedback:read:admin": "Feedback: read (GET /opportunities/:id/feedback)",
+    "feedback:write:admin": "Feedback: write (POST/PUT/DELETE /opportunities/:id/feedback)",
+    "feedback_templates:read:admin": "Feedback templates: read (GET /feedback_templates)",
+    "feedback_templates:write:admin": "Feedback templates: write (POST /feedback_templates)",
     CONFIDENTIAL_ACCESS: "Allow access to confidential data (confidential opportunities and "
     "postings; Lever only grants it when the key is created)",
 }

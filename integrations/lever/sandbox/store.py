@@ -49,6 +49,11 @@ CREATE INDEX IF NOT EXISTS attempts_delivery ON delivery_attempts (delivery_id);
 CREATE TABLE IF NOT EXISTS counters (
     opportunity_id TEXT NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY (opportunity_id, kind));
+CREATE TABLE IF NOT EXISTS feedback_templates (
+    id TEXT PRIMARY KEY, created_at INTEGER, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS feedback (
+    id TEXT PRIMARY KEY, opportunity_id TEXT NOT NULL, created_at INTEGER, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS feedback_opportunity ON feedback (opportunity_id);
 """
 
 _DATA_TABLES = (
@@ -65,6 +70,9 @@ _DATA_TABLES = (
     "delivery_attempts",
     "counters",
     "meta",
+    # Feedback templates and forms (sandbox/feedback.py)
+    "feedback_templates",
+    "feedback",
 )
 
 

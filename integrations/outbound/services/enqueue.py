@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from integrations.feedback.services import feedback_payloads
 from integrations.models import OpportunityLink, OutboundSettings, OutboundUpdate
 from integrations.outbound.services.notes import (
     DEFAULT_TEMPLATES,
@@ -173,6 +174,8 @@ def _payloads(
         out.append(
             (Kind.STAGE, {"stage_id": rule["stage_id"], "stage_name": rule.get("stage_name", "")})
         )
+    # Results as a feedback form (opt-in; integrations/feedback/): after the milestone's note.
+    out += feedback_payloads(candidacy=candidacy, event=event, link=link)
     return out
 
 
