@@ -10,6 +10,7 @@ opportunity is a 404; a score-system field takes one of Lever's four option text
 
 from __future__ import annotations
 
+import html
 import json
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,6 @@ from integrations.lever.sandbox.store import dumps
 from integrations.lever.sandbox.web import Request, Response
 
 if TYPE_CHECKING:
-    from integrations.lever.sandbox.api import ApiRoute
     from integrations.lever.sandbox.control import Control
 
 # Lever's score-system options (best first) and the field types a template may have.
@@ -41,7 +41,11 @@ FIELD_TYPES = frozenset(
 )
 
 
-def _public(doc: dict[str, Any]) -> dict[str, Any]:
+def e(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def public(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if not k.startswith("_")}
 
 
@@ -246,91 +250,6 @@ def opportunity_delete(sb: Sandbox, opportunity_id: str) -> None:
         c.execute("DELETE FROM feedback WHERE opportunity_id = ?", (opportunity_id,))
 
 
-# --- API handlers -----------------------------------------------------------------------------
-
-
-def _perform_as_required(sb: Sandbox, req: Request) -> str:
-    value = req.arg("perform_as")
-    if not value:
-        raise bad_request("perform_as is required for this request")
-    user = sb.check_perform_as(value)
-    assert user is not None  # noqa: S101 - a non-empty value is checked or raises
-    return user
-
-
-def _opportunity_readable(sb: Sandbox, req: Request) -> None:
-    from integrations.lever.sandbox.api import _visible
-
-    _visible(req, sb.opportunity(req.params["id"]), "opportunities")
-
-
-def api_list_templates(sb: Sandbox, req: Request) -> Response:
-    from integrations.lever.sandbox.api import paginate
-
-    return paginate(req, templates(sb), lambda d: int(d["createdAt"]), _public)
-
-
-def api_create_template(sb: Sandbox, req: Request) -> Response:
-    return Response.json({"data": _public(template_create(sb, req.json_object()))}, 201)
-
-
-def api_delete_template(sb: Sandbox, req: Request) -> Response:
-    template_delete(sb, req.params["id"], through_api=True)
-    return Response.empty(204)
-
-
-def api_list_forms(sb: Sandbox, req: Request) -> Response:
-    from integrations.lever.sandbox.api import paginate
-
-    _opportunity_readable(sb, req)
-    return paginate(req, forms(sb, req.params["id"]), lambda d: int(d["createdAt"]), _public)
-
-
-def api_create_form(sb: Sandbox, req: Request) -> Response:
-    _opportunity_readable(sb, req)
-    user = _perform_as_required(sb, req)
-    doc = form_create(sb, req.params["id"], req.json_object(), user_id=user)
-    return Response.json({"data": _public(doc)}, 201)
-
-
-def api_update_form(sb: Sandbox, req: Request) -> Response:
-    _opportunity_readable(sb, req)
-    _perform_as_required(sb, req)
-    doc = form_update(sb, req.params["id"], req.params["feedback_id"], req.json_object())
-    return Response.json({"data": _public(doc)})
-
-
-def api_delete_form(sb: Sandbox, req: Request) -> Response:
-    _opportunity_readable(sb, req)
-    _perform_as_required(sb, req)
-    form_delete(sb, req.params["id"], req.params["feedback_id"])
-    return Response.empty(204)
-
-
-def routes() -> tuple[ApiRoute, ...]:
-    from integrations.lever.sandbox.api import ApiRoute
-
-    opp = "/v1/opportunities/{id}/feedback"
-    return (
-        ApiRoute(
-            "GET", "/v1/feedback_templates", "feedback_templates:read:admin", api_list_templates
-        ),
-        ApiRoute(
-            "POST", "/v1/feedback_templates", "feedback_templates:write:admin", api_create_template
-        ),
-        ApiRoute(
-            "DELETE",
-            "/v1/feedback_templates/{id}",
-            "feedback_templates:write:admin",
-            api_delete_template,
-        ),
-        ApiRoute("GET", opp, "feedback:read:admin", api_list_forms),
-        ApiRoute("POST", opp, "feedback:write:admin", api_create_form),
-        ApiRoute("PUT", opp + "/{feedback_id}", "feedback:write:admin", api_update_form),
-        ApiRoute("DELETE", opp + "/{feedback_id}", "feedback:write:admin", api_delete_form),
-    )
-
-
 # --- control pages ----------------------------------------------------------------------------
 
 
@@ -338,8 +257,6 @@ def page_forms(control: Control, req: Request) -> Response:
     """``/candidates/{id}/feedback``: the feedback forms on one opportunity, each with its
     values and a Delete button (as a Lever user would), and a button that deletes the
     opportunity itself (to try "deleted in between")."""
-    from integrations.lever.sandbox.control import e
-
     sb: Sandbox = control.sb
     doc = sb.opportunity(req.params["id"])
     oid = quote(doc["id"], safe="")
@@ -376,8 +293,6 @@ def page_forms(control: Control, req: Request) -> Response:
 
 def page_templates(control: Control, req: Request) -> Response:
     """``/settings/feedback-templates``: every template, with Delete (as in Lever's UI)."""
-    from integrations.lever.sandbox.control import e
-
     sb: Sandbox = control.sb
     rows = []
     for doc in templates(sb):
@@ -417,11 +332,11 @@ def form_opportunity_delete(control: Control, req: Request) -> Response:
 
 def c_forms(control: Control, req: Request) -> Response:
     """JSON control: ``GET /_control/opportunities/{id}/feedback`` (every form, as stored)."""
-    return Response.json({"data": [_public(f) for f in forms(control.sb, req.params["id"])]})
+    return Response.json({"data": [public(f) for f in forms(control.sb, req.params["id"])]})
 
 
 def c_templates(control: Control, req: Request) -> Response:
-    return Response.json({"data": [_public(t) for t in templates(control.sb)]})
+    return Response.json({"data": [public(t) for t in templates(control.sb)]})
 
 
 def c_template_delete(control: Control, req: Request) -> Response:
