@@ -63,6 +63,7 @@ FEATURE_NAMES = [
     "Auto state updating",
     "Ensure Lever roles match Karat roles",
     "Automatic invites",
+    "Results as a Lever feedback form",
 ]
 _tokens = count()
 
