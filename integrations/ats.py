@@ -837,7 +837,7 @@ def _registered(ats: str) -> _Registered:
 def _registration(adapter: object) -> _Registered:
     if not isinstance(adapter, AtsBase):
         raise TypeError(f"{adapter!r} is not an ATS adapter (see ats.AtsBase)")
-    protocols: tuple[type, ...] = (AtsBase, AtsAdapter, *CAPABILITIES)
+    protocols: tuple[type, ...] = (AtsBase, AtsAdapter, *CAPABILITIES, *OPTIONAL_CAPABILITIES)
     return _Registered(adapter, frozenset(p for p in protocols if isinstance(adapter, p)))
 
 
@@ -990,5 +990,6 @@ class FeedbackForms(AtsBase, Protocol):
         ...
 
 
-# Offered by an adapter that has it (not part of AtsAdapter: an ATS may lack it).
-CAPABILITIES = (*CAPABILITIES, FeedbackForms)
+# Capabilities outside AtsAdapter (an ATS may lack them; ``adapter_for(ats)`` never asks for
+# them), checked like the others when an adapter is loaded.
+OPTIONAL_CAPABILITIES: tuple[type, ...] = (FeedbackForms,)

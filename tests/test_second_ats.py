@@ -340,6 +340,7 @@ def test_the_status_page_shows_features_needing_what_the_second_ats_lacks_as_not
         "post_candidacy_updates",
         "role_matching",
         "automatic_invites",
+        "feedback_forms",
     }
 
 
