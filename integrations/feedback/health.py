@@ -84,7 +84,7 @@ def feedback_forms_health(integration: AtsIntegration) -> FeatureHealth:
             "bad",
             "None: Lever requires a user (perform_as) to post feedback.",
             settings_url.replace("#feedback-form", "#outbound"),
-            "Choose who Karat makes changes as",
+            "Choose who Karat posts updates as",
         )
     )
     lines = key_check_lines(integration=integration)

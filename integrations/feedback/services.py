@@ -108,8 +108,8 @@ def feedback_settings_save(
             raise FeedbackError("This ATS does not offer feedback forms.", field="enabled")
         if not feedback_acting_user_id(integration=integration):
             raise FeedbackError(
-                "Lever posts feedback only as a user: first choose who Karat makes changes as "
-                "(Updates posted to Lever → Make changes as, or the integration's User ID).",
+                "Lever posts feedback only as a user: first choose who Karat posts updates as "
+                "(Updates posted to Lever → Post updates as, or the integration's User ID).",
                 field="enabled",
             )
     with transaction.atomic():
@@ -257,9 +257,10 @@ def feedback_send(
 ) -> str:
     """Send one claimed feedback row; returns the form's id ("" for a removal).
 
-    Raises the ATS's errors for the drain to classify (AtsKeyError pauses the queue,
+    Raises the ATS's errors for the drain to classify (a refused key pauses the queue,
     AtsRecordError ends the row, AtsUnavailable retries, AtsNoResponse looks before sending
-    again), and AtsRequestError for what no retry fixes (no acting user, no score option).
+    again), and AtsRequestError for what no retry fixes (no acting user, no score option, a
+    key that lacks a feedback permission: a 403 ends this row only, the other updates go on).
     """
     adapter = ats.capability(integration.ats, ats.FeedbackForms)
     if adapter is None:
@@ -269,6 +270,23 @@ def feedback_send(
             "Lever posts feedback only as a user (perform_as): choose who Karat makes changes "
             "as in Settings."
         )
+    try:
+        return _feedback_send(row, integration, adapter, acting_user_id, profile)
+    except ats.AtsKeyError as exc:
+        if exc.status_code != 403:
+            raise  # the key itself is refused: the whole queue pauses
+        # The key lacks a feedback permission: only this opt-in extra fails (given up, with
+        # the reason; "Retry now" once the key has it), the notes and tags go on.
+        raise ats.AtsRequestError(exc.message, status_code=403) from exc
+
+
+def _feedback_send(
+    row: OutboundUpdate,
+    integration: AtsIntegration,
+    adapter: ats.FeedbackForms,
+    acting_user_id: str,
+    profile: ats.CallProfile,
+) -> str:
     account = ats.account_for(integration)
     payload: Mapping[str, Any] = row.payload or {}
     form_id = feedback_form_id(row=row)

@@ -188,7 +188,7 @@ def test_a_redo_updates_the_same_form_and_a_cancellation_removes_it(
     assert len(sandbox_feedback.templates(lever.sandbox)) == 1
 
 
-def test_a_key_without_the_feedback_permission_pauses_the_queue_and_the_status_says_so(
+def test_a_key_without_the_feedback_permission_fails_only_the_form_and_the_status_says_so(
     feedback_on: AtsIntegration, lever: SandboxServer
 ) -> None:
     feedback_on.api_key = lever.create_api_key(NO_FEEDBACK_WRITE)
@@ -196,15 +196,36 @@ def test_a_key_without_the_feedback_permission_pauses_the_queue_and_the_status_s
     candidacy = linked(feedback_on)
     to_results(candidacy)
 
-    drain_service.outbound_drain(integration_id=feedback_on.pk, budget_seconds=30)
+    drain_all(feedback_on)
 
     row = OutboundUpdate.objects.get(kind=Kind.FEEDBACK)
-    assert (row.status, row.last_status_code) == (Status.PENDING, 403)
-    assert OutboundSettings.objects.get(integration=feedback_on).paused_at is not None
+    assert (row.status, row.last_status_code) == (Status.DEAD, 403)
+    assert "permission" in row.last_error
     assert forms(lever, demo_opportunity_ids(1)[0]) == []
+    # The notes, tags and link of the same results went out; the queue is not paused.
+    assert set(
+        OutboundUpdate.objects.exclude(kind=Kind.FEEDBACK).values_list("status", flat=True)
+    ) == {Status.SENT}
+    assert OutboundSettings.objects.get(integration=feedback_on).paused_at is None
     health = feedback_forms_health(feedback_on)
     assert health.level == "bad"
     assert any(c.code == "write_feedback" and c.level == "bad" for c in health.checks)
+
+
+def test_a_refused_key_pauses_the_queue_with_the_forms_waiting(
+    feedback_on: AtsIntegration, lever: SandboxServer
+) -> None:
+    candidacy = linked(feedback_on)
+    to_results(candidacy)
+    OutboundUpdate.objects.exclude(kind=Kind.FEEDBACK).update(status=Status.CANCELLED)
+    feedback_on.api_key = "revoked-key-0000"
+    feedback_on.save(update_fields=["api_key"])
+
+    drain_service.outbound_drain(integration_id=feedback_on.pk, budget_seconds=30)
+
+    row = OutboundUpdate.objects.get(kind=Kind.FEEDBACK)
+    assert (row.status, row.last_status_code) == (Status.PENDING, 401)
+    assert OutboundSettings.objects.get(integration=feedback_on).paused_at is not None
 
 
 def test_the_opportunity_deleted_in_between_ends_its_form_and_the_others_go_on(
