@@ -359,8 +359,8 @@ def _form_write(
             account, row.opportunity_id, marker=str(payload.get("marker", "")), profile=profile
         )
         if found:
-            return found
-    return adapter.feedback_add(
+            return found if len(found) <= ID_MAX_LENGTH else ""
+    form_id = adapter.feedback_add(
         account,
         row.opportunity_id,
         template=template,
@@ -368,6 +368,8 @@ def _form_write(
         acting_user_id=acting_user_id,
         profile=profile,
     )
+    # Stored as the row's remote_id; an odd id is kept out (the form stays, unlinked).
+    return form_id if 0 < len(form_id) <= ID_MAX_LENGTH else ""
 
 
 def _template_ensure(
@@ -389,6 +391,7 @@ def _template_ensure(
     template = adapter.feedback_template_find(account, spec=spec, profile=profile)
     if template is None:
         template = adapter.feedback_template_create(account, spec=spec, profile=profile)
+    _template_check(template)
     FeedbackSettings.objects.filter(pk=settings_row.pk).update(
         template_id=template.template_id,
         template_field_ids=dict(template.field_ids),
@@ -397,6 +400,24 @@ def _template_ensure(
     )
     settings_row.refresh_from_db()
     return template
+
+
+# Values from the ATS are untrusted: ids fit their columns, options are short texts.
+ID_MAX_LENGTH = 64
+OPTION_MAX_LENGTH = 200
+OPTIONS_MAX = 20
+
+
+def _template_check(template: ats.FeedbackTemplate) -> None:
+    """Raise AtsRequestError unless the ATS's template has ids and options Karat can store."""
+    ids = [template.template_id, *template.field_ids.values()]
+    if not all(isinstance(i, str) and 0 < len(i) <= ID_MAX_LENGTH for i in ids) or not (
+        len(template.score_options) <= OPTIONS_MAX
+        and all(len(o) <= OPTION_MAX_LENGTH for o in template.score_options)
+    ):
+        raise ats.AtsRequestError(
+            "Lever answered a feedback template Karat can't use (ids or options too long)."
+        )
 
 
 def _template_forget(settings_row: FeedbackSettings) -> None:

@@ -261,6 +261,7 @@ def test_lever_down_retries_and_the_form_arrives_once(
     drain_service.outbound_drain(integration_id=feedback_on.pk, budget_seconds=30)
 
     assert not OutboundUpdate.objects.filter(status=Status.SENT)
+    assert feedback_forms_health(feedback_on).level != "ok"  # never "Working" while down
     lever.reset_faults()
     drain_all(feedback_on)
 
