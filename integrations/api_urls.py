@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("integrations.invites.api_urls")),
     path("", include("integrations.status.api_urls")),
     path("", include("integrations.roles.api_urls")),
+    path("", include("integrations.feedback.api_urls")),
 ]

@@ -11,12 +11,12 @@ import responses
 
 from integrations import ats
 from integrations.feedback.services import FIELDS, template_spec
-from integrations.lever.adapter import adapter
 
 BASE = "https://api.lever.co/v1"
 OPP = "0f3c7a36-8b1c-4c3a-9d2e-1a2b3c4d5e6f"
 USER = "8d49b010-cc6a-4f40-ace5-e86061c677ed"
 SPEC = template_spec(marker="karat-template-abc")
+adapter = ats.adapter_for("lever", ats.FeedbackForms)
 
 
 @pytest.fixture
