@@ -60,6 +60,7 @@ def test_settings_follow_the_guide_with_an_index_and_long_forms_folded(
             "Step 3: Webhooks",
             "Updates posted to Lever",
             "Automatic invite (optional)",
+            "Feedback form (optional)",
         ]
     )
     for link in index.get_by_role("link").all():
