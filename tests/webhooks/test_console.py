@@ -553,7 +553,14 @@ def test_settings_page_has_step_3_right_after_the_key_and_an_index_of_every_sect
 
     html = admin_client.get(url).content.decode()
 
-    ids = ["integration-settings", "key-check", "webhooks", "outbound", "automatic-invite"]
+    ids = [
+        "integration-settings",
+        "key-check",
+        "webhooks",
+        "outbound",
+        "automatic-invite",
+        "feedback-form",
+    ]
     index = html.split('aria-label="On this page">')[1].split("</nav>")[0]
     assert re.findall(r'href="#([a-z-]+)"', index) == ids
     # Each section is on the page, in the index's (the setup guide's) order.
