@@ -184,6 +184,13 @@ def feedback_payloads(
     detail = dict(event.detail or {})
     if event.milestone == Milestone.RESULTS_READY:
         recommendation = str(detail.get("recommendation") or candidacy.recommendation or "")
+        if recommendation not in RANKS:
+            # A form's score field is required: results without a recommendation post none.
+            logger.warning(
+                "no feedback form for integration_id=%s: results without a recommendation",
+                link.integration_id,
+            )
+            return []
         summary = str(detail.get("summary") or "")[:SUMMARY_MAX_LENGTH]
         report_url = str(detail.get("report_url") or "")
         if not report_url.startswith(("https://", "http://")) or len(report_url) > URL_MAX_LENGTH:
