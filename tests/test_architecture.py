@@ -79,7 +79,18 @@ def test_the_lever_client_code_never_imports_models(path: Path) -> None:
 # deliberate public entry point that imports no feature: the status-recompute request every
 # service makes, and the one pure role-matching rule that invites apply too.
 PUBLIC_LEAVES = ("integrations.status.refresh", "integrations.roles.matching")
-FEATURES = ("connection", "invites", "auto_invites", "roles", "outbound", "status", "panels")
+FEATURES = (
+    "connection",
+    "invites",
+    "auto_invites",
+    "roles",
+    "outbound",
+    "status",
+    "late_links",
+    "panels",
+    "hiring_team",
+    "feedback",
+)
 
 
 def _module_name(path: Path) -> str:

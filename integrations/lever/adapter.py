@@ -14,6 +14,7 @@ from integrations.ats import AtsAdapter
 from integrations.lever.base import WEBHOOK_EVENTS, LeverBase, WebhookEvent
 from integrations.lever.calls import client_for
 from integrations.lever.candidate_links import LeverCandidateLinks
+from integrations.lever.feedback import LeverFeedback
 from integrations.lever.inbound import LeverInbound
 from integrations.lever.key_checks import LeverKeyChecks, too_long_check
 from integrations.lever.opportunities import LeverOpportunities
@@ -48,6 +49,7 @@ class LeverAdapter(
     LeverKeyChecks,
     LeverCandidateLinks,
     LeverPanels,
+    LeverFeedback,
 ):
     """The one object generic code uses to speak Lever: every capability (``ats.AtsAdapter``)."""
 

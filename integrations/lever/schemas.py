@@ -298,3 +298,42 @@ class PostingTeam(LeverModel):
     owner: Any = None
     hiring_manager: Any = None
     followers: Any = None
+
+
+# --- feedback templates and forms (integrations/lever/README.md §18) ---------------------------
+
+
+def _option_texts(value: Any) -> Any:
+    # Lever documents score-system options as texts ("4 - Strong Hire"); objects {text} are
+    # taken too (UNCONFIRMED shape, integrations/lever/README.md §18.2).
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        return value
+    return [item.get("text") if isinstance(item, dict) else item for item in value]
+
+
+class FeedbackTemplateField(LeverModel):
+    id: str
+    type: NullableStr = ""
+    text: NullableStr = ""
+    options: Annotated[list[str], BeforeValidator(_option_texts)] = Field(default_factory=list)
+
+
+class FeedbackTemplate(LeverModel):
+    id: str
+    text: NullableStr = ""
+    instructions: NullableStr = ""
+    fields: list[FeedbackTemplateField] = Field(default_factory=list)
+
+
+class FeedbackFieldValue(LeverModel):
+    id: str | None = None
+    value: Any = None
+
+
+class FeedbackForm(LeverModel):
+    id: str
+    base_template_id: str | None = None
+    fields: list[FeedbackFieldValue] = Field(default_factory=list)
+    deleted_at: int | None = None

@@ -562,6 +562,7 @@ def test_settings_page_has_step_3_right_after_the_key_and_an_index_of_every_sect
         "late-links",
         "interview-panels",
         "hiring-team",
+        "feedback-form",
     ]
     index = html.split('aria-label="On this page">')[1].split("</nav>")[0]
     assert re.findall(r'href="#([a-z-]+)"', index) == ids
