@@ -12,5 +12,6 @@ urlpatterns = [
     path("", include("integrations.late_links.api_urls")),
     path("", include("integrations.panels.api_urls")),
     path("", include("integrations.hiring_team.api_urls")),
+    path("", include("integrations.feedback.api_urls")),
     path("", include("integrations.deletions.api_urls")),
 ]

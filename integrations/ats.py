@@ -980,11 +980,6 @@ class Panels(AtsBase, Protocol):
         ...
 
 
-# Capabilities only an optional feature needs (adapter_for(ats, Panels) works as for the
-# others), so they are not part of ``AtsAdapter``: an ATS without them is still complete.
-OPTIONAL_CAPABILITIES: tuple[type, ...] = (Panels,)
-
-
 # --- Hiring team (integrations/hiring_team): the people of a posting or an opportunity -------
 
 
@@ -1026,6 +1021,136 @@ def person_name_clean(value: object) -> str:
     if not isinstance(value, str):
         return ""
     return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())[:200]
+
+
+# --- Results as a feedback form (opt-in): what crosses the boundary ----------------------------
+
+
+@dataclass(frozen=True)
+class FeedbackFieldSpec:
+    """One field of the feedback template Karat asks the ATS to create.
+
+    ``kind``: ``score`` (the overall 4-point rating; the ATS's own option texts), ``text`` (one
+    line) or ``textarea`` (several lines). ``key`` is Karat's name for the field.
+    """
+
+    key: str
+    kind: str
+    label: str
+    description: str = ""
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class FeedbackTemplateSpec:
+    """The feedback template Karat creates once per integration. ``marker`` is written into
+    its instructions so a template whose creation got no answer can be found again."""
+
+    name: str
+    instructions: str
+    fields: tuple[FeedbackFieldSpec, ...]
+    marker: str
+
+
+@dataclass(frozen=True)
+class FeedbackTemplate:
+    """A feedback template as the ATS created it: its id, the ATS's id of each of Karat's
+    fields (by ``FeedbackFieldSpec.key``) and the option texts of its score field, best first
+    when the ATS numbers them (Lever: "4 - Strong Hire" … "1 - Strong No Hire")."""
+
+    template_id: str
+    field_ids: Mapping[str, str]
+    score_options: tuple[str, ...] = ()
+
+
+class AtsFeedbackTemplateMissing(AtsRequestError):
+    """The ATS no longer knows the feedback template (deleted in the ATS): create it again."""
+
+
+class AtsFeedbackFormMissing(AtsRequestError):
+    """The ATS no longer has the feedback form (deleted in the ATS) on a readable record."""
+
+
+@runtime_checkable
+class FeedbackForms(AtsBase, Protocol):
+    """Karat's results as a structured feedback form on the opportunity (opt-in).
+
+    Every write is one request with no retry inside (the outbox row retries) and needs an
+    acting user (Lever's ``perform_as`` is required here). Failures are classified as for
+    ``Writes``: AtsKeyError (missing permission), AtsRecordNotFound (the opportunity is gone),
+    AtsNoResponse (no answer: look before sending again), AtsUnavailable (retry later),
+    AtsFeedbackTemplateMissing / AtsFeedbackFormMissing (the ATS lost what Karat made).
+    ``values``: by ``FeedbackFieldSpec.key``; a score field takes one of ``score_options``.
+    """
+
+    def feedback_template_find(
+        self, account: AtsAccount, *, spec: FeedbackTemplateSpec, profile: CallProfile
+    ) -> FeedbackTemplate | None:
+        """The account's template carrying ``spec.marker`` (Karat made it earlier), or None."""
+        ...
+
+    def feedback_template_create(
+        self, account: AtsAccount, *, spec: FeedbackTemplateSpec, profile: CallProfile
+    ) -> FeedbackTemplate:
+        """Create the template. Not idempotent: after AtsNoResponse, find it first."""
+        ...
+
+    def feedback_add(
+        self,
+        account: AtsAccount,
+        opportunity_id: str,
+        *,
+        template: FeedbackTemplate,
+        values: Mapping[str, str],
+        acting_user_id: str,
+        profile: CallProfile,
+    ) -> str:
+        """Post a completed feedback form; returns its id. Not idempotent (see feedback_find)."""
+        ...
+
+    def feedback_find(
+        self, account: AtsAccount, opportunity_id: str, *, marker: str, profile: CallProfile
+    ) -> str | None:
+        """The id of the opportunity's feedback form whose values contain ``marker``, or None."""
+        ...
+
+    def feedback_update(
+        self,
+        account: AtsAccount,
+        opportunity_id: str,
+        feedback_id: str,
+        *,
+        template: FeedbackTemplate,
+        values: Mapping[str, str],
+        acting_user_id: str,
+        profile: CallProfile,
+    ) -> None:
+        """Replace the form's values (idempotent). AtsFeedbackFormMissing when it is gone."""
+        ...
+
+    def feedback_delete(
+        self,
+        account: AtsAccount,
+        opportunity_id: str,
+        feedback_id: str,
+        *,
+        acting_user_id: str,
+        profile: CallProfile,
+    ) -> None:
+        """Remove the form (idempotent: an already removed form is no error)."""
+        ...
+
+    def feedback_key_check(
+        self, account: AtsAccount, *, profile: CallProfile
+    ) -> list[PermissionCheck]:
+        """The key check's lines for feedback forms (read-only: writes are reported as not
+        checked). Never raises for ATS trouble."""
+        ...
+
+
+# Capabilities only an optional feature needs (adapter_for(ats, Panels) works as for the
+# others), so they are not part of ``AtsAdapter``: an ATS without them is still complete.
+OPTIONAL_CAPABILITIES: tuple[type, ...] = (Panels, FeedbackForms)
 
 
 # --- Deletions and anonymisation honoured (integrations/deletions/) ---------------------------

@@ -34,6 +34,7 @@ LATE_LINKS = "late_links"
 INTERVIEW_PANELS = "interview_panels"
 ROLE_FOLLOWERS_FROM_ATS = "role_followers_from_ats"
 RECRUITER_FOLLOWS_OWNER = "recruiter_follows_owner"
+FEEDBACK_FORMS = "feedback_forms"
 DELETIONS_HONOURED = "deletions_honoured"
 
 
@@ -151,6 +152,15 @@ FEATURES: tuple[Feature, ...] = (
         "admin turns it on.",
         health="integrations.hiring_team.health.recruiter_follows_owner_health",
         needs=(ats.Opportunities,),
+    ),
+    Feature(
+        FEEDBACK_FORMS,
+        "Results as a Lever feedback form",
+        "Karat posts each candidate's results as a feedback form on the Lever opportunity "
+        "(updated after a redo, removed on cancellation), when an admin turns it on.",
+        health="integrations.feedback.health.feedback_forms_health",
+        settings_section="integrations.feedback.views.settings_section",
+        needs=(ats.FeedbackForms,),
     ),
     Feature(
         DELETIONS_HONOURED,

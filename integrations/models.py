@@ -319,6 +319,9 @@ class AuditEntry(models.Model):
         # Hiring team from the ATS (integrations/hiring_team)
         HIRING_TEAM_SETTINGS_CHANGED = "hiring_team_changed", "Hiring team settings changed"
 
+        # Results as a feedback form (integrations/feedback/)
+        FEEDBACK_SETTINGS_CHANGED = "feedback_settings_changed", "Feedback form option changed"
+
     group = models.ForeignKey("accounts.Group", on_delete=models.CASCADE, related_name="+")
     integration = models.ForeignKey(
         AtsIntegration,
@@ -820,6 +823,9 @@ class OutboundUpdate(models.Model):
         PANEL_CREATE = "panel_add", "Interview panel created"
         PANEL_UPDATE = "panel_edit", "Interview panel rescheduled"
         PANEL_DELETE = "panel_del", "Interview panel removed"
+        # Results as a feedback form (integrations/feedback/): post or update, and remove.
+        FEEDBACK = "feedback", "Feedback form"
+        FEEDBACK_REMOVE = "fb_remove", "Feedback form removal"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"
@@ -1031,6 +1037,42 @@ class PostingHiringTeam(models.Model):
 
     def __str__(self) -> str:
         return f"Hiring team of {self.posting}"
+
+
+# --- Results as a Lever feedback form (opt-in; integrations/feedback/) ---------------------------
+
+
+class FeedbackSettings(models.Model):
+    """Whether an integration posts Karat's results as a feedback form, and the template Karat
+    created for it in the ATS. One row per integration, made (off) on first use.
+
+    The forms themselves are outbound rows (``OutboundUpdate.Kind.FEEDBACK`` /
+    ``FEEDBACK_REMOVE``): a posted form's id is the ``remote_id`` of the row that posted it.
+    """
+
+    integration = models.OneToOneField(
+        AtsIntegration, on_delete=models.CASCADE, related_name="feedback_settings"
+    )
+    enabled = models.BooleanField("Post results as a feedback form", default=False)
+    # Written into the template's instructions, so a template whose creation got no answer is
+    # found again instead of created twice.
+    template_marker = models.CharField(max_length=40, blank=True)
+    # The template in the ATS, once created ("" before, or after the ATS lost it).
+    template_id = models.CharField(max_length=64, blank=True)
+    # Karat's field key -> the ATS's field id; the score field's option texts.
+    template_field_ids = models.JSONField(default=dict, blank=True)
+    template_score_options = models.JSONField(default=list, blank=True)
+    template_created_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "feedback settings"
+
+    def __str__(self) -> str:
+        return f"Feedback form settings of {self.integration}"
 
 
 # --- Deletions and anonymisation honoured (integrations/deletions/) ---------------------------

@@ -39,6 +39,8 @@ urlpatterns = [
     path("settings/ats-integrations/", include("integrations.panels.urls")),
     # Hiring team from the ATS: its Settings section's form.
     path("settings/ats-integrations/", include("integrations.hiring_team.urls")),
+    # Results as a Lever feedback form (opt-in): the Settings section's save.
+    path("settings/ats-integrations/", include("integrations.feedback.urls")),
     path("api/v1/", include("karatlever.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI from drf-spectacular-sidecar's static files; the split view serves its init

@@ -86,7 +86,10 @@ FEATURES = (
     "roles",
     "outbound",
     "status",
+    "late_links",
     "panels",
+    "hiring_team",
+    "feedback",
     "deletions",
 )
 

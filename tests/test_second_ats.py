@@ -345,6 +345,7 @@ def test_the_status_page_shows_features_needing_what_the_second_ats_lacks_as_not
         "interview_panels",
         # The hiring team comes with the posting sync (Postings).
         "role_followers_from_ats",
+        "feedback_forms",
         "deletions_honoured",
     }
 

@@ -15,6 +15,7 @@ from integrations.lever.base import WEBHOOK_EVENTS, LeverBase, WebhookEvent
 from integrations.lever.calls import client_for
 from integrations.lever.candidate_links import LeverCandidateLinks
 from integrations.lever.deletions import LeverDeletions
+from integrations.lever.feedback import LeverFeedback
 from integrations.lever.inbound import LeverInbound
 from integrations.lever.key_checks import LeverKeyChecks, too_long_check
 from integrations.lever.opportunities import LeverOpportunities
@@ -49,6 +50,7 @@ class LeverAdapter(
     LeverKeyChecks,
     LeverCandidateLinks,
     LeverPanels,
+    LeverFeedback,
     LeverDeletions,
 ):
     """The one object generic code uses to speak Lever: every capability (``ats.AtsAdapter``)."""

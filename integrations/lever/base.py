@@ -13,7 +13,7 @@ from integrations.lever.client import base_url_for_region
 
 class WebhookEvent(models.TextChoices):
     """Lever's candidate events this product acts on: the setup guide's three and
-    ``candidateDeleted`` (integrations/lever/README.md §9.1, §18)."""
+    ``candidateDeleted`` (integrations/lever/README.md §9.1, §19)."""
 
     CANDIDATE_STAGE_CHANGE = "candidateStageChange", "Candidate Stage Change"
     CANDIDATE_ARCHIVE_CHANGE = "candidateArchiveChange", "Candidate Archive State Change"
@@ -28,7 +28,7 @@ _ANNOUNCES: dict[str, tuple[StateChange, ...]] = {
     WebhookEvent.CANDIDATE_STAGE_CHANGE: (StateChange.STAGE,),
     WebhookEvent.CANDIDATE_ARCHIVE_CHANGE: (StateChange.ARCHIVE,),
     WebhookEvent.CANDIDATE_HIRED: (StateChange.HIRED,),
-    # A deletion is no state change: the reconciliation never expects it (README.md §18).
+    # A deletion is no state change: the reconciliation never expects it (README.md §19).
     WebhookEvent.CANDIDATE_DELETED: (),
 }
 WEBHOOK_EVENTS = tuple(

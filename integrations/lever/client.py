@@ -30,6 +30,8 @@ from integrations.lever.ratelimit import RateLimiter
 from integrations.lever.schemas import (
     ArchiveReason,
     DeletedOpportunityItem,
+    FeedbackForm,
+    FeedbackTemplate,
     LeverModel,
     Note,
     Opportunity,
@@ -224,7 +226,7 @@ class LeverClient:
         self, *, deleted_at_start: int | None = None, deleted_at_end: int | None = None
     ) -> Iterator[DeletedOpportunityItem]:
         """Every deleted opportunity in the range (ms, inclusive), all pages
-        (integrations/lever/README.md §18.2)."""
+        (integrations/lever/README.md §19.2)."""
         path = "/opportunities/deleted"
         params = {"deleted_at_start": deleted_at_start, "deleted_at_end": deleted_at_end}
         for item in self._iter_pages(path, params):
@@ -447,6 +449,37 @@ class LeverClient:
         path = f"/opportunities/{_segment(opportunity_id)}/panels"
         for item in self._iter_pages(path, {}):
             yield _parse(Panel, item, "GET", path)
+
+    # --- feedback templates and forms (integrations/lever/README.md §18) -------------------
+
+    def iter_feedback_templates(self) -> Iterator[FeedbackTemplate]:
+        for item in self._iter_pages("/feedback_templates", {}):
+            yield _parse(FeedbackTemplate, item, "GET", "/feedback_templates")
+
+    def create_feedback_template(self, body: dict[str, Any]) -> FeedbackTemplate:
+        """``POST /feedback_templates``. Never retried here: a lost answer may have created it."""
+        env = self._request("POST", "/feedback_templates", json=body, retry=False)
+        return _parse(FeedbackTemplate, env.data, "POST", "/feedback_templates")
+
+    def iter_feedback(self, opportunity_id: str) -> Iterator[FeedbackForm]:
+        path = f"/opportunities/{_segment(opportunity_id)}/feedback"
+        for item in self._iter_pages(path, {}):
+            yield _parse(FeedbackForm, item, "GET", path)
+
+    def add_feedback(self, opportunity_id: str, body: dict[str, Any]) -> FeedbackForm:
+        """``POST …/feedback?perform_as=`` (required). Never retried here."""
+        path = f"/opportunities/{_segment(opportunity_id)}/feedback"
+        env = self._request("POST", path, params=self._write_params(), json=body, retry=False)
+        return _parse(FeedbackForm, env.data, "POST", path)
+
+    def update_feedback(self, opportunity_id: str, feedback_id: str, body: dict[str, Any]) -> None:
+        """``PUT …/feedback/:id?perform_as=`` (required): the same values again change nothing."""
+        path = f"/opportunities/{_segment(opportunity_id)}/feedback/{_segment(feedback_id)}"
+        self._request("PUT", path, params=self._write_params(), json=body, retry=True)
+
+    def delete_feedback(self, opportunity_id: str, feedback_id: str) -> None:
+        path = f"/opportunities/{_segment(opportunity_id)}/feedback/{_segment(feedback_id)}"
+        self._request("DELETE", path, params=self._write_params(), retry=True)
 
     # --- plumbing -------------------------------------------------------------------------
 

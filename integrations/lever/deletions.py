@@ -31,14 +31,14 @@ def _id(value: Any) -> str:
 
 
 class LeverDeletions(LeverBase, Deletions):
-    """Deletions in Lever (integrations/lever/README.md §18). Read-only."""
+    """Deletions in Lever (integrations/lever/README.md §19). Read-only."""
 
     deletion_event = WebhookEvent.CANDIDATE_DELETED.value
 
     def deletion_subject(self, body: Mapping[str, Any]) -> DeletionSubject:
         """``data.opportunityId``, else the legacy ``data.candidateId`` (an opportunity id
         since Lever's 2020 migration), and ``data.contactId``: the payload's shape is
-        UNCONFIRMED (README.md §18.1), so each is taken only when it is a plain id."""
+        UNCONFIRMED (README.md §19.1), so each is taken only when it is a plain id."""
         data = body.get("data") if isinstance(body, Mapping) else None
         if not isinstance(data, Mapping):
             return DeletionSubject(opportunity_id="", contact_id="")
@@ -49,7 +49,7 @@ class LeverDeletions(LeverBase, Deletions):
         self, account: AtsAccount, opportunity_id: str, *, profile: CallProfile
     ) -> bool:
         """``GET /opportunities/:id``: a 404, or an answer carrying ``deletedAt``, is deleted
-        (README.md §18.2: which of the two Lever gives is UNCONFIRMED)."""
+        (README.md §19.2: which of the two Lever gives is UNCONFIRMED)."""
         client = client_for(account, profile)
         try:
             with translated(client, record=True):
@@ -61,7 +61,7 @@ class LeverDeletions(LeverBase, Deletions):
     def opportunities_deleted(
         self, account: AtsAccount, *, since_ms: int, profile: CallProfile
     ) -> Iterator[DeletedOpportunity]:
-        """``GET /opportunities/deleted?deleted_at_start=`` (README.md §18.2), every page."""
+        """``GET /opportunities/deleted?deleted_at_start=`` (README.md §19.2), every page."""
         client = client_for(account, profile)
         with translated(client, record=False):
             for item in client.iter_deleted_opportunities(deleted_at_start=since_ms):

@@ -51,7 +51,7 @@ class LeverInbound(LeverBase, InboundDeliveries):
             raise DeliveryMalformed("data must be an object")
         opportunity_id = data.get("opportunityId", "")
         if event == WebhookEvent.CANDIDATE_DELETED:
-            # Its payload's shape is UNCONFIRMED (README.md §18.1): never refuse it for a
+            # Its payload's shape is UNCONFIRMED (README.md §19.1): never refuse it for a
             # missing id (Lever would retry it for nothing); processing reads what it names.
             opportunity_id = self.deletion_subject_id(data)
         elif event in _SUPPORTED and data:
@@ -72,7 +72,7 @@ class LeverInbound(LeverBase, InboundDeliveries):
 
     @staticmethod
     def deletion_subject_id(data: Mapping[str, Any]) -> str:
-        """The opportunity a ``candidateDeleted`` delivery names, or "" (README.md §18.1)."""
+        """The opportunity a ``candidateDeleted`` delivery names, or "" (README.md §19.1)."""
         for name in ("opportunityId", "candidateId"):
             value = data.get(name)
             if isinstance(value, str) and 0 < len(value) <= OPPORTUNITY_ID_MAX:

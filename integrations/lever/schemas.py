@@ -135,9 +135,9 @@ class Opportunity(LeverModel):
     )
     # ``owner`` as sent (a user object with ``expand=owner``), read by hiring_team.py (§17.2).
     owner_raw: Any = Field(default=None, validation_alias="owner", repr=False)
-    # Personal data erased in Lever (integrations/lever/README.md §18.3); a non-bool is False.
+    # Personal data erased in Lever (integrations/lever/README.md §19.3); a non-bool is False.
     is_anonymized: Annotated[bool, BeforeValidator(_true_only)] = False
-    # Only on deleted opportunities (README.md §18.2).
+    # Only on deleted opportunities (README.md §19.2).
     deleted_at: Annotated[int | None, BeforeValidator(_int_or_none)] = None
 
     extra_lever_keys = ("archivedAt", "archiveReason")
@@ -313,8 +313,47 @@ class PostingTeam(LeverModel):
     followers: Any = None
 
 
+# --- feedback templates and forms (integrations/lever/README.md §18) ---------------------------
+
+
+def _option_texts(value: Any) -> Any:
+    # Lever documents score-system options as texts ("4 - Strong Hire"); objects {text} are
+    # taken too (UNCONFIRMED shape, integrations/lever/README.md §18.2).
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        return value
+    return [item.get("text") if isinstance(item, dict) else item for item in value]
+
+
+class FeedbackTemplateField(LeverModel):
+    id: str
+    type: NullableStr = ""
+    text: NullableStr = ""
+    options: Annotated[list[str], BeforeValidator(_option_texts)] = Field(default_factory=list)
+
+
+class FeedbackTemplate(LeverModel):
+    id: str
+    text: NullableStr = ""
+    instructions: NullableStr = ""
+    fields: list[FeedbackTemplateField] = Field(default_factory=list)
+
+
+class FeedbackFieldValue(LeverModel):
+    id: str | None = None
+    value: Any = None
+
+
+class FeedbackForm(LeverModel):
+    id: str
+    base_template_id: str | None = None
+    fields: list[FeedbackFieldValue] = Field(default_factory=list)
+    deleted_at: int | None = None
+
+
 class DeletedOpportunityItem(LeverModel):
-    """One item of ``GET /opportunities/deleted`` (integrations/lever/README.md §18.2): only
+    """One item of ``GET /opportunities/deleted`` (integrations/lever/README.md §19.2): only
     the id is relied on; ``deletedAt`` (ms) when Lever gives it."""
 
     id: str

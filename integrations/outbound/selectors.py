@@ -70,7 +70,18 @@ def outbound_stats(*, integration: AtsIntegration) -> dict[str, object]:
         backlog=Count("id", filter=Q(status__in=OutboundUpdate.UNSENT)),
         oldest=Min("created_at", filter=Q(status__in=OutboundUpdate.UNSENT)),
         notes_sent=Count("id", filter=Q(status=Status.SENT, kind=OutboundUpdate.Kind.NOTE)),
-        others_sent=Count("id", filter=Q(status=Status.SENT) & ~Q(kind=OutboundUpdate.Kind.NOTE)),
+        # Feedback forms (opt-in) prove no tag, link or stage permission.
+        others_sent=Count(
+            "id",
+            filter=Q(status=Status.SENT)
+            & ~Q(
+                kind__in=(
+                    OutboundUpdate.Kind.NOTE,
+                    OutboundUpdate.Kind.FEEDBACK,
+                    OutboundUpdate.Kind.FEEDBACK_REMOVE,
+                )
+            ),
+        ),
         last_sent=Max("sent_at"),
     )
 

@@ -156,6 +156,6 @@ def test_steps_2_to_4_against_the_sandbox_as_the_demo_admin(
     invite = page.get_by_role("article").filter(has_text="Invite candidates")
     expect(invite).to_contain_text("Candidate links of this region")
     expect(invite).to_contain_text("hire.sandbox.lever.co")
-    expect(page.get_by_role("region", name="Features").get_by_role("article")).to_have_count(5)
+    expect(page.get_by_role("region", name="Features").get_by_role("article")).to_have_count(6)
     assert DEMO_API_KEY not in page.content()
     _shot(page, "6-status")

@@ -563,6 +563,7 @@ def test_settings_page_has_step_3_right_after_the_key_and_an_index_of_every_sect
         "late-links",
         "interview-panels",
         "hiring-team",
+        "feedback-form",
         "deletions",
     ]
     index = html.split('aria-label="On this page">')[1].split("</nav>")[0]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,7 @@ from integrations.connection.services.outcomes import (
     integration_failure_record,
     integration_success_record,
 )
+from integrations.feedback.selectors import feedback_enabled
 from integrations.models import AtsIntegration, AuditEntry, KeyCheck, RegionSource
 from integrations.roles.services.sync import postings_sync_on_key_valid
 from integrations.status.refresh import status_refresh_request
@@ -145,11 +147,33 @@ def api_key_check(*, integration: AtsIntegration, api_key: str) -> ats.KeyCheckR
     """
     adapter = ats.adapter_for(integration.ats)
     account = ats.account_for(integration, api_key=api_key)
-    return adapter.key_check(
+    result = adapter.key_check(
         account,
         budget_seconds=KEY_CHECK_BUDGET_SECONDS,
         detect_region=integration.region_source != RegionSource.CHOSEN,
     )
+    return _with_feedback_lines(integration, account, result)
+
+
+def _with_feedback_lines(
+    integration: AtsIntegration, account: ats.AtsAccount, result: ats.KeyCheckResult
+) -> ats.KeyCheckResult:
+    """The feedback-form permissions, only while that option is on and the ATS accepted the
+    key (integrations/feedback/): a failed line makes the result invalid, as any permission."""
+    feedback = ats.capability(integration.ats, ats.FeedbackForms)
+    if (
+        feedback is None
+        or result.status == ats.KeyCheckStatus.UNREACHABLE
+        or result.refused
+        or not feedback_enabled(integration=integration)
+    ):
+        return result
+    if result.region and result.region != account.region:
+        account = replace(account, region=result.region)
+    lines = tuple(feedback.feedback_key_check(account, profile=ats.KEY_CHECK))
+    failed = any(line.ok is False for line in lines)
+    status = ats.KeyCheckStatus.INVALID if failed else result.status
+    return replace(result, checks=(*result.checks, *lines), status=status)
 
 
 def _too_long_result(integration: AtsIntegration) -> ats.KeyCheckResult:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
+from integrations.lever.sandbox import feedback as sandbox_feedback
 from integrations.lever.sandbox import panels
 from integrations.lever.sandbox.permissions import CONFIDENTIAL_ACCESS
 from integrations.lever.sandbox.state import ORIGINS, Sandbox, SandboxError, bad_request, not_found
@@ -264,7 +265,7 @@ def list_opportunities(sb: Sandbox, req: Request) -> Response:
 
 
 def list_deleted_opportunities(sb: Sandbox, req: Request) -> Response:
-    """``GET /opportunities/deleted`` (integrations/lever/README.md §18.2): the range filters
+    """``GET /opportunities/deleted`` (integrations/lever/README.md §19.2): the range filters
     ``deleted_at_start`` / ``deleted_at_end`` (ms, inclusive), Lever's paging, oldest first."""
     start, end = _int_arg(req, "deleted_at_start"), _int_arg(req, "deleted_at_end")
     items = [d for d in sb.deleted_opportunities() if _in_range(d["deletedAt"], start, end)]
@@ -616,6 +617,8 @@ LIST_PARAMS: dict[str, frozenset[str]] = {
     },
     OPP + "/notes": _PAGING,
     OPP + "/panels": _PAGING,
+    OPP + "/feedback": _PAGING,
+    "/v1/feedback_templates": _PAGING,
     "/v1/postings": _PAGING
     | {
         "expand",
@@ -713,5 +716,102 @@ ROUTES = (
     ApiRoute("PUT", OPP + "/panels/{panel_id}", "panels:write:admin", put_panel),
     ApiRoute("DELETE", OPP + "/panels/{panel_id}", "panels:write:admin", delete_panel),
 )
+
+# --- feedback templates and forms (sandbox/feedback.py; lever/README.md §18) --------------
+
+
+def _feedback_perform_as(sb: Sandbox, req: Request) -> str:
+    value = req.arg("perform_as")
+    if not value:
+        raise bad_request("perform_as is required for this request")
+    user = sb.check_perform_as(value)
+    assert user is not None  # noqa: S101 - a non-empty value is checked or raises
+    return user
+
+
+def _feedback_opportunity(sb: Sandbox, req: Request) -> None:
+    _visible(req, sb.opportunity(req.params["id"]), "opportunities")
+
+
+def list_feedback_templates(sb: Sandbox, req: Request) -> Response:
+    return paginate(
+        req, sandbox_feedback.templates(sb), lambda d: int(d["createdAt"]), sandbox_feedback.public
+    )
+
+
+def create_feedback_template(sb: Sandbox, req: Request) -> Response:
+    return Response.json(
+        {"data": sandbox_feedback.public(sandbox_feedback.template_create(sb, req.json_object()))},
+        201,
+    )
+
+
+def delete_feedback_template(sb: Sandbox, req: Request) -> Response:
+    sandbox_feedback.template_delete(sb, req.params["id"], through_api=True)
+    return Response.empty(204)
+
+
+def list_feedback(sb: Sandbox, req: Request) -> Response:
+    _feedback_opportunity(sb, req)
+    return paginate(
+        req,
+        sandbox_feedback.forms(sb, req.params["id"]),
+        lambda d: int(d["createdAt"]),
+        sandbox_feedback.public,
+    )
+
+
+def post_feedback(sb: Sandbox, req: Request) -> Response:
+    _feedback_opportunity(sb, req)
+    user = _feedback_perform_as(sb, req)
+    doc = sandbox_feedback.form_create(sb, req.params["id"], req.json_object(), user_id=user)
+    return Response.json({"data": sandbox_feedback.public(doc)}, 201)
+
+
+def put_feedback(sb: Sandbox, req: Request) -> Response:
+    _feedback_opportunity(sb, req)
+    _feedback_perform_as(sb, req)
+    doc = sandbox_feedback.form_update(
+        sb, req.params["id"], req.params["feedback_id"], req.json_object()
+    )
+    return Response.json({"data": sandbox_feedback.public(doc)})
+
+
+def delete_feedback(sb: Sandbox, req: Request) -> Response:
+    _feedback_opportunity(sb, req)
+    _feedback_perform_as(sb, req)
+    sandbox_feedback.form_delete(sb, req.params["id"], req.params["feedback_id"])
+    return Response.empty(204)
+
+
+def _feedback_routes() -> tuple[ApiRoute, ...]:
+    opp = "/v1/opportunities/{id}/feedback"
+    return (
+        ApiRoute(
+            "GET",
+            "/v1/feedback_templates",
+            "feedback_templates:read:admin",
+            list_feedback_templates,
+        ),
+        ApiRoute(
+            "POST",
+            "/v1/feedback_templates",
+            "feedback_templates:write:admin",
+            create_feedback_template,
+        ),
+        ApiRoute(
+            "DELETE",
+            "/v1/feedback_templates/{id}",
+            "feedback_templates:write:admin",
+            delete_feedback_template,
+        ),
+        ApiRoute("GET", opp, "feedback:read:admin", list_feedback),
+        ApiRoute("POST", opp, "feedback:write:admin", post_feedback),
+        ApiRoute("PUT", opp + "/{feedback_id}", "feedback:write:admin", put_feedback),
+        ApiRoute("DELETE", opp + "/{feedback_id}", "feedback:write:admin", delete_feedback),
+    )
+
+
+ROUTES = (*ROUTES, *_feedback_routes())
 
 __all__ = ["ROUTES", "ApiRoute", "SandboxError", "decode_token", "encode_token"]

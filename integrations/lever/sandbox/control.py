@@ -6,9 +6,11 @@ import html
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from integrations.lever.sandbox import feedback as sandbox_feedback
 from integrations.lever.sandbox import panel_pages
 from integrations.lever.sandbox.api import public_note
 from integrations.lever.sandbox.demo import CANDIDATE_HOSTS, candidate_url
@@ -111,6 +113,11 @@ class Control:
             ("POST", "/candidates/{id}/owner", self.form_owner),
             ("POST", "/_control/users", self.c_user_add),
             ("POST", "/_control/postings/{id}/team", self.c_posting_team),
+        ]
+        # Feedback forms on an opportunity, feedback templates (sandbox/feedback.py).
+        pages += [
+            (method, pattern, partial(getattr(sandbox_feedback, name), self))
+            for method, pattern, name in sandbox_feedback.pages()
         ]
         for method, pattern, handler in pages:
             self.router.add(method, pattern, handler)
@@ -241,7 +248,7 @@ class Control:
                 back=back,
             )
         )
-        # Deletion and anonymisation (integrations/lever/README.md §18): Karat must honour both.
+        # Deletion and anonymisation (integrations/lever/README.md §19): Karat must honour both.
         parts.append(self._form(f"/candidates/{oid}/anonymize", "", "Anonymize", back=back))
         parts.append(self._form(f"/candidates/{oid}/delete", "", "Delete candidate"))
         return " ".join(parts)
@@ -356,6 +363,7 @@ class Control:
             f"<h2>Links</h2><p>{e(', '.join(doc['links'])) or '<i>none</i>'}</p>"
             f"<h2>Notes</h2><ul>{notes or '<li><i>none</i></li>'}</ul>"
             f"<h2>Panels</h2><p><a href='{back}/panels'>Scheduled interviews (panels)</a></p>"
+            f"<p><a href='/candidates/{quote(doc['id'], safe='')}/feedback'>Feedback forms</a></p>"
             f"<h2>Stage history</h2><ul>{history}</ul>"
         )
         return Response.html(self._layout(doc["name"] or "(no name)", body, req.arg("msg")))

@@ -26,6 +26,10 @@ PERMISSIONS: dict[str, str] = {
     "webhooks:write:admin": "Webhooks: write (POST/PUT/DELETE /webhooks)",
     "panels:read:admin": "Panels: read (GET /opportunities/:id/panels)",
     "panels:write:admin": "Panels: write (POST/PUT/DELETE /opportunities/:id/panels)",
+    "feedback:read:admin": "Feedback: read (GET /opportunities/:id/feedback)",
+    "feedback:write:admin": "Feedback: write (POST/PUT/DELETE /opportunities/:id/feedback)",
+    "feedback_templates:read:admin": "Feedback templates: read (GET /feedback_templates)",
+    "feedback_templates:write:admin": "Feedback templates: write (POST /feedback_templates)",
     CONFIDENTIAL_ACCESS: "Allow access to confidential data (confidential opportunities and "
     "postings; Lever only grants it when the key is created)",
 }

@@ -609,7 +609,7 @@ class Sandbox:
         self._write(opportunity_id, change, counter="notes")
         return note
 
-    # --- deletions and anonymisation (integrations/lever/README.md §18) ----------------------
+    # --- deletions and anonymisation (integrations/lever/README.md §19) ----------------------
 
     def delete_opportunity(self, opportunity_id: str, *, user_id: str | None = None) -> int:
         """Delete an opportunity as deleting a candidate in Lever does: reads answer 404, it

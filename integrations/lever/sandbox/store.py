@@ -54,6 +54,11 @@ CREATE TABLE IF NOT EXISTS counters (
 CREATE TABLE IF NOT EXISTS panels (
     id TEXT PRIMARY KEY, opportunity_id TEXT NOT NULL, created_at INTEGER, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS panels_opportunity ON panels (opportunity_id);
+CREATE TABLE IF NOT EXISTS feedback_templates (
+    id TEXT PRIMARY KEY, created_at INTEGER, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS feedback (
+    id TEXT PRIMARY KEY, opportunity_id TEXT NOT NULL, created_at INTEGER, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS feedback_opportunity ON feedback (opportunity_id);
 """
 
 _DATA_TABLES = (
@@ -71,6 +76,9 @@ _DATA_TABLES = (
     "counters",
     "meta",
     "panels",
+    # Feedback templates and forms (sandbox/feedback.py)
+    "feedback_templates",
+    "feedback",
     "deleted_opportunities",
 )
 

@@ -24,6 +24,7 @@ from integrations.connection.services.outcomes import (
     integration_success_record,
 )
 from integrations.features import POST_CANDIDACY_UPDATES
+from integrations.feedback.services import feedback_send
 from integrations.models import (
     AtsIntegration,
     IntegrationStatus,
@@ -355,6 +356,11 @@ def _send(row: OutboundUpdate, *, integration: AtsIntegration, outbound: Outboun
                 account=account,
                 acting_user_id=acting,
                 profile=OUTBOUND,
+            )
+        elif row.kind in (Kind.FEEDBACK, Kind.FEEDBACK_REMOVE):
+            # Results as a feedback form (opt-in; integrations/feedback/services.py).
+            remote_id = feedback_send(
+                row=row, integration=integration, acting_user_id=acting, profile=OUTBOUND
             )
         else:
             return _end(row, Status.DEAD, error=f"Unknown update kind {row.kind!r}.")

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from integrations.feedback.services import feedback_payloads
 from integrations.models import OpportunityLink, OutboundSettings, OutboundUpdate
 from integrations.outbound.services.notes import (
     DEFAULT_TEMPLATES,
@@ -183,6 +184,8 @@ def _payloads(
         )
     # The interview on the ATS's schedule (opt-in; integrations/panels/).
     out.extend(panel_payloads(candidacy=candidacy, event=event, link=link, outbound=outbound))
+    # Results as a feedback form (opt-in; integrations/feedback/): after the milestone's note.
+    out += feedback_payloads(candidacy=candidacy, event=event, link=link)
     return out
 
 

@@ -57,7 +57,7 @@ KNOWN_FIELD_GAPS = {
     "Opportunity.applications.posting": "expanded application object",
     "Opportunity.applications.type": "expanded application object",
     "Opportunity.applications.id": "expanded application object",
-    # integrations/lever/README.md §18.2: only on deleted opportunities.
+    # integrations/lever/README.md §19.2: only on deleted opportunities.
     "Opportunity.deletedAt": "deleted opportunities only",
 }
 

@@ -68,6 +68,7 @@ FEATURE_NAMES = [
     "Karat interview on Lever's schedule",
     "Hiring team from Lever",
     "Recruiter follows the Lever owner",
+    "Results as a Lever feedback form",
     "Deletions and anonymisation honoured",
 ]
 _tokens = count()

@@ -1,0 +1,1 @@
+"""Results as a Lever feedback form (opt-in): template, forms, settings, health."""
