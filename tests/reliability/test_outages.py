@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer
 from integrations.lever.sandbox.demo import demo_opportunity_ids
@@ -49,7 +50,7 @@ class Stack:
     candidacies: dict[str, int]
     delivery_opportunities: list[str]
     milestone_opportunities: list[list[str]]
-    sent: int = 0
+    var_dir: Path
     notes_expected: dict[str, int] = field(default_factory=dict)
 
     def drive(self, step: str, payload: dict[str, Any] | None = None) -> Any:
@@ -62,8 +63,6 @@ def stack(
 ) -> Iterator[Stack]:
     var_dir: Path = tmp_path_factory.mktemp("outages")
     database_url = postgres.create_database("reliability_outages")
-    import redis
-
     for db in (0, 1):
         redis.Redis.from_url(redis_server.url(db)).flushdb()
     opportunities = demo_opportunity_ids(
@@ -107,6 +106,7 @@ def stack(
                     rest[i * MILESTONE_OPPORTUNITIES : (i + 1) * MILESTONE_OPPORTUNITIES]
                     for i in range(SCENARIOS)
                 ],
+                var_dir=var_dir,
             )
         finally:
             workers.stop_all()
@@ -115,6 +115,7 @@ def stack(
 
 @dataclass
 class Answer:
+    started: float  # time.monotonic() when the request was sent
     status: int
     seconds: float
     retry_after: str | None
@@ -130,7 +131,11 @@ def post(port: int, path: str, body: bytes) -> Answer:
         response = conn.getresponse()
         data = response.read()
         return Answer(
-            response.status, time.monotonic() - started, response.getheader("Retry-After"), data
+            started,
+            response.status,
+            time.monotonic() - started,
+            response.getheader("Retry-After"),
+            data,
         )
     finally:
         conn.close()
@@ -153,12 +158,15 @@ class Sender:
     def path(self) -> str:
         return f"/webhooks/lever/{self.stack.integration}/"
 
-    def _one(self) -> None:
+    def one(self, *, dropped: bool = False) -> None:
+        """The next stage move; ``dropped``: Lever's delivery of it never arrives."""
         opportunities = self.stack.delivery_opportunities
         opportunity_id = opportunities[self._count % len(opportunities)]
         stage = STAGES[(self._count // len(opportunities)) % len(STAGES)]
         self._count += 1
         self.stack.lever.move_stage(opportunity_id, stage)
+        if dropped:
+            return
         body = json.dumps(make_delivery(opportunity_id=opportunity_id)).encode()
         answer = post(self.stack.web.port, self.path, body)
         self.answers.append(answer)
@@ -168,7 +176,7 @@ class Sender:
     def _run(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
-            self._one()
+            self.one()
             self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
     def __enter__(self) -> Sender:
@@ -254,11 +262,13 @@ def _redis_away(
         time.sleep(3)
     milestones.join(timeout=60)
     assert not milestones.is_alive(), "recording milestones hung on the broker"
+    slowest = max(sender.answers, key=lambda a: a.seconds)
     sent = before + len(sender.answers)
     state, settle_seconds = _settle(stack, sent)
     figures(
         redis_away_s=round(away, 1),
         **_latencies(sender.answers),
+        slowest_sent_s_after_outage_began=round(slowest.started - away_from, 1),
         answers={str(s): sum(a.status == s for a in sender.answers) for s in {200}},
         settled_after_s=round(settle_seconds, 1),
         outbound=state["outbound"],
@@ -315,3 +325,84 @@ def test_postgres_stopped_10s_503_with_retry_after_then_everything_processed(
     assert [a.status for a in resent] == [200] * len(resent)
     # Nothing half-written: a 503 left no row (its resend is the one stored, once).
     _assert_invariants(stack, state, sent)
+
+
+def test_ten_percent_of_webhooks_dropped_one_reconciliation_cycle_repairs_every_candidacy(
+    stack: Stack, figures: Callable[..., None]
+) -> None:
+    # given: five rounds of stage moves on every opportunity, one delivery in ten never sent,
+    # each round processed before the next (processing reads Lever's current state, so a later
+    # delivery for the same opportunity would repair a drop before reconciliation could)
+    before = stack.drive("state")["deliveries"].get("processed", 0)
+    sender = Sender(stack, rate=1)
+    per_round = len(stack.delivery_opportunities)
+    moves = per_round * 5
+    state: dict[str, Any] = {}
+    for i in range(moves):
+        sender.one(dropped=i % 10 == 9)
+        if i % per_round == per_round - 1:
+            state, _ = _settle(stack, before + len(sender.answers))
+    behind = [
+        o
+        for o in stack.delivery_opportunities
+        if state["candidacies"][o]["stage"] != stack.lever.opportunity(o)["stage"]
+    ]
+
+    # when: one reconciliation cycle
+    result = stack.drive("reconcile")
+
+    # then
+    state = stack.drive("state")
+    figures(moves=moves, dropped=moves - len(sender.answers), behind=len(behind), **result)
+    assert behind, "no candidacy was left behind by the dropped deliveries"
+    assert [a.status for a in sender.answers] == [200] * len(sender.answers)
+    for opportunity_id in stack.delivery_opportunities:
+        lever_stage = stack.lever.opportunity(opportunity_id)["stage"]
+        assert state["candidacies"][opportunity_id]["stage"] == lever_stage, opportunity_id
+
+
+def _redis_text(client: redis.Redis) -> str:
+    """Every key and value of one Redis database, as text."""
+    parts: list[str] = []
+    for key in client.scan_iter():
+        kind = client.type(key)
+        value: Any = b""
+        if kind == b"string":
+            value = client.get(key)
+        elif kind == b"hash":
+            value = client.hgetall(key)
+        elif kind == b"list":
+            value = client.lrange(key, 0, -1)
+        elif kind == b"set":
+            value = client.smembers(key)
+        elif kind == b"zset":
+            value = client.zrange(key, 0, -1)
+        parts.append(f"{key!r} {value!r}")
+    return "\n".join(parts)
+
+
+def test_secrets_canary_no_key_or_token_in_logs_redis_or_notes(
+    stack: Stack, figures: Callable[..., None]
+) -> None:
+    """Last in the module: after every scenario above, no API key, signing token, Django
+    secret key or field-encryption key in any process's log, any Redis key or value, or any
+    note sent to Lever."""
+    secrets = [DEMO_API_KEY, *EXAMPLE_TOKENS.values()]
+    secrets += [stack.env[k] for k in ("DJANGO_SECRET_KEY",) if stack.env.get(k)]
+    secrets += [k for k in stack.env.get("FIELD_ENCRYPTION_KEYS", "").split(",") if k]
+    places: dict[str, str] = {
+        str(path.name): path.read_text(errors="replace") for path in stack.var_dir.glob("*.log")
+    }
+    for db in (0, 1):
+        places[f"redis db {db}"] = _redis_text(redis.Redis.from_url(stack.redis.url(db)))
+    opportunities = list(stack.candidacies)
+    places["notes sent to Lever"] = json.dumps([stack.lever.notes(o) for o in opportunities])
+    leaks = [(name, i) for name, text in places.items() for i, s in enumerate(secrets) if s in text]
+    figures(
+        places=len(places),
+        log_bytes=sum(len(t) for n, t in places.items() if n.endswith(".log")),
+        secrets=len(secrets),
+        leaks=len(leaks),
+    )
+    assert len(places["notes sent to Lever"]) > 100  # the notes were there to search
+    assert leaks == []
