@@ -37,6 +37,7 @@ STAGES = ["lead-new", "lead-reached-out", "lead-responded", "applicant-new", "of
 MILESTONE_OPPORTUNITIES = 2
 SCENARIOS = 3
 DELIVERY_OPPORTUNITIES = 6
+WARM_UP = 8
 
 
 @dataclass
@@ -93,6 +94,16 @@ def stack(
         workers.start()
         rest = opportunities[DELIVERY_OPPORTUNITIES:]
         try:
+            _warm_up(web, ids["integration"], opportunities[0])
+            wait_for(
+                lambda: (
+                    driver_run("tests.reliability.driver", env, "state")["deliveries"]
+                    == {"processed": WARM_UP}
+                ),
+                60,
+                "the warm-up deliveries processed",
+                every=0.5,
+            )
             yield Stack(
                 env=env,
                 lever=lever,
@@ -139,6 +150,21 @@ def post(port: int, path: str, body: bytes) -> Answer:
         )
     finally:
         conn.close()
+
+
+def _warm_up(web: Gunicorn, integration: str, opportunity_id: str) -> None:
+    """A first request costs each gunicorn process its lazy imports (the URL conf, DRF):
+    send some deliveries at once, so every process has answered one before a scenario times
+    its answers."""
+    bodies = [
+        json.dumps(make_delivery(opportunity_id=opportunity_id)).encode() for _ in range(WARM_UP)
+    ]
+    path = f"/webhooks/lever/{integration}/"
+    threads = [threading.Thread(target=post, args=(web.port, path, body)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
 
 
 class Sender:
