@@ -79,6 +79,7 @@ def bodies(draw: st.DrawFn) -> tuple[bytes, str]:
 @settings(
     max_examples=150,
     deadline=None,
+    database=None,  # no example database left in the checkout
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(body=bodies())
