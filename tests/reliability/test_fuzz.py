@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,9 +20,11 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from integrations.invites.services.emails import invitation_email_queue, invitation_email_send
 from integrations.lever.adapter import WebhookEvent
 from integrations.models import AtsIntegration, WebhookSubscription
 from karatlever.accounts.models import Group
+from karatlever.hiring.models import Candidacy
 from tests.factories import RoleFactory
 from tests.routes import all_routes, route_fill
 from tests.test_no_server_errors import _roles_codes, ids  # noqa: F401 - the route ids fixture
@@ -76,25 +80,35 @@ def bodies(draw: st.DrawFn) -> tuple[bytes, str]:
     return json.dumps(delivery).encode(), "application/json"
 
 
-@settings(
+FUZZ_SETTINGS = settings(
     max_examples=150,
     deadline=None,
     database=None,  # no example database left in the checkout
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    suppress_health_check=[HealthCheck.too_slow],
 )
-@given(body=bodies())
+
+
 def test_webhook_fuzz_never_a_5xx_and_never_a_row_for_a_rejected_request(
-    receiver: str, body: tuple[bytes, str]
+    receiver: str, figures: Callable[..., None]
 ) -> None:
-    client = Client(REMOTE_ADDR="10.9.8.7")
-    before = WebhookDelivery.objects.count()
-    response = client.post(receiver, data=body[0], content_type=body[1])
-    assert response.status_code < 500
-    stored = WebhookDelivery.objects.count() - before
-    if response.status_code != 200:
-        assert stored == 0, (response.status_code, response.content)
-    else:
-        assert stored <= 1
+    answers: Counter[int] = Counter()
+
+    @FUZZ_SETTINGS
+    @given(body=bodies())
+    def post_one(body: tuple[bytes, str]) -> None:
+        client = Client(REMOTE_ADDR="10.9.8.7")
+        before = WebhookDelivery.objects.count()
+        response = client.post(receiver, data=body[0], content_type=body[1])
+        answers[response.status_code] += 1
+        assert response.status_code < 500
+        stored = WebhookDelivery.objects.count() - before
+        if response.status_code != 200:
+            assert stored == 0, (response.status_code, response.content)
+        else:
+            assert stored <= 1
+
+    post_one()
+    figures(requests=sum(answers.values()), answers=dict(sorted(answers.items())))
 
 
 # --- tenant isolation, generated from the URL conf -------------------------------------------
@@ -113,17 +127,21 @@ def _object_routes() -> list[str]:
 def test_every_object_route_is_a_404_for_another_organizations_admin(
     outsider_client: Client,
     ids: dict[str, str],  # noqa: F811 - the imported fixture
+    figures: Callable[..., None],
 ) -> None:
     role_code = str(RoleFactory(group_id=AtsIntegration.objects.get().group_id).code)
     routes = _object_routes()
     assert len(routes) > 10
     failures = []
+    answers: Counter[int] = Counter()
     for route in routes:
         url = route_fill(route, _roles_codes(route, ids, role_code))
         for method in ("get", "post"):
             response = getattr(outsider_client, method)(url)
+            answers[response.status_code] += 1
             if response.status_code not in {404, 405}:
                 failures.append(f"{method.upper()} {url} → {response.status_code}")
+    figures(routes=len(routes), answers=dict(sorted(answers.items())))
     assert failures == []
 
 
@@ -133,10 +151,12 @@ CANARY_KEY = "lvr_CANARY_KEY_reliability_0123456789abcdef"
 CANARY_TOKEN = "sigtok_CANARY_TOKEN_reliability_0123456789ab"
 
 
-def test_secrets_canary_on_every_page_api_answer_and_log_line(
+def test_secrets_canary_on_every_page_api_answer_log_line_and_email(
     admin_client: Client,
     ids: dict[str, str],  # noqa: F811 - the imported fixture
     caplog: pytest.LogCaptureFixture,
+    mailoutbox: list[Any],
+    figures: Callable[..., None],
 ) -> None:
     integration = AtsIntegration.objects.get()
     integration.api_key, integration.api_key_last4 = CANARY_KEY, CANARY_KEY[-4:]
@@ -162,8 +182,17 @@ def test_secrets_canary_on_every_page_api_answer_and_log_line(
         for secret in (CANARY_KEY, CANARY_TOKEN):
             if secret.encode() in content or secret[4:20].encode() in content:
                 leaks.append(f"GET {url} shows {secret[:10]}…")
+    # An outgoing email of the same organization: the candidate's invitation.
+    candidacy = Candidacy.objects.get(code=ids["code"])
+    email = invitation_email_queue(candidacy=candidacy)
+    assert invitation_email_send(email_id=email.pk) == "sent"
+    sent = [str(m.message()) for m in mailoutbox]
     for secret in (CANARY_KEY, CANARY_TOKEN):
         if secret in caplog.text:
             leaks.append(f"a log line holds {secret[:10]}…")
+        if any(secret in text for text in sent):
+            leaks.append(f"an email holds {secret[:10]}…")
+    figures(routes_read=answered, log_records=len(caplog.records), emails=len(sent), leaks=leaks)
+    assert len(sent) == 1
     assert answered > 10
     assert leaks == []
