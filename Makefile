@@ -114,3 +114,10 @@ bench: venv wrk  ## run every bench/*.py (or BENCH=bench/x.py); fails if a targe
 
 clean-var:  ## delete local state (SQLite database, file broker, beat schedule; keeps keys)
 	rm -rf var/karatlever.sqlite3* var/broker var/cache var/ratelimit var/celerybeat-schedule*
+
+# The fault suite (tests/reliability; docs/operations.md, "The fault suite"): starts its own
+# PostgreSQL and Redis on free ports (never the shared ones), gunicorn, Celery workers and the
+# Lever sandbox, then stops, freezes and kills them; each scenario prints its [figures] line.
+.PHONY: test-reliability
+test-reliability: init-local  ## the fault suite: outages, kills, Lever faults, fuzzing (own PostgreSQL + Redis)
+	$(BIN)/python -m pytest -m reliability tests/reliability $(PYTEST_ARGS)
