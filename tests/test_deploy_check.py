@@ -165,7 +165,7 @@ def test_compose_health_checks_and_start_order() -> None:
 def test_the_image_runs_as_an_unprivileged_user() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
 
-    assert "\nFROM python:3.11-slim\n" in dockerfile
+    assert "\nFROM python:3.11.7-slim-bookworm\n" in dockerfile
     assert "\nUSER karat\n" in dockerfile
     assert "KARATLEVER_VAR_DIR=/app/var" in dockerfile
     assert ".env" in (ROOT / ".dockerignore").read_text().split()

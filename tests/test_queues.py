@@ -12,7 +12,7 @@ from django.conf import settings
 from integrations.models import AtsIntegration, PostingSyncRun
 from integrations.roles.services import sync
 from karatlever.celery import app
-from tests.brokers import broker
+from tests.brokers import QUEUE_NAMES, broker
 from tests.factories import IntegrationFactory
 from webhooks.models import WebhookDelivery
 from webhooks.services.enqueue import delivery_enqueue, pending
@@ -59,6 +59,11 @@ def test_a_webhook_is_processed_while_a_posting_sync_waits_on_the_background_que
     """The background queue holds a full posting sync that no worker takes (as if its worker
     were busy for minutes); a worker of the urgent queue still processes the webhook."""
     with broker("memory://") as celery_app:
+        # The in-memory transport is one per process: start from empty queues, whatever an
+        # earlier test published.
+        with celery_app.connection_for_write() as connection:
+            for name in QUEUE_NAMES:
+                connection.SimpleQueue(name).clear()
         integration: AtsIntegration = IntegrationFactory()
         run = sync.postings_sync_request(integration=integration, kind=PostingSyncRun.Kind.FULL)
         delivery = WebhookDelivery.objects.create(

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 
 class FeedbackSettingsForm(forms.Form):
     """Turn posting results as a Lever feedback form on or off."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The Settings page holds several sections' forms: their ids must differ.
+        kwargs.setdefault("auto_id", "feedback-form-%s")
+        super().__init__(*args, **kwargs)
 
     enabled = forms.BooleanField(
         label="Post results as a Lever feedback form",

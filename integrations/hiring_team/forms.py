@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 
 class HiringTeamSettingsForm(forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The Settings page holds several sections' forms: their ids must differ.
+        kwargs.setdefault("auto_id", "hiring-team-%s")
+        super().__init__(*args, **kwargs)
+
     role_followers_enabled = forms.BooleanField(
         label="Role followers follow the Lever hiring team",
         required=False,

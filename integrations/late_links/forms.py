@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 # Longer input is refused by the form; the URL's own rules (the adapter's codes: too long,
@@ -22,6 +24,11 @@ class LinkAttachForm(forms.Form):
 
 
 class LateLinkSettingsForm(forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The Settings page holds several sections' forms: their ids must differ.
+        kwargs.setdefault("auto_id", "late-links-%s")
+        super().__init__(*args, **kwargs)
+
     enabled = forms.BooleanField(
         label="Allow attaching a Lever link to an existing candidacy", required=False
     )

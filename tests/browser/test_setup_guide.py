@@ -14,6 +14,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from integrations.features import FEATURES
 from integrations.models import AtsIntegration, AuditEntry
 from karatlever.accounts.models import Group, User
 from tests.browser.conftest import LoginFunc, screenshot
@@ -118,7 +119,7 @@ def test_step_2_and_step_4_work_as_written(
     expect(basics).to_contain_text("Lever")
     expect(basics).to_contain_text(f"••••{LAST4}")
     features = page.get_by_role("region", name="Features")
-    expect(features.get_by_role("article")).to_have_count(6)
+    expect(features.get_by_role("article")).to_have_count(len(FEATURES))
     # Webhooks are Step 3 of the guide, not done here: the feature says so and where to fix it.
     auto = features.get_by_role("article", name="Auto state updating")
     expect(auto.locator(".badge").first).to_have_text("Needs attention")

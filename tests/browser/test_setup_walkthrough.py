@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from pytest_django import Settings
 
+from integrations.features import FEATURES
 from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer
 from integrations.models import AtsIntegration
 from integrations.tasks import api_key_validate
@@ -132,7 +133,8 @@ def test_steps_2_to_4_against_the_sandbox_as_the_demo_admin(
         expect(webhooks).to_contain_text(event)
     webhooks.get_by_role("button", name="Register webhooks in Lever").click()
     expect(page.locator(".messages")).to_contain_text("Webhooks registered")
-    expect(page.locator("#webhooks .badge-ok")).to_have_count(3)
+    # The guide's three events and Candidate Deleted (docs/deletions.md).
+    expect(page.locator("#webhooks .badge-ok")).to_have_count(4)
     _shot(page, "5-webhooks")
 
     # Step 4: Settings → ATS Integrations → Status.
@@ -156,6 +158,7 @@ def test_steps_2_to_4_against_the_sandbox_as_the_demo_admin(
     invite = page.get_by_role("article").filter(has_text="Invite candidates")
     expect(invite).to_contain_text("Candidate links of this region")
     expect(invite).to_contain_text("hire.sandbox.lever.co")
-    expect(page.get_by_role("region", name="Features").get_by_role("article")).to_have_count(6)
+    features = page.get_by_role("region", name="Features").get_by_role("article")
+    expect(features).to_have_count(len(FEATURES))
     assert DEMO_API_KEY not in page.content()
     _shot(page, "6-status")

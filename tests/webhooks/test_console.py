@@ -654,3 +654,15 @@ def test_register_stopped_midway_says_what_was_and_was_not_registered(
             "signature_token_last4", flat=True
         )
     )
+
+
+def test_settings_page_ids_are_unique_so_every_label_names_its_own_field(
+    admin_client: Client, webhook_integration: AtsIntegration
+) -> None:
+    url = reverse("integrations:settings", kwargs={"public_id": webhook_integration.public_id})
+
+    html = admin_client.get(url).content.decode()
+
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    assert repeated == []
