@@ -359,6 +359,8 @@ class OpportunityDetail:
     hired: bool = False
     # When it last entered its current stage, as the ATS says; None when the ATS doesn't say.
     stage_entered_at: datetime | None = None
+    # The ATS erased the candidate's personal data (Lever's ``isAnonymized``).
+    anonymized: bool = False
 
 
 @dataclass(frozen=True)

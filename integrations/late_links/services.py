@@ -70,6 +70,7 @@ class LateLinkCode:
     ALREADY_LINKED = "already_linked"
     OPPORTUNITY_LINKED = "opportunity_linked"
     NOT_LINKED = "not_linked"
+    ANONYMISED = "anonymised"
 
 
 class LateLinkError(ApplicationError):
@@ -170,6 +171,14 @@ def opportunity_link_preview(*, candidacy: Candidacy, url: str) -> InvitePreview
     if not preview.ok:
         error = LateLinkUnavailable if preview.code == InviteCode.ATS_UNAVAILABLE else LateLinkError
         raise error(preview.message, field="url", code=preview.code)
+    if preview.anonymized:
+        # Karat never writes to an anonymised opportunity (integrations/deletions/).
+        raise LateLinkError(
+            f"This {label} candidate was anonymised in {label}: Karat writes nothing to an "
+            "anonymised candidate, so it can't be linked.",
+            field="url",
+            code=LateLinkCode.ANONYMISED,
+        )
     if preview.existing_candidacy:
         other = (
             Candidacy.objects.select_related("group")

@@ -109,6 +109,7 @@ def _detail_of(
         version=opportunity.updated_at,
         hired=state.hired,
         stage_entered_at=_datetime_of(opportunity.stage_entered_at_ms),
+        anonymized=opportunity.is_anonymized,
     )
 
 

@@ -211,6 +211,8 @@ class InvitePreview:
     recent_candidacy: str = ""
     # The group of ``existing_candidacy`` when it is another group's (already_invited_elsewhere).
     existing_group: str = ""
+    # The ATS erased the candidate's personal data (attaching a link later refuses it).
+    anonymized: bool = False
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -452,6 +454,7 @@ def preview_of(
         existing_candidacy=str(existing.candidacy.code) if existing else "",
         recent_candidacy=str(recent.code) if recent else "",
         existing_group=existing.candidacy.group.name if existing and elsewhere else "",
+        anonymized=detail.anonymized,
     )
 
 

@@ -218,6 +218,26 @@ def test_an_opportunity_lever_does_not_know_is_refused(
     assert snapshot(candidacy) == before
 
 
+def test_an_opportunity_anonymised_in_lever_is_refused(
+    late_integration: AtsIntegration, lever: SandboxServer, invitable: list[str]
+) -> None:
+    """Karat never writes to an anonymised opportunity (docs/deletions.md): attaching one
+    would post the candidacy's milestones, with the candidate's name, to it."""
+    lever.anonymize(invitable[0])
+    candidacy = unlinked_candidacy(late_integration)
+    before = snapshot(candidacy)
+
+    with pytest.raises(LateLinkError) as caught:
+        opportunity_link_preview(candidacy=candidacy, url=url_of(invitable[0]))
+    assert caught.value.code == "anonymised"
+    with pytest.raises(LateLinkError):
+        opportunity_link_attach(candidacy=candidacy, url=url_of(invitable[0]), actor=None)
+
+    assert caught.value.field == "url"
+    assert snapshot(candidacy) == before
+    assert lever.notes(invitable[0]) == []
+
+
 def test_an_opportunity_linked_to_another_candidacy_is_refused(
     late_integration: AtsIntegration, invitable: list[str]
 ) -> None:
