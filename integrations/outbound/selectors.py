@@ -6,12 +6,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Case, Count, DateTimeField, F, Max, Min, Q, QuerySet, When
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    When,
+)
 from django.db.models.functions import TruncHour
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from integrations.models import AtsIntegration, OutboundSettings, OutboundUpdate
+from integrations.models import AtsIntegration, OpportunityLink, OutboundSettings, OutboundUpdate
 from karatlever.hiring.models import Candidacy
 
 Status = OutboundUpdate.Status
@@ -21,11 +33,16 @@ def outbound_update_list(
     *, integration: AtsIntegration, status: str = "", kind: str = "", milestone: str = ""
 ) -> QuerySet[OutboundUpdate]:
     """The integration's outbound updates, newest first, with their candidacy; each non-blank
-    filter (a value the caller validated) narrows the list."""
+    filter (a value the caller validated) narrows the list. Each row's ``linked`` says whether
+    its opportunity is still linked (one deleted, anonymised or detached is never written to
+    again, so it cannot be retried)."""
     updates = OutboundUpdate.objects.filter(integration=integration)
     filters = {"status": status, "kind": kind, "milestone": milestone}
     updates = updates.filter(**{name: value for name, value in filters.items() if value})
-    return updates.select_related("candidacy").order_by("-id")
+    linked = OpportunityLink.objects.filter(
+        integration_id=OuterRef("integration_id"), opportunity_id=OuterRef("opportunity_id")
+    )
+    return updates.annotate(linked=Exists(linked)).select_related("candidacy").order_by("-id")
 
 
 def outbound_update_get(*, integration: AtsIntegration, update_id: object) -> OutboundUpdate:

@@ -137,6 +137,12 @@ def update_retry(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> Htt
     )
     if actions.outbound_update_retry(update=update, actor=request.user):
         messages.success(request, f"Update #{update.pk} will be sent again shortly.")
+    elif not getattr(update, "linked", True):  # annotated by outbound_update_list
+        messages.warning(
+            request,
+            f"Update #{update.pk} can't be sent: its {integration.get_ats_display()} candidate "
+            "is no longer linked (deleted, anonymised or detached).",
+        )
     else:
         messages.warning(request, f"Update #{update.pk} is being sent or was already sent.")
     return HttpResponseRedirect(_activity_url(integration))

@@ -319,6 +319,28 @@ def test_retry_now_puts_a_dead_update_back_and_is_audited(
     assert entry.summary.endswith("(Cancelled)")  # the milestone's label, not its code
 
 
+def test_an_update_of_an_unlinked_opportunity_offers_no_retry_and_says_why(
+    admin_client: Client, integration: AtsIntegration, updates: list[OutboundUpdate]
+) -> None:
+    cancelled = updates[0]
+    OutboundUpdate.objects.filter(pk=cancelled.pk).update(
+        status=Status.CANCELLED, finished_at=timezone.now()
+    )
+    # Deleted in Lever (or detached): the link is gone, nothing is ever written to it again.
+    OpportunityLink.objects.filter(
+        integration=integration, opportunity_id=cancelled.opportunity_id
+    ).delete()
+
+    page = _activity(admin_client, integration)
+    response = admin_client.post(_url("retry", integration), {"update": cancelled.pk})
+
+    row = next(u for u in page.context["outbound_updates"] if u.pk == cancelled.pk)
+    assert row.linked is False
+    cancelled.refresh_from_db()
+    assert cancelled.status == Status.CANCELLED
+    assert "no longer linked" in _messages(response)[0]
+
+
 def test_give_up_cancels_a_waiting_update_and_is_audited(
     admin_client: Client, integration: AtsIntegration, updates: list[OutboundUpdate]
 ) -> None:
