@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Status = OutboundUpdate.Status
+Kind = OutboundUpdate.Kind
 
 # The start of ``OutboundUpdate.last_error`` on an update a detach cancelled: only those are
 # queued again when the same opportunity is attached again (an admin's "give up" is not).
@@ -346,7 +347,40 @@ def _milestones_queue(*, candidacy: Candidacy, link: OpportunityLink) -> tuple[i
             requeued += 1
         else:
             already += 1
+    _stale_tags_cancel(link=link)
     return queued, requeued, already
+
+
+STALE_TAG_REASON = "Not sent: the status tag of a later milestone is already on the opportunity"
+
+
+def _stale_tags_cancel(*, link: OpportunityLink) -> int:
+    """Cancel waiting status tags that would move the opportunity's status backwards.
+
+    A status tag replaces the previous Karat tag (docs/outbound.md: removeTags, then addTags). A milestone
+    the opportunity never had (e.g. reached while updates to Lever were off) is caught up
+    after later milestones whose tags are already there or queued ahead of it, so its tag
+    would replace a newer status with an older one: its note still goes, its tag does not.
+    Returns how many were cancelled."""
+    tags = list(
+        OutboundUpdate.objects.filter(
+            integration=link.integration, opportunity_id=link.opportunity_id, kind=Kind.TAG
+        )
+        .exclude(status=Status.CANCELLED)
+        .select_related("event")
+        .order_by("event__occurred_at", "event_id")
+    )
+    if not tags:
+        return 0
+    newest = tags[-1]
+    stale = [
+        tag.pk
+        for tag in tags[:-1]
+        if tag.status == Status.PENDING and tag.sequence > newest.sequence
+    ]
+    return OutboundUpdate.objects.filter(pk__in=stale, status=Status.PENDING).update(
+        status=Status.CANCELLED, finished_at=timezone.now(), last_error=STALE_TAG_REASON
+    )
 
 
 def _requeue(rows: list[OutboundUpdate], *, link: OpportunityLink) -> None:

@@ -386,6 +386,32 @@ def test_a_milestone_while_detached_is_posted_when_a_link_is_attached(
     assert len(note_texts(lever, invitable[0])) == 2
 
 
+def test_a_milestone_lever_never_had_leaves_the_newer_status_tag_in_place(
+    late_integration: AtsIntegration, lever: SandboxServer, invitable: list[str]
+) -> None:
+    candidacy = unlinked_candidacy(late_integration)  # invited … results ready
+    opportunity_link_attach(candidacy=candidacy, url=url_of(invitable[0]), actor=None)
+    drain_all(late_integration)
+    opportunity_link_detach(candidacy=candidacy, actor=None)
+    # "Invited" never reached Lever (as when updates to Lever were off at invite time).
+    OutboundUpdate.objects.filter(milestone="invited").delete()
+
+    again = opportunity_link_attach(candidacy=candidacy, url=url_of(invitable[0]), actor=None)
+    drain_all(late_integration)
+
+    assert again.queued == 1
+    invited_tag = OutboundUpdate.objects.get(milestone="invited", kind="tag")
+    assert invited_tag.status == Status.CANCELLED
+    assert invited_tag.last_error.startswith("Not sent: the status tag of a later milestone")
+    # Its note went; Lever's status tag is still the newer milestone's.
+    assert OutboundUpdate.objects.get(milestone="invited", kind="note").status == Status.SENT
+    newest = OutboundUpdate.objects.get(milestone="results_ready", kind="tag").payload
+    karat = [t for t in lever.opportunity(invitable[0])["tags"] if t.startswith("Karat:")]
+    assert len(karat) == 1
+    assert karat[0] != "Karat: Invited"
+    assert karat[0] in str(newest)
+
+
 def test_detaching_an_unlinked_candidacy_is_refused(late_integration: AtsIntegration) -> None:
     candidacy = unlinked_candidacy(late_integration, results=False)
 
