@@ -124,8 +124,11 @@ def test_no_one_second_window_exceeds_the_burst_nor_the_total_the_rate_allows(
     assert 0 < len(times) <= BURST + RATE * 2.5
 
 
-def _worker(spec: StoreSpec, start: float, seconds: float, out: Any) -> None:
-    out.put(grant_times(limiter(spec), seconds, start, work=0.02))
+def _worker(spec: StoreSpec, ready: Any, seconds: float, out: Any) -> None:
+    bucket = limiter(spec)
+    # Both start together however long spawning took (seconds on a busy machine).
+    ready.wait(timeout=60)
+    out.put(grant_times(bucket, seconds, time.time(), work=0.02))
 
 
 @pytest.mark.live  # real processes, on the real clock
@@ -134,8 +137,8 @@ def test_two_processes_sharing_one_bucket_stay_within_rate_and_burst_together(
 ) -> None:
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
-    start, seconds = time.time() + 1.5, 1.5  # spawn start-up happens before `start`
-    procs = [ctx.Process(target=_worker, args=(store_spec, start, seconds, out)) for _ in range(2)]
+    ready, seconds = ctx.Barrier(2), 1.5
+    procs = [ctx.Process(target=_worker, args=(store_spec, ready, seconds, out)) for _ in range(2)]
     for proc in procs:
         proc.start()
     results = [out.get(timeout=30) for _ in procs]
