@@ -152,24 +152,29 @@ def test_two_processes_sharing_one_bucket_stay_within_rate_and_burst_together(
     assert busiest_window(combined) <= BURST
 
 
-def _acquire_and_time(spec: StoreSpec, out: Any) -> None:
+def _acquire_and_time(spec: StoreSpec, ready: Any, go: Any, out: Any) -> None:
+    bucket = limiter(spec)
+    ready.set()
+    go.wait(timeout=60)
     started = time.monotonic()
-    limiter(spec).acquire(timeout=10)
+    bucket.acquire(timeout=10)
     out.put(time.monotonic() - started)
 
 
 @pytest.mark.live  # a real process, on the real clock
 def test_penalize_makes_another_process_wait(store_spec: StoreSpec) -> None:
-    limiter(store_spec).penalize(1.0)
     ctx = multiprocessing.get_context("spawn")
-    out = ctx.Queue()
-    proc = ctx.Process(target=_acquire_and_time, args=(store_spec, out))
+    out, ready, go = ctx.Queue(), ctx.Event(), ctx.Event()
+    proc = ctx.Process(target=_acquire_and_time, args=(store_spec, ready, go, out))
     proc.start()
+    # The penalty starts once the child is up, so a slow spawn cannot use it up.
+    assert ready.wait(timeout=60)
+    limiter(store_spec).penalize(1.0)
+    go.set()
     waited = out.get(timeout=30)
     proc.join(timeout=10)
 
-    # The child spends some of the second starting up; it must still wait out the rest.
-    assert waited >= 0.2
+    assert waited >= 0.5
     assert proc.exitcode == 0
 
 
