@@ -193,6 +193,8 @@ else:
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "filesystem://"
 BROKER_DIR = VAR_DIR / "broker"
+# The file broker only (Redis pushes): how often an idle worker looks for new tasks (s).
+CELERY_BROKER_POLLING_INTERVAL = env.float("CELERY_BROKER_POLLING_INTERVAL", default=0.1)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The folders are made by init_local and on first use (karatlever.celery.local_folders_ensure).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -202,6 +204,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # kombu's default is ./control (relative to the cwd): keep the exchange table under var/.
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
+        # kombu's documented virtual-transport option: seconds between the worker's polls of
+        # the queue folder when it is empty (kombu's default, 1 s, was most of the embedded
+        # default's p99; bench/embedded_latency.py). A poll is one directory listing.
+        "polling_interval": CELERY_BROKER_POLLING_INTERVAL,
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -296,6 +302,9 @@ LEVER_RATE_LIMIT_PER_SECOND = env.float("LEVER_RATE_LIMIT_PER_SECOND", default=8
 LEVER_RATE_LIMIT_BURST = env.int("LEVER_RATE_LIMIT_BURST", default=10)
 LEVER_CONNECT_TIMEOUT = env.float("LEVER_CONNECT_TIMEOUT", default=3.05)
 LEVER_READ_TIMEOUT = env.float("LEVER_READ_TIMEOUT", default=15.0)
+# Webhook re-reads may use at most this fraction of each key's rate (and burst), so a bulk
+# move in Lever never takes the budget that outbound writes need (integrations/lever/calls.py).
+LEVER_WEBHOOK_READ_SHARE = env.float("LEVER_WEBHOOK_READ_SHARE", default=0.5)
 # Local (cross-process) rate buckets when REDIS_URL is unset.
 LEVER_RATE_LIMIT_DIR = VAR_DIR / "ratelimit"
 
