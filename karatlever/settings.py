@@ -209,6 +209,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # default's p99; bench/embedded_latency.py). A poll is one directory listing.
         "polling_interval": CELERY_BROKER_POLLING_INTERVAL,
     }
+    # kombu's filesystem transport, publishing each message whole (karatlever/broker.py): a
+    # worker polling often must never read a half-written message.
+    CELERY_BROKER_TRANSPORT: str | None = "karatlever.broker:Transport"
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Longer than the longest countdown plus run time, so acks_late tasks are not redelivered
