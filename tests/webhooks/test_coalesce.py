@@ -6,6 +6,7 @@ Against the local Lever sandbox (its request log counts the reads Lever would se
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 import pytest
@@ -220,7 +221,8 @@ def test_webhook_reads_use_a_share_of_the_key_and_leave_the_rest_to_writes(
     account = ats.AtsAccount(
         integration_id=1,
         public_id="share-test",
-        api_key="k" * 32,
+        # A fresh key: on Redis, buckets outlive a test by a minute.
+        api_key=secrets.token_hex(16),
         region="us",
         acting_user_id="",
         rate_per_second=8.0,
@@ -238,7 +240,11 @@ def test_webhook_reads_use_a_share_of_the_key_and_leave_the_rest_to_writes(
 
     # then: a write on the same key still gets its tokens at once
     writes = rate_limiter_for(
-        account.api_key, rate=8.0, burst=10, redis_url=None, local_dir=tmp_path
+        account.api_key,
+        rate=8.0,
+        burst=10,
+        redis_url=settings.REDIS_URL or None,
+        local_dir=tmp_path,
     )
     for _ in range(5):
         writes.acquire(timeout=0)
@@ -249,7 +255,8 @@ def test_other_uses_take_the_whole_budget(settings: Any, tmp_path: Any) -> None:
     account = ats.AtsAccount(
         integration_id=1,
         public_id="share-test",
-        api_key="k" * 32,
+        # A fresh key: on Redis, buckets outlive a test by a minute.
+        api_key=secrets.token_hex(16),
         region="us",
         acting_user_id="",
         rate_per_second=8.0,
