@@ -105,6 +105,9 @@ class CallProfile:
     read_timeout: float
     # Longest wait for a token of the shared per-key rate bucket; None waits as long as needed.
     acquire_timeout: float | None
+    # A use that may spend only a share of the key's budget names it here ("" = the whole
+    # budget); integrations/lever/calls.py maps the name to its setting.
+    budget_share: str = ""
 
 
 # Background work: patient, with the client's backoff between retries.
@@ -117,6 +120,15 @@ INTERACTIVE = CallProfile(
 )
 # A key check: short reads so the whole check ends inside its task's soft time limit.
 KEY_CHECK = CallProfile(max_retries=1, connect_timeout=3.05, read_timeout=5.0, acquire_timeout=2.0)
+# Re-reading an opportunity for a webhook delivery: DELIVERY's patience, and at most
+# LEVER_WEBHOOK_READ_SHARE of the key's rate, so a bulk move in the ATS never starves writes.
+WEBHOOK_READ = CallProfile(
+    max_retries=1,
+    connect_timeout=3.05,
+    read_timeout=15.0,
+    acquire_timeout=60.0,
+    budget_share="webhook_reads",
+)
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,11 @@ else:
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "filesystem://"
 BROKER_DIR = VAR_DIR / "broker"
+# The file broker only (Redis pushes): how often an idle worker looks for new tasks (s).
+CELERY_BROKER_POLLING_INTERVAL = env.float("CELERY_BROKER_POLLING_INTERVAL", default=0.1)
+if CELERY_BROKER_POLLING_INTERVAL <= 0:
+    # 0 would make every idle worker list its folder in a busy loop.
+    raise ImproperlyConfigured("CELERY_BROKER_POLLING_INTERVAL must be more than 0 seconds.")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The folders are made by init_local and on first use (karatlever.celery.local_folders_ensure).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -202,7 +207,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # kombu's default is ./control (relative to the cwd): keep the exchange table under var/.
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
+        # kombu's documented virtual-transport option: seconds between the worker's polls of
+        # the queue folder when it is empty (kombu's default, 1 s, was most of the embedded
+        # default's p99; bench/embedded_latency.py). A poll is one directory listing.
+        "polling_interval": CELERY_BROKER_POLLING_INTERVAL,
     }
+    # kombu's filesystem transport, publishing each message whole (karatlever/broker.py): a
+    # worker polling often must never read a half-written message.
+    CELERY_BROKER_TRANSPORT: str | None = "karatlever.broker:Transport"
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Longer than the longest countdown plus run time, so acks_late tasks are not redelivered
@@ -296,6 +308,11 @@ LEVER_RATE_LIMIT_PER_SECOND = env.float("LEVER_RATE_LIMIT_PER_SECOND", default=8
 LEVER_RATE_LIMIT_BURST = env.int("LEVER_RATE_LIMIT_BURST", default=10)
 LEVER_CONNECT_TIMEOUT = env.float("LEVER_CONNECT_TIMEOUT", default=3.05)
 LEVER_READ_TIMEOUT = env.float("LEVER_READ_TIMEOUT", default=15.0)
+# Webhook re-reads may use at most this fraction of each key's rate (and burst), so a bulk
+# move in Lever never takes the budget that outbound writes need (integrations/lever/calls.py).
+LEVER_WEBHOOK_READ_SHARE = env.float("LEVER_WEBHOOK_READ_SHARE", default=0.5)
+if not 0 < LEVER_WEBHOOK_READ_SHARE <= 1:
+    raise ImproperlyConfigured("LEVER_WEBHOOK_READ_SHARE must be more than 0 and at most 1.")
 # Local (cross-process) rate buckets when REDIS_URL is unset.
 LEVER_RATE_LIMIT_DIR = VAR_DIR / "ratelimit"
 

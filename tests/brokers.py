@@ -26,6 +26,13 @@ def use_broker(url: str, transport_options: dict[str, Any] | None = None) -> Non
     # Item assignment is what Celery's attribute assignment does; the stubs make `broker_url` a
     # read-only property.
     conf["broker_url"], conf["broker_transport_options"] = url, transport_options or {}
+    # The embedded default's transport class (settings.CELERY_BROKER_TRANSPORT) serves only the
+    # file broker: any other URL gets the transport its scheme names.
+    conf["broker_transport"] = (
+        getattr(settings, "CELERY_BROKER_TRANSPORT", None)
+        if url.startswith("filesystem://")
+        else None
+    )
     # Celery's own reset (Celery._after_fork); celery-types doesn't declare these private caches.
     celery_app._pool = None  # type: ignore[attr-defined]
     celery_app.amqp._producer_pool = None  # type: ignore[attr-defined]

@@ -311,3 +311,21 @@ def test_every_environment_variable_is_in_the_configuration_doc_and_env_example(
 
     assert names - listed == set(), ".env.example is missing these"
     assert names - in_table == set(), "docs/configuration.md's table is missing these"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("LEVER_WEBHOOK_READ_SHARE", "0", "LEVER_WEBHOOK_READ_SHARE must be more than 0"),
+        ("LEVER_WEBHOOK_READ_SHARE", "1.5", "LEVER_WEBHOOK_READ_SHARE must be more than 0"),
+        ("CELERY_BROKER_POLLING_INTERVAL", "0", "CELERY_BROKER_POLLING_INTERVAL must be more"),
+    ],
+)
+def test_a_read_share_or_polling_interval_out_of_range_is_refused_at_start(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
+    result = run_python(tmp_path, "-c", _IMPORT_ONLY, **{name: value})
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr

@@ -35,13 +35,15 @@ from integrations.lever.errors import (
     LeverServerError,
     LeverTransientError,
 )
-from integrations.lever.ratelimit import rate_limiter_for
+from integrations.lever.ratelimit import rate_limiter_for, rate_limiter_share
 
 logger = logging.getLogger(__name__)
 
 # Bad gateway, gateway timeout: a proxy answered because Lever did not (in time). Unlike a 503
 # (Lever turned the request away) or a 500 (Lever answered an error), the write may still land.
 GATEWAY_GAVE_UP = frozenset({502, 504})
+# A CallProfile's budget_share name -> the setting holding its fraction of the key's rate.
+BUDGET_SHARE_SETTINGS = {"webhook_reads": "LEVER_WEBHOOK_READ_SHARE"}
 
 
 def client_for(account: AtsAccount, profile: CallProfile) -> LeverClient:
@@ -53,6 +55,12 @@ def client_for(account: AtsAccount, profile: CallProfile) -> LeverClient:
         redis_url=settings.REDIS_URL or None,
         local_dir=settings.LEVER_RATE_LIMIT_DIR,
     )
+    if profile.budget_share:
+        limiter = rate_limiter_share(
+            limiter,
+            name=profile.budget_share,
+            fraction=getattr(settings, BUDGET_SHARE_SETTINGS[profile.budget_share]),
+        )
     return LeverClient(
         api_key=account.api_key,
         base_url=base_url_for_region(account.region, override=settings.LEVER_API_BASE_URL or None),

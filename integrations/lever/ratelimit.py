@@ -348,3 +348,59 @@ def _redis_client(url: str, socket_timeout: float) -> redis.Redis:
             )
             _redis_clients[url] = client
         return client
+
+
+# --- shares of a key's budget (appended; the bucket algorithm above is unchanged) -------------
+
+
+class ShareLimitedRateLimiter(RateLimiter):
+    """A key's limiter for one kind of use that may spend only a share of the key's budget.
+
+    Each acquire first takes a token from the share's own bucket (``share``: the same store,
+    bucket ``<key bucket>:<name>``, a fraction of the key's rate and burst), then one from the
+    key's bucket as every other caller does. So this kind of use never exceeds its share,
+    however many of its requests wait, and the rest of the key's budget stays for the others
+    (webhook re-reads under a bulk move in Lever leave outbound writes their part). A 429
+    still penalises the key's bucket (``penalize`` is the key's): Lever limits the key.
+    """
+
+    def __init__(self, *args: object, share: RateLimiter, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.share = share
+
+    def acquire(self, timeout: float | None = None) -> None:
+        """Block until both the share and the key grant a token (``timeout`` covers both).
+
+        Raises ``LeverRateLimited`` as ``RateLimiter.acquire`` does. A share token taken when
+        the key's bucket then times out is spent: it only delays this kind of use a little.
+        """
+        started = self._clock()
+        self.share.acquire(timeout)
+        remaining = None if timeout is None else max(0.0, timeout - (self._clock() - started))
+        super().acquire(remaining)
+
+
+def rate_limiter_share(limiter: RateLimiter, *, name: str, fraction: float) -> RateLimiter:
+    """``limiter`` for a use that may spend at most ``fraction`` (0 < fraction ≤ 1) of its
+    rate and burst (at least one token of burst). 1 returns ``limiter`` itself."""
+    if not 0 < fraction <= 1:
+        raise ValueError("a share is a fraction in (0, 1]")
+    if fraction == 1:
+        return limiter
+    share = RateLimiter(
+        limiter.store,
+        f"{limiter.bucket}:{name}",
+        rate=limiter.rate * fraction,
+        burst=max(1, int(limiter.burst * fraction)),
+        sleep=limiter._sleep,
+        clock=limiter._clock,
+    )
+    return ShareLimitedRateLimiter(
+        limiter.store,
+        limiter.bucket,
+        rate=limiter.rate,
+        burst=limiter.burst,
+        sleep=limiter._sleep,
+        clock=limiter._clock,
+        share=share,
+    )

@@ -98,7 +98,7 @@ def _opportunity_change(delivery: WebhookDelivery) -> _Plan:
     adapter = ats.adapter_for(integration.ats, ats.Opportunities)
     try:
         current = adapter.opportunity_state(
-            ats.account_for(integration), delivery.opportunity_id, profile=ats.DELIVERY
+            ats.account_for(integration), delivery.opportunity_id, profile=ats.WEBHOOK_READ
         )
     except ats.AtsRecordNotFound:
         return _Plan(ignore_reason=f"Opportunity not found in {adapter.label} (deleted?)")
@@ -179,6 +179,8 @@ def _delivery_process_claimed(delivery: WebhookDelivery, attempt: int) -> str | 
     """``delivery_process`` once the row is claimed (attempt number ``attempt``)."""
     delivery_id = delivery.pk
     integration = delivery.integration
+    # Other deliveries for the same opportunity answered by this one's read: (id, attempt).
+    coalesced: list[tuple[int, int]] = []
     # Every event the adapter acts on names an opportunity that changed.
     supported = delivery.event in _supported_events(integration)
     try:
@@ -199,6 +201,9 @@ def _delivery_process_claimed(delivery: WebhookDelivery, attempt: int) -> str | 
         elif not integration.enabled:
             plan = _Plan(ignore_reason="Integration disabled")
         else:
+            # Claimed before the read, so the one read is at least as new as every delivery
+            # it answers for.
+            coalesced = _coalesced_claim(delivery)
             plan = _opportunity_change(delivery)
         with transaction.atomic():
             if plan.done:
@@ -209,18 +214,28 @@ def _delivery_process_claimed(delivery: WebhookDelivery, attempt: int) -> str | 
                 status, outcome = Status.PROCESSED, _describe(plan.apply())
             if not _finish(delivery_id, attempt, status=status, outcome=outcome):
                 raise _ClaimLost
+            for other_id, other_attempt in coalesced:
+                _finish(
+                    other_id,
+                    other_attempt,
+                    status=status,
+                    outcome=f"Coalesced into delivery {delivery_id}'s read: {outcome}",
+                )
     except _ClaimLost:
         logger.warning("webhook delivery %s was re-claimed; dropping this attempt", delivery_id)
+        _coalesced_each(coalesced, _release)
         return None
     except SoftTimeLimitExceeded:
         # Not a failure of the delivery: free the claim at once (instead of waiting for the
         # sweeper's stale-claim timeout) and let the task stop. The attempt stays counted, so
         # a delivery that always overruns still ends dead instead of looping.
         _release(delivery_id, attempt)
+        _coalesced_each(coalesced, _release)
         raise
     except ats.AtsKeyError as exc:
         # The key is the integration's problem: an admin must fix it in Settings.
         _finish(delivery_id, attempt, status=Status.FAILED, error=exc.message)
+        _coalesced_each(coalesced, partial(_finish, status=Status.FAILED, error=exc.message))
         integration_failure_record(
             integration_id=integration.pk, context="Processing a webhook", error=exc
         )
@@ -228,21 +243,27 @@ def _delivery_process_claimed(delivery: WebhookDelivery, attempt: int) -> str | 
     except ats.AtsRecordError as exc:
         # One hidden (confidential) or gone opportunity: this delivery ends, nothing else.
         _finish(delivery_id, attempt, status=Status.FAILED, error=exc.message)
+        _coalesced_each(coalesced, partial(_finish, status=Status.FAILED, error=exc.message))
         return Status.FAILED
     except ats.AtsUnavailable as exc:
-        return _retry_later(delivery_id, attempt, error=exc.message, retry_after=exc.retry_after)
+        retry = partial(_retry_later, error=exc.message, retry_after=exc.retry_after)
+        _coalesced_each(coalesced, retry)
+        return retry(delivery_id, attempt)
     except ats.AtsError as exc:
         # The ATS refused the request itself: the same request would fail the same way.
         _finish(delivery_id, attempt, status=Status.FAILED, error=exc.message)
+        _coalesced_each(coalesced, partial(_finish, status=Status.FAILED, error=exc.message))
         return Status.FAILED
     except Exception as exc:  # a bug or a database hiccup: retry, then dead-letter
         # The message may carry SQL and its parameters: the log gets it, admins only the class.
         logger.exception("webhook delivery %s failed unexpectedly", delivery_id)
-        return _retry_later(
-            delivery_id,
-            attempt,
+        retry = partial(
+            _retry_later,
             error=f"Unexpected error ({type(exc).__name__}); details are in the worker log.",
         )
+        _coalesced_each(coalesced, retry)
+        return retry(delivery_id, attempt)
+    _coalesced_count(coalesced, status)
     if status == Status.PROCESSED:
         integration_success_record(integration_id=integration.pk)
     logger.info("webhook delivery %s %s: %s", delivery_id, status, outcome)
@@ -351,6 +372,55 @@ def delivery_replay(*, delivery: WebhookDelivery, actor: User | None = None) -> 
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+# At most this many waiting deliveries ride on one read (a bounded finish transaction).
+COALESCE_MAX = 100
+
+
+def _coalesced_claim(delivery: WebhookDelivery) -> list[tuple[int, int]]:
+    """Claim the other deliveries for the same opportunity that are waiting now (received,
+    or retry and due) and that a re-read answers: [(delivery id, attempt)].
+
+    Every supported event but the deletion one only means "this opportunity changed", and
+    the current state read after all of them arrived is what each would apply (the latest
+    state wins), so one Lever read serves them all. Each row is claimed with the same
+    conditional UPDATE as ``_claim``, so a delivery is still processed exactly once: a row
+    another worker holds is simply not taken, and the task that was to process a row taken
+    here finds nothing to claim.
+    """
+    integration = delivery.integration
+    events = _supported_events(integration) - {deletion_event(integration)}
+    now = timezone.now()
+    waiting = (
+        WebhookDelivery.objects.filter(
+            integration=integration,
+            opportunity_id=delivery.opportunity_id,
+            event__in=events,
+            status__in=WebhookDelivery.CLAIMABLE,
+        )
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .exclude(pk=delivery.pk)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:COALESCE_MAX]
+    )
+    claimed = []
+    for other_id in list(waiting):
+        attempt = _claim(other_id)
+        if attempt is not None:
+            claimed.append((other_id, attempt))
+    return claimed
+
+
+def _coalesced_each(coalesced: list[tuple[int, int]], end: Callable[..., object]) -> None:
+    """End every coalesced delivery's attempt the way the read's own delivery ended."""
+    for other_id, other_attempt in coalesced:
+        end(other_id, other_attempt)
+
+
+def _coalesced_count(coalesced: list[tuple[int, int]], status: str) -> None:
+    for _ in coalesced:
+        metrics.webhook_deliveries_processed.labels(status).inc()
 
 
 def _claim(delivery_id: int) -> int | None:

@@ -71,6 +71,7 @@ class Control:
             ("POST", "/candidates/{id}/snooze", self.form_snooze),
             ("POST", "/candidates/{id}/delete", self.form_delete),
             ("POST", "/candidates/{id}/anonymize", self.form_anonymize),
+            ("POST", "/candidates/bulk-move", self.form_bulk_move),
             ("GET", "/settings/integrations", self.keys_page),
             ("POST", "/settings/integrations/keys", self.form_key_create),
             ("POST", "/settings/integrations/keys/{id}/revoke", self.form_key_revoke),
@@ -317,7 +318,52 @@ class Control:
             "<table><tr><th>Candidate</th><th>Posting</th><th>Stage</th><th>State</th>"
             "<th>Lever URL</th><th>Actions</th></tr>" + "".join(rows) + "</table>"
         )
+        body += self._bulk_move_form(names)
         return Response.html(self._layout("Candidates", body, req.arg("msg")))
+
+    # A bulk move as a recruiter does it in Lever: many candidates at once, each firing its own
+    # deliveries (a stage change, then an archive change when a reason is picked), so several
+    # deliveries for one opportunity wait together and Karat's reads are coalesced.
+    BULK_MOVE_MAX = 500
+
+    def _bulk_move_form(self, names: dict[str, str]) -> str:
+        stages = "".join(
+            f"<option value='{e(sid)}'>{e(text)}</option>" for sid, text in names.items()
+        )
+        reasons = "".join(
+            f"<option value='{e(r['id'])}'>{e(r['text'])} ({e(r['type'])})</option>"
+            for r in self.sb.archive_reasons()
+            if r["status"] == "active"
+        )
+        inner = (
+            f"<input name='count' type='number' min='1' max='{self.BULK_MOVE_MAX}' value='50'> "
+            f"candidates (active, newest first) to <select name='stage'>{stages}</select>, then "
+            f"<select name='reason'><option value=''>keep active</option>{reasons}</select> "
+        )
+        return "<h2>Bulk move</h2>" + self._form(
+            "/candidates/bulk-move", inner, "Bulk move", back="/candidates"
+        )
+
+    def form_bulk_move(self, req: Request) -> Response:
+        """Move ``count`` active candidates to ``stage`` (then archive them with ``reason``)."""
+        try:
+            count = int(self._field(req, "count"))
+        except ValueError:
+            count = 0
+        if not 1 <= count <= self.BULK_MOVE_MAX:
+            return Response.redirect(
+                "/candidates?msg=" + quote(f"Count must be 1 to {self.BULK_MOVE_MAX}")
+            )
+        stage, reason = self._field(req, "stage"), self._field(req, "reason")
+        docs = sorted(
+            (d for d in self.sb.opportunities() if not d["archived"]),
+            key=lambda d: (-d["createdAt"], d["id"]),
+        )[:count]
+        for doc in docs:
+            self.sb.move_stage(doc["id"], stage, count=False)
+            if reason:
+                self.sb.set_archived(doc["id"], reason, count=False)
+        return Response.redirect("/candidates?msg=" + quote(f"{len(docs)} candidates moved"))
 
     def candidate(self, req: Request) -> Response:
         doc = self.sb.opportunity(req.params["id"])

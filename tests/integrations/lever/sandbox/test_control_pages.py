@@ -234,3 +234,42 @@ def test_deliveries_page_shows_each_failed_attempt(
     assert "#1" in html
     assert "HTTP 500" in html
     assert "#2" in html
+
+
+def test_bulk_move_moves_and_archives_that_many_active_candidates_firing_their_webhooks(
+    browser: SandboxSession, sandbox: SandboxServer
+) -> None:
+    # given: the candidates page's bulk move, 3 candidates to offer, then archived
+    active_before = [o["id"] for o in sandbox.sandbox.opportunities() if not o["archived"]]
+
+    moved = _post(
+        browser,
+        "/candidates",
+        "/candidates/bulk-move",
+        count="3",
+        stage="offer",
+        reason=REJECT_REASON["id"],
+    )
+
+    # then: three of them are at offer and archived, the rest are untouched
+    assert moved.history[0].status_code == 303
+    assert "3 candidates moved" in moved.text
+    changed = [
+        o
+        for o in sandbox.sandbox.opportunities()
+        if o["id"] in active_before and o["archived"] is not None
+    ]
+    assert len(changed) == 3
+    assert {o["stage"] for o in changed} == {"offer"}
+
+
+@pytest.mark.parametrize("count", ["0", "501", "many"])
+def test_bulk_move_with_a_bad_count_changes_nothing(
+    browser: SandboxSession, sandbox: SandboxServer, count: str
+) -> None:
+    before = [(o["id"], o["stage"], o["archived"]) for o in sandbox.sandbox.opportunities()]
+
+    answer = _post(browser, "/candidates", "/candidates/bulk-move", count=count, stage="offer")
+
+    assert "Count must be 1 to 500" in answer.text
+    assert [(o["id"], o["stage"], o["archived"]) for o in sandbox.sandbox.opportunities()] == before
