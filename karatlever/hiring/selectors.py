@@ -148,11 +148,16 @@ def candidacy_event_list(*, candidacy: Candidacy) -> QuerySet[CandidacyEvent]:
 # --- role followers ---------------------------------------------------------------------------
 
 
-def role_list_with_followers(*, group: Group) -> QuerySet[Role]:
+def role_list_with_followers(*, group: Group, search: str = "") -> QuerySet[Role]:
     """``role_list_with_counts`` with each role's followers prefetched (``role.followers
-    .all()``: Karat users first, then people not in Karat). Two queries in all."""
+    .all()``: Karat users first, then people not in Karat). Two queries in all. ``search``
+    narrows to titles or requisition codes containing it (case-insensitive)."""
     followers = RoleFollower.objects.select_related("user").order_by("name", "email")
-    return role_list_with_counts(group=group).prefetch_related(
+    roles = role_list_with_counts(group=group)
+    search = search.strip()
+    if search:
+        roles = roles.filter(Q(title__icontains=search) | Q(requisition_code__icontains=search))
+    return roles.order_by("-active", "title", "id").prefetch_related(
         Prefetch("followers", queryset=followers)
     )
 
