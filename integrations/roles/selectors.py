@@ -336,3 +336,55 @@ def role_list_links(group: Group, is_admin: bool) -> list[tuple[str, str]]:
         )
         for integration in AtsIntegration.objects.filter(group=group).order_by("ats")
     ]
+
+
+# --- posting pickers (search as you type) ----------------------------------------------------
+
+POSTING_MATCHES_MAX = 20
+
+
+def _summaries(postings: QuerySet[AtsPosting]) -> list[PostingSummary]:
+    """``postings`` (ordered, maybe sliced) as summaries. One query."""
+    return [
+        PostingSummary(
+            posting_id=posting_id, title=title, state=state, team=team, location=location
+        )
+        for posting_id, title, state, team, location in postings.values_list(
+            "posting_id", "title", "state", "team", "location"
+        )
+    ]
+
+
+def posting_search(
+    *, integration: AtsIntegration, query: str, limit: int = POSTING_MATCHES_MAX
+) -> list[PostingSummary]:
+    """At most ``limit`` current postings whose title, team, location or id contains
+    ``query`` (case-insensitive), by title: a picker's matches, so a page never lists 5,000
+    postings. An empty query gives the first ``limit`` by title. One query."""
+    postings = AtsPosting.objects.filter(integration=integration, removed_at__isnull=True)
+    query = query.strip()[:100]
+    if query:
+        postings = postings.filter(
+            Q(title__icontains=query)
+            | Q(team__icontains=query)
+            | Q(location__icontains=query)
+            | Q(posting_id__iexact=query)
+        )
+    return _summaries(postings.order_by("title", "posting_id")[:limit])
+
+
+def posting_summaries_get(
+    *, integration: AtsIntegration, posting_ids: Iterable[str]
+) -> list[PostingSummary]:
+    """The integration's postings among ``posting_ids`` (removed ones too: a saved choice
+    still needs its label), by title; unknown ids are left out. One query."""
+    wanted = [p for p in posting_ids if p]
+    if not wanted:
+        return []
+    postings = AtsPosting.objects.filter(integration=integration, posting_id__in=wanted)
+    return _summaries(postings.order_by("title", "posting_id"))
+
+
+def posting_any_synced(*, integration: AtsIntegration) -> bool:
+    """Whether the roles page's sync has stored any posting yet. One query."""
+    return AtsPosting.objects.filter(integration=integration).exists()
