@@ -78,7 +78,8 @@ def test_the_posting_filter_searches_instead_of_listing_every_posting(
 
     chosen = page[page.index('id="posting-chosen"') :]
     chosen = chosen[: chosen.index("</div>")]
-    assert 'value="post-00299"' in chosen and "checked" in chosen  # the chosen one is kept
+    assert 'value="post-00299"' in chosen  # the chosen one is kept
+    assert "checked" in chosen
     assert page.count('name="posting_ids"') == 1 + 20  # chosen + the first 20 matches
     assert "type more to narrow" in page
     hint = page[page.index('id="posting-help"') :]
