@@ -26,7 +26,8 @@ from karatlever.hiring.models import Candidacy, Role
 # invite), in the integration's group: never those of its role's other postings. Candidacies
 # invited before Karat remembered the posting have none, and count for no posting.
 
-POSTINGS_PER_PAGE = 50
+# 25 rows of postings with their actions: about 80 kB, under the pages' ~100 kB bound.
+POSTINGS_PER_PAGE = 25
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,11 @@ class RolesPage:
     states: Sequence[tuple[str, str]]
     active_roles: list[Role]
 
+    @property
+    def role_select(self) -> bool:
+        """Few enough active roles for a drop-down in each row (else a search)."""
+        return len(self.active_roles) <= ROLE_SELECT_MAX
+
 
 @dataclass(frozen=True)
 class RolesRow:
@@ -170,6 +176,11 @@ class RolesRow:
     unmatched_open: int
     unmapped_roles: list[Role]
     active_roles: list[Role]
+
+    @property
+    def role_select(self) -> bool:
+        """Few enough active roles for a drop-down in each row (else a search)."""
+        return len(self.active_roles) <= ROLE_SELECT_MAX
 
 
 def _counts(integration: AtsIntegration, open_states: Iterable[str]) -> dict[str, int]:
@@ -388,3 +399,31 @@ def posting_summaries_get(
 def posting_any_synced(*, integration: AtsIntegration) -> bool:
     """Whether the roles page's sync has stored any posting yet. One query."""
     return AtsPosting.objects.filter(integration=integration).exists()
+
+
+# --- the role picker of a posting's row (search as you type) ---------------------------------
+
+# Up to this many active roles, each row offers them all in a drop-down; beyond, a search.
+ROLE_SELECT_MAX = 50
+ROLE_MATCHES_MAX = 20
+
+
+def role_choice_search(
+    *, integration: AtsIntegration, query: str, limit: int = ROLE_MATCHES_MAX
+) -> list[Role]:
+    """At most ``limit`` active roles of the integration's group whose title or requisition
+    code contains ``query`` (case-insensitive), by title; the first ones when it is empty.
+    One query."""
+    roles = Role.objects.filter(group_id=integration.group_id, active=True)
+    query = query.strip()[:100]
+    if query:
+        roles = roles.filter(Q(title__icontains=query) | Q(requisition_code__icontains=query))
+    return list(roles.order_by("title", "pk")[:limit])
+
+
+def posting_get(*, integration: AtsIntegration, posting_id: str) -> AtsPosting:
+    """One current posting of the integration; Http404 otherwise (another integration's
+    too). One query."""
+    return get_object_or_404(
+        AtsPosting, integration=integration, removed_at__isnull=True, posting_id=posting_id
+    )
