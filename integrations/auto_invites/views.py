@@ -25,10 +25,13 @@ from integrations.invites.services.preview import InviteInputError
 from integrations.models import AtsIntegration, AutoInviteRule
 from integrations.roles.selectors import (
     POSTING_MATCHES_MAX,
+    ROLE_MATCHES_MAX,
+    ROLE_SELECT_MAX,
     PostingSummary,
     posting_any_synced,
     posting_search,
     posting_summaries_get,
+    role_choice_search,
 )
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
@@ -195,6 +198,27 @@ def edit(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRespons
         # The ATS could not say: the saved choice stays as it is, by id.
         chosen = [(p, p) for p in rule.posting_ids]
     roles = Role.objects.filter(group=integration.group, active=True)
+    # Beyond ROLE_SELECT_MAX active roles, the fallback role is a search too: the chosen one
+    # and at most ROLE_MATCHES_MAX matches of ?role_q= (the form validates any active role).
+    role_query = str(
+        (request.POST if request.method == "POST" else request.GET).get("role_q") or ""
+    )[:100]
+    role_matches: list[Role] | None = None
+    if roles[ROLE_SELECT_MAX : ROLE_SELECT_MAX + 1].exists():
+        chosen_code = (request.POST.get("role") if request.method == "POST" else None) or (
+            str(rule.role.code) if rule.role else ""
+        )
+        try:
+            # Untrusted (a posted form): not a role code is no role, never a 500.
+            chosen_role = [*roles.filter(code=uuid.UUID(str(chosen_code)))] if chosen_code else []
+        except ValueError:
+            chosen_role = []
+        role_matches = chosen_role
+        role_matches += [
+            r
+            for r in role_choice_search(integration=integration, query=role_query)
+            if r not in role_matches
+        ]
     initial = {
         "enabled": rule.enabled,
         "stage_id": rule.stage_id,
@@ -277,5 +301,8 @@ def edit(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRespons
             "posting_chosen": chosen,
             "posting_matches": matches,
             "posting_query": posting_query,
+            "role_matches": role_matches,
+            "role_query": role_query,
+            "role_matches_max": ROLE_MATCHES_MAX,
         },
     )

@@ -340,3 +340,25 @@ def test_a_hired_candidate_in_the_stage_is_skipped_as_hired_not_just_archived(
     assert messages[hired] == "Automatic invite: Hired in Lever"
     assert messages[archived] == "Automatic invite: Archived"
     assert not Candidacy.objects.exists()
+
+
+def test_with_many_roles_the_fallback_role_is_a_search(
+    admin_client: Client, lever_integration: AtsIntegration
+) -> None:
+    from integrations.roles.selectors import ROLE_SELECT_MAX
+    from tests.factories import RoleFactory
+
+    for i in range(ROLE_SELECT_MAX + 5):
+        RoleFactory(group=lever_integration.group, title=f"Analyst {i:03d}", requisition_code="")
+    admin_client.get(page_url(lever_integration))  # the page creates the (empty) rule
+
+    found = admin_client.post(
+        page_url(lever_integration), {"role_q": "analyst 05", "find_postings": "1"}
+    ).content.decode()
+    forged = admin_client.post(page_url(lever_integration), {"role": "not-a-code"})
+
+    assert 'name="role_q"' in found
+    assert found.count('type="radio" name="role"') == 1 + 5  # no fallback + 050…054
+    assert forged.status_code == 200
+    assert "is not a valid UUID." in forged.content.decode()
+    assert AutoInviteRule.objects.get().role is None
