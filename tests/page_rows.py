@@ -1,10 +1,8 @@
-"""Rows for the page-size tests and bench/pages.py: ``n`` of everything the console lists
-(postings, Karat roles, candidacies, webhook deliveries, integrations), bulk-inserted so 10,000
-take seconds. Names are made up and plain ASCII."""
+"""Rows for the page-size tests and bench/pages.py: postings, Karat roles, candidacies,
+webhook deliveries and groups with an integration, bulk-inserted so 100,000 take seconds.
+Names are made up and plain ASCII; numbers run on from ``start`` so a second call adds rows."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from integrations.models import AtsIntegration, AtsPosting
 from karatlever.accounts.models import Group
@@ -14,26 +12,25 @@ from webhooks.models import WebhookDelivery
 BATCH = 1000
 
 
-@dataclass(frozen=True)
-class Seeded:
-    integration: AtsIntegration
-    n: int
-
-
 def seed_rows(
-    *, integration: AtsIntegration, n: int, start: int = 0, integrations: bool = False
-) -> Seeded:
-    """``n`` postings (a quarter mapped to nothing, the sync's shape), ``n`` roles in the
-    integration's group, ``n`` candidacies (their names searchable), ``n`` webhook deliveries
-    and (``integrations``) ``n`` more groups each with an integration, all in ``integration``'s
-    organization.
-    ``start`` numbers them on from an earlier call."""
-    numbers = range(start, start + n)
+    *,
+    integration: AtsIntegration,
+    start: int = 0,
+    postings: int = 0,
+    roles: int = 0,
+    candidacies: int = 0,
+    deliveries: int = 0,
+    integrations: int = 0,
+) -> None:
+    """Rows numbered ``start``…: ``postings`` postings of ``integration`` (none mapped),
+    ``roles`` roles in its group, ``candidacies`` candidacies of those roles (names
+    ``Candidate 00042 Example``), ``deliveries`` processed webhook deliveries, and
+    ``integrations`` more groups each with an integration, in its organization."""
     group = integration.group
-    roles = Role.objects.bulk_create(
+    new_roles = Role.objects.bulk_create(
         (
             Role(group=group, title=f"Role {i:05d} engineer", requisition_code=f"REQ-{i:05d}")
-            for i in numbers
+            for i in range(start, start + roles)
         ),
         batch_size=BATCH,
     )
@@ -49,19 +46,20 @@ def seed_rows(
                 state="published",
                 requisition_codes=[f"LEV-{i:05d}"],
             )
-            for i in numbers
+            for i in range(start, start + postings)
         ),
         batch_size=BATCH,
     )
+    role_pool = new_roles or list(Role.objects.filter(group=group)[:100])
     Candidacy.objects.bulk_create(
         (
             Candidacy(
                 group=group,
-                role=roles[(i - start) % len(roles)],
+                role=role_pool[i % len(role_pool)],
                 candidate_name=f"Candidate {i:05d} Example",
                 candidate_email=f"candidate{i:05d}@example.com",
             )
-            for i in numbers
+            for i in range(start, start + candidacies)
         ),
         batch_size=BATCH,
     )
@@ -75,17 +73,17 @@ def seed_rows(
                 triggered_at_ms=1_700_000_000_000 + i,
                 status=WebhookDelivery.Status.PROCESSED,
             )
-            for i in numbers
+            for i in range(start, start + deliveries)
         ),
         batch_size=BATCH,
     )
-    if not integrations:
-        return Seeded(integration=integration, n=start + n)
     groups = Group.objects.bulk_create(
-        (Group(organization=group.organization, name=f"Team {i:05d}") for i in numbers),
+        (
+            Group(organization=group.organization, name=f"Team {i:05d}")
+            for i in range(start, start + integrations)
+        ),
         batch_size=BATCH,
     )
     AtsIntegration.objects.bulk_create(
         (AtsIntegration(group=g, region_source="chosen") for g in groups), batch_size=BATCH
     )
-    return Seeded(integration=integration, n=start + n)
