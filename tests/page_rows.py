@@ -68,7 +68,7 @@ def seed_rows(
             WebhookDelivery(
                 integration=integration,
                 event="candidateStageChange",
-                token=f"token-{i:08d}",
+                token=f"token-{start}-{i:08d}",
                 opportunity_id=f"opp-{i:05d}",
                 triggered_at_ms=1_700_000_000_000 + i,
                 status=WebhookDelivery.Status.PROCESSED,

@@ -46,8 +46,15 @@ def title_similarity(words: Sequence[str], key: str, other: str) -> float:
     """How alike two normalised titles are (0..1): difflib's ratio over their words, so a
     shared "engineer" alone is not similarity ("Staff Frontend Engineer" ~ "Senior Frontend
     Engineer" 0.67, "Solutions Engineer" ~ "iOS Engineer" 0.5); a near-identical spelling
-    (character ratio ≥ 0.9, e.g. a typo) counts as its character ratio."""
-    score = difflib.SequenceMatcher(None, words, other.split()).ratio()
+    (character ratio ≥ 0.9, e.g. a typo) counts as its character ratio. Exact from
+    SUGGESTION_MIN_RATIO up; below it, an upper bound of the words' ratio (quick_ratio)."""
+    matcher = difflib.SequenceMatcher(None, words, other.split())
+    # quick_ratio() bounds ratio() from above (difflib's documented contract) and costs a
+    # fraction of it: a roles page compares every row with every role (25 rows by 500 roles), and most
+    # pairs share a word or none. Below the suggestion threshold the bound is returned.
+    score = matcher.quick_ratio()
+    if score >= SUGGESTION_MIN_RATIO:
+        score = matcher.ratio()
     if score < SUGGESTION_MIN_RATIO:
         chars = difflib.SequenceMatcher(None, key, other)
         if chars.quick_ratio() >= NEAR_SPELLING:

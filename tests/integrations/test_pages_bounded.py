@@ -6,6 +6,7 @@ measures again in the same test."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -83,3 +84,45 @@ def test_the_page_is_bounded_in_bytes_and_queries(
 
     assert many_bytes <= MAX_BYTES, f"{name}: {few_bytes} B at {FEW} rows, {many_bytes} at {MANY}"
     assert many_queries == few_queries, f"{name}: {few_queries} queries, then {many_queries}"
+
+
+def test_with_many_roles_a_row_searches_the_roles_instead_of_listing_them(
+    admin_client: Client, lever_integration: AtsIntegration
+) -> None:
+    from integrations.roles.selectors import ROLE_MATCHES_MAX, ROLE_SELECT_MAX
+
+    seed_rows(integration=lever_integration, postings=3, roles=ROLE_SELECT_MAX + 30)
+    page = admin_client.get(reverse("integrations:roles", args=[lever_integration.public_id]))
+    choose = reverse("integrations:roles-choose", args=[lever_integration.public_id])
+
+    found = admin_client.get(choose, {"posting": "posting-00001", "q": "role 0007"})
+    first = admin_client.get(choose, {"posting": "posting-00001"}, HTTP_HX_REQUEST="true")
+    unknown = admin_client.get(choose, {"posting": "not-a-posting"})
+
+    assert 'id="role-for-' not in page.content.decode()  # no drop-down of every role
+    assert "Choose a role…" in page.content.decode()
+    assert found.status_code == 200
+    assert found.content.decode().count(">Map to Role 0007") == 10  # 00070…00079
+    assert first.content.decode().count(">Map to Role") == ROLE_MATCHES_MAX
+    assert "type more to narrow" in first.content.decode()
+    assert unknown.status_code == 404
+
+
+def test_the_candidates_role_filter_searches_when_there_are_many_roles(
+    admin_client: Client, lever_integration: AtsIntegration
+) -> None:
+    from karatlever.hiring.forms import ROLE_SELECT_MAX
+
+    seed_rows(integration=lever_integration, roles=ROLE_SELECT_MAX + 1, candidacies=60)
+    url = reverse("hiring:candidate-list")
+
+    response = admin_client.get(url, {"role": "REQ-00003"})
+
+    page = response.content.decode()
+    assert re.search(r"<input type=\"search\" name=\"role\"", page) or re.search(
+        r"name=\"role\"[^>]*type=\"search\"|type=\"search\"[^>]*name=\"role\"", page
+    )
+    assert [c.candidate_name for c in response.context["candidacies"]] == [
+        "Candidate 00054 Example",  # newest first; roles are dealt round, 51 of them
+        "Candidate 00003 Example",
+    ]
