@@ -62,6 +62,28 @@ def title_similarity(words: Sequence[str], key: str, other: str) -> float:
     return score
 
 
+class TitleComparer:
+    """One normalised title compared with many (a posting's row against every role):
+    ``similarity(other)`` is ``title_similarity(words, key, other)`` where that reaches
+    SUGGESTION_MIN_RATIO, and 0.0 where difflib's quick bounds already rule it out. difflib
+    caches its analysis of the second sequence, so this title is set there once and each
+    other title as the first (``set_seq1``, as difflib's documentation advises); the bounds
+    are multiset counts, the same in either order."""
+
+    def __init__(self, words: Sequence[str], key: str) -> None:
+        self.words, self.key = list(words), key
+        self._by_words = difflib.SequenceMatcher(None, b=self.words)
+        self._by_chars = difflib.SequenceMatcher(None, b=key)
+
+    def similarity(self, other: str) -> float:
+        self._by_words.set_seq1(other.split())
+        if self._by_words.quick_ratio() < SUGGESTION_MIN_RATIO:
+            self._by_chars.set_seq1(other)
+            if self._by_chars.quick_ratio() < NEAR_SPELLING:
+                return 0.0
+        return title_similarity(self.words, self.key, other)
+
+
 # --- a synced posting against the group's roles -----------------------------------------------
 
 

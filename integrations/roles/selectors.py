@@ -16,8 +16,8 @@ from integrations.roles.matching import (
     SUGGESTION_MIN_RATIO,
     SUGGESTIONS_MAX,
     RoleIndex,
+    TitleComparer,
     title_key,
-    title_similarity,
 )
 from karatlever.accounts.models import Group
 from karatlever.hiring.models import Candidacy, Role
@@ -99,12 +99,12 @@ class _RoleFacts:
         """Roles an admin may want for an unmatched posting: those claiming it (a conflict),
         then similar titles, best first. Never applied without the admin."""
         claimed = self.index.claiming(title_key, codes)
-        words = title_key.split()
+        comparer = TitleComparer(title_key.split(), title_key)
         scored: list[tuple[float, int]] = []
         for pk, key in self.keys.items():
             if pk in claimed or not self.roles[pk].active:
                 continue
-            score = title_similarity(words, title_key, key)
+            score = comparer.similarity(key)
             if score >= SUGGESTION_MIN_RATIO:
                 scored.append((score, pk))
         scored.sort(key=lambda item: (-item[0], self.roles[item[1]].title))
