@@ -86,7 +86,8 @@ def _pages(integration: Any) -> dict[str, str]:
     from webhooks.models import WebhookDelivery
 
     rows = WebhookDelivery.objects.filter(integration=integration).order_by("received_at", "pk")
-    second = rows[1]
+    # The row a full last page starts above (the 51st oldest), or the newest if fewer.
+    second = rows[min(50, rows.count() - 1)]
     micros = int(second.received_at.timestamp() * 1_000_000)
     activity = reverse("webhooks-console:activity", args=[integration.public_id])
     return {

@@ -28,10 +28,11 @@ Url = Callable[[AtsIntegration], str]
 
 
 def _oldest_page(integration: AtsIntegration) -> str:
-    """The activity page at its last (oldest) page: the cursor of the second-oldest row."""
+    """The activity page at its last (oldest) page, a full one where there are enough rows."""
     url = reverse("webhooks-console:activity", args=[integration.public_id])
     rows = WebhookDelivery.objects.filter(integration=integration).order_by("received_at", "pk")
-    second = rows[1]
+    # The row a full last page starts above (the 51st oldest), or the newest if fewer.
+    second = rows[min(50, rows.count() - 1)]
     micros = int(second.received_at.timestamp() * 1_000_000)
     return f"{url}?cursor=o{micros}.{second.pk}"
 
