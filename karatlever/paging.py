@@ -68,7 +68,10 @@ def keyset_page(
         return keyset_page(queryset, cursor=None, per_page=per_page, time_field=time_field)
     if direction == "o":
         older_q = Q(**{f"{time_field}__lt": at}) | Q(**{time_field: at, "pk__lt": pk})
-        rows = list(newest_first.filter(older_q)[: per_page + 1])
+        # The redundant ``<=`` bound is a range the index can seek to (SQLite's planner does
+        # not take one from the OR alone, and would walk every newer row first).
+        bounded = newest_first.filter(**{f"{time_field}__lte": at})
+        rows = list(bounded.filter(older_q)[: per_page + 1])
         has_more = len(rows) > per_page
         rows = rows[:per_page]
         return KeysetPage(
@@ -77,7 +80,9 @@ def keyset_page(
             _cursor("n", rows[0], time_field) if rows else None,
         )
     newer_q = Q(**{f"{time_field}__gt": at}) | Q(**{time_field: at, "pk__gt": pk})
-    oldest_first = queryset.filter(newer_q).order_by(time_field, "pk")
+    oldest_first = (
+        queryset.filter(**{f"{time_field}__gte": at}).filter(newer_q).order_by(time_field, "pk")
+    )
     rows = list(oldest_first[: per_page + 1])
     has_more = len(rows) > per_page
     rows = list(reversed(rows[:per_page]))
