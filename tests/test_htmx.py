@@ -39,6 +39,8 @@ HTMX_ENDPOINTS = [
     ("post", "integrations:roles-create"),
     ("post", "outbound:preview"),
     ("get", "hiring:candidate-detail"),  # the milestone select swaps in its fields
+    ("get", "auto-invite:postings"),  # the posting filter's matches as the admin types
+    ("get", "integrations:roles-choose"),  # a row's role search (many roles)
 ]
 
 

@@ -20,6 +20,7 @@ from integrations.models import AtsIntegration
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
 from karatlever.hiring.models import Milestone
+from karatlever.paging import keyset_page
 from webhooks import selectors
 from webhooks.forms import DeliveryFilterForm, OutboundUpdateFilterForm, SignatureTokensForm
 from webhooks.models import WebhookRejection
@@ -136,7 +137,14 @@ def activity(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRes
     if form.is_valid():
         event, status = form.cleaned_data["event"], form.cleaned_data["status"]
     deliveries = selectors.delivery_list(integration=integration, event=event, status=status)
-    page = Paginator(deliveries, DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
+    # Keyset paging: the last of 100k deliveries costs what the first does (no offset, no
+    # count); ?cursor= is untrusted and anything malformed shows the newest page.
+    page = keyset_page(
+        deliveries,
+        cursor=request.GET.get("cursor"),
+        per_page=DELIVERIES_PER_PAGE,
+        time_field="received_at",
+    )
     counts = selectors.rejection_counts(integration=integration)
     return render(
         request,
@@ -144,9 +152,9 @@ def activity(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRes
         {
             "integration": integration,
             "form": form,
-            "page_obj": page,
-            "deliveries": page.object_list,
-            "delivery_rows": [(d, form.labels.get(d.event, d.event)) for d in page.object_list],
+            "keyset": page,
+            "deliveries": page.rows,
+            "delivery_rows": [(d, form.labels.get(d.event, d.event)) for d in page.rows],
             "filtered": bool(event or status),
             "rejections": [
                 (WebhookRejection.Reason(reason).label, count) for reason, count in counts.items()

@@ -18,9 +18,9 @@ class AutoInviteForm(forms.Form):
     posting_ids = forms.MultipleChoiceField(
         label="Only for these postings",
         required=False,
-        help_text="None chosen: every posting. Hold Ctrl (⌘ on a Mac) and click to choose "
-        "several, or to unchoose one.",
-        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="None chosen: every posting.",
+        # The page renders the chosen postings and a search's matches as checkboxes.
+        widget=forms.CheckboxSelectMultiple,
     )
     origins = forms.MultipleChoiceField(
         label="Only for these origins (none chosen: every origin)",

@@ -10,4 +10,6 @@ app_name = "auto-invite"
 
 urlpatterns = [
     path("<uuid:public_id>/automatic-invite/", views.edit, name="edit"),
+    # The posting filter's search-as-you-type matches (htmx).
+    path("<uuid:public_id>/automatic-invite/postings/", views.postings, name="postings"),
 ]

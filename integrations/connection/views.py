@@ -7,6 +7,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -34,6 +35,9 @@ KeyStatus = AtsIntegration.KeyStatus
 MAX_REFRESHES = 40
 
 
+INTEGRATIONS_PER_PAGE = 50
+
+
 @admin_required
 @require_http_methods(["GET", "POST"])
 def integration_list(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -55,7 +59,10 @@ def integration_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             return redirect("integrations:detail", public_id=integration.public_id)
     if request.method == "POST" and form.errors:
         messages.error(request, "The integration was not created. See the form below.")
-    integrations = selectors.integration_list(user=request.user)
+    # Paged: an organization with 200 integrations would otherwise be a 300 kB page.
+    page = Paginator(selectors.integration_list(user=request.user), INTEGRATIONS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "integrations/connection/list.html",
@@ -66,8 +73,9 @@ def integration_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             # so the pages never disagree and the list costs no query per integration.
             "integrations": [
                 (i, status_selectors.integration_overall_from_snapshot(integration=i))
-                for i in integrations
+                for i in page.object_list
             ],
+            "page_obj": page,
         },
         status=400 if form.errors else 200,
     )

@@ -46,13 +46,42 @@ def title_similarity(words: Sequence[str], key: str, other: str) -> float:
     """How alike two normalised titles are (0..1): difflib's ratio over their words, so a
     shared "engineer" alone is not similarity ("Staff Frontend Engineer" ~ "Senior Frontend
     Engineer" 0.67, "Solutions Engineer" ~ "iOS Engineer" 0.5); a near-identical spelling
-    (character ratio ≥ 0.9, e.g. a typo) counts as its character ratio."""
-    score = difflib.SequenceMatcher(None, words, other.split()).ratio()
+    (character ratio ≥ 0.9, e.g. a typo) counts as its character ratio. Exact from
+    SUGGESTION_MIN_RATIO up; below it, an upper bound of the words' ratio (quick_ratio)."""
+    matcher = difflib.SequenceMatcher(None, words, other.split())
+    # quick_ratio() bounds ratio() from above (difflib's documented contract) and costs a
+    # fraction of it: a roles page compares every row with every role (25 rows by 500 roles), and most
+    # pairs share a word or none. Below the suggestion threshold the bound is returned.
+    score = matcher.quick_ratio()
+    if score >= SUGGESTION_MIN_RATIO:
+        score = matcher.ratio()
     if score < SUGGESTION_MIN_RATIO:
         chars = difflib.SequenceMatcher(None, key, other)
         if chars.quick_ratio() >= NEAR_SPELLING:
             score = max(score, chars.ratio() if chars.ratio() >= NEAR_SPELLING else 0.0)
     return score
+
+
+class TitleComparer:
+    """One normalised title compared with many (a posting's row against every role):
+    ``similarity(other)`` is ``title_similarity(words, key, other)`` where that reaches
+    SUGGESTION_MIN_RATIO, and 0.0 where difflib's quick bounds already rule it out. difflib
+    caches its analysis of the second sequence, so this title is set there once and each
+    other title as the first (``set_seq1``, as difflib's documentation advises); the bounds
+    are multiset counts, the same in either order."""
+
+    def __init__(self, words: Sequence[str], key: str) -> None:
+        self.words, self.key = list(words), key
+        self._by_words = difflib.SequenceMatcher(None, b=self.words)
+        self._by_chars = difflib.SequenceMatcher(None, b=key)
+
+    def similarity(self, other: str) -> float:
+        self._by_words.set_seq1(other.split())
+        if self._by_words.quick_ratio() < SUGGESTION_MIN_RATIO:
+            self._by_chars.set_seq1(other)
+            if self._by_chars.quick_ratio() < NEAR_SPELLING:
+                return 0.0
+        return title_similarity(self.words, self.key, other)
 
 
 # --- a synced posting against the group's roles -----------------------------------------------

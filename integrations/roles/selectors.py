@@ -16,8 +16,8 @@ from integrations.roles.matching import (
     SUGGESTION_MIN_RATIO,
     SUGGESTIONS_MAX,
     RoleIndex,
+    TitleComparer,
     title_key,
-    title_similarity,
 )
 from karatlever.accounts.models import Group
 from karatlever.hiring.models import Candidacy, Role
@@ -26,7 +26,8 @@ from karatlever.hiring.models import Candidacy, Role
 # invite), in the integration's group: never those of its role's other postings. Candidacies
 # invited before Karat remembered the posting have none, and count for no posting.
 
-POSTINGS_PER_PAGE = 50
+# 25 rows of postings with their actions: about 80 kB, under the pages' ~100 kB bound.
+POSTINGS_PER_PAGE = 25
 
 
 @dataclass(frozen=True)
@@ -98,12 +99,12 @@ class _RoleFacts:
         """Roles an admin may want for an unmatched posting: those claiming it (a conflict),
         then similar titles, best first. Never applied without the admin."""
         claimed = self.index.claiming(title_key, codes)
-        words = title_key.split()
+        comparer = TitleComparer(title_key.split(), title_key)
         scored: list[tuple[float, int]] = []
         for pk, key in self.keys.items():
             if pk in claimed or not self.roles[pk].active:
                 continue
-            score = title_similarity(words, title_key, key)
+            score = comparer.similarity(key)
             if score >= SUGGESTION_MIN_RATIO:
                 scored.append((score, pk))
         scored.sort(key=lambda item: (-item[0], self.roles[item[1]].title))
@@ -157,6 +158,11 @@ class RolesPage:
     states: Sequence[tuple[str, str]]
     active_roles: list[Role]
 
+    @property
+    def role_select(self) -> bool:
+        """Few enough active roles for a drop-down in each row (else a search)."""
+        return len(self.active_roles) <= ROLE_SELECT_MAX
+
 
 @dataclass(frozen=True)
 class RolesRow:
@@ -170,6 +176,11 @@ class RolesRow:
     unmatched_open: int
     unmapped_roles: list[Role]
     active_roles: list[Role]
+
+    @property
+    def role_select(self) -> bool:
+        """Few enough active roles for a drop-down in each row (else a search)."""
+        return len(self.active_roles) <= ROLE_SELECT_MAX
 
 
 def _counts(integration: AtsIntegration, open_states: Iterable[str]) -> dict[str, int]:
@@ -336,3 +347,83 @@ def role_list_links(group: Group, is_admin: bool) -> list[tuple[str, str]]:
         )
         for integration in AtsIntegration.objects.filter(group=group).order_by("ats")
     ]
+
+
+# --- posting pickers (search as you type) ----------------------------------------------------
+
+POSTING_MATCHES_MAX = 20
+
+
+def _summaries(postings: QuerySet[AtsPosting]) -> list[PostingSummary]:
+    """``postings`` (ordered, maybe sliced) as summaries. One query."""
+    return [
+        PostingSummary(
+            posting_id=posting_id, title=title, state=state, team=team, location=location
+        )
+        for posting_id, title, state, team, location in postings.values_list(
+            "posting_id", "title", "state", "team", "location"
+        )
+    ]
+
+
+def posting_search(
+    *, integration: AtsIntegration, query: str, limit: int = POSTING_MATCHES_MAX
+) -> list[PostingSummary]:
+    """At most ``limit`` current postings whose title, team, location or id contains
+    ``query`` (case-insensitive), by title: a picker's matches, so a page never lists 5,000
+    postings. An empty query gives the first ``limit`` by title. One query."""
+    postings = AtsPosting.objects.filter(integration=integration, removed_at__isnull=True)
+    query = query.strip()[:100]
+    if query:
+        postings = postings.filter(
+            Q(title__icontains=query)
+            | Q(team__icontains=query)
+            | Q(location__icontains=query)
+            | Q(posting_id__iexact=query)
+        )
+    return _summaries(postings.order_by("title", "posting_id")[:limit])
+
+
+def posting_summaries_get(
+    *, integration: AtsIntegration, posting_ids: Iterable[str]
+) -> list[PostingSummary]:
+    """The integration's postings among ``posting_ids`` (removed ones too: a saved choice
+    still needs its label), by title; unknown ids are left out. One query."""
+    wanted = [p for p in posting_ids if p]
+    if not wanted:
+        return []
+    postings = AtsPosting.objects.filter(integration=integration, posting_id__in=wanted)
+    return _summaries(postings.order_by("title", "posting_id"))
+
+
+def posting_any_synced(*, integration: AtsIntegration) -> bool:
+    """Whether the roles page's sync has stored any posting yet. One query."""
+    return AtsPosting.objects.filter(integration=integration).exists()
+
+
+# --- the role picker of a posting's row (search as you type) ---------------------------------
+
+# Up to this many active roles, each row offers them all in a drop-down; beyond, a search.
+ROLE_SELECT_MAX = 50
+ROLE_MATCHES_MAX = 20
+
+
+def role_choice_search(
+    *, integration: AtsIntegration, query: str, limit: int = ROLE_MATCHES_MAX
+) -> list[Role]:
+    """At most ``limit`` active roles of the integration's group whose title or requisition
+    code contains ``query`` (case-insensitive), by title; the first ones when it is empty.
+    One query."""
+    roles = Role.objects.filter(group_id=integration.group_id, active=True)
+    query = query.strip()[:100]
+    if query:
+        roles = roles.filter(Q(title__icontains=query) | Q(requisition_code__icontains=query))
+    return list(roles.order_by("title", "pk")[:limit])
+
+
+def posting_get(*, integration: AtsIntegration, posting_id: str) -> AtsPosting:
+    """One current posting of the integration; Http404 otherwise (another integration's
+    too). One query."""
+    return get_object_or_404(
+        AtsPosting, integration=integration, removed_at__isnull=True, posting_id=posting_id
+    )

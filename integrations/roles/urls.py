@@ -16,5 +16,7 @@ urlpatterns = [
         name="roles-sync-progress",
     ),
     path("<uuid:public_id>/roles/map/", views.integration_roles_map, name="roles-map"),
+    # A posting's role picker when there are too many roles for a drop-down (search).
+    path("<uuid:public_id>/roles/choose/", views.integration_roles_choose, name="roles-choose"),
     path("<uuid:public_id>/roles/create/", views.integration_roles_create, name="roles-create"),
 ]

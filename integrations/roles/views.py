@@ -233,3 +233,30 @@ def _first_error(form: Any) -> str:
     for errors in form.errors.values():
         return str(errors[0])
     return "check the form."
+
+
+@admin_required
+@require_GET
+def integration_roles_choose(request: AuthenticatedHttpRequest, public_id: UUID) -> HttpResponse:
+    """A posting's role picker when the group has too many roles for a drop-down
+    (``selectors.ROLE_SELECT_MAX``): a search (``?q=``, as you type with htmx) and at most
+    ``ROLE_MATCHES_MAX`` matching roles, each a "Map" button. With htmx, the picker alone
+    (inside the posting's row); without, a page of its own. An unknown posting is a 404."""
+    integration = integration_get(user=request.user, public_id=public_id)
+    posting = selectors.posting_get(
+        integration=integration, posting_id=str(request.GET.get("posting") or "")[:64]
+    )
+    query = str(request.GET.get("q") or "")[:100]
+    page = str(request.GET.get("page") or "")
+    context = {
+        "integration": integration,
+        "posting": posting,
+        "query": query,
+        "roles": selectors.role_choice_search(integration=integration, query=query),
+        "matches_max": selectors.ROLE_MATCHES_MAX,
+        "unmatched_only": request.GET.get("unmatched") == "1",
+        "state": str(request.GET.get("state") or "")[:40],
+        "page_number": page if page.isdigit() else "",
+    }
+    template = "_choose.html" if request.htmx else "choose.html"
+    return render(request, f"integrations/roles/{template}", context)

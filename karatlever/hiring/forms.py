@@ -58,6 +58,10 @@ class RoleForm(forms.Form):
 _YES_NO = {"yes": True, "no": False}
 
 
+# Up to this many roles, the candidates' role filter is a drop-down; beyond, a search.
+ROLE_SELECT_MAX = 50
+
+
 class CandidateFilterForm(forms.Form):
     """GET filters; an invalid value is simply not applied (see `filters`)."""
 
@@ -91,7 +95,11 @@ class CandidateFilterForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self._groups = {str(g.code): g for g in groups}
-        self._roles = {str(r.code): r for r in (roles if roles is not None else [])}
+        # One query of at most ROLE_SELECT_MAX + 1 roles: beyond that the role filter is a
+        # search of role titles and codes, not a drop-down of every role.
+        listed = list(roles[: ROLE_SELECT_MAX + 1]) if roles is not None else []
+        self.role_search = len(listed) > ROLE_SELECT_MAX
+        self._roles = {} if self.role_search else {str(r.code): r for r in listed}
         self.several_groups = several_groups = len(self._groups) > 1
         # self.fields holds per-instance copies of the declared fields, typed as plain Field.
         cast(forms.ChoiceField, self.fields["group"]).choices = [("", "All groups")] + [
@@ -101,6 +109,11 @@ class CandidateFilterForm(forms.Form):
             (code, f"{r.title} ({r.group.name})" if several_groups else r.title)
             for code, r in self._roles.items()
         ]
+        if self.role_search:
+            self.fields["role"] = forms.CharField(label="Role", required=False, max_length=100)
+            self.fields["role"].widget.attrs.update(
+                {"placeholder": "Role title or requisition code", "type": "search"}
+            )
         cast(forms.ChoiceField, self.fields["stage"]).choices = [("", "Any stage")] + [
             (name, name) for name in stage_names or []
         ]
@@ -113,7 +126,8 @@ class CandidateFilterForm(forms.Form):
         data = getattr(self, "cleaned_data", {})
         return {
             "group": self._groups.get(data.get("group") or ""),
-            "role": self._roles.get(data.get("role") or ""),
+            "role": None if self.role_search else self._roles.get(data.get("role") or ""),
+            "role_search": (data.get("role") or "") if self.role_search else "",
             "karat_status": data.get("status") or "",
             "ats_stage_name": data.get("stage") or "",
             "ats_archived": _YES_NO.get(data.get("archived") or ""),

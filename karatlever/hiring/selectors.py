@@ -83,10 +83,12 @@ def candidacy_list_filtered(
     ats_archived: bool | None = None,
     ats_hired: bool | None = None,
     search: str = "",
+    role_search: str = "",
 ) -> QuerySet[Candidacy]:
     """Visible candidacies narrowed by group, role, Karat status, Lever stage (by name, as
     shown), archived and hired (None: either), and a name/email search (case-insensitive,
-    substring). Callers pass only objects they got from a visible-scoped selector; the
+    substring); ``role_search`` narrows to roles whose title or requisition code contains it
+    (case-insensitive: the role filter of a group with many roles). Callers pass only objects they got from a visible-scoped selector; the
     result stays scoped to the user's groups whatever they pass."""
     candidacies = candidacy_list(user=user)
     if group is not None:
@@ -101,6 +103,11 @@ def candidacy_list_filtered(
         candidacies = candidacies.filter(ats_archived=ats_archived)
     if ats_hired is not None:
         candidacies = candidacies.filter(ats_hired=ats_hired)
+    role_search = role_search.strip()
+    if role_search:
+        candidacies = candidacies.filter(
+            Q(role__title__icontains=role_search) | Q(role__requisition_code__icontains=role_search)
+        )
     search = search.strip()
     if search:
         candidacies = candidacies.filter(
@@ -148,11 +155,16 @@ def candidacy_event_list(*, candidacy: Candidacy) -> QuerySet[CandidacyEvent]:
 # --- role followers ---------------------------------------------------------------------------
 
 
-def role_list_with_followers(*, group: Group) -> QuerySet[Role]:
+def role_list_with_followers(*, group: Group, search: str = "") -> QuerySet[Role]:
     """``role_list_with_counts`` with each role's followers prefetched (``role.followers
-    .all()``: Karat users first, then people not in Karat). Two queries in all."""
+    .all()``: Karat users first, then people not in Karat). Two queries in all. ``search``
+    narrows to titles or requisition codes containing it (case-insensitive)."""
     followers = RoleFollower.objects.select_related("user").order_by("name", "email")
-    return role_list_with_counts(group=group).prefetch_related(
+    roles = role_list_with_counts(group=group)
+    search = search.strip()
+    if search:
+        roles = roles.filter(Q(title__icontains=search) | Q(requisition_code__icontains=search))
+    return roles.order_by("-active", "title", "id").prefetch_related(
         Prefetch("followers", queryset=followers)
     )
 

@@ -45,19 +45,32 @@ def _role_list_url(role_or_group_code: object) -> str:
 # --- Roles -----------------------------------------------------------------------------------
 
 
+ROLES_PER_PAGE = 50
+
+
 @member_required
 def role_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     groups = group_list_visible(user=request.user)
     code = request.GET.get("group")
     # An organization without groups gets an explanatory empty page rather than a 404.
     group = selectors.group_get_visible(user=request.user, code=code) if code else groups.first()
+    search = str(request.GET.get("q") or "").strip()[:200]
+    # Paged, with a search: a group of 500 roles would otherwise be half a megabyte.
+    roles = (
+        selectors.role_list_with_followers(group=group, search=search)
+        if group
+        else Role.objects.none()
+    )
+    page = Paginator(roles, ROLES_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "hiring/role_list.html",
         {
             "groups": groups,
             "group": group,
-            "roles": selectors.role_list_with_followers(group=group) if group else [],
+            "roles": page.object_list,
+            "page_obj": page,
+            "search": search,
             "can_edit": request.membership.is_admin,
             # e.g. the group's ATS postings and how they match these roles (integrations).
             "links": role_list_links(group, is_admin=request.membership.is_admin) if group else [],

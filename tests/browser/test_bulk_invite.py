@@ -129,8 +129,10 @@ def test_automatic_invite_origins_sit_under_their_legend_one_per_line_each(
     page.set_viewport_size({"width": 1200, "height": 900})
     page.goto(reverse("auto-invite:edit", args=[integration.public_id]))
 
-    legend = page.locator("fieldset.choice-field legend").bounding_box()
-    choices = page.locator("fieldset.choice-field label.check")
+    # The origins' fieldset (the posting filter above it is one too).
+    origins = page.locator("fieldset.choice-field", has_text="Only for these origins")
+    legend = origins.locator("legend").bounding_box()
+    choices = origins.locator("label.check")
     boxes = [choices.nth(i).bounding_box() for i in range(choices.count())]
     screenshot(page, "automatic-invite-origins")
 

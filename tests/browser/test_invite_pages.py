@@ -144,9 +144,10 @@ def test_automatic_invite_dry_run_of_the_form_without_saving(
 
     role = page.get_by_label("Role when the posting matches no Karat role")
     expect(role.locator("option:checked")).to_have_text("— no fallback role —")
-    expect(page.get_by_label("Only for these postings")).to_have_accessible_description(
-        re.compile("Hold Ctrl")
-    )
+    # The posting filter: a group of checkboxes and a search, described by its hint.
+    expect(
+        page.get_by_role("group", name="Only for these postings")
+    ).to_have_accessible_description(re.compile("every posting"))
     page.get_by_label("When a candidate enters the Lever stage").select_option(stage["id"])
     role.select_option(label="Generalist")
     page.get_by_role("button", name="Dry run").click()

@@ -88,7 +88,8 @@ def test_admin_takes_a_suggestion_and_watches_a_sync_finish(
 def test_map_and_create_update_their_row_without_scrolling_to_the_top(
     page: Page, login: LoginFunc, admin_user: User, group: Group, roles_integration: AtsIntegration
 ) -> None:
-    # A long page, as a real account's is (a 4,900 px page in the report): 45 more postings.
+    # A long page, as a real account's is (a 4,900 px page in the report): 20 more postings,
+    # all on the first page (25 postings a page).
     AtsPosting.objects.bulk_create(
         AtsPosting(
             integration=roles_integration,
@@ -97,7 +98,7 @@ def test_map_and_create_update_their_row_without_scrolling_to_the_top(
             title_key=title_key(f"Zeta Engineer {i:02}"),
             state="published",
         )
-        for i in range(45)
+        for i in range(20)
     )
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -109,14 +110,14 @@ def test_map_and_create_update_their_row_without_scrolling_to_the_top(
     expect(page.get_by_role("heading", name="Lever postings and Karat roles")).to_be_visible()
 
     # given: a row far down the page, scrolled to
-    row = page.locator("#posting-q-40")
+    row = page.locator("#posting-q-18")
     row.scroll_into_view_if_needed()
     before = page.evaluate("window.scrollY")
     assert before > 1000
     expect(page.locator("#count-matched")).to_have_text("1")
 
     # when: it is mapped to a role
-    row.get_by_label("Karat role for Zeta Engineer 40").select_option(label="Backend (ENG-101)")
+    row.get_by_label("Karat role for Zeta Engineer 18").select_option(label="Backend (ENG-101)")
     row.get_by_role("button", name="Map", exact=True).click()
 
     # then: the row shows its new state where it was; the page did not reload or scroll
@@ -124,23 +125,23 @@ def test_map_and_create_update_their_row_without_scrolling_to_the_top(
     expect(row).to_contain_text("By an admin")
     expect(page.locator("#count-matched")).to_have_text("2")
     # only the row was swapped into the table (the counts went to their own place)
-    expect(page.locator(".roles-table tbody > *")).to_have_count(47)
+    expect(page.locator(".roles-table tbody > *")).to_have_count(22)
     expect(page.locator(".roles-table tbody > :not(tr)")).to_have_count(0)
     assert abs(page.evaluate("window.scrollY") - before) < 50
     expect(row).to_be_in_viewport()
     expect(row.get_by_role("button", name="Map", exact=True)).to_be_focused()
-    mapped = RoleMapping.objects.select_related("role").get(posting__posting_id="q-40").role
+    mapped = RoleMapping.objects.select_related("role").get(posting__posting_id="q-18").role
     assert mapped is not None
     assert mapped.title == "Backend"
 
     # when: a role is created from the next posting, it too stays in place
-    other = page.locator("#posting-q-41")
+    other = page.locator("#posting-q-19")
     other.scroll_into_view_if_needed()
     before = page.evaluate("window.scrollY")
     other.get_by_role("button", name="Create Karat role").click()
 
-    expect(other).to_contain_text("Created the Karat role “Zeta Engineer 41”.")
-    expect(other.get_by_role("link", name="Zeta Engineer 41")).to_be_visible()
+    expect(other).to_contain_text("Created the Karat role “Zeta Engineer 19”.")
+    expect(other.get_by_role("link", name="Zeta Engineer 19")).to_be_visible()
     assert abs(page.evaluate("window.scrollY") - before) < 50
     expect(other).to_be_in_viewport()
     expect(page.locator(".roles-table tbody > :not(tr)")).to_have_count(0)

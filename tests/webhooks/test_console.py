@@ -369,17 +369,30 @@ def test_activity_pages_keep_the_filter_and_link_older_and_newer(
         )
     url = _url("activity", webhook_integration)
 
-    first = admin_client.get(url, {"event": WebhookEvent.CANDIDATE_HIRED}).content.decode()
-    second = admin_client.get(
-        url, {"event": WebhookEvent.CANDIDATE_HIRED, "page": "2"}
-    ).content.decode()
-
-    assert "Page 1 of 2" in first
-    assert f'href="?event={WebhookEvent.CANDIDATE_HIRED}&amp;page=2" rel="next">Older →' in first
+    first_page = admin_client.get(url, {"event": WebhookEvent.CANDIDATE_HIRED})
+    first = first_page.content.decode()
+    cursor = first_page.context["keyset"].next_cursor
+    second_page = admin_client.get(url, {"event": WebhookEvent.CANDIDATE_HIRED, "cursor": cursor})
+    second = second_page.content.decode()
+    # Keyset paging: the cursor names the last row shown, the filter stays.
+    assert (
+        f'href="?event={WebhookEvent.CANDIDATE_HIRED}&amp;cursor={cursor}#webhooks-received" rel="next">Older →'
+        in first
+    )
     assert 'rel="prev"' not in first
-    assert "Page 2 of 2" in second
+    assert len(first_page.context["deliveries"]) == DELIVERIES_PER_PAGE
+    assert len(second_page.context["deliveries"]) == 1
     assert 'rel="prev">← Newer' in second
     assert 'rel="next"' not in second
+    newer = second_page.context["keyset"].previous_cursor
+    back = admin_client.get(url, {"event": WebhookEvent.CANDIDATE_HIRED, "cursor": newer})
+    assert [d.pk for d in back.context["deliveries"]] == [
+        d.pk for d in first_page.context["deliveries"]
+    ]
+    # A forged cursor is the newest page, never a 500.
+    forged = admin_client.get(url, {"cursor": "o99999999999999999999.1'--"})
+    assert forged.status_code == 200
+    assert len(forged.context["deliveries"]) == DELIVERIES_PER_PAGE
 
 
 def test_delivery_detail_masks_the_token_and_signature(

@@ -16,7 +16,7 @@ from django.utils import timezone
 from integrations.auto_invites import services as auto_invites
 from integrations.lever.sandbox import SandboxServer
 from integrations.lever.schemas import Opportunity
-from integrations.models import AtsIntegration, AuditEntry, AutoInviteRule
+from integrations.models import AtsIntegration, AtsPosting, AuditEntry, AutoInviteRule
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
 from tests.integrations.auto_invites.test_auto_invite import TECHNICAL, TECHNICAL_NAME, rule_on
 from tests.integrations.conftest import posting_of
@@ -52,20 +52,98 @@ def test_the_fallback_role_has_a_named_empty_choice(
     assert '<option value="" selected>— no fallback role —</option>' in select
 
 
-def test_the_postings_list_says_how_to_choose_several(
+def _seed_postings(integration: AtsIntegration, n: int) -> list[AtsPosting]:
+    """``n`` synced postings (as the roles page's sync stores them)."""
+    return AtsPosting.objects.bulk_create(
+        AtsPosting(
+            integration=integration,
+            posting_id=f"post-{i:05d}",
+            title=f"{'Backend' if i % 2 else 'Designer'} {i:05d}",
+            title_key=f"title {i}",
+            team="Platform",
+            location="Remote",
+            state="published",
+        )
+        for i in range(n)
+    )
+
+
+def test_the_posting_filter_searches_instead_of_listing_every_posting(
     admin_client: Client, lever_integration: AtsIntegration
 ) -> None:
+    _seed_postings(lever_integration, 300)
+    rule_on(lever_integration, posting_ids=["post-00299"])
+
     page = admin_client.get(page_url(lever_integration)).content.decode()
 
-    select = re.search(r"<select[^>]*name=\"posting_ids\"[^>]*>", page)
-    assert select is not None
-    assert "multiple" in select.group(0)
-    described = re.search(r'aria-describedby="([^"]+)"', select.group(0))
-    assert described is not None
-    hint = page[page.index(f'id="{described.group(1)}"') :]
-    hint = hint[: hint.index("</div>")]
-    assert "Ctrl" in hint
-    assert "every posting" in hint
+    chosen = page[page.index('id="posting-chosen"') :]
+    chosen = chosen[: chosen.index("</div>")]
+    assert 'value="post-00299"' in chosen  # the chosen one is kept
+    assert "checked" in chosen
+    assert page.count('name="posting_ids"') == 1 + 20  # chosen + the first 20 matches
+    assert "type more to narrow" in page
+    hint = page[page.index('id="posting-help"') :]
+    assert "every posting" in hint[: hint.index("</div>")]
+    assert re.search(r'<label for="id_posting_q">Find postings</label>', page)
+
+
+def test_the_postings_endpoint_returns_matches_without_the_chosen_ones(
+    admin_client: Client, lever_integration: AtsIntegration
+) -> None:
+    _seed_postings(lever_integration, 300)
+    url = reverse("auto-invite:postings", args=[lever_integration.public_id])
+
+    response = admin_client.get(
+        url, {"posting_q": "designer 0000", "posting_ids": ["post-00000"]}, HTTP_HX_REQUEST="true"
+    )
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert re.findall(r'value="([^"]+)"', body) == [f"post-{i:05d}" for i in (2, 4, 6, 8)]
+    nothing = admin_client.get(url, {"posting_q": "<nope>"}, HTTP_HX_REQUEST="true")
+    assert "No other posting matches “&lt;nope&gt;”" in nothing.content.decode()
+    # Without htmx: the page itself, at that search.
+    plain = admin_client.get(url, {"posting_q": "designer"})
+    assert plain.status_code == 302
+    assert "posting_q=designer" in plain["Location"]
+
+
+def test_find_without_javascript_keeps_the_choices_and_saves_nothing(
+    admin_client: Client, lever_integration: AtsIntegration
+) -> None:
+    _seed_postings(lever_integration, 50)
+    admin_client.get(page_url(lever_integration))  # the page creates the (empty) rule
+
+    response = admin_client.post(
+        page_url(lever_integration),
+        {"posting_ids": ["post-00001"], "posting_q": "00002", "find_postings": "1"},
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert re.search(r'value="post-00001" id="posting-chosen-1" checked', page)
+    assert 'value="post-00002"' in page
+    assert AutoInviteRule.objects.get().posting_ids == []
+
+
+def test_an_unknown_posting_is_refused_and_nothing_saved(
+    admin_client: Client, lever_integration: AtsIntegration
+) -> None:
+    _seed_postings(lever_integration, 5)
+    admin_client.get(page_url(lever_integration))
+
+    response = admin_client.post(page_url(lever_integration), {"posting_ids": ["forged-id"]})
+
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert AutoInviteRule.objects.get().posting_ids == []
+
+
+def test_another_organizations_postings_endpoint_is_a_404(
+    outsider_client: Client, lever_integration: AtsIntegration
+) -> None:
+    url = reverse("auto-invite:postings", args=[lever_integration.public_id])
+    assert outsider_client.get(url, HTTP_HX_REQUEST="true").status_code in (403, 404)
 
 
 def test_a_dry_run_tries_the_forms_values_without_saving_them(
@@ -262,3 +340,25 @@ def test_a_hired_candidate_in_the_stage_is_skipped_as_hired_not_just_archived(
     assert messages[hired] == "Automatic invite: Hired in Lever"
     assert messages[archived] == "Automatic invite: Archived"
     assert not Candidacy.objects.exists()
+
+
+def test_with_many_roles_the_fallback_role_is_a_search(
+    admin_client: Client, lever_integration: AtsIntegration
+) -> None:
+    from integrations.roles.selectors import ROLE_SELECT_MAX
+    from tests.factories import RoleFactory
+
+    for i in range(ROLE_SELECT_MAX + 5):
+        RoleFactory(group=lever_integration.group, title=f"Analyst {i:03d}", requisition_code="")
+    admin_client.get(page_url(lever_integration))  # the page creates the (empty) rule
+
+    found = admin_client.post(
+        page_url(lever_integration), {"role_q": "analyst 05", "find_postings": "1"}
+    ).content.decode()
+    forged = admin_client.post(page_url(lever_integration), {"role": "not-a-code"})
+
+    assert 'name="role_q"' in found
+    assert found.count('type="radio" name="role"') == 1 + 5  # no fallback + 050…054
+    assert forged.status_code == 200
+    assert "is not a valid UUID." in forged.content.decode()
+    assert AutoInviteRule.objects.get().role is None

@@ -243,9 +243,10 @@ def test_a_posting_counts_the_candidacies_invited_from_it_not_its_roles(
 
     assert outcome.invited, outcome.message
     assert outcome.candidacy is not None
-    counts = {
+    counts = {  # every page of postings (25 a page)
         row.posting.posting_id: row.candidacy_count
-        for row in selectors.roles_page(integration=lever_integration).rows
+        for page in range(1, 5)
+        for row in selectors.roles_page(integration=lever_integration, page=page).rows
     }
     assert counts[draft] == 0  # nobody applied to the draft, whatever its role has
     assert counts[applied] == 1

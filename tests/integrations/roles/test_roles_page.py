@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from integrations.models import AtsIntegration, AtsPosting, PostingSyncRun, RoleMapping
+from integrations.roles.selectors import POSTINGS_PER_PAGE
 from integrations.roles.services import mappings
 from karatlever.accounts.models import Group, User
 from karatlever.hiring.models import Role
@@ -284,7 +285,7 @@ def test_the_page_runs_the_same_queries_for_5_or_120_postings(
 
     with django_assert_num_queries(len(small.captured_queries)):
         response = admin_client.get(url(roles_integration))
-    assert len(response.context["page"].rows) == 50  # paginated
+    assert len(response.context["page"].rows) == POSTINGS_PER_PAGE  # paginated
     with django_assert_max_num_queries(len(small.captured_queries)):
         admin_client.get(url(roles_integration), {"page": "3", "unmatched": "1"})
 
