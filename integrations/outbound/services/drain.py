@@ -15,7 +15,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from integrations import ats
@@ -260,7 +260,9 @@ def _blocking(now: datetime) -> Q:
     """Rows that hold back every later row of their opportunity: unsent (pending, sending), or
     an attempt that may still land (``outcome_unknown_until``), whatever the status (given up,
     cancelled): a late tag or stage move would land on top of the newer one."""
-    return Q(status__in=OutboundUpdate.UNSENT) | ~_landed_by(now)
+    # outcome_unknown_until > now is "not landed by now" (NULL compares as unknown), written so
+    # PostgreSQL sees the query implies the partial index outbound_update_blocking.
+    return Q(status__in=OutboundUpdate.UNSENT) | Q(outcome_unknown_until__gt=now)
 
 
 # Due rows read per step of the claim (oldest first); the claim takes up to CLAIM_BATCH of them.
@@ -274,17 +276,23 @@ def _claimable_heads(integration_id: int, now: datetime, limit: int) -> list[tup
     """Up to ``limit`` due rows with no earlier blocking row of their opportunity (the order
     rule), oldest first (``next_attempt_at``, id), as (pk, attempts).
 
-    The cost does not grow with the queue, whatever the table's statistics: two indexed queries
-    per step of CLAIM_WINDOW due rows. (1) The next CLAIM_WINDOW due rows in order (index
-    ``outbound_update_due``, stopping at the LIMIT). (2) For those rows' opportunities, which have
-    a blocking row before their first row in the window: one range per opportunity on the
-    unique (integration, opportunity_id, sequence) index. A row is claimable when it is its
-    opportunity's first row in the window and nothing blocks before it. Only when a whole window
-    is blocked (heads in backoff with later rows due) does it read the next window (keyset on
-    ``next_attempt_at``, id), so it never answers "nothing" while a claimable row exists. No
-    anti-join over the whole queue: with stale statistics PostgreSQL planned that one as a scan
-    of every pending row per claim (issue #23: 631 ms at 10,008 pending).
+    One query per step of CLAIM_WINDOW due rows, whose cost does not grow with the queue
+    whatever the table's statistics: the window is read in order from the partial index
+    ``outbound_update_claim_order`` (waiting rows only, in the claim's order, so the LIMIT stops
+    the scan), and each of its rows is checked by a correlated EXISTS in the SELECT list: one
+    probe of ``outbound_update_blocking`` per row, ranges on (integration, opportunity,
+    sequence). A check in the SELECT list cannot become the anti-join over the whole queue that
+    PostgreSQL chose on stale statistics (issue #23: 631 ms per claim at 10,008 pending). Only
+    when a whole window is blocked (heads in backoff with later rows due) is the next window
+    read (keyset on ``next_attempt_at``, id), so "nothing" is never answered while a claimable
+    row exists.
     """
+    earlier_blocking = OutboundUpdate.objects.filter(
+        _blocking(now),
+        integration_id=OuterRef("integration_id"),
+        opportunity_id=OuterRef("opportunity_id"),
+        sequence__lt=OuterRef("sequence"),
+    )
     heads: list[tuple[int, int]] = []
     after: tuple[datetime, int] | None = None
     while len(heads) < limit:
@@ -294,32 +302,16 @@ def _claimable_heads(integration_id: int, now: datetime, limit: int) -> list[tup
                 Q(next_attempt_at__gt=after[0]) | Q(next_attempt_at=after[0], pk__gt=after[1])
             )
         window = list(
-            window_qs.order_by("next_attempt_at", "id").values_list(
-                "pk", "opportunity_id", "sequence", "attempts", "next_attempt_at"
-            )[:CLAIM_WINDOW]
+            window_qs.annotate(blocked=Exists(earlier_blocking))
+            .order_by("next_attempt_at", "id")
+            .values_list("pk", "attempts", "blocked", "next_attempt_at")[:CLAIM_WINDOW]
         )
-        if not window:
-            break
-        first: dict[str, tuple[int, int, int]] = {}  # opportunity -> (sequence, pk, attempts)
-        for pk, opportunity_id, sequence, attempts, _ in window:
-            if opportunity_id not in first or sequence < first[opportunity_id][0]:
-                first[opportunity_id] = (sequence, pk, attempts)
-        before = Q()
-        for opportunity_id, (sequence, _pk, _attempts) in first.items():
-            before |= Q(opportunity_id=opportunity_id, sequence__lt=sequence)
-        blocked = set(
-            OutboundUpdate.objects.filter(before, _blocking(now), integration_id=integration_id)
-            .order_by()
-            .values_list("opportunity_id", flat=True)
-            .distinct()
-        )
-        firsts = {pk for _seq, pk, _att in first.values()}
-        for pk, opportunity_id, _sequence, attempts, _ in window:
-            if pk in firsts and opportunity_id not in blocked:
-                heads.append((pk, attempts))
+        # A later row of an opportunity in the window is blocked by its earlier one (pending),
+        # so each opportunity gives at most one head.
+        heads.extend((pk, attempts) for pk, attempts, blocked, _ in window if not blocked)
         if len(window) < CLAIM_WINDOW:
             break
-        after = (window[-1][4], window[-1][0])
+        after = (window[-1][3], window[-1][0])
     return heads[:limit]
 
 
@@ -329,7 +321,7 @@ def _has_due(integration_id: int) -> bool:
 
 def _claim_batch(integration_id: int, worker: str, limit: int) -> list[OutboundUpdate]:
     """Claim up to ``limit`` due rows, the head of each opportunity's queue (so never two rows
-    of one opportunity), oldest first; [] when none is claimable. At most 4 queries (plus 2
+    of one opportunity), oldest first; [] when none is claimable. At most 3 queries (plus 1
     more per fully blocked window): find the heads, claim them, read them.
 
     The conditional UPDATE on (pk, status, attempts) is the claim itself: a row another sender
