@@ -337,9 +337,10 @@ def _claim_batch(integration_id: int, worker: str, limit: int) -> list[OutboundU
         same_attempt = Q()
         for pk, attempts in heads:
             same_attempt |= Q(pk=pk, attempts=attempts)
+        # pk__in first: the primary key is the one index for this UPDATE on any statistics.
         claimed = (
-            OutboundUpdate.objects.filter(same_attempt, _landed_by(now), status=Status.PENDING)
-            .filter(integration_id=integration_id)
+            OutboundUpdate.objects.filter(pk__in=[pk for pk, _attempts in heads])
+            .filter(same_attempt, _landed_by(now), status=Status.PENDING)
             .update(
                 status=Status.SENDING,
                 claimed_by=worker,
@@ -373,7 +374,9 @@ def _unclaim(rows: list[OutboundUpdate]) -> None:
     mine = Q()
     for row in rows:
         mine |= Q(pk=row.pk, attempts=row.attempts)
-    OutboundUpdate.objects.filter(mine, status=Status.SENDING).update(
+    OutboundUpdate.objects.filter(
+        mine, pk__in=[row.pk for row in rows], status=Status.SENDING
+    ).update(
         status=Status.PENDING,
         claimed_by="",
         claimed_at=None,

@@ -26,6 +26,15 @@ def _setup(args: dict[str, Any]) -> dict[str, Any]:
 
     call_command("migrate", verbosity=0, interactive=False)
     call_command("flush", verbosity=0, interactive=False)
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        # The production case of issue #23: statistics taken while no update waits (steady
+        # state), then a backlog lands below autovacuum's analyse threshold.
+        from integrations.models import OutboundUpdate
+
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {OutboundUpdate._meta.db_table}")
     for url in {settings.CELERY_BROKER_URL, settings.REDIS_URL}:
         if url.startswith("redis://"):
             import redis
