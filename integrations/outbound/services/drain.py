@@ -350,10 +350,19 @@ def _claim_batch(integration_id: int, worker: str, limit: int) -> list[OutboundU
         )
         if claimed:
             order = {pk: i for i, (pk, _attempts) in enumerate(heads)}
+            # A later update of the same milestone still waits (it cannot go before this one):
+            # this one's end need not look whether the milestone's timeline entry is due.
+            later_unsent = OutboundUpdate.objects.filter(
+                integration_id=OuterRef("integration_id"),
+                opportunity_id=OuterRef("opportunity_id"),
+                event_id=OuterRef("event_id"),
+                sequence__gt=OuterRef("sequence"),
+                status__in=OutboundUpdate.UNSENT,
+            )
             rows = list(
-                OutboundUpdate.objects.select_related("candidacy").filter(
-                    pk__in=order, status=Status.SENDING, claimed_by=worker, claimed_at=now
-                )
+                OutboundUpdate.objects.select_related("candidacy")
+                .filter(pk__in=order, status=Status.SENDING, claimed_by=worker, claimed_at=now)
+                .annotate(later_unsent=Exists(later_unsent))
             )
             rows.sort(key=lambda row: order[row.pk])
             return rows
@@ -536,7 +545,8 @@ def _end(
         if not updated:
             logger.warning("outbound update_id=%s was re-claimed; dropping this attempt", row.pk)
             return _RETRY
-        timeline_record(row)
+        if not getattr(row, "later_unsent", False):
+            timeline_record(row)
         if status == Status.DEAD:
             # The status page counts dead-lettered updates: recompute it (on commit, deduped).
             status_refresh_request(
