@@ -40,9 +40,11 @@ def _setup(args: dict[str, Any]) -> dict[str, Any]:
             import redis
 
             redis.Redis.from_url(url).flushdb()  # this run's own db numbers only
-    organization = Organization.objects.create(name="Live Org")
     out: dict[str, Any] = {"integrations": [], "candidacies": []}
     for i, key in enumerate(args["api_keys"]):
+        # One organization per key: keys may share opportunities, and an organization links
+        # each opportunity once (opportunity_link_one_per_organization).
+        organization = Organization.objects.create(name=f"Live Org {i}")
         group = Group.objects.create(organization=organization, name=f"Live Group {i}")
         integration = AtsIntegration.objects.create(
             group=group,
