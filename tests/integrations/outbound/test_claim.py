@@ -116,7 +116,6 @@ def test_a_drain_costs_at_most_three_queries_per_update_whatever_the_queue(
     assert OutboundUpdate.objects.filter(status=Status.SENT).count() == queued
     statements = [q["sql"] for q in queries.captured_queries if not TRANSACTION.match(q["sql"])]
     per_update = len(statements) / queued
-    print(f"[figures] {len(statements)} statements for {queued} updates: {per_update:.2f} each")
     assert per_update <= MAX_PER_UPDATE, f"{len(statements)} statements for {queued} updates"
 
 
