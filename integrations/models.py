@@ -837,8 +837,11 @@ class OutboundUpdate(models.Model):
     UNSENT = (Status.PENDING, Status.SENDING)
     FINISHED = (Status.SENT, Status.DEAD, Status.CANCELLED)
 
+    # No index of its own: every index below leads with the integration. A bare one was the
+    # PostgreSQL planner's pick for the claim on stale statistics (issue #23), reading every row
+    # of the integration instead of the claim's partial indexes.
     integration = models.ForeignKey(
-        AtsIntegration, on_delete=models.CASCADE, related_name="outbound_updates"
+        AtsIntegration, on_delete=models.CASCADE, related_name="outbound_updates", db_index=False
     )
     candidacy = models.ForeignKey(
         "hiring.Candidacy", on_delete=models.CASCADE, related_name="outbound_updates"
@@ -896,6 +899,21 @@ class OutboundUpdate(models.Model):
             ),
             models.Index(fields=["status", "claimed_at"], name="outbound_update_claims"),
             models.Index(fields=["integration", "-created_at"], name="outbound_update_recent"),
+            # The claim (issue #23): due rows of an integration in the claim's exact order, so a
+            # LIMIT stops after the window whatever the statistics say (waiting rows only).
+            models.Index(
+                fields=["integration", "next_attempt_at", "id"],
+                name="outbound_update_claim_order",
+                condition=models.Q(status="pending"),
+            ),
+            # ...and the rows that hold back the later rows of their opportunity (unsent, or an
+            # attempt that may still land): the claim's check per opportunity reads only these.
+            models.Index(
+                fields=["integration", "opportunity_id", "sequence"],
+                name="outbound_update_blocking",
+                condition=models.Q(status__in=["pending", "sending"])
+                | models.Q(outcome_unknown_until__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from integrations import ats
@@ -152,6 +152,10 @@ def _status_refresh_if_waiting(integration_id: int) -> None:
 LEASE_SECONDS = (
     OUTBOUND.connect_timeout + OUTBOUND.read_timeout + (OUTBOUND.acquire_timeout or 0) + 5
 )
+# The drain writes its lease at most this often (not once per send: at 10 sends/s that was a
+# third of the queries per update); the lease lasts that much longer, so before every send at
+# least LEASE_SECONDS of it are left.
+LEASE_RENEW_SECONDS = 1.0
 
 
 class _Lease:
@@ -163,15 +167,19 @@ class _Lease:
 
     def take(self) -> bool:
         now = timezone.now()
-        until = now + timedelta(seconds=LEASE_SECONDS)
+        until = now + timedelta(seconds=LEASE_SECONDS + LEASE_RENEW_SECONDS)
         free = Q(drain_lease_until__isnull=True) | Q(drain_lease_until__lt=now)
         if self.rows.filter(free).update(drain_lease_until=until):
             self.until = until
         return self.until is not None
 
     def renew(self) -> bool:
-        """Extend the lease; False when it was lost (expired and taken by another drain)."""
-        until = timezone.now() + timedelta(seconds=LEASE_SECONDS)
+        """Extend the lease; False when it was lost (expired and taken by another drain). No
+        query while more than LEASE_SECONDS are left (renewed under LEASE_RENEW_SECONDS ago)."""
+        now = timezone.now()
+        if self.until is not None and self.until - now > timedelta(seconds=LEASE_SECONDS):
+            return True
+        until = now + timedelta(seconds=LEASE_SECONDS + LEASE_RENEW_SECONDS)
         if self.until is None or not self.rows.filter(drain_lease_until=self.until).update(
             drain_lease_until=until
         ):
@@ -195,31 +203,48 @@ def _drain_loop(
     lease: _Lease,
 ) -> str:
     """Send due rows until there are none ("empty"), time is up ("budget") or Lever says stop
-    ("stopped"). Counts into ``result``."""
+    ("stopped"). Counts into ``result``. Rows are claimed CLAIM_BATCH at a time (one head per
+    opportunity); the ones not sent when the drain stops are given back."""
     worker = _worker_id()
     failures_in_a_row = 0
-    while True:
-        if time.monotonic() - started > budget:
-            return "budget" if _has_due(integration.pk) else "empty"
-        if not lease.renew():
-            return "stopped"  # another drain took over
-        row = _claim_next(integration.pk, worker)
-        if row is None:
-            return "empty"
-        with log_context(update_id=row.pk):
-            outcome = _send(row, integration=integration, outbound=outbound)
-        if outcome == Status.SENT:
-            result.sent += 1
-            failures_in_a_row = 0
-            continue
-        result.failed += 1
-        if outcome in (_PAUSED, _THROTTLED):
-            result.paused = outcome == _PAUSED
-            return "stopped"
-        if outcome == _RETRY:
-            failures_in_a_row += 1
-            if failures_in_a_row >= BREAKER_FAILURES:
+    batch: list[OutboundUpdate] = []
+    success_recorded: float | None = None
+    try:
+        while True:
+            if time.monotonic() - started > budget:
+                _unclaim(batch)
+                batch = []
+                return "budget" if _has_due(integration.pk) else "empty"
+            if not lease.renew():
+                return "stopped"  # another drain took over
+            if not batch:
+                batch = _claim_batch(integration.pk, worker, CLAIM_BATCH)
+                if not batch:
+                    return "empty"
+            row = batch.pop(0)
+            with log_context(update_id=row.pk):
+                outcome = _send(row, integration=integration, outbound=outbound)
+            if outcome == Status.SENT:
+                result.sent += 1
+                failures_in_a_row = 0
+                if success_recorded is None or time.monotonic() - success_recorded > 30:
+                    # Stored at most every 30 s anyway (connection/services/outcomes.py): skip
+                    # the query in between.
+                    integration_success_record(integration_id=integration.pk)
+                    success_recorded = time.monotonic()
+                continue
+            result.failed += 1
+            if outcome in (_PAUSED, _THROTTLED):
+                result.paused = outcome == _PAUSED
                 return "stopped"
+            if outcome == _RETRY:
+                failures_in_a_row += 1
+                if failures_in_a_row >= BREAKER_FAILURES:
+                    return "stopped"
+    finally:
+        # Stopped early (Lever said stop, the lease was lost, the worker's time limit): the
+        # claimed rows not tried yet wait as they were, their attempts not counted.
+        _unclaim(batch)
 
 
 def _landed_by(now: datetime) -> Q:
@@ -231,58 +256,141 @@ def _due(now: datetime) -> Q:
     return Q(status=Status.PENDING, next_attempt_at__lte=now) & _landed_by(now)
 
 
-def _claimable(integration_id: int, now: datetime) -> QuerySet[OutboundUpdate]:
-    """Due rows with no earlier unsent row of their opportunity (the order rule). A row whose
-    last attempt may still land counts as unsent until then, whatever its status (given up,
+def _blocking(now: datetime) -> Q:
+    """Rows that hold back every later row of their opportunity: unsent (pending, sending), or
+    an attempt that may still land (``outcome_unknown_until``), whatever the status (given up,
     cancelled): a late tag or stage move would land on top of the newer one."""
-    earlier_unsent = OutboundUpdate.objects.filter(
-        Q(status__in=OutboundUpdate.UNSENT) | ~_landed_by(now),
+    # outcome_unknown_until > now is "not landed by now" (NULL compares as unknown), written so
+    # PostgreSQL sees the query implies the partial index outbound_update_blocking.
+    return Q(status__in=OutboundUpdate.UNSENT) | Q(outcome_unknown_until__gt=now)
+
+
+# Due rows read per step of the claim (oldest first); the claim takes up to CLAIM_BATCH of them.
+CLAIM_WINDOW = 200
+# Rows one claim takes (the head of each opportunity's queue, at most one per opportunity): at
+# 8-10 sends/s a batch lasts about 2 s, so the claim's few queries are spread over 20 sends.
+CLAIM_BATCH = 20
+
+
+def _claimable_heads(integration_id: int, now: datetime, limit: int) -> list[tuple[int, int]]:
+    """Up to ``limit`` due rows with no earlier blocking row of their opportunity (the order
+    rule), oldest first (``next_attempt_at``, id), as (pk, attempts).
+
+    One query per step of CLAIM_WINDOW due rows, whose cost does not grow with the queue
+    whatever the table's statistics: the window is read in order from the partial index
+    ``outbound_update_claim_order`` (waiting rows only, in the claim's order, so the LIMIT stops
+    the scan), and each of its rows is checked by a correlated EXISTS in the SELECT list: one
+    probe of ``outbound_update_blocking`` per row, ranges on (integration, opportunity,
+    sequence). A check in the SELECT list cannot become the anti-join over the whole queue that
+    PostgreSQL chose on stale statistics (issue #23: 631 ms per claim at 10,008 pending). Only
+    when a whole window is blocked (heads in backoff with later rows due) is the next window
+    read (keyset on ``next_attempt_at``, id), so "nothing" is never answered while a claimable
+    row exists.
+    """
+    earlier_blocking = OutboundUpdate.objects.filter(
+        _blocking(now),
         integration_id=OuterRef("integration_id"),
         opportunity_id=OuterRef("opportunity_id"),
         sequence__lt=OuterRef("sequence"),
     )
-    return OutboundUpdate.objects.filter(_due(now), integration_id=integration_id).filter(
-        ~Exists(earlier_unsent)
-    )
+    heads: list[tuple[int, int]] = []
+    after: tuple[datetime, int] | None = None
+    while len(heads) < limit:
+        window_qs = OutboundUpdate.objects.filter(_due(now), integration_id=integration_id)
+        if after is not None:
+            window_qs = window_qs.filter(
+                Q(next_attempt_at__gt=after[0]) | Q(next_attempt_at=after[0], pk__gt=after[1])
+            )
+        window = list(
+            window_qs.annotate(blocked=Exists(earlier_blocking))
+            .order_by("next_attempt_at", "id")
+            .values_list("pk", "attempts", "blocked", "next_attempt_at")[:CLAIM_WINDOW]
+        )
+        # A later row of an opportunity in the window is blocked by its earlier one (pending),
+        # so each opportunity gives at most one head.
+        heads.extend((pk, attempts) for pk, attempts, blocked, _ in window if not blocked)
+        if len(window) < CLAIM_WINDOW:
+            break
+        after = (window[-1][3], window[-1][0])
+    return heads[:limit]
 
 
 def _has_due(integration_id: int) -> bool:
-    return _claimable(integration_id, timezone.now()).exists()
+    return bool(_claimable_heads(integration_id, timezone.now(), 1))
 
 
-def _claim_next(integration_id: int, worker: str) -> OutboundUpdate | None:
-    """Claim the oldest due row with no earlier unsent row of its opportunity, or None.
+def _claim_batch(integration_id: int, worker: str, limit: int) -> list[OutboundUpdate]:
+    """Claim up to ``limit`` due rows, the head of each opportunity's queue (so never two rows
+    of one opportunity), oldest first; [] when none is claimable. At most 3 queries (plus 1
+    more per fully blocked window): find the heads, claim them, read them.
 
-    ``select_for_update(skip_locked=True)`` keeps concurrent drains on PostgreSQL off each
-    other's candidates (a no-op on SQLite); the conditional UPDATE on (status, attempts) is
-    the claim itself, so two senders never hold one row on any database.
+    The conditional UPDATE on (pk, status, attempts) is the claim itself: a row another sender
+    claimed (or claimed, failed and put back) in between is skipped, so two senders never hold
+    one row on any database. The caller sends the rows in the order returned and gives back
+    (``_unclaim``) the ones it does not send.
     """
     for _ in range(5):
         now = timezone.now()
-        with transaction.atomic():
-            candidate = (
-                _claimable(integration_id, now)
-                .select_for_update(skip_locked=True)
-                .order_by("next_attempt_at", "id")
-                .values("pk", "attempts")
-                .first()
-            )
-            if candidate is None:
-                return None
-            claimed = OutboundUpdate.objects.filter(
-                _landed_by(now),
-                pk=candidate["pk"],
-                status=Status.PENDING,
-                attempts=candidate["attempts"],
-            ).update(
+        heads = _claimable_heads(integration_id, now, limit)
+        if not heads:
+            return []
+        same_attempt = Q()
+        for pk, attempts in heads:
+            same_attempt |= Q(pk=pk, attempts=attempts)
+        # pk__in first: the primary key is the one index for this UPDATE on any statistics.
+        claimed = (
+            OutboundUpdate.objects.filter(pk__in=[pk for pk, _attempts in heads])
+            .filter(same_attempt, _landed_by(now), status=Status.PENDING)
+            .update(
                 status=Status.SENDING,
                 claimed_by=worker,
                 claimed_at=now,
                 attempts=F("attempts") + 1,
             )
+        )
         if claimed:
-            return OutboundUpdate.objects.select_related("candidacy").get(pk=candidate["pk"])
-    return None
+            order = {pk: i for i, (pk, _attempts) in enumerate(heads)}
+            # A later update of the same milestone still waits (it cannot go before this one):
+            # this one's end need not look whether the milestone's timeline entry is due.
+            later_unsent = OutboundUpdate.objects.filter(
+                integration_id=OuterRef("integration_id"),
+                opportunity_id=OuterRef("opportunity_id"),
+                event_id=OuterRef("event_id"),
+                sequence__gt=OuterRef("sequence"),
+                status__in=OutboundUpdate.UNSENT,
+            )
+            rows = list(
+                OutboundUpdate.objects.select_related("candidacy")
+                .filter(pk__in=order, status=Status.SENDING, claimed_by=worker, claimed_at=now)
+                .annotate(later_unsent=Exists(later_unsent))
+            )
+            rows.sort(key=lambda row: order[row.pk])
+            return rows
+    return []
+
+
+def _claim_next(integration_id: int, worker: str) -> OutboundUpdate | None:
+    """Claim the oldest due row with no earlier unsent row of its opportunity, or None."""
+    rows = _claim_batch(integration_id, worker, 1)
+    return rows[0] if rows else None
+
+
+def _unclaim(rows: list[OutboundUpdate]) -> None:
+    """Give back claimed rows that were not sent (the drain stopped first): pending again as
+    they were, the claim's attempt not counted. One query."""
+    if not rows:
+        return
+    mine = Q()
+    for row in rows:
+        mine |= Q(pk=row.pk, attempts=row.attempts)
+    OutboundUpdate.objects.filter(
+        mine, pk__in=[row.pk for row in rows], status=Status.SENDING
+    ).update(
+        status=Status.PENDING,
+        claimed_by="",
+        claimed_at=None,
+        attempts=F("attempts") - 1,
+    )
 
 
 # Drain outcomes besides the row statuses.
@@ -394,10 +502,8 @@ def _send(row: OutboundUpdate, *, integration: AtsIntegration, outbound: Outboun
                 f"Unexpected error ({type(exc).__name__}); details are in the worker log."
             ),
         )
-    status = _end(row, Status.SENT, remote_id=remote_id)
-    if status == Status.SENT:
-        integration_success_record(integration_id=integration.pk)
-    return status
+    # The integration's last success is recorded by the drain loop (at most every 30 s).
+    return _end(row, Status.SENT, remote_id=remote_id)
 
 
 def _mine(row: OutboundUpdate) -> Any:
@@ -439,7 +545,8 @@ def _end(
         if not updated:
             logger.warning("outbound update_id=%s was re-claimed; dropping this attempt", row.pk)
             return _RETRY
-        timeline_record(row)
+        if not getattr(row, "later_unsent", False):
+            timeline_record(row)
         if status == Status.DEAD:
             # The status page counts dead-lettered updates: recompute it (on commit, deduped).
             status_refresh_request(
@@ -581,10 +688,11 @@ def timeline_record(row: OutboundUpdate) -> None:
         return
     # One entry per opportunity the milestone went to (a late link posts it again elsewhere).
     group = OutboundUpdate.objects.filter(event_id=row.event_id, opportunity_id=row.opportunity_id)
-    if group.filter(status__in=OutboundUpdate.UNSENT).exists():
-        return
-    if not group.filter(timeline_recorded=False).update(timeline_recorded=True):
-        return  # already written (the last two ended together, or a retry changed nothing)
+    # One query decides and claims the entry: nothing is flagged while an update of the group
+    # is unsent, and only one of two updates ending together flags it.
+    unsent = group.filter(status__in=OutboundUpdate.UNSENT)
+    if not group.filter(~Exists(unsent), timeline_recorded=False).update(timeline_recorded=True):
+        return  # some still unsent, or already written (a retry changed nothing)
     updates = list(group.order_by("sequence").values("kind", "status", "last_error"))
     sent = [u for u in updates if u["status"] == Status.SENT]
     state = "sent" if len(sent) == len(updates) else "failed" if not sent else "partly_sent"

@@ -26,14 +26,25 @@ def _setup(args: dict[str, Any]) -> dict[str, Any]:
 
     call_command("migrate", verbosity=0, interactive=False)
     call_command("flush", verbosity=0, interactive=False)
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        # The production case of issue #23: statistics taken while no update waits (steady
+        # state), then a backlog lands below autovacuum's analyse threshold.
+        from integrations.models import OutboundUpdate
+
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {OutboundUpdate._meta.db_table}")
     for url in {settings.CELERY_BROKER_URL, settings.REDIS_URL}:
         if url.startswith("redis://"):
             import redis
 
             redis.Redis.from_url(url).flushdb()  # this run's own db numbers only
-    organization = Organization.objects.create(name="Live Org")
     out: dict[str, Any] = {"integrations": [], "candidacies": []}
     for i, key in enumerate(args["api_keys"]):
+        # One organization per key: keys may share opportunities, and an organization links
+        # each opportunity once (opportunity_link_one_per_organization).
+        organization = Organization.objects.create(name=f"Live Org {i}")
         group = Group.objects.create(organization=organization, name=f"Live Group {i}")
         integration = AtsIntegration.objects.create(
             group=group,

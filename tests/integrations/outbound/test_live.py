@@ -175,7 +175,9 @@ def test_a_worker_killed_mid_send_leaves_no_duplicate_and_loses_nothing(
         return drive(stack_env, "state")["by_status"].get("sent", 0) == 2 * UPDATES_PER_CANDIDACY
 
     _wait(done, 90, "every update sent")
-    assert swept["reclaimed"] == 1
+    # The update in flight, and any other head the killed drain had claimed in its batch and
+    # not sent yet: each waits as an unknown outcome (looked for in Lever before it is sent).
+    assert 1 <= swept["reclaimed"] <= 2
     rows = drive(stack_env, "state", {"rows": True})["rows"]
     assert any("worker stopped" in r["last_error"] for r in rows) or any(
         r["attempts"] > 1 for r in rows
