@@ -92,6 +92,7 @@ class SandboxApp:
         self._api_log: deque[dict[str, Any]] = deque(maxlen=API_LOG_MAX)
         # /v1 requests being handled (a hung write counts until it is applied).
         self._in_flight = 0
+        self._in_flight_methods: list[str] = []
         self._idle = threading.Condition()
         self.api_router: Router[api.ApiRoute] = Router()
         for route in api.ROUTES:
@@ -117,11 +118,14 @@ class SandboxApp:
             if req.path == "/v1" or req.path.startswith("/v1/"):
                 with self._idle:
                     self._in_flight += 1
+                    self._in_flight_methods.append(req.method)
+                    self._idle.notify_all()
                 try:
                     response = self._handle_api(req)
                 finally:
                     with self._idle:
                         self._in_flight -= 1
+                        self._in_flight_methods.remove(req.method)
                         self._idle.notify_all()
                 self._api_log.append(
                     {
@@ -287,6 +291,14 @@ class SandboxApp:
         """Wait until no /v1 request is being handled; False if one still is after ``timeout``."""
         with self._idle:
             return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
+    def wait_busy(self, timeout: float, method: str = "") -> bool:
+        """Wait until a /v1 request (of ``method``, when given) is being handled, e.g. held by
+        a hang fault; False if none arrives within ``timeout`` seconds."""
+        with self._idle:
+            return self._idle.wait_for(
+                lambda: any(m == method or not method for m in self._in_flight_methods), timeout
+            )
 
     def reset_all(self) -> None:
         self.sandbox.reset()
@@ -603,6 +615,12 @@ class SandboxServer:
         """Wait until every /v1 request that arrived has been handled (a hung write applied);
         False if one is still being handled after ``timeout`` seconds."""
         return self.app.wait_idle(timeout)
+
+    def wait_busy(self, timeout: float = 10.0, method: str = "") -> bool:
+        """Wait until a /v1 request (of ``method``, when given) is being handled, e.g. a write
+        held by a hang fault (a test kills its sender then, while the request is surely in
+        flight); False if none arrives within ``timeout`` seconds."""
+        return self.app.wait_busy(timeout, method)
 
     def create_api_key(
         self, permissions: list[str] | tuple[str, ...], label: str = "test key"
