@@ -359,7 +359,7 @@ def _claim_batch(integration_id: int, worker: str, limit: int) -> list[OutboundU
                 sequence__gt=OuterRef("sequence"),
                 status__in=OutboundUpdate.UNSENT,
             )
-            rows = list(
+            rows: list[OutboundUpdate] = list(
                 OutboundUpdate.objects.select_related("candidacy")
                 .filter(pk__in=order, status=Status.SENDING, claimed_by=worker, claimed_at=now)
                 .annotate(later_unsent=Exists(later_unsent))
