@@ -44,7 +44,7 @@ _SQLITE_FILENAME = "lever-ratelimit.sqlite3"
 KEY_PREFIX = "karatlever:lever:ratelimit"
 
 # Adaptive pace (AIMD), shared through the same store as the bucket. `rate`/`burst` above are
-# the ceiling (Lever's documented 10/s, burst 20: integrations/lever/README.md §6); the pace
+# the ceiling (Lever's documented 10/s, burst 20: integrations/lever/README.md §6.1); the pace
 # actually used starts there and:
 #   * on a 429 from Lever drops multiplicatively to BACKOFF_FACTOR of what it was, and the key
 #     is blocked for the whole Retry-After (`penalize`): no token for anyone inside it;
