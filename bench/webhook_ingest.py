@@ -55,13 +55,14 @@ PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 # Overridable, so parallel checkouts on one host each use their own database and Redis DB.
 PG_BENCH_DB = os.environ.get("BENCH_PG_DB", "karatlever_bench")
 REDIS_BENCH_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
-# ratio_insert_postgres: receiver ÷ one-INSERT view (median of the rounds).
+# ratio_insert_postgres: receiver ÷ one-INSERT view (median of the rounds): the target. The
+# ratio to the bare view (ratio_postgres) is still reported, not judged: it compared a durable
+# write with nothing and moved 0.04-0.45 between single rounds with background load.
 # configured_drain_share: limited drain's deliveries/s ÷ what it could reach: Lever's 10/s (one
 # read per delivery) or the unlimited drain's rate, whichever is lower (the embedded default's
 # file broker drains slower than Lever allows).
 TARGETS = {
-    "ratio_postgres": 0.25,
-    "ratio_insert_postgres": 0.3,
+    "ratio_insert_postgres": 0.5,
     "p99_ms": 100.0,
     "lost": 0,
     "configured_drain_share": 0.8,
@@ -781,8 +782,6 @@ def main() -> int:
                 f"{r['db']}: {r['rows_stored']} rows for {r['accepted']} accepted "
                 f"and {r['cut_off_at_stop']} cut off"
             )
-        if r["db"] == "postgres" and r["ratio"] < TARGETS["ratio_postgres"]:
-            failures.append(f"postgres: ratio {r['ratio']} < {TARGETS['ratio_postgres']}")
         if r["db"] == "postgres" and r["ratio_insert"] < TARGETS["ratio_insert_postgres"]:
             failures.append(
                 f"postgres: ratio to one INSERT {r['ratio_insert']}"
