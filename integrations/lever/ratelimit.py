@@ -57,6 +57,10 @@ KEY_PREFIX = "karatlever:lever:ratelimit"
 # requests already in flight when the first came: they count as one decrease.
 # The bucket's capacity shrinks in proportion (burst * pace / rate, at least 1), so a slowed
 # key doesn't fire a full saved-up burst; the one-second window stays capped at `burst`.
+# Tokens refill at pace / WINDOW_SECONDS (0.95 of it): the same slack as the window, for the
+# same reason. At exactly Lever's rate any send jitter that bunches two requests draws a 429
+# (measured: one per run, in the first seconds), and a 429 can cost a caller that does not
+# retry (a bulk invite) its answer.
 BACKOFF_FACTOR = 0.5
 CEILING_FACTOR = 0.9
 RECOVERY_PER_SECOND = 0.5  # requests/s regained per second (from 5/s back to 9/s in 8 s)
@@ -212,8 +216,9 @@ def _take(
     tokens, ts, blocked_until, log = state if state else (capacity, now, 0.0, [])
     if blocked_until > now:
         return blocked_until - now, None
-    tokens = min(capacity, tokens + max(0.0, now - ts) * current)
-    wait = (1.0 - tokens) / current if tokens < 1.0 else 0.0
+    refill = current / WINDOW_SECONDS
+    tokens = min(capacity, tokens + max(0.0, now - ts) * refill)
+    wait = (1.0 - tokens) / refill if tokens < 1.0 else 0.0
     if len(log) >= burst and now - log[-burst] < WINDOW_SECONDS:
         wait = max(wait, log[-burst] + WINDOW_SECONDS - now)
     if wait > 0:
@@ -424,9 +429,10 @@ end
 if blocked > now then return tostring(blocked - now) end
 local elapsed = now - ts
 if elapsed < 0 then elapsed = 0 end
-tokens = math.min(capacity, tokens + elapsed * pace)
+local refill = pace / window
+tokens = math.min(capacity, tokens + elapsed * refill)
 local wait = 0
-if tokens < 1 then wait = (1 - tokens) / pace end
+if tokens < 1 then wait = (1 - tokens) / refill end
 local oldest = tonumber(redis.call('LINDEX', KEYS[2], burst - 1))
 if oldest and now - oldest < window then
   wait = math.max(wait, oldest + window - now)
