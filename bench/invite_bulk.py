@@ -3,8 +3,8 @@
 Usage: .venv/bin/python bench/invite_bulk.py [--urls 200]
 
 In-process: a fresh SQLite database in a temporary KARATLEVER_VAR_DIR (migrated here), one group
-with a Lever integration (the sandbox's demo key, the default client rate of 8 requests/s,
-burst 10) and one Karat role per published demo posting, then ``invite_urls``
+with a Lever integration (the sandbox's demo key, the default client rate: Lever's 10 requests/s,
+burst 20, adaptive) and one Karat role per published demo posting, then ``invite_urls``
 (integrations/invites/services/create.py) — the service behind ``POST /api/v1/invitations/``
 and the background batches: for each URL one
 ``GET /opportunities/:id?expand=applications&expand=stage``, postings and archive reasons

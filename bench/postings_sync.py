@@ -51,7 +51,9 @@ def free_port() -> int:
 
 def start_sandbox(var_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "karatlever.settings", "PYTHONPATH": str(ROOT)}
+    # The bench's own settings (secret key, field keys, var dir), so a fresh checkout needs no
+    # prior `manage.py init_local`: the sandbox process loads the same Django settings.
+    env = {**os.environ, **bench_environ(var_dir), "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(  # noqa: S603 - our own manage.py
         [
             sys.executable,
@@ -65,7 +67,7 @@ def start_sandbox(var_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(var_dir / "lever-sandbox.log").open("wb"),
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -76,21 +78,33 @@ def start_sandbox(var_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
         except requests.RequestException:
             time.sleep(0.2)
     process.kill()
-    raise SystemExit("the Lever sandbox did not start")
+    log = (var_dir / "lever-sandbox.log").read_text(errors="replace")[-2000:]
+    raise SystemExit(f"the Lever sandbox did not start:\n{log}")
+
+
+_ENVIRON: dict[str, str] = {}
+
+
+def bench_environ(var_dir: Path) -> dict[str, str]:
+    """Settings for this run only (one secret key and field key per run, a temporary var dir)."""
+    from cryptography.fernet import Fernet
+
+    if not _ENVIRON:
+        _ENVIRON.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "karatlever.settings",
+                "DJANGO_DEBUG": "1",
+                "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+                "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+                "KARATLEVER_VAR_DIR": str(var_dir),
+                "LOG_LEVEL": "WARNING",
+            }
+        )
+    return _ENVIRON
 
 
 def django_setup(var_dir: Path, sandbox_url: str) -> None:
-    from cryptography.fernet import Fernet
-
-    os.environ |= {
-        "DJANGO_SETTINGS_MODULE": "karatlever.settings",
-        "DJANGO_DEBUG": "1",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "KARATLEVER_VAR_DIR": str(var_dir),
-        "LEVER_API_BASE_URL": sandbox_url + "/v1",
-        "LOG_LEVEL": "WARNING",
-    }
+    os.environ |= {**bench_environ(var_dir), "LEVER_API_BASE_URL": sandbox_url + "/v1"}
     for name in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"):
         os.environ.pop(name, None)
     import django

@@ -9,7 +9,10 @@ One run, on PostgreSQL + Redis when reachable (else SQLite + the file broker):
 3. send ``--deliveries`` distinct signed deliveries over ``--connections`` keep-alive
    connections at once (each sent once, no pause);
 4. check that every answer was 200 "accepted", that every delivery is stored, and wait until
-   the worker has finished every one (processed against the sandbox, or ignored).
+   the worker has finished every one (processed against the sandbox, or ignored);
+5. again with ``--configured-deliveries`` (300) on a fresh database, the sandbox at Lever's
+   10/s (burst 20) and the integration at the configured default rate: the Lever reads per
+   second while the backlog drains, ÷ 10/s, and the 429s.
 
 Prints one JSON document; exit code 0 when all were stored and finished.
 """
@@ -71,10 +74,95 @@ def send_all(port: int, path: str, bodies: list[bytes], connections: int) -> dic
     }
 
 
+def run(lever: Any, db: str, args: argparse.Namespace, *, limited: bool) -> dict[str, Any]:
+    """One burst on a fresh database: Lever's limit off (the pipeline's own speed), or at
+    Lever's 10/s with the integration at the configured default rate (what a real key gets)."""
+    n = args.configured_deliveries if limited else args.deliveries
+    var_dir = Path(tempfile.mkdtemp(prefix="karatlever-burst-"))
+    report: dict[str, Any] = {"db": db, "deliveries": n}
+    env = ingest.bench_env(var_dir, db, lever.api_url)
+    report["broker"] = env.get("CELERY_BROKER_URL", "filesystem")
+    if db == "postgres":
+        ingest.postgres_recreate()
+    setup = ingest.step(env, "setup", {"links": args.links})
+    if limited:
+        lever.set_rate_limit(ingest.LEVER_RATE, 20)
+        report["integration_rate"] = ingest.step(env, "rate")
+    else:
+        lever.set_rate_limit(None)
+    stats_before = lever.request_stats()
+    linked = setup["linked"]
+    bodies = [ingest.make_body(f"burst-{i}", linked[i % len(linked)]) for i in range(n)]
+    port = ingest.free_port()
+    gunicorn = ingest.start(
+        [
+            ingest.PY,
+            "-m",
+            "gunicorn",
+            "karatlever.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-k",
+            "gthread",
+            "-w",
+            "3",
+            "--threads",
+            "2",
+            "--no-control-socket",
+            "--keep-alive",
+            "30",
+            "--log-level",
+            "warning",
+        ],
+        env,
+        var_dir / "gunicorn.log",
+    )
+    worker = ingest.worker_start(env, var_dir)
+    # At Lever's limit every delivery waits for its read: allow twice the time 10/s takes.
+    timeout = max(args.timeout, 2 * n / ingest.LEVER_RATE) if limited else args.timeout
+    try:
+        ingest.wait_http(port)
+        report["burst"] = send_all(
+            port, f"/webhooks/lever/{setup['integration']}/", bodies, args.connections
+        )
+        report["stored_after_burst"] = sum(ingest.count_direct(env).values())
+        started = time.monotonic()
+        counts: dict[str, int] = {}
+        while time.monotonic() - started < timeout:
+            counts = ingest.count_direct(env)
+            if sum(counts.get(s, 0) for s in FINISHED) >= n:
+                break
+            time.sleep(0.2)
+        report["by_status"] = counts
+        report["finish_seconds_after_burst"] = round(time.monotonic() - started, 1)
+    finally:
+        ingest.stop(worker, group=False)
+        ingest.stop(gunicorn)
+        if db == "postgres":
+            ingest.postgres_recreate(drop_only=True)
+        shutil.rmtree(var_dir, ignore_errors=True)
+    stats = lever.request_stats()
+    report["lever_requests"] = sum(stats.values()) - sum(stats_before.values())
+    report["responses_429"] = stats.get("429", 0) - stats_before.get("429", 0)
+    if limited:
+        seconds = report["finish_seconds_after_burst"]
+        report["lever_requests_per_second"] = round(report["lever_requests"] / seconds, 2)
+        report["share_of_lever_rate"] = round(
+            report["lever_requests"] / seconds / ingest.LEVER_RATE, 3
+        )
+    return report
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default=None)
     parser.add_argument("--deliveries", type=int, default=2000)
+    parser.add_argument(
+        "--configured-deliveries",
+        type=int,
+        default=300,
+        help="the burst at Lever's limit and the configured rate (0: skip)",
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--links", type=int, default=50, help="linked candidacies")
     parser.add_argument("--timeout", type=int, default=300, help="seconds to wait for the worker")
@@ -83,73 +171,23 @@ def main() -> int:
 
     from integrations.lever.sandbox import SandboxServer
 
-    var_dir = Path(tempfile.mkdtemp(prefix="karatlever-burst-"))
-    report: dict[str, Any] = {"db": db, "deliveries": args.deliveries}
     with SandboxServer(port=0, rate_per_second=None) as lever:
-        env = ingest.bench_env(var_dir, db, lever.api_url)
-        report["broker"] = env.get("CELERY_BROKER_URL", "filesystem")
-        if db == "postgres":
-            ingest.postgres_recreate()
-        setup = ingest.step(env, "setup", {"links": args.links})
-        linked = setup["linked"]
-        bodies = [
-            ingest.make_body(f"burst-{i}", linked[i % len(linked)]) for i in range(args.deliveries)
-        ]
-        port = ingest.free_port()
-        gunicorn = ingest.start(
-            [
-                ingest.PY,
-                "-m",
-                "gunicorn",
-                "karatlever.wsgi",
-                "-b",
-                f"127.0.0.1:{port}",
-                "-k",
-                "gthread",
-                "-w",
-                "3",
-                "--threads",
-                "2",
-                "--no-control-socket",
-                "--keep-alive",
-                "30",
-                "--log-level",
-                "warning",
-            ],
-            env,
-            var_dir / "gunicorn.log",
-        )
-        worker = ingest.worker_start(env, var_dir)
-        try:
-            ingest.wait_http(port)
-            report["burst"] = send_all(
-                port, f"/webhooks/lever/{setup['integration']}/", bodies, args.connections
-            )
-            report["stored_after_burst"] = sum(ingest.count_direct(env).values())
-            started = time.monotonic()
-            counts: dict[str, int] = {}
-            while time.monotonic() - started < args.timeout:
-                counts = ingest.count_direct(env)
-                if sum(counts.get(s, 0) for s in FINISHED) >= args.deliveries:
-                    break
-                time.sleep(0.2)
-            report["by_status"] = counts
-            report["finish_seconds_after_burst"] = round(time.monotonic() - started, 1)
-        finally:
-            ingest.stop(worker, group=False)
-            ingest.stop(gunicorn)
-            if db == "postgres":
-                ingest.postgres_recreate(drop_only=True)
-            shutil.rmtree(var_dir, ignore_errors=True)
+        report = run(lever, db, args, limited=False)
+        if args.configured_deliveries:
+            report["at_configured_rate"] = run(lever, db, args, limited=True)
 
     failures = []
-    if report["burst"]["answers"] != {"200 accepted": args.deliveries}:
-        failures.append(f"answers other than 200 accepted: {report['burst']['answers']}")
-    if report["stored_after_burst"] != args.deliveries:
-        failures.append(f"{report['stored_after_burst']} stored of {args.deliveries}")
-    done = sum(report["by_status"].get(s, 0) for s in ("processed", "ignored"))
-    if done != args.deliveries:
-        failures.append(f"{done} finished of {args.deliveries}: {report['by_status']}")
+    for label, r in (("", report), ("at configured rate: ", report.get("at_configured_rate"))):
+        if r is None:
+            continue
+        n = r["deliveries"]
+        if r["burst"]["answers"] != {"200 accepted": n}:
+            failures.append(f"{label}answers other than 200 accepted: {r['burst']['answers']}")
+        if r["stored_after_burst"] != n:
+            failures.append(f"{label}{r['stored_after_burst']} stored of {n}")
+        done = sum(r["by_status"].get(s, 0) for s in ("processed", "ignored"))
+        if done != n:
+            failures.append(f"{label}{done} finished of {n}: {r['by_status']}")
     report["failures"] = failures
     print(json.dumps(report, indent=2))
     return 1 if failures else 0

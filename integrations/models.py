@@ -71,8 +71,8 @@ class AtsIntegration(models.Model):
     pending_api_key_fingerprint = models.CharField(max_length=16, blank=True)
 
     ats_user_id = models.CharField("User ID", max_length=64, blank=True)
-    rate_limit_per_second = models.FloatField(default=8.0)
-    rate_limit_burst = models.PositiveIntegerField(default=10)
+    rate_limit_per_second = models.FloatField(default=10.0)
+    rate_limit_burst = models.PositiveIntegerField(default=20)
 
     # A copy of the key in use's status for lists, filters and the overall roll-up. The source
     # of truth is the KeyCheck rows: this is written only by services/keys.py, in the same

@@ -304,8 +304,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, str | float]] = {}
 
 # When set, every integration talks to this base URL instead of its region's (the local sandbox).
 LEVER_API_BASE_URL = env.str("LEVER_API_BASE_URL", default="")
-LEVER_RATE_LIMIT_PER_SECOND = env.float("LEVER_RATE_LIMIT_PER_SECOND", default=8.0)
-LEVER_RATE_LIMIT_BURST = env.int("LEVER_RATE_LIMIT_BURST", default=10)
+LEVER_RATE_LIMIT_PER_SECOND = env.float("LEVER_RATE_LIMIT_PER_SECOND", default=10.0)
+LEVER_RATE_LIMIT_BURST = env.int("LEVER_RATE_LIMIT_BURST", default=20)
 LEVER_CONNECT_TIMEOUT = env.float("LEVER_CONNECT_TIMEOUT", default=3.05)
 LEVER_READ_TIMEOUT = env.float("LEVER_READ_TIMEOUT", default=15.0)
 # Webhook re-reads may use at most this fraction of each key's rate (and burst), so a bulk

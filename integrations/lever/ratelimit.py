@@ -29,8 +29,8 @@ logger = logging.getLogger(__name__)
 #   * `burst` — bucket capacity AND the most requests allowed in any one-second window.
 # A plain token bucket lets `burst + rate` through in the first second after a quiet spell;
 # the short grant log caps every one-second window at `burst` as well.
-DEFAULT_RATE = 8.0
-DEFAULT_BURST = 10
+DEFAULT_RATE = 10.0
+DEFAULT_BURST = 20
 # 1 s plus slack: Lever (and our benchmark) see send/arrival times, which trail our grant
 # times by a few ms of scheduling and network jitter; their one-second windows must hold too.
 WINDOW_SECONDS = 1.05
@@ -43,6 +43,31 @@ _REDIS_SOCKET_TIMEOUT = 0.25
 _SQLITE_FILENAME = "lever-ratelimit.sqlite3"
 KEY_PREFIX = "karatlever:lever:ratelimit"
 
+# Adaptive pace (AIMD), shared through the same store as the bucket. `rate`/`burst` above are
+# the ceiling (Lever's documented 10/s, burst 20: integrations/lever/README.md §6.2); the pace
+# actually used starts there and:
+#   * on a 429 from Lever drops multiplicatively to BACKOFF_FACTOR of what it was, and the key
+#     is blocked for the whole Retry-After (`penalize`): no token for anyone inside it;
+#   * recovers additively, RECOVERY_PER_SECOND requests/s for every second without a 429,
+#     up to a remembered ceiling: CEILING_FACTOR of the pace at which the 429 came. That
+#     ceiling creeps back to `rate` at CEILING_RECOVERY_PER_SECOND, so a pace that was once too
+#     fast is retried only slowly (a plain AIMD would hit a 429 on every cycle);
+#   * never goes below MIN_PACE_FRACTION of `rate`.
+# Several 429s within HOLD_SECONDS (or the Retry-After, if longer) of a decrease are answers to
+# requests already in flight when the first came: they count as one decrease.
+# The bucket's capacity shrinks in proportion (burst * pace / rate, at least 1), so a slowed
+# key doesn't fire a full saved-up burst; the one-second window stays capped at `burst`.
+# Tokens refill at pace / WINDOW_SECONDS (0.95 of it): the same slack as the window, for the
+# same reason. At exactly Lever's rate any send jitter that bunches two requests draws a 429
+# (measured: one per run, in the first seconds), and a 429 can cost a caller that does not
+# retry (a bulk invite) its answer.
+BACKOFF_FACTOR = 0.5
+CEILING_FACTOR = 0.9
+RECOVERY_PER_SECOND = 0.5  # requests/s regained per second (from 5/s back to 9/s in 8 s)
+CEILING_RECOVERY_PER_SECOND = 0.01  # the ceiling regains 1 request/s per 100 s
+MIN_PACE_FRACTION = 0.05
+HOLD_SECONDS = 1.0
+
 
 class BucketStore(Protocol):
     """Where bucket state lives. Both operations are atomic across processes."""
@@ -53,8 +78,20 @@ class BucketStore(Protocol):
         """Take one token if allowed and return 0.0; otherwise return seconds to wait."""
         ...
 
-    def block(self, bucket: str, *, seconds: float) -> None:
-        """Refuse every token for ``seconds`` (extends, never shortens, an existing block)."""
+    def block(
+        self,
+        bucket: str,
+        *,
+        seconds: float,
+        rate: float = DEFAULT_RATE,
+        burst: int = DEFAULT_BURST,
+    ) -> None:
+        """Refuse every token for ``seconds`` (extends, never shortens, an existing block),
+        and slow the key's pace (see BACKOFF_FACTOR) unless it was slowed within the hold."""
+        ...
+
+    def pace(self, bucket: str, *, rate: float) -> float:
+        """The key's current pace in requests/s (``rate`` when nothing slowed it). Read only."""
         ...
 
 
@@ -107,10 +144,17 @@ class RateLimiter:
             self._sleep(max(wait, _MIN_WAIT))
 
     def penalize(self, seconds: float) -> None:
-        """Make every process using this key wait ``seconds`` (e.g. Lever's Retry-After)."""
+        """Lever answered 429: make every process using this key wait ``seconds`` (Lever's
+        Retry-After, or the client's backoff step) and slow the key's shared pace.
+
+        Raises ``LeverRateLimited`` when the store cannot be reached.
+        """
         seconds = min(max(float(seconds), 0.0), _PENALTY_MAX)
-        if seconds > 0:
-            self.store.block(self.bucket, seconds=seconds)
+        self.store.block(self.bucket, seconds=seconds, rate=self.rate, burst=self.burst)
+
+    def pace(self) -> float:
+        """The pace (requests/s) every process currently uses for this key, ≤ ``rate``."""
+        return self.store.pace(self.bucket, rate=self.rate)
 
     def __repr__(self) -> str:
         return (
@@ -142,15 +186,39 @@ def rate_limiter_for(
 
 # (tokens, ts of last refill, blocked_until, grant log oldest-first with at most `burst` entries)
 _State = tuple[float, float, float, list[float]]
+# (pace in requests/s, ceiling in requests/s, ts of last pace update, hold_until); ts in s.
+_Pace = tuple[float, float, float, float]
 
 
-def _take(state: _State | None, now: float, rate: float, burst: int) -> tuple[float, _State | None]:
+def _paced(pace: _Pace | None, now: float, rate: float) -> _Pace:
+    """The pace at ``now``: additive recovery since the last update, capped by the ceiling."""
+    if pace is None:
+        return rate, rate, now, 0.0
+    current, ceiling, ts, hold_until = pace
+    # Recovery starts once the hold (and so the Retry-After) is over.
+    elapsed = max(0.0, now - max(ts, hold_until))
+    ceiling = min(rate, ceiling + elapsed * CEILING_RECOVERY_PER_SECOND)
+    current = min(ceiling, current + elapsed * RECOVERY_PER_SECOND)
+    # A lower configured rate (changed in Settings) applies at once.
+    return min(current, rate), min(ceiling, rate), now, hold_until
+
+
+def _capacity(pace: float, rate: float, burst: int) -> float:
+    return max(1.0, burst * pace / rate)
+
+
+def _take(
+    state: _State | None, now: float, rate: float, burst: int, pace: _Pace | None = None
+) -> tuple[float, _State | None]:
     """Return (wait, new_state); new_state is None when nothing needs saving."""
-    tokens, ts, blocked_until, log = state if state else (float(burst), now, 0.0, [])
+    current = _paced(pace, now, rate)[0]
+    capacity = _capacity(current, rate, burst)
+    tokens, ts, blocked_until, log = state if state else (capacity, now, 0.0, [])
     if blocked_until > now:
         return blocked_until - now, None
-    tokens = min(float(burst), tokens + max(0.0, now - ts) * rate)
-    wait = (1.0 - tokens) / rate if tokens < 1.0 else 0.0
+    refill = current / WINDOW_SECONDS
+    tokens = min(capacity, tokens + max(0.0, now - ts) * refill)
+    wait = (1.0 - tokens) / refill if tokens < 1.0 else 0.0
     if len(log) >= burst and now - log[-burst] < WINDOW_SECONDS:
         wait = max(wait, log[-burst] + WINDOW_SECONDS - now)
     if wait > 0:
@@ -165,6 +233,17 @@ def _block(state: _State | None, now: float, seconds: float) -> _State:
     return 0.0, blocked_until, blocked_until, log
 
 
+def _slow_down(pace: _Pace | None, now: float, rate: float, blocked_until: float) -> _Pace:
+    """The pace after a 429 at ``now`` (one decrease per hold; see BACKOFF_FACTOR)."""
+    current, ceiling, _ts, hold_until = _paced(pace, now, rate)
+    if now < hold_until:
+        return current, ceiling, now, hold_until
+    floor = rate * MIN_PACE_FRACTION
+    ceiling = max(floor, min(ceiling, current * CEILING_FACTOR))
+    current = max(floor, current * BACKOFF_FACTOR)
+    return current, ceiling, now, max(now + HOLD_SECONDS, blocked_until)
+
+
 class SqliteBucketStore:
     """Bucket rows in one SQLite file; ``BEGIN IMMEDIATE`` serialises processes."""
 
@@ -177,19 +256,44 @@ class SqliteBucketStore:
         self._local = threading.local()
 
     def take(self, bucket: str, *, rate: float, burst: int) -> float:
-        def step(state: _State | None, now: float) -> tuple[float, _State | None]:
-            return _take(state, now, rate, burst)
+        def step(
+            state: _State | None, pace: _Pace | None, now: float
+        ) -> tuple[float, _State | None, _Pace | None]:
+            wait, new_state = _take(state, now, rate, burst, pace)
+            return wait, new_state, None
 
         return self._transaction(bucket, step)
 
-    def block(self, bucket: str, *, seconds: float) -> None:
-        def step(state: _State | None, now: float) -> tuple[float, _State | None]:
-            return 0.0, _block(state, now, seconds)
+    def block(
+        self,
+        bucket: str,
+        *,
+        seconds: float,
+        rate: float = DEFAULT_RATE,
+        burst: int = DEFAULT_BURST,
+    ) -> None:
+        def step(
+            state: _State | None, pace: _Pace | None, now: float
+        ) -> tuple[float, _State | None, _Pace | None]:
+            new_state = _block(state, now, seconds)
+            return 0.0, new_state, _slow_down(pace, now, rate, new_state[2])
 
         self._transaction(bucket, step)
 
+    def pace(self, bucket: str, *, rate: float) -> float:
+        def step(
+            _state: _State | None, pace: _Pace | None, now: float
+        ) -> tuple[float, _State | None, _Pace | None]:
+            return _paced(pace, now, rate)[0], None, None
+
+        return self._transaction(bucket, step)
+
     def _transaction(
-        self, bucket: str, step: Callable[[_State | None, float], tuple[float, _State | None]]
+        self,
+        bucket: str,
+        step: Callable[
+            [_State | None, _Pace | None, float], tuple[float, _State | None, _Pace | None]
+        ],
     ) -> float:
         try:
             conn = self._connection()
@@ -200,8 +304,21 @@ class SqliteBucketStore:
                     (bucket,),
                 ).fetchone()
                 state = (row[0], row[1], row[2], json.loads(row[3])) if row else None
+                paced = conn.execute(
+                    "SELECT pace, ceiling, ts, hold_until FROM lever_pace WHERE bucket = ?",
+                    (bucket,),
+                ).fetchone()
+                pace = (paced[0], paced[1], paced[2], paced[3]) if paced else None
                 # Read the clock inside the lock so grants are written in time order.
-                result, new_state = step(state, time.time())
+                result, new_state, new_pace = step(state, pace, time.time())
+                if new_pace is not None:
+                    conn.execute(
+                        "INSERT INTO lever_pace (bucket, pace, ceiling, ts, hold_until)"
+                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT(bucket) DO UPDATE SET"
+                        " pace = excluded.pace, ceiling = excluded.ceiling,"
+                        " ts = excluded.ts, hold_until = excluded.hold_until",
+                        (bucket, *new_pace),
+                    )
                 if new_state is not None:
                     conn.execute(
                         "INSERT INTO lever_bucket (bucket, tokens, ts, blocked_until, log)"
@@ -233,6 +350,12 @@ class SqliteBucketStore:
                 " bucket TEXT PRIMARY KEY, tokens REAL NOT NULL, ts REAL NOT NULL,"
                 " blocked_until REAL NOT NULL, log TEXT NOT NULL)"
             )
+            # A separate table, so files written before the adaptive pace keep working.
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS lever_pace ("
+                " bucket TEXT PRIMARY KEY, pace REAL NOT NULL, ceiling REAL NOT NULL,"
+                " ts REAL NOT NULL, hold_until REAL NOT NULL)"
+            )
         except sqlite3.Error:
             conn.close()
             raise
@@ -253,8 +376,12 @@ class SqliteBucketStore:
         return cached[1]
 
 
-# KEYS[1] = bucket hash {tokens, ts, blocked_until}; KEYS[2] = grant log (newest first).
-# ARGV = op ("take" | "block"), rate, burst, window, seconds (block only).
+# KEYS[1] = bucket hash {tokens, ts, blocked_until, pace, ceiling, pace_ts, hold_until};
+# KEYS[2] = grant log (newest first).
+# ARGV = op ("take" | "block" | "pace"), rate, burst, window, seconds (block only), then the
+# pace constants: BACKOFF_FACTOR, CEILING_FACTOR, RECOVERY_PER_SECOND,
+# CEILING_RECOVERY_PER_SECOND, MIN_PACE_FRACTION, HOLD_SECONDS. The same steps as _paced,
+# _take, _block and _slow_down above.
 # Uses the Redis server clock so workers on different hosts agree on time.
 _LUA = """
 local t = redis.call('TIME')
@@ -262,24 +389,50 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local rate = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
 local window = tonumber(ARGV[4])
+local backoff, ceil_factor = tonumber(ARGV[6]), tonumber(ARGV[7])
+local recovery, ceil_recovery = tonumber(ARGV[8]), tonumber(ARGV[9])
+local min_fraction, hold = tonumber(ARGV[10]), tonumber(ARGV[11])
 local ttl = math.ceil((burst / rate + window) * 1000) + 60000
-local st = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'blocked_until')
-local tokens = tonumber(st[1]) or burst
-local ts = tonumber(st[2]) or now
+local st = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'blocked_until',
+  'pace', 'ceiling', 'pace_ts', 'hold_until')
 local blocked = tonumber(st[3]) or 0
+local pace = tonumber(st[4]) or rate
+local ceiling = tonumber(st[5]) or rate
+local pace_ts = tonumber(st[6]) or now
+local hold_until = tonumber(st[7]) or 0
+local pe = now - math.max(pace_ts, hold_until)
+if pe < 0 then pe = 0 end
+ceiling = math.min(rate, ceiling + pe * ceil_recovery)
+pace = math.min(ceiling, pace + pe * recovery, rate)
+-- A slower pace has time to recover: keep its state until it is back at `rate`.
+local pace_ttl = math.ceil((rate - ceiling) / ceil_recovery * 1000)
+if ARGV[1] == 'pace' then return tostring(pace) end
+local capacity = math.max(1, burst * pace / rate)
+local tokens = tonumber(st[1]) or capacity
+local ts = tonumber(st[2]) or now
 if ARGV[1] == 'block' then
   local untl = now + tonumber(ARGV[5])
   if untl > blocked then blocked = untl end
-  redis.call('HSET', KEYS[1], 'tokens', 0, 'ts', tostring(blocked), 'blocked_until', tostring(blocked))
-  redis.call('PEXPIRE', KEYS[1], ttl + math.ceil((blocked - now) * 1000))
+  if now >= hold_until then
+    local floor = rate * min_fraction
+    ceiling = math.max(floor, math.min(ceiling, pace * ceil_factor))
+    pace = math.max(floor, pace * backoff)
+    hold_until = math.max(now + hold, blocked)
+    pace_ttl = math.ceil((rate - ceiling) / ceil_recovery * 1000)
+  end
+  redis.call('HSET', KEYS[1], 'tokens', 0, 'ts', tostring(blocked), 'blocked_until',
+    tostring(blocked), 'pace', tostring(pace), 'ceiling', tostring(ceiling),
+    'pace_ts', tostring(now), 'hold_until', tostring(hold_until))
+  redis.call('PEXPIRE', KEYS[1], ttl + math.ceil((blocked - now) * 1000) + pace_ttl)
   return '0'
 end
 if blocked > now then return tostring(blocked - now) end
 local elapsed = now - ts
 if elapsed < 0 then elapsed = 0 end
-tokens = math.min(burst, tokens + elapsed * rate)
+local refill = pace / window
+tokens = math.min(capacity, tokens + elapsed * refill)
 local wait = 0
-if tokens < 1 then wait = (1 - tokens) / rate end
+if tokens < 1 then wait = (1 - tokens) / refill end
 local oldest = tonumber(redis.call('LINDEX', KEYS[2], burst - 1))
 if oldest and now - oldest < window then
   wait = math.max(wait, oldest + window - now)
@@ -288,10 +441,20 @@ if wait > 0 then return tostring(wait) end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1), 'ts', tostring(now))
 redis.call('LPUSH', KEYS[2], tostring(now))
 redis.call('LTRIM', KEYS[2], 0, burst - 1)
-redis.call('PEXPIRE', KEYS[1], ttl)
+local keep = redis.call('PTTL', KEYS[1])
+if keep < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 redis.call('PEXPIRE', KEYS[2], ttl)
 return '0'
 """
+
+_PACE_CONSTANTS = (
+    BACKOFF_FACTOR,
+    CEILING_FACTOR,
+    RECOVERY_PER_SECOND,
+    CEILING_RECOVERY_PER_SECOND,
+    MIN_PACE_FRACTION,
+    HOLD_SECONDS,
+)
 
 _redis_clients: dict[str, redis.Redis] = {}
 _redis_lock = threading.Lock()
@@ -316,8 +479,18 @@ class RedisBucketStore:
     def take(self, bucket: str, *, rate: float, burst: int) -> float:
         return self._run(bucket, "take", rate, burst, 0.0)
 
-    def block(self, bucket: str, *, seconds: float) -> None:
-        self._run(bucket, "block", DEFAULT_RATE, DEFAULT_BURST, seconds)
+    def block(
+        self,
+        bucket: str,
+        *,
+        seconds: float,
+        rate: float = DEFAULT_RATE,
+        burst: int = DEFAULT_BURST,
+    ) -> None:
+        self._run(bucket, "block", rate, burst, seconds)
+
+    def pace(self, bucket: str, *, rate: float) -> float:
+        return self._run(bucket, "pace", rate, DEFAULT_BURST, 0.0)
 
     def keys_for(self, bucket: str) -> list[str]:
         return [f"{self.key_prefix}:{bucket}", f"{self.key_prefix}:{bucket}:log"]
@@ -326,7 +499,14 @@ class RedisBucketStore:
         try:
             result = self._script(
                 keys=self.keys_for(bucket),
-                args=[op, repr(float(rate)), int(burst), repr(WINDOW_SECONDS), repr(seconds)],
+                args=[
+                    op,
+                    repr(float(rate)),
+                    int(burst),
+                    repr(WINDOW_SECONDS),
+                    repr(seconds),
+                    *(repr(c) for c in _PACE_CONSTANTS),
+                ],
             )
         except redis.RedisError as exc:
             # Fail closed: sending without a token could break the limit for every worker.

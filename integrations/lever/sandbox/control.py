@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from integrations.lever.sandbox import feedback as sandbox_feedback
 from integrations.lever.sandbox import panel_pages
+from integrations.lever.sandbox import ratelimit_page as sandbox_ratelimit
 from integrations.lever.sandbox.api import public_note
 from integrations.lever.sandbox.demo import CANDIDATE_HOSTS, candidate_url
 from integrations.lever.sandbox.faults import FaultConfig
@@ -124,6 +125,8 @@ class Control:
             self.router.add(method, pattern, handler)
         # An opportunity's panels (integrations/lever/sandbox/panel_pages.py).
         panel_pages.register(self)
+        # Lever's rate limit: change it, turn it off, inject a 429 (sandbox/ratelimit_page.py).
+        sandbox_ratelimit.register(self)
 
     def handle(self, req: Request) -> Response:
         is_json = req.path.startswith("/_control")
@@ -164,7 +167,8 @@ class Control:
             "<a href='/settings/integrations'>Settings → Integrations and API</a>"
             "<a href='/settings/integrations/webhooks'>Webhooks</a>"
             "<a href='/settings/integrations/webhooks/deliveries'>Deliveries</a>"
-            "<a href='/postings'>Postings</a><a href='/users'>Users</a></header>"
+            "<a href='/postings'>Postings</a><a href='/users'>Users</a>"
+            "<a href='/rate-limit'>Rate limit</a></header>"
             f"<main><h1>{e(title)}</h1>{flash}{body}</main></body></html>"
         )
 

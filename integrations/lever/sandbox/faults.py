@@ -3,10 +3,12 @@ redirects to another host) and the per-key token bucket."""
 
 from __future__ import annotations
 
+import collections
 import math
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -258,11 +260,29 @@ class Faults:
 
 
 class TokenBucket:
-    """Per-key token buckets: ``rate`` tokens/s, at most ``burst`` saved. ``rate=None`` = off."""
+    """Per-key token buckets: ``rate`` tokens/s, at most ``burst`` saved. ``rate=None`` = off.
 
-    def __init__(self, rate: float | None = 10.0, burst: int = 20) -> None:
+    Lever documents "about 10 requests/s steady, bursts up to 20/s" (integrations/lever/
+    README.md §6): ``burst`` is also the most requests admitted in any one-second window. A bare
+    token bucket would admit burst + rate (29-30) in the first second after a quiet spell, so a
+    client that bursts past Lever's figure would go uncaught; the per-key log of the last
+    ``burst`` admissions closes that gap.
+    """
+
+    # Lever's window: one second.
+    WINDOW_SECONDS = 1.0
+
+    def __init__(
+        self,
+        rate: float | None = 10.0,
+        burst: int = 20,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._lock = threading.Lock()
+        self._clock = clock  # seconds; a fake clock in tests
         self._buckets: dict[str, tuple[float, float]] = {}
+        self._admitted: dict[str, collections.deque[float]] = {}
         self.configure(rate, burst)
 
     def configure(self, rate: float | None, burst: int) -> None:
@@ -274,17 +294,24 @@ class TokenBucket:
             self.rate = rate
             self.burst = burst
             self._buckets.clear()
+            self._admitted.clear()
 
     def take(self, key: str) -> int | None:
         """Take one token; None when allowed, else the whole seconds to wait (≥ 1)."""
         with self._lock:
             if self.rate is None:
                 return None
-            now = time.monotonic()
+            now = self._clock()
             tokens, last = self._buckets.get(key, (float(self.burst), now))
             tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            if tokens >= 1:
+            admitted = self._admitted.setdefault(key, collections.deque(maxlen=self.burst))
+            window_full = len(admitted) >= self.burst and now - admitted[0] < self.WINDOW_SECONDS
+            if tokens >= 1 and not window_full:
                 self._buckets[key] = (tokens - 1, now)
+                admitted.append(now)
                 return None
             self._buckets[key] = (tokens, now)
-            return max(1, math.ceil((1 - tokens) / self.rate))
+            wait = (1 - tokens) / self.rate if tokens < 1 else 0.0
+            if window_full:
+                wait = max(wait, admitted[0] + self.WINDOW_SECONDS - now)
+            return max(1, math.ceil(wait))

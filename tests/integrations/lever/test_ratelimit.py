@@ -209,7 +209,7 @@ def test_acquire_gives_up_fast_with_a_local_rate_limited_error(store_spec: Store
     assert time.monotonic() - started < 0.5  # the wait is known to be ~1 s, so no sleeping
     assert info.value.status_code is None
     assert info.value.retry_after is not None
-    assert 0 < info.value.retry_after <= 2.0
+    assert 0 < info.value.retry_after <= 2.2  # 1 token at 0.5/s, refilled with 5 % slack
 
 
 def test_keys_have_separate_buckets(store_spec: StoreSpec) -> None:

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer, demo_data
+from integrations.lever.sandbox.faults import TokenBucket
 from tests.integrations.lever.sandbox.conftest import Api
 
 DATA = demo_data()
@@ -47,12 +48,13 @@ def test_each_api_key_has_its_own_bucket(limited: SandboxServer) -> None:
 
 
 def test_bucket_refills_over_time(limited: SandboxServer) -> None:
+    # Burst = the most in any one second (like Lever), so the refill shows after that second.
     limited.set_rate_limit(50.0, burst=2)
     session = requests.Session()
     session.auth = (DEMO_API_KEY, "")
     [session.get(limited.api_url + "/stages", timeout=5) for _ in range(3)]
 
-    time.sleep(0.1)
+    time.sleep(1.0)
 
     assert session.get(limited.api_url + "/stages", timeout=5).status_code == 200
 
@@ -307,3 +309,33 @@ def test_control_rate_limit_and_request_stats(sandbox: SandboxServer, api: Api) 
         ).status_code
         == 400
     )
+
+
+def test_the_bucket_admits_levers_burst_in_the_first_second_then_the_steady_rate() -> None:
+    # A fake clock: a flood of 100 requests per second for 3 seconds on one key.
+    clock = [0.0]
+    bucket = TokenBucket(10.0, 20, clock=lambda: clock[0])
+    admitted = []
+    for i in range(300):
+        clock[0] = i / 100
+        if bucket.take("key") is None:
+            admitted.append(clock[0])
+
+    # Lever: "bursts up to 20/s", about 10/s steady. A bare token bucket admitted 29-30 here.
+    assert sum(t < 1.0 for t in admitted) == 20
+    assert max(sum(s <= t < s + 1.0 for t in admitted) for s in admitted) == 20
+    # The tokens saved while the window was full go out in the next second (still ≤ 20),
+    # then the steady 10/s; never more than the bucket allows (20 + 10/s).
+    assert len(admitted) <= 20 + 10 * 3
+    assert 9 <= sum(2.0 <= t < 3.0 for t in admitted) <= 11
+
+
+def test_a_refused_request_is_told_to_wait_until_the_window_has_room() -> None:
+    clock = [5.0]
+    bucket = TokenBucket(100.0, 3, clock=lambda: clock[0])
+    assert [bucket.take("key") for _ in range(4)] == [None, None, None, 1]
+
+    clock[0] = 5.99
+    assert bucket.take("key") == 1  # tokens galore, but the one-second window is full
+    clock[0] = 6.0
+    assert bucket.take("key") is None
