@@ -225,6 +225,7 @@ def test_an_out_of_range_rate_limit_in_the_admin_is_a_form_error(
     staff_client: Client, everything: Everything, per_second: str, burst: str
 ) -> None:
     integration = everything["integration"]
+    before = (integration.rate_limit_per_second, integration.rate_limit_burst)
 
     response = staff_client.post(
         _admin_url(integration),
@@ -233,7 +234,8 @@ def test_an_out_of_range_rate_limit_in_the_admin_is_a_form_error(
 
     assert response.status_code == 200
     integration.refresh_from_db()
-    assert (integration.rate_limit_per_second, integration.rate_limit_burst) == (8, 10)
+    assert before == (10, 20)  # Lever's documented rate and burst, the defaults
+    assert (integration.rate_limit_per_second, integration.rate_limit_burst) == before
     assert not AuditEntry.objects.filter(action=AuditEntry.Action.SETTINGS_CHANGED).exists()
 
 
