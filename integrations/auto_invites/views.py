@@ -37,6 +37,7 @@ from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
 from karatlever.forms import form_errors_from
 from karatlever.hiring.models import Role
+from karatlever.search_text import search_text
 
 
 def _page_url(integration: AtsIntegration) -> str:
@@ -137,7 +138,7 @@ def postings(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRes
     ``POSTING_MATCHES_MAX`` unchosen postings as checkboxes; ``posting_ids`` (the ones
     already chosen) are left out. Without htmx, the page itself at that search."""
     integration = selectors.integration_get(user=request.user, public_id=public_id)
-    query = str(request.GET.get("posting_q") or "")[:100]
+    query = search_text(request.GET.get("posting_q"), max_length=100)
     if not request.htmx:
         return redirect(f"{_page_url(integration)}?{urlencode({'posting_q': query})}#id_posting_q")
     ats_error = ""
@@ -171,11 +172,15 @@ def edit(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRespons
     adapter = ats.adapter_for(integration.ats)
     account = ats.account_for(integration)
     rule = services.auto_invite_rule_get(integration=integration)
-    posting_query = str(
-        (request.POST if request.method == "POST" else request.GET).get("posting_q") or ""
-    )[:100]
+    posting_query = search_text(
+        (request.POST if request.method == "POST" else request.GET).get("posting_q"),
+        max_length=100,
+    )
     chosen_ids = (
-        request.POST.getlist("posting_ids")[:POSTINGS_CHOSEN_MAX]
+        [
+            search_text(value, max_length=64)
+            for value in request.POST.getlist("posting_ids")[:POSTINGS_CHOSEN_MAX]
+        ]
         if request.method == "POST"
         else rule.posting_ids
     )

@@ -23,6 +23,7 @@ from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
 from karatlever.errors import ApplicationError
 from karatlever.forms import form_errors_from
+from karatlever.search_text import search_text
 
 KeyStatus = AtsIntegration.KeyStatus
 
@@ -244,9 +245,9 @@ def integration_roles_choose(request: AuthenticatedHttpRequest, public_id: UUID)
     (inside the posting's row); without, a page of its own. An unknown posting is a 404."""
     integration = integration_get(user=request.user, public_id=public_id)
     posting = selectors.posting_get(
-        integration=integration, posting_id=str(request.GET.get("posting") or "")[:64]
+        integration=integration, posting_id=search_text(request.GET.get("posting"), max_length=64)
     )
-    query = str(request.GET.get("q") or "")[:100]
+    query = search_text(request.GET.get("q"), max_length=100)
     page = str(request.GET.get("page") or "")
     context = {
         "integration": integration,

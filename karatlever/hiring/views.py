@@ -29,6 +29,7 @@ from karatlever.hiring.hooks import (
     role_list_links_hook_register as role_list_links_hook_register,
 )
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Role
+from karatlever.search_text import search_text
 
 CANDIDATES_PER_PAGE = 50
 
@@ -54,7 +55,7 @@ def role_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     code = request.GET.get("group")
     # An organization without groups gets an explanatory empty page rather than a 404.
     group = selectors.group_get_visible(user=request.user, code=code) if code else groups.first()
-    search = str(request.GET.get("q") or "").strip()[:200]
+    search = search_text(request.GET.get("q"), max_length=200)
     # Paged, with a search: a group of 500 roles would otherwise be half a megabyte.
     roles = (
         selectors.role_list_with_followers(group=group, search=search)
