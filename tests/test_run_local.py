@@ -152,15 +152,22 @@ def _free_port() -> int:
 
 
 def _get(url: str, api_key: str | None = None) -> tuple[int, bytes]:
+    """GET ``url`` (with the sandbox's Basic auth when ``api_key``); a 429 is waited out as a
+    client must (its Retry-After, 3 times at most): the stack's own workers share the demo
+    key's budget, 10/s with a burst of 20 as Lever's."""
     request = urllib.request.Request(url)  # noqa: S310 - 127.0.0.1 only
     if api_key:
         token = base64.b64encode(f"{api_key}:".encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 - 127.0.0.1 only
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
+    for _ in range(3):
+        try:
+            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            if exc.code != 429:
+                return exc.code, exc.read()
+            time.sleep(min(float(exc.headers.get("Retry-After") or 1), 5))
+    return 429, b""
 
 
 def _poll_demo_state(database: Path, opportunity_id: str, timeout: float = 30) -> tuple[str, str]:
