@@ -135,9 +135,10 @@ def update_retry(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> Htt
     update = selectors.outbound_update_get(
         integration=integration, update_id=request.POST.get("update", "")
     )
-    if actions.outbound_update_retry(update=update, actor=request.user):
+    outcome = actions.outbound_update_retry(update=update, actor=request.user)
+    if outcome is actions.RetryOutcome.RETRIED:
         messages.success(request, f"Update #{update.pk} will be sent again shortly.")
-    elif not getattr(update, "linked", True):  # annotated by outbound_update_list
+    elif outcome is actions.RetryOutcome.UNLINKED:
         messages.warning(
             request,
             f"Update #{update.pk} can't be sent: its {integration.get_ats_display()} candidate "

@@ -3,6 +3,7 @@ settings form's lookups in the ATS."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -39,9 +40,30 @@ def _milestone_label(milestone: str) -> str:
 # --- admin actions ----------------------------------------------------------------------------
 
 
-def outbound_update_retry(*, update: OutboundUpdate, actor: User | None) -> bool:
+class RetryOutcome(enum.Enum):
+    """What "Retry now" did to an update."""
+
+    RETRIED = "retried"
+    #: Its opportunity is no longer linked (deleted, anonymised or detached in the ATS): it is
+    #: never written to again (integrations/deletions/).
+    UNLINKED = "unlinked"
+    #: Being sent, or already sent.
+    BUSY = "busy"
+
+
+def _opportunity_linked() -> Exists:
+    """The update's opportunity is still linked (an expression over OutboundUpdate rows)."""
+    return Exists(
+        OpportunityLink.objects.filter(
+            integration_id=OuterRef("integration_id"), opportunity_id=OuterRef("opportunity_id")
+        )
+    )
+
+
+def outbound_update_retry(*, update: OutboundUpdate, actor: User | None) -> RetryOutcome:
     """ "Retry now": send the update again as soon as possible, attempts reset. Works on a
-    waiting, given-up or not-sent update; False while it is being sent (or already sent).
+    waiting, given-up or not-sent update whose opportunity is still linked; otherwise nothing
+    changes and the outcome says why (UNLINKED, or BUSY while it is being sent or once sent).
     An attempt that got no answer and may still land is waited for all the same (the drain
     never claims a row before its ``outcome_unknown_until``)."""
     now = timezone.now()
@@ -49,16 +71,7 @@ def outbound_update_retry(*, update: OutboundUpdate, actor: User | None) -> bool
         updated = (
             OutboundUpdate.objects.filter(pk=update.pk)
             .filter(status__in=(Status.PENDING, Status.DEAD, Status.CANCELLED))
-            # Only while the opportunity is still linked: one deleted or anonymised in the ATS
-            # is unlinked and never written to again (integrations/deletions/).
-            .filter(
-                Exists(
-                    OpportunityLink.objects.filter(
-                        integration_id=OuterRef("integration_id"),
-                        opportunity_id=OuterRef("opportunity_id"),
-                    )
-                )
-            )
+            .filter(_opportunity_linked())
             .update(
                 status=Status.PENDING,
                 attempts=0,
@@ -80,7 +93,10 @@ def outbound_update_retry(*, update: OutboundUpdate, actor: User | None) -> bool
                 detail={"update_id": update.pk, "previous_status": update.status},
             )
             transaction.on_commit(partial(drain_publish, update.integration_id))
-    return bool(updated)
+            return RetryOutcome.RETRIED
+    if not OutboundUpdate.objects.filter(pk=update.pk).filter(_opportunity_linked()).exists():
+        return RetryOutcome.UNLINKED
+    return RetryOutcome.BUSY
 
 
 def outbound_update_give_up(*, update: OutboundUpdate, actor: User | None) -> bool:

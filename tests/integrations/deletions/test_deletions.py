@@ -26,7 +26,7 @@ from integrations.models import (
     OpportunityLink,
     OutboundUpdate,
 )
-from integrations.outbound.services.actions import outbound_update_retry
+from integrations.outbound.services.actions import RetryOutcome, outbound_update_retry
 from integrations.outbound.services.drain import outbound_drain
 from karatlever.accounts.models import User
 from karatlever.hiring.models import Candidacy, CandidacyEvent, KaratStatus, Milestone, Role
@@ -100,7 +100,7 @@ def test_a_deleted_candidate_is_unlinked_and_its_pending_updates_are_cancelled(
     assert name not in entry.summary
     assert _writes(lever) == []  # nothing is ever written to Lever about a deletion
     # The outbox has nothing left to send to the deleted opportunity, even on "Retry now".
-    assert outbound_update_retry(update=update, actor=None) is False
+    assert outbound_update_retry(update=update, actor=None) is RetryOutcome.UNLINKED
     outbound_drain(integration_id=hooked.pk)
     assert _writes(lever) == []
     assert OutboundUpdate.objects.get(pk=update_id).status == OutboundUpdate.Status.CANCELLED

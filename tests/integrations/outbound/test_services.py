@@ -427,7 +427,7 @@ def test_a_note_that_lands_after_the_timeout_is_neither_looked_for_nor_sent_agai
     row = OutboundUpdate.objects.get(kind=Kind.NOTE)
     assert (row.status, row.outcome_unknown) == (Status.PENDING, True)
     if retry == "retry now":
-        assert actions.outbound_update_retry(update=row, actor=None)
+        assert actions.outbound_update_retry(update=row, actor=None) is actions.RetryOutcome.RETRIED
     drain_until_done(lever_integration, lever)
 
     # then: one note; Lever saw the hung POST land, then one look-up, and no second POST
