@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -19,3 +21,15 @@ def form_errors_from(form: forms.BaseForm, exc: ApplicationError | ValidationErr
             form.add_error(field if field in form.fields else None, errors)
         return
     form.add_error(None, exc.messages)
+
+
+class SettingsSectionForm(forms.Form):
+    """A form that is one section of a page holding several (the integration's Settings page):
+    its fields' ids start with ``section_id`` (``<section_id>-<field>``), so two sections'
+    fields of the same name never share an id (a label would point at the wrong input)."""
+
+    section_id: ClassVar[str]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"{self.section_id}-%s")
+        super().__init__(*args, **kwargs)

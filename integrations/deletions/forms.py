@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 
 from integrations.models import DeletionSettings
+from karatlever.forms import SettingsSectionForm
 
 
-class DeletionPolicyForm(forms.Form):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # The Settings page holds several sections' forms: their ids must differ.
-        kwargs.setdefault("auto_id", "deletions-%s")
-        super().__init__(*args, **kwargs)
+class DeletionPolicyForm(SettingsSectionForm):
+    section_id = "deletions"
 
     policy = forms.ChoiceField(
         choices=DeletionSettings.Policy.choices,

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 
+from karatlever.forms import SettingsSectionForm
 
-class FeedbackSettingsForm(forms.Form):
+
+class FeedbackSettingsForm(SettingsSectionForm):
     """Turn posting results as a Lever feedback form on or off."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # The Settings page holds several sections' forms: their ids must differ.
-        kwargs.setdefault("auto_id", "feedback-form-%s")
-        super().__init__(*args, **kwargs)
+    section_id = "feedback-form"
 
     enabled = forms.BooleanField(
         label="Post results as a Lever feedback form",

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 
+from karatlever.forms import SettingsSectionForm
 
-class HiringTeamSettingsForm(forms.Form):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # The Settings page holds several sections' forms: their ids must differ.
-        kwargs.setdefault("auto_id", "hiring-team-%s")
-        super().__init__(*args, **kwargs)
+
+class HiringTeamSettingsForm(SettingsSectionForm):
+    """Role followers and candidacy recruiters from the Lever hiring team, each on or off."""
+
+    section_id = "hiring-team"
 
     role_followers_enabled = forms.BooleanField(
         label="Role followers follow the Lever hiring team",

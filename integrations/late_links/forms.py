@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
+
+from karatlever.forms import SettingsSectionForm
 
 # Longer input is refused by the form; the URL's own rules (the adapter's codes: too long,
 # not Lever, …) come from the service.
@@ -23,11 +23,8 @@ class LinkAttachForm(forms.Form):
     )
 
 
-class LateLinkSettingsForm(forms.Form):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # The Settings page holds several sections' forms: their ids must differ.
-        kwargs.setdefault("auto_id", "late-links-%s")
-        super().__init__(*args, **kwargs)
+class LateLinkSettingsForm(SettingsSectionForm):
+    section_id = "late-links"
 
     enabled = forms.BooleanField(
         label="Allow attaching a Lever link to an existing candidacy", required=False

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 
+from karatlever.forms import SettingsSectionForm
 
-class PanelSettingsForm(forms.Form):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # The Settings page holds several sections' forms: their ids must differ.
-        kwargs.setdefault("auto_id", "interview-panels-%s")
-        super().__init__(*args, **kwargs)
+
+class PanelSettingsForm(SettingsSectionForm):
+    """Karat interviews as panels on the candidate's Lever schedule, on or off."""
+
+    section_id = "interview-panels"
 
     enabled = forms.BooleanField(
         required=False,
