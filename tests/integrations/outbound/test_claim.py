@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer
+from integrations.lever.sandbox import SandboxServer
 from integrations.lever.sandbox.demo import demo_opportunity_ids
 from integrations.models import AtsIntegration, OpportunityLink, OutboundUpdate
 from integrations.outbound.services import drain as drain_service
@@ -21,6 +21,7 @@ from karatlever.hiring.models import Candidacy, Milestone
 from karatlever.hiring.services import candidacy_milestone_record
 from tests.brokers import broker
 from tests.factories import CandidacyFactory, RoleFactory
+from tests.integrations.outbound.conftest import drain, make_due
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,23 +34,10 @@ def _memory_broker() -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def lever() -> Iterator[SandboxServer]:
-    with SandboxServer(port=0, rate_per_second=None) as server:
-        yield server
-
-
-@pytest.fixture
-def lever_integration(
-    integration: AtsIntegration, lever: SandboxServer, settings: Any
-) -> AtsIntegration:
-    settings.LEVER_API_BASE_URL = lever.api_url
-    settings.REDIS_URL = ""
+@pytest.fixture(autouse=True)
+def _unpaced(settings: Any) -> None:
     # These tests count queries and check order, not the pace.
     settings.LEVER_RATE_LIMIT_PER_SECOND, settings.LEVER_RATE_LIMIT_BURST = 1000.0, 1000
-    integration.api_key, integration.api_key_last4 = DEMO_API_KEY, DEMO_API_KEY[-4:]
-    integration.save(update_fields=["api_key", "api_key_last4"])
-    return integration
 
 
 # SQL statements per update sent, transaction control (BEGIN/COMMIT/SAVEPOINT) aside: the
@@ -79,14 +67,6 @@ def record_two(candidacy: Candidacy) -> None:
     candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.COMPLETED)
 
 
-def drain(integration: AtsIntegration) -> drain_service.DrainResult:
-    return drain_service.outbound_drain(integration_id=integration.pk, budget_seconds=60)
-
-
-def make_due() -> None:
-    OutboundUpdate.objects.filter(status=Status.PENDING).update(next_attempt_at=timezone.now())
-
-
 @pytest.mark.parametrize("candidacies", [20, 60])
 def test_a_drain_costs_at_most_three_queries_per_update_whatever_the_queue(
     lever_integration: AtsIntegration,
@@ -103,10 +83,10 @@ def test_a_drain_costs_at_most_three_queries_per_update_whatever_the_queue(
         django_assert_max_num_queries(int((MAX_PER_UPDATE + 2) * queued)),
         CaptureQueriesContext(connection) as queries,
     ):
-        first = drain(lever_integration)
+        first = drain(lever_integration, budget_seconds=60)
         while True:
             make_due()  # the next update of each opportunity, now that the one before is sent
-            more = drain(lever_integration)
+            more = drain(lever_integration, budget_seconds=60)
             if not more.sent:
                 break
             first.sent += more.sent
@@ -174,7 +154,7 @@ def test_batches_keep_the_order_per_opportunity_when_one_fails(
     make_due()
 
     for _ in range(6):
-        drain(lever_integration)
+        drain(lever_integration, budget_seconds=60)
         make_due()
 
     rows = OutboundUpdate.objects.order_by("opportunity_id", "sequence")

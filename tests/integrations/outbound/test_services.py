@@ -33,6 +33,7 @@ from karatlever.hiring.models import Candidacy, CandidacyEvent, Milestone
 from karatlever.hiring.services import candidacy_create, candidacy_milestone_record
 from tests.brokers import broker
 from tests.factories import CandidacyFactory, RoleFactory
+from tests.integrations.outbound.conftest import drain, make_due
 
 pytestmark = pytest.mark.django_db
 
@@ -48,23 +49,6 @@ def _memory_broker() -> Iterator[None]:
     # Drains are published on commit; keep them in-process (the tests drain by hand).
     with broker("memory://"):
         yield
-
-
-@pytest.fixture
-def lever() -> Iterator[SandboxServer]:
-    with SandboxServer(port=0, rate_per_second=None) as server:
-        yield server
-
-
-@pytest.fixture
-def lever_integration(
-    integration: AtsIntegration, lever: SandboxServer, settings: Any
-) -> AtsIntegration:
-    settings.LEVER_API_BASE_URL = lever.api_url
-    settings.REDIS_URL = ""
-    integration.api_key, integration.api_key_last4 = DEMO_API_KEY, DEMO_API_KEY[-4:]
-    integration.save(update_fields=["api_key", "api_key_last4"])
-    return integration
 
 
 def linked(integration: AtsIntegration, opportunity_id: str | None = None) -> Candidacy:
@@ -94,14 +78,6 @@ def to_results(candidacy: Candidacy, recommendation: str = "strong_yes") -> None
         summary="Solid fundamentals.",
         report_url=REPORT,
     )
-
-
-def drain(integration: AtsIntegration) -> drain_service.DrainResult:
-    return drain_service.outbound_drain(integration_id=integration.pk, budget_seconds=30)
-
-
-def make_due() -> None:
-    OutboundUpdate.objects.filter(status=Status.PENDING).update(next_attempt_at=timezone.now())
 
 
 def drain_all(integration: AtsIntegration, rounds: int = 10) -> None:
