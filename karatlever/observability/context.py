@@ -5,6 +5,11 @@ Values live in ``contextvars``, so each thread, task and asyncio task has its ow
 filter (``LogContextFilter``, on the console handler) copies them onto every record. Services
 set them where they start work on one thing (``log_context(integration_id=…)``); the request-id
 middleware and the Celery signals (tasks.py) set the request id.
+
+A line written outside such a block, or about another integration than its block's, passes the
+field itself: ``logger.info("…", extra={"integration_id": integration.public_id})``. A field
+passed on the call wins over the context's for that line; the context fills the others. Either
+way the field is never written into the message text too (a plain line would show it twice).
 """
 
 from __future__ import annotations
@@ -102,11 +107,22 @@ class LogContextFilter(logging.Filter):
     """Puts the context's fields on each record: one attribute per name in ``FIELDS`` (None
     when unset) and ``log_context``, the set ones as `` name=value`` pairs for the plain format
     ("" when none is set). Attached to the handler, so third-party loggers' lines get them too.
+
+    A field the call passed itself (``extra={"integration_id": …}``: Python sets it on the
+    record before any handler's filter runs) wins over the context's value for that record; the
+    context fills the fields the call left out (or passed as None). Both kinds are converted
+    with ``str()`` as ``log_context`` does, and the plain suffix keeps the ``FIELDS`` order.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        fields = _context.get()
+        fields = {**_context.get(), **_added(_passed(record))}
         for name in FIELDS:
             setattr(record, name, fields.get(name))
         record.log_context = "".join(f" {name}={fields[name]}" for name in FIELDS if name in fields)
         return True
+
+
+def _passed(record: logging.LogRecord) -> dict[str, object]:
+    """The context fields set on ``record`` itself (by ``extra=``, or by this filter on an
+    earlier handler: the same values again), None ones left out."""
+    return {name: value for name in FIELDS if (value := getattr(record, name, None)) is not None}

@@ -15,6 +15,7 @@ from django.test import RequestFactory
 
 from karatlever.observability.context import LogContextFilter, log_context
 from karatlever.observability.logs import JsonFormatter
+from tests.observability.conftest import Records
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,6 +88,30 @@ def test_the_plain_format_carries_the_context() -> None:
 
     assert inside == "WARNING integrations.test processed request_id=req-2 delivery_id=7"
     assert outside == "WARNING integrations.test idle"
+
+
+def test_a_field_passed_on_the_call_wins_over_the_context_for_that_line(
+    records: Records,
+) -> None:
+    with log_context(request_id="req-3", integration_id="A"):
+        logging.getLogger("integrations.test").info("resumed", extra={"integration_id": "B"})
+
+    (record,) = records.records
+    line = logging.Formatter("%(message)s%(log_context)s").format(record)
+    data = json.loads(JsonFormatter().format(record))
+
+    assert line == "resumed request_id=req-3 integration_id=B"  # once, in FIELDS order
+    assert data["integration_id"] == "B"
+    assert data["request_id"] == "req-3"  # the context fills the rest
+
+
+def test_a_field_passed_on_the_call_is_logged_outside_any_context_too() -> None:
+    record = _record("created", integration_id=7, delivery_id=None)
+
+    assert logging.Formatter("%(message)s%(log_context)s").format(record) == (
+        "created integration_id=7"
+    )
+    assert json.loads(JsonFormatter().format(record))["integration_id"] == "7"  # str(), as ever
 
 
 def test_log_context_refuses_unknown_fields() -> None:
