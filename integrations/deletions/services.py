@@ -273,12 +273,12 @@ def opportunity_deletion_apply(
         honoured_count=F("honoured_count") + 1, honoured_at=now
     )
     logger.info(
-        "deletion honoured integration_id=%s candidacy=%s cause=%s policy=%s cancelled=%d",
-        integration.public_id,
+        "deletion honoured candidacy=%s cause=%s policy=%s cancelled=%d",
         code,
         cause,
         policy,
         cancelled,
+        extra={"integration_id": integration.public_id},
     )
     done = "unlinked and anonymised" if policy == Policy.ANONYMISE else "unlinked"
     return DeletionOutcome(

@@ -187,8 +187,8 @@ def feedback_payloads(
         if recommendation not in RANKS:
             # A form's score field is required: results without a recommendation post none.
             logger.warning(
-                "no feedback form for integration_id=%s: results without a recommendation",
-                link.integration_id,
+                "no feedback form: results without a recommendation",
+                extra={"integration_id": link.integration.public_id},
             )
             return []
         summary = str(detail.get("summary") or "")[:SUMMARY_MAX_LENGTH]
@@ -315,7 +315,10 @@ def _feedback_send(
         )
     except ats.AtsFeedbackTemplateMissing:
         # Deleted in Lever: forget it, make it again, and post with the new one (once).
-        logger.warning("feedback template of integration_id=%s is gone in the ATS", integration.pk)
+        logger.warning(
+            "feedback template is gone in the ATS",
+            extra={"integration_id": integration.public_id},
+        )
         _template_forget(settings_row)
         template = _template_ensure(adapter, account, settings_row, profile)
         return _form_write(

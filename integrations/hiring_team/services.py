@@ -203,11 +203,11 @@ def role_followers_sync(*, integration: AtsIntegration) -> RoleFollowersSummary 
         followers_synced_at=timezone.now(), followers_not_in_karat=not_in_karat
     )
     logger.info(
-        "role followers integration_id=%s: %d added, %d removed, %d not in Karat",
-        integration.public_id,
+        "role followers: %d added, %d removed, %d not in Karat",
         added,
         removed,
         not_in_karat,
+        extra={"integration_id": integration.public_id},
     )
     return RoleFollowersSummary(
         roles=len(roles), added=added, removed=removed, not_in_karat=not_in_karat
@@ -237,9 +237,9 @@ def candidacy_recruiter_follow(
     if not current.owner_known:
         HiringTeamSettings.objects.filter(integration=integration).update(owner_unreadable_at=now)
         logger.warning(
-            "recruiter integration_id=%s: owner of %r not readable, recruiter kept",
-            integration.public_id,
+            "recruiter: owner of %r not readable, recruiter kept",
             current.opportunity_id[:64],
+            extra={"integration_id": integration.public_id},
         )
         return None
     HiringTeamSettings.objects.filter(integration=integration).exclude(

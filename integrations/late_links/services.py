@@ -291,12 +291,12 @@ def opportunity_link_attach(
     # The link's pk, not the opportunity id: ids come from Lever, and logs take nothing
     # unchecked from it.
     logger.info(
-        "late link attached: link_id=%s integration_id=%s via %s (%s queued, %s again)",
+        "late link attached: link_id=%s via %s (%s queued, %s again)",
         link.pk,
-        integration.public_id,
         via,
         queued,
         requeued,
+        extra={"integration_id": integration.public_id},
     )
     return AttachResult(
         link=link, queued=queued, requeued=requeued, already_posted=already, preview=preview
@@ -470,11 +470,11 @@ def opportunity_link_detach(
             },
         )
     logger.info(
-        "late link detached: candidacy_id=%s integration_id=%s via %s (%s cancelled)",
+        "late link detached: candidacy_id=%s via %s (%s cancelled)",
         candidacy.pk,
-        integration.public_id,
         via,
         cancelled,
+        extra={"integration_id": integration.public_id},
     )
     return DetachResult(opportunity_id=opportunity_id, cancelled=cancelled, in_flight=in_flight)
 

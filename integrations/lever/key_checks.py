@@ -189,9 +189,9 @@ def _key_check(
 
     def unreachable(exc: LeverError) -> KeyCheckResult:
         logger.warning(
-            "key check: Lever unreachable integration_id=%s (%s)",
-            account.public_id,
+            "key check: Lever unreachable (%s)",
             type(exc).__name__,
+            extra={"integration_id": account.public_id},
         )
         message = (
             f"No answer from Lever at {host} ({exc.status_code or type(exc).__name__}). "
@@ -207,7 +207,7 @@ def _key_check(
         return KeyCheckResult(KeyCheckStatus.UNREACHABLE, tuple(checks), ats_label="Lever")
 
     def took_too_long() -> KeyCheckResult:
-        logger.warning("key check: over budget integration_id=%s", account.public_id)
+        logger.warning("key check: over budget", extra={"integration_id": account.public_id})
         checks.append(too_long_check(host))
         return KeyCheckResult(KeyCheckStatus.UNREACHABLE, tuple(checks), ats_label="Lever")
 

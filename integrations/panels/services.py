@@ -93,9 +93,9 @@ def panel_payloads(
         if latest is not None and latest.state == State.GONE:
             # Removed in the ATS by someone else: respect it for this booking.
             logger.info(
-                "interview panel #%s of integration_id=%s was removed in the ATS; not recreated",
+                "interview panel #%s was removed in the ATS; not recreated",
                 latest.pk,
-                link.integration_id,
+                extra={"integration_id": link.integration.public_id},
             )
             return []
         spec = _spec_payload(candidacy)

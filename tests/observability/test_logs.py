@@ -3,6 +3,7 @@ plain format carries the same context; a wrong LOG_FORMAT stops the process."""
 
 from __future__ import annotations
 
+import ast
 import json
 import logging
 import os
@@ -13,6 +14,10 @@ from pathlib import Path
 import pytest
 from django.test import RequestFactory
 
+from integrations.connection.services.lifecycle import integration_create
+from integrations.models import AtsIntegration
+from integrations.roles.services.sync import postings_sync_request
+from karatlever.accounts.models import Group
 from karatlever.observability.context import LogContextFilter, log_context
 from karatlever.observability.logs import JsonFormatter
 from tests.observability.conftest import Records
@@ -178,3 +183,75 @@ def test_djangos_request_object_is_left_out_its_query_string_may_carry_a_token(
     assert "canary-query-token" not in json.dumps(data)
     assert data["message"] == "Not Found: /settings/"
     assert data["status_code"] == 404
+
+
+# --- context fields belong in the context, not in the message ---------------------------------
+_LEVELS = frozenset({"debug", "info", "warning", "error", "exception", "critical"})
+
+
+def _logged_formats(path: Path) -> list[tuple[int, str]]:
+    """(line, format string) of each logger call in ``path`` whose message is a literal:
+    ``logger.info("…", …)`` and ``logger.log(level, "…", …)``; an f-string's literal parts."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and "log" in node.func.value.id.lower()
+        ):
+            continue
+        position = 0 if node.func.attr in _LEVELS else 1 if node.func.attr == "log" else None
+        if position is None or len(node.args) <= position:
+            continue
+        message = node.args[position]
+        if isinstance(message, ast.JoinedStr):
+            parts = [v.value for v in message.values if isinstance(v, ast.Constant)]
+            found.append((node.lineno, "".join(str(part) for part in parts)))
+        elif isinstance(message, ast.Constant) and isinstance(message.value, str):
+            found.append((node.lineno, message.value))
+    return found
+
+
+def test_no_log_message_names_the_integration_id_itself() -> None:
+    """The log context (or ``extra={"integration_id": …}``) carries it, once and as the public
+    id: written into the text as well, a plain line showed it twice, sometimes as the pk."""
+    formats = [
+        f"{path.relative_to(ROOT)}:{line}: {text!r}"
+        for package in ("integrations", "webhooks", "karatlever")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for line, text in _logged_formats(path)
+    ]
+
+    assert len(formats) > 50  # the walk does see the logger calls
+    assert [where for where in formats if "integration_id=" in where] == []
+
+
+def _plain_lines(records: Records, start: str) -> list[str]:
+    """The lines starting ``start`` as the plain format prints them (less the time)."""
+    formatter = logging.Formatter("%(levelname)s %(name)s %(message)s%(log_context)s")
+    return [formatter.format(r) for r in records.records if r.getMessage().startswith(start)]
+
+
+@pytest.mark.django_db
+def test_a_service_line_inside_the_integrations_context_names_it_once(
+    records: Records, integration: AtsIntegration
+) -> None:
+    # As on a page of the integration: the middleware puts its public id in the context.
+    with log_context(integration_id=integration.public_id):
+        postings_sync_request(integration=integration, kind="full")
+
+    (line,) = _plain_lines(records, "posting sync requested")
+    assert line.count("integration_id=") == 1
+    assert line.endswith(f" integration_id={integration.public_id}")
+
+
+@pytest.mark.django_db
+def test_a_service_line_outside_any_context_names_the_integration_by_public_id(
+    records: Records, group: Group
+) -> None:
+    integration = integration_create(group=group, ats="lever", actor=None)
+
+    (line,) = _plain_lines(records, "integration created")
+    assert line.count("integration_id=") == 1
+    assert line.endswith(f" integration_id={integration.public_id}")

@@ -171,17 +171,17 @@ def deleted_opportunities_reconcile(*, integration_id: int) -> int | None:
             unsent.discard(deleted.opportunity_id)
     except ats.AtsError as exc:
         logger.warning(
-            "deleted opportunities poll integration_id=%s failed (%s)",
-            integration.public_id,
+            "deleted opportunities poll failed (%s)",
             exc.fault,
+            extra={"integration_id": integration.public_id},
         )
         deletion_poll_record(integration=integration, error=exc.message)
         return None
     deletion_poll_record(integration=integration, cursor_ms=started_ms)
     if honoured:
         logger.info(
-            "deleted opportunities poll integration_id=%s: %d candidacies unlinked",
-            integration.public_id,
+            "deleted opportunities poll: %d candidacies unlinked",
             honoured,
+            extra={"integration_id": integration.public_id},
         )
     return honoured

@@ -142,7 +142,12 @@ def delivery_record(
     else:
         stored, outcome = Outcome.ACCEPTED, ""
     result = _delivery_store(
-        verifier.integration_id, delivery, body, result=stored, outcome=outcome
+        verifier.integration_id,
+        delivery,
+        body,
+        result=stored,
+        outcome=outcome,
+        integration_public_id=integration_public_id,
     )
     if verifier.subscription_id is not None:
         _last_delivery_touch(verifier, verifier.subscription_id, timezone.now())
@@ -300,8 +305,10 @@ def _delivery_store(
     *,
     result: Outcome,
     outcome: str,
+    integration_public_id: uuid.UUID,
 ) -> RecordResult:
-    """Insert the row (``outcome`` set: already finished as ignored); publish it after commit."""
+    """Insert the row (``outcome`` set: already finished as ignored); publish it after commit.
+    ``integration_public_id`` (the same integration's) names it in the log line."""
     now = timezone.now()
     # In autocommit the INSERT commits by itself (no BEGIN/COMMIT round trips); inside a
     # caller's transaction a savepoint keeps a duplicate from breaking that transaction.
@@ -329,11 +336,11 @@ def _delivery_store(
         # Runs now in autocommit, or after the caller's transaction commits.
         transaction.on_commit(partial(delivery_enqueue, row.pk))
     logger.debug(
-        "webhook delivery %s stored (integration_id=%s event=%s outcome=%s)",
+        "webhook delivery %s stored (event=%s outcome=%s)",
         row.pk,
-        integration_id,
         delivery.event,
         result.code,
+        extra={"integration_id": integration_public_id},
     )
     return RecordResult(result, delivery_id=row.pk)
 

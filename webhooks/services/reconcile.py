@@ -155,7 +155,9 @@ def _integration_reconcile(integration: AtsIntegration) -> ReconcileResult | Non
         except ats.AtsError as exc:
             # The cursor stays where it was, so the next poll covers the gap.
             logger.warning(
-                "reconcile integration_id=%s failed (%s)", integration.public_id, exc.fault
+                "reconcile failed (%s)",
+                exc.fault,
+                extra={"integration_id": integration.public_id},
             )
             integration_failure_record(
                 integration_id=integration.pk, context="Reconciliation", error=exc
@@ -171,11 +173,11 @@ def _integration_reconcile(integration: AtsIntegration) -> ReconcileResult | Non
         _webhooks_missed_record(integration, events, missed, now=now)
     if changed:
         logger.info(
-            "reconcile integration_id=%s: %d changed (%d unannounced: %s)",
-            integration.public_id,
+            "reconcile: %d changed (%d unannounced: %s)",
             changed,
             unannounced,
             ", ".join(f"{event} {n}" for event, n in sorted(missed.items())) or "none",
+            extra={"integration_id": integration.public_id},
         )
     return ReconcileResult(seen=seen, changed=changed, unannounced=unannounced, missed=dict(missed))
 
@@ -209,10 +211,10 @@ def _auto_invite(integration: AtsIntegration, current: ats.OpportunityState) -> 
         )
     except ats.AtsRecordError as exc:
         logger.info(
-            "reconcile integration_id=%s: no automatic invite for %s (%s)",
-            integration.public_id,
+            "reconcile: no automatic invite for %s (%s)",
             current.opportunity_id,
             exc.fault,
+            extra={"integration_id": integration.public_id},
         )
 
 

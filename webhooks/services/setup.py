@@ -183,12 +183,12 @@ def webhooks_register(*, integration: AtsIntegration, actor: User | None) -> Reg
             # Status page: the webhooks changed in the ATS; recompute the status on commit.
             status_refresh_request(integration_id=integration.pk, reason="Webhooks registered")
     logger.info(
-        "webhooks registered (integration_id=%s): created=%s repaired=%s kept=%s removed=%d",
-        integration.public_id,
+        "webhooks registered: created=%s repaired=%s kept=%s removed=%d",
         result.created,
         result.repaired,
         result.kept,
         result.removed,
+        extra={"integration_id": integration.public_id},
     )
     return result
 

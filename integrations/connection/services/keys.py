@@ -116,9 +116,9 @@ def api_key_check_request(*, integration: AtsIntegration, actor: User | None) ->
     integration.key_status = current.key_status
     if asked:
         logger.info(
-            "key check requested integration_id=%s by user=%s",
-            integration.public_id,
+            "key check requested by user=%s",
             getattr(actor, "pk", None),
+            extra={"integration_id": integration.public_id},
         )
     return asked
 
@@ -209,7 +209,9 @@ def _api_key_check_in_time(*, integration: AtsIntegration, api_key: str) -> ats.
     try:
         return api_key_check(integration=integration, api_key=api_key)
     except SoftTimeLimitExceeded:
-        logger.warning("key check: soft time limit integration_id=%s", integration.public_id)
+        logger.warning(
+            "key check: soft time limit", extra={"integration_id": integration.public_id}
+        )
         return _too_long_result(integration)
 
 
@@ -354,7 +356,10 @@ def _region_detected_record(integration: AtsIntegration, region: str) -> None:
         detail={"changes": {"region": [old, region]}, "region_source": RegionSource.DETECTED},
     )
     logger.info(
-        "region detected integration_id=%s region=%s (was %s)", integration.public_id, region, old
+        "region detected region=%s (was %s)",
+        region,
+        old,
+        extra={"integration_id": integration.public_id},
     )
 
 
@@ -527,9 +532,9 @@ def key_checks_stuck_resume() -> int:
                     _enqueue_key_check(locked.pk)
                     handled += 1
                     logger.warning(
-                        "key check lost, queued again integration_id=%s try=%s",
-                        integration.public_id,
+                        "key check lost, queued again try=%s",
                         row.attempt,
+                        extra={"integration_id": integration.public_id},
                     )
             continue
         applied = key_check_result_apply(
@@ -538,9 +543,9 @@ def key_checks_stuck_resume() -> int:
         if applied != KeyCheckApplied.STALE:
             handled += 1
             logger.warning(
-                "key check lost %s times, gave up integration_id=%s",
+                "key check lost %s times, gave up",
                 row.attempt,
-                integration.public_id,
+                extra={"integration_id": integration.public_id},
             )
     return handled
 
@@ -587,7 +592,7 @@ def _key_refused(integration: AtsIntegration) -> bool:
     try:
         adapter.key_probe(ats.account_for(integration), profile=ats.KEY_CHECK)
     except ats.AtsKeyError as exc:
-        logger.warning("key recheck: refused integration_id=%s", integration.public_id)
+        logger.warning("key recheck: refused", extra={"integration_id": integration.public_id})
         integration_failure_record(
             integration_id=integration.pk,
             context=f"API key {integration.masked_api_key}",
@@ -596,7 +601,9 @@ def _key_refused(integration: AtsIntegration) -> bool:
         return True
     except ats.AtsError as exc:
         logger.info(
-            "key recheck: no answer integration_id=%s (%s)", integration.public_id, exc.fault
+            "key recheck: no answer (%s)",
+            exc.fault,
+            extra={"integration_id": integration.public_id},
         )
         return False
     AtsIntegration.objects.filter(pk=integration.pk).update(key_probed_at=timezone.now())

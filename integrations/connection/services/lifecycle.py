@@ -186,7 +186,9 @@ def integration_create(
                 )
     except IntegrityError:
         raise duplicate from None
-    logger.info("integration created integration_id=%s group=%s", integration.public_id, group.pk)
+    logger.info(
+        "integration created group=%s", group.pk, extra={"integration_id": integration.public_id}
+    )
     return integration
 
 
@@ -428,4 +430,4 @@ def integration_delete(*, integration: AtsIntegration, actor: User | None) -> No
             ),
         )
         integration.delete()
-    logger.info("integration deleted integration_id=%s", integration.public_id)
+    logger.info("integration deleted", extra={"integration_id": integration.public_id})

@@ -144,10 +144,10 @@ def invite_create(
             url, InviteCode.ROLE_INACTIVE, str(exc), opportunity_id=preview.opportunity_id
         )
     logger.info(
-        "invited opportunity %s integration_id=%s via %s",
+        "invited opportunity %s via %s",
         preview.opportunity_id,
-        integration.public_id,
         via,
+        extra={"integration_id": integration.public_id},
     )
     return InviteOutcome(
         url,

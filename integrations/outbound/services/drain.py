@@ -671,9 +671,9 @@ def _resume_if_due(integration: AtsIntegration, outbound: OutboundSettings) -> b
     outbound.paused_at, outbound.paused_reason = None, ""
     if resumed:
         logger.info(
-            "outbound queue of integration_id=%s resumed (%s)",
-            integration.pk,
+            "outbound queue resumed (%s)",
             "key fixed" if fixed else "probe",
+            extra={"integration_id": integration.public_id},
         )
     return True
 

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.feedback.services import feedback_payloads
-from integrations.models import OpportunityLink, OutboundSettings, OutboundUpdate
+from integrations.models import AtsIntegration, OpportunityLink, OutboundSettings, OutboundUpdate
 from integrations.outbound.services.notes import (
     DEFAULT_TEMPLATES,
     SCORES,
@@ -139,10 +139,10 @@ def _payloads(
             # and say so on the row.
             template_error = f"The note template failed ({exc.message}); the default note was used."
             logger.warning(
-                "outbound note template of integration_id=%s milestone=%s failed: %s",
-                link.integration_id,
+                "outbound note template of milestone=%s failed: %s",
                 milestone,
                 exc.message,
+                extra={"integration_id": link.integration.public_id},
             )
             text = note_render(template=DEFAULT_TEMPLATES[milestone], context=context)
         if text:
@@ -221,10 +221,16 @@ def drain_publish(integration_id: int, countdown: float | None = None) -> bool:
         else:
             outbound_drain_task.apply_async((integration_id,))
     except Exception as exc:  # any broker failure: the sweeper publishes later
+        # One query, on a broker failure only: log lines name integrations by public id.
+        public_id = (
+            AtsIntegration.objects.filter(pk=integration_id)
+            .values_list("public_id", flat=True)
+            .first()
+        )
         logger.warning(
-            "could not publish the outbound drain of integration_id=%s (%s)",
-            integration_id,
+            "could not publish the outbound drain (%s)",
             type(exc).__name__,
+            extra={"integration_id": public_id},
         )
         return False
     return True

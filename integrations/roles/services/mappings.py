@@ -163,11 +163,11 @@ def _mapping_write(
         },
     )
     logger.info(
-        "role mapping set integration_id=%s posting=%s role=%s by user=%s",
-        integration.public_id,
+        "role mapping set posting=%s role=%s by user=%s",
         posting.posting_id,
         getattr(role, "pk", None),
         getattr(actor, "pk", None),
+        extra={"integration_id": integration.public_id},
     )
     return mapping, before.role if before is not None else None
 

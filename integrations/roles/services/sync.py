@@ -73,9 +73,9 @@ def postings_sync_request(
             if active.updated_at >= now - PostingSyncRun.STUCK_AFTER:
                 return active
             logger.warning(
-                "posting sync run=%s integration_id=%s stuck: queued again",
+                "posting sync run=%s stuck: queued again",
                 active.pk,
-                integration.public_id,
+                extra={"integration_id": integration.public_id},
             )
             return _requeue(active, now)
         latest = PostingSyncRun.objects.filter(integration=integration).first()
@@ -102,10 +102,10 @@ def postings_sync_request(
         )
         _enqueue(run.pk)
     logger.info(
-        "posting sync requested run=%s kind=%s integration_id=%s",
+        "posting sync requested run=%s kind=%s",
         run.pk,
         kind,
-        integration.public_id,
+        extra={"integration_id": integration.public_id},
     )
     return run
 
@@ -196,10 +196,10 @@ def _postings_sync_claimed(run: PostingSyncRun) -> str | None:
             integration_id=integration.pk, context="Syncing postings", error=exc
         )
         logger.warning(
-            "posting sync run=%s integration_id=%s failed: %s",
+            "posting sync run=%s failed: %s",
             run.pk,
-            integration.public_id,
             exc.message,
+            extra={"integration_id": integration.public_id},
         )
         return Status.FAILED
     removed = _removed_mark(run) if run.kind == Kind.FULL else 0
