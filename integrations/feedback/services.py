@@ -359,7 +359,7 @@ def _form_write(
             )
         except ats.AtsFeedbackFormMissing:
             logger.info(
-                "feedback form of update_id=%s was removed in the ATS; posting anew", row.pk
+                "feedback form removed in the ATS; posting anew", extra={"update_id": row.pk}
             )
         else:
             return form_id

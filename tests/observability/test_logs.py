@@ -18,7 +18,7 @@ from integrations.connection.services.lifecycle import integration_create
 from integrations.models import AtsIntegration
 from integrations.roles.services.sync import postings_sync_request
 from karatlever.accounts.models import Group
-from karatlever.observability.context import LogContextFilter, log_context
+from karatlever.observability.context import FIELDS, LogContextFilter, log_context
 from karatlever.observability.logs import JsonFormatter
 from tests.observability.conftest import Records
 
@@ -213,9 +213,10 @@ def _logged_formats(path: Path) -> list[tuple[int, str]]:
     return found
 
 
-def test_no_log_message_names_the_integration_id_itself() -> None:
-    """The log context (or ``extra={"integration_id": …}``) carries it, once and as the public
-    id: written into the text as well, a plain line showed it twice, sometimes as the pk."""
+def test_no_log_message_names_a_context_field_itself() -> None:
+    """The log context (or ``extra={"integration_id": …}``) carries the context's fields, once
+    (the integration as its public id): written into the text as well, a plain line showed
+    them twice, the integration sometimes as its pk."""
     formats = [
         f"{path.relative_to(ROOT)}:{line}: {text!r}"
         for package in ("integrations", "webhooks", "karatlever")
@@ -224,7 +225,7 @@ def test_no_log_message_names_the_integration_id_itself() -> None:
     ]
 
     assert len(formats) > 50  # the walk does see the logger calls
-    assert [where for where in formats if "integration_id=" in where] == []
+    assert [where for where in formats if any(f"{name}=" in where for name in FIELDS)] == []
 
 
 def _plain_lines(records: Records, start: str) -> list[str]:

@@ -495,7 +495,7 @@ def _send(row: OutboundUpdate, *, integration: AtsIntegration, outbound: Outboun
         # The ATS refused the request itself: the same request would fail the same way.
         return _end(row, Status.DEAD, error=exc.message, status_code=exc.status_code)
     except Exception as exc:  # a bug or a database hiccup: retry, then dead-letter
-        logger.exception("outbound update_id=%s failed unexpectedly", row.pk)
+        logger.exception("outbound update failed unexpectedly", extra={"update_id": row.pk})
         return _retry_later(
             row,
             ats.AtsError(
@@ -543,7 +543,9 @@ def _end(
             **unknown,
         )
         if not updated:
-            logger.warning("outbound update_id=%s was re-claimed; dropping this attempt", row.pk)
+            logger.warning(
+                "outbound update re-claimed; dropping this attempt", extra={"update_id": row.pk}
+            )
             return _RETRY
         if not getattr(row, "later_unsent", False):
             timeline_record(row)
@@ -554,9 +556,9 @@ def _end(
             )
     metrics.outbound_attempts.labels(row.kind, status).inc()
     if status == Status.SENT:
-        logger.info("outbound update_id=%s %s sent", row.pk, row.kind)
+        logger.info("outbound update %s sent", row.kind, extra={"update_id": row.pk})
     else:
-        logger.warning("outbound update_id=%s %s: %s", row.pk, status, error)
+        logger.warning("outbound update %s: %s", status, error, extra={"update_id": row.pk})
     return status
 
 
@@ -591,7 +593,9 @@ def _retry_later(row: OutboundUpdate, exc: ats.AtsError, *, outcome_unknown: boo
     if updated and delay <= COUNTDOWN_MAX_SECONDS:
         drain_publish(row.integration_id, countdown=delay)
     metrics.outbound_attempts.labels(row.kind, "retry").inc()
-    logger.info("outbound update_id=%s retry in %.0fs: %s", row.pk, delay, exc.message)
+    logger.info(
+        "outbound update retry in %.0fs: %s", delay, exc.message, extra={"update_id": row.pk}
+    )
     return _RETRY
 
 
