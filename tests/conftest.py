@@ -94,6 +94,19 @@ def _local_state() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """pytest-django's hook for the test database's settings: on PostgreSQL the suite's own
+    connections commit without waiting for the WAL flush (``synchronous_commit=off``). A crash
+    could lose the last few commits of a throw-away database, nothing else: every row is still
+    visible to every other connection at once, so isolation, locks and constraints are tested
+    exactly as in production. Processes the suite starts (workers, servers) keep the default."""
+    database = django_settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        options = database.setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c synchronous_commit=off".strip()
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Settings) -> None:
     """PBKDF2 is deliberately slow; tests don't need it."""
