@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
+from django.core.management import CommandError, call_command
 
 from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import SandboxServer
@@ -272,3 +274,91 @@ def test_a_page_with_more_to_come_but_no_next_keeps_the_cursor_and_the_next_poll
     assert moved is not None
     assert cursor is not None
     assert moved > cursor
+
+
+# --- manage.py reconcile: the poll by hand ------------------------------------------------------
+
+
+def _command(*args: str) -> str:
+    out = io.StringIO()
+    call_command("reconcile", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_the_command_polls_the_named_integration_now_and_says_what_it_applied(
+    sandbox_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    candidacy = _link(sandbox_integration, lever, OPPORTUNITY_IDS[0])
+    _poll(sandbox_integration)
+    lever.move_stage(OPPORTUNITY_IDS[0], "offer")
+
+    out = _command(str(sandbox_integration.public_id))
+
+    candidacy.refresh_from_db()
+    assert candidacy.ats_stage_id == "offer"
+    assert f"({sandbox_integration.public_id}): 1 linked opportunities changed" in out
+    assert "1 candidacies updated" in out
+    assert f"changes no webhook announced: {WebhookEvent.CANDIDATE_STAGE_CHANGE} 1" in out
+
+
+def test_the_command_with_all_polls_what_the_schedule_would(
+    sandbox_integration: AtsIntegration, lever: SandboxServer, second_group: Any
+) -> None:
+    _link(sandbox_integration, lever, OPPORTUNITY_IDS[0])
+    idle = IntegrationFactory(group=second_group)  # no key, no links: not due
+
+    out = _command("--all")
+
+    assert str(sandbox_integration.public_id) in out
+    assert str(idle.public_id) not in out
+    assert _fresh(sandbox_integration).reconciled_at is not None
+
+
+def test_the_command_says_when_lever_could_not_be_read_and_keeps_the_cursor(
+    sandbox_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    _link(sandbox_integration, lever, OPPORTUNITY_IDS[0])
+    _poll(sandbox_integration)
+    cursor = _fresh(sandbox_integration).reconcile_cursor_ms
+    lever.set_faults(fail_next=[401])
+
+    out = _command(str(sandbox_integration.public_id))
+
+    assert "failed: Lever could not be read" in out
+    assert _fresh(sandbox_integration).reconcile_cursor_ms == cursor
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        ((), "Name one or more integration ids, or give --all"),
+        (("--all", "x"), "Name one or more integration ids, or give --all"),
+        (("not-a-uuid\n",), "is not an integration id"),
+        (("00000000-0000-0000-0000-000000000000",), "No integration with the id"),
+    ],
+)
+def test_the_command_refuses_bad_arguments_and_polls_nothing(
+    sandbox_integration: AtsIntegration, lever: SandboxServer, args: tuple[str, ...], error: str
+) -> None:
+    _link(sandbox_integration, lever, OPPORTUNITY_IDS[0])
+
+    with pytest.raises(CommandError, match=error):
+        _command(*args)
+
+    assert _fresh(sandbox_integration).reconciled_at is None
+
+
+def test_the_command_skips_a_disabled_integration(
+    sandbox_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    _link(sandbox_integration, lever, OPPORTUNITY_IDS[0])
+    AtsIntegration.objects.filter(pk=sandbox_integration.pk).update(enabled=False)
+
+    out = _command(str(sandbox_integration.public_id))
+
+    assert "skipped: the integration is disabled or has no API key" in out
+    assert _fresh(sandbox_integration).reconciled_at is None
+
+
+def test_the_command_with_all_and_nothing_due_says_so(db: None) -> None:
+    assert "Nothing to poll" in _command("--all")
