@@ -26,6 +26,7 @@ from integrations.models import (
     DeletionSettings,
     IntegrationStatus,
     InvitationEmail,
+    InterviewPanel,
     InviteItem,
     OpportunityLink,
     OutboundUpdate,
@@ -213,6 +214,17 @@ def opportunity_deletion_apply(
         opportunity_id=opportunity_id,
         status__in=OutboundUpdate.UNSENT,
     ).update(status=OutboundUpdate.Status.CANCELLED, last_error=reason, finished_at=now)
+    # A panel on the opportunity's schedule went with it (a pending one's create was just
+    # cancelled): the panel list must not say "On the schedule" for it.
+    InterviewPanel.objects.filter(
+        integration=integration,
+        opportunity_id=opportunity_id,
+        state__in=InterviewPanel.CURRENT,
+    ).update(
+        state=InterviewPanel.State.GONE,
+        last_error=f"The candidate was {happened} in {label}.",
+        updated_at=now,
+    )
     link = (
         OpportunityLink.objects.select_for_update()
         .select_related("candidacy")
@@ -272,6 +284,8 @@ def opportunity_deletion_apply(
     DeletionSettings.objects.filter(integration=integration).update(
         honoured_count=F("honoured_count") + 1, honoured_at=now
     )
+    # The status page's count of candidacies unlinked, now rather than at the next recompute.
+    status_refresh_request(integration_id=integration.pk, reason="A deletion was honoured")
     logger.info(
         "deletion honoured candidacy=%s cause=%s policy=%s cancelled=%d",
         code,
@@ -309,4 +323,11 @@ def deletion_poll_record(
                 integration_id=integration.pk, reason="The check of deleted candidates failed"
             )
     else:
+        # The first poll that works, or the first after a failure, changes the status page's
+        # check of the poll: recompute it on commit.
+        changes_check = rows.filter(Q(polled_at__isnull=True) | ~Q(poll_error="")).exists()
         rows.update(deleted_cursor_ms=cursor_ms, polled_at=now, poll_error="", poll_error_at=None)
+        if changes_check:
+            status_refresh_request(
+                integration_id=integration.pk, reason="The check of deleted candidates worked"
+            )

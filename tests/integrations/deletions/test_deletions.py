@@ -22,6 +22,8 @@ from integrations.models import (
     AtsIntegration,
     AuditEntry,
     DeletionSettings,
+    IntegrationStatus,
+    InterviewPanel,
     InvitationEmail,
     OpportunityLink,
     OutboundUpdate,
@@ -183,6 +185,63 @@ def test_a_candidacy_unlinked_in_between_makes_the_delivery_a_no_op(
 
 
 # --- the poll of deleted opportunities (missed webhooks) -------------------------------------
+
+
+def test_a_deleted_candidates_panels_leave_the_schedule_and_the_status_is_recomputed(
+    hooked: AtsIntegration, lever: SandboxServer, invitable: list[str]
+) -> None:
+    opportunity_id = invitable[0]
+    candidacy = _link(hooked, lever, opportunity_id)
+    panels = {
+        state: InterviewPanel.objects.create(
+            integration=hooked,
+            candidacy=candidacy,
+            opportunity_id=opportunity_id,
+            remote_id=f"panel-{state}",
+            state=state,
+            scheduled_at=timezone.now() + timedelta(days=1),
+            duration_minutes=60,
+            time_zone="UTC",
+        )
+        for state in (
+            InterviewPanel.State.ACTIVE,
+            InterviewPanel.State.PENDING,
+            InterviewPanel.State.CLOSED,
+        )
+    }
+    lever.delete_candidate(opportunity_id)
+    delivery_id = record(hooked, DELETED, {"opportunityId": opportunity_id})
+    # No recompute pending (receiving the delivery asked for one): the deletion asks again.
+    IntegrationStatus.objects.filter(integration=hooked).update(requested_at=None)
+
+    status = processing.delivery_process(delivery_id=delivery_id)
+
+    assert status == Status.PROCESSED
+    states = {state: InterviewPanel.objects.get(pk=panel.pk) for state, panel in panels.items()}
+    for was in (InterviewPanel.State.ACTIVE, InterviewPanel.State.PENDING):
+        assert states[was].state == InterviewPanel.State.GONE
+        assert states[was].last_error == "The candidate was deleted in Lever."
+    assert states[InterviewPanel.State.CLOSED].state == InterviewPanel.State.CLOSED
+    snapshot = IntegrationStatus.objects.get(integration=hooked)
+    assert snapshot.requested_at is not None
+    assert snapshot.request_reason == "A deletion was honoured"
+
+
+def test_the_first_poll_that_works_after_a_failure_asks_for_the_status_at_once(
+    hooked: AtsIntegration, lever: SandboxServer
+) -> None:
+    lever.set_faults(fail_next=[500] * 8, retry_after=0)
+    assert deletions.deleted_opportunities_reconcile(integration_id=hooked.pk) is None
+    lever.reset_faults()
+    IntegrationStatus.objects.filter(integration=hooked).update(requested_at=None)
+
+    assert deletions.deleted_opportunities_reconcile(integration_id=hooked.pk) == 0
+
+    snapshot = IntegrationStatus.objects.get(integration=hooked)
+    assert snapshot.request_reason == "The check of deleted candidates worked"
+    IntegrationStatus.objects.filter(integration=hooked).update(requested_at=None)
+    deletions.deleted_opportunities_reconcile(integration_id=hooked.pk)  # nothing changed
+    assert IntegrationStatus.objects.get(integration=hooked).requested_at is None
 
 
 def test_the_poll_unlinks_a_candidate_whose_deletion_webhook_was_missed(
