@@ -920,10 +920,27 @@ class OutboundUpdate(models.Model):
         return f"{self.get_kind_display()} for {self.milestone} #{self.pk} ({self.status})"
 
 
+# --- a feature's settings, one row per integration ---------------------------------------------
+
+
+class FeatureSettings(models.Model):
+    """What every feature's settings row has besides its options and its one-to-one
+    ``integration`` (each feature names its own reverse accessor): who changed it last, and
+    when (UTC)."""
+
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
 # --- late links (integrations/late_links/) ------------------------------------------------------
 
 
-class LateLinkSettings(models.Model):
+class LateLinkSettings(FeatureSettings):
     """Per integration: may members attach a Lever link to a candidacy that has none (off by
     default: attaching posts the candidacy's earlier milestones to Lever through the outbox)."""
 
@@ -932,10 +949,6 @@ class LateLinkSettings(models.Model):
     )
     enabled = models.BooleanField(
         "Allow attaching a Lever link to an existing candidacy", default=False
-    )
-    updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     class Meta:
@@ -1006,7 +1019,7 @@ class InterviewPanel(models.Model):
 # --- Hiring team from the ATS (integrations/hiring_team) --------------------------------------
 
 
-class HiringTeamSettings(models.Model):
+class HiringTeamSettings(FeatureSettings):
     """Whether the integration keeps Karat's role followers and candidacy recruiters in line
     with the ATS's hiring teams. Both are off until an admin turns them on: they change Karat
     data (followers, recruiters) that people may have set by hand, by matching emails.
@@ -1029,10 +1042,6 @@ class HiringTeamSettings(models.Model):
     # missing or malformed: the recruiter stayed), for the status page.
     owner_read_at = models.DateTimeField(null=True, blank=True)
     owner_unreadable_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
 
     class Meta:
         verbose_name_plural = "hiring team settings"
@@ -1060,7 +1069,7 @@ class PostingHiringTeam(models.Model):
 # --- Results as a Lever feedback form (opt-in; integrations/feedback/) ---------------------------
 
 
-class FeedbackSettings(models.Model):
+class FeedbackSettings(FeatureSettings):
     """Whether an integration posts Karat's results as a feedback form, and the template Karat
     created for it in the ATS. One row per integration, made (off) on first use.
 
@@ -1081,10 +1090,6 @@ class FeedbackSettings(models.Model):
     template_field_ids = models.JSONField(default=dict, blank=True)
     template_score_options = models.JSONField(default=list, blank=True)
     template_created_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
 
     class Meta:
         verbose_name_plural = "feedback settings"
@@ -1096,7 +1101,7 @@ class FeedbackSettings(models.Model):
 # --- Deletions and anonymisation honoured (integrations/deletions/) ---------------------------
 
 
-class DeletionSettings(models.Model):
+class DeletionSettings(FeatureSettings):
     """What Karat does with a candidacy whose candidate was deleted or anonymised in the ATS,
     and the bookkeeping of the poll for deletions whose webhook was missed. One row per
     integration, made with defaults on first use. Nothing is ever written to the ATS."""
@@ -1109,10 +1114,6 @@ class DeletionSettings(models.Model):
         AtsIntegration, on_delete=models.CASCADE, related_name="deletion_settings"
     )
     policy = models.CharField(max_length=10, choices=Policy.choices, default=Policy.UNLINK)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    updated_at = models.DateTimeField(auto_now=True)
     # The deleted-opportunities poll: deletions at or after this were read (the ATS's ms, UTC).
     deleted_cursor_ms = models.BigIntegerField(null=True, blank=True)
     polled_at = models.DateTimeField(null=True, blank=True)
