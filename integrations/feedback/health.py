@@ -18,7 +18,7 @@ from integrations.features import (
     key_refused_check,
 )
 from integrations.feedback.selectors import (
-    feedback_acting_user_id,
+    feedback_acting_user_label,
     feedback_settings_find,
     feedback_stats,
 )
@@ -74,9 +74,9 @@ def feedback_forms_health(integration: AtsIntegration) -> FeatureHealth:
                 "Settings → API key",
             )
         )
-    acting = feedback_acting_user_id(integration=integration)
+    acting = feedback_acting_user_label(integration=integration)
     checks.append(
-        FeatureCheck("perform_as", "User forms are posted as", "ok", f"Lever user {acting}.")
+        FeatureCheck("perform_as", "User forms are posted as", "ok", f"Posted as {acting}.")
         if acting
         else FeatureCheck(
             "perform_as",

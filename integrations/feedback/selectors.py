@@ -41,6 +41,21 @@ def feedback_acting_user_id(*, integration: AtsIntegration) -> str:
     return ""
 
 
+def feedback_acting_user_label(*, integration: AtsIntegration) -> str:
+    """Who forms are posted as, for people: the picked Lever user's name and email, or "the
+    integration's User ID" (Settings, Step 2); "" when none is set (as
+    ``feedback_acting_user_id``)."""
+    if not feedback_acting_user_id(integration=integration):
+        return ""
+    outbound = OutboundSettings.objects.filter(integration=integration).first()
+    if outbound is not None and outbound.perform_as == OutboundSettings.PerformAs.LEVER_USER:
+        if outbound.perform_as_email:
+            name = outbound.perform_as_name or outbound.perform_as_email
+            return f"{name} ({outbound.perform_as_email})"
+        return f"the Lever user picked in Settings (User ID {outbound.perform_as_user_id})"
+    return f"the integration's User ID ({integration.ats_user_id}), set in Settings, Step 2"
+
+
 def feedback_form_id(*, row: OutboundUpdate) -> str:
     """The id in the ATS of the form ``row``'s candidacy has on its opportunity: the
     ``remote_id`` of the latest sent feedback row before ``row``, unless a later removal was

@@ -121,7 +121,8 @@ def role_followers_from_ats_health(integration: AtsIntegration) -> FeatureHealth
             "Hiring team members in Karat",
             "info" if missing else "ok",
             f"{missing} hiring team member{'s' if missing != 1 else ''} of mapped postings "
-            "have no Karat account: listed as “not in Karat” on the roles, never created."
+            f"{'have' if missing != 1 else 'has'} no Karat account: listed as “not in Karat” "
+            "on the roles, never created."
             if missing
             else "Everyone has a Karat account.",
             roles_url if missing else "",

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from integrations import ats
 from integrations.connection.services.audit import audit_entry_record
+from integrations.hiring_team.selectors import role_followers_not_in_karat
 from integrations.models import (
     AtsIntegration,
     AtsPosting,
@@ -192,13 +193,16 @@ def role_followers_sync(*, integration: AtsIntegration) -> RoleFollowersSummary 
                     ),
                 )
             )
-    added = removed = not_in_karat = 0
+    added = removed = 0
     roles = Role.objects.filter(group_id=integration.group_id).select_related("group")
     for role in roles:
         result = role_followers_from_ats_set(role=role, people=teams.get(role.pk, []))
         added += result.added
         removed += result.removed
-        not_in_karat += result.not_in_karat
+    # People, not role followers: someone on three roles' hiring teams is one person to invite.
+    not_in_karat = (
+        role_followers_not_in_karat(integration=integration).values("email").distinct().count()
+    )
     HiringTeamSettings.objects.filter(pk=found.pk).update(
         followers_synced_at=timezone.now(), followers_not_in_karat=not_in_karat
     )

@@ -465,8 +465,11 @@ def candidacy_milestone_record(
             "updated_at",
         ]
     )
-    text = f"{Milestone(milestone).label} (Karat status: {KaratStatus(previous).label} → "
-    text += f"{KaratStatus(status).label})"
+    if previous == status:  # e.g. a reschedule: "Scheduled → Scheduled" says nothing
+        text = f"{Milestone(milestone).label} (Karat status stays {KaratStatus(status).label})"
+    else:
+        text = f"{Milestone(milestone).label} (Karat status: {KaratStatus(previous).label} → "
+        text += f"{KaratStatus(status).label})"
     if milestone == Milestone.RESULTS_READY:
         text = f"Results ready: {Recommendation(recommendation).label}"
     event = _event_record(

@@ -618,3 +618,14 @@ def test_the_interview_time_is_read_as_utc(admin_client: Client, candidacy: Cand
 
     candidacy.refresh_from_db()
     assert candidacy.interview_scheduled_at == tomorrow.replace(second=0, microsecond=0)
+
+
+def test_an_anonymised_candidacys_header_has_no_leading_separator(
+    recruiter_client: Client, candidacy: Candidacy
+) -> None:
+    services.candidacy_anonymise(candidacy=candidacy)
+
+    html = _page(recruiter_client, candidacy)
+
+    header = html.split('<p class="muted small">')[1].split("</p>")[0]
+    assert header == f"{candidacy.role.title} · {candidacy.group.name}"

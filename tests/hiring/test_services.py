@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -55,6 +55,26 @@ def test_allowed_transition_path_reaches_results_with_recommendation() -> None:
     assert candidacy.recommendation == "strong_yes"
     assert candidacy.report_url == "https://karat.example/reports/1"
     assert candidacy.events.filter(kind=CandidacyEvent.Kind.STATUS_CHANGED).count() == 3
+
+
+def test_a_reschedule_says_the_status_stays_rather_than_scheduled_to_scheduled() -> None:
+    candidacy = CandidacyFactory()
+    for hours in (24, 48):  # scheduled, then rescheduled
+        candidacy = services.candidacy_milestone_record(
+            candidacy=candidacy,
+            milestone=Milestone.SCHEDULED,
+            scheduled_at=timezone.now() + timedelta(hours=hours),
+        ).candidacy
+
+    summaries = list(
+        candidacy.events.filter(kind=CandidacyEvent.Kind.STATUS_CHANGED)
+        .order_by("id")
+        .values_list("summary", flat=True)
+    )
+    assert summaries == [
+        "Interview scheduled (Karat status: Invited → Scheduled)",
+        "Interview scheduled (Karat status stays Scheduled)",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -361,3 +361,25 @@ def test_the_score_option_follows_lever_numbers_or_position() -> None:
         services.score_option(recommendation="", options=lever_options)
     with pytest.raises(services.FeedbackError):
         services.score_option(recommendation="yes", options=("Only one",))
+
+
+def test_the_health_names_whom_forms_are_posted_as_by_name_and_email_not_an_id(
+    feedback_on: AtsIntegration,
+) -> None:
+    by_integration = feedback_forms_health(feedback_on)
+    OutboundSettings.objects.update_or_create(
+        integration=feedback_on,
+        defaults={
+            "perform_as": OutboundSettings.PerformAs.LEVER_USER,
+            "perform_as_user_id": "0f3c9b6e-user",
+            "perform_as_email": "rachel@acme.test",
+            "perform_as_name": "Rachel Recruiter",
+        },
+    )
+    by_email = feedback_forms_health(feedback_on)
+
+    def said(health: Any) -> str:
+        return next(c.message for c in health.checks if c.code == "perform_as")
+
+    assert said(by_integration).startswith("Posted as the integration's User ID (")
+    assert said(by_email) == "Posted as Rachel Recruiter (rachel@acme.test)."

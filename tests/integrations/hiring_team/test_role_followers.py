@@ -9,6 +9,7 @@ import pytest
 from integrations.hiring_team import services
 from integrations.hiring_team.health import role_followers_from_ats_health
 from integrations.lever.sandbox import SandboxServer
+from integrations.lever.sandbox.demo import demo_data
 from integrations.models import AtsIntegration, AuditEntry, PostingHiringTeam, PostingSyncRun
 from integrations.roles.services.mappings import role_mapping_set
 from integrations.roles.services.sync import postings_sync_request, postings_sync_run
@@ -273,3 +274,31 @@ def test_an_admin_mapping_a_posting_to_another_role_moves_the_followers_at_once(
 
     assert not RoleFollower.objects.filter(role=role).exists()
     assert followers(other) == {"admin@acme.test": (True, True, False)}
+
+
+def test_a_person_on_several_roles_teams_is_counted_once_as_not_in_karat(
+    synced_integration: AtsIntegration, lever_sandbox: SandboxServer, role: Role
+) -> None:
+    other_posting = demo_data().postings[0]  # "Senior Backend Engineer", ENG-101
+    other = role_create(
+        group=synced_integration.group,
+        title="Senior Backend Engineer",
+        requisition_code=other_posting["requisitionCodes"][0],
+    )
+    owner = lever_user(lever_sandbox, "Olga Owner", "olga@elsewhere.example")
+    for posting in (POSTING, other_posting):
+        lever_sandbox.sandbox.set_posting_team(
+            posting["id"], {"owner": owner, "hiringManager": None, "followers": []}
+        )
+    turn_on(synced_integration)
+
+    sync(synced_integration)
+
+    assert followers(role) == {"olga@elsewhere.example": (False, True, False)}
+    assert followers(other) == {"olga@elsewhere.example": (False, True, False)}
+    message = next(
+        c.message
+        for c in role_followers_from_ats_health(synced_integration).checks
+        if c.code == "not_in_karat"
+    )
+    assert message.startswith("1 hiring team member of mapped postings")
