@@ -342,7 +342,7 @@ class SqliteBucketStore:
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            self._wal_enable(conn)
             # Losing limiter state in a power cut is harmless; an fsync per token is not.
             conn.execute("PRAGMA synchronous=OFF")
             conn.execute(
@@ -360,6 +360,26 @@ class SqliteBucketStore:
             conn.close()
             raise
         return conn
+
+    def _wal_enable(self, conn: sqlite3.Connection) -> None:
+        """Put the file in WAL mode (once; it stays so). Two processes doing this at once on a
+        new file (two workers' first token) may get "database is locked" at once: SQLite does
+        not wait on the busy timeout for a journal mode change. So retry, within that timeout,
+        and skip it when another process already did it. Raises sqlite3.OperationalError when
+        the file stays locked past ``busy_timeout`` seconds."""
+        deadline = time.monotonic() + self._busy_timeout
+        delay = 0.01
+        while True:
+            try:
+                mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
 
     def _drop_connection(self) -> None:
         cached = getattr(self._local, "conn", None)

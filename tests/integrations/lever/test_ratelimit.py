@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -283,3 +284,38 @@ def test_a_corrupt_local_store_fails_closed(tmp_path: Path) -> None:
 
     with pytest.raises(LeverRateLimited, match="store unavailable"):
         rl.acquire()
+
+
+def test_many_first_uses_of_a_new_sqlite_store_at_once_all_get_their_token(
+    tmp_path: Path,
+) -> None:
+    # Workers starting together each open the new file and put it in WAL mode; SQLite answers
+    # a journal-mode change that races another with "database is locked" at once (no busy
+    # wait), which used to fail that first token (and, in a spawned test worker, the worker).
+    threads, rounds = 12, 50
+    failed = 0
+    for round_ in range(rounds):
+        path = tmp_path / f"round-{round_}.sqlite3"
+        barrier = threading.Barrier(threads)
+        errors: list[BaseException] = []
+
+        def first_token(
+            path: Path = path,
+            barrier: threading.Barrier = barrier,
+            errors: list[BaseException] = errors,
+        ) -> None:
+            store = SqliteBucketStore(path)
+            barrier.wait()
+            try:
+                store.take("key", rate=10.0, burst=20)
+            except Exception as exc:  # counted, then asserted on
+                errors.append(exc)
+
+        workers = [threading.Thread(target=first_token) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=30)
+        failed += bool(errors)
+
+    assert failed == 0, f"{failed} of {rounds} rounds had a first token refused"
