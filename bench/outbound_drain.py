@@ -219,7 +219,8 @@ def phase_one_key(
         "milestones": milestones,
         "by_status": by_status,
         "lever_requests": len(log),
-        "requests_per_milestone": round(len(log) / milestones, 2),
+        # Over a window, the milestones recorded are not the ones the requests were for.
+        "requests_per_milestone": None if window else round(len(log) / milestones, 2),
         "requests_by_status": dict(Counter(str(r["status"]) for r in log)),
         "steady_rate": round(rate, 2),
         "achieved_over_configured": round(rate / RATE, 3),
