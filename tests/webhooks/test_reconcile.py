@@ -296,9 +296,9 @@ def test_the_command_polls_the_named_integration_now_and_says_what_it_applied(
 
     candidacy.refresh_from_db()
     assert candidacy.ats_stage_id == "offer"
-    assert f"({sandbox_integration.public_id}): 1 linked opportunities changed" in out
-    assert "1 candidacies updated" in out
-    assert f"changes no webhook announced: {WebhookEvent.CANDIDATE_STAGE_CHANGE} 1" in out
+    assert f"({sandbox_integration.public_id}): 1 linked opportunity read as changed" in out
+    assert "1 candidacy updated" in out
+    assert "changes no webhook announced: Candidate Stage Change 1" in out
 
 
 def test_the_command_with_all_polls_what_the_schedule_would(
@@ -322,19 +322,26 @@ def test_the_command_says_when_lever_could_not_be_read_and_keeps_the_cursor(
     cursor = _fresh(sandbox_integration).reconcile_cursor_ms
     lever.set_faults(fail_next=[401])
 
-    out = _command(str(sandbox_integration.public_id))
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="1 integration could not be polled"):
+        call_command("reconcile", str(sandbox_integration.public_id), stdout=out)
 
-    assert "failed: Lever could not be read" in out
+    assert "failed: " in out.getvalue()
+    assert "API key" in out.getvalue()  # the reason, as the status page gives it
     assert _fresh(sandbox_integration).reconcile_cursor_ms == cursor
 
 
 @pytest.mark.parametrize(
     ("args", "error"),
     [
-        ((), "Name one or more integration ids, or give --all"),
-        (("--all", "x"), "Name one or more integration ids, or give --all"),
+        ((), "Name one or more integration ids"),
+        (("--all", "x"), "either integration ids or --all, not both"),
         (("not-a-uuid\n",), "is not an integration id"),
-        (("00000000-0000-0000-0000-000000000000",), "No integration with the id"),
+        (("00000000-0000-0000-0000-000000000000",), "No integration with the id 0"),
+        (
+            ("00000000-0000-0000-0000-000000000000", "00000000-0000-0000-0000-000000000001"),
+            "No integration with the ids 0",
+        ),
     ],
 )
 def test_the_command_refuses_bad_arguments_and_polls_nothing(
@@ -356,9 +363,19 @@ def test_the_command_skips_a_disabled_integration(
 
     out = _command(str(sandbox_integration.public_id))
 
-    assert "skipped: the integration is disabled or has no API key" in out
+    assert "skipped: the integration is disabled" in out
     assert _fresh(sandbox_integration).reconciled_at is None
 
 
 def test_the_command_with_all_and_nothing_due_says_so(db: None) -> None:
     assert "Nothing to poll" in _command("--all")
+
+
+def test_the_command_polls_an_integration_named_twice_once(
+    sandbox_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    _link(sandbox_integration, lever, OPPORTUNITY_IDS[0])
+
+    out = _command(str(sandbox_integration.public_id), str(sandbox_integration.public_id).upper())
+
+    assert out.count(str(sandbox_integration.public_id)) == 1
