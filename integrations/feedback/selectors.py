@@ -29,31 +29,38 @@ def feedback_enabled(*, integration: AtsIntegration) -> bool:
     return FeedbackSettings.objects.filter(integration=integration, enabled=True).exists()
 
 
-def feedback_acting_user_id(*, integration: AtsIntegration) -> str:
-    """Who forms are posted as: the outbound settings' "make changes as" user (Lever requires
-    one for feedback, integrations/lever/README.md §18.3); "" when none is set."""
-    outbound = OutboundSettings.objects.filter(integration=integration).first()
+def _acting_user(
+    integration: AtsIntegration, outbound: OutboundSettings | None
+) -> tuple[str, OutboundSettings | None]:
+    """(the acting user's id or "", the outbound settings when that user was picked there)."""
     choice = outbound.perform_as if outbound else OutboundSettings.PerformAs.INTEGRATION_USER
     if choice == OutboundSettings.PerformAs.LEVER_USER and outbound is not None:
-        return outbound.perform_as_user_id
+        return outbound.perform_as_user_id, outbound
     if choice == OutboundSettings.PerformAs.INTEGRATION_USER:
-        return integration.ats_user_id
-    return ""
+        return integration.ats_user_id, None
+    return "", None
+
+
+def feedback_acting_user_id(*, integration: AtsIntegration) -> str:
+    """Who forms are posted as: the outbound settings' "make changes as" user (Lever requires
+    one for feedback, integrations/lever/README.md §18.3); "" when none is set. One query."""
+    outbound = OutboundSettings.objects.filter(integration=integration).first()
+    return _acting_user(integration, outbound)[0]
 
 
 def feedback_acting_user_label(*, integration: AtsIntegration) -> str:
     """Who forms are posted as, for people: the picked Lever user's name and email, or "the
     integration's User ID" (Settings, Step 2); "" when none is set (as
-    ``feedback_acting_user_id``)."""
-    if not feedback_acting_user_id(integration=integration):
-        return ""
+    ``feedback_acting_user_id``). One query."""
     outbound = OutboundSettings.objects.filter(integration=integration).first()
-    if outbound is not None and outbound.perform_as == OutboundSettings.PerformAs.LEVER_USER:
-        if outbound.perform_as_email:
-            name = outbound.perform_as_name or outbound.perform_as_email
-            return f"{name} ({outbound.perform_as_email})"
-        return f"the Lever user picked in Settings (User ID {outbound.perform_as_user_id})"
-    return f"the integration's User ID ({integration.ats_user_id}), set in Settings, Step 2"
+    user_id, picked = _acting_user(integration, outbound)
+    if not user_id:
+        return ""
+    if picked is None:
+        return f"the integration's User ID ({user_id}), set in Settings, Step 2"
+    if picked.perform_as_email:
+        return f"{picked.perform_as_name or picked.perform_as_email} ({picked.perform_as_email})"
+    return f"the Lever user picked in Settings (User ID {user_id})"
 
 
 def feedback_form_id(*, row: OutboundUpdate) -> str:
