@@ -152,7 +152,7 @@ def test_pages_show_the_seeds_entries_as_automatic() -> None:
     assert "Karat, automatically" in timeline.split('id="timeline-h"')[1]
     audit_log = audit.split('id="audit-heading"')[1]
     assert "Ada Admin" not in audit_log
-    assert "Karat (automatic)" in audit_log
+    assert "Karat, automatically" in audit_log
 
 
 def test_the_background_check_of_the_seeded_key_is_credited_to_the_system(

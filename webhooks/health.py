@@ -229,7 +229,7 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
                 f"{bad_signatures} rejected. While verified deliveries arrive, the tokens "
                 "match; repeat Step 3 if deliveries stop.",
                 f"{activity_url}",
-                "Webhook activity",
+                "Activity with Lever",
             )
         )
     else:

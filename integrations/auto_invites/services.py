@@ -222,6 +222,10 @@ def _decide(
     return decision, preview, role
 
 
+# How the change that triggered an automatic invite was seen, in words (``via``).
+_FOUND_BY = {"webhook": "seen in a webhook", "reconciliation": "found by the periodic sync"}
+
+
 def auto_invite_consider(
     *,
     integration: AtsIntegration,
@@ -271,7 +275,7 @@ def auto_invite_consider(
         via="automatic",
         reason=(
             f"Automatic invite: {_in_stage(detail, started_at)} {adapter.label} stage “{stage}” "
-            f"(seen by {via})"
+            f"({_FOUND_BY.get(via, via)})"
         ),
     )
     if outcome.invited and outcome.candidacy is not None:

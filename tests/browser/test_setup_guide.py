@@ -129,7 +129,7 @@ def test_step_2_and_step_4_work_as_written(
     expect(stage.get_by_role("link", name="Settings → Step 3: Webhooks")).to_have_attribute(
         "href", re.compile(r"/settings/#webhooks$")
     )
-    expect(auto.get_by_role("link", name="Webhook activity →")).to_be_visible()
+    expect(auto.get_by_role("link", name="Activity with Lever →")).to_be_visible()
     # Invite by URL waits for the key check that Save started (no worker runs here).
     invite = features.get_by_role("article", name="Invite candidates using Lever URL")
     expect(invite.locator(".feature-head .badge")).to_have_text("Checking")

@@ -85,6 +85,8 @@ def test_partial_shows_the_url_each_events_state_and_the_actions(
         if token != EXAMPLE_TOKENS[WebhookEvent.CANDIDATE_HIRED]:
             assert f"••••{token[-4:]}" in html
     assert _url("activity", webhook_integration) in html
+    assert "Activity with Lever →" in html  # the page's own title, not an older one
+    assert "Webhook activity" not in html
 
 
 def test_partial_hides_actions_from_recruiters(

@@ -400,8 +400,8 @@ OPPORTUNITY_COUNT = 240
 # is written without them, as mail systems do), active, non-confidential.
 DEMO_EXAMPLES: dict[str, int] = {
     "email_unsupported": 1,  # an accent before the @ (ethan.müller1@…): Karat's mail can't carry it
-    "archived": 9,  # archived, not hired: the preview warns "Archived in the ATS"
-    "hired": 15,  # archived as hired: warned the same way, and the candidacy records the hire
+    "archived": 9,  # archived, not hired: the preview warns "Archived in Lever"
+    "hired": 15,  # archived as hired: the preview warns "Hired in Lever"; an invite records the hire
     "confidential": 16,  # refused (``confidential``) with a key without confidential access
     "no_email": 0,  # no email on file: warned, and an invite is refused (``no_email``)
 }

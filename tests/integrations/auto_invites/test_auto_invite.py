@@ -98,6 +98,7 @@ def test_a_candidate_entering_the_stage_is_invited_once_with_the_reason_on_the_t
     sent = candidacy.events.get(kind=CandidacyEvent.Kind.INVITE_SENT)
     assert "Automatic invite" in sent.summary
     assert TECHNICAL_NAME in sent.summary
+    assert "(seen in a webhook);" in sent.summary
     assert sent.detail["via"] == "automatic"
     entry = AuditEntry.objects.get(action=AuditEntry.Action.AUTO_INVITED)
     assert entry.detail["candidacy"] == str(candidacy.code)
@@ -216,6 +217,8 @@ def test_the_reconciliation_poll_invites_unlinked_candidates_in_the_stage(
     assert OpportunityLink.objects.get(candidacy=candidacy).opportunity_id == invitable[0]
     entry = AuditEntry.objects.get(action=AuditEntry.Action.AUTO_INVITED)
     assert entry.detail["via"] == "reconciliation"
+    sent = candidacy.events.get(kind=CandidacyEvent.Kind.INVITE_SENT)
+    assert "(found by the periodic sync);" in sent.summary
 
 
 def test_dry_run_lists_who_would_be_invited_and_invites_nobody(
@@ -321,6 +324,8 @@ def test_activity_page_lists_automatic_invites(
 
     assert "Automatic invites" in page
     assert str(Candidacy.objects.get().code) in page
+    assert "(seen in a webhook)" in page
+    assert "seen by" not in page
 
 
 def test_lever_down_sends_the_delivery_back_to_retry_and_invites_nobody(

@@ -158,7 +158,7 @@ def seed_demo(*, reset_passwords: bool = False, candidacies: int = DEMO_CANDIDAC
         _role(group=data, title=title, requisition_code=code, report=report)
 
     # What the seed creates is the system's doing, not the demo admin's: audit entries and
-    # timeline events carry no actor (shown as "Karat (automatic)").
+    # timeline events carry no actor (shown as "Karat, automatically").
     _engineering_roles(group=engineering, report=report)
     integration = _lever_integration(group=engineering, report=report)
     report.integration_public_id = str(integration.public_id)
