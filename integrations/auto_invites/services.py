@@ -17,7 +17,7 @@ from integrations.invites.services.create import InviteOutcome, invite_create
 from integrations.invites.services.preview import (
     InviteInputError,
     InvitePreview,
-    email_unsupported_reason,
+    email_refusal,
     invited_elsewhere_reason,
     preview_of,
     recent_candidacy,
@@ -204,8 +204,10 @@ def _decide(
         return no("Already invited")
     if not preview.email:
         return no("No email")
-    if email_unsupported_reason(preview.email):
-        return no(email_unsupported_reason(preview.email))
+    # The same address rule as every invite (exactly one plain address Karat's mail can
+    # carry), so a dry run never lists someone the invite itself would refuse.
+    if refusal := email_refusal(preview.email):
+        return no(refusal[1])
     if role is None:
         return no("No Karat role matches the posting (and the rule names none)")
     if recent_candidacy(role=role, email=preview.email) is not None:

@@ -237,6 +237,34 @@ def test_dry_run_lists_who_would_be_invited_and_invites_nobody(
     assert not Candidacy.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "email",
+    [
+        "jordan.example@",
+        "mailto:jordan@example.org",
+        "a@x.test; b@y.test",
+        "Evil Corp <attacker@evil.test>",
+        "jordan@example.org\r\nBcc: audit@evil.example",
+    ],
+)
+def test_dry_run_refuses_an_address_the_invite_would_refuse(
+    lever_integration: AtsIntegration,
+    lever: SandboxServer,
+    roles: list[Role],
+    invitable: list[str],
+    email: str,
+) -> None:
+    rule_on(lever_integration)
+    lever.move_stage(invitable[0], TECHNICAL)
+    lever.set_emails(invitable[0], [email])
+
+    decisions = auto_invites.auto_invite_dry_run(integration=lever_integration)
+
+    decision = next(d for d in decisions if d.opportunity_id == invitable[0])
+    assert not decision.invite
+    assert decision.reason.startswith("The candidate's email address in the ATS can't be used")
+
+
 def test_turning_it_on_needs_a_stage(lever_integration: AtsIntegration) -> None:
     with pytest.raises(InviteInputError):
         rule_on(lever_integration, stage_id="")
