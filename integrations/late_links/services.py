@@ -45,6 +45,7 @@ from integrations.models import (
 )
 from integrations.outbound.services.drain import timeline_record
 from integrations.outbound.services.enqueue import drain_request, outbound_milestone_enqueue
+from karatlever.accounts.selectors import group_list_visible
 from karatlever.errors import ApplicationError
 from karatlever.hiring.models import Candidacy, CandidacyEvent
 from karatlever.hiring.services import candidacy_event_add
@@ -144,21 +145,38 @@ def _already_linked(candidacy: Candidacy, label: str) -> LateLinkConflict:
     )
 
 
-def _opportunity_linked(label: str, other: Candidacy | None, *, visible: bool) -> LateLinkConflict:
-    where = ""
+def _opportunity_linked(
+    label: str, other: Candidacy | None, *, candidacy: Candidacy, viewer: User | None
+) -> LateLinkConflict:
+    """The refusal for an opportunity linked to ``other`` already. ``other`` is named (and its
+    code given in ``extra["candidacy"]``, for a link) only when whoever asks may see its group:
+    ``candidacy``'s own group, or one of ``viewer``'s groups."""
+    visible = other is not None and (
+        other.group_id == candidacy.group_id
+        or (
+            viewer is not None
+            and group_list_visible(user=viewer).filter(pk=other.group_id).exists()
+        )
+    )
+    where, extra = "", {}
     if other is not None and visible:
         where = f" ({other.candidate_name or other.candidate_email}, {other.group.name})"
+        extra = {"candidacy": str(other.code)}
     return LateLinkConflict(
         f"This {label} candidate is linked to another Karat candidacy already{where}: an "
         "opportunity has one candidacy in the organization. Detach it there first.",
         field="url",
         code=LateLinkCode.OPPORTUNITY_LINKED,
+        extra=extra,
     )
 
 
-def opportunity_link_preview(*, candidacy: Candidacy, url: str) -> InvitePreview:
+def opportunity_link_preview(
+    *, candidacy: Candidacy, url: str, viewer: User | None = None
+) -> InvitePreview:
     """Read and check ``url`` for ``candidacy`` as an invite would (one or two ATS reads),
-    without changing anything. Returns the invite's preview of the opportunity.
+    without changing anything. Returns the invite's preview of the opportunity. ``viewer``
+    (who asks) decides whether another group's candidacy of the opportunity is named.
 
     Raises ``LateLinkError`` (no integration, the feature off, a bad URL with the adapter's
     code, the opportunity unknown or confidential, the key refused), ``LateLinkConflict`` (the
@@ -186,9 +204,7 @@ def opportunity_link_preview(*, candidacy: Candidacy, url: str) -> InvitePreview
             .filter(code=preview.existing_candidacy)
             .first()
         )
-        raise _opportunity_linked(
-            label, other, visible=other is not None and other.group_id == candidacy.group_id
-        )
+        raise _opportunity_linked(label, other, candidacy=candidacy, viewer=viewer)
     return preview
 
 
@@ -228,7 +244,7 @@ def opportunity_link_attach(
     raises what it raises; a concurrent attach of the same candidacy or opportunity that
     commits first makes this one raise ``LateLinkConflict`` (the link's unique constraints
     decide). Drains publish after commit."""
-    preview = opportunity_link_preview(candidacy=candidacy, url=url)
+    preview = opportunity_link_preview(candidacy=candidacy, url=url, viewer=actor)
     integration = _integration_for_attach(candidacy=candidacy)
     label = _label(integration)
     try:
@@ -241,9 +257,7 @@ def opportunity_link_attach(
                 opportunity_id=preview.opportunity_id,
             )
             if other is not None:
-                raise _opportunity_linked(
-                    label, other.candidacy, visible=other.candidacy.group_id == locked.group_id
-                )
+                raise _opportunity_linked(label, other.candidacy, candidacy=locked, viewer=actor)
             _ats_state_copy(candidacy=locked, preview=preview)
             link = OpportunityLink.objects.create(
                 integration=integration,
@@ -287,7 +301,7 @@ def opportunity_link_attach(
         # A concurrent attach (or invite) of this candidacy or opportunity committed first.
         if OpportunityLink.objects.filter(candidacy=candidacy).exists():
             raise _already_linked(candidacy, label) from None
-        raise _opportunity_linked(label, None, visible=False) from None
+        raise _opportunity_linked(label, None, candidacy=candidacy, viewer=None) from None
     # The link's pk, not the opportunity id: ids come from Lever, and logs take nothing
     # unchecked from it.
     logger.info(

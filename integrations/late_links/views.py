@@ -42,6 +42,7 @@ def attach(request: AuthenticatedHttpRequest, code: uuid.UUID) -> HttpResponse:
     form = LinkAttachForm(request.POST if request.method == "POST" else None)
     preview = None
     warnings: list[str] = []
+    linked_elsewhere = ""
     status = 200
     if request.method == "POST" and form.is_valid():
         url = form.cleaned_data["url"]
@@ -60,10 +61,14 @@ def attach(request: AuthenticatedHttpRequest, code: uuid.UUID) -> HttpResponse:
                     + ".",
                 )
                 return redirect(_candidacy_url(candidacy))
-            preview = services.opportunity_link_preview(candidacy=candidacy, url=url)
+            preview = services.opportunity_link_preview(
+                candidacy=candidacy, url=url, viewer=request.user
+            )
             warnings = services.preview_warnings(candidacy=candidacy, preview=preview)
         except services.LateLinkError as exc:
             form_errors_from(form, exc)
+            # The other candidacy of the opportunity, when this person may open it.
+            linked_elsewhere = exc.extra.get("candidacy", "")
             # Lever down is the ATS's trouble, not this server's: never a 5xx from the page.
             status = 409 if exc.status_code == 409 else 400
     elif request.method == "POST":
@@ -76,6 +81,7 @@ def attach(request: AuthenticatedHttpRequest, code: uuid.UUID) -> HttpResponse:
             "form": form,
             "preview": preview,
             "warnings": warnings,
+            "linked_elsewhere": linked_elsewhere,
             "ats_label": _label(candidacy),
             **selectors.candidacy_link_panel(candidacy),
         },

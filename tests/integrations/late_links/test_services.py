@@ -24,6 +24,7 @@ from integrations.late_links.services import (
 from integrations.lever.sandbox import SandboxServer
 from integrations.models import AtsIntegration, AuditEntry, OpportunityLink, OutboundUpdate
 from integrations.outbound.services import drain as drain_service
+from karatlever.accounts.models import User
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Milestone
 from karatlever.hiring.services import candidacy_milestone_record
 from tests.factories import CandidacyFactory, GroupFactory, OrganizationFactory, RoleFactory
@@ -269,6 +270,32 @@ def test_an_opportunity_linked_in_another_group_is_refused_without_naming_it(
 
     assert caught.value.code == "opportunity_linked"
     assert other.candidate_name not in caught.value.message
+
+
+def test_an_opportunity_linked_in_another_group_is_named_to_who_may_see_that_group(
+    late_integration: AtsIntegration,
+    data_integration: AtsIntegration,
+    invitable: list[str],
+    admin_user: User,
+    recruiter_user: User,
+) -> None:
+    other = CandidacyFactory(role=RoleFactory(group=data_integration.group))
+    OpportunityLink.objects.create(
+        integration=data_integration, candidacy=other, opportunity_id=invitable[0]
+    )
+    candidacy = unlinked_candidacy(late_integration)
+    # The recruiter's membership names Engineering only: Data is not theirs to see.
+    recruiter_user.membership.groups.set([late_integration.group])
+
+    with pytest.raises(LateLinkConflict) as for_admin:
+        opportunity_link_preview(candidacy=candidacy, url=url_of(invitable[0]), viewer=admin_user)
+    with pytest.raises(LateLinkConflict) as for_recruiter:
+        opportunity_link_attach(candidacy=candidacy, url=url_of(invitable[0]), actor=recruiter_user)
+
+    assert f"{other.candidate_name}, Data" in for_admin.value.message
+    assert for_admin.value.extra == {"candidacy": str(other.code)}
+    assert other.candidate_name not in for_recruiter.value.message
+    assert for_recruiter.value.extra == {}
 
 
 def test_a_candidacy_linked_already_is_refused(

@@ -15,6 +15,7 @@ from integrations.models import AtsIntegration, AuditEntry, LateLinkSettings, Op
 from integrations.outbound.services.notes import outbound_settings_get
 from karatlever.accounts.models import User
 from karatlever.hiring.models import Candidacy, CandidacyEvent
+from tests.factories import CandidacyFactory, RoleFactory
 from tests.integrations.late_links.conftest import unlinked_candidacy, url_of
 
 pytestmark = pytest.mark.django_db
@@ -97,6 +98,26 @@ def test_attaching_from_the_page_links_and_says_what_was_queued(
     link = OpportunityLink.objects.get(candidacy=candidacy)
     assert link.opportunity_id == invitable[0]
     assert AuditEntry.objects.get(action=AuditEntry.Action.LINK_ATTACHED).actor == recruiter_user
+
+
+def test_an_opportunity_linked_in_another_group_links_that_candidacy_for_an_admin(
+    admin_client: Client,
+    late_integration: AtsIntegration,
+    data_integration: AtsIntegration,
+    invitable: list[str],
+) -> None:
+    other = CandidacyFactory(role=RoleFactory(group=data_integration.group))
+    OpportunityLink.objects.create(
+        integration=data_integration, candidacy=other, opportunity_id=invitable[0]
+    )
+    candidacy = unlinked_candidacy(late_integration)
+
+    response = admin_client.post(attach_url(candidacy), {"url": url_of(invitable[0]), "check": "1"})
+
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert f'<a href="{page(other)}">Open the candidacy it is linked to →</a>' in html
+    assert OpportunityLink.objects.filter(candidacy=candidacy).count() == 0
 
 
 @pytest.mark.parametrize(
