@@ -54,6 +54,24 @@ READS: dict[str, tuple[str, Callable[[], object]]] = {
         "/v1/postings",
         lambda: adapter.confidential_access(ACCOUNT, profile=P),
     ),
+    "opportunities_deleted": (
+        "/v1/opportunities/deleted",
+        lambda: list(adapter.opportunities_deleted(ACCOUNT, since_ms=0, profile=P)),
+    ),
+    "panels_list": (
+        "/v1/opportunities/",
+        lambda: adapter.panels_list(ACCOUNT, OPPORTUNITY_ID, profile=P),
+    ),
+    "feedback_template_find": (
+        "/v1/feedback_templates",
+        lambda: adapter.feedback_template_find(
+            ACCOUNT, spec=ats.FeedbackTemplateSpec("Karat", "karat:t", (), "karat:t"), profile=P
+        ),
+    ),
+    "feedback_find": (
+        "/v1/opportunities/",
+        lambda: adapter.feedback_find(ACCOUNT, OPPORTUNITY_ID, marker="karat:1", profile=P),
+    ),
 }
 
 
