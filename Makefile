@@ -21,7 +21,7 @@ PYTEST_ARGS ?=
 WEB_PORT ?= 8000
 SANDBOX_PORT ?= 8001
 
-.PHONY: help venv browser wrk run test test-clock-ahead lint init-local migrate seed sandbox bench clean-var lock
+.PHONY: help venv browser wrk run test test-clock-ahead screenshots lint init-local migrate seed sandbox bench clean-var lock
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -70,6 +70,17 @@ run: venv  ## migrate, seed the demo org, then run web :8000, worker, beat and t
 # The suite makes its own var/ folders and local secrets (tests/conftest.py): no setup step.
 test: lint browser  ## lint, then the full pytest suite (non-zero on any failure, or on no tests)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The pictures in docs/ (docs/development.md "Screenshots"): only the browser tests that take
+# them, with KARATLEVER_UPDATE_DOCS=1 so that `docs_screenshot` (tests/browser/conftest.py)
+# writes docs/<name>.png as well as its copy in the temp folder.
+DOCS_SCREENSHOT_TESTS := \
+  tests/browser/test_status_page.py::test_a_healthy_integration_shows_every_check_passing \
+  tests/browser/test_status_page.py::test_a_failing_integration_names_each_failure_with_its_fix \
+  tests/browser/test_bulk_invite.py::test_bulk_invite_of_20_urls_with_3_bad_ones
+
+screenshots: venv browser  ## retake the docs/*.png pictures from the browser tests (then look, commit)
+	KARATLEVER_UPDATE_DOCS=1 $(BIN)/python -m pytest $(DOCS_SCREENSHOT_TESTS) $(PYTEST_ARGS)
 
 # No test may depend on today's date: the same suite (less live and browser tests, whose
 # subprocesses and browser keep the real clock) with time-machine moving "now" a year ahead.

@@ -1,6 +1,8 @@
 """The invite pages in Chromium: one Lever link from a preview without a finished progress bar
 (a role drop-down that shows its whole title, a hired candidate flagged as hired) to a summary
-that names the candidate not invited; the automatic invite's dry run of unsaved values."""
+that names the candidate not invited; a link from another Lever region tells a recruiter to ask
+an admin; the recent invites newest first, each labelled by what is left to do; the automatic
+invite's dry run of unsaved values."""
 
 from __future__ import annotations
 
@@ -42,6 +44,17 @@ def lever(invite_sandbox: SandboxServer) -> SandboxServer:
     return invite_sandbox
 
 
+def _keyed(integration: AtsIntegration) -> None:
+    integration.api_key, integration.api_key_last4 = DEMO_API_KEY, DEMO_API_KEY[-4:]
+    integration.region = "us"
+    integration.save(update_fields=["api_key", "api_key_last4", "region"])
+
+
+def _preview(page: Page, urls: list[str]) -> None:
+    page.get_by_label("Lever candidate URLs").fill("\n".join(urls))
+    page.get_by_role("button", name="Preview").click()
+
+
 def _label_fits(select: Locator) -> dict[str, Any]:
     measured: dict[str, Any] = select.evaluate(LABEL_FITS_JS)
     return measured
@@ -54,9 +67,7 @@ def test_one_link_from_preview_to_summary(
     integration: AtsIntegration,
     lever: SandboxServer,
 ) -> None:
-    integration.api_key, integration.api_key_last4 = DEMO_API_KEY, DEMO_API_KEY[-4:]
-    integration.region = "us"
-    integration.save(update_fields=["api_key", "api_key_last4", "region"])
+    _keyed(integration)
     for posting in demo_data().postings:
         if posting["state"] == "published":
             RoleFactory(group=integration.group, title=posting["text"], requisition_code="")
@@ -126,6 +137,59 @@ def test_one_link_from_preview_to_summary(
     assert InviteBatch.objects.get().status == InviteBatch.Status.DONE
 
 
+def test_a_link_from_another_region_tells_the_recruiter_to_ask_an_admin(
+    page: Page,
+    login: LoginFunc,
+    recruiter_user: User,
+    integration: AtsIntegration,
+    lever: SandboxServer,
+) -> None:
+    _keyed(integration)
+    login(recruiter_user)
+    page.get_by_role("link", name="Invite candidates").click()
+
+    _preview(page, [f"https://hire.sandbox.lever.co/candidates/{mailable_opportunity_ids(1)[0]}"])
+
+    problem = page.locator(".invite-problems li")
+    expect(problem).to_have_count(1)
+    expect(problem).to_contain_text(
+        "This link is from Lever's sandbox site (hire.sandbox.lever.co)"
+    )
+    expect(problem).to_contain_text(
+        "If your Lever is at hire.sandbox.lever.co, ask an admin to set the integration's region"
+    )
+    # A recruiter can't open the integration's settings: no link to them.
+    expect(problem.get_by_role("link", name="Settings → Region")).to_have_count(0)
+    expect(page.get_by_text("None of these URLs can be invited.")).to_be_visible()
+
+
+def test_recent_invites_are_newest_first_and_say_when_there_is_nothing_to_invite(
+    page: Page,
+    login: LoginFunc,
+    recruiter_user: User,
+    integration: AtsIntegration,
+    lever: SandboxServer,
+) -> None:
+    _keyed(integration)
+    login(recruiter_user)
+    page.get_by_role("link", name="Invite candidates").click()
+    # given: an older batch of two links that can't be invited, then a newer one that can
+    _preview(page, ["https://jobs.lever.co/acme/8d3c3b4e-1f2a-4b5c-9d8e-7f6a5b4c3d2e", "hello"])
+    expect(page.get_by_text("None of these URLs can be invited.")).to_be_visible()
+    page.get_by_role("link", name="← Paste more URLs").click()
+    _preview(page, [f"https://hire.lever.co/candidates/{mailable_opportunity_ids(1)[0]}"])
+    expect(page.locator("table.invite-preview tbody tr")).to_have_count(1)
+
+    page.get_by_role("link", name="← Paste more URLs").click()
+
+    recent = page.locator("section", has_text="Your recent invites").locator("li")
+    expect(recent).to_have_count(2)
+    expect(recent.nth(0)).to_contain_text("1 URL for Engineering")
+    expect(recent.nth(0)).to_contain_text("Ready to invite (1)")
+    expect(recent.nth(1)).to_contain_text("2 URLs for Engineering")
+    expect(recent.nth(1)).to_contain_text("Nothing to invite")
+
+
 def test_automatic_invite_dry_run_of_the_form_without_saving(
     page: Page,
     login: LoginFunc,
@@ -133,9 +197,7 @@ def test_automatic_invite_dry_run_of_the_form_without_saving(
     integration: AtsIntegration,
     lever: SandboxServer,
 ) -> None:
-    integration.api_key, integration.api_key_last4 = DEMO_API_KEY, DEMO_API_KEY[-4:]
-    integration.region = "us"
-    integration.save(update_fields=["api_key", "api_key_last4", "region"])
+    _keyed(integration)
     stage = next(s for s in lever.sandbox.stages() if s["text"] == "Technical interview")
     lever.move_stage(mailable_opportunity_ids(1)[0], stage["id"])
     RoleFactory(group=integration.group, title="Generalist", requisition_code="")

@@ -1,5 +1,6 @@
-"""The integration's Roles tab in the browser: postings with their roles, a suggestion taken,
-"Sync now" with its live progress (htmx polling, no hand-written script), nothing refused."""
+"""The integration's Roles tab in the browser: reached from the top-level Roles page, postings
+with their roles, a suggestion taken, "Sync now" with its live progress (htmx polling, no
+hand-written script), nothing refused."""
 
 from __future__ import annotations
 
@@ -38,6 +39,31 @@ def roles_integration(integration: AtsIntegration, group: Group) -> AtsIntegrati
     role_create(group=group, title="Senior Frontend Engineer")
     postings_match(integration=integration)
     return integration
+
+
+def test_the_roles_page_leads_an_admin_to_the_lever_postings_and_their_matching(
+    page: Page, login: LoginFunc, admin_user: User, roles_integration: AtsIntegration
+) -> None:
+    login(admin_user)
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Roles").click()
+    page.get_by_role("link", name="Lever postings and matching").click()
+
+    expect(page).to_have_url(
+        re.compile(rf"/settings/ats-integrations/{roles_integration.public_id}/roles/$")
+    )
+    expect(
+        page.get_by_role("navigation", name="Integration").get_by_role(
+            "link", name="Roles", exact=True
+        )
+    ).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("heading", name="Lever postings and Karat roles")).to_be_visible()
+    rows = page.locator(".roles-table tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="Senior Backend Engineer")).to_contain_text(
+        "Automatically, by requisition code"
+    )
+    expect(rows.filter(has_text="Staff Frontend Engineer")).to_contain_text("Not matched")
 
 
 def test_admin_takes_a_suggestion_and_watches_a_sync_finish(

@@ -1,7 +1,8 @@
 """Issue 20 in Chromium: the status page names a Lever webhook toggle left OFF (found by the
 reconciliation), and a key revoked in Lever (found by the periodic recheck) turns every feature
 that needs it to "Not working", naming the key; the settings page says a new key lacks
-permissions rather than that Lever rejected it."""
+permissions rather than that Lever rejected it; the admin who created an integration is named
+by their display name, never their email, on its Overview and its Status page alike."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import KARAT_PERMISSIONS, SandboxServer, demo_opportunity_ids
 from integrations.models import AtsIntegration, OpportunityLink
 from integrations.status import services as status
-from karatlever.accounts.models import User
+from karatlever.accounts.models import Group, User
 from tests.browser.conftest import LoginFunc
 from tests.browser.test_status_page import _connected, _feature, _url
 from tests.browser.test_status_page import lever as lever
@@ -130,3 +131,32 @@ def test_a_new_key_lacking_permissions_is_not_called_rejected(
     expect(
         page.get_by_role("heading", name=f"New key not used: ••••{lacking[-4:]}")
     ).to_be_visible()
+
+
+def test_the_admin_who_created_the_integration_is_named_alike_on_overview_and_status(
+    page: Page, login: LoginFunc, admin_user: User, group: Group, second_group: Group
+) -> None:
+    name = admin_user.display_name
+    assert name != admin_user.email  # the fixture's user has a full name
+    login(admin_user)
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_text("Settings", exact=True).click()
+    nav.get_by_role("link", name="ATS Integrations").click()
+
+    create = page.get_by_role("region", name="Create New ATS Integration")
+    create.get_by_label("Group").select_option(label=group.name)
+    create.get_by_label("Select ATS").select_option(label="Lever")
+    create.get_by_role("button", name="Create").click()
+
+    # Overview: the Integration card and the audit log's "Who"
+    expect(page.get_by_role("region", name="Integration", exact=True)).to_contain_text(f"by {name}")
+    audit = page.get_by_role("region", name="Audit log")
+    expect(audit.locator("td[data-label='Who']")).to_have_text([name])
+    expect(page.locator("main")).not_to_contain_text(admin_user.email)
+
+    page.get_by_role("navigation", name="Integration").get_by_role(
+        "link", name="Status", exact=True
+    ).click()
+
+    expect(page.get_by_role("region", name="Basic information")).to_contain_text(f"by {name}")
+    expect(page.locator("main")).not_to_contain_text(admin_user.email)
