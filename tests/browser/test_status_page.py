@@ -106,6 +106,11 @@ def test_a_failing_integration_names_each_failure_with_its_fix(
     deactivated = next(u for u in demo_data().users if u["deactivatedAt"] is not None)
     AtsIntegration.objects.filter(pk=integration.pk).update(ats_user_id=deactivated["id"])
     status.integration_status_compute(integration_id=integration.pk)
+    # The compute's own read was refused, so it queued a key check; the worker runs it and the
+    # status is computed again (the page shows that settled state, as it does within seconds).
+    assert AtsIntegration.objects.get(pk=integration.pk).key_status == "checking"
+    tasks.api_key_validate(integration.pk)
+    status.integration_status_compute(integration_id=integration.pk)
     login(admin_user)
 
     page.goto(_url(integration))
@@ -119,6 +124,12 @@ def test_a_failing_integration_names_each_failure_with_its_fix(
     expect(key_valid).to_contain_text("Lever rejected the API key")
     expect(key_valid.get_by_role("link", name="Settings → API key")).to_be_visible()
     expect(page.get_by_role("region", name="Basic information")).to_contain_text("Can't tell")
+    # Every feature that reads Lever with the key says so, not only the first.
+    auto_state = _feature(page, "Auto state updating")
+    expect(auto_state.locator(".feature-head .badge")).to_have_text("Not working")
+    expect(auto_state.locator(".feature-check", has_text="API key valid")).to_contain_text(
+        "rejected the API key"
+    )
     docs_screenshot(page, "status-failing")
 
 
