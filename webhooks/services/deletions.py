@@ -77,10 +77,12 @@ def delivery_deletion_handle(*, delivery: WebhookDelivery) -> DeliveryDeletion:
     AtsKeyError, AtsRecordForbidden: the delivery fails) as the processing expects."""
     integration = delivery.integration
     adapter = ats.adapter_for(integration.ats, ats.Deletions)
-    body = delivery.payload if isinstance(delivery.payload, dict) else {}
-    if not body.get("data"):
+    # Only the adapter reads the ATS's JSON (a pruned payload, None, names nothing either).
+    subject = adapter.deletion_subject(
+        delivery.payload if isinstance(delivery.payload, dict) else {}
+    )
+    if subject.test:
         return DeliveryDeletion(False, f"Test delivery from {adapter.label}")
-    subject = adapter.deletion_subject(body)
     if subject.opportunity_id:
         candidates = [subject.opportunity_id]
     elif subject.contact_id:

@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from integrations import ats
 from integrations.deletions.services import deletion_policy_set
 from integrations.invites.services.create import invite_urls
 from integrations.invites.services.emails import invitation_email_send
@@ -148,6 +149,27 @@ def test_an_odd_deletion_payload_is_stored_and_ignored_never_refused(
 
     assert processing.delivery_process(delivery_id=delivery_id) == Status.IGNORED
     assert WebhookDelivery.objects.get(pk=delivery_id).outcome == "Names no opportunity Karat knows"
+
+
+@pytest.mark.parametrize(
+    ("body", "test"),
+    [
+        ({"data": {}}, True),
+        ({"event": "candidateDeleted"}, True),
+        ({"data": {"opportunityId": "opp-1"}}, False),
+        ({"data": ["odd"]}, False),
+    ],
+    ids=["lever-test", "no-data", "names-one", "odd-data"],
+)
+def test_only_the_lever_adapter_reads_the_body_to_tell_a_test_delivery(
+    body: dict[str, object], test: bool
+) -> None:
+    subject = ats.adapter_for("lever", ats.Deletions).deletion_subject(body)
+
+    assert subject.test is test
+    assert subject.opportunity_id == (
+        "opp-1" if body.get("data") == {"opportunityId": "opp-1"} else ""
+    )
 
 
 def test_lever_down_while_confirming_a_deletion_retries_it_later(
