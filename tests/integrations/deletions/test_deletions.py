@@ -3,6 +3,7 @@ deleted opportunities, anonymised opportunities, the two policies, and the failu
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -460,6 +462,45 @@ def test_an_anonymised_deleted_candidate_leaves_no_personal_data_anywhere(
     assert "Unlinked from the ATS" in html or "no longer linked" in html
     assert "Personal data erased" in html
     assert f"candidates/{opportunity_id}" not in html
+
+
+def test_the_poll_erases_the_deliveries_of_a_deleted_candidate_karat_never_linked(
+    hooked: AtsIntegration, lever: SandboxServer, invitable: list[str]
+) -> None:
+    # given: deliveries stored for a candidate Karat never linked (one processed, one not),
+    # each carrying a canary, and the anonymise policy
+    opportunity_id, other_id = invitable[0], invitable[1]
+    canary = f"canary-{secrets.token_hex(8)}"
+    processed = record(hooked, STAGE, {"opportunityId": opportunity_id, "note": canary})
+    assert processing.delivery_process(delivery_id=processed) == Status.IGNORED
+    record(hooked, STAGE, {"opportunityId": opportunity_id, "toStageId": canary})
+    kept = record(hooked, STAGE, {"opportunityId": other_id, "toStageId": "offer"})
+    assert canary in _database_text()
+    deletion_policy_set(integration=hooked, policy="anonymise", actor=None)
+    lever.set_event_enabled(DELETED, False)  # the webhook is off: only the poll finds it
+
+    # when: the candidate is deleted in Lever and the poll runs
+    lever.delete_candidate(opportunity_id)
+    with CaptureQueriesContext(connection) as queries:
+        assert deletions.deleted_opportunities_reconcile(integration_id=hooked.pk) == 0
+
+    # then: the canary is nowhere, in one UPDATE; another candidate's delivery is kept
+    assert canary not in _database_text()
+    erasing = [q for q in queries if q["sql"].startswith('UPDATE "webhooks_webhookdelivery"')]
+    assert len(erasing) == 1
+    assert WebhookDelivery.objects.get(pk=kept).payload is not None
+    assert _writes(lever) == []
+
+
+def test_under_the_unlink_policy_the_poll_leaves_unlinked_deliveries_to_retention(
+    hooked: AtsIntegration, lever: SandboxServer, invitable: list[str]
+) -> None:
+    stored = record(hooked, STAGE, {"opportunityId": invitable[0], "toStageId": "offer"})
+    lever.delete_candidate(invitable[0])
+
+    assert deletions.deleted_opportunities_reconcile(integration_id=hooked.pk) == 0
+
+    assert WebhookDelivery.objects.get(pk=stored).payload is not None
 
 
 # --- a key without the permission to read opportunities --------------------------------------
