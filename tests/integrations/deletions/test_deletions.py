@@ -20,6 +20,7 @@ from integrations import ats
 from integrations.deletions.services import deletion_policy_set
 from integrations.invites.services.create import invite_urls
 from integrations.invites.services.emails import invitation_email_send
+from integrations.late_links.services import opportunity_link_detach
 from integrations.lever.sandbox import DEMO_API_KEY, KARAT_PERMISSIONS, SandboxServer
 from integrations.models import (
     AtsIntegration,
@@ -206,6 +207,40 @@ def test_a_candidacy_unlinked_in_between_makes_the_delivery_a_no_op(
 
     assert AuditEntry.objects.filter(action=AuditEntry.Action.CANDIDATE_UNLINKED).count() == 1
     assert candidacy.events.filter(kind=CandidacyEvent.Kind.ATS_UNLINKED).count() == 1
+
+
+@pytest.mark.parametrize("policy", ["unlink", "anonymise"])
+def test_a_deletion_that_only_cancels_updates_left_after_a_detach_is_audited(
+    hooked: AtsIntegration, lever: SandboxServer, invitable: list[str], policy: str
+) -> None:
+    # given: an update being sent when the link was detached (the detach keeps it), then the
+    # candidate is deleted in Lever
+    opportunity_id = invitable[0]
+    candidacy = _link(hooked, lever, opportunity_id)
+    update_id = _pending_update(candidacy, hooked, opportunity_id)
+    OutboundUpdate.objects.filter(pk=update_id).update(status=OutboundUpdate.Status.SENDING)
+    opportunity_link_detach(candidacy=candidacy, actor=None)
+    deletion_policy_set(integration=hooked, policy=policy, actor=None)
+    lever.delete_candidate(opportunity_id)
+
+    first = record(hooked, DELETED, {"opportunityId": opportunity_id})
+    second = record(hooked, DELETED, {"opportunityId": opportunity_id})
+
+    assert processing.delivery_process(delivery_id=first) == Status.IGNORED
+    assert "1 update(s) to Lever cancelled" in WebhookDelivery.objects.get(pk=first).outcome
+    update = OutboundUpdate.objects.get(pk=update_id)
+    assert update.status == OutboundUpdate.Status.CANCELLED
+    assert (update.payload == {}) is (policy == "anonymise")
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.CANDIDATE_UNLINKED)
+    assert entry.summary.startswith("1 waiting update(s) to Lever cancelled")
+    assert entry.detail["candidacies"] == [str(candidacy.code)]
+    assert entry.detail["opportunity_id"] == opportunity_id
+    assert (entry.detail["policy"], entry.detail["unlinked"]) == (policy, False)
+    assert candidacy.candidate_name not in entry.summary
+    # Lever's retry finds nothing left to cancel: no second entry.
+    assert processing.delivery_process(delivery_id=second) == Status.IGNORED
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.CANDIDATE_UNLINKED).count() == 1
+    assert DeletionSettings.objects.get(integration=hooked).honoured_count == 0
 
 
 # --- the poll of deleted opportunities (missed webhooks) -------------------------------------
