@@ -39,7 +39,7 @@ from karatlever.hiring.models import Candidacy, CandidacyEvent, KaratStatus, Mil
 from karatlever.hiring.services import ERASED_NAME, candidacy_milestone_record
 from tests.factories import CandidacyFactory, RoleFactory
 from webhooks.models import WebhookDelivery
-from webhooks.services import deletions, processing
+from webhooks.services import deletions, processing, reconcile
 
 from .conftest import DELETED, STAGE, record
 
@@ -395,8 +395,6 @@ def test_an_anonymised_opportunity_gets_the_policy_on_its_next_webhook(
 def test_the_reconciliation_finds_an_anonymised_opportunity(
     hooked: AtsIntegration, lever: SandboxServer, invitable: list[str]
 ) -> None:
-    from webhooks.services import reconcile
-
     candidacy = _link(hooked, lever, invitable[0])
     lever.anonymize(invitable[0])
     AtsIntegration.objects.filter(pk=hooked.pk).update(
@@ -422,21 +420,16 @@ def _database_text() -> str:
     return "\n".join(parts).lower()
 
 
-def test_an_anonymised_deleted_candidate_leaves_no_personal_data_anywhere(
-    hooked: AtsIntegration,
-    lever: SandboxServer,
-    roles: list[Role],
-    invitable: list[str],
-    admin_user: User,
-    admin_client: Client,
-) -> None:
-    # given: a candidate invited from Lever, emailed, interviewed, with results, notes posted,
-    # a webhook received and one more update waiting
-    opportunity_id = invitable[0]
+def _candidate_with_a_history(
+    integration: AtsIntegration, lever: SandboxServer, opportunity_id: str, admin_user: User
+) -> tuple[Candidacy, str, str]:
+    """A candidate invited from Lever, emailed, interviewed, with results, notes posted, a
+    webhook received, one more update waiting and an edit in Django's admin; returns the
+    candidacy and the person's name and email (both asserted present in the database)."""
     person = lever.opportunity(opportunity_id)
     name, email = person["name"], person["emails"][0]
     url = f"https://hire.lever.co/candidates/{opportunity_id}"
-    (outcome,) = invite_urls(group=hooked.group, urls=[url], role=None, actor=admin_user)
+    (outcome,) = invite_urls(group=integration.group, urls=[url], role=None, actor=admin_user)
     candidacy = Candidacy.objects.get(pk=outcome.candidacy.pk)  # type: ignore[union-attr]
     for email_id in InvitationEmail.objects.values_list("pk", flat=True):
         invitation_email_send(email_id=email_id)
@@ -451,8 +444,8 @@ def test_an_anonymised_deleted_candidate_leaves_no_personal_data_anywhere(
         summary=f"{name} did well; reach them at {email}.",
         report_url="https://karat.example/reports/1",
     )
-    outbound_drain(integration_id=hooked.pk)
-    stage = record(hooked, STAGE, {"opportunityId": opportunity_id, "toStageId": "offer"})
+    outbound_drain(integration_id=integration.pk)
+    stage = record(integration, STAGE, {"opportunityId": opportunity_id, "toStageId": "offer"})
     processing.delivery_process(delivery_id=stage)
     candidacy.refresh_from_db()
     candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.REDO)
@@ -468,14 +461,13 @@ def test_an_anonymised_deleted_candidate_leaves_no_personal_data_anywhere(
     before = _database_text()
     assert name.lower() in before
     assert email.lower() in before
-    deletion_policy_set(integration=hooked, policy="anonymise", actor=admin_user)
+    return candidacy, name, email
 
-    # when: the candidate is deleted in Lever and its webhook arrives
-    lever.delete_candidate(opportunity_id)
-    deleted = record(hooked, DELETED, {"opportunityId": opportunity_id})
-    assert processing.delivery_process(delivery_id=deleted) == Status.PROCESSED
 
-    # then: neither the name nor the email is anywhere in the database
+def _assert_no_personal_data_left(
+    candidacy: Candidacy, opportunity_id: str, name: str, email: str, admin_client: Client
+) -> None:
+    # neither the name nor the email is anywhere in the database
     text = _database_text()
     assert name.lower() not in text
     assert email.lower() not in text
@@ -497,6 +489,51 @@ def test_an_anonymised_deleted_candidate_leaves_no_personal_data_anywhere(
     assert "Unlinked from the ATS" in html or "no longer linked" in html
     assert "Personal data erased" in html
     assert f"candidates/{opportunity_id}" not in html
+
+
+def test_an_anonymised_deleted_candidate_leaves_no_personal_data_anywhere(
+    hooked: AtsIntegration,
+    lever: SandboxServer,
+    roles: list[Role],
+    invitable: list[str],
+    admin_user: User,
+    admin_client: Client,
+) -> None:
+    opportunity_id = invitable[0]
+    candidacy, name, email = _candidate_with_a_history(hooked, lever, opportunity_id, admin_user)
+    deletion_policy_set(integration=hooked, policy="anonymise", actor=admin_user)
+
+    # when: the candidate is deleted in Lever and its webhook arrives
+    lever.delete_candidate(opportunity_id)
+    deleted = record(hooked, DELETED, {"opportunityId": opportunity_id})
+    assert processing.delivery_process(delivery_id=deleted) == Status.PROCESSED
+
+    _assert_no_personal_data_left(candidacy, opportunity_id, name, email, admin_client)
+
+
+def test_a_candidate_anonymised_in_lever_and_found_by_the_reconciliation_leaves_no_personal_data(
+    hooked: AtsIntegration,
+    lever: SandboxServer,
+    roles: list[Role],
+    invitable: list[str],
+    admin_user: User,
+    admin_client: Client,
+) -> None:
+    opportunity_id = invitable[0]
+    candidacy, name, email = _candidate_with_a_history(hooked, lever, opportunity_id, admin_user)
+    deletion_policy_set(integration=hooked, policy="anonymise", actor=admin_user)
+    AtsIntegration.objects.filter(pk=hooked.pk).update(
+        reconcile_cursor_ms=int((timezone.now() - timedelta(minutes=5)).timestamp() * 1000)
+    )
+
+    # when: the candidate is anonymised in Lever (no webhook) and the reconciliation runs
+    lever.anonymize(opportunity_id)
+    reconcile.integration_reconcile(integration_id=hooked.pk)
+
+    assert not OpportunityLink.objects.filter(candidacy=candidacy).exists()
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.CANDIDATE_ANONYMISED)
+    assert (entry.detail["cause"], entry.detail["via"]) == ("anonymised", "reconcile")
+    _assert_no_personal_data_left(candidacy, opportunity_id, name, email, admin_client)
 
 
 def test_the_poll_erases_the_deliveries_of_a_deleted_candidate_karat_never_linked(
