@@ -21,9 +21,11 @@ from integrations.models import (
 from integrations.roles.services.mappings import role_mapping_set
 from integrations.roles.services.sync import postings_sync_request, postings_sync_run
 from integrations.status.services import integration_status_compute
-from karatlever.accounts.models import User
+from karatlever.accounts.models import Membership, User
+from karatlever.demo.management.commands.seed_demo import RECRUITER_EMAIL
 from karatlever.hiring.models import Role, RoleFollower
 from karatlever.hiring.services import role_create, role_follower_add
+from tests.factories import MembershipFactory
 
 from .conftest import POSTING, lever_user, team_set
 
@@ -349,3 +351,27 @@ def test_a_key_without_the_postings_permission_keeps_the_followers_and_the_statu
     assert teams_read["level"] == "bad"
     assert "permission" in teams_read["message"]
     assert teams_read["fix_url"]
+
+
+def test_the_demo_recruiter_is_on_a_demo_postings_hiring_team_and_matched_at_once(
+    synced_integration: AtsIntegration, lever_sandbox: SandboxServer, role: Role
+) -> None:
+    """`make run`: the sandbox's Rae Recruiter shares her email with the Karat demo's
+    recruiter (seed_demo), so turning the feature on shows a real match, set up by nobody."""
+    rae = next(u for u in demo_data().users if u["email"] == RECRUITER_EMAIL)
+    assert POSTING["hiringManager"] == rae["id"]
+    karat_rae = MembershipFactory(
+        organization=synced_integration.group.organization,
+        role=Membership.Role.RECRUITER,
+        user__email=RECRUITER_EMAIL,
+    ).user
+    sync(synced_integration)
+
+    turn_on(synced_integration)
+
+    follower = RoleFollower.objects.get(role=role, email=RECRUITER_EMAIL)
+    assert (follower.user, follower.from_ats, follower.team_roles) == (
+        karat_rae,
+        True,
+        ["hiring_manager"],
+    )
