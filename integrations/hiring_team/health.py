@@ -101,8 +101,8 @@ def role_followers_from_ats_health(integration: AtsIntegration) -> FeatureHealth
                 "teams_read",
                 "Hiring teams read",
                 "bad",
-                f"{label} refuses the API key the postings read: {refused_now} Followers are "
-                "as of the last sync that worked.",
+                f"Hiring teams can't be read: {refused_now} Followers are as of the last "
+                "sync that worked.",
                 reverse("integrations:settings", kwargs={"public_id": integration.public_id}),
                 "Settings → API key",
             )
@@ -199,8 +199,8 @@ def recruiter_follows_owner_health(integration: AtsIntegration) -> FeatureHealth
                 "owner_read",
                 "Opportunity owner read",
                 "bad",
-                f"{label} refuses the API key the opportunity reads: {refused_now} Recruiters "
-                "are left as they were.",
+                f"Opportunity owners can't be read: {refused_now} Recruiters are left as "
+                "they were.",
                 reverse("integrations:settings", kwargs={"public_id": integration.public_id}),
                 "Settings → API key",
             )
