@@ -1182,10 +1182,12 @@ class DeletedOpportunity:
 @dataclass(frozen=True)
 class DeletionSubject:
     """What a deletion delivery names (parsed defensively: any part may be missing): the
-    opportunity, or only the contact whose opportunities went."""
+    opportunity, or only the contact whose opportunities went. ``test``: the ATS's test
+    delivery (sent from its webhook settings), which names nothing and changes nothing."""
 
     opportunity_id: str
     contact_id: str
+    test: bool = False
 
 
 @runtime_checkable

@@ -73,10 +73,6 @@ class WebhookDelivery(models.Model):
     def __str__(self) -> str:
         return f"{self.event} delivery #{self.pk} ({self.status})"
 
-    @property
-    def is_test(self) -> bool:
-        return isinstance(self.payload, dict) and self.payload.get("data") == {}
-
 
 class WebhookRejection(models.Model):
     """How many deliveries an integration rejected, by reason, per hour (bounded size)."""

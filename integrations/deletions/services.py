@@ -209,11 +209,16 @@ def opportunity_deletion_apply(
     happened = "deleted" if cause == Cause.DELETED else "anonymised"
     reason = f"Not sent: the candidate was {happened} in {label}."
     now = timezone.now()
-    cancelled = OutboundUpdate.objects.filter(
+    unsent = OutboundUpdate.objects.filter(
         integration=integration,
         opportunity_id=opportunity_id,
         status__in=OutboundUpdate.UNSENT,
-    ).update(status=OutboundUpdate.Status.CANCELLED, last_error=reason, finished_at=now)
+    )
+    # Read before the cancel: the audit entry of a deletion with no link left names them.
+    unsent_of = sorted({str(code) for code in unsent.values_list("candidacy__code", flat=True)})
+    cancelled = unsent.update(
+        status=OutboundUpdate.Status.CANCELLED, last_error=reason, finished_at=now
+    )
     # A panel on the opportunity's schedule went with it (a pending one's create was just
     # cancelled): the panel list must not say "On the schedule" for it.
     InterviewPanel.objects.filter(
@@ -232,9 +237,20 @@ def opportunity_deletion_apply(
         .first()
     )
     if link is None:
+        if cancelled:
+            _updates_cancelled_record(
+                integration,
+                opportunity_id=opportunity_id,
+                candidacy_codes=unsent_of,
+                cancelled=cancelled,
+                policy=policy,
+                cause=cause,
+                via=via,
+            )
         return DeletionOutcome(
             applied=False,
-            message=f"No linked Karat candidacy (candidate {happened} in {label})",
+            message=f"No linked Karat candidacy (candidate {happened} in {label})"
+            + (f"; {cancelled} update(s) to {label} cancelled" if cancelled else ""),
             policy=policy,
             cancelled=cancelled,
         )
@@ -303,6 +319,48 @@ def opportunity_deletion_apply(
         cancelled=cancelled,
         candidacy_code=code,
         personal=personal,
+    )
+
+
+def _updates_cancelled_record(
+    integration: AtsIntegration,
+    *,
+    opportunity_id: str,
+    candidacy_codes: list[str],
+    cancelled: int,
+    policy: str,
+    cause: str,
+    via: str,
+) -> None:
+    """The audit entry of a deletion that found no link (detached earlier, or never linked)
+    but cancelled updates still waiting for the opportunity: what it did to Karat's data must
+    be on the audit log like an unlink. Under ``anonymise`` their stored texts are erased, as
+    for a linked candidacy (the candidacy itself is no longer the deleted person's, so it
+    stays). Reuses CANDIDATE_UNLINKED, the same family, because a new choice would need a
+    migration; the summary says what happened."""
+    label = ats.adapter_for(integration.ats, ats.AtsBase).label
+    happened = "deleted" if cause == Cause.DELETED else "anonymised"
+    if policy == Policy.ANONYMISE:
+        OutboundUpdate.objects.filter(
+            integration=integration,
+            opportunity_id=opportunity_id,
+            status=OutboundUpdate.Status.CANCELLED,
+        ).update(payload={})
+    audit_entry_record(
+        integration=integration,
+        actor=None,
+        action=AuditEntry.Action.CANDIDATE_UNLINKED,
+        summary=f"{cancelled} waiting update(s) to {label} cancelled: their candidate was "
+        f"{happened} in {label} (no candidacy was linked to it any more)",
+        detail={
+            "candidacies": candidacy_codes,
+            "opportunity_id": opportunity_id,
+            "cause": cause,
+            "policy": policy,
+            "via": via,
+            "outbound_cancelled": cancelled,
+            "unlinked": False,
+        },
     )
 
 

@@ -20,7 +20,9 @@ from integrations.features import (
 from integrations.hiring_team.selectors import (
     candidacy_owner_not_in_karat,
     hiring_team_settings_find,
+    opportunity_owners_key_refusal,
     posting_teams_incomplete_count,
+    posting_teams_key_refusal,
 )
 from integrations.models import AtsIntegration, PostingSyncRun
 from integrations.roles.selectors import posting_sync_run_latest
@@ -29,6 +31,12 @@ from integrations.roles.selectors import posting_sync_run_latest
 def _settings_url(integration: AtsIntegration) -> str:
     url = reverse("integrations:settings", kwargs={"public_id": integration.public_id})
     return f"{url}#hiring-team"
+
+
+def _label(level: str) -> str:
+    """The feature's badge: "On" when every check is fine, "Not working" when one fails (an
+    admin must act), "Needs attention" otherwise."""
+    return {"ok": "On", "bad": "Not working"}.get(level, "Needs attention")
 
 
 def _off(key: str, integration: AtsIntegration, what: str) -> FeatureHealth:
@@ -48,7 +56,9 @@ def _off(key: str, integration: AtsIntegration, what: str) -> FeatureHealth:
 
 def role_followers_from_ats_health(integration: AtsIntegration) -> FeatureHealth:
     """Off; or on with: the key usable, the last posting sync (teams come with it), postings
-    whose team could not be read, and people listed as not in Karat. At most five queries."""
+    whose team could not be read, and people listed as not in Karat. At most five queries;
+    after a failed sync, one ATS read tells a key refused the postings permission (not
+    working: every sync will fail) from an outage (needs attention: the next sync may work)."""
     found = hiring_team_settings_find(integration=integration)
     label = ats.adapter_for(integration.ats, ats.AtsBase).label
     if found is None or not found.role_followers_enabled or not integration.enabled:
@@ -80,7 +90,24 @@ def role_followers_from_ats_health(integration: AtsIntegration) -> FeatureHealth
         return feature_health(
             ROLE_FOLLOWERS_FROM_ATS, "info", "Waiting", "No hiring team read yet.", checks=checks
         )
-    if run.status == PostingSyncRun.Status.FAILED:
+    refused_now = (
+        posting_teams_key_refusal(integration=integration)
+        if run.status == PostingSyncRun.Status.FAILED
+        else ""
+    )
+    if refused_now:
+        checks.append(
+            FeatureCheck(
+                "teams_read",
+                "Hiring teams read",
+                "bad",
+                f"Hiring teams can't be read: {refused_now} Followers are as of the last "
+                "sync that worked.",
+                reverse("integrations:settings", kwargs={"public_id": integration.public_id}),
+                "Settings → API key",
+            )
+        )
+    elif run.status == PostingSyncRun.Status.FAILED:
         checks.append(
             FeatureCheck(
                 "teams_read",
@@ -133,7 +160,7 @@ def role_followers_from_ats_health(integration: AtsIntegration) -> FeatureHealth
     return feature_health(
         ROLE_FOLLOWERS_FROM_ATS,
         level,
-        "On" if level == "ok" else "Needs attention",
+        _label(level),
         f"Each role's followers follow the hiring team of its {label} postings; manual "
         "followers stay.",
         checks=checks,
@@ -142,7 +169,9 @@ def role_followers_from_ats_health(integration: AtsIntegration) -> FeatureHealth
 
 def recruiter_follows_owner_health(integration: AtsIntegration) -> FeatureHealth:
     """Off; or on with: the key usable, the last owner read (usable or not), and candidacies
-    whose owner has no Karat account. At most four queries."""
+    whose owner has no Karat account. At most four queries; when the integration recorded a
+    failure after the last owner read, one ATS read tells a key refused the opportunities
+    permission (not working: no owner can be read) from anything else."""
     found = hiring_team_settings_find(integration=integration)
     label = ats.adapter_for(integration.ats, ats.AtsBase).label
     if found is None or not found.recruiter_follows_owner or not integration.enabled:
@@ -158,7 +187,25 @@ def recruiter_follows_owner_health(integration: AtsIntegration) -> FeatureHealth
         )
     checks: list[FeatureCheck] = []
     read, unreadable = found.owner_read_at, found.owner_unreadable_at
-    if unreadable and (read is None or unreadable >= read):
+    failed_at = integration.last_error_at
+    refused_now = (
+        opportunity_owners_key_refusal(integration=integration)
+        if failed_at is not None and (read is None or failed_at > read)
+        else ""
+    )
+    if refused_now:
+        checks.append(
+            FeatureCheck(
+                "owner_read",
+                "Opportunity owner read",
+                "bad",
+                f"Opportunity owners can't be read: {refused_now} Recruiters are left as "
+                "they were.",
+                reverse("integrations:settings", kwargs={"public_id": integration.public_id}),
+                "Settings → API key",
+            )
+        )
+    elif unreadable and (read is None or unreadable >= read):
         checks.append(
             FeatureCheck(
                 "owner_read",
@@ -209,7 +256,7 @@ def recruiter_follows_owner_health(integration: AtsIntegration) -> FeatureHealth
     return feature_health(
         RECRUITER_FOLLOWS_OWNER,
         level,
-        "On" if level == "ok" else "Needs attention",
+        _label(level),
         f"Each candidacy's recruiter follows its {label} opportunity's owner.",
         checks=checks,
     )

@@ -38,8 +38,11 @@ class LeverDeletions(LeverBase, Deletions):
     def deletion_subject(self, body: Mapping[str, Any]) -> DeletionSubject:
         """``data.opportunityId``, else the legacy ``data.candidateId`` (an opportunity id
         since Lever's 2020 migration), and ``data.contactId``: the payload's shape is
-        UNCONFIRMED (README.md §19.1), so each is taken only when it is a plain id."""
+        UNCONFIRMED (README.md §19.1), so each is taken only when it is a plain id. An empty
+        or missing ``data`` is Lever's test delivery (README.md §9.2)."""
         data = body.get("data") if isinstance(body, Mapping) else None
+        if not data:
+            return DeletionSubject(opportunity_id="", contact_id="", test=True)
         if not isinstance(data, Mapping):
             return DeletionSubject(opportunity_id="", contact_id="")
         opportunity_id = _id(data.get("opportunityId")) or _id(data.get("candidateId"))

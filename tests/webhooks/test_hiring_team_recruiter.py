@@ -11,17 +11,24 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from integrations.features import RECRUITER_FOLLOWS_OWNER
 from integrations.hiring_team import services
 from integrations.hiring_team.health import recruiter_follows_owner_health
 from integrations.lever.adapter import WebhookEvent
-from integrations.lever.sandbox import SandboxServer
+from integrations.lever.sandbox import KARAT_PERMISSIONS, SandboxServer
 from integrations.lever.sandbox.demo import demo_opportunity_ids
-from integrations.models import AtsIntegration, HiringTeamSettings, OpportunityLink
+from integrations.models import (
+    AtsIntegration,
+    HiringTeamSettings,
+    IntegrationStatus,
+    OpportunityLink,
+)
+from integrations.status.services import integration_status_compute
 from karatlever.accounts.models import User
 from karatlever.hiring.models import Candidacy, CandidacyEvent
 from tests.factories import CandidacyFactory, RoleFactory
 from webhooks.models import WebhookDelivery
-from webhooks.services import intake, processing, reconcile
+from webhooks.services import deletions, intake, processing, reconcile
 
 from .conftest import make_delivery
 
@@ -216,3 +223,84 @@ def test_reconciliation_reads_the_owner_too(
     assert candidacy.recruiter == recruiter_user
     (event,) = recruiter_events(candidacy)
     assert event.detail["origin"] == {"via": "reconcile"}
+
+
+def test_a_key_that_may_not_read_opportunities_keeps_the_recruiter_and_the_status_says_why(
+    sandbox_integration: AtsIntegration,
+    lever: SandboxServer,
+    candidacy: Candidacy,
+    recruiter_user: User,
+) -> None:
+    # given: the recruiter follows the owner, then the owner changes in Lever and the key in
+    # use loses the permission to read opportunities
+    turn_on(sandbox_integration)
+    owner_set(lever, "Rae", "rec@acme.test")
+    assert process(sandbox_integration) == Status.PROCESSED
+    owner_set(lever, "Nora Nobody", "nora@elsewhere.example")
+    key = lever.create_api_key(
+        [p for p in KARAT_PERMISSIONS if not p.startswith("opportunities:")], label="no reads"
+    )
+    sandbox_integration.api_key, sandbox_integration.api_key_last4 = key, key[-4:]
+    sandbox_integration.save(update_fields=["api_key", "api_key_last4"])
+
+    status = process(sandbox_integration)
+
+    # then: the delivery fails saying why, the recruiter stays, and the feature's row says
+    # it is not working and why
+    assert status == Status.FAILED
+    delivery = WebhookDelivery.objects.order_by("-pk").first()
+    assert delivery is not None
+    assert "permission" in delivery.error
+    candidacy.refresh_from_db()
+    assert candidacy.recruiter == recruiter_user
+    assert candidacy.ats_owner_not_in_karat is False
+    assert len(recruiter_events(candidacy)) == 1
+    sandbox_integration.refresh_from_db()
+    integration_status_compute(integration_id=sandbox_integration.pk)
+    row = next(
+        f
+        for f in IntegrationStatus.objects.get(integration=sandbox_integration).features
+        if f["key"] == RECRUITER_FOLLOWS_OWNER
+    )
+    assert (row["level"], row["label"]) == ("bad", "Not working")
+    owner_read = next(c for c in row["checks"] if c["code"] == "owner_read")
+    assert owner_read["level"] == "bad"
+    assert "permission" in owner_read["message"]
+    assert owner_read["fix_url"]
+
+
+def test_an_opportunity_deleted_before_the_read_keeps_the_recruiter_and_loses_nothing(
+    sandbox_integration: AtsIntegration,
+    lever: SandboxServer,
+    candidacy: Candidacy,
+    recruiter_user: User,
+) -> None:
+    # given: the recruiter follows the owner; a new owner is set, a delivery is received, and
+    # the opportunity is deleted in Lever before Karat reads it
+    turn_on(sandbox_integration)
+    owner_set(lever, "Rae", "rec@acme.test")
+    process(sandbox_integration)
+    owner_set(lever, "Nora Nobody", "nora@elsewhere.example")
+    result = intake.delivery_record(
+        integration_public_id=sandbox_integration.public_id,
+        body=make_delivery(WebhookEvent.CANDIDATE_STAGE_CHANGE, opportunity_id=OPPORTUNITY_ID),
+    )
+    assert result.delivery_id is not None
+    lever.delete_candidate(OPPORTUNITY_ID)
+
+    status = processing.delivery_process(delivery_id=result.delivery_id)
+
+    # then: the delivery ends (no retry loop) saying why; recruiter and link are unchanged
+    assert status == Status.IGNORED
+    delivery = WebhookDelivery.objects.get(pk=result.delivery_id)
+    assert "not found in Lever" in delivery.outcome
+    candidacy.refresh_from_db()
+    assert candidacy.recruiter == recruiter_user
+    assert (candidacy.ats_owner_name, candidacy.ats_owner_not_in_karat) == ("Rae", False)
+    assert len(recruiter_events(candidacy)) == 1
+    assert OpportunityLink.objects.filter(candidacy=candidacy).exists()
+    # ...and the deletion itself is not lost: the periodic check honours it
+    assert deletions.deleted_opportunities_reconcile(integration_id=sandbox_integration.pk) == 1
+    assert not OpportunityLink.objects.filter(candidacy=candidacy).exists()
+    candidacy.refresh_from_db()
+    assert candidacy.recruiter == recruiter_user

@@ -77,10 +77,12 @@ def delivery_deletion_handle(*, delivery: WebhookDelivery) -> DeliveryDeletion:
     AtsKeyError, AtsRecordForbidden: the delivery fails) as the processing expects."""
     integration = delivery.integration
     adapter = ats.adapter_for(integration.ats, ats.Deletions)
-    body = delivery.payload if isinstance(delivery.payload, dict) else {}
-    if not body.get("data"):
+    # Only the adapter reads the ATS's JSON (a pruned payload, None, names nothing either).
+    subject = adapter.deletion_subject(
+        delivery.payload if isinstance(delivery.payload, dict) else {}
+    )
+    if subject.test:
         return DeliveryDeletion(False, f"Test delivery from {adapter.label}")
-    subject = adapter.deletion_subject(body)
     if subject.opportunity_id:
         candidates = [subject.opportunity_id]
     elif subject.contact_id:
@@ -127,12 +129,31 @@ def delivery_deletion_handle(*, delivery: WebhookDelivery) -> DeliveryDeletion:
     return DeliveryDeletion(applied, "; ".join(dict.fromkeys(messages))[:300])
 
 
+# Deleted opportunity ids whose stored deliveries are erased in one UPDATE (bounds the IN list).
+ERASE_BATCH = 500
+
+
+def _delivery_payloads_erase(*, integration: AtsIntegration, opportunity_ids: list[str]) -> int:
+    """Clear the stored payloads of the integration's deliveries for ``opportunity_ids`` (one
+    UPDATE): under the anonymise policy, for deleted opportunities Karat never linked. Their
+    outcomes and errors name no person (no candidacy to take a name from), so they stay.
+    Returns how many deliveries were erased."""
+    if not opportunity_ids:
+        return 0
+    return WebhookDelivery.objects.filter(
+        integration=integration, opportunity_id__in=opportunity_ids, payload__isnull=False
+    ).update(payload=None, payload_pruned_at=timezone.now())
+
+
 def deleted_opportunities_reconcile(*, integration_id: int) -> int | None:
     """The poll for deletions whose webhook was missed: every opportunity the ATS lists as
     deleted since the last poll (minus RECONCILE_OVERLAP_SECONDS; the first poll starts at the
-    integration's creation) that Karat links or still has updates for gets the policy. ATS
-    errors keep the cursor (the next poll covers the gap) and are shown on the status page.
-    Returns how many candidacies it unlinked, None when there was nothing to poll."""
+    integration's creation) that Karat links or still has updates for gets the policy. Under
+    the anonymise policy the stored deliveries of every other deleted opportunity are erased
+    too (one UPDATE per ERASE_BATCH ids): a delivery for a candidate Karat never linked still
+    holds what Lever sent about them. ATS errors keep the cursor (the next poll covers the
+    gap) and are shown on the status page. Returns how many candidacies it unlinked, None
+    when there was nothing to poll."""
     integration = AtsIntegration.objects.filter(pk=integration_id, enabled=True).first()
     if integration is None or not integration.has_api_key:
         return None
@@ -153,12 +174,19 @@ def deleted_opportunities_reconcile(*, integration_id: int) -> int | None:
             integration=integration, status__in=OutboundUpdate.UNSENT
         ).values_list("opportunity_id", flat=True)
     )
+    anonymise = row.policy == DeletionSettings.Policy.ANONYMISE
+    unknown: list[str] = []  # deleted, not linked, nothing unsent: only deliveries to erase
     honoured = 0
     try:
         for deleted in adapter.opportunities_deleted(
             ats.account_for(integration), since_ms=start, profile=ats.DELIVERY
         ):
             if deleted.opportunity_id not in linked | unsent:
+                if anonymise:
+                    unknown.append(deleted.opportunity_id)
+                    if len(unknown) >= ERASE_BATCH:
+                        _delivery_payloads_erase(integration=integration, opportunity_ids=unknown)
+                        unknown = []
                 continue
             outcome = opportunity_deletion_honour(
                 integration=integration,
@@ -170,6 +198,8 @@ def deleted_opportunities_reconcile(*, integration_id: int) -> int | None:
             linked.discard(deleted.opportunity_id)
             unsent.discard(deleted.opportunity_id)
     except ats.AtsError as exc:
+        # What was read before the failure is erased now; the next poll reads it again.
+        _delivery_payloads_erase(integration=integration, opportunity_ids=unknown)
         logger.warning(
             "deleted opportunities poll failed (%s)",
             exc.fault,
@@ -177,6 +207,7 @@ def deleted_opportunities_reconcile(*, integration_id: int) -> int | None:
         )
         deletion_poll_record(integration=integration, error=exc.message)
         return None
+    _delivery_payloads_erase(integration=integration, opportunity_ids=unknown)
     deletion_poll_record(integration=integration, cursor_ms=started_ms)
     if honoured:
         logger.info(

@@ -44,10 +44,15 @@ CUSTOM_STAGES = (
 _USERS = (
     ("Avery Chen", "super admin", None),
     ("Jordan Patel", "admin", None),
-    ("Morgan Lee", "team member", None),
+    ("Rae Recruiter", "team member", None),
     ("Riley Gomez", "interviewer", None),
     ("Sam Okafor", "limited team member", BASE_MS - 30 * DAY_MS),  # deactivated
 )
+# Emails other than <first>.<last>@sandboxcorp.example.com. Rae is also the Karat demo's
+# recruiter (karatlever/demo seed_demo, RECRUITER_EMAIL): with "Hiring team from Lever" on,
+# `make run` matches her by email to the postings and opportunities she owns. Same place in the
+# list as the user she replaced, so the seeded ids and owners stay as they were.
+_USER_EMAILS = {"Rae Recruiter": "recruiter@acme.test"}
 
 _NON_HIRED_REASONS = (
     "Underqualified",
@@ -443,7 +448,9 @@ def demo_data(seed: int = DEMO_SEED) -> DemoData:
             "id": _uuid(rng),
             "name": name,
             "username": name.split()[0].lower(),
-            "email": f"{name.lower().replace(' ', '.')}@sandboxcorp.example.com",
+            "email": _USER_EMAILS.get(
+                name, f"{name.lower().replace(' ', '.')}@sandboxcorp.example.com"
+            ),
             "accessRole": role,
             "photo": None,
             "createdAt": BASE_MS - 400 * DAY_MS + i * DAY_MS,

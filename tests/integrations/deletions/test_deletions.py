@@ -3,6 +3,7 @@ deleted opportunities, anonymised opportunities, the two policies, and the failu
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -11,12 +12,15 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from integrations import ats
 from integrations.deletions.services import deletion_policy_set
 from integrations.invites.services.create import invite_urls
 from integrations.invites.services.emails import invitation_email_send
+from integrations.late_links.services import opportunity_link_detach
 from integrations.lever.sandbox import DEMO_API_KEY, KARAT_PERMISSIONS, SandboxServer
 from integrations.models import (
     AtsIntegration,
@@ -35,7 +39,7 @@ from karatlever.hiring.models import Candidacy, CandidacyEvent, KaratStatus, Mil
 from karatlever.hiring.services import ERASED_NAME, candidacy_milestone_record
 from tests.factories import CandidacyFactory, RoleFactory
 from webhooks.models import WebhookDelivery
-from webhooks.services import deletions, processing
+from webhooks.services import deletions, processing, reconcile
 
 from .conftest import DELETED, STAGE, record
 
@@ -150,6 +154,27 @@ def test_an_odd_deletion_payload_is_stored_and_ignored_never_refused(
     assert WebhookDelivery.objects.get(pk=delivery_id).outcome == "Names no opportunity Karat knows"
 
 
+@pytest.mark.parametrize(
+    ("body", "test"),
+    [
+        ({"data": {}}, True),
+        ({"event": "candidateDeleted"}, True),
+        ({"data": {"opportunityId": "opp-1"}}, False),
+        ({"data": ["odd"]}, False),
+    ],
+    ids=["lever-test", "no-data", "names-one", "odd-data"],
+)
+def test_only_the_lever_adapter_reads_the_body_to_tell_a_test_delivery(
+    body: dict[str, object], test: bool
+) -> None:
+    subject = ats.adapter_for("lever", ats.Deletions).deletion_subject(body)
+
+    assert subject.test is test
+    assert subject.opportunity_id == (
+        "opp-1" if body.get("data") == {"opportunityId": "opp-1"} else ""
+    )
+
+
 def test_lever_down_while_confirming_a_deletion_retries_it_later(
     hooked: AtsIntegration, lever: SandboxServer, invitable: list[str]
 ) -> None:
@@ -182,6 +207,40 @@ def test_a_candidacy_unlinked_in_between_makes_the_delivery_a_no_op(
 
     assert AuditEntry.objects.filter(action=AuditEntry.Action.CANDIDATE_UNLINKED).count() == 1
     assert candidacy.events.filter(kind=CandidacyEvent.Kind.ATS_UNLINKED).count() == 1
+
+
+@pytest.mark.parametrize("policy", ["unlink", "anonymise"])
+def test_a_deletion_that_only_cancels_updates_left_after_a_detach_is_audited(
+    hooked: AtsIntegration, lever: SandboxServer, invitable: list[str], policy: str
+) -> None:
+    # given: an update being sent when the link was detached (the detach keeps it), then the
+    # candidate is deleted in Lever
+    opportunity_id = invitable[0]
+    candidacy = _link(hooked, lever, opportunity_id)
+    update_id = _pending_update(candidacy, hooked, opportunity_id)
+    OutboundUpdate.objects.filter(pk=update_id).update(status=OutboundUpdate.Status.SENDING)
+    opportunity_link_detach(candidacy=candidacy, actor=None)
+    deletion_policy_set(integration=hooked, policy=policy, actor=None)
+    lever.delete_candidate(opportunity_id)
+
+    first = record(hooked, DELETED, {"opportunityId": opportunity_id})
+    second = record(hooked, DELETED, {"opportunityId": opportunity_id})
+
+    assert processing.delivery_process(delivery_id=first) == Status.IGNORED
+    assert "1 update(s) to Lever cancelled" in WebhookDelivery.objects.get(pk=first).outcome
+    update = OutboundUpdate.objects.get(pk=update_id)
+    assert update.status == OutboundUpdate.Status.CANCELLED
+    assert (update.payload == {}) is (policy == "anonymise")
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.CANDIDATE_UNLINKED)
+    assert entry.summary.startswith("1 waiting update(s) to Lever cancelled")
+    assert entry.detail["candidacies"] == [str(candidacy.code)]
+    assert entry.detail["opportunity_id"] == opportunity_id
+    assert (entry.detail["policy"], entry.detail["unlinked"]) == (policy, False)
+    assert candidacy.candidate_name not in entry.summary
+    # Lever's retry finds nothing left to cancel: no second entry.
+    assert processing.delivery_process(delivery_id=second) == Status.IGNORED
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.CANDIDATE_UNLINKED).count() == 1
+    assert DeletionSettings.objects.get(integration=hooked).honoured_count == 0
 
 
 # --- the poll of deleted opportunities (missed webhooks) -------------------------------------
@@ -336,8 +395,6 @@ def test_an_anonymised_opportunity_gets_the_policy_on_its_next_webhook(
 def test_the_reconciliation_finds_an_anonymised_opportunity(
     hooked: AtsIntegration, lever: SandboxServer, invitable: list[str]
 ) -> None:
-    from webhooks.services import reconcile
-
     candidacy = _link(hooked, lever, invitable[0])
     lever.anonymize(invitable[0])
     AtsIntegration.objects.filter(pk=hooked.pk).update(
@@ -363,21 +420,16 @@ def _database_text() -> str:
     return "\n".join(parts).lower()
 
 
-def test_an_anonymised_deleted_candidate_leaves_no_personal_data_anywhere(
-    hooked: AtsIntegration,
-    lever: SandboxServer,
-    roles: list[Role],
-    invitable: list[str],
-    admin_user: User,
-    admin_client: Client,
-) -> None:
-    # given: a candidate invited from Lever, emailed, interviewed, with results, notes posted,
-    # a webhook received and one more update waiting
-    opportunity_id = invitable[0]
+def _candidate_with_a_history(
+    integration: AtsIntegration, lever: SandboxServer, opportunity_id: str, admin_user: User
+) -> tuple[Candidacy, str, str]:
+    """A candidate invited from Lever, emailed, interviewed, with results, notes posted, a
+    webhook received, one more update waiting and an edit in Django's admin; returns the
+    candidacy and the person's name and email (both asserted present in the database)."""
     person = lever.opportunity(opportunity_id)
     name, email = person["name"], person["emails"][0]
     url = f"https://hire.lever.co/candidates/{opportunity_id}"
-    (outcome,) = invite_urls(group=hooked.group, urls=[url], role=None, actor=admin_user)
+    (outcome,) = invite_urls(group=integration.group, urls=[url], role=None, actor=admin_user)
     candidacy = Candidacy.objects.get(pk=outcome.candidacy.pk)  # type: ignore[union-attr]
     for email_id in InvitationEmail.objects.values_list("pk", flat=True):
         invitation_email_send(email_id=email_id)
@@ -392,8 +444,8 @@ def test_an_anonymised_deleted_candidate_leaves_no_personal_data_anywhere(
         summary=f"{name} did well; reach them at {email}.",
         report_url="https://karat.example/reports/1",
     )
-    outbound_drain(integration_id=hooked.pk)
-    stage = record(hooked, STAGE, {"opportunityId": opportunity_id, "toStageId": "offer"})
+    outbound_drain(integration_id=integration.pk)
+    stage = record(integration, STAGE, {"opportunityId": opportunity_id, "toStageId": "offer"})
     processing.delivery_process(delivery_id=stage)
     candidacy.refresh_from_db()
     candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.REDO)
@@ -409,14 +461,13 @@ def test_an_anonymised_deleted_candidate_leaves_no_personal_data_anywhere(
     before = _database_text()
     assert name.lower() in before
     assert email.lower() in before
-    deletion_policy_set(integration=hooked, policy="anonymise", actor=admin_user)
+    return candidacy, name, email
 
-    # when: the candidate is deleted in Lever and its webhook arrives
-    lever.delete_candidate(opportunity_id)
-    deleted = record(hooked, DELETED, {"opportunityId": opportunity_id})
-    assert processing.delivery_process(delivery_id=deleted) == Status.PROCESSED
 
-    # then: neither the name nor the email is anywhere in the database
+def _assert_no_personal_data_left(
+    candidacy: Candidacy, opportunity_id: str, name: str, email: str, admin_client: Client
+) -> None:
+    # neither the name nor the email is anywhere in the database
     text = _database_text()
     assert name.lower() not in text
     assert email.lower() not in text
@@ -438,6 +489,90 @@ def test_an_anonymised_deleted_candidate_leaves_no_personal_data_anywhere(
     assert "Unlinked from the ATS" in html or "no longer linked" in html
     assert "Personal data erased" in html
     assert f"candidates/{opportunity_id}" not in html
+
+
+def test_an_anonymised_deleted_candidate_leaves_no_personal_data_anywhere(
+    hooked: AtsIntegration,
+    lever: SandboxServer,
+    roles: list[Role],
+    invitable: list[str],
+    admin_user: User,
+    admin_client: Client,
+) -> None:
+    opportunity_id = invitable[0]
+    candidacy, name, email = _candidate_with_a_history(hooked, lever, opportunity_id, admin_user)
+    deletion_policy_set(integration=hooked, policy="anonymise", actor=admin_user)
+
+    # when: the candidate is deleted in Lever and its webhook arrives
+    lever.delete_candidate(opportunity_id)
+    deleted = record(hooked, DELETED, {"opportunityId": opportunity_id})
+    assert processing.delivery_process(delivery_id=deleted) == Status.PROCESSED
+
+    _assert_no_personal_data_left(candidacy, opportunity_id, name, email, admin_client)
+
+
+def test_a_candidate_anonymised_in_lever_and_found_by_the_reconciliation_leaves_no_personal_data(
+    hooked: AtsIntegration,
+    lever: SandboxServer,
+    roles: list[Role],
+    invitable: list[str],
+    admin_user: User,
+    admin_client: Client,
+) -> None:
+    opportunity_id = invitable[0]
+    candidacy, name, email = _candidate_with_a_history(hooked, lever, opportunity_id, admin_user)
+    deletion_policy_set(integration=hooked, policy="anonymise", actor=admin_user)
+    AtsIntegration.objects.filter(pk=hooked.pk).update(
+        reconcile_cursor_ms=int((timezone.now() - timedelta(minutes=5)).timestamp() * 1000)
+    )
+
+    # when: the candidate is anonymised in Lever (no webhook) and the reconciliation runs
+    lever.anonymize(opportunity_id)
+    reconcile.integration_reconcile(integration_id=hooked.pk)
+
+    assert not OpportunityLink.objects.filter(candidacy=candidacy).exists()
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.CANDIDATE_ANONYMISED)
+    assert (entry.detail["cause"], entry.detail["via"]) == ("anonymised", "reconcile")
+    _assert_no_personal_data_left(candidacy, opportunity_id, name, email, admin_client)
+
+
+def test_the_poll_erases_the_deliveries_of_a_deleted_candidate_karat_never_linked(
+    hooked: AtsIntegration, lever: SandboxServer, invitable: list[str]
+) -> None:
+    # given: deliveries stored for a candidate Karat never linked (one processed, one not),
+    # each carrying a canary, and the anonymise policy
+    opportunity_id, other_id = invitable[0], invitable[1]
+    canary = f"canary-{secrets.token_hex(8)}"
+    processed = record(hooked, STAGE, {"opportunityId": opportunity_id, "note": canary})
+    assert processing.delivery_process(delivery_id=processed) == Status.IGNORED
+    record(hooked, STAGE, {"opportunityId": opportunity_id, "toStageId": canary})
+    kept = record(hooked, STAGE, {"opportunityId": other_id, "toStageId": "offer"})
+    assert canary in _database_text()
+    deletion_policy_set(integration=hooked, policy="anonymise", actor=None)
+    lever.set_event_enabled(DELETED, False)  # the webhook is off: only the poll finds it
+
+    # when: the candidate is deleted in Lever and the poll runs
+    lever.delete_candidate(opportunity_id)
+    with CaptureQueriesContext(connection) as queries:
+        assert deletions.deleted_opportunities_reconcile(integration_id=hooked.pk) == 0
+
+    # then: the canary is nowhere, in one UPDATE; another candidate's delivery is kept
+    assert canary not in _database_text()
+    erasing = [q for q in queries if q["sql"].startswith('UPDATE "webhooks_webhookdelivery"')]
+    assert len(erasing) == 1
+    assert WebhookDelivery.objects.get(pk=kept).payload is not None
+    assert _writes(lever) == []
+
+
+def test_under_the_unlink_policy_the_poll_leaves_unlinked_deliveries_to_retention(
+    hooked: AtsIntegration, lever: SandboxServer, invitable: list[str]
+) -> None:
+    stored = record(hooked, STAGE, {"opportunityId": invitable[0], "toStageId": "offer"})
+    lever.delete_candidate(invitable[0])
+
+    assert deletions.deleted_opportunities_reconcile(integration_id=hooked.pk) == 0
+
+    assert WebhookDelivery.objects.get(pk=stored).payload is not None
 
 
 # --- a key without the permission to read opportunities --------------------------------------

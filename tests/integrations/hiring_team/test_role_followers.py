@@ -6,16 +6,26 @@ from __future__ import annotations
 
 import pytest
 
+from integrations.features import ROLE_FOLLOWERS_FROM_ATS
 from integrations.hiring_team import services
 from integrations.hiring_team.health import role_followers_from_ats_health
-from integrations.lever.sandbox import SandboxServer
+from integrations.lever.sandbox import KARAT_PERMISSIONS, SandboxServer
 from integrations.lever.sandbox.demo import demo_data
-from integrations.models import AtsIntegration, AuditEntry, PostingHiringTeam, PostingSyncRun
+from integrations.models import (
+    AtsIntegration,
+    AuditEntry,
+    IntegrationStatus,
+    PostingHiringTeam,
+    PostingSyncRun,
+)
 from integrations.roles.services.mappings import role_mapping_set
 from integrations.roles.services.sync import postings_sync_request, postings_sync_run
-from karatlever.accounts.models import User
+from integrations.status.services import integration_status_compute
+from karatlever.accounts.models import Membership, User
+from karatlever.demo.management.commands.seed_demo import RECRUITER_EMAIL
 from karatlever.hiring.models import Role, RoleFollower
 from karatlever.hiring.services import role_create, role_follower_add
+from tests.factories import MembershipFactory
 
 from .conftest import POSTING, lever_user, team_set
 
@@ -302,3 +312,66 @@ def test_a_person_on_several_roles_teams_is_counted_once_as_not_in_karat(
         if c.code == "not_in_karat"
     )
     assert message.startswith("1 hiring team member of mapped postings")
+
+
+def test_a_key_without_the_postings_permission_keeps_the_followers_and_the_status_says_why(
+    synced_integration: AtsIntegration,
+    lever_sandbox: SandboxServer,
+    role: Role,
+    admin_user: User,
+) -> None:
+    # given: followers from a sync that worked, then Lever's team changes and the key in use
+    # loses the permission to read postings
+    manager = lever_user(lever_sandbox, "Ada Admin", "admin@acme.test")
+    team_set(lever_sandbox, owner=None, hiringManager=manager, followers=[])
+    turn_on(synced_integration)
+    sync(synced_integration)
+    team_set(lever_sandbox, hiringManager=None)
+    key = lever_sandbox.create_api_key(
+        [p for p in KARAT_PERMISSIONS if p != "postings:read:admin"], label="no postings"
+    )
+    synced_integration.api_key, synced_integration.api_key_last4 = key, key[-4:]
+    synced_integration.save(update_fields=["api_key", "api_key_last4"])
+
+    run = sync(synced_integration)
+
+    # then: nothing read, nothing lost, and the feature's row says it is not working and why
+    assert run.status == PostingSyncRun.Status.FAILED
+    assert followers(role) == {"admin@acme.test": (True, True, False)}
+    team = PostingHiringTeam.objects.get(posting__posting_id=POSTING["id"])
+    assert [m["email"] for m in team.members] == ["admin@acme.test"]
+    integration_status_compute(integration_id=synced_integration.pk)
+    row = next(
+        f
+        for f in IntegrationStatus.objects.get(integration=synced_integration).features
+        if f["key"] == ROLE_FOLLOWERS_FROM_ATS
+    )
+    assert (row["level"], row["label"]) == ("bad", "Not working")
+    teams_read = next(c for c in row["checks"] if c["code"] == "teams_read")
+    assert teams_read["level"] == "bad"
+    assert "permission" in teams_read["message"]
+    assert teams_read["fix_url"]
+
+
+def test_the_demo_recruiter_is_on_a_demo_postings_hiring_team_and_matched_at_once(
+    synced_integration: AtsIntegration, lever_sandbox: SandboxServer, role: Role
+) -> None:
+    """`make run`: the sandbox's Rae Recruiter shares her email with the Karat demo's
+    recruiter (seed_demo), so turning the feature on shows a real match, set up by nobody."""
+    rae = next(u for u in demo_data().users if u["email"] == RECRUITER_EMAIL)
+    assert POSTING["hiringManager"] == rae["id"]
+    karat_rae = MembershipFactory(
+        organization=synced_integration.group.organization,
+        role=Membership.Role.RECRUITER,
+        user__email=RECRUITER_EMAIL,
+    ).user
+    sync(synced_integration)
+
+    turn_on(synced_integration)
+
+    follower = RoleFollower.objects.get(role=role, email=RECRUITER_EMAIL)
+    assert (follower.user, follower.from_ats, follower.team_roles) == (
+        karat_rae,
+        True,
+        ["hiring_manager"],
+    )
