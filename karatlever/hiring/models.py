@@ -308,10 +308,6 @@ class RoleFollower(models.Model):
         return f"{self.name or self.email} follows {self.role}"
 
     @property
-    def in_karat(self) -> bool:
-        return self.user_id is not None
-
-    @property
     def team_role_labels(self) -> list[str]:
         labels = dict(self.TeamRole.choices)
         return [str(labels[r]) for r in self.team_roles if r in labels]

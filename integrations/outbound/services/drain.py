@@ -369,12 +369,6 @@ def _claim_batch(integration_id: int, worker: str, limit: int) -> list[OutboundU
     return []
 
 
-def _claim_next(integration_id: int, worker: str) -> OutboundUpdate | None:
-    """Claim the oldest due row with no earlier unsent row of its opportunity, or None."""
-    rows = _claim_batch(integration_id, worker, 1)
-    return rows[0] if rows else None
-
-
 def _unclaim(rows: list[OutboundUpdate]) -> None:
     """Give back claimed rows that were not sent (the drain stopped first): pending again as
     they were, the claim's attempt not counted. One query."""
