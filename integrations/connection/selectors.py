@@ -50,9 +50,9 @@ def audit_entry_list(*, integration: AtsIntegration, limit: int = 100) -> QueryS
     )[:limit]
 
 
-# --- status snapshots -------------------------------------------------------------------------
-# The status page, the list and the API read the snapshot services/status.py computes in the
-# background; they never compute health themselves (constant queries, no ATS calls).
+# --- key checks -------------------------------------------------------------------------------
+# The key's rows as integrations/connection/services/keys.py records them; read by the Settings
+# page, the status page and the API (constant queries, no ATS calls).
 
 
 def key_check_lines(*, integration: AtsIntegration) -> dict[str, dict[str, Any]]:
