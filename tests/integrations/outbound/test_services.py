@@ -765,6 +765,27 @@ def test_a_milestone_recorded_on_the_candidacy_page_reaches_lever_and_the_timeli
     assert "Cancelled: posted to Lever" in page.content.decode()
 
 
+def test_the_stored_timeline_entry_names_no_ats_and_the_page_shows_lever_even_once_unlinked(
+    admin_client: Any, lever_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    from django.urls import reverse
+
+    candidacy = linked(lever_integration)
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    drain_all(lever_integration)
+    url = reverse("hiring:candidate-detail", kwargs={"code": candidacy.code})
+    linked_page = admin_client.get(url).content.decode()
+    OpportunityLink.objects.filter(candidacy=candidacy).delete()
+    unlinked_page = admin_client.get(url).content.decode()
+
+    entry = candidacy.events.get(kind=CandidacyEvent.Kind.ATS_UPDATE)
+    assert entry.summary == "Cancelled: posted to the ATS"  # stored: no ATS's name
+    for page in (linked_page, unlinked_page):  # the group's integration names it
+        assert "<strong>Cancelled: posted to Lever</strong>" in page
+        assert "Update posted to Lever" in page
+        assert "posted to the ATS" not in page
+
+
 def test_turning_updates_off_holds_waiting_ones_until_turned_back_on(
     lever_integration: AtsIntegration, lever: SandboxServer
 ) -> None:
