@@ -362,8 +362,8 @@ class AutoInviteRuleAdmin(admin.ModelAdmin[AutoInviteRule]):
 
 @admin.register(IntegrationStatus)
 class IntegrationStatusAdmin(admin.ModelAdmin[IntegrationStatus]):
-    """Read-only: snapshots are computed by services/status.py (the console's Status page
-    shows them; "Check again" there recomputes)."""
+    """Read-only: snapshots are computed by integrations/status/services.py (the console's
+    Status page shows them; "Check again" there recomputes)."""
 
     list_display = ["integration", "label", "computed_at", "requested_at", "alert_state"]
     list_filter = ["level", "alert_state"]

@@ -1,7 +1,7 @@
 """The ATS interface: what generic code needs from an ATS, as one Protocol per capability; the
 plain data that crosses it; and the registry from ``AtsIntegration.ats`` to the adapter.
 
-Generic code (``webhooks/``, ``integrations/services/``) calls an adapter and reads only the
+Generic code (``webhooks/``, the feature folders under ``integrations/``) calls an adapter and reads only the
 dataclasses below; it never reads an ATS's JSON. It asks for the capability it needs
 (``adapter_for(ats, Opportunities)``), or for all of them (``adapter_for(ats)``), so a second
 ATS can start with a few capabilities and grow. Each ATS lives in one folder beside ``lever/``

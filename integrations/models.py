@@ -75,14 +75,16 @@ class AtsIntegration(models.Model):
     rate_limit_burst = models.PositiveIntegerField(default=20)
 
     # A copy of the key in use's status for lists, filters and the overall roll-up. The source
-    # of truth is the KeyCheck rows: this is written only by services/keys.py, in the same
-    # transaction as the row it summarises ("checking" while a check of the key in use runs).
+    # of truth is the KeyCheck rows: this is written only by
+    # integrations/connection/services/keys.py, in the same transaction as the row it
+    # summarises ("checking" while a check of the key in use runs).
     key_status = models.CharField(
         max_length=16, choices=KeyStatus.choices, default=KeyStatus.NOT_SET
     )
     key_checked_at = models.DateTimeField(null=True, blank=True)
-    # The last periodic probe that found the ATS still accepting the key in use (one cheap
-    # read, services/keys.py ``api_keys_recheck_due``); a refused probe runs a full check.
+    # The last periodic probe that found the ATS still accepting the key in use (one cheap read,
+    # integrations/connection/services/keys.py ``api_keys_recheck_due``); a refused probe runs
+    # a full check.
     key_probed_at = models.DateTimeField(null=True, blank=True)
 
     # Health roll-up (healthchecks' Channel.last_error pattern).
@@ -126,7 +128,8 @@ class KeyCheck(models.Model):
     The latest finished row for the key in use (matched by fingerprint) is that key's status.
     A newer row for the same integration and subject supersedes an older one: the older
     check's result is never written. A row not finished some minutes after it was requested
-    was lost (see services/keys.py ``KEY_CHECK_STUCK_AFTER``). The key itself is never stored.
+    was lost (see integrations/connection/services/keys.py ``KEY_CHECK_STUCK_AFTER``). The key
+    itself is never stored.
     """
 
     class Subject(models.TextChoices):
@@ -508,7 +511,7 @@ class AutoInviteRule(models.Model):
 
 class IntegrationStatus(models.Model):
     """The status page's snapshot of one integration, computed in the background
-    (services/status.py) and read by the status page, the list and the API.
+    (integrations/status/services.py) and read by the status page, the list and the API.
 
     ``features`` is a list of ``dataclasses.asdict(FeatureHealth)`` (each with its ``checks``);
     ``basic`` holds what the Basic information section needs from the ATS (the acting user).

@@ -662,7 +662,7 @@ CELERY_BEAT_SCHEDULE["webhooks-reconcile-all"] = {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Integration status page (integrations/services/status.py)
+# Integration status page (integrations/status/services.py)
 # ---------------------------------------------------------------------------------------------
 # Every enabled integration's status snapshot is recomputed this often (beat), besides after
 # settings changes and relevant failures.

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from integrations.ats import ADAPTERS
+
 ROOT = Path(__file__).resolve().parent.parent
 # Only integrations/lever/ speaks Lever (docs/architecture.md, layer 4). The two allowed
 # exceptions are commands that exist to drive Lever-shaped things locally: lever_sandbox serves
@@ -79,19 +81,24 @@ def test_the_lever_client_code_never_imports_models(path: Path) -> None:
 # deliberate public entry point that imports no feature: the status-recompute request every
 # service makes, and the one pure role-matching rule that invites apply too.
 PUBLIC_LEAVES = ("integrations.status.refresh", "integrations.roles.matching")
-FEATURES = (
-    "connection",
-    "invites",
-    "auto_invites",
-    "roles",
-    "outbound",
-    "status",
-    "late_links",
-    "panels",
-    "hiring_team",
-    "feedback",
-    "deletions",
+# Every package in integrations/ is a feature, so a new folder is checked without a line here;
+# but an ATS's folder (each named in ats.ADAPTERS), the commands and the migrations.
+NOT_FEATURES = {target.split(".")[1] for target in ADAPTERS.values()} | {
+    "management",
+    "migrations",
+}
+FEATURES = tuple(
+    sorted(
+        path.name
+        for path in (ROOT / "integrations").iterdir()
+        if (path / "__init__.py").is_file() and path.name not in NOT_FEATURES
+    )
 )
+
+
+def test_the_feature_folders_are_found_and_no_ats_folder_is_one() -> None:
+    assert {"connection", "invites", "status", "outbound", "deletions"} <= set(FEATURES)
+    assert "lever" not in FEATURES
 
 
 def _module_name(path: Path) -> str:
@@ -109,7 +116,10 @@ def _imported_modules(path: Path, modules: dict[str, Path]) -> set[str]:
     """The project modules ``path`` imports when it runs, at any depth of the file (lazy
     imports included, ``if TYPE_CHECKING:`` blocks not): ``from a.b import c`` is ``a.b.c``
     when that is a module, else ``a.b``."""
-    tree = ast.parse(path.read_text(), filename=str(path))
+    return _imports_in(ast.parse(path.read_text(), filename=str(path)), modules)
+
+
+def _imports_in(tree: ast.Module, modules: dict[str, Path]) -> set[str]:
     type_only = {
         id(inner)
         for node in ast.walk(tree)
@@ -188,18 +198,62 @@ def test_features_report_their_health_from_a_health_module_that_only_reads() -> 
         for module in healths
         for target in _imported_modules(MODULES[module], MODULES)
         if ".services" in target
-    )
+    ) + sorted(f"{module}: {call}" for module in healths for call in _writes(MODULES[module]))
 
     assert len(healths) >= 5  # one per feature on the status page (integrations/features.py)
     assert importers == [], "a health module is named in integrations/features.py, never imported"
     assert writers == [], "a health module only reads (selectors, models, the ATS)"
 
 
-def test_the_status_recompute_leaf_imports_only_models() -> None:
-    imported = _imported_modules(ROOT / "integrations/status/refresh.py", MODULES)
+# Calls that write rows whatever they are called on; ``update`` only on a query (``dict.update``
+# is a read's bookkeeping).
+_ROW_WRITES = {"save", "delete", "create", "bulk_create", "bulk_update", "get_or_create"}
+_ROW_WRITES |= {"update_or_create"}
 
-    # Its task is imported lazily, inside the function that publishes it.
-    assert imported <= {"integrations.models", "integrations.tasks"}
+
+def _writes(path: Path) -> list[str]:
+    """The row-writing calls in ``path``, as source text with their line number."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        on = node.func.value
+        query = isinstance(on, ast.Call) or ".objects" in f".{ast.unparse(on)}"
+        if node.func.attr in _ROW_WRITES or (node.func.attr == "update" and query):
+            found.append(f"line {node.lineno}: {ast.unparse(node)[:80]}")
+    return found
+
+
+def test_the_write_finder_sees_row_writes_and_not_a_dicts_update(tmp_path: Path) -> None:
+    source = tmp_path / "health.py"
+    source.write_text(
+        "detail.update(counts)\n"
+        "Row.objects.filter(pk=1).update(x=1)\n"
+        "row.save()\n"
+        "Row.objects.create(x=1)\n"
+    )
+
+    assert [line.split(":")[0] for line in _writes(source)] == ["line 2", "line 3", "line 4"]
+
+
+def _module_level_imports(path: Path, modules: dict[str, Path]) -> set[str]:
+    """What ``_imported_modules`` finds in ``path`` outside any function body (what importing
+    the module runs)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            node.body = [ast.Pass()]
+    return _imports_in(tree, modules)
+
+
+def test_the_status_recompute_leaf_imports_only_models() -> None:
+    path = ROOT / "integrations/status/refresh.py"
+
+    # Its task only lazily, inside the function that publishes it: tasks import services,
+    # which import this leaf.
+    assert _imported_modules(path, MODULES) <= {"integrations.models", "integrations.tasks"}
+    assert _module_level_imports(path, MODULES) <= {"integrations.models"}
 
 
 def test_no_import_cycle_among_integrations_and_webhooks_besides_tasks() -> None:

@@ -40,7 +40,7 @@ def _settings_url(integration: AtsIntegration) -> str:
 
 def settings_section(integration: AtsIntegration) -> SettingsSection:
     """Step 3 on the integration's Settings page: URL, per-event state, the token form, links
-    (registered with integrations.connection.selectors.settings_section_register in apps.py)."""
+    (a row of the features table, integrations/features.py)."""
     kwargs = {"public_id": integration.public_id}
     return SettingsSection(
         template="webhooks/_integration_webhooks.html",

@@ -24,7 +24,7 @@ from integrations.invites.services.preview import (
 )
 from integrations.models import AtsIntegration, AuditEntry, AutoInviteRule
 from integrations.status.refresh import status_refresh_request
-from karatlever.hiring.models import Role
+from karatlever.hiring.models import CandidacyEvent, Role
 
 if TYPE_CHECKING:
     from karatlever.accounts.models import User
@@ -276,8 +276,9 @@ def auto_invite_consider(
         actor=None,
         via="automatic",
         reason=(
-            f"Automatic invite: {_in_stage(detail, started_at)} {adapter.label} stage “{stage}” "
-            f"({_FOUND_BY.get(via, via)})"
+            # Stored on the timeline, which shows the ATS's name (CandidacyEvent.THE_ATS).
+            f"Automatic invite: {_in_stage(detail, started_at)} {CandidacyEvent.THE_ATS} stage "
+            f"“{stage}” ({_FOUND_BY.get(via, via)})"
         ),
     )
     if outcome.invited and outcome.candidacy is not None:

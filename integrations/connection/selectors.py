@@ -50,9 +50,9 @@ def audit_entry_list(*, integration: AtsIntegration, limit: int = 100) -> QueryS
     )[:limit]
 
 
-# --- status snapshots -------------------------------------------------------------------------
-# The status page, the list and the API read the snapshot services/status.py computes in the
-# background; they never compute health themselves (constant queries, no ATS calls).
+# --- key checks -------------------------------------------------------------------------------
+# The key's rows as integrations/connection/services/keys.py records them; read by the Settings
+# page, the status page and the API (constant queries, no ATS calls).
 
 
 def key_check_lines(*, integration: AtsIntegration) -> dict[str, dict[str, Any]]:
@@ -248,13 +248,25 @@ def _ats_link(link: Any) -> dict[str, Any]:
 
 
 def _ats_side(candidacy: Any) -> tuple[str, tuple[str, str] | None, dict[str, Any] | None]:
-    """The candidacy's ATS label ("" when not linked), its profile link and its ``ats_link``
-    (one query)."""
+    """The candidacy's ATS label, its profile link and its ``ats_link`` (one or two queries).
+    Not linked (never, or no more), the label is that of its group's integration, so entries
+    written while it was linked still name their ATS; "" when the group has none."""
     from integrations.models import OpportunityLink
 
     link = OpportunityLink.objects.filter(candidacy=candidacy).select_related("integration").first()
     if link is None:
-        return "", None, None
+        # The first of the group's integrations, as attaching a link later picks it.
+        group_ats = (
+            AtsIntegration.objects.filter(group_id=candidacy.group_id)
+            .order_by("pk")
+            .values_list("ats", flat=True)
+            .first()
+        )
+        try:
+            label = ats.adapter_for(group_ats, ats.AtsBase).label if group_ats else ""
+        except ats.UnknownAts:
+            label = ""
+        return label, None, None
     adapter = ats.adapter_for(link.integration.ats)
     ats_link = _ats_link(link)
     url = ats_link["url"]

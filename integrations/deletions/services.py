@@ -261,8 +261,9 @@ def opportunity_deletion_apply(
         candidacy=candidacy,
         kind=CandidacyEvent.Kind.ATS_UNLINKED,
         source=CandidacyEvent.Source.ATS,
-        summary=f"The candidate was {happened} in {label}: the candidacy is no longer linked, "
-        f"and Karat writes nothing more to {label} about it.",
+        # Names no ATS: the page shows its name (CandidacyEvent.THE_ATS).
+        summary=f"The candidate was {happened} in {CandidacyEvent.THE_ATS}: the candidacy is no "
+        f"longer linked, and Karat writes nothing more to {CandidacyEvent.THE_ATS} about it.",
         detail={"origin": origin, "cause": cause, "policy": policy},
     )
     personal: tuple[str, ...] = ()

@@ -272,7 +272,9 @@ def opportunity_link_attach(
                 candidacy=locked,
                 kind=CandidacyEvent.Kind.ATS_LINKED,
                 source=CandidacyEvent.Source.PERSON if actor else CandidacyEvent.Source.KARAT,
-                summary=f"Linked to the {label} candidate {preview.candidate_name}"[:300],
+                # Names no ATS: the page shows its name (CandidacyEvent.THE_ATS).
+                summary=f"Linked to the candidate {preview.candidate_name} in "
+                f"{CandidacyEvent.THE_ATS}"[:300],
                 detail={
                     "via": via,
                     "opportunity_id": preview.opportunity_id,
@@ -466,7 +468,7 @@ def opportunity_link_detach(
             candidacy=candidacy,
             kind=CandidacyEvent.Kind.ATS_UNLINKED,
             source=CandidacyEvent.Source.PERSON if actor else CandidacyEvent.Source.KARAT,
-            summary=f"Unlinked from {label}"
+            summary=f"Unlinked from {CandidacyEvent.THE_ATS}"
             + (f"; {cancelled} waiting update(s) not sent" if cancelled else ""),
             detail={"via": via, "opportunity_id": opportunity_id, "cancelled": cancelled},
             actor=actor,

@@ -2,7 +2,7 @@
 
 Each capability lives in its own module beside this one (``inbound``, ``webhooks_api``,
 ``opportunities``, ``opportunity_details``, ``postings``, ``writes``, ``users``, ``key_checks``,
-``candidate_links``), on the shared ``base`` (names, regions, events) and ``calls`` (the
+``candidate_links``, ``panels``, ``feedback``, ``deletions``), on the shared ``base`` (names, regions, events) and ``calls`` (the
 client, and Lever's failures classified once into the ATS-neutral ``AtsError`` classes:
 docs/architecture.md, layer 3). This module only composes them. The Lever facts they rely
 on are in ``integrations/lever/README.md``, whose numbered sections each module cites inline.

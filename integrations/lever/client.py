@@ -238,18 +238,6 @@ class LeverClient:
         body = {"stage": _required(stage_id, "stage_id")}
         return self._write_opportunity("PUT", path, body, retry=True)
 
-    def archive(
-        self, opportunity_id: str, reason_id: str, *, clean_interviews: bool = False
-    ) -> Opportunity:
-        path = f"/opportunities/{_segment(opportunity_id)}/archived"
-        body = {"reason": _required(reason_id, "reason_id"), "cleanInterviews": clean_interviews}
-        return self._write_opportunity("PUT", path, body, retry=True)
-
-    def unarchive(self, opportunity_id: str) -> Opportunity:
-        # Lever's rule: an archived opportunity with reason null becomes active again.
-        path = f"/opportunities/{_segment(opportunity_id)}/archived"
-        return self._write_opportunity("PUT", path, {"reason": None}, retry=True)
-
     def add_tags(self, opportunity_id: str, tags: Iterable[str]) -> Opportunity:
         path = f"/opportunities/{_segment(opportunity_id)}/addTags"
         return self._write_opportunity(

@@ -56,24 +56,6 @@ def posting_role_get(*, integration: AtsIntegration, posting_id: str) -> Role | 
     return mapping.role if mapping is not None else None
 
 
-def posting_list(
-    *, integration: AtsIntegration, states: Iterable[str] | None = None
-) -> list[PostingSummary]:
-    """The integration's current postings (id, title, state, team, location), by title; ``states`` narrows
-    them to those ATS states (e.g. the adapter's ``posting_open_states``). One query."""
-    postings = AtsPosting.objects.filter(integration=integration, removed_at__isnull=True)
-    if states is not None:
-        postings = postings.filter(state__in=list(states))
-    return [
-        PostingSummary(
-            posting_id=posting_id, title=title, state=state, team=team, location=location
-        )
-        for posting_id, title, state, team, location in postings.order_by(
-            "title", "posting_id"
-        ).values_list("posting_id", "title", "state", "team", "location")
-    ]
-
-
 def posting_sync_run_latest(*, integration: AtsIntegration) -> PostingSyncRun | None:
     return PostingSyncRun.objects.filter(integration=integration).first()
 

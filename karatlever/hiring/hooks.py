@@ -11,8 +11,9 @@ from karatlever.hiring.models import Candidacy
 
 # Extra context for one candidacy. Known keys: ``ats_profile``, a ``(label, url)`` pair or
 # None (integrations: the candidate's profile in the ATS, e.g. ``("Lever", "https://hire…")``),
-# ``ats_label``, the name of the candidacy's ATS ("Lever") that its timeline entries from
-# the ATS are shown with (stored entries name no ATS), and ``ats_event_labels``, the ATS's
+# ``ats_label``, the name of the candidacy's ATS ("Lever"; its group's when not linked) that
+# its timeline shows in place of ``CandidacyEvent.THE_ATS`` and credits entries from the ATS
+# with (stored entries name no ATS), and ``ats_event_labels``, the ATS's
 # webhook event codes -> labels ("candidateStageChange" -> "Candidate Stage Change").
 CandidacyContextHook = Callable[[Candidacy], dict[str, Any]]
 _candidacy_context_hooks: list[CandidacyContextHook] = []

@@ -136,7 +136,15 @@ class Candidacy(models.Model):
 
 
 class CandidacyEvent(models.Model):
-    """One entry of a candidacy's timeline: what happened, when and where it came from."""
+    """One entry of a candidacy's timeline: what happened, when and where it came from.
+
+    Stored text names no ATS: where an entry speaks of the candidacy's ATS it says ``THE_ATS``
+    ("Cancelled: posted to the ATS"), and the page puts the ATS's name in its place
+    (``summary_shown``, ``kind_shown``), as ``credit`` does for entries from the ATS.
+    """
+
+    # What stored text says for the candidacy's ATS (a second ATS shows its own name).
+    THE_ATS = "the ATS"
 
     class Source(models.TextChoices):
         KARAT = "karat", "Karat"
@@ -219,6 +227,16 @@ class CandidacyEvent(models.Model):
         if isinstance(value, str) and value.lower().startswith(("https://", "http://")):
             return value
         return ""
+
+    def summary_shown(self, *, ats_label: str = "") -> str:
+        """``summary`` with ``THE_ATS`` replaced by ``ats_label`` ("Cancelled: posted to
+        Lever"); unchanged when the label is unknown ("")."""
+        return self.summary.replace(self.THE_ATS, ats_label) if ats_label else self.summary
+
+    def kind_shown(self, *, ats_label: str = "") -> str:
+        """The kind's label with ``THE_ATS`` replaced by ``ats_label`` ("Unlinked from Lever")."""
+        kind = str(self.get_kind_display())
+        return kind.replace(self.THE_ATS, ats_label) if ats_label else kind
 
     def credit(self, *, ats_label: str = "", event_labels: Mapping[str, str] | None = None) -> str:
         """Who or what the entry came from, as the timeline reads it: "by Ada Admin" (a person),
@@ -306,10 +324,6 @@ class RoleFollower(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name or self.email} follows {self.role}"
-
-    @property
-    def in_karat(self) -> bool:
-        return self.user_id is not None
 
     @property
     def team_role_labels(self) -> list[str]:

@@ -236,17 +236,18 @@ def _candidate_detail_render(
         status_form = _milestone_form(request, candidacy, milestone=request.GET.get("milestone"))
     events = list(selectors.candidacy_event_list(candidacy=candidacy))
     extra = candidacy_context(candidacy)
+    ats_label = extra.get("ats_label", "")
     context: dict[str, Any] = {
         "candidacy": candidacy,
         "events": events,
-        # Each entry with who or what it came from, in words ("by Ada Admin").
+        # Each entry with its text and kind naming the ATS, and who or what it came from, in
+        # words ("by Ada Admin").
         "timeline": [
             (
                 event,
-                event.credit(
-                    ats_label=extra.get("ats_label", ""),
-                    event_labels=extra.get("ats_event_labels"),
-                ),
+                event.summary_shown(ats_label=ats_label),
+                event.kind_shown(ats_label=ats_label),
+                event.credit(ats_label=ats_label, event_labels=extra.get("ats_event_labels")),
             )
             for event in events
         ],

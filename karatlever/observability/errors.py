@@ -6,7 +6,7 @@ hold a secret: the Authorization, Cookie, Set-Cookie and any *token*/*key*/*secr
 cookies, query strings, values of any key that names a secret (api_key, webhook secret,
 signature tokens, passwords), Basic/Bearer/Token credentials and passwords in URLs inside any
 string, and Fernet ciphertexts. Tests prove a canary secret never reaches the transport
-(tests/test_observability_errors.py).
+(tests/observability/test_errors.py).
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@ error, the check, the attach, the timeline, and the detach with its confirmation
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
@@ -48,7 +50,7 @@ def test_a_recruiter_attaches_and_detaches_a_lever_link(
     page.get_by_role("button", name="Attach link").click()
 
     expect(page.get_by_text("4 milestones queued to be posted")).to_be_visible()
-    expect(page.get_by_text("Linked to the Lever candidate")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Linked to the candidate .+ in Lever"))).to_be_visible()
     assert OpportunityLink.objects.get(candidacy=candidacy).opportunity_id == opportunity_id
 
     page.get_by_role("link", name="Detach the Lever link…").click()

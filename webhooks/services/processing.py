@@ -532,7 +532,7 @@ def _enqueue_later(delivery_id: int, delay: float) -> None:
 
 def _describe(result: AtsStateResult) -> str:
     if result.stale:
-        return "Skipped: newer Lever state already applied"
+        return "Skipped: a newer state of the opportunity was already applied"
     if not result.events:
         return "No change"
     return "; ".join(e.summary for e in result.events)[:300]

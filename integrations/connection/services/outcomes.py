@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from integrations.ats import AtsError, Fault
 from integrations.models import AtsIntegration
+from integrations.status.refresh import status_refresh_request
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +57,5 @@ def integration_failure_record(*, integration_id: int, context: str, error: AtsE
     logger.warning("integration pk=%s problem: %s", integration_id, text)
     if isinstance(error, AtsError) and error.fault == Fault.KEY:
         # Status page: a key-level 401/403 while working changes the integration's health.
-        # (Imported here: the status service imports the key checks, which import this.)
-        from integrations.status.refresh import status_refresh_request
-
         status_refresh_request(integration_id=integration_id, reason=text[:200])
     return True

@@ -11,7 +11,6 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations import ats
 from integrations.invites.selectors import opportunity_link_get
 from integrations.invites.services.emails import invitation_email_queue
 from integrations.invites.services.preview import (
@@ -235,11 +234,12 @@ def _create(
         candidacy=candidacy, milestone=Milestone.INVITED
     ).latest("id")
     outbound_milestone_enqueue(candidacy=candidacy, event=invited)
-    label = ats.adapter_for(integration.ats).label
+    # Names no ATS: the page shows its name (CandidacyEvent.THE_ATS).
+    the_ats = CandidacyEvent.THE_ATS
     why = reason or {
-        "console": f"Invited from a {label} link",
-        "api": f"Invited through the API from a {label} link",
-    }.get(via, f"Invited from {label}")
+        "console": f"Invited from a link to {the_ats}",
+        "api": f"Invited through the API from a link to {the_ats}",
+    }.get(via, f"Invited from {the_ats}")
     candidacy_event_add(
         candidacy=candidacy,
         kind=CandidacyEvent.Kind.INVITE_SENT,

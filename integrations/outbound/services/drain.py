@@ -369,12 +369,6 @@ def _claim_batch(integration_id: int, worker: str, limit: int) -> list[OutboundU
     return []
 
 
-def _claim_next(integration_id: int, worker: str) -> OutboundUpdate | None:
-    """Claim the oldest due row with no earlier unsent row of its opportunity, or None."""
-    rows = _claim_batch(integration_id, worker, 1)
-    return rows[0] if rows else None
-
-
 def _unclaim(rows: list[OutboundUpdate]) -> None:
     """Give back claimed rows that were not sent (the drain stopped first): pending again as
     they were, the claim's attempt not counted. One query."""
@@ -686,8 +680,9 @@ def _resume_if_due(integration: AtsIntegration, outbound: OutboundSettings) -> b
 
 
 def timeline_record(row: OutboundUpdate) -> None:
-    """Once every update of a milestone has ended, one "Update posted to Lever" entry on the
-    candidacy's timeline says how it went (inside the caller's transaction)."""
+    """Once every update of a milestone has ended, one "Update posted to the ATS" entry on the
+    candidacy's timeline says how it went (inside the caller's transaction). Its text names no
+    ATS (``CandidacyEvent.THE_ATS``): the page shows the ATS's name."""
     if row.event_id is None:
         return
     # One entry per opportunity the milestone went to (a late link posts it again elsewhere).
@@ -703,10 +698,11 @@ def timeline_record(row: OutboundUpdate) -> None:
     milestone = (
         Milestone(row.milestone).label if row.milestone in Milestone.values else row.milestone
     )
+    the_ats = CandidacyEvent.THE_ATS
     summary = {
-        "sent": f"{milestone}: posted to Lever",
-        "partly_sent": f"{milestone}: partly posted to Lever",
-        "failed": f"{milestone}: not posted to Lever",
+        "sent": f"{milestone}: posted to {the_ats}",
+        "partly_sent": f"{milestone}: partly posted to {the_ats}",
+        "failed": f"{milestone}: not posted to {the_ats}",
     }[state]
     candidacy_event_add(
         candidacy=row.candidacy,

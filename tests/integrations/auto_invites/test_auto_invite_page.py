@@ -282,8 +282,9 @@ def test_the_timeline_says_already_in_the_stage_for_one_invited_by_the_poll(
         for e in CandidacyEvent.objects.filter(kind=CandidacyEvent.Kind.INVITE_SENT)
     }
     summaries = sorted(sent.values())
-    assert any(f"already in Lever stage “{TECHNICAL_NAME}”" in s for s in summaries), summaries
-    assert any(f"entered Lever stage “{TECHNICAL_NAME}”" in s for s in summaries), summaries
+    # Stored naming no ATS; the candidacy page reads "already in Lever stage …".
+    assert any(f"already in the ATS stage “{TECHNICAL_NAME}”" in s for s in summaries), summaries
+    assert any(f"entered the ATS stage “{TECHNICAL_NAME}”" in s for s in summaries), summaries
 
 
 @pytest.mark.parametrize(

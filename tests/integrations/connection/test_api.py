@@ -322,7 +322,7 @@ def test_the_openapi_schema_documents_the_integration_routes(admin_client: Clien
     assert create["api_key"]["writeOnly"] is True
 
 
-# --- the invitations API's messages (its serializer lives in integrations/api.py) -------------
+# --- the invitations API's messages (its serializer lives in integrations/invites/api.py) -----
 
 
 @pytest.mark.parametrize(

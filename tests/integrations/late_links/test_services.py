@@ -475,7 +475,7 @@ def test_an_update_being_sent_when_detaching_finishes_and_is_not_cancelled(
     opportunity_link_attach(candidacy=candidacy, url=url_of(invitable[0]), actor=None)
     claimed = OutboundUpdate.objects.order_by("sequence").first()
     assert claimed is not None
-    # As a drain's claim leaves it (integrations/outbound/services/drain.py _claim_next).
+    # As a drain's claim leaves it (integrations/outbound/services/drain.py _claim_batch).
     OutboundUpdate.objects.filter(pk=claimed.pk).update(
         status=Status.SENDING, claimed_by="worker-1", claimed_at=timezone.now(), attempts=1
     )

@@ -564,18 +564,6 @@ def test_writes_without_perform_as_have_no_query_string(lever: responses.Request
     assert lever.calls[0].request.url == f"{BASE}/opportunities/{OPP_ID}/addTags"
 
 
-def test_archive_and_unarchive_send_the_reason(lever: responses.RequestsMock) -> None:
-    lever.put(f"{BASE}/opportunities/{OPP_ID}/archived", json=opportunity_body())
-    client = make_client(perform_as=PERFORM_AS)
-
-    client.archive(OPP_ID, "reason-1", clean_interviews=True)
-    client.unarchive(OPP_ID)
-
-    assert sent_json(lever.calls[0]) == {"reason": "reason-1", "cleanInterviews": True}
-    assert sent_json(lever.calls[1]) == {"reason": None}
-    assert all(query(c) == {"perform_as": [PERFORM_AS]} for c in lever.calls)
-
-
 def test_tags_and_links_are_posted_as_lists(lever: responses.RequestsMock) -> None:
     for action in ("addTags", "removeTags", "addLinks"):
         lever.post(f"{BASE}/opportunities/{OPP_ID}/{action}", json=opportunity_body())

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
+from pydantic import AliasChoices, AliasPath
 
 from integrations.lever.client import OPPORTUNITY_FILTERS, LeverClient
 from integrations.lever.schemas import (
@@ -109,12 +110,24 @@ def nested_model(annotation: Any) -> type[LeverModel] | None:
     return None
 
 
+def lever_keys(model: type[LeverModel]) -> set[str]:
+    """Top-level Lever keys ``model`` reads: its fields' aliases (each choice of an
+    ``AliasChoices``, the first step of an ``AliasPath``) and its ``extra_lever_keys``."""
+    keys = set(model.extra_lever_keys)
+    for name, field in model.model_fields.items():
+        alias = field.validation_alias or field.alias or name
+        choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
+        for choice in choices:
+            keys.add(str(choice.path[0]) if isinstance(choice, AliasPath) else choice)
+    return keys
+
+
 def missing_fields(
     spec: dict[str, Any], model: type[LeverModel], schema: dict[str, Any], prefix: str
 ) -> list[str]:
     """Every `prefix.key` the model reads that `schema` does not declare (recursing)."""
     props = resolve(spec, schema).get("properties", {})
-    missing = [f"{prefix}.{key}" for key in sorted(model.lever_keys()) if key not in props]
+    missing = [f"{prefix}.{key}" for key in sorted(lever_keys(model)) if key not in props]
     for field in model.model_fields.values():
         child = nested_model(field.annotation)
         key = field.alias

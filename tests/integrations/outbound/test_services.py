@@ -695,8 +695,7 @@ def test_a_stale_claim_of_a_killed_worker_is_freed_and_the_note_is_looked_for(
     opportunity_id = candidacy.opportunity_link.opportunity_id
     candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
     # a worker claimed the note, got it to Lever, and died before recording it
-    row = drain_service._claim_next(lever_integration.pk, "dead-worker")
-    assert row is not None
+    [row] = drain_service._claim_batch(lever_integration.pk, "dead-worker", 1)
     lever.sandbox.add_note(opportunity_id, {"value": row.payload["text"]})
 
     swept = drain_service.outbound_sweep(now=timezone.now() + timedelta(seconds=5))
@@ -712,12 +711,11 @@ def test_two_senders_never_hold_the_same_update(lever_integration: AtsIntegratio
     candidacy = linked(lever_integration)
     candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
 
-    first = drain_service._claim_next(lever_integration.pk, "a")
-    second = drain_service._claim_next(lever_integration.pk, "b")
+    first = drain_service._claim_batch(lever_integration.pk, "a", 10)
+    second = drain_service._claim_batch(lever_integration.pk, "b", 10)
 
-    assert first is not None
-    assert first.kind == Kind.NOTE
-    assert second is None  # the tag waits for the note of the same opportunity
+    assert [row.kind for row in first] == [Kind.NOTE]
+    assert second == []  # the tag waits for the note of the same opportunity
 
 
 def test_one_drain_per_integration_runs_at_a_time_and_a_dead_drains_lease_runs_out(
@@ -765,6 +763,27 @@ def test_a_milestone_recorded_on_the_candidacy_page_reaches_lever_and_the_timeli
     assert published == 1
     assert lever.counters(candidacy.opportunity_link.opportunity_id)["notes"] == 1
     assert "Cancelled: posted to Lever" in page.content.decode()
+
+
+def test_the_stored_timeline_entry_names_no_ats_and_the_page_shows_lever_even_once_unlinked(
+    admin_client: Any, lever_integration: AtsIntegration, lever: SandboxServer
+) -> None:
+    from django.urls import reverse
+
+    candidacy = linked(lever_integration)
+    candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
+    drain_all(lever_integration)
+    url = reverse("hiring:candidate-detail", kwargs={"code": candidacy.code})
+    linked_page = admin_client.get(url).content.decode()
+    OpportunityLink.objects.filter(candidacy=candidacy).delete()
+    unlinked_page = admin_client.get(url).content.decode()
+
+    entry = candidacy.events.get(kind=CandidacyEvent.Kind.ATS_UPDATE)
+    assert entry.summary == "Cancelled: posted to the ATS"  # stored: no ATS's name
+    for page in (linked_page, unlinked_page):  # the group's integration names it
+        assert "<strong>Cancelled: posted to Lever</strong>" in page
+        assert "Update posted to Lever" in page
+        assert "posted to the ATS" not in page
 
 
 def test_turning_updates_off_holds_waiting_ones_until_turned_back_on(

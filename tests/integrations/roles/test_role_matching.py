@@ -318,7 +318,7 @@ def test_creating_roles_with_an_unknown_posting_creates_nothing(
     assert not Role.objects.exists()
 
 
-def test_posting_list_gives_id_title_and_state_filtered_by_state(
+def test_posting_search_lists_current_postings_by_title_and_a_saved_choice_keeps_removed_ones(
     integration: AtsIntegration,
 ) -> None:
     posting(integration, "B posting", posting_id="b", state="published")
@@ -326,14 +326,16 @@ def test_posting_list_gives_id_title_and_state_filtered_by_state(
     gone = posting(integration, "Gone", posting_id="c")
     AtsPosting.objects.filter(pk=gone.pk).update(removed_at="2026-01-01T00:00:00Z")
 
-    everything = selectors.posting_list(integration=integration)
-    open_only = selectors.posting_list(integration=integration, states={"published", "internal"})
+    everything = selectors.posting_search(integration=integration, query="")
+    by_id = selectors.posting_search(integration=integration, query="B")
+    chosen = selectors.posting_summaries_get(integration=integration, posting_ids=["c", "b", "x"])
 
     assert [(s.posting_id, s.title, s.state) for s in everything] == [
         ("a", "A posting", "closed"),
         ("b", "B posting", "published"),
     ]
-    assert [s.posting_id for s in open_only] == ["b"]
+    assert [s.posting_id for s in by_id] == ["b"]
+    assert [s.posting_id for s in chosen] == ["b", "c"]
 
 
 def test_roles_page_counts_and_lists_roles_no_posting_maps_to(
