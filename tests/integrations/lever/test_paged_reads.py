@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from integrations import ats
-from integrations.lever.adapter import adapter
+from integrations.lever.adapter import LeverAdapter
 from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer, demo_opportunity_ids
 
+# The whole Lever adapter: the optional capabilities (deletions, panels, feedback) included.
+adapter = LeverAdapter()
 ACCOUNT = ats.AtsAccount(
     integration_id=1,
     public_id="00000000-0000-0000-0000-000000000019",
