@@ -80,6 +80,7 @@ def integration_status_compute(*, integration_id: int) -> IntegrationStatus | No
     features = features_compute(integration=integration)
     if _key_refused_now(integration, features):
         _key_recheck(integration)
+        features = _while_the_key_is_checked(integration, features)
     overall = status_selectors.integration_overall_status(
         integration=integration, features=features
     )
@@ -128,6 +129,38 @@ def _key_refused_now(integration: AtsIntegration, features: list[FeatureHealth])
         for feature in features
         for check in feature.checks
     )
+
+
+def _while_the_key_is_checked(
+    integration: AtsIntegration, features: list[FeatureHealth]
+) -> list[FeatureHealth]:
+    """The features as they stand until the key check just requested ends: one feature's read
+    was refused, and every feature reads the ATS with that key, so none may say "Working" in
+    the meantime (the check's end recomputes the snapshot; "Checking" sends no alert)."""
+    label = ats.adapter_for(integration.ats, ats.AtsBase).label
+    checking = FeatureCheck(
+        code="key_valid",
+        name="API key valid",
+        level="info",
+        message=f"{label} refused the key just now: Karat is checking it again.",
+    )
+
+    def with_checking_key(checks: tuple[FeatureCheck, ...]) -> tuple[FeatureCheck, ...]:
+        others = tuple(check for check in checks if check.code != "key_valid")
+        return (checking, *others)
+
+    return [
+        dataclasses.replace(
+            feature,
+            level="info",
+            label="Checking",
+            summary=f"{label} refused the key just now; Karat is checking it again.",
+            checks=with_checking_key(feature.checks),
+        )
+        if feature.working
+        else feature
+        for feature in features
+    ]
 
 
 def _key_recheck(integration: AtsIntegration) -> None:

@@ -114,6 +114,39 @@ def test_once_the_key_check_finds_the_key_revoked_every_feature_that_needs_it_is
     _assert_every_key_feature_not_working(_compute(integration), key[-4:])
 
 
+def test_a_key_refused_by_the_computes_own_read_makes_no_feature_say_working_until_checked(
+    lever_sandbox: SandboxServer, integration: AtsIntegration, admin_user: User
+) -> None:
+    key_id, key = _key(lever_sandbox, "revoked later")
+    integration = _keyed(integration, admin_user, key)
+    _tokens_set(integration, delivered=True)
+    _auto_invite_on(integration)
+    assert _features(_compute(integration))[feature_table.AUTO_STATE_UPDATING]["label"] == (
+        "Working"
+    )
+    mail.outbox.clear()
+    lever_sandbox.sandbox.revoke_key(key_id)
+
+    # The stored key status still says valid: the compute's own read is refused first.
+    between = _compute(integration)
+
+    integration.refresh_from_db()
+    assert integration.key_status == KeyStatus.CHECKING  # the compute asked for a key check
+    features = _features(between)
+    assert not [key for key in KEY_FEATURES if features[key]["level"] == "ok"]
+    auto_state = features[feature_table.AUTO_STATE_UPDATING]
+    assert (auto_state["level"], auto_state["label"]) == ("info", "Checking")
+    key_checks = [c for c in auto_state["checks"] if c["code"] == "key_valid"]
+    assert [c["message"] for c in key_checks] == [
+        "Lever refused the key just now: Karat is checking it again."
+    ]
+    assert mail.outbox == []  # not settled: no alert yet
+
+    tasks.api_key_validate(integration.pk)  # the worker runs the check it asked for
+    _assert_every_key_feature_not_working(_compute(integration), key[-4:])
+    assert len(mail.outbox) == 1
+
+
 def test_a_revoked_key_is_found_by_the_periodic_recheck_and_the_status_recomputed_at_once(
     lever_sandbox: SandboxServer,
     integration: AtsIntegration,
