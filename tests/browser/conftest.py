@@ -20,11 +20,15 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwr
 from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 
-from integrations.lever.sandbox import SandboxServer
+from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer, demo_opportunity
+from integrations.models import AtsIntegration, OpportunityLink, OutboundUpdate
+from integrations.outbound.services.drain import outbound_drain
 from karatlever.accounts.models import Group, User
 from karatlever.hiring.models import Candidacy, Milestone, Role
 from tests.brokers import broker
-from tests.factories import DEFAULT_PASSWORD
+from tests.factories import DEFAULT_PASSWORD, RoleFactory
+from webhooks import tasks as webhook_tasks
+from webhooks.models import WebhookDelivery
 
 CHROMIUM = Path(os.environ.get("KARATLEVER_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -99,6 +103,66 @@ def invite_sandbox(settings: Settings, tmp_path: Path) -> Iterator[SandboxServer
     with SandboxServer(port=0, rate_per_second=None) as server:
         settings.LEVER_API_BASE_URL = server.api_url
         yield server
+
+
+@pytest.fixture
+def live_lever(
+    invite_sandbox: SandboxServer, settings: Settings, live_server: LiveServer
+) -> SandboxServer:
+    """The local Lever as `make run` has it: its pages at ``live_lever.url`` for the browser,
+    and its webhooks (once registered) delivered to the live console."""
+    settings.PUBLIC_BASE_URL = live_server.url
+    return invite_sandbox
+
+
+def lever_connect(integration: AtsIntegration, lever: SandboxServer) -> None:
+    """The integration on the sandbox's demo account (every permission), posting as its first
+    active Lever user."""
+    user = next(u for u in lever.sandbox.users() if u["deactivatedAt"] is None)
+    integration.api_key, integration.api_key_last4 = DEMO_API_KEY, DEMO_API_KEY[-4:]
+    integration.region, integration.ats_user_id = "us", user["id"]
+    integration.save(update_fields=["api_key", "api_key_last4", "region", "ats_user_id"])
+
+
+def linked_candidacy(integration: AtsIntegration, opportunity_id: str) -> Candidacy:
+    """A candidacy of the Lever candidate (their name and email), linked to the opportunity."""
+    from karatlever.hiring.services import candidacy_create
+
+    doc = demo_opportunity(opportunity_id)
+    candidacy = candidacy_create(
+        role=RoleFactory(group=integration.group, title="Backend Engineer"),
+        candidate_name=doc["name"],
+        candidate_email=doc["emails"][0],
+    )
+    OpportunityLink.objects.create(
+        integration=integration,
+        candidacy=candidacy,
+        opportunity_id=opportunity_id,
+        contact_id=doc["contact"],
+    )
+    return candidacy
+
+
+def outbox_drain(integration: AtsIntegration) -> None:
+    """The worker's part between page steps: send every update waiting for Lever, now."""
+    for _ in range(10):
+        OutboundUpdate.objects.filter(
+            integration=integration, status=OutboundUpdate.Status.PENDING
+        ).update(next_attempt_at=timezone.now())
+        outbound_drain(integration_id=integration.pk, budget_seconds=30)
+        unsent = OutboundUpdate.objects.filter(
+            integration=integration, status__in=OutboundUpdate.UNSENT
+        )
+        if not unsent.exists():
+            return
+    raise AssertionError("updates left unsent")
+
+
+def deliveries_process() -> None:
+    """The worker's part between page steps: process every webhook the console received."""
+    received = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.RECEIVED)
+    for delivery_id in received.values_list("pk", flat=True):
+        webhook_tasks.delivery_process(delivery_id)
 
 
 def login_as(page: Page, user: User, password: str = DEFAULT_PASSWORD) -> None:
