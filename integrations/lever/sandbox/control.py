@@ -99,6 +99,7 @@ class Control:
             ("GET", "/_control/deliveries", self.c_deliveries),
             ("GET", "/_control/deliveries/wait", self.c_deliveries_wait),
             ("POST", "/_control/opportunities/{id}/{action}", self.c_opportunity_action),
+            ("DELETE", "/_control/opportunities/{id}", self.c_opportunity_delete),
             ("POST", "/_control/keys", self.c_key_create),
             ("POST", "/_control/postings", self.c_postings_add),
             ("POST", "/_control/postings/{id}", self.c_posting_update),
@@ -724,6 +725,12 @@ class Control:
         except ValueError:
             raise bad_request("timeout must be a number of seconds") from None
         return Response.json({"idle": self.app.dispatcher.wait_idle(timeout)})
+
+    def c_opportunity_delete(self, req: Request) -> Response:
+        """``DELETE /_control/opportunities/{id}``: the candidate deleted in Lever (as
+        ``POST …/delete``, without a body), 204."""
+        self.sb.delete_opportunity(req.params["id"])
+        return Response.empty(204)
 
     def c_opportunity_action(self, req: Request) -> Response:
         body = req.json_object() if req.body else {}

@@ -240,16 +240,6 @@ def form_delete(sb: Sandbox, opportunity_id: str, feedback_id: str) -> None:
         c.execute("DELETE FROM feedback WHERE id = ?", (feedback_id,))
 
 
-def opportunity_delete(sb: Sandbox, opportunity_id: str) -> None:
-    """Delete an opportunity as a Lever user can (its notes and forms go with it): every later
-    request naming it is a 404."""
-    sb.opportunity(opportunity_id)
-    with sb.store.tx() as c:
-        c.execute("DELETE FROM opportunities WHERE id = ?", (opportunity_id,))
-        c.execute("DELETE FROM notes WHERE opportunity_id = ?", (opportunity_id,))
-        c.execute("DELETE FROM feedback WHERE opportunity_id = ?", (opportunity_id,))
-
-
 # --- control pages ----------------------------------------------------------------------------
 
 
@@ -325,11 +315,6 @@ def form_template_delete(control: Control, req: Request) -> Response:
     return control._back(req, "/settings/feedback-templates")
 
 
-def form_opportunity_delete(control: Control, req: Request) -> Response:
-    opportunity_delete(control.sb, req.params["id"])
-    return Response.redirect("/candidates?msg=" + quote("Opportunity deleted"))
-
-
 def c_forms(control: Control, req: Request) -> Response:
     """JSON control: ``GET /_control/opportunities/{id}/feedback`` (every form, as stored)."""
     return Response.json({"data": [public(f) for f in forms(control.sb, req.params["id"])]})
@@ -344,21 +329,14 @@ def c_template_delete(control: Control, req: Request) -> Response:
     return Response.empty(204)
 
 
-def c_opportunity_delete(control: Control, req: Request) -> Response:
-    opportunity_delete(control.sb, req.params["id"])
-    return Response.empty(204)
-
-
 def pages() -> list[tuple[str, str, str]]:
     """(method, pattern, handler name in this module) for the control's router."""
     return [
         ("GET", "/candidates/{id}/feedback", "page_forms"),
         ("POST", "/candidates/{id}/feedback/{feedback_id}/delete", "form_form_delete"),
-        ("POST", "/candidates/{id}/delete", "form_opportunity_delete"),
         ("GET", "/settings/feedback-templates", "page_templates"),
         ("POST", "/settings/feedback-templates/{id}/delete", "form_template_delete"),
         ("GET", "/_control/opportunities/{id}/feedback", "c_forms"),
         ("GET", "/_control/feedback-templates", "c_templates"),
         ("DELETE", "/_control/feedback-templates/{id}", "c_template_delete"),
-        ("DELETE", "/_control/opportunities/{id}", "c_opportunity_delete"),
     ]

@@ -95,10 +95,6 @@ def register(control: Control) -> None:
         )
         return control._back(req, f"/candidates/{quote(req.params['id'], safe='')}/panels")
 
-    def form_delete_opportunity(req: Request) -> Response:
-        panels.delete_opportunity(sb, req.params["id"])
-        return control._back(req, "/candidates")
-
     def c_list(req: Request) -> Response:
         sb.opportunity(req.params["id"])
         return Response.json(
@@ -111,18 +107,12 @@ def register(control: Control) -> None:
         )
         return Response.empty(204)
 
-    def c_delete_opportunity(req: Request) -> Response:
-        panels.delete_opportunity(sb, req.params["id"])
-        return Response.empty(204)
-
     for method, pattern, handler in (
         ("GET", "/candidates/{id}/panels", page),
         ("POST", "/candidates/{id}/panels/add", form_add),
         ("POST", "/candidates/{id}/panels/{panel_id}/delete", form_delete),
-        ("POST", "/candidates/{id}/delete", form_delete_opportunity),
         ("GET", "/_control/opportunities/{id}/panels", c_list),
         ("DELETE", "/_control/opportunities/{id}/panels/{panel_id}", c_delete),
-        ("DELETE", "/_control/opportunities/{id}", c_delete_opportunity),
     ):
         control.router.add(method, pattern, handler)
 

@@ -190,11 +190,3 @@ def delete_panel(
             raise bad_request("perform_as is required to delete a panel")
     with sb.store.tx() as c:
         c.execute("DELETE FROM panels WHERE id = ?", (panel["id"],))
-
-
-def delete_opportunity(sb: Sandbox, opportunity_id: str) -> None:
-    """Delete an opportunity as Lever does (its reads answer 404 from then on), panels too."""
-    sb.opportunity(opportunity_id)
-    with sb.store.tx() as c:
-        c.execute("DELETE FROM panels WHERE opportunity_id = ?", (opportunity_id,))
-        c.execute("DELETE FROM opportunities WHERE id = ?", (opportunity_id,))

@@ -615,12 +615,16 @@ class Sandbox:
         """Delete an opportunity as deleting a candidate in Lever does: reads answer 404, it
         leaves every list, ``GET /opportunities/deleted`` lists it (with ``deletedAt`` and
         ``deletedBy``) and ``candidateDeleted`` fires (its data: the ids, as the other
-        events'; the real shape is UNCONFIRMED). Its notes go too. Returns deletedAt (ms)."""
+        events'; the real shape is UNCONFIRMED). Its notes, panels and feedback forms go too. The
+        one way the sandbox deletes a candidate: its pages and control endpoints all call it.
+        Returns deletedAt (ms)."""
         with self.store.tx() as c:
             doc = self.opportunity(opportunity_id)
             at = self.now()
             c.execute("DELETE FROM opportunities WHERE id = ?", (opportunity_id,))
             c.execute("DELETE FROM notes WHERE opportunity_id = ?", (opportunity_id,))
+            c.execute("DELETE FROM panels WHERE opportunity_id = ?", (opportunity_id,))
+            c.execute("DELETE FROM feedback WHERE opportunity_id = ?", (opportunity_id,))
             tomb = {"id": doc["id"], "deletedAt": at, "deletedBy": user_id}
             c.execute(
                 "INSERT INTO deleted_opportunities VALUES (?, ?, ?) "

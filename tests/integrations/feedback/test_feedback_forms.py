@@ -240,7 +240,7 @@ def test_the_opportunity_deleted_in_between_ends_its_form_and_the_others_go_on(
         next_attempt_at=timezone.now() + timedelta(days=1)
     )
     drain_service.outbound_drain(integration_id=feedback_on.pk, budget_seconds=30)
-    sandbox_feedback.opportunity_delete(lever.sandbox, gone_id)
+    lever.sandbox.delete_opportunity(gone_id)
 
     drain_all(feedback_on)
 

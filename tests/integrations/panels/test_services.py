@@ -251,7 +251,7 @@ def test_an_opportunity_deleted_before_the_create_ends_the_write_and_nothing_els
     candidacy = linked(panels_on)
     opportunity_id = candidacy.opportunity_link.opportunity_id
     schedule(candidacy)
-    sandbox_panels.delete_opportunity(lever.sandbox, opportunity_id)
+    lever.sandbox.delete_opportunity(opportunity_id)
 
     drain_all(panels_on)
 
@@ -267,7 +267,7 @@ def test_an_opportunity_deleted_before_the_cancel_counts_as_removed(
     opportunity_id = candidacy.opportunity_link.opportunity_id
     schedule(candidacy)
     drain_all(panels_on)
-    sandbox_panels.delete_opportunity(lever.sandbox, opportunity_id)
+    lever.sandbox.delete_opportunity(opportunity_id)
 
     candidacy_milestone_record(candidacy=candidacy, milestone=Milestone.CANCELLED)
     drain_all(panels_on)

@@ -10,7 +10,6 @@ import pytest
 import requests
 
 from integrations.lever.sandbox import ALL_PERMISSIONS, SandboxServer, demo_data
-from integrations.lever.sandbox import feedback as sandbox_feedback
 from tests.integrations.lever.sandbox.conftest import Api
 
 DATA = demo_data()
@@ -82,7 +81,7 @@ def test_lever_s_errors_for_feedback(api: Api, sandbox: SandboxServer) -> None:
     bad_score = api.post(FEEDBACK, params={"perform_as": USER}, json=_form_body(template, "5"))
     unknown_form = api.put(f"{FEEDBACK}/nope", params={"perform_as": USER}, json={})
     # the opportunity is deleted in Lever
-    sandbox_feedback.opportunity_delete(sandbox.sandbox, OPPORTUNITY)
+    sandbox.sandbox.delete_opportunity(OPPORTUNITY)
     gone = api.post(FEEDBACK, params={"perform_as": USER}, json=body)
 
     assert (no_user.status_code, no_user.json()["code"]) == (400, "BadRequestError")
@@ -145,6 +144,11 @@ def test_the_control_page_shows_the_forms_and_its_buttons_delete_them(
         f"{sandbox.url}/candidates/{OPPORTUNITY}/delete", data={"csrf": token.group(1)}, timeout=5
     )
     assert api.get(f"/opportunities/{OPPORTUNITY}").status_code == 404
+    # … as Lever deletes a candidate: listed as deleted, its forms gone with it.
+    assert OPPORTUNITY in {d["id"] for d in sandbox.sandbox.deleted_opportunities()}
+    assert not sandbox.sandbox.store.query(
+        "SELECT 1 FROM feedback WHERE opportunity_id = ?", (OPPORTUNITY,)
+    )
 
 
 @pytest.mark.parametrize("path", ["/_control/feedback-templates"])

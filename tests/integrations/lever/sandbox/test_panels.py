@@ -142,6 +142,11 @@ def test_the_control_page_shows_the_panels_and_its_buttons_trigger_each_case(
         timeout=5,
     )
     assert api.get(f"/opportunities/{OPPORTUNITY['id']}").status_code == 404
+    # … as Lever deletes a candidate: listed as deleted, its panels gone with it.
+    assert OPPORTUNITY["id"] in {d["id"] for d in sandbox.sandbox.deleted_opportunities()}
+    assert not sandbox.sandbox.store.query(
+        "SELECT 1 FROM panels WHERE opportunity_id = ?", (OPPORTUNITY["id"],)
+    )
 
 
 def test_the_control_json_api_lists_and_deletes_panels(api: Api, sandbox: SandboxServer) -> None:
