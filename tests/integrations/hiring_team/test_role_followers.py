@@ -39,6 +39,14 @@ def sync(integration: AtsIntegration, kind: str = PostingSyncRun.Kind.FULL) -> P
     return run
 
 
+def ada_is_the_hiring_manager(lever: SandboxServer) -> str:
+    """The posting's team in Lever: Ada (admin@acme.test, a Karat admin) as its hiring
+    manager, no owner, no followers. Returns her Lever user id."""
+    manager = lever_user(lever, "Ada Admin", "admin@acme.test")
+    team_set(lever, owner=None, hiringManager=manager, followers=[])
+    return manager
+
+
 def turn_on(integration: AtsIntegration, actor: User | None = None) -> None:
     services.hiring_team_settings_update(
         integration=integration,
@@ -105,8 +113,7 @@ def test_a_manual_follower_stays_when_the_lever_team_changes(
     admin_user: User,
     recruiter_user: User,
 ) -> None:
-    manager = lever_user(lever_sandbox, "Ada Admin", "admin@acme.test")
-    team_set(lever_sandbox, owner=None, hiringManager=manager, followers=[])
+    ada_is_the_hiring_manager(lever_sandbox)
     turn_on(synced_integration)
     role_follower_add(role=role, user=recruiter_user, actor=admin_user)
     sync(synced_integration)
@@ -124,8 +131,7 @@ def test_a_manual_follower_on_the_lever_team_is_both_and_stays_manual_when_lever
     role: Role,
     admin_user: User,
 ) -> None:
-    manager = lever_user(lever_sandbox, "Ada Admin", "admin@acme.test")
-    team_set(lever_sandbox, owner=None, hiringManager=manager, followers=[])
+    ada_is_the_hiring_manager(lever_sandbox)
     turn_on(synced_integration)
     role_follower_add(role=role, user=admin_user, actor=admin_user)
     sync(synced_integration)
@@ -143,8 +149,7 @@ def test_lever_down_mid_sync_keeps_the_followers_and_the_status_says_so(
     role: Role,
     admin_user: User,
 ) -> None:
-    manager = lever_user(lever_sandbox, "Ada Admin", "admin@acme.test")
-    team_set(lever_sandbox, owner=None, hiringManager=manager, followers=[])
+    ada_is_the_hiring_manager(lever_sandbox)
     turn_on(synced_integration)
     sync(synced_integration)
     team_set(lever_sandbox, hiringManager=None)
@@ -168,8 +173,7 @@ def test_a_missing_or_malformed_expansion_keeps_the_team_known_before(
     admin_user: User,
     kind: str,
 ) -> None:
-    manager = lever_user(lever_sandbox, "Ada Admin", "admin@acme.test")
-    team_set(lever_sandbox, owner=None, hiringManager=manager, followers=[])
+    ada_is_the_hiring_manager(lever_sandbox)
     turn_on(synced_integration)
     sync(synced_integration)
     # Lever's team changed, but its answer won't say so usably.
@@ -226,8 +230,7 @@ def test_turning_it_off_drops_lever_followers_and_keeps_manual_ones_and_is_audit
     admin_user: User,
     recruiter_user: User,
 ) -> None:
-    manager = lever_user(lever_sandbox, "Ada Admin", "admin@acme.test")
-    team_set(lever_sandbox, owner=None, hiringManager=manager, followers=[])
+    ada_is_the_hiring_manager(lever_sandbox)
     sync(synced_integration)  # teams stored while off
     turn_on(synced_integration, admin_user)  # applied at once from the stored teams
     assert "admin@acme.test" in followers(role)
@@ -255,8 +258,7 @@ def test_a_role_whose_posting_is_unmapped_loses_its_lever_followers(
     role: Role,
     admin_user: User,
 ) -> None:
-    manager = lever_user(lever_sandbox, "Ada Admin", "admin@acme.test")
-    team_set(lever_sandbox, owner=None, hiringManager=manager, followers=[])
+    ada_is_the_hiring_manager(lever_sandbox)
     turn_on(synced_integration)
     sync(synced_integration)
     lever_sandbox.sandbox.delete_posting(POSTING["id"])
@@ -272,8 +274,7 @@ def test_an_admin_mapping_a_posting_to_another_role_moves_the_followers_at_once(
     role: Role,
     admin_user: User,
 ) -> None:
-    manager = lever_user(lever_sandbox, "Ada Admin", "admin@acme.test")
-    team_set(lever_sandbox, owner=None, hiringManager=manager, followers=[])
+    ada_is_the_hiring_manager(lever_sandbox)
     turn_on(synced_integration)
     sync(synced_integration)
     other = role_create(group=synced_integration.group, title="Platform Engineer")
@@ -322,8 +323,7 @@ def test_a_key_without_the_postings_permission_keeps_the_followers_and_the_statu
 ) -> None:
     # given: followers from a sync that worked, then Lever's team changes and the key in use
     # loses the permission to read postings
-    manager = lever_user(lever_sandbox, "Ada Admin", "admin@acme.test")
-    team_set(lever_sandbox, owner=None, hiringManager=manager, followers=[])
+    ada_is_the_hiring_manager(lever_sandbox)
     turn_on(synced_integration)
     sync(synced_integration)
     team_set(lever_sandbox, hiringManager=None)
