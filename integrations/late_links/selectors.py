@@ -10,7 +10,13 @@ from django.utils import timezone
 
 from integrations import ats
 from integrations.models import AtsIntegration, AuditEntry, LateLinkSettings, OpportunityLink
-from karatlever.hiring.models import Candidacy
+from karatlever.hiring.models import Candidacy, CandidacyEvent
+
+# Why an anonymised candidacy can't be linked (the page and the services say it alike).
+ANONYMISED_CANDIDACY = (
+    "This candidacy's personal data was erased after its candidate was deleted or anonymised in "
+    "the ATS: it stands for nobody now, so it can't be linked to a candidate again."
+)
 
 
 def late_link_settings_find(*, integration: AtsIntegration) -> LateLinkSettings | None:
@@ -49,6 +55,13 @@ class LateLinkActivity:
     days: int
 
 
+def candidacy_anonymised(*, candidacy: Candidacy) -> bool:
+    """The candidacy's personal data was erased after its candidate was deleted or anonymised
+    in the ATS (integrations/deletions/): it stands for nobody now, so it is never linked to
+    anyone again. One query."""
+    return candidacy.events.filter(kind=CandidacyEvent.Kind.ANONYMISED).exists()
+
+
 def late_link_activity(*, integration: AtsIntegration, days: int = 30) -> LateLinkActivity:
     since = timezone.now() - timedelta(days=days)
     entries = AuditEntry.objects.filter(
@@ -71,6 +84,8 @@ def candidacy_link_panel(candidacy: Candidacy) -> dict[str, Any]:
     if link is None:
         if integration is None:
             why_not = "This group has no ATS integration."
+        elif candidacy_anonymised(candidacy=candidacy):
+            why_not = ANONYMISED_CANDIDACY
         elif not late_links_enabled(integration=integration):
             why_not = (
                 "Attaching a link later is off for this group's integration. An admin can turn "

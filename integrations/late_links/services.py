@@ -31,6 +31,8 @@ from integrations.connection.services.audit import audit_entry_record
 from integrations.invites.selectors import opportunity_link_get
 from integrations.invites.services.preview import InviteCode, InvitePreview, invite_preview
 from integrations.late_links.selectors import (
+    ANONYMISED_CANDIDACY,
+    candidacy_anonymised,
     candidacy_link_find,
     integration_of_candidacy,
     late_link_settings_find,
@@ -73,6 +75,7 @@ class LateLinkCode:
     OPPORTUNITY_LINKED = "opportunity_linked"
     NOT_LINKED = "not_linked"
     ANONYMISED = "anonymised"
+    CANDIDACY_ANONYMISED = "candidacy_anonymised"
 
 
 class LateLinkError(ApplicationError):
@@ -186,6 +189,9 @@ def opportunity_link_preview(
     label = _label(integration)
     if candidacy_link_find(candidacy=candidacy) is not None:
         raise _already_linked(candidacy, label)
+    if candidacy_anonymised(candidacy=candidacy):
+        # Linking it would write "Anonymised candidate" milestones onto someone else's record.
+        raise LateLinkError(ANONYMISED_CANDIDACY, code=LateLinkCode.CANDIDACY_ANONYMISED)
     preview = invite_preview(group=candidacy.group, integration=integration, url=url)
     if not preview.ok:
         error = LateLinkUnavailable if preview.code == InviteCode.ATS_UNAVAILABLE else LateLinkError
@@ -252,6 +258,8 @@ def opportunity_link_attach(
             locked = Candidacy.objects.select_for_update().get(pk=candidacy.pk)
             if OpportunityLink.objects.filter(candidacy=locked).exists():
                 raise _already_linked(locked, label)
+            if candidacy_anonymised(candidacy=locked):  # erased since the check above
+                raise LateLinkError(ANONYMISED_CANDIDACY, code=LateLinkCode.CANDIDACY_ANONYMISED)
             other = opportunity_link_get(
                 organization_id=integration.group.organization_id,
                 opportunity_id=preview.opportunity_id,

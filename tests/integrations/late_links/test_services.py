@@ -11,6 +11,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from integrations.deletions.services import deletion_policy_set, opportunity_deletion_apply
+from integrations.late_links.selectors import ANONYMISED_CANDIDACY, candidacy_link_panel
 from integrations.late_links.services import (
     DETACHED_REASON,
     LateLinkConflict,
@@ -296,6 +298,37 @@ def test_an_opportunity_linked_in_another_group_is_named_to_who_may_see_that_gro
     assert for_admin.value.extra == {"candidacy": str(other.code)}
     assert other.candidate_name not in for_recruiter.value.message
     assert for_recruiter.value.extra == {}
+
+
+def test_a_candidacy_anonymised_after_a_deletion_is_never_linked_to_anyone_again(
+    late_integration: AtsIntegration, lever: SandboxServer, invitable: list[str]
+) -> None:
+    # given: a linked candidacy whose candidate was deleted in Lever, under the anonymise policy
+    candidacy = unlinked_candidacy(late_integration)
+    opportunity_link_attach(candidacy=candidacy, url=url_of(invitable[0]), actor=None)
+    deletion_policy_set(integration=late_integration, policy="anonymise", actor=None)
+    lever.sandbox.delete_opportunity(invitable[0])
+    opportunity_deletion_apply(
+        integration=late_integration, opportunity_id=invitable[0], cause="deleted", via="webhook"
+    )
+    candidacy.refresh_from_db()
+    before = snapshot(candidacy)
+    notes_before = note_texts(lever, invitable[1])
+
+    # when: someone attaches another candidate's link to it
+    with pytest.raises(LateLinkError) as caught:
+        opportunity_link_attach(candidacy=candidacy, url=url_of(invitable[1]), actor=None)
+
+    # then: refused; nothing is written to that other candidate in Lever
+    assert caught.value.code == "candidacy_anonymised"
+    assert snapshot(candidacy) == before
+    assert not OpportunityLink.objects.filter(candidacy=candidacy).exists()
+    assert note_texts(lever, invitable[1]) == notes_before
+    assert candidacy_link_panel(candidacy)["late_link"] == {
+        "linked": False,
+        "can_attach": False,
+        "why_not": ANONYMISED_CANDIDACY,
+    }
 
 
 def test_a_candidacy_linked_already_is_refused(
