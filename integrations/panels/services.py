@@ -37,7 +37,9 @@ from integrations.models import (
     OutboundUpdate,
 )
 from integrations.outbound.services.notes import outbound_settings_get
+from integrations.panels.selectors import panel_acting_user_id
 from integrations.status.refresh import status_refresh_request
+from karatlever.errors import ApplicationError
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Milestone
 
 if TYPE_CHECKING:
@@ -349,13 +351,26 @@ def _spec(payload: dict[str, Any], interviewer_id: str, *, marker: str) -> ats.P
 # --- the admin's setting ----------------------------------------------------------------------
 
 
+class PanelSettingsError(ApplicationError):
+    """The interview panels can't be turned on as asked; nothing was changed."""
+
+
 def panel_settings_update(
     *, integration: AtsIntegration, actor: User | None, enabled: bool
 ) -> OutboundSettings:
     """Turn the interview panels on or off (audited when it changes). Turning them off queues
     nothing more; panels already in the ATS stay, and writes already queued still go out, so
-    no panel is left half-changed."""
+    no panel is left half-changed. Turning them on needs a user to write as (Lever requires
+    ``perform_as`` on panels: integrations/lever/README.md §16): raises PanelSettingsError
+    and changes nothing without one, as the feedback form option does."""
     outbound = outbound_settings_get(integration=integration)
+    if enabled and not panel_acting_user_id(integration=integration, outbound=outbound):
+        raise PanelSettingsError(
+            "Lever changes its schedule only as a user: first choose who Karat posts updates "
+            "as (Updates posted to Lever → Post updates as, or the integration's User ID).",
+            field="enabled",
+            code="no_acting_user",
+        )
     if outbound.panels_enabled != enabled:
         outbound.panels_enabled = enabled
         outbound.updated_by = actor

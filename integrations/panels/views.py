@@ -56,7 +56,11 @@ def save(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRespons
         messages.error(request, "The setting could not be read; nothing was changed.")
         return redirect(_settings_url(integration))
     enabled = form.cleaned_data["enabled"]
-    services.panel_settings_update(integration=integration, actor=request.user, enabled=enabled)
+    try:
+        services.panel_settings_update(integration=integration, actor=request.user, enabled=enabled)
+    except services.PanelSettingsError as exc:
+        messages.error(request, f"Not turned on: {exc.message}")
+        return redirect(_settings_url(integration))
     messages.success(
         request,
         "Scheduled Karat interviews will be put on Lever's schedule."

@@ -30,6 +30,8 @@ pytestmark = pytest.mark.browser
 def test_an_admin_turns_the_interview_panels_on_from_settings(
     page: Page, login: LoginFunc, admin_user: User, integration: AtsIntegration
 ) -> None:
+    # Lever writes panels only as a user: the integration's User ID is set.
+    AtsIntegration.objects.filter(pk=integration.pk).update(ats_user_id="lever-user-1")
     login(admin_user)
     page.goto(f"/settings/ats-integrations/{integration.public_id}/settings/#interview-panels")
     section = page.locator("#interview-panels")

@@ -44,9 +44,15 @@ def test_the_settings_page_shows_the_option_off_by_default(
     assert not _enabled(integration)
 
 
+def _with_a_lever_user(integration: AtsIntegration) -> None:
+    """Lever writes panels only as a user: the integration's User ID is set."""
+    AtsIntegration.objects.filter(pk=integration.pk).update(ats_user_id="lever-user-1")
+
+
 def test_an_admin_turns_it_on_and_off_and_each_change_is_audited(
     admin_client: Client, integration: AtsIntegration
 ) -> None:
+    _with_a_lever_user(integration)
     response = admin_client.post(_save(integration), {"enabled": "on"})
 
     assert response.status_code == 302
@@ -86,9 +92,23 @@ def test_a_get_of_the_save_url_is_refused(
     assert admin_client.get(_save(integration)).status_code == 405
 
 
+def test_without_a_lever_user_to_write_as_it_is_not_turned_on_and_says_why(
+    admin_client: Client, integration: AtsIntegration
+) -> None:
+    page = admin_client.post(_save(integration), {"enabled": "on"}, follow=True)
+    api = admin_client.patch(_api(integration), {"enabled": True}, content_type="application/json")
+
+    assert "Not turned on: Lever changes its schedule only as a user" in page.content.decode()
+    assert api.status_code == 400
+    assert api.json()["error"]["code"] == "no_acting_user"
+    assert not _enabled(integration)
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.PANELS_SETTINGS_CHANGED).exists()
+
+
 def test_the_api_reads_and_changes_the_option(
     admin_client: Client, integration: AtsIntegration
 ) -> None:
+    _with_a_lever_user(integration)
     before = admin_client.get(_api(integration))
 
     assert before.status_code == 200
