@@ -22,6 +22,7 @@ from integrations.connection.forms import (
 from integrations.connection.services import keys, lifecycle
 from integrations.features import integration_settings_sections
 from integrations.models import AtsIntegration
+from integrations.outbound import selectors as outbound_selectors
 from integrations.sentences import sentences_join
 from integrations.status import selectors as status_selectors
 from karatlever.accounts.http import AuthenticatedHttpRequest
@@ -94,6 +95,10 @@ def integration_detail(request: AuthenticatedHttpRequest, public_id: UUID) -> Ht
             "key_check": selectors.key_check_view(integration=integration),
             "region_label": selectors.integration_region_label(integration=integration),
             "audit_entries": selectors.audit_entry_list(integration=integration),
+            # Who updates are posted as (the outbound rule), not just the User ID field.
+            "acting_user": outbound_selectors.acting_user_label(
+                acting=outbound_selectors.outbound_acting_user_find(integration=integration)
+            ),
             "tab": "overview",
         },
     )

@@ -22,10 +22,16 @@ from integrations.feedback.selectors import (
     feedback_settings_find,
     feedback_stats,
 )
-from integrations.models import AtsIntegration, OutboundSettings, OutboundUpdate
+from integrations.models import AtsIntegration, FeedbackSettings, OutboundSettings, OutboundUpdate
 
-# The key check's feedback lines (integrations/lever/feedback.py FEEDBACK_PERMISSIONS).
-PERMISSION_LINES = ("read_feedback_templates", "write_feedback_templates", "write_feedback")
+# The key check's feedback lines (integrations/lever/feedback.py FEEDBACK_PERMISSIONS), named
+# as the other features' permission checks are.
+PERMISSION_LINES = {
+    "read_feedback_templates": "Permission to read feedback templates",
+    "write_feedback_templates": "Permission to create feedback templates",
+    "write_feedback": "Permission to write feedback forms",
+}
+READ_TEMPLATES = "read_feedback_templates"
 WINDOW = timedelta(days=7)
 
 
@@ -98,9 +104,11 @@ def feedback_forms_health(integration: AtsIntegration) -> FeatureHealth:
         and last["status"] != OutboundUpdate.Status.SENT
         and last["last_status_code"] in (401, 403)
     )
-    for code in PERMISSION_LINES:
+    for code, name in PERMISSION_LINES.items():
         line = lines.get(code) or {}
-        name = str(line.get("name") or code.replace("_", " ").capitalize())
+        if code == READ_TEMPLATES:
+            checks.append(_read_templates_check(line, found, name, settings_url))
+            continue
         if line.get("ok") is False or (code == "write_feedback" and last_refused):
             message = str(line.get("message") or (last or {}).get("last_error") or "")
             checks.append(
@@ -113,7 +121,7 @@ def feedback_forms_health(integration: AtsIntegration) -> FeatureHealth:
                     "Add it to the key in Lever, then check the key again",
                 )
             )
-        elif line.get("ok") is True or (code != "read_feedback_templates" and stats["sent"]):
+        elif line.get("ok") is True or stats["sent"]:
             checks.append(FeatureCheck(code, name, "ok", "Granted."))
         else:
             checks.append(
@@ -185,4 +193,41 @@ def feedback_forms_health(integration: AtsIntegration) -> FeatureHealth:
         "Results are posted to Lever as a feedback form.",
         checks=checks,
         detail=detail,
+    )
+
+
+def _read_templates_check(
+    line: dict[str, Any], found: FeedbackSettings, name: str, settings_url: str
+) -> FeatureCheck:
+    """A read, so there is evidence before any write: the key check's ``GET
+    /feedback_templates`` (its line exists only if the option was on when the key was last
+    checked), or Karat's template having been found or created, which reads them first."""
+    if line.get("ok") is False:
+        return FeatureCheck(
+            READ_TEMPLATES,
+            name,
+            "bad",
+            f"The API key lacks this permission: {line.get('message') or ''}",
+            settings_url,
+            "Add it to the key in Lever, then check the key again",
+        )
+    if line.get("ok") is True:
+        return FeatureCheck(
+            READ_TEMPLATES, name, "ok", "Granted: the key check read Lever's feedback templates."
+        )
+    if found.template_id:
+        return FeatureCheck(
+            READ_TEMPLATES,
+            name,
+            "ok",
+            "Granted: Karat read Lever's feedback templates to find or create its own.",
+        )
+    if line.get("message"):
+        return FeatureCheck(READ_TEMPLATES, name, "info", str(line["message"]))
+    return FeatureCheck(
+        READ_TEMPLATES,
+        name,
+        "info",
+        "Not checked yet: the next key check reads Lever's feedback templates (Settings → "
+        "API key → Check again), and so do the first results.",
     )

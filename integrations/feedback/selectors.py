@@ -8,12 +8,8 @@ from typing import Any
 
 from django.db.models import Count, Q
 
-from integrations.models import (
-    AtsIntegration,
-    FeedbackSettings,
-    OutboundSettings,
-    OutboundUpdate,
-)
+from integrations.models import AtsIntegration, FeedbackSettings, OutboundUpdate
+from integrations.outbound.selectors import acting_user_label, outbound_acting_user_find
 
 Kind = OutboundUpdate.Kind
 Status = OutboundUpdate.Status
@@ -29,38 +25,16 @@ def feedback_enabled(*, integration: AtsIntegration) -> bool:
     return FeedbackSettings.objects.filter(integration=integration, enabled=True).exists()
 
 
-def _acting_user(
-    integration: AtsIntegration, outbound: OutboundSettings | None
-) -> tuple[str, OutboundSettings | None]:
-    """(the acting user's id or "", the outbound settings when that user was picked there)."""
-    choice = outbound.perform_as if outbound else OutboundSettings.PerformAs.INTEGRATION_USER
-    if choice == OutboundSettings.PerformAs.LEVER_USER and outbound is not None:
-        return outbound.perform_as_user_id, outbound
-    if choice == OutboundSettings.PerformAs.INTEGRATION_USER:
-        return integration.ats_user_id, None
-    return "", None
-
-
 def feedback_acting_user_id(*, integration: AtsIntegration) -> str:
     """Who forms are posted as: the outbound settings' "make changes as" user (Lever requires
     one for feedback, integrations/lever/README.md §18.3); "" when none is set. One query."""
-    outbound = OutboundSettings.objects.filter(integration=integration).first()
-    return _acting_user(integration, outbound)[0]
+    return outbound_acting_user_find(integration=integration).user_id
 
 
 def feedback_acting_user_label(*, integration: AtsIntegration) -> str:
-    """Who forms are posted as, for people: the picked Lever user's name and email, or "the
-    integration's User ID" (Settings, Step 2); "" when none is set (as
+    """Who forms are posted as, for people (``acting_user_label``); "" when none is set (as
     ``feedback_acting_user_id``). One query."""
-    outbound = OutboundSettings.objects.filter(integration=integration).first()
-    user_id, picked = _acting_user(integration, outbound)
-    if not user_id:
-        return ""
-    if picked is None:
-        return f"the integration's User ID ({user_id}), set in Settings, Step 2"
-    if picked.perform_as_email:
-        return f"{picked.perform_as_name or picked.perform_as_email} ({picked.perform_as_email})"
-    return f"the Lever user picked in Settings (User ID {user_id})"
+    return acting_user_label(acting=outbound_acting_user_find(integration=integration))
 
 
 def feedback_form_id(*, row: OutboundUpdate) -> str:

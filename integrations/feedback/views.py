@@ -15,7 +15,7 @@ from integrations.connection.selectors import integration_get
 from integrations.features import SettingsSection
 from integrations.feedback import services
 from integrations.feedback.forms import FeedbackSettingsForm
-from integrations.feedback.selectors import feedback_acting_user_id, feedback_settings_find
+from integrations.feedback.selectors import feedback_acting_user_label, feedback_settings_find
 from integrations.models import AtsIntegration
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
@@ -36,7 +36,7 @@ def _context(integration: AtsIntegration, form: FeedbackSettingsForm) -> dict[st
         "integration": integration,
         "form": form,
         "settings": found,
-        "acting_user_id": feedback_acting_user_id(integration=integration),
+        "acting_user": feedback_acting_user_label(integration=integration),
         "preview": services.feedback_form_preview(integration=integration),
         "save_url": reverse("feedback:save", kwargs={"public_id": integration.public_id}),
         "outbound_url": _settings_url(integration).replace(f"#{ANCHOR}", "#outbound"),

@@ -19,7 +19,11 @@ from integrations.features import (
     key_refused_check,
 )
 from integrations.models import AtsIntegration, KeyCheck, OutboundSettings, OutboundUpdate
-from integrations.outbound.selectors import outbound_pause_fixed, outbound_stats
+from integrations.outbound.selectors import (
+    outbound_acting_user,
+    outbound_pause_fixed,
+    outbound_stats,
+)
 
 # Older than this and still waiting: the backlog needs a look.
 BACKLOG_STALE_AFTER = timedelta(minutes=15)
@@ -214,13 +218,7 @@ def _perform_as_check(
     integration: AtsIntegration, outbound: OutboundSettings | None, settings_url: str
 ) -> FeatureCheck:
     code, label = "perform_as", "Lever user for updates"
-    source = outbound.perform_as if outbound else OutboundSettings.PerformAs.INTEGRATION_USER
-    if source == OutboundSettings.PerformAs.LEVER_USER:
-        user_id = outbound.perform_as_user_id if outbound else ""
-    elif source == OutboundSettings.PerformAs.INTEGRATION_USER:
-        user_id = integration.ats_user_id
-    else:
-        user_id = ""
+    user_id = outbound_acting_user(integration=integration, outbound=outbound).user_id
     if not user_id:
         return FeatureCheck(
             code,

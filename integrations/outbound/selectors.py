@@ -27,6 +27,55 @@ from integrations.models import AtsIntegration, OpportunityLink, OutboundSetting
 from karatlever.hiring.models import Candidacy
 
 Status = OutboundUpdate.Status
+PerformAs = OutboundSettings.PerformAs
+
+
+@dataclass(frozen=True)
+class ActingUser:
+    """Who Karat's changes in the ATS are made as (Lever's ``perform_as``), by the outbound
+    setting "Post updates as": ``source`` is its value, ``user_id`` "" when nobody is set (the
+    ATS decides), ``name`` and ``email`` as stored when the user was picked by email."""
+
+    source: str
+    user_id: str
+    name: str = ""
+    email: str = ""
+
+
+def outbound_acting_user(
+    *, integration: AtsIntegration, outbound: OutboundSettings | None
+) -> ActingUser:
+    """The one rule for who updates, panels and feedback forms are posted as; pages that say
+    who Karat acts as read it too, so they can't disagree with what is sent. No query."""
+    source = outbound.perform_as if outbound else PerformAs.INTEGRATION_USER
+    if source == PerformAs.LEVER_USER and outbound is not None:
+        return ActingUser(
+            source,
+            outbound.perform_as_user_id,
+            outbound.perform_as_name,
+            outbound.perform_as_email,
+        )
+    if source == PerformAs.INTEGRATION_USER:
+        return ActingUser(source, integration.ats_user_id)
+    return ActingUser(PerformAs.NONE, "")
+
+
+def outbound_acting_user_find(*, integration: AtsIntegration) -> ActingUser:
+    """``outbound_acting_user`` with the integration's outbound settings (one query)."""
+    outbound = OutboundSettings.objects.filter(integration=integration).first()
+    return outbound_acting_user(integration=integration, outbound=outbound)
+
+
+def acting_user_label(*, acting: ActingUser) -> str:
+    """Who Karat acts as, for people, from what Karat stored (no ATS call): the picked Lever
+    user's name and email, or the integration's User ID; "" when nobody is set."""
+    if not acting.user_id:
+        return ""
+    if acting.source == PerformAs.INTEGRATION_USER:
+        return f"the integration's User ID ({acting.user_id}), set in Settings, Step 2"
+    if acting.email:
+        return f"{acting.name or acting.email} ({acting.email})"
+    return f"the Lever user picked in Settings (User ID {acting.user_id})"
 
 
 def outbound_update_list(

@@ -10,6 +10,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from integrations.models import AtsIntegration, InterviewPanel, OutboundSettings, OutboundUpdate
+from integrations.outbound.selectors import outbound_acting_user
 
 PANEL_KIND_VALUES = (
     OutboundUpdate.Kind.PANEL_CREATE,
@@ -34,12 +35,7 @@ def panels_enabled(*, integration: AtsIntegration) -> bool:
 def panel_acting_user_id(*, integration: AtsIntegration, outbound: OutboundSettings | None) -> str:
     """Who panel writes are made as (Lever's perform_as, required on panels): the same user
     every update to the ATS is posted as; "" when none is chosen."""
-    source = outbound.perform_as if outbound else OutboundSettings.PerformAs.INTEGRATION_USER
-    if source == OutboundSettings.PerformAs.LEVER_USER and outbound is not None:
-        return outbound.perform_as_user_id
-    if source == OutboundSettings.PerformAs.INTEGRATION_USER:
-        return integration.ats_user_id
-    return ""
+    return outbound_acting_user(integration=integration, outbound=outbound).user_id
 
 
 def interview_panel_list(*, integration: AtsIntegration, limit: int = 50) -> list[InterviewPanel]:

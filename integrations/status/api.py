@@ -31,8 +31,8 @@ class IntegrationStatusApi(APIView):
         overall = serializers.DictField(help_text="{level, label, explanation}")
         basic = serializers.DictField(
             help_text="Integration ID, ATS, group, region, created by/at, API key last 4 and "
-            "last check, acting_user {state: not_set|ok|invalid|unknown, id, name, email, "
-            "message}, webhook_url"
+            "last check, acting_user {state: not_set|ok|invalid|unknown, source: "
+            "integration_user|lever_user|none, id, name, email, message}, webhook_url"
         )
         features = serializers.ListField(
             child=serializers.DictField(),

@@ -33,6 +33,7 @@ from integrations.features import (
     feature_not_available,
 )
 from integrations.models import AtsIntegration, IntegrationStatus
+from integrations.outbound.selectors import outbound_acting_user_find
 from integrations.status import selectors as status_selectors
 from integrations.status.alerts import alert_if_changed
 from integrations.status.refresh import status_compute_enqueue
@@ -214,12 +215,20 @@ def _as_json(feature: FeatureHealth) -> dict[str, Any]:
 
 
 def _acting_user(integration: AtsIntegration) -> dict[str, Any]:
-    """The acting user (Lever's perform_as) for Basic information: ``{state, id, name, email,
-    message}`` with state ``not_set`` | ``ok`` | ``invalid`` | ``unknown`` (can't tell)."""
-    user_id = integration.ats_user_id
-    if not user_id:
-        return {"state": "not_set", "id": "", "name": "", "email": "", "message": ""}
-    shown: dict[str, Any] = {"id": user_id, "name": "", "email": ""}
+    """Who Karat's changes are made as (Lever's perform_as) for Basic information, by the
+    same rule updates are sent by (``outbound_acting_user``): ``{state, source, id, name,
+    email, message}`` with state ``not_set`` | ``ok`` | ``invalid`` | ``unknown`` (can't
+    tell), ``source`` the "Post updates as" setting (where to fix it)."""
+    acting = outbound_acting_user_find(integration=integration)
+    shown: dict[str, Any] = {
+        "source": acting.source,
+        "id": acting.user_id,
+        "name": acting.name,
+        "email": acting.email,
+    }
+    if not acting.user_id:
+        return {**shown, "state": "not_set", "message": ""}
+    user_id = acting.user_id
     adapter = ats.adapter_for(integration.ats)
     lines = selectors.key_check_lines(integration=integration)
     if not integration.enabled:
@@ -249,7 +258,7 @@ def _acting_user(integration: AtsIntegration) -> dict[str, Any]:
             **shown,
             "state": "invalid",
             "message": f"This {adapter.label} user is deactivated: changes made as them are "
-            "refused. Choose an active user (or leave the User ID blank) in Settings.",
+            "refused. Choose an active user (or nobody) in Settings.",
         }
     return {**shown, "state": "ok", "message": ""}
 

@@ -31,7 +31,7 @@ from integrations.models import (
     OutboundSettings,
     OutboundUpdate,
 )
-from integrations.outbound.selectors import outbound_pause_fixed
+from integrations.outbound.selectors import outbound_acting_user, outbound_pause_fixed
 from integrations.outbound.services.enqueue import drain_publish
 from integrations.outbound.services.notes import outbound_settings_get
 from integrations.panels.services import PANEL_KINDS, panel_write
@@ -395,11 +395,7 @@ _PAUSED = "paused"
 
 def acting_user_id(*, integration: AtsIntegration, outbound: OutboundSettings) -> str:
     """Who writes are made as (Lever's perform_as); "" leaves it to the ATS."""
-    if outbound.perform_as == OutboundSettings.PerformAs.LEVER_USER:
-        return outbound.perform_as_user_id
-    if outbound.perform_as == OutboundSettings.PerformAs.INTEGRATION_USER:
-        return integration.ats_user_id
-    return ""
+    return outbound_acting_user(integration=integration, outbound=outbound).user_id
 
 
 def _send(row: OutboundUpdate, *, integration: AtsIntegration, outbound: OutboundSettings) -> str:

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from integrations import ats
+from integrations import ats, tasks
 from integrations.connection.services.keys import api_key_check
+from integrations.features import FeatureCheck, FeatureHealth
 from integrations.feedback import services
 from integrations.feedback.health import feedback_forms_health
 from integrations.lever.sandbox import ALL_PERMISSIONS, DEMO_API_KEY, SandboxServer
@@ -27,10 +28,12 @@ from integrations.models import (
     OutboundUpdate,
 )
 from integrations.outbound.services import drain as drain_service
+from karatlever.accounts.models import User
 from karatlever.hiring.models import Candidacy, Milestone
 from karatlever.hiring.services import candidacy_milestone_record
 from tests.brokers import broker
 from tests.factories import CandidacyFactory, RoleFactory
+from tests.integrations.conftest import set_key
 
 pytestmark = pytest.mark.django_db
 
@@ -349,6 +352,48 @@ def test_the_health_waits_for_the_first_form_and_is_bad_without_a_user(
     assert (waiting.level, waiting.label) == ("info", "Waiting")
     assert no_user.level == "bad"
     assert any(c.code == "perform_as" and c.level == "bad" for c in no_user.checks)
+
+
+def _check(health: FeatureHealth, code: str) -> FeatureCheck:
+    return next(c for c in health.checks if c.code == code)
+
+
+def test_reading_the_templates_is_reported_from_the_key_check_while_it_is_on(
+    feedback_on: AtsIntegration, admin_user: User
+) -> None:
+    set_key(feedback_on, admin_user, DEMO_API_KEY)
+    tasks.api_key_validate(feedback_on.pk)
+    feedback_on.refresh_from_db()
+
+    read = _check(feedback_forms_health(feedback_on), "read_feedback_templates")
+
+    assert (read.name, read.level) == ("Permission to read feedback templates", "ok")
+    assert "key check read" in read.message
+
+
+def test_a_found_or_created_template_shows_the_templates_were_read(
+    feedback_on: AtsIntegration,
+) -> None:
+    # given: no key check while the option is on, so none lists the feedback permissions
+    before = feedback_forms_health(feedback_on)
+    first_id = demo_opportunity_ids(1)[0]
+    to_results(linked(feedback_on, first_id), "yes")
+
+    drain_all(feedback_on)
+
+    after = feedback_forms_health(feedback_on)
+    assert _check(before, "read_feedback_templates").level == "info"
+    assert "first writes" not in _check(before, "read_feedback_templates").message
+    read = _check(after, "read_feedback_templates")
+    assert (read.level, read.message) == (
+        "ok",
+        "Granted: Karat read Lever's feedback templates to find or create its own.",
+    )
+    assert [c.name for c in after.checks if c.code.endswith(("_templates", "_feedback"))] == [
+        "Permission to read feedback templates",
+        "Permission to create feedback templates",
+        "Permission to write feedback forms",
+    ]
 
 
 def test_the_score_option_follows_lever_numbers_or_position() -> None:

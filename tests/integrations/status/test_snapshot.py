@@ -28,7 +28,13 @@ from integrations.lever import signatures
 from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import DEMO_API_KEY, KARAT_PERMISSIONS, SandboxServer, demo_data
 from integrations.lever.sandbox.permissions import CONFIDENTIAL_ACCESS
-from integrations.models import AtsIntegration, AuditEntry, IntegrationStatus
+from integrations.models import (
+    AtsIntegration,
+    AuditEntry,
+    FeedbackSettings,
+    IntegrationStatus,
+    OutboundSettings,
+)
 from integrations.status import alerts, refresh
 from integrations.status import selectors as status_selectors
 from integrations.status import services as status
@@ -244,6 +250,66 @@ def test_no_acting_user_is_not_set(admin_client: Client, integration: AtsIntegra
     assert snapshot.basic["acting_user"]["state"] == "not_set"
     page = admin_client.get(_url("status", integration)).content.decode()
     assert '<dt>User (perform as)</dt><dd class="acting-user"><span class="muted">Not set' in page
+
+
+def test_every_page_names_the_lever_user_picked_to_post_updates_as(
+    lever_sandbox: SandboxServer,
+    admin_client: Client,
+    integration: AtsIntegration,
+    admin_user: User,
+) -> None:
+    # given: no User ID on the integration; "Post updates as" picks a Lever user by email
+    active, _ = _users()
+    integration = _keyed(integration, admin_user, DEMO_API_KEY)
+    OutboundSettings.objects.create(
+        integration=integration,
+        perform_as=OutboundSettings.PerformAs.LEVER_USER,
+        perform_as_user_id=active["id"],
+        perform_as_email=active["email"],
+        perform_as_name=active["name"],
+    )
+    FeedbackSettings.objects.create(integration=integration, enabled=True)
+
+    snapshot = _compute(integration)
+
+    # then: Basic information names the user the updates row says they are posted as
+    acting = snapshot.basic["acting_user"]
+    assert (acting["state"], acting["source"], acting["id"], acting["name"]) == (
+        "ok",
+        "lever_user",
+        active["id"],
+        active["name"],
+    )
+    posted_as = _checks(snapshot, feature_table.POST_CANDIDACY_UPDATES)["perform_as"]
+    assert posted_as["message"] == f"Updates are posted as {active['name']}."
+    status_page = admin_client.get(_url("status", integration)).content.decode()
+    assert f"{active['name']} &lt;{active['email']}&gt;" in status_page
+    assert "Not set" not in status_page.split('class="acting-user">')[1].split("</dd>")[0]
+    overview = admin_client.get(_url("detail", integration)).content.decode()
+    assert f'class="acting-user">{active["name"]} ({active["email"]})</dd>' in overview
+    settings_page = admin_client.get(_url("settings", integration)).content.decode()
+    assert f"forms are posted as {active['name']} ({active['email']})" in settings_page
+
+
+def test_nobody_picked_to_post_as_is_not_set_even_with_a_user_id(
+    lever_sandbox: SandboxServer,
+    admin_client: Client,
+    integration: AtsIntegration,
+    admin_user: User,
+) -> None:
+    active, _ = _users()
+    integration = _keyed(integration, admin_user, DEMO_API_KEY, user_id=active["id"])
+    OutboundSettings.objects.create(
+        integration=integration, perform_as=OutboundSettings.PerformAs.NONE
+    )
+
+    snapshot = _compute(integration)
+
+    assert snapshot.basic["acting_user"]["state"] == "not_set"
+    overview = admin_client.get(_url("detail", integration)).content.decode()
+    assert '<dt>Updates posted as</dt><dd class="acting-user"><span class="muted">Nobody set' in (
+        overview
+    )
 
 
 # --- Auto state updating --------------------------------------------------------------------------
