@@ -220,6 +220,13 @@ def key_check_view(*, integration: AtsIntegration) -> dict[str, Any]:
     }
 
 
+def reconciliation_scheduled(*, integration: AtsIntegration) -> bool:
+    """Whether the periodic reconciliation (every ``RECONCILE_INTERVAL_SECONDS``) polls the
+    integration now, by the scheduler's own rule (``AtsIntegrationQuerySet.reconcile_due``):
+    until then the status page must not promise a run. One query."""
+    return AtsIntegration.objects.reconcile_due().filter(pk=integration.pk).exists()
+
+
 def integration_region_label(*, integration: AtsIntegration) -> str:
     """The region as the ATS names it, with its API host ("US (api.lever.co)")."""
     try:
