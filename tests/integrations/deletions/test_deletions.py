@@ -36,7 +36,12 @@ from integrations.outbound.services.actions import RetryOutcome, outbound_update
 from integrations.outbound.services.drain import outbound_drain
 from karatlever.accounts.models import User
 from karatlever.hiring.models import Candidacy, CandidacyEvent, KaratStatus, Milestone, Role
-from karatlever.hiring.services import ERASED_NAME, candidacy_milestone_record
+from karatlever.hiring.services import (
+    ERASED_NAME,
+    AtsState,
+    candidacy_ats_state_apply,
+    candidacy_milestone_record,
+)
 from tests.factories import CandidacyFactory, RoleFactory
 from webhooks.models import WebhookDelivery
 from webhooks.services import deletions, processing, reconcile
@@ -242,6 +247,43 @@ def test_a_deletion_that_only_cancels_updates_left_after_a_detach_is_audited(
     assert processing.delivery_process(delivery_id=second) == Status.IGNORED
     assert AuditEntry.objects.filter(action=AuditEntry.Action.CANDIDATE_UNLINKED).count() == 1
     assert DeletionSettings.objects.get(integration=hooked).honoured_count == 0
+
+
+# --- the candidacy page after a deletion -----------------------------------------------------
+
+
+def _lever_card(client: Client, candidacy: Candidacy) -> str:
+    page = client.get(reverse("hiring:candidate-detail", kwargs={"code": candidacy.code}))
+    return page.content.decode().split('id="ats-h"')[1].split("</section>")[0]
+
+
+@pytest.mark.parametrize("policy", ["unlink", "anonymise"])
+def test_after_a_deletion_the_candidacy_page_shows_the_lever_state_as_the_last_known(
+    hooked: AtsIntegration,
+    lever: SandboxServer,
+    invitable: list[str],
+    admin_client: Client,
+    policy: str,
+) -> None:
+    candidacy = _link(hooked, lever, invitable[0])
+    candidacy_ats_state_apply(
+        candidacy=candidacy,
+        state=AtsState(stage_id="ref", stage_name="Reference check", archived=False, version=1),
+    )
+    linked = _lever_card(admin_client, candidacy)
+    deletion_policy_set(integration=hooked, policy=policy, actor=None)
+    lever.delete_candidate(invitable[0])
+    delivery_id = record(hooked, DELETED, {"opportunityId": invitable[0]})
+    assert processing.delivery_process(delivery_id=delivery_id) == Status.PROCESSED
+
+    card = _lever_card(admin_client, candidacy)
+
+    assert 'data-testid="ats-last-known"' not in linked
+    unlinked = card.split('data-testid="ats-unlinked">')[1].split("</p>")[0]
+    assert unlinked.startswith("The candidate was deleted in Lever: the candidacy is no longer")
+    assert "Last known in Lever, before the link went" in card
+    assert card.index("Last known in Lever") < card.index("Reference check")
+    assert "No Lever link" in card
 
 
 # --- the poll of deleted opportunities (missed webhooks) -------------------------------------
