@@ -286,6 +286,82 @@ def test_after_a_deletion_the_candidacy_page_shows_the_lever_state_as_the_last_k
     assert "No Lever link" in card
 
 
+# --- the activity page after a deletion ------------------------------------------------------
+
+
+def _activity(client: Client, integration: AtsIntegration) -> str:
+    url = reverse("webhooks-console:activity", kwargs={"public_id": integration.public_id})
+    return client.get(url).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("policy", "why", "outcome"),
+    [
+        ("unlink", "the candidate was deleted in Lever", "candidacy unlinked"),
+        (
+            "anonymise",
+            "the candidate was deleted in Lever and the candidacy anonymised",
+            "candidacy unlinked and anonymised",
+        ),
+    ],
+)
+def test_the_activity_page_names_the_candidacy_a_deletion_delivery_unlinked(
+    hooked: AtsIntegration,
+    lever: SandboxServer,
+    invitable: list[str],
+    admin_client: Client,
+    policy: str,
+    why: str,
+    outcome: str,
+) -> None:
+    candidacy = _link(hooked, lever, invitable[0])
+    deletion_policy_set(integration=hooked, policy=policy, actor=None)
+    lever.delete_candidate(invitable[0])
+    delivery_id = record(hooked, DELETED, {"opportunityId": invitable[0]})
+    assert processing.delivery_process(delivery_id=delivery_id) == Status.PROCESSED
+    candidacy.refresh_from_db()
+    candidate_url = reverse("hiring:candidate-detail", args=[candidacy.code])
+    detail_url = reverse(
+        "webhooks-console:delivery-detail",
+        kwargs={"public_id": hooked.public_id, "delivery_id": delivery_id},
+    )
+
+    (row,) = [r for r in _activity(admin_client, hooked).split("<tr>") if detail_url in r]
+    detail = admin_client.get(detail_url).content.decode()
+
+    for page in (row, detail):
+        assert f'<a href="{candidate_url}">{candidacy.candidate_name}</a>' in page
+        assert f"No longer linked: {why}" in page
+        assert f"Candidate deleted in Lever: {outcome}" in page
+        assert "Not linked to a candidate" not in page
+
+
+def test_the_activity_page_names_unlinked_candidacies_in_a_constant_number_of_queries(
+    hooked: AtsIntegration,
+    lever: SandboxServer,
+    invitable: list[str],
+    admin_client: Client,
+) -> None:
+    def unlink(opportunity_id: str) -> None:
+        _link(hooked, lever, opportunity_id)
+        lever.delete_candidate(opportunity_id)
+        delivery_id = record(hooked, DELETED, {"opportunityId": opportunity_id})
+        assert processing.delivery_process(delivery_id=delivery_id) == Status.PROCESSED
+
+    unlink(invitable[0])
+    _activity(admin_client, hooked)  # warm the session and caches
+    with CaptureQueriesContext(connection) as one:
+        _activity(admin_client, hooked)
+    for opportunity_id in invitable[1:6]:
+        unlink(opportunity_id)
+
+    with CaptureQueriesContext(connection) as six:
+        html = _activity(admin_client, hooked)
+
+    assert html.count("No longer linked: the candidate was deleted in Lever") == 6
+    assert len(six.captured_queries) <= len(one.captured_queries)
+
+
 # --- the poll of deleted opportunities (missed webhooks) -------------------------------------
 
 
