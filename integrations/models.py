@@ -38,6 +38,20 @@ class AtsIntegrationQuerySet(models.QuerySet["AtsIntegration"]):
     def enabled(self) -> AtsIntegrationQuerySet:
         return self.filter(enabled=True)
 
+    def reconcile_due(self) -> AtsIntegrationQuerySet:
+        """The integrations the periodic reconciliation polls (and with it the poll of deleted
+        candidates): enabled, with a key, and with a linked candidacy or the automatic invite
+        on. One rule for the scheduler and for the status page that says when it runs."""
+        return (
+            self.filter(enabled=True)
+            .filter(
+                models.Q(opportunity_links__isnull=False)
+                | models.Q(auto_invite_rule__enabled=True, auto_invite_rule__stage_id__gt="")
+            )
+            .exclude(api_key_last4="")
+            .distinct()
+        )
+
 
 class AtsIntegration(models.Model):
     """One group's connection to one ATS. The API key is encrypted and never shown again."""

@@ -146,6 +146,8 @@ def activity(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRes
         time_field="received_at",
     )
     counts = selectors.rejection_counts(integration=integration)
+    # Deliveries whose opportunity Karat unlinked still name the candidacy they concerned.
+    former = selectors.former_candidacies(integration=integration, deliveries=page.rows)
     return render(
         request,
         "webhooks/activity.html",
@@ -154,7 +156,9 @@ def activity(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRes
             "form": form,
             "keyset": page,
             "deliveries": page.rows,
-            "delivery_rows": [(d, form.labels.get(d.event, d.event)) for d in page.rows],
+            "delivery_rows": [
+                (d, form.labels.get(d.event, d.event), former.get(d.pk)) for d in page.rows
+            ],
             "filtered": bool(event or status),
             "rejections": [
                 (WebhookRejection.Reason(reason).label, count) for reason, count in counts.items()
@@ -203,6 +207,7 @@ def delivery_detail(
 ) -> HttpResponse:
     integration = _integration(request, public_id)
     delivery = selectors.delivery_get(integration=integration, delivery_id=delivery_id)
+    former = selectors.former_candidacies(integration=integration, deliveries=[delivery])
     payload = None
     if delivery.payload is not None:
         # Real characters (names, the mask "••••••"), not \u escapes.
@@ -219,6 +224,7 @@ def delivery_detail(
             "integration": integration,
             "delivery": delivery,
             "event_label": setup.event_labels(integration).get(delivery.event, delivery.event),
+            "former": former.get(delivery.pk),
             "payload": payload,
         },
     )

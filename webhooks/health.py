@@ -11,7 +11,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations import ats
-from integrations.connection.selectors import key_check_lines, key_refusal
+from integrations.connection.selectors import (
+    key_check_lines,
+    key_refusal,
+    reconciliation_scheduled,
+)
 from integrations.features import (
     AUTO_STATE_UPDATING,
     FeatureCheck,
@@ -44,7 +48,7 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
     may list them), its last verified delivery and whether the reconciliation found changes
     it did not announce (its toggle in the ATS is probably off: flagged from the first such
     change until its next delivery); then signature failures and processing failures over
-    the last 24 hours. Three queries and at most one ATS call, whatever the volume."""
+    the last 24 hours. Four queries and at most one ATS call, whatever the volume."""
     kwargs = {"public_id": integration.public_id}
     settings_url = (
         reverse("integrations:settings", kwargs={"public_id": integration.public_id}) + "#webhooks"
@@ -113,6 +117,10 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
                 "Settings → API key",
             )
         )
+    # Asked only before the first reconciliation: the announced checks say when it will run.
+    scheduled = integration.reconciled_at is None and reconciliation_scheduled(
+        integration=integration
+    )
     for e in events:
         if e.configured:
             checks.append(
@@ -189,7 +197,9 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
                     "No verified delivery yet.",
                 )
             )
-        checks.append(_announced_check(integration, e, ats_name, settings_url, step3))
+        checks.append(
+            _announced_check(integration, e, ats_name, settings_url, step3, scheduled=scheduled)
+        )
 
     issues: list[FeatureIssue] = []
     missing = [e.label for e in events if not e.configured]
@@ -307,10 +317,18 @@ def auto_state_updating_health(integration: AtsIntegration) -> FeatureHealth:
 
 
 def _announced_check(
-    integration: AtsIntegration, e: EventSetup, ats_name: str, settings_url: str, step3: str
+    integration: AtsIntegration,
+    e: EventSetup,
+    ats_name: str,
+    settings_url: str,
+    step3: str,
+    *,
+    scheduled: bool,
 ) -> FeatureCheck:
     """Whether the reconciliation found changes this webhook should have announced and did
-    not: the ATS does not say whether its toggle is on, so this is the evidence."""
+    not: the ATS does not say whether its toggle is on, so this is the evidence.
+    ``scheduled``: the reconciliation polls the integration (it has not run yet when
+    ``reconciled_at`` is empty)."""
     minutes = settings.RECONCILE_INTERVAL_SECONDS // 60
     name = f"{e.label}: changes announced"
     code = f"{e.event}:announced"
@@ -332,7 +350,9 @@ def _announced_check(
             code,
             name,
             "info",
-            f"Checked by the {minutes}-minute reconciliation once a candidacy is linked.",
+            f"Checked by the reconciliation, every {minutes} minutes: it has not run yet."
+            if scheduled
+            else f"Checked by the {minutes}-minute reconciliation once a candidacy is linked.",
         )
     return FeatureCheck(
         code,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +16,8 @@ from django.utils import timezone
 
 from integrations import ats
 from integrations.connection.selectors import key_check_lines
-from integrations.models import AtsIntegration, OpportunityLink, WebhookSubscription
+from integrations.models import AtsIntegration, AuditEntry, OpportunityLink, WebhookSubscription
+from karatlever.hiring.models import Candidacy
 from webhooks.models import WebhookDelivery, WebhookRejection
 
 
@@ -98,6 +101,84 @@ def _with_candidate(
         candidate_name=Subquery(links.values("candidacy__candidate_name")[:1]),
         candidacy_code=Subquery(links.values("candidacy__code")[:1]),
     )
+
+
+@dataclass(frozen=True)
+class FormerCandidacy:
+    """The candidacy a delivery's opportunity was linked to until Karat unlinked it, and why
+    ("No longer linked: the candidate was deleted in Lever")."""
+
+    code: str
+    name: str
+    why: str
+
+
+# The audit entries that record a link going, each naming the candidacy and the opportunity.
+_UNLINKED_BY = (
+    AuditEntry.Action.CANDIDATE_UNLINKED,
+    AuditEntry.Action.CANDIDATE_ANONYMISED,
+    AuditEntry.Action.LINK_DETACHED,
+)
+
+
+def _unlinked_why(action: str, detail: dict[str, object], ats_name: str) -> str:
+    if action == AuditEntry.Action.LINK_DETACHED:
+        return f"No longer linked: the {ats_name} link was detached"
+    happened = "anonymised" if detail.get("cause") == "anonymised" else "deleted"
+    erased = (
+        " and the candidacy anonymised" if action == AuditEntry.Action.CANDIDATE_ANONYMISED else ""
+    )
+    return f"No longer linked: the candidate was {happened} in {ats_name}{erased}"
+
+
+def former_candidacies(
+    *, integration: AtsIntegration, deliveries: Iterable[WebhookDelivery]
+) -> dict[int, FormerCandidacy]:
+    """By delivery id, for each of ``deliveries`` (from ``delivery_list`` or ``delivery_get``)
+    whose opportunity is not linked now but was until Karat removed the link (a deletion or
+    anonymisation in the ATS honoured, or a detach), the candidacy it was last linked to,
+    from the audit log: the link is gone by the time a page reads its deliveries, and "Not
+    linked to a candidate" would hide what they did. Only candidacies of the integration's
+    group (whoever sees its activity may open them). At most two queries, however many
+    deliveries."""
+    # ``candidacy_code`` is _with_candidate's annotation: the candidacy linked now.
+    unlinked = [d for d in deliveries if d.opportunity_id and not getattr(d, "candidacy_code", "")]
+    wanted = sorted({d.opportunity_id for d in unlinked})
+    if not wanted:
+        return {}
+    entries = (
+        AuditEntry.objects.filter(
+            integration=integration, action__in=_UNLINKED_BY, detail__opportunity_id__in=wanted
+        )
+        .order_by("-created_at", "-id")
+        .values_list("action", "detail")
+    )
+    latest: dict[str, tuple[str, dict[str, object]]] = {}
+    for action, detail in entries:
+        # A deletion that only cancelled updates names no candidacy ("candidacies": [...]).
+        if isinstance(detail, dict) and isinstance(detail.get("candidacy"), str):
+            latest.setdefault(str(detail.get("opportunity_id")), (action, detail))
+    codes: dict[str, uuid.UUID] = {}
+    for _, detail in latest.values():
+        try:
+            codes[str(detail["candidacy"])] = uuid.UUID(str(detail["candidacy"]))
+        except ValueError:
+            continue
+    if not codes:
+        return {}
+    names = dict(
+        Candidacy.objects.filter(
+            group_id=integration.group_id, code__in=codes.values()
+        ).values_list("code", "candidate_name")
+    )
+    ats_name = ats.adapter_for(integration.ats, ats.AtsBase).label
+    found: dict[str, FormerCandidacy] = {}
+    for opportunity_id, (action, detail) in latest.items():
+        code = codes.get(str(detail["candidacy"]))
+        if code is not None and code in names:
+            why = _unlinked_why(action, detail, ats_name)
+            found[opportunity_id] = FormerCandidacy(str(code), names[code], why)
+    return {d.pk: found[d.opportunity_id] for d in unlinked if d.opportunity_id in found}
 
 
 def delivery_list(

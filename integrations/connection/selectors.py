@@ -220,6 +220,13 @@ def key_check_view(*, integration: AtsIntegration) -> dict[str, Any]:
     }
 
 
+def reconciliation_scheduled(*, integration: AtsIntegration) -> bool:
+    """Whether the periodic reconciliation (every ``RECONCILE_INTERVAL_SECONDS``) polls the
+    integration now, by the scheduler's own rule (``AtsIntegrationQuerySet.reconcile_due``):
+    until then the status page must not promise a run. One query."""
+    return AtsIntegration.objects.reconcile_due().filter(pk=integration.pk).exists()
+
+
 def integration_region_label(*, integration: AtsIntegration) -> str:
     """The region as the ATS names it, with its API host ("US (api.lever.co)")."""
     try:
@@ -287,16 +294,36 @@ def _webhook_event_labels(ats_name: str) -> dict[str, str]:
     return labels
 
 
+def _ats_unlinked(candidacy: Any, ats_label: str) -> dict[str, Any] | None:
+    """Why a candidacy that was linked is not any more, from its last "Unlinked from the ATS"
+    timeline entry: ``{"summary", "at"}`` ("The candidate was deleted in Lever: …", or a
+    detach), None when it was never linked. One query."""
+    from karatlever.hiring.models import CandidacyEvent
+
+    event = (
+        CandidacyEvent.objects.filter(candidacy=candidacy, kind=CandidacyEvent.Kind.ATS_UNLINKED)
+        .only("summary", "occurred_at")
+        .order_by("-occurred_at", "-id")
+        .first()
+    )
+    if event is None:
+        return None
+    return {"summary": event.summary_shown(ats_label=ats_label), "at": event.occurred_at}
+
+
 def candidacy_page_context(candidacy: Any) -> dict[str, Any]:
     """Extra context for the candidacy page and API (see karatlever.hiring.hooks, registered by
     ``IntegrationsConfig.ready``): the ATS profile link, the ``ats_link`` (see
     ``candidacy_list_page_context``), and the ATS's name and webhook event labels that timeline
-    entries from the ATS are shown with (stored entries name no ATS)."""
+    entries from the ATS are shown with (stored entries name no ATS). Not linked any more,
+    ``ats_unlinked`` says why the link went (``_ats_unlinked``), so the page never shows the
+    ATS state it kept as current."""
     label, profile, ats_link = _ats_side(candidacy)
     context: dict[str, Any] = {
         "ats_profile": profile,
         "ats_link": ats_link,
         "ats_event_labels": _webhook_event_labels(ats_link["ats"] if ats_link else ""),
+        "ats_unlinked": None if ats_link else _ats_unlinked(candidacy, label),
     }
     if label:
         context["ats_label"] = label

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from functools import partial
 
+from django.conf import settings
 from django.urls import reverse
 
 from integrations import ats
-from integrations.connection.selectors import key_refusal
+from integrations.connection.selectors import key_refusal, reconciliation_scheduled
 from integrations.deletions.selectors import deletion_settings_find, deletion_webhook_find
 from integrations.features import (
     DELETIONS_HONOURED,
@@ -21,10 +22,11 @@ from integrations.models import AtsIntegration, DeletionSettings
 
 
 def deletions_honoured_health(integration: AtsIntegration) -> FeatureHealth:
-    """Working once a poll of deleted opportunities worked and the last one did not fail;
-    waiting (info) before the first poll; warn when the last poll failed; bad when the ATS
-    refuses the key. Without the deletion webhook's token it still works (the poll finds
-    deletions, later): an info line says so. Three queries, no ATS call."""
+    """Working once a poll of deleted opportunities worked or a deletion was honoured (either
+    shows the feature reading deletions), and the last poll did not fail; waiting (info)
+    before either; warn when the last poll failed; bad when the ATS refuses the key. Without
+    the deletion webhook's token it still works (the poll finds deletions, later): an info
+    line says so. At most four queries, no ATS call."""
     adapter = ats.adapter_for(integration.ats, ats.Deletions)
     settings_url = (
         reverse("integrations:settings", kwargs={"public_id": integration.public_id}) + "#deletions"
@@ -35,6 +37,7 @@ def deletions_honoured_health(integration: AtsIntegration) -> FeatureHealth:
     row = deletion_settings_find(integration=integration)
     policy = row.policy if row is not None else DeletionSettings.Policy.UNLINK
     health = partial(feature_health, DELETIONS_HONOURED)
+    minutes = settings.RECONCILE_INTERVAL_SECONDS // 60
     if not integration.enabled:
         return health("muted", "Off", "The integration is disabled: deletions are not read.")
     checks = [
@@ -78,7 +81,7 @@ def deletions_honoured_health(integration: AtsIntegration) -> FeatureHealth:
                 f"{label} webhook",
                 "info",
                 f"Not set up: deletions are only found by the periodic check, up to "
-                f"15 minutes later. Use “Register webhooks in {adapter.label}” or paste its "
+                f"{minutes} minutes later. Use “Register webhooks in {adapter.label}” or paste its "
                 "signature token.",
                 webhooks_url,
                 "Settings → Step 3: Webhooks",
@@ -110,7 +113,9 @@ def deletions_honoured_health(integration: AtsIntegration) -> FeatureHealth:
                 "poll",
                 "Periodic check of deleted candidates",
                 "info",
-                "Not run yet: it runs with the reconciliation once a candidacy is linked.",
+                f"Not run yet: it runs with the reconciliation, every {minutes} minutes."
+                if reconciliation_scheduled(integration=integration)
+                else "Not run yet: it runs with the reconciliation once a candidacy is linked.",
             )
         )
     honoured = row.honoured_count if row is not None else 0
@@ -124,7 +129,8 @@ def deletions_honoured_health(integration: AtsIntegration) -> FeatureHealth:
         return health("bad", "Not working", f"Deletions can't be read: {refused}", checks=checks)
     if "warn" in levels:
         return health("warn", "Needs attention", summary, checks=checks)
-    if row is None or row.polled_at is None:
+    if not honoured and (row is None or row.polled_at is None):
         return health("info", "Waiting", summary, checks=checks)
-    # A missing deletion webhook only delays what the poll finds: working, with an info line.
+    # A deletion honoured shows it working as well as a poll does (the poll may not have run
+    # yet). A missing deletion webhook only delays what the poll finds: an info line says so.
     return health("ok", "Working", summary, checks=checks)

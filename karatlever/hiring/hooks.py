@@ -13,8 +13,11 @@ from karatlever.hiring.models import Candidacy
 # None (integrations: the candidate's profile in the ATS, e.g. ``("Lever", "https://hire…")``),
 # ``ats_label``, the name of the candidacy's ATS ("Lever"; its group's when not linked) that
 # its timeline shows in place of ``CandidacyEvent.THE_ATS`` and credits entries from the ATS
-# with (stored entries name no ATS), and ``ats_event_labels``, the ATS's
-# webhook event codes -> labels ("candidateStageChange" -> "Candidate Stage Change").
+# with (stored entries name no ATS), ``ats_event_labels``, the ATS's webhook event codes ->
+# labels ("candidateStageChange" -> "Candidate Stage Change"), ``ats_link``, as in the list
+# hook below (None: not linked), and ``ats_unlinked``, ``{"summary", "at"}`` of why a
+# candidacy linked before is not any more (None otherwise). Not linked, the page shows the
+# ATS state it kept as the last known, never as current.
 CandidacyContextHook = Callable[[Candidacy], dict[str, Any]]
 _candidacy_context_hooks: list[CandidacyContextHook] = []
 

@@ -134,6 +134,19 @@ class Candidacy(models.Model):
     def __str__(self) -> str:
         return f"{self.candidate_name} — {self.role.title}"
 
+    @property
+    def ats_state_known(self) -> bool:
+        """Whether Karat ever read the candidate's state in the ATS (stage, archive, hire)."""
+        return any(
+            (
+                self.ats_state_updated_at,
+                self.ats_stage_id,
+                self.ats_stage_name,
+                self.ats_archived,
+                self.ats_hired,
+            )
+        )
+
 
 class CandidacyEvent(models.Model):
     """One entry of a candidacy's timeline: what happened, when and where it came from.

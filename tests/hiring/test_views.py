@@ -470,6 +470,25 @@ def test_candidate_detail_shows_karat_and_lever_sides(
     assert "Record a milestone" not in html
 
 
+def test_a_candidacy_never_linked_shows_no_lever_state_and_one_not_linked_any_more_labels_it(
+    recruiter_client: Client, candidacy: Candidacy
+) -> None:
+    url = reverse("hiring:candidate-detail", args=[candidacy.code])
+    never_read = recruiter_client.get(url).content.decode()
+    services.candidacy_ats_state_apply(
+        candidacy=candidacy,
+        state=services.AtsState(stage_id="s1", stage_name="Phone screen", archived=False),
+    )
+
+    last_read = recruiter_client.get(url).content.decode()
+
+    # Not linked: "Archived No, Hired No" would read as Lever's current answer.
+    assert "Lever stage" not in never_read
+    assert "Hired</dt>" not in never_read
+    assert "Last known in Lever; no longer kept up to date:" in last_read
+    assert last_read.index("Last known in Lever") < last_read.index("Phone screen")
+
+
 def test_timeline_lists_events_newest_first_with_source_and_actor(
     admin_client: Client, admin_user: User, candidacy: Candidacy
 ) -> None:

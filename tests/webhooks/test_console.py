@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from integrations.late_links.services import opportunity_link_detach
 from integrations.lever.adapter import WebhookEvent
 from integrations.lever.sandbox import SandboxServer
 from integrations.models import AtsIntegration, AuditEntry, WebhookSubscription
@@ -442,6 +443,38 @@ def test_activity_names_the_linked_candidate_in_a_constant_number_of_queries(
     assert html.count(f'<a href="{candidate_url}">{linked_candidacy.candidate_name}</a>') == 12
     assert "opp-not-linked-0001" in html  # no candidate: the opportunity id, said so
     assert "Not linked to a candidate" in html
+
+
+def test_after_a_detach_the_activity_still_names_the_candidacy_and_says_the_link_went(
+    admin_client: Client, webhook_integration: AtsIntegration, linked_candidacy: Any
+) -> None:
+    _deliveries(webhook_integration)  # both for the linked opportunity
+    opportunity_link_detach(candidacy=linked_candidacy, actor=None)
+
+    html = admin_client.get(_url("activity", webhook_integration)).content.decode()
+
+    candidate_url = reverse("hiring:candidate-detail", args=[linked_candidacy.code])
+    assert html.count(f'<a href="{candidate_url}">{linked_candidacy.candidate_name}</a>') == 2
+    assert html.count("No longer linked: the Lever link was detached") == 2
+    assert "Not linked to a candidate" not in html
+
+
+def test_an_unlinked_candidacy_of_another_group_is_not_named(
+    admin_client: Client,
+    webhook_integration: AtsIntegration,
+    linked_candidacy: Any,
+    second_group: Any,
+) -> None:
+    """The audit log is the integration's, but a candidacy moved out of its group (or one the
+    entry names wrongly) is not the viewer's to open."""
+    _deliveries(webhook_integration)
+    opportunity_link_detach(candidacy=linked_candidacy, actor=None)
+    type(linked_candidacy).objects.filter(pk=linked_candidacy.pk).update(group=second_group)
+
+    html = admin_client.get(_url("activity", webhook_integration)).content.decode()
+
+    assert linked_candidacy.candidate_name not in html
+    assert html.count("Not linked to a candidate") == 2
 
 
 def test_delivery_detail_shows_dates_the_candidate_and_real_characters(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, Q, Value
+from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -185,17 +185,7 @@ def _integration_reconcile(integration: AtsIntegration) -> ReconcileResult | Non
 def reconcile_due_integration_ids() -> list[int]:
     """Enabled integrations with a key and at least one linked candidacy or the automatic
     invite turned on."""
-    return list(
-        AtsIntegration.objects.filter(enabled=True)
-        .filter(
-            Q(opportunity_links__isnull=False)
-            | Q(auto_invite_rule__enabled=True, auto_invite_rule__stage_id__gt="")
-        )
-        .exclude(api_key_last4="")
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        .distinct()
-    )
+    return list(AtsIntegration.objects.reconcile_due().order_by("pk").values_list("pk", flat=True))
 
 
 def _auto_invite(integration: AtsIntegration, current: ats.OpportunityState) -> None:

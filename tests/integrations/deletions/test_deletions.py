@@ -36,7 +36,12 @@ from integrations.outbound.services.actions import RetryOutcome, outbound_update
 from integrations.outbound.services.drain import outbound_drain
 from karatlever.accounts.models import User
 from karatlever.hiring.models import Candidacy, CandidacyEvent, KaratStatus, Milestone, Role
-from karatlever.hiring.services import ERASED_NAME, candidacy_milestone_record
+from karatlever.hiring.services import (
+    ERASED_NAME,
+    AtsState,
+    candidacy_ats_state_apply,
+    candidacy_milestone_record,
+)
 from tests.factories import CandidacyFactory, RoleFactory
 from webhooks.models import WebhookDelivery
 from webhooks.services import deletions, processing, reconcile
@@ -242,6 +247,119 @@ def test_a_deletion_that_only_cancels_updates_left_after_a_detach_is_audited(
     assert processing.delivery_process(delivery_id=second) == Status.IGNORED
     assert AuditEntry.objects.filter(action=AuditEntry.Action.CANDIDATE_UNLINKED).count() == 1
     assert DeletionSettings.objects.get(integration=hooked).honoured_count == 0
+
+
+# --- the candidacy page after a deletion -----------------------------------------------------
+
+
+def _lever_card(client: Client, candidacy: Candidacy) -> str:
+    page = client.get(reverse("hiring:candidate-detail", kwargs={"code": candidacy.code}))
+    return page.content.decode().split('id="ats-h"')[1].split("</section>")[0]
+
+
+@pytest.mark.parametrize("policy", ["unlink", "anonymise"])
+def test_after_a_deletion_the_candidacy_page_shows_the_lever_state_as_the_last_known(
+    hooked: AtsIntegration,
+    lever: SandboxServer,
+    invitable: list[str],
+    admin_client: Client,
+    policy: str,
+) -> None:
+    candidacy = _link(hooked, lever, invitable[0])
+    candidacy_ats_state_apply(
+        candidacy=candidacy,
+        state=AtsState(stage_id="ref", stage_name="Reference check", archived=False, version=1),
+    )
+    linked = _lever_card(admin_client, candidacy)
+    deletion_policy_set(integration=hooked, policy=policy, actor=None)
+    lever.delete_candidate(invitable[0])
+    delivery_id = record(hooked, DELETED, {"opportunityId": invitable[0]})
+    assert processing.delivery_process(delivery_id=delivery_id) == Status.PROCESSED
+
+    card = _lever_card(admin_client, candidacy)
+
+    assert 'data-testid="ats-last-known"' not in linked
+    unlinked = card.split('data-testid="ats-unlinked">')[1].split("</p>")[0]
+    assert unlinked.startswith("The candidate was deleted in Lever: the candidacy is no longer")
+    assert "Last known in Lever, before the link went" in card
+    assert card.index("Last known in Lever") < card.index("Reference check")
+    assert "No Lever link" in card
+
+
+# --- the activity page after a deletion ------------------------------------------------------
+
+
+def _activity(client: Client, integration: AtsIntegration) -> str:
+    url = reverse("webhooks-console:activity", kwargs={"public_id": integration.public_id})
+    return client.get(url).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("policy", "why", "outcome"),
+    [
+        ("unlink", "the candidate was deleted in Lever", "candidacy unlinked"),
+        (
+            "anonymise",
+            "the candidate was deleted in Lever and the candidacy anonymised",
+            "candidacy unlinked and anonymised",
+        ),
+    ],
+)
+def test_the_activity_page_names_the_candidacy_a_deletion_delivery_unlinked(
+    hooked: AtsIntegration,
+    lever: SandboxServer,
+    invitable: list[str],
+    admin_client: Client,
+    policy: str,
+    why: str,
+    outcome: str,
+) -> None:
+    candidacy = _link(hooked, lever, invitable[0])
+    deletion_policy_set(integration=hooked, policy=policy, actor=None)
+    lever.delete_candidate(invitable[0])
+    delivery_id = record(hooked, DELETED, {"opportunityId": invitable[0]})
+    assert processing.delivery_process(delivery_id=delivery_id) == Status.PROCESSED
+    candidacy.refresh_from_db()
+    candidate_url = reverse("hiring:candidate-detail", args=[candidacy.code])
+    detail_url = reverse(
+        "webhooks-console:delivery-detail",
+        kwargs={"public_id": hooked.public_id, "delivery_id": delivery_id},
+    )
+
+    (row,) = [r for r in _activity(admin_client, hooked).split("<tr>") if detail_url in r]
+    detail = admin_client.get(detail_url).content.decode()
+
+    for page in (row, detail):
+        assert f'<a href="{candidate_url}">{candidacy.candidate_name}</a>' in page
+        assert f"No longer linked: {why}" in page
+        assert f"Candidate deleted in Lever: {outcome}" in page
+        assert "Not linked to a candidate" not in page
+
+
+def test_the_activity_page_names_unlinked_candidacies_in_a_constant_number_of_queries(
+    hooked: AtsIntegration,
+    lever: SandboxServer,
+    invitable: list[str],
+    admin_client: Client,
+) -> None:
+    def unlink(opportunity_id: str) -> None:
+        _link(hooked, lever, opportunity_id)
+        lever.delete_candidate(opportunity_id)
+        delivery_id = record(hooked, DELETED, {"opportunityId": opportunity_id})
+        assert processing.delivery_process(delivery_id=delivery_id) == Status.PROCESSED
+
+    unlink(invitable[0])
+    _activity(admin_client, hooked)  # warm the session and caches
+    with CaptureQueriesContext(connection) as one:
+        _activity(admin_client, hooked)
+    for opportunity_id in invitable[1:6]:
+        unlink(opportunity_id)
+
+    with CaptureQueriesContext(connection) as six:
+        html = _activity(admin_client, hooked)
+
+    assert html.count("No longer linked: the candidate was deleted in Lever") == 6
+    assert len(six.captured_queries) <= len(one.captured_queries)
 
 
 # --- the poll of deleted opportunities (missed webhooks) -------------------------------------

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from pytest_django import Settings
 
 from integrations.deletions.health import deletions_honoured_health
 from integrations.lever.sandbox import SandboxServer
@@ -21,7 +22,10 @@ from integrations.models import (
     WebhookSubscription,
 )
 from tests.factories import CandidacyFactory, RoleFactory
-from webhooks.services import deletions
+from webhooks.models import WebhookDelivery
+from webhooks.services import deletions, processing
+
+from .conftest import DELETED, record
 
 pytestmark = pytest.mark.django_db
 
@@ -129,6 +133,61 @@ def test_after_a_poll_that_worked_with_the_webhook_set_up_it_is_working(
         "webhook": "ok",
         "poll": "ok",
     }
+
+
+def _link(integration: AtsIntegration, opportunity_id: str) -> None:
+    OpportunityLink.objects.create(
+        integration=integration,
+        candidacy=CandidacyFactory(role=RoleFactory(group=integration.group)),
+        opportunity_id=opportunity_id,
+    )
+
+
+def test_a_deletion_honoured_through_the_webhook_before_any_poll_is_working(
+    hooked: AtsIntegration, lever: SandboxServer, invitable: list[str], settings: Settings
+) -> None:
+    settings.RECONCILE_INTERVAL_SECONDS = 600
+    _link(hooked, invitable[0])
+    _link(hooked, invitable[1])  # still linked: the reconciliation polls the integration
+    lever.delete_candidate(invitable[0])
+    delivery_id = record(hooked, DELETED, {"opportunityId": invitable[0]})
+    assert processing.delivery_process(delivery_id=delivery_id) == WebhookDelivery.Status.PROCESSED
+
+    health = deletions_honoured_health(hooked)
+
+    assert (health.level, health.label) == ("ok", "Working")
+    assert health.summary == "1 candidacy unlinked so far."
+    poll = {c.code: c for c in health.checks}["poll"]
+    assert poll.level == "info"
+    assert poll.message == "Not run yet: it runs with the reconciliation, every 10 minutes."
+
+
+def test_before_the_first_poll_it_says_when_the_poll_will_run(
+    lever_integration: AtsIntegration, settings: Settings
+) -> None:
+    settings.RECONCILE_INTERVAL_SECONDS = 600
+
+    def poll_message() -> str:
+        return {c.code: c for c in deletions_honoured_health(lever_integration).checks}[
+            "poll"
+        ].message
+
+    unlinked = poll_message()
+    _link(lever_integration, "linked-opportunity")
+    linked = poll_message()
+
+    assert unlinked == "Not run yet: it runs with the reconciliation once a candidacy is linked."
+    assert linked == "Not run yet: it runs with the reconciliation, every 10 minutes."
+
+
+def test_without_the_deletion_webhook_the_delay_is_the_reconciliation_interval(
+    integration: AtsIntegration, settings: Settings
+) -> None:
+    settings.RECONCILE_INTERVAL_SECONDS = 600
+
+    webhook = {c.code: c for c in deletions_honoured_health(integration).checks}["webhook"]
+
+    assert "up to 10 minutes later" in webhook.message
 
 
 def test_a_failed_poll_needs_attention(

@@ -280,6 +280,27 @@ def test_without_a_reconciliation_yet_changes_announced_is_not_claimed(
     assert {c.level for c in announced} == {"info"}
 
 
+def test_before_the_first_reconciliation_changes_announced_says_when_it_will_run(
+    connected: AtsIntegration, settings: Settings
+) -> None:
+    settings.RECONCILE_INTERVAL_SECONDS = 600
+    _tokens_set(connected, delivered=True)
+
+    def announced() -> set[str]:
+        return {c.message for c in _auto(connected).checks if c.code.endswith(":announced")}
+
+    unlinked = announced()
+    OpportunityLink.objects.create(
+        integration=connected,
+        candidacy=CandidacyFactory(role=RoleFactory(group=connected.group)),
+        opportunity_id="linked-opportunity",
+    )
+    linked = announced()
+
+    assert unlinked == {"Checked by the 10-minute reconciliation once a candidacy is linked."}
+    assert linked == {"Checked by the reconciliation, every 10 minutes: it has not run yet."}
+
+
 def test_failed_and_dead_deliveries_of_the_last_day_need_attention_with_a_filtered_link(
     admin_client: Client, connected: AtsIntegration
 ) -> None:
