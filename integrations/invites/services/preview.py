@@ -190,6 +190,9 @@ class InvitePreview:
     opportunity_id: str = ""
     contact_id: str = ""
     candidate_url: str = ""
+    # Where the page's "Lever profile" link opens it (see ats.CandidateLinks); not stored as
+    # the candidate's link, which stays ``candidate_url``.
+    candidate_profile_url: str = ""
     candidate_name: str = ""
     email: str = ""
     posting_id: str = ""
@@ -392,6 +395,15 @@ def invite_preview(
     )
 
 
+def _profile_url(integration: AtsIntegration, opportunity_id: str) -> str:
+    try:
+        return ats.adapter_for(integration.ats).candidate_profile_url(
+            integration.region, opportunity_id
+        )
+    except ValueError:  # an id that makes no URL: the page falls back to candidate_url
+        return ""
+
+
 def preview_of(
     *,
     group: Group,
@@ -435,6 +447,7 @@ def preview_of(
         opportunity_id=detail.opportunity_id,
         contact_id=detail.contact_id,
         candidate_url=detail.url,
+        candidate_profile_url=_profile_url(integration, detail.opportunity_id),
         candidate_name=detail.candidate_name,
         email=email,
         posting_id=posting.posting_id if posting else "",
