@@ -395,12 +395,14 @@ def invite_preview(
     )
 
 
-def _profile_url(integration: AtsIntegration, opportunity_id: str) -> str:
+def candidate_profile_url(*, integration: AtsIntegration, opportunity_id: str) -> str:
+    """Where a person opens the candidate's ATS page (``ats.CandidateLinks``); "" for an id
+    that makes no URL."""
     try:
         return ats.adapter_for(integration.ats).candidate_profile_url(
             integration.region, opportunity_id
         )
-    except ValueError:  # an id that makes no URL: the page falls back to candidate_url
+    except ValueError:  # an id that makes no URL: pages fall back to candidate_url
         return ""
 
 
@@ -447,7 +449,9 @@ def preview_of(
         opportunity_id=detail.opportunity_id,
         contact_id=detail.contact_id,
         candidate_url=detail.url,
-        candidate_profile_url=_profile_url(integration, detail.opportunity_id),
+        candidate_profile_url=candidate_profile_url(
+            integration=integration, opportunity_id=detail.opportunity_id
+        ),
         candidate_name=detail.candidate_name,
         email=email,
         posting_id=posting.posting_id if posting else "",
