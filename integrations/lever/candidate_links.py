@@ -16,7 +16,9 @@ class LeverCandidateLinks(LeverBase, CandidateLinks):
 
     def candidate_url_parse(self, raw: str, *, region: str | None = None) -> CandidateRef:
         try:
-            parsed = links.parse_candidate_url(raw, expected_region=region)
+            parsed = links.parse_candidate_url(
+                raw, expected_region=region, sandbox_site=settings.LEVER_SANDBOX_SITE_URL
+            )
         except links.LeverUrlError as exc:
             raise CandidateUrlError(exc.code, exc.message) from None
         return CandidateRef(
