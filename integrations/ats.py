@@ -722,6 +722,12 @@ class CandidateLinks(AtsBase, Protocol):
         """The candidate's page in the ATS. Raises ValueError for a region without one."""
         ...
 
+    def candidate_profile_url(self, region: str, opportunity_id: str) -> str:
+        """Where a person opens the candidate's page: ``candidate_url`` unless this deployment
+        serves the region's pages elsewhere (a local sandbox). Never stored or compared: the
+        candidate's identity stays ``candidate_url``. Raises ValueError as ``candidate_url``."""
+        ...
+
 
 @runtime_checkable
 class AtsAdapter(

@@ -304,6 +304,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, str | float]] = {}
 
 # When set, every integration talks to this base URL instead of its region's (the local sandbox).
 LEVER_API_BASE_URL = env.str("LEVER_API_BASE_URL", default="")
+# Where a person opens a Sandbox-region candidate's page (the local sandbox serves
+# /candidates/<id>); empty: hire.sandbox.lever.co. Its pages' links may be pasted too.
+LEVER_SANDBOX_SITE_URL = env.str("LEVER_SANDBOX_SITE_URL", default="")
 LEVER_RATE_LIMIT_PER_SECOND = env.float("LEVER_RATE_LIMIT_PER_SECOND", default=10.0)
 LEVER_RATE_LIMIT_BURST = env.int("LEVER_RATE_LIMIT_BURST", default=20)
 LEVER_CONNECT_TIMEOUT = env.float("LEVER_CONNECT_TIMEOUT", default=3.05)

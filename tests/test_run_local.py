@@ -195,6 +195,7 @@ def test_the_make_run_stack_serves_the_demo_end_to_end_and_stops_on_ctrl_c(tmp_p
     # The embedded default in a private var/ dir: never touch a configured database or broker.
     # Nor the test session's secrets: init_local must make them in that var/.
     dropped = {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "LEVER_API_BASE_URL"}
+    dropped |= {"LEVER_SANDBOX_SITE_URL"}
     dropped |= {"DJANGO_SECRET_KEY", "FIELD_ENCRYPTION_KEYS"}
     env = {name: value for name, value in os.environ.items() if name not in dropped}
     env["KARATLEVER_VAR_DIR"] = str(tmp_path / "var")

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from integrations.auto_invites.selectors import auto_invite_recent
 from integrations.connection.selectors import integration_get
 from integrations.features import SettingsSection
-from integrations.models import AtsIntegration
+from integrations.models import AtsIntegration, OutboundUpdate
 from karatlever.accounts.http import AuthenticatedHttpRequest
 from karatlever.accounts.permissions import admin_required
 from karatlever.hiring.models import Milestone
@@ -174,6 +174,10 @@ def activity(request: AuthenticatedHttpRequest, public_id: uuid.UUID) -> HttpRes
 
 
 OUTBOUND_PER_PAGE = 50
+# The Activity header says what the list holds: "one per note, …, feedback form or feedback
+# form removal", from the kinds themselves so a new kind is never left out.
+_KIND_WORDS = [label[0].lower() + label[1:] for label in OutboundUpdate.Kind.labels]
+OUTBOUND_KINDS_IN_WORDS = ", ".join(_KIND_WORDS[:-1]) + " or " + _KIND_WORDS[-1]
 
 
 def _outbound_context(
@@ -193,6 +197,7 @@ def _outbound_context(
     milestones = dict(Milestone.choices)
     return {
         "updates_form": form,
+        "updates_kinds": OUTBOUND_KINDS_IN_WORDS,
         "updates_filtered": any(filters.values()),
         "outbound_page": page,
         "outbound_updates": page.object_list,

@@ -17,6 +17,7 @@ from integrations.invites.services.create import InviteOutcome, invite_create
 from integrations.invites.services.preview import (
     InviteInputError,
     InvitePreview,
+    candidate_profile_url,
     email_refusal,
     invited_elsewhere_reason,
     preview_of,
@@ -42,7 +43,7 @@ class AutoInviteDecision:
     invite: bool
     reason: str
     role_title: str = ""
-    url: str = ""
+    url: str = ""  # the candidate's ATS page, to open (ats.CandidateLinks.candidate_profile_url)
 
 
 def auto_invite_rule_get(*, integration: AtsIntegration) -> AutoInviteRule:
@@ -162,10 +163,16 @@ def _decide(
     *,
     started_at: datetime | None,
 ) -> tuple[AutoInviteDecision, InvitePreview | None, Role | None]:
+    # The dry run links each candidate for a person to open (a local sandbox's own page).
+    url = (
+        candidate_profile_url(integration=integration, opportunity_id=detail.opportunity_id)
+        or detail.url
+    )
+
     def no(reason: str) -> tuple[AutoInviteDecision, None, None]:
         return (
             AutoInviteDecision(
-                detail.opportunity_id, detail.candidate_name, False, reason, url=detail.url
+                detail.opportunity_id, detail.candidate_name, False, reason, url=url
             ),
             None,
             None,
@@ -219,7 +226,7 @@ def _decide(
         True,
         f"{how.capitalize()} stage {detail.stage_name or detail.stage_id}",
         role_title=role.title,
-        url=detail.url,
+        url=url,
     )
     return decision, preview, role
 

@@ -276,7 +276,13 @@ def _ats_side(candidacy: Any) -> tuple[str, tuple[str, str] | None, dict[str, An
         return label, None, None
     adapter = ats.adapter_for(link.integration.ats)
     ats_link = _ats_link(link)
-    url = ats_link["url"]
+    # The API's ats_link.url names the candidate; the profile button is opened, so it goes
+    # where this deployment serves the page (the local sandbox's, for its region).
+    url = (
+        adapter.candidate_profile_url(link.integration.region, link.opportunity_id)
+        if ats_link["url"]
+        else None
+    )
     return adapter.label, ((adapter.label, url) if url else None), ats_link
 
 

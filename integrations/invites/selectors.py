@@ -11,7 +11,8 @@ from uuid import UUID
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from integrations.models import InviteBatch, InviteItem, OpportunityLink
+from integrations import ats
+from integrations.models import AtsIntegration, InviteBatch, InviteItem, OpportunityLink
 from karatlever.accounts.selectors import group_list_visible
 
 if TYPE_CHECKING:
@@ -96,3 +97,14 @@ def invite_batch_counts() -> dict[str, int]:
     for row in InviteBatch.objects.order_by().values("status").annotate(n=Count("id")):
         counts[row["status"]] = row["n"]
     return counts
+
+
+# Any valid opportunity id: only the host and path of the example link matter.
+_EXAMPLE_ID = "00000000-0000-0000-0000-000000000000"
+
+
+def candidate_url_example(*, integration: AtsIntegration) -> str:
+    """The candidate link recruiters paste for ``integration``, as an example on its own host
+    (``https://hire.sandbox.lever.co/candidates/…`` for Lever's sandbox region)."""
+    url = ats.adapter_for(integration.ats).candidate_url(integration.region, _EXAMPLE_ID)
+    return url.replace(_EXAMPLE_ID, "…")

@@ -9,6 +9,7 @@ from typing import Any
 from django.utils import timezone
 
 from integrations import ats
+from integrations.invites.selectors import candidate_url_example
 from integrations.models import AtsIntegration, AuditEntry, LateLinkSettings, OpportunityLink
 from karatlever.hiring.models import Candidacy, CandidacyEvent
 
@@ -77,7 +78,8 @@ def late_link_activity(*, integration: AtsIntegration, days: int = 30) -> LateLi
 def candidacy_link_panel(candidacy: Candidacy) -> dict[str, Any]:
     """The candidacy page's "Lever link" panel (a ``karatlever.hiring.hooks`` context hook,
     registered by ``IntegrationsConfig.ready``): ``{"late_link": {"linked", "can_attach",
-    "why_not"}}``. Two or three queries; never calls the ATS."""
+    "why_not", "url_example"}}``, the example a link to paste on the integration's own host
+    ("" without an integration). Two or three queries; never calls the ATS."""
     link = candidacy_link_find(candidacy=candidacy)
     integration = link.integration if link else integration_of_candidacy(candidacy=candidacy)
     why_not = ""
@@ -96,5 +98,6 @@ def candidacy_link_panel(candidacy: Candidacy) -> dict[str, Any]:
             "linked": link is not None,
             "can_attach": link is None and not why_not,
             "why_not": why_not,
+            "url_example": candidate_url_example(integration=integration) if integration else "",
         }
     }

@@ -40,6 +40,9 @@ def attach(request: AuthenticatedHttpRequest, code: uuid.UUID) -> HttpResponse:
     ``attach`` reads it again and attaches it. Any member who can see the candidacy."""
     candidacy = hiring_selectors.candidacy_get(user=request.user, code=code)
     form = LinkAttachForm(request.POST if request.method == "POST" else None)
+    panel = selectors.candidacy_link_panel(candidacy)
+    if example := panel["late_link"]["url_example"]:  # as the invite page: the own host
+        form.fields["url"].help_text = f"The candidate's profile URL in Lever: {example}"
     preview = None
     warnings: list[str] = []
     linked_elsewhere = ""
@@ -83,7 +86,7 @@ def attach(request: AuthenticatedHttpRequest, code: uuid.UUID) -> HttpResponse:
             "warnings": warnings,
             "linked_elsewhere": linked_elsewhere,
             "ats_label": _label(candidacy),
-            **selectors.candidacy_link_panel(candidacy),
+            **panel,
         },
         status=status,
     )

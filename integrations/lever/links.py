@@ -130,7 +130,7 @@ class ParsedCandidateUrl:
 
 
 def parse_candidate_url(
-    raw: str, *, expected_region: Region | str | None = None
+    raw: str, *, expected_region: Region | str | None = None, sandbox_site: str = ""
 ) -> ParsedCandidateUrl:
     """Return the region and opportunity id of a pasted Lever candidate link.
 
@@ -139,9 +139,11 @@ def parse_candidate_url(
     Raises only ``LeverUrlError`` for bad input, each kind with its own ``code``. With
     ``expected_region`` (the integration's region), a link from another region is an error too.
     A wrong ``expected_region`` value is a programming error and raises a plain ``ValueError``.
+    ``sandbox_site`` (a local sandbox's address, ``http://127.0.0.1:8001``): its own
+    ``/candidates/<id>`` pages are sandbox-region links too, as a person copies them there.
     """
     expected = Region(expected_region) if expected_region is not None else None
-    parsed = _link_in(_text(raw))
+    parsed = _link_in(_text(raw), _site(sandbox_site))
     if expected is not None and parsed.region != expected:
         region = parsed.region
         raise LeverUrlError(
@@ -185,7 +187,18 @@ def _trim(text: str) -> str:
     return text.strip().lstrip(_WRAPPERS).rstrip(_TRAILING).strip()
 
 
-def _link_in(text: str) -> ParsedCandidateUrl:
+# A local sandbox's (host, port), or None: see parse_candidate_url's sandbox_site.
+_Site = tuple[str, int | None] | None
+
+
+def _site(url: str) -> _Site:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return ((parts.hostname or "").lower(), parts.port)
+
+
+def _link_in(text: str, site: _Site = None) -> ParsedCandidateUrl:
     """The one Lever candidate link in ``text`` (already trimmed).
 
     Text without spaces that is a link is the answer. Else the link-like words in it decide:
@@ -198,7 +211,7 @@ def _link_in(text: str) -> ParsedCandidateUrl:
     plain_error: LeverUrlError | None = None
     if not any(char.isspace() for char in text):
         try:
-            return _parse_link(text)
+            return _parse_link(text, site)
         except LeverUrlError as exc:
             plain_error = exc
     found: dict[str, ParsedCandidateUrl] = {}
@@ -208,7 +221,7 @@ def _link_in(text: str) -> ParsedCandidateUrl:
         if "//" not in word and "lever.co" not in word.lower():
             continue
         try:
-            parsed = _parse_link(word)
+            parsed = _parse_link(word, site)
         except LeverUrlError as exc:
             errors.append(exc)
             continue
@@ -221,7 +234,7 @@ def _link_in(text: str) -> ParsedCandidateUrl:
         raise plain_error
     if any(char.isspace() for char in text):
         try:
-            _parse_link("".join(text.split()))
+            _parse_link("".join(text.split()), site)
         except LeverUrlError:
             pass  # not a link split by spaces either
         else:
@@ -229,14 +242,16 @@ def _link_in(text: str) -> ParsedCandidateUrl:
     raise errors[0] if errors else LeverUrlError(UrlErrorCode.NOT_LEVER)
 
 
-def _parse_link(text: str) -> ParsedCandidateUrl:
+def _parse_link(text: str, site: _Site = None) -> ParsedCandidateUrl:
     """Region and opportunity id of ``text``, a link alone (no spaces, no markup)."""
-    parts = _split(text)
+    parts = _split(text, site)
     host = (parts.hostname or "").rstrip(".")
 
     if host in _JOBS_HOSTS:
         raise LeverUrlError(UrlErrorCode.JOB_POSTING)
     region = _HIRE_HOSTS.get(host)
+    if region is None and site is not None and (host, parts.port) == site:
+        region = Region.SANDBOX
     if region is None or parts.username is not None or parts.password is not None:
         raise LeverUrlError(UrlErrorCode.NOT_LEVER)
 
@@ -254,7 +269,7 @@ def _parse_link(text: str) -> ParsedCandidateUrl:
     return ParsedCandidateUrl(region=region, opportunity_id=opportunity_id.lower())
 
 
-def _split(text: str) -> SplitResult:
+def _split(text: str, site: _Site = None) -> SplitResult:
     if any(char.isspace() for char in text):
         raise LeverUrlError(UrlErrorCode.HAS_SPACES)
     if text.startswith("//"):
@@ -268,6 +283,9 @@ def _split(text: str) -> SplitResult:
         port = parts.port  # raises ValueError for a non-numeric or out-of-range port
     except ValueError as exc:  # bad IPv6 brackets, NFKC tricks in the host, bad port …
         raise LeverUrlError(UrlErrorCode.NOT_LEVER) from exc
-    if parts.scheme.lower() not in ("http", "https") or port not in (None, 80, 443):
+    own_port = site is not None and ((parts.hostname or "").rstrip("."), port) == site
+    if parts.scheme.lower() not in ("http", "https") or (
+        port not in (None, 80, 443) and not own_port
+    ):
         raise LeverUrlError(UrlErrorCode.NOT_LEVER)
     return parts

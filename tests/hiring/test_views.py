@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
-from pytest_django import DjangoAssertNumQueries
+from pytest_django import DjangoAssertNumQueries, Settings
 
 from karatlever.accounts.models import Group, User
 from karatlever.hiring import services
@@ -675,12 +675,19 @@ def test_candidate_list_links_the_next_and_previous_page(admin_client: Client, r
 
 @pytest.mark.parametrize(("region", "host"), [("us", "hire.lever.co"), ("eu", "hire.eu.lever.co")])
 def test_a_linked_candidacy_links_the_lever_profile_on_its_region_host(
-    admin_client: Client, recruiter_client: Client, role: Role, region: str, host: str
+    admin_client: Client,
+    recruiter_client: Client,
+    role: Role,
+    region: str,
+    host: str,
+    settings: Settings,
 ) -> None:
     # Through the integrations side: hiring itself never imports integrations.
     from integrations.models import OpportunityLink
     from tests.factories import IntegrationFactory
 
+    # A local sandbox's address moves the Sandbox region's pages only, never Lever's own.
+    settings.LEVER_SANDBOX_SITE_URL = "http://127.0.0.1:8001"
     integration = IntegrationFactory(group=role.group, region=region)
     candidacy = CandidacyFactory(role=role)
     OpportunityLink.objects.create(
@@ -696,6 +703,37 @@ def test_a_linked_candidacy_links_the_lever_profile_on_its_region_host(
         assert f'href="https://{host}/candidates/0a1b2c3d-0000-4000-8000-00000000abcd"' in page
         assert "Open profile in Lever" in page
         assert 'rel="noopener noreferrer"' in page
+
+
+@pytest.mark.parametrize(
+    ("site", "expected"),
+    [
+        ("http://127.0.0.1:8001", "http://127.0.0.1:8001/candidates/"),
+        ("http://127.0.0.1:8001/", "http://127.0.0.1:8001/candidates/"),
+        ("", "https://hire.sandbox.lever.co/candidates/"),
+    ],
+)
+def test_a_sandbox_candidacy_opens_the_profile_where_the_sandbox_serves_it(
+    admin_client: Client, role: Role, settings: Settings, site: str, expected: str
+) -> None:
+    # make run: hire.sandbox.lever.co doesn't resolve, the local sandbox serves the page.
+    from integrations.models import OpportunityLink
+    from tests.factories import IntegrationFactory
+
+    settings.LEVER_SANDBOX_SITE_URL = site
+    candidacy = CandidacyFactory(role=role)
+    OpportunityLink.objects.create(
+        integration=IntegrationFactory(group=role.group, region="sandbox"),
+        candidacy=candidacy,
+        opportunity_id="0a1b2c3d-0000-4000-8000-00000000abcd",
+    )
+
+    page = admin_client.get(
+        reverse("hiring:candidate-detail", kwargs={"code": candidacy.code})
+    ).content.decode()
+
+    assert f'href="{expected}0a1b2c3d-0000-4000-8000-00000000abcd"' in page
+    assert "Open profile in Lever" in page
 
 
 def test_an_unlinked_candidacy_has_no_lever_profile_link(admin_client: Client, role: Role) -> None:

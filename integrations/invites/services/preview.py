@@ -16,7 +16,7 @@ from integrations.connection.services.outcomes import (
     integration_failure_record,
     integration_success_record,
 )
-from integrations.invites.selectors import opportunity_link_get
+from integrations.invites.selectors import candidate_url_example, opportunity_link_get
 from integrations.models import AtsIntegration, AtsPosting
 from integrations.roles.matching import role_first_match
 from integrations.roles.selectors import posting_role_get
@@ -149,17 +149,13 @@ def invited_elsewhere_message(candidacy: Candidacy) -> str:
     )
 
 
-# Any valid opportunity id: only the host and path of the example link matter.
-_EXAMPLE_ID = "00000000-0000-0000-0000-000000000000"
-
-
 def invite_url_example(*, groups: Sequence[Group]) -> str:
     """The candidate link to show as an example in the invite form: the enabled
     integrations' own host (e.g. ``https://hire.sandbox.lever.co/candidates/…``) when they
     all share one; "" when they differ or there is none (the form's neutral hint names
     every host then)."""
     examples = {
-        ats.adapter_for(i.ats).candidate_url(i.region, _EXAMPLE_ID).replace(_EXAMPLE_ID, "…")
+        candidate_url_example(integration=i)
         for i in AtsIntegration.objects.filter(group__in=list(groups), enabled=True)
     }
     return examples.pop() if len(examples) == 1 else ""
@@ -190,6 +186,9 @@ class InvitePreview:
     opportunity_id: str = ""
     contact_id: str = ""
     candidate_url: str = ""
+    # Where the page's "Lever profile" link opens it (see ats.CandidateLinks); not stored as
+    # the candidate's link, which stays ``candidate_url``.
+    candidate_profile_url: str = ""
     candidate_name: str = ""
     email: str = ""
     posting_id: str = ""
@@ -392,6 +391,17 @@ def invite_preview(
     )
 
 
+def candidate_profile_url(*, integration: AtsIntegration, opportunity_id: str) -> str:
+    """Where a person opens the candidate's ATS page (``ats.CandidateLinks``); "" for an id
+    that makes no URL."""
+    try:
+        return ats.adapter_for(integration.ats).candidate_profile_url(
+            integration.region, opportunity_id
+        )
+    except ValueError:  # an id that makes no URL: pages fall back to candidate_url
+        return ""
+
+
 def preview_of(
     *,
     group: Group,
@@ -435,6 +445,9 @@ def preview_of(
         opportunity_id=detail.opportunity_id,
         contact_id=detail.contact_id,
         candidate_url=detail.url,
+        candidate_profile_url=candidate_profile_url(
+            integration=integration, opportunity_id=detail.opportunity_id
+        ),
         candidate_name=detail.candidate_name,
         email=email,
         posting_id=posting.posting_id if posting else "",

@@ -237,6 +237,31 @@ def test_dry_run_lists_who_would_be_invited_and_invites_nobody(
     assert not Candidacy.objects.exists()
 
 
+@pytest.mark.parametrize("region", ["sandbox", "us"])
+def test_dry_run_links_each_candidate_where_a_person_can_open_it(
+    lever_integration: AtsIntegration,
+    lever: SandboxServer,
+    roles: list[Role],
+    invitable: list[str],
+    settings: Any,
+    region: str,
+) -> None:
+    # make run: hire.sandbox.lever.co doesn't resolve, the local sandbox serves the page;
+    # Lever's own regions keep Lever's link.
+    settings.LEVER_SANDBOX_SITE_URL = lever.url
+    lever_integration.region = region
+    lever_integration.save(update_fields=["region"])
+    rule_on(lever_integration)
+    lever.move_stage(invitable[0], TECHNICAL)
+
+    decisions = auto_invites.auto_invite_dry_run(integration=lever_integration)
+
+    urls = {d.opportunity_id: d.url for d in decisions}
+    site = lever.url if region == "sandbox" else "https://hire.lever.co"
+    assert urls[invitable[0]] == f"{site}/candidates/{invitable[0]}"
+    assert all(url.startswith(f"{site}/candidates/") for url in urls.values())
+
+
 @pytest.mark.parametrize(
     "email",
     [

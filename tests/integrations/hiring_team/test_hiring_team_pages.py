@@ -160,6 +160,27 @@ def test_the_roles_page_lists_followers_and_people_not_in_karat(
     assert "not in Karat" in html
 
 
+def test_the_roles_page_gives_a_karat_follower_her_part_on_the_team_as_the_role_page_does(
+    admin_client: Client, recruiter_user: User, integration: AtsIntegration
+) -> None:
+    role = RoleFactory(group=integration.group, title="SRE")
+    RoleFollower.objects.create(
+        role=role,
+        user=recruiter_user,
+        email="rae@acme.test",
+        name="Rae Recruiter",
+        from_ats=True,
+        team_roles=["hiring_manager"],
+    )
+
+    listed = admin_client.get(reverse("hiring:role-list")).content.decode()
+    own_page = admin_client.get(reverse("hiring:role-edit", args=[role.code])).content.decode()
+
+    # The list showed her name alone; her role's page said what she is on the team.
+    assert "Lever hiring team: Hiring manager" in own_page
+    assert "Rae Recruiter (Hiring manager)</span>" in listed
+
+
 def test_an_admin_adds_and_removes_a_manual_follower_on_the_role_page(
     admin_client: Client, recruiter_user: User, integration: AtsIntegration
 ) -> None:

@@ -15,10 +15,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.invites.services.preview import InviteWarning, invite_preview
-from integrations.lever.sandbox import SandboxServer
+from integrations.lever.sandbox import DEMO_API_KEY, SandboxServer
 from integrations.models import AtsIntegration, InviteBatch, InviteItem
 from karatlever.accounts.models import Group
 from karatlever.hiring.models import Candidacy, Role
+from tests.integrations.conftest import roles_by_posting_title
 from tests.integrations.invites.conftest import url_of
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +67,35 @@ def test_the_summary_names_the_candidates_not_invited(
     card = problems_card(page)
     assert second.preview["candidate_name"] in card
     assert f'href="{second.preview["candidate_url"]}"' in card
+
+
+def test_a_sandbox_region_batch_opens_lever_profiles_on_the_local_sandbox(
+    recruiter_client: Client,
+    integration: AtsIntegration,
+    regional_sandbox: SandboxServer,
+    invitable: list[str],
+    settings: Any,
+) -> None:
+    # make run: hire.sandbox.lever.co doesn't resolve, the local sandbox serves the page.
+    settings.LEVER_SANDBOX_SITE_URL = regional_sandbox.url
+    integration.api_key, integration.api_key_last4 = DEMO_API_KEY, DEMO_API_KEY[-4:]
+    integration.region = "sandbox"
+    integration.save(update_fields=["api_key", "api_key_last4", "region"])
+    roles_by_posting_title(integration.group)
+    opportunity_id = invitable[0]
+    paste(
+        recruiter_client,
+        integration.group,
+        [f"https://hire.sandbox.lever.co/candidates/{opportunity_id}"],
+    )
+    batch = InviteBatch.objects.get()
+
+    page = recruiter_client.get(reverse("invites:batch", args=[batch.public_id])).content.decode()
+
+    item = batch.items.get()
+    assert item.preview["candidate_url"].startswith("https://hire.sandbox.lever.co/candidates/")
+    assert f'href="{regional_sandbox.url}/candidates/{opportunity_id}"' in page
+    assert "hire.sandbox.lever.co/candidates" not in page
 
 
 def test_a_row_lever_could_not_read_is_still_shown_by_its_link(

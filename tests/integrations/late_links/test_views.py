@@ -52,6 +52,31 @@ def test_the_page_of_an_unlinked_candidacy_offers_to_attach_a_link(
     assert "Check link" in html
 
 
+@pytest.mark.parametrize(
+    ("region", "host"),
+    [("sandbox", "hire.sandbox.lever.co"), ("eu", "hire.eu.lever.co"), ("us", "hire.lever.co")],
+)
+def test_the_link_to_paste_is_shown_on_the_integration_s_own_host(
+    recruiter_client: Client, late_integration: AtsIntegration, region: str, host: str
+) -> None:
+    # As the invite page: a sandbox recruiter copies hire.sandbox.lever.co links.
+    late_integration.region = region
+    late_integration.save(update_fields=["region"])
+    candidacy = unlinked_candidacy(late_integration, results=False)
+
+    panel = recruiter_client.get(page(candidacy)).content.decode()
+    form = recruiter_client.get(attach_url(candidacy)).content.decode()
+
+    assert f'placeholder="https://{host}/candidates/…"' in panel
+    assert f"The candidate&#x27;s profile URL in Lever: https://{host}/candidates/…" in form
+    for html in (panel, form):
+        assert all(
+            other not in html
+            for other in ("hire.lever.co", "hire.eu.lever.co", "hire.sandbox.lever.co")
+            if other != host
+        )
+
+
 def test_the_page_says_why_not_while_the_feature_is_off(
     recruiter_client: Client, lever_integration: AtsIntegration
 ) -> None:

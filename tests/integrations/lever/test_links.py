@@ -243,6 +243,55 @@ def test_region_is_checked_only_after_the_link_itself_is_valid() -> None:
     assert excinfo.value.code == UrlErrorCode.MALFORMED_ID
 
 
+SITE = "http://127.0.0.1:8001"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        f"http://127.0.0.1:8001/candidates/{OPP}",
+        f"127.0.0.1:8001/candidates/{OPP.upper()}/",
+        f"<http://127.0.0.1:8001/candidates/{OPP}>.",
+        f"see http://127.0.0.1:8001/candidates/{OPP} please",
+    ],
+)
+def test_a_local_sandbox_s_own_page_is_a_sandbox_link(raw: str) -> None:
+    # make run: a person copies the link from the local sandbox's page, not from Lever.
+    parsed = parse_candidate_url(raw, expected_region="sandbox", sandbox_site=SITE)
+
+    assert parsed == ParsedCandidateUrl(region=Region.SANDBOX, opportunity_id=OPP)
+
+
+@pytest.mark.parametrize(
+    ("raw", "site", "code"),
+    [
+        # Without a local sandbox, an address with a port is no Lever link, as always.
+        (f"http://127.0.0.1:8001/candidates/{OPP}", "", UrlErrorCode.NOT_LEVER),
+        (f"http://127.0.0.1:8002/candidates/{OPP}", SITE, UrlErrorCode.NOT_LEVER),
+        (f"http://127.0.0.2:8001/candidates/{OPP}", SITE, UrlErrorCode.NOT_LEVER),
+        (f"http://u:p@127.0.0.1:8001/candidates/{OPP}", SITE, UrlErrorCode.NOT_LEVER),
+        ("http://127.0.0.1:8001/candidates/nope", SITE, UrlErrorCode.MALFORMED_ID),
+        ("http://127.0.0.1:8001/", SITE, UrlErrorCode.NO_ID),
+    ],
+)
+def test_only_the_local_sandbox_s_own_candidate_pages_are_read(
+    raw: str, site: str, code: UrlErrorCode
+) -> None:
+    with pytest.raises(LeverUrlError) as excinfo:
+        parse_candidate_url(raw, expected_region="sandbox", sandbox_site=site)
+
+    assert excinfo.value.code == code
+
+
+def test_a_local_sandbox_page_is_refused_for_a_production_region() -> None:
+    with pytest.raises(LeverUrlError) as excinfo:
+        parse_candidate_url(
+            f"{SITE}/candidates/{OPP}", expected_region=Region.US, sandbox_site=SITE
+        )
+
+    assert excinfo.value.code == UrlErrorCode.REGION_MISMATCH
+
+
 def test_url_error_is_a_value_error_and_survives_pickling() -> None:
     with pytest.raises(ValueError, match="Lever") as excinfo:
         parse_candidate_url("https://example.com/")

@@ -246,6 +246,19 @@ def test_the_activity_page_shows_milestones_and_updates_in_words(
     assert '<option value="tag">Status tag</option>' in body
 
 
+def test_the_activity_page_says_which_updates_are_listed_naming_every_kind(
+    admin_client: Client, integration: AtsIntegration
+) -> None:
+    body = _activity(admin_client, integration).content.decode()
+
+    # Panels and feedback forms are listed too: the header named only the first four kinds.
+    assert (
+        ": one per note, status tag, report link, stage move, interview panel created, "
+        "interview panel rescheduled, interview panel removed, feedback form or feedback "
+        "form removal. Each is sent"
+    ) in " ".join(body.split())
+
+
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
