@@ -48,12 +48,12 @@ class CandidacyFilterSerializer(serializers.Serializer[Any]):
     stage = serializers.CharField(
         max_length=200, required=False, help_text="Lever stage name, exactly as shown."
     )
+    # Absent means either; an empty value is refused like any other non-boolean (with
+    # allow_null, DRF would read "" as "either" and answer 200 to ?hired=).
     archived = serializers.BooleanField(
-        required=False, allow_null=True, default=None, help_text="Archived in Lever."
+        required=False, default=None, help_text="Archived in Lever."
     )
-    hired = serializers.BooleanField(
-        required=False, allow_null=True, default=None, help_text="Hired in Lever."
-    )
+    hired = serializers.BooleanField(required=False, default=None, help_text="Hired in Lever.")
     q = serializers.CharField(
         max_length=200,
         required=False,
