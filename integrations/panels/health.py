@@ -14,7 +14,8 @@ from integrations.features import (
     key_refused_check,
 )
 from integrations.models import AtsIntegration, InterviewPanel
-from integrations.panels.selectors import panel_acting_user_id, panel_settings_find, panel_stats
+from integrations.outbound.selectors import acting_user_label, outbound_acting_user
+from integrations.panels.selectors import panel_settings_find, panel_stats
 
 
 def interview_panels_health(integration: AtsIntegration) -> FeatureHealth:
@@ -99,9 +100,16 @@ def interview_panels_health(integration: AtsIntegration) -> FeatureHealth:
                 "permissions can only be seen by writing).",
             )
         )
-    if panel_acting_user_id(integration=integration, outbound=outbound):
+    acting = outbound_acting_user(integration=integration, outbound=outbound)
+    if acting.user_id:
+        # Named as the updates' and the feedback form's rows name it: the same user.
         checks.append(
-            FeatureCheck("perform_as", "Lever user for panels", "ok", "Set (Lever requires one).")
+            FeatureCheck(
+                "perform_as",
+                "Lever user for panels",
+                "ok",
+                f"Written as {acting_user_label(acting=acting)}: Lever requires a user.",
+            )
         )
     else:
         checks.append(

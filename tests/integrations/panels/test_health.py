@@ -84,6 +84,22 @@ def test_a_missing_panels_permission_is_not_working_and_says_what_to_do(
     assert check.fix_url
 
 
+def test_the_lever_user_panels_are_written_as_is_named_as_on_the_other_rows(
+    panels_on: AtsIntegration,
+) -> None:
+    OutboundSettings.objects.filter(integration=panels_on).update(
+        perform_as=OutboundSettings.PerformAs.LEVER_USER,
+        perform_as_user_id="lever-user-7",
+        perform_as_name="Rae Recruiter",
+        perform_as_email="recruiter@acme.test",
+    )
+
+    check = _check(_health(panels_on), "perform_as")
+
+    assert check.level == "ok"
+    assert check.message == "Written as Rae Recruiter (recruiter@acme.test): Lever requires a user."
+
+
 def test_no_lever_user_or_updates_turned_off_is_not_working(panels_on: AtsIntegration) -> None:
     panels_on.ats_user_id = ""
     panels_on.save(update_fields=["ats_user_id"])
