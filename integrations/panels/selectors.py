@@ -10,7 +10,6 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from integrations.models import AtsIntegration, InterviewPanel, OutboundSettings, OutboundUpdate
-from integrations.outbound.selectors import outbound_acting_user
 
 PANEL_KIND_VALUES = (
     OutboundUpdate.Kind.PANEL_CREATE,
@@ -30,12 +29,6 @@ def panel_settings_find(*, integration: AtsIntegration) -> OutboundSettings | No
 def panels_enabled(*, integration: AtsIntegration) -> bool:
     found = panel_settings_find(integration=integration)
     return bool(found and found.panels_enabled)
-
-
-def panel_acting_user_id(*, integration: AtsIntegration, outbound: OutboundSettings | None) -> str:
-    """Who panel writes are made as (Lever's perform_as, required on panels): the same user
-    every update to the ATS is posted as; "" when none is chosen."""
-    return outbound_acting_user(integration=integration, outbound=outbound).user_id
 
 
 def interview_panel_list(*, integration: AtsIntegration, limit: int = 50) -> list[InterviewPanel]:

@@ -36,8 +36,8 @@ from integrations.models import (
     OutboundSettings,
     OutboundUpdate,
 )
+from integrations.outbound.selectors import outbound_acting_user
 from integrations.outbound.services.notes import outbound_settings_get
-from integrations.panels.selectors import panel_acting_user_id
 from integrations.status.refresh import status_refresh_request
 from karatlever.errors import ApplicationError
 from karatlever.hiring.models import Candidacy, CandidacyEvent, Milestone
@@ -364,7 +364,7 @@ def panel_settings_update(
     ``perform_as`` on panels: integrations/lever/README.md §16): raises PanelSettingsError
     and changes nothing without one, as the feedback form option does."""
     outbound = outbound_settings_get(integration=integration)
-    if enabled and not panel_acting_user_id(integration=integration, outbound=outbound):
+    if enabled and not outbound_acting_user(integration=integration, outbound=outbound).user_id:
         raise PanelSettingsError(
             "Lever changes its schedule only as a user: first choose who Karat posts updates "
             "as (Updates posted to Lever → Post updates as, or the integration's User ID).",

@@ -54,11 +54,9 @@ def opportunity_deletion_honour(
         integration=integration, opportunity_id=opportunity_id, cause=cause, via=via
     )
     if outcome.policy == DeletionSettings.Policy.ANONYMISE:
+        _delivery_payloads_erase(integration=integration, opportunity_ids=[opportunity_id])
         deliveries = WebhookDelivery.objects.filter(
             integration=integration, opportunity_id=opportunity_id
-        )
-        deliveries.filter(payload__isnull=False).update(
-            payload=None, payload_pruned_at=timezone.now()
         )
         if outcome.personal:
             for delivery in deliveries.only("pk", "outcome", "error"):
